@@ -1,0 +1,1 @@
+//! btrfs subvolume, fstab and systemd snapshot timer for Longhorn's host storage

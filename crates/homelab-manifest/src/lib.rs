@@ -1,0 +1,1 @@
+//! Files, folders and stdin to YAML/JSON documents with source positions, classified as Kubernetes objects or not

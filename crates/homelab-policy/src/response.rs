@@ -1,0 +1,50 @@
+//! What evaluating a policy against a resource produces, in Kyverno's terms
+//! (the rows of a PolicyReport). Shared by every rule type and policy kind.
+
+use serde::Serialize;
+
+/// A rule's result as a Kyverno PolicyReport reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Warn,
+    Error,
+    Skip,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Error => "error",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// One rule of one policy evaluated against one resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleResponse {
+    /// Rule name; for rule-less kinds (ValidatingPolicy, ...) the policy name.
+    pub rule: String,
+    pub status: Status,
+    pub message: String,
+}
+
+/// Every rule response of one policy for one resource. `rules` empty means the policy
+/// matched nothing in the resource (Kyverno counts that as pass/excluded in tests).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyResponse {
+    /// `name` for cluster-wide kinds, `namespace/name` for namespaced `Policy`.
+    pub policy: String,
+    /// The resource's `apiVersion`, `kind`, `namespace`, `name`.
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub rules: Vec<RuleResponse>,
+}

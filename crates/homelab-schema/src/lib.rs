@@ -1,0 +1,1 @@
+//! Embedded Kubernetes OpenAPI schemas, CRD schemas and strict validation of objects

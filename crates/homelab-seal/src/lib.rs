@@ -1,0 +1,1 @@
+//! SealedSecrets sealing, unsealing and key-backup checks (kubeseal wire format)

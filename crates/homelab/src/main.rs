@@ -1,0 +1,82 @@
+//! The `homelab` binary: argument parsing and wiring only. Each subcommand lives in
+//! `commands/<name>.rs` with its own `Args` and `run`; the work happens in the library crates.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Build and guard a self-hosted AI Kubernetes platform on k3s.
+///
+/// Renders the guide's GitOps repository from one platform.toml, checks any GitOps repository
+/// offline (schemas, Kyverno policies, platform rules, leaked secrets), seals secrets, prepares
+/// the btrfs host storage for Longhorn and verifies a live cluster.
+#[derive(Debug, Parser)]
+#[command(name = "homelab", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// More output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write platform.toml and render the GitOps repository into DIR.
+    Init(commands::init::Args),
+    /// Re-render DIR from its platform.toml, keeping hand edits.
+    Render(commands::render::Args),
+    /// Show the rollout plan: sync waves, placement, storage and per-node budgets.
+    Plan(commands::plan::Args),
+    /// Run every guardrail over files, folders or stdin.
+    Check(commands::check::Args),
+    /// Schema validation alone, with kubeconform's flags.
+    Validate(commands::validate::Args),
+    /// Kyverno policies: apply them to resources, or run kyverno-test.yaml suites.
+    Policy(commands::policy::Args),
+    /// List the built-in rules, or explain one.
+    Rules(commands::rules::Args),
+    /// Seal a Secret into a SealedSecret (kubeseal-compatible).
+    Seal(commands::seal::Args),
+    /// Decrypt SealedSecrets with backed-up controller keys (recovery).
+    Unseal(commands::unseal::Args),
+    /// Secret management helpers.
+    Secrets(commands::secrets::Args),
+    /// btrfs host storage for Longhorn: plan, apply, check.
+    Host(commands::host::Args),
+    /// Check the guide's success criteria against a cluster or a snapshot.
+    Verify(commands::verify::Args),
+    /// Print shell completions.
+    Completions(commands::completions::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let global = commands::Global {
+        verbose: cli.verbose,
+    };
+    let result = match cli.command {
+        Command::Init(args) => commands::init::run(args, &global),
+        Command::Render(args) => commands::render::run(args, &global),
+        Command::Plan(args) => commands::plan::run(args, &global),
+        Command::Check(args) => commands::check::run(args, &global),
+        Command::Validate(args) => commands::validate::run(args, &global),
+        Command::Policy(args) => commands::policy::run(args, &global),
+        Command::Rules(args) => commands::rules::run(args, &global),
+        Command::Seal(args) => commands::seal::run(args, &global),
+        Command::Unseal(args) => commands::unseal::run(args, &global),
+        Command::Secrets(args) => commands::secrets::run(args, &global),
+        Command::Host(args) => commands::host::run(args, &global),
+        Command::Verify(args) => commands::verify::run(args, &global),
+        Command::Completions(args) => commands::completions::run(args, &global),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(commands::EXIT_USAGE)
+        }
+    }
+}
