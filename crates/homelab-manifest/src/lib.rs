@@ -1,1 +1,322 @@
-//! Files, folders and stdin to YAML/JSON documents with source positions, classified as Kubernetes objects or not
+//! Files, folders and stdin to YAML/JSON documents with source positions, classified as
+//! Kubernetes objects or not.
+//!
+//! YAML is read the way Kubernetes reads it (sigs.k8s.io/yaml over go-yaml v2: YAML 1.1 scalar
+//! resolution, `<<` merge keys), duplicate keys are errors, and every node keeps its
+//! file:line:column. Files that are not Kubernetes objects (Helm values, CI files, templates)
+//! are classified and reported with a note, never failed.
+//!
+//! Diagnostics (rule IDs): errors `yaml/syntax`, `yaml/tab-indent`, `yaml/duplicate-key`,
+//! `yaml/unsupported-key`, `yaml/unsupported-value`, `yaml/bad-tag`, `yaml/bad-merge`,
+//! `yaml/too-deep`, `yaml/alias-limit`, `yaml/file-too-large`, `yaml/binary-file`,
+//! `yaml/invalid-utf8`, `yaml/unreadable`, `yaml/symlink-loop`; warning
+//! `yaml/ambiguous-value` (only inside Kubernetes objects: a GitHub workflow's `on:` is not
+//! worth a warning); notes `load/not-kubernetes` and `load/template`. Every one has a
+//! location (1-based line and character column) and a help text.
+//!
+//! Modules: `walk` (paths to inputs), `read` (bytes to text), `tree` (YAML events to values
+//! and positions), `json` (fast path for JSON text), `resolve` (scalar rules), `classify`
+//! (objects, lists, notes), `position` (JSON pointer to position), [`yaml`] (writer).
+//!
+//! ```
+//! let (docs, diagnostics) = homelab_manifest::parse_str("a.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: demo\n");
+//! assert!(diagnostics.is_empty());
+//! assert_eq!(docs[0].id(), "v1/Namespace demo");
+//! assert_eq!(docs[0].location("/metadata/name").to_string(), "a.yaml:4:3");
+//! ```
+
+mod classify;
+mod json;
+mod position;
+mod read;
+mod resolve;
+mod tree;
+mod walk;
+pub mod yaml;
+
+use homelab_diagnostics::{Diagnostic, Location};
+use position::PosNode;
+use rayon::prelude::*;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Bounds and folder-walking choices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Files (and stdin) larger than this are not read (checked before reading). Default 32 MiB.
+    pub max_file_bytes: u64,
+    /// Maximum nesting of maps and sequences. Default 256.
+    pub max_depth: usize,
+    /// Maximum nodes that aliases may expand to, per document. Default 100,000.
+    pub max_alias_nodes: usize,
+    /// Honour `.gitignore` (and `.ignore`, `.git/info/exclude`) when walking folders. Default true.
+    pub respect_gitignore: bool,
+    /// Walk into hidden files and folders (like `.github`). A path given explicitly is always
+    /// read. Default false.
+    pub include_hidden: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            max_file_bytes: 32 * 1024 * 1024,
+            max_depth: 256,
+            max_alias_nodes: 100_000,
+            respect_gitignore: true,
+            include_hidden: false,
+        }
+    }
+}
+
+/// The text of one input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The path as the user gave it (or as found under a folder they gave), `-` for stdin.
+    pub name: String,
+    pub path: Option<PathBuf>,
+    pub text: String,
+}
+
+/// What a document is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Class {
+    /// A map with string `apiVersion` and `kind`.
+    Object,
+    /// Valid YAML that is not a Kubernetes object (Helm values, CI files, `Chart.yaml`, ...).
+    NotKubernetes { reason: String },
+    /// A Go/Helm template: not checked until rendered.
+    Template,
+    /// An empty document (or `null`).
+    Empty,
+}
+
+/// One YAML document (or one item of a `kind: List`), with positions for every node.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub source: Arc<Source>,
+    /// The n-th YAML document in the file, 0-based.
+    pub doc_index: usize,
+    /// Set when the document was expanded from the `items` of a `kind: List`.
+    pub item_index: Option<usize>,
+    pub value: Value,
+    pub class: Class,
+    positions: PosNode,
+}
+
+impl Document {
+    fn str_field(&self, field: &str) -> Option<&str> {
+        self.value.get(field).and_then(Value::as_str)
+    }
+
+    fn metadata_field(&self, field: &str) -> Option<&str> {
+        self.value
+            .get("metadata")
+            .and_then(|m| m.get(field))
+            .and_then(Value::as_str)
+    }
+
+    pub fn api_version(&self) -> Option<&str> {
+        self.str_field("apiVersion")
+    }
+
+    pub fn kind(&self) -> Option<&str> {
+        self.str_field("kind")
+    }
+
+    /// `metadata.name`.
+    pub fn name(&self) -> Option<&str> {
+        self.metadata_field("name")
+    }
+
+    /// `metadata.namespace`.
+    pub fn namespace(&self) -> Option<&str> {
+        self.metadata_field("namespace")
+    }
+
+    /// The API group: `apps` for `apps/v1`, `""` for the core group (`v1`).
+    pub fn group(&self) -> &str {
+        match self.api_version() {
+            Some(av) => av.rsplit_once('/').map_or("", |(g, _)| g),
+            None => "",
+        }
+    }
+
+    /// The API version: `v1` for `apps/v1` and for `v1`.
+    pub fn version(&self) -> &str {
+        match self.api_version() {
+            Some(av) => av.rsplit_once('/').map_or(av, |(_, v)| v),
+            None => "",
+        }
+    }
+
+    /// `apps/v1/Deployment ai-services/ollama`, `v1/Namespace gitlab`; for a document that is
+    /// not an object, `file#doc` (and `[item]` for list items).
+    pub fn id(&self) -> String {
+        match (self.api_version(), self.kind()) {
+            (Some(av), Some(kind)) => {
+                let name = self
+                    .name()
+                    .map(str::to_owned)
+                    .or_else(|| self.metadata_field("generateName").map(|g| format!("{g}*")))
+                    .unwrap_or_else(|| "<unnamed>".to_owned());
+                match self.namespace() {
+                    Some(ns) => format!("{av}/{kind} {ns}/{name}"),
+                    None => format!("{av}/{kind} {name}"),
+                }
+            }
+            _ => match self.item_index {
+                Some(i) => format!("{}#{}[{}]", self.source.name, self.doc_index, i),
+                None => format!("{}#{}", self.source.name, self.doc_index),
+            },
+        }
+    }
+
+    fn at(&self, pos: position::Pos) -> Location {
+        Location::new(&self.source.name, pos.line, pos.col)
+    }
+
+    /// Where the node at `pointer` (RFC 6901, e.g. `/spec/replicas`) is: for a map entry the
+    /// position of its key, for a sequence item the item. A pointer that does not exist falls
+    /// back to the nearest existing parent; `""` is the start of the document.
+    pub fn location(&self, pointer: &str) -> Location {
+        self.at(position::lookup(&self.value, &self.positions, pointer).0)
+    }
+
+    /// Where the value of the node at `pointer` starts (falls back like [`Document::location`]).
+    pub fn value_location(&self, pointer: &str) -> Location {
+        self.at(position::lookup(&self.value, &self.positions, pointer).1)
+    }
+
+    /// The start of the document (or of the list item).
+    pub fn start(&self) -> Location {
+        self.at(self.positions.start())
+    }
+}
+
+/// Everything loaded from the inputs.
+#[derive(Debug, Default, Clone)]
+pub struct Loaded {
+    /// In input order: arguments as given, files of a folder sorted by path, then documents in
+    /// file order.
+    pub documents: Vec<Document>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every input that was read (for source snippets in reports).
+    pub sources: Vec<Arc<Source>>,
+}
+
+/// What one input produced: its source (if it could be read), documents, diagnostics.
+type FileResult = (Option<Arc<Source>>, Vec<Document>, Vec<Diagnostic>);
+
+/// Loads files, folders (recursively) and `-` (stdin). Files are read and parsed in parallel;
+/// the result is in a deterministic order.
+pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
+    let inputs = walk::expand(paths, opts);
+    let results: Vec<FileResult> = inputs
+        .into_par_iter()
+        .map(|input| {
+            let (source, helm_template) = match input {
+                walk::Input::Failed(d) => return (None, Vec::new(), vec![d]),
+                walk::Input::Stdin => (read::read_stdin(opts), false),
+                walk::Input::File {
+                    path,
+                    name,
+                    helm_template,
+                } => (read::read_file(&path, &name, opts), helm_template),
+            };
+            match source {
+                Err(d) => (None, Vec::new(), vec![d]),
+                Ok(source) => {
+                    let source = Arc::new(source);
+                    let (docs, diags) = if helm_template {
+                        template_file(&source, "it is under a Helm chart's templates/ folder")
+                    } else {
+                        parse_source(source.clone(), opts)
+                    };
+                    (Some(source), docs, diags)
+                }
+            }
+        })
+        .collect();
+    let mut loaded = Loaded::default();
+    for (source, docs, diags) in results {
+        loaded.sources.extend(source);
+        loaded.documents.extend(docs);
+        loaded.diagnostics.extend(diags);
+    }
+    loaded
+}
+
+/// Parses one source into documents. Never panics; problems are diagnostics.
+pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, Vec<Diagnostic>) {
+    let limits = tree::Limits {
+        max_depth: opts.max_depth,
+        max_alias_nodes: opts.max_alias_nodes,
+    };
+    let parsed = match std::panic::catch_unwind(|| tree::parse(&source.name, &source.text, limits))
+    {
+        Ok(parsed) => parsed,
+        Err(_) => {
+            // Defence in depth: the YAML library should never panic, but a bug there must not
+            // take the whole run down.
+            let d = Diagnostic::error(
+                "yaml/syntax",
+                "the YAML parser failed on this file (internal error)",
+            )
+            .at(Location::new(&source.name, 1, 1))
+            .with_help("please report this file as a homelab bug; check its YAML syntax meanwhile");
+            return (Vec::new(), vec![d]);
+        }
+    };
+    if parsed.syntax_failed && looks_like_template(&source.text) {
+        return template_file(&source, "it does not parse as YAML and contains `{{ }}`");
+    }
+    let mut documents = Vec::new();
+    let mut diagnostics = parsed.diagnostics;
+    if parsed.docs.is_empty() && diagnostics.is_empty() {
+        documents.push(Document {
+            source: source.clone(),
+            doc_index: 0,
+            item_index: None,
+            value: Value::Null,
+            class: Class::Empty,
+            positions: PosNode::Scalar(position::Pos { line: 1, col: 1 }),
+        });
+    }
+    for raw in parsed.docs {
+        classify::classify(&source, raw, &mut documents, &mut diagnostics);
+    }
+    (documents, diagnostics)
+}
+
+/// [`parse_source`] for a string, with default options (for tests and other crates).
+pub fn parse_str(name: &str, text: &str) -> (Vec<Document>, Vec<Diagnostic>) {
+    let source = Arc::new(Source {
+        name: name.to_owned(),
+        path: None,
+        text: text.to_owned(),
+    });
+    parse_source(source, &LoadOptions::default())
+}
+
+fn looks_like_template(text: &str) -> bool {
+    text.contains("{{") && text.contains("}}")
+}
+
+fn template_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnostic>) {
+    let doc = Document {
+        source: source.clone(),
+        doc_index: 0,
+        item_index: None,
+        value: Value::Null,
+        class: Class::Template,
+        positions: PosNode::Scalar(position::Pos { line: 1, col: 1 }),
+    };
+    let note = Diagnostic::note(
+        "load/template",
+        format!("skipped: a Go/Helm template ({why})"),
+    )
+    .at(doc.start())
+    .with_help("render it first (e.g. `helm template ... | homelab check -`) to check the objects it makes");
+    (vec![doc], vec![note])
+}

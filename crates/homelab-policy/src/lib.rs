@@ -1,4 +1,19 @@
 //! Kyverno-compatible policy engine: match/exclude, patterns and anchors, conditions,
 //! JMESPath, Pod Security, autogen, CEL policies, and the `kyverno test` runner.
 
+pub mod autogen;
+pub mod cel;
+pub mod conditions;
+pub mod context;
+pub mod engine;
+pub mod images;
+pub mod jmes;
+pub mod matching;
+pub mod mutate;
+pub mod pattern;
+pub mod pss;
 pub mod response;
+pub mod testrunner;
+pub mod values;
+pub mod vars;
+pub mod yaml;

@@ -47,4 +47,10 @@ pub struct PolicyResponse {
     pub namespace: String,
     pub name: String,
     pub rules: Vec<RuleResponse>,
+    /// The resource after the policy's mutate rules (None when no mutate rule applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patched_resource: Option<serde_json::Value>,
+    /// Resources made by generate rules: (rule name, resource).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub generated: Vec<(String, serde_json::Value)>,
 }

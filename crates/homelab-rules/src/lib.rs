@@ -1,1 +1,122 @@
-//! Platform rules of the guide, one file per rule, each with its documentation
+//! The guide's platform invariants as rules over one loaded repository.
+//!
+//! Each rule lives in its own file under `src/rules/`; the file's `//!` doc comment is the
+//! rule's documentation (what it checks, why, an example, the fix), extracted at build time
+//! and shown by `homelab rules --explain ID`. Rules are pure: they read the [`Repo`] and the
+//! [`Settings`] and return diagnostics; they never touch the file system or the terminal.
+
+mod argo;
+mod gpu;
+mod netpol;
+mod quantity;
+mod repo;
+pub mod rules;
+mod settings;
+pub mod workload;
+
+pub use repo::Repo;
+pub use settings::{Cidr, Settings};
+
+use homelab_diagnostics::{Diagnostic, Severity};
+use rayon::prelude::*;
+
+include!(concat!(env!("OUT_DIR"), "/rule_docs.rs"));
+
+/// One platform rule.
+pub trait Rule: Sync + Send {
+    /// Stable identifier used by `--select`, `--ignore`, suppressions and reports.
+    fn id(&self) -> &'static str;
+    /// The name of the rule's file in `src/rules/` (where its documentation lives).
+    fn module(&self) -> &'static str;
+    fn severity(&self) -> Severity;
+    /// One line: what the rule checks.
+    fn summary(&self) -> &'static str;
+    fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic>;
+}
+
+/// Every built-in rule, in ID order.
+pub fn all() -> Vec<&'static dyn Rule> {
+    let mut rules = rules::ALL.to_vec();
+    rules.sort_by_key(|r| r.id());
+    rules
+}
+
+/// The rule with this ID.
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    rules::ALL.iter().copied().find(|r| r.id() == id)
+}
+
+/// A rule's documentation (its file's doc comment), in Markdown.
+pub fn documentation(rule: &dyn Rule) -> &'static str {
+    RULE_DOCS
+        .iter()
+        .find(|(module, _)| *module == rule.module())
+        .map(|(_, doc)| *doc)
+        .unwrap_or("")
+}
+
+/// Run `rules` over `repo` in parallel; diagnostics come back sorted by position.
+pub fn run(rules: &[&'static dyn Rule], repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = rules
+        .par_iter()
+        .flat_map_iter(|rule| {
+            rule.check(repo, settings).into_iter().map(move |mut d| {
+                d.rule = rule.id().to_string();
+                d
+            })
+        })
+        .collect();
+    homelab_diagnostics::sort(&mut out);
+    out
+}
+
+/// `1 value`, `3 values`.
+pub(crate) fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Build a diagnostic for `doc` at `pointer` with the rule's severity.
+pub(crate) fn finding(
+    rule: &dyn Rule,
+    doc: &homelab_manifest::Document,
+    pointer: &str,
+    message: impl Into<String>,
+    help: impl Into<String>,
+) -> Diagnostic {
+    Diagnostic::new(rule.id(), rule.severity(), message)
+        .at(doc.location(pointer))
+        .with_object(doc.id())
+        .with_path(pointer)
+        .with_help(help)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_is_documented_with_what_why_example_fix() {
+        for rule in all() {
+            let doc = documentation(rule);
+            for section in ["## What it checks", "## Why", "## Example", "## Fix"] {
+                assert!(
+                    doc.contains(section),
+                    "rule {} lacks `{section}` in its doc comment",
+                    rule.id()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rule_ids_are_unique() {
+        let mut ids: Vec<_> = all().iter().map(|r| r.id()).collect();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+    }
+}

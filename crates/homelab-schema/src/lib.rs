@@ -1,1 +1,565 @@
-//! Embedded Kubernetes OpenAPI schemas, CRD schemas and strict validation of objects
+//! Embedded Kubernetes OpenAPI schemas, CRD schemas and strict validation of objects.
+//!
+//! A [`Validator`] finds the schema of each object's (apiVersion, kind) — CRDs given by the
+//! user or found in the input first, then each `-schema-location` in order (`default` is the
+//! embedded Kubernetes bundle plus the platform's own custom kinds) — compiles it once into
+//! an internal form ([`ir`]), caches it, and walks objects against it ([`engine`]), in
+//! parallel for many documents. Findings are [`homelab_diagnostics::Diagnostic`]s whose
+//! location is the offending field's key (or its nearest existing parent).
+
+pub mod bundle;
+pub mod crd;
+pub mod deprecation;
+mod documents;
+pub mod engine;
+pub mod ir;
+pub mod location;
+mod platform;
+mod suggest;
+
+pub use crd::CrdSchema;
+pub use documents::{load_crd_paths, to_diagnostics};
+pub use engine::Violation;
+pub use location::SchemaLocation;
+
+use ir::{Compiled, Compiler, DefsResolver, Dialect, DocumentResolver};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// Options of a [`Validator`]; the defaults are the product's: newest embedded Kubernetes
+/// version, strict, missing schemas are errors, embedded schemas only.
+#[derive(Debug, Clone)]
+pub struct ValidatorOptions {
+    /// `1.29`, `1.29.0` or `v1.29.0`; `None` = newest embedded.
+    pub kubernetes_version: Option<String>,
+    /// Unknown fields are errors.
+    pub strict: bool,
+    /// A kind without a schema is a note instead of an error.
+    pub ignore_missing: bool,
+    /// kubeconform-style locations; empty = `["default"]`.
+    pub schema_locations: Vec<String>,
+    /// CRD manifests (files or folders) to take schemas from.
+    pub crd_paths: Vec<PathBuf>,
+    /// Kinds (`Kind` or `group/version/Kind`) not validated.
+    pub skip_kinds: Vec<String>,
+    /// Kinds (`Kind` or `group/version/Kind`) that are errors wherever they appear.
+    pub reject_kinds: Vec<String>,
+    /// Cache folder for http(s) schema locations (default: the XDG cache dir).
+    pub cache_dir: Option<PathBuf>,
+    pub insecure_skip_tls_verify: bool,
+}
+
+impl Default for ValidatorOptions {
+    fn default() -> Self {
+        ValidatorOptions {
+            kubernetes_version: None,
+            strict: true,
+            ignore_missing: false,
+            schema_locations: Vec::new(),
+            crd_paths: Vec::new(),
+            skip_kinds: Vec::new(),
+            reject_kinds: Vec::new(),
+            cache_dir: None,
+            insecure_skip_tls_verify: false,
+        }
+    }
+}
+
+/// Errors building a validator (bad options); validation problems are diagnostics instead.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown Kubernetes version `{given}`: embedded versions are {available}")]
+    UnknownVersion { given: String, available: String },
+    #[error("{0}")]
+    Bundle(String),
+    #[error("{0}")]
+    Location(String),
+    #[error("{0}")]
+    Crd(String),
+}
+
+/// The verdict on one object, kubeconform's categories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Valid,
+    /// Schema violations.
+    Invalid,
+    /// Could not be validated: no schema, removed apiVersion, rejected kind, broken schema.
+    Error,
+    /// Skipped on request (`-skip`, or a missing schema with `-ignore-missing-schemas`).
+    Skipped,
+}
+
+/// One finding before it is placed in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: homelab_diagnostics::Severity,
+    pub message: String,
+    pub help: Option<String>,
+    /// JSON pointer inside the object ("" = the object itself); where the finding is shown.
+    pub pointer: String,
+    /// For a missing required field: the pointer it should have (its parent is `pointer`).
+    pub missing: Option<String>,
+}
+
+/// Status and findings of one object.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub status: Status,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Clone)]
+enum Lookup {
+    Found(Arc<Compiled>),
+    Missing,
+    Broken(String),
+}
+
+type Key = (String, String);
+/// kind -> its compiled schema, filled once.
+type KindCells = HashMap<String, Arc<OnceLock<Lookup>>>;
+
+/// Schema registry plus compiled-schema cache. Cheap to share between threads (`&Validator`).
+pub struct Validator {
+    opts: ValidatorOptions,
+    /// "1.29"
+    minor_version: String,
+    /// "1.29.0", for location templates.
+    full_version: String,
+    locations: Vec<SchemaLocation>,
+    crds: RwLock<HashMap<Key, Arc<CrdSchema>>>,
+    /// Read-mostly: one entry per (apiVersion, kind), compiled once on first use.
+    /// apiVersion -> kind -> cell (nested so lookups borrow `&str`s).
+    cache: RwLock<HashMap<String, KindCells>>,
+}
+
+impl Validator {
+    pub fn new(opts: ValidatorOptions) -> Result<Validator, Error> {
+        let bundle = bundle::get().map_err(Error::Bundle)?;
+        let available = || bundle.versions().collect::<Vec<_>>().join(", ");
+        let minor_version = match &opts.kubernetes_version {
+            None => bundle
+                .newest()
+                .map(|v| v.version.clone())
+                .ok_or_else(|| Error::Bundle("embedded schema bundle is empty".into()))?,
+            Some(given) => {
+                let v = bundle::normalize_version(given).ok_or_else(|| Error::UnknownVersion {
+                    given: given.clone(),
+                    available: available(),
+                })?;
+                if bundle.version(&v).is_none() {
+                    return Err(Error::UnknownVersion {
+                        given: given.clone(),
+                        available: available(),
+                    });
+                }
+                v
+            }
+        };
+        let full_version = match &opts.kubernetes_version {
+            Some(given) if given.trim_start_matches('v').split('.').count() >= 3 => {
+                given.trim_start_matches('v').to_string()
+            }
+            _ => format!("{minor_version}.0"),
+        };
+        let mut locations: Vec<SchemaLocation> = opts
+            .schema_locations
+            .iter()
+            .map(|l| SchemaLocation::parse(l))
+            .collect();
+        if locations.is_empty() {
+            locations.push(SchemaLocation::Embedded);
+        }
+        let validator = Validator {
+            minor_version,
+            full_version,
+            locations,
+            crds: RwLock::new(HashMap::new()),
+            cache: RwLock::new(HashMap::new()),
+            opts,
+        };
+        if !validator.opts.crd_paths.is_empty() {
+            let schemas =
+                documents::load_crd_paths(&validator.opts.crd_paths).map_err(Error::Crd)?;
+            validator.add_crd_schemas(schemas);
+        }
+        Ok(validator)
+    }
+
+    /// The Kubernetes minor version validated against, e.g. `1.37`.
+    pub fn kubernetes_version(&self) -> &str {
+        &self.minor_version
+    }
+
+    pub fn options(&self) -> &ValidatorOptions {
+        &self.opts
+    }
+
+    /// Registers custom kinds' schemas (they take precedence over every location).
+    pub fn add_crd_schemas(&self, schemas: impl IntoIterator<Item = CrdSchema>) {
+        let mut crds = self.crds.write().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        for s in schemas {
+            if let Some(kinds) = cache.get_mut(&s.api_version) {
+                kinds.remove(&s.kind);
+            }
+            crds.insert((s.api_version.clone(), s.kind.clone()), Arc::new(s));
+        }
+    }
+
+    /// Registers every CRD found in `values` (objects of kind CustomResourceDefinition).
+    pub fn add_crds_from_values<'a>(&self, values: impl IntoIterator<Item = (&'a Value, &'a str)>) {
+        let mut all = Vec::new();
+        for (v, origin) in values {
+            if crd::is_crd(v) {
+                all.extend(crd::from_crd(v, origin));
+            }
+        }
+        self.add_crd_schemas(all);
+    }
+
+    fn minor_number(&self) -> u32 {
+        self.minor_version
+            .split('.')
+            .nth(1)
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn kind_listed(list: &[String], api_version: &str, kind: &str) -> bool {
+        list.iter()
+            .any(|k| k == kind || *k == format!("{api_version}/{kind}"))
+    }
+
+    /// Validates one object value given its apiVersion and kind.
+    pub fn check_value(&self, api_version: &str, kind: &str, value: &Value) -> Checked {
+        use homelab_diagnostics::Severity;
+        let mut findings = Vec::new();
+        if Self::kind_listed(&self.opts.skip_kinds, api_version, kind) {
+            return Checked {
+                status: Status::Skipped,
+                findings,
+            };
+        }
+        if Self::kind_listed(&self.opts.reject_kinds, api_version, kind) {
+            findings.push(Finding {
+                rule: "schema/rejected-kind",
+                severity: Severity::Error,
+                message: format!("prohibited resource kind {kind}"),
+                help: Some("this kind is listed in -reject".into()),
+                pointer: "/kind".into(),
+                missing: None,
+            });
+            return Checked {
+                status: Status::Error,
+                findings,
+            };
+        }
+        match deprecation::status(api_version, kind, self.minor_number()) {
+            Some(deprecation::Status::Removed {
+                in_minor,
+                replacement,
+            }) => {
+                findings.push(Finding {
+                    rule: "schema/removed-api",
+                    severity: Severity::Error,
+                    message: format!(
+                        "{api_version} {kind} was removed in Kubernetes 1.{in_minor} (target {})",
+                        self.minor_version
+                    ),
+                    help: Some(format!("use {replacement}")),
+                    pointer: "/apiVersion".into(),
+                    missing: None,
+                });
+                return Checked {
+                    status: Status::Error,
+                    findings,
+                };
+            }
+            Some(deprecation::Status::Deprecated {
+                since_minor,
+                removal_minor,
+                replacement,
+            }) => findings.push(Finding {
+                rule: "schema/deprecated-api",
+                severity: Severity::Warning,
+                message: match removal_minor {
+                    Some(r) => format!(
+                        "{api_version} {kind} is deprecated since Kubernetes 1.{since_minor} and removed in 1.{r}"
+                    ),
+                    None => format!("{api_version} {kind} is deprecated since Kubernetes 1.{since_minor}"),
+                },
+                help: Some(format!("use {replacement}")),
+                pointer: "/apiVersion".into(),
+                missing: None,
+            }),
+            None => {}
+        }
+        match self.lookup(api_version, kind) {
+            Lookup::Found(schema) => {
+                let violations = engine::validate(&schema, value);
+                let status = if violations.is_empty() {
+                    Status::Valid
+                } else {
+                    Status::Invalid
+                };
+                findings.extend(violations.into_iter().map(|v| Finding {
+                    rule: v.rule,
+                    severity: Severity::Error,
+                    message: v.message,
+                    help: v.help,
+                    pointer: v.pointer,
+                    missing: v.missing,
+                }));
+                Checked { status, findings }
+            }
+            Lookup::Missing => {
+                let mut help = String::from(
+                    "add the CRD to the input or pass it with --crd, or give a -schema-location that has it",
+                );
+                if let Some(v) = bundle::get()
+                    .ok()
+                    .and_then(|b| b.version(&self.minor_version))
+                {
+                    let served = v.api_versions_of(kind);
+                    if !served.is_empty() {
+                        help = format!(
+                            "Kubernetes {} serves {kind} as {}",
+                            self.minor_version,
+                            served.join(", ")
+                        );
+                    }
+                }
+                if self.opts.ignore_missing {
+                    findings.push(Finding {
+                        rule: "schema/missing",
+                        severity: Severity::Note,
+                        message: format!(
+                            "no schema for {api_version} {kind}; skipped (-ignore-missing-schemas)"
+                        ),
+                        help: Some(help),
+                        pointer: "/kind".into(),
+                        missing: None,
+                    });
+                    Checked {
+                        status: Status::Skipped,
+                        findings,
+                    }
+                } else {
+                    findings.push(Finding {
+                        rule: "schema/missing",
+                        severity: Severity::Error,
+                        message: format!("could not find schema for {api_version} {kind}"),
+                        help: Some(help),
+                        pointer: "/kind".into(),
+                        missing: None,
+                    });
+                    Checked {
+                        status: Status::Error,
+                        findings,
+                    }
+                }
+            }
+            Lookup::Broken(msg) => {
+                findings.push(Finding {
+                    rule: "schema/broken-schema",
+                    severity: Severity::Error,
+                    message: format!("the schema for {api_version} {kind} cannot be used: {msg}"),
+                    help: Some("fix or replace the schema file".into()),
+                    pointer: "/kind".into(),
+                    missing: None,
+                });
+                Checked {
+                    status: Status::Error,
+                    findings,
+                }
+            }
+        }
+    }
+
+    fn lookup(&self, api_version: &str, kind: &str) -> Lookup {
+        let found = self
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(api_version)
+            .and_then(|kinds| kinds.get(kind))
+            .cloned();
+        let cell = match found {
+            Some(cell) => cell,
+            None => {
+                let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+                cache
+                    .entry(api_version.to_string())
+                    .or_default()
+                    .entry(kind.to_string())
+                    .or_default()
+                    .clone()
+            }
+        };
+        cell.get_or_init(|| self.resolve(api_version, kind)).clone()
+    }
+
+    fn resolve(&self, api_version: &str, kind: &str) -> Lookup {
+        let crd = self
+            .crds
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(api_version.to_string(), kind.to_string()))
+            .cloned();
+        if let Some(crd) = crd {
+            return compile_crd(&crd, self.opts.strict);
+        }
+        for location in &self.locations {
+            match location {
+                SchemaLocation::Embedded => {
+                    if let Some(found) = self.embedded(api_version, kind) {
+                        return found;
+                    }
+                }
+                SchemaLocation::Template(t) => {
+                    let data = location::TemplateData {
+                        api_version,
+                        kind,
+                        kubernetes_version: &self.full_version,
+                        strict: self.opts.strict,
+                    };
+                    let target = match location::render(t, &data) {
+                        Ok(t) => t,
+                        Err(e) => return Lookup::Broken(e),
+                    };
+                    match location::fetch(
+                        &target,
+                        self.opts.cache_dir.as_deref(),
+                        self.opts.insecure_skip_tls_verify,
+                    ) {
+                        Ok(location::Fetched::Found(origin, text)) => {
+                            return compile_json_schema_text(&origin, &text, self.opts.strict)
+                        }
+                        Ok(location::Fetched::NotFound) => continue,
+                        Err(e) => return Lookup::Broken(e),
+                    }
+                }
+            }
+        }
+        Lookup::Missing
+    }
+
+    fn embedded(&self, api_version: &str, kind: &str) -> Option<Lookup> {
+        let bundle = match bundle::get() {
+            Ok(b) => b,
+            Err(e) => return Some(Lookup::Broken(e)),
+        };
+        let defs = bundle.version(&self.minor_version)?;
+        if let Some(name) = defs.lookup(api_version, kind) {
+            let resolver = DefsResolver {
+                lookup: |n: &str| defs.definition(bundle, n),
+            };
+            let schema = defs.definition(bundle, name)?;
+            let short = name.rsplit('.').next().unwrap_or(name);
+            return Some(
+                match Compiler::new(
+                    &resolver,
+                    Dialect::JsonSchema {
+                        strict: self.opts.strict,
+                    },
+                )
+                .compile(schema, Some(short))
+                {
+                    Ok(c) => Lookup::Found(Arc::new(c)),
+                    Err(e) => Lookup::Broken(e.to_string()),
+                },
+            );
+        }
+        let platform = platform::schemas();
+        platform
+            .iter()
+            .find(|s| s.api_version == api_version && s.kind == kind)
+            .map(|s| compile_crd(s, self.opts.strict))
+    }
+}
+
+fn compile_crd(crd: &CrdSchema, strict: bool) -> Lookup {
+    let resolver = DocumentResolver {
+        root: &crd.schema,
+        others: &[],
+    };
+    match Compiler::new(&resolver, Dialect::Crd { strict }).compile(&crd.schema, Some(&crd.kind)) {
+        Ok(c) => Lookup::Found(Arc::new(c)),
+        Err(e) => Lookup::Broken(format!("{} ({})", e, crd.origin)),
+    }
+}
+
+fn compile_json_schema_text(origin: &str, text: &str, strict: bool) -> Lookup {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return Lookup::Broken(format!("{origin} is not JSON: {e}")),
+    };
+    // `$ref`s into sibling files (`_definitions.json#/...`) are read from the schema's own
+    // folder (local locations only).
+    let mut others = Vec::new();
+    if !origin.starts_with("http") {
+        let dir = std::path::Path::new(origin)
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        for file in ir::external_refs(&value) {
+            let base = file.rsplit('/').next().unwrap_or(&file);
+            match std::fs::read_to_string(dir.join(base)) {
+                Ok(text) => match serde_json::from_str::<Value>(&text) {
+                    Ok(v) => others.push(v),
+                    Err(e) => {
+                        return Lookup::Broken(format!(
+                            "{base} (referenced by {origin}) is not JSON: {e}"
+                        ))
+                    }
+                },
+                Err(e) => {
+                    return Lookup::Broken(format!(
+                        "cannot read {base} referenced by {origin}: {e}"
+                    ))
+                }
+            }
+        }
+    }
+    let resolver = DocumentResolver {
+        root: &value,
+        others: &others,
+    };
+    // Files from a location are used as they are: their strictness is the file's own
+    // (kubeconform picks `-strict` files through {{.StrictSuffix}}).
+    let _ = strict;
+    match Compiler::new(&resolver, Dialect::JsonSchema { strict: true }).compile(&value, None) {
+        Ok(c) => Lookup::Found(Arc::new(c)),
+        Err(e) => Lookup::Broken(format!("{origin}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// kubeconform's `-ignore-filename-pattern`: regular expressions matched against file names.
+#[derive(Debug, Clone, Default)]
+pub struct FilenameFilter(Vec<regex::Regex>);
+
+impl FilenameFilter {
+    pub fn new(patterns: &[String]) -> Result<FilenameFilter, String> {
+        patterns
+            .iter()
+            .map(|p| {
+                regex::Regex::new(p).map_err(|e| {
+                    format!("-ignore-filename-pattern `{p}` is not a valid regular expression: {e}")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(FilenameFilter)
+    }
+
+    /// Whether `name` matches any pattern (and so is ignored).
+    pub fn ignores(&self, name: &str) -> bool {
+        self.0.iter().any(|r| r.is_match(name))
+    }
+}

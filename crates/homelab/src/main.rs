@@ -1,7 +1,10 @@
 //! The `homelab` binary: argument parsing and wiring only. Each subcommand lives in
 //! `commands/<name>.rs` with its own `Args` and `run`; the work happens in the library crates.
 
+mod atomic;
 mod commands;
+mod pipeline;
+mod progress;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -12,7 +15,12 @@ use std::process::ExitCode;
 /// offline (schemas, Kyverno policies, platform rules, leaked secrets), seals secrets, prepares
 /// the btrfs host storage for Longhorn and verifies a live cluster.
 #[derive(Debug, Parser)]
-#[command(name = "homelab", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "homelab",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// More output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -1,14 +1,100 @@
-//! `homelab check` (not built yet).
+//! `homelab check [PATH...]`: every guardrail in one offline pass.
 
-use super::Global;
+use super::{Global, EXIT_FINDINGS, EXIT_OK};
+use crate::pipeline::{self, CheckOptions};
+use homelab_report::{Format, RenderOptions};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Stages: YAML (syntax, duplicate keys, ambiguous values), schemas (strict, \
+Kubernetes + CRDs), the repository's own Kyverno policies, platform rules (`homelab rules`), \
+secrets. Configuration: [check] select/ignore in platform.toml or .homelab.toml; inline \
+`# homelab: ignore[RULE] reason` on or above a line.
+
+Exit status: 0 no errors or warnings, 1 findings, 2 usage or internal error.
+
+Examples:
+  homelab check                          # the current directory
+  homelab check gitops-homelab --format sarif --output homelab.sarif
+  homelab check . --ignore resources/missing --select network
+  kubectl kustomize apps/x | homelab check -"
+)]
 pub struct Args {
-    /// Arguments (this command is not built yet).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub rest: Vec<String>,
+    /// Files, folders (recursive, .gitignore-aware) or `-` for stdin. Default: `.`
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'o', default_value = "text", value_parser = ["text", "json", "sarif", "junit", "html"])]
+    pub format: String,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only these rules (ids or prefixes like `network`); repeatable, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub select: Vec<String>,
+    /// Skip these rules (ids or prefixes); repeatable, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub ignore: Vec<String>,
+    /// Kubernetes version of the schemas (default: platform.toml's, else the newest embedded).
+    #[arg(long, value_name = "V")]
+    pub kubernetes_version: Option<String>,
+    /// CRD manifests (files or folders) to validate custom resources with.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub crd: Vec<PathBuf>,
+    /// kubeconform-style schema locations (local paths or templates; http(s) only when given).
+    #[arg(long, value_name = "LOCATION")]
+    pub schema_location: Vec<String>,
+    /// A kind without a schema is a note instead of an error.
+    #[arg(long)]
+    pub ignore_missing_schemas: bool,
+    /// Never colour the output (also: NO_COLOR).
+    #[arg(long)]
+    pub no_color: bool,
 }
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<u8> {
-    super::not_built_yet("check")
+pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+    let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
+    let progress = crate::progress::Spinner::start("checking");
+    let outcome = pipeline::check(&CheckOptions {
+        paths: args.paths,
+        kubernetes_version: args.kubernetes_version,
+        select: args.select,
+        ignore: args.ignore,
+        crd_paths: args.crd,
+        schema_locations: args.schema_location,
+        ignore_missing_schemas: args.ignore_missing_schemas,
+    })?;
+    progress.finish();
+    let mut report = outcome.report;
+    let has_findings = report
+        .diagnostics
+        .iter()
+        .any(|d| d.severity != homelab_diagnostics::Severity::Note);
+    // Notes (files skipped as not Kubernetes, ...) are noise on a terminal; -v shows them.
+    if format == Format::Text && global.verbose == 0 {
+        let before = report.diagnostics.len();
+        report
+            .diagnostics
+            .retain(|d| d.severity != homelab_diagnostics::Severity::Note);
+        let hidden = before - report.diagnostics.len();
+        if hidden > 0 {
+            eprintln!("({hidden} notes hidden, such as files skipped as not Kubernetes objects; -v shows them)");
+        }
+    }
+    let color = format == Format::Text
+        && args.output.is_none()
+        && !args.no_color
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::io::stdout().is_terminal();
+    let rendered =
+        homelab_report::render(format, &report, &outcome.sources, RenderOptions { color });
+    match &args.output {
+        Some(path) => {
+            crate::atomic::write(path, rendered.as_bytes())?;
+            eprintln!("{}", homelab_report::Summary::of(&report).line());
+        }
+        None => print!("{rendered}"),
+    }
+    Ok(if has_findings { EXIT_FINDINGS } else { EXIT_OK })
 }

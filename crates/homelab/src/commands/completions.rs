@@ -4,7 +4,9 @@ use super::Global;
 use clap::CommandFactory;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  homelab completions bash > /etc/bash_completion.d/homelab\n  homelab completions zsh > \"${fpath[1]}/_homelab\"")]
+#[command(
+    after_help = "Examples:\n  homelab completions bash > /etc/bash_completion.d/homelab\n  homelab completions zsh > \"${fpath[1]}/_homelab\""
+)]
 pub struct Args {
     /// The shell to generate completions for.
     pub shell: clap_complete::Shell,

@@ -1,14 +1,94 @@
-//! `homelab init` (not built yet).
+//! `homelab init [DIR] [--config FILE]`: write `platform.toml` and render the repository.
 
-use super::Global;
+use super::{render::print_summary, Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
+use anyhow::Context;
+use homelab_platform::{config, model, plan, render, sync};
+use std::path::PathBuf;
 
+/// Write platform.toml (the embedded default, or --config) and render the GitOps repository.
+///
+/// Examples:
+///   homelab init                          # ./gitops-homelab from the embedded default
+///   homelab init /srv/gitops --config my-platform.toml
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments (this command is not built yet).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub rest: Vec<String>,
+    /// Directory to create (must be empty or absent, unless --force).
+    #[arg(default_value = "./gitops-homelab")]
+    pub dir: PathBuf,
+    /// Start from this platform.toml instead of the embedded default (validated first).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Render into a non-empty directory; files that differ are backed up under .homelab/backup/.
+    #[arg(long)]
+    pub force: bool,
 }
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<u8> {
-    super::not_built_yet("init")
+pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+    let (text, name) = match &args.config {
+        Some(path) => (
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None => (
+            config::DEFAULT_CONFIG.to_string(),
+            "platform.toml (embedded default)".to_string(),
+        ),
+    };
+    let cfg = match config::parse(&text, &name) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("nothing was written");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let dir = &args.dir;
+    if !args.force && !sync::is_empty_dir(dir) {
+        if sync::is_homelab_repo(dir) {
+            eprintln!(
+                "{} is already a homelab repository: edit its platform.toml and run `homelab render {}` (or init --force)",
+                dir.display(),
+                dir.display()
+            );
+        } else {
+            eprintln!(
+                "{} is not empty and is not a homelab repository; choose another directory or pass --force (differing files are backed up)",
+                dir.display()
+            );
+        }
+        return Ok(EXIT_USAGE);
+    }
+    let rendered = render::render(&cfg).context("rendering the repository")?;
+    let stamp = sync::timestamp_now();
+    let toml_path = dir.join("platform.toml");
+    if args.force && toml_path.is_file() {
+        let old = std::fs::read(&toml_path)?;
+        if old != text.as_bytes() {
+            sync::write_atomic(
+                &dir.join(format!("{}/{stamp}/platform.toml", sync::BACKUP_DIR)),
+                &old,
+            )?;
+        }
+    }
+    let plan_ = sync::plan_sync(dir, &rendered, &text, args.force, &stamp)?;
+    sync::write_atomic(&toml_path, text.as_bytes())?;
+    sync::apply(dir, &plan_)?;
+    print_summary(dir, &plan_, global, false);
+
+    let platform = model::derive(&cfg);
+    println!("\nRollout (sync waves):");
+    print!("{}", plan::summary(&platform));
+    println!("\nNode budgets (requests of running replicas):");
+    print!("{}", plan::budget_table(&platform));
+    println!(
+        "\nnext: cd {} && homelab plan && homelab check .",
+        dir.display()
+    );
+    // COORDINATOR: wire `homelab check` on `dir` here (PRODUCT.md §1: init ends by running
+    // check); return EXIT_FINDINGS when it reports findings.
+    Ok(if plan_.has_conflicts() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
 }

@@ -1,14 +1,76 @@
-//! `homelab plan` (not built yet).
+//! `homelab plan [DIR] [--format text|json|dot|mermaid]`: the rollout plan.
 
-use super::Global;
+use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
+use anyhow::Context;
+use homelab_platform::{config, model, plan};
+use std::path::PathBuf;
 
+/// Show the rollout plan: sync waves in order with their Applications, namespaces, node
+/// placement, storage classes, and requested CPU/memory per node against capacity.
+///
+/// Examples:
+///   homelab plan                      # ./platform.toml, or the embedded default
+///   homelab plan gitops-homelab --format json
+///   homelab plan --format mermaid > rollout.mmd
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments (this command is not built yet).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub rest: Vec<String>,
+    /// Repository directory holding platform.toml (default: ./platform.toml if present,
+    /// else the embedded default).
+    pub dir: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<u8> {
-    super::not_built_yet("plan")
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Dot,
+    Mermaid,
+}
+
+pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+    let (text, name) = match &args.dir {
+        Some(dir) => {
+            let path = dir.join("platform.toml");
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("reading {} (create it with `homelab init`)", path.display())
+            })?;
+            (text, path.display().to_string())
+        }
+        None if std::path::Path::new("platform.toml").is_file() => (
+            std::fs::read_to_string("platform.toml").context("reading platform.toml")?,
+            "platform.toml".to_string(),
+        ),
+        None => (
+            config::DEFAULT_CONFIG.to_string(),
+            "platform.toml (embedded default)".to_string(),
+        ),
+    };
+    if global.verbose > 0 {
+        eprintln!("plan of {name}");
+    }
+    let cfg = match config::parse_with(&text, &name, false) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let platform = model::derive(&cfg);
+    let out = match args.format {
+        Format::Text => plan::to_text(&cfg, &platform),
+        Format::Json => plan::to_json(&cfg, &platform),
+        Format::Dot => plan::to_dot(&platform),
+        Format::Mermaid => plan::to_mermaid(&platform),
+    };
+    print!("{out}");
+    if plan::over_committed(&platform) {
+        if args.format != Format::Text {
+            eprintln!("error: at least one node is over-committed (see `homelab plan`)");
+        }
+        return Ok(EXIT_FINDINGS);
+    }
+    Ok(EXIT_OK)
 }

@@ -1,14 +1,435 @@
-//! `homelab policy` (not built yet).
+//! `homelab policy apply|test`: the Kyverno-compatible policy engine on the command line
+//! (`kyverno apply` and `kyverno test` equivalents).
 
-use super::Global;
+use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
+use homelab_manifest::{Class, LoadOptions};
+use homelab_policy::context::{EvalContext, UserInfo};
+use homelab_policy::engine::{self, Values};
+use homelab_policy::response::{PolicyResponse, Status};
+use homelab_policy::testrunner;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments (this command is not built yet).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub rest: Vec<String>,
+    #[command(subcommand)]
+    pub command: Sub,
 }
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<u8> {
-    super::not_built_yet("policy")
+#[derive(Debug, clap::Subcommand)]
+pub enum Sub {
+    /// Apply Kyverno policies to resources, like `kyverno apply`.
+    #[command(after_help = APPLY_HELP)]
+    Apply(ApplyArgs),
+    /// Run Kyverno CLI tests (kyverno-test.yaml), like `kyverno test`.
+    #[command(after_help = TEST_HELP)]
+    Test(TestArgs),
+}
+
+const APPLY_HELP: &str = "Counts are printed as `pass: N, fail: N, warn: N, error: N, skip: N`.
+Policies and resources may be files or folders (searched recursively; files that are not
+Kubernetes objects are skipped). Mutate, generate and verifyImages rules are reported as errors
+(not supported yet).
+
+Exit codes (as `kyverno apply`): 1 when any rule result is fail or error (with --audit-warn,
+failures of rules whose failure action is Audit count as warnings and do not fail the run),
+0 otherwise; 2 on usage errors or unreadable input.
+
+Examples:
+  homelab policy apply policies/ --resource manifests/
+  homelab policy apply require-labels.yaml --resource pod.yaml --table
+  homelab policy apply policies/ --resource manifests/ --format json > report.json
+  homelab policy apply pol.yaml -r pod.yaml --values values.yaml --namespace-labels prod:env=prod";
+
+const TEST_HELP: &str =
+    "Finds every kyverno-test.yaml under the given folders (a `test.yaml` holding a Test is
+also accepted), loads the policies, resources, values, user info and exceptions it names
+(relative to the test file) and compares each expected result like `kyverno test`:
+a `name` matches resources of any namespace, `ns/name` one namespace; `autogen-` rule names
+match; a policy that produced no result for the rule counts as passed (Excluded).
+
+Exit codes: 0 every result as expected, 1 any result differs (or a test could not be loaded),
+2 usage error.
+
+Examples:
+  homelab policy test policies/
+  homelab policy test . --format json";
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// Policy files or folders.
+    #[arg(required = true)]
+    pub policies: Vec<PathBuf>,
+    /// Resource files or folders (repeatable).
+    #[arg(short = 'r', long = "resource", num_args = 1.., required = true)]
+    pub resources: Vec<PathBuf>,
+    /// A Kyverno Values file (globalValues, per-policy/rule/resource values, namespaceSelector).
+    #[arg(short = 'f', long = "values")]
+    pub values: Option<PathBuf>,
+    /// A Kyverno UserInfo file (roles, clusterRoles, userInfo).
+    #[arg(short = 'u', long = "userinfo")]
+    pub userinfo: Option<PathBuf>,
+    /// PolicyException files or folders.
+    #[arg(short = 'e', long = "exception")]
+    pub exceptions: Vec<PathBuf>,
+    /// Namespace labels for namespaceSelector: `NAMESPACE:key=value[,key=value]` (repeatable).
+    #[arg(long = "namespace-labels")]
+    pub namespace_labels: Vec<String>,
+    /// Print a table of every result.
+    #[arg(long)]
+    pub table: bool,
+    /// Output format: text (default) or json (a PolicyReport).
+    #[arg(long, default_value = "text")]
+    pub format: String,
+    /// Report failures of Audit rules as warnings.
+    #[arg(long = "audit-warn")]
+    pub audit_warn: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Folders (or test files) to search for kyverno-test.yaml.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Output format: table (default) or json (one array of result rows).
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Only show results that differ.
+    #[arg(long = "fail-only")]
+    pub fail_only: bool,
+}
+
+pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+    match args.command {
+        Sub::Apply(a) => apply(a, global),
+        Sub::Test(t) => test(t),
+    }
+}
+
+fn load_docs(paths: &[PathBuf]) -> anyhow::Result<Vec<Value>> {
+    let loaded = homelab_manifest::load(paths, &LoadOptions::default());
+    for d in &loaded.diagnostics {
+        if d.severity == homelab_diagnostics::Severity::Error {
+            let loc = d
+                .location
+                .as_ref()
+                .map(|l| format!("{l}: "))
+                .unwrap_or_default();
+            anyhow::bail!("{loc}{}", d.message);
+        }
+    }
+    Ok(loaded
+        .documents
+        .into_iter()
+        .filter(|d| d.class == Class::Object)
+        .map(|d| d.value)
+        .collect())
+}
+
+fn read_one(path: &PathBuf) -> anyhow::Result<Value> {
+    Ok(load_docs(std::slice::from_ref(path))?
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null))
+}
+
+fn apply(a: ApplyArgs, _global: &Global) -> anyhow::Result<u8> {
+    let format = a.format.to_ascii_lowercase();
+    if format != "text" && format != "json" && format != "yaml" {
+        anyhow::bail!("--format must be text or json (got {:?})", a.format);
+    }
+    let pdocs = load_docs(&a.policies)?;
+    let mut policies: Vec<Value> = pdocs
+        .iter()
+        .filter(|d| engine::is_policy(d))
+        .cloned()
+        .collect();
+    let mut exceptions: Vec<Value> = pdocs
+        .iter()
+        .filter(|d| engine::is_exception(d))
+        .cloned()
+        .collect();
+    if !a.exceptions.is_empty() {
+        exceptions.extend(
+            load_docs(&a.exceptions)?
+                .into_iter()
+                .filter(engine::is_exception),
+        );
+    }
+    if policies.is_empty() {
+        eprintln!("homelab policy apply: no Kyverno policies found in the given paths");
+        return Ok(EXIT_USAGE);
+    }
+    policies.sort_by_key(engine::policy_name);
+    let resources: Vec<Value> = load_docs(&a.resources)?
+        .into_iter()
+        .filter(|d| !engine::is_policy(d) && !engine::is_exception(d))
+        .collect();
+    let mut values = Values::default();
+    let mut ns_labels: HashMap<String, Map<String, Value>> = HashMap::new();
+    if let Some(vp) = &a.values {
+        let v = read_one(vp)?;
+        if let Some(Value::Object(g)) = v.get("globalValues") {
+            values.global = g.clone();
+        }
+        if let Some(Value::Array(p)) = v.get("policies") {
+            values.policies = p.clone();
+        }
+        if let Some(Value::Array(ns)) = v.get("namespaceSelector") {
+            for n in ns {
+                if let (Some(name), Some(Value::Object(l))) =
+                    (n.get("name").and_then(Value::as_str), n.get("labels"))
+                {
+                    ns_labels.insert(name.into(), l.clone());
+                }
+            }
+        }
+    }
+    for spec in &a.namespace_labels {
+        let Some((ns, labels)) = spec.split_once(':') else {
+            anyhow::bail!("--namespace-labels {spec:?}: expected NAMESPACE:key=value[,key=value]");
+        };
+        let entry = ns_labels.entry(ns.to_string()).or_default();
+        for kv in labels.split(',').filter(|s| !s.is_empty()) {
+            let Some((k, v)) = kv.split_once('=') else {
+                anyhow::bail!("--namespace-labels {spec:?}: {kv:?} is not key=value");
+            };
+            entry.insert(k.into(), Value::String(v.into()));
+        }
+    }
+    let mut user = UserInfo::default();
+    if let Some(up) = &a.userinfo {
+        let u = read_one(up)?;
+        let strs = |v: Option<&Value>| -> Vec<String> {
+            v.and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        user.roles = strs(u.get("roles"));
+        user.cluster_roles = strs(u.get("clusterRoles"));
+        user.username = u
+            .pointer("/userInfo/username")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .into();
+        user.groups = strs(u.pointer("/userInfo/groups"));
+    }
+    let op = values
+        .global
+        .get("request.operation")
+        .and_then(Value::as_str)
+        .unwrap_or("CREATE")
+        .to_string();
+    let prepared: Vec<engine::Prepared> = policies.iter().map(engine::prepare).collect();
+    let mut responses: Vec<(usize, PolicyResponse)> = Vec::new();
+    for r in &resources {
+        let ns = r
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let ctx = EvalContext {
+            operation: op.clone(),
+            user_info: user.clone(),
+            namespace_labels: Some(ns_labels.get(ns).cloned().unwrap_or_default()),
+            values: values.global.clone(),
+            ..Default::default()
+        };
+        let req = engine::Request {
+            ctx: &ctx,
+            exceptions: &exceptions,
+            values: &values,
+        };
+        for (pi, p) in policies.iter().enumerate() {
+            if let Some(resp) = engine::evaluate_prepared(p, &prepared[pi], r, &req) {
+                responses.push((pi, resp));
+            }
+        }
+    }
+    let mut counts: [usize; 5] = [0; 5];
+    let mut results = Vec::new();
+    for (pi, pr) in &responses {
+        for rr in &pr.rules {
+            let mut status = rr.status;
+            if a.audit_warn
+                && status == Status::Fail
+                && !engine::failure_action(&policies[*pi], &rr.rule).eq_ignore_ascii_case("Enforce")
+            {
+                status = Status::Warn;
+            }
+            let idx = match status {
+                Status::Pass => 0,
+                Status::Fail => 1,
+                Status::Warn => 2,
+                Status::Error => 3,
+                Status::Skip => 4,
+            };
+            counts[idx] += 1;
+            results.push((pi, pr, rr, status));
+        }
+    }
+    if format == "json" || format == "yaml" {
+        let items: Vec<Value> = results
+            .iter()
+            .map(|(_, pr, rr, status)| {
+                json!({
+                    "policy": pr.policy, "rule": rr.rule, "result": status.as_str(), "message": rr.message,
+                    "scored": true, "source": "kyverno",
+                    "resources": [{"apiVersion": pr.api_version, "kind": pr.kind, "namespace": pr.namespace, "name": pr.name}],
+                })
+            })
+            .collect();
+        let report = json!({
+            "apiVersion": "wgpolicyk8s.io/v1alpha2",
+            "kind": "ClusterPolicyReport",
+            "metadata": {"name": "merged"},
+            "results": items,
+            "summary": {"pass": counts[0], "fail": counts[1], "warn": counts[2], "error": counts[3], "skip": counts[4]},
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let rule_count: usize = policies
+            .iter()
+            .map(|p| homelab_policy::autogen::expand_rules(p).len().max(1))
+            .sum();
+        println!(
+            "Applying {} policy rule(s) to {} resource(s)...\n",
+            rule_count,
+            resources.len()
+        );
+        if a.table {
+            println!(
+                "{:<4} {:<30} {:<30} {:<50} {:<6} MESSAGE",
+                "ID", "POLICY", "RULE", "RESOURCE", "RESULT"
+            );
+            for (i, (_, pr, rr, status)) in results.iter().enumerate() {
+                let res = format!("{}/{}/{}", pr.kind, pr.namespace, pr.name);
+                println!(
+                    "{:<4} {:<30} {:<30} {:<50} {:<6} {}",
+                    i + 1,
+                    pr.policy,
+                    rr.rule,
+                    res,
+                    status.as_str(),
+                    rr.message
+                );
+            }
+            println!();
+        } else {
+            for (_, pr, rr, status) in &results {
+                if matches!(status, Status::Fail | Status::Error | Status::Warn) {
+                    let ns = if pr.namespace.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}/", pr.namespace)
+                    };
+                    println!(
+                        "policy {} -> resource {ns}{}/{} {}: {}: {}",
+                        pr.policy,
+                        pr.kind,
+                        pr.name,
+                        status.as_str(),
+                        rr.rule,
+                        rr.message
+                    );
+                }
+            }
+        }
+        println!(
+            "pass: {}, fail: {}, warn: {}, error: {}, skip: {}",
+            counts[0], counts[1], counts[2], counts[3], counts[4]
+        );
+    }
+    Ok(if counts[1] > 0 || counts[3] > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn test(t: TestArgs) -> anyhow::Result<u8> {
+    let format = t.format.to_ascii_lowercase();
+    if format != "table" && format != "json" && format != "text" {
+        anyhow::bail!("--format must be table or json (got {:?})", t.format);
+    }
+    let mut files = Vec::new();
+    for d in &t.dirs {
+        if !d.exists() {
+            anyhow::bail!("{}: no such file or folder", d.display());
+        }
+        files.extend(testrunner::find_test_files(d));
+    }
+    let mut rows = Vec::new();
+    let mut load_errors = 0;
+    for f in &files {
+        match testrunner::run_file(f) {
+            Ok(r) => rows.extend(r),
+            Err(e) => {
+                load_errors += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    let failed = rows.iter().filter(|r| !r.ok).count();
+    if format == "json" {
+        let arr: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({"policy": r.policy, "rule": r.rule, "resource": r.resource, "expected": r.expected,
+                       "actual": r.actual, "ok": r.ok, "test": r.test, "reason": r.reason})
+            })
+            .collect();
+        println!("{}", serde_json::to_string(&Value::Array(arr))?);
+    } else {
+        if files.is_empty() {
+            println!("No test files found.");
+        }
+        println!(
+            "{:<4} {:<34} {:<34} {:<44} {:<6} REASON",
+            "ID", "POLICY", "RULE", "RESOURCE", "RESULT"
+        );
+        for (i, r) in rows.iter().enumerate() {
+            if t.fail_only && r.ok {
+                continue;
+            }
+            let verdict = if r.ok { "Pass" } else { "Fail" };
+            let reason = if r.ok {
+                if r.actual.is_none() {
+                    "Excluded".to_string()
+                } else {
+                    "Ok".to_string()
+                }
+            } else {
+                format!(
+                    "Want {}, got {}",
+                    r.expected,
+                    r.actual.as_deref().unwrap_or("none")
+                )
+            };
+            println!(
+                "{:<4} {:<34} {:<34} {:<44} {:<6} {}",
+                i + 1,
+                r.policy,
+                r.rule,
+                r.resource,
+                verdict,
+                reason
+            );
+        }
+        println!(
+            "\nTest summary: {} tests passed and {} tests failed ({} test files)",
+            rows.len() - failed,
+            failed,
+            files.len()
+        );
+    }
+    Ok(if failed > 0 || load_errors > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
 }

@@ -1,14 +1,132 @@
-//! `homelab render` (not built yet).
+//! `homelab render [DIR] [--check] [--force]`: re-render from DIR/platform.toml, keeping
+//! hand edits (three-way merge), or report drift.
 
-use super::Global;
+use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
+use anyhow::Context;
+use homelab_platform::sync::{self, Action, Drift, SyncPlan};
+use homelab_platform::{config, render};
+use std::path::{Path, PathBuf};
 
+/// Re-render DIR from its platform.toml. Hand edits are merged; conflicts are marked and exit 1.
+///
+/// Examples:
+///   homelab render                 # the repository in the current directory
+///   homelab render --check         # CI: exit 1 when files differ from what platform.toml renders
+///   homelab render --force         # overwrite hand edits (backed up under .homelab/backup/)
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments (this command is not built yet).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub rest: Vec<String>,
+    /// Repository directory (holds platform.toml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Write nothing; exit 1 when the tree differs from what the config renders.
+    #[arg(long, conflicts_with = "force")]
+    pub check: bool,
+    /// Overwrite files edited by hand (the old content is kept under .homelab/backup/).
+    #[arg(long)]
+    pub force: bool,
 }
 
-pub fn run(_args: Args, _global: &Global) -> anyhow::Result<u8> {
-    super::not_built_yet("render")
+/// Read and validate DIR/platform.toml; errors are printed and mapped to an exit code.
+pub fn load(dir: &Path) -> anyhow::Result<Result<(config::Config, String), u8>> {
+    let path = dir.join("platform.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!(
+                "{}: not found; create the repository with `homelab init {}`",
+                path.display(),
+                dir.display()
+            );
+            return Ok(Err(EXIT_USAGE));
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    match config::parse(&text, &path.display().to_string()) {
+        Ok(c) => Ok(Ok((c, text))),
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("nothing was written");
+            Ok(Err(EXIT_USAGE))
+        }
+    }
+}
+
+pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
+    let (cfg, text) = match load(&args.dir)? {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let rendered = render::render(&cfg).context("rendering the repository")?;
+    if args.check {
+        let drift = sync::check(&args.dir, &rendered)?;
+        if drift.is_empty() {
+            if global.verbose > 0 {
+                println!("{} files match platform.toml", rendered.len());
+            }
+            return Ok(EXIT_OK);
+        }
+        for d in &drift {
+            let what = match d {
+                Drift::Missing(_) => "missing",
+                Drift::Modified(_) => "differs",
+                Drift::Stale(_) => "no longer rendered",
+            };
+            println!("{}: {what}", args.dir.join(d.path()).display());
+        }
+        println!(
+            "{} file(s) differ from what platform.toml renders; run `homelab render {}`",
+            drift.len(),
+            args.dir.display()
+        );
+        return Ok(EXIT_FINDINGS);
+    }
+    let plan = sync::plan_sync(
+        &args.dir,
+        &rendered,
+        &text,
+        args.force,
+        &sync::timestamp_now(),
+    )?;
+    sync::apply(&args.dir, &plan)?;
+    print_summary(&args.dir, &plan, global, true);
+    Ok(if plan.has_conflicts() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Print what a sync did: counts, then the names of everything but unchanged files.
+pub fn print_summary(dir: &Path, plan: &SyncPlan, global: &Global, list_created: bool) {
+    let count = |f: fn(&Action) -> bool| plan.names(f).len();
+    let created = count(|a| matches!(a, Action::Create(_)));
+    let updated = count(|a| matches!(a, Action::Update(_)));
+    let merged = count(|a| matches!(a, Action::Merge(_)));
+    let conflicts = count(|a| matches!(a, Action::Conflict(_) | Action::UnresolvedConflict));
+    let overwritten = count(|a| matches!(a, Action::Overwrite { .. }));
+    let kept = count(|a| matches!(a, Action::KeepEdited | Action::KeepStale));
+    let removed = count(|a| matches!(a, Action::Remove));
+    let unchanged = count(|a| matches!(a, Action::Unchanged));
+    println!(
+        "{}: {created} created, {updated} updated, {merged} merged, {conflicts} conflict(s), {overwritten} overwritten, {kept} kept, {removed} removed, {unchanged} unchanged",
+        dir.display()
+    );
+    for (path, action) in &plan.actions {
+        let label = match action {
+            Action::Create(_) if list_created || global.verbose > 0 => "created",
+            Action::Update(_) => "updated",
+            Action::Merge(_) => "merged (your edits kept)",
+            Action::Conflict(_) => "CONFLICT (markers written; resolve, then render again)",
+            Action::UnresolvedConflict => "CONFLICT (unresolved markers from an earlier render)",
+            Action::Overwrite { backup, .. } => {
+                println!("  overwritten  {path} (backup: {backup})");
+                continue;
+            }
+            Action::KeepStale => "kept (no longer rendered, but edited by hand)",
+            Action::KeepEdited if global.verbose > 0 => "kept (your edits; rendering unchanged)",
+            Action::Remove => "removed (no longer rendered)",
+            _ => continue,
+        };
+        println!("  {label:<12} {path}");
+    }
 }

@@ -1,0 +1,219 @@
+//! Turns built YAML documents into [`Document`]s: Kubernetes object or not, `kind: List`
+//! expanded into its items, and the notes that say why something is skipped. Pure functions.
+
+use crate::position::{self, PosNode};
+use crate::resolve::Ambiguity;
+use crate::tree::RawDoc;
+use crate::{Class, Document, Source};
+use homelab_diagnostics::{Diagnostic, Location};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Classifies one built document (expanding lists) and appends the results.
+pub(crate) fn classify(
+    source: &Arc<Source>,
+    raw: RawDoc,
+    documents: &mut Vec<Document>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let RawDoc {
+        doc_index,
+        value,
+        positions,
+        ambiguous,
+    } = raw;
+    let first_new = documents.len();
+    if is_expandable_list(&value) {
+        let (Value::Object(mut map), PosNode::Map(_, entries)) = (value, positions) else {
+            return;
+        };
+        let items_index = map.keys().position(|k| k == "items");
+        let items = map.remove("items");
+        let item_positions = items_index.and_then(|i| entries.into_iter().nth(i));
+        if let (Some(Value::Array(items)), Some((_, PosNode::Seq(_, item_positions)))) =
+            (items, item_positions)
+        {
+            for (item_index, (item, item_pos)) in items.into_iter().zip(item_positions).enumerate()
+            {
+                push_one(
+                    source,
+                    doc_index,
+                    Some(item_index),
+                    item,
+                    item_pos,
+                    documents,
+                    diagnostics,
+                );
+            }
+        }
+    } else {
+        push_one(
+            source,
+            doc_index,
+            None,
+            value,
+            positions,
+            documents,
+            diagnostics,
+        );
+    }
+    // YAML 1.1 surprises matter only where homelab reads the values: in Kubernetes objects.
+    for amb in ambiguous {
+        let Some(doc) = documents[first_new..].iter().find(|d| {
+            d.class == Class::Object
+                && position::pointer_at(&d.value, &d.positions, amb.pos).is_some()
+        }) else {
+            continue;
+        };
+        let pointer = position::pointer_at(&doc.value, &doc.positions, amb.pos).unwrap_or_default();
+        let (message, help) = match amb.kind {
+            Ambiguity::Bool => (
+                format!(
+                    "`{}` is read as the boolean {} (YAML 1.1, as Kubernetes reads it)",
+                    amb.text, amb.resolved
+                ),
+                format!(
+                    "quote it if you meant the string (\"{}\"); write {} if you meant the boolean",
+                    amb.text, amb.resolved
+                ),
+            ),
+            _ => (
+                format!(
+                    "`{}` is read as the octal number {} (YAML 1.1, as Kubernetes reads it); YAML 1.2 tools read it as decimal",
+                    amb.text, amb.resolved
+                ),
+                format!(
+                    "quote it if you meant the string; write {} (decimal) or 0o{} to make the number unambiguous",
+                    amb.resolved,
+                    amb.text.trim_start_matches(['+', '-']).trim_start_matches('0')
+                ),
+            ),
+        };
+        let mut d = Diagnostic::warning("yaml/ambiguous-value", message)
+            .at(Location::new(&source.name, amb.pos.line, amb.pos.col))
+            .with_object(doc.id())
+            .with_help(help);
+        if !pointer.is_empty() {
+            d = d.with_path(pointer);
+        }
+        diagnostics.push(d);
+    }
+}
+
+/// `kind: List` or `kind: FooList` with an `items` array.
+fn is_expandable_list(value: &Value) -> bool {
+    let Value::Object(map) = value else {
+        return false;
+    };
+    let list_kind = matches!(map.get("kind"), Some(Value::String(k)) if k.ends_with("List"));
+    list_kind
+        && matches!(map.get("apiVersion"), Some(Value::String(_)))
+        && matches!(map.get("items"), Some(Value::Array(_)))
+}
+
+fn push_one(
+    source: &Arc<Source>,
+    doc_index: usize,
+    item_index: Option<usize>,
+    value: Value,
+    positions: PosNode,
+    documents: &mut Vec<Document>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let class = class_of(source, &value);
+    let doc = Document {
+        source: source.clone(),
+        doc_index,
+        item_index,
+        value,
+        class,
+        positions,
+    };
+    if let Class::NotKubernetes { reason } = &doc.class {
+        let what = match item_index {
+            Some(i) => format!("list item {i}"),
+            None => "document".to_owned(),
+        };
+        diagnostics.push(
+            Diagnostic::note(
+                "load/not-kubernetes",
+                format!("{what} skipped: not a Kubernetes object ({reason})"),
+            )
+            .at(doc.start())
+            .with_help("homelab checks only Kubernetes objects; add `apiVersion` and `kind` if this was meant to be one"),
+        );
+    }
+    documents.push(doc);
+}
+
+fn class_of(source: &Source, value: &Value) -> Class {
+    let map = match value {
+        Value::Null => return Class::Empty,
+        Value::Object(map) => map,
+        Value::Array(_) => {
+            return Class::NotKubernetes {
+                reason: "the document is a list, not a map".into(),
+            }
+        }
+        _ => {
+            return Class::NotKubernetes {
+                reason: "the document is a single value, not a map".into(),
+            }
+        }
+    };
+    match (map.get("apiVersion"), map.get("kind")) {
+        (Some(Value::String(_)), Some(Value::String(_))) => Class::Object,
+        (Some(_), Some(_)) => Class::NotKubernetes {
+            reason: "`apiVersion` and `kind` must both be strings".into(),
+        },
+        (Some(_), None) => Class::NotKubernetes {
+            reason: "it has `apiVersion` but no `kind`".into(),
+        },
+        (None, Some(_)) => Class::NotKubernetes {
+            reason: "it has `kind` but no `apiVersion`".into(),
+        },
+        (None, None) => Class::NotKubernetes {
+            reason: guess_what_it_is(source, map),
+        },
+    }
+}
+
+/// A friendly guess for the note; never changes what happens to the document.
+fn guess_what_it_is(source: &Source, map: &serde_json::Map<String, Value>) -> String {
+    let path = source
+        .path
+        .as_deref()
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_else(|| source.name.clone());
+    let file = path
+        .rsplit('/')
+        .next()
+        .unwrap_or(&path)
+        .to_ascii_lowercase();
+    let what = if file == "chart.yaml" {
+        "looks like Helm chart metadata (Chart.yaml)"
+    } else if file.starts_with("values") {
+        "looks like Helm values"
+    } else if path.contains(".github/workflows/")
+        || (map.contains_key("jobs") && (map.contains_key("on") || map.contains_key("true")))
+    {
+        "looks like a GitHub Actions workflow"
+    } else if file == ".gitlab-ci.yml" || file == ".gitlab-ci.yaml" {
+        "looks like a GitLab CI configuration"
+    } else if file.starts_with("kustomization") {
+        "looks like a Kustomize kustomization"
+    } else if map.contains_key("services")
+        && (file.contains("compose") || map.contains_key("version"))
+    {
+        "looks like a Docker Compose file"
+    } else if file == ".pre-commit-config.yaml" || map.contains_key("repos") {
+        "looks like a pre-commit configuration"
+    } else {
+        "no `apiVersion`/`kind`"
+    };
+    if what.starts_with("no ") {
+        what.to_owned()
+    } else {
+        format!("no `apiVersion`/`kind`: {what}")
+    }
+}

@@ -1,0 +1,163 @@
+//! Expands the paths the user gave into the list of inputs to read: `-` is stdin, a file is read
+//! whatever its extension, a folder is walked recursively (`.gitignore`-aware, hidden entries
+//! and `.git` skipped, only `*.yaml`, `*.yml`, `*.json`). Also decides which files are Helm
+//! chart templates (anything under `templates/` next to a `Chart.yaml`).
+
+use crate::read;
+use crate::LoadOptions;
+use homelab_diagnostics::{Diagnostic, Location};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// One thing to read.
+#[derive(Debug)]
+pub(crate) enum Input {
+    Stdin,
+    File {
+        path: PathBuf,
+        name: String,
+        helm_template: bool,
+    },
+    /// A path that could not be listed (missing, a symlink loop, unreadable folder).
+    Failed(Diagnostic),
+}
+
+pub(crate) fn expand(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stdin_seen = false;
+    for path in paths {
+        if path.as_os_str() == "-" {
+            if !stdin_seen {
+                stdin_seen = true;
+                inputs.push(Input::Stdin);
+            }
+            continue;
+        }
+        let name = path.to_string_lossy().into_owned();
+        match std::fs::metadata(path) {
+            Err(err) => inputs.push(Input::Failed(read::io_error(&name, &err))),
+            Ok(meta) if meta.is_dir() => {
+                let mut found = Vec::new();
+                walk_folder(path, opts, &mut found, &mut inputs);
+                found.sort();
+                for file in found {
+                    if seen.insert(file.clone()) {
+                        inputs.push(file_input(file));
+                    }
+                }
+            }
+            Ok(_) => {
+                if seen.insert(path.clone()) {
+                    inputs.push(file_input(path.clone()));
+                }
+            }
+        }
+    }
+    inputs
+}
+
+fn file_input(path: PathBuf) -> Input {
+    Input::File {
+        name: path.to_string_lossy().into_owned(),
+        helm_template: is_helm_template(&path),
+        path,
+    }
+}
+
+fn has_manifest_extension(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        e.eq_ignore_ascii_case("yaml")
+            || e.eq_ignore_ascii_case("yml")
+            || e.eq_ignore_ascii_case("json")
+    })
+}
+
+fn walk_folder(root: &Path, opts: &LoadOptions, found: &mut Vec<PathBuf>, inputs: &mut Vec<Input>) {
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(!opts.include_hidden)
+        .git_ignore(opts.respect_gitignore)
+        .git_exclude(opts.respect_gitignore)
+        .ignore(opts.respect_gitignore)
+        .parents(opts.respect_gitignore)
+        // A user's global git excludes would make results differ between machines.
+        .git_global(false)
+        // `.gitignore` applies even outside a git repository (a copied folder, a tarball).
+        .require_git(false)
+        .follow_links(true)
+        .filter_entry(|entry| entry.file_name() != ".git")
+        .build();
+    for entry in walker {
+        match entry {
+            Ok(entry) => {
+                let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                if is_file && has_manifest_extension(entry.path()) {
+                    found.push(entry.into_path());
+                }
+            }
+            Err(err) => inputs.push(Input::Failed(walk_error(root, &err))),
+        }
+    }
+}
+
+/// The innermost error and the path it names.
+fn walk_error(root: &Path, err: &ignore::Error) -> Diagnostic {
+    let mut path: Option<PathBuf> = None;
+    let mut e = err;
+    loop {
+        match e {
+            ignore::Error::WithPath { path: p, err } => {
+                path.get_or_insert_with(|| p.clone());
+                e = err;
+            }
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                e = err
+            }
+            ignore::Error::Partial(errs) if !errs.is_empty() => e = &errs[0],
+            _ => break,
+        }
+    }
+    match e {
+        ignore::Error::Loop { ancestor, child } => {
+            let name = child.to_string_lossy().into_owned();
+            Diagnostic::error(
+                "yaml/symlink-loop",
+                format!(
+                    "symbolic link loop: `{}` leads back to `{}`; not followed",
+                    child.display(),
+                    ancestor.display()
+                ),
+            )
+            .at(Location::new(name, 1, 1))
+            .with_help("remove the link, or add it to .gitignore")
+        }
+        ignore::Error::Io(io) => {
+            let name = path
+                .as_deref()
+                .unwrap_or(root)
+                .to_string_lossy()
+                .into_owned();
+            read::io_error(&name, io)
+        }
+        other => {
+            let name = path
+                .as_deref()
+                .unwrap_or(root)
+                .to_string_lossy()
+                .into_owned();
+            Diagnostic::warning("yaml/unreadable", format!("while listing files: {other}"))
+                .at(Location::new(name, 1, 1))
+                .with_help("fix the ignore file, or pass the files explicitly")
+        }
+    }
+}
+
+/// A file below a `templates` folder whose parent holds `Chart.yaml` is a Helm template.
+fn is_helm_template(path: &Path) -> bool {
+    path.ancestors().skip(1).any(|dir| {
+        dir.file_name().is_some_and(|n| n == "templates")
+            && dir
+                .parent()
+                .is_some_and(|chart| chart.join("Chart.yaml").is_file())
+    })
+}

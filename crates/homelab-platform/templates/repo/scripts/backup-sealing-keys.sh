@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Back up the SealedSecrets controller's sealing keys (the guide's CRITICAL step).
+# Rendered by homelab {{ version }} from platform.toml.
+# Without these keys no SealedSecret in secrets/homelab/ can ever be decrypted again.
+# Store the file OFF the cluster (password manager, offline disk); never commit it.
+# Prove the backup works: homelab secrets check-backup --keys <file> .
+set -euo pipefail
+
+NAMESPACE="${NAMESPACE:-{{ c.sealed_secrets.namespace }}}"
+OUT="${1:-sealed-secrets-backup-$(date -u +%Y%m%d).yaml}"
+
+umask 077
+kubectl get secret -n "$NAMESPACE" \
+  -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml > "$OUT"
+count="$(grep -c 'kind: Secret' "$OUT" || true)"
+echo "wrote $count sealing key(s) to $OUT (mode 600)"
+echo "public certificate: kubeseal --fetch-cert --controller-namespace=$NAMESPACE > pub-sealed-secrets.pem"

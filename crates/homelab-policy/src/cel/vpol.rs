@@ -1,0 +1,476 @@
+//! Kyverno `ValidatingPolicy` / `NamespacedValidatingPolicy`
+//! (policies.kyverno.io v1alpha1, v1beta1, v1): match constraints, match
+//! conditions, variables, validations and autogen for pod controllers,
+//! evaluated as Kyverno's engine does for an admission request.
+//!
+//! Result per policy and resource: not selected by the match constraints (of the
+//! policy or of an autogen variant) -> `None`; a false match condition -> skip;
+//! a match-condition error -> error (unless `failurePolicy: Ignore`: skip); then
+//! the first false validation -> fail, an evaluation error -> error, else pass.
+
+use serde_json::{Map, Value as Json};
+
+use crate::context::EvalContext;
+use crate::response::{RuleResponse, Status};
+
+use super::autogen::validating_policy_variants;
+use super::eval::{self, DefaultMessage, Outcome};
+use super::matching::{self, selector_is_set};
+
+/// Whether `doc` is a Kyverno ValidatingPolicy (cluster-wide or namespaced).
+pub fn is_validating_policy(doc: &Json) -> bool {
+    let api = doc.get("apiVersion").and_then(Json::as_str).unwrap_or("");
+    let kind = doc.get("kind").and_then(Json::as_str).unwrap_or("");
+    api.starts_with("policies.kyverno.io/")
+        && matches!(kind, "ValidatingPolicy" | "NamespacedValidatingPolicy")
+}
+
+/// Whether the policy's match constraints use a namespace or object selector
+/// (Kyverno's CLI then drops a response without rules instead of reporting it).
+pub fn validating_policy_has_selector(policy: &Json) -> bool {
+    let mc = policy.pointer("/spec/matchConstraints");
+    mc.is_some_and(|m| {
+        selector_is_set(m.get("namespaceSelector")) || selector_is_set(m.get("objectSelector"))
+    })
+}
+
+fn rule_response(policy: &Json, status: Status, message: impl Into<String>) -> RuleResponse {
+    RuleResponse {
+        rule: policy
+            .pointer("/metadata/name")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string(),
+        status,
+        message: message.into(),
+    }
+}
+
+fn namespace_labels(ctx: &EvalContext) -> Map<String, Json> {
+    if let Some(l) = &ctx.namespace_labels {
+        return l.clone();
+    }
+    ctx.namespace_object
+        .as_ref()
+        .and_then(|n| n.pointer("/metadata/labels"))
+        .and_then(Json::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Evaluates a ValidatingPolicy against `resource`. `None` when the policy does
+/// not select the resource; otherwise its (single) rule response.
+pub fn evaluate_validating_policy(
+    policy: &Json,
+    resource: &Json,
+    ctx: &EvalContext,
+) -> Option<Vec<RuleResponse>> {
+    evaluate_validating_policy_with_exceptions(policy, resource, ctx, &[])
+}
+
+/// Whether `doc` is a CEL `PolicyException` (policies.kyverno.io).
+pub fn is_cel_policy_exception(doc: &Json) -> bool {
+    doc.get("apiVersion")
+        .and_then(Json::as_str)
+        .is_some_and(|a| a.starts_with("policies.kyverno.io/"))
+        && doc.get("kind").and_then(Json::as_str) == Some("PolicyException")
+}
+
+/// [`evaluate_validating_policy`] with CEL `PolicyException`s (any documents may be
+/// passed: those of kind policies.kyverno.io `PolicyException` that name this policy
+/// in `spec.policyRefs` apply). A matching exception without `images` or
+/// `allowedValues` skips the policy (`reportResult: pass` passes it); otherwise its
+/// lists are bound as `exceptions.allowedImages` / `exceptions.allowedValues`.
+pub fn evaluate_validating_policy_with_exceptions(
+    policy: &Json,
+    resource: &Json,
+    ctx: &EvalContext,
+    exceptions: &[Json],
+) -> Option<Vec<RuleResponse>> {
+    let name = policy
+        .pointer("/metadata/name")
+        .and_then(Json::as_str)
+        .unwrap_or("");
+    let kind = policy.get("kind").and_then(Json::as_str).unwrap_or("");
+    let mine: Vec<&Json> = exceptions
+        .iter()
+        .filter(|e| is_cel_policy_exception(e))
+        .filter(|e| {
+            e.pointer("/spec/policyRefs")
+                .and_then(Json::as_array)
+                .is_some_and(|refs| {
+                    refs.iter().any(|r| {
+                        r.get("name").and_then(Json::as_str) == Some(name)
+                            && r.get("kind")
+                                .and_then(Json::as_str)
+                                .is_none_or(|k| k == kind)
+                    })
+                })
+        })
+        .collect();
+    evaluate_inner(policy, resource, ctx, &mine)
+}
+
+fn evaluate_inner(
+    policy: &Json,
+    resource: &Json,
+    ctx: &EvalContext,
+    exceptions: &[&Json],
+) -> Option<Vec<RuleResponse>> {
+    let spec = policy.get("spec")?;
+    let json_mode = spec.pointer("/evaluation/mode").and_then(Json::as_str) == Some("JSON");
+    if json_mode {
+        return Some(vec![evaluate_spec(
+            policy, spec, resource, ctx, true, exceptions,
+        )]);
+    }
+    if policy.get("kind").and_then(Json::as_str) == Some("NamespacedValidatingPolicy") {
+        let pns = policy
+            .pointer("/metadata/namespace")
+            .and_then(Json::as_str)
+            .unwrap_or("");
+        let rns = resource
+            .pointer("/metadata/namespace")
+            .and_then(Json::as_str)
+            .unwrap_or("");
+        if rns != pns {
+            return None;
+        }
+    }
+    let labels = namespace_labels(ctx);
+    let req = matching::Request {
+        resource,
+        operation: &ctx.operation,
+        namespace_labels: &labels,
+    };
+    let selected = |s: &Json| {
+        s.get("matchConstraints")
+            .is_some_and(|mc| matching::matches(mc, &req))
+    };
+    if selected(spec) {
+        return Some(vec![evaluate_spec(
+            policy, spec, resource, ctx, false, exceptions,
+        )]);
+    }
+    validating_policy_variants(spec)
+        .into_iter()
+        .find(|v| selected(v))
+        .map(|v| vec![evaluate_spec(policy, &v, resource, ctx, false, exceptions)])
+}
+
+fn evaluate_spec(
+    policy: &Json,
+    spec: &Json,
+    resource: &Json,
+    ctx: &EvalContext,
+    json_mode: bool,
+    exceptions: &[&Json],
+) -> RuleResponse {
+    let null = Json::Null;
+    let mut act = if json_mode {
+        eval::activation(resource, &null, &null, &null, ctx)
+    } else {
+        let old = ctx.old_object.clone().unwrap_or(Json::Null);
+        let object = if ctx.operation == "DELETE" {
+            Json::Null
+        } else {
+            resource.clone()
+        };
+        let namespaced = resource
+            .pointer("/metadata/namespace")
+            .and_then(Json::as_str)
+            .is_some_and(|n| !n.is_empty());
+        let ns_obj = if namespaced {
+            ctx.namespace_object.clone().unwrap_or(Json::Null)
+        } else {
+            Json::Null
+        };
+        let request = eval::request_json(resource, ctx);
+        eval::activation(&object, &old, &request, &ns_obj, ctx)
+    };
+    let empty = Vec::new();
+    if !exceptions.is_empty() {
+        let (mut images, mut values, mut matched) = (Vec::new(), Vec::new(), Vec::new());
+        for e in exceptions {
+            let conds = e
+                .pointer("/spec/matchConditions")
+                .and_then(Json::as_array)
+                .unwrap_or(&empty);
+            match eval::match_conditions(conds, &act, &eval::Variables::default()) {
+                Ok(true) => {
+                    images.extend(
+                        e.pointer("/spec/images")
+                            .and_then(Json::as_array)
+                            .cloned()
+                            .unwrap_or_default(),
+                    );
+                    values.extend(
+                        e.pointer("/spec/allowedValues")
+                            .and_then(Json::as_array)
+                            .cloned()
+                            .unwrap_or_default(),
+                    );
+                    matched.push(*e);
+                }
+                Ok(false) => {}
+                Err(err) => {
+                    return rule_response(
+                        policy,
+                        Status::Error,
+                        format!("failed to load context: {err}"),
+                    )
+                }
+            }
+        }
+        if !matched.is_empty() && images.is_empty() && values.is_empty() {
+            let keys: Vec<String> = matched.iter().map(|e| exception_key(e)).collect();
+            // The exception with the highest `kyverno.io/exception-priority` label decides.
+            let pass = matched
+                .iter()
+                .max_by_key(|e| {
+                    e.pointer("/metadata/labels/kyverno.io~1exception-priority")
+                        .and_then(Json::as_str)
+                        .and_then(|p| p.parse::<i64>().ok())
+                        .unwrap_or(0)
+                })
+                .and_then(|e| e.pointer("/spec/reportResult").and_then(Json::as_str))
+                == Some("pass");
+            let (status, verb) = if pass {
+                (Status::Pass, "passed")
+            } else {
+                (Status::Skip, "skipped")
+            };
+            return rule_response(
+                policy,
+                status,
+                format!(
+                    "rule is {verb} due to policy exception: {}",
+                    keys.join(", ")
+                ),
+            );
+        }
+        act.bind_json(
+            "exceptions",
+            &serde_json::json!({"allowedImages": images, "allowedValues": values}),
+        );
+    }
+    let variables = spec
+        .get("variables")
+        .and_then(Json::as_array)
+        .unwrap_or(&empty);
+    let vars = eval::eval_variables(variables, &mut act);
+    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
+        match eval::match_conditions(conds, &act, &vars) {
+            Ok(true) => {}
+            Ok(false) => return rule_response(policy, Status::Skip, "skip"),
+            Err(e) => {
+                if spec.get("failurePolicy").and_then(Json::as_str) == Some("Ignore") {
+                    return rule_response(policy, Status::Skip, "skip");
+                }
+                return rule_response(policy, Status::Error, e);
+            }
+        }
+    }
+    let validations = spec
+        .get("validations")
+        .and_then(Json::as_array)
+        .unwrap_or(&empty);
+    let outcome = eval::validations(validations, &act, &vars, DefaultMessage::Index);
+    if let Outcome::Error(m) = outcome {
+        return rule_response(policy, Status::Error, m);
+    }
+    // Kyverno evaluates the audit annotations once the validations are decided;
+    // one that cannot be evaluated turns the result into an error.
+    for a in spec
+        .get("auditAnnotations")
+        .and_then(Json::as_array)
+        .unwrap_or(&empty)
+    {
+        let key = a.get("key").and_then(Json::as_str).unwrap_or("");
+        let expr = a
+            .get("valueExpression")
+            .and_then(Json::as_str)
+            .unwrap_or("");
+        if let Err(e) = eval::eval_string_or_null(expr, &act, &vars) {
+            return rule_response(
+                policy,
+                Status::Error,
+                format!("failed to evaluate auditAnnotation '{key}': {e}"),
+            );
+        }
+    }
+    match outcome {
+        Outcome::Pass => rule_response(policy, Status::Pass, "success"),
+        Outcome::Fail(m) => rule_response(policy, Status::Fail, m),
+        Outcome::Error(m) => rule_response(policy, Status::Error, m),
+    }
+}
+
+/// `namespace/name` (or `name`) of an exception, as Kyverno reports it.
+fn exception_key(e: &Json) -> String {
+    let name = e
+        .pointer("/metadata/name")
+        .and_then(Json::as_str)
+        .unwrap_or("");
+    match e.pointer("/metadata/namespace").and_then(Json::as_str) {
+        Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
+        _ => name.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn policy() -> Json {
+        json!({
+            "apiVersion": "policies.kyverno.io/v1alpha1",
+            "kind": "ValidatingPolicy",
+            "metadata": {"name": "disallow-latest"},
+            "spec": {
+                "validationActions": ["Audit"],
+                "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}]},
+                "variables": [{"name": "images", "expression": "object.spec.containers.map(c, c.image)"}],
+                "validations": [
+                    {"expression": "variables.images.all(i, i.contains(':'))", "message": "tag required"},
+                    {"expression": "variables.images.all(i, !i.endsWith(':latest'))", "message": "no latest"}
+                ]
+            }
+        })
+    }
+
+    fn pod(image: &str) -> Json {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"},
+               "spec": {"containers": [{"name": "c", "image": image}]}})
+    }
+
+    fn deployment(image: &str) -> Json {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "ns"},
+               "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "c", "image": image}]}}}})
+    }
+
+    fn status(p: &Json, r: &Json) -> Option<Status> {
+        evaluate_validating_policy(p, r, &EvalContext::default()).map(|v| v[0].status)
+    }
+
+    #[test]
+    fn validates_pods() {
+        let p = policy();
+        assert!(is_validating_policy(&p));
+        assert_eq!(status(&p, &pod("nginx:1")), Some(Status::Pass));
+        let r =
+            evaluate_validating_policy(&p, &pod("nginx:latest"), &EvalContext::default()).unwrap();
+        assert_eq!(
+            (r[0].status, r[0].message.as_str(), r[0].rule.as_str()),
+            (Status::Fail, "no latest", "disallow-latest")
+        );
+    }
+
+    #[test]
+    fn autogen_covers_controllers() {
+        let p = policy();
+        assert_eq!(status(&p, &deployment("nginx:1")), Some(Status::Pass));
+        assert_eq!(status(&p, &deployment("nginx")), Some(Status::Fail));
+        let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}});
+        assert_eq!(status(&p, &svc), None);
+        let mut off = policy();
+        off["spec"]["autogen"] = json!({"podControllers": {"controllers": []}});
+        assert_eq!(status(&off, &deployment("nginx")), None);
+    }
+
+    #[test]
+    fn match_conditions_skip_and_errors() {
+        let mut p = policy();
+        p["spec"]["matchConditions"] =
+            json!([{"name": "labelled", "expression": "has(object.metadata.labels)"}]);
+        assert_eq!(status(&p, &pod("nginx")), Some(Status::Skip));
+        p["spec"]["matchConditions"] =
+            json!([{"name": "broken", "expression": "object.nope == 1"}]);
+        assert_eq!(status(&p, &pod("nginx")), Some(Status::Error));
+        p["spec"]["failurePolicy"] = json!("Ignore");
+        assert_eq!(status(&p, &pod("nginx")), Some(Status::Skip));
+    }
+
+    #[test]
+    fn evaluation_errors_are_errors() {
+        let mut p = policy();
+        p["spec"]["validations"] = json!([{"expression": "object.spec.nope.all(x, true)"}]);
+        assert_eq!(status(&p, &pod("nginx")), Some(Status::Error));
+        p["spec"]["validations"] = json!([{"expression": "'not a bool'"}]);
+        assert_eq!(status(&p, &pod("nginx")), Some(Status::Error));
+    }
+
+    #[test]
+    fn audit_annotation_errors_are_errors() {
+        let mut p = policy();
+        p["spec"]["auditAnnotations"] =
+            json!([{"key": "k", "valueExpression": "'image: ' + variables.images[0]"}]);
+        assert_eq!(status(&p, &pod("nginx:1")), Some(Status::Pass));
+        p["spec"]["auditAnnotations"] = json!([{"key": "k", "valueExpression": "object.nope"}]);
+        assert_eq!(status(&p, &pod("nginx:1")), Some(Status::Error));
+        p["spec"]["auditAnnotations"] = json!([{"key": "k", "valueExpression": "null"}]);
+        assert_eq!(status(&p, &pod("nginx:1")), Some(Status::Pass));
+    }
+
+    #[test]
+    fn cel_policy_exceptions() {
+        let p = policy();
+        let exc = |extra: Json| {
+            let mut e = json!({
+                "apiVersion": "policies.kyverno.io/v1alpha1", "kind": "PolicyException",
+                "metadata": {"name": "allow-p", "namespace": "ns"},
+                "spec": {"policyRefs": [{"name": "disallow-latest", "kind": "ValidatingPolicy"}],
+                         "matchConditions": [{"name": "is-p", "expression": "object.metadata.name == 'p'"}]}
+            });
+            if let (Json::Object(spec), Json::Object(x)) = (&mut e["spec"], extra) {
+                spec.extend(x);
+            }
+            e
+        };
+        let run = |e: Json| {
+            evaluate_validating_policy_with_exceptions(
+                &p,
+                &pod("nginx:latest"),
+                &EvalContext::default(),
+                &[e],
+            )
+            .unwrap()[0]
+                .status
+        };
+        assert_eq!(run(exc(json!({}))), Status::Skip);
+        assert_eq!(run(exc(json!({"reportResult": "pass"}))), Status::Pass);
+        let mut other = exc(json!({}));
+        other["spec"]["policyRefs"][0]["name"] = json!("other");
+        assert_eq!(run(other), Status::Fail);
+        // With allowed images the policy runs and sees them.
+        let mut p2 = policy();
+        p2["spec"]["validations"] =
+            json!([{"expression": "variables.images.all(i, i in exceptions.allowedImages)"}]);
+        let e = exc(json!({"images": ["nginx:latest"]}));
+        let r = evaluate_validating_policy_with_exceptions(
+            &p2,
+            &pod("nginx:latest"),
+            &EvalContext::default(),
+            &[e],
+        )
+        .unwrap();
+        assert_eq!(r[0].status, Status::Pass);
+    }
+
+    #[test]
+    fn namespace_object_and_default_message() {
+        let mut p = policy();
+        p["spec"]["validations"] =
+            json!([{"expression": "namespaceObject.metadata.name != 'default'"}]);
+        let ctx = EvalContext {
+            namespace_object: Some(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}),
+            ),
+            ..EvalContext::default()
+        };
+        let r = evaluate_validating_policy(&p, &pod("x"), &ctx).unwrap();
+        assert_eq!(r[0].status, Status::Fail);
+        assert_eq!(r[0].message, "CEL expression validation failed at index 0");
+    }
+}

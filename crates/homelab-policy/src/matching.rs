@@ -1,0 +1,369 @@
+//! Which resources a rule (or PolicyException) applies to: Kyverno's `match`/`exclude`
+//! with `any`/`all` resource filters and the legacy single-filter form.
+
+use crate::context::EvalContext;
+use crate::values::wildcard_match;
+use serde_json::{Map, Value};
+
+/// The resource being admitted plus what the request says about it.
+pub struct Subject<'a> {
+    pub resource: &'a Value,
+    pub ctx: &'a EvalContext,
+}
+
+impl Subject<'_> {
+    fn str_at(&self, p: &str) -> &str {
+        self.resource
+            .pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+    fn kind(&self) -> &str {
+        self.str_at("/kind")
+    }
+    fn name(&self) -> &str {
+        self.str_at("/metadata/name")
+    }
+    fn namespace(&self) -> &str {
+        self.str_at("/metadata/namespace")
+    }
+    fn group_version(&self) -> (&str, &str) {
+        let api = self.str_at("/apiVersion");
+        match api.rsplit_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api),
+        }
+    }
+    fn labels(&self) -> Map<String, Value> {
+        self.resource
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Does a `match` block select the subject?
+pub fn matches(block: &Value, s: &Subject<'_>) -> bool {
+    let Some(m) = block.as_object() else {
+        return false;
+    };
+    if let Some(Value::Array(any)) = m.get("any") {
+        if !any.is_empty() {
+            return any.iter().any(|f| filter_matches(f, s));
+        }
+    }
+    if let Some(Value::Array(all)) = m.get("all") {
+        if !all.is_empty() {
+            return all.iter().all(|f| filter_matches(f, s));
+        }
+    }
+    if filter_is_empty(block) {
+        return false;
+    }
+    filter_matches(block, s)
+}
+
+/// Does an `exclude` block exclude the subject?
+pub fn excluded(block: &Value, s: &Subject<'_>) -> bool {
+    let Some(m) = block.as_object() else {
+        return false;
+    };
+    if let Some(Value::Array(any)) = m.get("any") {
+        if !any.is_empty() {
+            return any.iter().any(|f| filter_matches(f, s));
+        }
+    }
+    if let Some(Value::Array(all)) = m.get("all") {
+        if !all.is_empty() {
+            return all.iter().all(|f| filter_matches(f, s));
+        }
+    }
+    if filter_is_empty(block) {
+        return false;
+    }
+    filter_matches(block, s)
+}
+
+fn filter_is_empty(f: &Value) -> bool {
+    let res_empty = match f.get("resources") {
+        Some(Value::Object(r)) => r.values().all(is_empty_value),
+        _ => true,
+    };
+    let ui_empty = ["subjects", "roles", "clusterRoles"]
+        .iter()
+        .all(|k| f.get(k).is_none_or(is_empty_value));
+    res_empty && ui_empty
+}
+
+fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// One resource filter (`resources` + user info) against the subject.
+pub fn filter_matches(f: &Value, s: &Subject<'_>) -> bool {
+    if let Some(r) = f.get("resources").filter(|r| r.is_object()) {
+        if !description_matches(r, s) {
+            return false;
+        }
+    }
+    user_info_matches(f, s)
+}
+
+fn user_info_matches(f: &Value, s: &Subject<'_>) -> bool {
+    let ui = &s.ctx.user_info;
+    let roles = strings(f.get("roles"));
+    if !roles.is_empty()
+        && !roles
+            .iter()
+            .any(|r| ui.roles.iter().any(|u| wildcard_match(r, u)))
+    {
+        return false;
+    }
+    let croles = strings(f.get("clusterRoles"));
+    if !croles.is_empty()
+        && !croles
+            .iter()
+            .any(|r| ui.cluster_roles.iter().any(|u| wildcard_match(r, u)))
+    {
+        return false;
+    }
+    if let Some(Value::Array(subjects)) = f.get("subjects") {
+        if !subjects.is_empty() {
+            let ok = subjects.iter().any(|sub| {
+                let kind = sub.get("kind").and_then(Value::as_str).unwrap_or("");
+                let name = sub.get("name").and_then(Value::as_str).unwrap_or("");
+                match kind {
+                    "ServiceAccount" => {
+                        let ns = sub.get("namespace").and_then(Value::as_str).unwrap_or("");
+                        ui.username == format!("system:serviceaccount:{ns}:{name}")
+                    }
+                    "User" => wildcard_match(name, &ui.username),
+                    "Group" => ui.groups.iter().any(|g| wildcard_match(name, g)),
+                    _ => false,
+                }
+            });
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// `(group, version, kind, subresource)` of a kind selector such as `Pod`, `v1/Pod`,
+/// `apps/v1/Deployment`, `Pod/exec`, `*`.
+pub fn parse_kind_selector(sel: &str) -> (String, String, String, String) {
+    let parts: Vec<&str> = sel.split('/').collect();
+    let starts_upper = |s: &str| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase() || c == '*')
+    };
+    match parts.as_slice() {
+        [k] => ("*".into(), "*".into(), k.to_string(), String::new()),
+        [a, b] => {
+            if starts_upper(a) && *a != "*" {
+                ("*".into(), "*".into(), a.to_string(), b.to_string())
+            } else if a.contains('.') || !looks_like_version(a) {
+                (a.to_string(), "*".into(), b.to_string(), String::new())
+            } else {
+                ("*".into(), a.to_string(), b.to_string(), String::new())
+            }
+        }
+        [a, b, c] => {
+            if starts_upper(b) && *b != "*" {
+                // version/Kind/subresource
+                ("*".into(), a.to_string(), b.to_string(), c.to_string())
+            } else {
+                (a.to_string(), b.to_string(), c.to_string(), String::new())
+            }
+        }
+        [a, b, c, d, ..] => (a.to_string(), b.to_string(), c.to_string(), d.to_string()),
+        [] => ("*".into(), "*".into(), String::new(), String::new()),
+    }
+}
+
+fn looks_like_version(s: &str) -> bool {
+    s == "*" || (s.starts_with('v') && s[1..].chars().next().is_some_and(|c| c.is_ascii_digit()))
+}
+
+pub fn kind_matches(kinds: &[String], s: &Subject<'_>) -> bool {
+    let (g, v) = s.group_version();
+    let k = s.kind();
+    kinds.iter().any(|sel| {
+        let (sg, sv, sk, ss) = parse_kind_selector(sel);
+        wildcard_match(&sg, g)
+            && wildcard_match(&sv, v)
+            && wildcard_match(&sk, k)
+            && (ss.is_empty() || ss == "*")
+    })
+}
+
+fn description_matches(r: &Value, s: &Subject<'_>) -> bool {
+    let kinds = strings(r.get("kinds"));
+    if !kinds.is_empty() && !kind_matches(&kinds, s) {
+        return false;
+    }
+    let mut names = strings(r.get("names"));
+    names.extend(strings(r.get("name")));
+    if !names.is_empty() && !names.iter().any(|n| wildcard_match(n, s.name())) {
+        return false;
+    }
+    let nss = strings(r.get("namespaces"));
+    if !nss.is_empty() {
+        let ns = if s.kind() == "Namespace" {
+            s.name()
+        } else {
+            s.namespace()
+        };
+        if !nss.iter().any(|n| wildcard_match(n, ns)) {
+            return false;
+        }
+    }
+    if let Some(Value::Object(ann)) = r.get("annotations") {
+        let res_ann = s
+            .resource
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for (k, v) in ann {
+            let want = v.as_str().unwrap_or("");
+            if !res_ann.iter().any(|(rk, rv)| {
+                wildcard_match(k, rk) && wildcard_match(want, rv.as_str().unwrap_or(""))
+            }) {
+                return false;
+            }
+        }
+    }
+    if let Some(sel) = r.get("selector").filter(|v| v.is_object()) {
+        if !selector_matches(sel, &s.labels()) {
+            return false;
+        }
+    }
+    if let Some(sel) = r.get("namespaceSelector").filter(|v| v.is_object()) {
+        let labels = if s.kind() == "Namespace" {
+            s.labels()
+        } else if s.namespace().is_empty() {
+            return false;
+        } else {
+            s.ctx.namespace_labels.clone().unwrap_or_default()
+        };
+        if !selector_matches(sel, &labels) {
+            return false;
+        }
+    }
+    let ops = strings(r.get("operations"));
+    if !ops.is_empty() && !ops.iter().any(|o| o.eq_ignore_ascii_case(&s.ctx.operation)) {
+        return false;
+    }
+    true
+}
+
+/// A Kubernetes label selector (Kyverno also allows wildcards in `matchLabels`).
+pub fn selector_matches(sel: &Value, labels: &Map<String, Value>) -> bool {
+    let get = |k: &str| {
+        labels.get(k).map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string())
+        })
+    };
+    if let Some(Value::Object(ml)) = sel.get("matchLabels") {
+        for (k, v) in ml {
+            let want = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
+            let ok = if k.contains(['*', '?']) {
+                labels.iter().any(|(lk, lv)| {
+                    wildcard_match(k, lk) && wildcard_match(&want, lv.as_str().unwrap_or(""))
+                })
+            } else {
+                get(k).is_some_and(|lv| wildcard_match(&want, &lv))
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    if let Some(Value::Array(exprs)) = sel.get("matchExpressions") {
+        for e in exprs {
+            let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+            let op = e.get("operator").and_then(Value::as_str).unwrap_or("");
+            let vals = strings(e.get("values"));
+            let cur = get(key);
+            let ok = match op {
+                "In" => cur.is_some_and(|c| vals.contains(&c)),
+                "NotIn" => cur.is_none_or(|c| !vals.contains(&c)),
+                "Exists" => cur.is_some(),
+                "DoesNotExist" => cur.is_none(),
+                _ => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn kinds_and_filters() {
+        let ctx = EvalContext::default();
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "prod", "labels": {"app": "web"}}});
+        let s = Subject {
+            resource: &pod,
+            ctx: &ctx,
+        };
+        assert!(kind_matches(&["Pod".into()], &s));
+        assert!(kind_matches(&["v1/Pod".into()], &s));
+        assert!(!kind_matches(&["apps/v1/Deployment".into()], &s));
+        assert!(!kind_matches(&["Pod/exec".into()], &s));
+        assert!(kind_matches(&["*".into()], &s));
+        assert!(matches(
+            &json!({"any": [{"resources": {"kinds": ["Pod"], "namespaces": ["prod"]}}]}),
+            &s
+        ));
+        assert!(!matches(
+            &json!({"all": [{"resources": {"kinds": ["Pod"]}}, {"resources": {"names": ["db*"]}}]}),
+            &s
+        ));
+        assert!(matches(
+            &json!({"resources": {"kinds": ["Pod"], "selector": {"matchLabels": {"app": "w*"}}}}),
+            &s
+        ));
+        assert!(excluded(
+            &json!({"any": [{"resources": {"operations": ["CREATE"]}}]}),
+            &s
+        ));
+        assert!(!excluded(
+            &json!({"any": [{"clusterRoles": ["cluster-admin"]}]}),
+            &s
+        ));
+        assert!(!matches(&json!({}), &s));
+    }
+}

@@ -1,0 +1,447 @@
+//! Kyverno variables: the JSON context (`request`, `element`, context entries, values from a
+//! Values file) and `{{ }}` substitution with Kyverno's rules for unresolvable paths.
+
+use crate::jmes::{self, QueryError};
+use crate::values::go_sprint;
+use jmespath::Rcvar;
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+
+/// Why a substitution failed (Kyverno turns these into rule errors).
+#[derive(Debug, Clone, PartialEq)]
+pub enum VarError {
+    /// A path names a key that does not exist (Kyverno's `NotFoundError`).
+    NotFound {
+        variable: String,
+        key: String,
+    },
+    Query {
+        variable: String,
+        err: QueryError,
+    },
+}
+
+impl std::fmt::Display for VarError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VarError::NotFound { variable, key } => {
+                write!(
+                    f,
+                    "failed to resolve {variable}: Unknown key \"{key}\" in path"
+                )
+            }
+            VarError::Query { variable, err } => write!(f, "failed to resolve {variable}: {err}"),
+        }
+    }
+}
+
+/// How unresolvable variables are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Error (patterns, deny conditions, messages).
+    Strict,
+    /// Resolve to an empty string (preconditions).
+    Lenient,
+}
+
+/// The JSON context variables are resolved against.
+#[derive(Debug, Clone)]
+pub struct Vars {
+    data: Map<String, Value>,
+    cache: RefCell<Option<Rcvar>>,
+    /// DELETE requests read `request.oldObject` where policies say `request.object`.
+    pub delete: bool,
+}
+
+impl Vars {
+    pub fn new(data: Map<String, Value>) -> Self {
+        Vars {
+            data,
+            cache: RefCell::new(None),
+            delete: false,
+        }
+    }
+
+    pub fn data(&self) -> &Map<String, Value> {
+        &self.data
+    }
+
+    /// Set `key` (dotted path, e.g. `request.operation`), merging into existing maps.
+    pub fn set(&mut self, key: &str, value: Value) {
+        *self.cache.borrow_mut() = None;
+        let parts: Vec<&str> = key.split('.').collect();
+        set_path(&mut self.data, &parts, value);
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        let mut cur: Option<&Value> = None;
+        for (i, p) in key.split('.').enumerate() {
+            cur = if i == 0 {
+                self.data.get(p)
+            } else {
+                cur.and_then(|c| c.get(p))
+            };
+            if cur.is_none() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Convert the context for JMESPath now (clones then share the conversion).
+    pub fn warm(&self) {
+        let _ = self.var();
+    }
+
+    fn var(&self) -> Rcvar {
+        if let Some(v) = self.cache.borrow().as_ref() {
+            return v.clone();
+        }
+        let v = jmes::to_var(&Value::Object(self.data.clone()));
+        *self.cache.borrow_mut() = Some(v.clone());
+        v
+    }
+
+    /// Evaluate a JMESPath expression (no braces) against the context.
+    pub fn query(&self, expr: &str) -> Result<Value, VarError> {
+        let mut expr = expr.trim().to_string();
+        if self.delete {
+            expr = expr.replace("request.object", "request.oldObject");
+        }
+        let r = jmes::search_var(&expr, &self.var()).map_err(|err| VarError::Query {
+            variable: expr.clone(),
+            err,
+        })?;
+        if r.is_null() {
+            if let Some(key) = missing_key(&expr, &self.data) {
+                return Err(VarError::NotFound {
+                    variable: expr,
+                    key,
+                });
+            }
+        }
+        Ok(r)
+    }
+
+    /// Substitute every `{{ }}` in every string (keys too) of `v`.
+    pub fn substitute(&self, v: &Value, mode: Mode) -> Result<Value, VarError> {
+        match v {
+            Value::String(s) => self.substitute_str(s, mode),
+            Value::Array(a) => a
+                .iter()
+                .map(|x| self.substitute(x, mode))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            Value::Object(m) => {
+                let mut out = Map::new();
+                for (k, x) in m {
+                    let nk = if k.contains("{{") {
+                        match self.substitute_str(k, mode)? {
+                            Value::String(s) => s,
+                            other => go_sprint(&other),
+                        }
+                    } else {
+                        k.clone()
+                    };
+                    out.insert(nk, self.substitute(x, mode)?);
+                }
+                Ok(Value::Object(out))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// Substitute the variables of one string. A string that is exactly one variable takes
+    /// the variable's type; otherwise values are spliced in as text (JSON for non-strings).
+    pub fn substitute_str(&self, s: &str, mode: Mode) -> Result<Value, VarError> {
+        if !s.contains("{{") {
+            return Ok(Value::String(s.to_string()));
+        }
+        let mut cur = s.to_string();
+        // Nested variables resolve inside-out; bound the rounds so a value that contains
+        // `{{` itself cannot loop forever.
+        for _ in 0..16 {
+            let vars = find_vars(&cur);
+            if vars.is_empty() {
+                break;
+            }
+            let mut outstr = String::with_capacity(cur.len());
+            let mut last = 0;
+            for (start, end) in vars {
+                let inner = cur[start + 2..end - 2].trim();
+                let value = match self.query(inner) {
+                    Ok(v) => v,
+                    Err(e) => match mode {
+                        Mode::Strict => return Err(e),
+                        Mode::Lenient => Value::String(String::new()),
+                    },
+                };
+                if start == 0 && end == cur.len() {
+                    return Ok(value);
+                }
+                outstr.push_str(&cur[last..start]);
+                match value {
+                    Value::String(x) => outstr.push_str(&x),
+                    Value::Null => outstr.push_str("null"),
+                    other => outstr.push_str(&other.to_string()),
+                }
+                last = end;
+            }
+            outstr.push_str(&cur[last..]);
+            cur = outstr;
+        }
+        Ok(Value::String(unescape(&cur)))
+    }
+}
+
+fn unescape(s: &str) -> String {
+    if s.contains("\\{{") {
+        s.replace("\\{{", "{{")
+    } else {
+        s.to_string()
+    }
+}
+
+fn set_path(m: &mut Map<String, Value>, parts: &[&str], value: Value) {
+    let Some((first, rest)) = parts.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        match (m.get_mut(*first), value) {
+            (Some(Value::Object(existing)), Value::Object(newm)) => {
+                for (k, v) in newm {
+                    existing.insert(k, v);
+                }
+            }
+            (_, v) => {
+                m.insert(first.to_string(), v);
+            }
+        }
+        return;
+    }
+    let entry = m
+        .entry(first.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !entry.is_object() {
+        *entry = Value::Object(Map::new());
+    }
+    if let Value::Object(inner) = entry {
+        set_path(inner, rest, value);
+    }
+}
+
+/// `(start, end)` byte ranges of unescaped `{{ ... }}` (one level of `{}` allowed inside).
+pub fn find_vars(s: &str) -> Vec<(usize, usize)> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < b.len() {
+        if b[i] == b'{' && b[i + 1] == b'{' && (i == 0 || b[i - 1] != b'\\') {
+            let mut j = i + 2;
+            let mut depth = 0i32;
+            let mut found = None;
+            while j < b.len() {
+                match b[j] {
+                    b'{' => {
+                        depth += 1;
+                        if depth > 1 {
+                            break;
+                        }
+                    }
+                    b'}' => {
+                        if depth > 0 {
+                            depth -= 1;
+                        } else if j + 1 < b.len() && b[j + 1] == b'}' {
+                            found = Some(j + 2);
+                            break;
+                        } else {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            if let Some(end) = found {
+                // innermost-first: if the body holds another `{{`, restart from there
+                out.push((i, end));
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// For a plain path expression (`a.b[0]."c-d"`) whose result is null: the first key that
+/// is absent from an object on the way (Kyverno's JMESPath reports it as not found).
+pub fn missing_key(expr: &str, data: &Map<String, Value>) -> Option<String> {
+    let steps = parse_simple_path(expr)?;
+    let mut cur: Option<&Value> = None;
+    for (i, st) in steps.iter().enumerate() {
+        match st {
+            Step::Key(k) => {
+                let next = if i == 0 {
+                    data.get(k.as_str())
+                } else {
+                    match cur {
+                        Some(Value::Object(m)) => m.get(k.as_str()),
+                        _ => return None,
+                    }
+                };
+                match next {
+                    Some(v) => cur = Some(v),
+                    None => return Some(k.clone()),
+                }
+            }
+            Step::Index(n) => match cur {
+                Some(Value::Array(a)) => {
+                    let idx = if *n < 0 { a.len() as i64 + n } else { *n };
+                    if idx < 0 || idx as usize >= a.len() {
+                        return None;
+                    }
+                    cur = Some(&a[idx as usize]);
+                }
+                _ => return None,
+            },
+        }
+    }
+    None
+}
+
+enum Step {
+    Key(String),
+    Index(i64),
+}
+
+fn parse_simple_path(expr: &str) -> Option<Vec<Step>> {
+    let b = expr.trim().as_bytes();
+    let mut i = 0;
+    let mut steps = Vec::new();
+    let mut expect_key = true;
+    while i < b.len() {
+        if expect_key {
+            if b[i] == b'"' {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != b'"' {
+                    if b[j] == b'\\' {
+                        return None;
+                    }
+                    j += 1;
+                }
+                if j >= b.len() {
+                    return None;
+                }
+                steps.push(Step::Key(
+                    String::from_utf8_lossy(&b[i + 1..j]).into_owned(),
+                ));
+                i = j + 1;
+            } else {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                if start == i || b[start].is_ascii_digit() {
+                    return None;
+                }
+                steps.push(Step::Key(
+                    String::from_utf8_lossy(&b[start..i]).into_owned(),
+                ));
+            }
+            expect_key = false;
+        } else if b[i] == b'.' {
+            expect_key = true;
+            i += 1;
+        } else if b[i] == b'[' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b']' {
+                j += 1;
+            }
+            if j >= b.len() {
+                return None;
+            }
+            let n: i64 = std::str::from_utf8(&b[i + 1..j])
+                .ok()?
+                .trim()
+                .parse()
+                .ok()?;
+            steps.push(Step::Index(n));
+            i = j + 1;
+        } else {
+            return None;
+        }
+    }
+    if expect_key || steps.is_empty() {
+        return None;
+    }
+    Some(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars() -> Vars {
+        let Value::Object(m) = json!({"request": {"object": {"metadata": {"name": "x", "labels": {"a": "1"}}, "spec": {"replicas": 3}}}})
+        else {
+            unreachable!()
+        };
+        Vars::new(m)
+    }
+
+    #[test]
+    fn substitution() {
+        let v = vars();
+        assert_eq!(
+            v.substitute_str("{{ request.object.metadata.name }}", Mode::Strict)
+                .unwrap(),
+            json!("x")
+        );
+        assert_eq!(
+            v.substitute_str("{{request.object.spec.replicas}}", Mode::Strict)
+                .unwrap(),
+            json!(3)
+        );
+        assert_eq!(
+            v.substitute_str(
+                "n={{request.object.metadata.name}}-{{request.object.spec.replicas}}",
+                Mode::Strict
+            )
+            .unwrap(),
+            json!("n=x-3")
+        );
+        assert!(matches!(
+            v.substitute_str("{{request.object.metadata.labels.b}}", Mode::Strict),
+            Err(VarError::NotFound { .. })
+        ));
+        assert_eq!(
+            v.substitute_str("{{request.object.metadata.labels.b}}", Mode::Lenient)
+                .unwrap(),
+            json!("")
+        );
+        assert_eq!(
+            v.substitute_str("{{request.object.metadata.labels.b || 'd'}}", Mode::Strict)
+                .unwrap(),
+            json!("d")
+        );
+        assert_eq!(
+            v.substitute_str("\\{{ literal }}", Mode::Strict).unwrap(),
+            json!("{{ literal }}")
+        );
+        assert_eq!(
+            v.substitute_str("{{ {n: request.object.metadata.name}.n }}", Mode::Strict)
+                .unwrap(),
+            json!("x")
+        );
+    }
+
+    #[test]
+    fn set_dotted() {
+        let mut v = vars();
+        v.set("request.operation", json!("DELETE"));
+        assert_eq!(v.query("request.operation").unwrap(), json!("DELETE"));
+        assert_eq!(v.query("request.object.metadata.name").unwrap(), json!("x"));
+    }
+}

@@ -1,0 +1,64 @@
+//! Every rule against its fixtures: `fixtures/<rule file>/good` gives no finding of that rule,
+//! `fixtures/<rule file>/bad` gives exactly the findings pinned in the snapshot (rule,
+//! file:line:column, message).
+
+use homelab_manifest::{load, LoadOptions};
+use homelab_rules::{Repo, Rule, Settings};
+use std::path::{Path, PathBuf};
+
+fn run(rule: &'static dyn Rule, dir: &Path) -> Vec<String> {
+    let loaded = load(&[dir.to_path_buf()], &LoadOptions::default());
+    let errors: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == homelab_diagnostics::Severity::Error)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "fixture {} does not load: {errors:?}",
+        dir.display()
+    );
+    let repo = Repo::new(&loaded.documents, &loaded.sources, Some(dir.to_path_buf()));
+    homelab_rules::run(&[rule], &repo, &Settings::default())
+        .into_iter()
+        .map(|d| {
+            let loc = d.location.map(|l| l.to_string()).unwrap_or_default();
+            let loc = loc.replace('\\', "/");
+            let loc = loc.split("fixtures/").last().unwrap_or(&loc).to_string();
+            format!("{} {} {}", loc, d.rule, d.message)
+        })
+        .collect()
+}
+
+fn fixture(module: &str, which: &str) -> PathBuf {
+    // Relative to the crate (the test's working directory), so positions are machine-independent.
+    Path::new("tests/fixtures").join(module).join(which)
+}
+
+#[test]
+fn every_rule_has_fixtures_and_behaves() {
+    for rule in homelab_rules::all() {
+        let good = fixture(rule.module(), "good");
+        let bad = fixture(rule.module(), "bad");
+        assert!(
+            good.is_dir() && bad.is_dir(),
+            "rule {} has no fixtures in tests/fixtures/{}",
+            rule.id(),
+            rule.module()
+        );
+        let clean = run(rule, &good);
+        assert!(
+            clean.is_empty(),
+            "rule {} fires on its good fixture:\n{}",
+            rule.id(),
+            clean.join("\n")
+        );
+        let findings = run(rule, &bad);
+        assert!(
+            !findings.is_empty(),
+            "rule {} finds nothing in its bad fixture",
+            rule.id()
+        );
+        insta::assert_snapshot!(rule.module(), findings.join("\n"));
+    }
+}

@@ -1,0 +1,135 @@
+//! The [`Validator`] over loaded [`Document`]s: skips what is not an object, places every
+//! finding at `file:line:column` and validates many documents in parallel.
+
+use crate::{crd, Checked, CrdSchema, Finding, Status, Validator};
+use homelab_diagnostics::{Diagnostic, Location, Severity};
+use homelab_manifest::{Class, Document, LoadOptions};
+use rayon::prelude::*;
+use std::path::PathBuf;
+
+/// Reads CRD manifests (and hand-written schema files) from files or folders (`--crd`).
+pub fn load_crd_paths(paths: &[PathBuf]) -> Result<Vec<CrdSchema>, String> {
+    for p in paths {
+        if p.as_os_str() != "-" && !p.exists() {
+            return Err(format!("--crd {}: no such file or folder", p.display()));
+        }
+    }
+    let loaded = homelab_manifest::load(paths, &LoadOptions::default());
+    if let Some(err) = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+    {
+        let at = err
+            .location
+            .as_ref()
+            .map(|l| format!("{l}: "))
+            .unwrap_or_default();
+        return Err(format!("--crd: {at}{}", err.message));
+    }
+    let mut out = Vec::new();
+    for doc in &loaded.documents {
+        if crd::is_crd(&doc.value) {
+            out.extend(crd::from_crd(&doc.value, &doc.source.name));
+        } else if let Some(s) = crd::from_platform_file(&doc.value, &doc.source.name) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+impl Validator {
+    /// Registers the CRDs among `docs` (CustomResourceDefinition objects).
+    pub fn add_crds_from(&self, docs: &[Document]) {
+        self.add_crds_from_values(
+            docs.iter()
+                .filter(|d| d.class == Class::Object)
+                .map(|d| (&d.value, d.source.name.as_str())),
+        );
+    }
+
+    /// Status and findings of one document; `None` for documents that are not Kubernetes
+    /// objects (the loader already noted them).
+    pub fn check(&self, doc: &Document) -> Option<Checked> {
+        if doc.class != Class::Object {
+            return None;
+        }
+        let (Some(api_version), Some(kind)) = (doc.api_version(), doc.kind()) else {
+            return Some(Checked {
+                status: Status::Error,
+                findings: vec![Finding {
+                    rule: "schema/missing-kind",
+                    severity: Severity::Error,
+                    message: "object has no apiVersion or kind".into(),
+                    help: Some("add `apiVersion` and `kind`".into()),
+                    pointer: String::new(),
+                    missing: None,
+                }],
+            });
+        };
+        Some(self.check_value(api_version, kind, &doc.value))
+    }
+
+    /// Findings of one document as diagnostics placed in its file.
+    pub fn validate(&self, doc: &Document) -> Vec<Diagnostic> {
+        match self.check(doc) {
+            Some(checked) => to_diagnostics(doc, &checked),
+            None => Vec::new(),
+        }
+    }
+
+    /// [`Validator::check`] for many documents, in parallel; results in input order.
+    pub fn check_all(&self, docs: &[Document]) -> Vec<Option<Checked>> {
+        docs.par_iter().map(|d| self.check(d)).collect()
+    }
+
+    /// [`Validator::check_all`] on a pool of `threads` workers (0 = one per CPU).
+    pub fn check_all_with_threads(
+        &self,
+        docs: &[Document],
+        threads: usize,
+    ) -> Result<Vec<Option<Checked>>, String> {
+        if threads == 0 {
+            return Ok(self.check_all(docs));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| format!("cannot start {threads} workers: {e}"))?;
+        Ok(pool.install(|| self.check_all(docs)))
+    }
+
+    /// [`Validator::validate`] for many documents, in parallel; diagnostics in input order.
+    pub fn validate_all(&self, docs: &[Document]) -> Vec<Diagnostic> {
+        docs.par_iter()
+            .map(|d| self.validate(d))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}
+
+/// Places each finding of `checked` at its key's position in `doc`.
+pub fn to_diagnostics(doc: &Document, checked: &Checked) -> Vec<Diagnostic> {
+    let object = doc.id();
+    checked
+        .findings
+        .iter()
+        .map(|f| {
+            let location: Location = doc.location(&f.pointer);
+            let mut d = Diagnostic::new(f.rule, f.severity, f.message.clone())
+                .at(location)
+                .with_object(object.clone());
+            if let Some(m) = &f.missing {
+                d = d.with_path(m.clone());
+            } else if !f.pointer.is_empty() {
+                d = d.with_path(f.pointer.clone());
+            }
+            if let Some(h) = &f.help {
+                d = d.with_help(h.clone());
+            }
+            d
+        })
+        .collect()
+}

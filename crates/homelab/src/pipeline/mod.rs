@@ -1,0 +1,194 @@
+//! The `check` pipeline: load once, run every stage over the one in-memory set of documents
+//! (schema, Kyverno policies, platform rules — in parallel), apply configuration and inline
+//! suppressions, and hand one list of diagnostics to the report. No stage re-reads files and
+//! no stage prints; `commands::check` and `commands::init` own the terminal.
+
+mod config;
+mod policy_stage;
+mod suppress;
+
+pub use config::CheckConfig;
+
+use homelab_manifest::{Class, Document, LoadOptions, Source};
+use homelab_report::{Report, RuleMeta, Wave};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What to check and how.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    pub paths: Vec<PathBuf>,
+    pub kubernetes_version: Option<String>,
+    /// Only these rules (ids or prefixes such as `network/`), on top of the config file's.
+    pub select: Vec<String>,
+    /// Never these rules (ids or prefixes), on top of the config file's.
+    pub ignore: Vec<String>,
+    pub crd_paths: Vec<PathBuf>,
+    pub schema_locations: Vec<String>,
+    pub ignore_missing_schemas: bool,
+}
+
+/// The result of a check: the report and the sources it refers to (for snippets).
+pub struct Outcome {
+    pub report: Report,
+    pub sources: BTreeMap<String, String>,
+}
+
+/// Run every guardrail.
+pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
+    let paths = if options.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        options.paths.clone()
+    };
+    let root = match paths.as_slice() {
+        [one] if one.is_dir() => Some(one.clone()),
+        _ => None,
+    };
+    let config = CheckConfig::discover(root.as_deref())?;
+    let loaded = homelab_manifest::load(&paths, &LoadOptions::default());
+    let documents = loaded.documents;
+    let sources = loaded.sources;
+
+    let kubernetes_version = options
+        .kubernetes_version
+        .clone()
+        .or_else(|| config.kubernetes_version.clone());
+    let validator = homelab_schema::Validator::new(homelab_schema::ValidatorOptions {
+        kubernetes_version,
+        ignore_missing: options.ignore_missing_schemas,
+        schema_locations: options.schema_locations.clone(),
+        crd_paths: options.crd_paths.clone(),
+        ..Default::default()
+    })?;
+    validator.add_crds_from(&documents);
+
+    let repo = homelab_rules::Repo::new(&documents, &sources, root.clone());
+    let rules = homelab_rules::all();
+    let ((schema, policy), platform) = rayon::join(
+        || {
+            rayon::join(
+                || validator.validate_all(&documents),
+                || policy_stage::run(&documents),
+            )
+        },
+        || homelab_rules::run(&rules, &repo, &config.settings),
+    );
+
+    let mut diagnostics = loaded.diagnostics;
+    diagnostics.extend(schema);
+    diagnostics.extend(policy);
+    diagnostics.extend(platform);
+
+    let select: Vec<String> = config
+        .select
+        .iter()
+        .chain(&options.select)
+        .cloned()
+        .collect();
+    let ignore: Vec<String> = config
+        .ignore
+        .iter()
+        .chain(&options.ignore)
+        .cloned()
+        .collect();
+    diagnostics.retain(|d| selected(&d.rule, &select, &ignore));
+
+    let (diagnostics, suppressions, mut problems) = suppress::apply(diagnostics, &sources);
+    let mut diagnostics = diagnostics;
+    diagnostics.append(&mut problems);
+    homelab_diagnostics::sort(&mut diagnostics);
+
+    let report = Report {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        title: "homelab check".to_string(),
+        diagnostics,
+        files: sources.iter().map(|s| s.name.clone()).collect(),
+        objects: documents
+            .iter()
+            .filter(|d| matches!(d.class, Class::Object))
+            .count(),
+        rules: rule_metadata(),
+        suppressions,
+        waves: waves(&documents),
+    };
+    Ok(Outcome {
+        report,
+        sources: source_map(&sources),
+    })
+}
+
+/// Whether a rule passes `--select`/`--ignore` (ids or prefixes; `network` = `network/*`).
+pub fn selected(rule: &str, select: &[String], ignore: &[String]) -> bool {
+    let hit = |pattern: &String| {
+        let p = pattern.trim_end_matches('*').trim_end_matches('/');
+        rule == p || rule.starts_with(&format!("{p}/"))
+    };
+    (select.is_empty() || select.iter().any(hit)) && !ignore.iter().any(hit)
+}
+
+fn rule_metadata() -> Vec<RuleMeta> {
+    homelab_rules::all()
+        .into_iter()
+        .map(|r| RuleMeta {
+            id: r.id().to_string(),
+            summary: r.summary().to_string(),
+            help: homelab_rules::documentation(r).to_string(),
+            severity: r.severity(),
+        })
+        .collect()
+}
+
+/// The Applications of the repository by sync wave, for the HTML report's graph.
+fn waves(documents: &[Document]) -> Vec<Wave> {
+    let mut by_wave: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for doc in documents {
+        if doc.kind() != Some("Application") || doc.group() != "argoproj.io" {
+            continue;
+        }
+        let wave = match homelab_rules::workload::sync_wave(doc) {
+            Some(Ok(w)) => w,
+            _ => 0,
+        };
+        by_wave
+            .entry(wave)
+            .or_default()
+            .push(doc.name().unwrap_or("?").to_string());
+    }
+    by_wave
+        .into_iter()
+        .map(|(wave, mut applications)| {
+            applications.sort();
+            Wave { wave, applications }
+        })
+        .collect()
+}
+
+fn source_map(sources: &[Arc<Source>]) -> BTreeMap<String, String> {
+    sources
+        .iter()
+        .map(|s| (s.name.clone(), s.text.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::selected;
+
+    #[test]
+    fn select_and_ignore_take_ids_and_prefixes() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(selected("network/default-deny", &[], &[]));
+        assert!(selected("network/default-deny", &s(&["network"]), &[]));
+        assert!(selected("network/default-deny", &s(&["network/"]), &[]));
+        assert!(!selected("network/default-deny", &s(&["image"]), &[]));
+        assert!(!selected(
+            "network/default-deny",
+            &[],
+            &s(&["network/default-deny"])
+        ));
+        assert!(!selected("policy/x/y", &[], &s(&["policy/*"])));
+        assert!(selected("networking/x", &[], &s(&["network"])));
+    }
+}

@@ -1,0 +1,130 @@
+//! Stage 3 of `check`: the repository's own Kyverno policies (ClusterPolicy, Policy,
+//! ValidatingPolicy, with their PolicyExceptions) evaluated against the repository's own
+//! resources, as an admission request would (`CREATE`, namespace labels from the
+//! repository's Namespace objects). A failing rule of an Enforce policy is an error, of an
+//! Audit policy a warning, as Kyverno would block or only report it.
+
+use homelab_diagnostics::{Diagnostic, Severity};
+use homelab_manifest::{Class, Document};
+use homelab_policy::context::EvalContext;
+use homelab_policy::engine::{self, Request, Values};
+use homelab_policy::response::Status;
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+fn is_policy(doc: &Document) -> bool {
+    matches!(doc.class, Class::Object) && engine::is_policy(&doc.value)
+}
+
+fn is_exception(doc: &Document) -> bool {
+    matches!(doc.class, Class::Object) && engine::is_exception(&doc.value)
+}
+
+/// `... failed at path /spec/containers/0/image/` → `/spec/containers/0/image`.
+fn failed_path(message: &str) -> Option<String> {
+    let rest = &message[message.find("at path ")? + "at path ".len()..];
+    let path: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+    let path = path.trim_end_matches('/').to_string();
+    path.starts_with('/').then_some(path)
+}
+
+pub fn run(documents: &[Document]) -> Vec<Diagnostic> {
+    let policies: Vec<&Document> = documents.iter().filter(|d| is_policy(d)).collect();
+    if policies.is_empty() {
+        return Vec::new();
+    }
+    let exceptions: Vec<Value> = documents
+        .iter()
+        .filter(|d| is_exception(d))
+        .map(|d| d.value.clone())
+        .collect();
+    let namespace_labels: HashMap<&str, Map<String, Value>> = documents
+        .iter()
+        .filter(|d| d.kind() == Some("Namespace") && d.group().is_empty())
+        .filter_map(|d| {
+            let labels = d
+                .value
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            Some((d.name()?, labels))
+        })
+        .collect();
+    let values = Values::default();
+    let resources: Vec<&Document> = documents
+        .iter()
+        .filter(|d| matches!(d.class, Class::Object) && !is_policy(d) && !is_exception(d))
+        .collect();
+    resources
+        .par_iter()
+        .flat_map_iter(|resource| {
+            let mut ctx = EvalContext::default();
+            if let Some(ns) = resource.namespace() {
+                let mut labels = namespace_labels.get(ns).cloned().unwrap_or_default();
+                labels.insert(
+                    "kubernetes.io/metadata.name".into(),
+                    Value::String(ns.to_string()),
+                );
+                ctx.namespace_labels = Some(labels);
+            }
+            let request = Request {
+                ctx: &ctx,
+                exceptions: &exceptions,
+                values: &values,
+            };
+            let mut out = Vec::new();
+            for policy in &policies {
+                let Some(response) = engine::evaluate(&policy.value, &resource.value, &request) else {
+                    continue;
+                };
+                for rule in response.rules {
+                    let enforce = engine::failure_action(&policy.value, &rule.rule)
+                        .eq_ignore_ascii_case("enforce");
+                    let severity = match rule.status {
+                        Status::Fail if enforce => Severity::Error,
+                        Status::Fail | Status::Warn => Severity::Warning,
+                        Status::Error => Severity::Error,
+                        Status::Pass | Status::Skip => continue,
+                    };
+                    let pointer = failed_path(&rule.message).unwrap_or_else(|| "/metadata/name".into());
+                    let verb = match rule.status {
+                        Status::Error => "could not be evaluated",
+                        _ if enforce => "blocks this object",
+                        _ => "reports this object (Audit)",
+                    };
+                    out.push(
+                        Diagnostic::new(
+                            format!("policy/{}/{}", response.policy, rule.rule),
+                            severity,
+                            format!("Kyverno policy `{}` rule `{}` {verb}: {}", response.policy, rule.rule, rule.message.trim()),
+                        )
+                        .at(resource.location(&pointer))
+                        .with_object(resource.id())
+                        .with_path(pointer)
+                        .with_help(format!(
+                            "change the object to satisfy the policy (defined at {}), or add a PolicyException with a reason",
+                            policy.start()
+                        )),
+                    );
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_the_failed_path_in_kyverno_messages() {
+        assert_eq!(
+            super::failed_path(
+                "validation error: bad. rule x failed at path /spec/containers/0/image/"
+            ),
+            Some("/spec/containers/0/image".to_string())
+        );
+        assert_eq!(super::failed_path("no path here"), None);
+    }
+}

@@ -1,0 +1,140 @@
+//! CLI tests of `homelab policy apply` and `homelab policy test` with our own fixtures
+//! (the guide's pod-security-baseline policy and its exception).
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::PathBuf;
+
+fn guide() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../homelab-policy/tests/fixtures/guide")
+}
+
+fn homelab() -> Command {
+    Command::cargo_bin("homelab").expect("binary")
+}
+
+#[test]
+fn apply_counts_and_exit_code() {
+    let g = guide();
+    homelab()
+        .args(["policy", "apply"])
+        .arg(g.join("policy.yaml"))
+        .arg("--resource")
+        .arg(g.join("resources.yaml"))
+        .arg("--exception")
+        .arg(g.join("exception.yaml"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "pass: 10, fail: 3, warn: 0, error: 0, skip: 2",
+        ));
+}
+
+#[test]
+fn apply_folder_json_report() {
+    let g = guide();
+    let out = homelab()
+        .args(["policy", "apply"])
+        .arg(g.join("policy.yaml"))
+        .arg("-r")
+        .arg(&g)
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["apiVersion"], "wgpolicyk8s.io/v1alpha2");
+    assert_eq!(v["kind"], "ClusterPolicyReport");
+    // without the exception file the kube-system pod is not excepted: 5 failures
+    assert_eq!(v["summary"]["fail"], 5);
+    let r = &v["results"][0];
+    assert!(
+        r["resources"][0]["kind"].is_string() && r["rule"].is_string() && r["result"].is_string()
+    );
+}
+
+#[test]
+fn apply_table() {
+    let g = guide();
+    homelab()
+        .args(["policy", "apply"])
+        .arg(g.join("policy.yaml"))
+        .arg("--resource")
+        .arg(g.join("resources.yaml"))
+        .arg("--table")
+        .assert()
+        .stdout(
+            predicate::str::contains("RESULT").and(predicate::str::contains("Pod/apps/latest-pod")),
+        );
+}
+
+#[test]
+fn test_command_passes_and_prints_json_rows() {
+    let out = homelab()
+        .args(["policy", "test"])
+        .arg(guide())
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json array");
+    assert_eq!(rows.len(), 15);
+    for r in &rows {
+        for k in [
+            "policy", "rule", "resource", "expected", "actual", "ok", "test",
+        ] {
+            assert!(r.get(k).is_some(), "missing {k} in {r}");
+        }
+        assert_eq!(r["ok"], true);
+        assert_eq!(r["resource"].as_str().unwrap().split('/').count(), 3);
+    }
+}
+
+#[test]
+fn test_command_fails_on_a_wrong_expectation() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for f in ["policy.yaml", "exception.yaml", "resources.yaml"] {
+        std::fs::copy(guide().join(f), dir.path().join(f)).expect("copy");
+    }
+    let t = std::fs::read_to_string(guide().join("kyverno-test.yaml")).expect("read");
+    // claim the latest-tag pod passes: it does not
+    let t = t.replacen(
+        "resources: [latest-pod]\n    result: fail",
+        "resources: [latest-pod]\n    result: pass",
+        1,
+    );
+    std::fs::write(dir.path().join("kyverno-test.yaml"), t).expect("write");
+    homelab()
+        .args(["policy", "test"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Want pass, got fail"));
+}
+
+#[test]
+fn help_has_examples() {
+    homelab()
+        .args(["policy", "apply", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Examples:"));
+    homelab()
+        .args(["policy", "test", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Examples:"));
+}
+
+#[test]
+fn missing_folder_is_a_usage_error() {
+    homelab()
+        .args(["policy", "test", "/nonexistent/folder"])
+        .assert()
+        .code(2);
+}

@@ -1,0 +1,385 @@
+//! CLI tests of `homelab validate` (kubeconform-compatible flags, outputs and exit codes).
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::{Path, PathBuf};
+
+const DEPLOYMENT: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: apps
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+          ports:
+            - containerPort: 80
+";
+
+const WIDGET_CRD: &str = "\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            apiVersion: {type: string}
+            kind: {type: string}
+            metadata: {type: object}
+            spec:
+              type: object
+              required: [size]
+              properties:
+                size: {type: integer, minimum: 1}
+                port: {x-kubernetes-int-or-string: true}
+";
+
+fn homelab() -> Command {
+    Command::cargo_bin("homelab").unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn valid_deployment_exits_zero_with_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "d.yaml", DEPLOYMENT);
+    homelab()
+        .args(["validate", "-strict", "-summary"])
+        .arg(&f)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "Summary: 1 resource found in 1 file - Valid: 1, Invalid: 0, Errors: 0, Skipped: 0",
+        ));
+}
+
+#[test]
+fn unknown_field_has_exact_line_and_column_and_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = DEPLOYMENT.replace(
+        "      containers:",
+        "      hostNetwrok: true\n      containers:",
+    );
+    let f = write(dir.path(), "d.yaml", &text);
+    let out = homelab()
+        .args(["validate", "-strict"])
+        .arg(&f)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("hostNetwrok"))
+        .unwrap()
+        + 1;
+    let expected = format!("{}:{line}:7 - Deployment web is invalid: unknown field `hostNetwrok` in PodSpec: did you mean `hostNetwork`? [schema/unknown-field]", f.display());
+    assert!(out.contains(&expected), "{out}");
+    assert!(
+        out.contains("      hostNetwrok: true"),
+        "snippet missing: {out}"
+    );
+
+    // Without -strict, kubeconform accepts unknown fields.
+    homelab().arg("validate").arg(&f).assert().code(0);
+}
+
+#[test]
+fn wrong_type_is_reported_at_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "d.yaml",
+        &DEPLOYMENT.replace("replicas: 2", "replicas: two"),
+    );
+    homelab()
+        .args(["validate", "-strict"])
+        .arg(&f)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "{}:7:3 - Deployment web is invalid: expected integer, got string [schema/type]",
+            f.display()
+        )));
+}
+
+#[test]
+fn missing_schema_is_an_error_unless_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "w.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n",
+    );
+    homelab()
+        .args(["validate", "-summary"])
+        .arg(&f)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("2:1 - Widget w failed validation: could not find schema for example.com/v1 Widget [schema/missing]"))
+        .stdout(predicate::str::contains("Errors: 1, Skipped: 0"));
+    homelab()
+        .args(["validate", "-summary", "-ignore-missing-schemas"])
+        .arg(&f)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "Valid: 0, Invalid: 0, Errors: 0, Skipped: 1",
+        ));
+}
+
+#[test]
+fn crd_in_the_input_validates_its_custom_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "crd.yaml", WIDGET_CRD);
+    write(
+        dir.path(),
+        "good.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: a}\nspec: {size: 2, port: http}\n",
+    );
+    homelab()
+        .args(["validate", "-strict", "-summary"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Valid: 2, Invalid: 0"));
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: b}\nspec:\n  size: 0\n  colour: red\n",
+    );
+    let out = homelab()
+        .args(["validate", "-strict"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains(&format!(
+            "{}:5:3 - Widget b is invalid: 0 is less than the minimum 1 [schema/minimum]",
+            bad.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{}:6:3 - Widget b is invalid: unknown field `colour`",
+            bad.display()
+        )),
+        "{out}"
+    );
+
+    // The same CRD given with -crd instead of in the input.
+    let only = tempfile::tempdir().unwrap();
+    let good = write(
+        only.path(),
+        "good.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: a}\nspec: {size: 2}\n",
+    );
+    homelab()
+        .args(["validate", "-strict", "--crd"])
+        .arg(dir.path().join("crd.yaml"))
+        .arg(&good)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn skip_and_reject_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}---\napiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\n",
+        DEPLOYMENT.replace("replicas: 2", "replicas: two")
+    );
+    let f = write(dir.path(), "all.yaml", &text);
+    homelab()
+        .args([
+            "validate",
+            "-summary",
+            "-skip",
+            "Deployment",
+            "-reject=v1/Secret",
+        ])
+        .arg(&f)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "prohibited resource kind Secret [schema/rejected-kind]",
+        ))
+        .stdout(predicate::str::contains(
+            "Valid: 0, Invalid: 0, Errors: 1, Skipped: 1",
+        ));
+    homelab()
+        .args(["validate", "-summary", "--skip=apps/v1/Deployment,Secret"])
+        .arg(&f)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn reads_stdin() {
+    homelab()
+        .args(["validate", "-strict", "-summary", "-"])
+        .write_stdin(DEPLOYMENT)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "Summary: 1 resource found parsing stdin - Valid: 1, Invalid: 0, Errors: 0, Skipped: 0",
+        ));
+    homelab()
+        .args(["validate", "-strict"])
+        .write_stdin(DEPLOYMENT.replace("replicas: 2", "replicas: x"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "-:7:3 - Deployment web is invalid",
+        ));
+}
+
+#[test]
+fn json_output_has_kubeconform_shape_plus_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ok.yaml", DEPLOYMENT);
+    write(
+        dir.path(),
+        "bad.yaml",
+        &DEPLOYMENT.replace("replicas: 2", "replicas: two"),
+    );
+    let out = homelab()
+        .args(["validate", "-strict", "-summary", "-output", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        v["summary"],
+        serde_json::json!({"valid": 1, "invalid": 1, "errors": 0, "skipped": 0})
+    );
+    let r = &v["resources"][0];
+    assert_eq!(r["kind"], "Deployment");
+    assert_eq!(r["name"], "web");
+    assert_eq!(r["version"], "apps/v1");
+    assert_eq!(r["status"], "statusInvalid");
+    assert_eq!(r["errors"][0]["rule"], "schema/type");
+    assert_eq!(r["errors"][0]["path"], "/spec/replicas");
+    assert_eq!(
+        (
+            r["errors"][0]["line"].as_u64(),
+            r["errors"][0]["column"].as_u64()
+        ),
+        (Some(7), Some(3))
+    );
+    assert!(r["msg"].as_str().unwrap().contains("/spec/replicas"));
+}
+
+#[test]
+fn junit_and_tap_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "bad.yaml",
+        &DEPLOYMENT.replace("replicas: 2", "replicas: two"),
+    );
+    homelab()
+        .args(["validate", "-output", "junit"])
+        .arg(&f)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "<testsuites name=\"homelab validate\"",
+        ))
+        .stdout(predicate::str::contains(
+            "<testcase name=\"apps/web\" classname=\"Deployment@apps/v1\"",
+        ))
+        .stdout(predicate::str::contains("<failure message="));
+    homelab()
+        .args(["validate", "--output=tap"])
+        .arg(&f)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with("TAP version 13\nnot ok 1 - "))
+        .stdout(predicate::str::ends_with("1..1\n"));
+}
+
+#[test]
+fn removed_api_names_replacement() {
+    let text = DEPLOYMENT.replace("apps/v1", "extensions/v1beta1");
+    homelab()
+        .args(["validate", "-kubernetes-version", "1.29.0"])
+        .write_stdin(text)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("extensions/v1beta1 Deployment was removed in Kubernetes 1.16 (target 1.29) [schema/removed-api]"))
+        .stdout(predicate::str::contains("help: use apps/v1"));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    homelab()
+        .args(["validate", "-bogus"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown flag `-bogus`"));
+    homelab()
+        .args(["validate", "-kubernetes-version", "1.12", "-"])
+        .write_stdin(DEPLOYMENT)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown Kubernetes version `1.12`",
+        ));
+    homelab()
+        .args(["validate", "-help"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("-schema-location"));
+}
+
+#[test]
+fn unparsable_file_is_an_error_with_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "broken.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n",
+    );
+    homelab()
+        .args(["validate", "-summary"])
+        .arg(&f)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!("{}:", f.display())))
+        .stdout(predicate::str::contains("Errors: 1"));
+}
