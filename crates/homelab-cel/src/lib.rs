@@ -81,9 +81,15 @@ pub fn compile(source: &str) -> Result<Program, CelError> {
             source.len()
         )));
     }
-    if nesting_depth(source) > MAX_NESTING {
+    let (depth, operators) = shape(source);
+    if depth > MAX_NESTING {
         return Err(CelError::Compile(format!(
             "expression nests deeper than {MAX_NESTING} levels"
+        )));
+    }
+    if operators > MAX_OPERATORS {
+        return Err(CelError::Compile(format!(
+            "expression has more than {MAX_OPERATORS} operators, selections and calls"
         )));
     }
     let parsed = std::panic::catch_unwind(|| env().parser().parse(source))
@@ -103,8 +109,17 @@ pub const MAX_SOURCE_LEN: usize = 256 * 1024;
 /// recursion; this stays well inside the stack of a default thread).
 pub const MAX_NESTING: usize = 96;
 
-/// Deepest nesting of `(`, `[`, `{` and prefix operators outside string literals.
-fn nesting_depth(source: &str) -> usize {
+/// Most operator characters (`.`, `[`, `(`, arithmetic, comparison and logical
+/// operators) an expression may hold. Chains such as `a.b.c...` or `1+1+...` give
+/// the parser and the interpreter one level of recursion per link; 500 stays well
+/// inside a 2 MiB thread stack (measured: 1,000 links pass, 2,000 overflow), and
+/// real policy expressions use under 100.
+pub const MAX_OPERATORS: usize = 500;
+
+/// (deepest nesting of `(`, `[`, `{` and prefix operators, number of operator
+/// characters), both outside string literals.
+fn shape(source: &str) -> (usize, usize) {
+    let mut operators = 0usize;
     let (mut depth, mut max, mut unary_run) = (0usize, 0usize, 0usize);
     let mut quote: Option<char> = None;
     let mut escaped = false;
@@ -118,6 +133,9 @@ fn nesting_depth(source: &str) -> usize {
                 quote = None;
             }
             continue;
+        }
+        if ".[(+-*/%<>=!&|?".contains(c) {
+            operators += 1;
         }
         match c {
             '"' | '\'' => quote = Some(c),
@@ -134,7 +152,7 @@ fn nesting_depth(source: &str) -> usize {
         };
         max = max.max(depth + unary_run);
     }
-    max
+    (max, operators)
 }
 
 /// Like [`compile`], memoised: policies are evaluated against many resources, so each

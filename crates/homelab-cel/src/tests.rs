@@ -285,6 +285,13 @@ fn deep_nesting_and_huge_sources_are_refused() {
     assert!(matches!(compile(&deep), Err(CelError::Compile(_))));
     let nots = format!("{}true", "!".repeat(10_000));
     assert!(matches!(compile(&nots), Err(CelError::Compile(_))));
+    for chain in [
+        format!("x{}", ".y".repeat(600)),
+        format!("1{}", "+1".repeat(600)),
+        format!("'a'{}", ".lowerAscii()".repeat(600)),
+    ] {
+        assert!(matches!(compile(&chain), Err(CelError::Compile(_))));
+    }
     let long = "1 + ".repeat(100_000) + "1";
     assert!(matches!(compile(&long), Err(CelError::Compile(_))));
     // Brackets inside strings do not count.

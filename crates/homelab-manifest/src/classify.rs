@@ -162,7 +162,16 @@ fn class_of(source: &Source, value: &Value) -> Class {
         }
     };
     match (map.get("apiVersion"), map.get("kind")) {
-        (Some(Value::String(_)), Some(Value::String(_))) => Class::Object,
+        (Some(Value::String(api_version)), Some(Value::String(kind))) => {
+            match tool_configuration(api_version, kind) {
+                Some(tool) => Class::NotKubernetes {
+                    reason: format!(
+                        "`{api_version}` `{kind}` is {tool}, not an object an API server serves"
+                    ),
+                },
+                None => Class::Object,
+            }
+        }
         (Some(_), Some(_)) => Class::NotKubernetes {
             reason: "`apiVersion` and `kind` must both be strings".into(),
         },
@@ -175,6 +184,18 @@ fn class_of(source: &Source, value: &Value) -> Class {
         (None, None) => Class::NotKubernetes {
             reason: guess_what_it_is(source, map),
         },
+    }
+}
+
+/// Files that look like Kubernetes objects (`apiVersion` + `kind`) but configure a client-side
+/// tool: no cluster serves them, so there is no schema to validate and no policy applies.
+fn tool_configuration(api_version: &str, kind: &str) -> Option<&'static str> {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    match (group, kind) {
+        ("kustomize.config.k8s.io", _) => Some("a kustomize build file"),
+        ("config.kubernetes.io", _) => Some("a kustomize function configuration"),
+        ("cli.kyverno.io", _) | ("kyverno.io", "Test") => Some("a Kyverno CLI test file"),
+        _ => None,
     }
 }
 

@@ -302,3 +302,22 @@ fn infinities_cannot_be_json() {
     assert_eq!(diags[0].rule, "yaml/unsupported-value");
     assert_eq!(docs[0].value, json!({"a": ".inf"}));
 }
+
+#[test]
+fn tool_configuration_files_are_not_kubernetes_objects() {
+    let text = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n---\napiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\n---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\n";
+    let (docs, diags) = homelab_manifest::parse_str("k.yaml", text);
+    assert_eq!(docs.len(), 3);
+    assert!(matches!(
+        docs[0].class,
+        homelab_manifest::Class::NotKubernetes { .. }
+    ));
+    assert!(matches!(
+        docs[1].class,
+        homelab_manifest::Class::NotKubernetes { .. }
+    ));
+    assert!(matches!(docs[2].class, homelab_manifest::Class::Object));
+    assert!(diags
+        .iter()
+        .any(|d| d.message.contains("kustomize build file")));
+}

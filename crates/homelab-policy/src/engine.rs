@@ -18,6 +18,9 @@ pub struct Values {
     /// `policies[]` entries as written (`name`, `rules[]{name, values, foreachValues}`,
     /// `resources[]{name, values}`).
     pub policies: Vec<Value>,
+    /// Source objects for `generate.clone` (a test's `cloneSourceResource`); offline there
+    /// is no cluster to read them from.
+    pub clone_sources: Vec<Value>,
 }
 
 impl Values {
@@ -214,6 +217,14 @@ pub fn evaluate_prepared(
                 crate::cel::evaluate_validating_admission_policy(policy, &[], resource, req.ctx)?;
             return Some(out);
         }
+        // MutatingAdmissionPolicy (added by the cel helper), bindings not loaded.
+        if crate::cel::is_mutating_admission_policy(policy) {
+            let (rules, patched) =
+                crate::cel::evaluate_mutating_admission_policy(policy, resource, req.ctx)?;
+            out.rules = rules;
+            out.patched_resource = patched;
+            return Some(out);
+        }
         // GeneratingPolicy (added by the cel helper): rules plus the generated resources.
         if crate::cel::is_generating_policy(policy) {
             let (rules, made) = crate::cel::evaluate_generating_policy(policy, resource, req.ctx)?;
@@ -248,7 +259,11 @@ pub fn evaluate_prepared(
     let rules = &prepared.rules;
     // Kyverno mutates first, then validates the mutated resource.
     let has_mutate = rules.iter().any(|r| r.rule.get("mutate").is_some());
-    let mut current = if has_mutate { resource.clone() } else { Value::Null };
+    let mut current = if has_mutate {
+        resource.clone()
+    } else {
+        Value::Null
+    };
     let mut mutated = false;
     for pr in rules.iter().filter(|r| r.rule.get("mutate").is_some()) {
         if let Some((r, patched)) = evaluate_rule(&pname, &out.policy, policy, pr, &current, req) {
@@ -640,10 +655,12 @@ fn evaluate_rule_inner(
         return Some((crate::cel::validate_rule(rule, resource, ctx), None));
     }
     if let Some(g) = generate {
-        return Some(match generate_resource(g, &vars) {
-            Ok(made) => (resp(&name, Status::Pass, "resource generated"), Some(made)),
-            Err(e) => (resp(&name, Status::Error, e), None),
-        });
+        return Some(
+            match generate_resource(g, &vars, &req.values.clone_sources) {
+                Ok(made) => (resp(&name, Status::Pass, "resource generated"), Some(made)),
+                Err(e) => (resp(&name, Status::Error, e), None),
+            },
+        );
     }
     if let Some(m) = mutate {
         let (status, msg, patched) = crate::mutate::mutate(m, resource, &vars);
@@ -658,20 +675,62 @@ fn evaluate_rule_inner(
 }
 
 /// A `generate` rule with `data`: the resource it creates (clone sources need a cluster).
-fn generate_resource(g: &Value, vars: &Vars) -> Result<Value, String> {
+fn generate_resource(g: &Value, vars: &Vars, sources: &[Value]) -> Result<Value, String> {
     let g = vars
         .substitute(g, Mode::Strict)
         .map_err(|e| format!("variable substitution failed: {e}"))?;
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+    if let Some(clone) = g.get("clone") {
+        let (kind, sns, sname) = (
+            s(g.get("kind")),
+            s(clone.get("namespace")),
+            s(clone.get("name")),
+        );
+        let src = sources
+            .iter()
+            .find(|r| {
+                s(r.get("kind")) == kind
+                    && s(r.pointer("/metadata/name")) == sname
+                    && (sns.is_empty() || s(r.pointer("/metadata/namespace")) == sns)
+            })
+            .ok_or_else(|| format!("clone source {kind} {sns}/{sname} not found (offline, give it as cloneSourceResource)"))?;
+        let mut out = src.clone();
+        let mut meta = Map::new();
+        meta.insert("name".into(), g.get("name").cloned().unwrap_or(Value::Null));
+        if let Some(ns) = g
+            .get("namespace")
+            .filter(|n| n.as_str().is_some_and(|x| !x.is_empty()))
+        {
+            meta.insert("namespace".into(), ns.clone());
+        }
+        for k in ["labels", "annotations"] {
+            if let Some(v) = src.pointer(&format!("/metadata/{k}")) {
+                meta.insert(k.into(), v.clone());
+            }
+        }
+        out["metadata"] = Value::Object(meta);
+        return Ok(out);
+    }
     let Some(data) = g.get("data") else {
-        return Err("generate with clone/cloneList needs the source resource from a cluster; not supported offline".into());
+        return Err(
+            "generate.cloneList needs the source resources from a cluster; not supported offline"
+                .into(),
+        );
     };
     let mut out = Map::new();
     for k in ["apiVersion", "kind"] {
         out.insert(k.into(), g.get(k).cloned().unwrap_or(Value::Null));
     }
-    let mut meta = data.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut meta = data
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     meta.insert("name".into(), g.get("name").cloned().unwrap_or(Value::Null));
-    if let Some(ns) = g.get("namespace").filter(|n| n.as_str().is_some_and(|s| !s.is_empty())) {
+    if let Some(ns) = g
+        .get("namespace")
+        .filter(|n| n.as_str().is_some_and(|s| !s.is_empty()))
+    {
         meta.insert("namespace".into(), ns.clone());
     }
     out.insert("metadata".into(), Value::Object(meta));
@@ -728,6 +787,22 @@ impl Validator<'_> {
         }
         if let Some(Value::Array(fes)) = spec.get("foreach") {
             return self.foreach(fes, resource, vars, nesting);
+        }
+        if nesting == 0 && element.is_none() {
+            // e.g. validate.manifests (signed manifests): say so rather than report nothing
+            let what = spec
+                .as_object()
+                .and_then(|m| {
+                    m.keys().find(|k| {
+                        *k != "message" && *k != "failureAction" && *k != "allowExistingViolations"
+                    })
+                })
+                .cloned()
+                .unwrap_or_default();
+            return self.r(
+                Status::Error,
+                format!("validate.{what} is not supported by this engine"),
+            );
         }
         None
     }

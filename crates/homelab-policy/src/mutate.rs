@@ -298,13 +298,11 @@ fn set(d: &mut Value, path: &str, v: Value, add: bool) -> Result<(), String> {
         return Ok(());
     }
     let (parent, last) = split_parent(path)?;
-    if add && d.pointer(parent).is_none() {
+    if add && resolve_mut(d, parent).is_none() {
         // Kyverno applies patches with EnsurePathExistsOnAdd: create missing parents
-        ensure_path(d, parent, last == "-" || last.parse::<usize>().is_ok())?;
+        ensure_path(d, parent, last == "-" || last.parse::<i64>().is_ok())?;
     }
-    let p = d
-        .pointer_mut(parent)
-        .ok_or_else(|| format!("path {parent} not found"))?;
+    let p = resolve_mut(d, parent).ok_or_else(|| format!("path {parent} not found"))?;
     match p {
         Value::Object(m) => {
             if !add && !m.contains_key(&last) {
@@ -313,7 +311,8 @@ fn set(d: &mut Value, path: &str, v: Value, add: bool) -> Result<(), String> {
             m.insert(last, v);
         }
         Value::Array(a) => {
-            if last == "-" {
+            if last == "-" || (add && last.parse::<i64>().is_ok_and(|n| n < 0)) {
+                // `-` and, on add, a negative index append
                 a.push(v);
             } else {
                 let i: usize = last
@@ -335,6 +334,26 @@ fn set(d: &mut Value, path: &str, v: Value, add: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// `pointer_mut` that also accepts negative array indices (counted from the end).
+fn resolve_mut<'a>(d: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    let mut cur = d;
+    for part in path.split('/').skip(1).map(unescape_pointer) {
+        cur = match cur {
+            Value::Object(m) => m.get_mut(&part)?,
+            Value::Array(a) => {
+                let n: i64 = part.parse().ok()?;
+                let idx = if n < 0 { a.len() as i64 + n } else { n };
+                if idx < 0 {
+                    return None;
+                }
+                a.get_mut(idx as usize)?
+            }
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
 fn ensure_path(d: &mut Value, path: &str, leaf_is_array: bool) -> Result<(), String> {
     let parts: Vec<String> = path.split('/').skip(1).map(unescape_pointer).collect();
     let mut cur = d;
@@ -342,7 +361,7 @@ fn ensure_path(d: &mut Value, path: &str, leaf_is_array: bool) -> Result<(), Str
         let last = i + 1 == parts.len();
         let next_is_index = parts
             .get(i + 1)
-            .is_some_and(|p| p == "-" || p.parse::<usize>().is_ok());
+            .is_some_and(|p| p == "-" || p.parse::<i64>().is_ok());
         let fresh = || {
             if (last && leaf_is_array) || (!last && next_is_index) {
                 Value::Array(Vec::new())
@@ -353,11 +372,17 @@ fn ensure_path(d: &mut Value, path: &str, leaf_is_array: bool) -> Result<(), Str
         cur = match cur {
             Value::Object(m) => m.entry(part.clone()).or_insert_with(fresh),
             Value::Array(a) => {
-                let idx = if part == "-" {
-                    a.len()
+                let n: i64 = if part == "-" {
+                    a.len() as i64
                 } else {
-                    part.parse::<usize>()
+                    part.parse()
                         .map_err(|_| format!("invalid index in {path}"))?
+                };
+                // negative indices count from the end (-1 = last, or a new element if empty)
+                let idx = if n < 0 {
+                    (a.len() as i64 + n).max(0) as usize
+                } else {
+                    n as usize
                 };
                 if idx == a.len() {
                     a.push(fresh());
@@ -374,7 +399,7 @@ fn ensure_path(d: &mut Value, path: &str, leaf_is_array: bool) -> Result<(), Str
 /// Kyverno applies patches with AllowMissingPathOnRemove: removing nothing is fine.
 fn remove(d: &mut Value, path: &str) -> Result<(), String> {
     let (parent, last) = split_parent(path)?;
-    let Some(p) = d.pointer_mut(parent) else {
+    let Some(p) = resolve_mut(d, parent) else {
         return Ok(());
     };
     match p {

@@ -211,6 +211,21 @@ fn load(test: &Value, base: &Path, errors: &mut Vec<String>) -> Loaded {
             }
         }
     }
+    // `clusterResources` (fake cluster objects): Namespaces give labels and namespace objects
+    for p in strs(get(test, "clusterResources")) {
+        for d in read_yaml_files(base, &p, errors) {
+            if d.get("kind").and_then(Value::as_str) == Some("Namespace") {
+                if let Some(name) = d.pointer("/metadata/name").and_then(Value::as_str) {
+                    if let Some(Value::Object(l)) = d.pointer("/metadata/labels") {
+                        namespace_labels
+                            .entry(name.to_string())
+                            .or_insert_with(|| l.clone());
+                    }
+                    namespaces.entry(name.to_string()).or_insert(d.clone());
+                }
+            }
+        }
+    }
     let mut user = UserInfo::default();
     if let Some(Value::String(u)) = get(test, "userinfo") {
         if let Some(d) = read_yaml_files(base, u, errors).into_iter().next() {
@@ -446,7 +461,16 @@ fn run_doc(test: &Value, base: &Path, path: &Path) -> Result<Vec<Row>, String> {
         .unwrap_or("")
         .to_string();
     let mut errors = Vec::new();
-    let l = load(test, base, &mut errors);
+    let mut l = load(test, base, &mut errors);
+    if let Some(Value::Array(entries)) = get(test, "results") {
+        for e in entries {
+            for f in strs(get(e, "cloneSourceResource")) {
+                let docs = read_yaml_files(base, &f, &mut errors);
+                l.values.clone_sources.extend(docs);
+            }
+        }
+    }
+    let l = l;
     // The `context:` file (kind Context): its `spec` mocks CEL lookups (added by the cel helper).
     let cel_context = get(test, "context")
         .and_then(Value::as_str)

@@ -125,8 +125,13 @@ results:
 "#);
     assert!(rows.iter().all(|r| r.ok), "{rows:?}");
     // namespace-less namespaced resources go to `default`, like the CLI
-    assert_eq!(find(&rows, "team-label", "/good").resource, "Pod/default/good");
-    assert!(find(&rows, "no-privileged", "/bad").reason.contains("container c is privileged"));
+    assert_eq!(
+        find(&rows, "team-label", "/good").resource,
+        "Pod/default/good"
+    );
+    assert!(find(&rows, "no-privileged", "/bad")
+        .reason
+        .contains("container c is privileged"));
 }
 
 #[test]
@@ -169,8 +174,14 @@ results:
   result: pass
 "#);
     let sys = find(&rows, "team-label", "/sys");
-    assert!(sys.ok && sys.actual.is_none() && sys.reason == "Excluded", "{sys:?}");
-    let nf = rows.iter().find(|r| r.policy == "missing-policy").expect("row");
+    assert!(
+        sys.ok && sys.actual.is_none() && sys.reason == "Excluded",
+        "{sys:?}"
+    );
+    let nf = rows
+        .iter()
+        .find(|r| r.policy == "missing-policy")
+        .expect("row");
     assert!(!nf.ok && nf.reason.starts_with("Not found"), "{nf:?}");
 }
 
@@ -217,7 +228,16 @@ results:
 #[test]
 fn exception_with_conditions_and_namespaced_policy() {
     let dir = tempfile::tempdir().expect("tmp");
-    write(dir.path(), "policy.yaml", &POLICY.replace("kind: ClusterPolicy", "kind: Policy").replace("name: require-team", "name: require-team\n  namespace: prod"));
+    write(
+        dir.path(),
+        "policy.yaml",
+        &POLICY
+            .replace("kind: ClusterPolicy", "kind: Policy")
+            .replace(
+                "name: require-team",
+                "name: require-team\n  namespace: prod",
+            ),
+    );
     write(dir.path(), "resources.yaml", RESOURCES);
     write(
         dir.path(),
@@ -263,4 +283,70 @@ results:
     // the namespaced policy does not apply in `default`: Excluded, which counts as passed
     let good = find(&rows, "team-label", "/good");
     assert!(good.ok && good.actual.is_none(), "{good:?}");
+}
+
+#[test]
+fn generate_data_and_clone_compare_with_expected_resources() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "policy.yaml",
+        r#"
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: ns-defaults}
+spec:
+  rules:
+  - name: quota
+    match: {any: [{resources: {kinds: [Namespace]}}]}
+    generate:
+      apiVersion: v1
+      kind: ConfigMap
+      name: defaults
+      namespace: "{{ request.object.metadata.name }}"
+      data:
+        data: {owner: "{{ request.object.metadata.labels.owner }}"}
+  - name: copy-secret
+    match: {any: [{resources: {kinds: [Namespace]}}]}
+    generate:
+      apiVersion: v1
+      kind: Secret
+      name: regcred
+      namespace: "{{ request.object.metadata.name }}"
+      clone: {namespace: default, name: regcred}
+"#,
+    );
+    write(
+        dir.path(),
+        "ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n  labels: {owner: alice}\n",
+    );
+    write(dir.path(), "source.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n  namespace: default\n  uid: x\ndata: {k: dg==}\n");
+    write(dir.path(), "want-cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: defaults\n  namespace: team-a\ndata: {owner: alice}\n");
+    write(dir.path(), "want-secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\n  namespace: team-a\ndata: {k: dg==}\n");
+    write(dir.path(), "wrong-cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: defaults\n  namespace: team-a\ndata: {owner: bob}\n");
+    write(
+        dir.path(),
+        "kyverno-test.yaml",
+        r#"
+apiVersion: cli.kyverno.io/v1alpha1
+kind: Test
+metadata: {name: gen}
+policies: [policy.yaml]
+resources: [ns.yaml]
+results:
+- {policy: ns-defaults, rule: quota, resources: [team-a], generatedResource: want-cm.yaml, result: pass}
+- {policy: ns-defaults, rule: copy-secret, resources: [team-a], generatedResource: want-secret.yaml, cloneSourceResource: source.yaml, result: pass}
+- {policy: ns-defaults, rule: quota, resources: [team-a], generatedResource: wrong-cm.yaml, result: pass}
+"#,
+    );
+    let rows = run_file(&dir.path().join("kyverno-test.yaml")).expect("runs");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows[0].ok, "{:?}", rows[0]);
+    assert!(rows[1].ok, "{:?}", rows[1]);
+    assert!(
+        !rows[2].ok && rows[2].reason.contains("differs"),
+        "{:?}",
+        rows[2]
+    );
 }

@@ -27,8 +27,8 @@ summary { cursor: pointer; font-weight: 600; }
 .finding { border-top: 1px solid var(--line); padding: .6rem 0; }
 .finding:first-of-type { border-top: none; }
 .meta { color: var(--muted); font-size: 13px; }
-.waves { display: flex; gap: .5rem; align-items: stretch; overflow-x: auto; padding: .5rem 0; }
-.wave { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .5rem .7rem; min-width: 10rem; }
+.waves { display: flex; flex-wrap: wrap; gap: .5rem; align-items: stretch; padding: .5rem 0; }
+.wave { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .5rem .7rem; min-width: 8rem; }
 .wave h3 { margin: 0 0 .3rem; font-size: .95rem; } .wave ul { margin: 0; padding-left: 1.1rem; }
 .arrow { align-self: center; color: var(--muted); font-size: 1.4rem; }
 "#;
@@ -111,8 +111,15 @@ fn by_rule(out: &mut String, report: &Report) {
 }
 
 fn by_file(out: &mut String, report: &Report, sources: &dyn SourceLookup) {
+    // Errors and warnings by file, worst files first; notes (skipped files and the like)
+    // in a closed section of their own at the end, so they never hide a finding.
     let mut files: BTreeMap<&str, Vec<&Diagnostic>> = BTreeMap::new();
+    let mut notes: Vec<&Diagnostic> = Vec::new();
     for d in &report.diagnostics {
+        if d.severity == Severity::Note {
+            notes.push(d);
+            continue;
+        }
         let file = d
             .location
             .as_ref()
@@ -120,28 +127,50 @@ fn by_file(out: &mut String, report: &Report, sources: &dyn SourceLookup) {
             .unwrap_or("(no file)");
         files.entry(file).or_default().push(d);
     }
-    if files.is_empty() {
-        return;
-    }
-    out.push_str("<h2>Findings by file</h2>\n<div id=\"by-file\">\n");
-    for (file, diags) in files {
+    let mut files: Vec<(&str, Vec<&Diagnostic>)> = files.into_iter().collect();
+    files.sort_by_key(|(file, diags)| {
         let errors = diags
             .iter()
             .filter(|d| d.severity == Severity::Error)
             .count();
+        (
+            std::cmp::Reverse(errors),
+            std::cmp::Reverse(diags.len()),
+            *file,
+        )
+    });
+    if !files.is_empty() {
+        out.push_str("<h2>Findings by file</h2>\n<div id=\"by-file\">\n");
+        for (file, diags) in files {
+            let errors = diags
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            let _ = writeln!(
+                out,
+                "<details open><summary>{} <span class=\"meta\">({}, {} errors)</span></summary>",
+                markup(file),
+                plural(diags.len(), "finding"),
+                errors
+            );
+            for d in diags {
+                finding(out, d, sources);
+            }
+            out.push_str("</details>\n");
+        }
+        out.push_str("</div>\n");
+    }
+    if !notes.is_empty() {
         let _ = writeln!(
             out,
-            "<details open><summary>{} <span class=\"meta\">({}, {} errors)</span></summary>",
-            markup(file),
-            plural(diags.len(), "finding"),
-            errors
+            "<h2>Notes</h2>\n<details id=\"notes\"><summary>{} (files skipped as not Kubernetes objects and similar)</summary>",
+            plural(notes.len(), "note")
         );
-        for d in diags {
+        for d in notes {
             finding(out, d, sources);
         }
         out.push_str("</details>\n");
     }
-    out.push_str("</div>\n");
 }
 
 fn finding(out: &mut String, d: &Diagnostic, sources: &dyn SourceLookup) {

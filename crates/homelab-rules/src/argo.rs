@@ -5,6 +5,7 @@ use crate::workload::sync_wave;
 use crate::Repo;
 use homelab_manifest::Document;
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// One source of an Application (single `source` or each of `sources`), with its pointer.
 pub struct AppSource<'a> {
@@ -96,21 +97,93 @@ pub fn in_dir(file: &str, dir: &str, recurse: bool) -> bool {
     }
 }
 
-/// Directories of this repository that an Application deploys (sources with a `path`;
-/// every source with a path is taken to be this repository: the rules run on the GitOps repo).
-pub fn deployed_dirs(doc: &Document) -> Vec<(String, bool)> {
+/// Something an Application deploys from this repository: a folder (recursively or not), or,
+/// when the folder holds a `kustomization.yaml`, exactly the files its `resources` reach.
+pub struct Deployment {
+    pub dir: String,
+    recurse: bool,
+    files: Option<BTreeSet<String>>,
+}
+
+impl Deployment {
+    /// Whether the repository file `file` (relative to the root) is deployed.
+    pub fn contains(&self, file: &str) -> bool {
+        match &self.files {
+            Some(files) => files.contains(file),
+            None => in_dir(file, &self.dir, self.recurse),
+        }
+    }
+}
+
+/// What an Application deploys from this repository (sources with a `path`; every source with
+/// a path is taken to be this repository: the rules run on the GitOps repository).
+pub fn deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
     sources(doc)
         .iter()
         .filter(|s| s.str("chart").is_none())
         .filter_map(|s| {
-            let path = s.str("path")?;
+            let dir = normalise_dir(s.str("path")?);
             let recurse = s
                 .value
                 .pointer("/directory/recurse")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            let kustomize = s.value.get("kustomize").is_some();
-            Some((normalise_dir(path), recurse || kustomize))
+            let files = kustomize_files(repo, &dir, 0);
+            Some(Deployment {
+                dir,
+                recurse,
+                files,
+            })
         })
         .collect()
+}
+
+/// `a/b` + `../c/d.yaml` = `a/c/d.yaml` (None when it leaves the repository).
+fn join(dir: &str, entry: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in entry.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The files a kustomization in `dir` deploys, following `resources` into other
+/// kustomizations (as ArgoCD does: a path with a kustomization.yaml is built with kustomize).
+fn kustomize_files(repo: &Repo, dir: &str, depth: usize) -> Option<BTreeSet<String>> {
+    if depth > 16 {
+        return None;
+    }
+    let kustomization = repo.documents.iter().find(|d| {
+        let path = relative_path(repo, d);
+        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .any(|name| path == join(dir, name).unwrap_or_default())
+    })?;
+    let mut files = BTreeSet::new();
+    for entry in ["resources", "components"]
+        .iter()
+        .filter_map(|k| kustomization.value.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if entry.contains("://") || entry.starts_with("github.com/") {
+            continue;
+        }
+        let Some(path) = join(dir, entry) else {
+            continue;
+        };
+        match kustomize_files(repo, &path, depth + 1) {
+            Some(nested) => files.extend(nested),
+            None => {
+                files.insert(path);
+            }
+        }
+    }
+    Some(files)
 }

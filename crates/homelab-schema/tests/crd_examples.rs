@@ -214,7 +214,7 @@ fn every_platform_kind_has_valid_and_invalid_examples() {
         }
     }
     let kinds = platform_kinds();
-    assert_eq!(kinds.len(), 16, "{kinds:?}");
+    assert_eq!(kinds.len(), 19, "{kinds:?}");
     for key in kinds {
         assert!(valid.contains_key(&key), "no valid example for {key:?}");
         assert!(invalid.contains_key(&key), "no invalid example for {key:?}");

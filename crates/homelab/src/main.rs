@@ -60,7 +60,22 @@ pub enum Command {
     Completions(commands::completions::Args),
 }
 
+/// Die quietly on a closed pipe (`homelab rules | head`) like every Unix filter, instead of
+/// Rust's default of ignoring SIGPIPE and panicking in `println!`.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn restore_default_sigpipe() {
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_default_sigpipe() {}
+
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let global = commands::Global {
         verbose: cli.verbose,

@@ -20,7 +20,10 @@ mod vpol;
 pub use autogen::{rewrite_cluster_policy_cel, rewrite_cluster_policy_rule};
 pub use gpol::{evaluate_generating_policy, is_generating_policy};
 pub use matching::selector_matches;
-pub use mpol::{evaluate_mutating_policy, is_mutating_policy};
+pub use mpol::{
+    evaluate_mutating_admission_policy, evaluate_mutating_policy, is_mutating_admission_policy,
+    is_mutating_policy,
+};
 pub use resources::plural_for_kind;
 pub use validate::{cel_preconditions_met, validate_rule};
 pub use vap::{evaluate_validating_admission_policy, is_validating_admission_policy};

@@ -123,30 +123,7 @@ fn mutate(spec: &Json, resource: &Json, ctx: &EvalContext) -> (Status, String, O
         .iter()
         .enumerate()
     {
-        let patch_type = m.get("patchType").and_then(Json::as_str).unwrap_or("");
-        let result = match patch_type {
-            "ApplyConfiguration" => {
-                let expr = m
-                    .pointer("/applyConfiguration/expression")
-                    .and_then(Json::as_str)
-                    .unwrap_or("");
-                eval::eval_json(expr, &act, &vars).map(|patch| apply_merge(&object, &patch, ""))
-            }
-            "JSONPatch" => {
-                let expr = m
-                    .pointer("/jsonPatch/expression")
-                    .and_then(Json::as_str)
-                    .unwrap_or("");
-                eval::eval_json(expr, &act, &vars).and_then(|ops| match ops {
-                    Json::Array(ops) => crate::mutate::json_patch(&object, &ops),
-                    other => Err(format!(
-                        "JSONPatch expression must give a list, got {other}"
-                    )),
-                })
-            }
-            other => Err(format!("unsupported patchType {other:?}")),
-        };
-        match result {
+        match apply_mutation(m, &act, &vars, &object) {
             Ok(next) => object = next,
             Err(e) => return (Status::Error, format!("mutation {i}: {e}"), None),
         }
@@ -155,6 +132,134 @@ fn mutate(spec: &Json, resource: &Json, ctx: &EvalContext) -> (Status, String, O
     }
     let changed = &object != resource;
     (Status::Pass, "success".into(), changed.then_some(object))
+}
+
+/// One entry of `mutations` applied to `object`.
+fn apply_mutation(
+    m: &Json,
+    act: &homelab_cel::Activation,
+    vars: &eval::Variables,
+    object: &Json,
+) -> Result<Json, String> {
+    match m.get("patchType").and_then(Json::as_str).unwrap_or("") {
+        "ApplyConfiguration" => {
+            let expr = m
+                .pointer("/applyConfiguration/expression")
+                .and_then(Json::as_str)
+                .unwrap_or("");
+            eval::eval_json(expr, act, vars).map(|patch| apply_merge(object, &patch, ""))
+        }
+        "JSONPatch" => {
+            let expr = m
+                .pointer("/jsonPatch/expression")
+                .and_then(Json::as_str)
+                .unwrap_or("");
+            eval::eval_json(expr, act, vars).and_then(|ops| match ops {
+                Json::Array(ops) => crate::mutate::json_patch(object, &ops),
+                other => Err(format!(
+                    "JSONPatch expression must give a list, got {other}"
+                )),
+            })
+        }
+        other => Err(format!("unsupported patchType {other:?}")),
+    }
+}
+
+/// Whether `doc` is a Kubernetes MutatingAdmissionPolicy.
+pub fn is_mutating_admission_policy(doc: &Json) -> bool {
+    doc.get("apiVersion")
+        .and_then(Json::as_str)
+        .is_some_and(|a| a.starts_with("admissionregistration.k8s.io/"))
+        && doc.get("kind").and_then(Json::as_str) == Some("MutatingAdmissionPolicy")
+}
+
+/// Applies a Kubernetes MutatingAdmissionPolicy as Kyverno's CLI does offline
+/// (bindings not considered: the policy's match constraints decide): one rule
+/// response per mutation — pass when it changed the object, skip when it had no
+/// effect, error when it failed — or a single skip when a match condition is
+/// false; plus the resource after all mutations.
+pub fn evaluate_mutating_admission_policy(
+    policy: &Json,
+    resource: &Json,
+    ctx: &EvalContext,
+) -> Option<(Vec<RuleResponse>, Option<Json>)> {
+    let spec = policy.get("spec")?;
+    let name = policy
+        .pointer("/metadata/name")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .to_string();
+    let labels: Map<String, Json> = ctx.namespace_labels.clone().unwrap_or_default();
+    let req = matching::Request {
+        resource,
+        operation: "CREATE",
+        namespace_labels: &labels,
+    };
+    if !spec
+        .get("matchConstraints")
+        .is_some_and(|mc| matching::matches(mc, &req))
+    {
+        return None;
+    }
+    let rule = |status, message: &str| RuleResponse {
+        rule: name.clone(),
+        status,
+        message: message.to_string(),
+    };
+    let kind = resource.get("kind").and_then(Json::as_str).unwrap_or("");
+    let ns = resource
+        .pointer("/metadata/namespace")
+        .and_then(Json::as_str)
+        .unwrap_or("");
+    let ns_obj = if ns.is_empty() || kind == "Namespace" {
+        Json::Null
+    } else {
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    };
+    let create = EvalContext {
+        operation: "CREATE".into(),
+        old_object: None,
+        ..ctx.clone()
+    };
+    let request = eval::request_json(resource, &create);
+    let mut act = eval::activation(resource, &Json::Null, &request, &ns_obj, ctx);
+    act.bind_json("params", &Json::Null);
+    let empty = Vec::new();
+    let vars = eval::eval_variables(
+        spec.get("variables")
+            .and_then(Json::as_array)
+            .unwrap_or(&empty),
+        &mut act,
+    );
+    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
+        match eval::match_conditions(conds, &act, &vars) {
+            Ok(true) => {}
+            Ok(false) | Err(_) => {
+                return Some((vec![rule(Status::Skip, "match conditions not met")], None))
+            }
+        }
+    }
+    let mut object = resource.clone();
+    let mut rules = Vec::new();
+    for m in spec
+        .get("mutations")
+        .and_then(Json::as_array)
+        .unwrap_or(&empty)
+    {
+        match apply_mutation(m, &act, &vars, &object) {
+            Err(e) => rules.push(rule(Status::Error, &e)),
+            Ok(next) if next == object => rules.push(rule(Status::Skip, "mutation had no effect")),
+            Ok(next) => {
+                object = next;
+                act.bind_json("object", &object);
+                rules.push(rule(Status::Pass, ""));
+            }
+        }
+    }
+    if rules.is_empty() {
+        rules.push(rule(Status::Pass, "mutation returned no patchers"));
+    }
+    Some((rules, Some(object)))
 }
 
 /// The key identifying the items of a list field under server-side apply
@@ -280,6 +385,22 @@ mod tests {
             patched.unwrap()["spec"]["tolerations"],
             json!([{"key": "a"}, {"key": "k"}])
         );
+    }
+
+    #[test]
+    fn mutating_admission_policy_reports_each_mutation() {
+        let mut p = policy(json!([
+            {"patchType": "ApplyConfiguration", "applyConfiguration": {"expression": "Object{metadata: Object.metadata{labels: {'done': 'yes'}}}"}},
+            {"patchType": "JSONPatch", "jsonPatch": {"expression": "[]"}}
+        ]));
+        p["apiVersion"] = json!("admissionregistration.k8s.io/v1alpha1");
+        p["kind"] = json!("MutatingAdmissionPolicy");
+        assert!(is_mutating_admission_policy(&p));
+        let (rules, patched) =
+            evaluate_mutating_admission_policy(&p, &pod(None), &EvalContext::default()).unwrap();
+        let statuses: Vec<Status> = rules.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, vec![Status::Pass, Status::Skip]);
+        assert_eq!(patched.unwrap()["metadata"]["labels"]["done"], "yes");
     }
 
     #[test]

@@ -28,7 +28,7 @@
 //! Give every Application the wave of its layer, and move dependants after what they need
 //! (policies after Kyverno, PVCs after Longhorn's StorageClasses).
 
-use crate::argo::{applications, deployed_dirs, in_dir, relative_path, sources, wave};
+use crate::argo::{applications, deployments, relative_path, sources, wave, Deployment};
 use crate::workload::{pod_spec, sync_wave};
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
@@ -60,8 +60,8 @@ const CHART_CRD_GROUPS: &[(&str, &[&str])] = &[
 ];
 
 struct Waves<'a> {
-    /// (directory, recurse, wave, application name)
-    dirs: Vec<(String, bool, i64, &'a str)>,
+    /// What each Application deploys, with its wave and the Application.
+    dirs: Vec<(Deployment, i64, &'a Document)>,
     /// group -> (wave, provider description)
     crd_groups: BTreeMap<String, (Order, String)>,
 }
@@ -84,12 +84,17 @@ impl<'a> Waves<'a> {
     }
 
     fn app_wave(&self, repo: &Repo, doc: &Document) -> Option<i64> {
+        self.app_of(repo, doc).map(|(w, _)| w)
+    }
+
+    /// The Application that deploys `doc` (the most specific folder wins), with its wave.
+    fn app_of(&self, repo: &Repo, doc: &Document) -> Option<(i64, &'a Document)> {
         let file = relative_path(repo, doc);
         self.dirs
             .iter()
-            .filter(|(dir, recurse, _, _)| in_dir(&file, dir, *recurse))
-            .max_by_key(|(dir, ..)| dir.len())
-            .map(|(_, _, w, _)| *w)
+            .filter(|(d, _, _)| d.contains(&file))
+            .max_by_key(|(d, ..)| d.dir.len())
+            .map(|(_, w, app)| (*w, *app))
     }
 }
 
@@ -140,8 +145,8 @@ impl Rule for AppSyncWave {
                 Some(Ok(_)) => {}
             }
             let w = wave(app);
-            for (dir, recurse) in deployed_dirs(app) {
-                waves.dirs.push((dir, recurse, w, name));
+            for deployment in deployments(repo, app) {
+                waves.dirs.push((deployment, w, app));
             }
             for s in sources(app) {
                 if let Some(chart) = s.str("chart") {
@@ -194,33 +199,63 @@ impl Rule for AppSyncWave {
         let namespaces = named_wave("Namespace");
         let classes = named_wave("StorageClass");
         let sealed = named_wave("SealedSecret");
+        let mut reported = std::collections::BTreeSet::new();
 
         for doc in repo.objects() {
-            if crate::argo::is_application(doc) {
+            // ArgoCD's own objects (Applications, AppProjects) are applied by the running
+            // ArgoCD, whose CRDs and namespace exist before any sync (bootstrap).
+            if doc.group() == "argoproj.io" {
                 continue;
             }
             let Some(w) = waves.of(repo, doc) else {
                 continue;
             };
             let what = doc.id();
+            // An object without its own wave is ordered by its Application: an inversion
+            // is then the Application's, reported once at its sync-wave annotation.
+            let inherited = match sync_wave(doc) {
+                Some(Ok(_)) => None,
+                _ => waves.app_of(repo, doc).map(|(_, app)| app),
+            };
             let mut need = |pointer: &str, needed: Option<&Order>, what_needed: String| {
-                if let Some(n) = needed {
-                    if w < *n {
-                        out.push(finding(
-                            self,
-                            doc,
-                            pointer,
-                            format!(
-                                "{what} syncs in {}, before {what_needed} ({})",
-                                show(w),
-                                show(*n)
-                            ),
-                            format!(
-                                "move it to wave {} or later, or move {what_needed} earlier",
-                                n.0
-                            ),
-                        ));
+                let Some(n) = needed else { return };
+                if w >= *n {
+                    return;
+                }
+                let help = format!(
+                    "move it to wave {} or later, or move {what_needed} earlier",
+                    n.0
+                );
+                match inherited {
+                    Some(app) => {
+                        let app_name = app.name().unwrap_or("?");
+                        let message = format!(
+                            "Application `{app_name}` ({}) deploys {} objects that need {what_needed} ({}), which syncs later",
+                            show((w.0, 0)),
+                            if doc.group().is_empty() { "core" } else { doc.group() },
+                            show(*n)
+                        );
+                        if reported.insert((app_name.to_string(), what_needed.clone())) {
+                            out.push(finding(
+                                self,
+                                app,
+                                "/metadata/annotations/argocd.argoproj.io~1sync-wave",
+                                message,
+                                help,
+                            ));
+                        }
                     }
+                    None => out.push(finding(
+                        self,
+                        doc,
+                        pointer,
+                        format!(
+                            "{what} syncs in {}, before {what_needed} ({})",
+                            show(w),
+                            show(*n)
+                        ),
+                        help,
+                    )),
                 }
             };
             let group = doc.group();

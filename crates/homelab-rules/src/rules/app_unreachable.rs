@@ -19,7 +19,7 @@
 //! Point the root app at `argocd/applications` with `directory.recurse: true`, or move the
 //! file into a folder the root app deploys.
 
-use crate::argo::{applications, deployed_dirs, in_dir, relative_path};
+use crate::argo::{applications, deployments, relative_path};
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 
@@ -49,9 +49,9 @@ impl Rule for AppUnreachable {
         let mut reached: Vec<bool> = apps.iter().map(|(_, p)| is_root(p)).collect();
         let mut frontier: Vec<usize> = (0..apps.len()).filter(|i| reached[*i]).collect();
         while let Some(i) = frontier.pop() {
-            for (dir, recurse) in deployed_dirs(apps[i].0) {
+            for deployment in deployments(repo, apps[i].0) {
                 for (j, (_, path)) in apps.iter().enumerate() {
-                    if !reached[j] && in_dir(path, &dir, recurse) {
+                    if !reached[j] && deployment.contains(path) {
                         reached[j] = true;
                         frontier.push(j);
                     }

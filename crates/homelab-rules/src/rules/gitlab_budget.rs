@@ -37,29 +37,66 @@ fn is_gitlab_values(v: &Value) -> bool {
         || v.pointer("/gitlab/webservice").is_some()
 }
 
+/// One component's memory request: where (the replica count, else the memory request) and
+/// how much (request × replicas).
+struct Contribution {
+    pointer: String,
+    bytes: f64,
+}
+
+/// Every memory request × replicas under `value`.
+fn contributions(
+    value: &Value,
+    pointer: &str,
+    replicas: Option<(f64, String)>,
+    out: &mut Vec<Contribution>,
+) {
+    match value {
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                contributions(v, &format!("{pointer}/{i}"), replicas.clone(), out);
+            }
+        }
+        Value::Object(map) => {
+            let replicas = ["replicaCount", "replicas", "minReplicas"]
+                .iter()
+                .find_map(|k| {
+                    map.get(*k)
+                        .and_then(Value::as_f64)
+                        .map(|n| (n, format!("{pointer}/{k}")))
+                })
+                .or(replicas);
+            if let Some(memory) = map
+                .get("resources")
+                .and_then(|r| r.pointer("/requests/memory"))
+                .and_then(parse)
+            {
+                let (count, at) = match &replicas {
+                    Some((n, at)) => (*n, at.clone()),
+                    None => (1.0, format!("{pointer}/resources/requests/memory")),
+                };
+                out.push(Contribution {
+                    pointer: at,
+                    bytes: memory * count,
+                });
+            }
+            for (k, v) in map {
+                if k != "resources" {
+                    let child = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    contributions(v, &child, replicas.clone(), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Sum of memory requests × replicas under `value`.
-fn requested(value: &Value, replicas: f64) -> f64 {
-    let Value::Object(map) = value else {
-        return match value {
-            Value::Array(items) => items.iter().map(|v| requested(v, replicas)).sum(),
-            _ => 0.0,
-        };
-    };
-    let count = ["replicaCount", "replicas", "minReplicas"]
-        .iter()
-        .find_map(|k| map.get(*k).and_then(Value::as_f64))
-        .unwrap_or(replicas);
-    let own = map
-        .get("resources")
-        .and_then(|r| r.pointer("/requests/memory"))
-        .and_then(parse)
-        .map(|m| m * count)
-        .unwrap_or(0.0);
-    own + map
-        .iter()
-        .filter(|(k, _)| k.as_str() != "resources")
-        .map(|(_, v)| requested(v, count))
-        .sum::<f64>()
+#[cfg(test)]
+fn requested(value: &Value) -> f64 {
+    let mut all = Vec::new();
+    contributions(value, "", None, &mut all);
+    all.iter().map(|c| c.bytes).sum()
 }
 
 impl Rule for GitlabBudget {
@@ -80,16 +117,26 @@ impl Rule for GitlabBudget {
         repo.non_objects()
             .filter(|d| is_gitlab_values(&d.value))
             .filter_map(|d| {
-                let total = requested(&d.value, 1.0);
-                (total > budget).then(|| {
-                    finding(
-                        self,
-                        d,
-                        "",
-                        format!("GitLab requests {} of memory, over the {} budget", gib(total), gib(budget)),
-                        "lower replicas or memory requests (the guide's values total about 4.2 GB), or raise the budget in platform.toml",
-                    )
-                })
+                let mut all = Vec::new();
+                contributions(&d.value, "", None, &mut all);
+                let total: f64 = all.iter().map(|c| c.bytes).sum();
+                if total <= budget {
+                    return None;
+                }
+                // Point at the biggest contributor: usually what was just raised.
+                let biggest = all.iter().max_by(|a, b| a.bytes.total_cmp(&b.bytes))?;
+                Some(finding(
+                    self,
+                    d,
+                    &biggest.pointer,
+                    format!(
+                        "GitLab requests {} of memory, over the {} budget (the largest part, {}, is here)",
+                        gib(total),
+                        gib(budget),
+                        gib(biggest.bytes)
+                    ),
+                    "lower replicas or memory requests (the guide's values total about 4.2 GB), or raise the budget in platform.toml",
+                ))
             })
             .collect()
     }
@@ -103,6 +150,6 @@ mod tests {
     fn sums_requests_times_replicas() {
         let v = json!({"gitlab": {"webservice": {"replicaCount": 2, "resources": {"requests": {"memory": "1Gi"}}},
                                    "sidekiq": {"resources": {"requests": {"memory": "512Mi"}}}}});
-        assert_eq!(super::requested(&v, 1.0), 2.5 * 1024.0 * 1024.0 * 1024.0);
+        assert_eq!(super::requested(&v), 2.5 * 1024.0 * 1024.0 * 1024.0);
     }
 }

@@ -62,6 +62,27 @@ fn missing(scope: &Value) -> Vec<&'static str> {
     out
 }
 
+/// What is missing when every map enclosing `pointer` (from the root down) may provide it.
+fn missing_along(root: &Value, pointer: &str) -> Vec<&'static str> {
+    let mut scopes = vec![root];
+    let mut current = String::new();
+    for part in pointer.split('/').skip(1) {
+        current.push('/');
+        current.push_str(part);
+        if let Some(v) = root.pointer(&current) {
+            scopes.push(v);
+        }
+    }
+    let lacks: Vec<Vec<&'static str>> = scopes.iter().map(|s| missing(s)).collect();
+    let mut out = Vec::new();
+    for item in missing(&Value::Null) {
+        if lacks.iter().all(|l| l.contains(&item)) {
+            out.push(item);
+        }
+    }
+    out
+}
+
 fn report(
     rule: &GpuPlacement,
     doc: &Document,
@@ -118,11 +139,10 @@ impl Rule for GpuPlacement {
             let mut gpu = Vec::new();
             gpu_requests_in(&values.value, "", &mut gpu);
             for pointer in gpu {
-                // The placement keys of a chart sit next to `resources`, or at the top level.
-                let parent = pointer.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
-                let scope = values.value.pointer(parent).unwrap_or(&values.value);
-                let near = missing(scope);
-                if near.is_empty() || missing(&values.value).is_empty() {
+                // Charts put placement next to the container, in a pod template above it, or
+                // at the top level: a key on any enclosing map counts.
+                let near = missing_along(&values.value, &pointer);
+                if near.is_empty() {
                     continue;
                 }
                 out.push(report(

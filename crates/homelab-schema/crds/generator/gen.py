@@ -1,9 +1,9 @@
-"""Writes crds/<group>/<kind>_<version>.yaml from the schema definitions in kyverno.py, argo.py and
-others.py. The YAML files are generated: edit the definitions and re-run
+"""Writes crds/<group>/<kind>_<version>.yaml from the schema definitions in kyverno.py, argo.py,
+others.py and certmanager.py. The YAML files are generated: edit the definitions and re-run
 `KUBERNETES_VALIDATE_WHEEL=... python3 gen.py` (then `python3 check.py ..`)."""
 import os, sys
 from dsl import emit, strip_comments
-import kyverno, argo, others
+import kyverno, argo, others, certmanager
 
 # Default output: the crds/ folder this generator lives in.
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,6 +41,12 @@ FILES = [
      'Traefik v2 docs/content/reference/dynamic-configuration/traefik.containo.us_middlewares.yaml (v2.x)'),
     ('helm.cattle.io', 'v1', 'HelmChartConfig', 'Namespaced', others.helmchartconfig,
      'k3s-io/helm-controller pkg/crds/yaml/generated/helm.cattle.io_helmchartconfigs.yaml (v0.15 .. v0.16)'),
+    ('cert-manager.io', 'v1', 'Certificate', 'Namespaced', certmanager.certificate,
+     'cert-manager deploy/crds/crd-certificates.yaml, pkg/apis/certmanager/v1 (v1.15 .. v1.19)'),
+    ('cert-manager.io', 'v1', 'Issuer', 'Namespaced', certmanager.issuer,
+     'cert-manager deploy/crds/crd-issuers.yaml, pkg/apis/certmanager/v1 (v1.15 .. v1.19)'),
+    ('cert-manager.io', 'v1', 'ClusterIssuer', 'Cluster', certmanager.issuer,
+     'cert-manager deploy/crds/crd-clusterissuers.yaml, pkg/apis/certmanager/v1 (v1.15 .. v1.19)'),
 ]
 
 def main():

@@ -80,12 +80,51 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     print!("{}", plan::summary(&platform));
     println!("\nNode budgets (requests of running replicas):");
     print!("{}", plan::budget_table(&platform));
+    // init ends by checking what it wrote (PRODUCT.md §1), so a config that renders into
+    // something the guardrails reject is caught at once.
+    let outcome = crate::pipeline::check(&crate::pipeline::CheckOptions {
+        paths: vec![dir.clone()],
+        ..Default::default()
+    })?;
+    let findings: Vec<_> = outcome
+        .report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != homelab_diagnostics::Severity::Note)
+        .cloned()
+        .collect();
+    println!(
+        "
+Check: {}",
+        homelab_report::Summary::of(&outcome.report).line()
+    );
+    if !findings.is_empty() {
+        let report = homelab_report::Report {
+            diagnostics: findings,
+            ..outcome.report.clone()
+        };
+        print!(
+            "{}",
+            homelab_report::render(
+                homelab_report::Format::Text,
+                &report,
+                &outcome.sources,
+                homelab_report::RenderOptions::default()
+            )
+        );
+    }
     println!(
         "\nnext: cd {} && homelab plan && homelab check .",
         dir.display()
     );
-    // COORDINATOR: wire `homelab check` on `dir` here (PRODUCT.md §1: init ends by running
-    // check); return EXIT_FINDINGS when it reports findings.
+    let has_findings = outcome
+        .report
+        .diagnostics
+        .iter()
+        .any(|d| d.severity != homelab_diagnostics::Severity::Note);
+    if has_findings {
+        return Ok(EXIT_FINDINGS);
+    }
     Ok(if plan_.has_conflicts() {
         EXIT_FINDINGS
     } else {

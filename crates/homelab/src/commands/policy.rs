@@ -29,8 +29,10 @@ pub enum Sub {
 
 const APPLY_HELP: &str = "Counts are printed as `pass: N, fail: N, warn: N, error: N, skip: N`.
 Policies and resources may be files or folders (searched recursively; files that are not
-Kubernetes objects are skipped). Mutate, generate and verifyImages rules are reported as errors
-(not supported yet).
+Kubernetes objects are skipped). Validate rules (pattern, anyPattern, deny, foreach,
+podSecurity, CEL), mutate rules (patchStrategicMerge, patchesJson6902, foreach) and generate
+rules with `data` are evaluated; generate `clone`, verifyImages and validate.manifests need a
+cluster or registry and are reported as errors.
 
 Exit codes (as `kyverno apply`): 1 when any rule result is fail or error (with --audit-warn,
 failures of rules whose failure action is Audit count as warnings and do not fail the run),
@@ -47,7 +49,10 @@ const TEST_HELP: &str =
 also accepted), loads the policies, resources, values, user info and exceptions it names
 (relative to the test file) and compares each expected result like `kyverno test`:
 a `name` matches resources of any namespace, `ns/name` one namespace; `autogen-` rule names
-match; a policy that produced no result for the rule counts as passed (Excluded).
+match; a policy that produced no result for the rule counts as passed (Excluded);
+`patchedResources`/`generatedResource` must equal the mutated/generated objects, and
+`cloneSourceResource` provides clone sources. The CLI assumes request.operation CREATE
+unless the values file or the result's `operation` says otherwise.
 
 Exit codes: 0 every result as expected, 1 any result differs (or a test could not be loaded),
 2 usage error.

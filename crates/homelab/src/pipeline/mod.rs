@@ -47,7 +47,12 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let config = CheckConfig::discover(root.as_deref())?;
-    let loaded = homelab_manifest::load(&paths, &LoadOptions::default());
+    // Hidden files too (.github/workflows, .gitlab-ci.yml, .sops.yaml): secrets hide there.
+    let load_options = LoadOptions {
+        include_hidden: true,
+        ..LoadOptions::default()
+    };
+    let loaded = homelab_manifest::load(&paths, &load_options);
     let documents = loaded.documents;
     let sources = loaded.sources;
 
@@ -78,7 +83,9 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
 
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(schema);
-    diagnostics.extend(policy);
+    let mut platform = platform;
+    let (policy, policy_rules) = policy;
+    diagnostics.extend(fold_policy_duplicates(policy, &mut platform));
     diagnostics.extend(platform);
 
     let select: Vec<String> = config
@@ -109,7 +116,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
             .iter()
             .filter(|d| matches!(d.class, Class::Object))
             .count(),
-        rules: rule_metadata(),
+        rules: rule_metadata().into_iter().chain(policy_rules).collect(),
         suppressions,
         waves: waves(&documents),
     };
@@ -117,6 +124,35 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         report,
         sources: source_map(&sources),
     })
+}
+
+/// The repository's own Kyverno policies often enforce what a platform rule checks (the
+/// guide's `disallow-latest-tag` and `image/latest-tag`): one fault, one finding. A policy
+/// finding on the same line as a platform finding is folded into it as a note in its message.
+fn fold_policy_duplicates(
+    policy: Vec<homelab_diagnostics::Diagnostic>,
+    platform: &mut [homelab_diagnostics::Diagnostic],
+) -> Vec<homelab_diagnostics::Diagnostic> {
+    let mut kept = Vec::new();
+    for p in policy {
+        let same_line = p.location.as_ref().and_then(|pl| {
+            platform.iter_mut().find(|d| {
+                d.location
+                    .as_ref()
+                    .is_some_and(|l| l.file == pl.file && l.line == pl.line)
+            })
+        });
+        match same_line {
+            Some(d) => {
+                let name = p.rule.strip_prefix("policy/").unwrap_or(&p.rule);
+                d.message.push_str(&format!(
+                    " (Kyverno policy rule `{name}` enforces this too)"
+                ));
+            }
+            None => kept.push(p),
+        }
+    }
+    kept
 }
 
 /// Whether a rule passes `--select`/`--ignore` (ids or prefixes; `network` = `network/*`).

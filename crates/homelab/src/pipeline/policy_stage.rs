@@ -9,6 +9,7 @@ use homelab_manifest::{Class, Document};
 use homelab_policy::context::EvalContext;
 use homelab_policy::engine::{self, Request, Values};
 use homelab_policy::response::Status;
+use homelab_report::RuleMeta;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -29,10 +30,38 @@ fn failed_path(message: &str) -> Option<String> {
     path.starts_with('/').then_some(path)
 }
 
-pub fn run(documents: &[Document]) -> Vec<Diagnostic> {
+/// Documentation of a repository policy's rule, from the policy's own annotations.
+fn rule_meta(policy: &Document, id: &str, severity: Severity) -> RuleMeta {
+    let annotation = |key: &str| {
+        policy
+            .value
+            .pointer(&format!("/metadata/annotations/policies.kyverno.io~1{key}"))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let name = policy.name().unwrap_or("?");
+    let summary = annotation("title")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("Kyverno policy `{name}` of this repository"));
+    let mut help = annotation("description").unwrap_or(&summary).to_string();
+    help.push_str(&format!(
+        "\n\nDefined in this repository at {}.",
+        policy.start()
+    ));
+    RuleMeta {
+        id: id.to_string(),
+        summary,
+        help,
+        severity,
+    }
+}
+
+/// Findings of the repository's own policies, and the documentation of each rule that fired.
+pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
     let policies: Vec<&Document> = documents.iter().filter(|d| is_policy(d)).collect();
     if policies.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let exceptions: Vec<Value> = documents
         .iter()
@@ -57,7 +86,7 @@ pub fn run(documents: &[Document]) -> Vec<Diagnostic> {
         .iter()
         .filter(|d| matches!(d.class, Class::Object) && !is_policy(d) && !is_exception(d))
         .collect();
-    resources
+    let diagnostics: Vec<Diagnostic> = resources
         .par_iter()
         .flat_map_iter(|resource| {
             let mut ctx = EvalContext::default();
@@ -112,7 +141,21 @@ pub fn run(documents: &[Document]) -> Vec<Diagnostic> {
             }
             out
         })
-        .collect()
+        .collect();
+    let mut metas: Vec<RuleMeta> = Vec::new();
+    for d in &diagnostics {
+        if metas.iter().any(|m| m.id == d.rule) {
+            continue;
+        }
+        let policy_name = d.rule.split('/').nth(1).unwrap_or("");
+        if let Some(policy) = policies
+            .iter()
+            .find(|p| engine::policy_name(&p.value) == policy_name)
+        {
+            metas.push(rule_meta(policy, &d.rule, d.severity));
+        }
+    }
+    (diagnostics, metas)
 }
 
 #[cfg(test)]

@@ -1,0 +1,374 @@
+//! Acceptance of `homelab check` (issue 5): the repository `homelab init` renders has no
+//! finding, and each deliberately broken copy of it (one fault each, made by editing the
+//! rendered text) reports exactly the expected rule at the line of the fault. Expected lines
+//! are found by searching the edited file for the faulty text, never hard-coded.
+
+mod check_common;
+
+use check_common::Copy;
+
+#[test]
+fn the_rendered_repository_has_no_findings() {
+    let repo = Copy::new();
+    let out = repo.check(&[]);
+    assert!(
+        out.findings.is_empty(),
+        "a fresh `homelab init` tree must check clean, got:\n{}",
+        out.describe()
+    );
+    assert_eq!(out.code, 0);
+    assert!(out.json["summary"]["objects_checked"].as_u64().unwrap_or(0) > 50);
+}
+
+const NETPOL_AI: &str = "infrastructure/network-policies/ai-services.yaml";
+const NAMESPACES: &str = "infrastructure/namespaces/namespaces.yaml";
+const OLLAMA: &str = "apps/ai-services/ollama/ollama.yaml";
+const SEARXNG: &str = "apps/ai-services/searxng/searxng.yaml";
+const KYVERNO_APP: &str = "argocd/applications/infrastructure/kyverno.yaml";
+const KYVERNO_POLICIES_APP: &str = "argocd/applications/infrastructure/kyverno-policies.yaml";
+const STORAGECLASSES: &str = "infrastructure/longhorn/storage/storageclasses.yaml";
+const EXCEPTION: &str = "policies/kyverno/exceptions/system-namespace-exception.yaml";
+const PINNED: &str = "policies/kyverno/security/require-pinned-images.yaml";
+const GITLAB_VALUES: &str = "apps/gitlab/values-homelab.yaml";
+const GITLAB_APP: &str = "argocd/applications/apps/gitlab.yaml";
+const ARC_VALUES: &str = "apps/arc/controller-values.yaml";
+
+/// A GitHub personal access token shape (`ghp_` + 36 alphanumerics); not a real token.
+pub const PLANTED_TOKEN: &str = "ghp_Zq8vR2mT4kL9xW3nB7cY1pH6sD0fJ5gA2eUo";
+
+#[test]
+fn namespace_without_default_deny() {
+    let repo = Copy::new();
+    // The default-deny is the first NetworkPolicy of the file; the next is allow-dns.
+    repo.cut(NETPOL_AI, "apiVersion: networking.k8s.io/v1", "---");
+    assert!(!repo.read(NETPOL_AI).contains("default-deny-all"));
+    let out = repo.check(&[]);
+    let line = repo.line_of(NAMESPACES, "name: ai-services", None);
+    let found = out.assert_only("network/default-deny", NAMESPACES, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn latest_image_in_a_workload() {
+    let repo = Copy::new();
+    repo.replace(
+        SEARXNG,
+        "image: docker.io/searxng/searxng:2025.12.26-f95442310",
+        "image: docker.io/searxng/searxng:latest",
+    );
+    let out = repo.check(&[]);
+    let line = repo.line_of(SEARXNG, "searxng:latest", None);
+    let found = out.assert_only("image/latest-tag", SEARXNG, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn plain_secret_with_string_data() {
+    let repo = Copy::new();
+    let mut text = repo.read(SEARXNG);
+    text.push_str(
+        "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: searxng-plain\n  namespace: ai-services\ntype: Opaque\nstringData:\n  SEARXNG_BASE: searxng\n",
+    );
+    repo.write(SEARXNG, &text);
+    let out = repo.check(&[]);
+    // The finding points at the committed values (`stringData:`), inside the new Secret.
+    let line = repo.line_of(SEARXNG, "stringData:", Some("kind: Secret"));
+    let found = out.assert_only("secrets/plain-secret", SEARXNG, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+    assert!(
+        found[0].message.contains("searxng-plain"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn sync_wave_inversion() {
+    let repo = Copy::new();
+    // kyverno-policies needs kyverno's CRDs (wave -2): moving it to -3 syncs it first.
+    repo.replace(
+        KYVERNO_POLICIES_APP,
+        "argocd.argoproj.io/sync-wave: \"-1\"",
+        "argocd.argoproj.io/sync-wave: \"-3\"",
+    );
+    let out = repo.check(&[]);
+    let line = repo.line_of(KYVERNO_POLICIES_APP, "sync-wave: \"-3\"", None);
+    let found = out.assert_only("argocd/sync-wave", KYVERNO_POLICIES_APP, line);
+    assert!(
+        found.iter().any(|f| f.message.contains("kyverno")),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn values_path_to_a_missing_file() {
+    let repo = Copy::new();
+    repo.replace(
+        KYVERNO_APP,
+        "$values/infrastructure/kyverno/values.yaml",
+        "$values/infrastructure/kyverno/values-prod.yaml",
+    );
+    let out = repo.check(&[]);
+    let line = repo.line_of(KYVERNO_APP, "values-prod.yaml", None);
+    let found = out.assert_only("argocd/values-path", KYVERNO_APP, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn ollama_without_gpu_placement() {
+    let repo = Copy::new();
+    repo.replace(OLLAMA, "      runtimeClassName: nvidia\n", "");
+    // The GPU Deployment's affinity and tolerations sit between automount and securityContext.
+    repo.cut(OLLAMA, "      affinity:", "      securityContext:");
+    let text = repo.read(OLLAMA);
+    let gpu_part = &text[..text.find("name: ollama-cpu-fallback").expect("fallback")];
+    assert!(!gpu_part.contains("tolerations") && !gpu_part.contains("affinity"));
+    let out = repo.check(&[]);
+    let deployment = repo.line_of(OLLAMA, "kind: Deployment", None);
+    let gpu_request = repo.line_of(OLLAMA, "nvidia.com/gpu: 1", None);
+    let found: Vec<_> = out
+        .findings
+        .iter()
+        .filter(|f| f.rule == "gpu/placement")
+        .collect();
+    assert!(
+        !found.is_empty() && found.iter().all(|f| f.file == OLLAMA),
+        "{}",
+        out.describe()
+    );
+    // The finding points into the GPU Deployment (its header or its GPU request).
+    assert!(
+        found
+            .iter()
+            .all(|f| (deployment..=gpu_request + 4).contains(&f.line)),
+        "{}",
+        out.describe()
+    );
+    out.assert_only("gpu/placement", OLLAMA, found[0].line);
+}
+
+#[test]
+fn container_without_resources() {
+    let repo = Copy::new();
+    repo.cut(
+        SEARXNG,
+        "          resources:",
+        "          securityContext:",
+    );
+    let out = repo.check(&[]);
+    let line = repo.line_of(SEARXNG, "- name: searxng", Some("containers:"));
+    let found = out.assert_only("resources/missing", SEARXNG, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn ingress_from_anywhere() {
+    let repo = Copy::new();
+    let text = repo.read(NETPOL_AI);
+    // Add an ipBlock peer to the first ingress `from:` list of the file.
+    let at = text
+        .find("    - from:\n")
+        .expect("an ingress rule with from")
+        + "    - from:\n".len();
+    let mut edited = text.clone();
+    edited.insert_str(at, "        - ipBlock:\n            cidr: 0.0.0.0/0\n");
+    repo.write(NETPOL_AI, &edited);
+    let out = repo.check(&[]);
+    let line = repo.line_of(NETPOL_AI, "cidr: 0.0.0.0/0", None);
+    let found = out.assert_only("network/ipblock-outside-lan", NETPOL_AI, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn load_balancer_outside_kube_system() {
+    let repo = Copy::new();
+    let text = repo.read(OLLAMA);
+    let service = text.find("kind: Service\n").expect("service");
+    let edited = format!(
+        "{}{}",
+        &text[..service],
+        text[service..].replacen("type: ClusterIP", "type: LoadBalancer", 1)
+    );
+    repo.write(OLLAMA, &edited);
+    let out = repo.check(&[]);
+    let line = repo.line_of(OLLAMA, "type: LoadBalancer", None);
+    let found = out.assert_only("network/exposed-service", OLLAMA, line);
+    assert!(found.iter().all(|f| f.severity == "warning"));
+}
+
+#[test]
+fn critical_policy_in_audit() {
+    let repo = Copy::new();
+    repo.replace(
+        PINNED,
+        "validationFailureAction: Enforce",
+        "validationFailureAction: Audit",
+    );
+    let out = repo.check(&[]);
+    let line = repo.line_of(PINNED, "validationFailureAction: Audit", None);
+    out.assert_only("kyverno/critical-audit", PINNED, line);
+}
+
+#[test]
+fn policy_exception_widened() {
+    let repo = Copy::new();
+    repo.replace(
+        EXCEPTION,
+        "            - longhorn-system\n",
+        "            - longhorn-system\n            - ai-services\n",
+    );
+    let out = repo.check(&[]);
+    let line = repo.line_of(EXCEPTION, "- ai-services", None);
+    let found = out.assert_only("kyverno/broad-exception", EXCEPTION, line);
+    assert!(
+        found.iter().any(|f| f.message.contains("ai-services")),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn longhorn_class_on_btrfs() {
+    let repo = Copy::new();
+    let text = repo.read(STORAGECLASSES);
+    repo.write(
+        STORAGECLASSES,
+        &text.replacen("fsType: \"ext4\"", "fsType: \"btrfs\"", 1),
+    );
+    let out = repo.check(&[]);
+    let line = repo.line_of(STORAGECLASSES, "fsType: \"btrfs\"", None);
+    let found = out.assert_only("storage/longhorn-btrfs", STORAGECLASSES, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn default_class_with_more_replicas_than_storage_nodes() {
+    let repo = Copy::new();
+    repo.replace(
+        STORAGECLASSES,
+        "numberOfReplicas: \"2\"",
+        "numberOfReplicas: \"3\"",
+    );
+    let out = repo.check(&[]);
+    let line = repo.line_of(STORAGECLASSES, "numberOfReplicas: \"3\"", None);
+    let found = out.assert_only("storage/replicas-exceed-nodes", STORAGECLASSES, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn gitlab_webservice_over_budget() {
+    let repo = Copy::new();
+    let text = repo.read(GITLAB_VALUES);
+    let web = text.find("  webservice:").expect("webservice");
+    let edited = format!(
+        "{}{}",
+        &text[..web],
+        text[web..].replacen("replicaCount: 1", "replicaCount: 4", 1)
+    );
+    repo.write(GITLAB_VALUES, &edited);
+    let out = repo.check(&[]);
+    let line = repo.line_of(GITLAB_VALUES, "replicaCount: 4", None);
+    let found = out.assert_only("gitlab/over-budget", GITLAB_VALUES, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn github_token_in_values() {
+    let repo = Copy::new();
+    let mut text = repo.read(ARC_VALUES);
+    text.push_str(&format!("githubToken: {PLANTED_TOKEN}\n"));
+    repo.write(ARC_VALUES, &text);
+    let out = repo.check(&[]);
+    let line = repo.line_of(ARC_VALUES, PLANTED_TOKEN, None);
+    let found = out.assert_only("secrets/leaked-credential", ARC_VALUES, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+    assert!(
+        !out.stdout.contains(PLANTED_TOKEN) && !out.stdout.contains(&PLANTED_TOKEN[4..]),
+        "the JSON report shows the token"
+    );
+    let fingerprint = out.json["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .find(|d| d["rule"] == "secrets/leaked-credential")
+        .and_then(|d| d["fingerprint"].as_str())
+        .map(str::to_string);
+    assert!(
+        fingerprint.is_some_and(|f| !f.is_empty()),
+        "secrets carry a fingerprint"
+    );
+}
+
+#[test]
+fn application_with_wildcard_revision() {
+    let repo = Copy::new();
+    repo.replace(GITLAB_APP, "targetRevision: 8.5.2", "targetRevision: \"*\"");
+    let out = repo.check(&[]);
+    let line = repo.line_of(GITLAB_APP, "targetRevision: \"*\"", None);
+    let found = out.assert_only("argocd/unpinned-revision", GITLAB_APP, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn namespace_without_pss_labels() {
+    let repo = Copy::new();
+    let text = repo.read(NAMESPACES);
+    let ns = text.find("  name: arc-runners\n").expect("arc-runners");
+    let end = ns + text[ns..].find("---").unwrap_or(text.len() - ns);
+    let stripped: String = text[ns..end]
+        .lines()
+        .filter(|l| !l.contains("pod-security.kubernetes.io/"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(stripped.len() < end - ns, "the namespace had PSS labels");
+    let edited = format!("{}{}{}", &text[..ns], stripped, &text[end..]);
+    repo.write(NAMESPACES, &edited);
+    let out = repo.check(&[]);
+    // The finding points at the namespace's `labels:` (where the PSS labels belong).
+    let line = repo.line_of(NAMESPACES, "labels:", Some("name: arc-runners"));
+    let found = out.assert_only("pss/namespace-labels", NAMESPACES, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn application_not_reachable_from_root() {
+    let repo = Copy::new();
+    // A copy of an Application, renamed, in a folder no Application syncs.
+    let rel = "clusters/staging/searxng.yaml";
+    let app = repo.read("argocd/applications/apps/searxng.yaml").replacen(
+        "name: searxng\n",
+        "name: searxng-staging\n",
+        1,
+    );
+    repo.write(rel, &app);
+    let out = repo.check(&[]);
+    let line = repo.line_of(rel, "name: searxng-staging", None);
+    let found = out.assert_only("argocd/unreachable", rel, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn duplicate_application_name() {
+    let repo = Copy::new();
+    let rel = "argocd/applications/apps/searxng.yaml";
+    repo.replace(rel, "  name: searxng\n", "  name: n8n\n");
+    let out = repo.check(&[]);
+    let line = repo.line_of(rel, "name: n8n", None);
+    let found = out.assert_only("argocd/duplicate-name", rel, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn pvc_with_unknown_storage_class() {
+    let repo = Copy::new();
+    repo.replace(
+        OLLAMA,
+        "storageClassName: longhorn-homelab",
+        "storageClassName: longhorn-fast",
+    );
+    let out = repo.check(&[]);
+    let line = repo.line_of(OLLAMA, "storageClassName: longhorn-fast", None);
+    let found = out.assert_only("storage/unknown-class", OLLAMA, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
