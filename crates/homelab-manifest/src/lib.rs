@@ -55,6 +55,10 @@ pub struct LoadOptions {
     /// Walk into hidden files and folders (like `.github`). A path given explicitly is always
     /// read. Default false.
     pub include_hidden: bool,
+    /// Also read the other text files of walked folders (scripts, `.env`, Markdown, ...) as
+    /// sources without documents, for scanners that look at every file (secrets). Binary and
+    /// oversized files among them are skipped silently. Default false.
+    pub text_files: bool,
 }
 
 impl Default for LoadOptions {
@@ -65,6 +69,7 @@ impl Default for LoadOptions {
             max_alias_nodes: 100_000,
             respect_gitignore: true,
             include_hidden: false,
+            text_files: false,
         }
     }
 }
@@ -223,6 +228,13 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
                     name,
                     helm_template,
                 } => (read::read_file(&path, &name, opts), helm_template),
+                walk::Input::Text { path, name } => {
+                    // Not a manifest: keep the text for scanners, nothing to parse or report.
+                    return match read::read_file(&path, &name, opts) {
+                        Ok(source) => (Some(Arc::new(source)), Vec::new(), Vec::new()),
+                        Err(_) => (None, Vec::new(), Vec::new()),
+                    };
+                }
             };
             match source {
                 Err(d) => (None, Vec::new(), vec![d]),

@@ -18,6 +18,11 @@ pub(crate) enum Input {
         name: String,
         helm_template: bool,
     },
+    /// Another text file of a walked folder, read only as a source (`LoadOptions::text_files`).
+    Text {
+        path: PathBuf,
+        name: String,
+    },
     /// A path that could not be listed (missing, a symlink loop, unreadable folder).
     Failed(Diagnostic),
 }
@@ -39,11 +44,21 @@ pub(crate) fn expand(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Input> {
             Err(err) => inputs.push(Input::Failed(read::io_error(&name, &err))),
             Ok(meta) if meta.is_dir() => {
                 let mut found = Vec::new();
-                walk_folder(path, opts, &mut found, &mut inputs);
+                let mut text = Vec::new();
+                walk_folder(path, opts, &mut found, &mut text, &mut inputs);
                 found.sort();
+                text.sort();
                 for file in found {
                     if seen.insert(file.clone()) {
                         inputs.push(file_input(file));
+                    }
+                }
+                for file in text {
+                    if seen.insert(file.clone()) {
+                        inputs.push(Input::Text {
+                            name: file.to_string_lossy().into_owned(),
+                            path: file,
+                        });
                     }
                 }
             }
@@ -73,7 +88,13 @@ fn has_manifest_extension(path: &Path) -> bool {
     })
 }
 
-fn walk_folder(root: &Path, opts: &LoadOptions, found: &mut Vec<PathBuf>, inputs: &mut Vec<Input>) {
+fn walk_folder(
+    root: &Path,
+    opts: &LoadOptions,
+    found: &mut Vec<PathBuf>,
+    text: &mut Vec<PathBuf>,
+    inputs: &mut Vec<Input>,
+) {
     let walker = ignore::WalkBuilder::new(root)
         .hidden(!opts.include_hidden)
         .git_ignore(opts.respect_gitignore)
@@ -93,6 +114,8 @@ fn walk_folder(root: &Path, opts: &LoadOptions, found: &mut Vec<PathBuf>, inputs
                 let is_file = entry.file_type().is_some_and(|t| t.is_file());
                 if is_file && has_manifest_extension(entry.path()) {
                     found.push(entry.into_path());
+                } else if is_file && opts.text_files {
+                    text.push(entry.into_path());
                 }
             }
             Err(err) => inputs.push(Input::Failed(walk_error(root, &err))),

@@ -269,7 +269,6 @@ fn rendered_policies_pass_against_rendered_workloads() {
 }
 
 #[test]
-#[ignore = "homelab validate lacks schemas for cert-manager.io (Certificate, ClusterIssuer) and treats kustomization.yaml as an object without schema: 15 schema/missing errors, 0 invalid (remove when homelab-schema covers them)"]
 fn rendered_manifests_validate_strictly() {
     let tmp = rendered_repo();
     let dir = tmp.path().join("repo");

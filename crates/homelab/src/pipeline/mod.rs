@@ -47,9 +47,11 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let config = CheckConfig::discover(root.as_deref())?;
-    // Hidden files too (.github/workflows, .gitlab-ci.yml, .sops.yaml): secrets hide there.
+    // Hidden files too (.github/workflows, .gitlab-ci.yml, .sops.yaml), and every other text
+    // file (scripts, .env) for the secret scanner: credentials hide there.
     let load_options = LoadOptions {
         include_hidden: true,
+        text_files: true,
         ..LoadOptions::default()
     };
     let loaded = homelab_manifest::load(&paths, &load_options);
