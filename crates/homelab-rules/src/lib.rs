@@ -70,6 +70,24 @@ pub fn run(rules: &[&'static dyn Rule], repo: &Repo, settings: &Settings) -> Vec
     out
 }
 
+/// Whether a value is a reference to a secret kept elsewhere, or a template, rather than a
+/// secret: 1Password (`op://`), Vault and argocd-vault-plugin (`vault:`, `<path:...>`), vals
+/// (`ref+`), SOPS ciphertext (`ENC[`), environment and template interpolation (`${...}`,
+/// `$__env{...}`, `$(...)`, `{{ ... }}`).
+pub(crate) fn is_secret_reference(value: &str) -> bool {
+    let v = value.trim();
+    v.starts_with("op://")
+        || v.starts_with("vault:")
+        || v.starts_with("<path:")
+        || v.starts_with("ref+")
+        || v.starts_with("ENC[")
+        || v.starts_with("$__env{")
+        || v.starts_with("$__file{")
+        || v.contains("${")
+        || v.contains("$(")
+        || v.contains("{{")
+}
+
 /// `1 value`, `3 values`.
 pub(crate) fn count(n: usize, word: &str) -> String {
     if n == 1 {

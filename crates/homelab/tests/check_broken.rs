@@ -372,3 +372,179 @@ fn pvc_with_unknown_storage_class() {
     let found = out.assert_only("storage/unknown-class", OLLAMA, line);
     assert_eq!(found.len(), 1, "{}", out.describe());
 }
+
+// ---- further faults, one per remaining rule family ----
+
+#[test]
+fn default_deny_egress_without_dns() {
+    let repo = Copy::new();
+    let rel = "infrastructure/network-policies/gpu-workloads.yaml";
+    // allow-dns is the second NetworkPolicy of the file.
+    repo.cut(rel, "  name: allow-dns", "---");
+    let text = repo.read(rel);
+    // `cut` kept the allow-dns header lines above `metadata:`; drop the now-empty document.
+    let edited = text.replacen(
+        "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n---",
+        "---",
+        1,
+    );
+    assert!(!edited.contains("allow-dns"));
+    repo.write(rel, &edited);
+    let out = repo.check(&[]);
+    // At the default-deny's policyTypes (the Egress that denies DNS too).
+    let line = repo.line_of(
+        rel,
+        "policyTypes: [Ingress, Egress]",
+        Some("name: default-deny-all"),
+    );
+    let found = out.assert_only("network/dns-egress", rel, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn gpu_model_store_on_replicated_storage() {
+    let repo = Copy::new();
+    repo.replace(
+        OLLAMA,
+        "storageClassName: longhorn-gpu-local",
+        "storageClassName: longhorn-homelab",
+    );
+    let out = repo.check(&[]);
+    let pvc = repo.line_of(OLLAMA, "name: ollama-models", None);
+    let class = repo.line_of(
+        OLLAMA,
+        "storageClassName: longhorn-homelab",
+        Some("name: ollama-models"),
+    );
+    let found: Vec<_> = out
+        .findings
+        .iter()
+        .filter(|f| f.rule == "storage/gpu-replicated")
+        .collect();
+    assert!(!found.is_empty(), "{}", out.describe());
+    // At the GPU Deployment's claim, or at the claim's storageClassName.
+    let claim = repo.line_of(OLLAMA, "claimName: ollama-models", None);
+    assert!(
+        found
+            .iter()
+            .all(|f| f.file == OLLAMA && [claim, class, pvc].contains(&f.line)),
+        "{}",
+        out.describe()
+    );
+    out.assert_only("storage/gpu-replicated", OLLAMA, found[0].line);
+}
+
+#[test]
+fn application_without_sync_wave() {
+    let repo = Copy::new();
+    let rel = "argocd/applications/apps/n8n.yaml";
+    repo.replace(rel, "    argocd.argoproj.io/sync-wave: \"1\"\n", "");
+    let out = repo.check(&[]);
+    let found: Vec<_> = out
+        .findings
+        .iter()
+        .filter(|f| f.rule == "argocd/sync-wave")
+        .collect();
+    let kind = repo.line_of(rel, "kind: Application", None);
+    let annotations = repo.line_of(rel, "annotations:", None);
+    assert!(
+        found.len() == 1 && found[0].file == rel && (kind..=annotations).contains(&found[0].line),
+        "{}",
+        out.describe()
+    );
+    out.assert_only("argocd/sync-wave", rel, found[0].line);
+}
+
+#[test]
+fn pvc_synced_before_its_storage_class() {
+    let repo = Copy::new();
+    // Longhorn's StorageClasses (wave -1) moved after the GPU workloads (wave 1).
+    let rel = "argocd/applications/infrastructure/longhorn-storage.yaml";
+    repo.replace(
+        rel,
+        "argocd.argoproj.io/sync-wave: \"-1\"",
+        "argocd.argoproj.io/sync-wave: \"2\"",
+    );
+    let out = repo.check(&[]);
+    let found: Vec<_> = out
+        .findings
+        .iter()
+        .filter(|f| f.rule == "argocd/sync-wave")
+        .collect();
+    assert!(!found.is_empty(), "{}", out.describe());
+    assert!(
+        found.iter().any(|f| f.message.contains("longhorn")),
+        "{}",
+        out.describe()
+    );
+    // Reported at the sync-wave annotation of each Application synced too early (the
+    // rule cannot know which side moved); Ollama's PVCs need Longhorn's classes.
+    for f in &found {
+        let annotation = repo.line_of(&f.file, "argocd.argoproj.io/sync-wave:", None);
+        assert_eq!(f.line, annotation, "{}", out.describe());
+    }
+    let ollama_app = "argocd/applications/apps/ollama.yaml";
+    let line = repo.line_of(ollama_app, "argocd.argoproj.io/sync-wave:", None);
+    out.assert_only("argocd/sync-wave", ollama_app, line);
+}
+
+#[test]
+fn privileged_namespace_outside_the_exempt_list() {
+    let repo = Copy::new();
+    let text = repo.read(NAMESPACES);
+    let ns = text
+        .find("  name: n8n\n")
+        .or_else(|| text.find("  name: ai-services\n"));
+    let ns = ns.expect("an ordinary namespace");
+    let end = ns + text[ns..].find("---").unwrap_or(text.len() - ns);
+    let block = text[ns..end].replacen(
+        "pod-security.kubernetes.io/enforce: \"baseline\"",
+        "pod-security.kubernetes.io/enforce: \"privileged\"",
+        1,
+    );
+    assert_ne!(block, text[ns..end], "namespace enforced baseline");
+    repo.write(
+        NAMESPACES,
+        &format!("{}{}{}", &text[..ns], block, &text[end..]),
+    );
+    let out = repo.check(&[]);
+    let line = repo.line_of(
+        NAMESPACES,
+        "enforce: \"privileged\"",
+        Some(text[ns..].lines().next().expect("name line")),
+    );
+    let found = out.assert_only("pss/namespace-labels", NAMESPACES, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn removed_api_version() {
+    let repo = Copy::new();
+    let mut text = repo.read(SEARXNG);
+    text.push_str(
+        "---\napiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: searxng\n  namespace: ai-services\nspec:\n  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app: searxng\n",
+    );
+    repo.write(SEARXNG, &text);
+    let out = repo.check(&[]);
+    let line = repo.line_of(SEARXNG, "apiVersion: policy/v1beta1", None);
+    let found = out.assert_only("schema/removed-api", SEARXNG, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}
+
+#[test]
+fn helm_values_with_unknown_storage_class() {
+    let repo = Copy::new();
+    let text = repo.read(GITLAB_VALUES);
+    repo.write(
+        GITLAB_VALUES,
+        &text.replacen(
+            "storageClass: longhorn-homelab",
+            "storageClass: longhorn-nvme",
+            1,
+        ),
+    );
+    let out = repo.check(&[]);
+    let line = repo.line_of(GITLAB_VALUES, "storageClass: longhorn-nvme", None);
+    let found = out.assert_only("storage/unknown-class", GITLAB_VALUES, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+}

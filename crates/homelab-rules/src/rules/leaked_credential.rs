@@ -115,7 +115,7 @@ fn is_credential_key(key: &str) -> bool {
 /// A value that looks like a real credential rather than a name, a placeholder or a template.
 fn looks_random(v: &str) -> bool {
     let v = v.trim();
-    if v.len() < 12 || v.contains("{{") || v.contains("${") || v.contains("$(") || v.contains(' ') {
+    if v.len() < 12 || crate::is_secret_reference(v) || v.contains(' ') {
         return false;
     }
     let lower = v.to_ascii_lowercase();

@@ -2,7 +2,8 @@
 //!
 //! ## What it checks
 //! A `v1/Secret` object in the repository with any non-empty value in `data` or
-//! `stringData`.
+//! `stringData`, other than a reference to a secret kept elsewhere (`op://...`, `vault:...`,
+//! `<path:...>`, `ref+...`, SOPS `ENC[...]`, `${...}` and template interpolation).
 //!
 //! ## Why
 //! `data` is base64, not encryption: anyone who can read the repository (every CI runner,
@@ -33,7 +34,7 @@ pub struct PlainSecret;
 fn has_value(v: Option<&Value>) -> bool {
     v.and_then(Value::as_object).is_some_and(|m| {
         m.values().any(|x| match x {
-            Value::String(s) => !s.is_empty(),
+            Value::String(s) => !s.is_empty() && !crate::is_secret_reference(s),
             Value::Null => false,
             _ => true,
         })

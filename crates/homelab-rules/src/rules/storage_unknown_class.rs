@@ -87,6 +87,25 @@ pub fn object_classes(doc: &Document) -> Vec<(String, String)> {
     out
 }
 
+/// Classes a chart's values ask it to create: `storageClass: {name: X}` (unless `enabled: false`).
+fn defined_in_values(value: &Value, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == "storageClass" {
+                    let enabled = v.get("enabled").and_then(Value::as_bool).unwrap_or(true);
+                    if let (true, Some(name)) = (enabled, v.get("name").and_then(Value::as_str)) {
+                        out.insert(name.to_string());
+                    }
+                }
+                defined_in_values(v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| defined_in_values(v, out)),
+        _ => {}
+    }
+}
+
 impl Rule for StorageUnknownClass {
     fn id(&self) -> &'static str {
         "storage/unknown-class"
@@ -108,10 +127,21 @@ impl Rule for StorageUnknownClass {
                 .filter_map(|d| d.name())
                 .map(str::to_string),
         );
+        // Charts create classes too: `storageClass: {enabled: true, name: X}` in values
+        // (rook-ceph, ...), whether in a values file or a Flux HelmRelease's `spec.values`.
+        for doc in repo.documents {
+            defined_in_values(&doc.value, &mut known);
+        }
         let list = known.iter().cloned().collect::<Vec<_>>().join(", ");
         let mut out = Vec::new();
         let mut check = |doc: &Document, pointer: &str, class: &str| {
-            if class.is_empty() || class == "-" || class.contains("{{") || known.contains(class) {
+            // Templated names (Helm `{{ }}`, Flux `${VAR:=default}`) are resolved elsewhere.
+            if class.is_empty()
+                || class == "-"
+                || class.contains("{{")
+                || class.contains("${")
+                || known.contains(class)
+            {
                 return;
             }
             out.push(finding(

@@ -54,7 +54,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         text_files: true,
         ..LoadOptions::default()
     };
-    let loaded = homelab_manifest::load(&paths, &load_options);
+    let mut loaded = homelab_manifest::load(&paths, &load_options);
+    let fixtures = drop_test_fixtures(&mut loaded);
     let documents = loaded.documents;
     let sources = loaded.sources;
 
@@ -84,6 +85,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     );
 
     let mut diagnostics = loaded.diagnostics;
+    diagnostics.extend(fixtures);
     diagnostics.extend(schema);
     let mut platform = platform;
     let (policy, policy_rules) = policy;
@@ -126,6 +128,50 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         report,
         sources: source_map(&sources),
     })
+}
+
+/// Folders of Kyverno CLI and chainsaw test suites hold resources that are meant to fail
+/// (the "bad" cases of a policy's tests): they are not deployed, so checking them would only
+/// drown the real findings. They are left out with one note per folder; `homelab policy
+/// test` is what runs them.
+fn drop_test_fixtures(
+    loaded: &mut homelab_manifest::Loaded,
+) -> Vec<homelab_diagnostics::Diagnostic> {
+    const FIXTURE_DIRS: [&str; 2] = [".kyverno-test", ".chainsaw-test"];
+    let fixture_dir = |name: &str| -> Option<String> {
+        let parts: Vec<&str> = name.split(['/', '\\']).collect();
+        let i = parts.iter().position(|p| FIXTURE_DIRS.contains(p))?;
+        Some(parts[..=i].join("/"))
+    };
+    let mut folders = std::collections::BTreeSet::new();
+    loaded
+        .documents
+        .retain(|d| match fixture_dir(&d.source.name) {
+            Some(dir) => {
+                folders.insert(dir);
+                false
+            }
+            None => true,
+        });
+    loaded.sources.retain(|s| fixture_dir(&s.name).is_none());
+    loaded.diagnostics.retain(|d| {
+        d.location
+            .as_ref()
+            .is_none_or(|l| fixture_dir(&l.file).is_none())
+    });
+    folders
+        .into_iter()
+        .map(|dir| {
+            homelab_diagnostics::Diagnostic::note(
+                "load/test-fixtures",
+                format!(
+                    "`{dir}` holds Kyverno test fixtures (resources meant to fail): not checked"
+                ),
+            )
+            .at(homelab_diagnostics::Location::file_only(dir))
+            .with_help("run them with `homelab policy test`")
+        })
+        .collect()
 }
 
 /// The repository's own Kyverno policies often enforce what a platform rule checks (the
