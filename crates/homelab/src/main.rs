@@ -5,6 +5,7 @@ mod atomic;
 mod commands;
 mod pipeline;
 mod progress;
+mod stage_rules;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

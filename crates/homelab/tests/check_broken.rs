@@ -548,3 +548,103 @@ fn helm_values_with_unknown_storage_class() {
     let found = out.assert_only("storage/unknown-class", GITLAB_VALUES, line);
     assert_eq!(found.len(), 1, "{}", out.describe());
 }
+
+// ---- sweeps: the same fault in every place it can occur (not only the one picked above) ----
+
+/// Every namespace's default-deny, removed one at a time.
+#[test]
+fn sweep_default_deny_removed_in_each_namespace() {
+    let template = Copy::new();
+    let dir = template.path("infrastructure/network-policies");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".yaml") && n != "kustomization.yaml")
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "{files:?}");
+    let mut broken = 0;
+    for file in files {
+        let rel = format!("infrastructure/network-policies/{file}");
+        let text = template.read(&rel);
+        if !text.contains("name: default-deny-all") {
+            continue;
+        }
+        let ns = file.trim_end_matches(".yaml");
+        let repo = Copy::new();
+        repo.cut(&rel, "apiVersion: networking.k8s.io/v1", "---");
+        assert!(!repo.read(&rel).contains("default-deny-all"), "{rel}");
+        let out = repo.check(&[]);
+        let line = repo.line_of(NAMESPACES, &format!("name: {ns}"), None);
+        let found = out.assert_only("network/default-deny", NAMESPACES, line);
+        assert_eq!(found.len(), 1, "{rel}:\n{}", out.describe());
+        assert!(found[0].message.contains(ns), "{}", out.describe());
+        broken += 1;
+    }
+    assert!(broken >= 8, "only {broken} namespaces had a default-deny");
+}
+
+/// Every container image of the workload manifests, set to `:latest` one at a time.
+#[test]
+fn sweep_latest_tag_on_each_workload_image() {
+    let template = Copy::new();
+    let mut sites = Vec::new();
+    for app in ["litellm", "n8n", "ollama", "open-webui", "searxng"] {
+        let rel = format!("apps/ai-services/{app}/{app}.yaml");
+        for (i, line) in template.read(&rel).lines().enumerate() {
+            if let Some(image) = line.trim().strip_prefix("image: ") {
+                sites.push((rel.clone(), i, image.to_string()));
+            }
+        }
+    }
+    assert!(sites.len() >= 6, "{sites:?}");
+    for (rel, index, image) in sites {
+        let repo = Copy::new();
+        let (name, _tag) = image.rsplit_once(':').expect("tagged image");
+        let mut lines: Vec<String> = repo.read(&rel).lines().map(str::to_string).collect();
+        lines[index] = lines[index].replace(&image, &format!("{name}:latest"));
+        repo.write(&rel, &(lines.join("\n") + "\n"));
+        let out = repo.check(&[]);
+        let found = out.assert_only("image/latest-tag", &rel, index as u32 + 1);
+        assert_eq!(found.len(), 1, "{rel}:{}:\n{}", index + 1, out.describe());
+    }
+}
+
+/// Every Namespace, its Pod Security labels removed one at a time.
+#[test]
+fn sweep_pss_labels_removed_from_each_namespace() {
+    let template = Copy::new();
+    let text = template.read(NAMESPACES);
+    let names: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("  name: "))
+        .map(|n| n.trim().to_string())
+        .collect();
+    assert!(names.len() >= 8, "{names:?}");
+    for ns in names {
+        let repo = Copy::new();
+        let start = text.find(&format!("  name: {ns}\n")).expect("namespace");
+        let end = start + text[start..].find("---").unwrap_or(text.len() - start);
+        let block: String = text[start..end]
+            .lines()
+            .filter(|l| !l.contains("pod-security.kubernetes.io/"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        repo.write(
+            NAMESPACES,
+            &format!("{}{}{}", &text[..start], block, &text[end..]),
+        );
+        let out = repo.check(&[]);
+        let name_line = repo.line_of(NAMESPACES, &format!("name: {ns}"), None);
+        // At the namespace's `labels:` when it keeps other labels, else at its name.
+        let at = out
+            .findings
+            .iter()
+            .find(|f| f.rule == "pss/namespace-labels")
+            .map(|f| f.line)
+            .filter(|l| *l == name_line + 1)
+            .unwrap_or(name_line);
+        let found = out.assert_only("pss/namespace-labels", NAMESPACES, at);
+        assert_eq!(found.len(), 1, "{ns}:\n{}", out.describe());
+    }
+}

@@ -152,3 +152,36 @@ fn a_bad_platform_toml_is_a_usage_error_naming_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("platform.toml:2"), "{stderr}");
 }
+
+#[test]
+fn rules_lists_and_explains_platform_and_stage_rules() {
+    let out = homelab().arg("rules").output().unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        list.contains("image/latest-tag") && list.contains("schema/removed-api"),
+        "{list}"
+    );
+    let doc = homelab()
+        .args(["rules", "--explain", "network/dns-egress"])
+        .output()
+        .unwrap();
+    let doc = String::from_utf8_lossy(&doc.stdout);
+    for section in ["## What it checks", "## Why", "## Example", "## Fix"] {
+        assert!(doc.contains(section), "{doc}");
+    }
+    let family = homelab()
+        .args(["rules", "--explain", "schema/type"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&family.stdout).contains("strict schema validation"));
+    homelab()
+        .args(["rules", "--explain", "no/such-rule"])
+        .assert()
+        .code(2);
+    let json = homelab()
+        .args(["rules", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(v.as_array().unwrap().len() >= 22 + 7);
+}

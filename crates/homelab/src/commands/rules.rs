@@ -17,6 +17,13 @@ pub struct Args {
 
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<u8> {
     if let Some(id) = args.explain {
+        if homelab_rules::find(&id).is_none() {
+            if let Some(stage) = crate::stage_rules::find(&id) {
+                println!("{}", stage.doc.trim_end());
+                println!("\nseverity: {}", stage.severity);
+                return Ok(EXIT_OK);
+            }
+        }
         let Some(rule) = homelab_rules::find(&id) else {
             let known: Vec<_> = homelab_rules::all().iter().map(|r| r.id()).collect();
             eprintln!(
@@ -42,7 +49,19 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<u8> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        let stages: Vec<_> = crate::stage_rules::STAGE_RULES
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id,
+                    "severity": r.severity,
+                    "summary": r.summary,
+                    "documentation": r.doc,
+                })
+            })
+            .collect();
+        let all: Vec<_> = list.into_iter().chain(stages).collect();
+        println!("{}", serde_json::to_string_pretty(&all)?);
     } else {
         let width = rules.iter().map(|r| r.id().len()).max().unwrap_or(0);
         for r in &rules {
@@ -53,8 +72,12 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<u8> {
                 r.summary()
             );
         }
+        println!("\nStages (yaml, schema, the repository's own Kyverno policies, configuration):");
+        for r in crate::stage_rules::STAGE_RULES {
+            println!("{:width$}  {:7}  {}", r.id, r.severity.as_str(), r.summary);
+        }
         println!(
-            "\n{} rules; `homelab rules --explain RULE` for one rule's documentation",
+            "\n{} platform rules; `homelab rules --explain RULE` for one rule's documentation",
             rules.len()
         );
     }

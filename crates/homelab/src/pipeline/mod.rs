@@ -111,6 +111,22 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     diagnostics.append(&mut problems);
     homelab_diagnostics::sort(&mut diagnostics);
 
+    // Stage findings (yaml/, schema/, ...) documented by family, for SARIF and HTML.
+    let mut rules_meta = rule_metadata();
+    rules_meta.extend(policy_rules);
+    for d in &diagnostics {
+        if rules_meta.iter().any(|m| m.id == d.rule) {
+            continue;
+        }
+        if let Some(stage) = crate::stage_rules::find(&d.rule) {
+            rules_meta.push(RuleMeta {
+                id: d.rule.clone(),
+                summary: stage.summary.to_string(),
+                help: stage.doc.to_string(),
+                severity: d.severity,
+            });
+        }
+    }
     let report = Report {
         version: env!("CARGO_PKG_VERSION").to_string(),
         title: "homelab check".to_string(),
@@ -120,7 +136,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
             .iter()
             .filter(|d| matches!(d.class, Class::Object))
             .count(),
-        rules: rule_metadata().into_iter().chain(policy_rules).collect(),
+        rules: rules_meta,
         suppressions,
         waves: waves(&documents),
     };
