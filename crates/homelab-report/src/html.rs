@@ -148,10 +148,10 @@ fn by_file(out: &mut String, report: &Report, sources: &dyn SourceLookup) {
                 .count();
             let _ = writeln!(
                 out,
-                "<details open><summary>{} <span class=\"meta\">({}, {} errors)</span></summary>",
+                "<details open><summary>{} <span class=\"meta\">({}, {})</span></summary>",
                 markup(file),
                 plural(diags.len(), "finding"),
-                errors
+                plural(errors, "error")
             );
             for d in diags {
                 finding(out, d, sources);

@@ -100,6 +100,9 @@ pub struct Report {
     pub version: String,
     /// Title for HTML and JUnit (e.g. `homelab check`).
     pub title: String,
+    /// The folder that was checked, when one was: SARIF locations are made relative to it
+    /// (code scanning maps them to repository files).
+    pub root: Option<String>,
     pub diagnostics: Vec<Diagnostic>,
     /// Every file that was checked (clean files appear as passing JUnit cases).
     pub files: Vec<String>,

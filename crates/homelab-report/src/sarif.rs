@@ -17,6 +17,18 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
+/// The file relative to the checked folder when it lies inside it.
+fn relative<'a>(file: &'a str, root: Option<&str>) -> &'a str {
+    let Some(root) = root else { return file };
+    let root = root.trim_end_matches(['/', '\\']);
+    if root.is_empty() || root == "." {
+        return file;
+    }
+    file.strip_prefix(root)
+        .and_then(|rest| rest.strip_prefix(['/', '\\']))
+        .unwrap_or(file)
+}
+
 /// SARIF wants URIs: forward slashes, no leading `./`, reserved characters percent-encoded.
 fn uri(file: &str) -> String {
     let file = file.replace('\\', "/");
@@ -52,6 +64,15 @@ fn fingerprint(d: &Diagnostic) -> String {
         None => h.update(d.message.as_bytes()),
     }
     hex::encode(&h.finalize()[..16])
+}
+
+/// An artifact location: relative paths under the repository root, absolute ones as file URIs.
+fn artifact(file: &str) -> Value {
+    if file.starts_with('/') {
+        json!({ "uri": format!("file://{}", uri(file)) })
+    } else {
+        json!({"uri": uri(file), "uriBaseId": "%SRCROOT%"})
+    }
 }
 
 pub fn render(report: &Report) -> String {
@@ -94,7 +115,7 @@ pub fn render(report: &Report) -> String {
                 let mut physical = Map::new();
                 physical.insert(
                     "artifactLocation".into(),
-                    json!({"uri": uri(&loc.file), "uriBaseId": "%SRCROOT%"}),
+                    artifact(relative(&loc.file, report.root.as_deref())),
                 );
                 if loc.line > 0 {
                     physical.insert(
@@ -142,6 +163,24 @@ pub fn render(report: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn locations_are_relative_to_the_checked_folder() {
+        assert_eq!(
+            super::relative("/tmp/repo/apps/x.yaml", Some("/tmp/repo/")),
+            "apps/x.yaml"
+        );
+        assert_eq!(
+            super::relative("repo/apps/x.yaml", Some("repo")),
+            "apps/x.yaml"
+        );
+        assert_eq!(
+            super::relative("other/x.yaml", Some("repo")),
+            "other/x.yaml"
+        );
+        assert_eq!(super::artifact("/abs/x.yaml")["uri"], "file:///abs/x.yaml");
+        assert_eq!(super::artifact("x.yaml")["uriBaseId"], "%SRCROOT%");
+    }
+
     #[test]
     fn uris_are_relative_and_encoded() {
         assert_eq!(super::uri("./a b/c.yaml"), "a%20b/c.yaml");

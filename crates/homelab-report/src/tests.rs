@@ -14,6 +14,7 @@ fn sample() -> (Report, HashMap<String, String>) {
     let report = Report {
         version: "0.1.0".into(),
         title: "homelab check".into(),
+        root: None,
         diagnostics: vec![
             Diagnostic::error("schema/unknown-field", "unknown field `contaners`")
                 .at(Location::new("apps/web.yaml", 4, 3))

@@ -24,7 +24,11 @@ impl Spinner {
                 let mut shown = false;
                 let mut i = 0;
                 while !done.load(Ordering::Relaxed) {
-                    std::thread::sleep(tick);
+                    // Parked, not asleep: `stop` unparks it, so finishing never waits a tick.
+                    std::thread::park_timeout(tick);
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
                     waited += tick;
                     if waited >= Duration::from_secs(1) {
                         shown = true;
@@ -52,6 +56,7 @@ impl Spinner {
     fn stop(&mut self) {
         self.done.store(true, Ordering::Relaxed);
         if let Some(h) = self.handle.take() {
+            h.thread().unpark();
             let _ = h.join();
         }
     }

@@ -327,7 +327,7 @@ fn stdin_is_checked_with_dash() {
 }
 
 #[test]
-fn missing_path_is_a_usage_error() {
+fn a_missing_path_is_named_and_fails() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let run = homelab()
         .arg("check")
@@ -345,4 +345,29 @@ fn missing_path_is_a_usage_error() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(all.contains("nope"), "the message names the path: {all}");
+}
+
+#[test]
+fn without_a_path_the_current_directory_is_checked() {
+    let repo = two_faults();
+    let run = homelab()
+        .current_dir(&repo.root)
+        .args(["check", "--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(run.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+    let btrfs = v["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .find(|d| d["rule"] == "storage/longhorn-btrfs")
+        .expect("btrfs finding");
+    let file = btrfs["location"]["file"].as_str().expect("file");
+    // Relative to the current directory (platform.toml there is read too: the LAN, classes).
+    assert_eq!(file.trim_start_matches("./"), STORAGECLASSES);
+    assert_eq!(
+        btrfs["location"]["line"],
+        repo.line_of(STORAGECLASSES, "fsType: \"btrfs\"", None)
+    );
 }

@@ -648,3 +648,117 @@ fn sweep_pss_labels_removed_from_each_namespace() {
         assert_eq!(found.len(), 1, "{ns}:\n{}", out.describe());
     }
 }
+
+// ---- secrets anywhere, GPU placement in Helm values ----
+
+#[test]
+fn private_key_in_a_config_map() {
+    let repo = Copy::new();
+    let mut text = repo.read(SEARXNG);
+    // Not a real key: the PEM armour around random base64 is what the detector keys on.
+    text.push_str(concat!(
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: searxng-tls\n  namespace: ai-services\n",
+        "data:\n  key.pem: |\n    -----BEGIN RSA PRIVATE KEY-----\n",
+        "    MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n",
+        "    VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n",
+        "    -----END RSA PRIVATE KEY-----\n",
+    ));
+    repo.write(SEARXNG, &text);
+    let out = repo.check(&[]);
+    let line = repo.line_of(SEARXNG, "-----BEGIN RSA PRIVATE KEY-----", None);
+    let found = out.assert_only("secrets/leaked-credential", SEARXNG, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+    assert!(!out
+        .stdout
+        .contains("MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun"));
+}
+
+#[test]
+fn aws_key_in_a_shell_script() {
+    let repo = Copy::new();
+    let rel = "scripts/backup-sealing-keys.sh";
+    let mut text = repo.read(rel);
+    text.push_str("export AWS_ACCESS_KEY_ID=AKIAZ3MHQ5T7PLX2WQ4R\n");
+    repo.write(rel, &text);
+    let out = repo.check(&[]);
+    let line = repo.line_of(rel, "AWS_ACCESS_KEY_ID=", None);
+    let found = out.assert_only("secrets/leaked-credential", rel, line);
+    assert_eq!(found.len(), 1, "{}", out.describe());
+    assert!(!out.stdout.contains("AKIAZ3MHQ5T7PLX2WQ4R"));
+}
+
+#[test]
+fn secrets_baseline_accepts_a_known_value() {
+    // detect-secrets' `hashed_secret` is the SHA-1 of the value; coreutils computes it here.
+    let Ok(hash) = std::process::Command::new("sha1sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(PLANTED_TOKEN.as_bytes())?;
+            child.wait_with_output()
+        })
+    else {
+        eprintln!("SKIP secrets_baseline_accepts_a_known_value: no sha1sum");
+        return;
+    };
+    let hash = String::from_utf8_lossy(&hash.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(hash.len(), 40);
+    let repo = Copy::new();
+    let mut text = repo.read(ARC_VALUES);
+    text.push_str(&format!("githubToken: {PLANTED_TOKEN}\n"));
+    repo.write(ARC_VALUES, &text);
+    let before = repo.check(&[]);
+    assert_eq!(before.findings.len(), 1, "{}", before.describe());
+    let baseline = repo.read(".secrets.baseline").replacen(
+        "\"results\": {}",
+        &format!(
+            "\"results\": {{\"{ARC_VALUES}\": [{{\"type\": \"GitHub Token\", \"filename\": \"{ARC_VALUES}\", \"hashed_secret\": \"{hash}\", \"is_verified\": false, \"line_number\": 1}}]}}"
+        ),
+        1,
+    );
+    assert!(
+        baseline.contains(&hash),
+        "the rendered baseline has `\"results\": {{}}`"
+    );
+    repo.write(".secrets.baseline", &baseline);
+    let after = repo.check(&[]);
+    assert!(after.findings.is_empty(), "{}", after.describe());
+}
+
+#[test]
+fn gpu_runner_values_without_runtime_class() {
+    let repo = Copy::new();
+    let rel = "apps/arc/arc-linux-gpu-values.yaml";
+    repo.replace(rel, "    runtimeClassName: nvidia\n", "");
+    let out = repo.check(&[]);
+    let found: Vec<_> = out
+        .findings
+        .iter()
+        .filter(|f| f.rule == "gpu/placement")
+        .collect();
+    assert!(!found.is_empty(), "{}", out.describe());
+    assert!(
+        found.iter().all(|f| f.file == rel)
+            && found.iter().any(|f| f.message.contains("runtimeClassName")),
+        "{}",
+        out.describe()
+    );
+    // At the pod template that requests the GPU: between `spec:` of the template and the request.
+    let request = repo.line_of(rel, "nvidia.com/gpu: 1", None);
+    assert!(
+        found.iter().all(|f| f.line > 0 && f.line <= request),
+        "{}",
+        out.describe()
+    );
+    out.assert_only("gpu/placement", rel, found[0].line);
+}

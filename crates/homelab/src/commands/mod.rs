@@ -28,9 +28,3 @@ pub const EXIT_USAGE: u8 = 2;
 pub struct Global {
     pub verbose: u8,
 }
-
-/// What a subcommand that is not built yet does: say so on stderr and exit 2, never fake output.
-pub fn not_built_yet(command: &str) -> anyhow::Result<u8> {
-    eprintln!("homelab {command}: not built yet in this version");
-    Ok(EXIT_USAGE)
-}

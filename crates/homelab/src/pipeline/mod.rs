@@ -54,27 +54,32 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         text_files: true,
         ..LoadOptions::default()
     };
-    let mut loaded = homelab_manifest::load(&paths, &load_options);
-    let fixtures = drop_test_fixtures(&mut loaded);
-    let documents = loaded.documents;
-    let sources = loaded.sources;
-
     let kubernetes_version = options
         .kubernetes_version
         .clone()
         .or_else(|| config.kubernetes_version.clone());
-    let validator = homelab_schema::Validator::new(homelab_schema::ValidatorOptions {
-        kubernetes_version,
-        ignore_missing: options.ignore_missing_schemas,
-        schema_locations: options.schema_locations.clone(),
-        crd_paths: options.crd_paths.clone(),
-        ..Default::default()
-    })?;
+    // Opening the schema bundle costs as much as loading a small repository: do both at once.
+    let (mut loaded, validator) = rayon::join(
+        || homelab_manifest::load(&paths, &load_options),
+        || {
+            homelab_schema::Validator::new(homelab_schema::ValidatorOptions {
+                kubernetes_version,
+                ignore_missing: options.ignore_missing_schemas,
+                schema_locations: options.schema_locations.clone(),
+                crd_paths: options.crd_paths.clone(),
+                ..Default::default()
+            })
+        },
+    );
+    let validator = validator?;
+    let fixtures = drop_test_fixtures(&mut loaded);
+    let documents = loaded.documents;
+    let sources = loaded.sources;
     validator.add_crds_from(&documents);
 
     let repo = homelab_rules::Repo::new(&documents, &sources, root.clone());
     let rules = homelab_rules::all();
-    let ((schema, policy), platform) = rayon::join(
+    let ((schema, (policy, policy_rules)), mut platform) = rayon::join(
         || {
             rayon::join(
                 || validator.validate_all(&documents),
@@ -87,8 +92,6 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(fixtures);
     diagnostics.extend(schema);
-    let mut platform = platform;
-    let (policy, policy_rules) = policy;
     diagnostics.extend(fold_policy_duplicates(policy, &mut platform));
     diagnostics.extend(platform);
 
@@ -106,16 +109,17 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         .collect();
     diagnostics.retain(|d| selected(&d.rule, &select, &ignore));
 
-    let (diagnostics, suppressions, mut problems) = suppress::apply(diagnostics, &sources);
-    let mut diagnostics = diagnostics;
-    diagnostics.append(&mut problems);
+    let (mut diagnostics, suppressions, problems) = suppress::apply(diagnostics, &sources);
+    diagnostics.extend(problems);
     homelab_diagnostics::sort(&mut diagnostics);
 
     // Stage findings (yaml/, schema/, ...) documented by family, for SARIF and HTML.
     let mut rules_meta = rule_metadata();
     rules_meta.extend(policy_rules);
+    let mut documented: std::collections::HashSet<String> =
+        rules_meta.iter().map(|m| m.id.clone()).collect();
     for d in &diagnostics {
-        if rules_meta.iter().any(|m| m.id == d.rule) {
+        if !documented.insert(d.rule.clone()) {
             continue;
         }
         if let Some(stage) = crate::stage_rules::find(&d.rule) {
@@ -130,6 +134,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     let report = Report {
         version: env!("CARGO_PKG_VERSION").to_string(),
         title: "homelab check".to_string(),
+        root: root.as_ref().map(|r| r.to_string_lossy().into_owned()),
         diagnostics,
         files: sources.iter().map(|s| s.name.clone()).collect(),
         objects: documents
@@ -153,10 +158,13 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
 fn drop_test_fixtures(
     loaded: &mut homelab_manifest::Loaded,
 ) -> Vec<homelab_diagnostics::Diagnostic> {
-    const FIXTURE_DIRS: [&str; 2] = [".kyverno-test", ".chainsaw-test"];
+    // `.kyverno-test`, `.chainsaw-test`, `.chainsaw-test-<variant>`, `.chainsaw/`, and
+    // chainsaw's own `.chainsaw.yaml` configuration.
+    let is_fixture =
+        |part: &str| part.starts_with(".kyverno-test") || part.starts_with(".chainsaw");
     let fixture_dir = |name: &str| -> Option<String> {
         let parts: Vec<&str> = name.split(['/', '\\']).collect();
-        let i = parts.iter().position(|p| FIXTURE_DIRS.contains(p))?;
+        let i = parts.iter().position(|p| is_fixture(p))?;
         Some(parts[..=i].join("/"))
     };
     let mut folders = std::collections::BTreeSet::new();

@@ -13,16 +13,36 @@ pub fn homelab() -> Command {
     Command::cargo_bin("homelab").expect("binary")
 }
 
-/// The pristine rendered repository, shared (read-only) by every test of the binary.
+/// The pristine rendered repository, shared (read-only) by every test. It lives in cargo's
+/// per-target scratch folder, keyed by the `homelab` binary's size and modification time, so a
+/// rebuilt renderer gets a fresh tree. nextest runs each test in its own process: a process
+/// renders into a private folder and renames it into place; losing that race is fine.
 pub fn template() -> &'static Path {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = DIR.get_or_init(|| {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = tmp.path().join("repo");
-        homelab().arg("init").arg(&dir).assert().success();
-        (tmp, dir)
-    });
-    path
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let binary = assert_cmd::cargo::cargo_bin("homelab");
+        let meta = std::fs::metadata(&binary).expect("homelab binary");
+        let stamp = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("homelab-check-template");
+        let dir = base.join(format!("{}-{stamp}", meta.len()));
+        if dir.join("platform.toml").is_file() {
+            return dir;
+        }
+        std::fs::create_dir_all(&base).expect("scratch folder");
+        let private = base.join(format!("rendering-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&private);
+        homelab().arg("init").arg(&private).assert().success();
+        if std::fs::rename(&private, &dir).is_err() {
+            // Another test process won the race; its tree is identical.
+            let _ = std::fs::remove_dir_all(&private);
+        }
+        dir
+    })
 }
 
 /// A private copy of the rendered repository that a test may break.
