@@ -117,11 +117,31 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
                         Status::Error => Severity::Error,
                         Status::Pass | Status::Skip => continue,
                     };
+                    if rule.status == Status::Error {
+                        // A policy that cannot be evaluated fails the same way on every
+                        // object: one finding at the policy (counted below), not thousands.
+                        out.push(
+                            Diagnostic::error(
+                                format!("policy/{}/{}", response.policy, rule.rule),
+                                format!(
+                                    "Kyverno policy `{}` rule `{}` could not be evaluated (first on {}): {}",
+                                    response.policy,
+                                    rule.rule,
+                                    resource.id(),
+                                    rule.message.trim()
+                                ),
+                            )
+                            .at(policy.location("/metadata/name"))
+                            .with_object(policy.id())
+                            .with_help("the rule needs data an offline check does not have (cluster lookups, request details), or it is broken; run it with `homelab policy test` and fix or scope it"),
+                        );
+                        continue;
+                    }
                     let pointer = failed_path(&rule.message).unwrap_or_else(|| "/metadata/name".into());
-                    let verb = match rule.status {
-                        Status::Error => "could not be evaluated",
-                        _ if enforce => "blocks this object",
-                        _ => "reports this object (Audit)",
+                    let verb = if enforce {
+                        "blocks this object"
+                    } else {
+                        "reports this object (Audit)"
                     };
                     out.push(
                         Diagnostic::new(
@@ -142,6 +162,7 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
             out
         })
         .collect();
+    let diagnostics = count_evaluation_errors(diagnostics);
     let mut metas: Vec<RuleMeta> = Vec::new();
     for d in &diagnostics {
         if metas.iter().any(|m| m.id == d.rule) {
@@ -156,6 +177,33 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
         }
     }
     (diagnostics, metas)
+}
+
+/// Keep the first evaluation error of each policy rule and say on how many objects it failed.
+fn count_evaluation_errors(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let is_eval_error = |d: &Diagnostic| d.path.is_none() && d.severity == Severity::Error;
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for d in diagnostics.iter().filter(|d| is_eval_error(d)) {
+        *counts.entry(d.rule.clone()).or_default() += 1;
+    }
+    let mut seen = std::collections::HashSet::new();
+    diagnostics
+        .into_iter()
+        .filter_map(|mut d| {
+            if !is_eval_error(&d) {
+                return Some(d);
+            }
+            if !seen.insert(d.rule.clone()) {
+                return None;
+            }
+            let n = counts.get(&d.rule).copied().unwrap_or(1);
+            if n > 1 {
+                d.message
+                    .push_str(&format!(" (fails the same way on {n} objects)"));
+            }
+            Some(d)
+        })
+        .collect()
 }
 
 #[cfg(test)]
