@@ -12,7 +12,7 @@ use homelab_policy::response::Status;
 use homelab_report::RuleMeta;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 fn is_policy(doc: &Document) -> bool {
     matches!(doc.class, Class::Object) && engine::is_policy(&doc.value)
@@ -28,6 +28,70 @@ fn failed_path(message: &str) -> Option<String> {
     let path: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
     let path = path.trim_end_matches('/').to_string();
     path.starts_with('/').then_some(path)
+}
+
+/// Pod controllers that Kyverno's autogen extends Pod rules to.
+const POD_CONTROLLERS: [&str; 7] = [
+    "Deployment",
+    "DaemonSet",
+    "StatefulSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+];
+
+/// The kinds a ClusterPolicy/Policy can select, when that is certain: every rule's `match`
+/// names its kinds, without wildcards. `None` = could match anything (evaluate always).
+/// A pre-filter only: the engine still decides; this just skips the certain misses, which
+/// is most of the work when a policy library meets a repository.
+fn selectable_kinds(policy: &Value) -> Option<HashSet<String>> {
+    fn collect<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if k == "kinds" {
+                        out.push(x);
+                    } else {
+                        collect(x, out);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+            _ => {}
+        }
+    }
+    let kind = policy.get("kind").and_then(Value::as_str)?;
+    if !matches!(kind, "ClusterPolicy" | "Policy") {
+        return None;
+    }
+    let rules = policy.pointer("/spec/rules").and_then(Value::as_array)?;
+    let mut kinds = HashSet::new();
+    for rule in rules {
+        let mut lists = Vec::new();
+        collect(rule.get("match")?, &mut lists);
+        if lists.is_empty() {
+            return None;
+        }
+        for list in lists {
+            for k in list.as_array()? {
+                let k = k.as_str()?;
+                if k.contains(['*', '?']) {
+                    return None;
+                }
+                // `Kind`, `group/version/Kind`, `Kind/subresource`: keep every capitalised part.
+                kinds.extend(
+                    k.split('/')
+                        .filter(|p| p.starts_with(|c: char| c.is_ascii_uppercase()))
+                        .map(str::to_string),
+                );
+            }
+        }
+    }
+    if kinds.contains("Pod") {
+        kinds.extend(POD_CONTROLLERS.iter().map(|k| k.to_string()));
+    }
+    Some(kinds)
 }
 
 /// Documentation of a repository policy's rule, from the policy's own annotations.
@@ -63,6 +127,10 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
     if policies.is_empty() {
         return (Vec::new(), Vec::new());
     }
+    let selects: Vec<Option<HashSet<String>>> = policies
+        .iter()
+        .map(|p| selectable_kinds(&p.value))
+        .collect();
     let exceptions: Vec<Value> = documents
         .iter()
         .filter(|d| is_exception(d))
@@ -104,7 +172,11 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
                 values: &values,
             };
             let mut out = Vec::new();
-            for policy in &policies {
+            let kind = resource.kind().unwrap_or("");
+            for (policy, selects) in policies.iter().zip(&selects) {
+                if selects.as_ref().is_some_and(|kinds| !kinds.contains(kind)) {
+                    continue;
+                }
                 let Some(response) = engine::evaluate(&policy.value, &resource.value, &request) else {
                     continue;
                 };
@@ -208,6 +280,25 @@ fn count_evaluation_errors(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn kinds_prefilter_is_conservative() {
+        let p = json!({"kind": "ClusterPolicy", "spec": {"rules": [
+            {"match": {"any": [{"resources": {"kinds": ["Pod", "apps/v1/Deployment", "Pod/exec"]}}]}}]}});
+        let kinds = super::selectable_kinds(&p).unwrap();
+        assert!(kinds.contains("Pod") && kinds.contains("CronJob") && kinds.contains("Deployment"));
+        assert!(!kinds.contains("Service"));
+        let wildcard = json!({"kind": "ClusterPolicy", "spec": {"rules": [
+            {"match": {"any": [{"resources": {"kinds": ["*"]}}]}}]}});
+        assert!(super::selectable_kinds(&wildcard).is_none());
+        let by_name = json!({"kind": "ClusterPolicy", "spec": {"rules": [
+            {"match": {"any": [{"resources": {"names": ["x"]}}]}}]}});
+        assert!(super::selectable_kinds(&by_name).is_none());
+        let vpol = json!({"kind": "ValidatingPolicy", "spec": {}});
+        assert!(super::selectable_kinds(&vpol).is_none());
+    }
+
     #[test]
     fn finds_the_failed_path_in_kyverno_messages() {
         assert_eq!(
