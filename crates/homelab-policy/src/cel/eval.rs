@@ -65,6 +65,33 @@ pub fn activation(
     act
 }
 
+/// The activation of a Kubernetes admission policy (ValidatingAdmissionPolicy,
+/// MutatingAdmissionPolicy, MutatingPolicy) as the CLI evaluates it: a CREATE request
+/// without `oldObject`, `params` null (bindings are not loaded), and `spec.variables`
+/// evaluated.
+pub fn create_request_activation(
+    resource: &Json,
+    namespace_object: &Json,
+    spec: &Json,
+    ctx: &EvalContext,
+) -> (Activation, Variables) {
+    let create = EvalContext {
+        operation: "CREATE".into(),
+        old_object: None,
+        ..ctx.clone()
+    };
+    let request = request_json(resource, &create);
+    let mut act = activation(resource, &Json::Null, &request, namespace_object, ctx);
+    act.bind_json("params", &Json::Null);
+    let defs = spec
+        .get("variables")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let vars = eval_variables(defs, &mut act);
+    (act, vars)
+}
+
 /// Variables evaluated so far: the values bound as `variables`, and the errors of
 /// those that failed.
 #[derive(Debug, Default)]

@@ -216,21 +216,7 @@ pub fn evaluate_mutating_admission_policy(
     } else {
         serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     };
-    let create = EvalContext {
-        operation: "CREATE".into(),
-        old_object: None,
-        ..ctx.clone()
-    };
-    let request = eval::request_json(resource, &create);
-    let mut act = eval::activation(resource, &Json::Null, &request, &ns_obj, ctx);
-    act.bind_json("params", &Json::Null);
-    let empty = Vec::new();
-    let vars = eval::eval_variables(
-        spec.get("variables")
-            .and_then(Json::as_array)
-            .unwrap_or(&empty),
-        &mut act,
-    );
+    let (mut act, vars) = eval::create_request_activation(resource, &ns_obj, spec, ctx);
     if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
         match eval::match_conditions(conds, &act, &vars) {
             Ok(true) => {}
@@ -244,7 +230,8 @@ pub fn evaluate_mutating_admission_policy(
     for m in spec
         .get("mutations")
         .and_then(Json::as_array)
-        .unwrap_or(&empty)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
     {
         match apply_mutation(m, &act, &vars, &object) {
             Err(e) => rules.push(rule(Status::Error, &e)),

@@ -94,21 +94,7 @@ fn evaluate(
     } else {
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})
     };
-    let create = EvalContext {
-        operation: "CREATE".into(),
-        old_object: None,
-        ..ctx.clone()
-    };
-    let request = eval::request_json(resource, &create);
-    let mut act = eval::activation(resource, &Json::Null, &request, &namespace_object, ctx);
-    act.bind_json("params", &Json::Null);
-    let empty = Vec::new();
-    let vars = eval::eval_variables(
-        spec.get("variables")
-            .and_then(Json::as_array)
-            .unwrap_or(&empty),
-        &mut act,
-    );
+    let (act, vars) = eval::create_request_activation(resource, &namespace_object, &spec, ctx);
     if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
         match eval::match_conditions(conds, &act, &vars) {
             Ok(true) => {}
@@ -119,7 +105,8 @@ fn evaluate(
     let validations = spec
         .get("validations")
         .and_then(Json::as_array)
-        .unwrap_or(&empty);
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     match eval::validations(
         validations,
         &act,
