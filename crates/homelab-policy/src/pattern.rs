@@ -118,6 +118,35 @@ pub fn match_pattern(resource: &Value, pattern: &Value) -> PatternResult {
 type WResult = Result<(), (String, PErr)>;
 
 impl Walker {
+    /// Matches (resource item, pattern) pairs in order. A conditional-anchor miss on an
+    /// item skips that item; when every item was skipped the whole array is skipped.
+    fn elements<'v>(
+        &mut self,
+        pairs: impl Iterator<Item = (&'v Value, &'v Value)>,
+        path: &str,
+    ) -> WResult {
+        let mut applied = 0;
+        let mut skips: Vec<String> = Vec::new();
+        for (i, (item, pattern)) in pairs.enumerate() {
+            let ip = format!("{path}{i}/");
+            match self.element(item, pattern, &ip) {
+                Ok(()) => applied += 1,
+                Err((_, e)) if e.is_skip() => skips.push(e.msg),
+                Err(err) => return Err(err),
+            }
+        }
+        if applied == 0 && !skips.is_empty() {
+            return Err((
+                path.to_string(),
+                PErr {
+                    kind: ErrKind::Conditional,
+                    msg: skips.join("; "),
+                },
+            ));
+        }
+        Ok(())
+    }
+
     fn element(&mut self, res: &Value, pat: &Value, path: &str) -> WResult {
         match pat {
             Value::Object(pm) => {
@@ -370,33 +399,7 @@ impl Walker {
             return Err((path.to_string(), PErr::plain("pattern Array empty".into())));
         };
         match first {
-            Value::Object(_) => {
-                let mut applied = 0;
-                let mut skips: Vec<String> = Vec::new();
-                for (i, item) in ra.iter().enumerate() {
-                    let ip = format!("{path}{i}/");
-                    match self.element(item, first, &ip) {
-                        Ok(()) => applied += 1,
-                        Err((p, e)) => {
-                            if e.is_skip() {
-                                skips.push(e.msg);
-                                continue;
-                            }
-                            return Err((p, e));
-                        }
-                    }
-                }
-                if applied == 0 && !skips.is_empty() {
-                    return Err((
-                        path.to_string(),
-                        PErr {
-                            kind: ErrKind::Conditional,
-                            msg: skips.join("; "),
-                        },
-                    ));
-                }
-                Ok(())
-            }
+            Value::Object(_) => self.elements(ra.iter().map(|item| (item, first)), path),
             Value::Array(_) => {
                 if ra.len() < pa.len() {
                     return Err((
@@ -408,31 +411,7 @@ impl Walker {
                         )),
                     ));
                 }
-                let mut applied = 0;
-                let mut skips: Vec<String> = Vec::new();
-                for (i, p) in pa.iter().enumerate() {
-                    let ip = format!("{path}{i}/");
-                    match self.element(&ra[i], p, &ip) {
-                        Ok(()) => applied += 1,
-                        Err((pp, e)) => {
-                            if e.is_skip() {
-                                skips.push(e.msg);
-                                continue;
-                            }
-                            return Err((pp, e));
-                        }
-                    }
-                }
-                if applied == 0 && !skips.is_empty() {
-                    return Err((
-                        path.to_string(),
-                        PErr {
-                            kind: ErrKind::Conditional,
-                            msg: skips.join("; "),
-                        },
-                    ));
-                }
-                Ok(())
+                self.elements(ra.iter().zip(pa.iter()), path)
             }
             _ => self.element(&Value::Array(ra.to_vec()), first, path),
         }
