@@ -531,7 +531,12 @@ fn known_keys(table_path: &str) -> &'static [&'static str] {
             "reserved_cpu",
             "reserved_memory",
         ],
-        "tooling" => &["homelab_version", "homelab_repo", "homelab_image", "ci_image"],
+        "tooling" => &[
+            "homelab_version",
+            "homelab_repo",
+            "homelab_image",
+            "ci_image",
+        ],
         "cluster" => &[
             "name",
             "distribution",

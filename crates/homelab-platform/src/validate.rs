@@ -105,8 +105,18 @@ fn validate_cluster(config: &Config, report: Report<'_>) {
 }
 
 fn validate_git(config: &Config, report: Report<'_>) {
-    check_kind(report, "git.repo_url", &config.git.repo_url, ValueKind::GitUrl);
-    check_kind(report, "git.revision", &config.git.revision, ValueKind::GitRef);
+    check_kind(
+        report,
+        "git.repo_url",
+        &config.git.repo_url,
+        ValueKind::GitUrl,
+    );
+    check_kind(
+        report,
+        "git.revision",
+        &config.git.revision,
+        ValueKind::GitRef,
+    );
 }
 
 fn validate_nodes(config: &Config, report: Report<'_>) {
@@ -265,7 +275,9 @@ fn validate_tooling(config: &Config, report: Report<'_>) {
         ("tooling.homelab_image", &t.homelab_image),
         ("tooling.ci_image", &t.ci_image),
     ] {
-        if !ValueKind::Image.check(image) || image.rsplit('/').next().is_some_and(|l| l.contains(':')) {
+        if !ValueKind::Image.check(image)
+            || image.rsplit('/').next().is_some_and(|l| l.contains(':'))
+        {
             report(
                 key,
                 format!(
@@ -281,7 +293,11 @@ fn validate_storage(config: &Config, report: Report<'_>) {
     let st = &config.storage;
     for (key, value, kind) in [
         ("storage.host_path", &st.host_path, ValueKind::AbsolutePath),
-        ("storage.btrfs_mount", &st.btrfs_mount, ValueKind::AbsolutePath),
+        (
+            "storage.btrfs_mount",
+            &st.btrfs_mount,
+            ValueKind::AbsolutePath,
+        ),
         (
             "storage.host_snapshot.directory",
             &st.host_snapshot.directory,
@@ -542,7 +558,8 @@ fn validate_components(config: &Config, report: Report<'_>) {
                 }
             }
         }
-    }}
+    }
+}
 
 /// A custom resource never syncs before the operator that brings its CRD.
 fn validate_crd_order(config: &Config, report: Report<'_>) {
@@ -620,7 +637,8 @@ fn validate_budgets(config: &Config, report: Report<'_>) {
                 );
             }
         }
-    }}
+    }
+}
 
 fn check_kind(report: Report<'_>, key: &str, value: &str, kind: ValueKind) {
     if !kind.check(value) {

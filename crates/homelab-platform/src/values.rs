@@ -44,19 +44,33 @@ impl ValueKind {
     /// What is allowed, for error messages.
     pub fn describe(self) -> &'static str {
         match self {
-            ValueKind::AbsolutePath => "an absolute path of letters, digits and . _ - @ + (no spaces, no ..)",
-            ValueKind::SubvolumeName => "a subvolume name like \"@longhorn\" (letters, digits, . _ - @ +)",
-            ValueKind::FstabDevice => "\"UUID=<uuid>\" (find it with `blkid`), \"LABEL=<label>\" or a /dev path",
-            ValueKind::GitUrl => "an https://, ssh:// or git@host:path URL without spaces or quotes",
+            ValueKind::AbsolutePath => {
+                "an absolute path of letters, digits and . _ - @ + (no spaces, no ..)"
+            }
+            ValueKind::SubvolumeName => {
+                "a subvolume name like \"@longhorn\" (letters, digits, . _ - @ +)"
+            }
+            ValueKind::FstabDevice => {
+                "\"UUID=<uuid>\" (find it with `blkid`), \"LABEL=<label>\" or a /dev path"
+            }
+            ValueKind::GitUrl => {
+                "an https://, ssh:// or git@host:path URL without spaces or quotes"
+            }
             ValueKind::HttpsUrl => "an https:// URL without spaces or quotes",
             ValueKind::GitRef => "a branch or tag name like \"main\" (letters, digits, . _ - /)",
             ValueKind::GithubName => "a GitHub name (letters, digits, . _ -)",
             ValueKind::RunnerGroup => "a runner group name (letters, digits, spaces, . _ -)",
             ValueKind::Cron => "a 5-field cron schedule like \"0 2 * * *\"",
-            ValueKind::OnCalendar => "a systemd OnCalendar expression like \"weekly\" or \"Mon *-*-* 03:00:00\"",
+            ValueKind::OnCalendar => {
+                "a systemd OnCalendar expression like \"weekly\" or \"Mon *-*-* 03:00:00\""
+            }
             ValueKind::Label => "letters, digits, spaces and . _ -",
-            ValueKind::Image => "an image reference like \"registry/name:tag\" (lower-case, digits, . _ - / : @)",
-            ValueKind::ChartRepo => "a Helm repository URL (https://...) or OCI path without oci://",
+            ValueKind::Image => {
+                "an image reference like \"registry/name:tag\" (lower-case, digits, . _ - / : @)"
+            }
+            ValueKind::ChartRepo => {
+                "a Helm repository URL (https://...) or OCI path without oci://"
+            }
         }
     }
 
@@ -79,16 +93,18 @@ impl ValueKind {
                         || is_scp_url(value))
             }
             ValueKind::HttpsUrl => {
-                is_url_text(value) && value.len() > "https://".len() && value.starts_with("https://")
+                is_url_text(value)
+                    && value.len() > "https://".len()
+                    && value.starts_with("https://")
             }
             ValueKind::GitRef => {
                 !value.is_empty()
                     && value.len() <= 255
                     && !value.starts_with(['-', '/', '.'])
                     && !value.contains("..")
-                    && value
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'))
+                    && value.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/')
+                    })
             }
             ValueKind::GithubName => {
                 !value.is_empty()
@@ -102,9 +118,9 @@ impl ValueKind {
                 !value.trim().is_empty()
                     && value.len() <= 100
                     && value.trim() == value
-                    && value
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b'_' | b'-'))
+                    && value.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b'_' | b'-')
+                    })
             }
             ValueKind::Cron => {
                 let fields: Vec<&str> = value.split(' ').collect();
@@ -195,7 +211,10 @@ fn is_url_text(value: &str) -> bool {
         && value.len() <= 2048
         && value.bytes().all(|b| {
             b.is_ascii_alphanumeric()
-                || matches!(b, b'.' | b'_' | b'~' | b':' | b'/' | b'@' | b'%' | b'+' | b'-' | b'=')
+                || matches!(
+                    b,
+                    b'.' | b'_' | b'~' | b':' | b'/' | b'@' | b'%' | b'+' | b'-' | b'='
+                )
         })
 }
 
@@ -210,9 +229,13 @@ fn is_scp_url(value: &str) -> bool {
 /// A POSIX shell word that is exactly `value`: single-quoted, with `'` written as `'\''`.
 pub fn shell_quote(value: &str) -> String {
     if !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b'@' | b'+' | b'=' | b':' | b','))
+        && value.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'.' | b'_' | b'-' | b'/' | b'@' | b'+' | b'=' | b':' | b','
+                )
+        })
     {
         return value.to_string();
     }
@@ -296,20 +319,32 @@ mod tests {
     #[test]
     fn ordinary_values_pass_their_type() {
         for (kind, good) in [
-            (ValueKind::FstabDevice, "UUID=0b5e7d2c-6c0b-4a55-9e1c-2f3a4b5c6d7e"),
+            (
+                ValueKind::FstabDevice,
+                "UUID=0b5e7d2c-6c0b-4a55-9e1c-2f3a4b5c6d7e",
+            ),
             (ValueKind::FstabDevice, DEVICE_PLACEHOLDER),
             (ValueKind::FstabDevice, "LABEL=storage"),
             (ValueKind::FstabDevice, "/dev/nvme0n1p3"),
             (ValueKind::SubvolumeName, "@longhorn"),
             (ValueKind::AbsolutePath, "/mnt/storage/.snapshots/longhorn"),
-            (ValueKind::GitUrl, "https://github.com/yourorg/gitops-homelab"),
-            (ValueKind::GitUrl, "git@github.com:yourorg/gitops-homelab.git"),
+            (
+                ValueKind::GitUrl,
+                "https://github.com/yourorg/gitops-homelab",
+            ),
+            (
+                ValueKind::GitUrl,
+                "git@github.com:yourorg/gitops-homelab.git",
+            ),
             (ValueKind::GitRef, "release/2025.1"),
             (ValueKind::RunnerGroup, "homelab runners"),
             (ValueKind::Cron, "0 2 * * *"),
             (ValueKind::OnCalendar, "Mon *-*-* 03:00:00"),
             (ValueKind::Image, "docker.io/ollama/ollama:0.12.3"),
-            (ValueKind::ChartRepo, "ghcr.io/actions/actions-runner-controller-charts"),
+            (
+                ValueKind::ChartRepo,
+                "ghcr.io/actions/actions-runner-controller-charts",
+            ),
             (ValueKind::ChartRepo, "https://charts.longhorn.io"),
         ] {
             assert!(kind.check(good), "{kind:?} refused {good:?}");

@@ -47,9 +47,9 @@ fn k3s_server_and_agent_configs_come_from_platform_toml() {
     assert!(server["kubelet-arg"][0]
         .as_str()
         .is_some_and(|a| a.starts_with("system-reserved=cpu=500m,memory=2Gi")));
-    assert!(server["node-label"]
-        .as_array()
-        .is_some_and(|l| l.iter().any(|v| v == "node.longhorn.io/create-default-disk=true")));
+    assert!(server["node-label"].as_array().is_some_and(|l| l
+        .iter()
+        .any(|v| v == "node.longhorn.io/create-default-disk=true")));
     assert!(server.get("server").is_none(), "the server joins nobody");
 
     let agent = &docs(&files, "host/k3s/akula-prime/config.yaml")[0];
@@ -107,7 +107,12 @@ fn readme_bootstrap_is_the_taskfile_order() {
     let text = file(&files, "Taskfile.yml");
     let mut in_file: Vec<(usize, String)> = tasks
         .iter()
-        .map(|t| (text.find(&format!("\n  {t}:")).expect("task in file"), t.clone()))
+        .map(|t| {
+            (
+                text.find(&format!("\n  {t}:")).expect("task in file"),
+                t.clone(),
+            )
+        })
         .collect();
     in_file.sort();
     let task_order: Vec<String> = in_file.into_iter().map(|(_, t)| t).collect();
@@ -145,7 +150,10 @@ fn readme_bootstrap_is_the_taskfile_order() {
             "{t} has no check"
         );
     }
-    assert!(!text.contains("host-setup:"), "the old second bootstrap is gone");
+    assert!(
+        !text.contains("host-setup:"),
+        "the old second bootstrap is gone"
+    );
 }
 
 #[test]
@@ -167,7 +175,10 @@ fn the_gpu_is_advertised_and_used() {
     assert_eq!(values["runtimeClassName"], "nvidia");
     let ollama = docs(&files, "apps/ai-services/ollama/ollama.yaml");
     let gpu = find(&ollama, "Deployment", "ollama");
-    assert_eq!(gpu["spec"]["template"]["spec"]["runtimeClassName"], "nvidia");
+    assert_eq!(
+        gpu["spec"]["template"]["spec"]["runtimeClassName"],
+        "nvidia"
+    );
     let runner = &docs(&files, "apps/arc/arc-linux-gpu-values.yaml")[0];
     assert_eq!(runner["template"]["spec"]["runtimeClassName"], "nvidia");
 }
@@ -217,9 +228,10 @@ fn placeholders_never_hold_a_sync_wave() {
 #[test]
 fn no_wait_for_first_consumer_claim_without_a_consumer() {
     let files = rendered();
-    for (path, _) in files.iter().filter(|(p, _)| {
-        p.starts_with("apps/ai-services") && !p.ends_with("kustomization.yaml")
-    }) {
+    for (path, _) in files
+        .iter()
+        .filter(|(p, _)| p.starts_with("apps/ai-services") && !p.ends_with("kustomization.yaml"))
+    {
         let path = path.to_string_lossy();
         let all = docs(&files, &path);
         for pvc in all.iter().filter(|d| d["kind"] == "PersistentVolumeClaim") {
@@ -264,10 +276,7 @@ fn the_runner_token_is_deferred_and_nothing_waits_for_it() {
 fn ci_installs_homelab_from_the_pinned_image_and_hooks() {
     let files = rendered();
     let cfg = default_config();
-    let image = format!(
-        "{}:{}",
-        cfg.tooling.ci_image, cfg.tooling.homelab_version
-    );
+    let image = format!("{}:{}", cfg.tooling.ci_image, cfg.tooling.homelab_version);
     let gitlab = &docs(&files, ".gitlab-ci.yml")[0];
     assert_eq!(gitlab["default"]["image"], image.as_str());
     let gitlab_text = file(&files, ".gitlab-ci.yml");
@@ -278,7 +287,9 @@ fn ci_installs_homelab_from_the_pinned_image_and_hooks() {
     let precommit = &docs(&files, ".pre-commit-config.yaml")[0];
     let repos = precommit["repos"].as_array().expect("repos");
     assert!(
-        !repos.iter().any(|r| r["repo"] == "https://github.com/yannh/kubeconform"),
+        !repos
+            .iter()
+            .any(|r| r["repo"] == "https://github.com/yannh/kubeconform"),
         "kubeconform ships no pre-commit hook"
     );
     let ours = repos
@@ -292,7 +303,10 @@ fn ci_installs_homelab_from_the_pinned_image_and_hooks() {
         .iter()
         .filter_map(|h| h["id"].as_str())
         .collect();
-    assert_eq!(ids, ["homelab-check", "homelab-validate", "homelab-render-drift"]);
+    assert_eq!(
+        ids,
+        ["homelab-check", "homelab-validate", "homelab-render-drift"]
+    );
     // The runner's jobs use the same image.
     let runner = file(&files, "apps/gitlab-runner/values.yaml");
     assert!(runner.contains(&format!("image = \"{image}\"")));
@@ -324,10 +338,17 @@ fn kube_api_egress_is_the_server_endpoint_only() {
         {
             let egress = &policy["spec"]["egress"];
             assert_eq!(egress.as_array().map(Vec::len), Some(1), "{path}");
-            assert_eq!(egress[0]["to"][0]["ipBlock"]["cidr"], "10.0.0.10/32", "{path}");
+            assert_eq!(
+                egress[0]["to"][0]["ipBlock"]["cidr"], "10.0.0.10/32",
+                "{path}"
+            );
             assert_eq!(egress[0]["to"].as_array().map(Vec::len), Some(1), "{path}");
             assert_eq!(egress[0]["ports"][0]["port"], 6443, "{path}");
-            assert_eq!(egress[0]["ports"].as_array().map(Vec::len), Some(1), "{path}");
+            assert_eq!(
+                egress[0]["ports"].as_array().map(Vec::len),
+                Some(1),
+                "{path}"
+            );
         }
     }
 }
@@ -362,15 +383,24 @@ fn gitlab_values_use_keys_the_chart_reads() {
     let files = rendered();
     let values = &docs(&files, "apps/gitlab/values-homelab.yaml")[0];
     assert_eq!(values["global"]["kas"]["enabled"], false);
-    assert!(values["gitlab"]["kas"].is_null(), "gitlab.kas.enabled is not the chart's key");
+    assert!(
+        values["gitlab"]["kas"].is_null(),
+        "gitlab.kas.enabled is not the chart's key"
+    );
     assert!(
         values["registry"]["persistence"].is_null(),
         "the registry chart has no persistence: its storage is object storage"
     );
     assert_eq!(values["global"]["minio"]["enabled"], true);
-    assert_eq!(values["registry"]["maintenance"]["readonly"]["enabled"], false);
+    assert_eq!(
+        values["registry"]["maintenance"]["readonly"]["enabled"],
+        false
+    );
     let taskfile = file(&files, "Taskfile.yml");
-    let gc = taskfile.split("registry-gc:").nth(1).expect("registry-gc task");
+    let gc = taskfile
+        .split("registry-gc:")
+        .nth(1)
+        .expect("registry-gc task");
     assert!(gc.contains("preconditions:") && gc.contains("readonly"));
 }
 
@@ -399,5 +429,58 @@ fn versions_are_current_and_renovate_keeps_them() {
         for pattern in m["matchStrings"].as_array().expect("patterns") {
             assert!(pattern.as_str().is_some_and(|p| !p.contains("{{")));
         }
+    }
+}
+
+/// What the rendered CI and hooks point at exists in this repository: the hook manifest that
+/// pre-commit builds (from the Dockerfile, since the root is a virtual workspace) and a release
+/// workflow that publishes the pinned images.
+#[test]
+fn this_repository_ships_what_the_rendered_ci_uses() {
+    let hooks = include_str!("../../../.pre-commit-hooks.yaml");
+    let (documents, _) = homelab_manifest::parse_str(".pre-commit-hooks.yaml", hooks);
+    let list = documents[0]
+        .value
+        .as_array()
+        .expect("a list of hooks")
+        .clone();
+    let files = rendered();
+    let precommit = &docs(&files, ".pre-commit-config.yaml")[0];
+    let cfg = default_config();
+    let ours = precommit["repos"]
+        .as_array()
+        .and_then(|r| {
+            r.iter()
+                .find(|r| r["repo"] == cfg.tooling.homelab_repo.as_str())
+        })
+        .expect("homelab hooks");
+    for hook in ours["hooks"].as_array().expect("hooks") {
+        let def = list
+            .iter()
+            .find(|h| h["id"] == hook["id"])
+            .unwrap_or_else(|| panic!("hook {} is not in .pre-commit-hooks.yaml", hook["id"]));
+        assert_eq!(
+            def["language"], "docker",
+            "pre-commit cannot cargo-install a virtual workspace"
+        );
+    }
+    let dockerfile = include_str!("../../../Dockerfile");
+    let last_stage = dockerfile
+        .lines()
+        .filter(|l| l.starts_with("FROM "))
+        .last()
+        .expect("stages");
+    assert_eq!(
+        last_stage, "FROM scratch AS homelab",
+        "pre-commit builds the last stage"
+    );
+    assert!(dockerfile.contains("AS ci") && dockerfile.contains("USER 1000:1000"));
+    let release = include_str!("../../../.github/workflows/release.yml");
+    for image in [&cfg.tooling.homelab_image, &cfg.tooling.ci_image] {
+        let name = image.rsplit('/').next().expect("image name");
+        assert!(
+            release.contains(&format!("/{name}:${{{{ steps.version.outputs.tag }}}}")),
+            "the release does not publish {name}"
+        );
     }
 }
