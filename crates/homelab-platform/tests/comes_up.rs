@@ -467,8 +467,7 @@ fn this_repository_ships_what_the_rendered_ci_uses() {
     let dockerfile = include_str!("../../../Dockerfile");
     let last_stage = dockerfile
         .lines()
-        .filter(|l| l.starts_with("FROM "))
-        .last()
+        .rfind(|l| l.starts_with("FROM "))
         .expect("stages");
     assert_eq!(
         last_stage, "FROM scratch AS homelab",
