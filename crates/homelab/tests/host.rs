@@ -1032,7 +1032,7 @@ fn crash_between_steps_leaves_fstab_before_or_after() {
         let stray: Vec<_> = std::fs::read_dir(fs.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".homelab-tmp"))
+            .filter(|n| n.contains(".homelab-tmp-"))
             .collect();
         assert!(stray.is_empty(), "{point}: temp files left: {stray:?}");
         // A rerun finishes the job; then the host matches.
