@@ -44,9 +44,10 @@ pub struct EvalContext {
     /// Whether this is a background scan (no request/userInfo available) rather than an
     /// admission request. `kyverno test`/`apply` evaluate as admission requests.
     pub background: bool,
-    /// The test's `Context` file `spec` (`resources`, `images`): the mock data that CEL
-    /// lookups (`resource.Get/List`, `image.GetMetadata`) read. `None` = no mocks.
-    pub cel_context: Option<Value>,
+    /// What a `kyverno test` mocks of the cluster, registries and web services (CEL
+    /// lookups, `apiCall`/`configMap`/`globalReference` context entries). `None` = nothing
+    /// is mocked: every such lookup fails or is left to the Values file.
+    pub mocks: Option<crate::mocks::Shared>,
 }
 
 impl Default for EvalContext {
@@ -59,7 +60,7 @@ impl Default for EvalContext {
             old_object: None,
             values: Map::new(),
             background: false,
-            cel_context: None,
+            mocks: None,
         }
     }
 }

@@ -106,11 +106,7 @@ fn rr(rule: &str, status: Status, msg: impl Into<String>) -> (RuleResponse, Opti
 }
 
 fn resp(rule: &str, status: Status, msg: impl Into<String>) -> RuleResponse {
-    RuleResponse {
-        rule: rule.to_string(),
-        status,
-        message: msg.into(),
-    }
+    RuleResponse::new(rule, status, msg)
 }
 
 /// Evaluate `policy` against `resource`. `None` when the policy kind is not one this engine
@@ -198,42 +194,14 @@ pub fn evaluate_prepared(
         generated: Vec::new(),
     };
     if !matches!(kind, "ClusterPolicy" | "Policy") {
-        if crate::cel::is_validating_policy(policy) {
-            let rules = crate::cel::evaluate_validating_policy(policy, resource, req.ctx)?;
-            out.rules = rules;
-            return Some(out);
-        }
-        // MutatingPolicy (added by the cel helper): rules plus the patched resource.
-        if crate::cel::is_mutating_policy(policy) {
-            let (rules, patched) = crate::cel::evaluate_mutating_policy(policy, resource, req.ctx)?;
-            out.rules = rules;
-            out.patched_resource = patched;
-            return Some(out);
-        }
-        // ValidatingAdmissionPolicy (added by the cel helper); bindings are not loaded, so
-        // the policy's own matchConstraints decide.
-        if crate::cel::is_validating_admission_policy(policy) {
-            out.rules =
-                crate::cel::evaluate_validating_admission_policy(policy, &[], resource, req.ctx)?;
-            return Some(out);
-        }
-        // MutatingAdmissionPolicy (added by the cel helper), bindings not loaded.
-        if crate::cel::is_mutating_admission_policy(policy) {
-            let (rules, patched) =
-                crate::cel::evaluate_mutating_admission_policy(policy, resource, req.ctx)?;
-            out.rules = rules;
-            out.patched_resource = patched;
-            return Some(out);
-        }
-        // GeneratingPolicy (added by the cel helper): rules plus the generated resources.
-        if crate::cel::is_generating_policy(policy) {
-            let (rules, made) = crate::cel::evaluate_generating_policy(policy, resource, req.ctx)?;
-            let name = out.policy.clone();
-            out.rules = rules;
-            out.generated = made.into_iter().map(|g| (name.clone(), g)).collect();
-            return Some(out);
-        }
-        return None;
+        // The CEL policy kinds (ValidatingPolicy, MutatingPolicy, GeneratingPolicy,
+        // DeletingPolicy, ImageValidatingPolicy, VAP, MAP and namespaced variants).
+        let r = crate::cel::kinds::evaluate(policy, resource, req.ctx, req.exceptions)?;
+        let name = out.policy.clone();
+        out.rules = r.rules;
+        out.patched_resource = r.patched;
+        out.generated = r.generated.into_iter().map(|g| (name.clone(), g)).collect();
+        return Some(out);
     }
     if kind == "Policy" {
         let pns = policy
@@ -415,6 +383,7 @@ fn load_context(
     entries: Option<&Value>,
     vars: &mut Vars,
     provided: &Map<String, Value>,
+    ctx: &EvalContext,
 ) -> Result<(), String> {
     let Some(Value::Array(entries)) = entries else {
         return Ok(());
@@ -485,6 +454,9 @@ fn load_context(
                 }
                 Some(v) => vars.set(name, v),
             }
+        } else if let Some(loaded) = crate::context_mocks::load(e, vars, ctx) {
+            // apiCall / configMap / globalReference answered from the test's mocks
+            vars.set(name, loaded?);
         } else {
             // apiCall / configMap / imageRegistry / globalReference: offline the values must
             // come from a Values file; a declared default is used otherwise.
@@ -605,7 +577,7 @@ fn evaluate_rule_inner(
             ));
         }
     }
-    if let Err(e) = load_context(rule.get("context"), &mut vars, &provided) {
+    if let Err(e) = load_context(rule.get("context"), &mut vars, &provided, ctx) {
         return Some(rr(
             &name,
             Status::Error,
@@ -627,6 +599,7 @@ fn evaluate_rule_inner(
     }
     let v = Validator {
         rule_name: &name,
+        ctx,
         message: validate
             .get("message")
             .and_then(Value::as_str)
@@ -661,6 +634,20 @@ fn evaluate_rule_inner(
                 Err(e) => (resp(&name, Status::Error, e), None),
             },
         );
+    }
+    if let Some(m) = mutate.filter(|m| m.get("targets").is_some()) {
+        let pns = if policy.get("kind").and_then(Value::as_str) == Some("Policy") {
+            policy
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+        } else {
+            ""
+        };
+        return Some((
+            crate::mutate_existing::apply(&name, m, &vars, ctx, pns),
+            None,
+        ));
     }
     if let Some(m) = mutate {
         let (status, msg, patched) = crate::mutate::mutate(m, resource, &vars);
@@ -746,6 +733,7 @@ fn generate_resource(g: &Value, vars: &Vars, sources: &[Value]) -> Result<Value,
 
 struct Validator<'a> {
     rule_name: &'a str,
+    ctx: &'a EvalContext,
     message: &'a str,
     foreach_values: Option<&'a Map<String, Value>>,
 }
@@ -1008,7 +996,7 @@ impl Validator<'_> {
                 None => el.is_object(),
             };
             let r = (|| {
-                if let Err(e) = load_context(fe.get("context"), &mut v, &Map::new()) {
+                if let Err(e) = load_context(fe.get("context"), &mut v, &Map::new(), self.ctx) {
                     return self.r(Status::Error, format!("failed to load context: {e}"));
                 }
                 if let Some(pre) = fe.get("preconditions") {

@@ -113,10 +113,73 @@ pub fn selector_is_set(selector: Option<&Json>) -> bool {
     })
 }
 
+/// Whether Kyverno's CLI reports a CEL policy whose match constraints do not select a
+/// resource (a response without results, shown as passed/excluded) instead of
+/// dropping it: it keeps the response when the constraints have a namespace or
+/// object selector, exclusions, resource names, or more than one resource rule.
+pub fn reports_unselected(constraints: Option<&Json>) -> bool {
+    let Some(mc) = constraints.filter(|c| !c.is_null()) else {
+        return false;
+    };
+    if selector_is_set(mc.get("namespaceSelector")) || selector_is_set(mc.get("objectSelector")) {
+        return true;
+    }
+    if mc
+        .get("excludeResourceRules")
+        .and_then(Json::as_array)
+        .is_some_and(|a| !a.is_empty())
+    {
+        return true;
+    }
+    match mc.get("resourceRules").and_then(Json::as_array).map(Vec::as_slice) {
+        Some([rule]) => rule
+            .get("resourceNames")
+            .and_then(Json::as_array)
+            .is_some_and(|a| !a.is_empty()),
+        _ => true,
+    }
+}
+
+/// The labels a CEL policy's namespace selector sees for `resource`'s namespace: those
+/// of the Namespace object the test declares (Values `namespaces`/`namespaceSelector`),
+/// else labels given for it, else only the `kubernetes.io/metadata.name` label every
+/// namespace carries (Kyverno's matcher assumes that much of an unknown namespace).
+pub fn namespace_labels(ctx: &crate::context::EvalContext, resource: &Json) -> Map<String, Json> {
+    let ns = str_at(resource, "/metadata/namespace");
+    if let Some(labels) = ctx
+        .namespace_object
+        .as_ref()
+        .filter(|o| str_at(o, "/metadata/name") == ns)
+        .map(|o| {
+            o.pointer("/metadata/labels")
+                .and_then(Json::as_object)
+                .cloned()
+                .unwrap_or_default()
+        })
+    {
+        return labels;
+    }
+    if let Some(l) = ctx.namespace_labels.as_ref().filter(|l| !l.is_empty()) {
+        return l.clone();
+    }
+    let mut m = Map::new();
+    if !ns.is_empty() {
+        m.insert(
+            "kubernetes.io/metadata.name".into(),
+            Json::String(ns.to_string()),
+        );
+    }
+    m
+}
+
 /// Whether `constraints` (a `MatchResources`) select the request.
 pub fn matches(constraints: &Json, req: &Request<'_>) -> bool {
-    let rules = constraints.get("resourceRules").and_then(Json::as_array);
-    if !rules.is_some_and(|rs| rs.iter().any(|r| rule_matches(r, req))) {
+    // Constraints without resource rules select every resource (as Kubernetes' matcher).
+    let rules = constraints
+        .get("resourceRules")
+        .and_then(Json::as_array)
+        .filter(|rs| !rs.is_empty());
+    if rules.is_some_and(|rs| !rs.iter().any(|r| rule_matches(r, req))) {
         return false;
     }
     if let Some(ex) = constraints
@@ -186,7 +249,7 @@ mod tests {
         let excl = json!({"resourceRules": any["resourceRules"], "excludeResourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["*"], "resources": ["deployments"]}]});
         assert!(!matches(&excl, &req(&deploy, &none)));
         assert!(matches(&excl, &req(&pod, &none)));
-        assert!(!matches(&json!({}), &req(&pod, &none)));
+        assert!(matches(&json!({}), &req(&pod, &none)));
     }
 
     #[test]
