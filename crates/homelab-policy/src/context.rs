@@ -24,6 +24,20 @@ pub struct UserInfo {
     pub cluster_roles: Vec<String>,
 }
 
+/// The request is for a subresource (`kubectl scale`, `exec`, a pod binding...): the
+/// object is of the subresource's kind, the request names the parent resource.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Subresource {
+    /// The parent's group, version and kind (`apps`, `v1`, `Deployment`).
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// The parent's resource (plural) name (`deployments`).
+    pub resource: String,
+    /// The subresource (`scale`).
+    pub name: String,
+}
+
 /// Everything about the admission request that is not the resource or the policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalContext {
@@ -48,6 +62,9 @@ pub struct EvalContext {
     /// lookups, `apiCall`/`configMap`/`globalReference` context entries). `None` = nothing
     /// is mocked: every such lookup fails or is left to the Values file.
     pub mocks: Option<crate::mocks::Shared>,
+    /// Set when the request is for a subresource of another resource (the Values
+    /// file's `subresources` map the object's kind to its parent).
+    pub subresource: Option<Subresource>,
 }
 
 impl Default for EvalContext {
@@ -61,6 +78,7 @@ impl Default for EvalContext {
             values: Map::new(),
             background: false,
             mocks: None,
+            subresource: None,
         }
     }
 }

@@ -151,10 +151,8 @@ mod tests {
 
     #[test]
     fn api_calls_read_mocks_then_the_cluster() {
-        let mut m = Mocks {
-            cluster: true,
-            ..Mocks::default()
-        };
+        let mut m = Mocks::default();
+        m.cluster = true;
         m.add_objects([json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "cfg", "namespace": "default"}, "data": {"k": "v"}})]);
         m.add_http(HttpMock {

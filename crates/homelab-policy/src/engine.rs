@@ -246,7 +246,13 @@ pub fn evaluate_prepared(
     for pr in rules.iter().filter(|r| r.rule.get("mutate").is_none()) {
         if let Some((mut r, made)) = evaluate_rule(&pname, &out.policy, policy, pr, target, req) {
             if let (Some(m), true) = (made, pr.rule.get("generate").is_some()) {
-                out.generated.push((r.rule.clone(), m));
+                match (m.get("kind").and_then(Value::as_str), m.get("items")) {
+                    // cloneList: one generated resource per item
+                    (Some("List"), Some(Value::Array(items))) => out
+                        .generated
+                        .extend(items.iter().map(|i| (r.rule.clone(), i.clone()))),
+                    _ => out.generated.push((r.rule.clone(), m)),
+                }
             }
             if scored_false && r.status == Status::Fail {
                 r.status = Status::Warn;
@@ -376,6 +382,18 @@ fn exception_applies(
         }
     }
     true
+}
+
+/// `namespace/name` of an exception, as Kyverno names it in messages.
+fn exception_key(exc: &Value) -> String {
+    let name = exc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match exc.pointer("/metadata/namespace").and_then(Value::as_str) {
+        Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
+        _ => name.to_string(),
+    }
 }
 
 /// Load `context` entries into `vars` (values from the Values file win, like the CLI).
@@ -613,15 +631,33 @@ fn evaluate_rule_inner(
             Some(Value::Array(e)) => e.clone(),
             _ => Vec::new(),
         };
-        for exc in req.exceptions {
-            if let Some(Value::Array(extra)) = exc.pointer("/spec/podSecurity") {
-                if exception_applies(exc, pname_full, &name, &subj, &vars) {
-                    excludes.extend(extra.iter().cloned());
+        let mut status_msg = crate::pss::validate(ps, &excludes, resource);
+        // Exceptions' podSecurity exclusions apply to a failing pod: when they exempt
+        // every violation, the rule is skipped because of the exceptions.
+        if status_msg.0 == Status::Fail {
+            let mut keys = Vec::new();
+            for exc in req.exceptions {
+                if let Some(Value::Array(extra)) = exc.pointer("/spec/podSecurity") {
+                    if exception_applies(exc, pname_full, &name, &subj, &vars) {
+                        excludes.extend(extra.iter().cloned());
+                        keys.push(exception_key(exc));
+                    }
                 }
             }
+            if !keys.is_empty() {
+                status_msg = match crate::pss::validate(ps, &excludes, resource) {
+                    (Status::Pass, _) => (
+                        Status::Skip,
+                        format!(
+                            "rule is skipped due to policy exceptions {}",
+                            keys.join(", ")
+                        ),
+                    ),
+                    other => other,
+                };
+            }
         }
-        let (status, msg) = crate::pss::validate(ps, &excludes, resource);
-        return Some((resp(&name, status, msg), None));
+        return Some((resp(&name, status_msg.0, status_msg.1), None));
     }
     if validate.get("cel").is_some() {
         let _ = policy;
@@ -698,12 +734,12 @@ fn generate_resource(g: &Value, vars: &Vars, sources: &[Value]) -> Result<Value,
         out["metadata"] = Value::Object(meta);
         return Ok(out);
     }
-    let Some(data) = g.get("data") else {
-        return Err(
-            "generate.cloneList needs the source resources from a cluster; not supported offline"
-                .into(),
-        );
-    };
+    if let Some(list) = g.get("cloneList") {
+        return Ok(clone_list(&g, list, sources));
+    }
+    // Without `data` Kyverno creates the bare object.
+    let empty = Value::Object(Map::new());
+    let data = g.get("data").unwrap_or(&empty);
     let mut out = Map::new();
     for k in ["apiVersion", "kind"] {
         out.insert(k.into(), g.get(k).cloned().unwrap_or(Value::Null));
@@ -729,6 +765,62 @@ fn generate_resource(g: &Value, vars: &Vars, sources: &[Value]) -> Result<Value,
         }
     }
     Ok(Value::Object(out))
+}
+
+/// A `generate.cloneList` rule: a copy, in the rule's namespace, of every source
+/// (`cloneSourceResource`) of the listed kinds (`v1/Secret`, `apps/v1/Deployment`, a
+/// bare kind) in the list's namespace whose labels match its selector; as a `List`
+/// object whose items are the generated resources.
+fn clone_list(g: &Value, list: &Value, sources: &[Value]) -> Value {
+    let s = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let kinds: Vec<(String, String)> = list
+        .get("kinds")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(|k| match k.rsplit_once('/') {
+                    Some((api, kind)) => (api.to_string(), kind.to_string()),
+                    None => (String::new(), k.to_string()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let source_ns = s(list, "/namespace");
+    let target_ns = s(g, "/namespace");
+    let empty = Map::new();
+    let items: Vec<Value> = sources
+        .iter()
+        .filter(|r| {
+            kinds.iter().any(|(api, kind)| {
+                s(r, "/kind") == *kind && (api.is_empty() || s(r, "/apiVersion") == *api)
+            })
+        })
+        .filter(|r| source_ns.is_empty() || s(r, "/metadata/namespace") == source_ns)
+        .filter(|r| {
+            let labels = r
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            crate::cel::selector_matches(list.get("selector"), labels)
+        })
+        .map(|src| {
+            let mut out = src.clone();
+            let mut meta = Map::new();
+            meta.insert("name".into(), Value::String(s(src, "/metadata/name")));
+            if !target_ns.is_empty() {
+                meta.insert("namespace".into(), Value::String(target_ns.clone()));
+            }
+            for k in ["labels", "annotations"] {
+                if let Some(v) = src.pointer(&format!("/metadata/{k}")) {
+                    meta.insert(k.into(), v.clone());
+                }
+            }
+            out["metadata"] = Value::Object(meta);
+            out
+        })
+        .collect();
+    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items})
 }
 
 struct Validator<'a> {

@@ -79,6 +79,7 @@ pub fn evaluate_deleting_policy(
             resource,
             operation: "CREATE",
             namespace_labels: &labels,
+            subresource: ctx.subresource.as_ref(),
         };
         if !matching::matches(&mc, &req) {
             return None;

@@ -38,6 +38,17 @@ pub fn request_json(resource: &Json, ctx: &EvalContext) -> Json {
         if let Some(k) = m.get("kind").cloned() {
             m.insert("requestKind".into(), k);
         }
+        // A subresource request names the parent resource and the subresource.
+        if let Some(sr) = &ctx.subresource {
+            let gvk = serde_json::json!({"group": sr.group, "version": sr.version, "kind": sr.kind});
+            let gvr = serde_json::json!({"group": sr.group, "version": sr.version, "resource": sr.resource});
+            m.insert("kind".into(), gvk.clone());
+            m.insert("requestKind".into(), gvk);
+            m.insert("resource".into(), gvr.clone());
+            m.insert("requestResource".into(), gvr);
+            m.insert("subResource".into(), Json::String(sr.name.clone()));
+            m.insert("requestSubResource".into(), Json::String(sr.name.clone()));
+        }
         if ctx.operation == "DELETE" {
             m.insert("object".into(), Json::Null);
         }

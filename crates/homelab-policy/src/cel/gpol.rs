@@ -62,6 +62,7 @@ pub fn evaluate_generating_policy_with_exceptions(
         resource,
         operation: &ctx.operation,
         namespace_labels: &labels,
+        subresource: ctx.subresource.as_ref(),
     };
     if !spec
         .get("matchConstraints")
@@ -487,7 +488,8 @@ mod tests {
             "spec": {
                 "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["namespaces"]}]},
                 "matchConditions": [{"name": "not-system", "expression": "!object.metadata.name.startsWith('kube-')"}],
-                "variables": [{"name": "ns", "expression": "object.metadata.name"}],
+                "variables": [{"name": "ns", "expression": "object.metadata.name"},
+                              {"name": "labels", "expression": "{'team': object.metadata.name}"}],
                 "generate": generate
             }
         })
@@ -538,7 +540,7 @@ mod tests {
     #[test]
     fn templates_interpolate_placeholders() {
         let p = policy(json!([{"template": {"interpolate": "cel", "value":
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: (( variables.ns ))-config\n  namespace: (( variables.ns ))\n  labels: (( {'team': variables.ns} ))\ndata:\n  count: (( 1 + 2 ))\n  literal: \\((not a placeholder))\n"}}]));
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: (( variables.ns ))-config\n  namespace: (( variables.ns ))\n  labels: (( variables.labels ))\ndata:\n  count: (( 1 + 2 ))\n  literal: \\((not a placeholder))\n"}}]));
         let (rules, made) =
             evaluate_generating_policy(&p, &ns("team"), &EvalContext::default()).unwrap();
         assert_eq!(rules[0].status, Status::Pass, "{}", rules[0].message);

@@ -145,6 +145,7 @@ pub fn evaluate_image_validating_policy(
         resource,
         operation: &ctx.operation,
         namespace_labels: &labels,
+        subresource: ctx.subresource.as_ref(),
     };
     let selected = |mc: &Json| matching::matches(mc, &req);
     let mc = spec.get("matchConstraints")?;

@@ -191,6 +191,32 @@ pub fn bind(act: &mut Activation, mocks: Option<&Shared>, namespace: &str) {
             crate::yaml::parse_one(&text).map(|j| json_to_cel(&j))
         }),
     );
+    act.bind_function("regex.replace", Arc::new(|_, args| regex_replace(args)));
+    act.bind_function(
+        "regex.extract",
+        Arc::new(|_, args| {
+            let (text, re) = regex_args(args, "regex.extract")?;
+            let found = re.captures(&text).map(|c| {
+                let m = c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str());
+                Value::String(Arc::new(m.to_string()))
+            });
+            Ok(homelab_cel::optional(found))
+        }),
+    );
+    act.bind_function(
+        "regex.extractAll",
+        Arc::new(|_, args| {
+            let (text, re) = regex_args(args, "regex.extractAll")?;
+            let all: Vec<Json> = re
+                .captures_iter(&text)
+                .map(|c| {
+                    let m = c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str());
+                    Json::String(m.to_string())
+                })
+                .collect();
+            Ok(json_to_cel(&Json::Array(all)))
+        }),
+    );
     for name in ["listObjToMap", "transform.listObjToMap"] {
         act.bind_function(name, Arc::new(|_, args| list_obj_to_map(args)));
     }
@@ -248,6 +274,57 @@ pub fn bind(act: &mut Activation, mocks: Option<&Shared>, namespace: &str) {
             },
         ),
     );
+}
+
+/// The text and compiled pattern of a `regex.*` call (RE2 syntax, as cel-go).
+fn regex_args(args: &[Value], func: &str) -> Result<(String, regex::Regex), String> {
+    let text = arg_str(args, 0, func)?;
+    let pattern = arg_str(args, 1, func)?;
+    let re = regex::RegexBuilder::new(&pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("{func}: invalid regex {pattern:?}: {e}"))?;
+    Ok((text, re))
+}
+
+/// cel-go's `regex.replace(text, pattern, replacement[, count])`: `\1`..`\9` in the
+/// replacement refer to groups, `\\` is a backslash; a negative count replaces all.
+fn regex_replace(args: &[Value]) -> Result<Value, String> {
+    let (text, re) = regex_args(args, "regex.replace")?;
+    let repl = arg_str(args, 2, "regex.replace")?;
+    let mut expanded = String::new();
+    let mut chars = repl.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(d) if d.is_ascii_digit() => {
+                    expanded.push_str("${");
+                    expanded.push(d);
+                    expanded.push('}');
+                }
+                Some('\\') => expanded.push('\\'),
+                Some(other) => {
+                    return Err(format!(
+                        "regex.replace: invalid replacement string: \\{other} is not a group reference"
+                    ))
+                }
+                None => return Err("regex.replace: invalid replacement string: trailing \\".into()),
+            },
+            '$' => expanded.push_str("$$"),
+            other => expanded.push(other),
+        }
+    }
+    let count = match args.get(3) {
+        Some(Value::Int(n)) => *n,
+        _ => -1,
+    };
+    let out = if count < 0 {
+        re.replace_all(&text, expanded.as_str()).into_owned()
+    } else {
+        re.replacen(&text, usize::try_from(count).unwrap_or(0), expanded.as_str())
+            .into_owned()
+    };
+    Ok(Value::String(Arc::new(out)))
 }
 
 /// `listObjToMap(keys, values, keyField, valueField)`: a map from each key object's
@@ -443,6 +520,25 @@ mod tests {
             e("isImage('nginx:1') && !isImage('bad image')"),
             json!(true)
         );
+    }
+
+    #[test]
+    fn regex_library() {
+        let e = |src: &str| eval(src, json!({})).unwrap();
+        assert_eq!(
+            e(r#"regex.replace("docker.io/nginx:1", "^docker\\.io/(.*)", "my.io/\\1")"#),
+            json!("my.io/nginx:1")
+        );
+        assert_eq!(e(r#"regex.replace("aaa", "a", "b", 2)"#), json!("bba"));
+        assert_eq!(
+            e(r#"regex.extract("v1.2.3", "v(\\d+)").orValue("none")"#),
+            json!("1")
+        );
+        assert_eq!(
+            e(r#"regex.extract("abc", "\\d").orValue("none")"#),
+            json!("none")
+        );
+        assert_eq!(e(r#"regex.extractAll("a1b22", "\\d+")"#), json!(["1", "22"]));
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub fn evaluate_mutating_admission_policy_with_bindings(
         resource,
         operation: "CREATE",
         namespace_labels: &labels,
+        subresource: ctx.subresource.as_ref(),
     };
     let namespace_object = bindings::namespace_object(resource, Some(&labels));
     if mine.is_empty() {

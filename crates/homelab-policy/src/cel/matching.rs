@@ -13,7 +13,11 @@ pub struct Request<'a> {
     pub operation: &'a str,
     /// Labels of the resource's namespace (empty when unknown).
     pub namespace_labels: &'a Map<String, Json>,
+    /// Set when the request is for a subresource (the object is of its kind, the
+    /// rules are matched against the parent resource and the subresource name).
+    pub subresource: Option<&'a crate::context::Subresource>,
 }
+
 
 fn strs(v: Option<&Json>) -> Vec<&str> {
     v.and_then(Json::as_array)
@@ -28,8 +32,18 @@ fn str_at<'a>(v: &'a Json, ptr: &str) -> &'a str {
 /// Whether one `NamedRuleWithOperations` matches the request.
 fn rule_matches(rule: &Json, req: &Request<'_>) -> bool {
     let r = req.resource;
-    let (group, version) = group_version(str_at(r, "/apiVersion"));
-    let plural = plural_for_kind(str_at(r, "/kind"));
+    let (group, version, plural, subresource) = match req.subresource {
+        Some(sr) => (
+            sr.group.as_str(),
+            sr.version.as_str(),
+            sr.resource.clone(),
+            sr.name.as_str(),
+        ),
+        None => {
+            let (g, v) = group_version(str_at(r, "/apiVersion"));
+            (g, v, plural_for_kind(str_at(r, "/kind")), "")
+        }
+    };
     let ops = strs(rule.get("operations"));
     if !ops
         .iter()
@@ -51,7 +65,7 @@ fn rule_matches(rule: &Json, req: &Request<'_>) -> bool {
     }
     let resource_ok = strs(rule.get("resources")).iter().any(|res| {
         let (name, sub) = res.split_once('/').unwrap_or((res, ""));
-        (name == "*" || name == plural) && (sub == "*" || sub.is_empty())
+        (name == "*" || name == plural) && (sub == "*" || sub == subresource)
     });
     if !resource_ok {
         return false;
@@ -228,6 +242,7 @@ mod tests {
             resource: r,
             operation: "CREATE",
             namespace_labels: labels,
+            subresource: None,
         }
     }
 

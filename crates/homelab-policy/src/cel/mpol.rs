@@ -74,6 +74,7 @@ pub fn evaluate_mutating_policy_with_exceptions(
         resource,
         operation: &ctx.operation,
         namespace_labels: &labels,
+        subresource: ctx.subresource.as_ref(),
     };
     let selected = |s: &Json| {
         s.get("matchConstraints")
@@ -278,6 +279,7 @@ pub fn targets(policy: &Json, trigger: &Json, target: &Json, ctx: &EvalContext) 
         resource: target,
         operation: "CREATE",
         namespace_labels: &labels,
+        subresource: None,
     };
     matching::matches(&constraints, &req)
 }
@@ -386,7 +388,13 @@ mod tests {
             policy(json!([{"patchType": "JSONPatch", "jsonPatch": {"expression": "object.nope"}}]));
         let (rules, _) = evaluate_mutating_policy(&p, &pod(None), &EvalContext::default()).unwrap();
         assert_eq!(rules[0].status, Status::Error);
+        // A Service is not selected: the pod-controller variant (two resource rules) is
+        // reported without a result, as Kyverno's CLI does.
         let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}});
-        assert!(evaluate_mutating_policy(&p, &svc, &EvalContext::default()).is_none());
+        let (rules, patched) = evaluate_mutating_policy(&p, &svc, &EvalContext::default()).unwrap();
+        assert!(rules.is_empty() && patched.is_none());
+        let mut plain = p.clone();
+        plain["spec"]["autogen"] = json!({"podControllers": {"controllers": []}});
+        assert!(evaluate_mutating_policy(&plain, &svc, &EvalContext::default()).is_none());
     }
 }

@@ -52,6 +52,7 @@ pub fn evaluate_validating_admission_policy_with_params(
         resource,
         operation: "CREATE",
         namespace_labels: &labels,
+        subresource: ctx.subresource.as_ref(),
     };
     if mine.is_empty() {
         let selected = policy
@@ -131,6 +132,7 @@ fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn vap() -> Json {
         json!({

@@ -96,6 +96,7 @@ fn evaluate_inner(
         resource,
         operation: &ctx.operation,
         namespace_labels: &labels,
+        subresource: ctx.subresource.as_ref(),
     };
     let selected = |s: &Json| {
         s.get("matchConstraints")

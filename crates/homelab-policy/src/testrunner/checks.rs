@@ -252,6 +252,8 @@ mod tests {
         assert!(!holds(json!({"list": [1]}), data.clone()));
         assert!(holds(json!({"~.(m)": {"x": 1}}), data.clone()));
         assert!(!holds(json!({"missing": 1}), data.clone()));
-        assert!(holds(json!({"name": "(name)"}), data));
+        // a scalar projection reads the value it is compared with
+        assert!(holds(json!({"name": "(@)"}), data.clone()));
+        assert!(holds(json!({"list": "(@)"}), data));
     }
 }

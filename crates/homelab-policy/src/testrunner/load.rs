@@ -34,6 +34,9 @@ pub struct Loaded {
     pub namespaces: HashMap<String, Value>,
     pub user: UserInfo,
     pub mocks: Mocks,
+    /// The Values file's `subresources`: (the subresource's apiVersion and kind, what a
+    /// request for it names).
+    pub subresources: Vec<(String, String, crate::context::Subresource)>,
     /// Problems loading the files (each says which file).
     pub errors: Vec<String>,
 }
@@ -257,6 +260,7 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
         values_doc = v.clone();
     }
     let mut values = Values::default();
+    let mut subresources = Vec::new();
     let mut namespace_labels = HashMap::new();
     let mut namespaces = HashMap::new();
     if values_doc.is_object() {
@@ -265,6 +269,40 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
         }
         if let Some(Value::Array(p)) = get(&values_doc, "policies") {
             values.policies = p.clone();
+        }
+        if let Some(Value::Array(subs)) = get(&values_doc, "subresources") {
+            for sr in subs {
+                let field = |obj: &str, k: &str| {
+                    get(sr, obj)
+                        .and_then(|o| get(o, k))
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let api = |obj: &str| {
+                    let (g, v) = (field(obj, "group"), field(obj, "version"));
+                    if g.is_empty() {
+                        v
+                    } else {
+                        format!("{g}/{v}")
+                    }
+                };
+                let sub_name = field("subresource", "name");
+                subresources.push((
+                    api("subresource"),
+                    field("subresource", "kind"),
+                    crate::context::Subresource {
+                        group: field("parentResource", "group"),
+                        version: field("parentResource", "version"),
+                        kind: field("parentResource", "kind"),
+                        resource: field("parentResource", "name"),
+                        name: sub_name
+                            .split_once('/')
+                            .map(|(_, s)| s.to_string())
+                            .unwrap_or_default(),
+                    },
+                ));
+            }
         }
         if let Some(Value::Array(ns)) = get(&values_doc, "namespaceSelector") {
             for n in ns {
@@ -429,6 +467,7 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
         namespaces,
         user,
         mocks,
+        subresources,
         errors,
     }
 }

@@ -203,16 +203,12 @@ pub fn default_namespace_with(mut d: Value, mocks: &Mocks) -> Value {
 
 /// Does any rule of the policy (autogen included) select the resource's kind? The CLI
 /// only applies a policy to resources of the kinds it names.
-fn policy_applies_to_kind(policy: &Value, resource: &Value) -> bool {
+fn policy_applies_to_kind(policy: &Value, resource: &Value, ctx: &EvalContext) -> bool {
     let kind = policy.get("kind").and_then(Value::as_str).unwrap_or("");
     if !matches!(kind, "ClusterPolicy" | "Policy") {
         return true;
     }
-    let ctx = EvalContext::default();
-    let subj = crate::matching::Subject {
-        resource,
-        ctx: &ctx,
-    };
+    let subj = crate::matching::Subject { resource, ctx };
     crate::autogen::expand_rules(policy).iter().any(|rule| {
         let m = rule.get("match");
         let mut kinds: Vec<String> = Vec::new();
@@ -344,7 +340,18 @@ fn context_for(l: &Loaded, mocks: &Shared, resource: &Value, operation: &str) ->
     } else {
         ns
     };
+    let api = resource
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind = resource.get("kind").and_then(Value::as_str).unwrap_or("");
+    let subresource = l
+        .subresources
+        .iter()
+        .find(|(a, k, _)| a == api && k == kind)
+        .map(|(_, _, sr)| sr.clone());
     EvalContext {
+        subresource,
         operation: operation.to_string(),
         user_info: l.user.clone(),
         values: l.values.global.clone(),
@@ -392,10 +399,10 @@ fn evaluate_all(
                 current.clone()
             };
             let base = &base;
-            if !policy_applies_to_kind(policy, base) {
+            let ctx = context_for(l, mocks, base, operation);
+            if !policy_applies_to_kind(policy, base, &ctx) {
                 continue;
             }
-            let ctx = context_for(l, mocks, base, operation);
             let req = engine::Request {
                 ctx: &ctx,
                 exceptions: &l.exceptions,
