@@ -772,7 +772,12 @@ fn generate_resource(g: &Value, vars: &Vars, sources: &[Value]) -> Result<Value,
 /// bare kind) in the list's namespace whose labels match its selector; as a `List`
 /// object whose items are the generated resources.
 fn clone_list(g: &Value, list: &Value, sources: &[Value]) -> Value {
-    let s = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |v: &Value, p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     let kinds: Vec<(String, String)> = list
         .get("kinds")
         .and_then(Value::as_array)

@@ -302,7 +302,11 @@ impl Mocks {
         let (api_version, rest) = match parts.as_slice() {
             ["api", v, rest @ ..] => (v.to_string(), rest),
             ["apis", g, v, rest @ ..] => (format!("{g}/{v}"), rest),
-            _ => return Err(format!("the server could not find the requested resource ({path})")),
+            _ => {
+                return Err(format!(
+                    "the server could not find the requested resource ({path})"
+                ))
+            }
         };
         let (namespace, rest) = match rest {
             ["namespaces", ns, rest @ ..] if !rest.is_empty() => (*ns, rest),
@@ -328,7 +332,9 @@ impl Mocks {
             [resource, name] => self.get(&api_version, resource, namespace, name),
             [resource, name, _sub] => self.get(&api_version, resource, namespace, name),
             [] if !namespace.is_empty() => self.get(&api_version, "namespaces", "", namespace),
-            _ => Err(format!("the server could not find the requested resource ({path})")),
+            _ => Err(format!(
+                "the server could not find the requested resource ({path})"
+            )),
         }
     }
 
@@ -462,9 +468,7 @@ mod tests {
         assert_eq!(all["kind"], "ConfigMapList");
         let one_ns = m.api_path("/api/v1/namespaces/a/configmaps").unwrap();
         assert_eq!(one_ns["items"].as_array().unwrap().len(), 1);
-        let sel = m
-            .api_path("/api/v1/configmaps?labelSelector=t=x")
-            .unwrap();
+        let sel = m.api_path("/api/v1/configmaps?labelSelector=t=x").unwrap();
         assert_eq!(sel["items"].as_array().unwrap().len(), 1);
         assert_eq!(m.config_map("a", "cm").unwrap()["data"]["k"], "v");
     }

@@ -88,7 +88,9 @@ pub fn apply(
             Ok(v) => v,
             Err(e) => {
                 statuses.push(Status::Error);
-                messages.push(format!("failed to substitute variables in target[{i}]: {e}"));
+                messages.push(format!(
+                    "failed to substitute variables in target[{i}]: {e}"
+                ));
                 continue;
             }
         };
@@ -177,7 +179,13 @@ mod tests {
         assert_eq!(r.status, Status::Pass);
         assert_eq!(r.targets.len(), 2);
         assert_eq!(r.targets[0]["metadata"]["labels"]["foo"], "cm");
-        let none = apply("r", &json!({"targets": [{"apiVersion": "v1", "kind": "Secret", "name": "nope"}], "patchStrategicMerge": {}}), &vars, &ctx, "");
+        let none = apply(
+            "r",
+            &json!({"targets": [{"apiVersion": "v1", "kind": "Secret", "name": "nope"}], "patchStrategicMerge": {}}),
+            &vars,
+            &ctx,
+            "",
+        );
         assert_eq!((none.status, none.targets.len()), (Status::Skip, 0));
     }
 }

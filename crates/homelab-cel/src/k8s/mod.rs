@@ -99,7 +99,9 @@ fn bind_macro(
         Some(Expr::Ident(n)) => n.clone(),
         _ => {
             let id = args.first().map(|a| a.id).unwrap_or_default();
-            return Err(helper.new_error(id, "cel.bind() variable names must be simple identifiers"));
+            return Err(
+                helper.new_error(id, "cel.bind() variable names must be simple identifiers")
+            );
         }
     };
     let mut rest = std::mem::take(args).into_iter().skip(1);

@@ -222,7 +222,10 @@ fn rewrite_mpol(expr: &str, cronjob: bool) -> String {
     let (open, close) = if cronjob {
         ("Object{spec: Object.spec{jobTemplate: Object.spec.jobTemplate{spec: Object.spec.jobTemplate.spec{template: Object.spec.jobTemplate.spec.template{", "}}}}}")
     } else {
-        ("Object{spec: Object.spec{template: Object.spec.template{", "}}}")
+        (
+            "Object{spec: Object.spec{template: Object.spec.template{",
+            "}}}",
+        )
     };
     format!("{open}{}{close}{}", &content[..end], &content[end + 1..])
 }
@@ -265,8 +268,7 @@ pub fn mutating_policy_variants(spec: &Json) -> Vec<Json> {
             }
             if let Some(Json::Array(ms)) = variant.get_mut("mutations") {
                 for m in ms {
-                    if let Some(Json::String(e)) = m.pointer_mut("/applyConfiguration/expression")
-                    {
+                    if let Some(Json::String(e)) = m.pointer_mut("/applyConfiguration/expression") {
                         *e = rewrite_mpol(e, cron);
                     }
                 }

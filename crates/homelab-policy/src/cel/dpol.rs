@@ -43,9 +43,8 @@ pub fn evaluate_deleting_policy(
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string();
-    let respond = |status, message: String| {
-        Some(vec![RuleResponse::new(name.clone(), status, message)])
-    };
+    let respond =
+        |status, message: String| Some(vec![RuleResponse::new(name.clone(), status, message)]);
     let typed = resource.get("apiVersion").and_then(Json::as_str).is_some()
         && resource.get("kind").and_then(Json::as_str).is_some();
     let ns = resource
@@ -156,10 +155,19 @@ mod tests {
     #[test]
     fn conditions_decide_deletion() {
         assert!(is_deleting_policy(&policy()));
-        assert_eq!(status(&pod("t"), &ctx("t", "test"), &[]), Some(Status::Pass));
-        assert_eq!(status(&pod("t"), &ctx("t", "prod"), &[]), Some(Status::Fail));
+        assert_eq!(
+            status(&pod("t"), &ctx("t", "test"), &[]),
+            Some(Status::Pass)
+        );
+        assert_eq!(
+            status(&pod("t"), &ctx("t", "prod"), &[]),
+            Some(Status::Fail)
+        );
         // an unknown namespace has no labels
-        assert_eq!(status(&pod("x"), &ctx("t", "test"), &[]), Some(Status::Fail));
+        assert_eq!(
+            status(&pod("x"), &ctx("t", "test"), &[]),
+            Some(Status::Fail)
+        );
         let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}});
         assert_eq!(status(&svc, &ctx("t", "test"), &[]), None);
     }

@@ -40,7 +40,8 @@ pub fn request_json(resource: &Json, ctx: &EvalContext) -> Json {
         }
         // A subresource request names the parent resource and the subresource.
         if let Some(sr) = &ctx.subresource {
-            let gvk = serde_json::json!({"group": sr.group, "version": sr.version, "kind": sr.kind});
+            let gvk =
+                serde_json::json!({"group": sr.group, "version": sr.version, "kind": sr.kind});
             let gvr = serde_json::json!({"group": sr.group, "version": sr.version, "resource": sr.resource});
             m.insert("kind".into(), gvk.clone());
             m.insert("requestKind".into(), gvk);

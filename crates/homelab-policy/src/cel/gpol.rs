@@ -70,9 +70,7 @@ pub fn evaluate_generating_policy_with_exceptions(
     {
         return None;
     }
-    let respond = |status, message: String| {
-        vec![RuleResponse::new(name.clone(), status, message)]
-    };
+    let respond = |status, message: String| vec![RuleResponse::new(name.clone(), status, message)];
     let deleting = ctx.operation == "DELETE";
     let old = ctx.old_object.clone().unwrap_or(Json::Null);
     let object = if deleting {
@@ -311,8 +309,12 @@ fn render_template(
     let mut out = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
         let v = if interpolate {
-            render(doc, act, vars)
-                .map_err(|e| format!("failed to render generation template: document {}: {e}", i + 1))?
+            render(doc, act, vars).map_err(|e| {
+                format!(
+                    "failed to render generation template: document {}: {e}",
+                    i + 1
+                )
+            })?
         } else {
             doc.clone()
         };
@@ -515,14 +517,18 @@ mod tests {
             ]
         );
         // a false match condition reports nothing, like a resource not selected
-        assert!(evaluate_generating_policy(&p, &ns("kube-system"), &EvalContext::default()).is_none());
+        assert!(
+            evaluate_generating_policy(&p, &ns("kube-system"), &EvalContext::default()).is_none()
+        );
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
         assert!(evaluate_generating_policy(&p, &pod, &EvalContext::default()).is_none());
     }
 
     #[test]
     fn lists_are_generated_item_by_item() {
-        let p = policy(json!([{"expression": "generator.apply(variables.ns, [{'apiVersion': 'v1', 'kind': 'SecretList', 'items': [{'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': 'a', 'namespace': 'default'}}, {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': 'b', 'namespace': 'default'}}]}])"}]));
+        let p = policy(
+            json!([{"expression": "generator.apply(variables.ns, [{'apiVersion': 'v1', 'kind': 'SecretList', 'items': [{'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': 'a', 'namespace': 'default'}}, {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {'name': 'b', 'namespace': 'default'}}]}])"}]),
+        );
         let (_, made) =
             evaluate_generating_policy(&p, &ns("team"), &EvalContext::default()).unwrap();
         let names: Vec<(&str, &str)> = made
@@ -550,7 +556,9 @@ mod tests {
                 "metadata": {"name": "team-config", "namespace": "team", "labels": {"team": "team"}},
                 "data": {"count": 3, "literal": "((not a placeholder))"}})]
         );
-        let plain = policy(json!([{"template": {"value": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: (( x ))\n"}}]));
+        let plain = policy(
+            json!([{"template": {"value": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: (( x ))\n"}}]),
+        );
         let (_, made) =
             evaluate_generating_policy(&plain, &ns("team"), &EvalContext::default()).unwrap();
         assert_eq!(made[0]["metadata"]["name"], "(( x ))");

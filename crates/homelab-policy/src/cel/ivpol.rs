@@ -86,7 +86,11 @@ fn extract_images(
                 .into_iter()
                 .filter_map(|i| i.as_str().map(str::to_string))
                 .collect(),
-            other => return Err(format!("image extractor {name:?} gave {other}, not a list of strings")),
+            other => {
+                return Err(format!(
+                    "image extractor {name:?} gave {other}, not a list of strings"
+                ))
+            }
         };
         out.retain(|(k, _)| k != name);
         out.push((name.to_string(), images));
@@ -118,9 +122,7 @@ fn image_selected(refs: &[Json], image: &str, ctx: &EvalContext) -> Result<bool,
 
 /// Whether an image reference carries a digest.
 fn has_digest(image: &str) -> bool {
-    image
-        .split_once('@')
-        .is_some_and(|(_, d)| d.contains(':'))
+    image.split_once('@').is_some_and(|(_, d)| d.contains(':'))
 }
 
 /// Evaluates an ImageValidatingPolicy against `resource`: `None` when it does not
@@ -137,9 +139,8 @@ pub fn evaluate_image_validating_policy(
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string();
-    let respond = |status, message: String| {
-        Some(vec![RuleResponse::new(name.clone(), status, message)])
-    };
+    let respond =
+        |status, message: String| Some(vec![RuleResponse::new(name.clone(), status, message)]);
     let labels = matching::namespace_labels(ctx, resource);
     let req = matching::Request {
         resource,

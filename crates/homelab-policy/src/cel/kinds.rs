@@ -44,17 +44,17 @@ pub fn evaluate(
         None => (&[], &[]),
     };
     if super::is_validating_policy(policy) {
-        let rules = super::evaluate_validating_policy_with_exceptions(
-            policy, resource, ctx, exceptions,
-        )?;
+        let rules =
+            super::evaluate_validating_policy_with_exceptions(policy, resource, ctx, exceptions)?;
         return Some(CelResponse {
             rules,
             ..CelResponse::default()
         });
     }
     if super::is_mutating_policy(policy) {
-        let (rules, patched) =
-            super::mpol::evaluate_mutating_policy_with_exceptions(policy, resource, ctx, exceptions)?;
+        let (rules, patched) = super::mpol::evaluate_mutating_policy_with_exceptions(
+            policy, resource, ctx, exceptions,
+        )?;
         return Some(CelResponse {
             rules,
             patched,

@@ -305,8 +305,8 @@ fn regex_replace(args: &[Value]) -> Result<Value, String> {
                 Some('\\') => expanded.push('\\'),
                 Some(other) => {
                     return Err(format!(
-                        "regex.replace: invalid replacement string: \\{other} is not a group reference"
-                    ))
+                    "regex.replace: invalid replacement string: \\{other} is not a group reference"
+                ))
                 }
                 None => return Err("regex.replace: invalid replacement string: trailing \\".into()),
             },
@@ -321,8 +321,12 @@ fn regex_replace(args: &[Value]) -> Result<Value, String> {
     let out = if count < 0 {
         re.replace_all(&text, expanded.as_str()).into_owned()
     } else {
-        re.replacen(&text, usize::try_from(count).unwrap_or(0), expanded.as_str())
-            .into_owned()
+        re.replacen(
+            &text,
+            usize::try_from(count).unwrap_or(0),
+            expanded.as_str(),
+        )
+        .into_owned()
     };
     Ok(Value::String(Arc::new(out)))
 }
@@ -538,7 +542,10 @@ mod tests {
             e(r#"regex.extract("abc", "\\d").orValue("none")"#),
             json!("none")
         );
-        assert_eq!(e(r#"regex.extractAll("a1b22", "\\d+")"#), json!(["1", "22"]));
+        assert_eq!(
+            e(r#"regex.extractAll("a1b22", "\\d+")"#),
+            json!(["1", "22"])
+        );
     }
 
     #[test]

@@ -98,18 +98,24 @@ fn mutate(
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string();
-    let rule = |status, message: &str| {
-        vec![RuleResponse::new(name.clone(), status, message)]
-    };
+    let rule = |status, message: &str| vec![RuleResponse::new(name.clone(), status, message)];
     let (mut act, _) =
         eval::create_request_activation(resource, namespace_object, &Json::Null, ctx);
     act.bind_json("params", &Json::Null);
     if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
         match eval::match_conditions(conds, &act, &eval::Variables::default()) {
             Ok(true) => {}
-            Ok(false) => return Some((rule(Status::Skip, "match conditions aren't met"), resource.clone())),
+            Ok(false) => {
+                return Some((
+                    rule(Status::Skip, "match conditions aren't met"),
+                    resource.clone(),
+                ))
+            }
             Err(_) if spec.get("failurePolicy").and_then(Json::as_str) == Some("Ignore") => {
-                return Some((rule(Status::Skip, "match conditions aren't met"), resource.clone()))
+                return Some((
+                    rule(Status::Skip, "match conditions aren't met"),
+                    resource.clone(),
+                ))
             }
             Err(_) => return None,
         }
@@ -131,7 +137,10 @@ fn mutate(
         object = mutation::apply_mutation(m, &act, &vars, &object, Lists::Atomic).ok()?;
         act.bind_json("object", &object);
     }
-    Some((rule(Status::Pass, "mutation is successfully applied"), object))
+    Some((
+        rule(Status::Pass, "mutation is successfully applied"),
+        object,
+    ))
 }
 
 #[cfg(test)]
@@ -170,7 +179,9 @@ mod tests {
         assert_eq!(patched["spec"]["replicas"], 1);
         assert_eq!(patched["spec"]["tolerations"], json!([{"key": "b"}]));
         let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}});
-        assert!(evaluate_mutating_admission_policy(&map(), &svc, &EvalContext::default()).is_none());
+        assert!(
+            evaluate_mutating_admission_policy(&map(), &svc, &EvalContext::default()).is_none()
+        );
     }
 
     #[test]

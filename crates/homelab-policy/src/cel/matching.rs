@@ -18,7 +18,6 @@ pub struct Request<'a> {
     pub subresource: Option<&'a crate::context::Subresource>,
 }
 
-
 fn strs(v: Option<&Json>) -> Vec<&str> {
     v.and_then(Json::as_array)
         .map(|a| a.iter().filter_map(Json::as_str).collect())
@@ -145,7 +144,11 @@ pub fn reports_unselected(constraints: Option<&Json>) -> bool {
     {
         return true;
     }
-    match mc.get("resourceRules").and_then(Json::as_array).map(Vec::as_slice) {
+    match mc
+        .get("resourceRules")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+    {
         Some([rule]) => rule
             .get("resourceNames")
             .and_then(Json::as_array)

@@ -29,8 +29,7 @@ mod vpol;
 
 pub use autogen::{rewrite_cluster_policy_cel, rewrite_cluster_policy_rule};
 pub use gpol::{
-    evaluate_generating_policy, evaluate_generating_policy_with_exceptions,
-    is_generating_policy,
+    evaluate_generating_policy, evaluate_generating_policy_with_exceptions, is_generating_policy,
 };
 pub use mapol::{evaluate_mutating_admission_policy, is_mutating_admission_policy};
 pub use matching::selector_matches;

@@ -178,7 +178,12 @@ fn mutate(
     {
         match mutation::apply_mutation(m, &act, &vars, &current, lists) {
             Ok(next) => current = next,
-            Err(e) => return (respond(policy, Status::Error, format!("mutation {i}: {e}")), None),
+            Err(e) => {
+                return (
+                    respond(policy, Status::Error, format!("mutation {i}: {e}")),
+                    None,
+                )
+            }
         }
         // The next mutation (and the variables it reads) sees the object as mutated so far.
         act.bind_json("object", &current);

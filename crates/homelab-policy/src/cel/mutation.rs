@@ -98,20 +98,21 @@ pub fn apply_merge(base: &Json, patch: &Json, field: &str, lists: Lists) -> Json
             }
             Json::Object(out)
         }
-        (Json::Array(b), Json::Array(p)) => match list_map_key(field).filter(|_| lists == Lists::Keyed) {
-            Some(key) if b.iter().chain(p).all(|v| v.get(key).is_some()) => {
-                let mut out = b.clone();
-                for pv in p {
-                    match out.iter_mut().find(|bv| bv.get(key) == pv.get(key)) {
-                        Some(bv) => *bv = apply_merge(bv, pv, "", lists),
-                        None => out.push(pv.clone()),
+        (Json::Array(b), Json::Array(p)) => {
+            match list_map_key(field).filter(|_| lists == Lists::Keyed) {
+                Some(key) if b.iter().chain(p).all(|v| v.get(key).is_some()) => {
+                    let mut out = b.clone();
+                    for pv in p {
+                        match out.iter_mut().find(|bv| bv.get(key) == pv.get(key)) {
+                            Some(bv) => *bv = apply_merge(bv, pv, "", lists),
+                            None => out.push(pv.clone()),
+                        }
                     }
+                    Json::Array(out)
                 }
-                Json::Array(out)
+                _ => patch.clone(),
             }
-            _ => patch.clone(),
-        },
+        }
         _ => patch.clone(),
     }
 }
-

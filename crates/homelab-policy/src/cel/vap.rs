@@ -91,11 +91,13 @@ fn evaluate(
     let respond = |status, message: String| RuleResponse::new(name.clone(), status, message);
     let spec = policy.get("spec").cloned().unwrap_or(Json::Null);
     let namespace_object = bindings::namespace_object(resource, Some(labels));
-    let (mut act, _) = eval::create_request_activation(resource, &namespace_object, &Json::Null, ctx);
+    let (mut act, _) =
+        eval::create_request_activation(resource, &namespace_object, &Json::Null, ctx);
     act.bind_json("params", params);
     // Match conditions cannot read variables (nor do they see parameters).
     if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
-        let mut mc_act = eval::create_request_activation(resource, &namespace_object, &Json::Null, ctx).0;
+        let mut mc_act =
+            eval::create_request_activation(resource, &namespace_object, &Json::Null, ctx).0;
         mc_act.bind_json("params", &Json::Null);
         match eval::match_conditions(conds, &mc_act, &eval::Variables::default()) {
             Ok(true) => {}

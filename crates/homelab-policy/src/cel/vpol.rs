@@ -109,7 +109,9 @@ fn evaluate_inner(
     }
     let variants = validating_policy_variants(spec);
     if let Some(v) = variants.iter().find(|v| selected(v)) {
-        return Some(vec![evaluate_spec(policy, v, resource, ctx, false, exceptions)]);
+        return Some(vec![evaluate_spec(
+            policy, v, resource, ctx, false, exceptions,
+        )]);
     }
     let reported = std::iter::once(spec)
         .chain(variants.iter())
@@ -174,7 +176,11 @@ fn evaluate_spec(
             Ok(false) => return rule_response(policy, Status::Skip, "skip"),
             Err(_) if ignore => return rule_response(policy, Status::Skip, "skip"),
             Err(e) => {
-                return rule_response(policy, Status::Error, format!("failed to load context: {e}"))
+                return rule_response(
+                    policy,
+                    Status::Error,
+                    format!("failed to load context: {e}"),
+                )
             }
         }
     }

@@ -107,9 +107,10 @@ pub fn assert(tree: &Value, value: &Value, path: &str) -> Result<Vec<String>, St
                 let here = format!("{path}.{k}");
                 let e = parse(k);
                 let projected = if e.projection {
-                    Some(crate::jmes::search(&e.statement, value).map_err(|x| {
-                        format!("{here}: {x}")
-                    })?)
+                    Some(
+                        crate::jmes::search(&e.statement, value)
+                            .map_err(|x| format!("{here}: {x}"))?,
+                    )
                 } else {
                     value.get(&e.statement).cloned()
                 };
@@ -182,7 +183,10 @@ pub fn rows(run: &Run<'_>, checks: &[Value]) -> Vec<Row> {
                 .patched_resource
                 .as_ref()
                 .unwrap_or(&subject.doc);
-            if !matches!(held(m.and_then(|m| get(m, "resource")), evaluated), Ok(true)) {
+            if !matches!(
+                held(m.and_then(|m| get(m, "resource")), evaluated),
+                Ok(true)
+            ) {
                 continue;
             }
             if !matches!(held(m.and_then(|m| get(m, "policy")), policy), Ok(true)) {

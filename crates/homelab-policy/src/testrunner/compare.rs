@@ -196,7 +196,10 @@ enum Check {
     Ok,
     /// The resource is not in the expected manifest: Kyverno skips such a row.
     Missing(String),
-    Failed { reason: String, message: String },
+    Failed {
+        reason: String,
+        message: String,
+    },
 }
 
 struct Entry {
@@ -216,12 +219,7 @@ struct Entry {
 
 impl Entry {
     fn parse(e: &Value) -> Entry {
-        let str_of = |k: &str| {
-            get(e, k)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
+        let str_of = |k: &str| get(e, k).and_then(Value::as_str).unwrap_or("").to_string();
         let policy_full = str_of("policy");
         let mut names = strs(get(e, "resources"));
         names.extend(strs(get(e, "resource")));
@@ -237,11 +235,7 @@ impl Entry {
             generated = list;
         }
         Entry {
-            policy: policy_full
-                .rsplit('/')
-                .next()
-                .unwrap_or("")
-                .to_string(),
+            policy: policy_full.rsplit('/').next().unwrap_or("").to_string(),
             policy_full,
             rule: str_of("rule"),
             expected: get(e, "result")
@@ -305,8 +299,7 @@ impl Run<'_> {
             r.targets.iter().find_map(|t| {
                 let got = id(t);
                 let ns_ok = want.2.is_empty() || got.2 == want.2;
-                (got.0 == want.0 && got.1 == want.1 && got.3 == want.3 && ns_ok)
-                    .then_some((r, t))
+                (got.0 == want.0 && got.1 == want.1 && got.3 == want.3 && ns_ok).then_some((r, t))
             })
         })
     }
@@ -503,9 +496,7 @@ impl Run<'_> {
                                     .response
                                     .generated
                                     .iter()
-                                    .filter(|(name, _)| {
-                                        name == &rule.rule || is_ruleless(policy)
-                                    })
+                                    .filter(|(name, _)| name == &rule.rule || is_ruleless(policy))
                                     .map(|(_, g)| g)
                                     .collect();
                                 if made.is_empty() {
@@ -588,7 +579,8 @@ mod tests {
 
     #[test]
     fn generate_labels_are_not_compared() {
-        let mut a = json!({"metadata": {"labels": {"generate.kyverno.io/policy-name": "p", "x": "1"}}});
+        let mut a =
+            json!({"metadata": {"labels": {"generate.kyverno.io/policy-name": "p", "x": "1"}}});
         fixup_generate_labels(&mut a);
         assert_eq!(
             a,

@@ -395,7 +395,8 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
                 .cloned(),
         );
     } else {
-        if let Some(Value::Array(rs)) = context.as_ref().and_then(|c| c.pointer("/spec/resources")) {
+        if let Some(Value::Array(rs)) = context.as_ref().and_then(|c| c.pointer("/spec/resources"))
+        {
             mocks.add_objects(rs.iter().cloned());
         }
         mocks.add_objects(targets.iter().cloned());

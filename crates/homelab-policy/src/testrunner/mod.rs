@@ -268,7 +268,12 @@ struct Subject {
 
 impl Subject {
     fn object(kind: SubjectKind, doc: &Value) -> Subject {
-        let s = |p: &str| doc.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+        let s = |p: &str| {
+            doc.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         let (k, ns, n) = (s("/kind"), s("/metadata/namespace"), s("/metadata/name"));
         Subject {
             kind,
@@ -444,13 +449,15 @@ fn evaluate_all(
         }
         out.extend(mutate_existing_targets(l, subjects, mocks, ri, operation));
     }
-    for si in 0..subjects.len() {
-        if subjects[si].kind != SubjectKind::Payload {
+    for (si, subject) in subjects.iter().enumerate() {
+        if subject.kind != SubjectKind::Payload {
             continue;
         }
-        let payload = subjects[si].doc.clone();
+        let payload = &subject.doc;
         for (pi, policy) in l.policies.iter().enumerate() {
-            let json_mode = policy.pointer("/spec/evaluation/mode").and_then(Value::as_str)
+            let json_mode = policy
+                .pointer("/spec/evaluation/mode")
+                .and_then(Value::as_str)
                 == Some("JSON");
             let applies = (crate::cel::is_validating_policy(policy) && json_mode)
                 || (crate::cel::dpol::is_deleting_policy(policy) && default_run);
@@ -466,7 +473,7 @@ fn evaluate_all(
                 exceptions: &l.exceptions,
                 values: &l.values,
             };
-            if let Some(resp) = engine::evaluate_prepared(policy, &prepared[pi], &payload, &req) {
+            if let Some(resp) = engine::evaluate_prepared(policy, &prepared[pi], payload, &req) {
                 out.push(Resp {
                     subject: si,
                     policy: pi,
@@ -496,7 +503,8 @@ fn mutate_existing_targets(
     }
     for target in &l.targets {
         for (pi, policy) in l.policies.iter().enumerate() {
-            if !crate::cel::is_mutating_policy(policy) || !crate::cel::mpol::mutates_existing(policy)
+            if !crate::cel::is_mutating_policy(policy)
+                || !crate::cel::mpol::mutates_existing(policy)
             {
                 continue;
             }
@@ -622,4 +630,3 @@ fn run_doc(test: &Value, base: &Path, path: &Path) -> Vec<Row> {
     }
     rows
 }
-

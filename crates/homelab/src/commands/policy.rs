@@ -111,7 +111,12 @@ pub struct TestArgs {
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
     /// Output format: table (default) or json (one array of result rows).
-    #[arg(long, short = 'o', visible_alias = "output-format", default_value = "table")]
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output-format",
+        default_value = "table"
+    )]
     pub format: String,
     /// Only show results that differ.
     #[arg(long = "fail-only")]
@@ -439,7 +444,10 @@ fn test(t: TestArgs) -> anyhow::Result<u8> {
                 r.reason
             );
             if t.detailed_results && !r.message.is_empty() {
-                println!("     message: {}", r.message.replace('\n', "\n              "));
+                println!(
+                    "     message: {}",
+                    r.message.replace('\n', "\n              ")
+                );
             }
         }
         println!(
