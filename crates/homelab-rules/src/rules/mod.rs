@@ -24,6 +24,7 @@ mod longhorn_replicas;
 mod namespace_pss;
 mod plain_secret;
 mod storage_unknown_class;
+mod unsealed_placeholder;
 
 pub use leaked_credential::hashed_secret;
 
@@ -50,4 +51,5 @@ pub static ALL: &[&dyn Rule] = &[
     &namespace_pss::NamespacePss,
     &plain_secret::PlainSecret,
     &storage_unknown_class::StorageUnknownClass,
+    &unsealed_placeholder::UnsealedPlaceholder,
 ];
