@@ -33,6 +33,28 @@ pub struct RuleResponse {
     pub rule: String,
     pub status: Status,
     pub message: String,
+    /// The JSON pointer of the value that failed (pattern and anyPattern failures, in
+    /// `foreach` too), e.g. `/spec/containers/0/image`; `None` when the rule does not
+    /// point at one value (deny conditions, CEL expressions, errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl RuleResponse {
+    pub fn new(rule: impl Into<String>, status: Status, message: impl Into<String>) -> Self {
+        RuleResponse {
+            rule: rule.into(),
+            status,
+            message: message.into(),
+            path: None,
+        }
+    }
+
+    /// The same response pointing at the value that failed.
+    pub fn at_path(mut self, path: Option<String>) -> Self {
+        self.path = path;
+        self
+    }
 }
 
 /// Every rule response of one policy for one resource. `rules` empty means the policy

@@ -2,8 +2,9 @@
 //! file, evaluate, and compare every expected result the way the Kyverno CLI does.
 
 use crate::context::{EvalContext, UserInfo};
-use crate::engine::{self, Values};
+use crate::engine::{self, CompiledPolicy};
 use crate::response::{PolicyResponse, Status};
+use crate::values_file::ValuesFile;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -137,7 +138,7 @@ struct Loaded {
     policies: Vec<Value>,
     resources: Vec<Value>,
     exceptions: Vec<Value>,
-    values: Values,
+    values: ValuesFile,
     namespace_labels: HashMap<String, Map<String, Value>>,
     namespaces: HashMap<String, Value>,
     user: UserInfo,
@@ -179,7 +180,7 @@ fn load(test: &Value, base: &Path, errors: &mut Vec<String>) -> Loaded {
     if let Some(v @ Value::Object(_)) = get(test, "values") {
         values_doc = v.clone();
     }
-    let mut values = Values::default();
+    let mut values = ValuesFile::default();
     let mut namespace_labels = HashMap::new();
     let mut namespaces = HashMap::new();
     if values_doc.is_object() {
@@ -485,7 +486,7 @@ fn run_doc(test: &Value, base: &Path, path: &Path) -> Result<Vec<Row>, String> {
         .to_string();
     // responses per (operation), computed lazily
     let mut cache: HashMap<String, Vec<(usize, usize, PolicyResponse)>> = HashMap::new();
-    let prepared: Vec<engine::Prepared> = l.policies.iter().map(engine::prepare).collect();
+    let compiled: Vec<CompiledPolicy> = l.policies.iter().map(CompiledPolicy::compile).collect();
     let compute = |op: &str| -> Vec<(usize, usize, PolicyResponse)> {
         let mut out = Vec::new();
         for (ri, r) in l.resources.iter().enumerate() {
@@ -519,7 +520,7 @@ fn run_doc(test: &Value, base: &Path, path: &Path) -> Result<Vec<Row>, String> {
                 if !policy_applies_to_kind(p, r) {
                     continue;
                 }
-                if let Some(resp) = engine::evaluate_prepared(p, &prepared[pi], r, &req) {
+                if let Some(resp) = compiled[pi].evaluate(r, &req) {
                     out.push((pi, ri, resp));
                 }
             }

@@ -13,6 +13,7 @@ mod json;
 mod junit;
 mod sarif;
 mod text;
+pub mod yaml;
 
 use homelab_diagnostics::{Diagnostic, Severity};
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -50,13 +50,7 @@ pub fn evaluate_generating_policy(
     {
         return None;
     }
-    let respond = |status, message: String| {
-        vec![RuleResponse {
-            rule: name.clone(),
-            status,
-            message,
-        }]
-    };
+    let respond = |status, message: String| vec![RuleResponse::new(name.clone(), status, message)];
     let old = ctx.old_object.clone().unwrap_or(Json::Null);
     let namespaced = resource
         .pointer("/metadata/namespace")

@@ -72,13 +72,7 @@ pub fn evaluate_mutating_policy(
     {
         return None;
     }
-    let respond = |status, message: String| {
-        vec![RuleResponse {
-            rule: name.to_string(),
-            status,
-            message,
-        }]
-    };
+    let respond = |status, message: String| vec![RuleResponse::new(name, status, message)];
     let (status, message, patched) = mutate(spec, resource, ctx);
     Some((respond(status, message), patched))
 }
@@ -201,11 +195,7 @@ pub fn evaluate_mutating_admission_policy(
     {
         return None;
     }
-    let rule = |status, message: &str| RuleResponse {
-        rule: name.clone(),
-        status,
-        message: message.to_string(),
-    };
+    let rule = |status, message: &str| RuleResponse::new(name.clone(), status, message);
     let kind = resource.get("kind").and_then(Json::as_str).unwrap_or("");
     let ns = resource
         .pointer("/metadata/namespace")

@@ -78,11 +78,7 @@ fn evaluate(
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string();
-    let respond = |status, message: String| RuleResponse {
-        rule: name.clone(),
-        status,
-        message,
-    };
+    let respond = |status, message: String| RuleResponse::new(name.clone(), status, message);
     let spec = policy.get("spec").cloned().unwrap_or(Json::Null);
     let kind = resource.get("kind").and_then(Json::as_str).unwrap_or("");
     let ns = resource

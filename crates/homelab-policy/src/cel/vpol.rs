@@ -35,15 +35,14 @@ pub fn validating_policy_has_selector(policy: &Json) -> bool {
 }
 
 fn rule_response(policy: &Json, status: Status, message: impl Into<String>) -> RuleResponse {
-    RuleResponse {
-        rule: policy
+    RuleResponse::new(
+        policy
             .pointer("/metadata/name")
             .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_string(),
+            .unwrap_or(""),
         status,
-        message: message.into(),
-    }
+        message,
+    )
 }
 
 fn namespace_labels(ctx: &EvalContext) -> Map<String, Json> {
