@@ -452,11 +452,7 @@ fn every_config_file_parses() {
 }
 
 fn tool(name: &str) -> bool {
-    let found = Command::new(name).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("skipping {name} checks: {name} is not installed (CI installs it)");
-    }
-    found
+    homelab_testkit::require_tool("render checks with real tools", name, &["--version"])
 }
 
 fn check_tree_with_tools(files: &render::Rendered) {
