@@ -417,7 +417,9 @@ fn gitlab_stays_under_the_8gb_budget() {
         .workloads
         .iter()
         .filter(|w| w.workload.component == "gitlab")
-        .map(|w| model::memory_mi(w.workload.requests_memory) * u64::from(w.workload.replicas))
+        .map(|w| {
+            model::memory_mi(w.workload.requests_memory).unwrap() * u64::from(w.workload.replicas)
+        })
         .sum();
     assert!(mi < 8 * 1024, "GitLab requests {mi} MiB");
     assert!(

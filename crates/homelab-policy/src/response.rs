@@ -38,6 +38,9 @@ pub struct RuleResponse {
     /// point at one value (deny conditions, CEL expressions, errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Mutate-existing rules: the target resources as the rule patched them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<serde_json::Value>,
 }
 
 impl RuleResponse {
@@ -47,6 +50,7 @@ impl RuleResponse {
             status,
             message: message.into(),
             path: None,
+            targets: Vec::new(),
         }
     }
 

@@ -111,11 +111,24 @@ pub fn exception_applies(
     true
 }
 
+/// `namespace/name` of an exception, as Kyverno names it in messages.
+pub fn exception_key(exc: &Value) -> String {
+    let name = exc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match exc.pointer("/metadata/namespace").and_then(Value::as_str) {
+        Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
+        _ => name.to_string(),
+    }
+}
+
 /// Load `context` entries into `vars` (values from the Values file win, like the CLI).
 pub fn load_context(
     entries: Option<&Value>,
     vars: &mut Vars,
     provided: &Map<String, Value>,
+    ctx: &EvalContext,
 ) -> Result<(), String> {
     let Some(Value::Array(entries)) = entries else {
         return Ok(());
@@ -132,6 +145,9 @@ pub fn load_context(
         }
         if let Some(var) = e.get("variable") {
             load_variable(name, var, vars)?;
+        } else if let Some(loaded) = crate::context_mocks::load(e, vars, ctx) {
+            // apiCall / configMap / globalReference answered from the test's mocks
+            vars.set(name, loaded?);
         } else {
             // apiCall / configMap / imageRegistry / globalReference: offline the values must
             // come from a Values file; a declared default is used otherwise.

@@ -19,16 +19,10 @@ pub enum PolicyKind {
     ClusterPolicy,
     /// Kyverno `Policy` (namespaced).
     Policy,
-    /// Kyverno `ValidatingPolicy` / `NamespacedValidatingPolicy`.
-    ValidatingPolicy,
-    /// Kyverno `MutatingPolicy` / `NamespacedMutatingPolicy`.
-    MutatingPolicy,
-    /// Kyverno `GeneratingPolicy` / `NamespacedGeneratingPolicy`.
-    GeneratingPolicy,
-    /// Kubernetes `ValidatingAdmissionPolicy`.
-    ValidatingAdmissionPolicy,
-    /// Kubernetes `MutatingAdmissionPolicy`.
-    MutatingAdmissionPolicy,
+    /// The CEL policy kinds (ValidatingPolicy, MutatingPolicy, GeneratingPolicy,
+    /// DeletingPolicy, ImageValidatingPolicy, their namespaced variants, and Kubernetes'
+    /// ValidatingAdmissionPolicy and MutatingAdmissionPolicy): see [`crate::cel::kinds`].
+    Cel,
     /// A policy document this engine does not evaluate (it yields no response).
     Unsupported,
 }
@@ -40,15 +34,7 @@ impl PolicyKind {
         match kind {
             "ClusterPolicy" if api.starts_with("kyverno.io/") => PolicyKind::ClusterPolicy,
             "Policy" if api.starts_with("kyverno.io/") => PolicyKind::Policy,
-            _ if crate::cel::is_validating_policy(doc) => PolicyKind::ValidatingPolicy,
-            _ if crate::cel::is_mutating_policy(doc) => PolicyKind::MutatingPolicy,
-            _ if crate::cel::is_validating_admission_policy(doc) => {
-                PolicyKind::ValidatingAdmissionPolicy
-            }
-            _ if crate::cel::is_mutating_admission_policy(doc) => {
-                PolicyKind::MutatingAdmissionPolicy
-            }
-            _ if crate::cel::is_generating_policy(doc) => PolicyKind::GeneratingPolicy,
+            _ if crate::cel::kinds::is_cel_policy(doc) => PolicyKind::Cel,
             _ => PolicyKind::Unsupported,
         }
     }
@@ -100,32 +86,15 @@ pub(super) fn evaluate_in(
     let mut out = empty_response(policy, resource);
     match policy.kind {
         PolicyKind::ClusterPolicy | PolicyKind::Policy => {}
-        PolicyKind::ValidatingPolicy => {
-            out.rules = crate::cel::evaluate_validating_policy(doc, resource, ctx)?;
-            return Some(out);
-        }
-        PolicyKind::MutatingPolicy => {
-            let (rules, patched) = crate::cel::evaluate_mutating_policy(doc, resource, ctx)?;
-            out.rules = rules;
-            out.patched_resource = patched;
-            return Some(out);
-        }
-        // Bindings are not loaded, so the policy's own matchConstraints decide.
-        PolicyKind::ValidatingAdmissionPolicy => {
-            out.rules = crate::cel::evaluate_validating_admission_policy(doc, &[], resource, ctx)?;
-            return Some(out);
-        }
-        PolicyKind::MutatingAdmissionPolicy => {
-            let (rules, patched) =
-                crate::cel::evaluate_mutating_admission_policy(doc, resource, ctx)?;
-            out.rules = rules;
-            out.patched_resource = patched;
-            return Some(out);
-        }
-        PolicyKind::GeneratingPolicy => {
-            let (rules, made) = crate::cel::evaluate_generating_policy(doc, resource, ctx)?;
-            out.rules = rules;
-            out.generated = made.into_iter().map(|g| (out.policy.clone(), g)).collect();
+        PolicyKind::Cel => {
+            let r = crate::cel::kinds::evaluate(doc, resource, ctx, req.exceptions)?;
+            out.rules = r.rules;
+            out.patched_resource = r.patched;
+            out.generated = r
+                .generated
+                .into_iter()
+                .map(|g| (out.policy.clone(), g))
+                .collect();
             return Some(out);
         }
         PolicyKind::Unsupported => return None,
@@ -164,7 +133,13 @@ pub(super) fn evaluate_in(
     for rule in rules.iter().filter(|r| !r.is_mutate) {
         if let Some((mut r, made)) = evaluate_rule(policy, rule, target, req) {
             if let (Some(m), true) = (made, rule.is_generate) {
-                out.generated.push((r.rule.clone(), m));
+                match (m.get("kind").and_then(Value::as_str), m.get("items")) {
+                    // cloneList: one generated resource per item
+                    (Some("List"), Some(Value::Array(items))) => out
+                        .generated
+                        .extend(items.iter().map(|i| (r.rule.clone(), i.clone()))),
+                    _ => out.generated.push((r.rule.clone(), m)),
+                }
             }
             if policy.unscored && r.status == Status::Fail {
                 r.status = Status::Warn;
@@ -268,7 +243,7 @@ fn evaluate_rule(
             );
         }
     }
-    if let Err(e) = context::load_context(rule.get("context"), &mut vars, &provided) {
+    if let Err(e) = context::load_context(rule.get("context"), &mut vars, &provided, ctx) {
         return respond(Status::Error, format!("failed to load context: {e}"));
     }
     if let Some(pre) = rule.get("preconditions") {
@@ -288,14 +263,31 @@ fn evaluate_rule(
             Some(Value::Array(e)) => e.clone(),
             _ => Vec::new(),
         };
-        for exc in req.exceptions {
-            if let Some(Value::Array(extra)) = exc.pointer("/spec/podSecurity") {
-                if context::exception_applies(exc, &policy.display_name, name, &subj, &vars) {
-                    excludes.extend(extra.iter().cloned());
+        let (mut status, mut msg) = crate::pss::validate(ps, &excludes, resource);
+        // Exceptions' podSecurity exclusions apply to a failing pod: when they exempt
+        // every violation, the rule is skipped because of the exceptions.
+        if status == Status::Fail {
+            let mut keys = Vec::new();
+            for exc in req.exceptions {
+                if let Some(Value::Array(extra)) = exc.pointer("/spec/podSecurity") {
+                    if context::exception_applies(exc, &policy.display_name, name, &subj, &vars) {
+                        excludes.extend(extra.iter().cloned());
+                        keys.push(context::exception_key(exc));
+                    }
+                }
+            }
+            if !keys.is_empty() {
+                if let (Status::Pass, _) = crate::pss::validate(ps, &excludes, resource) {
+                    (status, msg) = (
+                        Status::Skip,
+                        format!(
+                            "rule is skipped due to policy exceptions {}",
+                            keys.join(", ")
+                        ),
+                    );
                 }
             }
         }
-        let (status, msg) = crate::pss::validate(ps, &excludes, resource);
         return respond(status, msg);
     }
     if validate.get("cel").is_some() {
@@ -312,6 +304,21 @@ fn evaluate_rule(
             },
         );
     }
+    if let Some(m) = mutate.filter(|m| m.get("targets").is_some()) {
+        let pns = if policy.kind == PolicyKind::Policy {
+            policy
+                .document
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+        } else {
+            ""
+        };
+        return Some((
+            crate::mutate_existing::apply(name, m, &vars, ctx, pns),
+            None,
+        ));
+    }
     if let Some(m) = mutate {
         let (status, msg, patched) = crate::mutate::mutate(m, resource, &vars);
         let changed = status == Status::Pass;
@@ -322,6 +329,7 @@ fn evaluate_rule(
     }
     let v = Validator {
         rule_name: name,
+        ctx,
         message: validate
             .get("message")
             .and_then(Value::as_str)

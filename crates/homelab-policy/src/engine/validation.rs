@@ -4,6 +4,7 @@
 
 use super::context::load_context;
 use crate::conditions;
+use crate::context::EvalContext;
 use crate::pattern::{match_pattern, PatternResult};
 use crate::response::{RuleResponse, Status};
 use crate::vars::{Mode, Vars};
@@ -11,11 +12,7 @@ use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 /// A `generate` rule with `data`: the resource it creates (clone sources need a cluster).
-pub(super) fn generate_resource(
-    g: &Value,
-    vars: &Vars,
-    sources: &[Value],
-) -> Result<Value, String> {
+pub(super) fn generate_resource(g: &Value, vars: &Vars, sources: &[Value]) -> Result<Value, String> {
     let g = vars
         .substitute(g, Mode::Strict)
         .map_err(|e| format!("variable substitution failed: {e}"))?;
@@ -51,12 +48,12 @@ pub(super) fn generate_resource(
         out["metadata"] = Value::Object(meta);
         return Ok(out);
     }
-    let Some(data) = g.get("data") else {
-        return Err(
-            "generate.cloneList needs the source resources from a cluster; not supported offline"
-                .into(),
-        );
-    };
+    if let Some(list) = g.get("cloneList") {
+        return Ok(clone_list(&g, list, sources));
+    }
+    // Without `data` Kyverno creates the bare object.
+    let empty = Value::Object(Map::new());
+    let data = g.get("data").unwrap_or(&empty);
     let mut out = Map::new();
     for k in ["apiVersion", "kind"] {
         out.insert(k.into(), g.get(k).cloned().unwrap_or(Value::Null));
@@ -84,8 +81,70 @@ pub(super) fn generate_resource(
     Ok(Value::Object(out))
 }
 
+/// A `generate.cloneList` rule: a copy, in the rule's namespace, of every source
+/// (`cloneSourceResource`) of the listed kinds (`v1/Secret`, `apps/v1/Deployment`, a
+/// bare kind) in the list's namespace whose labels match its selector; as a `List`
+/// object whose items are the generated resources.
+fn clone_list(g: &Value, list: &Value, sources: &[Value]) -> Value {
+    let s = |v: &Value, p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let kinds: Vec<(String, String)> = list
+        .get("kinds")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(|k| match k.rsplit_once('/') {
+                    Some((api, kind)) => (api.to_string(), kind.to_string()),
+                    None => (String::new(), k.to_string()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let source_ns = s(list, "/namespace");
+    let target_ns = s(g, "/namespace");
+    let empty = Map::new();
+    let items: Vec<Value> = sources
+        .iter()
+        .filter(|r| {
+            kinds.iter().any(|(api, kind)| {
+                s(r, "/kind") == *kind && (api.is_empty() || s(r, "/apiVersion") == *api)
+            })
+        })
+        .filter(|r| source_ns.is_empty() || s(r, "/metadata/namespace") == source_ns)
+        .filter(|r| {
+            let labels = r
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            crate::cel::selector_matches(list.get("selector"), labels)
+        })
+        .map(|src| {
+            let mut out = src.clone();
+            let mut meta = Map::new();
+            meta.insert("name".into(), Value::String(s(src, "/metadata/name")));
+            if !target_ns.is_empty() {
+                meta.insert("namespace".into(), Value::String(target_ns.clone()));
+            }
+            for k in ["labels", "annotations"] {
+                if let Some(v) = src.pointer(&format!("/metadata/{k}")) {
+                    meta.insert(k.into(), v.clone());
+                }
+            }
+            out["metadata"] = Value::Object(meta);
+            out
+        })
+        .collect();
+    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items})
+}
+
 pub(super) struct Validator<'a> {
     pub(super) rule_name: &'a str,
+    pub(super) ctx: &'a EvalContext,
     pub(super) message: &'a str,
     pub(super) foreach_values: Option<&'a Map<String, Value>>,
     /// The rule's patterns hold `{{ }}` (else they are matched as written, uncopied).
@@ -364,7 +423,7 @@ impl Validator<'_> {
                 None => el.is_object(),
             };
             let r = (|| {
-                if let Err(e) = load_context(fe.get("context"), &mut v, &Map::new()) {
+                if let Err(e) = load_context(fe.get("context"), &mut v, &Map::new(), self.ctx) {
                     return self.r(Status::Error, format!("failed to load context: {e}"));
                 }
                 if let Some(pre) = fe.get("preconditions") {

@@ -5,6 +5,7 @@
 //! Audit policy a warning, as Kyverno would block or only report it.
 
 use homelab_diagnostics::{Diagnostic, Severity};
+use homelab_k8s::ResourceExt;
 use homelab_manifest::{Class, Document};
 use homelab_policy::context::EvalContext;
 use homelab_policy::engine::{self, PolicySet, Request};
@@ -67,12 +68,7 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
         .iter()
         .filter(|d| d.kind() == Some("Namespace") && d.group().is_empty())
         .filter_map(|d| {
-            let labels = d
-                .value
-                .pointer("/metadata/labels")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
+            let labels = d.value.labels().cloned().unwrap_or_default();
             Some((d.name()?, labels))
         })
         .collect();
