@@ -12,7 +12,11 @@ use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 /// A `generate` rule with `data`: the resource it creates (clone sources need a cluster).
-pub(super) fn generate_resource(g: &Value, vars: &Vars, sources: &[Value]) -> Result<Value, String> {
+pub(super) fn generate_resource(
+    g: &Value,
+    vars: &Vars,
+    sources: &[Value],
+) -> Result<Value, String> {
     let g = vars
         .substitute(g, Mode::Strict)
         .map_err(|e| format!("variable substitution failed: {e}"))?;

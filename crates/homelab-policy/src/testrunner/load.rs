@@ -14,8 +14,8 @@ use serde_json::{json, Map, Value};
 
 use crate::context::UserInfo;
 use crate::engine;
-use crate::values_file::ValuesFile;
 use crate::mocks::{resolve_global_entry, HttpMock, Mocks};
+use crate::values_file::ValuesFile;
 
 use super::{default_namespace_with, get, strs};
 

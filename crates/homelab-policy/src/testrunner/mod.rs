@@ -413,8 +413,7 @@ fn evaluate_all(
                 exceptions: &l.exceptions,
                 values: &l.values,
             };
-            let Some(mut resp) = prepared[pi].evaluate(base, &req)
-            else {
+            let Some(mut resp) = prepared[pi].evaluate(base, &req) else {
                 continue;
             };
             if matches!(
@@ -567,8 +566,11 @@ fn run_doc(test: &Value, base: &Path, path: &Path) -> Vec<Row> {
         }
     }
     let mocks = Shared(Arc::new(std::mem::take(&mut l.mocks)));
-    let prepared: Vec<engine::CompiledPolicy> =
-        l.policies.iter().map(engine::CompiledPolicy::compile).collect();
+    let prepared: Vec<engine::CompiledPolicy> = l
+        .policies
+        .iter()
+        .map(engine::CompiledPolicy::compile)
+        .collect();
     let mut subjects: Vec<Subject> = l
         .resources
         .iter()
