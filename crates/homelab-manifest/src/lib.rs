@@ -30,6 +30,7 @@ mod json;
 mod position;
 mod read;
 mod resolve;
+pub mod secret_spans;
 mod tree;
 mod walk;
 pub mod yaml;
@@ -227,10 +228,11 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
                     path,
                     name,
                     helm_template,
-                } => (read::read_file(&path, &name, opts), helm_template),
+                    walked,
+                } => (read::read_file(&path, &name, opts, walked), helm_template),
                 walk::Input::Text { path, name } => {
                     // Not a manifest: keep the text for scanners, nothing to parse or report.
-                    return match read::read_file(&path, &name, opts) {
+                    return match read::read_file(&path, &name, opts, true) {
                         Ok(source) => (Some(Arc::new(source)), Vec::new(), Vec::new()),
                         Err(_) => (None, Vec::new(), Vec::new()),
                     };

@@ -6,9 +6,11 @@
 //! [`Settings`] and return diagnostics; they never touch the file system or the terminal.
 
 mod argo;
+pub mod fingerprint;
 mod gpu;
 mod netpol;
 mod quantity;
+pub mod redact;
 mod repo;
 pub mod rules;
 mod settings;

@@ -18,7 +18,7 @@ mod image_latest_tag;
 mod ipblock_lan;
 mod kyverno_broad_exception;
 mod kyverno_critical_audit;
-mod leaked_credential;
+pub(crate) mod leaked_credential;
 mod longhorn_btrfs;
 mod longhorn_replicas;
 mod namespace_pss;

@@ -9,7 +9,7 @@ use homelab_diagnostics::Severity;
 use homelab_manifest::{Document, LoadOptions};
 use homelab_report::validation::{self, ObjectRef, Row, Validation, ValidationFormat, Verdict};
 use homelab_schema::{FilenameFilter, Status, Validator, ValidatorOptions};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -281,11 +281,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         verbose,
         summary: opts.summary,
     };
-    let sources: HashMap<&str, &str> = loaded
-        .sources
-        .iter()
-        .map(|s| (s.name.as_str(), s.text.as_str()))
-        .collect();
+    let sources = crate::pipeline::snippet_sources(
+        &loaded.sources,
+        validation.rows.iter().flat_map(|r| &r.diagnostics),
+    );
     let out = validation::render(opts.output, &validation, &sources);
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(out.as_bytes())?;
