@@ -9,7 +9,6 @@ mod argo;
 pub mod fingerprint;
 mod gpu;
 mod netpol;
-mod quantity;
 pub mod redact;
 mod repo;
 pub mod rules;

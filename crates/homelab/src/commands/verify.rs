@@ -4,6 +4,7 @@
 
 use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
 use anyhow::Context;
+use homelab_k8s::ResourceExt;
 use homelab_manifest::{Class, LoadOptions};
 use homelab_report::checklist::{self, ChecklistFormat};
 use homelab_verify::{Expectations, Status};
@@ -287,7 +288,7 @@ mod live {
             .filter(|o| o["kind"] == "AutoscalingRunnerSet")
             .filter_map(|o| {
                 Some((
-                    o.pointer("/metadata/namespace")?.as_str()?.to_owned(),
+                    o.namespace()?.to_owned(),
                     o.pointer("/spec/githubConfigSecret")?.as_str()?.to_owned(),
                 ))
             })
