@@ -7,7 +7,7 @@
 //! values of keys named like credentials, kustomize `literals`, token shapes the secret
 //! scanner knows, and whole PEM private-key blocks.
 
-use crate::rules::leaked_credential::{is_credential_key, patterns};
+use crate::rules::secrets::leaked_credential::{is_credential_key, patterns};
 use std::ops::Range;
 use std::sync::OnceLock;
 

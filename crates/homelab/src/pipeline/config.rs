@@ -40,6 +40,14 @@ pub struct CheckConfig {
     pub secret_scanning_off_in: Option<String>,
 }
 
+/// Documentation of the finding [`CheckConfig::secret_scanning_off_in`] leads to.
+pub const SECRET_SCANNING_OFF_DOC: homelab_diagnostics::RuleDoc = homelab_diagnostics::RuleDoc {
+    id: "check/secret-scanning-off",
+    severity: homelab_diagnostics::Severity::Warning,
+    summary: "The repository's configuration switches secret scanning off",
+    doc: "# `check/secret-scanning-off`\n\n## What it checks\nA `[check]` table in `.homelab.toml` or `platform.toml` whose `select`/`ignore` leaves out the secret rules (`secrets/leaked-credential`, `secrets/plain-secret`). The finding is reported whatever the repository's configuration says; only `--ignore` on the command line drops it.\n\n## Why\n`check` runs on pull requests: a change that switches the scanner off in the same pull request that commits a credential would otherwise pass without a word.\n\n## Example\n```toml\n[check]\nignore = [\"secrets\"]\n```\n\n## Fix\nRemove `secrets` from `ignore`; accept individual findings with `.secrets.baseline` or an inline suppression with a reason.",
+};
+
 /// The largest configuration file `check` reads from a repository.
 const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
