@@ -2,19 +2,21 @@
 //!
 //! A [`Validator`] finds the schema of each object's (apiVersion, kind) — CRDs given by the
 //! user or found in the input first, then each `-schema-location` in order (`default` is the
-//! embedded Kubernetes bundle plus the platform's own custom kinds) — compiles it once into
+//! embedded Kubernetes bundle plus the embedded catalog of upstream CRDs, [`catalog`]) —
+//! compiles it once into
 //! an internal form ([`ir`]), caches it, and walks objects against it ([`engine`]), in
 //! parallel for many documents. Findings are [`homelab_diagnostics::Diagnostic`]s whose
 //! location is the offending field's key (or its nearest existing parent).
 
 pub mod bundle;
+pub mod catalog;
+pub mod cel;
 pub mod crd;
 pub mod deprecation;
 mod documents;
 pub mod engine;
 pub mod ir;
 pub mod location;
-mod platform;
 mod suggest;
 
 pub use crd::CrdSchema;
@@ -417,7 +419,12 @@ impl Validator {
         for location in &self.locations {
             match location {
                 SchemaLocation::Embedded => {
-                    if let Some(found) = self.embedded(api_version, kind) {
+                    if let Some(found) = self.embedded(api_version, kind, true) {
+                        return found;
+                    }
+                }
+                SchemaLocation::EmbeddedKubernetes => {
+                    if let Some(found) = self.embedded(api_version, kind, false) {
                         return found;
                     }
                 }
@@ -449,7 +456,9 @@ impl Validator {
         Lookup::Missing
     }
 
-    fn embedded(&self, api_version: &str, kind: &str) -> Option<Lookup> {
+    /// The embedded Kubernetes schema of `api_version` `kind`, else (with `crds`) the
+    /// catalog's.
+    fn embedded(&self, api_version: &str, kind: &str, crds: bool) -> Option<Lookup> {
         let bundle = match bundle::get() {
             Ok(b) => b,
             Err(e) => return Some(Lookup::Broken(e)),
@@ -475,11 +484,33 @@ impl Validator {
                 },
             );
         }
-        let platform = platform::schemas();
-        platform
-            .iter()
-            .find(|s| s.api_version == api_version && s.kind == kind)
-            .map(|s| compile_crd(s, self.opts.strict))
+        if !crds {
+            return None;
+        }
+        let catalog = match catalog::get() {
+            Ok(c) => c,
+            Err(e) => return Some(Lookup::Broken(e)),
+        };
+        let schema = match catalog.schema(api_version, kind)? {
+            Ok(schema) => schema,
+            Err(e) => return Some(Lookup::Broken(e)),
+        };
+        let origin = catalog
+            .entry(api_version.split_once('/').map_or("", |(g, _)| g), kind)
+            .map(|e| {
+                let s = e.source(catalog);
+                format!("embedded catalog: {} {}", s.project, s.version)
+            })
+            .unwrap_or_default();
+        Some(compile_crd(
+            &CrdSchema {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+                schema,
+                origin,
+            },
+            self.opts.strict,
+        ))
     }
 }
 
