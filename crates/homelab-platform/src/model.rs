@@ -471,32 +471,18 @@ fn privileged_reason(ns: &str) -> Option<&'static str> {
     }
 }
 
-/// Parse a CPU quantity (`300m`, `2`, `1.5`) into millicores.
-pub fn cpu_millis(q: &str) -> u64 {
-    if let Some(m) = q.strip_suffix('m') {
-        m.parse().unwrap_or(0)
-    } else {
-        (q.parse::<f64>().unwrap_or(0.0) * 1000.0).round() as u64
-    }
+/// A CPU quantity (`300m`, `2`, `1.5`) in millicores, rounded up; `None` when the text is
+/// not a non-negative Kubernetes quantity.
+pub fn cpu_millis(q: &str) -> Option<u64> {
+    let quantity = homelab_k8s::Quantity::parse(q).ok()?;
+    u64::try_from(quantity.millis_rounded_up()).ok()
 }
 
-/// Parse a memory quantity (`2.5Gi`, `650Mi`, `100M`, `1G`) into MiB.
-pub fn memory_mi(q: &str) -> u64 {
-    let units: &[(&str, f64)] = &[
-        ("Ki", 1.0 / 1024.0),
-        ("Mi", 1.0),
-        ("Gi", 1024.0),
-        ("Ti", 1024.0 * 1024.0),
-        ("k", 1000.0 / 1048576.0),
-        ("M", 1_000_000.0 / 1048576.0),
-        ("G", 1_000_000_000.0 / 1048576.0),
-    ];
-    for (suffix, factor) in units {
-        if let Some(n) = q.strip_suffix(suffix) {
-            return (n.parse::<f64>().unwrap_or(0.0) * factor).round() as u64;
-        }
-    }
-    (q.parse::<f64>().unwrap_or(0.0) / 1048576.0).round() as u64
+/// A memory quantity (`2.5Gi`, `650Mi`, `100M`, `1G`) in MiB, rounded up; `None` when the
+/// text is not a non-negative Kubernetes quantity.
+pub fn memory_mi(q: &str) -> Option<u64> {
+    let bytes = homelab_k8s::Quantity::parse(q).ok()?.units_rounded_up();
+    u64::try_from((bytes + (1 << 20) - 1) >> 20).ok()
 }
 
 /// The catalog entry of a workload key (the templates' `resources(key)`).
@@ -669,8 +655,9 @@ pub fn derive(config: &Config) -> Platform {
                 if r == 0 {
                     continue;
                 }
-                b.cpu_requested_m += cpu_millis(pw.workload.requests_cpu) * r;
-                b.memory_requested_mi += memory_mi(pw.workload.requests_memory) * r;
+                // The catalog's quantities are constants, each parsed by a test.
+                b.cpu_requested_m += cpu_millis(pw.workload.requests_cpu).unwrap_or(0) * r;
+                b.memory_requested_mi += memory_mi(pw.workload.requests_memory).unwrap_or(0) * r;
                 b.gpu_requested += u64::from(pw.workload.gpu) * r;
                 b.workloads.push(pw.workload.key.to_string());
             }
@@ -1000,4 +987,35 @@ fn derive_apps(config: &Config, workloads: &[PlacedWorkload], has_gpu: bool) -> 
     }
     apps.sort_by(|a, b| (a.wave, a.group, &a.name).cmp(&(b.wave, b.group, &b.name)));
     apps
+}
+
+#[cfg(test)]
+mod quantity_tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_quantity_is_a_kubernetes_quantity() {
+        for (key, _, _, _, [req_cpu, req_mem, lim_cpu, lim_mem], _) in CATALOG {
+            for cpu in [req_cpu, lim_cpu] {
+                assert!(cpu_millis(cpu).is_some(), "{key}: cpu {cpu}");
+            }
+            for memory in [req_mem, lim_mem] {
+                assert!(memory_mi(memory).is_some(), "{key}: memory {memory}");
+            }
+        }
+    }
+
+    /// Bad text is no longer read as zero, and every Kubernetes unit counts.
+    #[test]
+    fn quantities_read_as_kubernetes_reads_them() {
+        assert_eq!(cpu_millis("300m"), Some(300));
+        assert_eq!(cpu_millis("1.5"), Some(1500));
+        assert_eq!(cpu_millis("lots"), None);
+        assert_eq!(memory_mi("2.5Gi"), Some(2560));
+        assert_eq!(memory_mi("1G"), Some(954));
+        assert_eq!(memory_mi("1Ei"), Some(1 << 40));
+        assert_eq!(memory_mi("1E"), Some(953_674_316_407));
+        assert_eq!(memory_mi("ten"), None);
+        assert_eq!(memory_mi("-1Gi"), None);
+    }
 }

@@ -417,7 +417,9 @@ fn gitlab_stays_under_the_8gb_budget() {
         .workloads
         .iter()
         .filter(|w| w.workload.component == "gitlab")
-        .map(|w| model::memory_mi(w.workload.requests_memory) * u64::from(w.workload.replicas))
+        .map(|w| {
+            model::memory_mi(w.workload.requests_memory).unwrap() * u64::from(w.workload.replicas)
+        })
         .sum();
     assert!(mi < 8 * 1024, "GitLab requests {mi} MiB");
     assert!(
@@ -452,11 +454,7 @@ fn every_config_file_parses() {
 }
 
 fn tool(name: &str) -> bool {
-    let found = Command::new(name).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("skipping {name} checks: {name} is not installed (CI installs it)");
-    }
-    found
+    homelab_testkit::require_tool("render checks with real tools", name, &["--version"])
 }
 
 fn check_tree_with_tools(files: &render::Rendered) {

@@ -2,6 +2,7 @@
 //! (`kyverno apply` and `kyverno test` equivalents).
 
 use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
+use homelab_k8s::ResourceExt;
 use homelab_manifest::{Class, LoadOptions};
 use homelab_policy::context::{EvalContext, UserInfo};
 use homelab_policy::engine::{self, Values};
@@ -233,10 +234,7 @@ fn apply(a: ApplyArgs, _global: &Global) -> anyhow::Result<u8> {
     let prepared: Vec<engine::Prepared> = policies.iter().map(engine::prepare).collect();
     let mut responses: Vec<(usize, PolicyResponse)> = Vec::new();
     for r in &resources {
-        let ns = r
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let ns = r.namespace().unwrap_or("");
         let ctx = EvalContext {
             operation: op.clone(),
             user_info: user.clone(),
