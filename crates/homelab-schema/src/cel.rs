@@ -160,11 +160,7 @@ pub fn comprehension_nesting(source: &str) -> u32 {
                 }
                 stack.push(comprehension);
             }
-            b')' => {
-                if stack.pop() == Some(true) {
-                    open = open.saturating_sub(1);
-                }
-            }
+            b')' if stack.pop() == Some(true) => open = open.saturating_sub(1),
             _ => {}
         }
         i += 1;
