@@ -14,6 +14,9 @@
 use crate::check::{Item, Verdict};
 use std::path::{Path, PathBuf};
 
+/// Whether a systemd unit is active; `None` when systemd cannot be asked.
+pub type UnitActive = Box<dyn Fn(&str) -> Option<bool>>;
+
 /// Where the checks look.
 pub struct PrereqEnv {
     /// Prefix of every absolute path read (`/` on the host).
@@ -21,7 +24,7 @@ pub struct PrereqEnv {
     /// Folders searched for tools, as absolute paths of the host (read under `root`).
     pub tool_dirs: Vec<PathBuf>,
     /// Whether a systemd unit is active; `None` when systemd cannot be asked.
-    pub unit_active: Box<dyn Fn(&str) -> Option<bool>>,
+    pub unit_active: UnitActive,
 }
 
 /// Where k3s looks for the NVIDIA container runtime besides `PATH` (the GPU Operator's
@@ -40,7 +43,7 @@ impl PrereqEnv {
                 tool_dirs.push(PathBuf::from(d));
             }
         }
-        let unit_active: Box<dyn Fn(&str) -> Option<bool>> = if systemd_running {
+        let unit_active: UnitActive = if systemd_running {
             Box::new(|unit: &str| {
                 std::process::Command::new("systemctl")
                     .args(["is-active", unit])

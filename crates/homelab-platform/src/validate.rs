@@ -752,7 +752,9 @@ mod tests {
         for ok in ["50Gi", "1.5Ti", "500M", "512Mi", "1e9", "2Ei"] {
             assert!(is_size(ok), "{ok}");
         }
-        for bad in ["", "0", "0Gi", "-1Gi", "1K", "5Qi", "50 Gi", "$(id)", "50Gi\n"] {
+        for bad in [
+            "", "0", "0Gi", "-1Gi", "1K", "5Qi", "50 Gi", "$(id)", "50Gi\n",
+        ] {
             assert!(!is_size(bad), "{bad:?}");
         }
         for ok in ["500m", "1", "1.5", "250m"] {

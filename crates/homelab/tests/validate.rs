@@ -439,6 +439,7 @@ fn the_rendered_repository_validates_strictly() {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("replicass"), "{stdout}");
+}
 
 #[test]
 fn list_schemas_names_group_kind_versions_and_source() {
