@@ -618,13 +618,15 @@ impl Builder<'_> {
                     "this document is a list; sops only supports YAML documents that are maps",
                 ))
             }
-            Some(Node { pos, value }) => return Err(err(
-                pos,
-                format!(
+            Some(Node { pos, value }) => {
+                return Err(err(
+                    pos,
+                    format!(
                     "this document is a single {}; sops only supports YAML documents that are maps",
                     value.kind_name()
                 ),
-            )),
+                ))
+            }
         };
         // Comments outside the root map (`--- # c`, an empty document's comments).
         let comment = |c: Comment| Item::Comment {

@@ -27,13 +27,41 @@ fn other_key_file() -> PathBuf {
 
 /// The vectors: (encrypted file under fixtures, expected `sops --decrypt` output, plaintext).
 const VECTORS: [(&str, &str, &str); 7] = [
-    ("secrets/secret.yaml", "expected/secrets-secret.yaml", "plain/secret.yaml"),
-    ("secrets/multidoc.yaml", "expected/secrets-multidoc.yaml", "plain/multidoc.yaml"),
-    ("multi/secret.yaml", "expected/multi-secret.yaml", "plain/secret.yaml"),
-    ("mac-only/secret.yaml", "expected/mac-only-secret.yaml", "plain/secret.yaml"),
-    ("suffix/suffix.yaml", "expected/suffix-suffix.yaml", "plain/suffix.yaml"),
-    ("everything/values.yaml", "expected/everything-values.yaml", "plain/values.yaml"),
-    ("json/config.json", "expected/json-config.json", "plain/config.json"),
+    (
+        "secrets/secret.yaml",
+        "expected/secrets-secret.yaml",
+        "plain/secret.yaml",
+    ),
+    (
+        "secrets/multidoc.yaml",
+        "expected/secrets-multidoc.yaml",
+        "plain/multidoc.yaml",
+    ),
+    (
+        "multi/secret.yaml",
+        "expected/multi-secret.yaml",
+        "plain/secret.yaml",
+    ),
+    (
+        "mac-only/secret.yaml",
+        "expected/mac-only-secret.yaml",
+        "plain/secret.yaml",
+    ),
+    (
+        "suffix/suffix.yaml",
+        "expected/suffix-suffix.yaml",
+        "plain/suffix.yaml",
+    ),
+    (
+        "everything/values.yaml",
+        "expected/everything-values.yaml",
+        "plain/values.yaml",
+    ),
+    (
+        "json/config.json",
+        "expected/json-config.json",
+        "plain/config.json",
+    ),
 ];
 
 /// `homelab` with a clean environment: no identity but the one given, no default key file.
@@ -102,7 +130,11 @@ fn decrypts_files_written_by_sops_byte_for_byte() {
             .arg(fixtures().join(encrypted))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{encrypted}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{encrypted}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let want = fs::read_to_string(fixtures().join(expected)).unwrap();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), want, "{encrypted}");
     }
@@ -130,7 +162,11 @@ fn decrypts_files_written_by_sops_byte_for_byte() {
         .arg(fixtures().join("secrets/secret.yaml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -151,7 +187,11 @@ fn encrypts_by_the_creation_rules_and_round_trips() {
             .arg(&path)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{encrypted}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{encrypted}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(
             String::from_utf8(out.stdout).unwrap(),
             fs::read_to_string(fixtures().join(expected)).unwrap(),
@@ -198,11 +238,19 @@ fn set_and_updatekeys() {
         .assert()
         .success();
     let after = fs::read_to_string(&path).unwrap();
-    let line = |text: &str, key: &str| text.lines().find(|l| l.trim_start().starts_with(key)).unwrap().to_owned();
+    let line = |text: &str, key: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap()
+            .to_owned()
+    };
     assert_ne!(line(&before, "token:"), line(&after, "token:"));
     // Unchanged values keep their ciphertext (only the changed line moves in git).
     assert_eq!(line(&before, "ca.crt:"), line(&after, "ca.crt:"));
-    assert_ne!(line(&before, "lastmodified:"), line(&after, "lastmodified:"));
+    assert_ne!(
+        line(&before, "lastmodified:"),
+        line(&after, "lastmodified:")
+    );
     let out = homelab(home.path(), Some(&key_file()))
         .args(["sops", "decrypt"])
         .arg(&path)
@@ -307,10 +355,30 @@ fn negative_cases() -> Vec<(&'static str, &'static str, String, &'static str)> {
     let edited = secret.replace("name: k3s-join", "name: k3s-joined");
     let truncated = secret[..secret.len() * 2 / 3].to_owned();
     vec![
-        ("tampered value", "secrets/tampered.yaml", tampered, "does not authenticate"),
-        ("swapped values", "secrets/swapped.yaml", swapped, "does not authenticate"),
-        ("plaintext injected (mac_only_encrypted)", "mac-only/injected.yaml", injected, "not an ENC"),
-        ("plain field edited", "secrets/edited.yaml", edited, "MAC mismatch"),
+        (
+            "tampered value",
+            "secrets/tampered.yaml",
+            tampered,
+            "does not authenticate",
+        ),
+        (
+            "swapped values",
+            "secrets/swapped.yaml",
+            swapped,
+            "does not authenticate",
+        ),
+        (
+            "plaintext injected (mac_only_encrypted)",
+            "mac-only/injected.yaml",
+            injected,
+            "not an ENC",
+        ),
+        (
+            "plain field edited",
+            "secrets/edited.yaml",
+            edited,
+            "MAC mismatch",
+        ),
         ("truncated file", "secrets/truncated.yaml", truncated, ""),
     ]
 }
@@ -362,7 +430,11 @@ fn broken_files_are_refused_with_a_reason_and_nothing_is_written() {
     // Under mac_only_encrypted an unencrypted field may be edited (as with sops).
     let mac_only = fs::read_to_string(fixtures().join("mac-only/secret.yaml")).unwrap();
     let path = ws.path().join("mac-only/edited.yaml");
-    fs::write(&path, mac_only.replace("name: k3s-join", "name: k3s-joined")).unwrap();
+    fs::write(
+        &path,
+        mac_only.replace("name: k3s-join", "name: k3s-joined"),
+    )
+    .unwrap();
     homelab(home.path(), Some(&key_file()))
         .args(["sops", "decrypt"])
         .arg(&path)
@@ -382,7 +454,10 @@ fn plaintext_is_created_0600_and_ciphertext_keeps_its_mode() {
         .arg(fixtures().join("secrets/secret.yaml"))
         .assert()
         .success();
-    assert_eq!(fs::metadata(&out_file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&out_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let path = ws.path().join("secrets/secret.yaml");
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
     homelab(home.path(), None)
@@ -390,13 +465,19 @@ fn plaintext_is_created_0600_and_ciphertext_keeps_its_mode() {
         .arg(&path)
         .assert()
         .success();
-    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
     homelab(home.path(), Some(&key_file()))
         .args(["sops", "decrypt", "-i"])
         .arg(&path)
         .assert()
         .success();
-    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 }
 
 #[test]
@@ -414,7 +495,11 @@ fn interop_sops_decrypts_what_homelab_writes() {
             .assert()
             .success();
         let out = sops_decrypt(&path, &key_file(), false);
-        assert!(out.status.success(), "{encrypted}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{encrypted}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(
             String::from_utf8(out.stdout).unwrap(),
             fs::read_to_string(fixtures().join(expected)).unwrap(),
@@ -431,7 +516,11 @@ fn interop_sops_decrypts_what_homelab_writes() {
         .assert()
         .success();
     let out = sops_decrypt(&path, &key_file(), true);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["stringData"]["token"], "changed");
     assert_eq!(json["metadata"]["name"], "k3s-join");
@@ -452,7 +541,11 @@ fn interop_sops_decrypts_what_homelab_writes() {
         .assert()
         .success();
     let out = sops_decrypt(&path, &other_key_file(), true);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // And sops refuses our broken copies for the same reasons.
     for (what, name, text, _) in negative_cases() {
         let path = ws.path().join(name);
@@ -460,7 +553,9 @@ fn interop_sops_decrypts_what_homelab_writes() {
         let out = sops_decrypt(&path, &key_file(), false);
         assert!(!out.status.success(), "sops accepted the {what} case");
     }
-    println!("interop: sops accepts homelab's set/updatekeys output and refuses the negative cases");
+    println!(
+        "interop: sops accepts homelab's set/updatekeys output and refuses the negative cases"
+    );
 }
 
 #[test]
@@ -482,7 +577,11 @@ fn interop_age_opens_the_wrapped_data_keys() {
         .skip(1)
         .map(|rest| {
             let body = &rest[..rest.find("-----END AGE ENCRYPTED FILE-----").unwrap()];
-            let lines: Vec<&str> = body.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let lines: Vec<&str> = body
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
             format!(
                 "-----BEGIN AGE ENCRYPTED FILE-----\n{}\n-----END AGE ENCRYPTED FILE-----\n",
                 lines.join("\n")
@@ -500,7 +599,11 @@ fn interop_age_opens_the_wrapped_data_keys() {
             .arg(&armored)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(out.stdout.len(), 32, "a 32-byte data key");
         keys.push(out.stdout);
     }
@@ -537,9 +640,20 @@ fn interop_shared_vectors() {
             .arg(&file)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
-        let want = fs::read_to_string(shared.join(case["expected_yaml"].as_str().unwrap())).unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), want, "{}", file.display());
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want =
+            fs::read_to_string(shared.join(case["expected_yaml"].as_str().unwrap())).unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            want,
+            "{}",
+            file.display()
+        );
         if let Some(json) = case["expected_json"].as_str() {
             let out = homelab(home.path(), Some(&key))
                 .args(["sops", "decrypt", "--output-type", "json"])
@@ -552,7 +666,10 @@ fn interop_shared_vectors() {
             assert_eq!(ours, want, "{} as JSON", file.display());
         }
         passed += 1;
-        println!("interop: decrypt {} ({})", case["encrypted"], case["identity"]);
+        println!(
+            "interop: decrypt {} ({})",
+            case["encrypted"], case["identity"]
+        );
     }
     let must_fail = manifest["must_fail"].as_array().unwrap();
     for case in must_fail {
@@ -567,7 +684,10 @@ fn interop_shared_vectors() {
         println!(
             "interop: must-fail {}: {}",
             case["encrypted"],
-            String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .next()
+                .unwrap_or("")
         );
         passed += 1;
     }
@@ -591,11 +711,19 @@ fn interop_shared_vectors() {
                 .assert()
                 .success();
             let text = fs::read_to_string(&target).unwrap();
-            assert!(text.contains("encrypted_regex: ^(data|stringData)$"), "{name}");
+            assert!(
+                text.contains("encrypted_regex: ^(data|stringData)$"),
+                "{name}"
+            );
             let out = sops_decrypt(&target, &identity("main"), false);
-            assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let stem = name.trim_end_matches(".yaml");
-            let want = fs::read_to_string(shared.join(format!("expected/{stem}.decrypted.yaml"))).unwrap();
+            let want =
+                fs::read_to_string(shared.join(format!("expected/{stem}.decrypted.yaml"))).unwrap();
             assert_eq!(String::from_utf8(out.stdout).unwrap(), want, "{name}");
             encrypted_ok += 1;
             println!("interop: sops --decrypt opens homelab's encryption of {input}");

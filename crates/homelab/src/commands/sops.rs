@@ -181,9 +181,13 @@ fn data(path: &Path) -> impl Fn(homelab_sops::Error) -> Failure + '_ {
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.len() > MAX_FILE_BYTES {
-        bail!("{} is larger than 16 MiB; that is not a SOPS file", path.display());
+        bail!(
+            "{} is larger than 16 MiB; that is not a SOPS file",
+            path.display()
+        );
     }
     let mut text = String::new();
     std::fs::File::open(path)
@@ -216,9 +220,7 @@ fn load_config(file: &Path, common: &Common) -> Result<Option<Config>> {
     };
     match path {
         None => Ok(None),
-        Some(p) => Config::load(&p)
-            .map(Some)
-            .map_err(|e| anyhow!("{e}")),
+        Some(p) => Config::load(&p).map(Some).map_err(|e| anyhow!("{e}")),
     }
 }
 
@@ -296,15 +298,26 @@ fn encrypt(a: EncryptArgs) -> Result<u8, Failure> {
             .collect(),
         (None, Some(rule)) => {
             if rule.shamir {
-                return Err(anyhow!("{} uses several key groups (Shamir), which homelab sops does not support", rule.describe()).into());
+                return Err(anyhow!(
+                    "{} uses several key groups (Shamir), which homelab sops does not support",
+                    rule.describe()
+                )
+                .into());
             }
             if rule.age.is_empty() {
                 let others = if rule.unsupported_keys.is_empty() {
                     String::new()
                 } else {
-                    format!(" (it names {}, which homelab sops does not use)", rule.unsupported_keys.join(", "))
+                    format!(
+                        " (it names {}, which homelab sops does not use)",
+                        rule.unsupported_keys.join(", ")
+                    )
                 };
-                return Err(anyhow!("{} has no age recipient{others}; add `age: age1…` to it or pass --age", rule.describe()).into());
+                return Err(anyhow!(
+                    "{} has no age recipient{others}; add `age: age1…` to it or pass --age",
+                    rule.describe()
+                )
+                .into());
             }
             if !rule.unsupported_keys.is_empty() {
                 return Err(anyhow!(
@@ -321,7 +334,11 @@ fn encrypt(a: EncryptArgs) -> Result<u8, Failure> {
                 None => "no .sops.yaml was found in its folder or above".to_owned(),
                 Some(c) => format!("no creation rule of {} matches it", c.path.display()),
             };
-            return Err(anyhow!("cannot encrypt {}: {why}; add a creation rule or pass --age", a.file.display()).into());
+            return Err(anyhow!(
+                "cannot encrypt {}: {why}; add a creation rule or pass --age",
+                a.file.display()
+            )
+            .into());
         }
     };
     let flag_rule = [
@@ -334,7 +351,10 @@ fn encrypt(a: EncryptArgs) -> Result<u8, Failure> {
     .find_map(|(f, v)| v.as_ref().map(|v| CryptRule::new(f, v)))
     .transpose()
     .map_err(|e| anyhow!(e))?;
-    let crypt = flag_rule.unwrap_or_else(|| rule.map(|r| r.crypt_rule()).unwrap_or_else(CryptRule::default_rule));
+    let crypt = flag_rule.unwrap_or_else(|| {
+        rule.map(|r| r.crypt_rule())
+            .unwrap_or_else(CryptRule::default_rule)
+    });
     let mac_only = a.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted);
     let docs = file::parse(&text, format).map_err(data(&a.file))?;
     let (docs, metadata) = file::encrypt(
@@ -346,13 +366,16 @@ fn encrypt(a: EncryptArgs) -> Result<u8, Failure> {
         },
     )
     .map_err(data(&a.file))?;
-    let out = file::render(&docs, Some(&metadata), format, &layout_of(config.as_ref())).map_err(data(&a.file))?;
+    let out = file::render(&docs, Some(&metadata), format, &layout_of(config.as_ref()))
+        .map_err(data(&a.file))?;
     if a.in_place {
         write_atomic(&a.file, out.as_bytes(), mode_of(&a.file))?;
     } else if let Some(path) = &a.output {
         write_atomic(path, out.as_bytes(), None)?;
     } else {
-        std::io::stdout().write_all(out.as_bytes()).context("writing to stdout")?;
+        std::io::stdout()
+            .write_all(out.as_bytes())
+            .context("writing to stdout")?;
     }
     Ok(EXIT_OK)
 }
@@ -369,13 +392,21 @@ fn decrypt(a: DecryptArgs) -> Result<u8, Failure> {
         None => format,
     };
     let config = load_config(&a.file, &a.common).ok().flatten();
-    let out = file::render(&decrypted.docs, None, out_format, &layout_of(config.as_ref())).map_err(data(&a.file))?;
+    let out = file::render(
+        &decrypted.docs,
+        None,
+        out_format,
+        &layout_of(config.as_ref()),
+    )
+    .map_err(data(&a.file))?;
     if a.in_place {
         write_atomic(&a.file, out.as_bytes(), None)?;
     } else if let Some(path) = &a.output {
         write_atomic(path, out.as_bytes(), None)?;
     } else {
-        std::io::stdout().write_all(out.as_bytes()).context("writing to stdout")?;
+        std::io::stdout()
+            .write_all(out.as_bytes())
+            .context("writing to stdout")?;
     }
     Ok(EXIT_OK)
 }
@@ -398,11 +429,17 @@ fn set(a: SetArgs) -> Result<u8, Failure> {
             s
         }
         (None, false, Some(f)) => read_text(f)?,
-        (None, false, None) => return Err(anyhow!("give the value, --value-stdin or --value-file").into()),
+        (None, false, None) => {
+            return Err(anyhow!("give the value, --value-stdin or --value-file").into())
+        }
     };
     // Never echo the value in an error: it is a secret.
-    let value = homelab_sops::json::parse_value(json.trim())
-        .map_err(|e| anyhow!("the value is not valid JSON (at {}; strings need quotes: '\"text\"')", e.pos))?;
+    let value = homelab_sops::json::parse_value(json.trim()).map_err(|e| {
+        anyhow!(
+            "the value is not valid JSON (at {}; strings need quotes: '\"text\"')",
+            e.pos
+        )
+    })?;
     let file = file::read_encrypted(&text, format).map_err(data(&a.file))?;
     let ids = identities()?;
     let key = file.data_key(&ids).map_err(data(&a.file))?;
@@ -413,7 +450,8 @@ fn set(a: SetArgs) -> Result<u8, Failure> {
     file::set_value(first, &path, value.value).map_err(|e| anyhow!(e))?;
     let config = load_config(&a.file, &a.common).ok().flatten();
     let (docs, metadata) = decrypted.reencrypt().map_err(data(&a.file))?;
-    let out = file::render(&docs, Some(&metadata), format, &layout_of(config.as_ref())).map_err(data(&a.file))?;
+    let out = file::render(&docs, Some(&metadata), format, &layout_of(config.as_ref()))
+        .map_err(data(&a.file))?;
     write_atomic(&a.file, out.as_bytes(), mode_of(&a.file))?;
     Ok(EXIT_OK)
 }
@@ -426,11 +464,19 @@ fn updatekeys(a: UpdatekeysArgs) -> Result<u8, Failure> {
         let text = read_text(path)?;
         let config = load_config(path, &a.common)?
             .ok_or_else(|| anyhow!("no .sops.yaml found for {}", path.display()))?;
-        let rule = config
-            .rule_for(path)
-            .ok_or_else(|| anyhow!("no creation rule of {} matches {}", config.path.display(), path.display()))?;
+        let rule = config.rule_for(path).ok_or_else(|| {
+            anyhow!(
+                "no creation rule of {} matches {}",
+                config.path.display(),
+                path.display()
+            )
+        })?;
         if rule.shamir || !rule.unsupported_keys.is_empty() {
-            return Err(anyhow!("{} uses key groups or non-age keys, which homelab sops does not support", rule.describe()).into());
+            return Err(anyhow!(
+                "{} uses key groups or non-age keys, which homelab sops does not support",
+                rule.describe()
+            )
+            .into());
         }
         let file = file::read_encrypted(&text, format).map_err(data(path))?;
         let changes = file::key_changes(&file, &rule.age);
@@ -438,7 +484,11 @@ fn updatekeys(a: UpdatekeysArgs) -> Result<u8, Failure> {
             println!("{}: already up to date", path.display());
             continue;
         }
-        println!("{}: the data key will be wrapped for {}:", path.display(), rule.describe());
+        println!(
+            "{}: the data key will be wrapped for {}:",
+            path.display(),
+            rule.describe()
+        );
         for r in &changes.added {
             println!("  + {r}");
         }
@@ -457,7 +507,9 @@ fn updatekeys(a: UpdatekeysArgs) -> Result<u8, Failure> {
             print!("Is this okay? (y/n): ");
             std::io::stdout().flush().ok();
             let mut answer = String::new();
-            std::io::stdin().read_line(&mut answer).context("reading the answer")?;
+            std::io::stdin()
+                .read_line(&mut answer)
+                .context("reading the answer")?;
             if answer.trim() != "y" {
                 println!("  left unchanged");
                 continue;
@@ -466,10 +518,17 @@ fn updatekeys(a: UpdatekeysArgs) -> Result<u8, Failure> {
         if ids.is_none() {
             ids = Some(identities()?);
         }
-        let key = file.data_key(ids.as_ref().expect("set above")).map_err(data(path))?;
-        let updated = file::update_keys(file, &key, &rule.age).map_err(data(path))?;
-        let out = file::render(&updated.docs, Some(&updated.metadata), format, &layout_of(Some(&config)))
+        let key = file
+            .data_key(ids.as_ref().expect("set above"))
             .map_err(data(path))?;
+        let updated = file::update_keys(file, &key, &rule.age).map_err(data(path))?;
+        let out = file::render(
+            &updated.docs,
+            Some(&updated.metadata),
+            format,
+            &layout_of(Some(&config)),
+        )
+        .map_err(data(path))?;
         write_atomic(path, out.as_bytes(), mode_of(path))?;
         println!("  done");
     }

@@ -5,6 +5,7 @@
 
 mod config;
 mod policy_stage;
+mod sops_stage;
 mod suppress;
 
 pub use config::CheckConfig;
@@ -27,6 +28,9 @@ pub struct CheckOptions {
     pub crd_paths: Vec<PathBuf>,
     pub schema_locations: Vec<String>,
     pub ignore_missing_schemas: bool,
+    /// An age key file to verify SOPS files' MACs with. Only ever given explicitly: `check`
+    /// runs on untrusted pull requests, so identities in the environment are not used.
+    pub sops_age_key_file: Option<PathBuf>,
 }
 
 /// The result of a check: the report and the sources it refers to (for snippets).
@@ -47,6 +51,14 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let config = CheckConfig::discover(root.as_deref())?;
+    let sops_identities = match &options.sops_age_key_file {
+        None => None,
+        Some(path) => {
+            let mut ids = homelab_sops::Identities::default();
+            ids.add_file(path).map_err(anyhow::Error::msg)?;
+            Some(ids)
+        }
+    };
     // Hidden files too (.github/workflows, .gitlab-ci.yml, .sops.yaml), and every other text
     // file (scripts, .env) for the secret scanner: credentials hide there.
     let load_options = LoadOptions {
@@ -73,6 +85,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     );
     let validator = validator?;
     let fixtures = drop_test_fixtures(&mut loaded);
+    let sops = sops_stage::run(&mut loaded, root.as_deref(), sops_identities.as_ref());
     let documents = loaded.documents;
     let sources = loaded.sources;
     validator.add_crds_from(&documents);
@@ -94,6 +107,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     diagnostics.extend(schema);
     diagnostics.extend(fold_policy_duplicates(policy, &mut platform));
     diagnostics.extend(platform);
+    diagnostics.extend(sops);
+    sops_stage::fold_plain_secret(&mut diagnostics);
 
     let select: Vec<String> = config
         .select
