@@ -239,49 +239,16 @@ fn identities() -> Result<Identities> {
     Identities::from_environment().map_err(|e| anyhow!("{e}"))
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder (created 0600,
-/// so plaintext is never readable by others, not even for a moment), then renamed over the
-/// target. `mode` is applied to the temporary file before anything is written (for
-/// ciphertext that keeps the old file's mode).
-fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    #[cfg(unix)]
-    if let Some(mode) = mode {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
-            .with_context(|| format!("setting the mode of {}", path.display()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("replacing {}", path.display()))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+/// Ciphertext: an existing file keeps its mode, a new one is 0644 (it is meant for git).
+fn write_ciphertext(path: &Path, bytes: &[u8]) -> Result<()> {
+    homelab_fs::write_atomic(path, bytes, homelab_fs::Perms::KeepOr(0o644))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
-fn mode_of(path: &Path) -> Option<u32> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path).ok().map(|m| m.permissions().mode())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
+/// Plaintext: created 0600 from the start (the temporary file too), whatever was there.
+fn write_plaintext(path: &Path, bytes: &[u8]) -> Result<()> {
+    homelab_fs::write_atomic(path, bytes, homelab_fs::Perms::Exact(0o600))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn encrypt(a: EncryptArgs) -> Result<u8, Failure> {
@@ -369,9 +336,9 @@ fn encrypt(a: EncryptArgs) -> Result<u8, Failure> {
     let out = file::render(&docs, Some(&metadata), format, &layout_of(config.as_ref()))
         .map_err(data(&a.file))?;
     if a.in_place {
-        write_atomic(&a.file, out.as_bytes(), mode_of(&a.file))?;
+        write_ciphertext(&a.file, out.as_bytes())?;
     } else if let Some(path) = &a.output {
-        write_atomic(path, out.as_bytes(), None)?;
+        write_ciphertext(path, out.as_bytes())?;
     } else {
         std::io::stdout()
             .write_all(out.as_bytes())
@@ -400,9 +367,9 @@ fn decrypt(a: DecryptArgs) -> Result<u8, Failure> {
     )
     .map_err(data(&a.file))?;
     if a.in_place {
-        write_atomic(&a.file, out.as_bytes(), None)?;
+        write_plaintext(&a.file, out.as_bytes())?;
     } else if let Some(path) = &a.output {
-        write_atomic(path, out.as_bytes(), None)?;
+        write_plaintext(path, out.as_bytes())?;
     } else {
         std::io::stdout()
             .write_all(out.as_bytes())
@@ -452,7 +419,7 @@ fn set(a: SetArgs) -> Result<u8, Failure> {
     let (docs, metadata) = decrypted.reencrypt().map_err(data(&a.file))?;
     let out = file::render(&docs, Some(&metadata), format, &layout_of(config.as_ref()))
         .map_err(data(&a.file))?;
-    write_atomic(&a.file, out.as_bytes(), mode_of(&a.file))?;
+    write_ciphertext(&a.file, out.as_bytes())?;
     Ok(EXIT_OK)
 }
 
@@ -529,7 +496,7 @@ fn updatekeys(a: UpdatekeysArgs) -> Result<u8, Failure> {
             &layout_of(Some(&config)),
         )
         .map_err(data(path))?;
-        write_atomic(path, out.as_bytes(), mode_of(path))?;
+        write_ciphertext(path, out.as_bytes())?;
         println!("  done");
     }
     Ok(status)
