@@ -226,7 +226,7 @@ fn go_float_g(f: f64) -> String {
     if negative {
         out.push('-');
     }
-    if exponent < -4 || exponent >= EPREC {
+    if !(-4..EPREC).contains(&exponent) {
         out.push_str(&digits[..1]);
         if digits.len() > 1 {
             out.push('.');

@@ -233,10 +233,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, YamlError> {
         doc_comments_after: Vec::new(),
     };
     let mut parser = Parser::new_from_str(text);
-    loop {
-        let Some(next) = parser.next_event() else {
-            break;
-        };
+    while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| {
             let m = e.marker();
             err(
