@@ -9,13 +9,21 @@
 //! the checked folder (never above it), its regexes are size-bounded and run in linear time,
 //! and no identity from the environment is ever used (only `--sops-age-key-file`).
 
-use homelab_diagnostics::{Diagnostic, Location};
+use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
 use homelab_manifest::Loaded;
 use homelab_sops::config::{self, Config};
 use homelab_sops::inspect::{self, MustEncrypt};
 use homelab_sops::Identities;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+
+/// The documentation of the `sops/*` findings (`homelab rules --explain sops/structure`).
+pub const RULE_DOC: RuleDoc = RuleDoc {
+    id: "sops/*",
+    severity: Severity::Error,
+    summary: "SOPS files: structure, MAC, and files .sops.yaml says must be encrypted",
+    doc: "# `sops/*`: SOPS-encrypted files\n\n## What it checks\n`sops/structure`: a SOPS file (YAML or JSON with a `sops` metadata block) that sops could not decrypt whatever the key, or that shows a hand edit, checked without any key: the file parses; the metadata reads (one crypt rule, `lastmodified` an RFC 3339 time, the same block on every document); `mac` is an encrypted 128-character MAC; each age recipient is valid and each wrapped data key is an age file whose header parses; every value the crypt rule selects is a well-formed `ENC[...]` (a plaintext value there is a hand edit), no value outside the rule looks encrypted, and no IV appears at two paths (a value copied from another key). Without a key nothing can tell an edited unencrypted value, a removed or swapped value, or a `lastmodified` changed to another valid time: `sops/mac-mismatch` does, when an identity is given with `--sops-age-key-file` (never taken from the environment: check runs on untrusted pull requests); the values are decrypted in memory and nothing decrypted is shown. `sops/unverified` (a note): that identity cannot open the file. `sops/not-encrypted`: a Kubernetes Secret, or a file named like an encrypted one (`*.sops.yaml`, `*.enc.json`), that a creation rule of the nearest `.sops.yaml` (not above the checked folder) covers but that holds plaintext, at its first value the rule would encrypt. `sops/config`: a `.sops.yaml` sops would refuse. The `sops` block is removed from the documents the other stages see, so encrypted Secrets validate and their `ENC[...]` values are never taken for leaked credentials.\n\n## Why\nA hand-edited SOPS file fails at decryption time in the cluster (Flux, the sops CLI), long after review; a plaintext Secret next to the encrypted ones is a leak the `.sops.yaml` was written to prevent.\n\n## Example\n```yaml\nstringData:\n    token: hunter2   # in a file whose rule says encrypted_regex: ^(data|stringData)$\n```\n\n## Fix\n`homelab sops encrypt --in-place FILE` for a plaintext file; `homelab sops set FILE '[\"stringData\"][\"token\"]' --value-stdin` to change a value; restore a broken file from git.",
+};
 
 /// Runs the SOPS checks over every loaded source and strips sops metadata from documents.
 pub fn run(
