@@ -13,6 +13,7 @@ pub mod rules;
 pub mod seal;
 pub mod secrets;
 pub mod secrets_init;
+pub mod sops;
 pub mod unseal;
 pub mod validate;
 pub mod verify;
