@@ -33,7 +33,12 @@ impl Values {
     /// Values for (policy, resource): global, then the policy's per-resource values.
     pub fn for_resource(&self, policy: &str, resource_name: &str) -> Map<String, Value> {
         let mut out = self.global.clone();
-        if let Some(Value::Array(rs)) = self.policy(policy).and_then(|p| p.get("resources")) {
+        // a policy may be listed more than once: every entry counts
+        let entries = self
+            .policies
+            .iter()
+            .filter(|p| p.get("name").and_then(Value::as_str) == Some(policy));
+        for rs in entries.filter_map(|p| p.get("resources").and_then(Value::as_array)) {
             for r in rs {
                 if r.get("name").and_then(Value::as_str) == Some(resource_name) {
                     if let Some(Value::Object(v)) = r.get("values") {
@@ -470,7 +475,11 @@ fn load_context(
                         "unable to add context entry for variable {name} since it evaluated to nil"
                     ))
                 }
-                Some(v) => vars.set(name, v),
+                // a variable entry replaces an earlier entry of the same name
+                Some(v) => {
+                    vars.set(name, Value::Null);
+                    vars.set(name, v);
+                }
             }
         } else if let Some(loaded) = crate::context_mocks::load(e, vars, ctx) {
             // apiCall / configMap / globalReference answered from the test's mocks
