@@ -113,7 +113,9 @@ fn lookups_read_mocks_never_the_network() {
     let rows = rows(&fixtures().join("vpol-cluster-resources"));
     let orphan = find(&rows, "team-replica-budget", "/orphan");
     assert!(
-        orphan[0].message.contains("teams.example.com \"red\" not found"),
+        orphan[0]
+            .message
+            .contains("teams.example.com \"red\" not found"),
         "{orphan:?}"
     );
     let rows = rows_of("vpol-http-globalcontext");

@@ -182,3 +182,29 @@ fn apply_missing_resource_path_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("no such file or folder"));
 }
+
+#[test]
+fn test_command_detailed_results_carry_the_rule_message() {
+    let out = homelab()
+        .args(["policy", "test"])
+        .arg(guide())
+        .args(["--format", "json", "--detailed-results"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json array");
+    assert!(rows.iter().all(|r| r.get("message").is_some()));
+    // a failing rule reports why it failed
+    assert!(rows
+        .iter()
+        .any(|r| r["actual"] == "fail" && !r["message"].as_str().unwrap_or_default().is_empty()));
+    // without the flag the rows stay as they were
+    let out = homelab()
+        .args(["policy", "test"])
+        .arg(guide())
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json array");
+    assert!(rows.iter().all(|r| r.get("message").is_none()));
+}

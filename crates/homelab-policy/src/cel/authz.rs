@@ -35,7 +35,10 @@ pub fn mode(policy: &Json) -> Option<Mode> {
     if !super::is_validating_policy(policy) {
         return None;
     }
-    match policy.pointer("/spec/evaluation/mode").and_then(Json::as_str) {
+    match policy
+        .pointer("/spec/evaluation/mode")
+        .and_then(Json::as_str)
+    {
         Some("HTTP") => Some(Mode::Http),
         Some("Envoy") => Some(Mode::Envoy),
         _ => None,
@@ -115,7 +118,9 @@ fn jwt_decode(token: &str, key: &str) -> Result<Json, String> {
         }
     };
     if got != want {
-        return Err("jwt.Decode: could not verify message using any of the signatures or keys".into());
+        return Err(
+            "jwt.Decode: could not verify message using any of the signatures or keys".into(),
+        );
     }
     let now = chrono::Utc::now().timestamp();
     let num = |k: &str| claims.get(k).and_then(Json::as_f64);
@@ -149,7 +154,10 @@ fn bind(act: &mut Activation, mode: Mode) {
         act.bind_function(
             &format!("envoy.{name}"),
             Arc::new(|_, args| {
-                let (k, v) = (str_arg(args, 0, "envoy.Header")?, str_arg(args, 1, "envoy.Header")?);
+                let (k, v) = (
+                    str_arg(args, 0, "envoy.Header")?,
+                    str_arg(args, 1, "envoy.Header")?,
+                );
                 Ok(json_to_cel(&json!({"key": k, "value": v})))
             }),
         );
@@ -170,7 +178,9 @@ fn bind(act: &mut Activation, mode: Mode) {
             method,
             Arc::new(move |this, args| {
                 if method == "KeepEmptyValue" {
-                    return this.cloned().ok_or_else(|| "KeepEmptyValue: no receiver".into());
+                    return this
+                        .cloned()
+                        .ok_or_else(|| "KeepEmptyValue: no receiver".into());
                 }
                 let mut m = this_json(this, method)?;
                 let values: Vec<Json> = args.iter().map(cel_to_json).collect();
@@ -343,14 +353,21 @@ mod tests {
         assert_eq!(run(&p, req("bearer x")), Status::Pass);
         let none = policy("Envoy", json!([{"expression": "null"}]));
         assert_eq!(run(&none, req("")), Status::Skip);
-        let http = policy("HTTP", json!([{"expression": "http.Denied('nope').Response()"}]));
-        assert_eq!(run(&http, json!({"attributes": {"method": "GET"}})), Status::Fail);
+        let http = policy(
+            "HTTP",
+            json!([{"expression": "http.Denied('nope').Response()"}]),
+        );
+        assert_eq!(
+            run(&http, json!({"attributes": {"method": "GET"}})),
+            Status::Fail
+        );
     }
 
     #[test]
     fn hmac_tokens_verify() {
         // {"alg":"HS256","typ":"JWT"} . {"role":"admin","exp":4102444800} signed with "secret"
-        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"alg":"HS256","typ":"JWT"}"#);
         let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(br#"{"role":"admin","exp":4102444800}"#);
         let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hmac::<sha2::Sha256>(

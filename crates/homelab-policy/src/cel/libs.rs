@@ -553,7 +553,10 @@ mod tests {
     #[test]
     fn hashes_and_service_accounts() {
         let e = |src: &str| eval(src, json!({})).unwrap();
-        assert_eq!(e("hash.md5('abc')"), json!("900150983cd24fb0d6963f7d28e17f72"));
+        assert_eq!(
+            e("hash.md5('abc')"),
+            json!("900150983cd24fb0d6963f7d28e17f72")
+        );
         assert_eq!(
             e("sha1('abc')"),
             json!("a9993e364706816aba3e25717850c26c9cd0d89d")

@@ -175,7 +175,10 @@ fn load_resources(paths: &[PathBuf]) -> anyhow::Result<Vec<Value>> {
                 .as_ref()
                 .map(|l| format!("{l}: "))
                 .unwrap_or_default();
-            eprintln!("note: {loc}left out, not readable as Kubernetes manifests: {}", d.message);
+            eprintln!(
+                "note: {loc}left out, not readable as Kubernetes manifests: {}",
+                d.message
+            );
         }
     }
     let mut out = Vec::new();
