@@ -20,6 +20,17 @@ fn write_tree(files: &render::Rendered) -> tempfile::TempDir {
 }
 
 const EXPECTED_FILES: &[&str] = &[
+    "scripts/k3s-install.sh",
+    "scripts/host-prereqs.sh",
+    "renovate.json",
+    "infrastructure/nvidia-device-plugin/values.yaml",
+    "infrastructure/nvidia-device-plugin/runtime/runtimeclass.yaml",
+    "infrastructure/nvidia-device-plugin/runtime/kustomization.yaml",
+    "host/k3s/registries.yaml",
+    "host/k3s/homelab/config.yaml",
+    "host/k3s/akula-prime/config.yaml",
+    "argocd/applications/infrastructure/nvidia-runtime.yaml",
+    "argocd/applications/infrastructure/nvidia-device-plugin.yaml",
     ".editorconfig",
     ".github/workflows/validate.yml",
     ".gitignore",
@@ -215,7 +226,7 @@ fn readme_maps_all_28_success_criteria_to_existing_files() {
 
 fn three_node_config() -> config::Config {
     let extra =
-        "\n[[nodes]]\nname = \"worker-3\"\ncores = 8\nmemory_gb = 32\nroles = [\"storage\"]\n";
+        "\n[[nodes]]\nname = \"worker-3\"\naddress = \"10.0.0.12\"\ncores = 8\nmemory_gb = 32\nroles = [\"storage\"]\n";
     let idx = DEFAULT_CONFIG.find("[storage]").expect("storage table");
     let mut text = format!(
         "{}{}\n{}",

@@ -15,6 +15,14 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 
+/// The documentation of this stage's findings (`homelab rules --explain policy/...`).
+pub const RULE_DOC: homelab_diagnostics::RuleDoc = homelab_diagnostics::RuleDoc {
+    id: "policy/*",
+    severity: homelab_diagnostics::Severity::Error,
+    summary: "The repository's own Kyverno policies against its own resources",
+    doc: "# `policy/<policy>/<rule>`: the repository's Kyverno policies\n\n## What it checks\nEvery ClusterPolicy, Policy and ValidatingPolicy in the input, with its PolicyExceptions, evaluated against every other object as an admission request (CREATE), as `kyverno apply` would. A failing rule of an Enforce policy is an error (the cluster would reject the object), of an Audit policy a warning. When a platform rule reports the same line, the policy finding is folded into it.\n\n## Why\nA manifest that the cluster's Kyverno rejects fails the ArgoCD sync; finding it in review is cheaper.\n\n## Example\nA Deployment with `image: nginx:latest` under the guide's `disallow-latest-tag`.\n\n## Fix\nChange the object, or add a narrowly matched PolicyException with a reason.",
+};
+
 fn is_policy(doc: &Document) -> bool {
     matches!(doc.class, Class::Object) && engine::is_policy(&doc.value)
 }
