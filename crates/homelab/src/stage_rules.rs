@@ -15,6 +15,7 @@ pub fn all() -> impl Iterator<Item = &'static RuleDoc> {
         .chain([
             &crate::pipeline::POLICY_RULE_DOC,
             &crate::pipeline::SUPPRESSION_RULE_DOC,
+            &crate::pipeline::SECRET_SCANNING_OFF_DOC,
         ])
 }
 

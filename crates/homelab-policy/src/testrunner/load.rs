@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use crate::context::UserInfo;
-use crate::engine::{self, Values};
+use crate::engine;
 use crate::mocks::{resolve_global_entry, HttpMock, Mocks};
+use crate::values_file::ValuesFile;
 
 use super::{default_namespace_with, get, strs};
 
@@ -29,7 +30,7 @@ pub struct Loaded {
     pub payloads: Vec<(String, Value)>,
     /// Authorization check requests (`httpPayloads`, `envoyPayloads`).
     pub authz_payloads: Vec<(String, Value, crate::cel::authz::Mode)>,
-    pub values: Values,
+    pub values: ValuesFile,
     /// Namespace labels for ClusterPolicy `namespaceSelector`s.
     pub namespace_labels: HashMap<String, Map<String, Value>>,
     /// Namespace objects CEL policies see as `namespaceObject` (from the Values file).
@@ -273,7 +274,7 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
     if let Some(v @ Value::Object(_)) = get(test, "values") {
         values_doc = v.clone();
     }
-    let mut values = Values::default();
+    let mut values = ValuesFile::default();
     let mut subresources = Vec::new();
     let mut namespace_labels = HashMap::new();
     let mut namespaces = HashMap::new();
