@@ -740,3 +740,110 @@ fn interop_shared_vectors() {
     );
     assert_eq!(passed, cases.len() + must_fail.len());
 }
+
+#[test]
+fn encrypts_stdin_by_the_rule_of_the_named_path() {
+    let home = tempfile::tempdir().unwrap();
+    let ws = workspace();
+    let target = ws.path().join("secrets/token.sops.yaml");
+    homelab(home.path(), None)
+        .current_dir(ws.path())
+        .args([
+            "sops",
+            "encrypt",
+            "--filename-override",
+            "secrets/token.sops.yaml",
+            "--output",
+        ])
+        .arg(&target)
+        .arg("-")
+        .write_stdin("stringData:\n  token: K10stdin::server:abc\n")
+        .assert()
+        .success();
+    let text = fs::read_to_string(&target).unwrap();
+    assert!(!text.contains("K10stdin"));
+    assert!(text.contains("encrypted_regex: ^(data|stringData)$"));
+    homelab(home.path(), Some(&key_file()))
+        .args(["sops", "decrypt"])
+        .arg(&target)
+        .assert()
+        .success()
+        .stdout("stringData:\n    token: K10stdin::server:abc\n");
+    // stdin without a name to choose the rule by is refused.
+    homelab(home.path(), None)
+        .args(["sops", "encrypt", "-"])
+        .write_stdin("a: b\n")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--filename-override"));
+}
+
+/// The rendered repository's SOPS workflow (docs/secrets.md): its `.sops.yaml` rule for
+/// `secrets/host/`, host secrets encrypted from stdin, and `check` clean before and after;
+/// a host secret left in clear is an error.
+#[test]
+fn rendered_repository_keeps_host_secrets_with_sops() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    homelab(home.path(), None)
+        .arg("init")
+        .arg(&repo)
+        .assert()
+        .success();
+    homelab(home.path(), None)
+        .arg("check")
+        .arg(&repo)
+        .assert()
+        .success();
+    let config = fs::read_to_string(repo.join(".sops.yaml")).unwrap();
+    assert!(
+        config.contains("path_regex: ^secrets/host/.*\\.sops\\.ya?ml$"),
+        "{config}"
+    );
+    let recipient = fs::read_to_string(key_file())
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
+        .unwrap();
+    let placeholder = config
+        .split_whitespace()
+        .find(|w| w.starts_with("age1replace"))
+        .unwrap()
+        .to_owned();
+    fs::write(
+        repo.join(".sops.yaml"),
+        config.replace(&placeholder, &recipient),
+    )
+    .unwrap();
+    homelab(home.path(), None)
+        .current_dir(&repo)
+        .args([
+            "sops",
+            "encrypt",
+            "--filename-override",
+            "secrets/host/k3s-token.sops.yaml",
+        ])
+        .args(["--output", "secrets/host/k3s-token.sops.yaml", "-"])
+        .write_stdin("token: K10abc::server:0123456789abcdef\n")
+        .assert()
+        .success();
+    let token = fs::read_to_string(repo.join("secrets/host/k3s-token.sops.yaml")).unwrap();
+    assert!(token.starts_with("token: ENC[AES256_GCM,"), "{token}");
+    homelab(home.path(), None)
+        .arg("check")
+        .arg(&repo)
+        .assert()
+        .success();
+    fs::write(
+        repo.join("secrets/host/github-app.sops.yaml"),
+        "app_id: 12345\n",
+    )
+    .unwrap();
+    homelab(home.path(), None)
+        .arg("check")
+        .arg(&repo)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("sops/not-encrypted"));
+}
