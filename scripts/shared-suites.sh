@@ -27,4 +27,5 @@ run "kyverno conformance" 600 scripts/conformance.sh
 run "schema verdicts on the corpora" 300 scripts/corpus-validate.sh
 run "check on the corpora" 300 scripts/corpus-check.sh
 run "SealedSecrets interop" 300 scripts/interop-seal.sh
+run "Helm charts in check (../shared/charts)" 600 scripts/charts-shared.sh
 exit $status

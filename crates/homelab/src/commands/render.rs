@@ -59,7 +59,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let rendered = render::render(&cfg).context("rendering the repository")?;
     if args.check {
         let drift = sync::check(&args.dir, &rendered)?;
-        if drift.is_empty() {
+        // The repository's own charts keep a generated README (`homelab charts readme`).
+        let (_, stale_readmes) = super::charts_lint::sync_readmes(&args.dir, true)?;
+        for p in &stale_readmes {
+            println!("{}: out of date with its chart", args.dir.join(p).display());
+        }
+        if drift.is_empty() && stale_readmes.is_empty() {
             if global.verbose > 0 {
                 println!("{} files match platform.toml", rendered.len());
             }
@@ -75,7 +80,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         }
         println!(
             "{} file(s) differ from what platform.toml renders; run `homelab render {}`",
-            drift.len(),
+            drift.len() + stale_readmes.len(),
             args.dir.display()
         );
         return Ok(EXIT_FINDINGS);
@@ -89,6 +94,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     )?;
     sync::apply(&args.dir, &plan)?;
     print_summary(&args.dir, &plan, global, true);
+    let (readmes, _) = super::charts_lint::sync_readmes(&args.dir, false)?;
+    for p in &readmes {
+        println!("  {:<12} {p}", "chart README");
+    }
     Ok(if plan.has_conflicts() {
         EXIT_FINDINGS
     } else {

@@ -3,6 +3,7 @@
 //! suppressions, and hand one list of diagnostics to the report. No stage re-reads files and
 //! no stage prints; `commands::check` and `commands::init` own the terminal.
 
+pub(crate) mod charts_stage;
 mod config;
 mod policy_stage;
 mod suppress;
@@ -27,6 +28,11 @@ pub struct CheckOptions {
     pub crd_paths: Vec<PathBuf>,
     pub schema_locations: Vec<String>,
     pub ignore_missing_schemas: bool,
+    /// Local chart repository folders (`--charts`); with the repository's `.homelab/charts/`
+    /// they make `check` render every Helm source.
+    pub chart_dirs: Vec<PathBuf>,
+    /// The helm binary (`--helm`); giving it also turns rendering on.
+    pub helm: Option<PathBuf>,
 }
 
 /// The result of a check: the report and the sources it refers to (for snippets).
@@ -73,8 +79,18 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     );
     let validator = validator?;
     let fixtures = drop_test_fixtures(&mut loaded);
-    let documents = loaded.documents;
+    let mut documents = loaded.documents;
     let sources = loaded.sources;
+    // Helm sources rendered with helm join the plain objects; `first_rendered` marks them.
+    let charts = charts_stage::render(
+        &documents,
+        root.as_deref(),
+        &config,
+        options,
+        Some(validator.kubernetes_version().to_string()),
+    );
+    let first_rendered = documents.len();
+    documents.extend(charts.documents);
     validator.add_crds_from(&documents);
 
     let repo = homelab_rules::Repo::new(&documents, &sources, root.clone());
@@ -94,6 +110,12 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     diagnostics.extend(schema);
     diagnostics.extend(fold_policy_duplicates(policy, &mut platform));
     diagnostics.extend(platform);
+    let mut diagnostics = charts_stage::attribute(
+        diagnostics,
+        &charts.provenance,
+        &documents[first_rendered..],
+    );
+    diagnostics.extend(charts.diagnostics);
 
     let select: Vec<String> = config
         .select
