@@ -189,6 +189,15 @@ pub fn string_map(entries: impl IntoIterator<Item = (String, Value)>) -> Value {
     Value::Map(cel::objects::Map { map: Arc::new(map) })
 }
 
+/// A CEL optional value (`optional.of(v)`, or `optional.none()` for `None`).
+pub fn optional(v: Option<Value>) -> Value {
+    let o = match v {
+        Some(v) => cel::objects::OptionalValue::of(v),
+        None => cel::objects::OptionalValue::none(),
+    };
+    Value::Opaque(Arc::new(o))
+}
+
 /// The entry `key` of a CEL map value (None for other values or a missing key).
 pub fn map_get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     match v {

@@ -327,3 +327,17 @@ fn struct_literals_are_maps() {
         json!({"spec": {"y": 1}})
     );
 }
+
+#[test]
+fn cel_bind() {
+    assert_eq!(t("cel.bind(x, 2, x * x + x)"), json!(6));
+    assert_eq!(
+        t("cel.bind(a, [1, 2], cel.bind(b, a.map(i, i * 10), b[1] + a[0]))"),
+        json!(21)
+    );
+    let obj = json!({"object": {"spec": {"nodeSelector": {"k": "v"}}}});
+    assert_eq!(
+        eval_with("cel.bind(sel, object.spec.nodeSelector, sel.k == 'v')", obj).unwrap(),
+        json!(true)
+    );
+}

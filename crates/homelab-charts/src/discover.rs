@@ -335,8 +335,7 @@ fn block_start(text: &str, value_at: &Location, content: &str) -> (u32, u32) {
         let blank = content.lines().take_while(|l| l.trim().is_empty()).count();
         let indent = text
             .lines()
-            .skip(value_at.line as usize + blank)
-            .next()
+            .nth(value_at.line as usize + blank)
             .map(|l| l.len() - l.trim_start().len())
             .unwrap_or(0);
         (value_at.line + 1, indent as u32 + 1)

@@ -128,7 +128,7 @@ pub fn lint_metadata(chart: &Chart, dir: &str, display: &str) -> Vec<Diagnostic>
             .with_help("ct lint's maintainer check wants at least one (name, email)"),
         );
     }
-    if chart.files.get("values.yaml").is_none() {
+    if !chart.files.contains_key("values.yaml") {
         out.push(
             Diagnostic::note("chart-lint/values", "the chart has no values.yaml")
                 .at(Location::file_only(chart_yaml.clone())),

@@ -110,36 +110,10 @@ fn safe_argument(s: &str) -> bool {
         })
 }
 
-/// Creates `root/.homelab/charts/<sub>` without following any link on the way.
-fn make_cache_folder(root: &Path, sub: &str) -> Result<PathBuf, String> {
-    let mut path = root.to_path_buf();
-    let parts = CACHE_DIR
-        .split('/')
-        .chain(sub.split('/'))
-        .filter(|p| !p.is_empty());
-    for part in parts {
-        if part == ".." || part == "." {
-            return Err(format!("refused cache path component `{part}`"));
-        }
-        path.push(part);
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(format!(
-                    "{} is a link: the chart cache must be a real folder inside the repository",
-                    path.display()
-                ))
-            }
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(format!("{} is not a folder", path.display())),
-            Err(_) => std::fs::create_dir(&path)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
-        }
-    }
-    Ok(path)
-}
-
 /// Pulls every chart of `wanted` into the repository's cache and rewrites the lock.
 pub fn pull(root: &Path, wanted: &[RemoteChart], from: &Source) -> Result<Vec<Pulled>, String> {
+    // Every write goes through the tree: no link on the way is followed.
+    let tree = homelab_fs::Tree::open(root).map_err(|e| format!("{}: {e}", root.display()))?;
     let mut lock = Lock::read(root)?;
     let local = Store {
         repositories: from
@@ -184,7 +158,7 @@ pub fn pull(root: &Path, wanted: &[RemoteChart], from: &Source) -> Result<Vec<Pu
             Err("no source to pull from (give --charts DIR, or allow the network)".into())
         };
         let outcome = match fetched
-            .and_then(|(bytes, origin)| store_archive(root, chart, bytes, &origin, &mut lock))
+            .and_then(|(bytes, origin)| store_archive(&tree, chart, bytes, &origin, &mut lock))
         {
             Ok(o) => o,
             Err(e) => Outcome::Failed(e),
@@ -194,14 +168,14 @@ pub fn pull(root: &Path, wanted: &[RemoteChart], from: &Source) -> Result<Vec<Pu
             outcome,
         });
     }
-    make_cache_folder(root, "")?;
-    crate::cache::write_atomic(&root.join(LOCK_FILE), lock.to_yaml().as_bytes())
+    let rel = tree.rel(LOCK_FILE).map_err(|e| e.to_string())?;
+    tree.write(&rel, lock.to_yaml().as_bytes(), 0o644)
         .map_err(|e| format!("cannot write {LOCK_FILE}: {e}"))?;
     Ok(results)
 }
 
 fn store_archive(
-    root: &Path,
+    tree: &homelab_fs::Tree,
     chart: &RemoteChart,
     bytes: Vec<u8>,
     origin: &str,
@@ -223,9 +197,11 @@ fn store_archive(
         ));
     }
     let folder_name = store::cache_folder(&chart.repository);
-    let folder = make_cache_folder(root, &folder_name)?;
     let file = format!("{}-{version}.tgz", chart.name);
-    crate::cache::write_atomic(&folder.join(&file), &bytes)
+    let rel = tree
+        .rel(&format!("{CACHE_DIR}/{folder_name}/{file}"))
+        .map_err(|e| e.to_string())?;
+    tree.write(&rel, &bytes, 0o644)
         .map_err(|e| format!("cannot write {file}: {e}"))?;
     let digest = sha256_hex(&bytes);
     lock.charts.retain(|c| {
@@ -310,8 +286,34 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let elsewhere = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(elsewhere.path(), root.path().join(".homelab")).unwrap();
-        let err = make_cache_folder(root.path(), "x").unwrap_err();
-        assert!(err.contains("is a link"), "{err}");
+        let charts = tempfile::tempdir().unwrap();
+        let mut files = archive::Files::new();
+        files.insert(
+            "Chart.yaml".into(),
+            b"apiVersion: v2\nname: app\nversion: 1.0.0\n".to_vec(),
+        );
+        let tgz = archive::write_tgz(&files, "app").unwrap();
+        std::fs::write(charts.path().join("app-1.0.0.tgz"), &tgz).unwrap();
+        std::fs::write(
+            charts.path().join("index.yaml"),
+            "entries:\n  app:\n    - version: 1.0.0\n",
+        )
+        .unwrap();
+        let local = [charts.path().to_path_buf()];
+        let chart = RemoteChart {
+            repository: "https://charts.example".into(),
+            name: "app".into(),
+            version: "1.0.0".into(),
+        };
+        let source = Source {
+            local: &local,
+            helm: None,
+        };
+        let refused = match pull(root.path(), &[chart], &source) {
+            Err(e) => e.contains("link"),
+            Ok(r) => matches!(&r[0].outcome, Outcome::Failed(_)),
+        };
+        assert!(refused);
         assert!(std::fs::read_dir(elsewhere.path())
             .unwrap()
             .next()

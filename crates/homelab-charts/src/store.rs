@@ -150,6 +150,11 @@ pub struct Lock {
 
 impl Lock {
     pub fn read(root: &Path) -> Result<Lock, String> {
+        if root.join(CACHE_DIR).exists() && !real_folders(root, CACHE_DIR) {
+            return Err(format!(
+                "{CACHE_DIR} (or .homelab) is a link: the chart cache must be a real folder inside the repository"
+            ));
+        }
         let path = root.join(LOCK_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,

@@ -191,33 +191,13 @@ struct PlatformFile {
     storage: StorageSection,
 }
 
-/// Parse a Kubernetes-style quantity (`50Gi`, `20G`, `1.5Ti`, `1024`) into bytes.
+/// Parse a Kubernetes quantity (`50Gi`, `20G`, `1.5Ti`, `1024`) into bytes, exactly as the
+/// cluster reads the same text.
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("size {s:?}: expected a number with an optional unit like 50Gi"))?;
-    let mult: f64 = match unit.trim() {
-        "" => 1.0,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "K" | "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        u => {
-            return Err(format!(
-                "size {s:?}: unknown unit {u:?} (use Ki, Mi, Gi, Ti, K, M, G, T)"
-            ))
-        }
-    };
-    Ok((n * mult).round() as u64)
+    let quantity =
+        homelab_k8s::Quantity::parse(s.trim()).map_err(|e| format!("size {s:?}: {e}"))?;
+    u64::try_from(quantity.units_rounded_up())
+        .map_err(|_| format!("size {s:?}: a size cannot be negative"))
 }
 
 /// Read `[storage]` from a platform.toml text (`origin` names the file in errors).
@@ -396,5 +376,19 @@ directory = "/mnt/storage/.snapshots/longhorn"
         assert!(c.validate().is_err());
         assert_eq!(parse_size("1.5Ti").unwrap(), 1649267441664);
         assert!(parse_size("5Qi").is_err());
+    }
+
+    /// Sizes read the way Kubernetes reads quantities: every unit up to `E`/`Ei`, exponents,
+    /// and no unit Kubernetes rejects (`K`).
+    #[test]
+    fn sizes_are_kubernetes_quantities() {
+        assert_eq!(parse_size("20G").unwrap(), 20_000_000_000);
+        assert_eq!(parse_size(" 512Mi ").unwrap(), 512 << 20);
+        assert_eq!(parse_size("1E").unwrap(), 10u64.pow(18));
+        assert_eq!(parse_size("2Ei").unwrap(), 2 << 60);
+        assert_eq!(parse_size("5e9").unwrap(), 5_000_000_000);
+        assert_eq!(parse_size("1k").unwrap(), 1000);
+        assert!(parse_size("1K").is_err());
+        assert!(parse_size("-1Gi").is_err());
     }
 }

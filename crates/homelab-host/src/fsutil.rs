@@ -2,8 +2,6 @@
 //! fsync, rename, fsync the directory), dated backups, and UTC timestamps without a date crate.
 
 use anyhow::Context;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,40 +16,14 @@ pub fn injected_failure(point: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Replace `path` with `bytes` so that a crash leaves either the old or the new file: write a
-/// temp file in the same directory, fsync it, rename it over `path`, fsync the directory.
-/// `mode` is used for a new file; an existing file keeps its permissions.
+/// Replace `path` with `bytes` so that a crash leaves either the old or the new file
+/// (`homelab_fs::write_atomic`: temp file born with its mode, fsync, rename, fsync the folder).
+/// `mode` is used for a new file; an existing file keeps its permissions. When `path` is a
+/// symbolic link (an fstab kept elsewhere), the file it points to is edited and the link kept.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mode = std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(mode);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".homelab-tmp-")
-        .tempfile_in(dir)
-        .with_context(|| {
-            format!(
-                "{}: cannot create a temporary file in {}",
-                path.display(),
-                dir.display()
-            )
-        })?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("{}: writing the temporary file", path.display()))?;
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("{}: setting permissions", path.display()))?;
     injected_failure(&format!("before-rename:{}", file_name(path)))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("{}: renaming the temporary file into place", path.display()))?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("{}: fsync of the directory", dir.display()))?;
-    Ok(())
+    homelab_fs::write_atomic(path, bytes, homelab_fs::Perms::KeepOr(mode))
+        .with_context(|| format!("{}: writing", path.display()))
 }
 
 fn file_name(p: &Path) -> String {
@@ -138,6 +110,7 @@ pub fn parse_stamp(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use std::time::Duration;
 
     #[test]
@@ -182,7 +155,7 @@ mod tests {
                     .unwrap()
                     .file_name()
                     .to_string_lossy()
-                    .starts_with(".homelab-tmp")
+                    .contains(homelab_fs::TEMP_MARKER)
             })
             .count();
         assert_eq!(leftovers, 0);

@@ -76,7 +76,7 @@ pub fn service(cfg: &HostConfig) -> String {
         "# {MANAGED}\n\
 [Unit]\n\
 Description=Read-only btrfs snapshot of {sv} (keep {keep})\n\
-Documentation=man:btrfs-subvolume(8)\n\
+Documentation=https://btrfs.readthedocs.io/en/latest/btrfs-subvolume.html\n\
 RequiresMountsFor={mp}\n\
 ConditionPathIsMountPoint={mp}\n\
 \n\
@@ -148,7 +148,10 @@ mod tests {
                 "shellcheck: {}",
                 String::from_utf8_lossy(&out.stdout)
             ),
-            Err(e) => eprintln!("SKIP script_is_shellcheck_clean: shellcheck not runnable ({e})"),
+            Err(e) => homelab_testkit::unavailable(
+                "script_is_shellcheck_clean",
+                &format!("shellcheck not runnable ({e})"),
+            ),
         }
         // Whether or not shellcheck exists, the script must at least parse.
         let out = std::process::Command::new("sh")
@@ -189,8 +192,9 @@ mod tests {
                 String::from_utf8_lossy(&o.stdout),
                 String::from_utf8_lossy(&o.stderr)
             ),
-            Err(e) => eprintln!(
-                "SKIP units_pass_systemd_analyze_verify: systemd-analyze not runnable ({e})"
+            Err(e) => homelab_testkit::unavailable(
+                "units_pass_systemd_analyze_verify",
+                &format!("systemd-analyze not runnable ({e})"),
             ),
         }
     }

@@ -35,6 +35,7 @@ mod walk;
 pub mod yaml;
 
 use homelab_diagnostics::{Diagnostic, Location};
+pub use homelab_k8s::ResourceExt;
 use position::PosNode;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -109,50 +110,40 @@ pub struct Document {
     positions: PosNode,
 }
 
+impl ResourceExt for Document {
+    fn object(&self) -> &Value {
+        &self.value
+    }
+}
+
+/// The common accessors, callable without importing [`ResourceExt`].
 impl Document {
-    fn str_field(&self, field: &str) -> Option<&str> {
-        self.value.get(field).and_then(Value::as_str)
-    }
-
-    fn metadata_field(&self, field: &str) -> Option<&str> {
-        self.value
-            .get("metadata")
-            .and_then(|m| m.get(field))
-            .and_then(Value::as_str)
-    }
-
     pub fn api_version(&self) -> Option<&str> {
-        self.str_field("apiVersion")
+        ResourceExt::api_version(self)
     }
 
     pub fn kind(&self) -> Option<&str> {
-        self.str_field("kind")
+        ResourceExt::kind(self)
     }
 
     /// `metadata.name`.
     pub fn name(&self) -> Option<&str> {
-        self.metadata_field("name")
+        ResourceExt::name(self)
     }
 
     /// `metadata.namespace`.
     pub fn namespace(&self) -> Option<&str> {
-        self.metadata_field("namespace")
+        ResourceExt::namespace(self)
     }
 
     /// The API group: `apps` for `apps/v1`, `""` for the core group (`v1`).
     pub fn group(&self) -> &str {
-        match self.api_version() {
-            Some(av) => av.rsplit_once('/').map_or("", |(g, _)| g),
-            None => "",
-        }
+        ResourceExt::group(self)
     }
 
     /// The API version: `v1` for `apps/v1` and for `v1`.
     pub fn version(&self) -> &str {
-        match self.api_version() {
-            Some(av) => av.rsplit_once('/').map_or(av, |(_, v)| v),
-            None => "",
-        }
+        ResourceExt::version(self)
     }
 
     /// `apps/v1/Deployment ai-services/ollama`, `v1/Namespace gitlab`; for a document that is
@@ -163,7 +154,7 @@ impl Document {
                 let name = self
                     .name()
                     .map(str::to_owned)
-                    .or_else(|| self.metadata_field("generateName").map(|g| format!("{g}*")))
+                    .or_else(|| self.generate_name().map(|g| format!("{g}*")))
                     .unwrap_or_else(|| "<unnamed>".to_owned());
                 match self.namespace() {
                     Some(ns) => format!("{av}/{kind} {ns}/{name}"),

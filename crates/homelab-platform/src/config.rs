@@ -21,6 +21,8 @@ pub struct Config {
     pub git: Git,
     /// The k3s nodes; everything derived (replicas, placement, budgets) follows from them.
     pub nodes: Vec<Node>,
+    /// k3s itself: release, server node, API certificate names, kubelet reservations.
+    pub k3s: K3s,
     /// Longhorn on btrfs: host layout, classes, snapshots.
     pub storage: Storage,
     /// GitHub organisation runners (ARC).
@@ -28,6 +30,8 @@ pub struct Config {
     /// Rule selection for `homelab check`.
     #[serde(default)]
     pub check: Check,
+    /// The `homelab` release the repository's CI and pre-commit hooks run.
+    pub tooling: Tooling,
     /// Every component, each can be switched off.
     pub components: Components,
 }
@@ -68,6 +72,8 @@ pub struct Git {
 pub struct Node {
     /// The Kubernetes node name (`kubernetes.io/hostname`).
     pub name: String,
+    /// The node's LAN IPv4 address (k3s `node-ip`, the API server endpoint on the server).
+    pub address: String,
     /// Allocatable CPU cores.
     pub cores: u32,
     /// Allocatable memory in GiB.
@@ -94,6 +100,37 @@ pub struct Gpu {
 
 fn one() -> u32 {
     1
+}
+
+/// `[k3s]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct K3s {
+    /// The pinned k3s release (`v1.33.4+k3s1`); its minor is `cluster.kubernetes_version`'s.
+    pub version: String,
+    /// The node that runs the k3s server; every other node joins it as an agent.
+    pub server: String,
+    /// Extra names or addresses in the API server certificate.
+    #[serde(default)]
+    pub tls_san: Vec<String>,
+    /// CPU kept back from pods on every node (kubelet `system-reserved`).
+    pub reserved_cpu: String,
+    /// Memory kept back from pods on every node (kubelet `system-reserved`).
+    pub reserved_memory: String,
+}
+
+/// `[tooling]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tooling {
+    /// The `homelab` release CI and pre-commit run (`0.1.0`).
+    pub homelab_version: String,
+    /// The git repository of `homelab` (pre-commit builds its hooks from it at `v<version>`).
+    pub homelab_repo: String,
+    /// Container image with the static `homelab` binary (tagged `<version>`).
+    pub homelab_image: String,
+    /// CI job image: `homelab` plus yamllint, shellcheck, ruff, kubectl and git (tagged `<version>`).
+    pub ci_image: String,
 }
 
 /// `[storage]`
@@ -198,6 +235,8 @@ pub struct Components {
     pub gitlab: Component,
     /// GitHub Actions Runner Controller and its scale sets.
     pub arc: Component,
+    /// The NVIDIA device plugin: advertises `nvidia.com/gpu` on GPU nodes.
+    pub nvidia_device_plugin: Component,
     /// Ollama on the GPU node (with a CPU fallback).
     pub ollama: Component,
     /// LiteLLM, the OpenAI-compatible proxy in front of Ollama.
@@ -245,6 +284,7 @@ pub const COMPONENTS: &[ComponentSpec] = &[
     spec("argocd", Source::Chart, false, false),
     spec("gitlab", Source::Chart, false, true),
     spec("arc", Source::Chart, false, true),
+    spec("nvidia_device_plugin", Source::Chart, true, true),
     spec("ollama", Source::Manifests, true, true),
     spec("litellm", Source::Manifests, false, true),
     spec("open_webui", Source::Manifests, false, true),
@@ -275,6 +315,7 @@ impl Components {
             "argocd" => &self.argocd,
             "gitlab" => &self.gitlab,
             "arc" => &self.arc,
+            "nvidia_device_plugin" => &self.nvidia_device_plugin,
             "ollama" => &self.ollama,
             "litellm" => &self.litellm,
             "open_webui" => &self.open_webui,
@@ -297,6 +338,7 @@ impl Components {
             "argocd" => &mut self.argocd,
             "gitlab" => &mut self.gitlab,
             "arc" => &mut self.arc,
+            "nvidia_device_plugin" => &mut self.nvidia_device_plugin,
             "ollama" => &mut self.ollama,
             "litellm" => &mut self.litellm,
             "open_webui" => &mut self.open_webui,
@@ -338,6 +380,9 @@ pub struct Component {
     /// ARC only: namespace of the runner scale sets.
     #[serde(default)]
     pub runners_namespace: Option<String>,
+    /// GitLab only: the container registry refuses pushes (for garbage collection).
+    #[serde(default)]
+    pub registry_read_only: Option<bool>,
 }
 
 /// `chart = { repo, name, version }`
@@ -474,8 +519,23 @@ fn known_keys(table_path: &str) -> &'static [&'static str] {
             "nodes",
             "storage",
             "github",
+            "k3s",
             "check",
+            "tooling",
             "components",
+        ],
+        "k3s" => &[
+            "version",
+            "server",
+            "tls_san",
+            "reserved_cpu",
+            "reserved_memory",
+        ],
+        "tooling" => &[
+            "homelab_version",
+            "homelab_repo",
+            "homelab_image",
+            "ci_image",
         ],
         "cluster" => &[
             "name",
@@ -487,7 +547,7 @@ fn known_keys(table_path: &str) -> &'static [&'static str] {
             "ingress",
         ],
         "git" => &["repo_url", "revision"],
-        "nodes" => &["name", "cores", "memory_gb", "roles", "gpu"],
+        "nodes" => &["name", "address", "cores", "memory_gb", "roles", "gpu"],
         "gpu" => &["model", "vram_gb", "count"],
         "storage" => &[
             "host_path",
@@ -520,6 +580,7 @@ fn known_keys(table_path: &str) -> &'static [&'static str] {
             "argocd",
             "gitlab",
             "arc",
+            "nvidia_device_plugin",
             "ollama",
             "litellm",
             "open_webui",
@@ -540,6 +601,7 @@ fn known_keys(table_path: &str) -> &'static [&'static str] {
             "storage_class",
             "storage_size",
             "runners_namespace",
+            "registry_read_only",
         ],
     }
 }

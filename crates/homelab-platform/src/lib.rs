@@ -5,12 +5,14 @@
 //! in-memory files) -> `sync` (three-way merge with what is on disk, atomic writes).
 //! `plan` formats the derived model for `homelab plan`.
 
+pub mod bootstrap;
 pub mod config;
 pub mod model;
 pub mod plan;
 pub mod render;
 pub mod sync;
 pub mod validate;
+pub mod values;
 
 pub use config::{
     default_config, parse, parse_with, Config, ConfigError, ConfigErrors, DEFAULT_CONFIG,

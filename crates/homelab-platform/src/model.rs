@@ -40,322 +40,436 @@ pub enum Placement {
 
 /// The static catalog: what each component runs and requests. The templates render these
 /// exact numbers (through the `resources` function), so budgets and files never disagree.
-/// (key, component, placement, replicas, [req cpu, req mem, lim cpu, lim mem], gpu)
-type CatalogEntry = (
-    &'static str,
-    &'static str,
-    Placement,
-    u32,
-    [&'static str; 4],
-    u32,
-);
-
-const CATALOG: &[CatalogEntry] = &[
-    // (key, component, placement, replicas, [req cpu, req mem, lim cpu, lim mem], gpu)
-    (
-        "longhorn-manager",
-        "longhorn",
-        Placement::EveryNode,
-        1,
-        ["100m", "256Mi", "1", "1Gi"],
-        0,
-    ),
-    (
-        "longhorn-ui",
-        "longhorn",
-        Placement::Primary,
-        1,
-        ["10m", "32Mi", "100m", "128Mi"],
-        0,
-    ),
-    (
-        "cert-manager",
-        "cert_manager",
-        Placement::Primary,
-        1,
-        ["50m", "64Mi", "200m", "256Mi"],
-        0,
-    ),
-    (
-        "cert-manager-webhook",
-        "cert_manager",
-        Placement::Primary,
-        1,
-        ["20m", "32Mi", "100m", "64Mi"],
-        0,
-    ),
-    (
-        "cert-manager-cainjector",
-        "cert_manager",
-        Placement::Primary,
-        1,
-        ["20m", "64Mi", "200m", "256Mi"],
-        0,
-    ),
-    (
-        "kyverno-admission",
-        "kyverno",
-        Placement::Primary,
-        1,
-        ["100m", "256Mi", "1", "512Mi"],
-        0,
-    ),
-    (
-        "kyverno-background",
-        "kyverno",
-        Placement::Primary,
-        1,
-        ["100m", "128Mi", "500m", "256Mi"],
-        0,
-    ),
-    (
-        "kyverno-cleanup",
-        "kyverno",
-        Placement::Primary,
-        1,
-        ["50m", "64Mi", "200m", "128Mi"],
-        0,
-    ),
-    (
-        "kyverno-reports",
-        "kyverno",
-        Placement::Primary,
-        1,
-        ["50m", "128Mi", "500m", "256Mi"],
-        0,
-    ),
-    (
-        "sealed-secrets",
-        "sealed_secrets",
-        Placement::Primary,
-        1,
-        ["50m", "64Mi", "200m", "128Mi"],
-        0,
-    ),
-    (
-        "argocd-server",
-        "argocd",
-        Placement::Primary,
-        1,
-        ["100m", "256Mi", "500m", "512Mi"],
-        0,
-    ),
-    (
-        "argocd-repo-server",
-        "argocd",
-        Placement::Primary,
-        1,
-        ["100m", "256Mi", "1", "1Gi"],
-        0,
-    ),
-    (
-        "argocd-application-controller",
-        "argocd",
-        Placement::Primary,
-        1,
-        ["250m", "512Mi", "1", "2Gi"],
-        0,
-    ),
-    (
-        "argocd-applicationset",
-        "argocd",
-        Placement::Primary,
-        1,
-        ["50m", "128Mi", "250m", "256Mi"],
-        0,
-    ),
-    (
-        "argocd-redis",
-        "argocd",
-        Placement::Primary,
-        1,
-        ["50m", "64Mi", "200m", "256Mi"],
-        0,
-    ),
-    (
-        "gitlab-webservice",
-        "gitlab",
-        Placement::Primary,
-        1,
-        ["300m", "2.5Gi", "2000m", "4Gi"],
-        0,
-    ),
-    (
-        "gitlab-sidekiq",
-        "gitlab",
-        Placement::Primary,
-        1,
-        ["100m", "650Mi", "1000m", "1.5Gi"],
-        0,
-    ),
-    (
-        "gitlab-gitaly",
-        "gitlab",
-        Placement::Primary,
-        1,
-        ["100m", "200Mi", "1500m", "1Gi"],
-        0,
-    ),
-    (
-        "gitlab-postgresql",
-        "gitlab",
-        Placement::Primary,
-        1,
-        ["100m", "256Mi", "1000m", "1Gi"],
-        0,
-    ),
-    (
-        "gitlab-redis",
-        "gitlab",
-        Placement::Primary,
-        1,
-        ["50m", "64Mi", "500m", "256Mi"],
-        0,
-    ),
-    (
-        "gitlab-registry",
-        "gitlab",
-        Placement::Primary,
-        1,
-        ["50m", "128Mi", "500m", "512Mi"],
-        0,
-    ),
-    (
-        "gitlab-shell",
-        "gitlab",
-        Placement::Primary,
-        1,
-        ["20m", "64Mi", "200m", "128Mi"],
-        0,
-    ),
-    (
-        "gitlab-toolbox",
-        "gitlab",
-        Placement::Primary,
-        1,
-        ["50m", "256Mi", "500m", "1Gi"],
-        0,
-    ),
-    (
-        "gitlab-minio",
-        "gitlab",
-        Placement::Primary,
-        1,
-        ["50m", "128Mi", "500m", "512Mi"],
-        0,
-    ),
-    (
-        "gitlab-runner",
-        "gitlab_runner",
-        Placement::Primary,
-        1,
-        ["50m", "64Mi", "200m", "256Mi"],
-        0,
-    ),
-    (
-        "gitlab-runner-job",
-        "gitlab_runner",
-        Placement::Primary,
-        0,
-        ["500m", "1Gi", "2", "4Gi"],
-        0,
-    ),
-    (
-        "arc-controller",
-        "arc",
-        Placement::Primary,
-        1,
-        ["50m", "64Mi", "500m", "256Mi"],
-        0,
-    ),
-    (
-        "arc-listener",
-        "arc",
-        Placement::Primary,
-        2,
-        ["20m", "32Mi", "100m", "128Mi"],
-        0,
-    ),
-    (
-        "arc-runner-standard",
-        "arc",
-        Placement::Primary,
-        0,
-        ["500m", "1Gi", "2", "4Gi"],
-        0,
-    ),
-    (
-        "arc-runner-gpu",
-        "arc",
-        Placement::Gpu,
-        0,
-        ["500m", "2Gi", "4", "8Gi"],
-        1,
-    ),
-    (
-        "ollama",
-        "ollama",
-        Placement::Gpu,
-        1,
-        ["2", "8Gi", "8", "24Gi"],
-        1,
-    ),
-    (
-        "ollama-cpu-fallback",
-        "ollama",
-        Placement::Primary,
-        0,
-        ["4", "8Gi", "16", "32Gi"],
-        0,
-    ),
-    (
-        "litellm",
-        "litellm",
-        Placement::Primary,
-        1,
-        ["100m", "256Mi", "1", "1Gi"],
-        0,
-    ),
-    (
-        "open-webui",
-        "open_webui",
-        Placement::Primary,
-        1,
-        ["100m", "512Mi", "1", "2Gi"],
-        0,
-    ),
-    (
-        "n8n",
-        "n8n",
-        Placement::Primary,
-        1,
-        ["100m", "256Mi", "1", "1Gi"],
-        0,
-    ),
-    (
-        "searxng",
-        "searxng",
-        Placement::Primary,
-        1,
-        ["50m", "128Mi", "500m", "512Mi"],
-        0,
-    ),
-    (
-        "trivy-operator",
-        "trivy_operator",
-        Placement::Primary,
-        1,
-        ["100m", "256Mi", "1", "1Gi"],
-        0,
-    ),
-    (
-        "trivy-scan-job",
-        "trivy_operator",
-        Placement::Primary,
-        1,
-        ["100m", "128Mi", "500m", "512Mi"],
-        0,
-    ),
+const CATALOG: &[Workload] = &[
+    Workload {
+        key: "longhorn-manager",
+        component: "longhorn",
+        placement: Placement::EveryNode,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "256Mi",
+        limits_cpu: "1",
+        limits_memory: "1Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "longhorn-ui",
+        component: "longhorn",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "10m",
+        requests_memory: "32Mi",
+        limits_cpu: "100m",
+        limits_memory: "128Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "cert-manager",
+        component: "cert_manager",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "64Mi",
+        limits_cpu: "200m",
+        limits_memory: "256Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "cert-manager-webhook",
+        component: "cert_manager",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "20m",
+        requests_memory: "32Mi",
+        limits_cpu: "100m",
+        limits_memory: "64Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "cert-manager-cainjector",
+        component: "cert_manager",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "20m",
+        requests_memory: "64Mi",
+        limits_cpu: "200m",
+        limits_memory: "256Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "kyverno-admission",
+        component: "kyverno",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "256Mi",
+        limits_cpu: "1",
+        limits_memory: "512Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "kyverno-background",
+        component: "kyverno",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "128Mi",
+        limits_cpu: "500m",
+        limits_memory: "256Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "kyverno-cleanup",
+        component: "kyverno",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "64Mi",
+        limits_cpu: "200m",
+        limits_memory: "128Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "kyverno-reports",
+        component: "kyverno",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "128Mi",
+        limits_cpu: "500m",
+        limits_memory: "256Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "sealed-secrets",
+        component: "sealed_secrets",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "64Mi",
+        limits_cpu: "200m",
+        limits_memory: "128Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "argocd-server",
+        component: "argocd",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "256Mi",
+        limits_cpu: "500m",
+        limits_memory: "512Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "argocd-repo-server",
+        component: "argocd",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "256Mi",
+        limits_cpu: "1",
+        limits_memory: "1Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "argocd-application-controller",
+        component: "argocd",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "250m",
+        requests_memory: "512Mi",
+        limits_cpu: "1",
+        limits_memory: "2Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "argocd-applicationset",
+        component: "argocd",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "128Mi",
+        limits_cpu: "250m",
+        limits_memory: "256Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "argocd-redis",
+        component: "argocd",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "64Mi",
+        limits_cpu: "200m",
+        limits_memory: "256Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "gitlab-webservice",
+        component: "gitlab",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "300m",
+        requests_memory: "2.5Gi",
+        limits_cpu: "2000m",
+        limits_memory: "4Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "gitlab-sidekiq",
+        component: "gitlab",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "650Mi",
+        limits_cpu: "1000m",
+        limits_memory: "1.5Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "gitlab-gitaly",
+        component: "gitlab",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "200Mi",
+        limits_cpu: "1500m",
+        limits_memory: "1Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "gitlab-postgresql",
+        component: "gitlab",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "256Mi",
+        limits_cpu: "1000m",
+        limits_memory: "1Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "gitlab-redis",
+        component: "gitlab",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "64Mi",
+        limits_cpu: "500m",
+        limits_memory: "256Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "gitlab-registry",
+        component: "gitlab",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "128Mi",
+        limits_cpu: "500m",
+        limits_memory: "512Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "gitlab-shell",
+        component: "gitlab",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "20m",
+        requests_memory: "64Mi",
+        limits_cpu: "200m",
+        limits_memory: "128Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "gitlab-toolbox",
+        component: "gitlab",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "256Mi",
+        limits_cpu: "500m",
+        limits_memory: "1Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "gitlab-minio",
+        component: "gitlab",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "128Mi",
+        limits_cpu: "500m",
+        limits_memory: "512Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "gitlab-runner",
+        component: "gitlab_runner",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "64Mi",
+        limits_cpu: "200m",
+        limits_memory: "256Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "gitlab-runner-job",
+        component: "gitlab_runner",
+        placement: Placement::Primary,
+        replicas: 0,
+        requests_cpu: "500m",
+        requests_memory: "1Gi",
+        limits_cpu: "2",
+        limits_memory: "4Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "arc-controller",
+        component: "arc",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "64Mi",
+        limits_cpu: "500m",
+        limits_memory: "256Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "arc-listener",
+        component: "arc",
+        placement: Placement::Primary,
+        replicas: 2,
+        requests_cpu: "20m",
+        requests_memory: "32Mi",
+        limits_cpu: "100m",
+        limits_memory: "128Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "arc-runner-standard",
+        component: "arc",
+        placement: Placement::Primary,
+        replicas: 0,
+        requests_cpu: "500m",
+        requests_memory: "1Gi",
+        limits_cpu: "2",
+        limits_memory: "4Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "arc-runner-gpu",
+        component: "arc",
+        placement: Placement::Gpu,
+        replicas: 0,
+        requests_cpu: "500m",
+        requests_memory: "2Gi",
+        limits_cpu: "4",
+        limits_memory: "8Gi",
+        gpu: 1,
+    },
+    Workload {
+        key: "nvidia-device-plugin",
+        component: "nvidia_device_plugin",
+        placement: Placement::Gpu,
+        replicas: 1,
+        requests_cpu: "10m",
+        requests_memory: "32Mi",
+        limits_cpu: "100m",
+        limits_memory: "128Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "ollama",
+        component: "ollama",
+        placement: Placement::Gpu,
+        replicas: 1,
+        requests_cpu: "2",
+        requests_memory: "8Gi",
+        limits_cpu: "8",
+        limits_memory: "24Gi",
+        gpu: 1,
+    },
+    Workload {
+        key: "ollama-cpu-fallback",
+        component: "ollama",
+        placement: Placement::Primary,
+        replicas: 0,
+        requests_cpu: "4",
+        requests_memory: "8Gi",
+        limits_cpu: "16",
+        limits_memory: "32Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "litellm",
+        component: "litellm",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "256Mi",
+        limits_cpu: "1",
+        limits_memory: "1Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "open-webui",
+        component: "open_webui",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "512Mi",
+        limits_cpu: "1",
+        limits_memory: "2Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "n8n",
+        component: "n8n",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "256Mi",
+        limits_cpu: "1",
+        limits_memory: "1Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "searxng",
+        component: "searxng",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "50m",
+        requests_memory: "128Mi",
+        limits_cpu: "500m",
+        limits_memory: "512Mi",
+        gpu: 0,
+    },
+    Workload {
+        key: "trivy-operator",
+        component: "trivy_operator",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "256Mi",
+        limits_cpu: "1",
+        limits_memory: "1Gi",
+        gpu: 0,
+    },
+    Workload {
+        key: "trivy-scan-job",
+        component: "trivy_operator",
+        placement: Placement::Primary,
+        replicas: 1,
+        requests_cpu: "100m",
+        requests_memory: "128Mi",
+        limits_cpu: "500m",
+        limits_memory: "512Mi",
+        gpu: 0,
+    },
 ];
 
 /// A namespace the repository creates, with its Pod Security Standards level.
@@ -404,6 +518,10 @@ pub struct AppChart {
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeInfo {
     pub name: String,
+    /// LAN IPv4 address.
+    pub address: String,
+    /// Runs the k3s server (API server on `address`:6443).
+    pub server: bool,
     pub cores: u32,
     pub memory_gb: u32,
     pub storage: bool,
@@ -471,50 +589,23 @@ fn privileged_reason(ns: &str) -> Option<&'static str> {
     }
 }
 
-/// Parse a CPU quantity (`300m`, `2`, `1.5`) into millicores.
-pub fn cpu_millis(q: &str) -> u64 {
-    if let Some(m) = q.strip_suffix('m') {
-        m.parse().unwrap_or(0)
-    } else {
-        (q.parse::<f64>().unwrap_or(0.0) * 1000.0).round() as u64
-    }
+/// A CPU quantity (`300m`, `2`, `1.5`) in millicores, rounded up; `None` when the text is
+/// not a non-negative Kubernetes quantity.
+pub fn cpu_millis(q: &str) -> Option<u64> {
+    let quantity = homelab_k8s::Quantity::parse(q).ok()?;
+    u64::try_from(quantity.millis_rounded_up()).ok()
 }
 
-/// Parse a memory quantity (`2.5Gi`, `650Mi`, `100M`, `1G`) into MiB.
-pub fn memory_mi(q: &str) -> u64 {
-    let units: &[(&str, f64)] = &[
-        ("Ki", 1.0 / 1024.0),
-        ("Mi", 1.0),
-        ("Gi", 1024.0),
-        ("Ti", 1024.0 * 1024.0),
-        ("k", 1000.0 / 1048576.0),
-        ("M", 1_000_000.0 / 1048576.0),
-        ("G", 1_000_000_000.0 / 1048576.0),
-    ];
-    for (suffix, factor) in units {
-        if let Some(n) = q.strip_suffix(suffix) {
-            return (n.parse::<f64>().unwrap_or(0.0) * factor).round() as u64;
-        }
-    }
-    (q.parse::<f64>().unwrap_or(0.0) / 1048576.0).round() as u64
+/// A memory quantity (`2.5Gi`, `650Mi`, `100M`, `1G`) in MiB, rounded up; `None` when the
+/// text is not a non-negative Kubernetes quantity.
+pub fn memory_mi(q: &str) -> Option<u64> {
+    let bytes = homelab_k8s::Quantity::parse(q).ok()?.units_rounded_up();
+    u64::try_from((bytes + (1 << 20) - 1) >> 20).ok()
 }
 
 /// The catalog entry of a workload key (the templates' `resources(key)`).
 pub fn catalog_entry(key: &str) -> Option<Workload> {
-    CATALOG
-        .iter()
-        .find(|e| e.0 == key)
-        .map(|&(key, component, placement, replicas, r, gpu)| Workload {
-            key,
-            component,
-            placement,
-            replicas,
-            requests_cpu: r[0],
-            requests_memory: r[1],
-            limits_cpu: r[2],
-            limits_memory: r[3],
-            gpu,
-        })
+    CATALOG.iter().find(|w| w.key == key).cloned()
 }
 
 /// Derive the platform. Assumes a validated config, but never panics on an unvalidated one.
@@ -524,6 +615,8 @@ pub fn derive(config: &Config) -> Platform {
         .iter()
         .map(|n| NodeInfo {
             name: n.name.clone(),
+            address: n.address.clone(),
+            server: n.name == config.k3s.server,
             cores: n.cores,
             memory_gb: n.memory_gb,
             storage: n.roles.iter().any(|r| r == "storage"),
@@ -574,10 +667,9 @@ pub fn derive(config: &Config) -> Platform {
     };
 
     let mut workloads = Vec::new();
-    for &(key, ..) in CATALOG {
-        let Some(mut w) = catalog_entry(key) else {
-            continue;
-        };
+    for entry in CATALOG {
+        let key = entry.key;
+        let mut w = entry.clone();
         if !enabled(w.component) {
             continue;
         }
@@ -669,8 +761,9 @@ pub fn derive(config: &Config) -> Platform {
                 if r == 0 {
                     continue;
                 }
-                b.cpu_requested_m += cpu_millis(pw.workload.requests_cpu) * r;
-                b.memory_requested_mi += memory_mi(pw.workload.requests_memory) * r;
+                // The catalog's quantities are constants, each parsed by a test.
+                b.cpu_requested_m += cpu_millis(pw.workload.requests_cpu).unwrap_or(0) * r;
+                b.memory_requested_mi += memory_mi(pw.workload.requests_memory).unwrap_or(0) * r;
                 b.gpu_requested += u64::from(pw.workload.gpu) * r;
                 b.workloads.push(pw.workload.key.to_string());
             }
@@ -691,313 +784,383 @@ pub fn derive(config: &Config) -> Platform {
     }
 }
 
+/// What an Application deploys from.
+#[derive(Clone, Copy)]
+enum AppSource {
+    /// The component's chart (or another chart of the same repository) with `$values/<values>`.
+    Chart {
+        values: &'static str,
+        chart_name: Option<&'static str>,
+    },
+    /// A kustomize folder of this repository.
+    Path(&'static str),
+}
+
+/// Which namespace an Application deploys into.
+#[derive(Clone, Copy)]
+enum AppNamespace {
+    Component,
+    Argocd,
+    ArcRunners,
+}
+
+/// Which nodes an Application's pods run on (for `homelab plan`).
+#[derive(Clone, Copy)]
+enum AppRuns {
+    /// Cluster-wide configuration only: no pods.
+    Nothing,
+    /// Every catalog workload of its component.
+    Component,
+    /// These catalog workloads.
+    Workloads(&'static [&'static str]),
+}
+
+/// Which StorageClasses an Application's volumes use.
+#[derive(Clone, Copy)]
+enum AppStorage {
+    None,
+    /// The component's `storage_class`.
+    Component,
+    /// Both classes of `[storage]` (the app that creates them).
+    Classes,
+}
+
+/// One Application of the catalog. Its component must be enabled (components that are not in
+/// `[components]`, such as the namespaces, are always on).
+struct AppDef {
+    name: &'static str,
+    group: &'static str,
+    component: &'static str,
+    /// `None`: the component's `sync_wave`.
+    wave: Option<i32>,
+    namespace: AppNamespace,
+    source: AppSource,
+    storage: AppStorage,
+    runs: AppRuns,
+    /// Rendered only when the platform has a GPU node.
+    needs_gpu: bool,
+}
+
+const fn chart(values: &'static str) -> AppSource {
+    AppSource::Chart {
+        values,
+        chart_name: None,
+    }
+}
+
+const fn app(
+    name: &'static str,
+    group: &'static str,
+    component: &'static str,
+    source: AppSource,
+) -> AppDef {
+    AppDef {
+        name,
+        group,
+        component,
+        wave: None,
+        namespace: AppNamespace::Component,
+        source,
+        storage: AppStorage::None,
+        runs: AppRuns::Component,
+        needs_gpu: false,
+    }
+}
+
+const fn config_app(
+    name: &'static str,
+    component: &'static str,
+    wave: i32,
+    path: &'static str,
+) -> AppDef {
+    AppDef {
+        wave: Some(wave),
+        runs: AppRuns::Nothing,
+        ..app(name, "infrastructure", component, AppSource::Path(path))
+    }
+}
+
+const INFRA: &str = "infrastructure";
+
+/// Every Application the platform can render.
+const APPS: &[AppDef] = &[
+    AppDef {
+        namespace: AppNamespace::Argocd,
+        ..config_app("namespaces", "namespaces", -2, "infrastructure/namespaces")
+    },
+    AppDef {
+        namespace: AppNamespace::Argocd,
+        ..config_app(
+            "network-policies",
+            "network_policies",
+            -1,
+            "infrastructure/network-policies",
+        )
+    },
+    app(
+        "longhorn",
+        INFRA,
+        "longhorn",
+        chart("infrastructure/longhorn/values.yaml"),
+    ),
+    AppDef {
+        storage: AppStorage::Classes,
+        ..config_app(
+            "longhorn-storage",
+            "longhorn",
+            -1,
+            "infrastructure/longhorn/storage",
+        )
+    },
+    app(
+        "cert-manager",
+        INFRA,
+        "cert_manager",
+        chart("infrastructure/cert-manager/values.yaml"),
+    ),
+    config_app(
+        "cert-manager-issuers",
+        "cert_manager",
+        -1,
+        "infrastructure/cert-manager/issuers",
+    ),
+    app(
+        "kyverno",
+        INFRA,
+        "kyverno",
+        chart("infrastructure/kyverno/values.yaml"),
+    ),
+    config_app("kyverno-policies", "kyverno", -1, "policies/kyverno"),
+    app(
+        "sealed-secrets",
+        INFRA,
+        "sealed_secrets",
+        chart("infrastructure/sealed-secrets/values.yaml"),
+    ),
+    AppDef {
+        namespace: AppNamespace::Argocd,
+        ..config_app("secrets-homelab", "sealed_secrets", -1, "secrets/homelab")
+    },
+    app(
+        "argocd",
+        INFRA,
+        "argocd",
+        chart("infrastructure/argocd/values.yaml"),
+    ),
+    AppDef {
+        needs_gpu: true,
+        ..config_app(
+            "nvidia-runtime",
+            "nvidia_device_plugin",
+            -2,
+            "infrastructure/nvidia-device-plugin/runtime",
+        )
+    },
+    AppDef {
+        needs_gpu: true,
+        ..app(
+            "nvidia-device-plugin",
+            INFRA,
+            "nvidia_device_plugin",
+            chart("infrastructure/nvidia-device-plugin/values.yaml"),
+        )
+    },
+    AppDef {
+        wave: None,
+        runs: AppRuns::Nothing,
+        ..app(
+            "traefik",
+            INFRA,
+            "traefik",
+            AppSource::Path("infrastructure/traefik"),
+        )
+    },
+    app(
+        "trivy-operator",
+        INFRA,
+        "trivy_operator",
+        chart("infrastructure/trivy-operator/values.yaml"),
+    ),
+    AppDef {
+        storage: AppStorage::Component,
+        ..app(
+            "gitlab",
+            "apps",
+            "gitlab",
+            chart("apps/gitlab/values-homelab.yaml"),
+        )
+    },
+    app(
+        "gitlab-runner",
+        "apps",
+        "gitlab_runner",
+        chart("apps/gitlab-runner/values.yaml"),
+    ),
+    AppDef {
+        runs: AppRuns::Workloads(&["arc-controller", "arc-listener"]),
+        ..app(
+            "arc-controller",
+            "apps",
+            "arc",
+            chart("apps/arc/controller-values.yaml"),
+        )
+    },
+    AppDef {
+        wave: Some(3),
+        namespace: AppNamespace::ArcRunners,
+        runs: AppRuns::Workloads(&["arc-runner-standard"]),
+        ..app(
+            "arc-linux-standard",
+            "apps",
+            "arc",
+            AppSource::Chart {
+                values: "apps/arc/arc-linux-standard-values.yaml",
+                chart_name: Some("gha-runner-scale-set"),
+            },
+        )
+    },
+    AppDef {
+        wave: Some(3),
+        namespace: AppNamespace::ArcRunners,
+        runs: AppRuns::Workloads(&["arc-runner-gpu"]),
+        needs_gpu: true,
+        ..app(
+            "arc-linux-gpu",
+            "apps",
+            "arc",
+            AppSource::Chart {
+                values: "apps/arc/arc-linux-gpu-values.yaml",
+                chart_name: Some("gha-runner-scale-set"),
+            },
+        )
+    },
+    ai_service("ollama", "ollama", "apps/ai-services/ollama"),
+    ai_service("litellm", "litellm", "apps/ai-services/litellm"),
+    ai_service("open-webui", "open_webui", "apps/ai-services/open-webui"),
+    ai_service("n8n", "n8n", "apps/ai-services/n8n"),
+    ai_service("searxng", "searxng", "apps/ai-services/searxng"),
+];
+
+const fn ai_service(name: &'static str, component: &'static str, path: &'static str) -> AppDef {
+    AppDef {
+        storage: AppStorage::Component,
+        ..app(name, "apps", component, AppSource::Path(path))
+    }
+}
+
+/// The nodes the given workloads were placed on (sorted, once each).
+fn nodes_running(workloads: &[PlacedWorkload], keys: &[&str]) -> Vec<String> {
+    let mut nodes: Vec<String> = workloads
+        .iter()
+        .filter(|w| keys.contains(&w.workload.key))
+        .map(|w| w.node.clone())
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    nodes
+}
+
 fn derive_apps(config: &Config, workloads: &[PlacedWorkload], has_gpu: bool) -> Vec<App> {
     let c = &config.components;
-    // Where an Application's pods run: the nodes of its catalog workloads (including ones
-    // scaled to zero, such as the CPU fallback or the GPU runners, which show placement).
-    let nodes_of = |app: &str, component: &str| -> Vec<String> {
-        let keys: Vec<&str> = match app {
-            "namespaces"
-            | "network-policies"
-            | "longhorn-storage"
-            | "cert-manager-issuers"
-            | "kyverno-policies"
-            | "secrets-homelab"
-            | "traefik" => vec![],
-            "arc-controller" => vec!["arc-controller", "arc-listener"],
-            "arc-linux-standard" => vec!["arc-runner-standard"],
-            "arc-linux-gpu" => vec!["arc-runner-gpu"],
-            _ => CATALOG
-                .iter()
-                .filter(|e| e.1 == component)
-                .map(|e| e.0)
-                .collect(),
-        };
-        let mut v: Vec<String> = workloads
-            .iter()
-            .filter(|w| keys.contains(&w.workload.key))
-            .map(|w| w.node.clone())
-            .collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    let mut apps = Vec::new();
-    let mut push = |name: &str,
-                    group: &'static str,
-                    component: &'static str,
-                    namespace: &str,
-                    wave: i32,
-                    chart: Option<AppChart>,
-                    path: Option<&str>,
-                    storage: Vec<String>| {
-        apps.push(App {
-            name: name.to_string(),
-            group,
-            component,
-            namespace: namespace.to_string(),
-            wave,
-            chart,
-            path: path.map(str::to_string),
-            storage_classes: storage,
-            nodes: nodes_of(name, component),
-        });
-    };
-    let chart = |key: &str, name_override: Option<&str>, values: &str| -> Option<AppChart> {
-        let comp = c.get(key)?;
-        let ch = comp.chart.as_ref()?;
-        Some(AppChart {
-            repo: ch.repo.clone(),
-            name: name_override.unwrap_or(&ch.name).to_string(),
-            version: ch.version.clone(),
-            values: values.to_string(),
-        })
-    };
     let st = &config.storage;
-    push(
-        "namespaces",
-        "infrastructure",
-        "namespaces",
-        &c.argocd.namespace,
-        -2,
-        None,
-        Some("infrastructure/namespaces"),
-        vec![],
-    );
-    push(
-        "network-policies",
-        "infrastructure",
-        "network_policies",
-        &c.argocd.namespace,
-        -1,
-        None,
-        Some("infrastructure/network-policies"),
-        vec![],
-    );
-    for spec in COMPONENTS {
-        let Some(comp) = c.get(spec.key) else {
-            continue;
-        };
-        if !comp.enabled {
-            continue;
-        }
-        let ns = comp.namespace.as_str();
-        let w = comp.sync_wave;
-        let sc = comp
-            .storage_class
-            .clone()
-            .map(|s| vec![s])
-            .unwrap_or_default();
-        match spec.key {
-            "longhorn" => {
-                push(
-                    "longhorn",
-                    "infrastructure",
-                    "longhorn",
-                    ns,
-                    w,
-                    chart("longhorn", None, "infrastructure/longhorn/values.yaml"),
-                    None,
-                    vec![],
-                );
-                push(
-                    "longhorn-storage",
-                    "infrastructure",
-                    "longhorn",
-                    ns,
-                    -1,
-                    None,
-                    Some("infrastructure/longhorn/storage"),
-                    vec![st.default_class.clone(), st.gpu_class.clone()],
-                );
+    let mut apps: Vec<App> = APPS
+        .iter()
+        .filter_map(|def| {
+            let comp = c.get(def.component);
+            if comp.is_some_and(|comp| !comp.enabled) || (def.needs_gpu && !has_gpu) {
+                return None;
             }
-            "cert_manager" => {
-                push(
-                    "cert-manager",
-                    "infrastructure",
-                    "cert_manager",
-                    ns,
-                    w,
-                    chart(
-                        "cert_manager",
-                        None,
-                        "infrastructure/cert-manager/values.yaml",
-                    ),
-                    None,
-                    vec![],
-                );
-                push(
-                    "cert-manager-issuers",
-                    "infrastructure",
-                    "cert_manager",
-                    ns,
-                    -1,
-                    None,
-                    Some("infrastructure/cert-manager/issuers"),
-                    vec![],
-                );
-            }
-            "kyverno" => {
-                push(
-                    "kyverno",
-                    "infrastructure",
-                    "kyverno",
-                    ns,
-                    w,
-                    chart("kyverno", None, "infrastructure/kyverno/values.yaml"),
-                    None,
-                    vec![],
-                );
-                push(
-                    "kyverno-policies",
-                    "infrastructure",
-                    "kyverno",
-                    ns,
-                    -1,
-                    None,
-                    Some("policies/kyverno"),
-                    vec![],
-                );
-            }
-            "sealed_secrets" => {
-                push(
-                    "sealed-secrets",
-                    "infrastructure",
-                    "sealed_secrets",
-                    ns,
-                    w,
-                    chart(
-                        "sealed_secrets",
-                        None,
-                        "infrastructure/sealed-secrets/values.yaml",
-                    ),
-                    None,
-                    vec![],
-                );
-                push(
-                    "secrets-homelab",
-                    "infrastructure",
-                    "sealed_secrets",
-                    &c.argocd.namespace,
-                    -1,
-                    None,
-                    Some("secrets/homelab"),
-                    vec![],
-                );
-            }
-            "argocd" => push(
-                "argocd",
-                "infrastructure",
-                "argocd",
-                ns,
-                w,
-                chart("argocd", None, "infrastructure/argocd/values.yaml"),
-                None,
-                vec![],
-            ),
-            "traefik" => push(
-                "traefik",
-                "infrastructure",
-                "traefik",
-                ns,
-                w,
-                None,
-                Some("infrastructure/traefik"),
-                vec![],
-            ),
-            "trivy_operator" => push(
-                "trivy-operator",
-                "infrastructure",
-                "trivy_operator",
-                ns,
-                w,
-                chart(
-                    "trivy_operator",
-                    None,
-                    "infrastructure/trivy-operator/values.yaml",
-                ),
-                None,
-                vec![],
-            ),
-            "gitlab" => push(
-                "gitlab",
-                "apps",
-                "gitlab",
-                ns,
-                w,
-                chart("gitlab", None, "apps/gitlab/values-homelab.yaml"),
-                None,
-                sc,
-            ),
-            "gitlab_runner" => push(
-                "gitlab-runner",
-                "apps",
-                "gitlab_runner",
-                ns,
-                w,
-                chart("gitlab_runner", None, "apps/gitlab-runner/values.yaml"),
-                None,
-                vec![],
-            ),
-            "arc" => {
-                let rns = comp
+            let namespace = match (def.namespace, comp) {
+                (AppNamespace::Argocd, _) | (AppNamespace::Component, None) => {
+                    c.argocd.namespace.clone()
+                }
+                (AppNamespace::Component, Some(comp)) => comp.namespace.clone(),
+                (AppNamespace::ArcRunners, _) => c
+                    .arc
                     .runners_namespace
                     .clone()
-                    .unwrap_or_else(|| "arc-runners".into());
-                push(
-                    "arc-controller",
-                    "apps",
-                    "arc",
-                    ns,
-                    w,
-                    chart("arc", None, "apps/arc/controller-values.yaml"),
-                    None,
-                    vec![],
-                );
-                push(
-                    "arc-linux-standard",
-                    "apps",
-                    "arc",
-                    &rns,
-                    3,
-                    chart(
-                        "arc",
-                        Some("gha-runner-scale-set"),
-                        "apps/arc/arc-linux-standard-values.yaml",
-                    ),
-                    None,
-                    vec![],
-                );
-                if has_gpu {
-                    push(
-                        "arc-linux-gpu",
-                        "apps",
-                        "arc",
-                        &rns,
-                        3,
-                        chart(
-                            "arc",
-                            Some("gha-runner-scale-set"),
-                            "apps/arc/arc-linux-gpu-values.yaml",
-                        ),
-                        None,
-                        vec![],
-                    );
+                    .unwrap_or_else(|| "arc-runners".into()),
+            };
+            let (chart, path) = match def.source {
+                AppSource::Chart { values, chart_name } => {
+                    let pinned = comp.and_then(|comp| comp.chart.as_ref())?;
+                    let chart = AppChart {
+                        repo: pinned.repo.clone(),
+                        name: chart_name.unwrap_or(&pinned.name).to_string(),
+                        version: pinned.version.clone(),
+                        values: values.to_string(),
+                    };
+                    (Some(chart), None)
                 }
-            }
-            "ollama" | "litellm" | "open_webui" | "n8n" | "searxng" => {
-                let dir = spec.key.replace('_', "-");
-                let path = format!("apps/ai-services/{dir}");
-                let mut sc = sc;
-                if spec.key == "ollama" {
-                    // The CPU fallback keeps its own model cache on the default class.
-                    sc.push(st.default_class.clone());
+                AppSource::Path(path) => (None, Some(path.to_string())),
+            };
+            let storage_classes = match def.storage {
+                AppStorage::None => vec![],
+                AppStorage::Component => comp
+                    .and_then(|comp| comp.storage_class.clone())
+                    .into_iter()
+                    .collect(),
+                AppStorage::Classes => vec![st.default_class.clone(), st.gpu_class.clone()],
+            };
+            let nodes = match def.runs {
+                AppRuns::Nothing => vec![],
+                AppRuns::Workloads(keys) => nodes_running(workloads, keys),
+                AppRuns::Component => {
+                    let keys: Vec<&str> = CATALOG
+                        .iter()
+                        .filter(|w| w.component == def.component)
+                        .map(|w| w.key)
+                        .collect();
+                    nodes_running(workloads, &keys)
                 }
-                push(&dir, "apps", spec.key, ns, w, None, Some(&path), sc);
-            }
-            _ => {}
-        }
-    }
+            };
+            Some(App {
+                name: def.name.to_string(),
+                group: def.group,
+                component: def.component,
+                namespace,
+                wave: def
+                    .wave
+                    .or(comp.map(|comp| comp.sync_wave))
+                    .unwrap_or_default(),
+                chart,
+                path,
+                storage_classes,
+                nodes,
+            })
+        })
+        .collect();
     apps.sort_by(|a, b| (a.wave, a.group, &a.name).cmp(&(b.wave, b.group, &b.name)));
     apps
+}
+
+#[cfg(test)]
+mod quantity_tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_quantity_is_a_kubernetes_quantity() {
+        for w in CATALOG {
+            for cpu in [w.requests_cpu, w.limits_cpu] {
+                assert!(cpu_millis(cpu).is_some(), "{}: cpu {cpu}", w.key);
+            }
+            for memory in [w.requests_memory, w.limits_memory] {
+                assert!(memory_mi(memory).is_some(), "{}: memory {memory}", w.key);
+            }
+        }
+    }
+
+    /// Bad text is no longer read as zero, and every Kubernetes unit counts.
+    #[test]
+    fn quantities_read_as_kubernetes_reads_them() {
+        assert_eq!(cpu_millis("300m"), Some(300));
+        assert_eq!(cpu_millis("1.5"), Some(1500));
+        assert_eq!(cpu_millis("lots"), None);
+        assert_eq!(memory_mi("2.5Gi"), Some(2560));
+        assert_eq!(memory_mi("1G"), Some(954));
+        assert_eq!(memory_mi("1Ei"), Some(1 << 40));
+        assert_eq!(memory_mi("1E"), Some(953_674_316_407));
+        assert_eq!(memory_mi("ten"), None);
+        assert_eq!(memory_mi("-1Gi"), None);
+    }
 }

@@ -84,6 +84,13 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "host/fstab",
     "host/longhorn-snapshot.service",
     "host/longhorn-snapshot.timer",
+    "host/k3s-config.yaml",
+    "host/k3s-registries.yaml",
+    "scripts/host-prereqs.sh",
+    "scripts/k3s-install.sh",
+    "infrastructure/nvidia-device-plugin-values.yaml",
+    "infrastructure/nvidia-runtimeclass.yaml",
+    "renovate.json",
     "tests/test_manifests.py",
     "charts/README.md",
 ];
@@ -109,6 +116,10 @@ fn env() -> Environment<'static> {
         }
     }
     env.add_function("resources", resources_block);
+    // The one quoting layer for config values (crate::values).
+    env.add_filter("sh", |v: &str| crate::values::shell_quote(v));
+    env.add_filter("yaml", |v: &str| crate::values::yaml_quote(v));
+    env.add_filter("toml", |v: &str| crate::values::toml_quote(v));
     env
 }
 
@@ -175,6 +186,10 @@ fn render_with(config: &Config, platform: &Platform) -> Result<Rendered, RenderE
         p => Value::from_serialize(platform),
         chart_repos => Value::from_serialize(chart_repos(platform)),
         sealed => Value::from_serialize(sealed_secrets(config)),
+        bootstrap => Value::from_serialize(crate::bootstrap::steps(config, platform)),
+        k3s => Value::from_serialize(&config.k3s),
+        tooling => Value::from_serialize(&config.tooling),
+        server => Value::from_serialize(config.nodes.iter().find(|n| n.name == config.k3s.server)),
     };
     let mut out = Rendered::new();
     let emit = |out: &mut Rendered,
@@ -256,6 +271,10 @@ fn render_with(config: &Config, platform: &Platform) -> Result<Rendered, RenderE
             "infrastructure/argocd/values.yaml",
         ),
         ("tests/test_manifests.py", "tests/test_manifests.py"),
+        ("host/k3s-registries.yaml", "host/k3s/registries.yaml"),
+        ("scripts/host-prereqs.sh", "scripts/host-prereqs.sh"),
+        ("scripts/k3s-install.sh", "scripts/k3s-install.sh"),
+        ("renovate.json", "renovate.json"),
         ("charts/README.md", "charts/README.md"),
     ] {
         emit(&mut out, t, p.to_string(), none.clone())?;
@@ -280,6 +299,39 @@ fn render_with(config: &Config, platform: &Platform) -> Result<Rendered, RenderE
         vec!["storageclasses.yaml".into(), "recurringjobs.yaml".into()],
         None,
     )?;
+
+    // k3s: one config.yaml per node.
+    for node in &config.nodes {
+        emit(
+            &mut out,
+            "host/k3s-config.yaml",
+            format!("host/k3s/{}/config.yaml", node.name),
+            context! {
+                node => Value::from_serialize(node),
+                info => Value::from_serialize(platform.nodes.iter().find(|n| n.name == node.name)),
+            },
+        )?;
+    }
+    if on("nvidia_device_plugin") && platform.gpu_node.is_some() {
+        emit(
+            &mut out,
+            "infrastructure/nvidia-device-plugin-values.yaml",
+            "infrastructure/nvidia-device-plugin/values.yaml".into(),
+            none.clone(),
+        )?;
+        emit(
+            &mut out,
+            "infrastructure/nvidia-runtimeclass.yaml",
+            "infrastructure/nvidia-device-plugin/runtime/runtimeclass.yaml".into(),
+            none.clone(),
+        )?;
+        kust(
+            &mut out,
+            "infrastructure/nvidia-device-plugin/runtime",
+            vec!["runtimeclass.yaml".into()],
+            None,
+        )?;
+    }
 
     // Network policies: one file per namespace.
     let mut np_files = Vec::new();
@@ -519,30 +571,66 @@ fn chart_repos(platform: &Platform) -> Vec<ChartRepo> {
     seen.into_values().collect()
 }
 
+/// How `homelab secrets init` fills one key of a SealedSecret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "from")]
+pub enum SecretValue {
+    /// 32 random bytes, hex.
+    Random,
+    /// Asked for (a credential made elsewhere: GitHub App, GitLab runner).
+    Ask,
+    /// Always this value.
+    Fixed(&'static str),
+    /// The same value as another secret's key (`secret/key`).
+    SameAs(&'static str),
+}
+
+/// One key of a SealedSecret placeholder.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SecretKey {
+    pub name: &'static str,
+    pub value: SecretValue,
+}
+
 /// One SealedSecret placeholder the platform needs.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SealedSecretSpec {
     pub name: String,
     pub namespace: String,
     pub keys: Vec<&'static str>,
+    /// How each key is filled (same order as `keys`).
+    pub values: Vec<SecretKey>,
     pub purpose: &'static str,
+    /// Can only be made once the platform runs (the GitLab Runner token): `homelab check`
+    /// reports it as a warning, not an error, and `secrets init` skips it unless asked.
+    pub deferred: bool,
 }
 
 /// The secrets each enabled component needs, sealed into `secrets/homelab/`.
 pub fn sealed_secrets(config: &Config) -> Vec<SealedSecretSpec> {
+    use SecretValue::{Ask, Fixed, Random, SameAs};
     let c = &config.components;
     let mut v = Vec::new();
-    let mut add =
-        |on: bool, name: &str, ns: &str, keys: Vec<&'static str>, purpose: &'static str| {
-            if on {
-                v.push(SealedSecretSpec {
-                    name: name.into(),
-                    namespace: ns.into(),
-                    keys,
-                    purpose,
-                });
-            }
-        };
+    let mut add = |on: bool,
+                   name: &str,
+                   ns: &str,
+                   values: Vec<(&'static str, SecretValue)>,
+                   purpose: &'static str,
+                   deferred: bool| {
+        if on {
+            v.push(SealedSecretSpec {
+                name: name.into(),
+                namespace: ns.into(),
+                keys: values.iter().map(|(k, _)| *k).collect(),
+                values: values
+                    .into_iter()
+                    .map(|(name, value)| SecretKey { name, value })
+                    .collect(),
+                purpose,
+                deferred,
+            });
+        }
+    };
     let arc_ns = c
         .arc
         .runners_namespace
@@ -553,46 +641,57 @@ pub fn sealed_secrets(config: &Config) -> Vec<SealedSecretSpec> {
         "github-app-secret",
         &arc_ns,
         vec![
-            "github_app_id",
-            "github_app_installation_id",
-            "github_app_private_key",
+            ("github_app_id", Ask),
+            ("github_app_installation_id", Ask),
+            ("github_app_private_key", Ask),
         ],
         "GitHub App credentials of the ARC runner scale sets (never a PAT)",
+        false,
     );
     add(
         c.gitlab_runner.enabled,
         "gitlab-runner-token",
         &c.gitlab_runner.namespace,
-        vec!["runner-registration-token", "runner-token"],
-        "GitLab Runner authentication token (create the runner in GitLab, then seal its token)",
+        vec![("runner-registration-token", Fixed("")), ("runner-token", Ask)],
+        "GitLab Runner authentication token (create the runner in GitLab once it runs, then seal its token)",
+        true,
     );
     add(
         c.litellm.enabled,
         "litellm-secrets",
         &c.litellm.namespace,
-        vec!["LITELLM_MASTER_KEY", "LITELLM_SALT_KEY"],
+        vec![("LITELLM_MASTER_KEY", Random), ("LITELLM_SALT_KEY", Random)],
         "LiteLLM proxy master key (clients use it as their API key) and salt",
+        false,
     );
+    let webui_key = if c.litellm.enabled {
+        SameAs("litellm-secrets/LITELLM_MASTER_KEY")
+    } else {
+        Ask
+    };
     add(
         c.open_webui.enabled,
         "open-webui-secrets",
         &c.open_webui.namespace,
-        vec!["WEBUI_SECRET_KEY", "OPENAI_API_KEY"],
+        vec![("WEBUI_SECRET_KEY", Random), ("OPENAI_API_KEY", webui_key)],
         "Open WebUI session key and its LiteLLM API key",
+        false,
     );
     add(
         c.n8n.enabled,
         "n8n-secrets",
         &c.n8n.namespace,
-        vec!["N8N_ENCRYPTION_KEY"],
+        vec![("N8N_ENCRYPTION_KEY", Random)],
         "n8n credential encryption key",
+        false,
     );
     add(
         c.searxng.enabled,
         "searxng-secrets",
         &c.searxng.namespace,
-        vec!["SEARXNG_SECRET"],
+        vec![("SEARXNG_SECRET", Random)],
         "SearXNG server secret",
+        false,
     );
     v
 }

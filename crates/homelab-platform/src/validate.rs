@@ -4,9 +4,37 @@
 
 use crate::config::{Config, Source, COMPONENTS};
 use crate::model;
+use crate::values::ValueKind;
 
 /// `report(key, message)` is called once per problem.
-pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&str, String)) {
+/// Where problems go: `report(key, message)`.
+type Report<'a> = &'a mut dyn FnMut(&str, String);
+
+/// `report(key, message)` is called once per problem.
+pub fn validate(config: &Config, check_budgets: bool, report: Report<'_>) {
+    validate_cluster(config, report);
+    validate_git(config, report);
+    validate_nodes(config, report);
+    validate_k3s(config, report);
+    validate_storage(config, report);
+    validate_github(config, report);
+    validate_tooling(config, report);
+    validate_components(config, report);
+    validate_crd_order(config, report);
+    if check_budgets {
+        validate_budgets(config, report);
+    }
+}
+
+fn storage_node_count(config: &Config) -> usize {
+    config
+        .nodes
+        .iter()
+        .filter(|n| n.roles.iter().any(|r| r == "storage"))
+        .count()
+}
+
+fn validate_cluster(config: &Config, report: Report<'_>) {
     let cl = &config.cluster;
     if !is_dns_label(&cl.name) {
         report(
@@ -74,35 +102,30 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
             ),
         );
     }
+}
 
-    let git = &config.git;
-    if !(git.repo_url.starts_with("https://")
-        || git.repo_url.starts_with("ssh://")
-        || git.repo_url.starts_with("git@"))
-    {
-        report(
-            "git.repo_url",
-            format!(
-                "expected an https://, ssh:// or git@ URL of this repository, got {:?}",
-                git.repo_url
-            ),
-        );
-    }
-    if git.revision.trim().is_empty() || git.revision.contains(char::is_whitespace) {
-        report(
-            "git.revision",
-            format!(
-                "expected a branch or tag name like \"main\", got {:?}",
-                git.revision
-            ),
-        );
-    }
+fn validate_git(config: &Config, report: Report<'_>) {
+    check_kind(
+        report,
+        "git.repo_url",
+        &config.git.repo_url,
+        ValueKind::GitUrl,
+    );
+    check_kind(
+        report,
+        "git.revision",
+        &config.git.revision,
+        ValueKind::GitRef,
+    );
+}
 
+fn validate_nodes(config: &Config, report: Report<'_>) {
     // Nodes.
     if config.nodes.is_empty() {
         report("nodes", "expected at least one [[nodes]] table".into());
     }
     let mut seen = std::collections::BTreeSet::new();
+    let mut addresses = std::collections::BTreeSet::new();
     for (i, n) in config.nodes.iter().enumerate() {
         let k = |f: &str| format!("nodes[{i}].{f}");
         if !is_dns_name(&n.name) {
@@ -116,6 +139,20 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
         }
         if !seen.insert(n.name.as_str()) {
             report(&k("name"), format!("node {:?} is listed twice", n.name));
+        }
+        match n.address.parse::<std::net::Ipv4Addr>() {
+            Ok(ip) if !ip.is_unspecified() && !ip.is_loopback() && !ip.is_multicast() => {
+                if !addresses.insert(ip) {
+                    report(&k("address"), format!("address {ip} is used by two nodes"));
+                }
+            }
+            _ => report(
+                &k("address"),
+                format!(
+                    "expected the node's LAN IPv4 address like \"10.0.0.10\", got {:?}",
+                    n.address
+                ),
+            ),
         }
         if n.cores == 0 {
             report(
@@ -148,68 +185,138 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
                 if g.count == 0 {
                     report(&k("gpu.count"), "expected a positive integer (number of GPUs), got 0".into());
                 }
-                if g.model.trim().is_empty() {
-                    report(&k("gpu.model"), "expected the GPU model, e.g. \"RTX 5080\"".into());
-                }
+                check_kind(report, &k("gpu.model"), &g.model, ValueKind::Label);
             }
             (None, false) => {}
         }
     }
-    let storage_nodes = config
-        .nodes
-        .iter()
-        .filter(|n| n.roles.iter().any(|r| r == "storage"))
-        .count();
-    if !config.nodes.is_empty() && storage_nodes == 0 {
+    if !config.nodes.is_empty() && storage_node_count(config) == 0 {
         report("nodes", "no node has the \"storage\" role: Longhorn needs at least one storage node (add \"storage\" to a node's roles)".into());
     }
-    let gpu_nodes: Vec<_> = config
-        .nodes
-        .iter()
-        .filter(|n| n.roles.iter().any(|r| r == "gpu"))
-        .collect();
+}
 
-    // Storage.
-    let st = &config.storage;
-    for (key, path) in [
-        ("storage.host_path", &st.host_path),
-        ("storage.btrfs_mount", &st.btrfs_mount),
-        (
-            "storage.host_snapshot.directory",
-            &st.host_snapshot.directory,
+fn validate_k3s(config: &Config, report: Report<'_>) {
+    let k3s = &config.k3s;
+    let minor = parse_minor(&config.cluster.kubernetes_version);
+    match parse_k3s_version(&k3s.version) {
+        Some(m) if Some(m) == minor => {}
+        Some(m) => report(
+            "k3s.version",
+            format!(
+                "k3s {} is Kubernetes 1.{m}, but cluster.kubernetes_version is {:?}: make them the same minor",
+                k3s.version, config.cluster.kubernetes_version
+            ),
         ),
-    ] {
-        if !path.starts_with('/') || path.contains(char::is_whitespace) {
+        None => report(
+            "k3s.version",
+            format!(
+                "expected a k3s release like \"v1.33.4+k3s1\", got {:?}",
+                k3s.version
+            ),
+        ),
+    }
+    if !config.nodes.iter().any(|n| n.name == k3s.server) {
+        let names: Vec<_> = config.nodes.iter().map(|n| n.name.as_str()).collect();
+        report(
+            "k3s.server",
+            format!(
+                "no node named {:?}; nodes: {}",
+                k3s.server,
+                names.join(", ")
+            ),
+        );
+    }
+    for (i, san) in k3s.tls_san.iter().enumerate() {
+        if san.parse::<std::net::Ipv4Addr>().is_err() && !is_dns_name(san) {
             report(
-                key,
-                format!("expected an absolute path without spaces, got {path:?}"),
+                &format!("k3s.tls_san[{i}]"),
+                format!("expected a DNS name or an IPv4 address, got {san:?}"),
             );
         }
     }
-    if st.subvolume.is_empty()
-        || st.subvolume.contains('/')
-        || st.subvolume.contains(char::is_whitespace)
-    {
+    if !is_cpu_quantity(&k3s.reserved_cpu) {
         report(
-            "storage.subvolume",
+            "k3s.reserved_cpu",
             format!(
-                "expected a subvolume name like \"@longhorn\", got {:?}",
-                st.subvolume
+                "expected a CPU quantity like \"500m\" or \"1\", got {:?}",
+                k3s.reserved_cpu
             ),
         );
     }
-    if !(st.device.starts_with("UUID=")
-        || st.device.starts_with("LABEL=")
-        || st.device.starts_with("/dev/"))
-        || st.device.contains(char::is_whitespace)
-    {
+    if !is_size(&k3s.reserved_memory) {
         report(
-            "storage.device",
+            "k3s.reserved_memory",
             format!(
-                "expected \"UUID=...\", \"LABEL=...\" or a /dev path, got {:?}",
-                st.device
+                "expected a memory size like \"2Gi\", got {:?}",
+                k3s.reserved_memory
             ),
         );
+    }
+}
+
+fn validate_tooling(config: &Config, report: Report<'_>) {
+    let t = &config.tooling;
+    if !is_pinned_version(&t.homelab_version) || t.homelab_version.starts_with('v') {
+        report(
+            "tooling.homelab_version",
+            format!(
+                "expected an exact release like \"0.1.0\" (no \"v\", no range), got {:?}",
+                t.homelab_version
+            ),
+        );
+    }
+    check_kind(
+        report,
+        "tooling.homelab_repo",
+        &t.homelab_repo,
+        ValueKind::HttpsUrl,
+    );
+    for (key, image) in [
+        ("tooling.homelab_image", &t.homelab_image),
+        ("tooling.ci_image", &t.ci_image),
+    ] {
+        if !ValueKind::Image.check(image)
+            || image.rsplit('/').next().is_some_and(|l| l.contains(':'))
+        {
+            report(
+                key,
+                format!(
+                    "expected an image name without a tag (the tag is homelab_version), like \"ghcr.io/org/homelab\", got {image:?}"
+                ),
+            );
+        }
+    }
+}
+
+fn validate_storage(config: &Config, report: Report<'_>) {
+    // Storage.
+    let st = &config.storage;
+    for (key, value, kind) in [
+        ("storage.host_path", &st.host_path, ValueKind::AbsolutePath),
+        (
+            "storage.btrfs_mount",
+            &st.btrfs_mount,
+            ValueKind::AbsolutePath,
+        ),
+        (
+            "storage.host_snapshot.directory",
+            &st.host_snapshot.directory,
+            ValueKind::AbsolutePath,
+        ),
+        ("storage.subvolume", &st.subvolume, ValueKind::SubvolumeName),
+        ("storage.device", &st.device, ValueKind::FstabDevice),
+        (
+            "storage.longhorn_snapshot.cron",
+            &st.longhorn_snapshot.cron,
+            ValueKind::Cron,
+        ),
+        (
+            "storage.host_snapshot.on_calendar",
+            &st.host_snapshot.on_calendar,
+            ValueKind::OnCalendar,
+        ),
+    ] {
+        check_kind(report, key, value, kind);
     }
     let compression_ok = match st.compression.as_str() {
         "lzo" | "zlib" | "none" | "zstd" => true,
@@ -244,15 +351,6 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
             format!("expected 1, 2 or 3, got {}", st.max_replicas),
         );
     }
-    if st.longhorn_snapshot.cron.split_whitespace().count() != 5 {
-        report(
-            "storage.longhorn_snapshot.cron",
-            format!(
-                "expected a 5-field cron schedule like \"0 2 * * *\", got {:?}",
-                st.longhorn_snapshot.cron
-            ),
-        );
-    }
     if st.longhorn_snapshot.retain == 0 || st.longhorn_snapshot.retain > 100 {
         report(
             "storage.longhorn_snapshot.retain",
@@ -268,14 +366,9 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
             format!("expected 1..100 snapshots, got {}", st.host_snapshot.retain),
         );
     }
-    if st.host_snapshot.on_calendar.trim().is_empty() || st.host_snapshot.on_calendar.contains('\n')
-    {
-        report(
-            "storage.host_snapshot.on_calendar",
-            "expected a systemd OnCalendar expression like \"weekly\"".into(),
-        );
-    }
+}
 
+fn validate_github(config: &Config, report: Report<'_>) {
     // GitHub.
     let gh = &config.github;
     if gh.auth != "github-app" {
@@ -286,16 +379,19 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
         };
         report("github.auth", msg);
     }
-    if gh.org.trim().is_empty() || gh.org.contains(char::is_whitespace) || gh.org.contains('/') {
-        report(
-            "github.org",
-            format!("expected a GitHub organisation name, got {:?}", gh.org),
-        );
-    }
-    if gh.runner_group.trim().is_empty() {
-        report(
-            "github.runner_group",
-            "expected a runner group name like \"homelab-runners\"".into(),
+    check_kind(report, "github.org", &gh.org, ValueKind::GithubName);
+    check_kind(
+        report,
+        "github.runner_group",
+        &gh.runner_group,
+        ValueKind::RunnerGroup,
+    );
+    for (i, repo) in gh.repositories.iter().enumerate() {
+        check_kind(
+            report,
+            &format!("github.repositories[{i}]"),
+            repo,
+            ValueKind::GithubName,
         );
     }
     if gh.max_runners == 0 {
@@ -310,8 +406,15 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
             ),
         );
     }
+}
 
-    // Components.
+fn validate_components(config: &Config, report: Report<'_>) {
+    let st = &config.storage;
+    let gpu_nodes: Vec<_> = config
+        .nodes
+        .iter()
+        .filter(|n| n.roles.iter().any(|r| r == "gpu"))
+        .collect();
     let classes = [st.default_class.as_str(), st.gpu_class.as_str()];
     for spec in COMPONENTS {
         let Some(c) = config.components.get(spec.key) else {
@@ -357,18 +460,20 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
                     }
                     if ch.repo.starts_with("oci://") {
                         report(&k("chart.repo"), "write OCI registries without \"oci://\" (ArgoCD's convention), e.g. \"ghcr.io/actions/actions-runner-controller-charts\"".into());
-                    } else if ch.repo.trim().is_empty() || ch.repo.contains(char::is_whitespace) {
-                        report(&k("chart.repo"), format!("expected a Helm repository URL, got {:?}", ch.repo));
+                    } else {
+                        check_kind(report, &k("chart.repo"), &ch.repo, ValueKind::ChartRepo);
                     }
-                    if ch.name.trim().is_empty() {
-                        report(&k("chart.name"), "expected the chart name".into());
+                    if !is_dns_label(&ch.name) {
+                        report(&k("chart.name"), format!("expected a chart name (lower-case letters, digits, '-'), got {:?}", ch.name));
                     }
                 }
             },
             Source::Manifests => match &c.image {
                 None => report(&k("image"), "this component is rendered as manifests: set image = \"registry/name:tag\" with a pinned tag".into()),
                 Some(img) => {
-                    if !is_pinned_image(img) {
+                    if !ValueKind::Image.check(img) {
+                        report(&k("image"), format!("expected {}, got {img:?}", ValueKind::Image.describe()));
+                    } else if !is_pinned_image(img) {
                         report(&k("image"), format!("expected an image with a pinned tag (not :latest), like \"docker.io/ollama/ollama:0.9.6\", got {img:?}"));
                     }
                 }
@@ -394,6 +499,12 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
             report(
                 &k("runners_namespace"),
                 "only components.arc has runners_namespace".into(),
+            );
+        }
+        if c.registry_read_only.is_some() && spec.key != "gitlab" {
+            report(
+                &k("registry_read_only"),
+                "only components.gitlab has registry_read_only".into(),
             );
         }
         if let Some(rn) = &c.runners_namespace {
@@ -448,7 +559,10 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
             }
         }
     }
-    // A custom resource never syncs before the operator that brings its CRD.
+}
+
+/// A custom resource never syncs before the operator that brings its CRD.
+fn validate_crd_order(config: &Config, report: Report<'_>) {
     let comp = &config.components;
     for (key, cr_wave, what) in [
         ("longhorn", -1, "StorageClasses and RecurringJobs"),
@@ -464,6 +578,18 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
             }
         }
     }
+    if comp.nvidia_device_plugin.enabled && comp.nvidia_device_plugin.sync_wave <= -2 {
+        report(
+            "components.nvidia_device_plugin.sync_wave",
+            "must be above -2: its pods use the `nvidia` RuntimeClass, created in wave -2".into(),
+        );
+    }
+    if comp.ollama.enabled && !comp.nvidia_device_plugin.enabled {
+        report(
+            "components.nvidia_device_plugin.enabled",
+            "Ollama requests nvidia.com/gpu, which only the NVIDIA device plugin advertises: enable it".into(),
+        );
+    }
     if comp.gitlab_runner.enabled && !comp.gitlab.enabled {
         report("components.gitlab_runner.enabled", "GitLab Runner registers with the in-cluster GitLab: enable components.gitlab or switch the runner off".into());
     }
@@ -476,9 +602,11 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
             "must be after components.gitlab.sync_wave (the runner registers with GitLab)".into(),
         );
     }
+}
 
-    // Budgets: only meaningful for a sane topology.
-    if check_budgets && storage_nodes > 0 && !config.nodes.is_empty() {
+/// Requests within each node's capacity (only meaningful for a sane topology).
+fn validate_budgets(config: &Config, report: Report<'_>) {
+    if storage_node_count(config) > 0 && !config.nodes.is_empty() {
         let platform = model::derive(config);
         for b in &platform.budgets {
             if !b.over_committed() {
@@ -510,6 +638,32 @@ pub fn validate(config: &Config, check_budgets: bool, report: &mut dyn FnMut(&st
             }
         }
     }
+}
+
+fn check_kind(report: Report<'_>, key: &str, value: &str, kind: ValueKind) {
+    if !kind.check(value) {
+        report(key, format!("expected {}, got {value:?}", kind.describe()));
+    }
+}
+
+/// `v1.33.4+k3s1` -> 33.
+fn parse_k3s_version(v: &str) -> Option<u32> {
+    let (core, build) = v.strip_prefix('v')?.split_once('+')?;
+    let n = build.strip_prefix("k3s")?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.len() != 3 || parts[0] != "1" {
+        return None;
+    }
+    parts[2].parse::<u32>().ok()?;
+    parts[1].parse().ok()
+}
+
+fn is_cpu_quantity(s: &str) -> bool {
+    let digits = s.strip_suffix('m').unwrap_or(s);
+    !digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn parse_minor(v: &str) -> Option<u32> {

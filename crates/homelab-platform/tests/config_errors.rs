@@ -112,12 +112,12 @@ fn gpu_component_without_gpu_node() {
     let start = DEFAULT_CONFIG
         .find("[[nodes]]\nname = \"akula-prime\"")
         .expect("second node");
-    let end = DEFAULT_CONFIG[start..].find("[storage]").expect("storage") + start;
+    let end = DEFAULT_CONFIG[start..].find("[k3s]").expect("k3s") + start;
     let text = format!("{}{}", &DEFAULT_CONFIG[..start], &DEFAULT_CONFIG[end..]);
     expect_error(
         &text,
         "components.ollama.enabled",
-        "enabled = true\nnamespace = \"gpu-workloads\"",
+        "enabled = true\nnamespace = \"gpu-workloads\"\nsync_wave = 1",
         "needs a GPU node",
     );
 }
@@ -146,7 +146,7 @@ fn bad_compression_lists_what_is_allowed() {
 
 #[test]
 fn unpinned_chart_version() {
-    let text = edit("version = \"1.7.2\"", "version = \"^1.7\"");
+    let text = edit("version = \"1.12.1\"", "version = \"^1.7\"");
     expect_error(
         &text,
         "components.longhorn.chart.version",

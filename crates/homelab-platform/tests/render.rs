@@ -20,6 +20,17 @@ fn write_tree(files: &render::Rendered) -> tempfile::TempDir {
 }
 
 const EXPECTED_FILES: &[&str] = &[
+    "scripts/k3s-install.sh",
+    "scripts/host-prereqs.sh",
+    "renovate.json",
+    "infrastructure/nvidia-device-plugin/values.yaml",
+    "infrastructure/nvidia-device-plugin/runtime/runtimeclass.yaml",
+    "infrastructure/nvidia-device-plugin/runtime/kustomization.yaml",
+    "host/k3s/registries.yaml",
+    "host/k3s/homelab/config.yaml",
+    "host/k3s/akula-prime/config.yaml",
+    "argocd/applications/infrastructure/nvidia-runtime.yaml",
+    "argocd/applications/infrastructure/nvidia-device-plugin.yaml",
     ".editorconfig",
     ".github/workflows/validate.yml",
     ".gitignore",
@@ -215,7 +226,7 @@ fn readme_maps_all_28_success_criteria_to_existing_files() {
 
 fn three_node_config() -> config::Config {
     let extra =
-        "\n[[nodes]]\nname = \"worker-3\"\ncores = 8\nmemory_gb = 32\nroles = [\"storage\"]\n";
+        "\n[[nodes]]\nname = \"worker-3\"\naddress = \"10.0.0.12\"\ncores = 8\nmemory_gb = 32\nroles = [\"storage\"]\n";
     let idx = DEFAULT_CONFIG.find("[storage]").expect("storage table");
     let mut text = format!(
         "{}{}\n{}",
@@ -417,7 +428,9 @@ fn gitlab_stays_under_the_8gb_budget() {
         .workloads
         .iter()
         .filter(|w| w.workload.component == "gitlab")
-        .map(|w| model::memory_mi(w.workload.requests_memory) * u64::from(w.workload.replicas))
+        .map(|w| {
+            model::memory_mi(w.workload.requests_memory).unwrap() * u64::from(w.workload.replicas)
+        })
         .sum();
     assert!(mi < 8 * 1024, "GitLab requests {mi} MiB");
     assert!(
@@ -452,11 +465,7 @@ fn every_config_file_parses() {
 }
 
 fn tool(name: &str) -> bool {
-    let found = Command::new(name).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("skipping {name} checks: {name} is not installed (CI installs it)");
-    }
-    found
+    homelab_testkit::require_tool("render checks with real tools", name, &["--version"])
 }
 
 fn check_tree_with_tools(files: &render::Rendered) {

@@ -8,15 +8,7 @@
 use serde_json::{json, Map, Value};
 
 pub const ANNOTATION: &str = "pod-policies.kyverno.io/autogen-controllers";
-pub const DEFAULT_CONTROLLERS: &[&str] = &[
-    "DaemonSet",
-    "Deployment",
-    "Job",
-    "StatefulSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "CronJob",
-];
+pub const DEFAULT_CONTROLLERS: &[&str] = &homelab_k8s::workload::POD_CONTROLLERS;
 
 fn kinds_of(filter: &Value) -> Vec<String> {
     match filter.get("kinds") {

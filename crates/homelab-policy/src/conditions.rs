@@ -317,6 +317,16 @@ enum Cmp {
     Le,
 }
 
+fn cmp_ord(ord: std::cmp::Ordering, c: Cmp) -> bool {
+    use std::cmp::Ordering::*;
+    match c {
+        Cmp::Gt => ord == Greater,
+        Cmp::Ge => ord != Less,
+        Cmp::Lt => ord == Less,
+        Cmp::Le => ord != Greater,
+    }
+}
+
 fn cmp(a: f64, b: f64, c: Cmp) -> bool {
     match c {
         Cmp::Gt => a > b,
@@ -351,7 +361,7 @@ fn numeric(key: &Value, value: &Value, c: Cmp) -> bool {
             }
             if let (Some(kq), Value::String(vs)) = (parse_quantity(k), value) {
                 if let Some(vq) = parse_quantity(vs) {
-                    return cmp(kq, vq, c);
+                    return cmp_ord(kq.cmp(&vq), c);
                 }
             }
             if let Some(kf) = go_parse_float(k) {

@@ -24,6 +24,20 @@ pub struct UserInfo {
     pub cluster_roles: Vec<String>,
 }
 
+/// The request is for a subresource (`kubectl scale`, `exec`, a pod binding...): the
+/// object is of the subresource's kind, the request names the parent resource.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Subresource {
+    /// The parent's group, version and kind (`apps`, `v1`, `Deployment`).
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// The parent's resource (plural) name (`deployments`).
+    pub resource: String,
+    /// The subresource (`scale`).
+    pub name: String,
+}
+
 /// Everything about the admission request that is not the resource or the policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalContext {
@@ -44,9 +58,13 @@ pub struct EvalContext {
     /// Whether this is a background scan (no request/userInfo available) rather than an
     /// admission request. `kyverno test`/`apply` evaluate as admission requests.
     pub background: bool,
-    /// The test's `Context` file `spec` (`resources`, `images`): the mock data that CEL
-    /// lookups (`resource.Get/List`, `image.GetMetadata`) read. `None` = no mocks.
-    pub cel_context: Option<Value>,
+    /// What a `kyverno test` mocks of the cluster, registries and web services (CEL
+    /// lookups, `apiCall`/`configMap`/`globalReference` context entries). `None` = nothing
+    /// is mocked: every such lookup fails or is left to the Values file.
+    pub mocks: Option<crate::mocks::Shared>,
+    /// Set when the request is for a subresource of another resource (the Values
+    /// file's `subresources` map the object's kind to its parent).
+    pub subresource: Option<Subresource>,
 }
 
 impl Default for EvalContext {
@@ -59,7 +77,8 @@ impl Default for EvalContext {
             old_object: None,
             values: Map::new(),
             background: false,
-            cel_context: None,
+            mocks: None,
+            subresource: None,
         }
     }
 }

@@ -106,11 +106,7 @@ fn rr(rule: &str, status: Status, msg: impl Into<String>) -> (RuleResponse, Opti
 }
 
 fn resp(rule: &str, status: Status, msg: impl Into<String>) -> RuleResponse {
-    RuleResponse {
-        rule: rule.to_string(),
-        status,
-        message: msg.into(),
-    }
+    RuleResponse::new(rule, status, msg)
 }
 
 /// Evaluate `policy` against `resource`. `None` when the policy kind is not one this engine
@@ -198,42 +194,14 @@ pub fn evaluate_prepared(
         generated: Vec::new(),
     };
     if !matches!(kind, "ClusterPolicy" | "Policy") {
-        if crate::cel::is_validating_policy(policy) {
-            let rules = crate::cel::evaluate_validating_policy(policy, resource, req.ctx)?;
-            out.rules = rules;
-            return Some(out);
-        }
-        // MutatingPolicy (added by the cel helper): rules plus the patched resource.
-        if crate::cel::is_mutating_policy(policy) {
-            let (rules, patched) = crate::cel::evaluate_mutating_policy(policy, resource, req.ctx)?;
-            out.rules = rules;
-            out.patched_resource = patched;
-            return Some(out);
-        }
-        // ValidatingAdmissionPolicy (added by the cel helper); bindings are not loaded, so
-        // the policy's own matchConstraints decide.
-        if crate::cel::is_validating_admission_policy(policy) {
-            out.rules =
-                crate::cel::evaluate_validating_admission_policy(policy, &[], resource, req.ctx)?;
-            return Some(out);
-        }
-        // MutatingAdmissionPolicy (added by the cel helper), bindings not loaded.
-        if crate::cel::is_mutating_admission_policy(policy) {
-            let (rules, patched) =
-                crate::cel::evaluate_mutating_admission_policy(policy, resource, req.ctx)?;
-            out.rules = rules;
-            out.patched_resource = patched;
-            return Some(out);
-        }
-        // GeneratingPolicy (added by the cel helper): rules plus the generated resources.
-        if crate::cel::is_generating_policy(policy) {
-            let (rules, made) = crate::cel::evaluate_generating_policy(policy, resource, req.ctx)?;
-            let name = out.policy.clone();
-            out.rules = rules;
-            out.generated = made.into_iter().map(|g| (name.clone(), g)).collect();
-            return Some(out);
-        }
-        return None;
+        // The CEL policy kinds (ValidatingPolicy, MutatingPolicy, GeneratingPolicy,
+        // DeletingPolicy, ImageValidatingPolicy, VAP, MAP and namespaced variants).
+        let r = crate::cel::kinds::evaluate(policy, resource, req.ctx, req.exceptions)?;
+        let name = out.policy.clone();
+        out.rules = r.rules;
+        out.patched_resource = r.patched;
+        out.generated = r.generated.into_iter().map(|g| (name.clone(), g)).collect();
+        return Some(out);
     }
     if kind == "Policy" {
         let pns = policy
@@ -278,7 +246,13 @@ pub fn evaluate_prepared(
     for pr in rules.iter().filter(|r| r.rule.get("mutate").is_none()) {
         if let Some((mut r, made)) = evaluate_rule(&pname, &out.policy, policy, pr, target, req) {
             if let (Some(m), true) = (made, pr.rule.get("generate").is_some()) {
-                out.generated.push((r.rule.clone(), m));
+                match (m.get("kind").and_then(Value::as_str), m.get("items")) {
+                    // cloneList: one generated resource per item
+                    (Some("List"), Some(Value::Array(items))) => out
+                        .generated
+                        .extend(items.iter().map(|i| (r.rule.clone(), i.clone()))),
+                    _ => out.generated.push((r.rule.clone(), m)),
+                }
             }
             if scored_false && r.status == Status::Fail {
                 r.status = Status::Warn;
@@ -410,11 +384,24 @@ fn exception_applies(
     true
 }
 
+/// `namespace/name` of an exception, as Kyverno names it in messages.
+fn exception_key(exc: &Value) -> String {
+    let name = exc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match exc.pointer("/metadata/namespace").and_then(Value::as_str) {
+        Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
+        _ => name.to_string(),
+    }
+}
+
 /// Load `context` entries into `vars` (values from the Values file win, like the CLI).
 fn load_context(
     entries: Option<&Value>,
     vars: &mut Vars,
     provided: &Map<String, Value>,
+    ctx: &EvalContext,
 ) -> Result<(), String> {
     let Some(Value::Array(entries)) = entries else {
         return Ok(());
@@ -485,6 +472,9 @@ fn load_context(
                 }
                 Some(v) => vars.set(name, v),
             }
+        } else if let Some(loaded) = crate::context_mocks::load(e, vars, ctx) {
+            // apiCall / configMap / globalReference answered from the test's mocks
+            vars.set(name, loaded?);
         } else {
             // apiCall / configMap / imageRegistry / globalReference: offline the values must
             // come from a Values file; a declared default is used otherwise.
@@ -605,7 +595,7 @@ fn evaluate_rule_inner(
             ));
         }
     }
-    if let Err(e) = load_context(rule.get("context"), &mut vars, &provided) {
+    if let Err(e) = load_context(rule.get("context"), &mut vars, &provided, ctx) {
         return Some(rr(
             &name,
             Status::Error,
@@ -627,6 +617,7 @@ fn evaluate_rule_inner(
     }
     let v = Validator {
         rule_name: &name,
+        ctx,
         message: validate
             .get("message")
             .and_then(Value::as_str)
@@ -640,15 +631,33 @@ fn evaluate_rule_inner(
             Some(Value::Array(e)) => e.clone(),
             _ => Vec::new(),
         };
-        for exc in req.exceptions {
-            if let Some(Value::Array(extra)) = exc.pointer("/spec/podSecurity") {
-                if exception_applies(exc, pname_full, &name, &subj, &vars) {
-                    excludes.extend(extra.iter().cloned());
+        let mut status_msg = crate::pss::validate(ps, &excludes, resource);
+        // Exceptions' podSecurity exclusions apply to a failing pod: when they exempt
+        // every violation, the rule is skipped because of the exceptions.
+        if status_msg.0 == Status::Fail {
+            let mut keys = Vec::new();
+            for exc in req.exceptions {
+                if let Some(Value::Array(extra)) = exc.pointer("/spec/podSecurity") {
+                    if exception_applies(exc, pname_full, &name, &subj, &vars) {
+                        excludes.extend(extra.iter().cloned());
+                        keys.push(exception_key(exc));
+                    }
                 }
             }
+            if !keys.is_empty() {
+                status_msg = match crate::pss::validate(ps, &excludes, resource) {
+                    (Status::Pass, _) => (
+                        Status::Skip,
+                        format!(
+                            "rule is skipped due to policy exceptions {}",
+                            keys.join(", ")
+                        ),
+                    ),
+                    other => other,
+                };
+            }
         }
-        let (status, msg) = crate::pss::validate(ps, &excludes, resource);
-        return Some((resp(&name, status, msg), None));
+        return Some((resp(&name, status_msg.0, status_msg.1), None));
     }
     if validate.get("cel").is_some() {
         let _ = policy;
@@ -661,6 +670,20 @@ fn evaluate_rule_inner(
                 Err(e) => (resp(&name, Status::Error, e), None),
             },
         );
+    }
+    if let Some(m) = mutate.filter(|m| m.get("targets").is_some()) {
+        let pns = if policy.get("kind").and_then(Value::as_str) == Some("Policy") {
+            policy
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+        } else {
+            ""
+        };
+        return Some((
+            crate::mutate_existing::apply(&name, m, &vars, ctx, pns),
+            None,
+        ));
     }
     if let Some(m) = mutate {
         let (status, msg, patched) = crate::mutate::mutate(m, resource, &vars);
@@ -711,12 +734,12 @@ fn generate_resource(g: &Value, vars: &Vars, sources: &[Value]) -> Result<Value,
         out["metadata"] = Value::Object(meta);
         return Ok(out);
     }
-    let Some(data) = g.get("data") else {
-        return Err(
-            "generate.cloneList needs the source resources from a cluster; not supported offline"
-                .into(),
-        );
-    };
+    if let Some(list) = g.get("cloneList") {
+        return Ok(clone_list(&g, list, sources));
+    }
+    // Without `data` Kyverno creates the bare object.
+    let empty = Value::Object(Map::new());
+    let data = g.get("data").unwrap_or(&empty);
     let mut out = Map::new();
     for k in ["apiVersion", "kind"] {
         out.insert(k.into(), g.get(k).cloned().unwrap_or(Value::Null));
@@ -744,8 +767,70 @@ fn generate_resource(g: &Value, vars: &Vars, sources: &[Value]) -> Result<Value,
     Ok(Value::Object(out))
 }
 
+/// A `generate.cloneList` rule: a copy, in the rule's namespace, of every source
+/// (`cloneSourceResource`) of the listed kinds (`v1/Secret`, `apps/v1/Deployment`, a
+/// bare kind) in the list's namespace whose labels match its selector; as a `List`
+/// object whose items are the generated resources.
+fn clone_list(g: &Value, list: &Value, sources: &[Value]) -> Value {
+    let s = |v: &Value, p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let kinds: Vec<(String, String)> = list
+        .get("kinds")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(|k| match k.rsplit_once('/') {
+                    Some((api, kind)) => (api.to_string(), kind.to_string()),
+                    None => (String::new(), k.to_string()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let source_ns = s(list, "/namespace");
+    let target_ns = s(g, "/namespace");
+    let empty = Map::new();
+    let items: Vec<Value> = sources
+        .iter()
+        .filter(|r| {
+            kinds.iter().any(|(api, kind)| {
+                s(r, "/kind") == *kind && (api.is_empty() || s(r, "/apiVersion") == *api)
+            })
+        })
+        .filter(|r| source_ns.is_empty() || s(r, "/metadata/namespace") == source_ns)
+        .filter(|r| {
+            let labels = r
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            crate::cel::selector_matches(list.get("selector"), labels)
+        })
+        .map(|src| {
+            let mut out = src.clone();
+            let mut meta = Map::new();
+            meta.insert("name".into(), Value::String(s(src, "/metadata/name")));
+            if !target_ns.is_empty() {
+                meta.insert("namespace".into(), Value::String(target_ns.clone()));
+            }
+            for k in ["labels", "annotations"] {
+                if let Some(v) = src.pointer(&format!("/metadata/{k}")) {
+                    meta.insert(k.into(), v.clone());
+                }
+            }
+            out["metadata"] = Value::Object(meta);
+            out
+        })
+        .collect();
+    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items})
+}
+
 struct Validator<'a> {
     rule_name: &'a str,
+    ctx: &'a EvalContext,
     message: &'a str,
     foreach_values: Option<&'a Map<String, Value>>,
 }
@@ -1008,7 +1093,7 @@ impl Validator<'_> {
                 None => el.is_object(),
             };
             let r = (|| {
-                if let Err(e) = load_context(fe.get("context"), &mut v, &Map::new()) {
+                if let Err(e) = load_context(fe.get("context"), &mut v, &Map::new(), self.ctx) {
                     return self.r(Status::Error, format!("failed to load context: {e}"));
                 }
                 if let Some(pre) = fe.get("preconditions") {

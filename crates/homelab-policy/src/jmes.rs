@@ -908,7 +908,7 @@ fn classify(v: &Variable) -> Option<(Kind, f64)> {
                     return Some((Kind::Dur, d));
                 }
             }
-            parse_quantity(st).map(|q| (Kind::Qty, q))
+            parse_quantity(st).map(|q| (Kind::Qty, q.as_f64()))
         }
         _ => None,
     }

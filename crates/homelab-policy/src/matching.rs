@@ -206,14 +206,26 @@ fn looks_like_version(s: &str) -> bool {
 }
 
 pub fn kind_matches(kinds: &[String], s: &Subject<'_>) -> bool {
-    let (g, v) = s.group_version();
-    let k = s.kind();
+    // A subresource request is matched by its parent's kind and the subresource name
+    // (`Deployment/scale`); a kind selector without one does not select it.
+    let (g, v, k, sub) = match &s.ctx.subresource {
+        Some(sr) => (
+            sr.group.as_str(),
+            sr.version.as_str(),
+            sr.kind.as_str(),
+            sr.name.as_str(),
+        ),
+        None => {
+            let (g, v) = s.group_version();
+            (g, v, s.kind(), "")
+        }
+    };
     kinds.iter().any(|sel| {
         let (sg, sv, sk, ss) = parse_kind_selector(sel);
         wildcard_match(&sg, g)
             && wildcard_match(&sv, v)
             && wildcard_match(&sk, k)
-            && (ss.is_empty() || ss == "*")
+            && (wildcard_match(&ss, sub) || (ss.is_empty() && sub.is_empty()))
     })
 }
 

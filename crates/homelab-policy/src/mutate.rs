@@ -22,9 +22,49 @@ enum Pre {
 
 fn holds(resource: Option<&Value>, pattern: &Value) -> bool {
     match resource {
-        Some(r) => matches!(match_pattern(r, pattern), PatternResult::Pass),
+        // add-if-not-present anchors inside a condition are not part of it
+        Some(r) => matches!(
+            match_pattern(r, &without_add_anchors(pattern)),
+            PatternResult::Pass
+        ),
         None => false,
     }
+}
+
+fn is_add_anchor(key: &str) -> bool {
+    matches!(parse_anchor(key), Some((AnchorKind::AddIfNotPresent, _)))
+}
+
+/// `pattern` without its add-if-not-present anchors.
+fn without_add_anchors(pattern: &Value) -> Value {
+    match pattern {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !is_add_anchor(k))
+                .map(|(k, v)| (k.clone(), without_add_anchors(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Only the add-if-not-present anchors of a condition's value (with the keys that lead
+/// to them): what the condition adds once it holds.
+fn add_anchors_only(pattern: &Value) -> Option<Value> {
+    let Value::Object(m) = pattern else {
+        return None;
+    };
+    let out: Map<String, Value> = m
+        .iter()
+        .filter_map(|(k, v)| {
+            if is_add_anchor(k) {
+                Some((k.clone(), v.clone()))
+            } else {
+                add_anchors_only(v).map(|x| (k.clone(), x))
+            }
+        })
+        .collect();
+    (!out.is_empty()).then_some(Value::Object(out))
 }
 
 fn preprocess(pattern: &Value, resource: Option<&Value>) -> Result<Value, Pre> {
@@ -52,7 +92,15 @@ fn preprocess(pattern: &Value, resource: Option<&Value>) -> Result<Value, Pre> {
             }
             for (k, pv) in pm {
                 match parse_anchor(k) {
-                    Some((AnchorKind::Condition | AnchorKind::Global, _)) => {}
+                    Some((AnchorKind::Condition | AnchorKind::Global, key)) => {
+                        // a condition that holds adds what its add anchors add
+                        if let Some(adds) = add_anchors_only(pv) {
+                            let sub = preprocess(&adds, rm.and_then(|m| m.get(key)))?;
+                            if sub.as_object().is_some_and(|o| !o.is_empty()) {
+                                out.insert(key.to_string(), sub);
+                            }
+                        }
+                    }
                     Some((AnchorKind::AddIfNotPresent, key)) => {
                         if rm.is_some_and(|m| m.contains_key(key)) {
                             continue;

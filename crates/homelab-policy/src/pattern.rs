@@ -644,7 +644,7 @@ fn validate_string_pattern(value: &Value, pattern: &str) -> bool {
 }
 
 /// Kyverno converts the value to a string (`nil` becomes "0") and parses it as a quantity.
-fn value_as_quantity(value: &Value) -> Option<f64> {
+fn value_as_quantity(value: &Value) -> Option<homelab_k8s::Quantity> {
     let s = match value {
         Value::Null => "0".to_string(),
         Value::String(s) => s.clone(),
@@ -667,15 +667,15 @@ fn compare_quantity(value: &Value, pattern: &str, op: Op) -> bool {
     let Some(v) = value_as_quantity(value) else {
         return false;
     };
-    let ord = v.partial_cmp(&p);
+    let ord = v.cmp(&p);
     use std::cmp::Ordering::*;
     match op {
-        Op::Equal => ord == Some(Equal),
-        Op::NotEqual => ord != Some(Equal),
-        Op::More => ord == Some(Greater),
-        Op::Less => ord == Some(Less),
-        Op::MoreEqual => matches!(ord, Some(Equal | Greater)),
-        Op::LessEqual => matches!(ord, Some(Equal | Less)),
+        Op::Equal => ord == Equal,
+        Op::NotEqual => ord != Equal,
+        Op::More => ord == Greater,
+        Op::Less => ord == Less,
+        Op::MoreEqual => matches!(ord, Equal | Greater),
+        Op::LessEqual => matches!(ord, Equal | Less),
         _ => false,
     }
 }

@@ -118,12 +118,13 @@ pub fn check(level: &str, resource: &Value) -> Vec<Violation> {
     }
     if let Some(Value::Array(vols)) = spec.get("volumes") {
         for vol in vols {
-            if vol.get("hostPath").is_some() {
+            if let Some(hp) = vol.get("hostPath") {
+                // exclusions list the host paths they allow
                 v(
                     "HostPath Volumes",
                     "spec.volumes[*].hostPath".into(),
                     None,
-                    vec![s(vol.get("name"))],
+                    vec![s(hp.get("path"))],
                     format!("hostPath volume {:?}", s(vol.get("name"))),
                 );
             }

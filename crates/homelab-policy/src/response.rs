@@ -33,6 +33,20 @@ pub struct RuleResponse {
     pub rule: String,
     pub status: Status,
     pub message: String,
+    /// Mutate-existing rules: the target resources as the rule patched them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<serde_json::Value>,
+}
+
+impl RuleResponse {
+    pub fn new(rule: impl Into<String>, status: Status, message: impl Into<String>) -> Self {
+        RuleResponse {
+            rule: rule.into(),
+            status,
+            message: message.into(),
+            targets: Vec::new(),
+        }
+    }
 }
 
 /// Every rule response of one policy for one resource. `rules` empty means the policy

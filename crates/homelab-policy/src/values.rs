@@ -1,6 +1,7 @@
 //! Scalar helpers shared by patterns and conditions: Kyverno's wildcard matching,
 //! Kubernetes quantities, Go durations, and Go-style value printing (`fmt.Sprint`).
 
+use homelab_k8s::Quantity;
 use serde_json::Value;
 
 /// Kyverno's wildcard match (`*` any run, `?` exactly one character), anchored at both ends.
@@ -45,64 +46,10 @@ pub fn has_wildcard(s: &str) -> bool {
     s.contains(['*', '?'])
 }
 
-/// A Kubernetes resource quantity (`500m`, `1Gi`, `2e3`), as an f64. `None` when the string
-/// is not a quantity (Kubernetes' `ParseQuantity` grammar).
-pub fn parse_quantity(s: &str) -> Option<f64> {
-    let s = s.trim_end_matches(' ');
-    if s.is_empty() {
-        return None;
-    }
-    let b = s.as_bytes();
-    let mut i = 0;
-    if b[0] == b'+' || b[0] == b'-' {
-        i = 1;
-    }
-    let num_start = i;
-    let mut seen_dot = false;
-    let mut digits = 0;
-    while i < b.len() && (b[i].is_ascii_digit() || (b[i] == b'.' && !seen_dot)) {
-        if b[i] == b'.' {
-            seen_dot = true;
-        } else {
-            digits += 1;
-        }
-        i += 1;
-    }
-    if digits == 0 {
-        return None;
-    }
-    let number: f64 = s[..i].parse().ok().or_else(|| {
-        // "5." is accepted by Kubernetes
-        s[num_start..i].trim_end_matches('.').parse::<f64>().ok()
-    })?;
-    let suffix = &s[i..];
-    let mult = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        _ => {
-            let rest = suffix.strip_prefix(['e', 'E'])?;
-            let exp: i32 = rest.parse().ok()?;
-            if rest.is_empty() {
-                return None;
-            }
-            10f64.powi(exp)
-        }
-    };
-    Some(number * mult)
+/// A Kubernetes resource quantity (`500m`, `1Gi`, `2e3`), exact. `None` when the string is
+/// not a quantity (Kubernetes' `ParseQuantity` grammar; trailing spaces are ignored).
+pub fn parse_quantity(s: &str) -> Option<Quantity> {
+    Quantity::parse(s.trim_end_matches(' ')).ok()
 }
 
 /// Go's `time.ParseDuration`, in seconds.
@@ -281,10 +228,15 @@ mod tests {
 
     #[test]
     fn quantities() {
-        assert_eq!(parse_quantity("1Gi"), Some(1073741824.0));
-        assert_eq!(parse_quantity("500m"), Some(0.5));
-        assert_eq!(parse_quantity("2e3"), Some(2000.0));
-        assert_eq!(parse_quantity("1.5"), Some(1.5));
+        let f = |s: &str| parse_quantity(s).map(|q| q.as_f64());
+        assert_eq!(f("1Gi"), Some(1073741824.0));
+        assert_eq!(f("500m"), Some(0.5));
+        assert_eq!(f("2e3"), Some(2000.0));
+        assert_eq!(f("1.5"), Some(1.5));
+        assert_eq!(f("1.5 "), Some(1.5));
+        // The former parser here read `1E` as no quantity and `2Ei` as 2 × 10^18 × i.
+        assert_eq!(parse_quantity("1E"), parse_quantity("1000000000000000000"));
+        assert!(parse_quantity("2Ei") > parse_quantity("2E"));
         assert_eq!(parse_quantity("abc"), None);
         assert_eq!(parse_quantity("1h"), None);
         assert_eq!(parse_quantity(""), None);

@@ -130,7 +130,7 @@ results:
         "Pod/default/good"
     );
     assert!(find(&rows, "no-privileged", "/bad")
-        .reason
+        .message
         .contains("container c is privileged"));
 }
 
@@ -345,7 +345,7 @@ results:
     assert!(rows[0].ok, "{:?}", rows[0]);
     assert!(rows[1].ok, "{:?}", rows[1]);
     assert!(
-        !rows[2].ok && rows[2].reason.contains("differs"),
+        !rows[2].ok && rows[2].reason == "Resource diff" && rows[2].message.contains("/data/owner"),
         "{:?}",
         rows[2]
     );

@@ -1,7 +1,25 @@
-//! Escaping for the markup formats (XML for JUnit, HTML).
+//! The one place where untrusted text (file names, source lines, values quoted in messages) is
+//! made safe for where it is printed: markup (XML for JUnit, HTML) and the terminal.
+//!
+//! A repository is attacker-controlled: a file name or a line holding `ESC [ 2 J` would clear
+//! the screen of whoever reads the report and could print a fake "All clear"; a right-to-left
+//! override reorders what is shown. Both are escaped into visible text.
 
-/// Escape text for XML/HTML element content and attribute values, and drop characters
-/// that XML 1.0 cannot carry at all (most C0 controls).
+use std::borrow::Cow;
+
+/// Characters that change how the text around them is displayed: bidirectional overrides and
+/// isolates (the "Trojan Source" characters) and the line and paragraph separators.
+fn is_display_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Whether `c` must not reach a terminal or a markup document as is. Tab is harmless.
+pub(crate) fn is_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\t') || is_display_control(c)
+}
+
+/// Escape text for XML/HTML element content and attribute values. Control characters (which
+/// XML 1.0 cannot carry) and display controls become U+FFFD.
 pub fn markup(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -11,21 +29,64 @@ pub fn markup(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
+            '\n' | '\r' => out.push(c),
+            c if is_unsafe(c) || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
     out
 }
 
+/// Escape text for one line of a terminal: every control character (including newline and
+/// carriage return) and display control is written as a visible escape such as `\x1b` or
+/// `\u{202e}`. Text without such characters is returned unchanged.
+pub fn terminal(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        push_terminal(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+/// Append `c` to `out`, escaped for a terminal when needed; returns how many characters were
+/// written (for caret alignment under escaped text).
+pub(crate) fn push_terminal(out: &mut String, c: char) -> usize {
+    if !is_unsafe(c) {
+        out.push(c);
+        return 1;
+    }
+    let escaped = match c {
+        '\n' => "\\n".to_string(),
+        '\r' => "\\r".to_string(),
+        c if (c as u32) < 0x100 => format!("\\x{:02x}", c as u32),
+        c => format!("\\u{{{:04x}}}", c as u32),
+    };
+    out.push_str(&escaped);
+    escaped.len()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn escapes_markup_and_drops_controls() {
         assert_eq!(
-            super::markup("a<b & \"c\" 'd'\u{1}"),
-            "a&lt;b &amp; &quot;c&quot; &#39;d&#39;\u{FFFD}"
+            markup("a<b & \"c\" 'd'\u{1}\u{202e}"),
+            "a&lt;b &amp; &quot;c&quot; &#39;d&#39;\u{FFFD}\u{FFFD}"
+        );
+    }
+
+    #[test]
+    fn terminal_escapes_every_control_visibly() {
+        assert_eq!(terminal("plain\ttext"), "plain\ttext");
+        assert!(matches!(terminal("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            terminal("a\x1b[2J\rb\nc\u{7f}\u{9b}\u{202e}"),
+            "a\\x1b[2J\\rb\\nc\\x7f\\x9b\\u{202e}"
         );
     }
 }

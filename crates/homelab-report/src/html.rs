@@ -2,6 +2,7 @@
 //! rule and by file with source snippets. Secret findings show position and fingerprint only.
 
 use crate::escape::markup;
+use crate::snippet::Snippets;
 use crate::{all_rules, is_secret, plural, Report, SourceLookup, Summary};
 use homelab_diagnostics::{Diagnostic, Severity};
 use std::collections::BTreeMap;
@@ -63,7 +64,7 @@ pub fn render(report: &Report, sources: &dyn SourceLookup) -> String {
     );
     waves(&mut out, report);
     by_rule(&mut out, report);
-    by_file(&mut out, report, sources);
+    by_file(&mut out, report, &mut Snippets::new(sources));
     out.push_str("</main>\n</body>\n</html>\n");
     out
 }
@@ -110,7 +111,7 @@ fn by_rule(out: &mut String, report: &Report) {
     out.push_str("</table>\n");
 }
 
-fn by_file(out: &mut String, report: &Report, sources: &dyn SourceLookup) {
+fn by_file(out: &mut String, report: &Report, sources: &mut Snippets) {
     // Errors and warnings by file, worst files first; notes (skipped files and the like)
     // in a closed section of their own at the end, so they never hide a finding.
     let mut files: BTreeMap<&str, Vec<&Diagnostic>> = BTreeMap::new();
@@ -173,7 +174,7 @@ fn by_file(out: &mut String, report: &Report, sources: &dyn SourceLookup) {
     }
 }
 
-fn finding(out: &mut String, d: &Diagnostic, sources: &dyn SourceLookup) {
+fn finding(out: &mut String, d: &Diagnostic, sources: &mut Snippets) {
     let _ = write!(
         out,
         "<div class=\"finding\"><span class=\"sev-{}\">{}</span> <code>{}</code> {}",
@@ -198,11 +199,8 @@ fn finding(out: &mut String, d: &Diagnostic, sources: &dyn SourceLookup) {
     let _ = write!(out, "<div class=\"meta\">{}</div>", meta.join(" &middot; "));
     if let Some(loc) = &d.location {
         if loc.line > 0 && !is_secret(d) {
-            if let Some(line) = sources
-                .source_text(&loc.file)
-                .and_then(|t| t.lines().nth(loc.line as usize - 1))
-            {
-                let _ = write!(out, "<pre>{:>4} | {}</pre>", loc.line, markup(line));
+            if let Some(line) = sources.line_at(&loc.file, loc.line, loc.column) {
+                let _ = write!(out, "<pre>{:>4} | {}</pre>", loc.line, markup(&line.text));
             }
         }
     }

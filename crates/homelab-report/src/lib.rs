@@ -1,18 +1,29 @@
 //! Diagnostics to text, JSON, SARIF 2.1.0, JUnit XML and self-contained HTML.
 //!
-//! Every command that reports findings (`check`, `validate`, `policy`, ...) builds one
-//! [`Report`] and calls [`render`]. Rendering is pure: the caller passes the source texts
-//! (for snippets) through [`SourceLookup`] and writes the returned string where it wants.
+//! This crate is the only output layer. Every command that reports findings (`check`,
+//! `policy`, ...) builds one [`Report`] and calls [`render`]; `validate` builds a
+//! [`validation::Validation`] (kubeconform's shapes) and `verify` a list of
+//! [`checklist::Item`]s. Rendering is pure: the caller passes the source texts (for
+//! snippets) through [`SourceLookup`] and writes the returned string where it wants.
+//!
+//! Untrusted text is made safe in one place ([`escape`]): control characters are shown as
+//! visible escapes on the terminal and replaced in markup; source lines are capped
+//! ([`MAX_SNIPPET_CHARS`]) and found through a line index (linear in the findings).
 //!
 //! Secret values never reach any output: a diagnostic that carries a `fingerprint` is a
 //! secret finding, and its source line is never shown, only its position and fingerprint.
 
-mod escape;
+pub mod checklist;
+pub mod escape;
 mod html;
 mod json;
 mod junit;
 mod sarif;
+mod snippet;
 mod text;
+pub mod validation;
+
+pub use snippet::MAX_SNIPPET_CHARS;
 
 use homelab_diagnostics::{Diagnostic, Severity};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -120,15 +131,23 @@ pub trait SourceLookup {
     fn source_text(&self, file: &str) -> Option<&str>;
 }
 
-impl SourceLookup for HashMap<String, String> {
+impl<K, V> SourceLookup for HashMap<K, V>
+where
+    K: std::borrow::Borrow<str> + std::hash::Hash + Eq,
+    V: AsRef<str>,
+{
     fn source_text(&self, file: &str) -> Option<&str> {
-        self.get(file).map(String::as_str)
+        self.get(file).map(AsRef::as_ref)
     }
 }
 
-impl SourceLookup for BTreeMap<String, String> {
+impl<K, V> SourceLookup for BTreeMap<K, V>
+where
+    K: std::borrow::Borrow<str> + Ord,
+    V: AsRef<str>,
+{
     fn source_text(&self, file: &str) -> Option<&str> {
-        self.get(file).map(String::as_str)
+        self.get(file).map(AsRef::as_ref)
     }
 }
 

@@ -1,6 +1,8 @@
 //! Human-readable report: findings grouped by file, each with a source snippet, a caret under
 //! the offending token and the help line; a summary at the end.
 
+use crate::escape::terminal as t;
+use crate::snippet::{Line, Snippets};
 use crate::{is_secret, RenderOptions, Report, SourceLookup, Summary};
 use homelab_diagnostics::{Diagnostic, Severity};
 use std::fmt::Write;
@@ -35,6 +37,7 @@ impl Palette {
 
 pub fn render(report: &Report, sources: &dyn SourceLookup, options: RenderOptions) -> String {
     let palette = Palette { on: options.color };
+    let mut snippets = Snippets::new(sources);
     let mut out = String::new();
     let mut current_file: Option<&str> = None;
     for d in &report.diagnostics {
@@ -44,20 +47,20 @@ pub fn render(report: &Report, sources: &dyn SourceLookup, options: RenderOption
                 out.push('\n');
             }
             if let Some(f) = file {
-                let _ = writeln!(out, "{}", palette.bold(f));
+                let _ = writeln!(out, "{}", palette.bold(&t(f)));
             }
             current_file = file;
         }
-        diagnostic(&mut out, d, sources, &palette);
+        diagnostic(&mut out, d, &mut snippets, &palette);
     }
     for s in &report.suppressions {
         let _ = writeln!(
             out,
             "{} {}: [{}] suppressed inline: {}",
             palette.dim("suppressed"),
-            s.location,
-            s.rule,
-            s.reason
+            t(&s.location.to_string()),
+            t(&s.rule),
+            t(&s.reason)
         );
     }
     if !out.is_empty() {
@@ -68,20 +71,20 @@ pub fn render(report: &Report, sources: &dyn SourceLookup, options: RenderOption
     out
 }
 
-fn diagnostic(out: &mut String, d: &Diagnostic, sources: &dyn SourceLookup, p: &Palette) {
+fn diagnostic(out: &mut String, d: &Diagnostic, snippets: &mut Snippets, p: &Palette) {
     let _ = writeln!(
         out,
         "{}[{}]: {}",
         p.severity(d.severity),
-        p.bold(&d.rule),
-        d.message
+        p.bold(&t(&d.rule)),
+        t(&d.message)
     );
     let mut arrow = match &d.location {
-        Some(loc) => format!("  --> {loc}"),
+        Some(loc) => format!("  --> {}", t(&loc.to_string())),
         None => "  --> (no file)".to_string(),
     };
     if let Some(obj) = &d.object {
-        let _ = write!(arrow, " ({obj})");
+        let _ = write!(arrow, " ({})", t(obj));
     }
     let _ = writeln!(out, "{}", p.dim(&arrow));
     if let Some(loc) = &d.location {
@@ -92,52 +95,43 @@ fn diagnostic(out: &mut String, d: &Diagnostic, sources: &dyn SourceLookup, p: &
                     "   {} (source line hidden: it holds a secret)",
                     p.dim("|")
                 );
-            } else if let Some(text) = sources.source_text(&loc.file) {
-                snippet(out, text, loc.line, loc.column, p);
+            } else if let Some(line) = snippets.line_at(&loc.file, loc.line, loc.column) {
+                snippet(out, &line, loc.line, loc.column, p);
             }
         }
     }
     if let Some(path) = &d.path {
         if !path.is_empty() {
-            let _ = writeln!(out, "   {} path: {path}", p.dim("="));
+            let _ = writeln!(out, "   {} path: {}", p.dim("="), t(path));
         }
     }
     if let Some(fp) = &d.fingerprint {
-        let _ = writeln!(out, "   {} fingerprint: {fp}", p.dim("="));
+        let _ = writeln!(out, "   {} fingerprint: {}", p.dim("="), t(fp));
     }
     if let Some(help) = &d.help {
-        let _ = writeln!(out, "   {} help: {help}", p.dim("="));
+        let _ = writeln!(out, "   {} help: {}", p.dim("="), t(help));
     }
 }
 
 /// The offending line with its number and a caret run under the token at `column`.
-fn snippet(out: &mut String, text: &str, line: u32, column: u32, p: &Palette) {
-    let Some(source_line) = text.lines().nth(line as usize - 1) else {
-        return;
-    };
-    let source_line = source_line.trim_end_matches('\r');
+fn snippet(out: &mut String, source_line: &Line, line: u32, column: u32, p: &Palette) {
     let number = line.to_string();
     let gutter = " ".repeat(number.len());
     let _ = writeln!(out, " {gutter} {}", p.dim("|"));
-    let _ = writeln!(out, " {} {} {source_line}", p.dim(&number), p.dim("|"));
+    let _ = writeln!(
+        out,
+        " {} {} {}",
+        p.dim(&number),
+        p.dim("|"),
+        source_line.text
+    );
     if column > 0 {
-        let start = column as usize - 1;
-        let prefix: String = source_line
-            .chars()
-            .take(start)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        let token_len = source_line
-            .chars()
-            .skip(start)
-            .take_while(|c| !c.is_whitespace() && *c != ':' && *c != ',')
-            .count()
-            .max(1);
-        let carets = "^".repeat(token_len);
+        let carets = "^".repeat(source_line.token_width(column));
         let _ = writeln!(
             out,
-            " {gutter} {} {prefix}{}",
+            " {gutter} {} {}{}",
             p.dim("|"),
+            source_line.pad(column),
             p.paint("1;31", &carets)
         );
     }

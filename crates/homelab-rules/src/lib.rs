@@ -8,7 +8,6 @@
 mod argo;
 mod gpu;
 mod netpol;
-mod quantity;
 mod repo;
 pub mod rules;
 mod settings;

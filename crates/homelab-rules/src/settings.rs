@@ -95,14 +95,11 @@ impl Default for Settings {
                 "gpu-workloads",
                 "trivy-system",
             ]),
-            system_namespaces: s(&[
-                "kube-system",
-                "kube-public",
-                "kube-node-lease",
-                "kyverno",
-                "longhorn-system",
-                "gpu-workloads",
-            ]),
+            system_namespaces: homelab_k8s::namespaces::SYSTEM_NAMESPACES
+                .iter()
+                .chain(&["kyverno", "longhorn-system", "gpu-workloads"])
+                .map(|n| n.to_string())
+                .collect(),
             ingress_namespaces: s(&["kube-system", "traefik"]),
             storage_nodes: 2,
             gpu_nodes: s(&["akula-prime"]),

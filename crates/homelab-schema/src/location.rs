@@ -5,7 +5,6 @@
 //! http(s) locations are fetched only because the user named them, and cached on disk
 //! (`$XDG_CACHE_HOME/homelab/schemas`, or `-cache DIR`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// kubeconform's layout for a location given without a `.json` template.
@@ -147,13 +146,10 @@ fn fetch_http(url: &str, cache_dir: Option<&Path>, insecure: bool) -> Result<Fet
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    homelab_fs::write_atomic(path, bytes, homelab_fs::Perms::KeepOr(0o644))
 }
 
 #[cfg(feature = "http")]

@@ -3,6 +3,9 @@
 //! what was expected. Secret values are never read (only names, labels and key names).
 
 use crate::{Criterion, Expectations, Status};
+use homelab_k8s::namespaces::is_system_namespace;
+use homelab_k8s::network_policy::{denies_all, Direction};
+use homelab_k8s::{Quantity, ResourceExt};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -81,7 +84,6 @@ const RUNNERS: &str = "GitHub Runners";
 const SECURITY: &str = "Security Posture";
 const TESTING: &str = "Testing Pipeline";
 
-const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 const PSS_ENFORCE: &str = "pod-security.kubernetes.io/enforce";
 const SEALING_KEY_LABEL: &str = "sealedsecrets.bitnami.com/sealed-secrets-key";
 
@@ -204,22 +206,19 @@ fn int_at(o: &Value, pointer: &str) -> Option<i64> {
 }
 
 fn api_group(o: &Value) -> &str {
-    match str_at(o, "/apiVersion") {
-        Some(v) => v.rsplit_once('/').map_or("", |(g, _)| g),
-        None => "",
-    }
+    o.group()
 }
 
 fn name(o: &Value) -> &str {
-    str_at(o, "/metadata/name").unwrap_or("<unnamed>")
+    o.name().unwrap_or("<unnamed>")
 }
 
 fn namespace(o: &Value) -> &str {
-    str_at(o, "/metadata/namespace").unwrap_or("")
+    o.namespace().unwrap_or("")
 }
 
 fn label<'v>(o: &'v Value, key: &str) -> Option<&'v str> {
-    o.get("metadata")?.get("labels")?.get(key)?.as_str()
+    o.label(key)
 }
 
 fn has_label(o: &Value, key: &str) -> bool {
@@ -831,7 +830,7 @@ fn gitlab_memory(cx: &Cx) -> Criterion {
             .into_iter()
             .flatten()
         {
-            match str_at(c, "/resources/requests/memory").and_then(memory_bytes) {
+            match at(c, "/resources/requests/memory").and_then(memory_bytes) {
                 Some(b) => requests += b,
                 None => without.push(format!("{}/{}", name(p), str_at(c, "/name").unwrap_or("?"))),
             }
@@ -859,29 +858,10 @@ fn gitlab_memory(cx: &Cx) -> Criterion {
     v.finish(ID, GITLAB, TITLE)
 }
 
-/// A Kubernetes memory quantity in bytes (`650Mi`, `2.5Gi`, `1G`, `512000`).
-fn memory_bytes(q: &str) -> Option<u128> {
-    let q = q.trim();
-    let split = q
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(q.len());
-    let (num, unit) = q.split_at(split);
-    let num: f64 = num.parse().ok()?;
-    let mult: f64 = match unit {
-        "" => 1.0,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0 * 1024.0,
-        "Gi" => 1024.0 * 1024.0 * 1024.0,
-        "Ti" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        "m" => 1e-3,
-        _ => return None,
-    };
-    let bytes = num * mult;
-    (bytes.is_finite() && (0.0..1e30).contains(&bytes)).then_some(bytes as u128)
+/// A Kubernetes memory quantity in bytes (rounded up, as the scheduler counts it).
+fn memory_bytes(q: &Value) -> Option<u128> {
+    let bytes = Quantity::from_value(q)?.ok()?.units_rounded_up();
+    u128::try_from(bytes).ok()
 }
 
 fn gitlab_runner(cx: &Cx) -> Criterion {
@@ -1068,7 +1048,7 @@ fn pod_security(cx: &Cx) -> Criterion {
     let mut exempt = Vec::new();
     for ns in nss {
         let n = name(ns);
-        if SYSTEM_NAMESPACES.contains(&n) || (n == "default" && !with_pods.contains_key(n)) {
+        if is_system_namespace(n) || (n == "default" && !with_pods.contains_key(n)) {
             continue;
         }
         match label(ns, PSS_ENFORCE) {
@@ -1091,37 +1071,6 @@ fn pod_security(cx: &Cx) -> Criterion {
     v.finish("pod-security-standards", SECURITY, TITLE)
 }
 
-/// Does this NetworkPolicy select every pod and deny the direction (listed, with no rules)?
-fn denies(np: &Value, direction: &str) -> bool {
-    let selector_empty = match at(np, "/spec/podSelector") {
-        None => false,
-        Some(Value::Object(m)) => m.values().all(|x| match x {
-            Value::Object(o) => o.is_empty(),
-            Value::Array(a) => a.is_empty(),
-            Value::Null => true,
-            _ => false,
-        }),
-        Some(_) => false,
-    };
-    if !selector_empty {
-        return false;
-    }
-    let rules_field = if direction == "Ingress" {
-        "/spec/ingress"
-    } else {
-        "/spec/egress"
-    };
-    let no_rules = at(np, rules_field)
-        .and_then(Value::as_array)
-        .is_none_or(Vec::is_empty);
-    let listed = match at(np, "/spec/policyTypes").and_then(Value::as_array) {
-        Some(types) => types.iter().any(|t| t.as_str() == Some(direction)),
-        // Without policyTypes, Ingress is implied, Egress only with egress rules.
-        None => direction == "Ingress",
-    };
-    listed && no_rules
-}
-
 fn default_deny(cx: &Cx) -> Criterion {
     const TITLE: &str = "Network policies default-deny per namespace";
     let mut v = Verdict::default();
@@ -1133,12 +1082,12 @@ fn default_deny(cx: &Cx) -> Criterion {
     }
     let mut covered = Vec::new();
     for (ns, pods) in namespaces_with_pods(cx) {
-        if SYSTEM_NAMESPACES.contains(&ns) {
+        if is_system_namespace(ns) {
             continue;
         }
         let nps = cx.in_ns("networking.k8s.io", "NetworkPolicy", ns);
-        let ingress = nps.iter().any(|np| denies(np, "Ingress"));
-        let egress = nps.iter().any(|np| denies(np, "Egress"));
+        let ingress = nps.iter().any(|np| denies_all(np, Direction::Ingress));
+        let egress = nps.iter().any(|np| denies_all(np, Direction::Egress));
         match (ingress, egress) {
             (true, true) => covered.push(ns),
             (false, false) => v.fail(format!(
@@ -1329,24 +1278,33 @@ mod tests {
 
     #[test]
     fn memory_quantities() {
-        assert_eq!(memory_bytes("650Mi"), Some(650 * 1024 * 1024));
-        assert_eq!(memory_bytes("1G"), Some(1_000_000_000));
-        assert_eq!(memory_bytes("2.5Gi"), Some(2_684_354_560));
-        assert_eq!(memory_bytes("12"), Some(12));
-        assert_eq!(memory_bytes("lots"), None);
-        assert_eq!(memory_bytes("1e999"), None);
+        let bytes = |q: &str| memory_bytes(&Value::String(q.to_string()));
+        assert_eq!(bytes("650Mi"), Some(650 * 1024 * 1024));
+        assert_eq!(bytes("1G"), Some(1_000_000_000));
+        assert_eq!(bytes("2.5Gi"), Some(2_684_354_560));
+        assert_eq!(bytes("12"), Some(12));
+        assert_eq!(bytes("lots"), None);
+        // The API server caps quantities at 2^63-1; the former parser here dropped them, and
+        // read `1E` and `2Ei` as no request at all.
+        assert_eq!(bytes("1e999"), Some(i64::MAX as u128));
+        assert_eq!(bytes("1E"), Some(10u128.pow(18)));
+        assert_eq!(bytes("2Ei"), Some(2 << 60));
     }
 
     #[test]
-    fn default_deny_shapes() {
-        let both =
-            serde_json::json!({"spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}});
-        assert!(denies(&both, "Ingress") && denies(&both, "Egress"));
-        let implied = serde_json::json!({"spec": {"podSelector": {}}});
-        assert!(denies(&implied, "Ingress") && !denies(&implied, "Egress"));
-        let allow = serde_json::json!({"spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]}});
-        assert!(!denies(&allow, "Ingress"));
-        let scoped = serde_json::json!({"spec": {"podSelector": {"matchLabels": {"a": "b"}}, "policyTypes": ["Ingress"]}});
-        assert!(!denies(&scoped, "Ingress"));
+    fn default_deny_without_pod_selector() {
+        // `podSelector` is optional and defaults to `{}`: this policy denies everything.
+        let objects = [
+            serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "apps"}, "status": {"phase": "Running"}}),
+            serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": "deny", "namespace": "apps"}, "spec": {"policyTypes": ["Ingress", "Egress"]}}),
+        ];
+        let exp = Expectations::default();
+        let by_kind = objects
+            .iter()
+            .map(|o| ((api_group(o), o.kind().unwrap()), vec![o]))
+            .collect();
+        let criterion = default_deny(&Cx { by_kind, exp: &exp });
+        assert_eq!(criterion.status, Status::Met, "{:?}", criterion.evidence);
     }
 }

@@ -28,45 +28,31 @@
 //! Secrets: only Secret names, labels and *key names* are ever read; values never reach the
 //! evidence (tested).
 //!
-//! Modules: `criteria` (the checks), `output` (text, JSON, HTML).
+//! Modules: `criteria` (the checks). Output goes through `homelab-report`'s checklist
+//! ([`checklist`] converts).
 
 mod criteria;
-mod output;
 
 pub use criteria::evaluate;
-pub use output::{to_html, to_json, to_text};
 
-/// The verdict on one criterion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Met,
-    NotMet,
-    NotCheckable,
-    /// The component is switched off in `platform.toml`.
-    Skipped,
+/// The verdicts as a checklist for `homelab_report::checklist::render`.
+pub fn checklist(criteria: &[Criterion]) -> Vec<homelab_report::checklist::Item> {
+    use homelab_report::checklist::Item;
+    criteria
+        .iter()
+        .map(|c| Item {
+            id: c.id.to_string(),
+            area: c.area.to_string(),
+            title: c.title.clone(),
+            mark: c.status,
+            evidence: c.evidence.clone(),
+        })
+        .collect()
 }
 
-impl Status {
-    /// The stable name used in JSON and text (`met`, `not met`, `not checkable`, `skipped`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Met => "met",
-            Status::NotMet => "not met",
-            Status::NotCheckable => "not checkable",
-            Status::Skipped => "skipped",
-        }
-    }
-
-    /// The checklist box.
-    pub fn mark(self) -> &'static str {
-        match self {
-            Status::Met => "[x]",
-            Status::NotMet => "[ ]",
-            Status::NotCheckable => "[?]",
-            Status::Skipped => "[-]",
-        }
-    }
-}
+/// The verdict on one criterion (`met`, `not met`, `not checkable`, `skipped`): the
+/// checklist's own mark, so that the output layer needs no translation.
+pub use homelab_report::checklist::Mark as Status;
 
 /// One success criterion and its verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,29 +133,6 @@ impl Default for Expectations {
             trivy: Some("trivy-system".into()),
         }
     }
-}
-
-/// Counts per status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub met: usize,
-    pub not_met: usize,
-    pub not_checkable: usize,
-    pub skipped: usize,
-}
-
-/// Counts the verdicts.
-pub fn summarize(criteria: &[Criterion]) -> Summary {
-    let mut s = Summary::default();
-    for c in criteria {
-        match c.status {
-            Status::Met => s.met += 1,
-            Status::NotMet => s.not_met += 1,
-            Status::NotCheckable => s.not_checkable += 1,
-            Status::Skipped => s.skipped += 1,
-        }
-    }
-    s
 }
 
 /// True when every checkable criterion is met (exit code 0).

@@ -1,9 +1,7 @@
 //! The evaluator over fixture snapshots: a healthy cluster meets every checkable criterion,
 //! and each single fault makes exactly its criterion not met, with evidence.
 
-use homelab_verify::{
-    all_met, evaluate, to_html, to_json, to_text, Criterion, Expectations, Status,
-};
+use homelab_verify::{all_met, checklist, evaluate, Criterion, Expectations, Status};
 use serde_json::Value;
 
 const HEALTHY: &str = include_str!("fixtures/healthy.yaml");
@@ -382,7 +380,14 @@ fn switched_off_components_are_skipped() {
 #[test]
 fn secret_values_never_reach_any_output() {
     let cs = run(HEALTHY);
-    let outputs = [to_text(&cs), to_json(&cs), to_html(&cs, "snapshot.yaml")];
+    use homelab_report::checklist::{render, ChecklistFormat};
+    let items = checklist(&cs);
+    let outputs = [
+        ChecklistFormat::Text,
+        ChecklistFormat::Json,
+        ChecklistFormat::Html,
+    ]
+    .map(|f| render(f, &items, "snapshot.yaml"));
     for out in &outputs {
         for value in [
             "U0VBTElOR0tFWUNFUlQtRE8tTk9ULVBSSU5U",

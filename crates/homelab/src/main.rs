@@ -1,7 +1,6 @@
 //! The `homelab` binary: argument parsing and wiring only. Each subcommand lives in
 //! `commands/<name>.rs` with its own `Args` and `run`; the work happens in the library crates.
 
-mod atomic;
 mod commands;
 mod pipeline;
 mod progress;

@@ -362,14 +362,15 @@ fn duplicate_application_name() {
 #[test]
 fn pvc_with_unknown_storage_class() {
     let repo = Copy::new();
+    let n8n = "apps/ai-services/n8n/n8n.yaml";
     repo.replace(
-        OLLAMA,
+        n8n,
         "storageClassName: longhorn-homelab",
         "storageClassName: longhorn-fast",
     );
     let out = repo.check(&[]);
-    let line = repo.line_of(OLLAMA, "storageClassName: longhorn-fast", None);
-    let found = out.assert_only("storage/unknown-class", OLLAMA, line);
+    let line = repo.line_of(n8n, "storageClassName: longhorn-fast", None);
+    let found = out.assert_only("storage/unknown-class", n8n, line);
     assert_eq!(found.len(), 1, "{}", out.describe());
 }
 
@@ -704,7 +705,7 @@ fn secrets_baseline_accepts_a_known_value() {
             child.wait_with_output()
         })
     else {
-        eprintln!("SKIP secrets_baseline_accepts_a_known_value: no sha1sum");
+        homelab_testkit::unavailable("secrets_baseline_accepts_a_known_value", "no sha1sum");
         return;
     };
     let hash = String::from_utf8_lossy(&hash.stdout)

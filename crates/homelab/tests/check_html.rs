@@ -149,7 +149,10 @@ fn waves_in(root: &Path) -> std::collections::BTreeMap<i64, Vec<String>> {
 #[test]
 fn html_report_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
-        eprintln!("SKIP html_report_renders_in_headless_chromium: no chromium on PATH (apt-get install chromium, or set HOMELAB_CHROMIUM)");
+        homelab_testkit::unavailable(
+            "html_report_renders_in_headless_chromium",
+            "no chromium on PATH (apt-get install chromium, or set HOMELAB_CHROMIUM)",
+        );
         return;
     };
     let repo = Copy::new();

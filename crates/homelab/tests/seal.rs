@@ -768,7 +768,10 @@ fn seal_makes_no_network_access() {
         .args(["-n", "true"])
         .status();
     if !unshare.is_ok_and(|s| s.success()) {
-        eprintln!("SKIP seal_makes_no_network_access: neither strace nor `unshare -n` (needs root) is available");
+        homelab_testkit::unavailable(
+            "seal_makes_no_network_access",
+            "neither strace nor `unshare -n` (needs root) is available",
+        );
         return;
     }
     let status = std::process::Command::new("unshare")
@@ -808,8 +811,9 @@ fn python_oracle() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!(
-            "SKIP interop (kubesealpy direction): `pip install kubesealpy==1.0.1` is missing"
+        homelab_testkit::unavailable(
+            "interop (kubesealpy direction)",
+            "`pip install kubesealpy==1.0.1` is missing",
         );
     }
     ok

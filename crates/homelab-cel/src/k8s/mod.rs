@@ -14,7 +14,7 @@ mod url;
 
 use std::sync::Arc;
 
-use cel::common::ast::{CallExpr, Expr};
+use cel::common::ast::{CallExpr, ComprehensionExpr, Expr, ListExpr, LiteralValue};
 use cel::common::types::{Type, DYN_TYPE, STRING_TYPE};
 use cel::common::value::{CowVal, Val};
 use cel::objects::{Opaque, OptionalValue};
@@ -74,6 +74,7 @@ pub fn register(env: &mut Env) -> Result<(), DeclarationError> {
     // Kubernetes policies rely on it, e.g. `c.securityContext.capabilities.add.orValue([])`.
     // The `cel` crate's optional overloads accept any receiver and reject
     // non-optionals, so these calls are rewritten at parse time to lenient ones.
+    env.add_macro(Macro::receiver("bind", 3, bind_macro))?;
     env.add_macro(rename_receiver_call("orValue", OR_VALUE))?;
     env.add_macro(rename_receiver_call("or", OR))?;
     env.add_member_overload(OR_VALUE, "lenient_orValue", DYN_TYPE, vec![DYN_TYPE], |a| {
@@ -81,6 +82,44 @@ pub fn register(env: &mut Env) -> Result<(), DeclarationError> {
     })?;
     env.add_member_overload(OR, "lenient_or", DYN_TYPE, vec![DYN_TYPE], |a| call(a, or))?;
     Ok(())
+}
+
+/// Kubernetes' `cel.bind(name, init, body)` (cel-go's bindings extension): `body` with
+/// `name` bound to `init`, expanded as cel-go does into a comprehension over an empty
+/// list whose accumulator is the binding.
+fn bind_macro(
+    helper: &mut cel::parser::MacroExprHelper<'_>,
+    target: &mut Option<cel::IdedExpr>,
+    args: &mut Vec<cel::IdedExpr>,
+) -> Result<Option<cel::IdedExpr>, cel::ParseError> {
+    if !matches!(target.as_ref().map(|t| &t.expr), Some(Expr::Ident(n)) if n == "cel") {
+        return Ok(None);
+    }
+    let name = match args.first().map(|a| &a.expr) {
+        Some(Expr::Ident(n)) => n.clone(),
+        _ => {
+            let id = args.first().map(|a| a.id).unwrap_or_default();
+            return Err(
+                helper.new_error(id, "cel.bind() variable names must be simple identifiers")
+            );
+        }
+    };
+    let mut rest = std::mem::take(args).into_iter().skip(1);
+    let (Some(init), Some(body)) = (rest.next(), rest.next()) else {
+        return Ok(None);
+    };
+    let step = helper.next_expr(Expr::Ident(name.clone()));
+    let bind = ComprehensionExpr {
+        iter_range: helper.next_expr(Expr::List(ListExpr::new(Vec::new()))),
+        iter_var: "#unused".to_owned(),
+        iter_var2: None,
+        accu_var: name,
+        accu_init: init,
+        loop_cond: helper.next_expr(Expr::Literal(LiteralValue::Boolean(false.into()))),
+        loop_step: step,
+        result: body,
+    };
+    Ok(Some(helper.next_expr(Expr::Comprehension(Box::new(bind)))))
 }
 
 const OR_VALUE: &str = "@orValue";

@@ -23,9 +23,10 @@ const CONTROLLERS: &[(&str, &str, &str, bool)] = &[
 ];
 
 /// Whether Kyverno can autogen for these match constraints: exactly one rule for
-/// core/v1 pods, without names, exclusions or selectors.
+/// core/v1 pods, without names, exclusions or an object selector (a namespace
+/// selector carries over to the variants).
 fn can_autogen(mc: &Json) -> bool {
-    if selector_is_set(mc.get("namespaceSelector")) || selector_is_set(mc.get("objectSelector")) {
+    if selector_is_set(mc.get("objectSelector")) {
         return false;
     }
     if mc
@@ -103,6 +104,26 @@ fn rewrite_vpol(text: &str, cronjob: bool) -> String {
 /// The autogen variants of a ValidatingPolicy `spec`: each a spec whose match
 /// constraints select pod controllers and whose expressions read the pod template.
 pub fn validating_policy_variants(spec: &Json) -> Vec<Json> {
+    let mut out = Vec::new();
+    for (cron, constraints) in controller_constraints(spec) {
+        let mut variant = spec.clone();
+        if let Json::Object(m) = &mut variant {
+            m.remove("matchConstraints");
+        }
+        rewrite_strings(&mut variant, &|s| rewrite_vpol(s, cron));
+        if let Json::Object(m) = &mut variant {
+            m.insert("matchConstraints".into(), constraints);
+        }
+        out.push(variant);
+    }
+    out
+}
+
+/// The match constraints of the autogen variants of a CEL policy spec (pods ->
+/// controllers, then cronjobs): one resource rule per API group of the enabled
+/// controllers, the operations and namespace selector of the pod rule. Empty when
+/// Kyverno does not autogen for the spec.
+fn controller_constraints(spec: &Json) -> Vec<(bool, Json)> {
     let Some(mc) = spec.get("matchConstraints") else {
         return Vec::new();
     };
@@ -142,17 +163,119 @@ pub fn validating_policy_variants(spec: &Json) -> Vec<Json> {
                 json!({"apiGroups": [g], "apiVersions": ["v1"], "resources": res, "operations": operations})
             })
             .collect();
-        let mut variant = spec.clone();
-        if let Json::Object(m) = &mut variant {
-            m.remove("matchConstraints");
+        let mut constraints = json!({"resourceRules": rules});
+        if let Some(sel) = mc.get("namespaceSelector").filter(|s| !s.is_null()) {
+            constraints["namespaceSelector"] = sel.clone();
         }
-        rewrite_strings(&mut variant, &|s| rewrite_vpol(s, cron));
-        if let Json::Object(m) = &mut variant {
-            m.insert("matchConstraints".into(), json!({"resourceRules": rules}));
-        }
-        out.push(variant);
+        out.push((cron, constraints));
     }
     out
+}
+
+/// Kyverno's rewrite of a MutatingPolicy expression for pod controllers: `object.spec`,
+/// `object.metadata.labels/annotations` (and `oldObject.`, `Object.`) move under the pod
+/// template, and an `Object{...}` apply configuration is wrapped into the template.
+fn rewrite_mpol(expr: &str, cronjob: bool) -> String {
+    let (spec, meta) = if cronjob {
+        (
+            "spec.jobTemplate.spec.template.spec",
+            "spec.jobTemplate.spec.template.metadata",
+        )
+    } else {
+        ("spec.template.spec", "spec.template.metadata")
+    };
+    let mut out = expr.to_string();
+    for (from, to) in [
+        ("spec", spec.to_string()),
+        ("metadata.labels", format!("{meta}.labels")),
+        ("metadata.annotations", format!("{meta}.annotations")),
+    ] {
+        for root in ["object", "oldObject", "Object"] {
+            out = replace_word(&out, &format!("{root}.{from}"), &format!("{root}.{to}"));
+        }
+    }
+    let trimmed = out.trim();
+    let Some(rest) = trimmed.strip_prefix("Object") else {
+        return out;
+    };
+    let Some(content) = rest.trim_start().strip_prefix('{') else {
+        return out;
+    };
+    let mut depth = 1usize;
+    let mut end = None;
+    for (i, c) in content.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(end) = end.filter(|e| *e > 0) else {
+        return out;
+    };
+    let (open, close) = if cronjob {
+        ("Object{spec: Object.spec{jobTemplate: Object.spec.jobTemplate{spec: Object.spec.jobTemplate.spec{template: Object.spec.jobTemplate.spec.template{", "}}}}}")
+    } else {
+        (
+            "Object{spec: Object.spec{template: Object.spec.template{",
+            "}}}",
+        )
+    };
+    format!("{open}{}{close}{}", &content[..end], &content[end + 1..])
+}
+
+/// Replaces `from` by `to` where `from` starts a word (not preceded by an identifier
+/// character), in one pass.
+fn replace_word(s: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for (i, _) in s.match_indices(from) {
+        if i < last {
+            continue;
+        }
+        let boundary = s[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+        out.push_str(&s[last..i]);
+        out.push_str(if boundary { to } else { from });
+        last = i + from.len();
+    }
+    out.push_str(&s[last..]);
+    out
+}
+
+/// The autogen variants of a MutatingPolicy `spec` (its match conditions and apply
+/// configurations rewritten for the pod template).
+pub fn mutating_policy_variants(spec: &Json) -> Vec<Json> {
+    controller_constraints(spec)
+        .into_iter()
+        .map(|(cron, constraints)| {
+            let mut variant = spec.clone();
+            variant["matchConstraints"] = constraints;
+            if let Some(Json::Array(conds)) = variant.get_mut("matchConditions") {
+                for c in conds {
+                    if let Some(Json::String(e)) = c.get_mut("expression") {
+                        *e = rewrite_mpol(e, cron);
+                    }
+                }
+            }
+            if let Some(Json::Array(ms)) = variant.get_mut("mutations") {
+                for m in ms {
+                    if let Some(Json::String(e)) = m.pointer_mut("/applyConfiguration/expression") {
+                        *e = rewrite_mpol(e, cron);
+                    }
+                }
+            }
+            variant
+        })
+        .collect()
 }
 
 /// Kyverno's rewrite of a ClusterPolicy `validate.cel` rule for pod controllers

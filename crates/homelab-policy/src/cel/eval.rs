@@ -1,7 +1,8 @@
 //! The evaluation core shared by `validate.cel` rules and `ValidatingPolicy`:
 //! binding `object`/`oldObject`/`request`/`namespaceObject`, evaluating
-//! `variables` (in dependency order, errors remembered per variable and raised
-//! where a variable is used, as Kubernetes' lazy variables do), match
+//! `variables` (as Kubernetes' lazy variables behave: a variable that cannot be
+//! evaluated fails only an expression that actually reads it, so `a || variables.b`
+//! short-circuits past a broken `b`), match
 //! conditions, and validations with their messages.
 
 use homelab_cel::{compile_cached as compile, Activation, CelError, Value};
@@ -37,6 +38,18 @@ pub fn request_json(resource: &Json, ctx: &EvalContext) -> Json {
         if let Some(k) = m.get("kind").cloned() {
             m.insert("requestKind".into(), k);
         }
+        // A subresource request names the parent resource and the subresource.
+        if let Some(sr) = &ctx.subresource {
+            let gvk =
+                serde_json::json!({"group": sr.group, "version": sr.version, "kind": sr.kind});
+            let gvr = serde_json::json!({"group": sr.group, "version": sr.version, "resource": sr.resource});
+            m.insert("kind".into(), gvk.clone());
+            m.insert("requestKind".into(), gvk);
+            m.insert("resource".into(), gvr.clone());
+            m.insert("requestResource".into(), gvr);
+            m.insert("subResource".into(), Json::String(sr.name.clone()));
+            m.insert("requestSubResource".into(), Json::String(sr.name.clone()));
+        }
         if ctx.operation == "DELETE" {
             m.insert("object".into(), Json::Null);
         }
@@ -52,6 +65,19 @@ pub fn activation(
     namespace_object: &Json,
     ctx: &EvalContext,
 ) -> Activation {
+    activation_in(object, old_object, request, namespace_object, ctx, "")
+}
+
+/// [`activation`] for a namespaced policy kind: its resource library reads the policy's
+/// namespace only (`policy_namespace`, empty for cluster-wide kinds).
+pub fn activation_in(
+    object: &Json,
+    old_object: &Json,
+    request: &Json,
+    namespace_object: &Json,
+    ctx: &EvalContext,
+    policy_namespace: &str,
+) -> Activation {
     let mut act = Activation::new();
     act.bind_json("object", object);
     act.bind_json("oldObject", old_object);
@@ -61,7 +87,7 @@ pub fn activation(
         "exceptions",
         &serde_json::json!({"allowedImages": [], "allowedValues": []}),
     );
-    libs::bind(&mut act, ctx.cel_context.as_ref());
+    libs::bind(&mut act, ctx.mocks.as_ref(), policy_namespace);
     act
 }
 
@@ -163,34 +189,34 @@ pub fn eval_variables(defs: &[Json], act: &mut Activation) -> Variables {
     vars
 }
 
-/// Evaluates a boolean expression, raising the error of a failed variable it uses.
+/// The error of evaluating `source`: a failed variable it reads explains it better than
+/// the missing key the evaluation ran into.
+fn explain(source: &str, e: &CelError, vars: &Variables) -> String {
+    vars.referenced_error(source)
+        .unwrap_or_else(|| cel_message(e))
+}
+
+/// Evaluates a boolean expression. Variables that failed are absent from `variables`,
+/// so an expression only fails on one when it evaluates the access (CEL's `&&`, `||`
+/// and `?:` skip what they do not need), and then with that variable's error.
 pub fn eval_bool(source: &str, act: &Activation, vars: &Variables) -> Result<bool, String> {
-    if let Some(e) = vars.referenced_error(source) {
-        return Err(e);
-    }
     compile(source)
         .and_then(|p| p.eval_bool(act))
-        .map_err(|e| cel_message(&e))
+        .map_err(|e| explain(source, &e, vars))
 }
 
 /// Evaluates a string expression (messageExpression, audit annotation value).
 pub fn eval_string(source: &str, act: &Activation, vars: &Variables) -> Result<String, String> {
-    if let Some(e) = vars.referenced_error(source) {
-        return Err(e);
-    }
     compile(source)
         .and_then(|p| p.eval_string(act))
-        .map_err(|e| cel_message(&e))
+        .map_err(|e| explain(source, &e, vars))
 }
 
 /// Evaluates an expression to JSON (mutation expressions).
 pub fn eval_json(source: &str, act: &Activation, vars: &Variables) -> Result<Json, String> {
-    if let Some(e) = vars.referenced_error(source) {
-        return Err(e);
-    }
     compile(source)
         .and_then(|p| p.eval_json(act))
-        .map_err(|e| cel_message(&e))
+        .map_err(|e| explain(source, &e, vars))
 }
 
 /// Evaluates an expression that must yield a string or null (audit annotation values).
@@ -199,14 +225,11 @@ pub fn eval_string_or_null(
     act: &Activation,
     vars: &Variables,
 ) -> Result<Option<String>, String> {
-    if let Some(e) = vars.referenced_error(source) {
-        return Err(e);
-    }
     match compile(source).and_then(|p| p.eval(act)) {
         Ok(Value::String(s)) => Ok(Some(s.to_string())),
         Ok(Value::Null) => Ok(None),
         Ok(other) => Err(format!("expected a string, got {}", other.type_of())),
-        Err(e) => Err(cel_message(&e)),
+        Err(e) => Err(explain(source, &e, vars)),
     }
 }
 

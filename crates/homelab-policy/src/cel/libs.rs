@@ -1,15 +1,16 @@
-//! Kyverno's CEL libraries that work offline, bound as host functions:
-//! `resource.Get/List` and `image.GetMetadata` read the test's `Context` mocks
-//! (`spec.resources`, `spec.images`); `image(ref)` parses image references;
-//! `json.Unmarshal`/`yaml.Unmarshal` parse text. Cluster-only libraries
-//! (`http`, `globalContext`, live registries) are absent and error when called.
+//! Kyverno's CEL libraries, bound as host functions and answered offline from a test's
+//! mocks ([`crate::mocks`]): `resource.Get/List/Post/ToGVR` (the namespaced forms for
+//! namespaced policies), `image.GetMetadata`, `globalContext.Get`, `http.Get/Post`
+//! (camelCase aliases too); and the pure ones: `image(ref)` and its methods,
+//! `json.unmarshal/marshal`, `yaml.parse`, `listObjToMap`, `parseServiceAccount`.
+//! A lookup with nothing mocked fails with an error that says so (no network access).
 
 use std::sync::Arc;
 
-use homelab_cel::{json_to_cel, Activation, Value};
-use serde_json::Value as Json;
+use homelab_cel::{cel_to_json, json_to_cel, Activation, Value};
+use serde_json::{Map, Value as Json};
 
-use super::resources::plural_for_kind;
+use crate::mocks::{Mocks, Shared};
 
 fn arg_str(args: &[Value], i: usize, func: &str) -> Result<String, String> {
     match args.get(i) {
@@ -18,85 +19,221 @@ fn arg_str(args: &[Value], i: usize, func: &str) -> Result<String, String> {
     }
 }
 
-fn context_list<'a>(ctx: Option<&'a Json>, key: &str) -> &'a [Json] {
-    ctx.and_then(|c| c.get(key))
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+/// A `schema.GroupVersionResource` value (`resource.ToGVR`): its API version and resource.
+fn arg_gvr(args: &[Value], i: usize) -> Option<(String, String)> {
+    let v = args.get(i)?;
+    let field = |k: &str| match homelab_cel::map_get(v, k) {
+        Some(Value::String(s)) => Some(s.to_string()),
+        _ => None,
+    };
+    let resource = field("resource")?;
+    let version = field("version")?;
+    let group = field("group").unwrap_or_default();
+    let api = if group.is_empty() {
+        version
+    } else {
+        format!("{group}/{version}")
+    };
+    Some((api, resource))
 }
 
-fn str_at<'a>(v: &'a Json, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Json::as_str).unwrap_or("")
+fn arg_labels(args: &[Value], i: usize) -> Option<Map<String, Json>> {
+    match args.get(i).map(cel_to_json) {
+        Some(Json::Object(m)) => Some(m),
+        _ => None,
+    }
 }
 
-/// Whether a context resource is of `api_version` and plural `resource`.
-fn is_resource(r: &Json, api_version: &str, resource: &str) -> bool {
-    str_at(r, "/apiVersion") == api_version && plural_for_kind(str_at(r, "/kind")) == resource
+/// Where a lookup's `(apiVersion, resource)` comes from: a GVR first argument or two
+/// strings; returns them and the index of the next argument.
+fn target(args: &[Value], func: &str) -> Result<(String, String, usize), String> {
+    if let Some((api, res)) = arg_gvr(args, 0) {
+        return Ok((api, res, 1));
+    }
+    Ok((arg_str(args, 0, func)?, arg_str(args, 1, func)?, 2))
 }
 
-/// Binds the offline Kyverno libraries, reading mocks from `cel_context`
-/// (the `spec` of a `Context` file).
-pub fn bind(act: &mut Activation, cel_context: Option<&Json>) {
-    let resources: Arc<Vec<Json>> = Arc::new(context_list(cel_context, "resources").to_vec());
-    let images: Arc<Vec<Json>> = Arc::new(context_list(cel_context, "images").to_vec());
-
-    let res = Arc::clone(&resources);
-    act.bind_function(
-        "resource.Get",
-        Arc::new(move |_, args| {
-            let api = arg_str(args, 0, "resource.Get")?;
-            let resource = arg_str(args, 1, "resource.Get")?;
-            let ns = arg_str(args, 2, "resource.Get")?;
-            let name = arg_str(args, 3, "resource.Get")?;
-            res.iter()
-                .find(|r| {
-                    is_resource(r, &api, &resource)
-                        && str_at(r, "/metadata/namespace") == ns
-                        && str_at(r, "/metadata/name") == name
-                })
-                .map(json_to_cel)
-                .ok_or_else(|| format!("{resource} \"{name}\" not found"))
-        }),
-    );
-    let res = Arc::clone(&resources);
-    act.bind_function(
-        "resource.List",
-        Arc::new(move |_, args| {
-            let api = arg_str(args, 0, "resource.List")?;
-            let resource = arg_str(args, 1, "resource.List")?;
-            let ns = arg_str(args, 2, "resource.List").unwrap_or_default();
-            // Like Kyverno's fake context: an unknown resource type is an error, and
-            // the namespace is matched exactly ("" = cluster-scoped objects).
-            let of_type: Vec<&Json> = res
-                .iter()
-                .filter(|r| is_resource(r, &api, &resource))
-                .collect();
-            if of_type.is_empty() {
-                return Err(format!("{resource} resource not found"));
+/// Binds Kyverno's libraries. `namespace` is the policy's namespace for namespaced
+/// policy kinds (whose resource library looks up that namespace only), else empty.
+pub fn bind(act: &mut Activation, mocks: Option<&Shared>, namespace: &str) {
+    let mocks: Arc<Mocks> = mocks.map(|m| Arc::clone(&m.0)).unwrap_or_default();
+    let ns = namespace.to_string();
+    let m = Arc::clone(&mocks);
+    let pns = ns.clone();
+    let get = Arc::new(move |_: Option<&Value>, args: &[Value]| {
+        let (api, res, next) = target(args, "resource.Get")?;
+        let (namespace, name) = if pns.is_empty() {
+            (
+                arg_str(args, next, "resource.Get")?,
+                arg_str(args, next + 1, "resource.Get")?,
+            )
+        } else {
+            (pns.clone(), arg_str(args, next, "resource.Get")?)
+        };
+        m.get(&api, &res, &namespace, &name)
+            .map(|o| json_to_cel(&o))
+            .map_err(|e| format!("failed to get resource: {e}"))
+    });
+    act.bind_function("resource.Get", get.clone());
+    act.bind_function("resource.get", get);
+    let m = Arc::clone(&mocks);
+    let pns = ns.clone();
+    let list = Arc::new(move |_: Option<&Value>, args: &[Value]| {
+        let (api, res, next) = target(args, "resource.List")?;
+        let (namespace, labels_at) = if pns.is_empty() {
+            (arg_str(args, next, "resource.List")?, next + 1)
+        } else {
+            (pns.clone(), next)
+        };
+        let labels = arg_labels(args, labels_at);
+        m.list(&api, &res, &namespace, labels.as_ref())
+            .map(|o| json_to_cel(&o))
+            .map_err(|e| format!("failed to list resource: {e}"))
+    });
+    act.bind_function("resource.List", list.clone());
+    act.bind_function("resource.list", list);
+    let pns = ns.clone();
+    let post = Arc::new(move |_: Option<&Value>, args: &[Value]| {
+        // Offline there is nothing to create: the call answers with the object as the
+        // API server would have stored it (in the namespace asked for).
+        let (_, _, next) = target(args, "resource.Post")?;
+        let (namespace, data_at) = if pns.is_empty() && args.len() > next + 1 {
+            (arg_str(args, next, "resource.Post")?, next + 1)
+        } else {
+            (pns.clone(), next)
+        };
+        let mut data = args.get(data_at).map(cel_to_json).unwrap_or(Json::Null);
+        if let (Json::Object(o), false) = (&mut data, namespace.is_empty()) {
+            if let Json::Object(meta) = o
+                .entry("metadata")
+                .or_insert_with(|| Json::Object(Map::new()))
+            {
+                meta.insert("namespace".into(), Json::String(namespace));
             }
-            let items: Vec<Json> = of_type
-                .into_iter()
-                .filter(|r| str_at(r, "/metadata/namespace") == ns)
-                .cloned()
-                .collect();
-            Ok(json_to_cel(&serde_json::json!({ "items": items })))
-        }),
-    );
-    let imgs = Arc::clone(&images);
-    act.bind_function(
-        "image.GetMetadata",
-        Arc::new(move |_, args| {
-            let reference = arg_str(args, 0, "image.GetMetadata")?;
-            imgs.iter()
-                .find(|i| str_at(i, "/image") == reference)
-                .map(json_to_cel)
-                .ok_or_else(|| {
-                    format!("image metadata for {reference:?} not found (no registry access)")
-                })
-        }),
-    );
+        }
+        Ok(json_to_cel(&data))
+    });
+    act.bind_function("resource.Post", post.clone());
+    act.bind_function("resource.post", post);
+    let m = Arc::clone(&mocks);
+    let to_gvr = Arc::new(move |_: Option<&Value>, args: &[Value]| {
+        let api = arg_str(args, 0, "resource.ToGVR")?;
+        let kind = arg_str(args, 1, "resource.ToGVR")?;
+        let (group, version) = api.rsplit_once('/').unwrap_or(("", api.as_str()));
+        Ok(json_to_cel(&serde_json::json!({
+            "group": group, "version": version, "resource": m.plural(&api, &kind)
+        })))
+    });
+    act.bind_function("resource.ToGVR", to_gvr.clone());
+    act.bind_function("resource.toGVR", to_gvr);
+
+    let m = Arc::clone(&mocks);
+    let metadata = Arc::new(move |_: Option<&Value>, args: &[Value]| {
+        let reference = arg_str(args, 0, "image.GetMetadata")?;
+        m.image(&reference)
+            .map(|j| json_to_cel(&j))
+            .map_err(|e| format!("failed to get image data: {e}"))
+    });
+    act.bind_function("image.GetMetadata", metadata.clone());
+    act.bind_function("image.getMetadata", metadata);
+
+    let m = Arc::clone(&mocks);
+    let global = Arc::new(move |_: Option<&Value>, args: &[Value]| {
+        let name = arg_str(args, 0, "globalContext.Get")?;
+        let projection = match args.get(1) {
+            Some(Value::String(s)) => s.to_string(),
+            _ => String::new(),
+        };
+        m.global(&name, &projection)
+            .map(|v| v.map(|j| json_to_cel(&j)).unwrap_or(Value::Null))
+            .map_err(|e| format!("failed to get global reference: {e}"))
+    });
+    act.bind_function("globalContext.Get", global.clone());
+    act.bind_function("globalContext.get", global);
+
+    for (method, names) in [
+        ("GET", ["http.Get", "http.get"]),
+        ("POST", ["http.Post", "http.post"]),
+    ] {
+        let m = Arc::clone(&mocks);
+        let f = Arc::new(move |_: Option<&Value>, args: &[Value]| {
+            let url = arg_str(args, 0, names[0])?;
+            match m.http(method, &url) {
+                Some(mock) => Ok(json_to_cel(&serde_json::json!({
+                    "body": mock.body, "statusCode": mock.status
+                }))),
+                None => Err(format!(
+                    "request failed: no apiCallResponses entry answers {method} {url} (offline: no network access)"
+                )),
+            }
+        });
+        for n in names {
+            act.bind_function(n, f.clone());
+        }
+    }
+
     for name in ["json.Unmarshal", "json.unmarshal", "yaml.Unmarshal"] {
         act.bind_function(name, Arc::new(|_, args| unmarshal_json(args)));
+    }
+    act.bind_function(
+        "json.marshal",
+        Arc::new(|_, args| {
+            let v = args.first().map(cel_to_json).unwrap_or(Json::Null);
+            serde_json::to_string(&v)
+                .map(|s| Value::String(Arc::new(s)))
+                .map_err(|e| format!("json.marshal: {e}"))
+        }),
+    );
+    act.bind_function(
+        "yaml.parse",
+        Arc::new(|_, args| {
+            let text = arg_str(args, 0, "yaml.parse")?;
+            crate::yaml::parse_one(&text).map(|j| json_to_cel(&j))
+        }),
+    );
+    act.bind_function("regex.replace", Arc::new(|_, args| regex_replace(args)));
+    act.bind_function(
+        "regex.extract",
+        Arc::new(|_, args| {
+            let (text, re) = regex_args(args, "regex.extract")?;
+            let found = re.captures(&text).map(|c| {
+                let m = c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str());
+                Value::String(Arc::new(m.to_string()))
+            });
+            Ok(homelab_cel::optional(found))
+        }),
+    );
+    act.bind_function(
+        "regex.extractAll",
+        Arc::new(|_, args| {
+            let (text, re) = regex_args(args, "regex.extractAll")?;
+            let all: Vec<Json> = re
+                .captures_iter(&text)
+                .map(|c| {
+                    let m = c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str());
+                    Json::String(m.to_string())
+                })
+                .collect();
+            Ok(json_to_cel(&Json::Array(all)))
+        }),
+    );
+    for name in ["listObjToMap", "transform.listObjToMap"] {
+        act.bind_function(name, Arc::new(|_, args| list_obj_to_map(args)));
+    }
+    for name in ["parseServiceAccount", "user.parseServiceAccount"] {
+        act.bind_function(
+            name,
+            Arc::new(|_, args| {
+                let user = arg_str(args, 0, "parseServiceAccount")?;
+                let (namespace, name) = user
+                    .strip_prefix("system:serviceaccount:")
+                    .and_then(|r| r.split_once(':'))
+                    .unwrap_or(("", ""));
+                Ok(json_to_cel(
+                    &serde_json::json!({"namespace": namespace, "name": name}),
+                ))
+            }),
+        );
     }
     for name in ["image", "ParseImageRef", "parseImageReference"] {
         act.bind_function(
@@ -137,6 +274,93 @@ pub fn bind(act: &mut Activation, cel_context: Option<&Json>) {
             },
         ),
     );
+}
+
+/// The text and compiled pattern of a `regex.*` call (RE2 syntax, as cel-go).
+fn regex_args(args: &[Value], func: &str) -> Result<(String, regex::Regex), String> {
+    let text = arg_str(args, 0, func)?;
+    let pattern = arg_str(args, 1, func)?;
+    let re = regex::RegexBuilder::new(&pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("{func}: invalid regex {pattern:?}: {e}"))?;
+    Ok((text, re))
+}
+
+/// cel-go's `regex.replace(text, pattern, replacement[, count])`: `\1`..`\9` in the
+/// replacement refer to groups, `\\` is a backslash; a negative count replaces all.
+fn regex_replace(args: &[Value]) -> Result<Value, String> {
+    let (text, re) = regex_args(args, "regex.replace")?;
+    let repl = arg_str(args, 2, "regex.replace")?;
+    let mut expanded = String::new();
+    let mut chars = repl.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(d) if d.is_ascii_digit() => {
+                    expanded.push_str("${");
+                    expanded.push(d);
+                    expanded.push('}');
+                }
+                Some('\\') => expanded.push('\\'),
+                Some(other) => {
+                    return Err(format!(
+                    "regex.replace: invalid replacement string: \\{other} is not a group reference"
+                ))
+                }
+                None => return Err("regex.replace: invalid replacement string: trailing \\".into()),
+            },
+            '$' => expanded.push_str("$$"),
+            other => expanded.push(other),
+        }
+    }
+    let count = match args.get(3) {
+        Some(Value::Int(n)) => *n,
+        _ => -1,
+    };
+    let out = if count < 0 {
+        re.replace_all(&text, expanded.as_str()).into_owned()
+    } else {
+        re.replacen(
+            &text,
+            usize::try_from(count).unwrap_or(0),
+            expanded.as_str(),
+        )
+        .into_owned()
+    };
+    Ok(Value::String(Arc::new(out)))
+}
+
+/// `listObjToMap(keys, values, keyField, valueField)`: a map from each key object's
+/// `keyField` to the value object's `valueField` at the same index.
+fn list_obj_to_map(args: &[Value]) -> Result<Value, String> {
+    let list = |i: usize| match args.get(i).map(cel_to_json) {
+        Some(Json::Array(a)) => Ok(a),
+        _ => Err(format!("listObjToMap: argument {} must be a list", i + 1)),
+    };
+    let (keys, values) = (list(0)?, list(1)?);
+    let key_field = arg_str(args, 2, "listObjToMap")?;
+    let value_field = arg_str(args, 3, "listObjToMap")?;
+    if keys.len() != values.len() {
+        return Err(format!(
+            "listObjToMap must take lists of equal length. list1: {}, list2: {}",
+            keys.len(),
+            values.len()
+        ));
+    }
+    let mut out = Map::new();
+    for (k, v) in keys.iter().zip(&values) {
+        let Some(Json::String(key)) = k.get(&key_field) else {
+            return Err(
+                "the passed key name cannot be handled as a string in the key object list".into(),
+            );
+        };
+        out.insert(
+            key.clone(),
+            v.get(&value_field).cloned().unwrap_or(Json::Null),
+        );
+    }
+    Ok(json_to_cel(&Json::Object(out)))
 }
 
 fn unmarshal_json(args: &[Value]) -> Result<Value, String> {
@@ -216,7 +440,14 @@ mod tests {
 
     fn eval(src: &str, ctx: Json) -> Result<Json, homelab_cel::CelError> {
         let mut act = Activation::new();
-        bind(&mut act, Some(&ctx));
+        let mut mocks = Mocks::default();
+        if let Some(Json::Array(r)) = ctx.get("resources") {
+            mocks.add_objects(r.clone());
+        }
+        if let Some(Json::Array(i)) = ctx.get("images") {
+            mocks.add_images(i.clone());
+        }
+        bind(&mut act, Some(&Shared(Arc::new(mocks))), "");
         homelab_cel::compile(src)?.eval_json(&act)
     }
 
@@ -292,6 +523,28 @@ mod tests {
         assert_eq!(
             e("isImage('nginx:1') && !isImage('bad image')"),
             json!(true)
+        );
+    }
+
+    #[test]
+    fn regex_library() {
+        let e = |src: &str| eval(src, json!({})).unwrap();
+        assert_eq!(
+            e(r#"regex.replace("docker.io/nginx:1", "^docker\\.io/(.*)", "my.io/\\1")"#),
+            json!("my.io/nginx:1")
+        );
+        assert_eq!(e(r#"regex.replace("aaa", "a", "b", 2)"#), json!("bba"));
+        assert_eq!(
+            e(r#"regex.extract("v1.2.3", "v(\\d+)").orValue("none")"#),
+            json!("1")
+        );
+        assert_eq!(
+            e(r#"regex.extract("abc", "\\d").orValue("none")"#),
+            json!("none")
+        );
+        assert_eq!(
+            e(r#"regex.extractAll("a1b22", "\\d+")"#),
+            json!(["1", "22"])
         );
     }
 

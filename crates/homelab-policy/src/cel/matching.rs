@@ -13,6 +13,9 @@ pub struct Request<'a> {
     pub operation: &'a str,
     /// Labels of the resource's namespace (empty when unknown).
     pub namespace_labels: &'a Map<String, Json>,
+    /// Set when the request is for a subresource (the object is of its kind, the
+    /// rules are matched against the parent resource and the subresource name).
+    pub subresource: Option<&'a crate::context::Subresource>,
 }
 
 fn strs(v: Option<&Json>) -> Vec<&str> {
@@ -28,8 +31,18 @@ fn str_at<'a>(v: &'a Json, ptr: &str) -> &'a str {
 /// Whether one `NamedRuleWithOperations` matches the request.
 fn rule_matches(rule: &Json, req: &Request<'_>) -> bool {
     let r = req.resource;
-    let (group, version) = group_version(str_at(r, "/apiVersion"));
-    let plural = plural_for_kind(str_at(r, "/kind"));
+    let (group, version, plural, subresource) = match req.subresource {
+        Some(sr) => (
+            sr.group.as_str(),
+            sr.version.as_str(),
+            sr.resource.clone(),
+            sr.name.as_str(),
+        ),
+        None => {
+            let (g, v) = group_version(str_at(r, "/apiVersion"));
+            (g, v, plural_for_kind(str_at(r, "/kind")), "")
+        }
+    };
     let ops = strs(rule.get("operations"));
     if !ops
         .iter()
@@ -51,7 +64,7 @@ fn rule_matches(rule: &Json, req: &Request<'_>) -> bool {
     }
     let resource_ok = strs(rule.get("resources")).iter().any(|res| {
         let (name, sub) = res.split_once('/').unwrap_or((res, ""));
-        (name == "*" || name == plural) && (sub == "*" || sub.is_empty())
+        (name == "*" || name == plural) && (sub == "*" || sub == subresource)
     });
     if !resource_ok {
         return false;
@@ -113,10 +126,77 @@ pub fn selector_is_set(selector: Option<&Json>) -> bool {
     })
 }
 
+/// Whether Kyverno's CLI reports a CEL policy whose match constraints do not select a
+/// resource (a response without results, shown as passed/excluded) instead of
+/// dropping it: it keeps the response when the constraints have a namespace or
+/// object selector, exclusions, resource names, or more than one resource rule.
+pub fn reports_unselected(constraints: Option<&Json>) -> bool {
+    let Some(mc) = constraints.filter(|c| !c.is_null()) else {
+        return false;
+    };
+    if selector_is_set(mc.get("namespaceSelector")) || selector_is_set(mc.get("objectSelector")) {
+        return true;
+    }
+    if mc
+        .get("excludeResourceRules")
+        .and_then(Json::as_array)
+        .is_some_and(|a| !a.is_empty())
+    {
+        return true;
+    }
+    match mc
+        .get("resourceRules")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+    {
+        Some([rule]) => rule
+            .get("resourceNames")
+            .and_then(Json::as_array)
+            .is_some_and(|a| !a.is_empty()),
+        _ => true,
+    }
+}
+
+/// The labels a CEL policy's namespace selector sees for `resource`'s namespace: those
+/// of the Namespace object the test declares (Values `namespaces`/`namespaceSelector`),
+/// else labels given for it, else only the `kubernetes.io/metadata.name` label every
+/// namespace carries (Kyverno's matcher assumes that much of an unknown namespace).
+pub fn namespace_labels(ctx: &crate::context::EvalContext, resource: &Json) -> Map<String, Json> {
+    let ns = str_at(resource, "/metadata/namespace");
+    if let Some(labels) = ctx
+        .namespace_object
+        .as_ref()
+        .filter(|o| str_at(o, "/metadata/name") == ns)
+        .map(|o| {
+            o.pointer("/metadata/labels")
+                .and_then(Json::as_object)
+                .cloned()
+                .unwrap_or_default()
+        })
+    {
+        return labels;
+    }
+    if let Some(l) = ctx.namespace_labels.as_ref().filter(|l| !l.is_empty()) {
+        return l.clone();
+    }
+    let mut m = Map::new();
+    if !ns.is_empty() {
+        m.insert(
+            "kubernetes.io/metadata.name".into(),
+            Json::String(ns.to_string()),
+        );
+    }
+    m
+}
+
 /// Whether `constraints` (a `MatchResources`) select the request.
 pub fn matches(constraints: &Json, req: &Request<'_>) -> bool {
-    let rules = constraints.get("resourceRules").and_then(Json::as_array);
-    if !rules.is_some_and(|rs| rs.iter().any(|r| rule_matches(r, req))) {
+    // Constraints without resource rules select every resource (as Kubernetes' matcher).
+    let rules = constraints
+        .get("resourceRules")
+        .and_then(Json::as_array)
+        .filter(|rs| !rs.is_empty());
+    if rules.is_some_and(|rs| !rs.iter().any(|r| rule_matches(r, req))) {
         return false;
     }
     if let Some(ex) = constraints
@@ -165,6 +245,7 @@ mod tests {
             resource: r,
             operation: "CREATE",
             namespace_labels: labels,
+            subresource: None,
         }
     }
 
@@ -186,7 +267,7 @@ mod tests {
         let excl = json!({"resourceRules": any["resourceRules"], "excludeResourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["*"], "resources": ["deployments"]}]});
         assert!(!matches(&excl, &req(&deploy, &none)));
         assert!(matches(&excl, &req(&pod, &none)));
-        assert!(!matches(&json!({}), &req(&pod, &none)));
+        assert!(matches(&json!({}), &req(&pod, &none)));
     }
 
     #[test]

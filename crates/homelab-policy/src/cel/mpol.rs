@@ -1,20 +1,27 @@
-//! Kyverno `MutatingPolicy` / `NamespacedMutatingPolicy` (policies.kyverno.io):
-//! match constraints and conditions as for ValidatingPolicy, then each of
-//! `mutations` in order on the object as mutated so far — `ApplyConfiguration`
-//! (an `Object{...}` literal merged into the object as server-side apply does:
-//! keyed lists item by item, new items appended) or `JSONPatch` (a list of `JSONPatch{...}`
-//! operations, RFC 6902).
+//! Kyverno `MutatingPolicy` / `NamespacedMutatingPolicy` (policies.kyverno.io), as
+//! `kyverno test` applies one:
+//! - on admission of a resource: its match constraints (or those of an autogen
+//!   variant for pod controllers), CEL `PolicyException`s, match conditions (which may
+//!   read `variables`), then each of `mutations` in order on the object as mutated so
+//!   far ([`super::mutation`]);
+//! - as mutate-existing (`evaluation.mutateExisting.enabled`), on each target resource
+//!   of the test: the targets its `targetMatchConstraints` select (resource rules, or a
+//!   CEL `expression` naming the targets), evaluated with the target as `object` and
+//!   the triggering admission request as `request`.
 //!
-//! Result: not selected -> `None`; a false match condition -> skip; an
-//! evaluation or patch error -> error; else pass with the patched resource.
+//! Result: not selected -> nothing (or an empty response for constraints the CLI
+//! reports anyway); a false match condition -> skip; an exception -> skip (or pass);
+//! an evaluation or patch error -> error; else pass with the patched resource.
 
-use serde_json::{Map, Value as Json};
+use serde_json::{json, Value as Json};
 
 use crate::context::EvalContext;
 use crate::response::{RuleResponse, Status};
 
 use super::eval;
+use super::exceptions::{self, Decision};
 use super::matching;
+use super::mutation::{self, Lists};
 
 /// Whether `doc` is a Kyverno MutatingPolicy (cluster-wide or namespaced).
 pub fn is_mutating_policy(doc: &Json) -> bool {
@@ -24,66 +31,68 @@ pub fn is_mutating_policy(doc: &Json) -> bool {
         && matches!(kind, "MutatingPolicy" | "NamespacedMutatingPolicy")
 }
 
-/// Applies a MutatingPolicy to `resource`: `None` when it does not select the
-/// resource, else its rule response and, when it mutated, the patched resource.
+/// Whether the policy also mutates existing resources.
+pub fn mutates_existing(policy: &Json) -> bool {
+    policy
+        .pointer("/spec/evaluation/mutateExisting/enabled")
+        .and_then(Json::as_bool)
+        == Some(true)
+}
+
+fn respond(policy: &Json, status: Status, message: impl Into<String>) -> Vec<RuleResponse> {
+    vec![RuleResponse::new(
+        policy
+            .pointer("/metadata/name")
+            .and_then(Json::as_str)
+            .unwrap_or(""),
+        status,
+        message,
+    )]
+}
+
+/// Applies a MutatingPolicy to `resource` on admission: `None` when it does not
+/// select the resource, else its rule response and, when it mutated, the patched
+/// resource.
 pub fn evaluate_mutating_policy(
     policy: &Json,
     resource: &Json,
     ctx: &EvalContext,
 ) -> Option<(Vec<RuleResponse>, Option<Json>)> {
+    evaluate_mutating_policy_with_exceptions(policy, resource, ctx, &[])
+}
+
+/// [`evaluate_mutating_policy`] with the CEL `PolicyException`s among `exceptions`.
+pub fn evaluate_mutating_policy_with_exceptions(
+    policy: &Json,
+    resource: &Json,
+    ctx: &EvalContext,
+    all_exceptions: &[Json],
+) -> Option<(Vec<RuleResponse>, Option<Json>)> {
     let spec = policy.get("spec")?;
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("");
-    if policy.get("kind").and_then(Json::as_str) == Some("NamespacedMutatingPolicy") {
-        let pns = policy
-            .pointer("/metadata/namespace")
-            .and_then(Json::as_str)
-            .unwrap_or("");
-        if resource
-            .pointer("/metadata/namespace")
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            != pns
-        {
-            return None;
-        }
-    }
-    let labels: Map<String, Json> = ctx
-        .namespace_labels
-        .clone()
-        .or_else(|| {
-            ctx.namespace_object
-                .as_ref()
-                .and_then(|n| n.pointer("/metadata/labels"))
-                .and_then(Json::as_object)
-                .cloned()
-        })
-        .unwrap_or_default();
+    let labels = matching::namespace_labels(ctx, resource);
     let req = matching::Request {
         resource,
         operation: &ctx.operation,
         namespace_labels: &labels,
+        subresource: ctx.subresource.as_ref(),
     };
-    if !spec
-        .get("matchConstraints")
-        .is_some_and(|mc| matching::matches(mc, &req))
-    {
-        return None;
-    }
-    let respond = |status, message: String| {
-        vec![RuleResponse {
-            rule: name.to_string(),
-            status,
-            message,
-        }]
+    let selected = |s: &Json| {
+        s.get("matchConstraints")
+            .is_some_and(|mc| matching::matches(mc, &req))
     };
-    let (status, message, patched) = mutate(spec, resource, ctx);
-    Some((respond(status, message), patched))
-}
-
-fn mutate(spec: &Json, resource: &Json, ctx: &EvalContext) -> (Status, String, Option<Json>) {
+    let variants = super::autogen::mutating_policy_variants(spec);
+    let chosen = if selected(spec) {
+        Some(spec)
+    } else {
+        variants.iter().find(|v| selected(v))
+    };
+    let Some(spec) = chosen else {
+        let reported = std::iter::once(spec)
+            .chain(variants.iter())
+            .any(|s| matching::reports_unselected(s.get("matchConstraints")));
+        return reported.then(|| (Vec::new(), None));
+    };
+    let mine = exceptions::for_policy(policy, all_exceptions);
     let old = ctx.old_object.clone().unwrap_or(Json::Null);
     let namespaced = resource
         .pointer("/metadata/namespace")
@@ -94,212 +103,216 @@ fn mutate(spec: &Json, resource: &Json, ctx: &EvalContext) -> (Status, String, O
     } else {
         Json::Null
     };
-    let request = eval::request_json(resource, ctx);
-    let mut act = eval::activation(resource, &old, &request, &ns_obj, ctx);
-    let empty = Vec::new();
-    let vars = eval::eval_variables(
-        spec.get("variables")
-            .and_then(Json::as_array)
-            .unwrap_or(&empty),
-        &mut act,
-    );
-    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
-        match eval::match_conditions(conds, &act, &vars) {
-            Ok(true) => {}
-            Ok(false) => return (Status::Skip, "skip".into(), None),
-            Err(e) => {
-                if spec.get("failurePolicy").and_then(Json::as_str) == Some("Ignore") {
-                    return (Status::Skip, "skip".into(), None);
-                }
-                return (Status::Error, e, None);
-            }
-        }
-    }
-    let mut object = resource.clone();
-    for (i, m) in spec
-        .get("mutations")
-        .and_then(Json::as_array)
-        .unwrap_or(&empty)
-        .iter()
-        .enumerate()
-    {
-        match apply_mutation(m, &act, &vars, &object) {
-            Ok(next) => object = next,
-            Err(e) => return (Status::Error, format!("mutation {i}: {e}"), None),
-        }
-        // The next mutation sees the object as mutated so far.
-        act.bind_json("object", &object);
-    }
-    let changed = &object != resource;
-    (Status::Pass, "success".into(), changed.then_some(object))
-}
-
-/// One entry of `mutations` applied to `object`.
-fn apply_mutation(
-    m: &Json,
-    act: &homelab_cel::Activation,
-    vars: &eval::Variables,
-    object: &Json,
-) -> Result<Json, String> {
-    match m.get("patchType").and_then(Json::as_str).unwrap_or("") {
-        "ApplyConfiguration" => {
-            let expr = m
-                .pointer("/applyConfiguration/expression")
-                .and_then(Json::as_str)
-                .unwrap_or("");
-            eval::eval_json(expr, act, vars).map(|patch| apply_merge(object, &patch, ""))
-        }
-        "JSONPatch" => {
-            let expr = m
-                .pointer("/jsonPatch/expression")
-                .and_then(Json::as_str)
-                .unwrap_or("");
-            eval::eval_json(expr, act, vars).and_then(|ops| match ops {
-                Json::Array(ops) => crate::mutate::json_patch(object, &ops),
-                other => Err(format!(
-                    "JSONPatch expression must give a list, got {other}"
-                )),
-            })
-        }
-        other => Err(format!("unsupported patchType {other:?}")),
-    }
-}
-
-/// Whether `doc` is a Kubernetes MutatingAdmissionPolicy.
-pub fn is_mutating_admission_policy(doc: &Json) -> bool {
-    doc.get("apiVersion")
-        .and_then(Json::as_str)
-        .is_some_and(|a| a.starts_with("admissionregistration.k8s.io/"))
-        && doc.get("kind").and_then(Json::as_str) == Some("MutatingAdmissionPolicy")
-}
-
-/// Applies a Kubernetes MutatingAdmissionPolicy as Kyverno's CLI does offline
-/// (bindings not considered: the policy's match constraints decide): one rule
-/// response per mutation — pass when it changed the object, skip when it had no
-/// effect, error when it failed — or a single skip when a match condition is
-/// false; plus the resource after all mutations.
-pub fn evaluate_mutating_admission_policy(
-    policy: &Json,
-    resource: &Json,
-    ctx: &EvalContext,
-) -> Option<(Vec<RuleResponse>, Option<Json>)> {
-    let spec = policy.get("spec")?;
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("")
-        .to_string();
-    let labels: Map<String, Json> = ctx.namespace_labels.clone().unwrap_or_default();
-    let req = matching::Request {
-        resource,
-        operation: "CREATE",
-        namespace_labels: &labels,
-    };
-    if !spec
-        .get("matchConstraints")
-        .is_some_and(|mc| matching::matches(mc, &req))
-    {
-        return None;
-    }
-    let rule = |status, message: &str| RuleResponse {
-        rule: name.clone(),
-        status,
-        message: message.to_string(),
-    };
-    let kind = resource.get("kind").and_then(Json::as_str).unwrap_or("");
-    let ns = resource
-        .pointer("/metadata/namespace")
-        .and_then(Json::as_str)
-        .unwrap_or("");
-    let ns_obj = if ns.is_empty() || kind == "Namespace" {
+    let object = if ctx.operation == "DELETE" {
         Json::Null
     } else {
-        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        resource.clone()
     };
-    let (mut act, vars) = eval::create_request_activation(resource, &ns_obj, spec, ctx);
-    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
+    let request = eval::request_json(resource, ctx);
+    let (rules, patched) = mutate(
+        policy,
+        spec,
+        &object,
+        &old,
+        &request,
+        &ns_obj,
+        ctx,
+        &mine,
+        "matchConditions",
+    );
+    Some((rules, patched.filter(|p| p != resource)))
+}
+
+/// Evaluates the policy's exceptions, conditions (`conditions_key`: `matchConditions`,
+/// or `targetMatchConditions` for a mutate-existing target) and mutations on `object`.
+#[allow(clippy::too_many_arguments)]
+fn mutate(
+    policy: &Json,
+    spec: &Json,
+    object: &Json,
+    old: &Json,
+    request: &Json,
+    namespace_object: &Json,
+    ctx: &EvalContext,
+    exceptions: &[&Json],
+    conditions_key: &str,
+) -> (Vec<RuleResponse>, Option<Json>) {
+    let pns = super::vpol::policy_namespace(policy);
+    let mut act = eval::activation_in(object, old, request, namespace_object, ctx, pns);
+    match exceptions::decide(exceptions, &mut act, false) {
+        Decision::Evaluate => {}
+        Decision::Exempt(status, message) => return (respond(policy, status, message), None),
+        Decision::Error(e) => return (respond(policy, Status::Error, e), None),
+    }
+    let defs = spec
+        .get("variables")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let vars = eval::eval_variables(defs, &mut act);
+    if let Some(conds) = spec.get(conditions_key).and_then(Json::as_array) {
         match eval::match_conditions(conds, &act, &vars) {
             Ok(true) => {}
-            Ok(false) | Err(_) => {
-                return Some((vec![rule(Status::Skip, "match conditions not met")], None))
-            }
+            Ok(false) => return (respond(policy, Status::Skip, "skip"), None),
+            Err(e) => return (respond(policy, Status::Error, e), None),
         }
     }
-    let mut object = resource.clone();
-    let mut rules = Vec::new();
-    for m in spec
+    let lists = if mutation::is_builtin_api(
+        object
+            .get("apiVersion")
+            .and_then(Json::as_str)
+            .unwrap_or(""),
+    ) {
+        Lists::Keyed
+    } else {
+        Lists::Atomic
+    };
+    let mut current = object.clone();
+    for (i, m) in spec
         .get("mutations")
         .and_then(Json::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[])
+        .iter()
+        .enumerate()
     {
-        match apply_mutation(m, &act, &vars, &object) {
-            Err(e) => rules.push(rule(Status::Error, &e)),
-            Ok(next) if next == object => rules.push(rule(Status::Skip, "mutation had no effect")),
-            Ok(next) => {
-                object = next;
-                act.bind_json("object", &object);
-                rules.push(rule(Status::Pass, ""));
+        match mutation::apply_mutation(m, &act, &vars, &current, lists) {
+            Ok(next) => current = next,
+            Err(e) => {
+                return (
+                    respond(policy, Status::Error, format!("mutation {i}: {e}")),
+                    None,
+                )
             }
         }
+        // The next mutation (and the variables it reads) sees the object as mutated so far.
+        act.bind_json("object", &current);
     }
-    if rules.is_empty() {
-        rules.push(rule(Status::Pass, "mutation returned no patchers"));
-    }
-    Some((rules, Some(object)))
-}
-
-/// The key identifying the items of a list field under server-side apply
-/// (Kubernetes' `listMapKeys`); `None` = an atomic list, replaced whole.
-fn list_map_key(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "volumes"
-        | "env"
-        | "imagePullSecrets"
-        | "resourceClaims" => "name",
-        "volumeMounts" => "mountPath",
-        "volumeDevices" => "devicePath",
-        "ports" => "containerPort",
-        "hostAliases" => "ip",
-        "topologySpreadConstraints" => "topologyKey",
-        _ => return None,
-    })
-}
-
-/// Merges an apply configuration into `base` the way server-side apply does:
-/// objects field by field, keyed lists item by item (new items appended), other
-/// lists and scalars replaced.
-fn apply_merge(base: &Json, patch: &Json, field: &str) -> Json {
-    match (base, patch) {
-        (Json::Object(b), Json::Object(p)) => {
-            let mut out = b.clone();
-            for (k, pv) in p {
-                let merged = match out.get(k) {
-                    Some(bv) => apply_merge(bv, pv, k),
-                    None => pv.clone(),
-                };
-                out.insert(k.clone(), merged);
-            }
-            Json::Object(out)
+    for a in spec
+        .get("auditAnnotations")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let key = a.get("key").and_then(Json::as_str).unwrap_or("");
+        let expr = a
+            .get("valueExpression")
+            .and_then(Json::as_str)
+            .unwrap_or("");
+        if let Err(e) = eval::eval_string_or_null(expr, &act, &vars) {
+            return (
+                respond(
+                    policy,
+                    Status::Error,
+                    format!("failed to evaluate auditAnnotation {key:?}: {e}"),
+                ),
+                None,
+            );
         }
-        (Json::Array(b), Json::Array(p)) => match list_map_key(field) {
-            Some(key) if b.iter().chain(p).all(|v| v.get(key).is_some()) => {
-                let mut out = b.clone();
-                for pv in p {
-                    match out.iter_mut().find(|bv| bv.get(key) == pv.get(key)) {
-                        Some(bv) => *bv = apply_merge(bv, pv, ""),
-                        None => out.push(pv.clone()),
-                    }
-                }
-                Json::Array(out)
-            }
-            _ => patch.clone(),
-        },
-        _ => patch.clone(),
     }
+    (respond(policy, Status::Pass, "success"), Some(current))
+}
+
+/// Whether a mutate-existing policy targets `target`, for the admission of `trigger`:
+/// the CEL `targetMatchConstraints.expression` (evaluated with the trigger as
+/// `object`) names it, or the target constraints' resource rules (else the policy's
+/// match constraints), for any operation, select it.
+pub fn targets(policy: &Json, trigger: &Json, target: &Json, ctx: &EvalContext) -> bool {
+    let Some(spec) = policy.get("spec") else {
+        return false;
+    };
+    let tmc = spec.get("targetMatchConstraints");
+    if let Some(expr) = tmc
+        .and_then(|t| t.get("expression"))
+        .and_then(Json::as_str)
+        .filter(|e| !e.trim().is_empty())
+    {
+        let null = Json::Null;
+        let pns = super::vpol::policy_namespace(policy);
+        let mut act = eval::activation_in(trigger, &null, &null, &null, ctx, pns);
+        let defs = spec
+            .get("variables")
+            .and_then(Json::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let vars = eval::eval_variables(defs, &mut act);
+        let Ok(found) = eval::eval_json(expr, &act, &vars) else {
+            return false;
+        };
+        let key = |o: &Json| {
+            (
+                o.pointer("/metadata/namespace")
+                    .and_then(Json::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                o.pointer("/metadata/name")
+                    .and_then(Json::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        };
+        let want = key(target);
+        return match found.get("items") {
+            Some(Json::Array(items)) => items.iter().any(|i| key(i) == want),
+            _ => key(&found) == want,
+        };
+    }
+    let constraints = tmc
+        .filter(|t| {
+            t.get("resourceRules")
+                .and_then(Json::as_array)
+                .is_some_and(|r| !r.is_empty())
+        })
+        .or_else(|| spec.get("matchConstraints"));
+    let Some(mut constraints) = constraints.cloned() else {
+        return false;
+    };
+    if let Some(Json::Array(rules)) = constraints.get_mut("resourceRules") {
+        for r in rules {
+            r["operations"] = json!(["*"]);
+        }
+    }
+    let ns = target
+        .pointer("/metadata/namespace")
+        .and_then(Json::as_str)
+        .unwrap_or("");
+    let mut labels = serde_json::Map::new();
+    if !ns.is_empty() {
+        labels.insert("kubernetes.io/metadata.name".into(), json!(ns));
+    }
+    let req = matching::Request {
+        resource: target,
+        operation: "CREATE",
+        namespace_labels: &labels,
+        subresource: None,
+    };
+    matching::matches(&constraints, &req)
+}
+
+/// Applies a mutate-existing policy to `target` for the admission of `trigger`: its
+/// rule response and the patched target (when it passed).
+pub fn mutate_existing(
+    policy: &Json,
+    trigger: &Json,
+    target: &Json,
+    ctx: &EvalContext,
+    all_exceptions: &[Json],
+) -> Option<(Vec<RuleResponse>, Option<Json>)> {
+    let spec = policy.get("spec")?;
+    let mine = exceptions::for_policy(policy, all_exceptions);
+    let request = eval::request_json(trigger, ctx);
+    let (rules, patched) = mutate(
+        policy,
+        spec,
+        target,
+        &Json::Null,
+        &request,
+        &Json::Null,
+        ctx,
+        &mine,
+        "targetMatchConditions",
+    );
+    Some((rules, patched))
 }
 
 #[cfg(test)]
@@ -375,28 +388,18 @@ mod tests {
     }
 
     #[test]
-    fn mutating_admission_policy_reports_each_mutation() {
-        let mut p = policy(json!([
-            {"patchType": "ApplyConfiguration", "applyConfiguration": {"expression": "Object{metadata: Object.metadata{labels: {'done': 'yes'}}}"}},
-            {"patchType": "JSONPatch", "jsonPatch": {"expression": "[]"}}
-        ]));
-        p["apiVersion"] = json!("admissionregistration.k8s.io/v1alpha1");
-        p["kind"] = json!("MutatingAdmissionPolicy");
-        assert!(is_mutating_admission_policy(&p));
-        let (rules, patched) =
-            evaluate_mutating_admission_policy(&p, &pod(None), &EvalContext::default()).unwrap();
-        let statuses: Vec<Status> = rules.iter().map(|r| r.status).collect();
-        assert_eq!(statuses, vec![Status::Pass, Status::Skip]);
-        assert_eq!(patched.unwrap()["metadata"]["labels"]["done"], "yes");
-    }
-
-    #[test]
     fn errors_and_non_matches() {
         let p =
             policy(json!([{"patchType": "JSONPatch", "jsonPatch": {"expression": "object.nope"}}]));
         let (rules, _) = evaluate_mutating_policy(&p, &pod(None), &EvalContext::default()).unwrap();
         assert_eq!(rules[0].status, Status::Error);
+        // A Service is not selected: the pod-controller variant (two resource rules) is
+        // reported without a result, as Kyverno's CLI does.
         let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}});
-        assert!(evaluate_mutating_policy(&p, &svc, &EvalContext::default()).is_none());
+        let (rules, patched) = evaluate_mutating_policy(&p, &svc, &EvalContext::default()).unwrap();
+        assert!(rules.is_empty() && patched.is_none());
+        let mut plain = p.clone();
+        plain["spec"]["autogen"] = json!({"podControllers": {"controllers": []}});
+        assert!(evaluate_mutating_policy(&plain, &svc, &EvalContext::default()).is_none());
     }
 }

@@ -12,15 +12,11 @@ use crate::response::{RuleResponse, Status};
 use super::eval::{self, DefaultMessage, Outcome};
 
 fn response(rule: &Json, status: Status, message: impl Into<String>) -> RuleResponse {
-    RuleResponse {
-        rule: rule
-            .get("name")
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_string(),
+    RuleResponse::new(
+        rule.get("name").and_then(Json::as_str).unwrap_or(""),
         status,
-        message: message.into(),
-    }
+        message,
+    )
 }
 
 /// Evaluates the `validate.cel` of a Kyverno `rule` against `resource`; the caller

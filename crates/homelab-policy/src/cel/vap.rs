@@ -1,18 +1,19 @@
-//! Kubernetes `ValidatingAdmissionPolicy` (admissionregistration.k8s.io) with
-//! its `ValidatingAdmissionPolicyBinding`s, evaluated as Kyverno's CLI does
-//! offline: without bindings the policy's match constraints decide; with
-//! bindings the first whose `matchResources` selects the resource (or that has
-//! none) applies; parameter objects are not resolved (`params` is null); the
-//! namespace object carries the name and the labels known from values.
+//! Kubernetes `ValidatingAdmissionPolicy` (admissionregistration.k8s.io) with its
+//! `ValidatingAdmissionPolicyBinding`s and parameter resources, evaluated as Kyverno's
+//! CLI does offline (see [`super::bindings`]): without bindings the policy's match
+//! constraints decide; with bindings every binding that selects the resource applies
+//! the policy with its parameters, and the last one decides the result.
 //!
-//! Result: a false match condition -> skip; an evaluation error -> error; the
-//! first false validation -> fail; else pass. The rule is named after the policy.
+//! Result: not selected -> an empty response (reported as excluded); a false match
+//! condition -> skip; an evaluation error -> error; the first false validation ->
+//! fail; else pass. The rule is named after the policy.
 
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json};
 
 use crate::context::EvalContext;
 use crate::response::{RuleResponse, Status};
 
+use super::bindings;
 use super::eval::{self, DefaultMessage, Outcome};
 use super::matching;
 
@@ -24,47 +25,55 @@ pub fn is_validating_admission_policy(doc: &Json) -> bool {
         && doc.get("kind").and_then(Json::as_str) == Some("ValidatingAdmissionPolicy")
 }
 
-/// Evaluates a ValidatingAdmissionPolicy against `resource`. `bindings` may hold
-/// any documents: those binding this policy (`spec.policyName`) are used. `None`
-/// when neither the policy (without bindings) nor a binding selects the resource.
+/// Evaluates a ValidatingAdmissionPolicy against `resource`. `bindings` may hold any
+/// documents: those binding this policy (`spec.policyName`) are used, with parameters
+/// from `params`. The result is empty when neither the policy (without bindings) nor
+/// a binding selects the resource.
 pub fn evaluate_validating_admission_policy(
     policy: &Json,
     bindings: &[Json],
     resource: &Json,
     ctx: &EvalContext,
 ) -> Option<Vec<RuleResponse>> {
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("");
-    let mine: Vec<&Json> = bindings
-        .iter()
-        .filter(|b| {
-            b.get("kind").and_then(Json::as_str) == Some("ValidatingAdmissionPolicyBinding")
-                && b.pointer("/spec/policyName").and_then(Json::as_str) == Some(name)
-        })
-        .collect();
+    evaluate_validating_admission_policy_with_params(policy, bindings, &[], resource, ctx)
+}
+
+/// [`evaluate_validating_admission_policy`] with parameter resources.
+pub fn evaluate_validating_admission_policy_with_params(
+    policy: &Json,
+    all_bindings: &[Json],
+    params: &[Json],
+    resource: &Json,
+    ctx: &EvalContext,
+) -> Option<Vec<RuleResponse>> {
+    let mine = bindings::for_policy(policy, "ValidatingAdmissionPolicyBinding", all_bindings);
     let labels: Map<String, Json> = ctx.namespace_labels.clone().unwrap_or_default();
     let req = matching::Request {
         resource,
         operation: "CREATE",
         namespace_labels: &labels,
+        subresource: ctx.subresource.as_ref(),
     };
-    let selected = if mine.is_empty() {
-        policy
+    if mine.is_empty() {
+        let selected = policy
             .pointer("/spec/matchConstraints")
-            .is_some_and(|mc| matching::matches(mc, &req))
-    } else {
-        mine.iter()
-            .any(|b| match b.pointer("/spec/matchResources") {
-                Some(mr) if !mr.is_null() => matching::matches(mr, &req),
-                _ => true,
-            })
-    };
-    if !selected {
-        return None;
+            .is_some_and(|mc| matching::matches(mc, &req));
+        if !selected {
+            return Some(Vec::new());
+        }
+        return Some(vec![evaluate(policy, resource, ctx, &labels, &Json::Null)]);
     }
-    Some(vec![evaluate(policy, resource, ctx, &labels)])
+    let mut last = Vec::new();
+    for b in mine {
+        if let Some(mr) = b.pointer("/spec/matchResources").filter(|m| !m.is_null()) {
+            if !matching::matches(mr, &req) {
+                continue;
+            }
+        }
+        let p = bindings::params(b, params);
+        last = vec![evaluate(policy, resource, ctx, &labels, &p)];
+    }
+    Some(last)
 }
 
 fn evaluate(
@@ -72,36 +81,39 @@ fn evaluate(
     resource: &Json,
     ctx: &EvalContext,
     labels: &Map<String, Json>,
+    params: &Json,
 ) -> RuleResponse {
     let name = policy
         .pointer("/metadata/name")
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string();
-    let respond = |status, message: String| RuleResponse {
-        rule: name.clone(),
-        status,
-        message,
-    };
+    let respond = |status, message: String| RuleResponse::new(name.clone(), status, message);
     let spec = policy.get("spec").cloned().unwrap_or(Json::Null);
-    let kind = resource.get("kind").and_then(Json::as_str).unwrap_or("");
-    let ns = resource
-        .pointer("/metadata/namespace")
-        .and_then(Json::as_str)
-        .unwrap_or("");
-    let namespace_object = if ns.is_empty() || kind == "Namespace" {
-        Json::Null
-    } else {
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}})
-    };
-    let (act, vars) = eval::create_request_activation(resource, &namespace_object, &spec, ctx);
+    let namespace_object = bindings::namespace_object(resource, Some(labels));
+    let (mut act, _) =
+        eval::create_request_activation(resource, &namespace_object, &Json::Null, ctx);
+    act.bind_json("params", params);
+    // Match conditions cannot read variables (nor do they see parameters).
     if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
-        match eval::match_conditions(conds, &act, &vars) {
+        let mut mc_act =
+            eval::create_request_activation(resource, &namespace_object, &Json::Null, ctx).0;
+        mc_act.bind_json("params", &Json::Null);
+        match eval::match_conditions(conds, &mc_act, &eval::Variables::default()) {
             Ok(true) => {}
             Ok(false) => return respond(Status::Skip, "match conditions aren't met".into()),
+            Err(_) if spec.get("failurePolicy").and_then(Json::as_str) == Some("Ignore") => {
+                return respond(Status::Skip, "match conditions aren't met".into())
+            }
             Err(e) => return respond(Status::Error, e),
         }
     }
+    let defs = spec
+        .get("variables")
+        .and_then(Json::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let vars = eval::eval_variables(defs, &mut act);
     let validations = spec
         .get("validations")
         .and_then(Json::as_array)
@@ -122,6 +134,7 @@ fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn vap() -> Json {
         json!({
@@ -140,7 +153,8 @@ mod tests {
     }
 
     fn status(bindings: &[Json], r: &Json, ctx: &EvalContext) -> Option<Status> {
-        evaluate_validating_admission_policy(&vap(), bindings, r, ctx).map(|v| v[0].status)
+        evaluate_validating_admission_policy(&vap(), bindings, r, ctx)
+            .and_then(|v| v.first().map(|r| r.status))
     }
 
     #[test]

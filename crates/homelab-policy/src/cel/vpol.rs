@@ -8,13 +8,14 @@
 //! a match-condition error -> error (unless `failurePolicy: Ignore`: skip); then
 //! the first false validation -> fail, an evaluation error -> error, else pass.
 
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use crate::context::EvalContext;
 use crate::response::{RuleResponse, Status};
 
 use super::autogen::validating_policy_variants;
 use super::eval::{self, DefaultMessage, Outcome};
+use super::exceptions::Decision;
 use super::matching::{self, selector_is_set};
 
 /// Whether `doc` is a Kyverno ValidatingPolicy (cluster-wide or namespaced).
@@ -35,27 +36,14 @@ pub fn validating_policy_has_selector(policy: &Json) -> bool {
 }
 
 fn rule_response(policy: &Json, status: Status, message: impl Into<String>) -> RuleResponse {
-    RuleResponse {
-        rule: policy
+    RuleResponse::new(
+        policy
             .pointer("/metadata/name")
             .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_string(),
+            .unwrap_or(""),
         status,
-        message: message.into(),
-    }
-}
-
-fn namespace_labels(ctx: &EvalContext) -> Map<String, Json> {
-    if let Some(l) = &ctx.namespace_labels {
-        return l.clone();
-    }
-    ctx.namespace_object
-        .as_ref()
-        .and_then(|n| n.pointer("/metadata/labels"))
-        .and_then(Json::as_object)
-        .cloned()
-        .unwrap_or_default()
+        message,
+    )
 }
 
 /// Evaluates a ValidatingPolicy against `resource`. `None` when the policy does
@@ -68,46 +56,25 @@ pub fn evaluate_validating_policy(
     evaluate_validating_policy_with_exceptions(policy, resource, ctx, &[])
 }
 
-/// Whether `doc` is a CEL `PolicyException` (policies.kyverno.io).
-pub fn is_cel_policy_exception(doc: &Json) -> bool {
-    doc.get("apiVersion")
-        .and_then(Json::as_str)
-        .is_some_and(|a| a.starts_with("policies.kyverno.io/"))
-        && doc.get("kind").and_then(Json::as_str) == Some("PolicyException")
-}
+pub use super::exceptions::is_cel_policy_exception;
 
 /// [`evaluate_validating_policy`] with CEL `PolicyException`s (any documents may be
 /// passed: those of kind policies.kyverno.io `PolicyException` that name this policy
-/// in `spec.policyRefs` apply). A matching exception without `images` or
-/// `allowedValues` skips the policy (`reportResult: pass` passes it); otherwise its
-/// lists are bound as `exceptions.allowedImages` / `exceptions.allowedValues`.
+/// in `spec.policyRefs` apply, see [`super::exceptions`]).
+///
+/// Like Kyverno's CLI, the policy and each of its autogen variants are matched
+/// separately: the first that selects the resource is evaluated; when none does, the
+/// result is `Some(empty)` (reported as excluded) if the constraints are of the kind
+/// the CLI reports anyway ([`matching::reports_unselected`]), else `None`. A namespaced
+/// policy is not restricted to its namespace by the CLI (only the cluster's webhook
+/// does that); its resource library looks up its own namespace.
 pub fn evaluate_validating_policy_with_exceptions(
     policy: &Json,
     resource: &Json,
     ctx: &EvalContext,
     exceptions: &[Json],
 ) -> Option<Vec<RuleResponse>> {
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("");
-    let kind = policy.get("kind").and_then(Json::as_str).unwrap_or("");
-    let mine: Vec<&Json> = exceptions
-        .iter()
-        .filter(|e| is_cel_policy_exception(e))
-        .filter(|e| {
-            e.pointer("/spec/policyRefs")
-                .and_then(Json::as_array)
-                .is_some_and(|refs| {
-                    refs.iter().any(|r| {
-                        r.get("name").and_then(Json::as_str) == Some(name)
-                            && r.get("kind")
-                                .and_then(Json::as_str)
-                                .is_none_or(|k| k == kind)
-                    })
-                })
-        })
-        .collect();
+    let mine = super::exceptions::for_policy(policy, exceptions);
     evaluate_inner(policy, resource, ctx, &mine)
 }
 
@@ -124,24 +91,12 @@ fn evaluate_inner(
             policy, spec, resource, ctx, true, exceptions,
         )]);
     }
-    if policy.get("kind").and_then(Json::as_str) == Some("NamespacedValidatingPolicy") {
-        let pns = policy
-            .pointer("/metadata/namespace")
-            .and_then(Json::as_str)
-            .unwrap_or("");
-        let rns = resource
-            .pointer("/metadata/namespace")
-            .and_then(Json::as_str)
-            .unwrap_or("");
-        if rns != pns {
-            return None;
-        }
-    }
-    let labels = namespace_labels(ctx);
+    let labels = matching::namespace_labels(ctx, resource);
     let req = matching::Request {
         resource,
         operation: &ctx.operation,
         namespace_labels: &labels,
+        subresource: ctx.subresource.as_ref(),
     };
     let selected = |s: &Json| {
         s.get("matchConstraints")
@@ -152,10 +107,29 @@ fn evaluate_inner(
             policy, spec, resource, ctx, false, exceptions,
         )]);
     }
-    validating_policy_variants(spec)
-        .into_iter()
-        .find(|v| selected(v))
-        .map(|v| vec![evaluate_spec(policy, &v, resource, ctx, false, exceptions)])
+    let variants = validating_policy_variants(spec);
+    if let Some(v) = variants.iter().find(|v| selected(v)) {
+        return Some(vec![evaluate_spec(
+            policy, v, resource, ctx, false, exceptions,
+        )]);
+    }
+    let reported = std::iter::once(spec)
+        .chain(variants.iter())
+        .any(|s| matching::reports_unselected(s.get("matchConstraints")));
+    reported.then(Vec::new)
+}
+
+/// The namespace of a namespaced policy kind (empty for cluster-wide kinds).
+pub(crate) fn policy_namespace(policy: &Json) -> &str {
+    let kind = policy.get("kind").and_then(Json::as_str).unwrap_or("");
+    if kind.starts_with("Namespaced") {
+        policy
+            .pointer("/metadata/namespace")
+            .and_then(Json::as_str)
+            .unwrap_or("default")
+    } else {
+        ""
+    }
 }
 
 fn evaluate_spec(
@@ -167,8 +141,9 @@ fn evaluate_spec(
     exceptions: &[&Json],
 ) -> RuleResponse {
     let null = Json::Null;
+    let pns = policy_namespace(policy);
     let mut act = if json_mode {
-        eval::activation(resource, &null, &null, &null, ctx)
+        eval::activation_in(resource, &null, &null, &null, ctx, pns)
     } else {
         let old = ctx.old_object.clone().unwrap_or(Json::Null);
         let object = if ctx.operation == "DELETE" {
@@ -186,91 +161,35 @@ fn evaluate_spec(
             Json::Null
         };
         let request = eval::request_json(resource, ctx);
-        eval::activation(&object, &old, &request, &ns_obj, ctx)
+        eval::activation_in(&object, &old, &request, &ns_obj, ctx, pns)
     };
-    let empty = Vec::new();
-    if !exceptions.is_empty() {
-        let (mut images, mut values, mut matched) = (Vec::new(), Vec::new(), Vec::new());
-        for e in exceptions {
-            let conds = e
-                .pointer("/spec/matchConditions")
-                .and_then(Json::as_array)
-                .unwrap_or(&empty);
-            match eval::match_conditions(conds, &act, &eval::Variables::default()) {
-                Ok(true) => {
-                    images.extend(
-                        e.pointer("/spec/images")
-                            .and_then(Json::as_array)
-                            .cloned()
-                            .unwrap_or_default(),
-                    );
-                    values.extend(
-                        e.pointer("/spec/allowedValues")
-                            .and_then(Json::as_array)
-                            .cloned()
-                            .unwrap_or_default(),
-                    );
-                    matched.push(*e);
-                }
-                Ok(false) => {}
-                Err(err) => {
-                    return rule_response(
-                        policy,
-                        Status::Error,
-                        format!("failed to load context: {err}"),
-                    )
-                }
+    let ignore = spec.get("failurePolicy").and_then(Json::as_str) == Some("Ignore");
+    match super::exceptions::decide(exceptions, &mut act, ignore) {
+        Decision::Evaluate => {}
+        Decision::Exempt(status, message) => return rule_response(policy, status, message),
+        Decision::Error(e) => return rule_response(policy, Status::Error, e),
+    }
+    // Match conditions come before the variables, which they cannot read.
+    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
+        match eval::match_conditions(conds, &act, &eval::Variables::default()) {
+            Ok(true) => {}
+            Ok(false) => return rule_response(policy, Status::Skip, "skip"),
+            Err(_) if ignore => return rule_response(policy, Status::Skip, "skip"),
+            Err(e) => {
+                return rule_response(
+                    policy,
+                    Status::Error,
+                    format!("failed to load context: {e}"),
+                )
             }
         }
-        if !matched.is_empty() && images.is_empty() && values.is_empty() {
-            let keys: Vec<String> = matched.iter().map(|e| exception_key(e)).collect();
-            // The exception with the highest `kyverno.io/exception-priority` label decides.
-            let pass = matched
-                .iter()
-                .max_by_key(|e| {
-                    e.pointer("/metadata/labels/kyverno.io~1exception-priority")
-                        .and_then(Json::as_str)
-                        .and_then(|p| p.parse::<i64>().ok())
-                        .unwrap_or(0)
-                })
-                .and_then(|e| e.pointer("/spec/reportResult").and_then(Json::as_str))
-                == Some("pass");
-            let (status, verb) = if pass {
-                (Status::Pass, "passed")
-            } else {
-                (Status::Skip, "skipped")
-            };
-            return rule_response(
-                policy,
-                status,
-                format!(
-                    "rule is {verb} due to policy exception: {}",
-                    keys.join(", ")
-                ),
-            );
-        }
-        act.bind_json(
-            "exceptions",
-            &serde_json::json!({"allowedImages": images, "allowedValues": values}),
-        );
     }
+    let empty = Vec::new();
     let variables = spec
         .get("variables")
         .and_then(Json::as_array)
         .unwrap_or(&empty);
     let vars = eval::eval_variables(variables, &mut act);
-    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
-        match eval::match_conditions(conds, &act, &vars) {
-            Ok(true) => {}
-            Ok(false) => return rule_response(policy, Status::Skip, "skip"),
-            Err(e) => {
-                if spec.get("failurePolicy").and_then(Json::as_str) == Some("Ignore") {
-                    return rule_response(policy, Status::Skip, "skip");
-                }
-                return rule_response(policy, Status::Error, e);
-            }
-        }
-    }
     let validations = spec
         .get("validations")
         .and_then(Json::as_array)
@@ -303,18 +222,6 @@ fn evaluate_spec(
         Outcome::Pass => rule_response(policy, Status::Pass, "success"),
         Outcome::Fail(m) => rule_response(policy, Status::Fail, m),
         Outcome::Error(m) => rule_response(policy, Status::Error, m),
-    }
-}
-
-/// `namespace/name` (or `name`) of an exception, as Kyverno reports it.
-fn exception_key(e: &Json) -> String {
-    let name = e
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("");
-    match e.pointer("/metadata/namespace").and_then(Json::as_str) {
-        Some(ns) if !ns.is_empty() => format!("{ns}/{name}"),
-        _ => name.to_string(),
     }
 }
 
@@ -351,7 +258,8 @@ mod tests {
     }
 
     fn status(p: &Json, r: &Json) -> Option<Status> {
-        evaluate_validating_policy(p, r, &EvalContext::default()).map(|v| v[0].status)
+        evaluate_validating_policy(p, r, &EvalContext::default())
+            .and_then(|v| v.first().map(|r| r.status))
     }
 
     #[test]

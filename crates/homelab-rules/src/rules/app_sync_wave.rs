@@ -29,10 +29,11 @@
 //! (policies after Kyverno, PVCs after Longhorn's StorageClasses).
 
 use crate::argo::{applications, deployments, relative_path, sources, wave, Deployment};
-use crate::workload::{pod_spec, sync_wave};
+use crate::workload::sync_wave;
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 use homelab_manifest::Document;
+use homelab_manifest::ResourceExt;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -288,9 +289,9 @@ impl Rule for AppSyncWave {
                     );
                 }
             }
-            if let Some(pod) = pod_spec(doc) {
+            if let Some(pod) = doc.pod_spec() {
                 let ns = doc.namespace().unwrap_or("default").to_string();
-                for (pointer, secret) in secret_refs(pod.spec, &pod.pointer) {
+                for (pointer, secret) in secret_refs(pod.spec, pod.pointer) {
                     need(
                         &pointer,
                         sealed.get(&(ns.clone(), secret.clone())),

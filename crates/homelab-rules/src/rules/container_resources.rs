@@ -25,9 +25,9 @@
 //!       limits: { cpu: 500m, memory: 512Mi }
 //! ```
 
-use crate::workload::pod_spec;
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
+use homelab_manifest::ResourceExt;
 use serde_json::Value;
 
 pub struct ContainerResources;
@@ -48,7 +48,7 @@ impl Rule for ContainerResources {
     fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for doc in repo.objects() {
-            let Some(pod) = pod_spec(doc) else { continue };
+            let Some(pod) = doc.pod_spec() else { continue };
             for c in pod.containers() {
                 let resources = c.value.get("resources");
                 let mut missing = Vec::new();

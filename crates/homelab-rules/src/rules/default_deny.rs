@@ -25,7 +25,7 @@
 //! ```
 //! then allow DNS egress and each real flow explicitly.
 
-use crate::netpol::{denies_all, policies_by_namespace, workload_namespaces};
+use crate::netpol::{denies_all, policies_by_namespace, workload_namespaces, Direction};
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 
@@ -50,8 +50,8 @@ impl Rule for DefaultDeny {
         let mut out = Vec::new();
         for (ns, witness) in workload_namespaces(repo) {
             let list = policies.get(ns.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            let ingress = list.iter().any(|p| denies_all(p, "Ingress"));
-            let egress = list.iter().any(|p| denies_all(p, "Egress"));
+            let ingress = list.iter().any(|p| denies_all(p, Direction::Ingress));
+            let egress = list.iter().any(|p| denies_all(p, Direction::Egress));
             if ingress && egress {
                 continue;
             }

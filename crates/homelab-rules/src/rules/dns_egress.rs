@@ -29,7 +29,7 @@
 //!         - { protocol: TCP, port: 53 }
 //! ```
 
-use crate::netpol::{allows_dns, denies_all, policies_by_namespace};
+use crate::netpol::{allows_dns, denies_all, policies_by_namespace, Direction};
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 
@@ -54,7 +54,7 @@ impl Rule for DnsEgress {
             if policies.iter().any(|p| allows_dns(p)) {
                 continue;
             }
-            for deny in policies.iter().filter(|p| denies_all(p, "Egress")) {
+            for deny in policies.iter().filter(|p| denies_all(p, Direction::Egress)) {
                 out.push(finding(
                     self,
                     deny,

@@ -23,10 +23,30 @@
 //! Keep one webservice replica and the guide's requests, or raise the budget in
 //! `platform.toml` if the node has room (`homelab plan` shows it).
 
-use crate::quantity::{gib, parse};
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
+use homelab_k8s::Quantity;
 use serde_json::Value;
+
+/// `8.0 GiB`, for messages.
+fn gib(bytes: i128) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1024.0 * 1024.0 * 1024.0))
+}
+
+/// A memory quantity in bytes (rounded up, as the scheduler counts it).
+fn bytes(value: &Value) -> Option<i128> {
+    Some(Quantity::from_value(value)?.ok()?.units_rounded_up())
+}
+
+/// A replica count (a whole, non-negative number).
+fn count(value: &Value) -> Option<i128> {
+    value.as_u64().map(i128::from).or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+            .map(|f| f as i128)
+    })
+}
 
 pub struct GitlabBudget;
 
@@ -41,14 +61,14 @@ fn is_gitlab_values(v: &Value) -> bool {
 /// how much (request × replicas).
 struct Contribution {
     pointer: String,
-    bytes: f64,
+    bytes: i128,
 }
 
 /// Every memory request × replicas under `value`.
 fn contributions(
     value: &Value,
     pointer: &str,
-    replicas: Option<(f64, String)>,
+    replicas: Option<(i128, String)>,
     out: &mut Vec<Contribution>,
 ) {
     match value {
@@ -62,22 +82,22 @@ fn contributions(
                 .iter()
                 .find_map(|k| {
                     map.get(*k)
-                        .and_then(Value::as_f64)
+                        .and_then(count)
                         .map(|n| (n, format!("{pointer}/{k}")))
                 })
                 .or(replicas);
             if let Some(memory) = map
                 .get("resources")
                 .and_then(|r| r.pointer("/requests/memory"))
-                .and_then(parse)
+                .and_then(bytes)
             {
                 let (count, at) = match &replicas {
                     Some((n, at)) => (*n, at.clone()),
-                    None => (1.0, format!("{pointer}/resources/requests/memory")),
+                    None => (1, format!("{pointer}/resources/requests/memory")),
                 };
                 out.push(Contribution {
                     pointer: at,
-                    bytes: memory * count,
+                    bytes: memory.saturating_mul(count),
                 });
             }
             for (k, v) in map {
@@ -93,7 +113,7 @@ fn contributions(
 
 /// Sum of memory requests × replicas under `value`.
 #[cfg(test)]
-fn requested(value: &Value) -> f64 {
+fn requested(value: &Value) -> i128 {
     let mut all = Vec::new();
     contributions(value, "", None, &mut all);
     all.iter().map(|c| c.bytes).sum()
@@ -113,18 +133,18 @@ impl Rule for GitlabBudget {
         "GitLab values requesting more memory than the budget"
     }
     fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
-        let budget = settings.gitlab_memory_budget as f64;
+        let budget = i128::from(settings.gitlab_memory_budget);
         repo.non_objects()
             .filter(|d| is_gitlab_values(&d.value))
             .filter_map(|d| {
                 let mut all = Vec::new();
                 contributions(&d.value, "", None, &mut all);
-                let total: f64 = all.iter().map(|c| c.bytes).sum();
+                let total = all.iter().fold(0i128, |sum, c| sum.saturating_add(c.bytes));
                 if total <= budget {
                     return None;
                 }
                 // Point at the biggest contributor: usually what was just raised.
-                let biggest = all.iter().max_by(|a, b| a.bytes.total_cmp(&b.bytes))?;
+                let biggest = all.iter().max_by_key(|c| c.bytes)?;
                 Some(finding(
                     self,
                     d,
@@ -150,6 +170,14 @@ mod tests {
     fn sums_requests_times_replicas() {
         let v = json!({"gitlab": {"webservice": {"replicaCount": 2, "resources": {"requests": {"memory": "1Gi"}}},
                                    "sidekiq": {"resources": {"requests": {"memory": "512Mi"}}}}});
-        assert_eq!(super::requested(&v), 2.5 * 1024.0 * 1024.0 * 1024.0);
+        assert_eq!(super::requested(&v), 5 * 512 * 1024 * 1024);
+    }
+
+    /// The former parser of this crate read `1E` and `2Ei` as no request at all.
+    #[test]
+    fn every_kubernetes_unit_counts() {
+        let v = json!({"gitlab": {"webservice": {"resources": {"requests": {"memory": "2Ei"}}},
+                                   "sidekiq": {"resources": {"requests": {"memory": "1E"}}}}});
+        assert_eq!(super::requested(&v), (2i128 << 60) + 10i128.pow(18));
     }
 }

@@ -28,10 +28,10 @@
 //! ```
 
 use crate::gpu::gpu_requests_in;
-use crate::workload::pod_spec;
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 use homelab_manifest::Document;
+use homelab_manifest::ResourceExt;
 use serde_json::Value;
 
 pub struct GpuPlacement;
@@ -115,9 +115,9 @@ impl Rule for GpuPlacement {
     fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for doc in repo.objects() {
-            let Some(pod) = pod_spec(doc) else { continue };
+            let Some(pod) = doc.pod_spec() else { continue };
             let mut gpu = Vec::new();
-            gpu_requests_in(pod.spec, &pod.pointer, &mut gpu);
+            gpu_requests_in(pod.spec, pod.pointer, &mut gpu);
             if let Some(first) = gpu.first() {
                 let m = missing(pod.spec);
                 if !m.is_empty() {

@@ -25,9 +25,9 @@
 
 use super::storage_unknown_class::{object_classes, values_classes};
 use crate::gpu::gpu_requests_in;
-use crate::workload::pod_spec;
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
+use homelab_manifest::ResourceExt;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -68,9 +68,9 @@ impl Rule for GpuReplicatedStorage {
             "put the GPU workload's volumes on the single-replica local class (longhorn-gpu-local)";
         let mut out = Vec::new();
         for doc in repo.objects() {
-            let Some(pod) = pod_spec(doc) else { continue };
+            let Some(pod) = doc.pod_spec() else { continue };
             let mut gpu = Vec::new();
-            gpu_requests_in(pod.spec, &pod.pointer, &mut gpu);
+            gpu_requests_in(pod.spec, pod.pointer, &mut gpu);
             if gpu.is_empty() {
                 continue;
             }

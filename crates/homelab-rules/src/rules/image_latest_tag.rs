@@ -22,9 +22,9 @@
 //! Pin a version: `image: ollama/ollama:0.5.7`, or a digest:
 //! `image: ollama/ollama@sha256:…`.
 
-use crate::workload::pod_spec;
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
+use homelab_manifest::ResourceExt;
 use serde_json::Value;
 
 pub struct ImageLatestTag;
@@ -54,7 +54,7 @@ impl Rule for ImageLatestTag {
     fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for doc in repo.objects() {
-            let Some(pod) = pod_spec(doc) else { continue };
+            let Some(pod) = doc.pod_spec() else { continue };
             for c in pod.containers() {
                 let Some(image) = c.value.get("image").and_then(Value::as_str) else {
                     continue;

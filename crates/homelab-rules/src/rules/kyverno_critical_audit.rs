@@ -27,6 +27,7 @@
 use crate::argo::relative_path;
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
+use homelab_manifest::ResourceExt;
 use serde_json::Value;
 
 pub struct KyvernoCriticalAudit;
@@ -54,11 +55,7 @@ impl Rule for KyvernoCriticalAudit {
             }
             let name = doc.name().unwrap_or("?");
             let path = relative_path(repo, doc);
-            let severity = doc
-                .value
-                .pointer("/metadata/annotations/policies.kyverno.io~1severity")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let severity = doc.annotation("policies.kyverno.io/severity").unwrap_or("");
             let critical = settings.critical_policies.iter().any(|p| p == name)
                 || path.contains("/security/")
                 || path.starts_with("security/")

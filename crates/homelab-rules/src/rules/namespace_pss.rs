@@ -31,7 +31,7 @@
 
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
-use serde_json::Value;
+use homelab_manifest::ResourceExt;
 
 pub struct NamespacePss;
 
@@ -54,12 +54,8 @@ impl Rule for NamespacePss {
         let mut out = Vec::new();
         for doc in repo.of_kind("Namespace") {
             let name = doc.name().unwrap_or("?");
-            let labels = doc.value.pointer("/metadata/labels");
-            let label = |mode: &str| {
-                labels
-                    .and_then(|l| l.get(format!("pod-security.kubernetes.io/{mode}")))
-                    .and_then(Value::as_str)
-            };
+            let labels = doc.labels();
+            let label = |mode: &str| doc.label(&format!("pod-security.kubernetes.io/{mode}"));
             let labels_pointer = if labels.is_some() {
                 "/metadata/labels"
             } else {

@@ -266,14 +266,10 @@ pub fn sync_readmes(root: &Path, check: bool) -> anyhow::Result<(Vec<String>, Ve
             stale.push(relative);
             continue;
         }
-        // Written only inside the repository (the folder was confined when read).
-        let path = paths::confine(root, if dir.is_empty() { "." } else { &dir })
-            .map_err(|e| anyhow::anyhow!("{dir}: {}", e.describe()))?
-            .join("README.md");
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
-            continue;
-        }
-        crate::atomic::write(&path, text.as_bytes())?;
+        // Written through the tree: a link on the way is never followed.
+        let tree = homelab_fs::Tree::open(root)?;
+        let rel = tree.rel(&relative)?;
+        tree.write(&rel, text.as_bytes(), 0o644)?;
         written.push(relative);
     }
     Ok((written, stale))

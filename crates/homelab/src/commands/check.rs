@@ -101,7 +101,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         homelab_report::render(format, &report, &outcome.sources, RenderOptions { color });
     match &args.output {
         Some(path) => {
-            crate::atomic::write(path, rendered.as_bytes())?;
+            homelab_fs::write_atomic(path, rendered.as_bytes(), homelab_fs::Perms::KeepOr(0o644))
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
             eprintln!("{}", homelab_report::Summary::of(&report).line());
         }
         None => print!("{rendered}"),

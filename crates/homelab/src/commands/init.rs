@@ -60,19 +60,23 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     }
     let rendered = render::render(&cfg).context("rendering the repository")?;
     let stamp = sync::timestamp_now();
-    let toml_path = dir.join("platform.toml");
-    if args.force && toml_path.is_file() {
-        let old = std::fs::read(&toml_path)?;
-        if old != text.as_bytes() {
-            sync::write_atomic(
-                &dir.join(format!("{}/{stamp}/platform.toml", sync::BACKUP_DIR)),
-                &old,
-            )?;
+    let tree = sync::open(dir)?;
+    super::render::report_recovery(dir, &sync::recover(&tree)?);
+    let toml = tree.rel("platform.toml")?;
+    if args.force {
+        if let Some(old) = sync::read_text(&tree, &toml)? {
+            if old != text {
+                sync::write_file(
+                    &tree,
+                    &format!("{}/{stamp}/platform.toml", sync::BACKUP_DIR),
+                    old.as_bytes(),
+                )?;
+            }
         }
     }
-    let plan_ = sync::plan_sync(dir, &rendered, &text, args.force, &stamp)?;
-    sync::write_atomic(&toml_path, text.as_bytes())?;
-    sync::apply(dir, &plan_)?;
+    let plan_ = sync::plan_sync(&tree, &rendered, &text, args.force, &stamp)?;
+    sync::write_file(&tree, "platform.toml", text.as_bytes())?;
+    sync::apply(&tree, &plan_)?;
     print_summary(dir, &plan_, global, false);
 
     let platform = model::derive(&cfg);

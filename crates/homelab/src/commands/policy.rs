@@ -2,6 +2,7 @@
 //! (`kyverno apply` and `kyverno test` equivalents).
 
 use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
+use homelab_k8s::ResourceExt;
 use homelab_manifest::{Class, LoadOptions};
 use homelab_policy::context::{EvalContext, UserInfo};
 use homelab_policy::engine::{self, Values};
@@ -50,9 +51,22 @@ also accepted), loads the policies, resources, values, user info and exceptions 
 (relative to the test file) and compares each expected result like `kyverno test`:
 a `name` matches resources of any namespace, `ns/name` one namespace; `autogen-` rule names
 match; a policy that produced no result for the rule counts as passed (Excluded);
-`patchedResources`/`generatedResource` must equal the mutated/generated objects, and
-`cloneSourceResource` provides clone sources. The CLI assumes request.operation CREATE
-unless the values file or the result's `operation` says otherwise.
+`patchedResources`/`generatedResource(s)` must equal the mutated/generated objects (a
+resource missing from the patched file is skipped), and `checks` assertion trees are
+verified. The CLI assumes request.operation CREATE unless the values file or the result's
+`operation` says otherwise.
+
+Every policy kind is evaluated: ClusterPolicy/Policy (validate, mutate incl. foreach and
+mutate-existing `targets`, generate incl. clone/cloneList sources), ValidatingPolicy,
+MutatingPolicy (incl. mutateExisting on `targetResources`), GeneratingPolicy,
+DeletingPolicy, ImageValidatingPolicy (without registry access), ValidatingAdmission-
+Policy and MutatingAdmissionPolicy with bindings and `paramResources`, CEL
+PolicyExceptions. Nothing reaches a cluster, registry or the network: lookups are answered
+from the test's mocks as `kyverno test` answers them: `clusterResources` (a fake cluster
+of every loaded object, serving CEL resource.Get/List, apiCall urlPath and configMap
+context entries), the `context` file (resources and image data for CEL lookups without a
+cluster), `apiCallResponses` (HTTP and apiCall answers), `globalContextEntries`, and the
+Values file (variables, namespaces).
 
 Exit codes: 0 every result as expected, 1 any result differs (or a test could not be loaded),
 2 usage error.
@@ -98,11 +112,22 @@ pub struct TestArgs {
     #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
     /// Output format: table (default) or json (one array of result rows).
-    #[arg(long, default_value = "table")]
+    #[arg(
+        long,
+        short = 'o',
+        visible_alias = "output-format",
+        default_value = "table"
+    )]
     pub format: String,
     /// Only show results that differ.
     #[arg(long = "fail-only")]
     pub fail_only: bool,
+    /// Also show each rule's message (and why a resource comparison failed).
+    #[arg(long = "detailed-results")]
+    pub detailed_results: bool,
+    /// Fail when no test file is found.
+    #[arg(long = "require-tests")]
+    pub require_tests: bool,
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
@@ -233,10 +258,7 @@ fn apply(a: ApplyArgs, _global: &Global) -> anyhow::Result<u8> {
     let prepared: Vec<engine::Prepared> = policies.iter().map(engine::prepare).collect();
     let mut responses: Vec<(usize, PolicyResponse)> = Vec::new();
     for r in &resources {
-        let ns = r
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let ns = r.namespace().unwrap_or("");
         let ctx = EvalContext {
             operation: op.clone(),
             user_info: user.clone(),
@@ -380,12 +402,20 @@ fn test(t: TestArgs) -> anyhow::Result<u8> {
         }
     }
     let failed = rows.iter().filter(|r| !r.ok).count();
+    if t.require_tests && files.is_empty() {
+        anyhow::bail!("no kyverno-test.yaml found under the given folders");
+    }
     if format == "json" {
         let arr: Vec<Value> = rows
             .iter()
+            .filter(|r| !t.fail_only || !r.ok)
             .map(|r| {
-                json!({"policy": r.policy, "rule": r.rule, "resource": r.resource, "expected": r.expected,
-                       "actual": r.actual, "ok": r.ok, "test": r.test, "reason": r.reason})
+                let mut row = json!({"policy": r.policy, "rule": r.rule, "resource": r.resource, "expected": r.expected,
+                       "actual": r.actual, "ok": r.ok, "test": r.test, "reason": r.reason});
+                if t.detailed_results {
+                    row["message"] = json!(r.message);
+                }
+                row
             })
             .collect();
         println!("{}", serde_json::to_string(&Value::Array(arr))?);
@@ -402,19 +432,6 @@ fn test(t: TestArgs) -> anyhow::Result<u8> {
                 continue;
             }
             let verdict = if r.ok { "Pass" } else { "Fail" };
-            let reason = if r.ok {
-                if r.actual.is_none() {
-                    "Excluded".to_string()
-                } else {
-                    "Ok".to_string()
-                }
-            } else {
-                format!(
-                    "Want {}, got {}",
-                    r.expected,
-                    r.actual.as_deref().unwrap_or("none")
-                )
-            };
             println!(
                 "{:<4} {:<34} {:<34} {:<44} {:<6} {}",
                 i + 1,
@@ -422,8 +439,14 @@ fn test(t: TestArgs) -> anyhow::Result<u8> {
                 r.rule,
                 r.resource,
                 verdict,
-                reason
+                r.reason
             );
+            if t.detailed_results && !r.message.is_empty() {
+                println!(
+                    "     message: {}",
+                    r.message.replace('\n', "\n              ")
+                );
+            }
         }
         println!(
             "\nTest summary: {} tests passed and {} tests failed ({} test files)",

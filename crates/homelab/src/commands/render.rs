@@ -3,6 +3,7 @@
 
 use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
 use anyhow::Context;
+use homelab_fs::Tree;
 use homelab_platform::sync::{self, Action, Drift, SyncPlan};
 use homelab_platform::{config, render};
 use std::path::{Path, PathBuf};
@@ -11,14 +12,15 @@ use std::path::{Path, PathBuf};
 ///
 /// Examples:
 ///   homelab render                 # the repository in the current directory
-///   homelab render --check         # CI: exit 1 when files differ from what platform.toml renders
+///   homelab render --check         # CI: exit 1 when a render would change a file
 ///   homelab render --force         # overwrite hand edits (backed up under .homelab/backup/)
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Repository directory (holds platform.toml).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
-    /// Write nothing; exit 1 when the tree differs from what the config renders.
+    /// Write nothing; exit 1 when re-rendering would change a file (hand edits that a render
+    /// keeps, such as a sealed secret in place of a placeholder, are not drift).
     #[arg(long, conflicts_with = "force")]
     pub check: bool,
     /// Overwrite files edited by hand (the old content is kept under .homelab/backup/).
@@ -26,20 +28,36 @@ pub struct Args {
     pub force: bool,
 }
 
-/// Read and validate DIR/platform.toml; errors are printed and mapped to an exit code.
-pub fn load(dir: &Path) -> anyhow::Result<Result<(config::Config, String), u8>> {
-    let path = dir.join("platform.toml");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+/// Open the repository folder; a missing one is a usage error (exit 2).
+pub fn open_repo(dir: &Path) -> anyhow::Result<Result<Tree, u8>> {
+    match Tree::open(dir) {
+        Ok(tree) => Ok(Ok(tree)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!(
+                "{}: no such folder; create the repository with `homelab init {}`",
+                dir.display(),
+                dir.display()
+            );
+            Ok(Err(EXIT_USAGE))
+        }
+        Err(e) => Err(e).with_context(|| format!("opening {}", dir.display())),
+    }
+}
+
+/// Read and validate platform.toml of the repository (a regular file, never through a
+/// link); errors are printed and mapped to an exit code.
+pub fn load(tree: &Tree) -> anyhow::Result<Result<(config::Config, String), u8>> {
+    let path = tree.display("platform.toml");
+    let text = match sync::read_text(tree, &tree.rel("platform.toml")?)? {
+        Some(t) => t,
+        None => {
             eprintln!(
                 "{}: not found; create the repository with `homelab init {}`",
                 path.display(),
-                dir.display()
+                tree.path().display()
             );
             return Ok(Err(EXIT_USAGE));
         }
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     match config::parse(&text, &path.display().to_string()) {
         Ok(c) => Ok(Ok((c, text))),
@@ -52,13 +70,25 @@ pub fn load(dir: &Path) -> anyhow::Result<Result<(config::Config, String), u8>> 
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
-    let (cfg, text) = match load(&args.dir)? {
+    let tree = match open_repo(&args.dir)? {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
+    };
+    let (cfg, text) = match load(&tree)? {
         Ok(v) => v,
         Err(code) => return Ok(code),
     };
     let rendered = render::render(&cfg).context("rendering the repository")?;
     if args.check {
-        let drift = sync::check(&args.dir, &rendered)?;
+        if sync::interrupted(&tree)? {
+            println!(
+                "{}: a render was interrupted; run `homelab render {}` to complete it",
+                tree.display(sync::JOURNAL_PATH).display(),
+                args.dir.display()
+            );
+            return Ok(EXIT_FINDINGS);
+        }
+        let drift = sync::check(&tree, &rendered, &text)?;
         // The repository's own charts keep a generated README (`homelab charts readme`).
         let (_, stale_readmes) = super::charts_lint::sync_readmes(&args.dir, true)?;
         for p in &stale_readmes {
@@ -66,33 +96,33 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         }
         if drift.is_empty() && stale_readmes.is_empty() {
             if global.verbose > 0 {
-                println!("{} files match platform.toml", rendered.len());
+                println!(
+                    "{} files match what platform.toml renders (hand edits that a render keeps are not drift)",
+                    rendered.len()
+                );
             }
             return Ok(EXIT_OK);
         }
         for d in &drift {
             let what = match d {
                 Drift::Missing(_) => "missing",
-                Drift::Modified(_) => "differs",
+                Drift::Modified(_) => "differs from what platform.toml renders",
+                Drift::Conflicting(_) => "differs, and re-rendering would conflict with your edits",
                 Drift::Stale(_) => "no longer rendered",
+                Drift::Unresolved(_) => "has unresolved conflict markers",
             };
             println!("{}: {what}", args.dir.join(d.path()).display());
         }
         println!(
-            "{} file(s) differ from what platform.toml renders; run `homelab render {}`",
+            "{} file(s) would change; run `homelab render {}`",
             drift.len() + stale_readmes.len(),
             args.dir.display()
         );
         return Ok(EXIT_FINDINGS);
     }
-    let plan = sync::plan_sync(
-        &args.dir,
-        &rendered,
-        &text,
-        args.force,
-        &sync::timestamp_now(),
-    )?;
-    sync::apply(&args.dir, &plan)?;
+    report_recovery(&args.dir, &sync::recover(&tree)?);
+    let plan = sync::plan_sync(&tree, &rendered, &text, args.force, &sync::timestamp_now())?;
+    sync::apply(&tree, &plan)?;
     print_summary(&args.dir, &plan, global, true);
     let (readmes, _) = super::charts_lint::sync_readmes(&args.dir, false)?;
     for p in &readmes {
@@ -103,6 +133,19 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     } else {
         EXIT_OK
     })
+}
+
+/// Say what completing an interrupted render did.
+pub fn report_recovery(dir: &Path, recovery: &sync::Recovery) {
+    if recovery.completed {
+        println!("{}: completed a render that was interrupted", dir.display());
+    }
+    for path in &recovery.left_changed {
+        println!("  kept         {path} (changed after the interrupted render began)");
+    }
+    for path in &recovery.removed_temp_files {
+        println!("  cleaned      {path} (temporary file of an interrupted write)");
+    }
 }
 
 /// Print what a sync did: counts, then the names of everything but unchanged files.

@@ -307,47 +307,14 @@ pub(crate) fn render(objects: &[Value], format: Format, separators: bool) -> Res
     Ok(out)
 }
 
-/// Write via a temporary file in the same folder, fsync, rename: a crash never leaves a half
-/// file. `mode` sets the permissions (e.g. 0o600 for plaintext); otherwise an existing file's
-/// mode is kept.
+/// Write atomically (see `homelab_fs::write_atomic`). `mode` sets exact permissions (0o600
+/// for plaintext and keys, in place from the moment the file exists); otherwise an existing
+/// file keeps its mode and a new one gets 0o644.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
+    let perms = match mode {
+        Some(m) => homelab_fs::Perms::Exact(m),
+        None => homelab_fs::Perms::KeepOr(0o644),
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("{}: not a file path", path.display()))?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = dir.join(format!(".{file_name}.homelab-{}.tmp", std::process::id()));
-    let result = (|| -> Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(bytes)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let keep = std::fs::metadata(path)
-                .ok()
-                .map(|m| m.permissions().mode() & 0o7777);
-            if let Some(m) = mode.or(keep) {
-                f.set_permissions(std::fs::Permissions::from_mode(m))?;
-            }
-        }
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot replace {}", path.display()))?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
+    homelab_fs::write_atomic(path, bytes, perms)
+        .with_context(|| format!("writing {}", path.display()))
 }

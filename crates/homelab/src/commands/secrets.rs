@@ -10,7 +10,7 @@
 use super::seal::write_atomic;
 use super::unseal::load_private_keys;
 use super::{Global, EXIT_FINDINGS, EXIT_OK};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use homelab_seal::backup::{check_all, Verdict};
 use homelab_seal::sealed::sealed_secrets;
 use serde_json::{json, Value};
@@ -239,11 +239,14 @@ fn keygen(args: KeygenArgs) -> Result<u8> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let key_path = args.out.join("tls.key");
-    if key_path.exists() {
-        bail!(
+    let refuse = || {
+        anyhow::anyhow!(
             "{} already exists: refusing to overwrite a sealing key (move it away first)",
             key_path.display()
-        );
+        )
+    };
+    if std::fs::symlink_metadata(&key_path).is_ok() {
+        return Err(refuse());
     }
     let generated = homelab_seal::keygen::generate(
         usize::from(args.bits),
@@ -252,7 +255,12 @@ fn keygen(args: KeygenArgs) -> Result<u8> {
     )?;
     let secret = generated.backup_secret(&args.namespace, "sealed-secrets-key-homelab");
     let list = json!({"apiVersion": "v1", "kind": "List", "items": [secret]});
-    write_atomic(&key_path, generated.private_key_pem.as_bytes(), Some(0o600))?;
+    homelab_fs::create_atomic(&key_path, generated.private_key_pem.as_bytes(), 0o600).map_err(
+        |e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => refuse(),
+            _ => anyhow::Error::new(e).context(format!("writing {}", key_path.display())),
+        },
+    )?;
     write_atomic(
         &args.out.join("tls.crt"),
         generated.certificate_pem.as_bytes(),

@@ -5,12 +5,12 @@
 //! `-output=json` and `--output json` all work, and `-schema-location` repeats.
 
 use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
-use homelab_diagnostics::{Diagnostic, Severity};
+use homelab_diagnostics::Severity;
 use homelab_manifest::{Document, LoadOptions};
-use homelab_schema::{Checked, FilenameFilter, Status, Validator, ValidatorOptions};
+use homelab_report::validation::{self, ObjectRef, Row, Validation, ValidationFormat, Verdict};
+use homelab_schema::{FilenameFilter, Status, Validator, ValidatorOptions};
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 
@@ -54,19 +54,11 @@ Examples:
   kustomize build . | homelab validate -strict -summary -
   homelab validate -strict -schema-location default -schema-location 'schemas/{{.ResourceKind}}{{.KindSuffix}}.json' apps/";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Output {
-    Text,
-    Json,
-    Junit,
-    Tap,
-}
-
 #[derive(Debug)]
 struct Options {
     strict: bool,
     summary: bool,
-    output: Output,
+    output: ValidationFormat,
     verbose: bool,
     help: bool,
     version: bool,
@@ -80,7 +72,7 @@ fn parse(args: Vec<OsString>) -> Result<Options, String> {
     let mut o = Options {
         strict: false,
         summary: false,
-        output: Output::Text,
+        output: ValidationFormat::Text,
         verbose: false,
         help: false,
         version: false,
@@ -138,10 +130,10 @@ fn parse(args: Vec<OsString>) -> Result<Options, String> {
             }
             "output" | "o" => {
                 o.output = match value(inline)?.as_str() {
-                    "text" => Output::Text,
-                    "json" => Output::Json,
-                    "junit" => Output::Junit,
-                    "tap" => Output::Tap,
+                    "text" => ValidationFormat::Text,
+                    "json" => ValidationFormat::Json,
+                    "junit" => ValidationFormat::Junit,
+                    "tap" => ValidationFormat::Tap,
                     other => {
                         return Err(format!(
                             "-output: unknown format `{other}`: expected text, json, junit or tap"
@@ -184,41 +176,6 @@ fn list(s: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(String::from)
-}
-
-/// One line of output: a resource (or a file that failed to load) and its verdict.
-struct Row<'a> {
-    file: String,
-    doc: Option<&'a Document>,
-    status: Status,
-    diagnostics: Vec<Diagnostic>,
-}
-
-impl Row<'_> {
-    fn kind(&self) -> &str {
-        self.doc.and_then(|d| d.kind()).unwrap_or("")
-    }
-    fn name(&self) -> &str {
-        self.doc.and_then(|d| d.name()).unwrap_or("")
-    }
-    fn api_version(&self) -> &str {
-        self.doc.and_then(|d| d.api_version()).unwrap_or("")
-    }
-    fn namespace(&self) -> Option<&str> {
-        self.doc.and_then(|d| d.namespace())
-    }
-    /// kubeconform's one-line message: every problem joined with ` - `.
-    fn message(&self) -> String {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| match &d.path {
-                Some(p) => format!("{p}: {} [{}]", d.message, d.rule),
-                None => format!("{} [{}]", d.message, d.rule),
-            })
-            .collect::<Vec<_>>()
-            .join(" - ")
-    }
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
@@ -270,394 +227,74 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         if filter.ignores(&file) {
             continue;
         }
-        if d.severity == Severity::Error {
+        let verdict = if d.severity == Severity::Error {
             files.insert(file.clone());
-            rows.push(Row {
-                file,
-                doc: None,
-                status: Status::Error,
-                diagnostics: vec![d.clone()],
-            });
+            Verdict::Error
         } else if verbose {
-            rows.push(Row {
-                file,
-                doc: None,
-                status: Status::Skipped,
-                diagnostics: vec![d.clone()],
-            });
-        }
+            Verdict::Skipped
+        } else {
+            continue;
+        };
+        rows.push(Row {
+            file,
+            object: None,
+            verdict,
+            diagnostics: vec![d.clone()],
+        });
     }
+    // (file, document, item) of each row, to print them in file order.
+    let mut order: Vec<Option<(usize, Option<usize>)>> = vec![None; rows.len()];
     for (doc, result) in documents.iter().zip(checked) {
         files.insert(doc.source.name.clone());
         let Some(result) = result else {
             continue;
         };
-        let diagnostics = diagnostics_of(doc, &result);
         rows.push(Row {
             file: doc.source.name.clone(),
-            doc: Some(doc),
-            status: result.status,
-            diagnostics,
+            object: Some(ObjectRef {
+                kind: doc.kind().unwrap_or("").to_string(),
+                name: doc.name().unwrap_or("").to_string(),
+                api_version: doc.api_version().unwrap_or("").to_string(),
+                namespace: doc.namespace().map(str::to_string),
+            }),
+            verdict: match result.status {
+                Status::Valid => Verdict::Valid,
+                Status::Invalid => Verdict::Invalid,
+                Status::Error => Verdict::Error,
+                Status::Skipped => Verdict::Skipped,
+            },
+            diagnostics: homelab_schema::to_diagnostics(doc, &result),
         });
+        order.push(Some((doc.doc_index, doc.item_index)));
     }
-    rows.sort_by(|a, b| {
+    let mut keyed: Vec<_> = rows.into_iter().zip(order).collect();
+    keyed.sort_by(|(a, ao), (b, bo)| {
         let ka = a.diagnostics.first().and_then(|d| d.location.clone());
         let kb = b.diagnostics.first().and_then(|d| d.location.clone());
-        (
-            a.file.as_str(),
-            a.doc.map(|d| (d.doc_index, d.item_index)),
-            ka,
-        )
-            .cmp(&(
-                b.file.as_str(),
-                b.doc.map(|d| (d.doc_index, d.item_index)),
-                kb,
-            ))
+        (a.file.as_str(), ao, ka).cmp(&(b.file.as_str(), bo, kb))
     });
 
-    let counts = Counts::of(&rows);
-    let stdin_only = opts.paths.iter().all(|p| p.as_os_str() == "-");
+    let validation = Validation {
+        rows: keyed.into_iter().map(|(row, _)| row).collect(),
+        files: files.len(),
+        stdin_only: opts.paths.iter().all(|p| p.as_os_str() == "-"),
+        verbose,
+        summary: opts.summary,
+    };
     let sources: HashMap<&str, &str> = loaded
         .sources
         .iter()
         .map(|s| (s.name.as_str(), s.text.as_str()))
         .collect();
-    let out = match opts.output {
-        Output::Text => text(
-            &rows,
-            &sources,
-            verbose,
-            opts.summary,
-            &counts,
-            files.len(),
-            stdin_only,
-        ),
-        Output::Json => json(&rows, verbose, opts.summary, &counts),
-        Output::Junit => junit(&rows, &counts),
-        Output::Tap => tap(&rows),
-    };
+    let out = validation::render(opts.output, &validation, &sources);
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(out.as_bytes())?;
     stdout.flush()?;
-    Ok(if counts.invalid + counts.errors > 0 {
+    Ok(if validation.failed() {
         EXIT_FINDINGS
     } else {
         EXIT_OK
     })
-}
-
-fn diagnostics_of(doc: &Document, checked: &Checked) -> Vec<Diagnostic> {
-    homelab_schema::to_diagnostics(doc, checked)
-}
-
-#[derive(Default)]
-struct Counts {
-    valid: usize,
-    invalid: usize,
-    errors: usize,
-    skipped: usize,
-}
-
-impl Counts {
-    fn of(rows: &[Row]) -> Counts {
-        let mut c = Counts::default();
-        for r in rows {
-            if r.doc.is_none() && r.status == Status::Skipped {
-                continue; // a note about a file that is not Kubernetes (-verbose only)
-            }
-            match r.status {
-                Status::Valid => c.valid += 1,
-                Status::Invalid => c.invalid += 1,
-                Status::Error => c.errors += 1,
-                Status::Skipped => c.skipped += 1,
-            }
-        }
-        c
-    }
-    fn total(&self) -> usize {
-        self.valid + self.invalid + self.errors + self.skipped
-    }
-}
-
-fn s(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-fn text(
-    rows: &[Row],
-    sources: &HashMap<&str, &str>,
-    verbose: bool,
-    summary: bool,
-    c: &Counts,
-    nfiles: usize,
-    stdin: bool,
-) -> String {
-    let mut out = String::new();
-    for r in rows {
-        let what = format!("{} {}", r.kind(), r.name()).trim().to_string();
-        match r.status {
-            Status::Valid if verbose => {
-                let _ = writeln!(out, "{} - {what} is valid", r.file);
-            }
-            Status::Skipped if verbose && r.doc.is_some() => {
-                let _ = writeln!(out, "{} - {what} skipped", r.file);
-            }
-            _ => {}
-        }
-        for d in &r.diagnostics {
-            if d.severity == Severity::Note && !verbose {
-                continue;
-            }
-            let at = d
-                .location
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_else(|| r.file.clone());
-            let verdict = match (d.severity, r.status) {
-                (Severity::Warning, _) => "has a warning",
-                (Severity::Note, _) => "note",
-                (_, Status::Invalid) => "is invalid",
-                _ => "failed validation",
-            };
-            let subject = if r.doc.is_some() {
-                format!("{what} {verdict}")
-            } else {
-                verdict.to_string()
-            };
-            let _ = writeln!(out, "{at} - {subject}: {} [{}]", d.message, d.rule);
-            if d.severity != Severity::Note {
-                if let Some(loc) = &d.location {
-                    snippet(
-                        &mut out,
-                        sources.get(loc.file.as_str()).copied(),
-                        loc.line,
-                        loc.column,
-                    );
-                }
-            }
-            if let Some(h) = &d.help {
-                let _ = writeln!(out, "    = help: {h}");
-            }
-        }
-    }
-    if summary {
-        let n = c.total();
-        if stdin {
-            let _ = writeln!(
-                out,
-                "Summary: {n} resource{} found parsing stdin - Valid: {}, Invalid: {}, Errors: {}, Skipped: {}",
-                s(n), c.valid, c.invalid, c.errors, c.skipped
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "Summary: {n} resource{} found in {nfiles} file{} - Valid: {}, Invalid: {}, Errors: {}, Skipped: {}",
-                s(n), s(nfiles), c.valid, c.invalid, c.errors, c.skipped
-            );
-        }
-    }
-    out
-}
-
-/// The offending line with a caret under the column.
-fn snippet(out: &mut String, text: Option<&str>, line: u32, column: u32) {
-    let Some(text) = text else { return };
-    if line == 0 {
-        return;
-    }
-    let Some(src) = text.lines().nth(line as usize - 1) else {
-        return;
-    };
-    let src: String = src.chars().take(200).collect();
-    let width = line.to_string().len();
-    let _ = writeln!(out, "{:width$} |", "");
-    let _ = writeln!(out, "{line} | {src}");
-    let pad: String = src
-        .chars()
-        .take(column.saturating_sub(1) as usize)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
-    let _ = writeln!(out, "{:width$} | {pad}^", "");
-}
-
-fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Valid => "statusValid",
-        Status::Invalid => "statusInvalid",
-        Status::Error => "statusError",
-        Status::Skipped => "statusSkipped",
-    }
-}
-
-fn json(rows: &[Row], verbose: bool, summary: bool, c: &Counts) -> String {
-    let resources: Vec<serde_json::Value> = rows
-        .iter()
-        .filter(|r| verbose || matches!(r.status, Status::Invalid | Status::Error))
-        .filter(|r| r.doc.is_some() || r.status != Status::Skipped)
-        .map(|r| {
-            let errors: Vec<serde_json::Value> = r
-                .diagnostics
-                .iter()
-                .map(|d| {
-                    serde_json::json!({
-                        "rule": d.rule,
-                        "severity": d.severity.as_str(),
-                        "path": d.path,
-                        "line": d.location.as_ref().map(|l| l.line),
-                        "column": d.location.as_ref().map(|l| l.column),
-                        "message": d.message,
-                        "help": d.help,
-                    })
-                })
-                .collect();
-            serde_json::json!({
-                "filename": r.file,
-                "kind": r.kind(),
-                "name": r.name(),
-                "version": r.api_version(),
-                "status": status_name(r.status),
-                "msg": r.message(),
-                "errors": errors,
-            })
-        })
-        .collect();
-    let mut root = serde_json::json!({ "resources": resources });
-    if summary {
-        root["summary"] = serde_json::json!({
-            "valid": c.valid, "invalid": c.invalid, "errors": c.errors, "skipped": c.skipped
-        });
-    }
-    let mut s = serde_json::to_string_pretty(&root).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-fn xml(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
-            c => o.push(c),
-        }
-    }
-    o
-}
-
-fn junit(rows: &[Row], c: &Counts) -> String {
-    let mut suites: Vec<(&str, Vec<&Row>)> = Vec::new();
-    for r in rows {
-        if r.doc.is_none() && r.status == Status::Skipped {
-            continue;
-        }
-        match suites.iter_mut().find(|(f, _)| *f == r.file) {
-            Some((_, v)) => v.push(r),
-            None => suites.push((&r.file, vec![r])),
-        }
-    }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"homelab validate\" time=\"0\" tests=\"{}\" failures=\"{}\" disabled=\"{}\" errors=\"{}\">",
-        c.total(), c.invalid, c.skipped, c.errors
-    );
-    for (id, (file, rs)) in suites.iter().enumerate() {
-        let failures = rs.iter().filter(|r| r.status == Status::Invalid).count();
-        let errors = rs.iter().filter(|r| r.status == Status::Error).count();
-        let skipped = rs.iter().filter(|r| r.status == Status::Skipped).count();
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" id=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" disabled=\"0\" skipped=\"{skipped}\">",
-            xml(file), id + 1, rs.len()
-        );
-        for r in rs {
-            let name = match r.namespace() {
-                Some(ns) => format!("{ns}/{}", r.name()),
-                None => r.name().to_string(),
-            };
-            let class = format!("{}@{}", r.kind(), r.api_version());
-            let _ = write!(
-                out,
-                "    <testcase name=\"{}\" classname=\"{}\"",
-                xml(&name),
-                xml(&class)
-            );
-            let body: String = r
-                .diagnostics
-                .iter()
-                .filter(|d| d.severity == Severity::Error)
-                .map(|d| {
-                    let at = d
-                        .location
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default();
-                    format!("{at}: {} [{}]\n", d.message, d.rule)
-                })
-                .collect();
-            match r.status {
-                Status::Valid => out.push_str("></testcase>\n"),
-                Status::Skipped => {
-                    out.push_str(">\n      <skipped message=\"\"></skipped>\n    </testcase>\n")
-                }
-                Status::Invalid => {
-                    let _ = write!(
-                        out,
-                        ">\n      <failure message=\"{}\" type=\"\">{}</failure>\n    </testcase>\n",
-                        xml(&r.message()),
-                        xml(&body)
-                    );
-                }
-                Status::Error => {
-                    let _ = write!(
-                        out,
-                        ">\n      <error message=\"{}\" type=\"\">{}</error>\n    </testcase>\n",
-                        xml(&r.message()),
-                        xml(&body)
-                    );
-                }
-            }
-        }
-        out.push_str("  </testsuite>\n");
-    }
-    out.push_str("</testsuites>\n");
-    out
-}
-
-fn tap(rows: &[Row]) -> String {
-    let mut out = String::from("TAP version 13\n");
-    let mut n = 0;
-    for r in rows {
-        if r.doc.is_none() && r.status == Status::Skipped {
-            continue;
-        }
-        n += 1;
-        let qualified = match r.namespace() {
-            Some(ns) => format!("{} {ns}/{}", r.kind(), r.name()),
-            None => format!("{} {}", r.kind(), r.name()),
-        };
-        let _ = match r.status {
-            Status::Valid => writeln!(out, "ok {n} - {} ({qualified})", r.file),
-            Status::Skipped => writeln!(out, "ok {n} - {} ({qualified}) # skip", r.file),
-            Status::Invalid => writeln!(
-                out,
-                "not ok {n} - {} ({qualified}): {}",
-                r.file,
-                r.message()
-            ),
-            Status::Error => writeln!(out, "not ok {n} - {}: {}", r.file, r.message()),
-        };
-    }
-    let _ = writeln!(out, "1..{n}");
-    out
 }
 
 #[cfg(test)]
@@ -689,7 +326,7 @@ mod tests {
         ])
         .unwrap();
         assert!(o.strict && o.summary && o.validator.strict);
-        assert_eq!(o.output, Output::Json);
+        assert_eq!(o.output, ValidationFormat::Json);
         assert_eq!(o.validator.kubernetes_version.as_deref(), Some("1.30.0"));
         assert_eq!(o.validator.schema_locations.len(), 2);
         assert_eq!(o.validator.skip_kinds, ["A", "B"]);

@@ -4,7 +4,9 @@
 
 use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
 use anyhow::Context;
+use homelab_k8s::ResourceExt;
 use homelab_manifest::{Class, LoadOptions};
+use homelab_report::checklist::{self, ChecklistFormat};
 use homelab_verify::{Expectations, Status};
 use serde_json::Value;
 use std::io::Write;
@@ -113,14 +115,17 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         eprintln!("verify: {} objects from {source}", objects.len());
     }
     let criteria = homelab_verify::evaluate(&objects, &expectations);
-    let report = match args.format {
-        Format::Text => homelab_verify::to_text(&criteria),
-        Format::Json => homelab_verify::to_json(&criteria),
-        Format::Html => homelab_verify::to_html(&criteria, &source),
+    let format = match args.format {
+        Format::Text => ChecklistFormat::Text,
+        Format::Json => ChecklistFormat::Json,
+        Format::Html => ChecklistFormat::Html,
     };
+    let report = checklist::render(format, &homelab_verify::checklist(&criteria), &source);
     match &args.output {
-        Some(path) => write_atomic(path, report.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            homelab_fs::write_atomic(path, report.as_bytes(), homelab_fs::Perms::KeepOr(0o644))
+                .with_context(|| format!("writing {}", path.display()))?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(report.as_bytes())?;
@@ -231,19 +236,6 @@ fn expectations_from_config(
     }))
 }
 
-/// Writes through a temporary file in the same folder, fsynced, then renamed into place.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 /// Live mode: `kubectl get` of each kind the criteria need, read-only.
 mod live {
     use super::*;
@@ -296,7 +288,7 @@ mod live {
             .filter(|o| o["kind"] == "AutoscalingRunnerSet")
             .filter_map(|o| {
                 Some((
-                    o.pointer("/metadata/namespace")?.as_str()?.to_owned(),
+                    o.namespace()?.to_owned(),
                     o.pointer("/spec/githubConfigSecret")?.as_str()?.to_owned(),
                 ))
             })

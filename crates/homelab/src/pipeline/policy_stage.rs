@@ -5,6 +5,7 @@
 //! Audit policy a warning, as Kyverno would block or only report it.
 
 use homelab_diagnostics::{Diagnostic, Severity};
+use homelab_k8s::ResourceExt;
 use homelab_manifest::{Class, Document};
 use homelab_policy::context::EvalContext;
 use homelab_policy::engine::{self, Request, Values};
@@ -29,17 +30,6 @@ fn failed_path(message: &str) -> Option<String> {
     let path = path.trim_end_matches('/').to_string();
     path.starts_with('/').then_some(path)
 }
-
-/// Pod controllers that Kyverno's autogen extends Pod rules to.
-const POD_CONTROLLERS: [&str; 7] = [
-    "Deployment",
-    "DaemonSet",
-    "StatefulSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-];
 
 /// The kinds a ClusterPolicy/Policy can select, when that is certain: every rule's `match`
 /// names its kinds, without wildcards. `None` = could match anything (evaluate always).
@@ -89,7 +79,11 @@ fn selectable_kinds(policy: &Value) -> Option<HashSet<String>> {
         }
     }
     if kinds.contains("Pod") {
-        kinds.extend(POD_CONTROLLERS.iter().map(|k| k.to_string()));
+        kinds.extend(
+            homelab_k8s::workload::POD_CONTROLLERS
+                .iter()
+                .map(|k| k.to_string()),
+        );
     }
     Some(kinds)
 }
@@ -140,12 +134,7 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
         .iter()
         .filter(|d| d.kind() == Some("Namespace") && d.group().is_empty())
         .filter_map(|d| {
-            let labels = d
-                .value
-                .pointer("/metadata/labels")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
+            let labels = d.value.labels().cloned().unwrap_or_default();
             Some((d.name()?, labels))
         })
         .collect();

@@ -1,0 +1,365 @@
+//! The types of `platform.toml`'s string values, and the one place that quotes them for the
+//! languages the renderer writes.
+//!
+//! Every string in the config reaches a shell script, a YAML manifest, a TOML file or a
+//! systemd unit. Two layers keep a value from becoming code there:
+//! - validation by type ([`ValueKind::check`]): a UUID is hex and dashes, a path is absolute
+//!   and made of safe characters, a URL has no quote, space or shell metacharacter, ...;
+//! - quoting for the target language ([`shell_quote`], [`yaml_quote`], [`toml_quote`]),
+//!   registered as the template filters `sh`, `yaml` and `toml`, so a value that passed
+//!   validation is still inert if a later change lets more characters through.
+
+/// What a string value of `platform.toml` must look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// An absolute path of safe characters (`/var/lib/longhorn`), no `..`.
+    AbsolutePath,
+    /// A btrfs subvolume name (`@longhorn`).
+    SubvolumeName,
+    /// An fstab device: `UUID=<uuid>`, `LABEL=<label>` or `/dev/<name>`.
+    FstabDevice,
+    /// An `https://`, `ssh://` or `git@host:path` URL.
+    GitUrl,
+    /// An `https://` URL.
+    HttpsUrl,
+    /// A git branch or tag name.
+    GitRef,
+    /// A GitHub organisation or repository name.
+    GithubName,
+    /// A GitHub runner group name (letters, digits, space, `.`, `_`, `-`).
+    RunnerGroup,
+    /// A five-field cron schedule.
+    Cron,
+    /// A systemd `OnCalendar=` expression.
+    OnCalendar,
+    /// Free text shown in comments and docs (a GPU model): letters, digits, space, `.`, `_`, `-`.
+    Label,
+    /// A container image or registry path (`ghcr.io/org/name:tag`).
+    Image,
+    /// A Helm repository URL or OCI registry path.
+    ChartRepo,
+}
+
+impl ValueKind {
+    /// What is allowed, for error messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ValueKind::AbsolutePath => {
+                "an absolute path of letters, digits and . _ - @ + (no spaces, no ..)"
+            }
+            ValueKind::SubvolumeName => {
+                "a subvolume name like \"@longhorn\" (letters, digits, . _ - @ +)"
+            }
+            ValueKind::FstabDevice => {
+                "\"UUID=<uuid>\" (find it with `blkid`), \"LABEL=<label>\" or a /dev path"
+            }
+            ValueKind::GitUrl => {
+                "an https://, ssh:// or git@host:path URL without spaces or quotes"
+            }
+            ValueKind::HttpsUrl => "an https:// URL without spaces or quotes",
+            ValueKind::GitRef => "a branch or tag name like \"main\" (letters, digits, . _ - /)",
+            ValueKind::GithubName => "a GitHub name (letters, digits, . _ -)",
+            ValueKind::RunnerGroup => "a runner group name (letters, digits, spaces, . _ -)",
+            ValueKind::Cron => "a 5-field cron schedule like \"0 2 * * *\"",
+            ValueKind::OnCalendar => {
+                "a systemd OnCalendar expression like \"weekly\" or \"Mon *-*-* 03:00:00\""
+            }
+            ValueKind::Label => "letters, digits, spaces and . _ -",
+            ValueKind::Image => {
+                "an image reference like \"registry/name:tag\" (lower-case, digits, . _ - / : @)"
+            }
+            ValueKind::ChartRepo => {
+                "a Helm repository URL (https://...) or OCI path without oci://"
+            }
+        }
+    }
+
+    /// Whether `value` is of this kind.
+    pub fn check(self, value: &str) -> bool {
+        match self {
+            ValueKind::AbsolutePath => is_absolute_path(value),
+            ValueKind::SubvolumeName => {
+                !value.is_empty()
+                    && value != "."
+                    && value != ".."
+                    && value.len() <= 255
+                    && value.bytes().all(is_path_byte)
+            }
+            ValueKind::FstabDevice => is_fstab_device(value),
+            ValueKind::GitUrl => {
+                is_url_text(value)
+                    && (value.starts_with("https://")
+                        || value.starts_with("ssh://")
+                        || is_scp_url(value))
+            }
+            ValueKind::HttpsUrl => {
+                is_url_text(value)
+                    && value.len() > "https://".len()
+                    && value.starts_with("https://")
+            }
+            ValueKind::GitRef => {
+                !value.is_empty()
+                    && value.len() <= 255
+                    && !value.starts_with(['-', '/', '.'])
+                    && !value.contains("..")
+                    && value.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/')
+                    })
+            }
+            ValueKind::GithubName => {
+                !value.is_empty()
+                    && value.len() <= 100
+                    && !value.starts_with(['-', '.'])
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            }
+            ValueKind::RunnerGroup | ValueKind::Label => {
+                !value.trim().is_empty()
+                    && value.len() <= 100
+                    && value.trim() == value
+                    && value.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b'_' | b'-')
+                    })
+            }
+            ValueKind::Cron => {
+                let fields: Vec<&str> = value.split(' ').collect();
+                fields.len() == 5
+                    && fields.iter().all(|f| {
+                        !f.is_empty()
+                            && f.bytes().all(|b| {
+                                b.is_ascii_alphanumeric() || matches!(b, b'*' | b'/' | b',' | b'-')
+                            })
+                    })
+            }
+            ValueKind::OnCalendar => {
+                !value.trim().is_empty()
+                    && value.len() <= 100
+                    && value.bytes().all(|b| {
+                        b.is_ascii_alphanumeric()
+                            || matches!(b, b' ' | b'*' | b':' | b',' | b'.' | b'/' | b'~' | b'-')
+                    })
+            }
+            ValueKind::Image => {
+                !value.is_empty()
+                    && value.len() <= 255
+                    && !value.starts_with(['-', '/', '.', ':'])
+                    && value.bytes().all(|b| {
+                        b.is_ascii_lowercase()
+                            || b.is_ascii_digit()
+                            || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
+                    })
+            }
+            ValueKind::ChartRepo => {
+                ValueKind::HttpsUrl.check(value)
+                    || (!value.contains("://") && ValueKind::Image.check(value))
+            }
+        }
+    }
+}
+
+fn is_path_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@' | b'+')
+}
+
+fn is_absolute_path(value: &str) -> bool {
+    value.len() <= 1024
+        && value.starts_with('/')
+        && value
+            .split('/')
+            .skip(1)
+            .all(|part| part != ".." && part != "." && part.bytes().all(is_path_byte))
+        && !value[1..].is_empty()
+        && !value.contains("//")
+}
+
+fn is_uuid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The placeholder the default config carries until the user runs `blkid`.
+pub const DEVICE_PLACEHOLDER: &str = "UUID=<btrfs-uuid>";
+
+fn is_fstab_device(value: &str) -> bool {
+    if value == DEVICE_PLACEHOLDER {
+        return true;
+    }
+    if let Some(uuid) = value.strip_prefix("UUID=") {
+        // btrfs UUIDs are RFC 4122 form; FAT-style short serials (ABCD-1234) are accepted too.
+        return is_uuid(uuid)
+            || (uuid.len() == 9
+                && uuid.as_bytes()[4] == b'-'
+                && uuid
+                    .bytes()
+                    .enumerate()
+                    .all(|(i, b)| i == 4 || b.is_ascii_hexdigit()));
+    }
+    if let Some(label) = value.strip_prefix("LABEL=") {
+        return !label.is_empty() && label.len() <= 255 && label.bytes().all(is_path_byte);
+    }
+    value.starts_with("/dev/") && is_absolute_path(value)
+}
+
+/// URL text: no whitespace, quotes, backslashes, shell metacharacters or control characters.
+fn is_url_text(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 2048
+        && value.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'.' | b'_' | b'~' | b':' | b'/' | b'@' | b'%' | b'+' | b'-' | b'='
+                )
+        })
+}
+
+/// `git@host:path` (scp-like syntax).
+fn is_scp_url(value: &str) -> bool {
+    let Some(rest) = value.strip_prefix("git@") else {
+        return false;
+    };
+    matches!(rest.split_once(':'), Some((host, path)) if !host.is_empty() && !path.is_empty())
+}
+
+/// A POSIX shell word that is exactly `value`: single-quoted, with `'` written as `'\''`.
+pub fn shell_quote(value: &str) -> String {
+    if !value.is_empty()
+        && value.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'.' | b'_' | b'-' | b'/' | b'@' | b'+' | b'=' | b':' | b','
+                )
+        })
+    {
+        return value.to_string();
+    }
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+/// A YAML scalar that is exactly `value`: a double-quoted string with JSON escapes (valid
+/// YAML 1.2), so no newline, `#`, `: ` or `{` can start a new key or document.
+pub fn yaml_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f || ('\u{80}'..='\u{9f}').contains(&c) => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            // Line and paragraph separators are line breaks to YAML 1.1 readers.
+            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A TOML basic string that is exactly `value`.
+pub fn toml_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_values_fail_their_type() {
+        for (kind, bad) in [
+            (ValueKind::FstabDevice, "UUID=$(touch /tmp/pwned)"),
+            (ValueKind::FstabDevice, "UUID=`id`"),
+            (ValueKind::FstabDevice, "/dev/sda1\nrm -rf /"),
+            (ValueKind::SubvolumeName, "@long`id`horn"),
+            (ValueKind::SubvolumeName, ".."),
+            (ValueKind::AbsolutePath, "/var/lib/../../etc"),
+            (ValueKind::AbsolutePath, "/var/lib/long horn"),
+            (ValueKind::AbsolutePath, "/var/$(id)"),
+            (ValueKind::GitUrl, "https://x/y\nmalicious: true"),
+            (ValueKind::GitUrl, "https://x/'y"),
+            (ValueKind::GitRef, "main; rm -rf /"),
+            (ValueKind::RunnerGroup, "group\nkey: value"),
+            (ValueKind::RunnerGroup, "a$(id)"),
+            (ValueKind::Cron, "0 2 * * *\n* * * * * root id"),
+            (ValueKind::OnCalendar, "weekly\nExecStart=/bin/sh"),
+            (ValueKind::Image, "alpine:3 && id"),
+            (ValueKind::Label, "RTX\n5080"),
+        ] {
+            assert!(!kind.check(bad), "{kind:?} accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_values_pass_their_type() {
+        for (kind, good) in [
+            (
+                ValueKind::FstabDevice,
+                "UUID=0b5e7d2c-6c0b-4a55-9e1c-2f3a4b5c6d7e",
+            ),
+            (ValueKind::FstabDevice, DEVICE_PLACEHOLDER),
+            (ValueKind::FstabDevice, "LABEL=storage"),
+            (ValueKind::FstabDevice, "/dev/nvme0n1p3"),
+            (ValueKind::SubvolumeName, "@longhorn"),
+            (ValueKind::AbsolutePath, "/mnt/storage/.snapshots/longhorn"),
+            (
+                ValueKind::GitUrl,
+                "https://github.com/yourorg/gitops-homelab",
+            ),
+            (
+                ValueKind::GitUrl,
+                "git@github.com:yourorg/gitops-homelab.git",
+            ),
+            (ValueKind::GitRef, "release/2025.1"),
+            (ValueKind::RunnerGroup, "homelab runners"),
+            (ValueKind::Cron, "0 2 * * *"),
+            (ValueKind::OnCalendar, "Mon *-*-* 03:00:00"),
+            (ValueKind::Image, "docker.io/ollama/ollama:0.12.3"),
+            (
+                ValueKind::ChartRepo,
+                "ghcr.io/actions/actions-runner-controller-charts",
+            ),
+            (ValueKind::ChartRepo, "https://charts.longhorn.io"),
+        ] {
+            assert!(kind.check(good), "{kind:?} refused {good:?}");
+        }
+    }
+
+    #[test]
+    fn quoting_round_trips_through_the_target_language() {
+        let hostile = "a'b\"c$(id)`id`\\\n#: {x}";
+        assert_eq!(shell_quote("plain-word_1.2"), "plain-word_1.2");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        let toml_text = format!("v = {}\n", toml_quote(hostile));
+        let table: toml::Table = toml::from_str(&toml_text).expect("toml parses");
+        assert_eq!(table["v"].as_str(), Some(hostile));
+        let json: String = serde_json::from_str(&yaml_quote(hostile)).expect("yaml quote is JSON");
+        assert_eq!(json, hostile);
+    }
+}
