@@ -64,6 +64,19 @@ impl fmt::Display for Location {
     }
 }
 
+/// The documentation of a rule (or a family of rules, `yaml/*`) that a stage emits, kept
+/// beside the code that emits it: what `homelab rules --explain` prints and SARIF/HTML show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleDoc {
+    /// The rule ID, or a family `group/*`.
+    pub id: &'static str,
+    pub severity: Severity,
+    /// One line.
+    pub summary: &'static str,
+    /// Markdown: what it checks, why, an example, the fix.
+    pub doc: &'static str,
+}
+
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {

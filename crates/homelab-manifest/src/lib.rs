@@ -34,13 +34,29 @@ mod tree;
 mod walk;
 pub mod yaml;
 
-use homelab_diagnostics::{Diagnostic, Location};
+use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
 pub use homelab_k8s::ResourceExt;
 use position::PosNode;
 use rayon::prelude::*;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// The documentation of the findings this crate emits (`homelab rules --explain yaml/...`).
+pub static RULE_DOCS: &[RuleDoc] = &[
+    RuleDoc {
+        id: "yaml/*",
+        severity: Severity::Error,
+        summary: "YAML that Kubernetes would read wrongly or not at all",
+        doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), duplicate keys (`yaml/duplicate-key`, an error: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, binary files, invalid UTF-8, unreadable files and symlink loops. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which Kubernetes uses, reads as something else: `yes`/`on` as booleans, `0644` as the number 420.\n\n## Why\nThe API server reads YAML with YAML 1.1 rules: `enabled: on` is `true`, `mode: 0644` is 420, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nmode: 0644\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`, `\"0644\"`), remove duplicate keys, indent with spaces.",
+    },
+    RuleDoc {
+        id: "load/*",
+        severity: Severity::Note,
+        summary: "Files that are not Kubernetes objects (classified, not failed)",
+        doc: "# `load/*`: classification notes\n\n## What it checks\nHelm values, CI files, kustomization files, Kyverno CLI test files (`load/not-kubernetes`), Go/Helm templates (`load/template`) and Kyverno test fixture folders (`load/test-fixtures`) are recognised and skipped with a note instead of failing as invalid manifests. Platform rules still read Helm values (storage classes, GPU placement, budgets) and the secret scanner reads every file.\n\n## Why\nA GitOps repository is more than manifests; a checker that fails on a values file is a checker nobody runs.\n\n## Example\n`apps/gitlab/values-homelab.yaml` (no apiVersion/kind).\n\n## Fix\nNothing to fix; `-v` shows the notes.",
+    },
+];
 
 /// Bounds and folder-walking choices.
 #[derive(Debug, Clone, PartialEq, Eq)]

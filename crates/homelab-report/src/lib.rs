@@ -22,6 +22,7 @@ mod sarif;
 mod snippet;
 mod text;
 pub mod validation;
+pub mod yaml;
 
 pub use snippet::MAX_SNIPPET_CHARS;
 

@@ -1,6 +1,7 @@
 //! The guide's platform invariants as rules over one loaded repository.
 //!
-//! Each rule lives in its own file under `src/rules/`; the file's `//!` doc comment is the
+//! Each rule lives in its own file, `src/rules/<group>/<name>.rs` for the rule ID
+//! `<group>/<name>` (`-` in an ID is `_` in the file name); the file's `//!` doc comment is the
 //! rule's documentation (what it checks, why, an example, the fix), extracted at build time
 //! and shown by `homelab rules --explain ID`. Rules are pure: they read the [`Repo`] and the
 //! [`Settings`] and return diagnostics; they never touch the file system or the terminal.
@@ -25,8 +26,6 @@ include!(concat!(env!("OUT_DIR"), "/rule_docs.rs"));
 pub trait Rule: Sync + Send {
     /// Stable identifier used by `--select`, `--ignore`, suppressions and reports.
     fn id(&self) -> &'static str;
-    /// The name of the rule's file in `src/rules/` (where its documentation lives).
-    fn module(&self) -> &'static str;
     fn severity(&self) -> Severity;
     /// One line: what the rule checks.
     fn summary(&self) -> &'static str;
@@ -45,11 +44,11 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
     rules::ALL.iter().copied().find(|r| r.id() == id)
 }
 
-/// A rule's documentation (its file's doc comment), in Markdown.
+/// A rule's documentation (the doc comment of the file named after its ID), in Markdown.
 pub fn documentation(rule: &dyn Rule) -> &'static str {
     RULE_DOCS
         .iter()
-        .find(|(module, _)| *module == rule.module())
+        .find(|(id, _)| *id == rule.id())
         .map(|(_, doc)| *doc)
         .unwrap_or("")
 }
@@ -126,6 +125,32 @@ mod tests {
                     rule.id()
                 );
             }
+        }
+    }
+
+    /// `src/rules/<group>/<name>.rs` holds the rule `<group>/<name>`, and its documentation
+    /// opens with "# `<group>/<name>`: ...": a rule renamed in one place only fails here.
+    #[test]
+    fn every_rule_file_is_named_after_its_id_and_its_heading_says_so() {
+        let ids: Vec<&str> = all().iter().map(|r| r.id()).collect();
+        for (file_id, doc) in RULE_DOCS {
+            assert!(
+                ids.contains(file_id),
+                "src/rules/{}.rs is not the file of any registered rule (IDs: {ids:?})",
+                file_id.replace('-', "_")
+            );
+            let heading = doc.lines().next().unwrap_or("");
+            assert!(
+                heading.starts_with(&format!("# `{file_id}`: ")),
+                "the doc heading of rule {file_id} is `{heading}`"
+            );
+        }
+        for id in ids {
+            assert!(
+                RULE_DOCS.iter().any(|(file_id, _)| *file_id == id),
+                "rule {id} has no file src/rules/{}.rs",
+                id.replace('-', "_")
+            );
         }
     }
 

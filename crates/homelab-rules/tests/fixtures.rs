@@ -1,6 +1,6 @@
-//! Every rule against its fixtures: `fixtures/<rule file>/good` gives no finding of that rule,
-//! `fixtures/<rule file>/bad` gives exactly the findings pinned in the snapshot (rule,
-//! file:line:column, message).
+//! Every rule against its fixtures: `fixtures/<rule ID>/good` gives no finding of that rule,
+//! `fixtures/<rule ID>/bad` gives exactly the findings pinned in the snapshot (rule,
+//! file:line:column, message). `-` in an ID is `_` in the folder name, as in `src/rules`.
 
 use homelab_manifest::{load, LoadOptions};
 use homelab_rules::{Repo, Rule, Settings};
@@ -30,21 +30,23 @@ fn run(rule: &'static dyn Rule, dir: &Path) -> Vec<String> {
         .collect()
 }
 
-fn fixture(module: &str, which: &str) -> PathBuf {
+fn fixture(id: &str, which: &str) -> PathBuf {
     // Relative to the crate (the test's working directory), so positions are machine-independent.
-    Path::new("tests/fixtures").join(module).join(which)
+    Path::new("tests/fixtures")
+        .join(id.replace('-', "_"))
+        .join(which)
 }
 
 #[test]
 fn every_rule_has_fixtures_and_behaves() {
     for rule in homelab_rules::all() {
-        let good = fixture(rule.module(), "good");
-        let bad = fixture(rule.module(), "bad");
+        let good = fixture(rule.id(), "good");
+        let bad = fixture(rule.id(), "bad");
         assert!(
             good.is_dir() && bad.is_dir(),
-            "rule {} has no fixtures in tests/fixtures/{}",
+            "rule {} has no fixtures in {}",
             rule.id(),
-            rule.module()
+            good.display()
         );
         let clean = run(rule, &good);
         assert!(
@@ -59,6 +61,6 @@ fn every_rule_has_fixtures_and_behaves() {
             "rule {} finds nothing in its bad fixture",
             rule.id()
         );
-        insta::assert_snapshot!(rule.module(), findings.join("\n"));
+        insta::assert_snapshot!(rule.id().replace(['/', '-'], "_"), findings.join("\n"));
     }
 }

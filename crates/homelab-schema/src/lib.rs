@@ -18,10 +18,33 @@ mod platform;
 mod suggest;
 
 pub use crd::CrdSchema;
+
+/// The documentation of the findings this crate emits (`homelab rules --explain schema/...`).
+pub static RULE_DOCS: &[RuleDoc] = &[
+    RuleDoc {
+        id: "schema/*",
+        severity: homelab_diagnostics::Severity::Error,
+        summary: "Strict schema validation (Kubernetes OpenAPI of the target version, CRDs)",
+        doc: "# `schema/*`: strict schema validation\n\n## What it checks\nEvery Kubernetes object against the schema of its apiVersion and kind for the target Kubernetes version (embedded, 1.29 to the newest), CRDs found in the input or given with `--crd`, and the platform's own custom kinds (ArgoCD, Kyverno, Longhorn, SealedSecrets, ARC, Traefik, cert-manager, k3s). Unknown fields are errors (`schema/unknown-field`, with the nearest allowed name), as are wrong types, missing required fields, values outside an enum or pattern. A kind without a schema is `schema/missing`.\n\n## Why\nThe API server drops unknown fields silently (a misspelt `resources` limits nothing) and rejects the rest at sync time, long after review.\n\n## Example\n```yaml\nspec:\n  contaners: []\n```\n\n## Fix\nCorrect the field the message names; for custom kinds without a schema pass their CRD with `--crd`.",
+    },
+    RuleDoc {
+        id: "schema/removed-api",
+        severity: homelab_diagnostics::Severity::Error,
+        summary: "apiVersion removed in the target Kubernetes version",
+        doc: "# `schema/removed-api`: apiVersion removed in the target Kubernetes version\n\n## What it checks\nObjects whose apiVersion the target Kubernetes version (from `--kubernetes-version` or `platform.toml`) no longer serves, e.g. `extensions/v1beta1` Deployment, `policy/v1beta1` PodSecurityPolicy, `batch/v1beta1` CronJob.\n\n## Why\nThe sync fails with \"no matches for kind\" on the upgraded cluster.\n\n## Example\n`apiVersion: batch/v1beta1` with `kind: CronJob`.\n\n## Fix\nUse the replacement the message names (`batch/v1`).",
+    },
+    RuleDoc {
+        id: "schema/deprecated-api",
+        severity: homelab_diagnostics::Severity::Warning,
+        summary: "apiVersion deprecated in the target Kubernetes version",
+        doc: "# `schema/deprecated-api`: apiVersion deprecated in the target Kubernetes version\n\n## What it checks\nObjects whose apiVersion is still served by the target version but deprecated, with the version that removes it.\n\n## Why\nIt will break on a later k3s upgrade; moving now is cheap.\n\n## Example\nAn apiVersion marked deprecated for the target version.\n\n## Fix\nUse the replacement the message names.",
+    },
+];
 pub use documents::{load_crd_paths, to_diagnostics};
 pub use engine::Violation;
 pub use location::SchemaLocation;
 
+use homelab_diagnostics::RuleDoc;
 use ir::{Compiled, Compiler, DefsResolver, Dialect, DocumentResolver};
 use serde_json::Value;
 use std::collections::HashMap;

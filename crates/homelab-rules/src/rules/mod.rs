@@ -2,52 +2,72 @@
 
 use crate::Rule;
 
-mod app_duplicate;
-mod app_sync_wave;
-mod app_unpinned;
-mod app_unreachable;
-mod app_values_path;
-mod container_resources;
-mod default_deny;
-mod dns_egress;
-mod exposed_service;
-mod gitlab_budget;
-mod gpu_placement;
-mod gpu_replicated_storage;
-mod image_latest_tag;
-mod ipblock_lan;
-mod kyverno_broad_exception;
-mod kyverno_critical_audit;
-mod leaked_credential;
-mod longhorn_btrfs;
-mod longhorn_replicas;
-mod namespace_pss;
-mod plain_secret;
-mod storage_unknown_class;
+pub(crate) mod argocd {
+    pub(crate) mod duplicate_name;
+    pub(crate) mod sync_wave;
+    pub(crate) mod unpinned_revision;
+    pub(crate) mod unreachable;
+    pub(crate) mod values_path;
+}
+pub(crate) mod gitlab {
+    pub(crate) mod over_budget;
+}
+pub(crate) mod gpu {
+    pub(crate) mod placement;
+}
+pub(crate) mod image {
+    pub(crate) mod latest_tag;
+}
+pub(crate) mod kyverno {
+    pub(crate) mod broad_exception;
+    pub(crate) mod critical_audit;
+}
+pub(crate) mod network {
+    pub(crate) mod default_deny;
+    pub(crate) mod dns_egress;
+    pub(crate) mod exposed_service;
+    pub(crate) mod ipblock_outside_lan;
+}
+pub(crate) mod pss {
+    pub(crate) mod namespace_labels;
+}
+pub(crate) mod resources {
+    pub(crate) mod missing;
+}
+pub(crate) mod secrets {
+    pub(crate) mod leaked_credential;
+    pub(crate) mod plain_secret;
+}
+pub(crate) mod storage {
+    pub(crate) mod gpu_replicated;
+    pub(crate) mod longhorn_btrfs;
+    pub(crate) mod replicas_exceed_nodes;
+    pub(crate) mod unknown_class;
+}
 
-pub use leaked_credential::hashed_secret;
+pub use secrets::leaked_credential::hashed_secret;
 
 pub static ALL: &[&dyn Rule] = &[
-    &app_duplicate::AppDuplicate,
-    &app_sync_wave::AppSyncWave,
-    &app_unpinned::AppUnpinned,
-    &app_unreachable::AppUnreachable,
-    &app_values_path::AppValuesPath,
-    &container_resources::ContainerResources,
-    &default_deny::DefaultDeny,
-    &dns_egress::DnsEgress,
-    &exposed_service::ExposedService,
-    &gitlab_budget::GitlabBudget,
-    &gpu_placement::GpuPlacement,
-    &gpu_replicated_storage::GpuReplicatedStorage,
-    &image_latest_tag::ImageLatestTag,
-    &ipblock_lan::IpBlockLan,
-    &kyverno_broad_exception::KyvernoBroadException,
-    &kyverno_critical_audit::KyvernoCriticalAudit,
-    &leaked_credential::LeakedCredential,
-    &longhorn_btrfs::LonghornBtrfs,
-    &longhorn_replicas::LonghornReplicas,
-    &namespace_pss::NamespacePss,
-    &plain_secret::PlainSecret,
-    &storage_unknown_class::StorageUnknownClass,
+    &argocd::duplicate_name::AppDuplicate,
+    &argocd::sync_wave::AppSyncWave,
+    &argocd::unpinned_revision::AppUnpinned,
+    &argocd::unreachable::AppUnreachable,
+    &argocd::values_path::AppValuesPath,
+    &resources::missing::ContainerResources,
+    &network::default_deny::DefaultDeny,
+    &network::dns_egress::DnsEgress,
+    &network::exposed_service::ExposedService,
+    &gitlab::over_budget::GitlabBudget,
+    &gpu::placement::GpuPlacement,
+    &storage::gpu_replicated::GpuReplicatedStorage,
+    &image::latest_tag::ImageLatestTag,
+    &network::ipblock_outside_lan::IpBlockLan,
+    &kyverno::broad_exception::KyvernoBroadException,
+    &kyverno::critical_audit::KyvernoCriticalAudit,
+    &secrets::leaked_credential::LeakedCredential,
+    &storage::longhorn_btrfs::LonghornBtrfs,
+    &storage::replicas_exceed_nodes::LonghornReplicas,
+    &pss::namespace_labels::NamespacePss,
+    &secrets::plain_secret::PlainSecret,
+    &storage::unknown_class::StorageUnknownClass,
 ];

@@ -49,8 +49,7 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<u8> {
                 })
             })
             .collect();
-        let stages: Vec<_> = crate::stage_rules::STAGE_RULES
-            .iter()
+        let stages: Vec<_> = crate::stage_rules::all()
             .map(|r| {
                 serde_json::json!({
                     "id": r.id,
@@ -73,7 +72,7 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<u8> {
             );
         }
         println!("\nStages (yaml, schema, the repository's own Kyverno policies, configuration):");
-        for r in crate::stage_rules::STAGE_RULES {
+        for r in crate::stage_rules::all() {
             println!("{:width$}  {:7}  {}", r.id, r.severity.as_str(), r.summary);
         }
         println!(

@@ -9,6 +9,8 @@ mod policy_stage;
 mod suppress;
 
 pub use config::CheckConfig;
+pub use policy_stage::RULE_DOC as POLICY_RULE_DOC;
+pub use suppress::RULE_DOC as SUPPRESSION_RULE_DOC;
 
 use homelab_manifest::{Class, Document, LoadOptions, Source};
 use homelab_report::{Report, RuleMeta, Wave};

@@ -10,6 +10,14 @@ use regex::Regex;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+/// The documentation of the finding this module emits.
+pub const RULE_DOC: homelab_diagnostics::RuleDoc = homelab_diagnostics::RuleDoc {
+    id: "check/suppression-without-reason",
+    severity: homelab_diagnostics::Severity::Warning,
+    summary: "Inline suppression without a reason (not applied)",
+    doc: "# `check/suppression-without-reason`\n\n## What it checks\n`# homelab: ignore[RULE]` comments must say why after the bracket; one without a reason silences nothing.\n\n## Why\nEvery exception in the repository should explain itself to the next reviewer.\n\n## Example\n`image: tool:latest # homelab: ignore[image/latest-tag]`\n\n## Fix\n`# homelab: ignore[image/latest-tag] vendor publishes no tags; digest pinned by Renovate`",
+};
+
 struct Marker {
     rules: Vec<String>,
     reason: String,

@@ -1,0 +1,348 @@
+//! # `argocd/sync-wave`: Application without a sync wave, or synced before what it needs
+//!
+//! ## What it checks
+//! 1. Every ArgoCD Application carries an `argocd.argoproj.io/sync-wave` annotation with an
+//!    integer value.
+//! 2. Nothing is synced in an earlier wave than what it needs: a custom resource before the
+//!    Application that installs its CRD (or the CRD manifest itself), an object before its
+//!    Namespace, a PersistentVolumeClaim before its StorageClass, and a workload before the
+//!    SealedSecret it reads. An object's wave is its own annotation, else the wave of the
+//!    Application that deploys the folder it is in.
+//!
+//! ## Why
+//! The guide orders the platform in waves: -2 namespaces and CRDs, -1 configuration,
+//! secrets and storage prerequisites, 0 core services and databases, 1 applications,
+//! 2 ingress and monitoring, 3 runners and batch jobs. Without a wave every Application
+//! lands in wave 0 at once; with an inversion, ArgoCD applies a ClusterPolicy before Kyverno
+//! has installed its CRD, and the sync fails (or hangs retrying) on a fresh cluster.
+//!
+//! ## Example
+//! ```yaml
+//! # argocd/applications/infrastructure/kyverno-policies.yaml
+//! metadata:
+//!   annotations:
+//!     argocd.argoproj.io/sync-wave: "-2"   # but Kyverno itself is wave 0
+//! ```
+//!
+//! ## Fix
+//! Give every Application the wave of its layer, and move dependants after what they need
+//! (policies after Kyverno, PVCs after Longhorn's StorageClasses).
+
+use crate::argo::{applications, deployments, relative_path, sources, wave, Deployment};
+use crate::workload::sync_wave;
+use crate::{finding, Repo, Rule, Settings};
+use homelab_diagnostics::{Diagnostic, Severity};
+use homelab_manifest::Document;
+use homelab_manifest::ResourceExt;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub struct AppSyncWave;
+
+/// API groups whose CRDs a well-known chart installs.
+const CHART_CRD_GROUPS: &[(&str, &[&str])] = &[
+    (
+        "kyverno",
+        &[
+            "kyverno.io",
+            "policies.kyverno.io",
+            "reports.kyverno.io",
+            "wgpolicyk8s.io",
+        ],
+    ),
+    ("longhorn", &["longhorn.io"]),
+    ("sealed-secrets", &["bitnami.com"]),
+    ("gha-runner-scale-set-controller", &["actions.github.com"]),
+    ("argo-cd", &["argoproj.io"]),
+    ("trivy-operator", &["aquasecurity.github.io"]),
+    ("cert-manager", &["cert-manager.io", "acme.cert-manager.io"]),
+    ("traefik", &["traefik.io", "traefik.containo.us"]),
+    ("traefik-crd", &["traefik.io", "traefik.containo.us"]),
+];
+
+struct Waves<'a> {
+    /// What each Application deploys, with its wave and the Application.
+    dirs: Vec<(Deployment, i64, &'a Document)>,
+    /// group -> (wave, provider description)
+    crd_groups: BTreeMap<String, (Order, String)>,
+}
+
+/// When an object syncs: the wave of the Application that deploys it (which orders it
+/// against every other Application), then its own wave inside that Application.
+type Order = (i64, i64);
+
+impl<'a> Waves<'a> {
+    fn of(&self, repo: &Repo, doc: &Document) -> Option<Order> {
+        let own = match sync_wave(doc) {
+            Some(Ok(w)) => Some(w),
+            _ => None,
+        };
+        match (self.app_wave(repo, doc), own) {
+            (Some(app), own) => Some((app, own.unwrap_or(0))),
+            (None, Some(own)) => Some((own, 0)),
+            (None, None) => None,
+        }
+    }
+
+    fn app_wave(&self, repo: &Repo, doc: &Document) -> Option<i64> {
+        self.app_of(repo, doc).map(|(w, _)| w)
+    }
+
+    /// The Application that deploys `doc` (the most specific folder wins), with its wave.
+    fn app_of(&self, repo: &Repo, doc: &Document) -> Option<(i64, &'a Document)> {
+        let file = relative_path(repo, doc);
+        self.dirs
+            .iter()
+            .filter(|(d, _, _)| d.contains(&file))
+            .max_by_key(|(d, ..)| d.dir.len())
+            .map(|(_, w, app)| (*w, *app))
+    }
+}
+
+fn show(order: Order) -> String {
+    if order.1 == 0 {
+        format!("wave {}", order.0)
+    } else {
+        format!("wave {} (resource wave {})", order.0, order.1)
+    }
+}
+
+impl Rule for AppSyncWave {
+    fn id(&self) -> &'static str {
+        "argocd/sync-wave"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn summary(&self) -> &'static str {
+        "Application without a sync wave, or synced in a wave before what it needs"
+    }
+    fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let mut waves = Waves {
+            dirs: Vec::new(),
+            crd_groups: BTreeMap::new(),
+        };
+        for app in applications(repo) {
+            let name = app.name().unwrap_or("?");
+            match sync_wave(app) {
+                None => out.push(finding(
+                    self,
+                    app,
+                    "/metadata",
+                    format!("Application `{name}` has no argocd.argoproj.io/sync-wave annotation"),
+                    "annotate it with the wave of its layer: -2 namespaces/CRDs, -1 config/secrets/storage, 0 core services, 1 applications, 2 ingress/monitoring, 3 runners/batch",
+                )),
+                Some(Err(raw)) => out.push(finding(
+                    self,
+                    app,
+                    "/metadata/annotations/argocd.argoproj.io~1sync-wave",
+                    format!("Application `{name}` sync-wave `{raw}` is not an integer"),
+                    "use a quoted integer such as \"-1\"",
+                )),
+                Some(Ok(_)) => {}
+            }
+            let w = wave(app);
+            for deployment in deployments(repo, app) {
+                waves.dirs.push((deployment, w, app));
+            }
+            for s in sources(app) {
+                if let Some(chart) = s.str("chart") {
+                    for (c, groups) in CHART_CRD_GROUPS {
+                        if *c == chart {
+                            for g in *groups {
+                                let provider =
+                                    ((w, 0), format!("Application `{name}` (chart {chart})"));
+                                let entry = waves
+                                    .crd_groups
+                                    .entry(g.to_string())
+                                    .or_insert(provider.clone());
+                                if provider.0 < entry.0 {
+                                    *entry = provider;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // CRD manifests in the repository.
+        for crd in repo.of_kind("CustomResourceDefinition") {
+            if let (Some(group), Some(w)) = (
+                crd.value.pointer("/spec/group").and_then(Value::as_str),
+                waves.of(repo, crd),
+            ) {
+                let entry = waves
+                    .crd_groups
+                    .entry(group.to_string())
+                    .or_insert((w, format!("CRD `{}`", crd.name().unwrap_or("?"))));
+                if w < entry.0 {
+                    *entry = (w, format!("CRD `{}`", crd.name().unwrap_or("?")));
+                }
+            }
+        }
+        let named_wave = |kind: &'static str| -> BTreeMap<(String, String), Order> {
+            repo.of_kind(kind)
+                .filter_map(|d| {
+                    Some((
+                        (
+                            d.namespace().unwrap_or("").to_string(),
+                            d.name()?.to_string(),
+                        ),
+                        waves.of(repo, d)?,
+                    ))
+                })
+                .collect()
+        };
+        let namespaces = named_wave("Namespace");
+        let classes = named_wave("StorageClass");
+        let sealed = named_wave("SealedSecret");
+        let mut reported = std::collections::BTreeSet::new();
+
+        for doc in repo.objects() {
+            // ArgoCD's own objects (Applications, AppProjects) are applied by the running
+            // ArgoCD, whose CRDs and namespace exist before any sync (bootstrap).
+            if doc.group() == "argoproj.io" {
+                continue;
+            }
+            let Some(w) = waves.of(repo, doc) else {
+                continue;
+            };
+            let what = doc.id();
+            // An object without its own wave is ordered by its Application: an inversion
+            // is then the Application's, reported once at its sync-wave annotation.
+            let inherited = match sync_wave(doc) {
+                Some(Ok(_)) => None,
+                _ => waves.app_of(repo, doc).map(|(_, app)| app),
+            };
+            let mut need = |pointer: &str, needed: Option<&Order>, what_needed: String| {
+                let Some(n) = needed else { return };
+                if w >= *n {
+                    return;
+                }
+                let help = format!(
+                    "move it to wave {} or later, or move {what_needed} earlier",
+                    n.0
+                );
+                match inherited {
+                    Some(app) => {
+                        let app_name = app.name().unwrap_or("?");
+                        let message = format!(
+                            "Application `{app_name}` ({}) deploys {} objects that need {what_needed} ({}), which syncs later",
+                            show((w.0, 0)),
+                            if doc.group().is_empty() { "core" } else { doc.group() },
+                            show(*n)
+                        );
+                        if reported.insert((app_name.to_string(), what_needed.clone())) {
+                            out.push(finding(
+                                self,
+                                app,
+                                "/metadata/annotations/argocd.argoproj.io~1sync-wave",
+                                message,
+                                help,
+                            ));
+                        }
+                    }
+                    None => out.push(finding(
+                        self,
+                        doc,
+                        pointer,
+                        format!(
+                            "{what} syncs in {}, before {what_needed} ({})",
+                            show(w),
+                            show(*n)
+                        ),
+                        help,
+                    )),
+                }
+            };
+            let group = doc.group();
+            if group.contains('.') && !group.ends_with(".k8s.io") {
+                if let Some((n, provider)) = waves.crd_groups.get(group) {
+                    need(
+                        "/apiVersion",
+                        Some(n),
+                        format!("the CRD of `{group}` from {provider}"),
+                    );
+                }
+            }
+            if let Some(ns) = doc.namespace() {
+                need(
+                    "/metadata/namespace",
+                    namespaces.get(&(String::new(), ns.to_string())),
+                    format!("Namespace `{ns}`"),
+                );
+            }
+            if doc.kind() == Some("PersistentVolumeClaim") {
+                if let Some(class) = doc
+                    .value
+                    .pointer("/spec/storageClassName")
+                    .and_then(Value::as_str)
+                {
+                    need(
+                        "/spec/storageClassName",
+                        classes.get(&(String::new(), class.to_string())),
+                        format!("StorageClass `{class}`"),
+                    );
+                }
+            }
+            if let Some(pod) = doc.pod_spec() {
+                let ns = doc.namespace().unwrap_or("default").to_string();
+                for (pointer, secret) in secret_refs(pod.spec, pod.pointer) {
+                    need(
+                        &pointer,
+                        sealed.get(&(ns.clone(), secret.clone())),
+                        format!("SealedSecret `{ns}/{secret}`"),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Secret names a pod spec reads (volumes, env, envFrom, imagePullSecrets), with pointers.
+fn secret_refs(spec: &Value, base: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(vols) = spec.get("volumes").and_then(Value::as_array) {
+        for (i, v) in vols.iter().enumerate() {
+            if let Some(name) = v.pointer("/secret/secretName").and_then(Value::as_str) {
+                out.push((
+                    format!("{base}/volumes/{i}/secret/secretName"),
+                    name.to_string(),
+                ));
+            }
+        }
+    }
+    for field in ["containers", "initContainers"] {
+        let Some(list) = spec.get(field).and_then(Value::as_array) else {
+            continue;
+        };
+        for (i, c) in list.iter().enumerate() {
+            if let Some(env) = c.get("env").and_then(Value::as_array) {
+                for (j, e) in env.iter().enumerate() {
+                    if let Some(name) = e
+                        .pointer("/valueFrom/secretKeyRef/name")
+                        .and_then(Value::as_str)
+                    {
+                        out.push((
+                            format!("{base}/{field}/{i}/env/{j}/valueFrom/secretKeyRef/name"),
+                            name.to_string(),
+                        ));
+                    }
+                }
+            }
+            if let Some(env) = c.get("envFrom").and_then(Value::as_array) {
+                for (j, e) in env.iter().enumerate() {
+                    if let Some(name) = e.pointer("/secretRef/name").and_then(Value::as_str) {
+                        out.push((
+                            format!("{base}/{field}/{i}/envFrom/{j}/secretRef/name"),
+                            name.to_string(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,280 @@
+//! # `secrets/leaked-credential`: private key or token in a file
+//!
+//! ## What it checks
+//! Every file's text for credentials with a known shape: PEM private keys
+//! (`-----BEGIN ... PRIVATE KEY-----`), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`,
+//! `ghr_`, `github_pat_`), GitLab tokens (`glpat-`, runner tokens `glrt-`), AWS access key
+//! ids (`AKIA...`), Slack tokens (`xox.-`); and every YAML value under a key named like a
+//! password, secret, token or API key whose value looks random (long and high-entropy).
+//! Findings listed in the repository's `.secrets.baseline` (detect-secrets format: the
+//! SHA-1 `hashed_secret` of the value) are accepted.
+//!
+//! ## Why
+//! A credential in git is leaked to every clone, CI runner and fork, and stays in the
+//! history after deletion. The guide runs `detect-private-key` and `detect-secrets` in
+//! pre-commit for this reason; GitHub access for runners must go through a GitHub App
+//! whose key is sealed, never a PAT in a values file.
+//!
+//! ## Example
+//! ```yaml
+//! githubConfigSecret:
+//!   github_token: ghp_0123456789abcdefghijklmnopqrstuvwxyzAB
+//! ```
+//!
+//! ## Fix
+//! Remove the value, rotate it (it is in the history), and provide it as a SealedSecret
+//! (`homelab seal`). For a false positive, add its hash to `.secrets.baseline`
+//! (`detect-secrets scan --baseline .secrets.baseline`) or suppress the line with
+//! `# homelab: ignore[secrets/leaked-credential] reason`.
+//! Findings show a fingerprint, never the value.
+
+use crate::{Repo, Rule, Settings};
+use homelab_diagnostics::{Diagnostic, Location, Severity};
+use homelab_manifest::Class;
+use regex::Regex;
+use serde_json::Value;
+use sha1::{Digest, Sha1};
+use std::sync::OnceLock;
+
+pub struct LeakedCredential;
+
+struct Pattern {
+    what: &'static str,
+    regex: Regex,
+}
+
+fn patterns() -> &'static [Pattern] {
+    static P: OnceLock<Vec<Pattern>> = OnceLock::new();
+    P.get_or_init(|| {
+        let p = |what, re: &str| Pattern { what, regex: Regex::new(re).expect("valid pattern") };
+        vec![
+            p("a PEM private key", r"-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"),
+            p("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+            p("a GitLab token", r"\b(?:glpat-[A-Za-z0-9_\-]{20,}|glrt-[A-Za-z0-9_\-]{20,}|GR1348941[A-Za-z0-9_\-]{20,})"),
+            p("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+            p("a Slack token", r"\bxox[baprs]-[A-Za-z0-9-]{10,}"),
+        ]
+    })
+}
+
+/// The SHA-1 hex of a secret, as detect-secrets writes `hashed_secret` in its baseline.
+pub fn hashed_secret(secret: &str) -> String {
+    hex::encode(Sha1::digest(secret.as_bytes()))
+}
+
+fn fingerprint(secret: &str) -> String {
+    format!("sha1:{}", &hashed_secret(secret)[..12])
+}
+
+/// Shannon entropy in bits per character.
+fn entropy(s: &str) -> f64 {
+    let mut counts = std::collections::HashMap::new();
+    let n = s.chars().count() as f64;
+    for c in s.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+    }
+    counts
+        .values()
+        .map(|&k| {
+            let p = k as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Key names that hold a credential value (not a reference to one such as `secretName`).
+fn is_credential_key(key: &str) -> bool {
+    let k: String = key
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let holds = [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "apikey",
+        "accesskey",
+        "secretkey",
+        "privatekey",
+        "credentials",
+        "clientsecret",
+    ]
+    .iter()
+    .any(|w| k.ends_with(w));
+    let reference = k.starts_with("existing")
+        || ["name", "ref", "file", "path", "secretkey"]
+            .iter()
+            .any(|w| k.ends_with(w) && !k.ends_with("accesskey") && k != "secretkey")
+        || k.contains("secretref")
+        || k.contains("secretname");
+    holds && !reference
+}
+
+/// A value that looks like a real credential rather than a name, a placeholder or a template.
+fn looks_random(v: &str) -> bool {
+    let v = v.trim();
+    if v.len() < 12 || crate::is_secret_reference(v) || v.contains(' ') {
+        return false;
+    }
+    let lower = v.to_ascii_lowercase();
+    if [
+        "changeme",
+        "replace",
+        "example",
+        "placeholder",
+        "xxxx",
+        "your",
+        "<",
+        "dummy",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
+        return false;
+    }
+    let classes = [
+        v.chars().any(|c| c.is_ascii_lowercase()),
+        v.chars().any(|c| c.is_ascii_uppercase()),
+        v.chars().any(|c| c.is_ascii_digit()),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    classes >= 2 && entropy(v) >= 3.5
+}
+
+impl Rule for LeakedCredential {
+    fn id(&self) -> &'static str {
+        "secrets/leaked-credential"
+    }
+    fn severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn summary(&self) -> &'static str {
+        "Private key, token or password committed in a file"
+    }
+    fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let mut report = |location: Location,
+                          what: String,
+                          secret: &str,
+                          object: Option<String>| {
+            if settings.secrets_baseline.contains(&hashed_secret(secret)) {
+                return;
+            }
+            let mut d = Diagnostic::new(self.id(), self.severity(), what)
+                .at(location)
+                .with_fingerprint(fingerprint(secret))
+                .with_help("remove it, rotate it (it is in the git history) and provide it as a SealedSecret; if it is a false positive, add it to .secrets.baseline or suppress the line with a reason");
+            if let Some(o) = object {
+                d = d.with_object(o);
+            }
+            out.push(d);
+        };
+        for source in repo.sources {
+            for (i, line) in source.text.lines().enumerate() {
+                for p in patterns() {
+                    for m in p.regex.find_iter(line) {
+                        let column = line[..m.start()].chars().count() as u32 + 1;
+                        report(
+                            Location::new(source.name.clone(), i as u32 + 1, column),
+                            format!("{} is committed in this file", p.what),
+                            m.as_str(),
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+        for doc in repo.documents {
+            if !matches!(doc.class, Class::Object | Class::NotKubernetes { .. }) {
+                continue;
+            }
+            if matches!(doc.kind(), Some("Secret" | "SealedSecret")) {
+                continue; // plain Secrets have their own rule; sealed values are ciphertext
+            }
+            let mut stack: Vec<(String, &Value)> = vec![(String::new(), &doc.value)];
+            while let Some((pointer, value)) = stack.pop() {
+                match value {
+                    Value::Object(map) => {
+                        for (k, v) in map {
+                            let child =
+                                format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+                            if let Value::String(s) = v {
+                                if is_credential_key(k)
+                                    && looks_random(s)
+                                    && !patterns().iter().any(|p| p.regex.is_match(s))
+                                {
+                                    report(
+                                        doc.value_location(&child),
+                                        format!("`{k}` holds what looks like a real credential"),
+                                        s,
+                                        matches!(doc.class, Class::Object).then(|| doc.id()),
+                                    );
+                                }
+                            } else {
+                                stack.push((child, v));
+                            }
+                        }
+                    }
+                    Value::Array(items) => {
+                        for (i, v) in items.iter().enumerate() {
+                            stack.push((format!("{pointer}/{i}"), v));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_keys_exclude_references() {
+        for k in [
+            "password",
+            "adminPassword",
+            "github_token",
+            "apiKey",
+            "client_secret",
+            "AWS_SECRET_ACCESS_KEY",
+            "masterkey_token",
+        ] {
+            assert!(is_credential_key(k), "{k}");
+        }
+        for k in [
+            "existingSecret",
+            "secretName",
+            "passwordSecretRef",
+            "tokenFile",
+            "secretKeyRef",
+            "githubConfigSecret_name",
+        ] {
+            assert!(!is_credential_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn randomness_heuristic() {
+        assert!(looks_random("Zq8vN2xLp4Rt7WmK9sYb"));
+        assert!(!looks_random("changeme-please-123"));
+        assert!(!looks_random("{{ .Values.password }}"));
+        assert!(!looks_random("gitlab-postgres"));
+        assert!(!looks_random("short1A"));
+    }
+
+    #[test]
+    fn baseline_hash_is_sha1_hex() {
+        assert_eq!(
+            hashed_secret("abc"),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+    }
+}
