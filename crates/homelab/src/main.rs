@@ -5,6 +5,7 @@ mod commands;
 mod pipeline;
 mod progress;
 mod stage_rules;
+mod term;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -102,7 +103,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Errors quote file names and content of the repository: never raw to a terminal.
+            let message = format!("{err:#}");
+            eprintln!("error: {}", term::safe_lines(&message));
             ExitCode::from(commands::EXIT_USAGE)
         }
     }

@@ -9,6 +9,7 @@ mod policy_stage;
 mod suppress;
 
 pub use config::CheckConfig;
+pub use config::SECRET_SCANNING_OFF_DOC;
 pub use policy_stage::RULE_DOC as POLICY_RULE_DOC;
 pub use suppress::RULE_DOC as SUPPRESSION_RULE_DOC;
 
@@ -132,6 +133,19 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         .cloned()
         .collect();
     diagnostics.retain(|d| selected(&d.rule, &select, &ignore));
+    // Said whatever the repository's configuration selects: a pull request that switches the
+    // scanner off in `.homelab.toml` must not pass silently. Only the command line drops it.
+    if let Some(file) = &config.secret_scanning_off_in {
+        let d = homelab_diagnostics::Diagnostic::warning(
+            "check/secret-scanning-off",
+            "the repository's configuration switches secret scanning off (`secrets/*` rules are not selected)",
+        )
+        .at(homelab_diagnostics::Location::file_only(file.clone()))
+        .with_help("remove `secrets` from `ignore` (or add it to `select`); to accept this, pass `--ignore check/secret-scanning-off` on the command line");
+        if selected(&d.rule, &options.select, &options.ignore) {
+            diagnostics.push(d);
+        }
+    }
 
     let (mut diagnostics, suppressions, problems) = suppress::apply(diagnostics, &sources);
     diagnostics.extend(problems);
@@ -169,10 +183,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         suppressions,
         waves: waves(&documents),
     };
-    Ok(Outcome {
-        report,
-        sources: source_map(&sources),
-    })
+    let sources = snippet_sources(&sources, &report.diagnostics);
+    Ok(Outcome { report, sources })
 }
 
 /// Folders of Kyverno CLI and chainsaw test suites hold resources that are meant to fail
@@ -297,10 +309,25 @@ fn waves(documents: &[Document]) -> Vec<Wave> {
         .collect()
 }
 
-fn source_map(sources: &[Arc<Source>]) -> BTreeMap<String, String> {
+/// The texts reports may quote: only the files a finding points into, each with its secret
+/// values masked by position (so that no finding on the line of a password prints it).
+pub fn snippet_sources<'a>(
+    sources: &[Arc<Source>],
+    diagnostics: impl IntoIterator<Item = &'a homelab_diagnostics::Diagnostic>,
+) -> BTreeMap<String, String> {
+    let quoted: std::collections::HashSet<&str> = diagnostics
+        .into_iter()
+        .filter_map(|d| d.location.as_ref())
+        .filter(|l| l.line > 0)
+        .map(|l| l.file.as_str())
+        .collect();
     sources
         .iter()
-        .map(|s| (s.name.clone(), s.text.clone()))
+        .filter(|s| quoted.contains(s.name.as_str()))
+        .map(|s| {
+            let text = homelab_rules::redact::redacted(&s.text).unwrap_or_else(|| s.text.clone());
+            (s.name.clone(), text)
+        })
         .collect()
 }
 
