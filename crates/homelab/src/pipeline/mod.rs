@@ -6,11 +6,13 @@
 pub(crate) mod charts_stage;
 mod config;
 mod policy_stage;
+mod sops_stage;
 mod suppress;
 
 pub use config::CheckConfig;
 pub use config::SECRET_SCANNING_OFF_DOC;
 pub use policy_stage::RULE_DOC as POLICY_RULE_DOC;
+pub use sops_stage::RULE_DOC as SOPS_RULE_DOC;
 pub use suppress::RULE_DOC as SUPPRESSION_RULE_DOC;
 
 use homelab_manifest::{Class, Document, LoadOptions, Source};
@@ -36,6 +38,9 @@ pub struct CheckOptions {
     pub chart_dirs: Vec<PathBuf>,
     /// The helm binary (`--helm`); giving it also turns rendering on.
     pub helm: Option<PathBuf>,
+    /// An age key file to verify SOPS files' MACs with. Only ever given explicitly: `check`
+    /// runs on untrusted pull requests, so identities in the environment are not used.
+    pub sops_age_key_file: Option<PathBuf>,
 }
 
 /// The result of a check: the report and the sources it refers to (for snippets).
@@ -56,6 +61,14 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let config = CheckConfig::discover(root.as_deref())?;
+    let sops_identities = match &options.sops_age_key_file {
+        None => None,
+        Some(path) => {
+            let mut ids = homelab_sops::Identities::default();
+            ids.add_file(path).map_err(anyhow::Error::msg)?;
+            Some(ids)
+        }
+    };
     // Hidden files too (.github/workflows, .gitlab-ci.yml, .sops.yaml), and every other text
     // file (scripts, .env) for the secret scanner: credentials hide there.
     let load_options = LoadOptions {
@@ -82,6 +95,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     );
     let validator = validator?;
     let fixtures = drop_test_fixtures(&mut loaded);
+    let sops = sops_stage::run(&mut loaded, root.as_deref(), sops_identities.as_ref());
     let mut documents = loaded.documents;
     let sources = loaded.sources;
     // Helm sources rendered with helm join the plain objects; `first_rendered` marks them.
@@ -113,6 +127,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     diagnostics.extend(schema);
     diagnostics.extend(fold_policy_duplicates(policy, &mut platform));
     diagnostics.extend(platform);
+    diagnostics.extend(sops);
+    sops_stage::fold_plain_secret(&mut diagnostics);
     let mut diagnostics = charts_stage::attribute(
         diagnostics,
         &charts.provenance,
