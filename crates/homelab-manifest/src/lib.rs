@@ -30,6 +30,7 @@ mod json;
 mod position;
 mod read;
 mod resolve;
+pub mod secret_spans;
 mod tree;
 mod walk;
 pub mod yaml;
@@ -48,7 +49,7 @@ pub static RULE_DOCS: &[RuleDoc] = &[
         id: "yaml/*",
         severity: Severity::Error,
         summary: "YAML that Kubernetes would read wrongly or not at all",
-        doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), duplicate keys (`yaml/duplicate-key`, an error: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, binary files, invalid UTF-8, unreadable files and symlink loops. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which Kubernetes uses, reads as something else: `yes`/`on` as booleans, `0644` as the number 420.\n\n## Why\nThe API server reads YAML with YAML 1.1 rules: `enabled: on` is `true`, `mode: 0644` is 420, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nmode: 0644\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`, `\"0644\"`), remove duplicate keys, indent with spaces.",
+        doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), duplicate keys (`yaml/duplicate-key`, an error: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, binary files, invalid UTF-8, unreadable files and symbolic links: a walked folder's links are never followed, and one that leads out of the checked folder is `yaml/symlink-outside` (an error: its target is not checked, and ArgoCD refuses repositories with such links); loops are `yaml/symlink-loop`, dangling links the note `load/broken-symlink`. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which Kubernetes uses, reads as something else: `yes`/`on` as booleans, `0644` as the number 420.\n\n## Why\nThe API server reads YAML with YAML 1.1 rules: `enabled: on` is `true`, `mode: 0644` is 420, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nmode: 0644\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`, `\"0644\"`), remove duplicate keys, indent with spaces.",
     },
     RuleDoc {
         id: "load/*",
@@ -204,6 +205,24 @@ impl Document {
     pub fn start(&self) -> Location {
         self.at(self.positions.start())
     }
+
+    /// Removes a top-level key (value and position) and returns its value, keeping every
+    /// other position right. Used for data that is not part of the object, like the
+    /// metadata block sops appends to each document of an encrypted file (Flux and the
+    /// sops CLI strip it before applying).
+    pub fn remove_top_level_key(&mut self, key: &str) -> Option<Value> {
+        let Value::Object(map) = &mut self.value else {
+            return None;
+        };
+        let index = map.keys().position(|k| k == key)?;
+        let removed = map.shift_remove(key)?;
+        if let PosNode::Map(_, entries) = &mut self.positions {
+            if index < entries.len() {
+                entries.remove(index);
+            }
+        }
+        Some(removed)
+    }
 }
 
 /// Everything loaded from the inputs.
@@ -234,10 +253,11 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
                     path,
                     name,
                     helm_template,
-                } => (read::read_file(&path, &name, opts), helm_template),
+                    walked,
+                } => (read::read_file(&path, &name, opts, walked), helm_template),
                 walk::Input::Text { path, name } => {
                     // Not a manifest: keep the text for scanners, nothing to parse or report.
-                    return match read::read_file(&path, &name, opts) {
+                    return match read::read_file(&path, &name, opts, true) {
                         Ok(source) => (Some(Arc::new(source)), Vec::new(), Vec::new()),
                         Err(_) => (None, Vec::new(), Vec::new()),
                     };

@@ -7,8 +7,10 @@
 //! [`Settings`] and return diagnostics; they never touch the file system or the terminal.
 
 mod argo;
+pub mod fingerprint;
 mod gpu;
 mod netpol;
+pub mod redact;
 mod repo;
 pub mod rules;
 mod settings;
