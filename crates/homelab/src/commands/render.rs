@@ -28,6 +28,19 @@ pub struct Args {
     pub force: bool,
 }
 
+/// The largest `platform.toml` read.
+const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Read a platform.toml as text. One found in a repository (`follow_links: false`) is read
+/// only if it is a regular file, never through a link: `host` and `render` run as root, and a
+/// link to a host file would have its lines quoted in parse errors. One the user named
+/// explicitly (`--config FILE`) may be a link.
+pub fn read_config_file(path: &Path, follow_links: bool) -> anyhow::Result<String> {
+    let bytes = homelab_fs::read_regular(path, MAX_CONFIG_BYTES, follow_links)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))
+}
+
 /// Open the repository folder; a missing one is a usage error (exit 2).
 pub fn open_repo(dir: &Path) -> anyhow::Result<Result<Tree, u8>> {
     match Tree::open(dir) {
