@@ -119,7 +119,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
                 Drift::Stale(_) => "no longer rendered",
                 Drift::Unresolved(_) => "has unresolved conflict markers",
             };
-            println!("{}: {what}", args.dir.join(d.path()).display());
+            println!(
+                "{}: {what}",
+                crate::term::safe(&args.dir.join(d.path()).display().to_string())
+            );
         }
         println!(
             "{} file(s) would change; run `homelab render {}`",
@@ -145,9 +148,11 @@ pub fn report_recovery(dir: &Path, recovery: &sync::Recovery) {
         println!("{}: completed a render that was interrupted", dir.display());
     }
     for path in &recovery.left_changed {
+        let path = crate::term::safe(path);
         println!("  kept         {path} (changed after the interrupted render began)");
     }
     for path in &recovery.removed_temp_files {
+        let path = crate::term::safe(path);
         println!("  cleaned      {path} (temporary file of an interrupted write)");
     }
 }
@@ -175,6 +180,7 @@ pub fn print_summary(dir: &Path, plan: &SyncPlan, global: &Global, list_created:
             Action::Conflict(_) => "CONFLICT (markers written; resolve, then render again)",
             Action::UnresolvedConflict => "CONFLICT (unresolved markers from an earlier render)",
             Action::Overwrite { backup, .. } => {
+                let (path, backup) = (crate::term::safe(path), crate::term::safe(backup));
                 println!("  overwritten  {path} (backup: {backup})");
                 continue;
             }
@@ -183,6 +189,7 @@ pub fn print_summary(dir: &Path, plan: &SyncPlan, global: &Global, list_created:
             Action::Remove => "removed (no longer rendered)",
             _ => continue,
         };
-        println!("  {label:<12} {path}");
+        // Paths may come from the (committed, untrusted) lock.
+        println!("  {label:<12} {}", crate::term::safe(path));
     }
 }
