@@ -205,6 +205,24 @@ impl Document {
     pub fn start(&self) -> Location {
         self.at(self.positions.start())
     }
+
+    /// Removes a top-level key (value and position) and returns its value, keeping every
+    /// other position right. Used for data that is not part of the object, like the
+    /// metadata block sops appends to each document of an encrypted file (Flux and the
+    /// sops CLI strip it before applying).
+    pub fn remove_top_level_key(&mut self, key: &str) -> Option<Value> {
+        let Value::Object(map) = &mut self.value else {
+            return None;
+        };
+        let index = map.keys().position(|k| k == key)?;
+        let removed = map.shift_remove(key)?;
+        if let PosNode::Map(_, entries) = &mut self.positions {
+            if index < entries.len() {
+                entries.remove(index);
+            }
+        }
+        Some(removed)
+    }
 }
 
 /// Everything loaded from the inputs.

@@ -5,11 +5,13 @@
 
 mod config;
 mod policy_stage;
+mod sops_stage;
 mod suppress;
 
 pub use config::CheckConfig;
 pub use config::SECRET_SCANNING_OFF_DOC;
 pub use policy_stage::RULE_DOC as POLICY_RULE_DOC;
+pub use sops_stage::RULE_DOC as SOPS_RULE_DOC;
 pub use suppress::RULE_DOC as SUPPRESSION_RULE_DOC;
 
 use homelab_manifest::{Class, Document, LoadOptions, Source};
@@ -30,6 +32,9 @@ pub struct CheckOptions {
     pub crd_paths: Vec<PathBuf>,
     pub schema_locations: Vec<String>,
     pub ignore_missing_schemas: bool,
+    /// An age key file to verify SOPS files' MACs with. Only ever given explicitly: `check`
+    /// runs on untrusted pull requests, so identities in the environment are not used.
+    pub sops_age_key_file: Option<PathBuf>,
 }
 
 /// The result of a check: the report and the sources it refers to (for snippets).
@@ -50,6 +55,14 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let config = CheckConfig::discover(root.as_deref())?;
+    let sops_identities = match &options.sops_age_key_file {
+        None => None,
+        Some(path) => {
+            let mut ids = homelab_sops::Identities::default();
+            ids.add_file(path).map_err(anyhow::Error::msg)?;
+            Some(ids)
+        }
+    };
     // Hidden files too (.github/workflows, .gitlab-ci.yml, .sops.yaml), and every other text
     // file (scripts, .env) for the secret scanner: credentials hide there.
     let load_options = LoadOptions {
@@ -76,6 +89,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     );
     let validator = validator?;
     let fixtures = drop_test_fixtures(&mut loaded);
+    let sops = sops_stage::run(&mut loaded, root.as_deref(), sops_identities.as_ref());
     let documents = loaded.documents;
     let sources = loaded.sources;
     validator.add_crds_from(&documents);
@@ -97,6 +111,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     diagnostics.extend(schema);
     diagnostics.extend(fold_policy_duplicates(policy, &mut platform));
     diagnostics.extend(platform);
+    diagnostics.extend(sops);
+    sops_stage::fold_plain_secret(&mut diagnostics);
 
     let select: Vec<String> = config
         .select
