@@ -330,6 +330,13 @@ impl Emitter {
                 if !text.is_empty() && !self.whitespace {
                     self.put(' ');
                 }
+                // sops builds each scalar by encoding and re-parsing it with go-yaml, which
+                // tags a plain `<<` as a merge key: it comes out as `!!merge <<`.
+                if kind == Kind::Str && text == "<<" {
+                    for c in "!!merge ".chars() {
+                        self.put(c);
+                    }
+                }
                 for c in text.chars() {
                     self.put(c);
                 }
@@ -691,5 +698,7 @@ mod tests {
         assert_eq!(roundtrip("a: \"- x\"\n"), "a: '- x'\n");
         assert_eq!(roundtrip("a: []\nb: {}\n"), "a: []\nb: {}\n");
         assert_eq!(roundtrip("\"\": x\n"), "\"\": x\n");
+        // What sops 3.11.0 writes for an expanded merge key.
+        assert_eq!(roundtrip("m:\n  <<: 1\n"), "m:\n    !!merge <<: 1\n");
     }
 }

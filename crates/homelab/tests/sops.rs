@@ -740,3 +740,195 @@ fn interop_shared_vectors() {
     );
     assert_eq!(passed, cases.len() + must_fail.len());
 }
+
+#[test]
+fn encrypts_stdin_by_the_rule_of_the_named_path() {
+    let home = tempfile::tempdir().unwrap();
+    let ws = workspace();
+    let target = ws.path().join("secrets/token.sops.yaml");
+    homelab(home.path(), None)
+        .current_dir(ws.path())
+        .args([
+            "sops",
+            "encrypt",
+            "--filename-override",
+            "secrets/token.sops.yaml",
+            "--output",
+        ])
+        .arg(&target)
+        .arg("-")
+        .write_stdin("stringData:\n  token: K10stdin::server:abc\n")
+        .assert()
+        .success();
+    let text = fs::read_to_string(&target).unwrap();
+    assert!(!text.contains("K10stdin"));
+    assert!(text.contains("encrypted_regex: ^(data|stringData)$"));
+    homelab(home.path(), Some(&key_file()))
+        .args(["sops", "decrypt"])
+        .arg(&target)
+        .assert()
+        .success()
+        .stdout("stringData:\n    token: K10stdin::server:abc\n");
+    // stdin without a name to choose the rule by is refused.
+    homelab(home.path(), None)
+        .args(["sops", "encrypt", "-"])
+        .write_stdin("a: b\n")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--filename-override"));
+}
+
+/// The rendered repository's SOPS workflow (docs/secrets.md): its `.sops.yaml` rule for
+/// `secrets/host/`, host secrets encrypted from stdin, and `check` clean before and after;
+/// a host secret left in clear is an error.
+#[test]
+fn rendered_repository_keeps_host_secrets_with_sops() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    homelab(home.path(), None)
+        .arg("init")
+        .arg(&repo)
+        .assert()
+        .success();
+    homelab(home.path(), None)
+        .arg("check")
+        .arg(&repo)
+        .assert()
+        .success();
+    let config = fs::read_to_string(repo.join(".sops.yaml")).unwrap();
+    assert!(
+        config.contains("path_regex: ^secrets/host/.*\\.sops\\.ya?ml$"),
+        "{config}"
+    );
+    let recipient = fs::read_to_string(key_file())
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
+        .unwrap();
+    let placeholder = config
+        .split_whitespace()
+        .find(|w| w.starts_with("age1replace"))
+        .unwrap()
+        .to_owned();
+    fs::write(
+        repo.join(".sops.yaml"),
+        config.replace(&placeholder, &recipient),
+    )
+    .unwrap();
+    homelab(home.path(), None)
+        .current_dir(&repo)
+        .args([
+            "sops",
+            "encrypt",
+            "--filename-override",
+            "secrets/host/k3s-token.sops.yaml",
+        ])
+        .args(["--output", "secrets/host/k3s-token.sops.yaml", "-"])
+        .write_stdin("token: K10abc::server:0123456789abcdef\n")
+        .assert()
+        .success();
+    let token = fs::read_to_string(repo.join("secrets/host/k3s-token.sops.yaml")).unwrap();
+    assert!(token.starts_with("token: ENC[AES256_GCM,"), "{token}");
+    homelab(home.path(), None)
+        .arg("check")
+        .arg(&repo)
+        .assert()
+        .success();
+    fs::write(
+        repo.join("secrets/host/github-app.sops.yaml"),
+        "app_id: 12345\n",
+    )
+    .unwrap();
+    homelab(home.path(), None)
+        .arg("check")
+        .arg(&repo)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("sops/not-encrypted"));
+}
+
+/// Layout edge cases (comments in lists and at odd columns, block scalars with every chomping,
+/// anchors and merge keys, quoted keys, escapes, multi-document streams): on each, homelab's
+/// decryption of the file sops wrote is byte-identical to `sops --decrypt`, and sops opens
+/// homelab's encryption to the same text.
+#[test]
+fn interop_layout_matches_sops_on_edge_cases() {
+    if !have("sops", &["--disable-version-check", "--version"]) {
+        return;
+    }
+    const CASES: [&str; 10] = [
+        "a: 1\nb:\n  - x\n  - y: 1\n    z: [1, 2]\n",
+        "# only comments\n# here\na: b\n",
+        "k: \"line1\\nline2\\n\\n\"\nt: \"trailing space \\nx\"\nl: |-\n  no newline\ne: []\nm: {}\n",
+        "list:\n  # c1\n  - a\n  # c2\n# c3 at col 0\nother: 1\n",
+        "anchors: &a\n  x: 1\nuse: *a\nmerge:\n  <<: *a\n  y: 2\n",
+        "weird keys:\n  \"with space\": 1\n  \"colon: in\": 2\n  \"#hash\": 3\n  \"\": 4\n  \"yes\": 5\n",
+        "nested:\n  - - a\n    - b\n  - - c\nunicode: \"tab\\there é 😀\"\nbom: \"\\ufeffx\"\nctrl: \"\\x07\"\n",
+        "---\na: 1\n---\nb: 2\n...\n",
+        "a: 1 # one\nb: # two\n  c: 3 # three\n\n# four\n\nd: 4\n",
+        "folded: >\n  some folded\n  text\n\nliteral_keep: |+\n  keep\n\nx: 1\n",
+    ];
+    let home = tempfile::tempdir().unwrap();
+    let ws = tempfile::tempdir().unwrap();
+    let recipient = fs::read_to_string(key_file())
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(str::to_owned))
+        .unwrap();
+    fs::write(
+        ws.path().join(".sops.yaml"),
+        format!("creation_rules:\n  - age: {recipient}\n"),
+    )
+    .unwrap();
+    for (i, case) in CASES.iter().enumerate() {
+        let theirs = ws.path().join(format!("sops-{i}.yaml"));
+        let ours = ws.path().join(format!("homelab-{i}.yaml"));
+        fs::write(&theirs, case).unwrap();
+        fs::write(&ours, case).unwrap();
+        let out = Process::new("sops")
+            .current_dir(ws.path())
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .args(["--encrypt", "--in-place"])
+            .arg(&theirs)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "case {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want = sops_decrypt(&theirs, &key_file(), false);
+        assert!(want.status.success());
+        let got = homelab(home.path(), Some(&key_file()))
+            .args(["sops", "decrypt"])
+            .arg(&theirs)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "case {i}: decrypting sops's file"
+        );
+        homelab(home.path(), None)
+            .args(["sops", "encrypt", "-i"])
+            .arg(&ours)
+            .assert()
+            .success();
+        let back = sops_decrypt(&ours, &key_file(), false);
+        assert!(
+            back.status.success(),
+            "case {i}: {}",
+            String::from_utf8_lossy(&back.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&back.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "case {i}: sops decrypting homelab's file"
+        );
+    }
+    println!(
+        "interop: {} layout edge cases identical both ways",
+        CASES.len()
+    );
+}

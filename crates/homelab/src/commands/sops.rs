@@ -57,8 +57,12 @@ pub struct Common {
 
 #[derive(Debug, clap::Args)]
 pub struct EncryptArgs {
-    /// The plaintext file.
+    /// The plaintext file; `-` reads stdin (then give --filename-override), so a secret can
+    /// be encrypted without ever being written in clear.
     pub file: PathBuf,
+    /// Choose the creation rule and the type as if the file were at PATH (as sops's flag).
+    #[arg(long, value_name = "PATH")]
+    pub filename_override: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
     /// Replace FILE with the encrypted file.
@@ -239,8 +243,12 @@ fn identities() -> Result<Identities> {
     Identities::from_environment().map_err(|e| anyhow!("{e}"))
 }
 
-/// Ciphertext: an existing file keeps its mode, a new one is 0644 (it is meant for git).
+/// Ciphertext: an existing file keeps its mode, a new one is 0644 (it is meant for git); its
+/// folder is created when missing (`--output secrets/host/new.sops.yaml`).
 fn write_ciphertext(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     homelab_fs::write_atomic(path, bytes, homelab_fs::Perms::KeepOr(0o644))
         .with_context(|| format!("writing {}", path.display()))
 }
@@ -252,10 +260,37 @@ fn write_plaintext(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn encrypt(a: EncryptArgs) -> Result<u8, Failure> {
-    let format = input_format(&a.file, &a.common)?;
-    let text = read_text(&a.file)?;
-    let config = load_config(&a.file, &a.common)?;
-    let rule = config.as_ref().and_then(|c| c.rule_for(&a.file));
+    let stdin = a.file.as_os_str() == "-";
+    if stdin && a.in_place {
+        return Err(anyhow!("--in-place needs a file, not stdin").into());
+    }
+    // The path that decides the creation rule and the type.
+    let named = a
+        .filename_override
+        .clone()
+        .unwrap_or_else(|| a.file.clone());
+    if stdin && a.filename_override.is_none() && a.common.input_type.is_none() {
+        return Err(anyhow!(
+            "reading stdin: give --filename-override PATH (the rule and type follow it)"
+        )
+        .into());
+    }
+    let format = input_format(&named, &a.common)?;
+    let text = if stdin {
+        let mut s = String::new();
+        std::io::stdin()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
+        if s.len() as u64 > MAX_FILE_BYTES {
+            return Err(anyhow!("stdin is larger than 16 MiB").into());
+        }
+        s
+    } else {
+        read_text(&a.file)?
+    };
+    let config = load_config(&named, &a.common)?;
+    let rule = config.as_ref().and_then(|c| c.rule_for(&named));
     let recipients: Vec<String> = match (&a.age, rule) {
         (Some(list), _) => list
             .split(',')
@@ -323,7 +358,7 @@ fn encrypt(a: EncryptArgs) -> Result<u8, Failure> {
             .unwrap_or_else(CryptRule::default_rule)
     });
     let mac_only = a.mac_only_encrypted || rule.is_some_and(|r| r.mac_only_encrypted);
-    let docs = file::parse(&text, format).map_err(data(&a.file))?;
+    let docs = file::parse(&text, format).map_err(data(&named))?;
     let (docs, metadata) = file::encrypt(
         docs,
         &EncryptOptions {
@@ -332,9 +367,9 @@ fn encrypt(a: EncryptArgs) -> Result<u8, Failure> {
             mac_only_encrypted: mac_only,
         },
     )
-    .map_err(data(&a.file))?;
+    .map_err(data(&named))?;
     let out = file::render(&docs, Some(&metadata), format, &layout_of(config.as_ref()))
-        .map_err(data(&a.file))?;
+        .map_err(data(&named))?;
     if a.in_place {
         write_ciphertext(&a.file, out.as_bytes())?;
     } else if let Some(path) = &a.output {

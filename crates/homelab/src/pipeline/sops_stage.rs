@@ -10,7 +10,7 @@
 //! and no identity from the environment is ever used (only `--sops-age-key-file`).
 
 use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
-use homelab_manifest::Loaded;
+use homelab_manifest::{Class, Loaded};
 use homelab_sops::config::{self, Config};
 use homelab_sops::inspect::{self, MustEncrypt};
 use homelab_sops::Identities;
@@ -108,10 +108,26 @@ pub fn run(
             must,
         ));
     }
-    // The other stages see the objects as they are applied: without the metadata block.
+    // The other stages see the objects as they are applied: without the metadata block. A
+    // document whose apiVersion or kind is itself encrypted (a crypt rule that encrypts
+    // everything) says nothing readable about the object: it is not checked as one.
     for doc in &mut loaded.documents {
-        if sops_sources.contains(&doc.source.name) && is_metadata(doc.value.get("sops")) {
+        if !sops_sources.contains(&doc.source.name) {
+            continue;
+        }
+        if is_metadata(doc.value.get("sops")) {
             doc.remove_top_level_key("sops");
+        }
+        let encrypted = |field: &str| {
+            doc.value
+                .get(field)
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(homelab_sops::cipher::looks_encrypted)
+        };
+        if doc.class == Class::Object && (encrypted("apiVersion") || encrypted("kind")) {
+            doc.class = Class::NotKubernetes {
+                reason: "its apiVersion and kind are SOPS-encrypted".to_owned(),
+            };
         }
     }
     out
