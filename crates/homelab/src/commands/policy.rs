@@ -8,6 +8,7 @@ use homelab_policy::engine;
 use homelab_policy::testrunner;
 use homelab_policy::values_file::ValuesFile;
 use serde_json::{json, Value};
+use std::io::Write as _;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -252,7 +253,12 @@ fn apply(a: ApplyArgs, _global: &Global) -> anyhow::Result<u8> {
         },
     );
     match format.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&report.policy_report())?),
+        "json" => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            report.write_policy_report_json(&mut out)?;
+            writeln!(out)?;
+            out.flush()?;
+        }
         "yaml" => print!(
             "{}",
             homelab_report::yaml::to_string(&report.policy_report())
