@@ -15,6 +15,7 @@ pub mod rules;
 pub mod seal;
 pub mod secrets;
 pub mod secrets_init;
+pub mod simulate;
 pub mod sops;
 pub mod unseal;
 pub mod validate;
