@@ -27,7 +27,10 @@ fail() { echo "FAIL: $*"; status=1; }
 
 "$bin" init "$work/default" >/dev/null 2>&1 || true
 if [ "$part" != values ]; then
-"$bin" check "$work/default" --charts "$charts" --format json >"$work/default.json" 2>/dev/null
+# A fresh render's placeholder SealedSecrets are errors by design until `homelab secrets init`
+# seals them on the cluster (rule secrets/unsealed-placeholder); this check is about the charts.
+"$bin" check "$work/default" --charts "$charts" --ignore secrets/unsealed-placeholder \
+    --format json >"$work/default.json" 2>/dev/null
 python3 - "$work/default.json" <<'PY' || status=1
 import json, sys, collections
 report = json.load(open(sys.argv[1]))

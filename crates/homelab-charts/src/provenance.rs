@@ -238,9 +238,14 @@ fn produced(given: &Value, rendered: &Value) -> bool {
 /// names (Pod Security lists `spec.containers[0].securityContext.privileged`).
 fn targets<'a>(doc: &'a Document, d: &Diagnostic) -> Vec<(Vec<String>, &'a Value)> {
     let mut out = Vec::new();
+    // A field the message names counts only inside the part of the object the finding is
+    // about: a container without `requests.cpu` must not be blamed on the values that gave
+    // another container of the same pod its `requests.cpu`.
+    let mut within: Vec<String> = Vec::new();
     if let Some(p) = d.path.as_deref().filter(|p| *p != "/metadata/name") {
         if let Some(v) = doc.value.pointer(p) {
-            out.push((segments_of_pointer(p), v));
+            within = segments_of_pointer(p);
+            out.push((within.clone(), v));
         }
     }
     let mut all: Option<Vec<(Vec<String>, &Value)>> = None;
@@ -255,7 +260,10 @@ fn targets<'a>(doc: &'a Document, d: &Diagnostic) -> Vec<(Vec<String>, &'a Value
             list
         });
         for (path, v) in all.iter() {
-            if path.len() >= wanted.len() && path[path.len() - wanted.len()..] == wanted[..] {
+            if path.len() >= wanted.len()
+                && path.starts_with(&within)
+                && path[path.len() - wanted.len()..] == wanted[..]
+            {
                 out.push((path.clone(), *v));
             }
         }
@@ -387,6 +395,36 @@ mod tests {
         assert!(out[0].help.as_ref().unwrap().contains("Application x"));
         let untouched = Diagnostic::note("x", "y").at(Location::new("other.yaml", 1, 1));
         assert_eq!(p.attribute(vec![untouched.clone()], &docs), vec![untouched]);
+    }
+
+    /// The values that gave one container its requests are not where a second container of
+    /// the same pod, which the chart gives none, gets them.
+    #[test]
+    fn a_field_named_in_the_message_counts_only_under_the_finding_path() {
+        let two = "---\n# Source: x/templates/ds.yaml\napiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\nspec:\n  template:\n    spec:\n      containers:\n        - name: agent\n          resources:\n            requests:\n              cpu: 100m\n        - name: sidecar\n          image: x\n";
+        let docs = rendered(two);
+        let mut p = Provenance::default();
+        p.insert(
+            "helm-render:0:x".into(),
+            record("agent:\n  resources:\n    requests:\n      cpu: 100m\n"),
+        );
+        let d = Diagnostic::warning(
+            "resources/missing",
+            "container `sidecar` has no requests.cpu",
+        )
+        .at(Location::new("helm-render:0:x", 1, 60))
+        .with_path("/spec/template/spec/containers/1");
+        let out = p.attribute(vec![d.clone()], &docs);
+        assert_eq!(
+            out[0].location.as_ref().unwrap().to_string(),
+            "app.yaml:9:7"
+        );
+        let d = d.with_path("/spec/template/spec/containers/0");
+        let out = p.attribute(vec![d], &docs);
+        assert_eq!(
+            out[0].location.as_ref().unwrap().to_string(),
+            "values.yaml:4:7"
+        );
     }
 
     #[test]

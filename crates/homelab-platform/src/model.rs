@@ -206,6 +206,19 @@ const CATALOG: &[Workload] = &[
         limits_memory: "256Mi",
         gpu: 0,
     },
+    // A hook Job that runs once before each sync and exits: it takes no place in the running
+    // budget (0 replicas) but declares what it may use while it runs.
+    Workload {
+        key: "argocd-redis-secret-init",
+        component: "argocd",
+        placement: Placement::Primary,
+        replicas: 0,
+        requests_cpu: "10m",
+        requests_memory: "32Mi",
+        limits_cpu: "100m",
+        limits_memory: "64Mi",
+        gpu: 0,
+    },
     Workload {
         key: "gitlab-webservice",
         component: "gitlab",
@@ -512,7 +525,28 @@ pub struct AppChart {
     pub version: String,
     /// `$values/...` file.
     pub values: String,
+    /// Findings on the chart's own objects that its values cannot fix, accepted with the
+    /// reason (`homelab check --charts` reads them as inline suppressions).
+    pub accepted: Option<ChartAcceptance>,
 }
+
+/// Rules accepted on a chart's objects, and why.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ChartAcceptance {
+    pub rules: &'static str,
+    pub reason: &'static str,
+}
+
+/// What a chart's values cannot fix, per chart name, and why (longhorn 1.12.1: its driver
+/// deployer, UI, image pre-pull container and upgrade/uninstall hook Jobs take no resources
+/// from values). Reviewed on each chart bump: a version that adds the keys drops its entry.
+const CHART_ACCEPTANCES: &[(&str, ChartAcceptance)] = &[(
+    "longhorn",
+    ChartAcceptance {
+        rules: "resources/missing",
+        reason: "the chart takes resources for longhorn-manager only (longhornManager.resources)",
+    },
+)];
 
 /// A derived node.
 #[derive(Debug, Clone, Serialize)]
@@ -1089,6 +1123,10 @@ fn derive_apps(config: &Config, workloads: &[PlacedWorkload], has_gpu: bool) -> 
                         name: chart_name.unwrap_or(&pinned.name).to_string(),
                         version: pinned.version.clone(),
                         values: values.to_string(),
+                        accepted: CHART_ACCEPTANCES
+                            .iter()
+                            .find(|(name, _)| *name == pinned.name)
+                            .map(|(_, accepted)| *accepted),
                     };
                     (Some(chart), None)
                 }

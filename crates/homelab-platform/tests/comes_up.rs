@@ -489,3 +489,99 @@ fn this_repository_ships_what_the_rendered_ci_uses() {
         );
     }
 }
+
+/// Kyverno applies every Pod rule to the pod controllers under generated names: the system
+/// namespaces' exception must name those rules and kinds, or Longhorn's manager DaemonSet and
+/// the NVIDIA device plugin are blocked although their Pods would be let in.
+#[test]
+fn the_system_exception_covers_the_controllers_kyverno_generates_rules_for() {
+    let files = rendered();
+    let exception = find(
+        &docs(
+            &files,
+            "policies/kyverno/exceptions/system-namespace-exception.yaml",
+        ),
+        "PolicyException",
+        "system-namespace-exception",
+    )
+    .clone();
+    let exceptions = exception["spec"]["exceptions"].as_array().unwrap();
+    let rules_of = |policy: &str| -> Vec<String> {
+        exceptions
+            .iter()
+            .find(|e| e["policyName"] == policy)
+            .unwrap_or_else(|| panic!("no exception for {policy}"))["ruleNames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect()
+    };
+    for (policy, rule) in [
+        ("pod-security-baseline", "disallow-privileged"),
+        ("pod-security-baseline", "require-run-as-non-root"),
+        ("disallow-host-access", "disallow-host-path"),
+        ("disallow-host-access", "disallow-host-namespaces"),
+        ("require-run-as-non-root", "run-as-non-root"),
+    ] {
+        let rules = rules_of(policy);
+        for name in [
+            rule.to_string(),
+            format!("autogen-{rule}"),
+            format!("autogen-cronjob-{rule}"),
+        ] {
+            assert!(rules.contains(&name), "{policy}: {name} not in {rules:?}");
+        }
+    }
+    let resources = &exception["spec"]["match"]["any"][0]["resources"];
+    for kind in [
+        "Pod",
+        "DaemonSet",
+        "Deployment",
+        "Job",
+        "CronJob",
+        "StatefulSet",
+    ] {
+        assert!(
+            resources["kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k == kind),
+            "{kind} not covered"
+        );
+    }
+    let namespaces = resources["namespaces"].as_array().unwrap();
+    for ns in ["kube-system", "longhorn-system", "gpu-workloads"] {
+        assert!(namespaces.iter().any(|n| n == ns), "{ns} not exempt");
+    }
+}
+
+/// The chart values keys that give chart-made pods their resources and a verifiable non-root
+/// user (keys checked against longhorn 1.12.1, argo-cd 10.1.1 and trivy-operator 0.34.0).
+#[test]
+fn chart_pods_get_resources_and_run_as_non_root_through_their_values() {
+    let files = rendered();
+    let longhorn = &docs(&files, "infrastructure/longhorn/values.yaml")[0];
+    assert_eq!(longhorn["preUpgradeChecker"]["jobEnabled"], false);
+    let manager = &longhorn["longhornManager"]["resources"];
+    assert_eq!(manager["requests"]["memory"], "256Mi");
+    assert!(manager["limits"]["cpu"].is_number() || manager["limits"]["cpu"].is_string());
+    let argocd = &docs(&files, "infrastructure/argocd/values.yaml")[0];
+    let init = &argocd["redisSecretInit"]["resources"];
+    for section in ["requests", "limits"] {
+        for resource in ["cpu", "memory"] {
+            assert!(!init[section][resource].is_null(), "{section}.{resource}");
+        }
+    }
+    let trivy = &docs(&files, "infrastructure/trivy-operator/values.yaml")[0];
+    assert_eq!(trivy["podSecurityContext"]["runAsNonRoot"], true);
+    assert_eq!(trivy["podSecurityContext"]["runAsUser"], 10000);
+    // What Longhorn's values cannot set is accepted on its Application, with the reason.
+    let app = file(&files, "argocd/applications/infrastructure/longhorn.yaml");
+    let line = app
+        .lines()
+        .find(|l| l.contains("# homelab: ignore[resources/missing]"))
+        .expect("Longhorn's Application accepts resources/missing");
+    assert!(line.contains("longhornManager.resources"), "{line}");
+}
