@@ -7,15 +7,18 @@
 //! [`Settings`] and return diagnostics; they never touch the file system or the terminal.
 
 mod argo;
+mod charts;
 mod gpu;
 mod netpol;
+mod pod_security;
 mod repo;
 pub mod rules;
 mod settings;
+mod storage;
 pub mod workload;
 
 pub use repo::Repo;
-pub use settings::{Cidr, Settings};
+pub use settings::{Cidr, Expectations, Settings};
 
 use homelab_diagnostics::{Diagnostic, Severity};
 use rayon::prelude::*;

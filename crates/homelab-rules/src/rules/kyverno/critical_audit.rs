@@ -53,10 +53,14 @@ impl Rule for KyvernoCriticalAudit {
             let name = doc.name().unwrap_or("?");
             let path = relative_path(repo, doc);
             let severity = doc.annotation("policies.kyverno.io/severity").unwrap_or("");
+            // Which policies are critical is the platform's decision; a library's severity
+            // rating or folder says how bad a violation is, not that this repository enforces
+            // it (policy libraries ship in Audit on purpose).
             let critical = settings.critical_policies.iter().any(|p| p == name)
-                || path.contains("/security/")
-                || path.starts_with("security/")
-                || matches!(severity.to_ascii_lowercase().as_str(), "high" | "critical");
+                || (settings.guide_expectations()
+                    && (path.contains("/security/")
+                        || path.starts_with("security/")
+                        || matches!(severity.to_ascii_lowercase().as_str(), "high" | "critical")));
             if !critical {
                 continue;
             }

@@ -61,9 +61,13 @@ impl Rule for IpBlockLan {
                         .map(|c| settings.lan_cidrs.iter().any(|l| l.contains(&c)));
                     let message = match inside {
                         Ok(true) => continue,
+                        // Without the LAN (not rendered from platform.toml, not configured)
+                        // only a malformed block is a fact.
+                        Ok(false) if settings.lan_cidrs.is_empty() => continue,
                         Ok(false) => format!(
-                            "ingress from `{cidr}` reaches beyond the LAN ({})",
-                            lan.join(", ")
+                            "ingress from `{cidr}` reaches beyond the LAN ({}, from {})",
+                            lan.join(", "),
+                            settings.origin()
                         ),
                         Err(e) => e,
                     };
