@@ -224,19 +224,32 @@ fn appset_deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
         generators(spec, &mut found);
     }
     let mut out = Vec::new();
+    let has_git_generator = found.iter().any(|g| g.get("git").is_some());
     for g in found {
         let Some(git) = g.get("git") else { continue };
-        for d in git
+        // Each folder a directory generator matches becomes one Application's source path,
+        // built like any other (its kustomization, or the files in it).
+        let recurse = doc
+            .value
+            .pointer("/spec/template/spec/source/directory/recurse")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let patterns: Vec<(String, bool)> = git
             .get("directories")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-        {
-            if d.get("exclude").and_then(Value::as_bool) == Some(true) {
-                continue;
-            }
-            if let Some(path) = d.get("path").and_then(Value::as_str) {
-                out.push(Deployment::glob(path));
+            .filter_map(|d| {
+                let path = d.get("path").and_then(Value::as_str)?;
+                let exclude = d.get("exclude").and_then(Value::as_bool) == Some(true);
+                Some((normalise_dir(path), exclude))
+            })
+            .collect();
+        for dir in folders(repo) {
+            let included = patterns.iter().any(|(p, ex)| !ex && glob_match(p, &dir));
+            let excluded = patterns.iter().any(|(p, ex)| *ex && glob_match(p, &dir));
+            if included && !excluded {
+                out.push(Deployment::folder(repo, &dir, recurse));
             }
         }
         for f in git
@@ -270,7 +283,22 @@ fn appset_deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
         };
         match path.find("{{") {
             None => out.push(Deployment::folder(repo, path, false)),
+            // A path from a git generator's parameters: the generator said where.
+            Some(_) if has_git_generator => {}
             Some(i) => out.push(Deployment::glob(&format!("{}**", &path[..i]))),
+        }
+    }
+    out
+}
+
+/// Every folder that holds a loaded file, relative to the root.
+fn folders(repo: &Repo) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for doc in repo.documents {
+        let path = repo.relative_path(doc);
+        let mut dir = crate::repo::parent(&path).to_string();
+        while out.insert(dir.clone()) && !dir.is_empty() {
+            dir = crate::repo::parent(&dir).to_string();
         }
     }
     out

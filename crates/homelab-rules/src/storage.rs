@@ -209,38 +209,36 @@ impl StorageFacts {
                     let default = truthy(v.pointer("/persistence/defaultClass"), true);
                     facts.add("longhorn", &origin, longhorn(replicas), default);
                 }
-                "nfs-subdir-external-provisioner" => {
-                    if truthy(v.pointer("/storageClass/create"), true) {
-                        let name = v
-                            .pointer("/storageClass/name")
-                            .and_then(Value::as_str)
-                            .unwrap_or("nfs-client");
-                        let default = truthy(v.pointer("/storageClass/defaultClass"), false);
-                        facts.add(name, &origin, Keeping::Network, default);
-                    }
+                "nfs-subdir-external-provisioner"
+                    if truthy(v.pointer("/storageClass/create"), true) =>
+                {
+                    let name = v
+                        .pointer("/storageClass/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("nfs-client");
+                    let default = truthy(v.pointer("/storageClass/defaultClass"), false);
+                    facts.add(name, &origin, Keeping::Network, default);
                 }
-                "csi-driver-nfs" | "csi-driver-smb" => {
-                    if truthy(v.pointer("/storageClass/create"), false) {
-                        let fallback = if install.chart.ends_with("nfs") {
-                            "nfs-csi"
-                        } else {
-                            "smb-csi"
-                        };
-                        let name = v
-                            .pointer("/storageClass/name")
-                            .and_then(Value::as_str)
-                            .unwrap_or(fallback);
-                        facts.add(name, &origin, Keeping::Network, false);
-                    }
+                "csi-driver-nfs" | "csi-driver-smb"
+                    if truthy(v.pointer("/storageClass/create"), false) =>
+                {
+                    let fallback = if install.chart.ends_with("nfs") {
+                        "nfs-csi"
+                    } else {
+                        "smb-csi"
+                    };
+                    let name = v
+                        .pointer("/storageClass/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or(fallback);
+                    facts.add(name, &origin, Keeping::Network, false);
                 }
-                "local-path-provisioner" => {
-                    if truthy(v.pointer("/storageClass/create"), true) {
-                        let name = v
-                            .pointer("/storageClass/name")
-                            .and_then(Value::as_str)
-                            .unwrap_or("local-path");
-                        facts.add(name, &origin, Keeping::Single, false);
-                    }
+                "local-path-provisioner" if truthy(v.pointer("/storageClass/create"), true) => {
+                    let name = v
+                        .pointer("/storageClass/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("local-path");
+                    facts.add(name, &origin, Keeping::Single, false);
                 }
                 "openebs" | "localpv-provisioner" => {
                     facts.add("openebs-hostpath", &origin, Keeping::Single, false);

@@ -217,8 +217,21 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
 
     let mut rows: Vec<Row> = Vec::new();
     let mut files: BTreeSet<String> = BTreeSet::new();
+    // A reading fault inside an object (a duplicate key) is that object's: it is reported
+    // on its row, which is then not valid.
+    let mut of_object: HashMap<(String, String), Vec<homelab_diagnostics::Diagnostic>> =
+        HashMap::new();
     // Files that could not be read or parsed are errors, as in kubeconform.
     for d in &loaded.diagnostics {
+        if let (Some(object), Some(at), Severity::Error) = (&d.object, &d.location, d.severity) {
+            if !filter.ignores(&at.file) {
+                of_object
+                    .entry((at.file.clone(), object.clone()))
+                    .or_default()
+                    .push(d.clone());
+                continue;
+            }
+        }
         let file = d
             .location
             .as_ref()
@@ -249,6 +262,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         let Some(result) = result else {
             continue;
         };
+        let reading = of_object
+            .remove(&(doc.source.name.clone(), doc.id()))
+            .unwrap_or_default();
         rows.push(Row {
             file: doc.source.name.clone(),
             object: Some(ObjectRef {
@@ -257,15 +273,29 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
                 api_version: doc.api_version().unwrap_or("").to_string(),
                 namespace: doc.namespace().map(str::to_string),
             }),
-            verdict: match result.status {
-                Status::Valid => Verdict::Valid,
-                Status::Invalid => Verdict::Invalid,
-                Status::Error => Verdict::Error,
-                Status::Skipped => Verdict::Skipped,
+            verdict: match (result.status, reading.is_empty()) {
+                (Status::Error, _) => Verdict::Error,
+                (_, false) | (Status::Invalid, _) => Verdict::Invalid,
+                (Status::Valid, true) => Verdict::Valid,
+                (Status::Skipped, true) => Verdict::Skipped,
             },
-            diagnostics: homelab_schema::to_diagnostics(doc, &result),
+            diagnostics: reading
+                .into_iter()
+                .chain(homelab_schema::to_diagnostics(doc, &result))
+                .collect(),
         });
         order.push(Some((doc.doc_index, doc.item_index)));
+    }
+    // Faults of objects that were not validated stay rows of their own.
+    for ((file, _), diagnostics) in of_object {
+        files.insert(file.clone());
+        rows.push(Row {
+            file,
+            object: None,
+            verdict: Verdict::Error,
+            diagnostics,
+        });
+        order.push(None);
     }
     let mut keyed: Vec<_> = rows.into_iter().zip(order).collect();
     keyed.sort_by(|(a, ao), (b, bo)| {

@@ -7,7 +7,9 @@
 //! `resources`; through an ApplicationSet's git generators). The roots are what nothing
 //! deploys but that deploys something (the app-of-apps applied by hand), with whatever sits
 //! in the same folder. An Application that nothing deploys, that deploys nothing, and that
-//! is not beside a root, is reported. Repositories without such a root are not checked.
+//! is not beside a root, is reported. Repositories without such a root are not checked,
+//! and a file its folder's kustomization lists in a comment (`# - app.yaml`) is switched off
+//! on purpose.
 //!
 //! ## Why
 //! In app-of-apps, an Application file that the root does not pick up is never deployed:
@@ -26,6 +28,30 @@ use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 
 pub struct AppUnreachable;
+
+/// Whether the kustomization of the file's folder lists it in a comment (`# - app.yaml`):
+/// switched off on purpose.
+fn disabled(repo: &Repo, path: &str) -> bool {
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    ["kustomization.yaml", "kustomization.yml"].iter().any(|k| {
+        let kustomization = if dir.is_empty() {
+            k.to_string()
+        } else {
+            format!("{dir}/{k}")
+        };
+        repo.documents_at(&kustomization)
+            .first()
+            .is_some_and(|doc| {
+                doc.source.text.lines().any(|l| {
+                    let t = l.trim_start();
+                    t.starts_with('#')
+                        && t.trim_start_matches(['#', ' ', '-'])
+                            .trim_start_matches("./")
+                            == file
+                })
+            })
+    })
+}
 
 impl Rule for AppUnreachable {
     fn id(&self) -> &'static str {
@@ -60,6 +86,7 @@ impl Rule for AppUnreachable {
                     && graph.parents[*i].is_empty()
                     && graph.children[*i].is_empty()
                     && !roots.contains(i)
+                    && !disabled(repo, &graph.paths[*i])
             })
             .map(|i| {
                 let app = graph.nodes[i];

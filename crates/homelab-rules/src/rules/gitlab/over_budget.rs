@@ -3,7 +3,9 @@
 //! ## What it checks
 //! In the GitLab chart's values (a values document with `global.edition` or a `gitlab:`
 //! section of subcharts), the memory requests of every component, multiplied by its replica
-//! count, add up to less than the budget of `platform.toml` (the guide: 8 GiB).
+//! count, add up to less than the budget of `platform.toml` (the guide: 8 GiB), or of
+//! `gitlab_memory_budget` in `.homelab.toml` `[check.facts]`; without a budget nothing is
+//! reported.
 //!
 //! ## Why
 //! The guide sizes GitLab CE at about 4.2 GB requested ("< 8 GB RAM baseline") on a node

@@ -4,7 +4,9 @@
 //! Every workload (or Helm values document) that requests a GPU (`nvidia.com/gpu` in
 //! `resources.limits` or `requests`) also has, in the same pod spec or values document:
 //! a node selector or node affinity (to the GPU node), a toleration (for the GPU node's
-//! taint), and `runtimeClassName` (the NVIDIA container runtime).
+//! taint), and `runtimeClassName` (the NVIDIA container runtime). This holds where the
+//! platform's GPU nodes are known (`platform.toml`, or `gpu_nodes` in `.homelab.toml`
+//! `[check.facts]`); on an unknown cluster the device plugin alone may place the pod.
 //!
 //! ## Why
 //! The guide runs Ollama on `akula-prime` (RTX 5080) with a fallback to `homelab`.

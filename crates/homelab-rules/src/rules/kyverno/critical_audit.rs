@@ -5,7 +5,10 @@
 //! (the guide's `pod-security-baseline` by default), kept under a `security/` folder of the
 //! policies, or annotated `policies.kyverno.io/severity: high|critical` — must run in
 //! Enforce mode: `spec.validationFailureAction` (or the newer per-rule
-//! `validate.failureAction`) must be `Enforce`.
+//! `validate.failureAction`) must be `Enforce`. Outside a platform rendered from
+//! `platform.toml` only the policies named as critical in `.homelab.toml`
+//! (`critical_policies`) count: a policy library ships its high-severity policies in Audit
+//! on purpose.
 //!
 //! ## Why
 //! The success criteria ask for "Kyverno policies in Enforce mode for critical rules". In

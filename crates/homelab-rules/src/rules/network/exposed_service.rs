@@ -5,6 +5,9 @@
 //! controller's namespaces (Traefik in `kube-system` on k3s; configurable in
 //! `platform.toml`), or as a LAN-only LoadBalancer: one whose `loadBalancerSourceRanges` are
 //! all private (RFC 1918) ranges, such as the guide's "LAN clients reach Ollama on 11434".
+//! It needs the platform's ingress namespaces (`platform.toml`, or `ingress_namespaces` in
+//! `.homelab.toml` `[check.facts]`): in any other repository a LoadBalancer may well be a
+//! deliberate MetalLB address, and nothing is reported.
 //!
 //! ## Why
 //! On k3s, ServiceLB turns every LoadBalancer Service into host ports on every node, and a

@@ -116,7 +116,7 @@ impl Rule for NamespacePss {
                 };
                 out.push(finding(
                     self,
-                    *doc,
+                    doc,
                     labels_pointer,
                     format!(
                         "namespace `{name}` has no pod-security.kubernetes.io/{} label{falls_back}{habit}",
@@ -131,7 +131,7 @@ impl Rule for NamespacePss {
                 if !LEVELS.contains(&level) {
                     out.push(finding(
                         self,
-                        *doc,
+                        doc,
                         &pointer,
                         format!("namespace `{name}`: `{level}` is not a Pod Security level"),
                         "use privileged, baseline or restricted",
@@ -143,7 +143,7 @@ impl Rule for NamespacePss {
                 {
                     out.push(finding(
                         self,
-                        *doc,
+                        doc,
                         &pointer,
                         format!(
                             "namespace `{name}` enforces `privileged` but nothing in the repository needs it: no system component or host-level workload runs there, no PolicyException covers it, and it is not exempt in {} ({})",

@@ -110,7 +110,7 @@ impl Rule for ContainerResources {
                 };
                 out.push(finding(
                     self,
-                    *doc,
+                    doc,
                     &pointer,
                     format!(
                         "container `{}` has no {}{habit}",

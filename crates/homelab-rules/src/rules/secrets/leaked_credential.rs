@@ -8,8 +8,10 @@
 //! password, secret, token or API key whose value looks random (long and high-entropy).
 //! Names are not credentials: a value that names a Secret or a key
 //! (`backupTargetCredentialSecret: longhorn-s3-secret`,
-//! `secretKey: REGISTRY_STORAGE_S3_ACCESSKEY`: words joined by `-`, `_` or `.`), and the
-//! whole of an ExternalSecret (its keys name entries of an external store), are skipped.
+//! `secretKey: REGISTRY_STORAGE_S3_ACCESSKEY`: words joined by `-`, `_` or `.`), file paths,
+//! password hashes (bcrypt, crypt, argon2: what a server stores instead of the password),
+//! and the whole of an ExternalSecret (its keys name entries of an external store), are
+//! skipped.
 //! Findings listed in the repository's `.secrets.baseline` (detect-secrets format: the
 //! SHA-1 `hashed_secret` of the value) are accepted.
 //!
@@ -148,6 +150,19 @@ fn names_something(v: &str) -> bool {
 fn looks_random(v: &str) -> bool {
     let v = v.trim();
     if v.len() < 12 || crate::is_secret_reference(v) || v.contains(' ') || names_something(v) {
+        return false;
+    }
+    // A file path names where the secret is; a password hash (bcrypt, crypt, argon2) is
+    // what a server stores instead of the password.
+    if v.starts_with(['/', '~']) || v.starts_with("./") || v.starts_with("../") {
+        return false;
+    }
+    if [
+        "$2a$", "$2b$", "$2y$", "$1$", "$5$", "$6$", "$argon2", "$pbkdf2", "{SSHA}", "{SHA}",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
+    {
         return false;
     }
     let lower = v.to_ascii_lowercase();
@@ -311,6 +326,10 @@ mod tests {
         assert!(!looks_random("longhorn-s3-secret"));
         assert!(!looks_random("REGISTRY_STORAGE_S3_ACCESSKEY"));
         assert!(!looks_random("minio.root-credentials"));
+        assert!(!looks_random("~/raspbernetes-d72f2d61e4ac.json"));
+        assert!(!looks_random(
+            "$2y$05$YG8EzZEcoNPWI59fcg715OhF4uMmZQSLS75VNg0FiQXFgvOKGuE02"
+        ));
         assert!(looks_random("sk_live_4eC39HqLyjWDarjtT1zdp7dc"));
         assert!(looks_random("3f2b9c71-8d4e-4a6b-9f12-c7e5a0d3b8e4"));
         assert!(looks_random(

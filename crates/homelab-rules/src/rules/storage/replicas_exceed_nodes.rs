@@ -4,7 +4,8 @@
 //! `parameters.numberOfReplicas` of every Longhorn StorageClass, and the replica settings
 //! in Longhorn's Helm values (`defaultSettings.defaultReplicaCount`,
 //! `persistence.defaultClassReplicaCount`), are at most the number of nodes that hold
-//! Longhorn storage in `platform.toml`.
+//! Longhorn storage in `platform.toml` (or `storage_nodes` in `.homelab.toml`
+//! `[check.facts]`); without that count nothing is reported.
 //!
 //! ## Why
 //! Longhorn places each replica of a volume on a different node (hard anti-affinity by

@@ -10,7 +10,9 @@
 //! Empty values (no class, or the cluster default), `-` (Helm's "no class"), claims bound to
 //! a named volume and templated names are accepted. A repository that declares no storage
 //! at all (no class defined, installed or configured) is not judged: what its cluster
-//! offers is unknown. The message lists the classes the repository has, and where each
+//! offers is unknown. Outside a platform rendered from `platform.toml`, only a name close
+//! to one the repository has (a likely typo) is reported: a name unlike all of them may be
+//! the cluster's own class or one a chart creates. The message lists the classes the repository has, and where each
 //! comes from.
 //!
 //! ## Why
@@ -118,11 +120,18 @@ impl Rule for StorageUnknownClass {
         }
         let known = facts.describe();
         let mut out = Vec::new();
+        let guide = settings.guide_expectations();
         let mut check = |doc: &Document, pointer: &str, class: &str| {
             if class.is_empty() || class == "-" || templated(class) || facts.knows(class) {
                 return;
             }
-            let hint = match facts.nearest(class) {
+            let near = facts.nearest(class);
+            // Outside the guide, a class far from every known one may well be the cluster's
+            // own or one a chart creates: only a near miss is surely a mistake.
+            if !guide && near.is_none() {
+                return;
+            }
+            let hint = match near {
                 Some(near) => format!("; did you mean `{near}`?"),
                 None => String::new(),
             };
