@@ -83,3 +83,54 @@ PY
     rm -f "$a" "$b"
   done
 fi
+
+# Optional: per-object verdicts of the embedded CRD catalog against a public CRD catalog in
+# kubeconform's usual pairing (`-schema-location default -schema-location <catalog template>`),
+# e.g. a checkout of datreeio/CRDs-catalog:
+#   CRD_CATALOG=/tmp/CRDs-catalog scripts/corpus-validate.sh
+# Objects the public catalog has no schema for are counted, not compared.
+if [[ -n "${CRD_CATALOG:-}" ]]; then
+  echo
+  echo "verdicts: embedded CRD catalog vs -schema-location $CRD_CATALOG"
+  for dir in "$corpus"/*/; do
+    name="$(basename "$dir")"
+    a="$(mktemp)"; b="$(mktemp)"
+    "$bin" validate -strict -verbose -output json "$dir" >"$a" || true
+    "$bin" validate -strict -verbose -output json -schema-location default-kubernetes \
+      -schema-location "$CRD_CATALOG/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json" \
+      "$dir" >"$b" || true
+    python3 - "$name" "$a" "$b" <<'PY'
+import json, sys
+name, a, b = sys.argv[1:]
+def verdicts(p):
+    out = {}
+    for r in json.load(open(p))["resources"]:
+        if not r["kind"]:
+            continue
+        rules = sorted({e["rule"] for e in r.get("errors", []) if e["severity"] == "error"})
+        line = min((e["line"] or 0 for e in r.get("errors", [])), default=0)
+        key = (r["filename"], r["kind"], r["name"], r["version"])
+        out.setdefault(key, []).append((r["status"], rules))
+    return out
+va, vb = verdicts(a), verdicts(b)
+same = differ = theirs_missing = ours_missing = 0
+diffs = []
+for k in sorted(set(va) | set(vb), key=str):
+    for x, y in zip(va.get(k, []), vb.get(k, [])):
+        if "schema/missing" in y[1]:
+            theirs_missing += 1
+            if "schema/missing" in x[1]:
+                ours_missing += 1
+            continue
+        if x[0] == y[0]:
+            same += 1
+        else:
+            differ += 1
+            diffs.append((k, x, y))
+print(f"{name:<22} same verdict {same}, different {differ}; public catalog has no schema for {theirs_missing} (embedded neither: {ours_missing})")
+for k, x, y in diffs[:30]:
+    print("   ", k, "embedded:", x, "public:", y)
+PY
+    rm -f "$a" "$b"
+  done
+fi

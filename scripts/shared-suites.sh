@@ -32,6 +32,7 @@ run "kyverno conformance (blind, floor ${CONFORMANCE_MIN:-3911})" 600 \
 run "schema verdicts on the corpora" 300 scripts/corpus-validate.sh
 run "check on the corpora" 300 scripts/corpus-check.sh
 run "SealedSecrets interop" 600 scripts/interop-seal.sh
+run "SOPS interop" 300 scripts/interop-sops.sh
 if [ ${#failed[@]} -gt 0 ]; then
   echo "shared suites FAILED: ${failed[*]}"
   exit 1

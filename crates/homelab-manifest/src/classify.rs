@@ -60,17 +60,26 @@ pub(crate) fn classify(
     // YAML 1.1 surprises matter only where homelab reads the values: in Kubernetes objects.
     // Octal numbers (`0644`) are not among them: kubectl, Helm and kustomize (go-yaml v2 and
     // v3 alike) all read them as octal.
+    let ambiguous: Vec<_> = ambiguous
+        .into_iter()
+        .filter(|a| a.kind == Ambiguity::Bool)
+        .collect();
+    if ambiguous.is_empty() {
+        return;
+    }
+    let targets: std::collections::HashSet<_> = ambiguous.iter().map(|a| a.pos).collect();
+    let named: Vec<_> = documents[first_new..]
+        .iter()
+        .filter(|d| d.class == Class::Object)
+        .map(|d| (d, position::pointers_at(&d.value, &d.positions, &targets)))
+        .collect();
     for amb in ambiguous {
-        if amb.kind != Ambiguity::Bool {
-            continue;
-        }
-        let Some(doc) = documents[first_new..].iter().find(|d| {
-            d.class == Class::Object
-                && position::pointer_at(&d.value, &d.positions, amb.pos).is_some()
-        }) else {
+        let Some((doc, pointer)) = named
+            .iter()
+            .find_map(|(d, pointers)| pointers.get(&amb.pos).map(|p| (*d, p.clone())))
+        else {
             continue;
         };
-        let pointer = position::pointer_at(&doc.value, &doc.positions, amb.pos).unwrap_or_default();
         let message = format!(
             "`{}` is read as the boolean {} (YAML 1.1, as kubectl and Helm read it)",
             amb.text, amb.resolved

@@ -31,6 +31,7 @@ mod json;
 mod position;
 mod read;
 mod resolve;
+pub mod secret_spans;
 mod tree;
 mod walk;
 pub mod yaml;
@@ -49,7 +50,7 @@ pub static RULE_DOCS: &[RuleDoc] = &[
         id: "yaml/*",
         severity: Severity::Error,
         summary: "YAML that Kubernetes would read wrongly or not at all",
-        doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), duplicate keys (`yaml/duplicate-key`, an error reported on the object that holds the key: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, binary files, invalid UTF-8, unreadable files and symlink loops. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which kubectl and Helm use, reads as booleans: `yes`/`on`/`Off`. In a file that kustomize builds (listed by a kustomization, or under a Flux Kustomization's path) such a value stays a string, as kustomize reads YAML 1.2: the value is taken as the string and the warning becomes a note. Octal numbers (`0644`) are read as octal by every tool on the path and are not flagged.\n\n## Why\n`kubectl apply` reads `enabled: on` as `true`, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nenabled: on\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`), remove duplicate keys, indent with spaces.",
+        doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), duplicate keys (`yaml/duplicate-key`, an error reported on the object that holds the key: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, binary files, invalid UTF-8, unreadable files and symbolic links: a walked folder's links are never followed, and one that leads out of the checked folder is `yaml/symlink-outside` (an error: its target is not checked, and ArgoCD refuses repositories with such links); loops are `yaml/symlink-loop`, dangling links the note `load/broken-symlink`. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which kubectl and Helm use, reads as booleans: `yes`/`on`/`Off`. In a file that kustomize builds (listed by a kustomization, or under a Flux Kustomization's path) such a value stays a string, as kustomize reads YAML 1.2: the value is taken as the string and the warning becomes a note. Octal numbers (`0644`) are read as octal by every tool on the path and are not flagged.\n\n## Why\n`kubectl apply` reads `enabled: on` as `true`, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nenabled: on\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`), remove duplicate keys, indent with spaces.",
     },
     RuleDoc {
         id: "load/*",
@@ -205,6 +206,24 @@ impl Document {
     pub fn start(&self) -> Location {
         self.at(self.positions.start())
     }
+
+    /// Removes a top-level key (value and position) and returns its value, keeping every
+    /// other position right. Used for data that is not part of the object, like the
+    /// metadata block sops appends to each document of an encrypted file (Flux and the
+    /// sops CLI strip it before applying).
+    pub fn remove_top_level_key(&mut self, key: &str) -> Option<Value> {
+        let Value::Object(map) = &mut self.value else {
+            return None;
+        };
+        let index = map.keys().position(|k| k == key)?;
+        let removed = map.shift_remove(key)?;
+        if let PosNode::Map(_, entries) = &mut self.positions {
+            if index < entries.len() {
+                entries.remove(index);
+            }
+        }
+        Some(removed)
+    }
 }
 
 /// Everything loaded from the inputs.
@@ -235,10 +254,11 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
                     path,
                     name,
                     template,
-                } => (read::read_file(&path, &name, opts), template),
+                    walked,
+                } => (read::read_file(&path, &name, opts, walked), template),
                 walk::Input::Text { path, name } => {
                     // Not a manifest: keep the text for scanners, nothing to parse or report.
-                    return match read::read_file(&path, &name, opts) {
+                    return match read::read_file(&path, &name, opts, true) {
                         Ok(source) => (Some(Arc::new(source)), Vec::new(), Vec::new()),
                         Err(_) => (None, Vec::new(), Vec::new()),
                     };
@@ -345,16 +365,36 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
         classify::classify(&source, raw, &mut documents, &mut diagnostics);
     }
     // A fault inside an object (a duplicate key, a bad tag) belongs to that object.
-    for d in diagnostics.iter_mut().filter(|d| d.object.is_none()) {
-        let Some(at) = &d.location else { continue };
-        let pos = position::Pos {
+    let at = |d: &Diagnostic| {
+        d.location.as_ref().map(|at| position::Pos {
             line: at.line,
             col: at.column,
-        };
-        if let Some((doc, pointer)) = documents
+        })
+    };
+    let targets: std::collections::HashSet<position::Pos> = diagnostics
+        .iter()
+        .filter(|d| d.object.is_none())
+        .filter_map(at)
+        .collect();
+    let named: Vec<_> = if targets.is_empty() {
+        Vec::new()
+    } else {
+        documents
             .iter()
             .filter(|doc| doc.class == Class::Object)
-            .find_map(|doc| position::pointer_at(&doc.value, &doc.positions, pos).map(|p| (doc, p)))
+            .map(|doc| {
+                (
+                    doc,
+                    position::pointers_at(&doc.value, &doc.positions, &targets),
+                )
+            })
+            .collect()
+    };
+    for d in diagnostics.iter_mut().filter(|d| d.object.is_none()) {
+        let Some(pos) = at(d) else { continue };
+        if let Some((doc, pointer)) = named
+            .iter()
+            .find_map(|(doc, pointers)| pointers.get(&pos).map(|p| (*doc, p.clone())))
         {
             d.object = Some(doc.id());
             if d.path.is_none() && !pointer.is_empty() {

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 /// A 1-based line and 1-based column (in characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub(crate) struct Pos {
     pub line: u32,
     pub col: u32,
@@ -85,11 +85,34 @@ pub(crate) fn lookup(value: &Value, positions: &PosNode, pointer: &str) -> (Pos,
     (named_at, value_at)
 }
 
-/// The JSON pointer of the node that starts exactly at `target` (depth-first), if any.
-pub(crate) fn pointer_at(value: &Value, positions: &PosNode, target: Pos) -> Option<String> {
-    fn walk(v: &Value, p: &PosNode, target: Pos, path: &mut String) -> bool {
-        if p.start() == target && !matches!(p, PosNode::Map(..) | PosNode::Seq(..)) {
-            return true;
+/// The JSON pointers of the nodes (or map keys) that start exactly at one of `targets`
+/// (the first found, depth-first), in one walk of the document: a document with thousands of
+/// positions to name costs one walk, not one per position.
+pub(crate) fn pointers_at(
+    value: &Value,
+    positions: &PosNode,
+    targets: &std::collections::HashSet<Pos>,
+) -> std::collections::HashMap<Pos, String> {
+    use std::collections::HashMap;
+    fn walk(
+        v: &Value,
+        p: &PosNode,
+        targets: &std::collections::HashSet<Pos>,
+        path: &mut String,
+        found: &mut HashMap<Pos, String>,
+    ) {
+        if found.len() == targets.len() {
+            return;
+        }
+        fn hit(
+            pos: Pos,
+            path: &str,
+            targets: &std::collections::HashSet<Pos>,
+            found: &mut HashMap<Pos, String>,
+        ) {
+            if targets.contains(&pos) {
+                found.entry(pos).or_insert_with(|| path.to_string());
+            }
         }
         match (v, p) {
             (Value::Object(map), PosNode::Map(_, entries)) => {
@@ -97,28 +120,25 @@ pub(crate) fn pointer_at(value: &Value, positions: &PosNode, target: Pos) -> Opt
                     let len = path.len();
                     path.push('/');
                     path.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                    if *key_pos == target || walk(child, child_pos, target, path) {
-                        return true;
-                    }
+                    hit(*key_pos, path, targets, found);
+                    walk(child, child_pos, targets, path, found);
                     path.truncate(len);
                 }
-                false
             }
             (Value::Array(items), PosNode::Seq(_, item_positions)) => {
                 for (i, (child, child_pos)) in items.iter().zip(item_positions).enumerate() {
                     let len = path.len();
                     path.push('/');
                     path.push_str(&i.to_string());
-                    if walk(child, child_pos, target, path) {
-                        return true;
-                    }
+                    walk(child, child_pos, targets, path, found);
                     path.truncate(len);
                 }
-                false
             }
-            _ => false,
+            (_, PosNode::Scalar(pos)) => hit(*pos, path, targets, found),
+            _ => {}
         }
     }
-    let mut path = String::new();
-    walk(value, positions, target, &mut path).then_some(path)
+    let mut found = HashMap::new();
+    walk(value, positions, targets, &mut String::new(), &mut found);
+    found
 }

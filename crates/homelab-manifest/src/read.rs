@@ -7,8 +7,30 @@ use homelab_diagnostics::{Diagnostic, Location};
 use std::io::Read;
 use std::path::Path;
 
-/// Reads a file named `name` (as the user wrote it) at `path`.
-pub(crate) fn read_file(path: &Path, name: &str, opts: &LoadOptions) -> Result<Source, Diagnostic> {
+/// Reads a file named `name` (as the user wrote it) at `path`. A file found by walking a
+/// folder (`walked`) is opened without following a link and read only if it is a regular file;
+/// a path the user named is read as given (a link, or a pipe such as `<(kustomize build)`).
+pub(crate) fn read_file(
+    path: &Path,
+    name: &str,
+    opts: &LoadOptions,
+    walked: bool,
+) -> Result<Source, Diagnostic> {
+    if walked {
+        let bytes =
+            homelab_fs::read_regular(path, opts.max_file_bytes, false).map_err(|e| match e {
+                homelab_fs::ReadError::TooLarge(n) => too_large(name, n, opts.max_file_bytes),
+                homelab_fs::ReadError::Io(err) => io_error(name, &err),
+                other => Diagnostic::error("yaml/unreadable", format!("not read: {other}"))
+                    .at(Location::new(name, 1, 1))
+                    .with_help("only regular files inside the checked folder are read"),
+            })?;
+        return Ok(Source {
+            name: name.to_owned(),
+            path: Some(path.to_path_buf()),
+            text: decode(name, bytes)?,
+        });
+    }
     let meta = std::fs::metadata(path).map_err(|e| io_error(name, &e))?;
     if meta.is_dir() {
         return Err(Diagnostic::error("yaml/unreadable", "is a directory")

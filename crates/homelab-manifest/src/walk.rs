@@ -2,6 +2,12 @@
 //! whatever its extension, a folder is walked recursively (`.gitignore`-aware, hidden entries
 //! and `.git` skipped, only `*.yaml`, `*.yml`, `*.json`). Also decides which files are Helm
 //! chart templates (anything under `templates/` next to a `Chart.yaml`).
+//!
+//! A walked folder is untrusted (a pull request's checkout): the walk never follows a symbolic
+//! link. A link to something inside the folder is skipped (its target is walked under its own
+//! name); a link that leads out of it is a finding (`yaml/symlink-outside`: ArgoCD refuses such
+//! repositories too), never read, so no host file can reach a report. FIFOs, sockets and
+//! devices are never listed, and walked files are opened as regular files only.
 
 use crate::read;
 use crate::LoadOptions;
@@ -18,6 +24,9 @@ pub(crate) enum Input {
         name: String,
         /// Why the file is a template (read, listed with a note, not parsed as YAML).
         template: Option<&'static str>,
+        /// Found by walking a folder (read as a regular file only, links not followed), as
+        /// opposed to named by the user.
+        walked: bool,
     },
     /// Another text file of a walked folder, read only as a source (`LoadOptions::text_files`).
     Text {
@@ -51,7 +60,7 @@ pub(crate) fn expand(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Input> {
                 text.sort();
                 for file in found {
                     if seen.insert(file.clone()) {
-                        inputs.push(file_input(file));
+                        inputs.push(file_input(file, true));
                     }
                 }
                 for file in text {
@@ -65,7 +74,7 @@ pub(crate) fn expand(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Input> {
             }
             Ok(_) => {
                 if seen.insert(path.clone()) {
-                    inputs.push(file_input(path.clone()));
+                    inputs.push(file_input(path.clone(), false));
                 }
             }
         }
@@ -73,7 +82,7 @@ pub(crate) fn expand(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Input> {
     inputs
 }
 
-fn file_input(path: PathBuf) -> Input {
+fn file_input(path: PathBuf, walked: bool) -> Input {
     let template = if is_helm_template(&path) {
         Some("it is under a Helm chart's templates/ folder")
     } else if is_yaml_template(&path) {
@@ -85,6 +94,7 @@ fn file_input(path: PathBuf) -> Input {
         name: path.to_string_lossy().into_owned(),
         template,
         path,
+        walked,
     }
 }
 
@@ -125,12 +135,19 @@ fn walk_folder(
         .git_global(false)
         // `.gitignore` applies even outside a git repository (a copied folder, a tarball).
         .require_git(false)
-        .follow_links(true)
+        .follow_links(false)
         .filter_entry(|entry| entry.file_name() != ".git")
         .build();
+    let canonical_root = std::fs::canonicalize(root).ok();
     for entry in walker {
         match entry {
             Ok(entry) => {
+                if entry.depth() > 0 && entry.path_is_symlink() {
+                    if let Some(d) = link_finding(canonical_root.as_deref(), entry.path()) {
+                        inputs.push(Input::Failed(d));
+                    }
+                    continue;
+                }
                 let is_file = entry.file_type().is_some_and(|t| t.is_file());
                 if is_file && has_manifest_extension(entry.path()) {
                     found.push(entry.into_path());
@@ -140,6 +157,45 @@ fn walk_folder(
             }
             Err(err) => inputs.push(Input::Failed(walk_error(root, &err))),
         }
+    }
+}
+
+/// What a symbolic link met while walking means: nothing when it stays inside the walked
+/// folder (its target is walked under its own name), a finding when it leads out of it or
+/// cannot be resolved. The link is never read through either way.
+fn link_finding(canonical_root: Option<&Path>, link: &Path) -> Option<Diagnostic> {
+    let name = link.to_string_lossy().into_owned();
+    let target = std::fs::read_link(link)
+        .map(|t| t.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match std::fs::canonicalize(link) {
+        Ok(resolved) if canonical_root.is_some_and(|root| resolved.starts_with(root)) => None,
+        Ok(_) => Some(
+            Diagnostic::error(
+                "yaml/symlink-outside",
+                format!(
+                    "symbolic link to `{target}`, outside the checked folder: not followed, not checked"
+                ),
+            )
+            .at(Location::new(name, 1, 1))
+            .with_help("replace the link with the file itself (ArgoCD also refuses repositories with links that lead out of them)"),
+        ),
+        Err(err) if read::is_symlink_loop(&err) => Some(
+            Diagnostic::error(
+                "yaml/symlink-loop",
+                format!("symbolic link loop: `{target}` leads back to itself; not followed"),
+            )
+            .at(Location::new(name, 1, 1))
+            .with_help("remove the link, or point it at a real file"),
+        ),
+        Err(_) => Some(
+            Diagnostic::note(
+                "load/broken-symlink",
+                format!("symbolic link to `{target}`, which does not exist: nothing to check"),
+            )
+            .at(Location::new(name, 1, 1))
+            .with_help("remove the link or restore its target"),
+        ),
     }
 }
 

@@ -3,7 +3,8 @@
 //! `BENCH_RESOURCES` to scale the resource count.
 
 use homelab_policy::context::EvalContext;
-use homelab_policy::engine::{self, Request, Values};
+use homelab_policy::engine::{PolicySet, Request};
+use homelab_policy::values_file::ValuesFile;
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -55,7 +56,7 @@ fn resources(n: usize) -> Vec<Value> {
 }
 
 fn run(threads: usize, pols: &[Value], res: &[Value]) -> (f64, usize) {
-    let prepared: Vec<engine::Prepared> = pols.iter().map(engine::prepare).collect();
+    let set = PolicySet::compile(pols);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -66,19 +67,15 @@ fn run(threads: usize, pols: &[Value], res: &[Value]) -> (f64, usize) {
         res.par_iter()
             .map(|r| {
                 let ctx = EvalContext::default();
-                let values = Values::default();
+                let values = ValuesFile::default();
                 let req = Request {
                     ctx: &ctx,
                     exceptions: &[],
                     values: &values,
                 };
-                pols.iter()
-                    .zip(&prepared)
-                    .map(|(p, pp)| {
-                        engine::evaluate_prepared(p, pp, r, &req)
-                            .map(|x| x.rules.len())
-                            .unwrap_or(0)
-                    })
+                set.evaluate(r, &req)
+                    .iter()
+                    .map(|(_, x)| x.rules.len())
                     .sum::<usize>()
             })
             .sum()

@@ -1,6 +1,7 @@
 //! Kyverno-compatible policy engine: match/exclude, patterns and anchors, conditions,
 //! JMESPath, Pod Security, autogen, CEL policies, and the `kyverno test` runner.
 
+pub mod apply;
 pub mod autogen;
 pub mod cel;
 pub mod conditions;
@@ -18,5 +19,6 @@ pub mod pss;
 pub mod response;
 pub mod testrunner;
 pub mod values;
+pub mod values_file;
 pub mod vars;
 pub mod yaml;

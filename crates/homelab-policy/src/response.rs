@@ -33,6 +33,11 @@ pub struct RuleResponse {
     pub rule: String,
     pub status: Status,
     pub message: String,
+    /// The JSON pointer of the value that failed (pattern and anyPattern failures, in
+    /// `foreach` too), e.g. `/spec/containers/0/image`; `None` when the rule does not
+    /// point at one value (deny conditions, CEL expressions, errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// Mutate-existing rules: the target resources as the rule patched them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<serde_json::Value>,
@@ -44,8 +49,15 @@ impl RuleResponse {
             rule: rule.into(),
             status,
             message: message.into(),
+            path: None,
             targets: Vec::new(),
         }
+    }
+
+    /// The same response pointing at the value that failed.
+    pub fn at_path(mut self, path: Option<String>) -> Self {
+        self.path = path;
+        self
     }
 }
 

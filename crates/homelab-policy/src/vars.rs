@@ -3,9 +3,9 @@
 
 use crate::jmes::{self, QueryError};
 use crate::values::go_sprint;
-use jmespath::Rcvar;
+use jmespath::{Rcvar, Variable};
 use serde_json::{Map, Value};
-use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 /// Why a substitution failed (Kyverno turns these into rule errors).
 #[derive(Debug, Clone, PartialEq)]
@@ -44,11 +44,12 @@ pub enum Mode {
     Lenient,
 }
 
-/// The JSON context variables are resolved against.
+/// The JSON context variables are resolved against, held in JMESPath's representation:
+/// converted once, and shared by copies (a copy that sets a variable rebuilds only the
+/// maps on the way to it).
 #[derive(Debug, Clone)]
 pub struct Vars {
-    data: Map<String, Value>,
-    cache: RefCell<Option<Rcvar>>,
+    data: Rcvar,
     /// DELETE requests read `request.oldObject` where policies say `request.object`.
     pub delete: bool,
 }
@@ -56,50 +57,35 @@ pub struct Vars {
 impl Vars {
     pub fn new(data: Map<String, Value>) -> Self {
         Vars {
-            data,
-            cache: RefCell::new(None),
+            data: jmes::to_var(&Value::Object(data)),
             delete: false,
         }
     }
 
-    pub fn data(&self) -> &Map<String, Value> {
-        &self.data
-    }
-
     /// Set `key` (dotted path, e.g. `request.operation`), merging into existing maps.
     pub fn set(&mut self, key: &str, value: Value) {
-        *self.cache.borrow_mut() = None;
         let parts: Vec<&str> = key.split('.').collect();
-        set_path(&mut self.data, &parts, value);
+        self.data = set_path(&self.data, &parts, jmes::to_var(&value));
     }
 
     pub fn has(&self, key: &str) -> bool {
-        let mut cur: Option<&Value> = None;
-        for (i, p) in key.split('.').enumerate() {
-            cur = if i == 0 {
-                self.data.get(p)
-            } else {
-                cur.and_then(|c| c.get(p))
-            };
-            if cur.is_none() {
-                return false;
+        let mut cur = &self.data;
+        for p in key.split('.') {
+            match &**cur {
+                Variable::Object(m) => match m.get(p) {
+                    Some(next) => cur = next,
+                    None => return false,
+                },
+                _ => return false,
             }
         }
         true
     }
 
-    /// Convert the context for JMESPath now (clones then share the conversion).
-    pub fn warm(&self) {
-        let _ = self.var();
-    }
-
-    fn var(&self) -> Rcvar {
-        if let Some(v) = self.cache.borrow().as_ref() {
-            return v.clone();
-        }
-        let v = jmes::to_var(&Value::Object(self.data.clone()));
-        *self.cache.borrow_mut() = Some(v.clone());
-        v
+    /// Evaluate a JMESPath expression against the whole context as it is (no DELETE
+    /// rewriting, no not-found errors).
+    pub fn search_raw(&self, expr: &str) -> Result<Value, QueryError> {
+        jmes::search_var(expr, &self.data)
     }
 
     /// Evaluate a JMESPath expression (no braces) against the context.
@@ -108,7 +94,7 @@ impl Vars {
         if self.delete {
             expr = expr.replace("request.object", "request.oldObject");
         }
-        let r = jmes::search_var(&expr, &self.var()).map_err(|err| VarError::Query {
+        let r = jmes::search_var(&expr, &self.data).map_err(|err| VarError::Query {
             variable: expr.clone(),
             err,
         })?;
@@ -202,32 +188,34 @@ fn unescape(s: &str) -> String {
     }
 }
 
-fn set_path(m: &mut Map<String, Value>, parts: &[&str], value: Value) {
+/// `target` with `value` at `parts` (an object value merged into an object already there);
+/// only the maps on the path are copied, the rest is shared.
+fn set_path(target: &Rcvar, parts: &[&str], value: Rcvar) -> Rcvar {
+    let mut map: BTreeMap<String, Rcvar> = match &**target {
+        Variable::Object(m) => m.clone(),
+        _ => BTreeMap::new(),
+    };
     let Some((first, rest)) = parts.split_first() else {
-        return;
+        return target.clone();
     };
     if rest.is_empty() {
-        match (m.get_mut(*first), value) {
-            (Some(Value::Object(existing)), Value::Object(newm)) => {
-                for (k, v) in newm {
-                    existing.insert(k, v);
-                }
+        let merged = match (map.get(*first).map(|v| &**v), &*value) {
+            (Some(Variable::Object(existing)), Variable::Object(new)) => {
+                let mut m = existing.clone();
+                m.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+                Rcvar::new(Variable::Object(m))
             }
-            (_, v) => {
-                m.insert(first.to_string(), v);
-            }
-        }
-        return;
+            _ => value,
+        };
+        map.insert(first.to_string(), merged);
+    } else {
+        let child = map
+            .get(*first)
+            .cloned()
+            .unwrap_or_else(|| Rcvar::new(Variable::Object(BTreeMap::new())));
+        map.insert(first.to_string(), set_path(&child, rest, value));
     }
-    let entry = m
-        .entry(first.to_string())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !entry.is_object() {
-        *entry = Value::Object(Map::new());
-    }
-    if let Value::Object(inner) = entry {
-        set_path(inner, rest, value);
-    }
+    Rcvar::new(Variable::Object(map))
 }
 
 /// `(start, end)` byte ranges of unescaped `{{ ... }}` (one level of `{}` allowed inside).
@@ -276,32 +264,25 @@ pub fn find_vars(s: &str) -> Vec<(usize, usize)> {
 
 /// For a plain path expression (`a.b[0]."c-d"`) whose result is null: the first key that
 /// is absent from an object on the way (Kyverno's JMESPath reports it as not found).
-pub fn missing_key(expr: &str, data: &Map<String, Value>) -> Option<String> {
+pub fn missing_key(expr: &str, data: &Rcvar) -> Option<String> {
     let steps = parse_simple_path(expr)?;
-    let mut cur: Option<&Value> = None;
-    for (i, st) in steps.iter().enumerate() {
+    let mut cur: &Rcvar = data;
+    for st in &steps {
         match st {
-            Step::Key(k) => {
-                let next = if i == 0 {
-                    data.get(k.as_str())
-                } else {
-                    match cur {
-                        Some(Value::Object(m)) => m.get(k.as_str()),
-                        _ => return None,
-                    }
-                };
-                match next {
-                    Some(v) => cur = Some(v),
+            Step::Key(k) => match &**cur {
+                Variable::Object(m) => match m.get(k.as_str()) {
+                    Some(v) => cur = v,
                     None => return Some(k.clone()),
-                }
-            }
-            Step::Index(n) => match cur {
-                Some(Value::Array(a)) => {
+                },
+                _ => return None,
+            },
+            Step::Index(n) => match &**cur {
+                Variable::Array(a) => {
                     let idx = if *n < 0 { a.len() as i64 + n } else { *n };
                     if idx < 0 || idx as usize >= a.len() {
                         return None;
                     }
-                    cur = Some(&a[idx as usize]);
+                    cur = &a[idx as usize];
                 }
                 _ => return None,
             },

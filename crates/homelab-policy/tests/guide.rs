@@ -2,8 +2,9 @@
 //! PolicyException (fixtures written from the guide) give Kyverno's results.
 
 use homelab_policy::context::EvalContext;
-use homelab_policy::engine::{self, Request, Values};
+use homelab_policy::engine::{self, Request};
 use homelab_policy::response::Status;
+use homelab_policy::values_file::ValuesFile;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -23,7 +24,7 @@ fn results(resource_name: &str) -> Vec<(String, Status)> {
         .find(|r| r["metadata"]["name"] == resource_name)
         .expect("resource");
     let ctx = EvalContext::default();
-    let values = Values::default();
+    let values = ValuesFile::default();
     let req = Request {
         ctx: &ctx,
         exceptions: &exceptions,

@@ -2,7 +2,8 @@
 //! JMESPath input never panics the interpreter or the substitution.
 
 use homelab_policy::context::EvalContext;
-use homelab_policy::engine::{self, Request, Values};
+use homelab_policy::engine::{self, Request};
+use homelab_policy::values_file::ValuesFile;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -73,7 +74,7 @@ proptest! {
     fn random_patterns_never_panic(pattern in tree(), spec in tree(), any_of in prop::collection::vec(tree(), 0..3)) {
         let resource = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "namespace": "d"}, "spec": spec});
         let ctx = EvalContext::default();
-        let values = Values::default();
+        let values = ValuesFile::default();
         let req = Request { ctx: &ctx, exceptions: &[], values: &values };
         for v in [json!({"pattern": pattern.clone()}), json!({"anyPattern": any_of}), json!({"pattern": {"spec": pattern}})] {
             for kinds in [json!(["Pod"]), json!(["Deployment"])] {
@@ -92,7 +93,7 @@ proptest! {
         Just("DurationGreaterThan"), Just("Bogus")], spec in tree()) {
         let resource = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}, "spec": spec});
         let ctx = EvalContext::default();
-        let values = Values::default();
+        let values = ValuesFile::default();
         let req = Request { ctx: &ctx, exceptions: &[], values: &values };
         let deny = json!({"deny": {"conditions": {"all": [{"key": key, "operator": op, "value": value}]}}});
         let fe = json!({"foreach": [{"list": "request.object.spec.containers", "deny": deny["deny"].clone()}]});

@@ -29,7 +29,7 @@ pub fn markup(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            '\n' | '\r' => out.push(c),
+            '\n' => out.push(c),
             c if is_unsafe(c) || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
@@ -47,6 +47,23 @@ pub fn terminal(text: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         push_terminal(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+/// Like [`terminal`] for text of several lines (an error with its context): line breaks are
+/// kept, every other control character is escaped.
+pub fn terminal_lines(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c == '\n' {
+            out.push(c);
+        } else {
+            push_terminal(&mut out, c);
+        }
     }
     Cow::Owned(out)
 }
@@ -88,5 +105,6 @@ mod tests {
             terminal("a\x1b[2J\rb\nc\u{7f}\u{9b}\u{202e}"),
             "a\\x1b[2J\\rb\\nc\\x7f\\x9b\\u{202e}"
         );
+        assert_eq!(terminal_lines("a\nb\x1b"), "a\nb\\x1b");
     }
 }

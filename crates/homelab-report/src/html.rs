@@ -198,7 +198,7 @@ fn finding(out: &mut String, d: &Diagnostic, sources: &mut Snippets) {
     }
     let _ = write!(out, "<div class=\"meta\">{}</div>", meta.join(" &middot; "));
     if let Some(loc) = &d.location {
-        if loc.line > 0 && !is_secret(d) {
+        if loc.line > 0 && !is_secret(d) && d.severity != Severity::Note {
             if let Some(line) = sources.line_at(&loc.file, loc.line, loc.column) {
                 let _ = write!(out, "<pre>{:>4} | {}</pre>", loc.line, markup(&line.text));
             }

@@ -11,7 +11,10 @@
 //! ([`MAX_SNIPPET_CHARS`]) and found through a line index (linear in the findings).
 //!
 //! Secret values never reach any output: a diagnostic that carries a `fingerprint` is a
-//! secret finding, and its source line is never shown, only its position and fingerprint.
+//! secret finding, and its source line is never shown, only its position and fingerprint;
+//! the texts a caller passes for snippets have secret values masked by position (the caller
+//! knows YAML, this crate does not); notes (informational, often about files that are not
+//! manifests at all) never quote their file.
 
 pub mod checklist;
 pub mod escape;
@@ -22,6 +25,7 @@ mod sarif;
 mod snippet;
 mod text;
 pub mod validation;
+pub mod yaml;
 
 pub use snippet::MAX_SNIPPET_CHARS;
 
@@ -207,7 +211,14 @@ impl Summary {
             ..Summary::default()
         };
         let mut files = BTreeSet::new();
+        // A file with a finding was looked at even when it could not be read (a missing path,
+        // a link not followed): count it, so that the line never says "in 1 file (checked 0
+        // files)".
+        let mut looked_at: BTreeSet<&str> = report.files.iter().map(String::as_str).collect();
         for d in &report.diagnostics {
+            if let (Some(loc), false) = (&d.location, d.severity == Severity::Note) {
+                looked_at.insert(loc.file.as_str());
+            }
             match d.severity {
                 Severity::Error => s.errors += 1,
                 Severity::Warning => s.warnings += 1,
@@ -220,6 +231,7 @@ impl Summary {
             }
         }
         s.files_with_findings = files.len();
+        s.files_checked = looked_at.len();
         s
     }
 

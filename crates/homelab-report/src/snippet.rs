@@ -56,6 +56,7 @@ impl<'a> Snippets<'a> {
         let start = *starts.get(index)?;
         let end = starts.get(index + 1).map_or(text.len(), |next| next - 1);
         let raw = text.get(start..end)?;
+        let raw = raw.strip_suffix('\n').unwrap_or(raw);
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         Some(Line::new(raw, column))
     }
@@ -182,6 +183,7 @@ mod tests {
         assert!(s.line("missing", 1).is_none());
         let src = one("x\n");
         assert!(Snippets::new(&src).line("f", 2).is_none());
+        assert_eq!(Snippets::new(&src).line("f", 1).unwrap().text, "x");
     }
 
     #[test]

@@ -88,7 +88,7 @@ fn diagnostic(out: &mut String, d: &Diagnostic, snippets: &mut Snippets, p: &Pal
     }
     let _ = writeln!(out, "{}", p.dim(&arrow));
     if let Some(loc) = &d.location {
-        if loc.line > 0 {
+        if loc.line > 0 && d.severity != Severity::Note {
             if is_secret(d) {
                 let _ = writeln!(
                     out,

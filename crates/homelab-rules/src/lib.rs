@@ -8,9 +8,11 @@
 
 mod argo;
 mod charts;
+pub mod fingerprint;
 mod gpu;
 mod netpol;
 mod pod_security;
+pub mod redact;
 mod repo;
 pub mod rules;
 mod settings;

@@ -98,6 +98,8 @@ pub struct Settings {
     /// SHA-1 hex hashes of accepted secrets (`hashed_secret` of a detect-secrets
     /// `.secrets.baseline`).
     pub secrets_baseline: std::collections::BTreeSet<String>,
+    /// The repository's key for secret fingerprints (`None`: keyed by each file's text).
+    pub fingerprint_key: Option<crate::fingerprint::FingerprintKey>,
 }
 
 impl Settings {
@@ -123,6 +125,7 @@ impl Settings {
             gitlab_memory_budget: Some(8 * 1024 * 1024 * 1024),
             critical_policies: s(&["pod-security-baseline"]),
             secrets_baseline: Default::default(),
+            fingerprint_key: None,
         }
     }
 

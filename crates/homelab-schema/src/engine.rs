@@ -58,22 +58,75 @@ const MAX_VIOLATIONS: usize = 100;
 const MAX_DEPTH: usize = 512;
 
 pub fn validate(schema: &Compiled, value: &Value) -> Vec<Violation> {
+    if schema.has_defaults {
+        // The API server defaults an object before validating it; do the same on a copy.
+        let mut defaulted = value.clone();
+        apply_defaults(schema, schema.root, &mut defaulted, 0);
+        return walk(schema, &defaulted);
+    }
+    walk(schema, value)
+}
+
+fn walk(schema: &Compiled, value: &Value) -> Vec<Violation> {
     let mut v = Walker {
         schema,
         path: Vec::with_capacity(16),
         out: Vec::new(),
+        cel_budget: crate::cel::OBJECT_COST_LIMIT,
     };
     v.check(schema.root, value);
     v.out.truncate(MAX_VIOLATIONS);
     v.out
 }
 
+/// Fills absent properties that have a `default`, at every depth.
+fn apply_defaults(schema: &Compiled, id: NodeId, value: &mut Value, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let node = schema.node(id);
+    match value {
+        Value::Object(map) => {
+            let Some(rules) = node.object.as_deref() else {
+                return;
+            };
+            for (name, child) in &rules.properties {
+                if !map.contains_key(&**name) {
+                    if let Some(d) = &schema.node(*child).default {
+                        map.insert(name.to_string(), (**d).clone());
+                    }
+                }
+                if let Some(v) = map.get_mut(&**name) {
+                    apply_defaults(schema, *child, v, depth + 1);
+                }
+            }
+            if let Some(Additional::Schema(sub)) = rules.additional {
+                for (k, v) in map.iter_mut() {
+                    if rules.property(k).is_none() {
+                        apply_defaults(schema, sub, v, depth + 1);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = node.items {
+                for item in items {
+                    apply_defaults(schema, sub, item, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Fast yes/no check, used for `oneOf`/`anyOf`/`not` branches.
 fn matches(schema: &Compiled, id: NodeId, value: &Value) -> bool {
+    // Branches are matched on structure alone: CEL rules run once, on the chosen value.
     let mut v = Walker {
         schema,
         path: Vec::new(),
         out: Vec::new(),
+        cel_budget: 0,
     };
     v.check(id, value);
     v.out.is_empty()
@@ -83,6 +136,8 @@ struct Walker<'s, 'v> {
     schema: &'s Compiled,
     path: Vec<Seg<'v>>,
     out: Vec<Violation>,
+    /// Estimated cost the CEL rules of this object may still spend.
+    cel_budget: u64,
 }
 
 pub fn type_of(value: &Value) -> u8 {
@@ -150,6 +205,7 @@ impl<'s, 'v> Walker<'s, 'v> {
             return;
         }
         let node = self.node(id);
+        let found_before = self.out.len();
         if node.never {
             self.push(
                 "schema/not-allowed",
@@ -250,6 +306,37 @@ impl<'s, 'v> Walker<'s, 'v> {
                     "value matches a schema it must not match".into(),
                     None,
                 );
+            }
+        }
+        // CEL rules read the value as the schema types it: only run them on a value whose
+        // structure is valid (as the API server's typed evaluation needs).
+        if !node.cel.is_empty() && self.out.len() == found_before && !value.is_null() {
+            self.check_cel(node, value);
+        }
+    }
+
+    fn check_cel(&mut self, node: &'s Node, value: &'v Value) {
+        for rule in node.cel.iter() {
+            if self.out.len() >= MAX_VIOLATIONS {
+                return;
+            }
+            if let crate::cel::Outcome::Failed { message, pointer } =
+                rule.evaluate(value, &mut self.cel_budget)
+            {
+                let mut at = render(&self.path, None);
+                if let Some(p) = pointer {
+                    at.push_str(&p);
+                }
+                self.out.push(Violation {
+                    pointer: at,
+                    rule: "schema/cel",
+                    message,
+                    help: Some(format!(
+                        "the CRD's validation rule `{}` is false",
+                        rule.source()
+                    )),
+                    missing: None,
+                });
             }
         }
     }

@@ -124,6 +124,10 @@ pub struct Node {
     pub any_of: Box<[NodeId]>,
     pub one_of: Box<[NodeId]>,
     pub not: Option<NodeId>,
+    /// CRD `default`: the API server fills it in before validating (CRD dialect only).
+    pub default: Option<Box<Value>>,
+    /// CRD `x-kubernetes-validations` that this tool can evaluate (see [`crate::cel`]).
+    pub cel: Box<[crate::cel::Rule]>,
     pub number: Option<Box<NumberRules>>,
     pub string: Option<Box<StringRules>>,
     pub array: Option<Box<ArrayRules>>,
@@ -134,6 +138,10 @@ pub struct Node {
 pub struct Compiled {
     pub nodes: Vec<Node>,
     pub root: NodeId,
+    /// Some node has a `default`: objects are defaulted (on a copy) before validation.
+    pub has_defaults: bool,
+    /// Some node has CEL rules.
+    pub has_cel: bool,
 }
 
 impl Compiled {
@@ -267,10 +275,27 @@ impl<'r> Compiler<'r> {
             // The API server always accepts apiVersion, kind and metadata at a custom
             // resource's root, whether or not the CRD's schema lists them.
             self.nodes[root as usize].embedded_resource = true;
+            // A CRD may only restrict `name` and `generateName` of the root metadata; every
+            // other ObjectMeta field stays allowed.
+            let metadata = self.nodes[root as usize]
+                .object
+                .as_deref()
+                .and_then(|o| o.property("metadata"));
+            if let Some(m) = metadata {
+                if let Some(rules) = self.nodes[m as usize].object.as_deref_mut() {
+                    if rules.additional == Some(Additional::Deny) {
+                        rules.additional = None;
+                    }
+                }
+            }
         }
+        let has_defaults = self.nodes.iter().any(|n| n.default.is_some());
+        let has_cel = self.nodes.iter().any(|n| !n.cel.is_empty());
         Ok(Compiled {
             nodes: self.nodes,
             root,
+            has_defaults,
+            has_cel,
         })
     }
 
@@ -409,6 +434,16 @@ impl<'r> Compiler<'r> {
                     rules.properties.push((name.as_str().into(), child));
                 }
                 rules.properties.sort_by(|a, b| a.0.cmp(&b.0));
+                if crd {
+                    // Defaulting runs before validation: a required field with a default is
+                    // never missing.
+                    rules.required.retain(|name| {
+                        props
+                            .get(&**name)
+                            .and_then(|p| p.get("default"))
+                            .is_none_or(Value::is_null)
+                    });
+                }
             }
             if let Some(pp) = pattern_props {
                 for (pattern, sub) in pp {
@@ -473,6 +508,15 @@ impl<'r> Compiler<'r> {
             }
         }
         node.all_of = all_of.into_boxed_slice();
+        if crd {
+            node.default = map
+                .get("default")
+                .filter(|d| !d.is_null())
+                .map(|d| Box::new(d.clone()));
+            if let Some(Value::Array(rules)) = map.get("x-kubernetes-validations") {
+                node.cel = crate::cel::compile_rules(rules).into_boxed_slice();
+            }
+        }
         if let Some(sub) = map.get("not") {
             node.not = Some(self.child(sub, depth + 1)?);
         }

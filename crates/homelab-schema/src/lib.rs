@@ -2,19 +2,21 @@
 //!
 //! A [`Validator`] finds the schema of each object's (apiVersion, kind) — CRDs given by the
 //! user or found in the input first, then each `-schema-location` in order (`default` is the
-//! embedded Kubernetes bundle plus the platform's own custom kinds) — compiles it once into
+//! embedded Kubernetes bundle plus the embedded catalog of upstream CRDs, [`catalog`]) —
+//! compiles it once into
 //! an internal form ([`ir`]), caches it, and walks objects against it ([`engine`]), in
 //! parallel for many documents. Findings are [`homelab_diagnostics::Diagnostic`]s whose
 //! location is the offending field's key (or its nearest existing parent).
 
 pub mod bundle;
+pub mod catalog;
+pub mod cel;
 pub mod crd;
 pub mod deprecation;
 mod documents;
 pub mod engine;
 pub mod ir;
 pub mod location;
-mod platform;
 mod suggest;
 
 pub use crd::CrdSchema;
@@ -25,7 +27,7 @@ pub static RULE_DOCS: &[RuleDoc] = &[
         id: "schema/*",
         severity: homelab_diagnostics::Severity::Error,
         summary: "Strict schema validation (Kubernetes OpenAPI of the target version, CRDs)",
-        doc: "# `schema/*`: strict schema validation\n\n## What it checks\nEvery Kubernetes object against the schema of its apiVersion and kind for the target Kubernetes version (embedded, 1.29 to the newest), CRDs found in the input or given with `--crd`, and the platform's own custom kinds (ArgoCD, Kyverno, Longhorn, SealedSecrets, ARC, Traefik, cert-manager, k3s). Unknown fields are errors (`schema/unknown-field`, with the nearest allowed name), as are wrong types, missing required fields, values outside an enum or pattern. A kind without a schema is `schema/missing`.\n\n## Why\nThe API server drops unknown fields silently (a misspelt `resources` limits nothing) and rejects the rest at sync time, long after review.\n\n## Example\n```yaml\nspec:\n  contaners: []\n```\n\n## Fix\nCorrect the field the message names; for custom kinds without a schema pass their CRD with `--crd`.",
+        doc: "# `schema/*`: strict schema validation\n\n## What it checks\nEvery Kubernetes object against the schema of its apiVersion and kind for the target Kubernetes version (embedded, 1.29 to the newest), CRDs found in the input or given with `--crd`, and the embedded catalog of upstream CRDs (Flux, cert-manager, Kyverno, Argo CD, prometheus-operator, Gateway API, external-secrets, CloudNativePG, Longhorn, Traefik, ...; `homelab validate -list-schemas` lists them). Unknown fields are errors (`schema/unknown-field`, with the nearest allowed name), as are wrong types, missing required fields, values outside an enum or pattern, and a CRD's own CEL rules (`x-kubernetes-validations`) that are false (`schema/cel`). A kind without a schema is `schema/missing`.\n\n## Why\nThe API server drops unknown fields silently (a misspelt `resources` limits nothing) and rejects the rest at sync time, long after review.\n\n## Example\n```yaml\nspec:\n  contaners: []\n```\n\n## Fix\nCorrect the field the message names; for custom kinds without a schema pass their CRD with `--crd`.",
     },
     RuleDoc {
         id: "schema/removed-api",
@@ -440,7 +442,12 @@ impl Validator {
         for location in &self.locations {
             match location {
                 SchemaLocation::Embedded => {
-                    if let Some(found) = self.embedded(api_version, kind) {
+                    if let Some(found) = self.embedded(api_version, kind, true) {
+                        return found;
+                    }
+                }
+                SchemaLocation::EmbeddedKubernetes => {
+                    if let Some(found) = self.embedded(api_version, kind, false) {
                         return found;
                     }
                 }
@@ -472,7 +479,9 @@ impl Validator {
         Lookup::Missing
     }
 
-    fn embedded(&self, api_version: &str, kind: &str) -> Option<Lookup> {
+    /// The embedded Kubernetes schema of `api_version` `kind`, else (with `crds`) the
+    /// catalog's.
+    fn embedded(&self, api_version: &str, kind: &str, crds: bool) -> Option<Lookup> {
         let bundle = match bundle::get() {
             Ok(b) => b,
             Err(e) => return Some(Lookup::Broken(e)),
@@ -498,11 +507,33 @@ impl Validator {
                 },
             );
         }
-        let platform = platform::schemas();
-        platform
-            .iter()
-            .find(|s| s.api_version == api_version && s.kind == kind)
-            .map(|s| compile_crd(s, self.opts.strict))
+        if !crds {
+            return None;
+        }
+        let catalog = match catalog::get() {
+            Ok(c) => c,
+            Err(e) => return Some(Lookup::Broken(e)),
+        };
+        let schema = match catalog.schema(api_version, kind)? {
+            Ok(schema) => schema,
+            Err(e) => return Some(Lookup::Broken(e)),
+        };
+        let origin = catalog
+            .entry(api_version.split_once('/').map_or("", |(g, _)| g), kind)
+            .map(|e| {
+                let s = e.source(catalog);
+                format!("embedded catalog: {} {}", s.project, s.version)
+            })
+            .unwrap_or_default();
+        Some(compile_crd(
+            &CrdSchema {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+                schema,
+                origin,
+            },
+            self.opts.strict,
+        ))
     }
 }
 

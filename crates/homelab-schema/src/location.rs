@@ -13,8 +13,11 @@ const DEFAULT_TAIL: &str =
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SchemaLocation {
-    /// The schemas carried in the binary (Kubernetes + the platform's custom kinds).
+    /// The schemas carried in the binary (Kubernetes + the catalog of upstream CRDs).
     Embedded,
+    /// `default-kubernetes`: only the embedded Kubernetes schemas, without the CRD catalog
+    /// (to pair the built-in kinds with another catalog, as kubeconform's `default` does).
+    EmbeddedKubernetes,
     /// A path or URL template.
     Template(String),
 }
@@ -23,6 +26,9 @@ impl SchemaLocation {
     pub fn parse(input: &str) -> SchemaLocation {
         if input == "default" {
             return SchemaLocation::Embedded;
+        }
+        if input == "default-kubernetes" {
+            return SchemaLocation::EmbeddedKubernetes;
         }
         if input.ends_with("json") {
             SchemaLocation::Template(input.to_string())
@@ -222,6 +228,10 @@ mod tests {
     #[test]
     fn location_without_json_gets_kubeconform_tail() {
         assert_eq!(SchemaLocation::parse("default"), SchemaLocation::Embedded);
+        assert_eq!(
+            SchemaLocation::parse("default-kubernetes"),
+            SchemaLocation::EmbeddedKubernetes
+        );
         assert_eq!(
             SchemaLocation::parse("/tmp/s/"),
             SchemaLocation::Template(format!("/tmp/s{DEFAULT_TAIL}"))

@@ -5,6 +5,7 @@ mod commands;
 mod pipeline;
 mod progress;
 mod stage_rules;
+mod term;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -52,6 +53,8 @@ pub enum Command {
     Unseal(commands::unseal::Args),
     /// Secret management helpers.
     Secrets(commands::secrets::Args),
+    /// SOPS files with age keys (sops 3.x format): encrypt, decrypt, set, updatekeys.
+    Sops(commands::sops::Args),
     /// btrfs host storage for Longhorn: plan, apply, check.
     Host(commands::host::Args),
     /// Check the guide's success criteria against a cluster or a snapshot.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Seal(args) => commands::seal::run(args, &global),
         Command::Unseal(args) => commands::unseal::run(args, &global),
         Command::Secrets(args) => commands::secrets::run(args, &global),
+        Command::Sops(args) => commands::sops::run(args, &global),
         Command::Host(args) => commands::host::run(args, &global),
         Command::Verify(args) => commands::verify::run(args, &global),
         Command::Completions(args) => commands::completions::run(args, &global),
@@ -98,7 +102,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Errors quote file names and content of the repository: never raw to a terminal.
+            let message = format!("{err:#}");
+            eprintln!("error: {}", term::safe_lines(&message));
             ExitCode::from(commands::EXIT_USAGE)
         }
     }

@@ -1,6 +1,6 @@
 //! The findings that come from the pipeline's stages rather than from a platform rule file:
 //! YAML loading (homelab-manifest), schemas (homelab-schema), the repository's own Kyverno
-//! policies and the check configuration (the pipeline). Each is documented beside the code
+//! policies, SOPS files and the check configuration (the pipeline). Each is documented beside the code
 //! that emits it; this module only gathers them. `homelab rules` lists them after the
 //! platform rules; `--explain` takes an exact id or any id of a family (`schema/type`
 //! explains `schema/*`).
@@ -15,6 +15,8 @@ pub fn all() -> impl Iterator<Item = &'static RuleDoc> {
         .chain([
             &crate::pipeline::POLICY_RULE_DOC,
             &crate::pipeline::SUPPRESSION_RULE_DOC,
+            &crate::pipeline::SECRET_SCANNING_OFF_DOC,
+            &crate::pipeline::SOPS_RULE_DOC,
         ])
 }
 

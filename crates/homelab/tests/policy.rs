@@ -54,6 +54,29 @@ fn apply_folder_json_report() {
 }
 
 #[test]
+fn apply_yaml_report_reads_back_as_the_json_report() {
+    let g = guide();
+    let run = |format: &str| {
+        homelab()
+            .args(["policy", "apply"])
+            .arg(g.join("policy.yaml"))
+            .arg("-r")
+            .arg(&g)
+            .args(["--format", format])
+            .output()
+            .expect("runs")
+    };
+    let (json_out, yaml_out) = (run("json"), run("yaml"));
+    assert_eq!(yaml_out.status.code(), Some(1));
+    let text = String::from_utf8(yaml_out.stdout).expect("utf-8");
+    assert!(text.starts_with("apiVersion: wgpolicyk8s.io/v1alpha2\nkind: ClusterPolicyReport\n"));
+    let (docs, diagnostics) = homelab_manifest::parse_str("report.yaml", &text);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let from_json: serde_json::Value = serde_json::from_slice(&json_out.stdout).expect("json");
+    assert_eq!(docs[0].value, from_json);
+}
+
+#[test]
 fn apply_table() {
     let g = guide();
     homelab()

@@ -384,6 +384,123 @@ fn unparsable_file_is_an_error_with_position() {
         .stdout(predicate::str::contains("Errors: 1"));
 }
 
+#[test]
+fn list_schemas_names_group_kind_versions_and_source() {
+    let out = homelab()
+        .args(["validate", "-list-schemas"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.starts_with("Kubernetes built-in kinds: versions 1.29"),
+        "{out}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("helm.toolkit.fluxcd.io ") && l.contains(" HelmRelease "))
+        .unwrap_or_else(|| panic!("no HelmRelease line in {out}"));
+    assert!(line.contains("v2"), "{line}");
+    assert!(line.contains("Flux helm-controller v"), "{line}");
+    assert!(out.contains("policies.kyverno.io"), "{out}");
+}
+
+const FLUX_KUSTOMIZATION: &str = "\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+";
+
+#[test]
+fn embedded_catalog_judges_custom_kinds_and_input_crds_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let ks = write(dir.path(), "ks.yaml", FLUX_KUSTOMIZATION);
+    homelab()
+        .args(["validate", "-strict", "-summary"])
+        .arg(&ks)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Valid: 1, Invalid: 0, Errors: 0"));
+    // Without the catalog (`default-kubernetes`), the kind has no schema.
+    homelab()
+        .args([
+            "validate",
+            "-summary",
+            "-schema-location",
+            "default-kubernetes",
+        ])
+        .arg(&ks)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("could not find schema"));
+    // A CRD in the input that serves the same kind replaces the embedded schema.
+    let crd = WIDGET_CRD
+        .replace(
+            "widgets.example.com",
+            "kustomizations.kustomize.toolkit.fluxcd.io",
+        )
+        .replace("group: example.com", "group: kustomize.toolkit.fluxcd.io")
+        .replace(
+            "kind: Widget, plural: widgets, singular: widget",
+            "kind: Kustomization, plural: kustomizations",
+        );
+    write(dir.path(), "crd.yaml", &crd);
+    homelab()
+        .args(["validate", "-strict"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("missing required field `size`"));
+}
+
+#[test]
+fn cel_rules_of_a_crd_are_evaluated() {
+    let dir = tempfile::tempdir().unwrap();
+    let crd = WIDGET_CRD.replace(
+        "                port: {x-kubernetes-int-or-string: true}\n",
+        "                port: {x-kubernetes-int-or-string: true}\n                max: {type: integer}\n              x-kubernetes-validations:\n                - rule: \"!has(self.max) || self.size <= self.max\"\n                  message: size must not exceed max\n                  fieldPath: .size\n",
+    );
+    write(dir.path(), "crd.yaml", &crd);
+    let bad = write(
+        dir.path(),
+        "w.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  size: 5\n  max: 3\n",
+    );
+    let out = homelab()
+        .args(["validate", "-strict"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains(&format!(
+            "{}:5:3 - Widget w is invalid: size must not exceed max [schema/cel]",
+            bad.display()
+        )),
+        "{out}"
+    );
+    std::fs::write(&bad, "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  size: 2\n  max: 3\n").unwrap();
+    homelab()
+        .args(["validate", "-strict"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+}
+
 /// A duplicate key is the fault of the object that holds it: its row is invalid and lists
 /// the error, instead of a valid object beside an unnamed error entry.
 #[test]

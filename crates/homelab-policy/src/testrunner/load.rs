@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use crate::context::UserInfo;
-use crate::engine::{self, Values};
+use crate::engine;
 use crate::mocks::{resolve_global_entry, HttpMock, Mocks};
+use crate::values_file::ValuesFile;
 
 use super::{default_namespace_with, get, strs};
 
@@ -27,7 +28,7 @@ pub struct Loaded {
     pub targets: Vec<Value>,
     /// Non-Kubernetes JSON payloads (`jsonPayloads`): (name as written, document).
     pub payloads: Vec<(String, Value)>,
-    pub values: Values,
+    pub values: ValuesFile,
     /// Namespace labels for ClusterPolicy `namespaceSelector`s.
     pub namespace_labels: HashMap<String, Map<String, Value>>,
     /// Namespace objects CEL policies see as `namespaceObject` (from the Values file).
@@ -259,7 +260,7 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
     if let Some(v @ Value::Object(_)) = get(test, "values") {
         values_doc = v.clone();
     }
-    let mut values = Values::default();
+    let mut values = ValuesFile::default();
     let mut subresources = Vec::new();
     let mut namespace_labels = HashMap::new();
     let mut namespaces = HashMap::new();

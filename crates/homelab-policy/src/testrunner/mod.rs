@@ -374,7 +374,7 @@ fn context_for(l: &Loaded, mocks: &Shared, resource: &Value, operation: &str) ->
 fn evaluate_all(
     l: &Loaded,
     subjects: &[Subject],
-    prepared: &[engine::Prepared],
+    prepared: &[engine::CompiledPolicy],
     mocks: &Shared,
     operation: &str,
     default_run: bool,
@@ -413,8 +413,7 @@ fn evaluate_all(
                 exceptions: &l.exceptions,
                 values: &l.values,
             };
-            let Some(mut resp) = engine::evaluate_prepared(policy, &prepared[pi], base, &req)
-            else {
+            let Some(mut resp) = prepared[pi].evaluate(base, &req) else {
                 continue;
             };
             if matches!(
@@ -473,7 +472,7 @@ fn evaluate_all(
                 exceptions: &l.exceptions,
                 values: &l.values,
             };
-            if let Some(resp) = engine::evaluate_prepared(policy, &prepared[pi], payload, &req) {
+            if let Some(resp) = prepared[pi].evaluate(payload, &req) {
                 out.push(Resp {
                     subject: si,
                     policy: pi,
@@ -567,7 +566,11 @@ fn run_doc(test: &Value, base: &Path, path: &Path) -> Vec<Row> {
         }
     }
     let mocks = Shared(Arc::new(std::mem::take(&mut l.mocks)));
-    let prepared: Vec<engine::Prepared> = l.policies.iter().map(engine::prepare).collect();
+    let prepared: Vec<engine::CompiledPolicy> = l
+        .policies
+        .iter()
+        .map(engine::CompiledPolicy::compile)
+        .collect();
     let mut subjects: Vec<Subject> = l
         .resources
         .iter()

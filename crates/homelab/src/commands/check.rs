@@ -51,6 +51,11 @@ pub struct Args {
     /// Never colour the output (also: NO_COLOR).
     #[arg(long)]
     pub no_color: bool,
+    /// Verify the MAC of SOPS files with the age identities in FILE (the structure of SOPS
+    /// files is checked without it). Identities in SOPS_AGE_KEY/SOPS_AGE_KEY_FILE are never
+    /// used by check: it runs on untrusted pull requests. Also: HOMELAB_SOPS_AGE_KEY_FILE.
+    #[arg(long, value_name = "FILE")]
+    pub sops_age_key_file: Option<PathBuf>,
 }
 
 pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
@@ -64,6 +69,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         crd_paths: args.crd,
         schema_locations: args.schema_location,
         ignore_missing_schemas: args.ignore_missing_schemas,
+        sops_age_key_file: args
+            .sops_age_key_file
+            .or_else(|| std::env::var_os("HOMELAB_SOPS_AGE_KEY_FILE").map(PathBuf::from)),
     })?;
     progress.finish();
     let mut report = outcome.report;

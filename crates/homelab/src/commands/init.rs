@@ -37,7 +37,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let cfg = match config::parse(&text, &name) {
         Ok(c) => c,
         Err(errors) => {
-            eprintln!("{errors}");
+            eprintln!("{}", crate::term::safe_lines(&errors.to_string()));
             eprintln!("nothing was written");
             return Ok(EXIT_USAGE);
         }

@@ -12,6 +12,7 @@ pub mod render;
 pub mod rules;
 pub mod seal;
 pub mod secrets;
+pub mod sops;
 pub mod unseal;
 pub mod validate;
 pub mod verify;

@@ -54,7 +54,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let cfg = match config::parse_with(&text, &name, false) {
         Ok(c) => c,
         Err(errors) => {
-            eprintln!("{errors}");
+            eprintln!("{}", crate::term::safe_lines(&errors.to_string()));
             return Ok(EXIT_USAGE);
         }
     };

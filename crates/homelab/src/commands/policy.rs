@@ -2,14 +2,12 @@
 //! (`kyverno apply` and `kyverno test` equivalents).
 
 use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
-use homelab_k8s::ResourceExt;
 use homelab_manifest::{Class, LoadOptions};
-use homelab_policy::context::{EvalContext, UserInfo};
-use homelab_policy::engine::{self, Values};
-use homelab_policy::response::{PolicyResponse, Status};
+use homelab_policy::apply::{self, ApplyInput, ApplyOptions};
+use homelab_policy::engine;
 use homelab_policy::testrunner;
-use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use homelab_policy::values_file::ValuesFile;
+use serde_json::{json, Value};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -43,6 +41,7 @@ Examples:
   homelab policy apply policies/ --resource manifests/
   homelab policy apply require-labels.yaml --resource pod.yaml --table
   homelab policy apply policies/ --resource manifests/ --format json > report.json
+  homelab policy apply policies/ --resource manifests/ --format yaml
   homelab policy apply pol.yaml -r pod.yaml --values values.yaml --namespace-labels prod:env=prod";
 
 const TEST_HELP: &str =
@@ -98,7 +97,7 @@ pub struct ApplyArgs {
     /// Print a table of every result.
     #[arg(long)]
     pub table: bool,
-    /// Output format: text (default) or json (a PolicyReport).
+    /// Output format: text (default), json or yaml (a PolicyReport).
     #[arg(long, default_value = "text")]
     pub format: String,
     /// Report failures of Audit rules as warnings.
@@ -167,211 +166,56 @@ fn read_one(path: &PathBuf) -> anyhow::Result<Value> {
 fn apply(a: ApplyArgs, _global: &Global) -> anyhow::Result<u8> {
     let format = a.format.to_ascii_lowercase();
     if format != "text" && format != "json" && format != "yaml" {
-        anyhow::bail!("--format must be text or json (got {:?})", a.format);
+        anyhow::bail!("--format must be text, json or yaml (got {:?})", a.format);
     }
-    let pdocs = load_docs(&a.policies)?;
-    let mut policies: Vec<Value> = pdocs
-        .iter()
-        .filter(|d| engine::is_policy(d))
-        .cloned()
-        .collect();
-    let mut exceptions: Vec<Value> = pdocs
-        .iter()
-        .filter(|d| engine::is_exception(d))
-        .cloned()
-        .collect();
+    let mut input = ApplyInput::default();
+    for d in load_docs(&a.policies)? {
+        if engine::is_policy(&d) {
+            input.policies.push(d);
+        } else if engine::is_exception(&d) {
+            input.exceptions.push(d);
+        }
+    }
     if !a.exceptions.is_empty() {
-        exceptions.extend(
+        input.exceptions.extend(
             load_docs(&a.exceptions)?
                 .into_iter()
                 .filter(engine::is_exception),
         );
     }
-    if policies.is_empty() {
+    if input.policies.is_empty() {
         eprintln!("homelab policy apply: no Kyverno policies found in the given paths");
         return Ok(EXIT_USAGE);
     }
-    policies.sort_by_key(engine::policy_name);
-    let resources: Vec<Value> = load_docs(&a.resources)?
+    input.resources = load_docs(&a.resources)?
         .into_iter()
         .filter(|d| !engine::is_policy(d) && !engine::is_exception(d))
         .collect();
-    let mut values = Values::default();
-    let mut ns_labels: HashMap<String, Map<String, Value>> = HashMap::new();
     if let Some(vp) = &a.values {
-        let v = read_one(vp)?;
-        if let Some(Value::Object(g)) = v.get("globalValues") {
-            values.global = g.clone();
-        }
-        if let Some(Value::Array(p)) = v.get("policies") {
-            values.policies = p.clone();
-        }
-        if let Some(Value::Array(ns)) = v.get("namespaceSelector") {
-            for n in ns {
-                if let (Some(name), Some(Value::Object(l))) =
-                    (n.get("name").and_then(Value::as_str), n.get("labels"))
-                {
-                    ns_labels.insert(name.into(), l.clone());
-                }
-            }
-        }
+        (input.values, input.namespace_labels) = ValuesFile::from_document(&read_one(vp)?);
     }
     for spec in &a.namespace_labels {
-        let Some((ns, labels)) = spec.split_once(':') else {
-            anyhow::bail!("--namespace-labels {spec:?}: expected NAMESPACE:key=value[,key=value]");
-        };
-        let entry = ns_labels.entry(ns.to_string()).or_default();
-        for kv in labels.split(',').filter(|s| !s.is_empty()) {
-            let Some((k, v)) = kv.split_once('=') else {
-                anyhow::bail!("--namespace-labels {spec:?}: {kv:?} is not key=value");
-            };
-            entry.insert(k.into(), Value::String(v.into()));
-        }
+        apply::add_namespace_labels(spec, &mut input.namespace_labels)
+            .map_err(|e| anyhow::anyhow!("--namespace-labels {e}"))?;
     }
-    let mut user = UserInfo::default();
     if let Some(up) = &a.userinfo {
-        let u = read_one(up)?;
-        let strs = |v: Option<&Value>| -> Vec<String> {
-            v.and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        user.roles = strs(u.get("roles"));
-        user.cluster_roles = strs(u.get("clusterRoles"));
-        user.username = u
-            .pointer("/userInfo/username")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .into();
-        user.groups = strs(u.pointer("/userInfo/groups"));
+        input.user = apply::user_info_from_document(&read_one(up)?);
     }
-    let op = values
-        .global
-        .get("request.operation")
-        .and_then(Value::as_str)
-        .unwrap_or("CREATE")
-        .to_string();
-    let prepared: Vec<engine::Prepared> = policies.iter().map(engine::prepare).collect();
-    let mut responses: Vec<(usize, PolicyResponse)> = Vec::new();
-    for r in &resources {
-        let ns = r.namespace().unwrap_or("");
-        let ctx = EvalContext {
-            operation: op.clone(),
-            user_info: user.clone(),
-            namespace_labels: Some(ns_labels.get(ns).cloned().unwrap_or_default()),
-            values: values.global.clone(),
-            ..Default::default()
-        };
-        let req = engine::Request {
-            ctx: &ctx,
-            exceptions: &exceptions,
-            values: &values,
-        };
-        for (pi, p) in policies.iter().enumerate() {
-            if let Some(resp) = engine::evaluate_prepared(p, &prepared[pi], r, &req) {
-                responses.push((pi, resp));
-            }
-        }
+    let report = apply::apply(
+        &input,
+        ApplyOptions {
+            audit_warn: a.audit_warn,
+        },
+    );
+    match format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&report.policy_report())?),
+        "yaml" => print!(
+            "{}",
+            homelab_report::yaml::to_string(&report.policy_report())
+        ),
+        _ => print!("{}", report.text(a.table)),
     }
-    let mut counts: [usize; 5] = [0; 5];
-    let mut results = Vec::new();
-    for (pi, pr) in &responses {
-        for rr in &pr.rules {
-            let mut status = rr.status;
-            if a.audit_warn
-                && status == Status::Fail
-                && !engine::failure_action(&policies[*pi], &rr.rule).eq_ignore_ascii_case("Enforce")
-            {
-                status = Status::Warn;
-            }
-            let idx = match status {
-                Status::Pass => 0,
-                Status::Fail => 1,
-                Status::Warn => 2,
-                Status::Error => 3,
-                Status::Skip => 4,
-            };
-            counts[idx] += 1;
-            results.push((pi, pr, rr, status));
-        }
-    }
-    if format == "json" || format == "yaml" {
-        let items: Vec<Value> = results
-            .iter()
-            .map(|(_, pr, rr, status)| {
-                json!({
-                    "policy": pr.policy, "rule": rr.rule, "result": status.as_str(), "message": rr.message,
-                    "scored": true, "source": "kyverno",
-                    "resources": [{"apiVersion": pr.api_version, "kind": pr.kind, "namespace": pr.namespace, "name": pr.name}],
-                })
-            })
-            .collect();
-        let report = json!({
-            "apiVersion": "wgpolicyk8s.io/v1alpha2",
-            "kind": "ClusterPolicyReport",
-            "metadata": {"name": "merged"},
-            "results": items,
-            "summary": {"pass": counts[0], "fail": counts[1], "warn": counts[2], "error": counts[3], "skip": counts[4]},
-        });
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        let rule_count: usize = policies
-            .iter()
-            .map(|p| homelab_policy::autogen::expand_rules(p).len().max(1))
-            .sum();
-        println!(
-            "Applying {} policy rule(s) to {} resource(s)...\n",
-            rule_count,
-            resources.len()
-        );
-        if a.table {
-            println!(
-                "{:<4} {:<30} {:<30} {:<50} {:<6} MESSAGE",
-                "ID", "POLICY", "RULE", "RESOURCE", "RESULT"
-            );
-            for (i, (_, pr, rr, status)) in results.iter().enumerate() {
-                let res = format!("{}/{}/{}", pr.kind, pr.namespace, pr.name);
-                println!(
-                    "{:<4} {:<30} {:<30} {:<50} {:<6} {}",
-                    i + 1,
-                    pr.policy,
-                    rr.rule,
-                    res,
-                    status.as_str(),
-                    rr.message
-                );
-            }
-            println!();
-        } else {
-            for (_, pr, rr, status) in &results {
-                if matches!(status, Status::Fail | Status::Error | Status::Warn) {
-                    let ns = if pr.namespace.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{}/", pr.namespace)
-                    };
-                    println!(
-                        "policy {} -> resource {ns}{}/{} {}: {}: {}",
-                        pr.policy,
-                        pr.kind,
-                        pr.name,
-                        status.as_str(),
-                        rr.rule,
-                        rr.message
-                    );
-                }
-            }
-        }
-        println!(
-            "pass: {}, fail: {}, warn: {}, error: {}, skip: {}",
-            counts[0], counts[1], counts[2], counts[3], counts[4]
-        );
-    }
-    Ok(if counts[1] > 0 || counts[3] > 0 {
+    Ok(if report.failed() {
         EXIT_FINDINGS
     } else {
         EXIT_OK

@@ -62,7 +62,7 @@ pub fn load(tree: &Tree) -> anyhow::Result<Result<(config::Config, String), u8>>
     match config::parse(&text, &path.display().to_string()) {
         Ok(c) => Ok(Ok((c, text))),
         Err(errors) => {
-            eprintln!("{errors}");
+            eprintln!("{}", crate::term::safe_lines(&errors.to_string()));
             eprintln!("nothing was written");
             Ok(Err(EXIT_USAGE))
         }

@@ -106,7 +106,11 @@ fn check_backup(args: CheckBackupArgs) -> Result<u8> {
                 .as_ref()
                 .map(|l| l.to_string())
                 .unwrap_or_default();
-            eprintln!("{at}: warning: skipped: {}", d.message);
+            eprintln!(
+                "{}: warning: skipped: {}",
+                crate::term::safe(&at),
+                crate::term::safe(&d.message)
+            );
         }
     }
     let values: Vec<Value> = loaded.documents.iter().map(|d| d.value.clone()).collect();
@@ -123,7 +127,8 @@ fn check_backup(args: CheckBackupArgs) -> Result<u8> {
         if !ok {
             bad += 1;
         }
-        let start = doc.start();
+        let location = doc.start();
+        let start = crate::term::safe(&location.to_string()).into_owned();
         let mut items_json = Vec::new();
         match args.format {
             ReportFormat::Text => {
@@ -141,8 +146,8 @@ fn check_backup(args: CheckBackupArgs) -> Result<u8> {
                 if ok {
                     println!(
                         "{start}: ok: SealedSecret {} ({}): {} item(s) recoverable with {}",
-                        report.object,
-                        report.scope,
+                        crate::term::safe(&report.object),
+                        crate::term::safe(&report.scope.to_string()),
                         report.items.len(),
                         if uniq.is_empty() {
                             "-".to_string()
@@ -153,10 +158,11 @@ fn check_backup(args: CheckBackupArgs) -> Result<u8> {
                 } else {
                     println!(
                         "{start}: error: SealedSecret {} ({}) is NOT recoverable with the backup",
-                        report.object, report.scope
+                        crate::term::safe(&report.object),
+                        crate::term::safe(&report.scope.to_string())
                     );
                     for p in &report.problems {
-                        println!("{start}:   {p}");
+                        println!("{start}:   {}", crate::term::safe(&p.to_string()));
                     }
                     for item in &report.items {
                         if matches!(item.verdict, Verdict::Recoverable { .. }) {
@@ -166,10 +172,11 @@ fn check_backup(args: CheckBackupArgs) -> Result<u8> {
                             "/spec/encryptedData/{}",
                             json_pointer_escape(&item.item)
                         ));
+                        let at = crate::term::safe(&at.to_string()).into_owned();
                         println!(
                             "{at}:   item `{}`: {}",
-                            item.item,
-                            item.verdict.reason(&keys)
+                            crate::term::safe(&item.item),
+                            crate::term::safe(&item.verdict.reason(&keys))
                         );
                     }
                 }
@@ -191,8 +198,8 @@ fn check_backup(args: CheckBackupArgs) -> Result<u8> {
                     }));
                 }
                 json_objects.push(json!({
-                    "file": start.file,
-                    "line": start.line,
+                    "file": location.file,
+                    "line": location.line,
                     "object": report.object,
                     "scope": report.scope.as_str(),
                     "recoverable": ok,

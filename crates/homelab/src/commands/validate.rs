@@ -31,7 +31,8 @@ Flags (one or two dashes, `-flag value` or `-flag=value`):
   -summary                     print a summary line
   -output text|json|junit|tap  output format (default text)
   -kubernetes-version V        1.29 .. newest embedded (default newest); 1.29.0 and v1.29.0 work
-  -schema-location L           repeatable: `default` (embedded schemas), a folder, or a template
+  -schema-location L           repeatable: `default` (embedded Kubernetes schemas and CRD catalog),
+                               `default-kubernetes` (Kubernetes schemas only), a folder, or a template
                                with {{.Group}} {{.ResourceKind}} {{.ResourceAPIVersion}}
                                {{.KindSuffix}} {{.NormalizedKubernetesVersion}} {{.StrictSuffix}};
                                http(s) URLs are fetched and cached only when given
@@ -44,6 +45,8 @@ Flags (one or two dashes, `-flag value` or `-flag=value`):
   -cache DIR                   cache folder for http(s) schema locations
   -insecure-skip-tls-verify    accepted for compatibility; refused for https locations
   -verbose                     also print valid and skipped resources
+  -list-schemas                list the embedded schemas (custom kinds: group, kind, served
+                               versions, upstream source and version) and exit
   -h, -help                    this help
 
 CRDs in the input are used for the custom resources they define.
@@ -62,6 +65,7 @@ struct Options {
     verbose: bool,
     help: bool,
     version: bool,
+    list_schemas: bool,
     workers: usize,
     ignore_patterns: Vec<String>,
     validator: ValidatorOptions,
@@ -76,6 +80,7 @@ fn parse(args: Vec<OsString>) -> Result<Options, String> {
         verbose: false,
         help: false,
         version: false,
+        list_schemas: false,
         workers: 0,
         ignore_patterns: Vec::new(),
         validator: ValidatorOptions {
@@ -124,6 +129,7 @@ fn parse(args: Vec<OsString>) -> Result<Options, String> {
             "ignore-missing-schemas" => o.validator.ignore_missing = boolean(&inline)?,
             "insecure-skip-tls-verify" => o.validator.insecure_skip_tls_verify = boolean(&inline)?,
             "h" | "help" => o.help = true,
+            "list-schemas" => o.list_schemas = boolean(&inline)?,
             "v" | "version" => o.version = true,
             "exit-on-error" | "debug" => {
                 boolean(&inline)?;
@@ -192,6 +198,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     }
     if opts.version {
         println!("{}", env!("CARGO_PKG_VERSION"));
+        return Ok(EXIT_OK);
+    }
+    if opts.list_schemas {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(list_schemas()?.as_bytes())?;
         return Ok(EXIT_OK);
     }
     let verbose = opts.verbose || global.verbose > 0;
@@ -311,11 +322,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         verbose,
         summary: opts.summary,
     };
-    let sources: HashMap<&str, &str> = loaded
-        .sources
-        .iter()
-        .map(|s| (s.name.as_str(), s.text.as_str()))
-        .collect();
+    let sources = crate::pipeline::snippet_sources(
+        &loaded.sources,
+        validation.rows.iter().flat_map(|r| &r.diagnostics),
+    );
     let out = validation::render(opts.output, &validation, &sources);
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(out.as_bytes())?;
@@ -325,6 +335,68 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     } else {
         EXIT_OK
     })
+}
+
+/// The embedded schemas: the Kubernetes bundle's versions, then one line per custom kind.
+fn list_schemas() -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let bundle = homelab_schema::bundle::get().map_err(anyhow::Error::msg)?;
+    let catalog = homelab_schema::catalog::get().map_err(anyhow::Error::msg)?;
+    let versions: Vec<&str> = bundle.versions().collect();
+    let mut out = format!(
+        "Kubernetes built-in kinds: versions {} ({})\n\n",
+        versions.join(", "),
+        bundle.source
+    );
+    let mut rows: Vec<[String; 4]> = catalog
+        .entries
+        .iter()
+        .map(|e| {
+            let source = e.source(catalog);
+            let served: Vec<String> = e
+                .versions
+                .iter()
+                .map(|v| {
+                    if v.deprecated {
+                        format!("{} (deprecated)", v.name)
+                    } else {
+                        v.name.clone()
+                    }
+                })
+                .collect();
+            [
+                e.group.clone(),
+                e.kind.clone(),
+                served.join(","),
+                format!("{} {}", source.project, source.version),
+            ]
+        })
+        .collect();
+    rows.sort();
+    let header = ["GROUP", "KIND", "VERSIONS", "SOURCE"].map(String::from);
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([header[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    for r in std::iter::once(&header).chain(rows.iter()) {
+        let _ = writeln!(out, "{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
+    }
+    let sources: BTreeSet<&str> = catalog
+        .entries
+        .iter()
+        .map(|e| e.source(catalog).name.as_str())
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n{} custom kinds from {} upstream sources (see NOTICE)",
+        rows.len(),
+        sources.len()
+    );
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         Some(path) => match expectations_from_config(path)? {
             Ok(e) => e,
             Err(errors) => {
-                eprintln!("{errors}");
+                eprintln!("{}", crate::term::safe_lines(&errors.to_string()));
                 return Ok(EXIT_USAGE);
             }
         },
@@ -94,7 +94,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         match load_snapshot(snapshot) {
             Ok(objects) => (objects, snapshot.display().to_string()),
             Err(message) => {
-                eprintln!("{message}");
+                eprintln!("{}", crate::term::safe_lines(&message));
                 return Ok(EXIT_USAGE);
             }
         }
@@ -102,7 +102,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         match live::fetch(kubeconfig, global.verbose) {
             Ok(objects) => (objects, format!("live cluster ({})", kubeconfig.display())),
             Err(message) => {
-                eprintln!("homelab verify: {message}");
+                eprintln!("homelab verify: {}", crate::term::safe_lines(&message));
                 return Ok(EXIT_USAGE);
             }
         }

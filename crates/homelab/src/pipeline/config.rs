@@ -6,6 +6,10 @@
 //! platform's facts. Any other repository is judged by what it declares; `.homelab.toml`
 //! may add facts (`[check.facts]`) or ask for the guide's posture
 //! (`[check] expectations = "guide"`).
+//!
+//! These files belong to the repository, which may be a pull request's: each is read only if
+//! it is a regular file (a link to a host file or to `/proc/kmsg` is refused, not followed)
+//! and small, and a configuration that switches the secret scanner off is reported.
 
 use anyhow::Context;
 use homelab_rules::{Cidr, Expectations, Settings};
@@ -59,18 +63,57 @@ pub struct CheckConfig {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub kubernetes_version: Option<String>,
+    /// The configuration file whose `select`/`ignore` switches secret scanning off.
+    pub secret_scanning_off_in: Option<String>,
+}
+
+/// Documentation of the finding [`CheckConfig::secret_scanning_off_in`] leads to.
+pub const SECRET_SCANNING_OFF_DOC: homelab_diagnostics::RuleDoc = homelab_diagnostics::RuleDoc {
+    id: "check/secret-scanning-off",
+    severity: homelab_diagnostics::Severity::Warning,
+    summary: "The repository's configuration switches secret scanning off",
+    doc: "# `check/secret-scanning-off`\n\n## What it checks\nA `[check]` table in `.homelab.toml` or `platform.toml` whose `select`/`ignore` leaves out the secret rules (`secrets/leaked-credential`, `secrets/plain-secret`). The finding is reported whatever the repository's configuration says; only `--ignore` on the command line drops it.\n\n## Why\n`check` runs on pull requests: a change that switches the scanner off in the same pull request that commits a credential would otherwise pass without a word.\n\n## Example\n```toml\n[check]\nignore = [\"secrets\"]\n```\n\n## Fix\nRemove `secrets` from `ignore`; accept individual findings with `.secrets.baseline` or an inline suppression with a reason.",
+};
+
+/// The largest configuration file `check` reads from a repository.
+const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Rules that find secrets: a repository's configuration that deselects them is reported.
+const SECRET_RULES: &[&str] = &["secrets/leaked-credential", "secrets/plain-secret"];
+
+/// Read a configuration file of the repository: `None` when absent; an error for a link, a
+/// FIFO or device, or an oversized file.
+fn read_config_file(path: &Path) -> anyhow::Result<Option<String>> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(None);
+    }
+    let bytes = homelab_fs::read_regular(path, MAX_CONFIG_BYTES, false).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}; check reads its configuration only from regular files of the repository",
+            path.display()
+        )
+    })?;
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 impl CheckConfig {
+    fn note_secret_scanning(&mut self, file: &Path, select: &[String], ignore: &[String]) {
+        if self.secret_scanning_off_in.is_none()
+            && SECRET_RULES
+                .iter()
+                .any(|rule| !super::selected(rule, select, ignore))
+        {
+            self.secret_scanning_off_in = Some(file.display().to_string());
+        }
+    }
+
     /// Read `.homelab.toml`, `platform.toml` and `.secrets.baseline` from `root` (when the
     /// input is one folder). Files that are absent leave the guide's defaults.
     pub fn discover(root: Option<&Path>) -> anyhow::Result<CheckConfig> {
         let mut config = CheckConfig::default();
         let Some(root) = root else { return Ok(config) };
         let platform_file = root.join("platform.toml");
-        if platform_file.is_file() {
-            let text = std::fs::read_to_string(&platform_file)
-                .with_context(|| format!("reading {}", platform_file.display()))?;
+        if let Some(text) = read_config_file(&platform_file)? {
             let platform =
                 homelab_platform::parse_with(&text, &platform_file.display().to_string(), false)
                     .map_err(|e| {
@@ -79,14 +122,18 @@ impl CheckConfig {
                         )
                     })?;
             config.apply_platform(&platform);
+            config.note_secret_scanning(
+                &platform_file,
+                &platform.check.select,
+                &platform.check.ignore,
+            );
         }
         let homelab_file = root.join(".homelab.toml");
-        if homelab_file.is_file() {
-            let text = std::fs::read_to_string(&homelab_file)
-                .with_context(|| format!("reading {}", homelab_file.display()))?;
+        if let Some(text) = read_config_file(&homelab_file)? {
             let parsed: HomelabToml = toml::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", homelab_file.display()))?;
             let origin = homelab_file.display().to_string();
+            config.note_secret_scanning(&homelab_file, &parsed.check.select, &parsed.check.ignore);
             config.select.extend(parsed.check.select);
             config.ignore.extend(parsed.check.ignore);
             if parsed.check.kubernetes_version.is_some() {
@@ -102,9 +149,10 @@ impl CheckConfig {
             }
             config.apply_facts(parsed.check.facts, &origin)?;
         }
+        config.settings.fingerprint_key = fingerprint_key(root)?;
         let baseline = root.join(".secrets.baseline");
-        if baseline.is_file() {
-            config.settings.secrets_baseline = read_baseline(&baseline)?;
+        if let Some(text) = read_config_file(&baseline)? {
+            config.settings.secrets_baseline = read_baseline(&baseline, &text)?;
         }
         Ok(config)
     }
@@ -200,11 +248,23 @@ impl CheckConfig {
     }
 }
 
+/// The key for secret fingerprints: `HOMELAB_FINGERPRINT_KEY` (a CI secret), else the
+/// repository's `.homelab/fingerprint.key`; none means each file's text keys its own.
+fn fingerprint_key(
+    root: &Path,
+) -> anyhow::Result<Option<homelab_rules::fingerprint::FingerprintKey>> {
+    use homelab_rules::fingerprint::FingerprintKey;
+    if let Some(value) = std::env::var_os("HOMELAB_FINGERPRINT_KEY").filter(|v| !v.is_empty()) {
+        return Ok(Some(FingerprintKey::derive(value.as_encoded_bytes())));
+    }
+    Ok(read_config_file(&root.join(".homelab/fingerprint.key"))?
+        .filter(|text| !text.trim().is_empty())
+        .map(|text| FingerprintKey::derive(text.trim().as_bytes())))
+}
+
 /// The `hashed_secret` values of a detect-secrets baseline.
-fn read_baseline(path: &Path) -> anyhow::Result<std::collections::BTreeSet<String>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let json: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+fn read_baseline(path: &Path, text: &str) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let json: serde_json::Value = serde_json::from_str(text).with_context(|| {
         format!("{} is not a detect-secrets baseline (JSON); regenerate it with `detect-secrets scan > .secrets.baseline`", path.display())
     })?;
     let mut out = std::collections::BTreeSet::new();

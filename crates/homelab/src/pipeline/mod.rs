@@ -5,10 +5,13 @@
 
 mod config;
 mod policy_stage;
+mod sops_stage;
 mod suppress;
 
 pub use config::CheckConfig;
+pub use config::SECRET_SCANNING_OFF_DOC;
 pub use policy_stage::RULE_DOC as POLICY_RULE_DOC;
+pub use sops_stage::RULE_DOC as SOPS_RULE_DOC;
 pub use suppress::RULE_DOC as SUPPRESSION_RULE_DOC;
 
 use homelab_manifest::{Class, Document, LoadOptions, Source};
@@ -29,6 +32,9 @@ pub struct CheckOptions {
     pub crd_paths: Vec<PathBuf>,
     pub schema_locations: Vec<String>,
     pub ignore_missing_schemas: bool,
+    /// An age key file to verify SOPS files' MACs with. Only ever given explicitly: `check`
+    /// runs on untrusted pull requests, so identities in the environment are not used.
+    pub sops_age_key_file: Option<PathBuf>,
 }
 
 /// The result of a check: the report and the sources it refers to (for snippets).
@@ -49,6 +55,14 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let config = CheckConfig::discover(root.as_deref())?;
+    let sops_identities = match &options.sops_age_key_file {
+        None => None,
+        Some(path) => {
+            let mut ids = homelab_sops::Identities::default();
+            ids.add_file(path).map_err(anyhow::Error::msg)?;
+            Some(ids)
+        }
+    };
     // Hidden files too (.github/workflows, .gitlab-ci.yml, .sops.yaml), and every other text
     // file (scripts, .env) for the secret scanner: credentials hide there.
     let load_options = LoadOptions {
@@ -75,6 +89,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     );
     let validator = validator?;
     let fixtures = drop_test_fixtures(&mut loaded);
+    let sops = sops_stage::run(&mut loaded, root.as_deref(), sops_identities.as_ref());
     // Judge what kustomize and Flux will apply: patches, namespaces, variables.
     let engine_notes = homelab_manifest::engines::apply(&mut loaded, root.as_deref());
     let documents = loaded.documents;
@@ -99,6 +114,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     diagnostics.extend(without_unknown_variables(schema, &documents));
     diagnostics.extend(fold_policy_duplicates(policy, &mut platform));
     diagnostics.extend(platform);
+    diagnostics.extend(sops);
+    sops_stage::fold_plain_secret(&mut diagnostics);
 
     let select: Vec<String> = config
         .select
@@ -113,6 +130,19 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         .cloned()
         .collect();
     diagnostics.retain(|d| selected(&d.rule, &select, &ignore));
+    // Said whatever the repository's configuration selects: a pull request that switches the
+    // scanner off in `.homelab.toml` must not pass silently. Only the command line drops it.
+    if let Some(file) = &config.secret_scanning_off_in {
+        let d = homelab_diagnostics::Diagnostic::warning(
+            "check/secret-scanning-off",
+            "the repository's configuration switches secret scanning off (`secrets/*` rules are not selected)",
+        )
+        .at(homelab_diagnostics::Location::file_only(file.clone()))
+        .with_help("remove `secrets` from `ignore` (or add it to `select`); to accept this, pass `--ignore check/secret-scanning-off` on the command line");
+        if selected(&d.rule, &options.select, &options.ignore) {
+            diagnostics.push(d);
+        }
+    }
 
     let (mut diagnostics, suppressions, problems) = suppress::apply(diagnostics, &sources);
     diagnostics.extend(problems);
@@ -150,10 +180,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         suppressions,
         waves: waves(&documents),
     };
-    Ok(Outcome {
-        report,
-        sources: source_map(&sources),
-    })
+    let sources = snippet_sources(&sources, &report.diagnostics);
+    Ok(Outcome { report, sources })
 }
 
 /// Folders of Kyverno CLI and chainsaw test suites hold resources that are meant to fail
@@ -302,10 +330,25 @@ fn waves(documents: &[Document]) -> Vec<Wave> {
         .collect()
 }
 
-fn source_map(sources: &[Arc<Source>]) -> BTreeMap<String, String> {
+/// The texts reports may quote: only the files a finding points into, each with its secret
+/// values masked by position (so that no finding on the line of a password prints it).
+pub fn snippet_sources<'a>(
+    sources: &[Arc<Source>],
+    diagnostics: impl IntoIterator<Item = &'a homelab_diagnostics::Diagnostic>,
+) -> BTreeMap<String, String> {
+    let quoted: std::collections::HashSet<&str> = diagnostics
+        .into_iter()
+        .filter_map(|d| d.location.as_ref())
+        .filter(|l| l.line > 0)
+        .map(|l| l.file.as_str())
+        .collect();
     sources
         .iter()
-        .map(|s| (s.name.clone(), s.text.clone()))
+        .filter(|s| quoted.contains(s.name.as_str()))
+        .map(|s| {
+            let text = homelab_rules::redact::redacted(&s.text).unwrap_or_else(|| s.text.clone());
+            (s.name.clone(), text)
+        })
         .collect()
 }
 

@@ -8,12 +8,13 @@ use homelab_diagnostics::{Diagnostic, Severity};
 use homelab_k8s::ResourceExt;
 use homelab_manifest::{Class, Document};
 use homelab_policy::context::EvalContext;
-use homelab_policy::engine::{self, Request, Values};
+use homelab_policy::engine::{self, PolicySet, Request};
 use homelab_policy::response::Status;
+use homelab_policy::values_file::ValuesFile;
 use homelab_report::RuleMeta;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// The documentation of this stage's findings (`homelab rules --explain policy/...`).
 pub const RULE_DOC: homelab_diagnostics::RuleDoc = homelab_diagnostics::RuleDoc {
@@ -29,71 +30,6 @@ fn is_policy(doc: &Document) -> bool {
 
 fn is_exception(doc: &Document) -> bool {
     matches!(doc.class, Class::Object) && engine::is_exception(&doc.value)
-}
-
-/// `... failed at path /spec/containers/0/image/` → `/spec/containers/0/image`.
-fn failed_path(message: &str) -> Option<String> {
-    let rest = &message[message.find("at path ")? + "at path ".len()..];
-    let path: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-    let path = path.trim_end_matches('/').to_string();
-    path.starts_with('/').then_some(path)
-}
-
-/// The kinds a ClusterPolicy/Policy can select, when that is certain: every rule's `match`
-/// names its kinds, without wildcards. `None` = could match anything (evaluate always).
-/// A pre-filter only: the engine still decides; this just skips the certain misses, which
-/// is most of the work when a policy library meets a repository.
-fn selectable_kinds(policy: &Value) -> Option<HashSet<String>> {
-    fn collect<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
-        match v {
-            Value::Object(m) => {
-                for (k, x) in m {
-                    if k == "kinds" {
-                        out.push(x);
-                    } else {
-                        collect(x, out);
-                    }
-                }
-            }
-            Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
-            _ => {}
-        }
-    }
-    let kind = policy.get("kind").and_then(Value::as_str)?;
-    if !matches!(kind, "ClusterPolicy" | "Policy") {
-        return None;
-    }
-    let rules = policy.pointer("/spec/rules").and_then(Value::as_array)?;
-    let mut kinds = HashSet::new();
-    for rule in rules {
-        let mut lists = Vec::new();
-        collect(rule.get("match")?, &mut lists);
-        if lists.is_empty() {
-            return None;
-        }
-        for list in lists {
-            for k in list.as_array()? {
-                let k = k.as_str()?;
-                if k.contains(['*', '?']) {
-                    return None;
-                }
-                // `Kind`, `group/version/Kind`, `Kind/subresource`: keep every capitalised part.
-                kinds.extend(
-                    k.split('/')
-                        .filter(|p| p.starts_with(|c: char| c.is_ascii_uppercase()))
-                        .map(str::to_string),
-                );
-            }
-        }
-    }
-    if kinds.contains("Pod") {
-        kinds.extend(
-            homelab_k8s::workload::POD_CONTROLLERS
-                .iter()
-                .map(|k| k.to_string()),
-        );
-    }
-    Some(kinds)
 }
 
 /// Documentation of a repository policy's rule, from the policy's own annotations.
@@ -129,10 +65,8 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
     if policies.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let selects: Vec<Option<HashSet<String>>> = policies
-        .iter()
-        .map(|p| selectable_kinds(&p.value))
-        .collect();
+    // Compiled once; each resource meets only the policies that can select its kind.
+    let set = PolicySet::compile(policies.iter().map(|p| &p.value));
     let exceptions: Vec<Value> = documents
         .iter()
         .filter(|d| is_exception(d))
@@ -146,7 +80,7 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
             Some((d.name()?, labels))
         })
         .collect();
-    let values = Values::default();
+    let values = ValuesFile::default();
     let resources: Vec<&Document> = documents
         .iter()
         .filter(|d| matches!(d.class, Class::Object) && !is_policy(d) && !is_exception(d))
@@ -169,16 +103,11 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
                 values: &values,
             };
             let mut out = Vec::new();
-            let kind = resource.kind().unwrap_or("");
-            for (policy, selects) in policies.iter().zip(&selects) {
-                if selects.as_ref().is_some_and(|kinds| !kinds.contains(kind)) {
-                    continue;
-                }
-                let Some(response) = engine::evaluate(&policy.value, &resource.value, &request) else {
-                    continue;
-                };
+            for (pi, response) in set.evaluate(&resource.value, &request) {
+                let (policy, compiled) = (policies[pi], &set.policies()[pi]);
                 for rule in response.rules {
-                    let enforce = engine::failure_action(&policy.value, &rule.rule)
+                    let enforce = compiled
+                        .failure_action(&rule.rule)
                         .eq_ignore_ascii_case("enforce");
                     let severity = match rule.status {
                         Status::Fail if enforce => Severity::Error,
@@ -206,7 +135,7 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
                         );
                         continue;
                     }
-                    let pointer = failed_path(&rule.message).unwrap_or_else(|| "/metadata/name".into());
+                    let pointer = rule.path.clone().unwrap_or_else(|| "/metadata/name".into());
                     let verb = if enforce {
                         "blocks this object"
                     } else {
@@ -273,37 +202,4 @@ fn count_evaluation_errors(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
             Some(d)
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    #[test]
-    fn kinds_prefilter_is_conservative() {
-        let p = json!({"kind": "ClusterPolicy", "spec": {"rules": [
-            {"match": {"any": [{"resources": {"kinds": ["Pod", "apps/v1/Deployment", "Pod/exec"]}}]}}]}});
-        let kinds = super::selectable_kinds(&p).unwrap();
-        assert!(kinds.contains("Pod") && kinds.contains("CronJob") && kinds.contains("Deployment"));
-        assert!(!kinds.contains("Service"));
-        let wildcard = json!({"kind": "ClusterPolicy", "spec": {"rules": [
-            {"match": {"any": [{"resources": {"kinds": ["*"]}}]}}]}});
-        assert!(super::selectable_kinds(&wildcard).is_none());
-        let by_name = json!({"kind": "ClusterPolicy", "spec": {"rules": [
-            {"match": {"any": [{"resources": {"names": ["x"]}}]}}]}});
-        assert!(super::selectable_kinds(&by_name).is_none());
-        let vpol = json!({"kind": "ValidatingPolicy", "spec": {}});
-        assert!(super::selectable_kinds(&vpol).is_none());
-    }
-
-    #[test]
-    fn finds_the_failed_path_in_kyverno_messages() {
-        assert_eq!(
-            super::failed_path(
-                "validation error: bad. rule x failed at path /spec/containers/0/image/"
-            ),
-            Some("/spec/containers/0/image".to_string())
-        );
-        assert_eq!(super::failed_path("no path here"), None);
-    }
 }

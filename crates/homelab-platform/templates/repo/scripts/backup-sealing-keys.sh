@@ -2,7 +2,8 @@
 # Back up the SealedSecrets controller's sealing keys (the guide's CRITICAL step).
 # Rendered by homelab {{ version }} from platform.toml.
 # Without these keys no SealedSecret in secrets/homelab/ can ever be decrypted again.
-# Store the file OFF the cluster (password manager, offline disk); never commit it.
+# Store the file OFF the cluster (password manager, offline disk); never commit it in clear.
+# With an OUT named *.sops.yaml (task backup-sealing-keys-sops) it is written SOPS-encrypted.
 # Prove the backup works: homelab secrets check-backup --keys <file> .
 set -euo pipefail
 
@@ -10,6 +11,15 @@ NAMESPACE="${NAMESPACE:-{{ c.sealed_secrets.namespace }}}"
 OUT="${1:-sealed-secrets-backup-$(date -u +%Y%m%d).yaml}"
 
 umask 077
+if [[ "$OUT" == *.sops.yaml ]]; then
+  # Encrypted for the .sops.yaml recipients on the way: the keys never touch the disk in clear.
+  mkdir -p "$(dirname "$OUT")"
+  kubectl get secret -n "$NAMESPACE" \
+    -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml |
+    homelab sops encrypt --filename-override "$OUT" --output "$OUT" -
+  echo "wrote the sealing keys to $OUT, encrypted with SOPS (age); decrypt: homelab sops decrypt $OUT"
+  exit 0
+fi
 kubectl get secret -n "$NAMESPACE" \
   -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml > "$OUT"
 count="$(grep -c 'kind: Secret' "$OUT" || true)"

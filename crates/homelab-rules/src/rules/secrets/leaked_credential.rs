@@ -32,7 +32,7 @@
 //! (`homelab seal`). For a false positive, add its hash to `.secrets.baseline`
 //! (`detect-secrets scan --baseline .secrets.baseline`) or suppress the line with
 //! `# homelab: ignore[secrets/leaked-credential] reason`.
-//! Findings show a fingerprint, never the value.
+//! Findings show a keyed fingerprint (see `fingerprint`), never the value.
 
 use crate::{Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Location, Severity};
@@ -44,12 +44,12 @@ use std::sync::OnceLock;
 
 pub struct LeakedCredential;
 
-struct Pattern {
+pub(crate) struct Pattern {
     what: &'static str,
-    regex: Regex,
+    pub(crate) regex: Regex,
 }
 
-fn patterns() -> &'static [Pattern] {
+pub(crate) fn patterns() -> &'static [Pattern] {
     static P: OnceLock<Vec<Pattern>> = OnceLock::new();
     P.get_or_init(|| {
         let p = |what, re: &str| Pattern { what, regex: Regex::new(re).expect("valid pattern") };
@@ -66,10 +66,6 @@ fn patterns() -> &'static [Pattern] {
 /// The SHA-1 hex of a secret, as detect-secrets writes `hashed_secret` in its baseline.
 pub fn hashed_secret(secret: &str) -> String {
     hex::encode(Sha1::digest(secret.as_bytes()))
-}
-
-fn fingerprint(secret: &str) -> String {
-    format!("sha1:{}", &hashed_secret(secret)[..12])
 }
 
 /// Shannon entropy in bits per character.
@@ -89,7 +85,7 @@ fn entropy(s: &str) -> f64 {
 }
 
 /// Key names that hold a credential value (not a reference to one such as `secretName`).
-fn is_credential_key(key: &str) -> bool {
+pub(crate) fn is_credential_key(key: &str) -> bool {
     let k: String = key
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -206,6 +202,7 @@ impl Rule for LeakedCredential {
         let mut out = Vec::new();
         let mut report = |location: Location,
                           what: String,
+                          file_text: &str,
                           secret: &str,
                           object: Option<String>| {
             if settings.secrets_baseline.contains(&hashed_secret(secret)) {
@@ -213,7 +210,11 @@ impl Rule for LeakedCredential {
             }
             let mut d = Diagnostic::new(self.id(), self.severity(), what)
                 .at(location)
-                .with_fingerprint(fingerprint(secret))
+                .with_fingerprint(crate::fingerprint::of(
+                    settings.fingerprint_key.as_ref(),
+                    file_text,
+                    secret.as_bytes(),
+                ))
                 .with_help("remove it, rotate it (it is in the git history) and provide it as a SealedSecret; if it is a false positive, add it to .secrets.baseline or suppress the line with a reason");
             if let Some(o) = object {
                 d = d.with_object(o);
@@ -228,6 +229,7 @@ impl Rule for LeakedCredential {
                         report(
                             Location::new(source.name.clone(), i as u32 + 1, column),
                             format!("{} is committed in this file", p.what),
+                            &source.text,
                             m.as_str(),
                             None,
                         );
@@ -260,6 +262,7 @@ impl Rule for LeakedCredential {
                                     report(
                                         doc.value_location(&child),
                                         format!("`{k}` holds what looks like a real credential"),
+                                        &doc.source.text,
                                         s,
                                         matches!(doc.class, Class::Object).then(|| doc.id()),
                                     );

@@ -27,7 +27,6 @@
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 pub struct PlainSecret;
 
@@ -51,7 +50,7 @@ impl Rule for PlainSecret {
     fn summary(&self) -> &'static str {
         "Plain Secret with data committed to git"
     }
-    fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
+    fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for doc in repo.of_kind("Secret") {
             if doc.group() != "" {
@@ -66,8 +65,7 @@ impl Rule for PlainSecret {
                     .and_then(Value::as_object)
                     .map(|m| m.keys().map(String::as_str).collect())
                     .unwrap_or_default();
-                let digest =
-                    Sha256::digest(value.map(|v| v.to_string()).unwrap_or_default().as_bytes());
+                let values = value.map(|v| v.to_string()).unwrap_or_default();
                 out.push(
                     finding(
                         self,
@@ -76,7 +74,11 @@ impl Rule for PlainSecret {
                         format!("Secret `{}` commits {} in `{field}` ({})", doc.name().unwrap_or("?"), crate::count(keys.len(), "value"), keys.join(", ")),
                         "seal it with `homelab seal` and commit the SealedSecret under secrets/; rotate the value, it is in the history",
                     )
-                    .with_fingerprint(format!("sha256:{}", &hex::encode(digest)[..16])),
+                    .with_fingerprint(crate::fingerprint::of(
+                        settings.fingerprint_key.as_ref(),
+                        &doc.source.text,
+                        values.as_bytes(),
+                    )),
                 );
             }
         }

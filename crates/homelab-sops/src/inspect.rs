@@ -1,0 +1,473 @@
+//! What `homelab check` reports about SOPS files.
+//!
+//! Without a key (the structure check) a SOPS file is refused when sops could not decrypt it
+//! whatever the key, or when it shows a hand edit:
+//! - it parses (YAML/JSON), and its `sops` block reads: at most one crypt rule, its regex
+//!   compiles, `lastmodified` is an RFC 3339 time, every document carries the same block;
+//! - `mac` is a well-formed encrypted string holding 128 bytes (a SHA-512 in hex), with a
+//!   32-byte IV and a 16-byte tag;
+//! - there is at least one master key; each age recipient is an `age1…` key and each `enc` an
+//!   armored age file whose header parses;
+//! - every value the crypt rule selects is empty, null or a well-formed `ENC[…]` (base64
+//!   parts, a known `type`, a 16-byte tag, an IV sops can use, a plaintext length that fits
+//!   the type) — a plaintext value there is what a hand edit leaves;
+//! - no value outside the rule looks encrypted (the rule or the key was edited), and no IV
+//!   appears at two different paths (a value copied from another key cannot decrypt).
+//!
+//! What only a key can tell: a changed unencrypted value, a removed or reordered value,
+//! ciphertexts swapped between keys of the same length, an edited `lastmodified` that is
+//! still a valid time, or bytes flipped inside a ciphertext. With an identity the user gives
+//! explicitly (never one found in the environment: `check` runs on untrusted pull requests),
+//! every value is decrypted in memory and the MAC compared; nothing decrypted is shown, not
+//! even the MACs.
+//!
+//! A file that is not a SOPS file but that a `.sops.yaml` creation rule covers is reported at
+//! its first value the rule would encrypt, when the file must be encrypted: a Kubernetes
+//! Secret, or a file named like an encrypted one (`*.sops.yaml`, `*.enc.json`, ...).
+
+use crate::cipher::{self, IV_LEN, KINDS, TAG_LEN};
+use crate::config::CreationRule;
+use crate::file::{self, ErrorKind, Format};
+use crate::keys::{self, Identities};
+use crate::metadata::{Metadata, SOPS_KEY};
+use crate::tree::{Document, Node, Pos, Value};
+use crate::walk;
+use homelab_diagnostics::{Diagnostic, Location};
+use std::collections::HashMap;
+
+/// Rule ids of the findings.
+pub const STRUCTURE: &str = "sops/structure";
+pub const MAC: &str = "sops/mac-mismatch";
+pub const NOT_ENCRYPTED: &str = "sops/not-encrypted";
+pub const UNVERIFIED: &str = "sops/unverified";
+pub const CONFIG: &str = "sops/config";
+
+/// Whether a parsed document carries sops metadata (a `sops` map with `mac` or
+/// `lastmodified`; a Helm value named `sops` is not metadata).
+pub fn is_sops_document(doc: &Document) -> bool {
+    is_sops_block(doc.get(SOPS_KEY))
+}
+
+fn is_sops_block(node: Option<&Node>) -> bool {
+    match node.map(|n| &n.value) {
+        Some(Value::Map(items)) => items
+            .iter()
+            .any(|i| matches!(i.key(), Some("mac" | "lastmodified"))),
+        _ => false,
+    }
+}
+
+/// Whether a text looks like a SOPS file, cheaply (before parsing): a `sops` key with a
+/// `mac` and `lastmodified` somewhere.
+pub fn looks_like_sops(text: &str) -> bool {
+    (text.contains("\nsops:") || text.starts_with("sops:") || text.contains("\"sops\""))
+        && text.contains("lastmodified")
+        && text.contains("mac")
+}
+
+/// Which documents of a plaintext file must be encrypted under its creation rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MustEncrypt {
+    /// The whole file (it is named like an encrypted file).
+    WholeFile,
+    /// Its Kubernetes Secrets.
+    Secrets,
+}
+
+struct Report<'a> {
+    name: &'a str,
+    out: Vec<Diagnostic>,
+}
+
+impl Report<'_> {
+    fn push(&mut self, rule: &str, error: bool, pos: Pos, message: String, help: &str) {
+        let pos = if pos.line == 0 {
+            Pos { line: 1, col: 1 }
+        } else {
+            pos
+        };
+        let d = if error {
+            Diagnostic::error(rule, message)
+        } else {
+            Diagnostic::note(rule, message)
+        };
+        self.out.push(
+            d.at(Location::new(self.name, pos.line, pos.col))
+                .with_help(help),
+        );
+    }
+}
+
+const RESTORE: &str = "the file was edited outside sops: restore it from git, or re-create it with `homelab sops encrypt` / change values with `homelab sops set`";
+
+/// Checks one SOPS file (`text` is known to hold sops metadata). `identities` is only given
+/// when the user asked for verification explicitly.
+pub fn check_sops_file(
+    name: &str,
+    text: &str,
+    format: Format,
+    identities: Option<&Identities>,
+) -> Vec<Diagnostic> {
+    let mut r = Report {
+        name,
+        out: Vec::new(),
+    };
+    let docs = match file::parse(text, format) {
+        Ok(d) => d,
+        Err(e) => {
+            r.push(
+                STRUCTURE,
+                true,
+                e.pos.unwrap_or_default(),
+                format!(
+                    "this SOPS file does not parse ({}): sops cannot decrypt it",
+                    e.message
+                ),
+                "the file is truncated or was edited by hand; restore it from git",
+            );
+            return r.out;
+        }
+    };
+    if !docs.first().is_some_and(is_sops_document) {
+        let pos = docs
+            .iter()
+            .find_map(|d| d.get(SOPS_KEY).map(|n| n.pos))
+            .unwrap_or_default();
+        r.push(
+            STRUCTURE,
+            true,
+            pos,
+            "only a later document carries sops metadata; sops reads it from the first document"
+                .into(),
+            RESTORE,
+        );
+        return r.out;
+    }
+    let encrypted = match file::from_documents(docs) {
+        Ok(f) => f,
+        Err(e) => {
+            r.push(
+                STRUCTURE,
+                true,
+                e.pos.unwrap_or_default(),
+                e.message,
+                RESTORE,
+            );
+            return r.out;
+        }
+    };
+    structure(&mut r, &encrypted);
+    let structure_ok = r.out.is_empty();
+    if let (Some(ids), true) = (identities, structure_ok) {
+        verify(&mut r, &encrypted, ids);
+    }
+    r.out
+}
+
+fn structure(r: &mut Report<'_>, f: &file::Encrypted) {
+    let m = &f.metadata;
+    // Every document's block must be the first one's.
+    let first = m.to_value();
+    for (i, block) in f.blocks.iter().enumerate().skip(1) {
+        if let Some(block) = block {
+            let same = Metadata::read(block).is_ok_and(|b| b.to_value() == first);
+            if !same {
+                r.push(
+                    STRUCTURE,
+                    true,
+                    block.pos,
+                    format!(
+                        "document {} carries different sops metadata than the first; sops decrypts every document with the first one's key",
+                        i + 1
+                    ),
+                    "the file joins documents encrypted separately: encrypt each as its own file",
+                );
+            }
+        }
+    }
+    if crate::time::mac_additional_data(&m.lastmodified).is_none() {
+        r.push(
+            STRUCTURE,
+            true,
+            m.lastmodified_pos,
+            format!(
+                "`sops.lastmodified` ({}) is not an RFC 3339 time, so the MAC cannot be checked",
+                m.lastmodified
+            ),
+            RESTORE,
+        );
+    }
+    match cipher::parse(&m.mac) {
+        _ if m.mac.is_empty() => r.push(STRUCTURE, true, m.pos, "the file has no MAC (`sops.mac`)".into(), RESTORE),
+        Err(e) => r.push(
+            STRUCTURE,
+            true,
+            m.mac_pos,
+            format!("`sops.mac` is not an encrypted MAC: {e}"),
+            RESTORE,
+        ),
+        Ok(enc) if enc.data.len() != 128 || enc.iv.len() != IV_LEN || enc.tag.len() != TAG_LEN || enc.kind != "str" => r.push(
+            STRUCTURE,
+            true,
+            m.mac_pos,
+            "`sops.mac` has the wrong shape (sops stores a 128-character MAC with a 32-byte IV and a 16-byte tag)".into(),
+            RESTORE,
+        ),
+        Ok(_) => {}
+    }
+    if m.age.is_empty() && m.other_keys.is_empty() && m.key_groups == 0 {
+        r.push(
+            STRUCTURE,
+            true,
+            m.pos,
+            "the `sops` block has no master key: nobody can decrypt this file".into(),
+            RESTORE,
+        );
+    }
+    for key in &m.age {
+        if let Err(e) = keys::parse_recipient(&key.recipient) {
+            if !key.recipient.starts_with("ssh-") {
+                r.push(
+                    STRUCTURE,
+                    true,
+                    key.pos,
+                    format!("`sops.age`: {e}"),
+                    RESTORE,
+                );
+            }
+        }
+        if let Err(e) = keys::check_armor(&key.enc) {
+            r.push(
+                STRUCTURE,
+                true,
+                key.pos,
+                format!(
+                    "the data key wrapped for {} is not a valid age file: {e}",
+                    key.recipient
+                ),
+                RESTORE,
+            );
+        }
+    }
+    leaves(r, f);
+}
+
+fn leaves(r: &mut Report<'_>, f: &file::Encrypted) {
+    let mut ivs: HashMap<Vec<u8>, (String, Pos)> = HashMap::new();
+    let mut found = Vec::new();
+    walk::visit(&f.docs, &f.metadata.rule, &mut |leaf| {
+        let path = leaf.path.join(".");
+        let shown = if path.is_empty() {
+            "a top-level comment".to_owned()
+        } else {
+            format!("`{path}`")
+        };
+        match (leaf.encrypted, leaf.value) {
+            (_, Value::Comment(_)) => {}
+            (true, Value::Str(s)) if s.is_empty() => {}
+            (true, Value::Str(s)) => match cipher::parse(s) {
+                Err(cipher::Malformed::NotEncrypted) => found.push((
+                    leaf.pos,
+                    format!("the value at {shown} is plaintext, but the file's crypt rule ({}: {}) says it is encrypted", f.metadata.rule.field, f.metadata.rule.text),
+                )),
+                Err(e) => found.push((leaf.pos, format!("the value at {shown} is a broken encrypted value: {e}"))),
+                Ok(enc) => {
+                    if let Some(problem) = shape_problem(&enc) {
+                        found.push((leaf.pos, format!("the value at {shown} is a broken encrypted value: {problem}")));
+                    } else if let Some((other, _)) = ivs.get(&enc.iv).filter(|(p, _)| *p != path) {
+                        found.push((
+                            leaf.pos,
+                            format!("the value at {shown} was copied from `{other}` (same IV): it cannot decrypt at another key"),
+                        ));
+                    } else {
+                        ivs.insert(enc.iv.clone(), (path.clone(), leaf.pos));
+                    }
+                }
+            },
+            (true, v) => found.push((
+                leaf.pos,
+                format!(
+                    "the value at {shown} is a plaintext {}, but the file's crypt rule ({}: {}) says it is encrypted",
+                    v.kind_name(),
+                    f.metadata.rule.field,
+                    f.metadata.rule.text
+                ),
+            )),
+            (false, Value::Str(s)) if cipher::looks_encrypted(s) => found.push((
+                leaf.pos,
+                format!(
+                    "the value at {shown} is encrypted but the file's crypt rule ({}: {}) does not select it: the rule or the key was edited",
+                    f.metadata.rule.field, f.metadata.rule.text
+                ),
+            )),
+            _ => {}
+        }
+    });
+    for (pos, message) in found {
+        r.push(STRUCTURE, true, pos, message, RESTORE);
+    }
+}
+
+/// What is wrong with a parsed encrypted value's shape, if anything.
+fn shape_problem(enc: &cipher::Encrypted) -> Option<String> {
+    if !KINDS.contains(&enc.kind.as_str()) {
+        return Some(format!("its type `{}` is unknown", enc.kind));
+    }
+    if !matches!(enc.iv.len(), 12 | 16 | 32) {
+        return Some(format!("its IV is {} bytes (sops writes 32)", enc.iv.len()));
+    }
+    if enc.tag.len() != TAG_LEN {
+        return Some(format!(
+            "its GCM tag is {} bytes (expected 16)",
+            enc.tag.len()
+        ));
+    }
+    let n = enc.data.len();
+    let fits = match enc.kind.as_str() {
+        "bool" => (1..=5).contains(&n),
+        "int" => (1..=20).contains(&n),
+        "float" | "time" => n >= 1,
+        _ => true,
+    };
+    (!fits).then(|| format!("{n} bytes cannot hold a `{}`", enc.kind))
+}
+
+fn verify(r: &mut Report<'_>, f: &file::Encrypted, ids: &Identities) {
+    let key = match f.data_key(ids) {
+        Ok(k) => k,
+        Err(e)
+            if matches!(
+                e.kind,
+                ErrorKind::NotARecipient | ErrorKind::Unsupported | ErrorKind::NoIdentity
+            ) =>
+        {
+            r.push(
+                UNVERIFIED,
+                false,
+                f.metadata.pos,
+                format!("the MAC was not verified: {}", e.message),
+                "pass the identity of one of the file's recipients with --sops-age-key-file",
+            );
+            return;
+        }
+        Err(e) => {
+            r.push(
+                MAC,
+                true,
+                e.pos.unwrap_or(f.metadata.pos),
+                e.message,
+                &e.help,
+            );
+            return;
+        }
+    };
+    if let Err(e) = f.decrypt(key) {
+        r.push(
+            MAC,
+            true,
+            e.pos.unwrap_or(f.metadata.pos),
+            e.message,
+            &e.help,
+        );
+    }
+}
+
+/// Checks a plaintext file that a creation rule covers: the first value the rule would
+/// encrypt, in the documents that must be encrypted, is an error.
+pub fn check_plain_file(
+    name: &str,
+    text: &str,
+    format: Format,
+    rule: &CreationRule,
+    config_name: &str,
+    must: MustEncrypt,
+) -> Vec<Diagnostic> {
+    let mut r = Report {
+        name,
+        out: Vec::new(),
+    };
+    let Ok(docs) = file::parse(text, format) else {
+        return r.out;
+    };
+    let crypt = rule.crypt_rule();
+    for doc in &docs {
+        if must == MustEncrypt::Secrets && !is_secret(doc) {
+            continue;
+        }
+        let mut first = None;
+        walk::visit(std::slice::from_ref(doc), &crypt, &mut |leaf| {
+            if first.is_some() || !leaf.encrypted {
+                return;
+            }
+            let plain = match leaf.value {
+                Value::Comment(_) | Value::Null => false,
+                Value::Str(s) => !s.is_empty() && !s.contains("${") && !s.contains("{{"),
+                _ => true,
+            };
+            if plain {
+                first = Some((leaf.pos, leaf.path.join(".")));
+            }
+        });
+        if let Some((pos, path)) = first {
+            let what = match must {
+                MustEncrypt::Secrets => "this Secret",
+                MustEncrypt::WholeFile => "this file",
+            };
+            r.push(
+                NOT_ENCRYPTED,
+                true,
+                pos,
+                format!(
+                    "{what} holds plaintext at `{path}`, but {} of {config_name} says it must be encrypted",
+                    rule.describe()
+                ),
+                &format!("encrypt it in place: `homelab sops encrypt --in-place {name}` (and rotate the value: it may be in the git history)"),
+            );
+            if must == MustEncrypt::WholeFile {
+                break;
+            }
+        }
+    }
+    r.out
+}
+
+fn is_secret(doc: &Document) -> bool {
+    let s = |k: &str| doc.get(k).and_then(|n| n.value.as_str().map(str::to_owned));
+    s("apiVersion").as_deref() == Some("v1") && s("kind").as_deref() == Some("Secret")
+}
+
+/// Whether a file name says the file is encrypted (`x.sops.yaml`, `x.enc.json`, ...), the
+/// common conventions; `.sops.yaml` itself is the config.
+pub fn named_encrypted(file_name: &str) -> bool {
+    let lower = file_name.to_ascii_lowercase();
+    if lower == ".sops.yaml" || lower == ".sops.yml" {
+        return false;
+    }
+    let stem = lower
+        .strip_suffix(".yaml")
+        .or_else(|| lower.strip_suffix(".yml"))
+        .or_else(|| lower.strip_suffix(".json"));
+    stem.is_some_and(|s| s.ends_with(".sops") || s.ends_with(".enc") || s.ends_with(".secret.sops"))
+}
+
+/// The format of a checked file by its name (YAML unless `.json`).
+pub fn format_of(name: &str) -> Format {
+    if name.to_ascii_lowercase().ends_with(".json") {
+        Format::Json
+    } else {
+        Format::Yaml
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(named_encrypted("db.sops.yaml"));
+        assert!(named_encrypted("x.enc.json"));
+        assert!(!named_encrypted(".sops.yaml"));
+        assert!(!named_encrypted("values.yaml"));
+    }
+}

@@ -1,0 +1,182 @@
+//! SOPS awareness in `check`: SOPS files are checked for a structure sops can decrypt (and,
+//! with an identity the user gives explicitly, their MAC is verified); their `sops` metadata
+//! block is taken out of the documents the other stages see (as Flux and `sops --decrypt`
+//! do), so encrypted Secrets validate and their `ENC[…]` values are never taken for leaked
+//! secrets; files a `.sops.yaml` creation rule says must be encrypted but that hold plaintext
+//! are errors at their first such value.
+//!
+//! The repository is untrusted: `.sops.yaml` is looked for only from the file's folder up to
+//! the checked folder (never above it), its regexes are size-bounded and run in linear time,
+//! and no identity from the environment is ever used (only `--sops-age-key-file`).
+
+use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
+use homelab_manifest::{Class, Loaded};
+use homelab_sops::config::{self, Config};
+use homelab_sops::inspect::{self, MustEncrypt};
+use homelab_sops::Identities;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// The documentation of the `sops/*` findings (`homelab rules --explain sops/structure`).
+pub const RULE_DOC: RuleDoc = RuleDoc {
+    id: "sops/*",
+    severity: Severity::Error,
+    summary: "SOPS files: structure, MAC, and files .sops.yaml says must be encrypted",
+    doc: "# `sops/*`: SOPS-encrypted files\n\n## What it checks\n`sops/structure`: a SOPS file (YAML or JSON with a `sops` metadata block) that sops could not decrypt whatever the key, or that shows a hand edit, checked without any key: the file parses; the metadata reads (one crypt rule, `lastmodified` an RFC 3339 time, the same block on every document); `mac` is an encrypted 128-character MAC; each age recipient is valid and each wrapped data key is an age file whose header parses; every value the crypt rule selects is a well-formed `ENC[...]` (a plaintext value there is a hand edit), no value outside the rule looks encrypted, and no IV appears at two paths (a value copied from another key). Without a key nothing can tell an edited unencrypted value, a removed or swapped value, or a `lastmodified` changed to another valid time: `sops/mac-mismatch` does, when an identity is given with `--sops-age-key-file` (never taken from the environment: check runs on untrusted pull requests); the values are decrypted in memory and nothing decrypted is shown. `sops/unverified` (a note): that identity cannot open the file. `sops/not-encrypted`: a Kubernetes Secret, or a file named like an encrypted one (`*.sops.yaml`, `*.enc.json`), that a creation rule of the nearest `.sops.yaml` (not above the checked folder) covers but that holds plaintext, at its first value the rule would encrypt. `sops/config`: a `.sops.yaml` sops would refuse. The `sops` block is removed from the documents the other stages see, so encrypted Secrets validate and their `ENC[...]` values are never taken for leaked credentials.\n\n## Why\nA hand-edited SOPS file fails at decryption time in the cluster (Flux, the sops CLI), long after review; a plaintext Secret next to the encrypted ones is a leak the `.sops.yaml` was written to prevent.\n\n## Example\n```yaml\nstringData:\n    token: hunter2   # in a file whose rule says encrypted_regex: ^(data|stringData)$\n```\n\n## Fix\n`homelab sops encrypt --in-place FILE` for a plaintext file; `homelab sops set FILE '[\"stringData\"][\"token\"]' --value-stdin` to change a value; restore a broken file from git.",
+};
+
+/// Runs the SOPS checks over every loaded source and strips sops metadata from documents.
+pub fn run(
+    loaded: &mut Loaded,
+    root: Option<&Path>,
+    identities: Option<&Identities>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut sops_sources = BTreeSet::new();
+    let mut configs: HashMap<PathBuf, Option<Config>> = HashMap::new();
+    let stop = root
+        .map(config::absolute)
+        .or_else(|| std::env::current_dir().ok());
+    for source in &loaded.sources {
+        let name = source.name.as_str();
+        let format = inspect::format_of(name);
+        if inspect::looks_like_sops(&source.text) && is_sops_text(&source.text, format) {
+            sops_sources.insert(name.to_owned());
+            out.extend(inspect::check_sops_file(
+                name,
+                &source.text,
+                format,
+                identities,
+            ));
+            continue;
+        }
+        let Some(path) = &source.path else {
+            continue;
+        };
+        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let must = if inspect::named_encrypted(file_name) {
+            MustEncrypt::WholeFile
+        } else if source.text.contains("Secret") && is_yaml_or_json(file_name) {
+            MustEncrypt::Secrets
+        } else {
+            continue;
+        };
+        let abs = config::absolute(path);
+        let Some(dir) = abs.parent() else {
+            continue;
+        };
+        // Never above the checked folder (or the working folder for files given one by one).
+        let Some(stop) = stop.as_deref().filter(|s| abs.starts_with(s)) else {
+            continue;
+        };
+        let Some(config_path) = config::find(dir, Some(stop)) else {
+            continue;
+        };
+        let config = configs.entry(config_path.clone()).or_insert_with(|| {
+            match Config::load(&config_path) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    out.push(
+                        Diagnostic::error(
+                            inspect::CONFIG,
+                            format!("this .sops.yaml cannot be used: {}", e.message),
+                        )
+                        .at(Location::new(
+                            display_name(&config_path, root),
+                            e.pos.line.max(1),
+                            e.pos.col.max(1),
+                        ))
+                        .with_help("fix the creation rule; sops refuses this file too"),
+                    );
+                    None
+                }
+            }
+        });
+        let Some(config) = config else {
+            continue;
+        };
+        let Some(rule) = config.rule_for(&abs) else {
+            continue;
+        };
+        let config_name = display_name(&config.path, root);
+        out.extend(inspect::check_plain_file(
+            name,
+            &source.text,
+            inspect::format_of(name),
+            rule,
+            &config_name,
+            must,
+        ));
+    }
+    // The other stages see the objects as they are applied: without the metadata block. A
+    // document whose apiVersion or kind is itself encrypted (a crypt rule that encrypts
+    // everything) says nothing readable about the object: it is not checked as one.
+    for doc in &mut loaded.documents {
+        if !sops_sources.contains(&doc.source.name) {
+            continue;
+        }
+        if is_metadata(doc.value.get("sops")) {
+            doc.remove_top_level_key("sops");
+        }
+        let encrypted = |field: &str| {
+            doc.value
+                .get(field)
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(homelab_sops::cipher::looks_encrypted)
+        };
+        if doc.class == Class::Object && (encrypted("apiVersion") || encrypted("kind")) {
+            doc.class = Class::NotKubernetes {
+                reason: "its apiVersion and kind are SOPS-encrypted".to_owned(),
+            };
+        }
+    }
+    out
+}
+
+fn is_yaml_or_json(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json")
+}
+
+/// A `sops` map with `mac` or `lastmodified` (a Helm value named `sops` is not metadata).
+fn is_metadata(value: Option<&serde_json::Value>) -> bool {
+    value
+        .and_then(serde_json::Value::as_object)
+        .is_some_and(|m| m.contains_key("mac") || m.contains_key("lastmodified"))
+}
+
+fn is_sops_text(text: &str, format: homelab_sops::Format) -> bool {
+    match homelab_sops::file::parse(text, format) {
+        Ok(docs) => docs.iter().any(inspect::is_sops_document),
+        // A file that looks like SOPS but does not parse: truncated, reported by the check.
+        Err(_) => text.contains("ENC[AES256_GCM,"),
+    }
+}
+
+/// A config path as the report shows files: relative to the checked folder when inside it.
+fn display_name(path: &Path, root: Option<&Path>) -> String {
+    if let Some(root) = root {
+        let abs_root = config::absolute(root);
+        if let Ok(rel) = config::absolute(path).strip_prefix(&abs_root) {
+            return root.join(rel).to_string_lossy().into_owned();
+        }
+    }
+    path.to_string_lossy().into_owned()
+}
+
+/// `secrets/plain-secret` says the same as `sops/not-encrypted` (more precisely) for a file
+/// that a creation rule covers: keep the SOPS finding only.
+pub fn fold_plain_secret(diagnostics: &mut Vec<Diagnostic>) {
+    let files: BTreeSet<String> = diagnostics
+        .iter()
+        .filter(|d| d.rule == inspect::NOT_ENCRYPTED)
+        .filter_map(|d| d.location.as_ref().map(|l| l.file.clone()))
+        .collect();
+    if files.is_empty() {
+        return;
+    }
+    diagnostics.retain(|d| {
+        d.rule != "secrets/plain-secret"
+            || !d.location.as_ref().is_some_and(|l| files.contains(&l.file))
+    });
+}
