@@ -43,6 +43,9 @@ pub enum Command {
     Check(commands::check::Args),
     /// Schema validation alone, with kubeconform's flags.
     Validate(commands::validate::Args),
+    /// Helm charts: pull them into the repository's cache, list and render the Helm sources,
+    /// lint the repository's own charts.
+    Charts(commands::charts::Args),
     /// Kyverno policies: apply them to resources, or run kyverno-test.yaml suites.
     Policy(commands::policy::Args),
     /// List the built-in rules, or explain one.
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::run(args, &global),
         Command::Check(args) => commands::check::run(args, &global),
         Command::Validate(args) => commands::validate::run(args, &global),
+        Command::Charts(args) => commands::charts::run(args, &global),
         Command::Policy(args) => commands::policy::run(args, &global),
         Command::Rules(args) => commands::rules::run(args, &global),
         Command::Seal(args) => commands::seal::run(args, &global),

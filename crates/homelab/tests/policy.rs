@@ -161,3 +161,73 @@ fn missing_folder_is_a_usage_error() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn apply_leaves_out_files_that_are_not_manifests_and_goes_on() {
+    let g = guide();
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::copy(g.join("resources.yaml"), dir.path().join("resources.yaml")).expect("copy");
+    // a Jinja template and a Talos machine config next to the manifests
+    std::fs::write(
+        dir.path().join("values.yaml"),
+        "cluster:\n  name: {% if prod %}prod{% endif %}\n  nodes: [\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("talos.yaml"),
+        "version: v1alpha1\nmachine:\n  type: controlplane\n",
+    )
+    .expect("write");
+    homelab()
+        .args(["policy", "apply"])
+        .arg(g.join("policy.yaml"))
+        .arg("--resource")
+        .arg(dir.path())
+        .arg("--exception")
+        .arg(g.join("exception.yaml"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "pass: 10, fail: 3, warn: 0, error: 0, skip: 2",
+        ))
+        .stderr(predicate::str::contains("values.yaml").and(predicate::str::contains("left out")))
+        .stderr(predicate::str::contains("talos.yaml"));
+}
+
+#[test]
+fn apply_missing_resource_path_is_a_usage_error() {
+    let g = guide();
+    homelab()
+        .args(["policy", "apply"])
+        .arg(g.join("policy.yaml"))
+        .args(["--resource", "/nonexistent/dir"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no such file or folder"));
+}
+
+#[test]
+fn test_command_detailed_results_carry_the_rule_message() {
+    let out = homelab()
+        .args(["policy", "test"])
+        .arg(guide())
+        .args(["--format", "json", "--detailed-results"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json array");
+    assert!(rows.iter().all(|r| r.get("message").is_some()));
+    // a failing rule reports why it failed
+    assert!(rows
+        .iter()
+        .any(|r| r["actual"] == "fail" && !r["message"].as_str().unwrap_or_default().is_empty()));
+    // without the flag the rows stay as they were
+    let out = homelab()
+        .args(["policy", "test"])
+        .arg(guide())
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json array");
+    assert!(rows.iter().all(|r| r.get("message").is_none()));
+}

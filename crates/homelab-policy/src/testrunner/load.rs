@@ -28,6 +28,8 @@ pub struct Loaded {
     pub targets: Vec<Value>,
     /// Non-Kubernetes JSON payloads (`jsonPayloads`): (name as written, document).
     pub payloads: Vec<(String, Value)>,
+    /// Authorization check requests (`httpPayloads`, `envoyPayloads`).
+    pub authz_payloads: Vec<(String, Value, crate::cel::authz::Mode)>,
     pub values: ValuesFile,
     /// Namespace labels for ClusterPolicy `namespaceSelector`s.
     pub namespace_labels: HashMap<String, Map<String, Value>>,
@@ -255,6 +257,18 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
         }
     }
 
+    let mut authz_payloads = Vec::new();
+    for (key, mode) in [
+        ("httpPayloads", crate::cel::authz::Mode::Http),
+        ("envoyPayloads", crate::cel::authz::Mode::Envoy),
+    ] {
+        for p in strs(get(test, key)) {
+            for d in read_docs(base, &p, &mut errors) {
+                authz_payloads.push((p.clone(), d, mode));
+            }
+        }
+    }
+
     // Values: a file (`variables`) or inline (`values`).
     let mut values_doc = read_one(test, "variables", base, &mut errors).unwrap_or(Value::Null);
     if let Some(v @ Value::Object(_)) = get(test, "values") {
@@ -464,6 +478,7 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
         resources,
         targets,
         payloads,
+        authz_payloads,
         values,
         namespace_labels,
         namespaces,

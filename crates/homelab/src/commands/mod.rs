@@ -2,6 +2,8 @@
 //! `run(args, &Global) -> anyhow::Result<u8>` returning the process exit code.
 //! An `Err` is printed by `main` and exits with [`EXIT_USAGE`].
 
+pub mod charts;
+pub mod charts_lint;
 pub mod check;
 pub mod completions;
 pub mod host;

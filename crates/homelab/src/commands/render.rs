@@ -89,7 +89,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
             return Ok(EXIT_FINDINGS);
         }
         let drift = sync::check(&tree, &rendered, &text)?;
-        if drift.is_empty() {
+        // The repository's own charts keep a generated README (`homelab charts readme`).
+        let (_, stale_readmes) = super::charts_lint::sync_readmes(&args.dir, true)?;
+        for p in &stale_readmes {
+            println!("{}: out of date with its chart", args.dir.join(p).display());
+        }
+        if drift.is_empty() && stale_readmes.is_empty() {
             if global.verbose > 0 {
                 println!(
                     "{} files match what platform.toml renders (hand edits that a render keeps are not drift)",
@@ -110,7 +115,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         }
         println!(
             "{} file(s) would change; run `homelab render {}`",
-            drift.len(),
+            drift.len() + stale_readmes.len(),
             args.dir.display()
         );
         return Ok(EXIT_FINDINGS);
@@ -119,6 +124,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let plan = sync::plan_sync(&tree, &rendered, &text, args.force, &sync::timestamp_now())?;
     sync::apply(&tree, &plan)?;
     print_summary(&args.dir, &plan, global, true);
+    let (readmes, _) = super::charts_lint::sync_readmes(&args.dir, false)?;
+    for p in &readmes {
+        println!("  {:<12} {p}", "chart README");
+    }
     Ok(if plan.has_conflicts() {
         EXIT_FINDINGS
     } else {

@@ -63,6 +63,8 @@ pub struct CheckConfig {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub kubernetes_version: Option<String>,
+    /// The cluster's distribution (`k3s`) from platform.toml.
+    pub distribution: Option<String>,
     /// The configuration file whose `select`/`ignore` switches secret scanning off.
     pub secret_scanning_off_in: Option<String>,
 }
@@ -245,6 +247,7 @@ impl CheckConfig {
         self.select.extend(platform.check.select.iter().cloned());
         self.ignore.extend(platform.check.ignore.iter().cloned());
         self.kubernetes_version = Some(platform.cluster.kubernetes_version.clone());
+        self.distribution = Some(platform.cluster.distribution.clone());
     }
 }
 

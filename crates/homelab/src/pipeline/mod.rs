@@ -3,6 +3,7 @@
 //! suppressions, and hand one list of diagnostics to the report. No stage re-reads files and
 //! no stage prints; `commands::check` and `commands::init` own the terminal.
 
+pub(crate) mod charts_stage;
 mod config;
 mod policy_stage;
 mod sops_stage;
@@ -32,6 +33,11 @@ pub struct CheckOptions {
     pub crd_paths: Vec<PathBuf>,
     pub schema_locations: Vec<String>,
     pub ignore_missing_schemas: bool,
+    /// Local chart repository folders (`--charts`); with the repository's `.homelab/charts/`
+    /// they make `check` render every Helm source.
+    pub chart_dirs: Vec<PathBuf>,
+    /// The helm binary (`--helm`); giving it also turns rendering on.
+    pub helm: Option<PathBuf>,
     /// An age key file to verify SOPS files' MACs with. Only ever given explicitly: `check`
     /// runs on untrusted pull requests, so identities in the environment are not used.
     pub sops_age_key_file: Option<PathBuf>,
@@ -92,8 +98,18 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     let sops = sops_stage::run(&mut loaded, root.as_deref(), sops_identities.as_ref());
     // Judge what kustomize and Flux will apply: patches, namespaces, variables.
     let engine_notes = homelab_manifest::engines::apply(&mut loaded, root.as_deref());
-    let documents = loaded.documents;
+    let mut documents = loaded.documents;
     let sources = loaded.sources;
+    // Helm sources rendered with helm join the plain objects; `first_rendered` marks them.
+    let charts = charts_stage::render(
+        &documents,
+        root.as_deref(),
+        &config,
+        options,
+        Some(validator.kubernetes_version().to_string()),
+    );
+    let first_rendered = documents.len();
+    documents.extend(charts.documents);
     validator.add_crds_from(&documents);
 
     let repo = homelab_rules::Repo::new(&documents, &sources, root.clone());
@@ -116,6 +132,12 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     diagnostics.extend(platform);
     diagnostics.extend(sops);
     sops_stage::fold_plain_secret(&mut diagnostics);
+    let mut diagnostics = charts_stage::attribute(
+        diagnostics,
+        &charts.provenance,
+        &documents[first_rendered..],
+    );
+    diagnostics.extend(charts.diagnostics);
 
     let select: Vec<String> = config
         .select
