@@ -397,3 +397,31 @@ fn verify_evidence_escapes_control_characters() {
         }
     }
 }
+
+#[test]
+fn a_kind_cannot_steer_a_schema_location_outside_its_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A JSON file elsewhere on the host, whose content a crafted kind would echo.
+    write(
+        &tmp.path().join("host"),
+        "secret.json",
+        r#"{"type": "object", "properties": {"data": {"enum": ["HOST-SCHEMA-CONTENT"]}}}"#,
+    );
+    let schemas = tmp.path().join("schemas");
+    std::fs::create_dir_all(&schemas).unwrap();
+    let repo = tmp.path().join("repo");
+    write(
+        &repo,
+        "x.yaml",
+        "apiVersion: v1\nkind: ../host/secret\nmetadata:\n  name: x\ndata: nope\n",
+    );
+    let out = homelab()
+        .args(["validate", "-schema-location"])
+        .arg(format!("{}/{{{{.ResourceKind}}}}.json", schemas.display()))
+        .arg(&repo)
+        .output()
+        .unwrap();
+    let all = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+    assert!(!all.contains("HOST-SCHEMA-CONTENT"), "{all}");
+    assert!(all.contains("not a valid apiVersion and kind"), "{all}");
+}

@@ -1118,3 +1118,36 @@ fn snapshots_on_the_mounted_top_level_like_the_platform_template() {
         .unwrap();
     assert_eq!(dir_item["verdict"], "pass", "{v:#}");
 }
+
+#[test]
+fn an_fstab_that_is_a_link_is_edited_through_the_link() {
+    let Some(fs) = LoopFs::new("an_fstab_that_is_a_link_is_edited_through_the_link") else {
+        return;
+    };
+    let p = paths(fs.path());
+    // /etc/fstab kept elsewhere (e.g. in a configuration repository) and linked.
+    let real = fs.path().join("etc-real/fstab");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    std::fs::rename(&p.fstab, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &p.fstab).unwrap();
+    let out = apply(&fs, &p, &[], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::symlink_metadata(&p.fstab)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link was replaced by a file"
+    );
+    assert_eq!(std::fs::read_link(&p.fstab).unwrap(), real);
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        expected_fstab(&fs, &p)
+    );
+}

@@ -102,13 +102,15 @@ pub struct Common {
 /// Merge defaults, `[storage]` from platform.toml and flags (flags win).
 fn load_config(c: &Common) -> anyhow::Result<HostConfig> {
     let path = match &c.config {
-        Some(p) => Some(p.clone()),
-        None => Some(PathBuf::from("platform.toml")).filter(|p| p.is_file()),
+        Some(p) => Some((p.clone(), true)),
+        None => Some(PathBuf::from("platform.toml"))
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .map(|p| (p, false)),
     };
     let mut cfg = match &path {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("{}: cannot read (pass --config FILE)", p.display()))?;
+        Some((p, explicit)) => {
+            let text = super::render::read_config_file(p, *explicit)
+                .context("cannot read the configuration (pass --config FILE)")?;
             config::from_toml(&text, p)?
         }
         None => HostConfig::default(),

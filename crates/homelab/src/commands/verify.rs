@@ -173,12 +173,20 @@ fn load_snapshot(path: &Path) -> Result<Vec<Value>, String> {
             errors.join("\n")
         ));
     }
-    Ok(loaded
+    let objects: Vec<Value> = loaded
         .documents
         .into_iter()
         .filter(|d| d.class == Class::Object)
         .map(|d| d.value)
-        .collect())
+        .collect();
+    if objects.is_empty() {
+        // Judging criteria against nothing would report a cluster with nothing installed.
+        return Err(format!(
+            "{}: error: the snapshot holds no Kubernetes object (it is empty, a single value, or a list without items): it is unusable\nhomelab verify: take one with `kubectl get ... -A -o yaml > snapshot.yaml` (`homelab verify --help` shows the full command)",
+            path.display()
+        ));
+    }
+    Ok(objects)
 }
 
 /// The expectations of a platform.toml: names, replicas, waves, switched-off components.
