@@ -8,7 +8,7 @@ use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
 use homelab_diagnostics::Severity;
 use homelab_manifest::{Document, LoadOptions};
 use homelab_report::validation::{self, ObjectRef, Row, Validation, ValidationFormat, Verdict};
-use homelab_schema::{FilenameFilter, Status, Validator, ValidatorOptions};
+use homelab_schema::{FilenameFilter, Validator, ValidatorOptions, Validity};
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -285,10 +285,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
                 namespace: doc.namespace().map(str::to_string),
             }),
             verdict: match (result.status, reading.is_empty()) {
-                (Status::Error, _) => Verdict::Error,
-                (_, false) | (Status::Invalid, _) => Verdict::Invalid,
-                (Status::Valid, true) => Verdict::Valid,
-                (Status::Skipped, true) => Verdict::Skipped,
+                (Validity::Error, _) => Verdict::Error,
+                (_, false) | (Validity::Invalid, _) => Verdict::Invalid,
+                (Validity::Valid, true) => Verdict::Valid,
+                (Validity::Skipped, true) => Verdict::Skipped,
             },
             diagnostics: reading
                 .into_iter()
