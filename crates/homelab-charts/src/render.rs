@@ -613,7 +613,7 @@ fn resolve_chart(
                         "chart folder `{dir}` depends on {} that {} not vendored under charts/ nor in the chart cache ({})",
                         missing.join(", "),
                         if missing.len() == 1 { "is" } else { "are" },
-                        if store.searched().is_empty() { "no chart cache".to_string() } else { store.searched() }
+                        store.searched()
                     ),
                     help: "run `homelab charts pull` (or `helm dependency build`), or add the dependency to the --charts folder".into(),
                     short: "dependencies not cached".into(),

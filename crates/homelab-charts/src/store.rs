@@ -369,6 +369,10 @@ impl Store {
         if self.cache.is_some() {
             places.push(CACHE_DIR.to_string());
         }
+        if places.is_empty() {
+            // Nothing to search: say where charts would come from.
+            return format!("no --charts folder and no {CACHE_DIR}");
+        }
         places.join(", ")
     }
 
@@ -530,6 +534,16 @@ mod tests {
         assert!(version_matches("*", "3.0.0"));
         assert!(!version_matches("*", "3.0.0-rc.1"));
         assert!(version_matches("1.x", "1.4.0"));
+    }
+
+    #[test]
+    fn an_empty_store_says_where_charts_would_come_from() {
+        let store = Store::open(&[], None).unwrap();
+        assert!(!store.is_configured());
+        assert_eq!(
+            store.searched(),
+            "no --charts folder and no .homelab/charts"
+        );
     }
 
     #[test]

@@ -710,3 +710,48 @@ fn charts_lint_checks_the_repositorys_own_charts() {
         "# my own words\n"
     );
 }
+
+#[test]
+fn simulate_sees_the_objects_charts_make_and_blames_their_application() {
+    let Some(_) = helm() else { return };
+    let f = Fixture::new();
+    f.app("web", "webapp", "1.2.0", WEB_VALUES);
+    let namespace = |level: &str| {
+        format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n  labels:\n    pod-security.kubernetes.io/enforce: {level}\n")
+    };
+    let simulate = || {
+        let out = f
+            .command()
+            .arg("simulate")
+            .arg(&f.repo)
+            .arg("--charts")
+            .arg(&f.charts)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), json)
+    };
+    // The chart's pod is not hardened enough for `restricted` (no seccomp profile, capabilities).
+    f.write("namespaces/web.yaml", &namespace("restricted"));
+    let (code, json) = simulate();
+    assert_eq!(code, 1, "{json:#}");
+    let stall = &json["waves"][0]["stalls"][0];
+    assert_eq!(stall["object"], "apps/v1/Deployment web/web", "{json:#}");
+    assert_eq!(stall["class"], "pod-security");
+    let cause = stall["cause"].as_str().unwrap();
+    assert!(cause.contains("chart webapp 1.2.0, template webapp/templates/deployment.yaml, rendered for Application web"), "{cause}");
+    assert!(
+        stall["file"].as_str().unwrap().ends_with("apps/web.yaml"),
+        "{stall}"
+    );
+
+    f.write("namespaces/web.yaml", &namespace("baseline"));
+    let (code, json) = simulate();
+    assert_eq!(code, 0, "{json:#}");
+    let healthy = json["waves"][0]["healthy"].as_array().unwrap();
+    assert!(
+        healthy.iter().any(|o| o == "apps/v1/Deployment web/web"),
+        "{json:#}"
+    );
+}

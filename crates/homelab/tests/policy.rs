@@ -162,6 +162,48 @@ fn missing_folder_is_a_usage_error() {
         .code(2);
 }
 
+/// A pull request's Kyverno test file cannot make `policy test` read a device or a FIFO (the
+/// run ends), nor print a file outside the repository (refusals: `testrunner::load` tests).
+#[test]
+fn a_test_file_cannot_reach_outside_its_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(
+        outside.join("secret.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: HOST-FILE-CONTENT\n",
+    )
+    .unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("policies")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", repo.join("policies/zero.yaml")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("secret.yaml"),
+        repo.join("policies/linked.yaml"),
+    )
+    .unwrap();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(repo.join("policies/fifo.yaml"))
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(
+        repo.join("policies/kyverno-test.yaml"),
+        "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata:\n  name: hostile\npolicies:\n- ../../outside/secret.yaml\n- zero.yaml\n- linked.yaml\nresources:\n- fifo.yaml\n- ../../outside\nresults:\n- policy: anything\n  rule: anything\n  resources: [anything]\n  result: pass\n",
+    )
+    .unwrap();
+    let out = homelab()
+        .args(["policy", "test"])
+        .arg(&repo)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let all = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+    assert!(out.status.code().is_some(), "{all}");
+    assert!(!all.contains("HOST-FILE-CONTENT"), "{all}");
+}
+
 #[test]
 fn apply_leaves_out_files_that_are_not_manifests_and_goes_on() {
     let g = guide();

@@ -79,10 +79,13 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
                 continue;
             }
             walk(&p, depth + 1, out);
+        } else if !ft.is_file() {
+            // Links, FIFOs and devices found while walking are never read.
+            continue;
         } else if name == "kyverno-test.yaml" || name == "kyverno-test.yml" {
             out.push(p);
         } else if name == "test.yaml" || name == "test.yml" {
-            if let Ok(t) = std::fs::read_to_string(&p) {
+            if let Ok(t) = load::read_text(&p) {
                 if t.contains("results:") && t.contains("policies:") {
                     out.push(p);
                 }
@@ -231,8 +234,7 @@ fn policy_applies_to_kind(policy: &Value, resource: &Value, ctx: &EvalContext) -
 
 /// Run every Test document of one file.
 pub fn run_file(path: &Path) -> Result<Vec<Row>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let text = load::read_text(path)?;
     let docs = crate::yaml::parse_all(&path.display().to_string(), &text)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut rows = Vec::new();

@@ -263,7 +263,7 @@ fn apply(a: ApplyArgs, _global: &Global) -> anyhow::Result<u8> {
             "{}",
             homelab_report::yaml::to_string(&report.policy_report())
         ),
-        _ => print!("{}", report.text(a.table)),
+        _ => print!("{}", crate::term::safe_lines(&report.text(a.table))),
     }
     Ok(if report.failed() {
         EXIT_FINDINGS
@@ -291,7 +291,7 @@ fn test(t: TestArgs) -> anyhow::Result<u8> {
             Ok(r) => rows.extend(r),
             Err(e) => {
                 load_errors += 1;
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::term::safe_lines(&e.to_string()));
             }
         }
     }
@@ -326,19 +326,20 @@ fn test(t: TestArgs) -> anyhow::Result<u8> {
                 continue;
             }
             let verdict = if r.ok { "Pass" } else { "Fail" };
+            let safe = crate::term::safe;
             println!(
                 "{:<4} {:<34} {:<34} {:<44} {:<6} {}",
                 i + 1,
-                r.policy,
-                r.rule,
-                r.resource,
+                safe(&r.policy),
+                safe(&r.rule),
+                safe(&r.resource),
                 verdict,
-                r.reason
+                safe(&r.reason)
             );
             if t.detailed_results && !r.message.is_empty() {
                 println!(
                     "     message: {}",
-                    r.message.replace('\n', "\n              ")
+                    crate::term::safe_lines(&r.message).replace('\n', "\n              ")
                 );
             }
         }

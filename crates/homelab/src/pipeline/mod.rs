@@ -6,6 +6,7 @@
 pub(crate) mod charts_stage;
 mod config;
 mod policy_stage;
+pub(crate) mod simulate_input;
 mod sops_stage;
 mod suppress;
 
