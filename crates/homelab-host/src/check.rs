@@ -21,6 +21,9 @@ pub enum Verdict {
     Warn,
     Info,
     Skip,
+    /// The host does not show what would decide it (e.g. inside a container).
+    #[serde(rename = "not-checkable")]
+    NotCheckable,
 }
 
 impl Verdict {
@@ -31,6 +34,7 @@ impl Verdict {
             Verdict::Warn => "warn",
             Verdict::Info => "info",
             Verdict::Skip => "skip",
+            Verdict::NotCheckable => "not-checkable",
         }
     }
 }
@@ -522,74 +526,6 @@ fn compression_item(cfg: &HostConfig) -> Item {
     }
 }
 
-fn prereq_items(st: &HostState) -> Vec<Item> {
-    let mut out = Vec::new();
-    let systemd_active = |unit: &str| {
-        Command::new("systemctl")
-            .args(["is-active", unit])
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "active")
-    };
-    match find_tool("iscsiadm") {
-        None => out.push(item(
-            "iscsid",
-            Verdict::Fail,
-            "iscsiadm not found: install open-iscsi (Longhorn attaches volumes over iSCSI)",
-        )),
-        Some(p) => {
-            let mut ev = vec![format!("{} present", p.display())];
-            let initiator = Path::new("/etc/iscsi/initiatorname.iscsi").is_file();
-            ev.push(format!(
-                "/etc/iscsi/initiatorname.iscsi {}",
-                if initiator { "present" } else { "missing" }
-            ));
-            let mut ok = initiator;
-            if st.systemd_running {
-                let active = systemd_active("iscsid").unwrap_or(false)
-                    || systemd_active("iscsid.socket").unwrap_or(false);
-                ev.push(format!(
-                    "iscsid {}",
-                    if active { "active" } else { "not active" }
-                ));
-                ok &= active;
-            } else {
-                ev.push("systemd not running: iscsid state not queried".into());
-            }
-            out.push(item(
-                "iscsid",
-                if ok { Verdict::Pass } else { Verdict::Fail },
-                ev.join("; "),
-            ));
-        }
-    }
-    match find_tool("mount.nfs4") {
-        Some(p) => out.push(item("nfs4-client", Verdict::Pass, format!("{} present", p.display()))),
-        None => out.push(item("nfs4-client", Verdict::Fail, "mount.nfs4 not found: install nfs-common (Debian/Ubuntu) or nfs-utils (Longhorn RWX volumes and backups need the NFSv4 client)")),
-    }
-    match find_tool("multipathd") {
-        None => out.push(item(
-            "multipath",
-            Verdict::Pass,
-            "multipathd not installed: it cannot claim Longhorn's devices",
-        )),
-        Some(_) => {
-            let conf = std::fs::read_to_string("/etc/multipath.conf").unwrap_or_default();
-            let ok = blacklists_longhorn(&conf);
-            out.push(item(
-                "multipath",
-                if ok { Verdict::Pass } else { Verdict::Fail },
-                if ok {
-                    "multipathd installed; /etc/multipath.conf blacklists devnode \"^sd[a-z0-9]+\"".to_string()
-                } else {
-                    "multipathd installed but /etc/multipath.conf has no blacklist { devnode \"^sd[a-z0-9]+\" }: it can grab Longhorn's iSCSI disks (Longhorn KB: troubleshooting MountVolume.SetUp failed)".to_string()
-                },
-            ));
-        }
-    }
-    out
-}
-
 /// Does a multipath.conf blacklist section list Longhorn's `devnode "^sd[a-z0-9]+"`?
 pub fn blacklists_longhorn(conf: &str) -> bool {
     let mut depth = 0i32;
@@ -705,7 +641,9 @@ pub fn check(cfg: &HostConfig, st: &HostState, opts: &CheckOptions) -> Vec<Item>
             format!("df {} failed", cfg.mountpoint.display()),
         )),
     }
-    items.extend(prereq_items(st));
+    items.extend(crate::prereqs::items(&crate::prereqs::PrereqEnv::host(
+        st.systemd_running,
+    )));
     for i in items.iter_mut() {
         if skipped(opts, &i.id) {
             i.verdict = Verdict::Skip;

@@ -6,7 +6,7 @@
 //! file:line:column. Files that are not Kubernetes objects (Helm values, CI files, templates)
 //! are classified and reported with a note, never failed.
 //!
-//! Diagnostics (rule IDs): errors `yaml/syntax`, `yaml/tab-indent`, `yaml/duplicate-key`,
+//! Diagnostics (rule IDs): errors `yaml/syntax`, `yaml/merge-conflict`, `yaml/tab-indent`, `yaml/duplicate-key`,
 //! `yaml/unsupported-key`, `yaml/unsupported-value`, `yaml/bad-tag`, `yaml/bad-merge`,
 //! `yaml/too-deep`, `yaml/alias-limit`, `yaml/file-too-large`, `yaml/binary-file`,
 //! `yaml/invalid-utf8`, `yaml/unreadable`, `yaml/symlink-loop`; warning
@@ -26,6 +26,7 @@
 //! ```
 
 mod classify;
+mod conflict;
 mod json;
 mod position;
 mod read;
@@ -49,7 +50,7 @@ pub static RULE_DOCS: &[RuleDoc] = &[
         id: "yaml/*",
         severity: Severity::Error,
         summary: "YAML that Kubernetes would read wrongly or not at all",
-        doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), duplicate keys (`yaml/duplicate-key`, an error: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, binary files, invalid UTF-8, unreadable files and symbolic links: a walked folder's links are never followed, and one that leads out of the checked folder is `yaml/symlink-outside` (an error: its target is not checked, and ArgoCD refuses repositories with such links); loops are `yaml/symlink-loop`, dangling links the note `load/broken-symlink`. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which Kubernetes uses, reads as something else: `yes`/`on` as booleans, `0644` as the number 420.\n\n## Why\nThe API server reads YAML with YAML 1.1 rules: `enabled: on` is `true`, `mode: 0644` is 420, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nmode: 0644\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`, `\"0644\"`), remove duplicate keys, indent with spaces.",
+        doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), unresolved merge-conflict markers (`yaml/merge-conflict`, at the `<<<<<<<` line: the file is then not parsed), duplicate keys (`yaml/duplicate-key`, an error: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, binary files, invalid UTF-8, unreadable files and symbolic links: a walked folder's links are never followed, and one that leads out of the checked folder is `yaml/symlink-outside` (an error: its target is not checked, and ArgoCD refuses repositories with such links); loops are `yaml/symlink-loop`, dangling links the note `load/broken-symlink`. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which Kubernetes uses, reads as something else: `yes`/`on` as booleans, `0644` as the number 420.\n\n## Why\nThe API server reads YAML with YAML 1.1 rules: `enabled: on` is `true`, `mode: 0644` is 420, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nmode: 0644\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`, `\"0644\"`), remove duplicate keys, indent with spaces.",
     },
     RuleDoc {
         id: "load/*",
@@ -288,6 +289,12 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
 
 /// Parses one source into documents. Never panics; problems are diagnostics.
 pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, Vec<Diagnostic>) {
+    // A file with conflict markers is neither side: say so, rather than what the YAML
+    // parser makes of the marker lines.
+    let conflicts = conflict::find(&source.name, &source.text);
+    if !conflicts.is_empty() {
+        return (Vec::new(), conflicts);
+    }
     let limits = tree::Limits {
         max_depth: opts.max_depth,
         max_alias_nodes: opts.max_alias_nodes,

@@ -177,6 +177,8 @@ struct State<'i, 'a> {
     device_plugin_skipped: BTreeMap<String, String>,
     assumptions: BTreeSet<String>,
     placements: Vec<(String, Vec<String>)>,
+    /// The nodes each workload's pods run on, by object index.
+    pods: BTreeMap<usize, Vec<String>>,
 }
 
 struct NodeState {
@@ -328,6 +330,7 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         device_plugin_skipped: BTreeMap::new(),
         assumptions: input.assumptions.iter().cloned().collect(),
         placements: Vec::new(),
+        pods: BTreeMap::new(),
     };
     if input.nodes.is_empty() {
         state
@@ -463,6 +466,7 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
     }
 
     let mut waves: BTreeMap<i64, Wave> = BTreeMap::new();
+    let mut unhealthy = BTreeSet::new();
     for &i in &order {
         let o = &input.objects[i];
         let key = key_of(o);
@@ -472,6 +476,9 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         });
         let mut stalls = Vec::new();
         state.apply(i, o, key, &applications, &mut stalls);
+        if !stalls.is_empty() {
+            unhealthy.insert(i);
+        }
         if !stalls.is_empty() && o.doc.annotation(IGNORE_HEALTH) == Some("true") {
             // ArgoCD does not wait for it: the wave goes on, what needs it may not.
             for s in stalls.drain(..) {
@@ -490,6 +497,8 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         waves: waves.into_values().collect(),
         assumptions: state.assumptions.into_iter().collect(),
         placements: state.placements,
+        pods: state.pods,
+        unhealthy,
     }
 }
 
@@ -627,7 +636,7 @@ impl State<'_, '_> {
                     return;
                 }
             }
-            self.schedule(o, key, &spec, stalls);
+            self.schedule(index, o, key, &spec, stalls);
         }
     }
 
@@ -738,6 +747,7 @@ impl State<'_, '_> {
 
     fn schedule(
         &mut self,
+        index: usize,
         o: &Object<'_>,
         key: Key,
         spec: &homelab_k8s::PodSpec<'_>,
@@ -804,6 +814,7 @@ impl State<'_, '_> {
                 };
                 stalls.push(self.stall(o, key, spec.pointer, class::DAEMONSET_NOWHERE, cause));
             }
+            self.pods.insert(index, placed.clone());
             self.placements.push((label, placed));
             return;
         }
@@ -870,10 +881,11 @@ impl State<'_, '_> {
                 self.nodes[n].give_back(&needs);
             }
         }
-        let names = placed
+        let names: Vec<String> = placed
             .iter()
             .map(|&n| self.nodes[n].node.name.clone())
             .collect();
+        self.pods.insert(index, names.clone());
         self.placements.push((label, names));
     }
 

@@ -18,11 +18,13 @@ mod output;
 mod pod;
 mod pss;
 mod sealed;
+mod snapshot;
 
 pub use cluster::{Node, Taint, NANO, NVIDIA_GPU};
 pub use engine::{assign_applications, simulate};
 pub use pod::{tolerates, PodNeeds};
 pub use pss::violations as pod_security_violations;
+pub use snapshot::snapshot;
 
 use homelab_diagnostics::Location;
 use homelab_manifest::Document;
@@ -114,6 +116,10 @@ pub struct Simulation {
     pub assumptions: Vec<String>,
     /// Where each workload's pods were placed (`Deployment ai/ollama` -> nodes).
     pub placements: Vec<(String, Vec<String>)>,
+    /// The nodes of each workload's running pods, by index into [`Input::objects`].
+    pub pods: std::collections::BTreeMap<usize, Vec<String>>,
+    /// Objects that never become Healthy (stalled, or ignored by ArgoCD's health), by index.
+    pub unhealthy: std::collections::BTreeSet<usize>,
 }
 
 impl Simulation {

@@ -529,3 +529,79 @@ fn with_unrendered_helm_sources_a_missing_device_plugin_is_an_assumption() {
         sim.assumptions
     );
 }
+
+#[test]
+fn the_snapshot_holds_pods_on_their_nodes_statuses_and_no_secret_values() {
+    let yaml = DEVICE_PLUGIN.replace(
+        "TOLERATIONS",
+        "tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]",
+    ) + OLLAMA
+        + r#"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: sealed-secrets-controller, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: ss}}
+  template:
+    metadata: {labels: {app: ss}}
+    spec:
+      containers: [{name: c, image: docker.io/bitnami/sealed-secrets-controller:0.30.0}]
+---
+apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata: {name: db, namespace: ai}
+spec:
+  encryptedData: {password: PLACEHOLDER}
+"#;
+    let docs = docs(&yaml);
+    let input = Input {
+        objects: docs
+            .iter()
+            .map(|doc| Object {
+                doc,
+                application: None,
+                repo_path: None,
+                origin: None,
+            })
+            .collect(),
+        nodes: nodes(),
+        ..Input::default()
+    };
+    let sim = simulate(&input);
+    let snap = homelab_simulate::snapshot(&input, &sim);
+    let items = snap["items"].as_array().unwrap();
+    let find = |kind: &str, name: &str| {
+        items
+            .iter()
+            .find(|i| i["kind"] == kind && i["metadata"]["name"] == name)
+    };
+    let ollama = find("Deployment", "ollama").unwrap();
+    assert_eq!(ollama["status"]["availableReplicas"], 1);
+    let pod = find("Pod", "ollama-0").expect("a pod of ollama");
+    assert_eq!(pod["spec"]["nodeName"], "akula-prime");
+    assert_eq!(pod["status"]["phase"], "Running");
+    assert_eq!(pod["metadata"]["labels"]["app"], "ollama");
+    assert_eq!(
+        find("DaemonSet", "nvidia-device-plugin").unwrap()["status"]["numberReady"],
+        1
+    );
+    assert_eq!(
+        find("Node", "akula-prime").unwrap()["status"]["allocatable"]["nvidia.com/gpu"],
+        "1"
+    );
+    // The broken SealedSecret is not Synced and makes no Secret; the controller's key exists.
+    assert_eq!(
+        find("SealedSecret", "db").unwrap()["status"]["conditions"][0]["status"],
+        "False"
+    );
+    assert!(find("Secret", "db").is_none());
+    let key = find("Secret", "sealed-secrets-key").unwrap();
+    assert_eq!(key["data"]["tls.key"], "");
+    // Secrets carry key names only (a SealedSecret's ciphertext stays in the SealedSecret).
+    for secret in items.iter().filter(|i| i["kind"] == "Secret") {
+        for value in secret["data"].as_object().unwrap().values() {
+            assert_eq!(value, "", "{secret}");
+        }
+    }
+}

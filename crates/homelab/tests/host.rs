@@ -564,8 +564,8 @@ fn check_reports_failures_with_evidence() {
     let want = |tool: &str| if have(tool) { "pass" } else { "fail" };
     assert_eq!(get("nfs4-client")["verdict"], want("mount.nfs4"), "{v}");
     if !have("iscsiadm") {
-        assert_eq!(get("iscsid")["verdict"], "fail");
-        assert!(get("iscsid")["evidence"]
+        assert_eq!(get("open-iscsi")["verdict"], "fail");
+        assert!(get("open-iscsi")["evidence"]
             .as_str()
             .unwrap()
             .contains("open-iscsi"));
@@ -703,7 +703,7 @@ fn check_json(fs: &LoopFs, p: &Paths) -> (Option<i32>, Value) {
             "--device",
             &fs.dev,
             "--skip",
-            "iscsid,nfs4-client,multipath",
+            "open-iscsi,iscsid,nfs4-client,multipath,module,gpu",
         ])
         .args(args(p))
         .output()
@@ -807,7 +807,7 @@ fn apply_twice_then_check_passes_on_real_btrfs() {
                 "--device",
                 &fs.dev,
                 "--skip",
-                "iscsid,nfs4-client,multipath",
+                "open-iscsi,iscsid,nfs4-client,multipath,module,gpu",
             ])
             .args(args(&p))
             .output()
@@ -892,7 +892,7 @@ fn apply_twice_then_check_passes_on_real_btrfs() {
                 "--device",
                 &fs.dev,
                 "--skip",
-                "iscsid,nfs4-client,multipath",
+                "open-iscsi,iscsid,nfs4-client,multipath,module,gpu",
             ])
             .args(args(&p))
             .output()
@@ -1102,7 +1102,7 @@ fn snapshots_on_the_mounted_top_level_like_the_platform_template() {
             "--device",
             &fs.dev,
             "--skip",
-            "iscsid,nfs4-client,multipath",
+            "open-iscsi,iscsid,nfs4-client,multipath,module,gpu",
         ])
         .args(args(&p))
         .args(extra)

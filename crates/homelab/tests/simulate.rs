@@ -105,3 +105,66 @@ fn simulate_refuses_a_path_that_is_not_a_folder() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn the_emitted_snapshot_runs_through_verify_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    homelab(cache.path())
+        .arg("init")
+        .arg(&repo)
+        .assert()
+        .success();
+    let snapshot = dir.path().join("converged.yaml");
+    homelab(cache.path())
+        .arg("simulate")
+        .arg(&repo)
+        .arg("--emit-snapshot")
+        .arg(&snapshot)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&snapshot).unwrap();
+    assert!(text.contains("kind: Pod"), "no Pods in the snapshot");
+    assert!(
+        text.contains("nodeName: akula-prime"),
+        "the GPU pods run on the GPU node"
+    );
+
+    let out = homelab(cache.path())
+        .arg("verify")
+        .arg("--snapshot")
+        .arg(&snapshot)
+        .arg("--config")
+        .arg(repo.join("platform.toml"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let status = |id: &str| -> String {
+        json["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no criterion {id}: {json:#}"))["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // What the repository alone decides is met in the predicted cluster.
+    for id in [
+        "longhorn-storage-classes",
+        "longhorn-recurring-snapshots",
+        "argocd-multi-source",
+        "argocd-sync-waves",
+        "pod-security-standards",
+        "network-default-deny",
+    ] {
+        assert_eq!(status(id), "met", "{id}: {json:#}");
+    }
+    // Without charts the controllers they install are not in the prediction: not met, never
+    // claimed.
+    assert_eq!(status("sealed-secrets"), "not met");
+}

@@ -92,7 +92,8 @@ pub struct Common {
     /// check compares their total with the free space.
     #[arg(long = "replica", value_name = "NAME=SIZE")]
     pub replicas: Vec<String>,
-    /// check: skip these check ids (comma-separated, e.g. iscsid,nfs4-client,multipath).
+    /// check: skip these check ids or id prefixes (comma-separated, e.g.
+    /// iscsid,nfs4-client,multipath,module,gpu).
     #[arg(long, value_delimiter = ',')]
     pub skip: Vec<String>,
     #[arg(long, value_enum, default_value = "text")]
@@ -347,7 +348,7 @@ fn run_check(c: &Common) -> anyhow::Result<u8> {
     } else {
         for i in &items {
             out!(
-                "{:<5} {:<24} {}",
+                "{:<13} {:<24} {}",
                 i.verdict.as_str().to_uppercase(),
                 i.id,
                 i.evidence

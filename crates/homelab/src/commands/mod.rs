@@ -14,6 +14,7 @@ pub mod render;
 pub mod rules;
 pub mod seal;
 pub mod secrets;
+pub mod secrets_init;
 pub mod simulate;
 pub mod sops;
 pub mod unseal;

@@ -3,7 +3,7 @@
 
 use super::{Global, EXIT_FINDINGS, EXIT_OK};
 use crate::pipeline::simulate_input;
-use anyhow::bail;
+use anyhow::{bail, Context};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -20,7 +20,9 @@ Exit status: 0 converges, 1 a wave stalls, 2 usage or internal error.
 
 Examples:
   homelab simulate gitops-homelab --charts ../charts
-  homelab simulate . --format mermaid > rollout.mmd"
+  homelab simulate . --format mermaid > rollout.mmd
+  homelab simulate . --emit-snapshot converged.yaml
+  homelab verify --snapshot converged.yaml --config platform.toml"
 )]
 pub struct Args {
     /// The repository folder (default: the current folder).
@@ -35,6 +37,11 @@ pub struct Args {
     /// The helm binary to render with (default: helm on PATH).
     #[arg(long, value_name = "PATH")]
     pub helm: Option<PathBuf>,
+    /// Also write the predicted converged cluster to FILE, in the shape
+    /// `kubectl get -A -o yaml` prints (objects with their status, Pods, Nodes), for
+    /// `homelab verify --snapshot FILE`. Written atomically.
+    #[arg(long, value_name = "FILE")]
+    pub emit_snapshot: Option<PathBuf>,
 }
 
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<u8> {
@@ -46,7 +53,14 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<u8> {
         );
     }
     let loaded = simulate_input::load(&dir, &args.charts, args.helm.as_deref())?;
-    let simulation = homelab_simulate::simulate(&loaded.input());
+    let input = loaded.input();
+    let simulation = homelab_simulate::simulate(&input);
+    if let Some(path) = &args.emit_snapshot {
+        let snapshot = homelab_simulate::snapshot(&input, &simulation);
+        let yaml = homelab_manifest::yaml::to_string(&snapshot);
+        homelab_fs::write_atomic(path, yaml.as_bytes(), homelab_fs::Perms::KeepOr(0o644))
+            .with_context(|| format!("{}: writing the snapshot", path.display()))?;
+    }
     let text = match args.format.as_str() {
         "json" => format!("{:#}\n", simulation.to_json()),
         "mermaid" => simulation.to_mermaid(),
