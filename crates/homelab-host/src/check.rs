@@ -4,7 +4,7 @@
 //! prerequisites) are gathered here at the edge.
 
 use crate::config::{HostConfig, TIMER_NAME};
-use crate::fstab::{self, Status as FstabStatus};
+use crate::fstab::{self, EntryMatch};
 use crate::mountinfo::{self, Mount};
 use crate::plan::LONGHORN_NOTE;
 use crate::probe::{find_tool, HostState};
@@ -169,21 +169,21 @@ pub fn fstab_item(cfg: &HostConfig, st: &HostState) -> Item {
     let same = |s: &str| st.same_source(s);
     let where_ = cfg.fstab.display();
     match fstab::compare(&f, &mp, &cfg.mount_options(), &same) {
-        FstabStatus::Matches { line } => {
+        EntryMatch::Matches { line } => {
             let text = &f.lines[line - 1].text;
             item("fstab", Verdict::Pass, format!("{where_}:{line}: {text}"))
         }
-        FstabStatus::Missing => item(
+        EntryMatch::Missing => item(
             "fstab",
             Verdict::Fail,
             format!("{where_}: no entry for {mp}"),
         ),
-        FstabStatus::Differs { line, reasons } => item(
+        EntryMatch::Differs { line, reasons } => item(
             "fstab",
             Verdict::Fail,
             format!("{where_}:{line}: {}", reasons.join("; ")),
         ),
-        FstabStatus::Duplicate { lines } => item(
+        EntryMatch::Duplicate { lines } => item(
             "fstab",
             Verdict::Fail,
             format!(

@@ -185,7 +185,7 @@ fn the_summary_counts_files_that_could_not_be_read() {
         ));
 }
 
-/// Secrets that other findings on the same line used to print.
+/// Secrets on lines that other findings (duplicate keys, YAML errors, schema errors) quote.
 const SECRET_FILES: &[(&str, &str)] = &[
     (
         "duplicate.yaml",

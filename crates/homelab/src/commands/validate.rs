@@ -8,7 +8,7 @@ use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
 use homelab_diagnostics::Severity;
 use homelab_manifest::{Document, LoadOptions};
 use homelab_report::validation::{self, ObjectRef, Row, Validation, ValidationFormat, Verdict};
-use homelab_schema::{FilenameFilter, Status, Validator, ValidatorOptions};
+use homelab_schema::{FilenameFilter, Validator, ValidatorOptions, Validity};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -269,10 +269,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
                 namespace: doc.namespace().map(str::to_string),
             }),
             verdict: match result.status {
-                Status::Valid => Verdict::Valid,
-                Status::Invalid => Verdict::Invalid,
-                Status::Error => Verdict::Error,
-                Status::Skipped => Verdict::Skipped,
+                Validity::Valid => Verdict::Valid,
+                Validity::Invalid => Verdict::Invalid,
+                Validity::Error => Verdict::Error,
+                Validity::Skipped => Verdict::Skipped,
             },
             diagnostics: homelab_schema::to_diagnostics(doc, &result),
         });

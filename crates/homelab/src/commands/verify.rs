@@ -7,7 +7,7 @@ use anyhow::Context;
 use homelab_k8s::ResourceExt;
 use homelab_manifest::{Class, LoadOptions};
 use homelab_report::checklist::{self, ChecklistFormat};
-use homelab_verify::{Expectations, Status};
+use homelab_verify::{Expectations, Mark};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -138,10 +138,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         EXIT_FINDINGS
     };
     if global.verbose > 0 {
-        let not_met = criteria
-            .iter()
-            .filter(|c| c.status == Status::NotMet)
-            .count();
+        let not_met = criteria.iter().filter(|c| c.status == Mark::NotMet).count();
         eprintln!("verify: {not_met} criteria not met");
     }
     Ok(code)
