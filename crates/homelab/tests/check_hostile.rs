@@ -580,3 +580,102 @@ fn the_fingerprint_key_is_never_read_through_a_linked_folder() {
         .code(2)
         .stderr(predicate::str::contains(".homelab: is a symbolic link"));
 }
+
+/// Deeply nested and self-multiplying documents in every input `check`, `render` and `plan`
+/// read from a repository: each run ends with a finding or an error naming the file.
+#[test]
+fn deep_and_exploding_documents_in_every_input_end_the_run() {
+    const DEPTH: usize = 100_000;
+    let flow = || format!("{}{}", "[".repeat(DEPTH), "]".repeat(DEPTH));
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12u8 {
+        let (name, prev) = ((b'a' + i) as char, (b'a' + i - 1) as char);
+        bomb.push_str(&format!(
+            "{name}: &{name} [{}]\n",
+            vec![format!("*{prev}"); 9].join(", ")
+        ));
+    }
+    let sops_tail =
+        "sops:\n  lastmodified: \"2020-01-01T00:00:00Z\"\n  mac: ENC[AES256_GCM,data:x]\n";
+    let cases: Vec<(&str, String)> = vec![
+        ("deep.yaml", format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata: {}\n", flow())),
+        ("deep.json", format!("{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"data\":{}}}", flow())),
+        ("bomb.yaml", bomb.clone()),
+        ("deep.sops.yaml", format!("x: {}\n{sops_tail}", flow())),
+        ("bomb.sops.yaml", format!("{bomb}{sops_tail}")),
+        ("kustomization.yaml", format!("resources: {}\n", flow())),
+        ("kyverno-test.yaml", format!("apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {{name: t}}\npolicies: {}\n", flow())),
+        (".sops.yaml", format!("creation_rules: {}\n", flow())),
+        (".homelab.toml", format!("a = {}\n", flow())),
+        (".secrets.baseline", flow()),
+        ("platform.toml", format!("a = {}\n", flow())),
+    ];
+    for (name, text) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path();
+        write(repo, name, &text);
+        write(
+            repo,
+            "apps/secret.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  a: b\n",
+        );
+        let mut runs = vec![vec!["check".to_owned(), "--format".into(), "json".into()]];
+        if name == "platform.toml" {
+            runs.push(vec!["render".into()]);
+            runs.push(vec!["plan".into()]);
+        }
+        for args in runs {
+            let out = homelab()
+                .args(&args)
+                .arg(repo)
+                .timeout(Duration::from_secs(60))
+                .output()
+                .unwrap();
+            let all = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+            assert!(
+                matches!(out.status.code(), Some(1) | Some(2)),
+                "{name} {args:?}: {:?} {}",
+                out.status,
+                all.chars().take(2000).collect::<String>()
+            );
+            assert!(
+                all.contains(name),
+                "{name} {args:?}: the file is not named: {all}"
+            );
+            assert!(
+                all.len() < 64 * 1024,
+                "{name} {args:?}: {} bytes of output",
+                all.len()
+            );
+        }
+    }
+}
+
+/// A file named like a CI runner's workflow command, passed by name (a shell glob does that),
+/// never starts a line of text output.
+#[test]
+fn a_file_name_cannot_start_a_ci_workflow_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "::error title=All clear::x.yaml";
+    write(
+        tmp.path(),
+        name,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  a: [1\n",
+    );
+    for command in ["check", "validate"] {
+        let out = homelab()
+            .current_dir(tmp.path())
+            .args([command, name])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            stdout.contains("::error title=All clear::x.yaml"),
+            "{command}: {stdout}"
+        );
+        assert!(
+            stdout.lines().all(|l| !l.starts_with("::")),
+            "{command}: {stdout}"
+        );
+    }
+}
