@@ -179,6 +179,8 @@ struct State<'i, 'a> {
     placements: Vec<(String, Vec<String>)>,
     /// The nodes each workload's pods run on, by object index.
     pods: BTreeMap<usize, Vec<String>>,
+    /// Where each Secret (namespace, name) comes from.
+    secrets: HashMap<(String, String), SecretSource>,
 }
 
 struct NodeState {
@@ -331,6 +333,7 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         assumptions: input.assumptions.iter().cloned().collect(),
         placements: Vec::new(),
         pods: BTreeMap::new(),
+        secrets: HashMap::new(),
     };
     if input.nodes.is_empty() {
         state
@@ -428,11 +431,34 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
             }
         }
     }
-    // Namespaces and CRDs: where each is created.
+    // Namespaces, CRDs and Secrets: where each is created.
     for &i in &order {
         let o = &input.objects[i];
         let key = key_of(o);
+        let ns = namespace_of(o, &applications).unwrap_or_else(|| "default".to_string());
         match (o.doc.group(), o.doc.kind().unwrap_or_default()) {
+            ("", "Secret") => {
+                let name = o.doc.name().unwrap_or_default().to_string();
+                state
+                    .secrets
+                    .entry((ns, name))
+                    .or_insert(SecretSource::Plain(key));
+            }
+            ("bitnami.com", "SealedSecret") => {
+                let name = o
+                    .doc
+                    .value
+                    .pointer("/spec/template/metadata/name")
+                    .and_then(Value::as_str)
+                    .or(o.doc.name())
+                    .unwrap_or_default()
+                    .to_string();
+                let broken = unsealable(o.doc).map(|(_, why)| why);
+                state
+                    .secrets
+                    .entry((ns, name))
+                    .or_insert(SecretSource::Sealed(o.doc.id(), key, broken));
+            }
             ("", "Namespace") => {
                 let name = o.doc.name().unwrap_or_default().to_string();
                 state.namespaces.entry(name).or_insert(key);
@@ -614,6 +640,9 @@ impl State<'_, '_> {
             if kind == "CronJob" {
                 return;
             }
+            if self.secrets_missing(o, key, &spec, namespace.as_deref(), stalls) {
+                return;
+            }
             let level = namespace
                 .as_ref()
                 .and_then(|ns| self.pod_security.get(ns))
@@ -638,6 +667,44 @@ impl State<'_, '_> {
             }
             self.schedule(index, o, key, &spec, stalls);
         }
+    }
+
+    /// A pod that needs a Secret which never exists, or exists only in a later wave, never
+    /// starts (CreateContainerConfigError). True when that stalls `o`.
+    fn secrets_missing(
+        &mut self,
+        o: &Object<'_>,
+        key: Key,
+        spec: &homelab_k8s::PodSpec<'_>,
+        namespace: Option<&str>,
+        stalls: &mut Vec<Stall>,
+    ) -> bool {
+        let ns = namespace.unwrap_or("default").to_string();
+        for (name, pointer) in required_secrets(spec) {
+            let cause = match self.secrets.get(&(ns.clone(), name.clone())) {
+                None => {
+                    self.assumptions.insert(format!(
+                        "Secret `{ns}/{name}` exists (nothing in the repository creates it)"
+                    ));
+                    continue;
+                }
+                Some(SecretSource::Sealed(id, _, Some(why))) => format!(
+                    "its pods cannot start (CreateContainerConfigError): Secret `{ns}/{name}` comes from {id}, which the controller cannot unseal: {why}"
+                ),
+                Some(SecretSource::Sealed(id, made, None)) if made.0 > key.0 => format!(
+                    "its pods cannot start before wave {} creates Secret `{ns}/{name}` ({id}), and that wave waits for this one",
+                    made.0
+                ),
+                Some(SecretSource::Plain(made)) if made.0 > key.0 => format!(
+                    "its pods cannot start before wave {} creates Secret `{ns}/{name}`, and that wave waits for this one",
+                    made.0
+                ),
+                Some(_) => continue,
+            };
+            stalls.push(self.stall(o, key, &pointer, class::SECRET_UNAVAILABLE, cause));
+            return true;
+        }
+        false
     }
 
     /// A device plugin DaemonSet that never runs leaves the GPU nodes without their
@@ -700,38 +767,15 @@ impl State<'_, '_> {
     }
 
     fn sealed_secret(&mut self, o: &Object<'_>, key: Key, stalls: &mut Vec<Stall>) {
-        let doc = o.doc;
-        if let Some(Value::Object(data)) = doc.value.pointer("/spec/encryptedData") {
-            for (k, v) in data {
-                if let Some(why) = sealed::malformed(k, v) {
-                    let pointer = format!(
-                        "/spec/encryptedData/{}",
-                        k.replace('~', "~0").replace('/', "~1")
-                    );
-                    stalls.push(self.stall(
-                        o,
-                        key,
-                        &pointer,
-                        class::UNSEALABLE,
-                        format!("the controller cannot unseal it: {why}"),
-                    ));
-                    return;
-                }
-            }
-        }
-        let strict = doc.annotation("sealedsecrets.bitnami.com/namespace-wide") != Some("true")
-            && doc.annotation("sealedsecrets.bitnami.com/cluster-wide") != Some("true");
-        let template_name = doc
-            .value
-            .pointer("/spec/template/metadata/name")
-            .and_then(Value::as_str);
-        if let (true, Some(t), Some(n)) = (strict, template_name, doc.name()) {
-            if t != n {
-                stalls.push(self.stall(o, key, "/spec/template/metadata/name", class::UNSEALABLE, format!(
-                    "the controller cannot unseal it: strict scope binds the data to the SealedSecret's own name `{n}`, but the template names the Secret `{t}`"
-                )));
-                return;
-            }
+        if let Some((pointer, why)) = unsealable(o.doc) {
+            stalls.push(self.stall(
+                o,
+                key,
+                &pointer,
+                class::UNSEALABLE,
+                format!("the controller cannot unseal it: {why}"),
+            ));
+            return;
         }
         if self.sealed_secrets_controller {
             self.assumptions.insert(
@@ -950,6 +994,95 @@ impl State<'_, '_> {
             format!("0/{} nodes fit: {}", self.nodes.len(), reasons.join("; ")),
         )
     }
+}
+
+/// Why the SealedSecrets controller cannot unseal `doc` (with the pointer to blame), or
+/// `None` when it has the shape of something it can unseal.
+fn unsealable(doc: &homelab_manifest::Document) -> Option<(String, String)> {
+    if let Some(Value::Object(data)) = doc.value.pointer("/spec/encryptedData") {
+        for (k, v) in data {
+            if let Some(why) = sealed::malformed(k, v) {
+                let pointer = format!(
+                    "/spec/encryptedData/{}",
+                    k.replace('~', "~0").replace('/', "~1")
+                );
+                return Some((pointer, why));
+            }
+        }
+    }
+    let strict = doc.annotation("sealedsecrets.bitnami.com/namespace-wide") != Some("true")
+        && doc.annotation("sealedsecrets.bitnami.com/cluster-wide") != Some("true");
+    let template_name = doc
+        .value
+        .pointer("/spec/template/metadata/name")
+        .and_then(Value::as_str);
+    if let (true, Some(t), Some(n)) = (strict, template_name, doc.name()) {
+        if t != n {
+            return Some(("/spec/template/metadata/name".to_string(), format!(
+                "strict scope binds the data to the SealedSecret's own name `{n}`, but the template names the Secret `{t}`"
+            )));
+        }
+    }
+    None
+}
+
+/// Where a Secret comes from.
+enum SecretSource {
+    /// A Secret object of the repository (or of a chart).
+    Plain(Key),
+    /// A SealedSecret: its id, wave, and why it cannot be unsealed (if it cannot).
+    Sealed(String, Key, Option<String>),
+}
+
+/// The Secrets a pod cannot start without (`optional: true` references left out), with the
+/// pointer of each reference.
+fn required_secrets(spec: &homelab_k8s::PodSpec<'_>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let required = |v: &Value| v.get("optional").and_then(Value::as_bool) != Some(true);
+    for c in spec.containers() {
+        for (i, e) in c
+            .value
+            .get("env")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(r) = e.pointer("/valueFrom/secretKeyRef") {
+                if let (Some(name), true) = (r.get("name").and_then(Value::as_str), required(r)) {
+                    out.push((name.to_string(), format!("{}/env/{i}", c.pointer)));
+                }
+            }
+        }
+        for (i, e) in c
+            .value
+            .get("envFrom")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(r) = e.get("secretRef") {
+                if let (Some(name), true) = (r.get("name").and_then(Value::as_str), required(r)) {
+                    out.push((name.to_string(), format!("{}/envFrom/{i}", c.pointer)));
+                }
+            }
+        }
+    }
+    for (i, v) in spec
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(r) = v.get("secret") {
+            if let (Some(name), true) = (r.get("secretName").and_then(Value::as_str), required(r)) {
+                out.push((name.to_string(), format!("{}/volumes/{i}", spec.pointer)));
+            }
+        }
+    }
+    out
 }
 
 /// NVIDIA's device plugin (its image), which advertises `nvidia.com/gpu`.

@@ -9,8 +9,9 @@
 //! Enforce policies), scheduling (requests against allocatable capacity, taints and
 //! tolerations, nodeSelector, required node affinity, DaemonSets on every matching node,
 //! extended resources that exist only where a device plugin runs), PVCs whose
-//! `WaitForFirstConsumer` class waits for a pod that never comes, and SealedSecrets the
-//! controller cannot unseal. What cannot be known offline is listed as an assumption.
+//! `WaitForFirstConsumer` class waits for a pod that never comes, SealedSecrets the
+//! controller cannot unseal and the pods that cannot start without their Secret. What cannot
+//! be known offline is listed as an assumption.
 
 mod cluster;
 mod engine;
@@ -86,6 +87,7 @@ pub mod class {
     pub const PVC_NO_CONSUMER: &str = "pvc-no-consumer";
     pub const STORAGE_CLASS_MISSING: &str = "storage-class-missing";
     pub const UNSEALABLE: &str = "unsealable";
+    pub const SECRET_UNAVAILABLE: &str = "secret-unavailable";
 }
 
 /// Something that never becomes Healthy, and why.

@@ -605,3 +605,75 @@ spec:
         }
     }
 }
+
+const SECRET_USER: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: default}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+        - name: api
+          image: api:1.0
+          env:
+            - name: PASSWORD
+              valueFrom: {secretKeyRef: {name: db, key: password OPTIONAL}}
+"#;
+
+#[test]
+fn a_pod_whose_secret_cannot_be_unsealed_never_starts_even_when_argocd_ignores_the_secret() {
+    let sealed = r#"
+---
+apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata:
+  name: db
+  namespace: default
+  annotations: {argocd.argoproj.io/ignore-healthcheck: "true"}
+spec:
+  encryptedData: {password: PLACEHOLDER}
+"#;
+    let yaml = SECRET_USER.replace(" OPTIONAL", "") + sealed;
+    let sim = run(&yaml);
+    let (class, object, line) = first(&sim);
+    assert_eq!(
+        (class, object.as_str()),
+        (class::SECRET_UNAVAILABLE, "apps/v1/Deployment default/api")
+    );
+    assert_eq!(line, line_of(&yaml, "- name: PASSWORD"));
+    let cause = &sim.first_stall().unwrap().cause;
+    assert!(cause.contains("Secret `default/db` comes from bitnami.com/v1alpha1/SealedSecret default/db, which the controller cannot unseal"), "{cause}");
+    // An optional reference does not hold the pod.
+    assert!(run(&(SECRET_USER.replace(" OPTIONAL", ", optional: true") + sealed)).converges());
+    // A plain Secret in the same wave is there in time.
+    let plain = SECRET_USER.replace(" OPTIONAL", "")
+        + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: default}\n";
+    assert!(run(&plain).converges(), "{}", run(&plain).to_text());
+    // Nothing makes it: an assumption.
+    let alone = run(&SECRET_USER.replace(" OPTIONAL", ""));
+    assert!(alone.converges());
+    assert!(
+        alone
+            .assumptions
+            .iter()
+            .any(|a| a.contains("Secret `default/db` exists")),
+        "{:?}",
+        alone.assumptions
+    );
+}
+
+#[test]
+fn a_secret_made_in_a_later_wave_deadlocks_the_pod_that_needs_it() {
+    let yaml = SECRET_USER.replace(" OPTIONAL", "")
+        + "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: default\n  annotations: {argocd.argoproj.io/sync-wave: \"2\"}\n";
+    let sim = run(&yaml);
+    assert_eq!(first(&sim).0, class::SECRET_UNAVAILABLE);
+    assert!(sim
+        .first_stall()
+        .unwrap()
+        .cause
+        .contains("before wave 2 creates Secret `default/db`"));
+}

@@ -1,6 +1,7 @@
-//! `homelab simulate` on the repository `homelab init` renders: it converges offline (the
-//! charts it cannot render are listed as assumptions), and a change that cannot be scheduled
-//! stalls its wave at the line of the object.
+//! `homelab simulate` on the repository `homelab init` renders: its placeholder secrets hold
+//! the pods that need them; once sealed it converges offline (the charts it cannot render are
+//! listed as assumptions), and a change that cannot be scheduled stalls its wave at the line
+//! of the object.
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -29,8 +30,66 @@ fn simulate(repo: &Path, cache: &Path) -> (i32, Value) {
     (out.status.code().unwrap(), json)
 }
 
+/// Seals every placeholder value of the repository's SealedSecrets with a fresh key pair (as
+/// `homelab secrets init` does with the cluster's certificate).
+fn seal_placeholders(repo: &Path, cache: &Path, keys: &Path) {
+    homelab(cache)
+        .args(["secrets", "keygen", "--bits", "2048", "--out"])
+        .arg(keys)
+        .assert()
+        .success();
+    let folder = repo.join("secrets/homelab");
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !text.contains("PLACEHOLDER-") {
+            continue;
+        }
+        let (docs, _) = homelab_manifest::parse_str("x.yaml", &text);
+        let doc = docs
+            .iter()
+            .find(|d| d.kind() == Some("SealedSecret"))
+            .unwrap();
+        let (name, namespace) = (doc.name().unwrap(), doc.namespace().unwrap());
+        let mut sealed_text = text.clone();
+        for key in doc.value["spec"]["encryptedData"]
+            .as_object()
+            .unwrap()
+            .keys()
+        {
+            let out = homelab(cache)
+                .args([
+                    "seal",
+                    "--raw",
+                    "--namespace",
+                    namespace,
+                    "--name",
+                    name,
+                    "--cert",
+                ])
+                .arg(keys.join("tls.crt"))
+                .write_stdin("value-for-the-test")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let sealed = String::from_utf8(out.stdout).unwrap();
+            let line = text
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{key}: PLACEHOLDER-")))
+                .unwrap();
+            let indent = &line[..line.len() - line.trim_start().len()];
+            sealed_text = sealed_text.replace(line, &format!("{indent}{key}: {}", sealed.trim()));
+        }
+        std::fs::write(&path, sealed_text).unwrap();
+    }
+}
+
 #[test]
-fn the_default_repository_converges_and_a_second_gpu_replica_stalls_at_its_line() {
+fn the_default_repository_converges_once_its_secrets_are_sealed_and_a_second_gpu_replica_stalls() {
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
@@ -40,6 +99,32 @@ fn the_default_repository_converges_and_a_second_gpu_replica_stalls_at_its_line(
         .assert()
         .success();
 
+    // As rendered, the SealedSecrets are placeholders: ArgoCD ignores their health, but the
+    // pods that read them cannot start.
+    let (code, json) = simulate(&repo, cache.path());
+    assert_eq!(code, 1, "{json:#}");
+    let stalls: Vec<&Value> = json["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w["stalls"].as_array().unwrap())
+        .collect();
+    assert!(!stalls.is_empty());
+    for s in &stalls {
+        assert_eq!(s["class"], "secret-unavailable", "{json:#}");
+        assert!(
+            s["cause"]
+                .as_str()
+                .unwrap()
+                .contains("which the controller cannot unseal"),
+            "{s}"
+        );
+    }
+    assert!(stalls
+        .iter()
+        .any(|s| s["object"] == "apps/v1/Deployment ai-services/litellm"));
+
+    seal_placeholders(&repo, cache.path(), &dir.path().join("keys"));
     let (code, json) = simulate(&repo, cache.path());
     assert_eq!(code, 0, "{json:#}");
     assert_eq!(json["converges"], true);
@@ -116,6 +201,7 @@ fn the_emitted_snapshot_runs_through_verify_offline() {
         .arg(&repo)
         .assert()
         .success();
+    seal_placeholders(&repo, cache.path(), &dir.path().join("keys"));
     let snapshot = dir.path().join("converged.yaml");
     homelab(cache.path())
         .arg("simulate")
