@@ -557,3 +557,32 @@ fn cel_rules_of_a_crd_are_evaluated() {
         .assert()
         .code(0);
 }
+
+/// A duplicate key is the fault of the object that holds it: its row is invalid and lists
+/// the error, instead of a valid object beside an unnamed error entry.
+#[test]
+fn duplicate_key_belongs_to_its_object() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "dup.yaml",
+        &DEPLOYMENT.replace("  replicas: 2\n", "  replicas: 2\n  replicas: 3\n"),
+    );
+    let out = homelab()
+        .args(["validate", "-summary", "-output", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let resources = v["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 1, "{v:#}");
+    let r = &resources[0];
+    assert_eq!(r["kind"], "Deployment");
+    assert_eq!(r["name"], "web");
+    assert_eq!(r["status"], "statusInvalid");
+    assert_eq!(r["errors"][0]["rule"], "yaml/duplicate-key");
+    assert_eq!(r["errors"][0]["path"], "/spec/replicas");
+}

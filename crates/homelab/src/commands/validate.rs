@@ -9,7 +9,7 @@ use homelab_diagnostics::Severity;
 use homelab_manifest::{Document, LoadOptions};
 use homelab_report::validation::{self, ObjectRef, Row, Validation, ValidationFormat, Verdict};
 use homelab_schema::{FilenameFilter, Validator, ValidatorOptions, Validity};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -228,8 +228,21 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
 
     let mut rows: Vec<Row> = Vec::new();
     let mut files: BTreeSet<String> = BTreeSet::new();
+    // A reading fault inside an object (a duplicate key) is that object's: it is reported
+    // on its row, which is then not valid.
+    let mut of_object: HashMap<(String, String), Vec<homelab_diagnostics::Diagnostic>> =
+        HashMap::new();
     // Files that could not be read or parsed are errors, as in kubeconform.
     for d in &loaded.diagnostics {
+        if let (Some(object), Some(at), Severity::Error) = (&d.object, &d.location, d.severity) {
+            if !filter.ignores(&at.file) {
+                of_object
+                    .entry((at.file.clone(), object.clone()))
+                    .or_default()
+                    .push(d.clone());
+                continue;
+            }
+        }
         let file = d
             .location
             .as_ref()
@@ -260,6 +273,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         let Some(result) = result else {
             continue;
         };
+        let reading = of_object
+            .remove(&(doc.source.name.clone(), doc.id()))
+            .unwrap_or_default();
         rows.push(Row {
             file: doc.source.name.clone(),
             object: Some(ObjectRef {
@@ -268,15 +284,29 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
                 api_version: doc.api_version().unwrap_or("").to_string(),
                 namespace: doc.namespace().map(str::to_string),
             }),
-            verdict: match result.status {
-                Validity::Valid => Verdict::Valid,
-                Validity::Invalid => Verdict::Invalid,
-                Validity::Error => Verdict::Error,
-                Validity::Skipped => Verdict::Skipped,
+            verdict: match (result.status, reading.is_empty()) {
+                (Validity::Error, _) => Verdict::Error,
+                (_, false) | (Validity::Invalid, _) => Verdict::Invalid,
+                (Validity::Valid, true) => Verdict::Valid,
+                (Validity::Skipped, true) => Verdict::Skipped,
             },
-            diagnostics: homelab_schema::to_diagnostics(doc, &result),
+            diagnostics: reading
+                .into_iter()
+                .chain(homelab_schema::to_diagnostics(doc, &result))
+                .collect(),
         });
         order.push(Some((doc.doc_index, doc.item_index)));
+    }
+    // Faults of objects that were not validated stay rows of their own.
+    for ((file, _), diagnostics) in of_object {
+        files.insert(file.clone());
+        rows.push(Row {
+            file,
+            object: None,
+            verdict: Verdict::Error,
+            diagnostics,
+        });
+        order.push(None);
     }
     let mut keyed: Vec<_> = rows.into_iter().zip(order).collect();
     keyed.sort_by(|(a, ao), (b, bo)| {

@@ -97,6 +97,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     let validator = validator?;
     let fixtures = drop_test_fixtures(&mut loaded);
     let sops = sops_stage::run(&mut loaded, root.as_deref(), sops_identities.as_ref());
+    // Judge what kustomize and Flux will apply: patches, namespaces, variables.
+    let engine_notes = homelab_manifest::engines::apply(&mut loaded, root.as_deref());
     let mut documents = loaded.documents;
     let sources = loaded.sources;
     // Helm sources rendered with helm join the plain objects; `first_rendered` marks them.
@@ -125,7 +127,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
 
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(fixtures);
-    diagnostics.extend(schema);
+    diagnostics.extend(engine_notes);
+    diagnostics.extend(without_unknown_variables(schema, &documents));
     diagnostics.extend(fold_policy_duplicates(policy, &mut platform));
     diagnostics.extend(platform);
     diagnostics.extend(sops);
@@ -247,6 +250,30 @@ fn drop_test_fixtures(
             )
             .at(homelab_diagnostics::Location::file_only(dir))
             .with_help("run them with `homelab policy test`")
+        })
+        .collect()
+}
+
+/// Schema findings on a value that still holds a Flux `${VAR}` nobody in the repository
+/// defines: its real value is unknown until the controller substitutes it.
+fn without_unknown_variables(
+    schema: Vec<homelab_diagnostics::Diagnostic>,
+    documents: &[Document],
+) -> Vec<homelab_diagnostics::Diagnostic> {
+    let by_object: std::collections::HashMap<(&str, String), &Document> = documents
+        .iter()
+        .filter(|d| matches!(d.class, Class::Object))
+        .map(|d| ((d.source.name.as_str(), d.id()), d))
+        .collect();
+    schema
+        .into_iter()
+        .filter(|d| {
+            let (Some(at), Some(object), Some(path)) = (&d.location, &d.object, &d.path) else {
+                return true;
+            };
+            !by_object
+                .get(&(at.file.as_str(), object.clone()))
+                .is_some_and(|doc| homelab_manifest::engines::depends_on_variable(doc, path))
         })
         .collect()
 }
