@@ -19,6 +19,7 @@
 mod atomic;
 mod read;
 mod relpath;
+pub mod stamp;
 mod tree;
 
 pub use atomic::{create_atomic, write_atomic, Perms, TEMP_MARKER};

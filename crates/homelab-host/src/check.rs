@@ -8,7 +8,7 @@ use crate::fstab::{self, EntryMatch};
 use crate::mountinfo::{self, Mount};
 use crate::plan::LONGHORN_NOTE;
 use crate::probe::{find_tool, HostState};
-use crate::{fsutil, units};
+use crate::units;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
@@ -303,7 +303,9 @@ pub fn snapshot_item(cfg: &HostConfig, snapshots: Option<&[String]>, now: i64) -
         );
     }
     if let (Some(t), Some(p)) = (
-        newest.strip_prefix(&prefix).and_then(fsutil::parse_stamp),
+        newest
+            .strip_prefix(&prefix)
+            .and_then(homelab_fs::stamp::parse_backup_stamp),
         period_secs(&cfg.schedule),
     ) {
         let age = now - t;
@@ -691,7 +693,7 @@ mod tests {
             retention: 2,
             ..Default::default()
         };
-        let now = fsutil::parse_stamp("20260110T000000Z").unwrap();
+        let now = homelab_fs::stamp::parse_backup_stamp("20260110T000000Z").unwrap();
         assert_eq!(snapshot_item(&cfg, None, now).verdict, Verdict::Fail);
         assert_eq!(snapshot_item(&cfg, Some(&[]), now).verdict, Verdict::Fail);
         let fresh = vec![

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// A test hook: when the environment names `point`, fail there as if the process had died.
 /// Used by the crash-injection tests (`HOMELAB_HOST_FAIL_AT=<point>`); harmless otherwise.
@@ -37,7 +37,7 @@ fn file_name(p: &Path) -> String {
 pub fn backup(path: &Path) -> anyhow::Result<PathBuf> {
     let bytes =
         std::fs::read(path).with_context(|| format!("{}: reading for backup", path.display()))?;
-    let stamp = utc_stamp(SystemTime::now());
+    let stamp = homelab_fs::stamp::backup_stamp(SystemTime::now());
     let mut n = 1;
     loop {
         let suffix = if n == 1 {
@@ -54,81 +54,10 @@ pub fn backup(path: &Path) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// `YYYYMMDDTHHMMSSZ`. Hand-written (days-to-civil, H. Hinnant's algorithm) because this is the
-/// only date arithmetic the crate needs and a date crate would be a large dependency for it.
-pub fn utc_stamp(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0) as i64;
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// Inverse of [`utc_stamp`] for the leading `YYYYMMDDTHHMMSSZ` of `s`: seconds since the epoch.
-pub fn parse_stamp(s: &str) -> Option<i64> {
-    let b = s.get(..16)?;
-    if !b.ends_with('Z') || b.as_bytes()[8] != b'T' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| b.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    let (hh, mm, ss) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // days-from-civil
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
-    use std::time::Duration;
-
-    #[test]
-    fn stamps_round_trip() {
-        assert_eq!(utc_stamp(UNIX_EPOCH), "19700101T000000Z");
-        let t = UNIX_EPOCH + Duration::from_secs(1_767_225_600 + 3 * 3600 + 61); // 2026-01-01
-        assert_eq!(utc_stamp(t), "20260101T030101Z");
-        assert_eq!(
-            parse_stamp("20260101T030101Z-2"),
-            Some(1_767_225_600 + 3 * 3600 + 61)
-        );
-        assert_eq!(parse_stamp("2024022 T000000Z"), None);
-        let leap = parse_stamp("20240229T120000Z").unwrap();
-        assert_eq!(
-            utc_stamp(UNIX_EPOCH + Duration::from_secs(leap as u64)),
-            "20240229T120000Z"
-        );
-    }
 
     #[test]
     fn atomic_write_keeps_mode_and_backup_is_dated() {

@@ -563,33 +563,9 @@ pub fn check(tree: &Tree, rendered: &Rendered, config_text: &str) -> Result<Vec<
         .collect())
 }
 
-/// A UTC timestamp `YYYYmmddTHHMMSSZ` for backup folders (civil-from-days; no date crate
-/// needed for this one format).
+/// The UTC stamp `YYYYmmddTHHMMSSZ` of backup folders, the same as every dated backup.
 pub fn timestamp_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format_timestamp(secs)
-}
-
-/// Format unix seconds as `YYYYmmddTHHMMSSZ`.
-pub fn format_timestamp(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    // Howard Hinnant's days-from-civil inverse.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if mo <= 2 { y + 1 } else { y };
-    format!("{y:04}{mo:02}{d:02}T{h:02}{m:02}{s:02}Z")
+    homelab_fs::stamp::backup_stamp(std::time::SystemTime::now())
 }
 
 /// Whether a directory looks like a homelab repository (has platform.toml or the lock).
@@ -610,13 +586,6 @@ pub fn is_empty_dir(root: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_are_civil_dates() {
-        assert_eq!(format_timestamp(0), "19700101T000000Z");
-        assert_eq!(format_timestamp(1_709_251_199), "20240229T235959Z");
-        assert_eq!(format_timestamp(1_798_675_200), "20261231T000000Z");
-    }
 
     #[test]
     fn conflict_markers_are_detected() {
