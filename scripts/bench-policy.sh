@@ -8,7 +8,10 @@
 #
 # Usage: scripts/bench-policy.sh [SHARED_DIR]
 # Env: HOMELAB_BIN (default: cargo build --release), BENCH_RUNS (default 3),
-#      BENCH_POLICIES (100), BENCH_RESOURCES (10000), BASELINE_BIN (optional).
+#      BENCH_POLICIES (100), BENCH_RESOURCES (10000), BASELINE_BIN (optional),
+#      BENCH_WORKLOAD (a directory to build the workload in once and reuse).
+# On a shared machine the CPU time (user + sys) is the comparable figure: wall time
+# depends on the load (printed with `uptime`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared="${1:-../shared}"
@@ -30,33 +33,38 @@ if [[ -z "$bin" ]]; then
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 scripts/policy-bench-workload.py "$work" --shared "$shared" --policies "$npol" --resources "$nres"
-echo "homelab: $bin; $(nproc) CPUs; best of $runs runs"
+workload="${BENCH_WORKLOAD:-$work/workload}"
+if [[ ! -d "$workload/policies" ]]; then
+  python3 scripts/policy-bench-workload.py "$workload" --shared "$shared" --policies "$npol" --resources "$nres"
+fi
+echo "homelab: $bin; $(nproc) CPUs; best of $runs runs; load:$(uptime | sed 's/.*load average//')"
 
 # measure FORMAT: best wall time of $runs runs, with its user+sys time and peak RSS.
 measure() {
   local format=$1 best="" line
   for ((i = 0; i < runs; i++)); do
-    /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$bin" policy apply "$work/policies" \
-      -r "$work/resources" --format "$format" > "$work/out.$format" 2>/dev/null || true
-    line=$(cat "$work/time" | tail -1)
+    /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$bin" policy apply "$workload/policies" \
+      -r "$workload/resources" --format "$format" > "$work/out.$format" 2>/dev/null || true
+    line=$(tail -1 "$work/time")
     if [[ -z "$best" ]] || python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "${line%% *}" "${best%% *}"; then
       best=$line
     fi
   done
-  python3 - "$format" "$npol" "$nres" $best <<'PY'
+  local fields
+  read -r -a fields <<<"$best"
+  python3 - "$format" "$npol" "$nres" "${fields[@]}" <<'PY'
 import sys
 fmt, npol, nres = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 wall, user, sys_, rss = float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
-print(f"  policy apply --format {fmt:<5} {wall:6.2f} s wall, {user + sys_:6.2f} s CPU, {rss / 1024:7.0f} MB peak, "
-      f"{npol * nres / wall:10.0f} evaluations/s ({npol} x {nres})")
+print(f"  policy apply --format {fmt:<5} {wall:6.2f} s wall, {user:6.2f} s user + {sys_:5.2f} s sys, {rss / 1024:7.0f} MB peak, "
+      f"{npol * nres / wall:9.0f} evaluations/s wall, {npol * nres / (user + sys_):9.0f} per CPU second ({npol} x {nres})")
 PY
 }
 measure text
 measure json
 python3 -c 'import json,sys; print("  summary:", json.load(open(sys.argv[1]))["summary"])' "$work/out.json"
 if [[ -n "${BASELINE_BIN:-}" ]]; then
-  "$BASELINE_BIN" policy apply "$work/policies" -r "$work/resources" --format json > "$work/base.json" 2>/dev/null || true
+  "$BASELINE_BIN" policy apply "$workload/policies" -r "$workload/resources" --format json > "$work/base.json" 2>/dev/null || true
   if cmp -s "$work/base.json" "$work/out.json"; then
     echo "  same results as $BASELINE_BIN (byte-identical JSON report)"
   else

@@ -20,6 +20,7 @@
 pub mod budget;
 mod convert;
 pub mod k8s;
+mod shared;
 mod structs;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ use cel::{Context, Env, ExecutionError, FunctionContext};
 
 pub use cel::Value;
 pub use convert::{cel_to_json, display, format_duration, json_to_cel};
+pub use shared::SharedValue;
 
 /// Why a CEL expression could not be compiled or evaluated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -274,6 +276,18 @@ impl Activation {
             Err(e) => self.bind_error = Some(format!("cannot bind {name}: {e}")),
         }
         self.vars.insert(name.to_string(), value);
+    }
+
+    /// Binds `name` to a value converted once for many activations (no copy).
+    pub fn bind_shared(&mut self, name: &str, value: &SharedValue) {
+        match &value.val {
+            Ok(val) => self.ctx.add_variable_as_val(
+                name.to_string(),
+                Box::new(shared::SharedVal(Arc::clone(val))),
+            ),
+            Err(e) => self.bind_error = Some(format!("cannot bind {name}: {e}")),
+        }
+        self.vars.insert(name.to_string(), value.value.clone());
     }
 
     /// The value bound to `name`.

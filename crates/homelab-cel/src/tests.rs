@@ -389,3 +389,62 @@ fn runtime_cost_stops_an_expensive_evaluation_and_the_program_stays_stopped() {
     // Stopped, then refused without running again.
     assert!(matches!(p.eval(&small), Err(CelError::Eval(m)) if m.contains("cost limit")));
 }
+
+#[test]
+fn shared_values_evaluate_as_plain_bindings() {
+    let object = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "labels": {"app": "web", "tier": "front"}},
+        "spec": {"replicas": 3, "template": {"spec": {"containers": [
+            {"name": "a", "image": "nginx:1.25", "ports": [{"containerPort": 80}]},
+            {"name": "b", "image": "busybox"}
+        ]}}}
+    });
+    let request = json!({"operation": "CREATE", "object": object.clone()});
+    let expressions = [
+        "object.spec.replicas > 1",
+        "object.spec.template.spec.containers.all(c, c.image.contains(':'))",
+        "object.spec.template.spec.containers.exists(c, c.name == 'b')",
+        "object.spec.template.spec.containers.map(c, c.name)",
+        "object.spec.template.spec.containers.filter(c, has(c.ports))",
+        "has(object.metadata.annotations)",
+        "object.?metadata.?annotations.orValue({})",
+        "size(object.metadata.labels)",
+        "'app' in object.metadata.labels",
+        "object.metadata.labels",
+        "object",
+        "object == request.object",
+        "request.object == object",
+        "object != oldObject",
+        "[object.metadata.name, request.operation]",
+        "type(object) == map",
+        "object.metadata.name + '-' + string(object.spec.replicas)",
+        "object.missing",
+        "oldObject.spec",
+        "object.spec.template.spec.containers[1].image",
+    ];
+    let plain = |src: &str| {
+        let mut act = Activation::new();
+        act.bind_json("object", &object);
+        act.bind_json("oldObject", &serde_json::Value::Null);
+        act.bind_json("request", &request);
+        compile(src).and_then(|p| p.eval_json(&act))
+    };
+    let shared_object = SharedValue::from_json(&object);
+    let shared_null = SharedValue::from_json(&serde_json::Value::Null);
+    let shared_request = SharedValue::from_json(&request);
+    for src in expressions {
+        // One conversion, many activations: each sees the same values.
+        for _ in 0..2 {
+            let mut act = Activation::new();
+            act.bind_shared("object", &shared_object);
+            act.bind_shared("oldObject", &shared_null);
+            act.bind_shared("request", &shared_request);
+            assert_eq!(act.get("object"), Some(&json_to_cel(&object)));
+            let shared = compile(src).and_then(|p| p.eval_json(&act));
+            assert_eq!(shared, plain(src), "{src}");
+        }
+    }
+    assert_eq!(plain("object.spec.replicas > 1"), Ok(json!(true)));
+    assert!(plain("object.missing").is_err());
+}

@@ -4,6 +4,7 @@
 use crate::context::EvalContext;
 use crate::values::wildcard_match;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// The resource being admitted plus what the request says about it.
 pub struct Subject<'a> {
@@ -34,12 +35,10 @@ impl Subject<'_> {
             None => ("", api),
         }
     }
-    fn labels(&self) -> Map<String, Value> {
+    fn labels(&self) -> Option<&Map<String, Value>> {
         self.resource
             .pointer("/metadata/labels")
             .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default()
     }
 }
 
@@ -106,13 +105,11 @@ fn is_empty_value(v: &Value) -> bool {
     }
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
+/// The strings of a list field (or of a single non-empty string), borrowed.
+fn strings(v: Option<&Value>) -> Vec<&str> {
     match v {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.as_str()],
         _ => Vec::new(),
     }
 }
@@ -170,34 +167,41 @@ fn user_info_matches(f: &Value, s: &Subject<'_>) -> bool {
 
 /// `(group, version, kind, subresource)` of a kind selector such as `Pod`, `v1/Pod`,
 /// `apps/v1/Deployment`, `Pod/exec`, `*`.
-pub fn parse_kind_selector(sel: &str) -> (String, String, String, String) {
-    let parts: Vec<&str> = sel.split('/').collect();
+pub fn parse_kind_selector(sel: &str) -> (&str, &str, &str, &str) {
+    // At most four parts matter (group/version/kind/subresource); parsed without
+    // allocating, as every rule evaluation matches kinds.
+    let mut parts: [&str; 4] = [""; 4];
+    let mut count = 0;
+    for part in sel.split('/').take(4) {
+        parts[count] = part;
+        count += 1;
+    }
     let starts_upper = |s: &str| {
         s.chars()
             .next()
             .is_some_and(|c| c.is_ascii_uppercase() || c == '*')
     };
-    match parts.as_slice() {
-        [k] => ("*".into(), "*".into(), k.to_string(), String::new()),
+    match &parts[..count] {
+        [k] => ("*", "*", k, ""),
         [a, b] => {
             if starts_upper(a) && *a != "*" {
-                ("*".into(), "*".into(), a.to_string(), b.to_string())
+                ("*", "*", a, b)
             } else if a.contains('.') || !looks_like_version(a) {
-                (a.to_string(), "*".into(), b.to_string(), String::new())
+                (a, "*", b, "")
             } else {
-                ("*".into(), a.to_string(), b.to_string(), String::new())
+                ("*", a, b, "")
             }
         }
         [a, b, c] => {
             if starts_upper(b) && *b != "*" {
                 // version/Kind/subresource
-                ("*".into(), a.to_string(), b.to_string(), c.to_string())
+                ("*", a, b, c)
             } else {
-                (a.to_string(), b.to_string(), c.to_string(), String::new())
+                (a, b, c, "")
             }
         }
-        [a, b, c, d, ..] => (a.to_string(), b.to_string(), c.to_string(), d.to_string()),
-        [] => ("*".into(), "*".into(), String::new(), String::new()),
+        [a, b, c, d, ..] => (a, b, c, d),
+        [] => ("*", "*", "", ""),
     }
 }
 
@@ -205,7 +209,7 @@ fn looks_like_version(s: &str) -> bool {
     s == "*" || (s.starts_with('v') && s[1..].chars().next().is_some_and(|c| c.is_ascii_digit()))
 }
 
-pub fn kind_matches(kinds: &[String], s: &Subject<'_>) -> bool {
+pub fn kind_matches<K: AsRef<str>>(kinds: &[K], s: &Subject<'_>) -> bool {
     // A subresource request is matched by its parent's kind and the subresource name
     // (`Deployment/scale`); a kind selector without one does not select it.
     let (g, v, k, sub) = match &s.ctx.subresource {
@@ -221,11 +225,11 @@ pub fn kind_matches(kinds: &[String], s: &Subject<'_>) -> bool {
         }
     };
     kinds.iter().any(|sel| {
-        let (sg, sv, sk, ss) = parse_kind_selector(sel);
-        wildcard_match(&sg, g)
-            && wildcard_match(&sv, v)
-            && wildcard_match(&sk, k)
-            && (wildcard_match(&ss, sub) || (ss.is_empty() && sub.is_empty()))
+        let (sg, sv, sk, ss) = parse_kind_selector(sel.as_ref());
+        wildcard_match(sg, g)
+            && wildcard_match(sv, v)
+            && wildcard_match(sk, k)
+            && (wildcard_match(ss, sub) || (ss.is_empty() && sub.is_empty()))
     })
 }
 
@@ -251,12 +255,12 @@ fn description_matches(r: &Value, s: &Subject<'_>) -> bool {
         }
     }
     if let Some(Value::Object(ann)) = r.get("annotations") {
+        let empty = Map::new();
         let res_ann = s
             .resource
             .pointer("/metadata/annotations")
             .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+            .unwrap_or(&empty);
         for (k, v) in ann {
             let want = v.as_str().unwrap_or("");
             if !res_ann.iter().any(|(rk, rv)| {
@@ -266,8 +270,9 @@ fn description_matches(r: &Value, s: &Subject<'_>) -> bool {
             }
         }
     }
+    let empty = Map::new();
     if let Some(sel) = r.get("selector").filter(|v| v.is_object()) {
-        if !selector_matches(sel, &s.labels()) {
+        if !selector_matches(sel, s.labels().unwrap_or(&empty)) {
             return false;
         }
     }
@@ -277,9 +282,9 @@ fn description_matches(r: &Value, s: &Subject<'_>) -> bool {
         } else if s.namespace().is_empty() {
             return false;
         } else {
-            s.ctx.namespace_labels.clone().unwrap_or_default()
+            s.ctx.namespace_labels.as_ref()
         };
-        if !selector_matches(sel, &labels) {
+        if !selector_matches(sel, labels.unwrap_or(&empty)) {
             return false;
         }
     }
@@ -292,19 +297,17 @@ fn description_matches(r: &Value, s: &Subject<'_>) -> bool {
 
 /// A Kubernetes label selector (Kyverno also allows wildcards in `matchLabels`).
 pub fn selector_matches(sel: &Value, labels: &Map<String, Value>) -> bool {
-    let get = |k: &str| {
-        labels.get(k).map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| v.to_string())
-        })
-    };
+    // A label value that is not a string compares as its JSON text.
+    fn text(v: &Value) -> Cow<'_, str> {
+        match v.as_str() {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(v.to_string()),
+        }
+    }
+    let get = |k: &str| labels.get(k).map(text);
     if let Some(Value::Object(ml)) = sel.get("matchLabels") {
         for (k, v) in ml {
-            let want = v
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| v.to_string());
+            let want = text(v);
             let ok = if k.contains(['*', '?']) {
                 labels.iter().any(|(lk, lv)| {
                     wildcard_match(k, lk) && wildcard_match(&want, lv.as_str().unwrap_or(""))
@@ -324,8 +327,8 @@ pub fn selector_matches(sel: &Value, labels: &Map<String, Value>) -> bool {
             let vals = strings(e.get("values"));
             let cur = get(key);
             let ok = match op {
-                "In" => cur.is_some_and(|c| vals.contains(&c)),
-                "NotIn" => cur.is_none_or(|c| !vals.contains(&c)),
+                "In" => cur.is_some_and(|c| vals.contains(&c.as_ref())),
+                "NotIn" => cur.is_none_or(|c| !vals.contains(&c.as_ref())),
                 "Exists" => cur.is_some(),
                 "DoesNotExist" => cur.is_none(),
                 _ => false,
@@ -351,11 +354,11 @@ mod tests {
             resource: &pod,
             ctx: &ctx,
         };
-        assert!(kind_matches(&["Pod".into()], &s));
-        assert!(kind_matches(&["v1/Pod".into()], &s));
-        assert!(!kind_matches(&["apps/v1/Deployment".into()], &s));
-        assert!(!kind_matches(&["Pod/exec".into()], &s));
-        assert!(kind_matches(&["*".into()], &s));
+        assert!(kind_matches(&["Pod"], &s));
+        assert!(kind_matches(&["v1/Pod"], &s));
+        assert!(!kind_matches(&["apps/v1/Deployment"], &s));
+        assert!(!kind_matches(&["Pod/exec"], &s));
+        assert!(kind_matches(&["*"], &s));
         assert!(matches(
             &json!({"any": [{"resources": {"kinds": ["Pod"], "namespaces": ["prod"]}}]}),
             &s

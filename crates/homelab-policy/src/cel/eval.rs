@@ -5,7 +5,7 @@
 //! short-circuits past a broken `b`), match
 //! conditions, and validations with their messages.
 
-use homelab_cel::{compile_cached as compile, Activation, CelError, Value};
+use homelab_cel::{compile_cached as compile, Activation, CelError, SharedValue, Value};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
@@ -88,6 +88,46 @@ pub fn activation_in(
         &serde_json::json!({"allowedImages": [], "allowedValues": []}),
     );
     libs::bind(&mut act, ctx.mocks.as_ref(), policy_namespace);
+    act
+}
+
+/// A resource's standard bindings (`object`, `oldObject`, `request`, `namespaceObject`),
+/// converted to CEL values once and bound without copying by every rule that evaluates
+/// the resource.
+#[derive(Debug, Clone)]
+pub struct Bindings {
+    object: SharedValue,
+    old_object: SharedValue,
+    request: SharedValue,
+    namespace_object: SharedValue,
+}
+
+impl Bindings {
+    pub fn new(object: &Json, old_object: &Json, request: &Json, namespace_object: &Json) -> Self {
+        Bindings {
+            object: SharedValue::from_json(object),
+            old_object: SharedValue::from_json(old_object),
+            request: SharedValue::from_json(request),
+            namespace_object: SharedValue::from_json(namespace_object),
+        }
+    }
+}
+
+/// [`activation`] from bindings converted once.
+pub fn shared_activation(bindings: &Bindings, ctx: &EvalContext) -> Activation {
+    static NO_EXCEPTIONS: std::sync::OnceLock<SharedValue> = std::sync::OnceLock::new();
+    let mut act = Activation::new();
+    act.bind_shared("object", &bindings.object);
+    act.bind_shared("oldObject", &bindings.old_object);
+    act.bind_shared("request", &bindings.request);
+    act.bind_shared("namespaceObject", &bindings.namespace_object);
+    act.bind_shared(
+        "exceptions",
+        NO_EXCEPTIONS.get_or_init(|| {
+            SharedValue::from_json(&serde_json::json!({"allowedImages": [], "allowedValues": []}))
+        }),
+    );
+    libs::bind(&mut act, ctx.mocks.as_ref(), "");
     act
 }
 

@@ -13,7 +13,7 @@ pub mod authz;
 mod autogen;
 mod bindings;
 pub mod dpol;
-mod eval;
+pub mod eval;
 pub mod exceptions;
 mod gpol;
 pub mod ivpol;
@@ -36,7 +36,7 @@ pub use mapol::{evaluate_mutating_admission_policy, is_mutating_admission_policy
 pub use matching::selector_matches;
 pub use mpol::{evaluate_mutating_policy, is_mutating_policy};
 pub use resources::plural_for_kind;
-pub use validate::{cel_preconditions_met, validate_rule};
+pub use validate::{cel_preconditions_met, rule_bindings, validate_rule, validate_rule_with};
 pub use vap::{evaluate_validating_admission_policy, is_validating_admission_policy};
 pub use vpol::{
     evaluate_validating_policy, evaluate_validating_policy_with_exceptions,

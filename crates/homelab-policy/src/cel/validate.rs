@@ -22,23 +22,19 @@ fn response(rule: &Json, status: Status, message: impl Into<String>) -> RuleResp
 /// Evaluates the `validate.cel` of a Kyverno `rule` against `resource`; the caller
 /// has already decided that the rule matches (match/exclude, preconditions).
 pub fn validate_rule(rule: &Json, resource: &Json, ctx: &EvalContext) -> RuleResponse {
-    let name = rule.get("name").and_then(Json::as_str).unwrap_or("");
-    let Some(cel) = rule.pointer("/validate/cel") else {
-        return response(rule, Status::Error, "rule has no validate.cel");
-    };
-    if cel.get("paramKind").is_some() || cel.get("paramRef").is_some() {
-        return response(
-            rule,
-            Status::Error,
-            "error in parameterized resource: parameter resources are not available offline",
-        );
-    }
+    validate_rule_with(rule, &rule_bindings(resource, ctx), ctx)
+}
+
+/// What every `validate.cel` rule binds for `resource`: build it once per resource and
+/// evaluate its rules with [`validate_rule_with`].
+pub fn rule_bindings(resource: &Json, ctx: &EvalContext) -> eval::Bindings {
     let deleting = ctx.operation == "DELETE";
     let old = ctx.old_object.clone().unwrap_or(Json::Null);
+    let null = Json::Null;
     let (object, meta_source) = if deleting {
-        (Json::Null, &old)
+        (&null, &old)
     } else {
-        (resource.clone(), resource)
+        (resource, resource)
     };
     let kind = meta_source.get("kind").and_then(Json::as_str).unwrap_or("");
     let ns = meta_source
@@ -52,7 +48,28 @@ pub fn validate_rule(rule: &Json, resource: &Json, ctx: &EvalContext) -> RuleRes
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     };
     let request = eval::request_json(meta_source, ctx);
-    let mut act = eval::activation(&object, &old, &request, &namespace_object, ctx);
+    eval::Bindings::new(object, &old, &request, &namespace_object)
+}
+
+/// [`validate_rule`] with the resource's bindings from [`rule_bindings`] (made with
+/// the same `ctx`).
+pub fn validate_rule_with(
+    rule: &Json,
+    bindings: &eval::Bindings,
+    ctx: &EvalContext,
+) -> RuleResponse {
+    let name = rule.get("name").and_then(Json::as_str).unwrap_or("");
+    let Some(cel) = rule.pointer("/validate/cel") else {
+        return response(rule, Status::Error, "rule has no validate.cel");
+    };
+    if cel.get("paramKind").is_some() || cel.get("paramRef").is_some() {
+        return response(
+            rule,
+            Status::Error,
+            "error in parameterized resource: parameter resources are not available offline",
+        );
+    }
+    let mut act = eval::shared_activation(bindings, ctx);
     let empty = Vec::new();
     let variables = cel
         .get("variables")

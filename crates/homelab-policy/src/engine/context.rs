@@ -15,6 +15,7 @@ pub struct Scope<'a> {
     resource: &'a Value,
     ctx: &'a EvalContext,
     vars: OnceCell<Vars>,
+    cel: OnceCell<crate::cel::eval::Bindings>,
 }
 
 impl<'a> Scope<'a> {
@@ -23,11 +24,18 @@ impl<'a> Scope<'a> {
             resource,
             ctx,
             vars: OnceCell::new(),
+            cel: OnceCell::new(),
         }
     }
 
     pub fn resource(&self) -> &'a Value {
         self.resource
+    }
+
+    /// What `validate.cel` rules bind, converted to CEL values once for all of them.
+    pub fn cel_rule_bindings(&self) -> &crate::cel::eval::Bindings {
+        self.cel
+            .get_or_init(|| crate::cel::rule_bindings(self.resource, self.ctx))
     }
 
     /// The base context (a cheap copy: the converted data is shared).

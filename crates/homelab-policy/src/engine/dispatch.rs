@@ -291,7 +291,12 @@ fn evaluate_rule(
         return respond(status, msg);
     }
     if validate.get("cel").is_some() {
-        return Some((crate::cel::validate_rule(rule, resource, ctx), None));
+        let response = if provided.is_empty() {
+            crate::cel::validate_rule_with(rule, scope.cel_rule_bindings(), ctx)
+        } else {
+            crate::cel::validate_rule(rule, resource, ctx)
+        };
+        return Some((response, None));
     }
     if let Some(g) = generate {
         return Some(

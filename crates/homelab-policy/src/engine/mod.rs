@@ -268,10 +268,10 @@ fn selectable_kinds<'a>(rules: impl Iterator<Item = &'a Value>) -> Option<HashSe
         }
         for k in kinds {
             let (_, _, kind, _) = crate::matching::parse_kind_selector(k.as_str()?);
-            if kind.is_empty() || crate::values::has_wildcard(&kind) {
+            if kind.is_empty() || crate::values::has_wildcard(kind) {
                 return None;
             }
-            out.insert(kind);
+            out.insert(kind.to_string());
         }
         Some(())
     }
