@@ -18,6 +18,9 @@ pub const MAX_ARCHIVE_BYTES: u64 = 64 * 1024 * 1024;
 pub const CACHE_DIR: &str = ".homelab/charts";
 pub const LOCK_FILE: &str = ".homelab/charts/lock.yaml";
 
+/// The largest chart lock read.
+const MAX_LOCK_BYTES: u64 = 4 * 1024 * 1024;
+
 /// A chart in a chart repository: where, what, which version (as the source pins it).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RemoteChart {
@@ -156,9 +159,14 @@ impl Lock {
             ));
         }
         let path = root.join(LOCK_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lock::default()),
+        // A committed file: read only as a regular file, never through a link or from a FIFO.
+        let text = match homelab_fs::read_regular(&path, MAX_LOCK_BYTES, false) {
+            Ok(bytes) => {
+                String::from_utf8(bytes).map_err(|_| format!("{LOCK_FILE}: is not UTF-8 text"))?
+            }
+            Err(homelab_fs::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Lock::default())
+            }
             Err(e) => return Err(format!("{LOCK_FILE}: {e}")),
         };
         let value = parse_yaml(LOCK_FILE, &text).map_err(|e| format!("{LOCK_FILE}: {e}"))?;
@@ -580,6 +588,28 @@ mod tests {
             Lock::read(tempfile::tempdir().unwrap().path()).unwrap(),
             Lock::default()
         );
+    }
+
+    #[test]
+    fn a_lock_that_is_a_link_or_a_fifo_is_refused_without_reading_it() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("host"), "HOST-FILE-CONTENT: [\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(CACHE_DIR)).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("host"), dir.path().join(LOCK_FILE))
+            .unwrap();
+        let err = Lock::read(dir.path()).unwrap_err();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert!(!err.contains("HOST-FILE-CONTENT"), "{err}");
+        std::fs::remove_file(dir.path().join(LOCK_FILE)).unwrap();
+        assert!(std::process::Command::new("mkfifo")
+            .arg(dir.path().join(LOCK_FILE))
+            .status()
+            .unwrap()
+            .success());
+        // Opened non-blocking and refused: the test would hang here otherwise.
+        let err = Lock::read(dir.path()).unwrap_err();
+        assert!(err.contains("FIFO"), "{err}");
     }
 
     fn repo_with(dir: &Path, name: &str, version: &str, bytes: &[u8], digest: &str) {

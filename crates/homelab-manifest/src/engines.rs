@@ -345,23 +345,17 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
         }
     }
 
-    // Flux Kustomizations: variables and target namespaces of the files under their path.
+    // Flux Kustomizations: patches, variables and target namespaces of the files under their
+    // path.
     if let Some(root) = root.and_then(normalise) {
         let flux: Vec<usize> = (0..docs.len())
             .filter(|i| docs[*i].is("kustomize.toolkit.fluxcd.io", "Kustomization"))
             .collect();
-        for k in flux {
+        for &k in &flux {
             let spec = docs[k].value.get("spec").cloned().unwrap_or(Value::Null);
-            let Some(path) = spec.get("path").and_then(Value::as_str) else {
+            let files = flux_files(docs, &index, &root, &docs[k]);
+            if files.is_empty() {
                 continue;
-            };
-            let Some(dir) = normalise(&root.join(path.trim_start_matches('/'))) else {
-                continue;
-            };
-            let mut files: BTreeSet<PathBuf> = index.under(&dir).cloned().collect();
-            if let Some(kz) = index.kustomization_in(&dir) {
-                let mut reached = BTreeSet::new();
-                build_files(docs, &index, kz, &mut files, &mut reached);
             }
             built_by_kustomize.extend(files.iter().cloned());
             let variables = flux_variables(docs, &docs[k], &spec);
@@ -413,7 +407,200 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
             d.help = Some("quote it so that every tool reads the same value".into());
         }
     }
+    // Patches last, after variables and value corrections: what they fill in has no
+    // place in a file to read again. A patch may give child Kustomizations patches of their own (defaults for the
+    // HelmReleases they apply): fill until nothing changes, a few levels at most.
+    if let Some(root) = root.and_then(normalise) {
+        let flux: Vec<usize> = (0..docs.len())
+            .filter(|i| docs[*i].is("kustomize.toolkit.fluxcd.io", "Kustomization"))
+            .collect();
+        for _ in 0..4 {
+            let mut changed = false;
+            for &k in &flux {
+                changed |= apply_flux_patches(docs, &index, &root, k);
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
     notes
+}
+
+/// The files a Flux Kustomization applies: those under its `path` and what their
+/// kustomization builds.
+fn flux_files(
+    docs: &[Document],
+    index: &Index,
+    root: &Path,
+    kustomization: &Document,
+) -> BTreeSet<PathBuf> {
+    let Some(dir) = flux_dir(index, root, kustomization) else {
+        return BTreeSet::new();
+    };
+    let mut files: BTreeSet<PathBuf> = index.under(&dir).cloned().collect();
+    if let Some(kz) = index.kustomization_in(&dir) {
+        let mut reached = BTreeSet::new();
+        build_files(docs, index, kz, &mut files, &mut reached);
+    }
+    files
+}
+
+/// The folder a Flux Kustomization's `path` names. The path is relative to its source's
+/// root, which is the repository's root or, for a source built from a subfolder (an
+/// OCIRepository pushed from `kubernetes/`), one of the folders that hold the Kustomization's
+/// own file: the first of those where the path leads to loaded files.
+fn flux_dir(index: &Index, root: &Path, kustomization: &Document) -> Option<PathBuf> {
+    let path = kustomization.value.pointer("/spec/path")?.as_str()?;
+    let path = path.trim_start_matches('/');
+    let file = file_of(kustomization);
+    let mut bases: Vec<&Path> = vec![root];
+    let mut folders: Vec<&Path> = file
+        .parent()
+        .into_iter()
+        .flat_map(Path::ancestors)
+        .filter(|a| a.starts_with(root) && *a != root)
+        .collect();
+    folders.reverse();
+    bases.extend(folders);
+    bases
+        .into_iter()
+        .filter_map(|base| normalise(&base.join(path)))
+        .find(|dir| index.under(dir).next().is_some())
+}
+
+/// Fill in what the strategic-merge `spec.patches` of Flux Kustomization `k` add to the
+/// objects it applies (a common way to give every child Kustomization or HelmRelease its
+/// `interval`, `prune` or `postBuild`). Only absent fields are filled: a value the file sets
+/// is never replaced, so a patch can hide no fault of the file. JSON6902 patches (lists of
+/// operations) and targets this cannot evaluate are left alone. Returns whether anything
+/// was filled.
+fn apply_flux_patches(docs: &mut [Document], index: &Index, root: &Path, k: usize) -> bool {
+    let spec = docs[k].value.get("spec").cloned().unwrap_or(Value::Null);
+    let Some(entries) = spec.get("patches").and_then(Value::as_array) else {
+        return false;
+    };
+    let mut patches: Vec<(Value, Value)> = Vec::new();
+    for entry in entries {
+        let Some(text) = entry.get("patch").and_then(Value::as_str) else {
+            continue;
+        };
+        let (parsed, _) = crate::parse_str("patch", text);
+        let Some(patch) = parsed.into_iter().next().map(|d| d.value) else {
+            continue;
+        };
+        if !patch.is_object() {
+            continue;
+        }
+        let target = match entry.get("target") {
+            Some(t) if t.is_object() => t.clone(),
+            _ => {
+                // Without a target, the patch names its own object.
+                let mut t = Map::new();
+                for (key, from) in [("kind", "/kind"), ("name", "/metadata/name")] {
+                    if let Some(v) = patch.pointer(from) {
+                        t.insert(key.into(), v.clone());
+                    }
+                }
+                Value::Object(t)
+            }
+        };
+        patches.push((target, patch));
+    }
+    if patches.is_empty() {
+        return false;
+    }
+    let files = flux_files(docs, index, root, &docs[k]);
+    let mut changed = false;
+    for (i, doc) in docs.iter_mut().enumerate() {
+        if i == k || doc.class != Class::Object || !files.contains(&file_of(doc)) {
+            continue;
+        }
+        for (target, patch) in &patches {
+            if targets(target, doc) == Some(true) {
+                let mut patch = patch.clone();
+                if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
+                    // The patch's name and namespace only select; they are not set.
+                    meta.remove("name");
+                    meta.remove("namespace");
+                }
+                changed |= fill_absent(&mut doc.value, &patch);
+            }
+        }
+    }
+    changed
+}
+
+/// Whether a kustomize/Flux patch `target` selects `doc`; `None` when it uses a selector
+/// this does not evaluate (so the patch is not applied).
+fn targets(target: &Value, doc: &Document) -> Option<bool> {
+    let field = |key: &str| target.get(key).and_then(Value::as_str);
+    let matches = |pattern: Option<&str>, value: Option<&str>| -> Option<bool> {
+        let Some(pattern) = pattern else {
+            return Some(true);
+        };
+        let value = value.unwrap_or("");
+        // kustomize matches names and namespaces as anchored regular expressions.
+        let re = regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+            .size_limit(1 << 20)
+            .build()
+            .ok()?;
+        Some(re.is_match(value))
+    };
+    let mut ok = matches(field("kind"), doc.kind())?
+        && matches(field("group"), Some(doc.group()))?
+        && matches(field("version"), Some(doc.version()))?
+        && matches(field("name"), doc.name())?
+        && matches(field("namespace"), doc.namespace())?;
+    for (key, labels) in [
+        ("labelSelector", doc.value.pointer("/metadata/labels")),
+        (
+            "annotationSelector",
+            doc.value.pointer("/metadata/annotations"),
+        ),
+    ] {
+        let Some(selector) = field(key) else { continue };
+        for term in selector.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            // Only `key=value`, `key==value` and `key!=value` terms are evaluated.
+            let (name, want, equal) = if let Some((n, v)) = term.split_once("!=") {
+                (n, v, false)
+            } else if let Some((n, v)) = term.split_once('=') {
+                (n, v.trim_start_matches('='), true)
+            } else {
+                return None;
+            };
+            let have = labels
+                .and_then(|l| l.get(name.trim()))
+                .and_then(Value::as_str);
+            ok &= (have == Some(want.trim())) == equal;
+        }
+    }
+    Some(ok)
+}
+
+/// Copy into `value` the fields of `patch` that `value` lacks (maps merged key by key).
+fn fill_absent(value: &mut Value, patch: &Value) -> bool {
+    let (Some(into), Some(from)) = (value.as_object_mut(), patch.as_object()) else {
+        return false;
+    };
+    let mut changed = false;
+    for (key, add) in from {
+        match into.get_mut(key) {
+            None => {
+                // `$patch` directives and nulls (deletions) add nothing.
+                if !key.starts_with('$') && !add.is_null() {
+                    into.insert(key.clone(), add.clone());
+                    changed = true;
+                }
+            }
+            Some(existing) if existing.is_object() && add.is_object() => {
+                changed |= fill_absent(existing, add);
+            }
+            Some(_) => {}
+        }
+    }
+    changed
 }
 
 /// The `${VAR}` values a Flux Kustomization provides: `substituteFrom` ConfigMaps and

@@ -51,6 +51,19 @@ pub fn terminal(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A file name (or a `file:line:col` location) that starts a line of text output: escaped
+/// like [`terminal`], and written `./::…` when it starts with `::`, which CI runners (GitHub
+/// Actions) take at the start of a line for a command (`::error::`, `::add-mask::`,
+/// `::stop-commands::`): a repository's file name cannot fake an annotation or hide the log.
+pub fn terminal_file(name: &str) -> Cow<'_, str> {
+    let escaped = terminal(name);
+    if escaped.starts_with("::") {
+        Cow::Owned(format!("./{escaped}"))
+    } else {
+        escaped
+    }
+}
+
 /// Like [`terminal`] for text of several lines (an error with its context): line breaks are
 /// kept, every other control character is escaped.
 pub fn terminal_lines(text: &str) -> Cow<'_, str> {

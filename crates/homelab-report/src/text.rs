@@ -47,7 +47,7 @@ pub fn render(report: &Report, sources: &dyn SourceLookup, options: RenderOption
                 out.push('\n');
             }
             if let Some(f) = file {
-                let _ = writeln!(out, "{}", palette.bold(&t(f)));
+                let _ = writeln!(out, "{}", palette.bold(&crate::escape::terminal_file(f)));
             }
             current_file = file;
         }

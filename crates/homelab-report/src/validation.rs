@@ -164,7 +164,7 @@ fn text(v: &Validation, sources: &dyn SourceLookup) -> String {
     let mut out = String::new();
     for r in &v.rows {
         let what = t(format!("{} {}", r.kind(), r.name()).trim()).into_owned();
-        let file = t(&r.file);
+        let file = crate::escape::terminal_file(&r.file);
         match r.verdict {
             Verdict::Valid if v.verbose => {
                 let _ = writeln!(out, "{file} - {what} is valid");
@@ -178,10 +178,10 @@ fn text(v: &Validation, sources: &dyn SourceLookup) -> String {
             if d.severity == Severity::Note && !v.verbose {
                 continue;
             }
-            let at = d
-                .location
-                .as_ref()
-                .map_or_else(|| file.to_string(), |l| t(&l.to_string()).into_owned());
+            let at = d.location.as_ref().map_or_else(
+                || file.to_string(),
+                |l| crate::escape::terminal_file(&l.to_string()).into_owned(),
+            );
             let verdict = match (d.severity, r.verdict) {
                 (Severity::Warning, _) => "has a warning",
                 (Severity::Note, _) => "note",

@@ -6,7 +6,7 @@ use crate::workload::sync_wave;
 use crate::Repo;
 use homelab_manifest::{Document, ResourceExt};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// One source of an Application (single `source` or each of `sources`), with its pointer.
 pub struct AppSource<'a> {
@@ -118,7 +118,7 @@ impl Deployment {
 
     fn folder(repo: &Repo, path: &str, recurse: bool) -> Deployment {
         let dir = normalise_dir(path);
-        let files = kustomize_files(repo, &dir, 0);
+        let files = kustomize_files(repo, &dir);
         Deployment {
             dir,
             recurse,
@@ -366,35 +366,72 @@ impl<'a> AppGraph<'a> {
 
 /// The files a kustomization in `dir` deploys, following `resources` into other
 /// kustomizations (as ArgoCD does: a path with a kustomization.yaml is built with kustomize).
-fn kustomize_files(repo: &Repo, dir: &str, depth: usize) -> Option<BTreeSet<String>> {
-    if depth > 16 {
-        return None;
-    }
-    let kustomization = repo.documents.iter().find(|d| {
-        let path = relative_path(repo, d);
-        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-            .iter()
-            .any(|name| path == join(dir, name).unwrap_or_default())
-    })?;
-    let mut files = BTreeSet::new();
-    for entry in ["resources", "components"]
-        .iter()
-        .filter_map(|k| kustomization.value.get(*k).and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        if entry.contains("://") || entry.starts_with("github.com/") {
-            continue;
+///
+/// The kustomizations are the repository's (untrusted): each folder is expanded once (a
+/// kustomization that lists itself, or a diamond of kustomizations listing each other many
+/// times, costs one visit per folder, not one per path through them), and a cycle adds nothing.
+fn kustomize_files(repo: &Repo, dir: &str) -> Option<BTreeSet<String>> {
+    let mut kustomizations: HashMap<String, &Document> = HashMap::new();
+    for doc in repo.documents.iter() {
+        let path = relative_path(repo, doc);
+        let (folder, file) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        if ["kustomization.yaml", "kustomization.yml", "Kustomization"].contains(&file) {
+            kustomizations.entry(folder.to_owned()).or_insert(doc);
         }
-        let Some(path) = join(dir, entry) else {
-            continue;
-        };
-        match kustomize_files(repo, &path, depth + 1) {
-            Some(nested) => files.extend(nested),
-            None => {
-                files.insert(path);
+    }
+    let mut walk = KustomizeWalk {
+        kustomizations,
+        stack: Vec::new(),
+        done: HashMap::new(),
+    };
+    walk.files(&join("", dir)?)
+}
+
+struct KustomizeWalk<'a> {
+    /// The kustomization document of each folder that has one.
+    kustomizations: HashMap<String, &'a Document>,
+    /// The folders being expanded (to cut cycles).
+    stack: Vec<String>,
+    /// Folders already expanded.
+    done: HashMap<String, Option<BTreeSet<String>>>,
+}
+
+impl KustomizeWalk<'_> {
+    fn files(&mut self, dir: &str) -> Option<BTreeSet<String>> {
+        if let Some(known) = self.done.get(dir) {
+            return known.clone();
+        }
+        if self.stack.len() > 16 {
+            return None;
+        }
+        if self.stack.iter().any(|d| d == dir) {
+            // Its files are being gathered further up.
+            return Some(BTreeSet::new());
+        }
+        let kustomization = *self.kustomizations.get(dir)?;
+        self.stack.push(dir.to_owned());
+        let mut files = BTreeSet::new();
+        for entry in ["resources", "components"]
+            .iter()
+            .filter_map(|k| kustomization.value.get(*k).and_then(Value::as_array))
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if entry.contains("://") || entry.starts_with("github.com/") {
+                continue;
+            }
+            let Some(path) = join(dir, entry) else {
+                continue;
+            };
+            match self.files(&path) {
+                Some(nested) => files.extend(nested),
+                None => {
+                    files.insert(path);
+                }
             }
         }
+        self.stack.pop();
+        self.done.insert(dir.to_owned(), Some(files.clone()));
+        Some(files)
     }
-    Some(files)
 }

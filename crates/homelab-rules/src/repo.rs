@@ -98,8 +98,25 @@ impl<'a> Repo<'a> {
     }
 }
 
+/// Whether `relative` names something inside `root`. The path comes from the repository
+/// (untrusted): an absolute path, a `..`, or a link that leads out of the root is not inside
+/// it, so that the answer never tells whether a file exists elsewhere on the host.
 fn exists_under(root: &Path, relative: &str) -> bool {
-    !relative.split('/').any(|c| c == "..") && root.join(relative).exists()
+    use std::path::Component;
+    let relative = Path::new(relative);
+    if !relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return false;
+    }
+    match (
+        std::fs::canonicalize(root),
+        std::fs::canonicalize(root.join(relative)),
+    ) {
+        (Ok(root), Ok(target)) => target.starts_with(root),
+        _ => false,
+    }
 }
 
 /// `a/b` + `../c/d.yaml` = `a/c/d.yaml` (None when it leaves the repository).
@@ -120,4 +137,34 @@ pub fn join(dir: &str, entry: &str) -> Option<String> {
 /// The folder of a repository path (`""` for a file at the root).
 pub fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::exists_under;
+
+    #[test]
+    fn only_paths_inside_the_root_exist() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("host");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("passwd"), "x").unwrap();
+        let root = tmp.path().join("repo");
+        std::fs::create_dir_all(root.join("values")).unwrap();
+        std::fs::write(root.join("values/a.yaml"), "a: 1").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("out")).unwrap();
+        std::os::unix::fs::symlink("values/a.yaml", root.join("in.yaml")).unwrap();
+        assert!(exists_under(&root, "values/a.yaml"));
+        assert!(exists_under(&root, "./values/a.yaml"));
+        assert!(
+            exists_under(&root, "in.yaml"),
+            "a link inside the root is followed"
+        );
+        let host_file = outside.join("passwd");
+        assert!(!exists_under(&root, host_file.to_str().unwrap()));
+        assert!(!exists_under(&root, "../host/passwd"));
+        assert!(!exists_under(&root, "values/../../host/passwd"));
+        assert!(!exists_under(&root, "out/passwd"));
+        assert!(!exists_under(&root, "values/missing.yaml"));
+    }
 }

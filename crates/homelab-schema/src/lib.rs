@@ -562,7 +562,10 @@ fn compile_json_schema_text(origin: &str, text: &str, strict: bool) -> Lookup {
             .unwrap_or(std::path::Path::new("."));
         for file in ir::external_refs(&value) {
             let base = file.rsplit('/').next().unwrap_or(&file);
-            match std::fs::read_to_string(dir.join(base)) {
+            let read = homelab_fs::read_regular(&dir.join(base), location::MAX_SCHEMA_BYTES, true)
+                .map_err(|e| e.to_string())
+                .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8".to_owned()));
+            match read {
                 Ok(text) => match serde_json::from_str::<Value>(&text) {
                     Ok(v) => others.push(v),
                     Err(e) => {

@@ -64,7 +64,7 @@ fn safe_names(api_version: &str, kind: &str) -> bool {
 }
 
 /// The largest schema file read from a local location.
-const MAX_SCHEMA_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_SCHEMA_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Renders a kubeconform template. Unknown placeholders are an error naming them.
 pub fn render(template: &str, d: &TemplateData<'_>) -> Result<String, String> {

@@ -111,7 +111,7 @@ fn main() -> ExitCode {
         Err(err) => {
             // Errors quote file names and content of the repository: never raw to a terminal.
             let message = format!("{err:#}");
-            eprintln!("error: {}", term::safe_lines(&message));
+            eprintln!("error: {}", term::error_text(&message));
             ExitCode::from(commands::EXIT_USAGE)
         }
     }

@@ -148,6 +148,71 @@ spec:
     assert_eq!(objects, ["apps/v1/Deployment web/web"], "{problems:#?}");
 }
 
+/// A Flux Kustomization's strategic-merge `patches` complete what it applies: child
+/// Kustomizations that get `interval` and `prune` from the parent's patch are not missing
+/// them, while a child the patch does not target still is.
+#[test]
+fn flux_patches_complete_the_objects_they_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "clusters/home/ks.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: home}
+  patches:
+    - patch: |-
+        apiVersion: kustomize.toolkit.fluxcd.io/v1
+        kind: Kustomization
+        metadata:
+          name: _
+        spec:
+          interval: 30m
+          prune: true
+      target:
+        group: kustomize.toolkit.fluxcd.io
+        kind: Kustomization
+        labelSelector: defaults!=off
+",
+    );
+    let child = |name: &str, labels: &str| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: {name}
+  namespace: flux-system
+  labels: {{{labels}}}
+spec:
+  path: ./apps/{name}/app
+  sourceRef: {{kind: GitRepository, name: home}}
+"
+        )
+    };
+    write(root, "apps/web/web-ks.yaml", &child("web", ""));
+    write(
+        root,
+        "apps/db/db-ks.yaml",
+        &child("db", "defaults: \"off\""),
+    );
+    let problems = problems(&check(root));
+    let missing: Vec<&str> = problems
+        .iter()
+        .filter(|(r, _, _)| r == "schema/required")
+        .map(|(_, file, _)| file.as_str())
+        .collect();
+    assert!(
+        !missing.is_empty() && missing.iter().all(|f| *f == "db-ks.yaml"),
+        "{problems:#?}"
+    );
+}
+
 /// Without Flux, the same file with an unknown variable is still not a type error.
 #[test]
 fn an_undefined_variable_is_unknown_not_wrong() {

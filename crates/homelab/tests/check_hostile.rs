@@ -425,3 +425,257 @@ fn a_kind_cannot_steer_a_schema_location_outside_its_folder() {
     assert!(!all.contains("HOST-SCHEMA-CONTENT"), "{all}");
     assert!(all.contains("not a valid apiVersion and kind"), "{all}");
 }
+
+#[test]
+fn a_sops_config_is_never_read_through_a_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A host file that a link named .sops.yaml would make the parse error quote.
+    write(
+        &tmp.path().join("host"),
+        "shadow",
+        "root:HOST-SECRET-LINE:19000:0:99999:7:::\n",
+    );
+    let repo = tmp.path().join("repo");
+    write(
+        &repo,
+        "apps/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  a: b\n",
+    );
+    symlink(tmp.path().join("host/shadow"), repo.join(".sops.yaml")).unwrap();
+    // A FIFO where a nearer .sops.yaml would be: never opened.
+    std::fs::create_dir_all(repo.join("fifo")).unwrap();
+    write(
+        &repo,
+        "fifo/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: f\nstringData:\n  a: b\n",
+    );
+    assert!(std::process::Command::new("mkfifo")
+        .arg(repo.join("fifo/.sops.yaml"))
+        .status()
+        .unwrap()
+        .success());
+    for format in FORMATS {
+        let out = homelab()
+            .args(["check", "--format", format])
+            .arg(&repo)
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        let all = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+        assert!(!all.contains("HOST-SECRET-LINE"), "{format}: {all}");
+        assert!(all.contains("symbolic link"), "{format}: {all}");
+    }
+}
+
+#[test]
+fn kustomizations_that_list_each_other_do_not_stall_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    write(
+        repo,
+        "argocd/app.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\n  namespace: argocd\nspec:\n  project: default\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: demo\n  source:\n    repoURL: https://example.com/r.git\n    path: k/0\n",
+    );
+    // Twenty levels, each listing itself, its parent and the next level ten times over: one
+    // path through them per choice would be 30^20.
+    for level in 0..20 {
+        let mut resources = Vec::new();
+        for _ in 0..10 {
+            resources.push(".".to_owned());
+            resources.push(format!("../{level}"));
+            resources.push(format!("../{}", level + 1));
+        }
+        write(
+            repo,
+            &format!("k/{level}/kustomization.yaml"),
+            &format!(
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{}  - ns.yaml\n",
+                resources.iter().map(|r| format!("  - {r}\n")).collect::<String>()
+            ),
+        );
+        write(repo, &format!("k/{level}/ns.yaml"), NAMESPACE);
+    }
+    let out = homelab()
+        .args(["check", "--format", "json"])
+        .arg(repo)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some(), "check was killed: it stalled");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The namespaces are all reachable through the kustomizations: none is unreachable.
+    let text = json.to_string();
+    assert!(!text.contains("argocd/unreachable"), "{text}");
+}
+
+#[test]
+fn a_schema_reference_to_a_fifo_does_not_stall_validate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let schemas = tmp.path().join("schemas");
+    for name in ["widget.json", "Widget.json"] {
+        write(
+            &schemas,
+            name,
+            r##"{"$ref": "_definitions.json#/definitions/widget"}"##,
+        );
+    }
+    assert!(std::process::Command::new("mkfifo")
+        .arg(schemas.join("_definitions.json"))
+        .status()
+        .unwrap()
+        .success());
+    let repo = tmp.path().join("repo");
+    write(
+        &repo,
+        "w.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+    );
+    let out = homelab()
+        .args(["validate", "-schema-location"])
+        .arg(format!("{}/{{{{.ResourceKind}}}}.json", schemas.display()))
+        .arg(&repo)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let all = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+    assert!(
+        out.status.code().is_some(),
+        "validate was killed: it stalled"
+    );
+    assert!(all.contains("FIFO"), "{all}");
+}
+
+#[test]
+fn an_error_never_echoes_a_huge_configuration_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    write(repo, "ns.yaml", NAMESPACE);
+    write(
+        repo,
+        ".homelab.toml",
+        &format!(
+            "[check]\nselect = [\"a\"] {}\u{1b}[2J\n",
+            "A".repeat(500_000)
+        ),
+    );
+    let out = homelab().arg("check").arg(repo).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(".homelab.toml"), "{stderr}");
+    assert!(stderr.len() < 4096, "{} bytes of error", stderr.len());
+    assert!(!stderr.contains('\u{1b}'));
+}
+
+#[test]
+fn the_fingerprint_key_is_never_read_through_a_linked_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("host"), "fingerprint.key", "host key\n");
+    let repo = tmp.path().join("repo");
+    write(&repo, "ns.yaml", NAMESPACE);
+    symlink(tmp.path().join("host"), repo.join(".homelab")).unwrap();
+    homelab()
+        .arg("check")
+        .arg(&repo)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(".homelab: is a symbolic link"));
+}
+
+/// Deeply nested and self-multiplying documents in every input `check`, `render` and `plan`
+/// read from a repository: each run ends with a finding or an error naming the file.
+#[test]
+fn deep_and_exploding_documents_in_every_input_end_the_run() {
+    const DEPTH: usize = 100_000;
+    let flow = || format!("{}{}", "[".repeat(DEPTH), "]".repeat(DEPTH));
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12u8 {
+        let (name, prev) = ((b'a' + i) as char, (b'a' + i - 1) as char);
+        bomb.push_str(&format!(
+            "{name}: &{name} [{}]\n",
+            vec![format!("*{prev}"); 9].join(", ")
+        ));
+    }
+    let sops_tail =
+        "sops:\n  lastmodified: \"2020-01-01T00:00:00Z\"\n  mac: ENC[AES256_GCM,data:x]\n";
+    let cases: Vec<(&str, String)> = vec![
+        ("deep.yaml", format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata: {}\n", flow())),
+        ("deep.json", format!("{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"data\":{}}}", flow())),
+        ("bomb.yaml", bomb.clone()),
+        ("deep.sops.yaml", format!("x: {}\n{sops_tail}", flow())),
+        ("bomb.sops.yaml", format!("{bomb}{sops_tail}")),
+        ("kustomization.yaml", format!("resources: {}\n", flow())),
+        ("kyverno-test.yaml", format!("apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {{name: t}}\npolicies: {}\n", flow())),
+        (".sops.yaml", format!("creation_rules: {}\n", flow())),
+        (".homelab.toml", format!("a = {}\n", flow())),
+        (".secrets.baseline", flow()),
+        ("platform.toml", format!("a = {}\n", flow())),
+    ];
+    for (name, text) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path();
+        write(repo, name, &text);
+        write(
+            repo,
+            "apps/secret.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  a: b\n",
+        );
+        let mut runs = vec![vec!["check".to_owned(), "--format".into(), "json".into()]];
+        if name == "platform.toml" {
+            runs.push(vec!["render".into()]);
+            runs.push(vec!["plan".into()]);
+        }
+        for args in runs {
+            let out = homelab()
+                .args(&args)
+                .arg(repo)
+                .timeout(Duration::from_secs(60))
+                .output()
+                .unwrap();
+            let all = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+            assert!(
+                matches!(out.status.code(), Some(1) | Some(2)),
+                "{name} {args:?}: {:?} {}",
+                out.status,
+                all.chars().take(2000).collect::<String>()
+            );
+            assert!(
+                all.contains(name),
+                "{name} {args:?}: the file is not named: {all}"
+            );
+            assert!(
+                all.len() < 64 * 1024,
+                "{name} {args:?}: {} bytes of output",
+                all.len()
+            );
+        }
+    }
+}
+
+/// A file named like a CI runner's workflow command, passed by name (a shell glob does that),
+/// never starts a line of text output.
+#[test]
+fn a_file_name_cannot_start_a_ci_workflow_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = "::error title=All clear::x.yaml";
+    write(
+        tmp.path(),
+        name,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  a: [1\n",
+    );
+    for command in ["check", "validate"] {
+        let out = homelab()
+            .current_dir(tmp.path())
+            .args([command, name])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            stdout.contains("::error title=All clear::x.yaml"),
+            "{command}: {stdout}"
+        );
+        assert!(
+            stdout.lines().all(|l| !l.starts_with("::")),
+            "{command}: {stdout}"
+        );
+    }
+}

@@ -260,7 +260,15 @@ fn fingerprint_key(
     if let Some(value) = std::env::var_os("HOMELAB_FINGERPRINT_KEY").filter(|v| !v.is_empty()) {
         return Ok(Some(FingerprintKey::derive(value.as_encoded_bytes())));
     }
-    Ok(read_config_file(&root.join(".homelab/fingerprint.key"))?
+    // The folder is the repository's too: a `.homelab` that links elsewhere is not followed.
+    let folder = root.join(".homelab");
+    if std::fs::symlink_metadata(&folder).is_ok_and(|m| m.file_type().is_symlink()) {
+        anyhow::bail!(
+            "{}: is a symbolic link (not followed); check reads its configuration only from regular files of the repository",
+            folder.display()
+        );
+    }
+    Ok(read_config_file(&folder.join("fingerprint.key"))?
         .filter(|text| !text.trim().is_empty())
         .map(|text| FingerprintKey::derive(text.trim().as_bytes())))
 }

@@ -73,7 +73,7 @@ pub fn run(
             continue;
         };
         let config = configs.entry(config_path.clone()).or_insert_with(|| {
-            match Config::load(&config_path) {
+            match load_untrusted(&config_path) {
                 Ok(c) => Some(c),
                 Err(e) => {
                     out.push(
@@ -131,6 +131,22 @@ pub fn run(
         }
     }
     out
+}
+
+/// A repository's `.sops.yaml`, read as the repository's other configuration files are: a
+/// regular file, bounded, never through a link (a link could show a host file's lines in the
+/// parse error, and a FIFO would stall the run).
+fn load_untrusted(path: &Path) -> Result<Config, config::ConfigError> {
+    const MAX_CONFIG_BYTES: u64 = 1 << 20;
+    let fail = |message: String| config::ConfigError {
+        path: path.to_path_buf(),
+        pos: Default::default(),
+        message,
+    };
+    let bytes = homelab_fs::read_regular(path, MAX_CONFIG_BYTES, false)
+        .map_err(|e| fail(format!("it {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| fail("it is not UTF-8 text".to_owned()))?;
+    Config::parse(path, &text)
 }
 
 fn is_yaml_or_json(name: &str) -> bool {
