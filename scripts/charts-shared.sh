@@ -37,15 +37,28 @@ report = json.load(open(sys.argv[1]))
 d = report["diagnostics"]
 rendered = [x["message"] for x in d if x["rule"] == "charts/rendered"]
 findings = [x for x in d if x["severity"] != "note"]
-# A chart the folder does not hold in any version (gitlab: see ../shared/charts/SOURCES.md)
-# cannot be checked here; it is listed, not counted. A pin the folder lacks is counted.
-absent = [x for x in findings if x["rule"] == "charts/not-cached" and "no version of it is there" in x["message"]]
+import re
+def version_key(v):
+    return [int(n) for n in re.findall(r"\d+", v)]
+def newer_than_folder(message):
+    # "chart NAME PIN from REPO is not in ... (versions there: A, B)"
+    pin = re.search(r"^chart \S+ (\S+) from", message)
+    there = re.search(r"versions there: ([^)]*)", message)
+    if not pin or not there:
+        return False
+    return all(version_key(v.strip()) < version_key(pin.group(1)) for v in there.group(1).split(","))
+# A chart the folder does not hold in any version (gitlab: see ../shared/charts/SOURCES.md),
+# or only in versions older than the default pin (the folder is a fixed snapshot; the default
+# pins stay current), cannot be checked here: listed, not counted. A pin older than what the
+# folder holds is counted: the default has fallen behind.
+absent = [x for x in findings if x["rule"] == "charts/not-cached"
+          and ("no version of it is there" in x["message"] or newer_than_folder(x["message"]))]
 findings = [x for x in findings if x not in absent]
 print(f"1. default repository with ../shared/charts: {len(rendered)} releases rendered, "
       f"{report['summary']['objects_checked']} objects checked, {len(findings)} findings"
-      f" (+{len(absent)} chart(s) absent from the folder)")
+      f" (+{len(absent)} chart(s) not in the folder at the pinned or a newer version)")
 for x in absent:
-    print("     absent: " + x["message"].split(" is not in")[0])
+    print("     not judged: " + x["message"])
 for rule, n in collections.Counter(x["rule"] for x in findings).most_common():
     print(f"     {n:4d} {rule}")
 ok = True
