@@ -182,9 +182,9 @@ fn multi_document_and_empty_documents() {
         .collect();
     // Empty documents are counted (doc_index) but not kept.
     assert_eq!(summary, vec![(0, Class::Object), (2, Class::Object)]);
-    assert_eq!(docs[2].id(), "v1/Namespace b");
+    assert_eq!(docs[1].id(), "v1/Namespace b");
     assert_eq!(
-        docs[2].location("/metadata/name").to_string(),
+        docs[1].location("/metadata/name").to_string(),
         "t.yaml:12:3"
     );
     let (docs, diags) = parse_str("e.yaml", "");
