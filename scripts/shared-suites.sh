@@ -33,6 +33,8 @@ run "schema verdicts on the corpora" 300 scripts/corpus-validate.sh
 run "check on the corpora" 300 scripts/corpus-check.sh
 run "SealedSecrets interop" 600 scripts/interop-seal.sh
 run "SOPS interop" 300 scripts/interop-sops.sh
+run "Helm charts: values lines on real charts (../shared/charts)" 600 scripts/charts-shared.sh values
+run "Helm charts: default repository, 0 findings (../shared/charts)" 600 scripts/charts-shared.sh default
 if [ ${#failed[@]} -gt 0 ]; then
   echo "shared suites FAILED: ${failed[*]}"
   exit 1

@@ -8,7 +8,7 @@
 
 use anyhow::{bail, Result};
 use homelab_manifest::{Class, LoadOptions};
-use homelab_schema::{Status, Validator, ValidatorOptions};
+use homelab_schema::{Validator, ValidatorOptions, Validity};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -44,10 +44,10 @@ pub fn run(args: &[String]) -> Result<()> {
                     let mut counts = [0usize; 4];
                     for r in results.iter().flatten() {
                         counts[match r.status {
-                            Status::Valid => 0,
-                            Status::Invalid => 1,
-                            Status::Error => 2,
-                            Status::Skipped => 3,
+                            Validity::Valid => 0,
+                            Validity::Invalid => 1,
+                            Validity::Error => 2,
+                            Validity::Skipped => 3,
                         }] += 1;
                     }
                     let bytes: usize = loaded.sources.iter().map(|s| s.text.len()).sum();

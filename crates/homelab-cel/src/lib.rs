@@ -17,6 +17,7 @@
 //! assert_eq!(p.eval_json(&act).unwrap(), serde_json::json!(true));
 //! ```
 
+pub mod budget;
 mod convert;
 pub mod k8s;
 mod structs;
@@ -58,6 +59,7 @@ fn env() -> &'static Arc<Env> {
         add(env.add_extension(cel::extensions::math));
         add(env.add_extension(cel::extensions::encoders));
         add(k8s::register(&mut env));
+        add(budget::register(&mut env));
         Arc::new(env)
     })
 }
@@ -67,6 +69,9 @@ fn env() -> &'static Arc<Env> {
 pub struct Program {
     source: String,
     expr: cel::IdedExpr,
+    /// An evaluation ran out of its cost budget: the expression is not run again (a
+    /// hostile expression costs one budget, not one per object).
+    over_budget: std::sync::atomic::AtomicBool,
 }
 
 /// Compiles `source` once; evaluate it many times with [`Program::eval`].
@@ -96,9 +101,17 @@ pub fn compile(source: &str) -> Result<Program, CelError> {
         .map_err(|_| CelError::Compile("the CEL parser failed on this expression".into()))?;
     let mut expr = parsed.map_err(|e| CelError::Compile(e.to_string().trim().to_string()))?;
     structs::lower_struct_literals(&mut expr);
+    let estimate = budget::estimate(&expr);
+    if estimate > budget::ESTIMATED_COST_LIMIT {
+        return Err(CelError::Compile(budget::estimated_exceeded_message(
+            estimate,
+        )));
+    }
+    budget::instrument(&mut expr);
     Ok(Program {
         source: source.to_string(),
         expr,
+        over_budget: std::sync::atomic::AtomicBool::new(false),
     })
 }
 
@@ -315,13 +328,24 @@ impl Program {
         if let Some(e) = &act.bind_error {
             return Err(CelError::Eval(e.clone()));
         }
+        use std::sync::atomic::Ordering;
+        if self.over_budget.load(Ordering::Relaxed) {
+            return Err(CelError::Eval(budget::runtime_exceeded_message()));
+        }
         // The interpreter is third-party code: a panic in it must not take the
         // whole run down, so it becomes this expression's error.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Value::resolve(&self.expr, &act.ctx)
-        }))
-        .map_err(|_| CelError::Eval("the CEL interpreter failed on this expression".into()))?
-        .map_err(|e| CelError::Eval(e.to_string()))
+        let (result, exceeded) = budget::with_runtime_limit(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Value::resolve(&self.expr, &act.ctx)
+            }))
+        });
+        if exceeded {
+            self.over_budget.store(true, Ordering::Relaxed);
+            return Err(CelError::Eval(budget::runtime_exceeded_message()));
+        }
+        result
+            .map_err(|_| CelError::Eval("the CEL interpreter failed on this expression".into()))?
+            .map_err(|e| CelError::Eval(e.to_string()))
     }
 
     /// Evaluates and converts the result to JSON.

@@ -341,3 +341,51 @@ fn cel_bind() {
         json!(true)
     );
 }
+
+#[test]
+fn nested_comprehensions_over_the_estimated_budget_are_refused_at_compile_time() {
+    // Four levels over lists of unknown size: 100^4 iterations estimated.
+    let hostile = "object.a.all(w, object.a.all(x, object.a.all(y, object.a.all(z, true))))";
+    match compile(hostile) {
+        Err(CelError::Compile(m)) => {
+            assert!(m.contains("estimated cost exceeds the budget"), "{m}")
+        }
+        other => panic!("expected a compile error, got {other:?}"),
+    }
+    // Literal ranges count their items: 3 levels of 300 = 2.7e7.
+    let items = (0..300)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let literal = format!("[{items}].all(x, [{items}].all(y, [{items}].all(z, true)))");
+    assert!(matches!(compile(&literal), Err(CelError::Compile(_))));
+    assert!(matches!(
+        compile("lists.range(1000000).all(x, lists.range(1000000).all(y, true))"),
+        Err(CelError::Compile(_))
+    ));
+    // What real policies write stays well inside.
+    let ok = "object.spec.containers.all(c, c.ports.all(p, p.containerPort > 0 && c.env.exists(e, e.name == 'x')))";
+    assert!(compile(ok).is_ok());
+    assert_eq!(
+        t("[1, 2, 3].map(x, [1, 2].map(y, x * y))"),
+        json!([[1, 2], [2, 4], [3, 6]])
+    );
+}
+
+#[test]
+fn runtime_cost_stops_an_expensive_evaluation_and_the_program_stays_stopped() {
+    // Estimated 100 x 100 (sizes unknown before running), 4e6 iterations at run time.
+    let p = compile("lists.range(object.n).all(x, lists.range(object.n).all(y, x + y >= 0))")
+        .expect("within the estimate");
+    let mut small = Activation::new();
+    small.bind_json("object", &json!({"n": 10}));
+    assert_eq!(p.eval_json(&small).unwrap(), json!(true));
+    let mut big = Activation::new();
+    big.bind_json("object", &json!({"n": 2000}));
+    match p.eval(&big) {
+        Err(CelError::Eval(m)) => assert!(m.contains("actual cost limit exceeded"), "{m}"),
+        other => panic!("expected the cost limit, got {other:?}"),
+    }
+    // Stopped, then refused without running again.
+    assert!(matches!(p.eval(&small), Err(CelError::Eval(m)) if m.contains("cost limit")));
+}

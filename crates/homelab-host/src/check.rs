@@ -4,7 +4,7 @@
 //! prerequisites) are gathered here at the edge.
 
 use crate::config::{HostConfig, TIMER_NAME};
-use crate::fstab::{self, Status as FstabStatus};
+use crate::fstab::{self, EntryMatch};
 use crate::mountinfo::{self, Mount};
 use crate::plan::LONGHORN_NOTE;
 use crate::probe::{find_tool, HostState};
@@ -21,6 +21,9 @@ pub enum Verdict {
     Warn,
     Info,
     Skip,
+    /// The host does not show what would decide it (e.g. inside a container).
+    #[serde(rename = "not-checkable")]
+    NotCheckable,
 }
 
 impl Verdict {
@@ -31,6 +34,7 @@ impl Verdict {
             Verdict::Warn => "warn",
             Verdict::Info => "info",
             Verdict::Skip => "skip",
+            Verdict::NotCheckable => "not-checkable",
         }
     }
 }
@@ -165,21 +169,21 @@ pub fn fstab_item(cfg: &HostConfig, st: &HostState) -> Item {
     let same = |s: &str| st.same_source(s);
     let where_ = cfg.fstab.display();
     match fstab::compare(&f, &mp, &cfg.mount_options(), &same) {
-        FstabStatus::Matches { line } => {
+        EntryMatch::Matches { line } => {
             let text = &f.lines[line - 1].text;
             item("fstab", Verdict::Pass, format!("{where_}:{line}: {text}"))
         }
-        FstabStatus::Missing => item(
+        EntryMatch::Missing => item(
             "fstab",
             Verdict::Fail,
             format!("{where_}: no entry for {mp}"),
         ),
-        FstabStatus::Differs { line, reasons } => item(
+        EntryMatch::Differs { line, reasons } => item(
             "fstab",
             Verdict::Fail,
             format!("{where_}:{line}: {}", reasons.join("; ")),
         ),
-        FstabStatus::Duplicate { lines } => item(
+        EntryMatch::Duplicate { lines } => item(
             "fstab",
             Verdict::Fail,
             format!(
@@ -522,74 +526,6 @@ fn compression_item(cfg: &HostConfig) -> Item {
     }
 }
 
-fn prereq_items(st: &HostState) -> Vec<Item> {
-    let mut out = Vec::new();
-    let systemd_active = |unit: &str| {
-        Command::new("systemctl")
-            .args(["is-active", unit])
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "active")
-    };
-    match find_tool("iscsiadm") {
-        None => out.push(item(
-            "iscsid",
-            Verdict::Fail,
-            "iscsiadm not found: install open-iscsi (Longhorn attaches volumes over iSCSI)",
-        )),
-        Some(p) => {
-            let mut ev = vec![format!("{} present", p.display())];
-            let initiator = Path::new("/etc/iscsi/initiatorname.iscsi").is_file();
-            ev.push(format!(
-                "/etc/iscsi/initiatorname.iscsi {}",
-                if initiator { "present" } else { "missing" }
-            ));
-            let mut ok = initiator;
-            if st.systemd_running {
-                let active = systemd_active("iscsid").unwrap_or(false)
-                    || systemd_active("iscsid.socket").unwrap_or(false);
-                ev.push(format!(
-                    "iscsid {}",
-                    if active { "active" } else { "not active" }
-                ));
-                ok &= active;
-            } else {
-                ev.push("systemd not running: iscsid state not queried".into());
-            }
-            out.push(item(
-                "iscsid",
-                if ok { Verdict::Pass } else { Verdict::Fail },
-                ev.join("; "),
-            ));
-        }
-    }
-    match find_tool("mount.nfs4") {
-        Some(p) => out.push(item("nfs4-client", Verdict::Pass, format!("{} present", p.display()))),
-        None => out.push(item("nfs4-client", Verdict::Fail, "mount.nfs4 not found: install nfs-common (Debian/Ubuntu) or nfs-utils (Longhorn RWX volumes and backups need the NFSv4 client)")),
-    }
-    match find_tool("multipathd") {
-        None => out.push(item(
-            "multipath",
-            Verdict::Pass,
-            "multipathd not installed: it cannot claim Longhorn's devices",
-        )),
-        Some(_) => {
-            let conf = std::fs::read_to_string("/etc/multipath.conf").unwrap_or_default();
-            let ok = blacklists_longhorn(&conf);
-            out.push(item(
-                "multipath",
-                if ok { Verdict::Pass } else { Verdict::Fail },
-                if ok {
-                    "multipathd installed; /etc/multipath.conf blacklists devnode \"^sd[a-z0-9]+\"".to_string()
-                } else {
-                    "multipathd installed but /etc/multipath.conf has no blacklist { devnode \"^sd[a-z0-9]+\" }: it can grab Longhorn's iSCSI disks (Longhorn KB: troubleshooting MountVolume.SetUp failed)".to_string()
-                },
-            ));
-        }
-    }
-    out
-}
-
 /// Does a multipath.conf blacklist section list Longhorn's `devnode "^sd[a-z0-9]+"`?
 pub fn blacklists_longhorn(conf: &str) -> bool {
     let mut depth = 0i32;
@@ -705,7 +641,9 @@ pub fn check(cfg: &HostConfig, st: &HostState, opts: &CheckOptions) -> Vec<Item>
             format!("df {} failed", cfg.mountpoint.display()),
         )),
     }
-    items.extend(prereq_items(st));
+    items.extend(crate::prereqs::items(&crate::prereqs::PrereqEnv::host(
+        st.systemd_running,
+    )));
     for i in items.iter_mut() {
         if skipped(opts, &i.id) {
             i.verdict = Verdict::Skip;

@@ -179,7 +179,7 @@ pub fn desired_line(spec: &str, mountpoint: &str, options: &[String]) -> String 
 
 /// How an existing entry compares with the wanted one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
+pub enum EntryMatch {
     /// Exactly one entry for the mountpoint and it is what we want.
     Matches { line: usize },
     /// No entry for the mountpoint.
@@ -215,22 +215,22 @@ pub fn compare(
     mountpoint: &str,
     options: &[String],
     same_source: &dyn Fn(&str) -> bool,
-) -> Status {
+) -> EntryMatch {
     let found = fstab.entries_for(mountpoint);
     match found.as_slice() {
-        [] => Status::Missing,
+        [] => EntryMatch::Missing,
         [e] => {
             let reasons = entry_differences(e, options, same_source);
             if reasons.is_empty() {
-                Status::Matches { line: e.line }
+                EntryMatch::Matches { line: e.line }
             } else {
-                Status::Differs {
+                EntryMatch::Differs {
                     line: e.line,
                     reasons,
                 }
             }
         }
-        many => Status::Duplicate {
+        many => EntryMatch::Duplicate {
             lines: many.iter().map(|e| e.line).collect(),
         },
     }
@@ -406,7 +406,7 @@ tmpfs /tmp tmpfs defaults";
         let f = Fstab::parse(TRICKY);
         assert_eq!(
             compare(&f, "/var/lib/longhorn", &opts(), &same),
-            Status::Missing
+            EntryMatch::Missing
         );
         let line = desired_line(&format!("UUID={UUID}"), "/var/lib/longhorn", &opts());
         assert_eq!(
@@ -421,7 +421,7 @@ tmpfs /tmp tmpfs defaults";
         let again = Fstab::parse(&text);
         assert!(matches!(
             compare(&again, "/var/lib/longhorn", &opts(), &same),
-            Status::Matches { line: 11 }
+            EntryMatch::Matches { line: 11 }
         ));
     }
 
@@ -450,12 +450,12 @@ tmpfs /tmp tmpfs defaults";
         let f = Fstab::parse(&text);
         assert_eq!(
             compare(&f, "/var/lib/longhorn", &opts(), &same),
-            Status::Matches { line: 1 }
+            EntryMatch::Matches { line: 1 }
         );
         let label = "LABEL=storage /var/lib/longhorn btrfs subvol=@longhorn,noatime,compress=zstd:1,space_cache=v2,discard=async 0 0";
         assert!(matches!(
             compare(&Fstab::parse(label), "/var/lib/longhorn", &opts(), &same),
-            Status::Matches { .. }
+            EntryMatch::Matches { .. }
         ));
     }
 
@@ -463,7 +463,8 @@ tmpfs /tmp tmpfs defaults";
     fn differing_entry_is_reported_and_replaced_in_place() {
         let text = "# head\nUUID=other /var/lib/longhorn btrfs subvol=@longhorn,relatime,compress=zstd:3 0 0\ntmpfs /tmp tmpfs defaults 0 0";
         let f = Fstab::parse(text);
-        let Status::Differs { line, reasons } = compare(&f, "/var/lib/longhorn", &opts(), &same)
+        let EntryMatch::Differs { line, reasons } =
+            compare(&f, "/var/lib/longhorn", &opts(), &same)
         else {
             panic!("expected Differs");
         };
@@ -506,7 +507,7 @@ tmpfs /tmp tmpfs defaults";
         let f = Fstab::parse(&text);
         assert_eq!(
             compare(&f, "/var/lib/longhorn", &opts(), &same),
-            Status::Duplicate { lines: vec![1, 2] }
+            EntryMatch::Duplicate { lines: vec![1, 2] }
         );
         let after = apply_edit(
             &f,
@@ -521,7 +522,7 @@ tmpfs /tmp tmpfs defaults";
         assert!(after.render().contains("# disabled duplicate"));
         assert!(matches!(
             compare(&again, "/var/lib/longhorn", &opts(), &same),
-            Status::Matches { line: 1 }
+            EntryMatch::Matches { line: 1 }
         ));
     }
 

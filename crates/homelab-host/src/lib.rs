@@ -3,7 +3,8 @@
 //!
 //! Layout: [`config`] (what is wanted) and [`probe`] (what is there) feed the pure [`plan`]
 //! (steps with reasons, or refusals); [`apply`] is the only module that changes the host;
-//! [`check`] verifies the result with evidence. [`fstab`] and [`mountinfo`] are pure parsers.
+//! [`check`] verifies the result with evidence, with Longhorn's and the GPU's host
+//! prerequisites from [`prereqs`]. [`fstab`] and [`mountinfo`] are pure parsers.
 
 pub mod apply;
 pub mod check;
@@ -12,6 +13,7 @@ pub mod fstab;
 pub mod fsutil;
 pub mod mountinfo;
 pub mod plan;
+pub mod prereqs;
 pub mod probe;
 pub mod units;
 

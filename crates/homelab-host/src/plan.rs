@@ -3,10 +3,10 @@
 //! `plan` and `apply` can never disagree about what would change.
 
 use crate::config::{HostConfig, TIMER_NAME};
-use crate::fstab::{self, Edit, Status};
+use crate::fstab::{self, Edit, EntryMatch};
 use crate::probe::{DeviceState, HostState, SubvolState};
 use crate::units;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Longhorn's position and the guide's reasoning; printed by `plan` and `check`.
 pub const LONGHORN_NOTE: &str = "Longhorn documents ext4 and XFS as its supported host filesystems for the data path; btrfs is an open feature request, not a supported configuration. The guide still puts /var/lib/longhorn on a btrfs subvolume to get compression and snapshots at the host layer, while every Longhorn volume itself is formatted ext4 (StorageClass fsType: ext4); never use fsType: btrfs for Longhorn volumes.";
@@ -84,41 +84,98 @@ pub struct PlanOptions {
     pub no_mount: bool,
 }
 
-/// Compute the steps.
+impl Plan {
+    fn refuse(&mut self, code: &'static str, message: String, detail: Option<String>) {
+        self.refusals.push(Refusal {
+            code,
+            message,
+            detail,
+        });
+    }
+}
+
+fn step(id: &'static str, action: String, why: &str, kind: StepKind) -> Step {
+    Step {
+        id,
+        action,
+        why: why.to_string(),
+        kind,
+    }
+}
+
+/// What the mountpoint needs, as found by [`check_mountpoint`].
+#[derive(Debug, Default)]
+struct MountNeeds {
+    /// The subvolume is already mounted there.
+    mounted_ok: bool,
+    /// Nothing is mounted there yet.
+    needs_mount: bool,
+    /// Options missing from the current mount.
+    needs_remount: Vec<String>,
+}
+
+/// Compute the steps. Every refusal is collected before returning, so the user sees all of
+/// them at once; steps are planned only when nothing refuses.
 pub fn plan(cfg: &HostConfig, st: &HostState, opts: PlanOptions) -> Plan {
     let mut p = Plan {
         notes: vec![LONGHORN_NOTE.to_string()],
         ..Plan::default()
     };
-    let refuse = |p: &mut Plan, code, message: String, detail: Option<String>| {
-        p.refusals.push(Refusal {
-            code,
-            message,
-            detail,
-        })
-    };
     if let Err(e) = cfg.validate() {
-        refuse(&mut p, "config", e, None);
+        p.refuse("config", e, None);
         return p;
     }
-    if !st.is_root {
-        if opts.for_apply {
-            refuse(
-                &mut p,
-                "not-root",
-                "apply must run as root (it mounts filesystems and writes fstab and systemd units); nothing was changed".into(),
-                None,
-            );
-        } else {
-            p.notes
-                .push("not running as root: apply needs root, and some facts (device, subvolume) may be unknown".into());
-        }
+    check_root(&mut p, st, opts);
+    let device = check_device(&mut p, cfg, st);
+    let mount = check_mountpoint(&mut p, cfg, st, opts);
+    check_snapshot_dir(&mut p, cfg, st);
+    let fstab_step = device
+        .as_ref()
+        .and_then(|(_, uuid)| plan_fstab(&mut p, cfg, st, opts, uuid));
+    note_malformed_fstab_lines(&mut p, cfg, st);
+    if !p.refusals.is_empty() {
+        return p;
     }
-    let mp = cfg.mountpoint.to_string_lossy().into_owned();
-    let device = match &st.device {
+    let Some((dev, _)) = device else {
+        return p;
+    };
+    plan_storage_steps(&mut p, cfg, st, opts, &dev, &mount);
+    p.steps.extend(fstab_step);
+    plan_unit_steps(&mut p, cfg, st);
+    let mounted_after = mount.mounted_ok || (mount.needs_mount && !opts.no_mount);
+    if mounted_after && st.snapshots.as_ref().is_none_or(|s| s.is_empty()) {
+        p.steps.push(step(
+            "first-snapshot",
+            format!("run {} once", cfg.script.display()),
+            "take the first read-only snapshot now, proving the chain works before the first timer run",
+            StepKind::FirstSnapshot,
+        ));
+    }
+    p
+}
+
+fn check_root(p: &mut Plan, st: &HostState, opts: PlanOptions) {
+    if st.is_root {
+        return;
+    }
+    if opts.for_apply {
+        p.refuse(
+            "not-root",
+            "apply must run as root (it mounts filesystems and writes fstab and systemd units); nothing was changed".into(),
+            None,
+        );
+    } else {
+        p.notes
+            .push("not running as root: apply needs root, and some facts (device, subvolume) may be unknown".into());
+    }
+}
+
+/// The device's path and btrfs UUID, or a refusal saying why there is none.
+fn check_device(p: &mut Plan, cfg: &HostConfig, st: &HostState) -> Option<(PathBuf, String)> {
+    let mp = cfg.mountpoint.to_string_lossy();
+    match &st.device {
         DeviceState::NotConfigured => {
-            refuse(
-                &mut p,
+            p.refuse(
                 "no-device",
                 format!("no device for {mp}: pass --device /dev/... (or UUID=/LABEL=), set [storage] device in platform.toml, or add an fstab entry"),
                 None,
@@ -126,8 +183,7 @@ pub fn plan(cfg: &HostConfig, st: &HostState, opts: PlanOptions) -> Plan {
             None
         }
         DeviceState::Missing { spec, reason } => {
-            refuse(
-                &mut p,
+            p.refuse(
                 "device-missing",
                 format!("device {spec} not found: {reason}"),
                 None,
@@ -135,8 +191,7 @@ pub fn plan(cfg: &HostConfig, st: &HostState, opts: PlanOptions) -> Plan {
             None
         }
         DeviceState::Unreadable { spec, path, reason } => {
-            refuse(
-                &mut p,
+            p.refuse(
                 "device-unreadable",
                 format!(
                     "cannot read device {spec} ({}): {reason}; run as root",
@@ -147,8 +202,7 @@ pub fn plan(cfg: &HostConfig, st: &HostState, opts: PlanOptions) -> Plan {
             None
         }
         DeviceState::NotBtrfs { spec, path } => {
-            refuse(
-                &mut p,
+            p.refuse(
                 "not-btrfs",
                 format!(
                     "device {spec} ({}) does not hold btrfs (no _BHRfS_M superblock magic at byte 0x10040); homelab never formats disks: create the filesystem with mkfs.btrfs first",
@@ -172,16 +226,21 @@ pub fn plan(cfg: &HostConfig, st: &HostState, opts: PlanOptions) -> Plan {
             ));
             Some((path.clone(), uuid.clone()))
         }
-    };
+    }
+}
 
-    // The mountpoint: free, already ours, or busy with something else.
+/// The mountpoint: free, already ours, or busy with something else.
+fn check_mountpoint(
+    p: &mut Plan,
+    cfg: &HostConfig,
+    st: &HostState,
+    opts: PlanOptions,
+) -> MountNeeds {
+    let mp = cfg.mountpoint.to_string_lossy();
     let options = cfg.mount_options();
-    let mut mounted_ok = false;
-    let mut needs_mount = false;
-    let mut needs_remount = Vec::new();
+    let mut needs = MountNeeds::default();
     match &st.at_target {
-        None if st.mountpoint_entries > 0 && !opts.no_mount && !opts.force => refuse(
-            &mut p,
+        None if st.mountpoint_entries > 0 && !opts.no_mount && !opts.force => p.refuse(
             "mountpoint-not-empty",
             format!(
                 "{mp} is not a mountpoint but holds {} entr{} on the parent filesystem; mounting would hide them (existing Longhorn data?). Move them into the subvolume first, or rerun with --force",
@@ -190,17 +249,16 @@ pub fn plan(cfg: &HostConfig, st: &HostState, opts: PlanOptions) -> Plan {
             ),
             None,
         ),
-        None => needs_mount = true,
+        None => needs.needs_mount = true,
         Some(t) if t.same_fs && t.mount.subvolume() == cfg.subvolume => {
-            mounted_ok = true;
-            needs_remount = options[1..]
+            needs.mounted_ok = true;
+            needs.needs_remount = options[1..]
                 .iter()
                 .filter(|o| !t.mount.has_option(o))
                 .cloned()
                 .collect();
         }
-        Some(t) => refuse(
-            &mut p,
+        Some(t) => p.refuse(
             "mountpoint-busy",
             format!(
                 "{mp} is already mounted with another filesystem: {} {} subvolume {:?} (mountinfo line {}); unmount it first",
@@ -212,79 +270,100 @@ pub fn plan(cfg: &HostConfig, st: &HostState, opts: PlanOptions) -> Plan {
             None,
         ),
     }
+    needs
+}
 
+fn check_snapshot_dir(p: &mut Plan, cfg: &HostConfig, st: &HostState) {
     if let Some(t) = st.snapshot_dir_mount.as_ref().filter(|t| !t.same_fs) {
-        refuse(
-            &mut p,
+        p.refuse(
             "snapshot-dir-elsewhere",
             format!(
-                "snapshot dir {} is on {} {} (mounted at {}), not on this btrfs filesystem: snapshots cannot cross filesystems; mount the btrfs top level there first or use a directory under {mp}",
+                "snapshot dir {} is on {} {} (mounted at {}), not on this btrfs filesystem: snapshots cannot cross filesystems; mount the btrfs top level there first or use a directory under {}",
                 cfg.snapshot_dir.display(),
                 t.mount.fstype,
                 t.mount.source,
-                t.mount.mountpoint
+                t.mount.mountpoint,
+                cfg.mountpoint.to_string_lossy()
             ),
             None,
         );
     }
-    // fstab.
+}
+
+/// The fstab step, if the wanted line is not there yet. A different or duplicated entry is
+/// replaced only with `--force`; otherwise it is a refusal that shows the diff.
+fn plan_fstab(
+    p: &mut Plan,
+    cfg: &HostConfig,
+    st: &HostState,
+    opts: PlanOptions,
+    uuid: &str,
+) -> Option<Step> {
+    let mp = cfg.mountpoint.to_string_lossy().into_owned();
+    let options = cfg.mount_options();
     let fstab = st.fstab();
-    let mut fstab_edit = None;
-    if let Some((_, uuid)) = &device {
-        let line = fstab::desired_line(&format!("UUID={uuid}"), &mp, &options);
-        p.fstab_line = Some(line.clone());
-        let same = |s: &str| st.same_source(s);
-        match fstab::compare(&fstab, &mp, &options, &same) {
-            Status::Matches { .. } => {}
-            Status::Missing => fstab_edit = Some(Edit::Append { line }),
-            Status::Differs { line: at, reasons } => {
-                let edit = Edit::Replace {
-                    replace: at,
-                    disable: vec![],
-                    line,
-                };
-                let diff = fstab::diff(&fstab, &fstab::apply_edit(&fstab, &edit));
-                if opts.force {
-                    fstab_edit = Some(edit);
-                } else {
-                    refuse(
-                        &mut p,
-                        "fstab-differs",
-                        format!(
-                            "{}:{at} already has a different entry for {mp} ({}); rerun with --force to replace it (a dated backup is kept)",
-                            cfg.fstab.display(),
-                            reasons.join("; ")
-                        ),
-                        Some(diff),
-                    );
-                }
-            }
-            Status::Duplicate { lines } => {
-                let edit = Edit::Replace {
-                    replace: lines[0],
-                    disable: lines[1..].to_vec(),
-                    line,
-                };
-                let diff = fstab::diff(&fstab, &fstab::apply_edit(&fstab, &edit));
-                if opts.force {
-                    fstab_edit = Some(edit);
-                } else {
-                    refuse(
-                        &mut p,
-                        "fstab-duplicate",
-                        format!(
-                            "{} has {} entries for {mp} (lines {}); rerun with --force to keep one (the others are commented out, a dated backup is kept)",
-                            cfg.fstab.display(),
-                            lines.len(),
-                            lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
-                        ),
-                        Some(diff),
-                    );
-                }
-            }
-        }
+    let line = fstab::desired_line(&format!("UUID={uuid}"), &mp, &options);
+    p.fstab_line = Some(line.clone());
+    let same = |s: &str| st.same_source(s);
+    let (edit, refusal) = match fstab::compare(&fstab, &mp, &options, &same) {
+        EntryMatch::Matches { .. } => return None,
+        EntryMatch::Missing => (Edit::Append { line }, None),
+        EntryMatch::Differs { line: at, reasons } => (
+            Edit::Replace {
+                replace: at,
+                disable: vec![],
+                line,
+            },
+            Some((
+                "fstab-differs",
+                format!(
+                    "{}:{at} already has a different entry for {mp} ({}); rerun with --force to replace it (a dated backup is kept)",
+                    cfg.fstab.display(),
+                    reasons.join("; ")
+                ),
+            )),
+        ),
+        EntryMatch::Duplicate { lines } => (
+            Edit::Replace {
+                replace: lines[0],
+                disable: lines[1..].to_vec(),
+                line,
+            },
+            Some((
+                "fstab-duplicate",
+                format!(
+                    "{} has {} entries for {mp} (lines {}); rerun with --force to keep one (the others are commented out, a dated backup is kept)",
+                    cfg.fstab.display(),
+                    lines.len(),
+                    lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        ),
+    };
+    let new = fstab::apply_edit(&fstab, &edit);
+    if let Some((code, message)) = refusal.filter(|_| !opts.force) {
+        p.refuse(code, message, Some(fstab::diff(&fstab, &new)));
+        return None;
     }
-    for m in fstab.malformed() {
+    let action = match &edit {
+        Edit::Append { line } => format!("append to {}: {line}", cfg.fstab.display()),
+        Edit::Replace { replace, line, .. } => {
+            format!("replace {}:{replace} with: {line}", cfg.fstab.display())
+        }
+    };
+    Some(step(
+        "fstab",
+        action,
+        "so the subvolume is mounted with these options at every boot; written atomically after a dated backup, every other line unchanged",
+        StepKind::WriteFstab {
+            expected_before: st.fstab_text.clone(),
+            new_text: new.render(),
+        },
+    ))
+}
+
+fn note_malformed_fstab_lines(p: &mut Plan, cfg: &HostConfig, st: &HostState) {
+    for m in st.fstab().malformed() {
         p.notes.push(format!(
             "{}:{}: line is not a valid entry (left untouched): {:?}",
             cfg.fstab.display(),
@@ -292,20 +371,20 @@ pub fn plan(cfg: &HostConfig, st: &HostState, opts: PlanOptions) -> Plan {
             m.text
         ));
     }
-    if !p.refusals.is_empty() {
-        return p;
-    }
-    let Some((dev, _)) = device else {
-        return p;
-    };
+}
 
-    let step = |id, action: String, why: &str, kind| Step {
-        id,
-        action,
-        why: why.to_string(),
-        kind,
-    };
-    if !st.mountpoint_is_dir && !mounted_ok {
+/// Mountpoint directory, subvolume, and mount or remount, in that order.
+fn plan_storage_steps(
+    p: &mut Plan,
+    cfg: &HostConfig,
+    st: &HostState,
+    opts: PlanOptions,
+    dev: &Path,
+    mount: &MountNeeds,
+) {
+    let mp = cfg.mountpoint.to_string_lossy();
+    let options = cfg.mount_options();
+    if !st.mountpoint_is_dir && !mount.mounted_ok {
         p.steps.push(step(
             "mkdir",
             format!("create directory {mp}"),
@@ -319,53 +398,43 @@ pub fn plan(cfg: &HostConfig, st: &HostState, opts: PlanOptions) -> Plan {
             "subvolume",
             format!("create btrfs subvolume {} on {} (top level mounted at a temporary directory)", cfg.subvolume, dev.display()),
             "Longhorn's data gets its own subvolume so it can be mounted with its own options and snapshotted on its own",
-            StepKind::EnsureSubvolume { device: dev.clone() },
+            StepKind::EnsureSubvolume { device: dev.to_path_buf() },
         )),
         SubvolState::Unknown => p.steps.push(step(
             "subvolume",
             format!("create btrfs subvolume {} on {} if it is missing", cfg.subvolume, dev.display()),
             "could not look inside the filesystem without mounting it; apply mounts the top level and creates the subvolume only if absent",
-            StepKind::EnsureSubvolume { device: dev.clone() },
+            StepKind::EnsureSubvolume { device: dev.to_path_buf() },
         )),
     }
     let opt_str = options.join(",");
     if opts.no_mount {
-        if needs_mount || !needs_remount.is_empty() {
+        if mount.needs_mount || !mount.needs_remount.is_empty() {
             p.notes.push(format!("--no-mount: {mp} is not mounted with {opt_str}; mount it yourself or rerun without --no-mount"));
         }
-    } else if needs_mount {
+    } else if mount.needs_mount {
         p.steps.push(step(
             "mount",
             format!("mount -t btrfs -o {opt_str} {} {mp}", dev.display()),
             "mount before writing fstab, so the options are proven on this kernel before the next boot depends on them",
-            StepKind::Mount { device: dev.clone() },
+            StepKind::Mount { device: dev.to_path_buf() },
         ));
-    } else if !needs_remount.is_empty() {
+    } else if !mount.needs_remount.is_empty() {
         p.steps.push(step(
             "remount",
             format!("mount -o remount,{} {mp}", options[1..].join(",")),
-            &format!("options not in effect now: {}", needs_remount.join(", ")),
+            &format!(
+                "options not in effect now: {}",
+                mount.needs_remount.join(", ")
+            ),
             StepKind::Remount,
         ));
     }
-    if let Some(edit) = fstab_edit {
-        let new = fstab::apply_edit(&fstab, &edit);
-        let action = match &edit {
-            Edit::Append { line } => format!("append to {}: {line}", cfg.fstab.display()),
-            Edit::Replace { replace, line, .. } => {
-                format!("replace {}:{replace} with: {line}", cfg.fstab.display())
-            }
-        };
-        p.steps.push(step(
-            "fstab",
-            action,
-            "so the subvolume is mounted with these options at every boot; written atomically after a dated backup, every other line unchanged",
-            StepKind::WriteFstab {
-                expected_before: st.fstab_text.clone(),
-                new_text: new.render(),
-            },
-        ));
-    }
+}
+
+/// The snapshot script, its service and timer, and enabling the timer (or the command to do it
+/// by hand where systemd is not running or the units go to another directory).
+fn plan_unit_steps(p: &mut Plan, cfg: &HostConfig, st: &HostState) {
     let mut units_changed = false;
     for (id, path, content, mode, why) in [
         (
@@ -432,16 +501,6 @@ pub fn plan(cfg: &HostConfig, st: &HostState, opts: PlanOptions) -> Plan {
         p.manual
             .push(format!("{enable_cmd}   # {why}: run this on the host"));
     }
-    let mounted_after = mounted_ok || (needs_mount && !opts.no_mount);
-    if mounted_after && st.snapshots.as_ref().is_none_or(|s| s.is_empty()) {
-        p.steps.push(step(
-            "first-snapshot",
-            format!("run {} once", cfg.script.display()),
-            "take the first read-only snapshot now, proving the chain works before the first timer run",
-            StepKind::FirstSnapshot,
-        ));
-    }
-    p
 }
 
 #[cfg(test)]

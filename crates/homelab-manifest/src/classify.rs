@@ -58,6 +58,12 @@ pub(crate) fn classify(
         );
     }
     // YAML 1.1 surprises matter only where homelab reads the values: in Kubernetes objects.
+    // Octal numbers (`0644`) are not among them: kubectl, Helm and kustomize (go-yaml v2 and
+    // v3 alike) all read them as octal.
+    let ambiguous: Vec<_> = ambiguous
+        .into_iter()
+        .filter(|a| a.kind == Ambiguity::Bool)
+        .collect();
     if ambiguous.is_empty() {
         return;
     }
@@ -74,29 +80,14 @@ pub(crate) fn classify(
         else {
             continue;
         };
-        let (message, help) = match amb.kind {
-            Ambiguity::Bool => (
-                format!(
-                    "`{}` is read as the boolean {} (YAML 1.1, as Kubernetes reads it)",
-                    amb.text, amb.resolved
-                ),
-                format!(
-                    "quote it if you meant the string (\"{}\"); write {} if you meant the boolean",
-                    amb.text, amb.resolved
-                ),
-            ),
-            _ => (
-                format!(
-                    "`{}` is read as the octal number {} (YAML 1.1, as Kubernetes reads it); YAML 1.2 tools read it as decimal",
-                    amb.text, amb.resolved
-                ),
-                format!(
-                    "quote it if you meant the string; write {} (decimal) or 0o{} to make the number unambiguous",
-                    amb.resolved,
-                    amb.text.trim_start_matches(['+', '-']).trim_start_matches('0')
-                ),
-            ),
-        };
+        let message = format!(
+            "`{}` is read as the boolean {} (YAML 1.1, as kubectl and Helm read it)",
+            amb.text, amb.resolved
+        );
+        let help = format!(
+            "quote it if you meant the string (\"{}\"); write {} if you meant the boolean",
+            amb.text, amb.resolved
+        );
         let mut d = Diagnostic::warning("yaml/ambiguous-value", message)
             .at(Location::new(&source.name, amb.pos.line, amb.pos.col))
             .with_object(doc.id())
@@ -186,6 +177,9 @@ fn class_of(source: &Source, value: &Value) -> Class {
         (Some(_), None) => Class::NotKubernetes {
             reason: "it has `apiVersion` but no `kind`".into(),
         },
+        (None, Some(_)) if map.contains_key("talos") => Class::NotKubernetes {
+            reason: "no `apiVersion`: looks like an Omni cluster template (Talos)".into(),
+        },
         (None, Some(_)) => Class::NotKubernetes {
             reason: "it has `kind` but no `apiVersion`".into(),
         },
@@ -203,6 +197,23 @@ fn tool_configuration(api_version: &str, kind: &str) -> Option<&'static str> {
         ("kustomize.config.k8s.io", _) => Some("a kustomize build file"),
         ("config.kubernetes.io", _) => Some("a kustomize function configuration"),
         ("cli.kyverno.io", _) | ("kyverno.io", "Test") => Some("a Kyverno CLI test file"),
+        ("kind.x-k8s.io", _) => Some("a kind cluster configuration"),
+        ("k3d.io", _) => Some("a k3d cluster configuration"),
+        ("ctlptl.dev", _) => Some("a ctlptl cluster configuration"),
+        (g, _) if g.ends_with("plugin.fluxcd.io") => Some("a Flux CLI plugin configuration"),
+        // Talos machine configuration documents use the bare `v1alpha1`; the Kubernetes core
+        // group serves only `v1`.
+        ("", _) if api_version == "v1alpha1" => Some("a Talos machine configuration document"),
+        (
+            "apiserver.config.k8s.io"
+            | "pod-security.admission.config.k8s.io"
+            | "kubelet.config.k8s.io"
+            | "kubeproxy.config.k8s.io"
+            | "kubeadm.k8s.io"
+            | "kubescheduler.config.k8s.io"
+            | "audit.k8s.io",
+            _,
+        ) => Some("a configuration file of a Kubernetes component"),
         _ => None,
     }
 }
@@ -237,6 +248,17 @@ fn guess_what_it_is(source: &Source, map: &serde_json::Map<String, Value>) -> St
         "looks like a Docker Compose file"
     } else if file == ".pre-commit-config.yaml" || map.contains_key("repos") {
         "looks like a pre-commit configuration"
+    } else if map.contains_key("machine") && map.contains_key("cluster") {
+        "looks like a Talos machine configuration"
+    } else if map.contains_key("talosVersion") || file.starts_with("talconfig") {
+        "looks like a talhelper configuration (talconfig.yaml)"
+    } else if map.contains_key("policies")
+        && map.contains_key("resources")
+        && (map.contains_key("results") || file.starts_with("kyverno-test"))
+    {
+        "looks like a Kyverno CLI test file"
+    } else if file.starts_with("kind") && map.contains_key("nodes") {
+        "looks like a kind cluster configuration"
     } else {
         "no `apiVersion`/`kind`"
     };

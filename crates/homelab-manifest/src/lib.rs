@@ -6,7 +6,7 @@
 //! file:line:column. Files that are not Kubernetes objects (Helm values, CI files, templates)
 //! are classified and reported with a note, never failed.
 //!
-//! Diagnostics (rule IDs): errors `yaml/syntax`, `yaml/tab-indent`, `yaml/duplicate-key`,
+//! Diagnostics (rule IDs): errors `yaml/syntax`, `yaml/merge-conflict`, `yaml/tab-indent`, `yaml/duplicate-key`,
 //! `yaml/unsupported-key`, `yaml/unsupported-value`, `yaml/bad-tag`, `yaml/bad-merge`,
 //! `yaml/too-deep`, `yaml/alias-limit`, `yaml/too-many-documents`, `yaml/file-too-large`, `yaml/binary-file`,
 //! `yaml/invalid-utf8`, `yaml/unreadable`, `yaml/symlink-loop`; warning
@@ -26,6 +26,8 @@
 //! ```
 
 mod classify;
+mod conflict;
+pub mod engines;
 mod json;
 mod position;
 mod read;
@@ -49,13 +51,13 @@ pub static RULE_DOCS: &[RuleDoc] = &[
         id: "yaml/*",
         severity: Severity::Error,
         summary: "YAML that Kubernetes would read wrongly or not at all",
-        doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), duplicate keys (`yaml/duplicate-key`, an error: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, documents per file (`yaml/too-many-documents`: at most 20,000 documents or `kind: List` items of one file are kept; empty documents are not kept), binary files, invalid UTF-8, unreadable files and symbolic links: a walked folder's links are never followed, and one that leads out of the checked folder is `yaml/symlink-outside` (an error: its target is not checked, and ArgoCD refuses repositories with such links); loops are `yaml/symlink-loop`, dangling links the note `load/broken-symlink`. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which Kubernetes uses, reads as something else: `yes`/`on` as booleans, `0644` as the number 420.\n\n## Why\nThe API server reads YAML with YAML 1.1 rules: `enabled: on` is `true`, `mode: 0644` is 420, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nmode: 0644\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`, `\"0644\"`), remove duplicate keys, indent with spaces.",
+        doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), unresolved merge-conflict markers (`yaml/merge-conflict`, at the `<<<<<<<` line: the file is then not parsed), duplicate keys (`yaml/duplicate-key`, an error reported on the object that holds the key: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, documents per file (`yaml/too-many-documents`: at most 20,000 documents or `kind: List` items of one file are kept; empty documents are not kept), binary files, invalid UTF-8, unreadable files and symbolic links: a walked folder's links are never followed, and one that leads out of the checked folder is `yaml/symlink-outside` (an error: its target is not checked, and ArgoCD refuses repositories with such links); loops are `yaml/symlink-loop`, dangling links the note `load/broken-symlink`. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which kubectl and Helm use, reads as booleans: `yes`/`on`/`Off`. In a file that kustomize builds (listed by a kustomization, or under a Flux Kustomization's path) such a value stays a string, as kustomize reads YAML 1.2: the value is taken as the string and the warning becomes a note. Octal numbers (`0644`) are read as octal by every tool on the path and are not flagged.\n\n## Why\n`kubectl apply` reads `enabled: on` as `true`, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nenabled: on\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`), remove duplicate keys, indent with spaces.",
     },
     RuleDoc {
         id: "load/*",
         severity: Severity::Note,
         summary: "Files that are not Kubernetes objects (classified, not failed)",
-        doc: "# `load/*`: classification notes\n\n## What it checks\nHelm values, CI files, kustomization files, Kyverno CLI test files (`load/not-kubernetes`), Go/Helm templates (`load/template`) and Kyverno test fixture folders (`load/test-fixtures`) are recognised and skipped with a note instead of failing as invalid manifests. Platform rules still read Helm values (storage classes, GPU placement, budgets) and the secret scanner reads every file.\n\n## Why\nA GitOps repository is more than manifests; a checker that fails on a values file is a checker nobody runs.\n\n## Example\n`apps/gitlab/values-homelab.yaml` (no apiVersion/kind).\n\n## Fix\nNothing to fix; `-v` shows the notes.",
+        doc: "# `load/*`: classification notes\n\n## What it checks\nHelm values, CI files, kustomization files, Kyverno CLI test files, the configuration of other tools (Talos machine configs and talhelper/Omni cluster files, kind and k3d clusters, Flux CLI plugin configs, Kubernetes component configs) (`load/not-kubernetes`), templates (Go/Helm, Jinja and makejinja `#% %#`/`#{ }#`, `*.yaml.j2`) (`load/template`), kustomize patches (`load/kustomize-patch`: part of an object, merged by kustomize) and Kyverno test fixture folders (`load/test-fixtures`) are recognised and listed with a note, with the reason, instead of failing as invalid manifests. Platform rules still read Helm values (storage classes, GPU placement, budgets) and the secret scanner reads every file.\n\n## Why\nA GitOps repository is more than manifests; a checker that fails on a values file is a checker nobody runs.\n\n## Example\n`apps/gitlab/values-homelab.yaml` (no apiVersion/kind).\n\n## Fix\nNothing to fix; `-v` shows the notes.",
     },
 ];
 
@@ -114,7 +116,7 @@ pub enum Class {
     Object,
     /// Valid YAML that is not a Kubernetes object (Helm values, CI files, `Chart.yaml`, ...).
     NotKubernetes { reason: String },
-    /// A Go/Helm template: not checked until rendered.
+    /// A template (Go/Helm, Jinja): not checked until rendered.
     Template,
     /// An empty document (or `null`).
     Empty,
@@ -265,15 +267,15 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
 /// Reads and parses one input; `wanted` sees the text of a file first, and a file it refuses
 /// is neither parsed nor returned (diagnostics of reading it still are).
 fn load_one(input: &walk::Input, opts: &LoadOptions, wanted: &dyn Fn(&str) -> bool) -> FileResult {
-    let (source, helm_template) = match input {
+    let (source, template) = match input {
         walk::Input::Failed(d) => return (None, Vec::new(), vec![d.clone()]),
-        walk::Input::Stdin => (read::read_stdin(opts), false),
+        walk::Input::Stdin => (read::read_stdin(opts), None),
         walk::Input::File {
             path,
             name,
-            helm_template,
+            template,
             walked,
-        } => (read::read_file(path, name, opts, *walked), *helm_template),
+        } => (read::read_file(path, name, opts, *walked), *template),
         walk::Input::Text { path, name } => {
             // Not a manifest: keep the text for scanners, nothing to parse or report.
             return match read::read_file(path, name, opts, true) {
@@ -286,21 +288,21 @@ fn load_one(input: &walk::Input, opts: &LoadOptions, wanted: &dyn Fn(&str) -> bo
     };
     match source {
         Err(d) => (None, Vec::new(), vec![d]),
-        Ok(source) => parse_read(Arc::new(source), helm_template, opts, wanted),
+        Ok(source) => parse_read(Arc::new(source), template, opts, wanted),
     }
 }
 
 fn parse_read(
     source: Arc<Source>,
-    helm_template: bool,
+    template: Option<&'static str>,
     opts: &LoadOptions,
     wanted: &dyn Fn(&str) -> bool,
 ) -> FileResult {
     if !wanted(&source.text) {
         return (None, Vec::new(), Vec::new());
     }
-    let (docs, diags) = if helm_template {
-        template_file(&source, "it is under a Helm chart's templates/ folder")
+    let (docs, diags) = if let Some(why) = template {
+        template_file(&source, why)
     } else {
         parse_source(source.clone(), opts)
     };
@@ -353,7 +355,7 @@ impl Input {
     pub fn load_if(&self, opts: &LoadOptions, wanted: &dyn Fn(&str) -> bool) -> FileLoaded {
         let (source, documents, diagnostics) = match &self.0 {
             InputKind::Walked(input) => load_one(input, opts, wanted),
-            InputKind::Stdin(Ok(source)) => parse_read(source.clone(), false, opts, wanted),
+            InputKind::Stdin(Ok(source)) => parse_read(source.clone(), None, opts, wanted),
             InputKind::Stdin(Err(d)) => (None, Vec::new(), vec![d.clone()]),
         };
         FileLoaded {
@@ -366,6 +368,12 @@ impl Input {
 
 /// Parses one source into documents. Never panics; problems are diagnostics.
 pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, Vec<Diagnostic>) {
+    // A file with conflict markers is neither side: say so, rather than what the YAML
+    // parser makes of the marker lines.
+    let conflicts = conflict::find(&source.name, &source.text);
+    if !conflicts.is_empty() {
+        return (Vec::new(), conflicts);
+    }
     let limits = tree::Limits {
         max_depth: opts.max_depth,
         max_alias_nodes: opts.max_alias_nodes,
@@ -386,8 +394,46 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             return (Vec::new(), vec![d]);
         }
     };
+    if has_makejinja_markers(&source.text) {
+        // `#% if %#` and `#{ var }#` are YAML comments: the file parses, but what it says
+        // depends on the template's inputs.
+        return template_file(
+            &source,
+            "it holds makejinja markers (`#% %#`, `#{ }#`): a template rendered before anything applies it",
+        );
+    }
+    if parsed.syntax_failed && has_variables(&source.text) {
+        // Flux (and envsubst) replace `${VAR}` in the text before the YAML is read: in a
+        // flow collection (`[host.${DOMAIN}:80]`) the unreplaced text is not YAML, the
+        // applied one is. Read it with each variable replaced by a placeholder of the same
+        // length, so positions stay right.
+        let placeholder = replace_variables(&source.text);
+        if let Ok(reparsed) =
+            std::panic::catch_unwind(|| tree::parse(&source.name, &placeholder, limits))
+        {
+            if !reparsed.syntax_failed {
+                let mut documents = Vec::new();
+                let mut diagnostics = reparsed.diagnostics;
+                diagnostics.push(
+                    Diagnostic::note(
+                        "load/variables",
+                        "read with its `${...}` variables replaced by placeholders: it is YAML only once they are substituted (Flux postBuild, envsubst)",
+                    )
+                    .at(Location::new(&source.name, 1, 1))
+                    .with_help("nothing to fix; the values behind the variables are not checked"),
+                );
+                for raw in reparsed.docs {
+                    classify::classify(&source, raw, &mut documents, &mut diagnostics);
+                }
+                return (documents, diagnostics);
+            }
+        }
+    }
     if parsed.syntax_failed && looks_like_template(&source.text) {
-        return template_file(&source, "it does not parse as YAML and contains `{{ }}`");
+        return template_file(
+            &source,
+            "it does not parse as YAML and contains template markers (`{{ }}`, `{% %}`)",
+        );
     }
     let mut documents = Vec::new();
     let mut diagnostics = parsed.diagnostics;
@@ -419,6 +465,44 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             ));
         }
     }
+    // A fault inside an object (a duplicate key, a bad tag) belongs to that object.
+    let at = |d: &Diagnostic| {
+        d.location.as_ref().map(|at| position::Pos {
+            line: at.line,
+            col: at.column,
+        })
+    };
+    let targets: std::collections::HashSet<position::Pos> = diagnostics
+        .iter()
+        .filter(|d| d.object.is_none())
+        .filter_map(at)
+        .collect();
+    let named: Vec<_> = if targets.is_empty() {
+        Vec::new()
+    } else {
+        documents
+            .iter()
+            .filter(|doc| doc.class == Class::Object)
+            .map(|doc| {
+                (
+                    doc,
+                    position::pointers_at(&doc.value, &doc.positions, &targets),
+                )
+            })
+            .collect()
+    };
+    for d in diagnostics.iter_mut().filter(|d| d.object.is_none()) {
+        let Some(pos) = at(d) else { continue };
+        if let Some((doc, pointer)) = named
+            .iter()
+            .find_map(|(doc, pointers)| pointers.get(&pos).map(|p| (*doc, p.clone())))
+        {
+            d.object = Some(doc.id());
+            if d.path.is_none() && !pointer.is_empty() {
+                d.path = Some(pointer);
+            }
+        }
+    }
     (documents, diagnostics)
 }
 
@@ -433,7 +517,50 @@ pub fn parse_str(name: &str, text: &str) -> (Vec<Document>, Vec<Diagnostic>) {
 }
 
 fn looks_like_template(text: &str) -> bool {
-    text.contains("{{") && text.contains("}}")
+    (text.contains("{{") && text.contains("}}")) || (text.contains("{%") && text.contains("%}"))
+}
+
+/// Whether the text holds `${NAME...}` substitution variables.
+fn has_variables(text: &str) -> bool {
+    text.match_indices("${").any(|(i, _)| {
+        text[i + 2..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    })
+}
+
+/// The text with every `${NAME...}` replaced by as many `x` (same length, same lines).
+fn replace_variables(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        match after.find(['}', '\n']) {
+            Some(end) if after.as_bytes()[end] == b'}' && has_variables(&after[..=end]) => {
+                out.extend(std::iter::repeat_n('x', after[..=end].chars().count()));
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("${");
+                rest = &after[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// makejinja's default delimiters: blocks `#% ... %#`, variables `#{ ... }#`.
+fn has_makejinja_markers(text: &str) -> bool {
+    text.lines().any(|line| {
+        let t = line.trim_start();
+        (t.starts_with("#%") && t.trim_end().ends_with("%#"))
+            || line
+                .find("#{")
+                .is_some_and(|start| line[start..].contains("}#"))
+    })
 }
 
 fn template_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnostic>) {
@@ -447,7 +574,7 @@ fn template_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnos
     };
     let note = Diagnostic::note(
         "load/template",
-        format!("skipped: a Go/Helm template ({why})"),
+        format!("skipped: a template ({why})"),
     )
     .at(doc.start())
     .with_help("render it first (e.g. `helm template ... | homelab check -`) to check the objects it makes");

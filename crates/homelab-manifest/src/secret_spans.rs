@@ -224,11 +224,17 @@ fn to_byte_ranges(text: &str, spans: Vec<(Mark, Mark)>) -> Vec<Range<usize>> {
             .nth(col)
             .map_or(text.len(), |(i, _)| start + i)
     };
-    let mut ranges: Vec<Range<usize>> = spans
-        .into_iter()
-        .map(|(s, e)| offset(s)..offset(e))
-        .filter(|r| r.start < r.end)
-        .collect();
+    merge(
+        spans
+            .into_iter()
+            .map(|(s, e)| offset(s)..offset(e))
+            .collect(),
+    )
+}
+
+/// Sorted, non-empty, non-overlapping ranges covering the same bytes as `ranges`.
+pub fn merge(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.retain(|r| r.start < r.end);
     ranges.sort_by_key(|r| r.start);
     let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
     for r in ranges {

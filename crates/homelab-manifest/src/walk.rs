@@ -22,7 +22,8 @@ pub(crate) enum Input {
     File {
         path: PathBuf,
         name: String,
-        helm_template: bool,
+        /// Why the file is a template (read, listed with a note, not parsed as YAML).
+        template: Option<&'static str>,
         /// Found by walking a folder (read as a regular file only, links not followed), as
         /// opposed to named by the user.
         walked: bool,
@@ -82,9 +83,16 @@ pub(crate) fn expand(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Input> {
 }
 
 fn file_input(path: PathBuf, walked: bool) -> Input {
+    let template = if is_helm_template(&path) {
+        Some("it is under a Helm chart's templates/ folder")
+    } else if is_yaml_template(&path) {
+        Some("it is a Jinja template of a YAML file (makejinja, Ansible, ...), rendered before anything applies it")
+    } else {
+        None
+    };
     Input::File {
         name: path.to_string_lossy().into_owned(),
-        helm_template: is_helm_template(&path),
+        template,
         path,
         walked,
     }
@@ -95,7 +103,19 @@ fn has_manifest_extension(path: &Path) -> bool {
         e.eq_ignore_ascii_case("yaml")
             || e.eq_ignore_ascii_case("yml")
             || e.eq_ignore_ascii_case("json")
-    })
+    }) || is_yaml_template(path)
+}
+
+/// `x.yaml.j2`, `x.yml.jinja2`, `x.yaml.tpl.j2`: a YAML file behind a template engine.
+fn is_yaml_template(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    [".j2", ".jinja", ".jinja2"]
+        .iter()
+        .any(|t| name.ends_with(t))
+        && (name.contains(".yaml.") || name.contains(".yml."))
 }
 
 fn walk_folder(

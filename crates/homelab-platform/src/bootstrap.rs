@@ -135,9 +135,9 @@ pub fn steps(config: &Config, platform: &Platform) -> Vec<Step> {
             "secrets",
             "Seal the secrets",
             "the workstation",
-            "`homelab secrets init` generates or asks for every value of docs/secrets.md and seals it with the controller's certificate; the GitLab Runner token waits for GitLab (last step). Back up the sealing keys off-cluster, commit and push: `homelab check` fails while a placeholder is left.".into(),
+            "`homelab secrets init --fetch-cert` fetches the controller's certificate (through kubectl), generates the random keys, asks for the credentials made elsewhere (the GitHub App's id, installation id and private key file; typed without echo) and replaces each placeholder of docs/secrets.md with a SealedSecret. The GitLab Runner token waits for GitLab (last step). Back up the sealing keys off-cluster, commit and push: `homelab check` reports every placeholder left as an error.".into(),
             &[
-                "homelab secrets init .",
+                "homelab secrets init --fetch-cert .",
                 "scripts/backup-sealing-keys.sh",
                 "homelab check .",
             ],
@@ -161,10 +161,10 @@ pub fn steps(config: &Config, platform: &Platform) -> Vec<Step> {
             "Register the GitLab Runner",
             "the workstation, once GitLab is Healthy",
             format!(
-                "Create an instance runner in GitLab (Admin > CI/CD > Runners), then `homelab secrets init --only gitlab-runner-token .`, commit and push. The runner is in the last wave ({}), so nothing waits for it.",
+                "Create an instance runner in GitLab (Admin > CI/CD > Runners), then `homelab secrets init --fetch-cert --only gitlab-runner-token .` (paste the runner's authentication token when asked), commit and push. The runner is in the last wave ({}), so nothing waits for it.",
                 c.gitlab_runner.sync_wave
             ),
-            &["homelab secrets init --only gitlab-runner-token ."],
+            &["homelab secrets init --fetch-cert --only gitlab-runner-token ."],
             &["homelab secrets init --check --only gitlab-runner-token ."],
         ));
     }

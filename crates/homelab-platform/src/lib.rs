@@ -10,6 +10,7 @@ pub mod config;
 pub mod model;
 pub mod plan;
 pub mod render;
+pub mod secrets;
 pub mod sync;
 pub mod validate;
 pub mod values;

@@ -1150,7 +1150,7 @@ mod quantity_tests {
         }
     }
 
-    /// Bad text is no longer read as zero, and every Kubernetes unit counts.
+    /// Bad text is not a quantity (never zero), and every Kubernetes unit counts.
     #[test]
     fn quantities_read_as_kubernetes_reads_them() {
         assert_eq!(cpu_millis("300m"), Some(300));

@@ -579,6 +579,8 @@ pub enum SecretValue {
     Random,
     /// Asked for (a credential made elsewhere: GitHub App, GitLab runner).
     Ask,
+    /// Read from a file whose path is asked for (a key file downloaded elsewhere).
+    AskFile,
     /// Always this value.
     Fixed(&'static str),
     /// The same value as another secret's key (`secret/key`).
@@ -602,13 +604,13 @@ pub struct SealedSecretSpec {
     pub values: Vec<SecretKey>,
     pub purpose: &'static str,
     /// Can only be made once the platform runs (the GitLab Runner token): `homelab check`
-    /// reports it as a warning, not an error, and `secrets init` skips it unless asked.
+    /// reports it as a note, not an error, and `secrets init` skips it unless named.
     pub deferred: bool,
 }
 
 /// The secrets each enabled component needs, sealed into `secrets/homelab/`.
 pub fn sealed_secrets(config: &Config) -> Vec<SealedSecretSpec> {
-    use SecretValue::{Ask, Fixed, Random, SameAs};
+    use SecretValue::{Ask, AskFile, Fixed, Random, SameAs};
     let c = &config.components;
     let mut v = Vec::new();
     let mut add = |on: bool,
@@ -643,7 +645,7 @@ pub fn sealed_secrets(config: &Config) -> Vec<SealedSecretSpec> {
         vec![
             ("github_app_id", Ask),
             ("github_app_installation_id", Ask),
-            ("github_app_private_key", Ask),
+            ("github_app_private_key", AskFile),
         ],
         "GitHub App credentials of the ARC runner scale sets (never a PAT)",
         false,

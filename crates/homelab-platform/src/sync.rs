@@ -271,6 +271,9 @@ pub fn plan_sync(
         let action = match disk {
             None => Action::Create(new.clone()),
             Some(ref d) if d == new => Action::Unchanged,
+            // A real SealedSecret where the placeholder was rendered: the user's, even with
+            // --force (its values exist nowhere else).
+            Some(ref d) if crate::secrets::sealed_in_place_of(&k, new, d) => Action::KeepEdited,
             Some(_) if force => Action::Overwrite {
                 new: new.clone(),
                 backup: format!("{BACKUP_DIR}/{timestamp}/{k}"),

@@ -661,9 +661,14 @@ fn parse_k3s_version(v: &str) -> Option<u32> {
     parts[1].parse().ok()
 }
 
+/// A CPU amount the way Kubernetes reads it (`500m`, `1`, `1.5`), greater than zero.
 fn is_cpu_quantity(s: &str) -> bool {
-    let digits = s.strip_suffix('m').unwrap_or(s);
-    !digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit())
+    is_positive_quantity(s)
+}
+
+/// A Kubernetes quantity (the one exact parser, `homelab_k8s::Quantity`) greater than zero.
+fn is_positive_quantity(s: &str) -> bool {
+    homelab_k8s::Quantity::parse(s).is_ok_and(|q| q.signum() > 0)
 }
 
 fn parse_minor(v: &str) -> Option<u32> {
@@ -729,8 +734,34 @@ fn is_pinned_image(img: &str) -> bool {
     }
 }
 
+/// A storage or memory size the way Kubernetes reads it (`50Gi`, `1.5Ti`, `500M`), greater
+/// than zero.
 fn is_size(s: &str) -> bool {
-    let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
-    let unit = &s[digits.len()..];
-    !digits.is_empty() && matches!(unit, "Mi" | "Gi" | "Ti")
+    is_positive_quantity(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sizes and CPU amounts are read by the one Kubernetes quantity parser: what the cluster
+    /// accepts passes (decimal and binary units, fractions, exponents), what it rejects or
+    /// what would make no sense here (zero, negative, unknown units, shell text) does not.
+    #[test]
+    fn sizes_and_cpu_amounts_are_kubernetes_quantities() {
+        for ok in ["50Gi", "1.5Ti", "500M", "512Mi", "1e9", "2Ei"] {
+            assert!(is_size(ok), "{ok}");
+        }
+        for bad in [
+            "", "0", "0Gi", "-1Gi", "1K", "5Qi", "50 Gi", "$(id)", "50Gi\n",
+        ] {
+            assert!(!is_size(bad), "{bad:?}");
+        }
+        for ok in ["500m", "1", "1.5", "250m"] {
+            assert!(is_cpu_quantity(ok), "{ok}");
+        }
+        for bad in ["0", "-1", "1 core", "m", "`x`"] {
+            assert!(!is_cpu_quantity(bad), "{bad:?}");
+        }
+    }
 }

@@ -155,6 +155,82 @@ impl ApplyReport {
         self.summary.fail > 0 || self.summary.error > 0
     }
 
+    /// [`ApplyReport::policy_report`] written as pretty JSON straight from the results
+    /// (no intermediate tree: a run can have hundreds of thousands of results).
+    pub fn write_policy_report_json(&self, out: impl std::io::Write) -> serde_json::Result<()> {
+        #[derive(serde::Serialize)]
+        struct Resource<'a> {
+            #[serde(rename = "apiVersion")]
+            api_version: &'a str,
+            kind: &'a str,
+            namespace: &'a str,
+            name: &'a str,
+        }
+        #[derive(serde::Serialize)]
+        struct Row<'a> {
+            policy: &'a str,
+            rule: &'a str,
+            result: &'a str,
+            message: &'a str,
+            scored: bool,
+            source: &'a str,
+            resources: [Resource<'a>; 1],
+        }
+        #[derive(serde::Serialize)]
+        struct Metadata {
+            name: &'static str,
+        }
+        #[derive(serde::Serialize)]
+        struct Counts {
+            pass: usize,
+            fail: usize,
+            warn: usize,
+            error: usize,
+            skip: usize,
+        }
+        #[derive(serde::Serialize)]
+        struct Report<'a> {
+            #[serde(rename = "apiVersion")]
+            api_version: &'static str,
+            kind: &'static str,
+            metadata: Metadata,
+            results: Vec<Row<'a>>,
+            summary: Counts,
+        }
+        let s = &self.summary;
+        let report = Report {
+            api_version: "wgpolicyk8s.io/v1alpha2",
+            kind: "ClusterPolicyReport",
+            metadata: Metadata { name: "merged" },
+            results: self
+                .results
+                .iter()
+                .map(|r| Row {
+                    policy: &r.policy,
+                    rule: &r.rule,
+                    result: r.status.as_str(),
+                    message: &r.message,
+                    scored: true,
+                    source: "kyverno",
+                    resources: [Resource {
+                        api_version: &r.api_version,
+                        kind: &r.kind,
+                        namespace: &r.namespace,
+                        name: &r.name,
+                    }],
+                })
+                .collect(),
+            summary: Counts {
+                pass: s.pass,
+                fail: s.fail,
+                warn: s.warn,
+                error: s.error,
+                skip: s.skip,
+            },
+        };
+        serde_json::to_writer_pretty(out, &report)
+    }
+
     /// The results as a `wgpolicyk8s.io` ClusterPolicyReport.
     pub fn policy_report(&self) -> Value {
         let items: Vec<Value> = self
@@ -337,6 +413,12 @@ mod tests {
         assert!(text.contains("policy a-audit -> resource ns/Pod/bad fail: app-label: validation error: label app. rule app-label failed at path /metadata/labels/app/\n"));
         assert!(text.ends_with("pass: 2, fail: 2, warn: 0, error: 0, skip: 0\n"));
         assert_eq!(report.policy_report()["summary"]["fail"], 2);
+        let mut streamed = Vec::new();
+        report.write_policy_report_json(&mut streamed).unwrap();
+        assert_eq!(
+            String::from_utf8(streamed).unwrap(),
+            serde_json::to_string_pretty(&report.policy_report()).unwrap()
+        );
     }
 
     #[test]

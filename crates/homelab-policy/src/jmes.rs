@@ -93,8 +93,10 @@ pub fn from_var(v: &Variable) -> Value {
 /// Evaluate `expr` against already-converted data.
 pub fn search_var(expr: &str, data: &Rcvar) -> Result<Value, QueryError> {
     let e = compile(expr.trim())?;
-    let r = e
-        .search(data.clone())
+    // `Expression::search` would copy `data` through serde (its cheap conversion of an
+    // `Rcvar` needs a nightly feature): interpret the shared data directly.
+    let mut ctx = Context::new(e.as_str(), runtime());
+    let r = jmespath::interpret(data, e.as_ast(), &mut ctx)
         .map_err(|e| QueryError::Runtime(e.to_string()))?;
     Ok(from_var(&r))
 }

@@ -50,7 +50,12 @@ impl ValuesFile {
     /// Values for (policy, resource): global, then the policy's per-resource values.
     pub fn for_resource(&self, policy: &str, resource_name: &str) -> Map<String, Value> {
         let mut out = self.global.clone();
-        if let Some(Value::Array(rs)) = self.policy(policy).and_then(|p| p.get("resources")) {
+        // a policy may be listed more than once: every entry counts
+        let entries = self
+            .policies
+            .iter()
+            .filter(|p| p.get("name").and_then(Value::as_str) == Some(policy));
+        for rs in entries.filter_map(|p| p.get("resources").and_then(Value::as_array)) {
             for r in rs {
                 if r.get("name").and_then(Value::as_str) == Some(resource_name) {
                     if let Some(Value::Object(v)) = r.get("values") {

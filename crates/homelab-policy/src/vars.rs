@@ -64,7 +64,8 @@ impl Vars {
 
     /// Set `key` (dotted path, e.g. `request.operation`), merging into existing maps.
     pub fn set(&mut self, key: &str, value: Value) {
-        let parts: Vec<&str> = key.split('.').collect();
+        let parts = split_key(key);
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
         self.data = set_path(&self.data, &parts, jmes::to_var(&value));
     }
 
@@ -186,6 +187,29 @@ fn unescape(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The fields of a dotted key, a double-quoted field kept whole
+/// (`request.object.metadata.annotations."example.com/team"`), as Kyverno reads
+/// Values file keys.
+fn split_key(key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = key.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => out.push(std::mem::take(&mut cur)),
+            other => cur.push(other),
+        }
+    }
+    out.push(cur);
+    out
 }
 
 /// `target` with `value` at `parts` (an object value merged into an object already there);

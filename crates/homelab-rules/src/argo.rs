@@ -1,9 +1,10 @@
 //! ArgoCD Application reading shared by the `argocd/*` rules: sources, waves, the paths an
 //! Application deploys from this repository, and where each file lives relative to the root.
 
+use crate::repo::join;
 use crate::workload::sync_wave;
 use crate::Repo;
-use homelab_manifest::Document;
+use homelab_manifest::{Document, ResourceExt};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -56,22 +57,7 @@ pub fn wave(doc: &Document) -> i64 {
 
 /// A document's path relative to the repository root, with `/` separators.
 pub fn relative_path(repo: &Repo, doc: &Document) -> String {
-    let name = doc.source.name.replace('\\', "/");
-    let name = name.trim_start_matches("./").to_string();
-    if let Some(root) = &repo.root {
-        let root = root.to_string_lossy().replace('\\', "/");
-        let root = root
-            .trim_start_matches("./")
-            .trim_end_matches('/')
-            .to_string();
-        if root.is_empty() || root == "." {
-            return name;
-        }
-        if let Some(rest) = name.strip_prefix(&format!("{root}/")) {
-            return rest.to_string();
-        }
-    }
-    name
+    repo.relative_path(doc)
 }
 
 /// Normalise a source `path` (`./apps/x/`, `apps/x`) for prefix comparison.
@@ -100,57 +86,282 @@ pub fn in_dir(file: &str, dir: &str, recurse: bool) -> bool {
 /// Something an Application deploys from this repository: a folder (recursively or not), or,
 /// when the folder holds a `kustomization.yaml`, exactly the files its `resources` reach.
 pub struct Deployment {
+    /// The folder (for a glob, the part before the first wildcard).
     pub dir: String,
     recurse: bool,
     files: Option<BTreeSet<String>>,
+    /// An ApplicationSet's directory glob (`apps/*/*`): every folder it matches, with all
+    /// that is under it.
+    glob: Option<String>,
 }
 
 impl Deployment {
     /// Whether the repository file `file` (relative to the root) is deployed.
     pub fn contains(&self, file: &str) -> bool {
+        if let Some(glob) = &self.glob {
+            let mut dir = crate::repo::parent(file);
+            loop {
+                if glob_match(glob, dir) {
+                    return true;
+                }
+                if dir.is_empty() {
+                    return false;
+                }
+                dir = crate::repo::parent(dir);
+            }
+        }
         match &self.files {
             Some(files) => files.contains(file),
             None => in_dir(file, &self.dir, self.recurse),
         }
     }
+
+    fn folder(repo: &Repo, path: &str, recurse: bool) -> Deployment {
+        let dir = normalise_dir(path);
+        let files = kustomize_files(repo, &dir, 0);
+        Deployment {
+            dir,
+            recurse,
+            files,
+            glob: None,
+        }
+    }
+
+    fn glob(pattern: &str) -> Deployment {
+        let pattern = normalise_dir(pattern);
+        let dir = pattern
+            .split('/')
+            .take_while(|p| !p.contains(['*', '?', '[', '{']))
+            .collect::<Vec<_>>()
+            .join("/");
+        Deployment {
+            dir,
+            recurse: true,
+            files: None,
+            glob: Some(pattern),
+        }
+    }
+}
+
+/// A path glob as Argo CD's git generators read it: `*` and `?` within one folder name,
+/// `**` across folders.
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    fn segments(p: &[&str], s: &[&str]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(&"**"), _) => segments(&p[1..], s) || (!s.is_empty() && segments(p, &s[1..])),
+            (Some(pat), Some(seg)) => {
+                name_match(pat.as_bytes(), seg.as_bytes()) && segments(&p[1..], &s[1..])
+            }
+            _ => false,
+        }
+    }
+    fn name_match(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => name_match(&p[1..], s) || (!s.is_empty() && name_match(p, &s[1..])),
+            (Some(b'?'), Some(_)) => name_match(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => name_match(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    let p: Vec<&str> = pattern.split('/').filter(|x| !x.is_empty()).collect();
+    let s: Vec<&str> = path.split('/').filter(|x| !x.is_empty()).collect();
+    // Bounded: folder names and depths of a repository are short.
+    p.len() <= 64 && s.len() <= 64 && segments(&p, &s)
 }
 
 /// What an Application deploys from this repository (sources with a `path`; every source with
 /// a path is taken to be this repository: the rules run on the GitOps repository).
 pub fn deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
+    if doc.kind() == Some("ApplicationSet") {
+        return appset_deployments(repo, doc);
+    }
+    if doc.is("kustomize.toolkit.fluxcd.io", "Kustomization") {
+        // Flux builds the folder with kustomize, or applies every manifest under it.
+        return doc
+            .value
+            .pointer("/spec/path")
+            .and_then(Value::as_str)
+            .map(|p| vec![Deployment::folder(repo, p, true)])
+            .unwrap_or_default();
+    }
     sources(doc)
         .iter()
         .filter(|s| s.str("chart").is_none())
         .filter_map(|s| {
-            let dir = normalise_dir(s.str("path")?);
             let recurse = s
                 .value
                 .pointer("/directory/recurse")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            let files = kustomize_files(repo, &dir, 0);
-            Some(Deployment {
-                dir,
-                recurse,
-                files,
-            })
+            Some(Deployment::folder(repo, s.str("path")?, recurse))
         })
         .collect()
 }
 
-/// `a/b` + `../c/d.yaml` = `a/c/d.yaml` (None when it leaves the repository).
-fn join(dir: &str, entry: &str) -> Option<String> {
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for part in entry.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
+/// What an ApplicationSet's Applications deploy: the folders its git generators match
+/// (directories, or those holding the matched files), and its template's literal path.
+/// Templated paths are taken to reach everything under their literal prefix.
+fn appset_deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
+    fn generators<'v>(v: &'v Value, out: &mut Vec<&'v Value>) {
+        for g in v
+            .get("generators")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            out.push(g);
+            for nested in ["matrix", "merge"] {
+                if let Some(inner) = g.get(nested) {
+                    generators(inner, out);
+                }
             }
-            p => parts.push(p),
         }
     }
-    Some(parts.join("/"))
+    let mut found = Vec::new();
+    if let Some(spec) = doc.value.get("spec") {
+        generators(spec, &mut found);
+    }
+    let mut out = Vec::new();
+    let has_git_generator = found.iter().any(|g| g.get("git").is_some());
+    for g in found {
+        let Some(git) = g.get("git") else { continue };
+        // Each folder a directory generator matches becomes one Application's source path,
+        // built like any other (its kustomization, or the files in it).
+        let recurse = doc
+            .value
+            .pointer("/spec/template/spec/source/directory/recurse")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let patterns: Vec<(String, bool)> = git
+            .get("directories")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| {
+                let path = d.get("path").and_then(Value::as_str)?;
+                let exclude = d.get("exclude").and_then(Value::as_bool) == Some(true);
+                Some((normalise_dir(path), exclude))
+            })
+            .collect();
+        for dir in folders(repo) {
+            let included = patterns.iter().any(|(p, ex)| !ex && glob_match(p, &dir));
+            let excluded = patterns.iter().any(|(p, ex)| *ex && glob_match(p, &dir));
+            if included && !excluded {
+                out.push(Deployment::folder(repo, &dir, recurse));
+            }
+        }
+        for f in git
+            .get("files")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(path) = f.get("path").and_then(Value::as_str) {
+                out.push(Deployment::glob(crate::repo::parent(path)));
+            }
+        }
+    }
+    for source in doc
+        .value
+        .pointer("/spec/template/spec/source")
+        .into_iter()
+        .chain(
+            doc.value
+                .pointer("/spec/template/spec/sources")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        )
+    {
+        if source.get("chart").is_some() {
+            continue;
+        }
+        let Some(path) = source.get("path").and_then(Value::as_str) else {
+            continue;
+        };
+        match path.find("{{") {
+            None => out.push(Deployment::folder(repo, path, false)),
+            // A path from a git generator's parameters: the generator said where.
+            Some(_) if has_git_generator => {}
+            Some(i) => out.push(Deployment::glob(&format!("{}**", &path[..i]))),
+        }
+    }
+    out
+}
+
+/// Every folder that holds a loaded file, relative to the root.
+fn folders(repo: &Repo) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for doc in repo.documents {
+        let path = repo.relative_path(doc);
+        let mut dir = crate::repo::parent(&path).to_string();
+        while out.insert(dir.clone()) && !dir.is_empty() {
+            dir = crate::repo::parent(&dir).to_string();
+        }
+    }
+    out
+}
+
+/// The Argo CD Applications and ApplicationSets, and the Flux Kustomizations, of a
+/// repository, with which deploys which.
+pub struct AppGraph<'a> {
+    pub nodes: Vec<&'a Document>,
+    pub paths: Vec<String>,
+    pub parents: Vec<Vec<usize>>,
+    pub children: Vec<Vec<usize>>,
+}
+
+impl<'a> AppGraph<'a> {
+    pub fn of(repo: &Repo<'a>) -> AppGraph<'a> {
+        let nodes: Vec<&Document> = repo
+            .objects()
+            .filter(|d| {
+                is_application(d)
+                    || d.is("argoproj.io", "ApplicationSet")
+                    || d.is("kustomize.toolkit.fluxcd.io", "Kustomization")
+            })
+            .collect();
+        let paths: Vec<String> = nodes.iter().map(|d| repo.relative_path(d)).collect();
+        let mut parents = vec![Vec::new(); nodes.len()];
+        let mut children = vec![Vec::new(); nodes.len()];
+        for (i, node) in nodes.iter().enumerate() {
+            for deployment in deployments(repo, node) {
+                for (j, path) in paths.iter().enumerate() {
+                    if i != j && deployment.contains(path) && !children[i].contains(&j) {
+                        children[i].push(j);
+                        parents[j].push(i);
+                    }
+                }
+            }
+        }
+        AppGraph {
+            nodes,
+            paths,
+            parents,
+            children,
+        }
+    }
+
+    /// Roots: what nothing in the repository deploys and that deploys something (the
+    /// app-of-apps applied by hand), with what sits in the same folder as one of them
+    /// (applied with it).
+    pub fn roots(&self) -> Vec<usize> {
+        let tops: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| self.parents[*i].is_empty() && !self.children[*i].is_empty())
+            .collect();
+        let folders: BTreeSet<&str> = tops
+            .iter()
+            .map(|i| crate::repo::parent(&self.paths[*i]))
+            .collect();
+        (0..self.nodes.len())
+            .filter(|i| {
+                self.parents[*i].is_empty()
+                    && (tops.contains(i) || folders.contains(crate::repo::parent(&self.paths[*i])))
+            })
+            .collect()
+    }
 }
 
 /// The files a kustomization in `dir` deploys, following `resources` into other

@@ -7,17 +7,20 @@
 //! [`Settings`] and return diagnostics; they never touch the file system or the terminal.
 
 mod argo;
+mod charts;
 pub mod fingerprint;
 mod gpu;
 mod netpol;
+mod pod_security;
 pub mod redact;
 mod repo;
 pub mod rules;
 mod settings;
+mod storage;
 pub mod workload;
 
 pub use repo::Repo;
-pub use settings::{Cidr, Settings};
+pub use settings::{Cidr, Expectations, Settings};
 
 use homelab_diagnostics::{Diagnostic, Severity};
 use rayon::prelude::*;
@@ -71,12 +74,13 @@ pub fn run(rules: &[&'static dyn Rule], repo: &Repo, settings: &Settings) -> Vec
 }
 
 /// Whether a value is a reference to a secret kept elsewhere, or a template, rather than a
-/// secret: 1Password (`op://`), Vault and argocd-vault-plugin (`vault:`, `<path:...>`), vals
-/// (`ref+`), SOPS ciphertext (`ENC[`), environment and template interpolation (`${...}`,
-/// `$__env{...}`, `$(...)`, `{{ ... }}`).
+/// secret: 1Password (`op://`), Vault and argocd-vault-plugin (`vault:`, `<path:...>`, and
+/// its `<placeholder>` form), vals (`ref+`), SOPS ciphertext (`ENC[`), environment and
+/// template interpolation (`${...}`, `$__env{...}`, `$(...)`, `{{ ... }}`).
 pub(crate) fn is_secret_reference(value: &str) -> bool {
     let v = value.trim();
-    v.starts_with("op://")
+    (v.starts_with('<') && v.ends_with('>') && !v.contains(['\n', ' ']))
+        || v.starts_with("op://")
         || v.starts_with("vault:")
         || v.starts_with("<path:")
         || v.starts_with("ref+")

@@ -36,15 +36,7 @@ pub fn secret_ranges(text: &str) -> Vec<Range<usize>> {
         ranges.extend(p.regex.find_iter(text).map(|m| m.range()));
     }
     ranges.extend(pem_block().find_iter(text).map(|m| m.range()));
-    ranges.sort_by_key(|r| r.start);
-    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        match merged.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => merged.push(r),
-        }
-    }
-    merged
+    homelab_manifest::secret_spans::merge(ranges)
 }
 
 /// `text` with its secrets masked, or `None` when it holds none.

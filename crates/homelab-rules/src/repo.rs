@@ -53,6 +53,35 @@ impl<'a> Repo<'a> {
         self.of_kind("Namespace").filter_map(|d| d.name()).collect()
     }
 
+    /// A document's path relative to the repository root, with `/` separators.
+    pub fn relative_path(&self, doc: &Document) -> String {
+        let name = doc.source.name.replace('\\', "/");
+        let name = name.trim_start_matches("./").to_string();
+        if let Some(root) = &self.root {
+            let root = root.to_string_lossy().replace('\\', "/");
+            let root = root
+                .trim_start_matches("./")
+                .trim_end_matches('/')
+                .to_string();
+            if root.is_empty() || root == "." {
+                return name;
+            }
+            if let Some(rest) = name.strip_prefix(&format!("{root}/")) {
+                return rest.to_string();
+            }
+        }
+        name
+    }
+
+    /// The documents of the file at `relative` (a path from the repository root).
+    pub fn documents_at(&self, relative: &str) -> Vec<&'a Document> {
+        let relative = relative.trim_start_matches("./");
+        self.documents
+            .iter()
+            .filter(|d| self.relative_path(d) == relative)
+            .collect()
+    }
+
     /// Whether `relative` (a path inside the repository) exists: among the loaded sources,
     /// or on disk under the root.
     pub fn path_exists(&self, relative: &str) -> bool {
@@ -71,4 +100,24 @@ impl<'a> Repo<'a> {
 
 fn exists_under(root: &Path, relative: &str) -> bool {
     !relative.split('/').any(|c| c == "..") && root.join(relative).exists()
+}
+
+/// `a/b` + `../c/d.yaml` = `a/c/d.yaml` (None when it leaves the repository).
+pub fn join(dir: &str, entry: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in entry.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The folder of a repository path (`""` for a file at the root).
+pub fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }

@@ -56,27 +56,43 @@ impl Cidr {
     }
 }
 
-/// Platform facts the rules check against.
-#[derive(Debug, Clone)]
+/// Whose expectations the rules hold a repository to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Expectations {
+    /// Only what the repository itself declares (any GitOps repository): a rule judges a
+    /// repository by its own facts and conventions, never by the guide's choices.
+    #[default]
+    Repository,
+    /// The guide's platform: the repository is rendered from `platform.toml` (or the user
+    /// asked for the guide's posture), so its choices (default-deny everywhere, Pod Security
+    /// labels on every namespace, waves on every Application, ...) are requirements.
+    Guide,
+}
+
+/// Platform facts the rules check against. Empty lists and `None` mean "not known": a rule
+/// that needs an unknown fact does not guess it.
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
+    pub expectations: Expectations,
     /// The LAN the cluster serves (ipBlocks must stay inside one of these).
     pub lan_cidrs: Vec<Cidr>,
     /// Namespaces allowed to be `privileged` under Pod Security Standards.
     pub privileged_namespaces: Vec<String>,
-    /// Namespaces that are system namespaces (what a PolicyException may cover).
+    /// Namespaces that are system namespaces (what a PolicyException may cover), besides
+    /// the cluster's own.
     pub system_namespaces: Vec<String>,
     /// Namespaces where Services may be LoadBalancer/NodePort (the ingress controller's).
-    pub ingress_namespaces: Vec<String>,
+    pub ingress_namespaces: Option<Vec<String>>,
     /// Number of nodes that hold Longhorn replicas.
-    pub storage_nodes: usize,
+    pub storage_nodes: Option<usize>,
     /// Names of nodes with a GPU.
-    pub gpu_nodes: Vec<String>,
-    /// StorageClasses that exist besides those defined in the repository.
+    pub gpu_nodes: Option<Vec<String>>,
+    /// StorageClasses that exist besides those the repository defines or installs.
     pub storage_classes: Vec<String>,
     /// StorageClasses that keep a single local replica (fit for GPU workloads).
     pub local_storage_classes: Vec<String>,
     /// GitLab's total memory request budget, in bytes.
-    pub gitlab_memory_budget: u64,
+    pub gitlab_memory_budget: Option<u64>,
     /// Kyverno policies that must run in Enforce mode.
     pub critical_policies: Vec<String>,
     /// SHA-1 hex hashes of accepted secrets (`hashed_secret` of a detect-secrets
@@ -86,10 +102,13 @@ pub struct Settings {
     pub fingerprint_key: Option<crate::fingerprint::FingerprintKey>,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
+impl Settings {
+    /// The guide's homelab: its LAN, nodes, exempt namespaces, classes and budgets. The
+    /// binary refines it from `platform.toml`.
+    pub fn guide() -> Settings {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         Settings {
+            expectations: Expectations::Guide,
             lan_cidrs: vec![Cidr::from_str("192.168.0.0/16").expect("valid")],
             privileged_namespaces: s(&[
                 "kube-system",
@@ -97,20 +116,29 @@ impl Default for Settings {
                 "gpu-workloads",
                 "trivy-system",
             ]),
-            system_namespaces: homelab_k8s::namespaces::SYSTEM_NAMESPACES
-                .iter()
-                .chain(&["kyverno", "longhorn-system", "gpu-workloads"])
-                .map(|n| n.to_string())
-                .collect(),
-            ingress_namespaces: s(&["kube-system", "traefik"]),
-            storage_nodes: 2,
-            gpu_nodes: s(&["akula-prime"]),
+            system_namespaces: s(&["kyverno", "longhorn-system", "gpu-workloads"]),
+            ingress_namespaces: Some(s(&["kube-system", "traefik"])),
+            storage_nodes: Some(2),
+            gpu_nodes: Some(s(&["akula-prime"])),
             storage_classes: s(&["local-path"]),
             local_storage_classes: s(&["longhorn-gpu-local", "local-path"]),
-            gitlab_memory_budget: 8 * 1024 * 1024 * 1024,
+            gitlab_memory_budget: Some(8 * 1024 * 1024 * 1024),
             critical_policies: s(&["pod-security-baseline"]),
             secrets_baseline: Default::default(),
             fingerprint_key: None,
+        }
+    }
+
+    /// Whether the guide's posture applies (rendered platform, or asked for).
+    pub fn guide_expectations(&self) -> bool {
+        self.expectations == Expectations::Guide
+    }
+
+    /// What the platform facts come from, for messages.
+    pub fn origin(&self) -> &'static str {
+        match self.expectations {
+            Expectations::Guide => "the platform (platform.toml)",
+            Expectations::Repository => "the check configuration (.homelab.toml)",
         }
     }
 }

@@ -1,12 +1,16 @@
 //! Every rule against its fixtures: `fixtures/<rule ID>/good` gives no finding of that rule,
 //! `fixtures/<rule ID>/bad` gives exactly the findings pinned in the snapshot (rule,
 //! file:line:column, message). `-` in an ID is `_` in the folder name, as in `src/rules`.
+//! Those two hold a rendered platform to the guide's expectations ([`Settings::guide`]).
+//! `fixtures/<rule ID>/repo-good` and `repo-bad`, where present, are other people's
+//! repositories (no `platform.toml`): judged only by what they declare
+//! ([`Settings::default`]), `repo-good` gives no finding and `repo-bad` the pinned ones.
 
 use homelab_manifest::{load, LoadOptions};
 use homelab_rules::{Repo, Rule, Settings};
 use std::path::{Path, PathBuf};
 
-fn run(rule: &'static dyn Rule, dir: &Path) -> Vec<String> {
+fn run(rule: &'static dyn Rule, dir: &Path, settings: &Settings) -> Vec<String> {
     let loaded = load(&[dir.to_path_buf()], &LoadOptions::default());
     let errors: Vec<_> = loaded
         .diagnostics
@@ -19,7 +23,7 @@ fn run(rule: &'static dyn Rule, dir: &Path) -> Vec<String> {
         dir.display()
     );
     let repo = Repo::new(&loaded.documents, &loaded.sources, Some(dir.to_path_buf()));
-    homelab_rules::run(&[rule], &repo, &Settings::default())
+    homelab_rules::run(&[rule], &repo, settings)
         .into_iter()
         .map(|d| {
             let loc = d.location.map(|l| l.to_string()).unwrap_or_default();
@@ -48,19 +52,44 @@ fn every_rule_has_fixtures_and_behaves() {
             rule.id(),
             good.display()
         );
-        let clean = run(rule, &good);
+        let clean = run(rule, &good, &Settings::guide());
         assert!(
             clean.is_empty(),
             "rule {} fires on its good fixture:\n{}",
             rule.id(),
             clean.join("\n")
         );
-        let findings = run(rule, &bad);
+        let findings = run(rule, &bad, &Settings::guide());
         assert!(
             !findings.is_empty(),
             "rule {} finds nothing in its bad fixture",
             rule.id()
         );
         insta::assert_snapshot!(rule.id().replace(['/', '-'], "_"), findings.join("\n"));
+        let repo_good = fixture(rule.id(), "repo-good");
+        if repo_good.is_dir() {
+            let clean = run(rule, &repo_good, &Settings::default());
+            assert!(
+                clean.is_empty(),
+                "rule {} fires on {}:\n{}",
+                rule.id(),
+                repo_good.display(),
+                clean.join("\n")
+            );
+        }
+        let repo_bad = fixture(rule.id(), "repo-bad");
+        if repo_bad.is_dir() {
+            let findings = run(rule, &repo_bad, &Settings::default());
+            assert!(
+                !findings.is_empty(),
+                "rule {} finds nothing in {}",
+                rule.id(),
+                repo_bad.display()
+            );
+            insta::assert_snapshot!(
+                format!("{}_repo", rule.id().replace(['/', '-'], "_")),
+                findings.join("\n")
+            );
+        }
     }
 }

@@ -82,7 +82,7 @@ pub const TABLE: &[Retired] = &[
 
 /// What the target version says about `(api_version, kind)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub enum Lifecycle {
     Removed {
         in_minor: u32,
         replacement: &'static str,
@@ -94,16 +94,16 @@ pub enum Status {
     },
 }
 
-pub fn status(api_version: &str, kind: &str, target_minor: u32) -> Option<Status> {
+pub fn lifecycle(api_version: &str, kind: &str, target_minor: u32) -> Option<Lifecycle> {
     let e = TABLE
         .iter()
         .find(|e| e.api_version == api_version && (e.kind == kind || e.kind == "*"))?;
     match e.removed_in {
-        Some(removed) if target_minor >= removed => Some(Status::Removed {
+        Some(removed) if target_minor >= removed => Some(Lifecycle::Removed {
             in_minor: removed,
             replacement: e.replacement,
         }),
-        _ if target_minor >= e.deprecated_in => Some(Status::Deprecated {
+        _ if target_minor >= e.deprecated_in => Some(Lifecycle::Deprecated {
             since_minor: e.deprecated_in,
             removal_minor: e.removed_in,
             replacement: e.replacement,
@@ -119,28 +119,28 @@ mod tests {
     #[test]
     fn removed_and_deprecated_by_target_version() {
         assert!(matches!(
-            status("extensions/v1beta1", "Deployment", 29),
-            Some(Status::Removed {
+            lifecycle("extensions/v1beta1", "Deployment", 29),
+            Some(Lifecycle::Removed {
                 in_minor: 16,
                 replacement: "apps/v1"
             })
         ));
         assert!(matches!(
-            status("flowcontrol.apiserver.k8s.io/v1beta3", "FlowSchema", 30),
-            Some(Status::Deprecated {
+            lifecycle("flowcontrol.apiserver.k8s.io/v1beta3", "FlowSchema", 30),
+            Some(Lifecycle::Deprecated {
                 removal_minor: Some(32),
                 ..
             })
         ));
         assert!(matches!(
-            status("flowcontrol.apiserver.k8s.io/v1beta3", "FlowSchema", 32),
-            Some(Status::Removed { in_minor: 32, .. })
+            lifecycle("flowcontrol.apiserver.k8s.io/v1beta3", "FlowSchema", 32),
+            Some(Lifecycle::Removed { in_minor: 32, .. })
         ));
-        assert_eq!(status("apps/v1", "Deployment", 37), None);
+        assert_eq!(lifecycle("apps/v1", "Deployment", 37), None);
         assert!(matches!(
-            status("v1", "Endpoints", 33),
-            Some(Status::Deprecated { .. })
+            lifecycle("v1", "Endpoints", 33),
+            Some(Lifecycle::Deprecated { .. })
         ));
-        assert_eq!(status("v1", "Endpoints", 32), None);
+        assert_eq!(lifecycle("v1", "Endpoints", 32), None);
     }
 }

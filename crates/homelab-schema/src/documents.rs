@@ -1,7 +1,7 @@
 //! The [`Validator`] over loaded [`Document`]s: skips what is not an object, places every
 //! finding at `file:line:column` and validates many documents in parallel.
 
-use crate::{crd, Checked, CrdSchema, Finding, Status, Validator};
+use crate::{crd, Checked, CrdSchema, Finding, Validator, Validity};
 use homelab_diagnostics::{Diagnostic, Location, Severity};
 use homelab_manifest::{Class, Document, LoadOptions};
 use rayon::prelude::*;
@@ -56,7 +56,7 @@ impl Validator {
         }
         let (Some(api_version), Some(kind)) = (doc.api_version(), doc.kind()) else {
             return Some(Checked {
-                status: Status::Error,
+                status: Validity::Error,
                 findings: vec![Finding {
                     rule: "schema/missing-kind",
                     severity: Severity::Error,

@@ -105,9 +105,9 @@ pub enum Error {
     Crd(String),
 }
 
-/// The verdict on one object, kubeconform's categories.
+/// Whether one object passed its schema, in kubeconform's categories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
+pub enum Validity {
     Valid,
     /// Schema violations.
     Invalid,
@@ -133,7 +133,7 @@ pub struct Finding {
 /// Status and findings of one object.
 #[derive(Debug, Clone)]
 pub struct Checked {
-    pub status: Status,
+    pub status: Validity,
     pub findings: Vec<Finding>,
 }
 
@@ -266,7 +266,7 @@ impl Validator {
         let mut findings = Vec::new();
         if Self::kind_listed(&self.opts.skip_kinds, api_version, kind) {
             return Checked {
-                status: Status::Skipped,
+                status: Validity::Skipped,
                 findings,
             };
         }
@@ -280,12 +280,12 @@ impl Validator {
                 missing: None,
             });
             return Checked {
-                status: Status::Error,
+                status: Validity::Error,
                 findings,
             };
         }
-        match deprecation::status(api_version, kind, self.minor_number()) {
-            Some(deprecation::Status::Removed {
+        match deprecation::lifecycle(api_version, kind, self.minor_number()) {
+            Some(deprecation::Lifecycle::Removed {
                 in_minor,
                 replacement,
             }) => {
@@ -301,11 +301,11 @@ impl Validator {
                     missing: None,
                 });
                 return Checked {
-                    status: Status::Error,
+                    status: Validity::Error,
                     findings,
                 };
             }
-            Some(deprecation::Status::Deprecated {
+            Some(deprecation::Lifecycle::Deprecated {
                 since_minor,
                 removal_minor,
                 replacement,
@@ -328,9 +328,9 @@ impl Validator {
             Lookup::Found(schema) => {
                 let violations = engine::validate(&schema, value);
                 let status = if violations.is_empty() {
-                    Status::Valid
+                    Validity::Valid
                 } else {
-                    Status::Invalid
+                    Validity::Invalid
                 };
                 findings.extend(violations.into_iter().map(|v| Finding {
                     rule: v.rule,
@@ -371,7 +371,7 @@ impl Validator {
                         missing: None,
                     });
                     Checked {
-                        status: Status::Skipped,
+                        status: Validity::Skipped,
                         findings,
                     }
                 } else {
@@ -384,7 +384,7 @@ impl Validator {
                         missing: None,
                     });
                     Checked {
-                        status: Status::Error,
+                        status: Validity::Error,
                         findings,
                     }
                 }
@@ -399,7 +399,7 @@ impl Validator {
                     missing: None,
                 });
                 Checked {
-                    status: Status::Error,
+                    status: Validity::Error,
                     findings,
                 }
             }

@@ -4,6 +4,10 @@
 //!
 //! http(s) locations are fetched only because the user named them, and cached on disk
 //! (`$XDG_CACHE_HOME/homelab/schemas`, or `-cache DIR`).
+//!
+//! The values substituted come from the documents, which are untrusted: an `apiVersion` or
+//! `kind` that is not a valid Kubernetes name (`kind: ../../../root/.docker/config`) is never
+//! put into a path or URL, and a local schema is read only if it is a regular file.
 
 use std::path::{Path, PathBuf};
 
@@ -47,8 +51,30 @@ pub struct TemplateData<'a> {
     pub strict: bool,
 }
 
+/// Whether `apiVersion` and `kind` are what Kubernetes allows (a kind is alphanumeric, a group
+/// a DNS subdomain, a version alphanumeric), so that neither can steer a path or URL.
+fn safe_names(api_version: &str, kind: &str) -> bool {
+    let alnum = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let group_ok = group.split('.').all(|label| {
+        label.is_empty() && group.is_empty()
+            || (!label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    });
+    alnum(kind) && alnum(version) && group_ok && group.len() <= 253
+}
+
+/// The largest schema file read from a local location.
+const MAX_SCHEMA_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Renders a kubeconform template. Unknown placeholders are an error naming them.
 pub fn render(template: &str, d: &TemplateData<'_>) -> Result<String, String> {
+    if !safe_names(d.api_version, d.kind) {
+        return Err(format!(
+            "`{}` `{}` is not a valid apiVersion and kind: not looked up in schema location `{template}`",
+            d.api_version.escape_debug(),
+            d.kind.escape_debug()
+        ));
+    }
     let (group, version) = match d.api_version.split_once('/') {
         Some((g, v)) => (g, v),
         None => (d.api_version, d.api_version),
@@ -105,9 +131,14 @@ pub fn fetch(target: &str, cache_dir: Option<&Path>, insecure: bool) -> Result<F
         return fetch_http(target, cache_dir, insecure);
     }
     let path = target.strip_prefix("file://").unwrap_or(target);
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Fetched::Found(path.to_string(), text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Fetched::NotFound),
+    match homelab_fs::read_regular(Path::new(path), MAX_SCHEMA_BYTES, true) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(Fetched::Found(path.to_string(), text)),
+            Err(_) => Err(format!("cannot read schema {path}: not UTF-8")),
+        },
+        Err(homelab_fs::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(Fetched::NotFound)
+        }
         Err(e) => Err(format!("cannot read schema {path}: {e}")),
     }
 }
@@ -204,6 +235,26 @@ mod tests {
             kubernetes_version: "1.29.0",
             strict: true,
         }
+    }
+
+    #[test]
+    fn names_that_could_steer_a_path_are_refused() {
+        for (api, kind) in [
+            ("v1", "../../../root/.docker/config"),
+            ("v1", "Config/../x"),
+            ("../x/v1", "Pod"),
+            ("apps/v1/../../x", "Deployment"),
+            ("v1", ""),
+            ("a..b/v1", "X"),
+        ] {
+            let err = render("/s/{{.ResourceKind}}{{.KindSuffix}}.json", &data(api, kind));
+            assert!(err.is_err(), "{api} {kind}");
+        }
+        assert!(render(
+            "/s/{{.ResourceKind}}.json",
+            &data("cert-manager.io/v1", "Certificate")
+        )
+        .is_ok());
     }
 
     #[test]

@@ -334,7 +334,7 @@ fn deployment() -> Value {
 fn embedded_kubernetes_deployment_valid_and_strict() {
     let v = validator(true);
     let c = v.check_value("apps/v1", "Deployment", &deployment());
-    assert_eq!(c.status, Status::Valid, "{:?}", c.findings);
+    assert_eq!(c.status, Validity::Valid, "{:?}", c.findings);
 
     let mut bad = deployment();
     bad["spec"]["template"]["spec"]["contianers"] =
@@ -344,7 +344,7 @@ fn embedded_kubernetes_deployment_valid_and_strict() {
         .unwrap()
         .remove("containers");
     let c = v.check_value("apps/v1", "Deployment", &bad);
-    assert_eq!(c.status, Status::Invalid);
+    assert_eq!(c.status, Validity::Invalid);
     let rules: Vec<_> = c
         .findings
         .iter()
@@ -404,7 +404,7 @@ fn embedded_kubernetes_wrong_types() {
 fn missing_removed_deprecated_skip_reject() {
     let v = validator(true);
     let c = v.check_value("example.com/v1", "Widget", &json!({}));
-    assert_eq!(c.status, Status::Error);
+    assert_eq!(c.status, Validity::Error);
     assert_eq!(c.findings[0].rule, "schema/missing");
 
     let lenient = Validator::new(ValidatorOptions {
@@ -413,11 +413,11 @@ fn missing_removed_deprecated_skip_reject() {
     })
     .unwrap();
     let c = lenient.check_value("example.com/v1", "Widget", &json!({}));
-    assert_eq!(c.status, Status::Skipped);
+    assert_eq!(c.status, Validity::Skipped);
     assert_eq!(c.findings[0].severity, homelab_diagnostics::Severity::Note);
 
     let c = v.check_value("extensions/v1beta1", "Deployment", &json!({}));
-    assert_eq!(c.status, Status::Error);
+    assert_eq!(c.status, Validity::Error);
     assert_eq!(c.findings[0].rule, "schema/removed-api");
     assert!(c.findings[0].message.contains("removed in Kubernetes 1.16"));
     assert_eq!(c.findings[0].help.as_deref(), Some("use apps/v1"));
@@ -425,7 +425,7 @@ fn missing_removed_deprecated_skip_reject() {
     let fs = json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1beta3", "kind": "FlowSchema",
                     "metadata": {"name": "x"}, "spec": {"priorityLevelConfiguration": {"name": "y"}}});
     let c = v.check_value("flowcontrol.apiserver.k8s.io/v1beta3", "FlowSchema", &fs);
-    assert_eq!(c.status, Status::Valid, "{:?}", c.findings);
+    assert_eq!(c.status, Validity::Valid, "{:?}", c.findings);
     assert_eq!(c.findings[0].rule, "schema/deprecated-api");
 
     let sr = Validator::new(ValidatorOptions {
@@ -436,12 +436,12 @@ fn missing_removed_deprecated_skip_reject() {
     .unwrap();
     assert_eq!(
         sr.check_value("apps/v1", "Deployment", &json!({})).status,
-        Status::Skipped
+        Validity::Skipped
     );
     let c = sr.check_value("v1", "Secret", &json!({}));
     assert_eq!(
         (c.status, c.findings[0].rule),
-        (Status::Error, "schema/rejected-kind")
+        (Validity::Error, "schema/rejected-kind")
     );
 }
 
@@ -477,7 +477,7 @@ fn crds_added_from_values_take_effect() {
     let ok = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 2}});
     assert_eq!(
         v.check_value("example.com/v1", "Widget", &ok).status,
-        Status::Valid
+        Validity::Valid
     );
     let bad = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 0, "colour": "red"}});
     let c = v.check_value("example.com/v1", "Widget", &bad);
@@ -519,7 +519,7 @@ fn schema_location_template_reads_local_files() {
     assert_eq!(
         v.check_value("example.com/v1", "Widget", &json!({"spec": {"size": 1}}))
             .status,
-        Status::Valid
+        Validity::Valid
     );
     let c = v.check_value(
         "example.com/v1",
@@ -536,7 +536,7 @@ fn schema_location_template_reads_local_files() {
     // Kubernetes kinds still come from the embedded bundle (`default`).
     assert_eq!(
         v.check_value("apps/v1", "Deployment", &deployment()).status,
-        Status::Valid
+        Validity::Valid
     );
 }
 
@@ -550,7 +550,7 @@ fn validator_is_shared_between_threads() {
                 for _ in 0..20 {
                     assert_eq!(
                         v.check_value("apps/v1", "Deployment", &d).status,
-                        Status::Valid
+                        Validity::Valid
                     );
                 }
             });
@@ -573,7 +573,7 @@ fn every_embedded_kind_compiles_in_every_version() {
                 kind,
                 &json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": "x"}}),
             );
-            assert_ne!(c.status, Status::Error, "{ver} {kind}: {:?}", c.findings);
+            assert_ne!(c.status, Validity::Error, "{ver} {kind}: {:?}", c.findings);
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use homelab_diagnostics::Severity;
 use homelab_manifest::Document;
-use homelab_schema::{Checked, Status, Validator, ValidatorOptions};
+use homelab_schema::{Checked, Validator, ValidatorOptions, Validity};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -80,7 +80,7 @@ fn every_valid_example_is_valid() {
                 .map(|f| format!("{} {}: {}", f.rule, f.pointer, f.message))
                 .collect();
             assert!(
-                result.status == Status::Valid && errors.is_empty(),
+                result.status == Validity::Valid && errors.is_empty(),
                 "{} {}: expected valid, got {:?} {errors:#?}",
                 path.display(),
                 doc.id(),
@@ -118,7 +118,7 @@ fn every_invalid_example_reports_exactly_the_expected_errors() {
             path.display()
         );
         let result = check(&docs[0]);
-        assert_eq!(result.status, Status::Invalid, "{}", path.display());
+        assert_eq!(result.status, Validity::Invalid, "{}", path.display());
         assert_eq!(
             errors(&result),
             expected,
@@ -220,7 +220,7 @@ fn guide_manifests_are_valid() {
             let result = check(doc);
             assert_eq!(
                 result.status,
-                Status::Valid,
+                Validity::Valid,
                 "{name}: {:#?}",
                 result.findings
             );
@@ -270,7 +270,7 @@ fn kyverno_policy_library_passes() {
                     continue;
                 }
                 let result = check(doc);
-                if result.status == Status::Valid {
+                if result.status == Validity::Valid {
                     valid += 1;
                 } else {
                     invalid.push(format!("{} {:?}", path.display(), errors(&result)));

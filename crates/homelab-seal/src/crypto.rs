@@ -52,6 +52,15 @@ pub fn hybrid_encrypt(
     Ok(out)
 }
 
+/// `bytes` fresh random bytes from the system generator, as lowercase hex (a generated
+/// secret value: an API key, an encryption key).
+pub fn random_hex(bytes: usize) -> Result<String, SealError> {
+    let mut buf = Zeroizing::new(vec![0u8; bytes]);
+    getrandom::fill(buf.as_mut_slice())
+        .map_err(|e| SealError::Encrypt(format!("the system random generator failed: {e}")))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Seal one value and return its base64 text (what `kubeseal --raw` prints).
 pub fn seal_value(key: &PublicKey, label: &[u8], plaintext: &[u8]) -> Result<String, SealError> {
     Ok(encode_base64(&hybrid_encrypt(key, label, plaintext)?))

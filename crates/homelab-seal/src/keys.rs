@@ -43,7 +43,35 @@ impl SealingCert {
     pub fn bits(&self) -> usize {
         self.public_key.size() * 8
     }
+
+    /// What is suspicious about sealing with this certificate, though kubeseal accepts it: a
+    /// key too short to protect the secrets (below 2048 bits; the controller makes 4096-bit
+    /// keys), or a certificate not valid yet (a wrong clock, or not the controller's).
+    pub fn warnings(&self, now: SystemTime) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.bits() < MIN_RSA_BITS {
+            out.push(format!(
+                "the certificate's key is RSA-{} (subject `{}`): too short to protect secrets \
+                 (at least {MIN_RSA_BITS} bits; the sealed-secrets controller generates 4096-bit \
+                 keys); check that this is the controller's certificate",
+                self.bits(),
+                self.subject
+            ));
+        }
+        if now < self.not_before {
+            out.push(format!(
+                "the certificate is not valid before {} (subject `{}`): check this machine's \
+                 clock, and that this is the controller's current certificate",
+                format_time(self.not_before),
+                self.subject
+            ));
+        }
+        out
+    }
 }
+
+/// The shortest RSA key a sealing certificate should have.
+pub const MIN_RSA_BITS: usize = 2048;
 
 /// Read the first certificate of a PEM bundle (or a DER certificate), like Go kubeseal.
 pub fn parse_certificate(bytes: &[u8]) -> Result<SealingCert, SealError> {

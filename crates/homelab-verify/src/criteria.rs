@@ -2,7 +2,7 @@
 //! the expectations. Evidence strings name the object (`Kind namespace/name`), the field and
 //! what was expected. Secret values are never read (only names, labels and key names).
 
-use crate::{Criterion, Expectations, Status};
+use crate::{Criterion, Expectations, Mark};
 use homelab_k8s::namespaces::is_system_namespace;
 use homelab_k8s::network_policy::{denies_all, Direction};
 use homelab_k8s::{Quantity, ResourceExt};
@@ -135,11 +135,11 @@ impl Verdict {
 
     fn finish(self, id: &'static str, area: &'static str, title: &str) -> Criterion {
         let status = if !self.bad.is_empty() {
-            Status::NotMet
+            Mark::NotMet
         } else if !self.unknown.is_empty() {
-            Status::NotCheckable
+            Mark::NotCheckable
         } else {
-            Status::Met
+            Mark::Met
         };
         let mut evidence = self.bad;
         evidence.extend(self.unknown);
@@ -159,7 +159,7 @@ fn not_checkable(id: &'static str, area: &'static str, title: &str, why: &str) -
         id,
         area,
         title: title.to_owned(),
-        status: Status::NotCheckable,
+        status: Mark::NotCheckable,
         evidence: vec![why.to_owned()],
     }
 }
@@ -169,7 +169,7 @@ fn skipped(id: &'static str, area: &'static str, title: &str, component: &str) -
         id,
         area,
         title: title.to_owned(),
-        status: Status::Skipped,
+        status: Mark::Skipped,
         evidence: vec![format!(
             "component `{component}` is switched off in platform.toml"
         )],
@@ -1305,6 +1305,6 @@ mod tests {
             .map(|o| ((api_group(o), o.kind().unwrap()), vec![o]))
             .collect();
         let criterion = default_deny(&Cx { by_kind, exp: &exp });
-        assert_eq!(criterion.status, Status::Met, "{:?}", criterion.evidence);
+        assert_eq!(criterion.status, Mark::Met, "{:?}", criterion.evidence);
     }
 }

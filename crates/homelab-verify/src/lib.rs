@@ -52,7 +52,7 @@ pub fn checklist(criteria: &[Criterion]) -> Vec<homelab_report::checklist::Item>
 
 /// The verdict on one criterion (`met`, `not met`, `not checkable`, `skipped`): the
 /// checklist's own mark, so that the output layer needs no translation.
-pub use homelab_report::checklist::Mark as Status;
+pub use homelab_report::checklist::Mark;
 
 /// One success criterion and its verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub struct Criterion {
     pub area: &'static str,
     /// The criterion as the guide words it.
     pub title: String,
-    pub status: Status,
+    pub status: Mark,
     /// What was found, what was expected, or what data would be needed.
     pub evidence: Vec<String>,
 }
@@ -137,5 +137,5 @@ impl Default for Expectations {
 
 /// True when every checkable criterion is met (exit code 0).
 pub fn all_met(criteria: &[Criterion]) -> bool {
-    criteria.iter().all(|c| c.status != Status::NotMet)
+    criteria.iter().all(|c| c.status != Mark::NotMet)
 }

@@ -1,7 +1,7 @@
 //! The evaluator over fixture snapshots: a healthy cluster meets every checkable criterion,
 //! and each single fault makes exactly its criterion not met, with evidence.
 
-use homelab_verify::{all_met, checklist, evaluate, Criterion, Expectations, Status};
+use homelab_verify::{all_met, checklist, evaluate, Criterion, Expectations, Mark};
 use serde_json::Value;
 
 const HEALTHY: &str = include_str!("fixtures/healthy.yaml");
@@ -38,9 +38,9 @@ fn healthy_snapshot_meets_every_checkable_criterion() {
     let cs = run(HEALTHY);
     for c in &cs {
         if NEVER_CHECKABLE.contains(&c.id) {
-            assert_eq!(c.status, Status::NotCheckable, "{c:?}");
+            assert_eq!(c.status, Mark::NotCheckable, "{c:?}");
         } else {
-            assert_eq!(c.status, Status::Met, "{c:?}");
+            assert_eq!(c.status, Mark::Met, "{c:?}");
         }
     }
     assert!(all_met(&cs));
@@ -71,7 +71,7 @@ fn fault(from: &str, to: &str, id: &str, evidence: &str) {
     let faulty = run(&HEALTHY.replacen(from, to, 1));
     for (h, f) in healthy.iter().zip(&faulty) {
         if f.id == id {
-            assert_eq!(f.status, Status::NotMet, "{f:?}");
+            assert_eq!(f.status, Mark::NotMet, "{f:?}");
             assert!(
                 f.evidence.iter().any(|e| e.contains(evidence)),
                 "evidence of {id} lacks {evidence:?}: {:#?}",
@@ -307,7 +307,7 @@ fn snapshot_without_policy_reports_is_not_met() {
         .replace("kind: ClusterPolicyReport", "kind: SomethingElse");
     let cs = run(&text);
     let c = status_of(&cs, "kyverno-policy-reports");
-    assert_eq!(c.status, Status::NotMet);
+    assert_eq!(c.status, Mark::NotMet);
     assert!(c.evidence[0].contains("no PolicyReport or ClusterPolicyReport"));
 }
 
@@ -334,12 +334,9 @@ fn objects_without_status_are_not_checkable() {
         "gitlab-memory-baseline",
         "sealed-secrets",
     ] {
-        assert_eq!(status_of(&cs, id).status, Status::NotCheckable, "{id}");
+        assert_eq!(status_of(&cs, id).status, Mark::NotCheckable, "{id}");
     }
-    assert_eq!(
-        status_of(&cs, "longhorn-storage-classes").status,
-        Status::Met
-    );
+    assert_eq!(status_of(&cs, "longhorn-storage-classes").status, Mark::Met);
 }
 
 #[test]
@@ -348,11 +345,11 @@ fn empty_snapshot_fails_without_panicking() {
     assert!(!all_met(&cs));
     assert_eq!(
         status_of(&cs, "longhorn-storage-classes").status,
-        Status::NotMet
+        Mark::NotMet
     );
     assert_eq!(
         status_of(&cs, "pod-security-standards").status,
-        Status::NotCheckable
+        Mark::NotCheckable
     );
 }
 
@@ -372,7 +369,7 @@ fn switched_off_components_are_skipped() {
         "arc-scale-sets",
     ] {
         let c = status_of(&cs, id);
-        assert_eq!(c.status, Status::Skipped, "{id}");
+        assert_eq!(c.status, Mark::Skipped, "{id}");
         assert!(c.evidence[0].contains("switched off"));
     }
 }

@@ -41,8 +41,13 @@ pub enum Command {
     Plan(commands::plan::Args),
     /// Run every guardrail over files, folders or stdin.
     Check(commands::check::Args),
+    /// Predict the rollout: will every sync wave become Healthy, and if not, why.
+    Simulate(commands::simulate::Args),
     /// Schema validation alone, with kubeconform's flags.
     Validate(commands::validate::Args),
+    /// Helm charts: pull them into the repository's cache, list and render the Helm sources,
+    /// lint the repository's own charts.
+    Charts(commands::charts::Args),
     /// Kyverno policies: apply them to resources, or run kyverno-test.yaml suites.
     Policy(commands::policy::Args),
     /// List the built-in rules, or explain one.
@@ -88,7 +93,9 @@ fn main() -> ExitCode {
         Command::Render(args) => commands::render::run(args, &global),
         Command::Plan(args) => commands::plan::run(args, &global),
         Command::Check(args) => commands::check::run(args, &global),
+        Command::Simulate(args) => commands::simulate::run(args, &global),
         Command::Validate(args) => commands::validate::run(args, &global),
+        Command::Charts(args) => commands::charts::run(args, &global),
         Command::Policy(args) => commands::policy::run(args, &global),
         Command::Rules(args) => commands::rules::run(args, &global),
         Command::Seal(args) => commands::seal::run(args, &global),

@@ -1,6 +1,7 @@
 //! The findings that come from the pipeline's stages rather than from a platform rule file:
-//! YAML loading (homelab-manifest), schemas (homelab-schema), the repository's own Kyverno
-//! policies, SOPS files and the check configuration (the pipeline). Each is documented beside the code
+//! YAML loading (homelab-manifest), schemas (homelab-schema), Helm rendering
+//! (homelab-charts), the repository's own Kyverno policies, SOPS files and the check
+//! configuration (the pipeline). Each is documented beside the code
 //! that emits it; this module only gathers them. `homelab rules` lists them after the
 //! platform rules; `--explain` takes an exact id or any id of a family (`schema/type`
 //! explains `schema/*`).
@@ -12,6 +13,7 @@ pub fn all() -> impl Iterator<Item = &'static RuleDoc> {
     homelab_manifest::RULE_DOCS
         .iter()
         .chain(homelab_schema::RULE_DOCS)
+        .chain(homelab_charts::RULE_DOCS)
         .chain([
             &crate::pipeline::POLICY_RULE_DOC,
             &crate::pipeline::SUPPRESSION_RULE_DOC,

@@ -763,3 +763,33 @@ fn gpu_runner_values_without_runtime_class() {
     );
     out.assert_only("gpu/placement", rel, found[0].line);
 }
+
+/// A merge left unresolved (by git, or by `homelab render` on a conflicting hand edit) is
+/// reported as such at its `<<<<<<<` line, not as a YAML syntax error somewhere near it.
+#[test]
+fn unresolved_merge_conflict_markers() {
+    let repo = Copy::new();
+    let rel = "apps/ai-services/n8n/n8n.yaml";
+    let text = repo.read(rel);
+    let target = "kind: Deployment\n";
+    assert!(text.contains(target), "{rel} changed: update this test");
+    repo.replace(
+        rel,
+        target,
+        "kind: Deployment\n<<<<<<< ours\nmetadata: {}\n=======\nmetadata: {name: x}\n>>>>>>> theirs\n",
+    );
+    let marker = repo.line_of(rel, "<<<<<<< ours", None);
+
+    let out = repo.check(&[]);
+    let conflict = out.assert_only("yaml/merge-conflict", rel, marker);
+    assert!(
+        conflict[0].message.contains("unresolved merge conflict"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !out.findings.iter().any(|f| f.rule == "yaml/syntax"),
+        "{}",
+        out.describe()
+    );
+}

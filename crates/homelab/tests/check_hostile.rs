@@ -185,7 +185,7 @@ fn the_summary_counts_files_that_could_not_be_read() {
         ));
 }
 
-/// Secrets that other findings on the same line used to print.
+/// Secrets on lines that other findings (duplicate keys, YAML errors, schema errors) quote.
 const SECRET_FILES: &[(&str, &str)] = &[
     (
         "duplicate.yaml",
@@ -396,4 +396,32 @@ fn verify_evidence_escapes_control_characters() {
             assert!(!text.contains(raw), "{format} printed {raw:?} raw:\n{text}");
         }
     }
+}
+
+#[test]
+fn a_kind_cannot_steer_a_schema_location_outside_its_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A JSON file elsewhere on the host, whose content a crafted kind would echo.
+    write(
+        &tmp.path().join("host"),
+        "secret.json",
+        r#"{"type": "object", "properties": {"data": {"enum": ["HOST-SCHEMA-CONTENT"]}}}"#,
+    );
+    let schemas = tmp.path().join("schemas");
+    std::fs::create_dir_all(&schemas).unwrap();
+    let repo = tmp.path().join("repo");
+    write(
+        &repo,
+        "x.yaml",
+        "apiVersion: v1\nkind: ../host/secret\nmetadata:\n  name: x\ndata: nope\n",
+    );
+    let out = homelab()
+        .args(["validate", "-schema-location"])
+        .arg(format!("{}/{{{{.ResourceKind}}}}.json", schemas.display()))
+        .arg(&repo)
+        .output()
+        .unwrap();
+    let all = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+    assert!(!all.contains("HOST-SCHEMA-CONTENT"), "{all}");
+    assert!(all.contains("not a valid apiVersion and kind"), "{all}");
 }

@@ -106,11 +106,14 @@ fn homelab_toml_ignores_rules_and_cli_selects() {
     write(
         tmp.path(),
         "pod.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: default\nspec:\n  containers:\n    - name: c\n      image: nginx:latest\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: default\nspec:\n  containers:\n    - name: c\n      image: nginx:latest\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: default\nstringData:\n  password: hunter2hunter2\n",
     );
     let all = rules(&json(tmp.path(), &[]));
     assert!(all.contains(&"image/latest-tag".to_string()), "{all:?}");
-    assert!(all.contains(&"resources/missing".to_string()), "{all:?}");
+    assert!(all.contains(&"secrets/plain-secret".to_string()), "{all:?}");
+    // Not rendered from platform.toml: the guide's posture (resources everywhere) is not
+    // required of a repository whose containers set none.
+    assert!(!all.contains(&"resources/missing".to_string()), "{all:?}");
     let selected = rules(&json(tmp.path(), &["--select", "image"]));
     assert_eq!(selected, vec!["image/latest-tag"]);
     write(
@@ -123,7 +126,25 @@ fn homelab_toml_ignores_rules_and_cli_selects() {
         !configured.contains(&"image/latest-tag".to_string()),
         "{configured:?}"
     );
-    assert!(configured.contains(&"resources/missing".to_string()));
+    assert!(configured.contains(&"secrets/plain-secret".to_string()));
+    write(
+        tmp.path(),
+        ".homelab.toml",
+        "[check]\nexpectations = \"guide\"\n",
+    );
+    let guide = rules(&json(tmp.path(), &[]));
+    assert!(
+        guide.contains(&"resources/missing".to_string()),
+        "{guide:?}"
+    );
+    write(
+        tmp.path(),
+        ".homelab.toml",
+        "[check]\nexpectations = \"strict\"\n",
+    );
+    let out = homelab().arg("check").arg(tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expectations"));
 }
 
 #[test]

@@ -564,8 +564,8 @@ fn check_reports_failures_with_evidence() {
     let want = |tool: &str| if have(tool) { "pass" } else { "fail" };
     assert_eq!(get("nfs4-client")["verdict"], want("mount.nfs4"), "{v}");
     if !have("iscsiadm") {
-        assert_eq!(get("iscsid")["verdict"], "fail");
-        assert!(get("iscsid")["evidence"]
+        assert_eq!(get("open-iscsi")["verdict"], "fail");
+        assert!(get("open-iscsi")["evidence"]
             .as_str()
             .unwrap()
             .contains("open-iscsi"));
@@ -703,7 +703,7 @@ fn check_json(fs: &LoopFs, p: &Paths) -> (Option<i32>, Value) {
             "--device",
             &fs.dev,
             "--skip",
-            "iscsid,nfs4-client,multipath",
+            "open-iscsi,iscsid,nfs4-client,multipath,module,gpu",
         ])
         .args(args(p))
         .output()
@@ -807,7 +807,7 @@ fn apply_twice_then_check_passes_on_real_btrfs() {
                 "--device",
                 &fs.dev,
                 "--skip",
-                "iscsid,nfs4-client,multipath",
+                "open-iscsi,iscsid,nfs4-client,multipath,module,gpu",
             ])
             .args(args(&p))
             .output()
@@ -892,7 +892,7 @@ fn apply_twice_then_check_passes_on_real_btrfs() {
                 "--device",
                 &fs.dev,
                 "--skip",
-                "iscsid,nfs4-client,multipath",
+                "open-iscsi,iscsid,nfs4-client,multipath,module,gpu",
             ])
             .args(args(&p))
             .output()
@@ -1102,7 +1102,7 @@ fn snapshots_on_the_mounted_top_level_like_the_platform_template() {
             "--device",
             &fs.dev,
             "--skip",
-            "iscsid,nfs4-client,multipath",
+            "open-iscsi,iscsid,nfs4-client,multipath,module,gpu",
         ])
         .args(args(&p))
         .args(extra)
@@ -1117,4 +1117,37 @@ fn snapshots_on_the_mounted_top_level_like_the_platform_template() {
         .find(|i| i["id"] == "snapshot-dir")
         .unwrap();
     assert_eq!(dir_item["verdict"], "pass", "{v:#}");
+}
+
+#[test]
+fn an_fstab_that_is_a_link_is_edited_through_the_link() {
+    let Some(fs) = LoopFs::new("an_fstab_that_is_a_link_is_edited_through_the_link") else {
+        return;
+    };
+    let p = paths(fs.path());
+    // /etc/fstab kept elsewhere (e.g. in a configuration repository) and linked.
+    let real = fs.path().join("etc-real/fstab");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    std::fs::rename(&p.fstab, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &p.fstab).unwrap();
+    let out = apply(&fs, &p, &[], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::symlink_metadata(&p.fstab)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link was replaced by a file"
+    );
+    assert_eq!(std::fs::read_link(&p.fstab).unwrap(), real);
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        expected_fstab(&fs, &p)
+    );
 }

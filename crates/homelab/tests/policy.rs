@@ -161,3 +161,115 @@ fn missing_folder_is_a_usage_error() {
         .assert()
         .code(2);
 }
+
+/// A pull request's Kyverno test file cannot make `policy test` read a device or a FIFO (the
+/// run ends), nor print a file outside the repository (refusals: `testrunner::load` tests).
+#[test]
+fn a_test_file_cannot_reach_outside_its_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(
+        outside.join("secret.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: HOST-FILE-CONTENT\n",
+    )
+    .unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("policies")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", repo.join("policies/zero.yaml")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("secret.yaml"),
+        repo.join("policies/linked.yaml"),
+    )
+    .unwrap();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(repo.join("policies/fifo.yaml"))
+        .status()
+        .unwrap()
+        .success());
+    std::fs::write(
+        repo.join("policies/kyverno-test.yaml"),
+        "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata:\n  name: hostile\npolicies:\n- ../../outside/secret.yaml\n- zero.yaml\n- linked.yaml\nresources:\n- fifo.yaml\n- ../../outside\nresults:\n- policy: anything\n  rule: anything\n  resources: [anything]\n  result: pass\n",
+    )
+    .unwrap();
+    let out = homelab()
+        .args(["policy", "test"])
+        .arg(&repo)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let all = String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned();
+    assert!(out.status.code().is_some(), "{all}");
+    assert!(!all.contains("HOST-FILE-CONTENT"), "{all}");
+}
+
+#[test]
+fn apply_leaves_out_files_that_are_not_manifests_and_goes_on() {
+    let g = guide();
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::copy(g.join("resources.yaml"), dir.path().join("resources.yaml")).expect("copy");
+    // a Jinja template and a Talos machine config next to the manifests
+    std::fs::write(
+        dir.path().join("values.yaml"),
+        "cluster:\n  name: {% if prod %}prod{% endif %}\n  nodes: [\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("talos.yaml"),
+        "version: v1alpha1\nmachine:\n  type: controlplane\n",
+    )
+    .expect("write");
+    homelab()
+        .args(["policy", "apply"])
+        .arg(g.join("policy.yaml"))
+        .arg("--resource")
+        .arg(dir.path())
+        .arg("--exception")
+        .arg(g.join("exception.yaml"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "pass: 10, fail: 3, warn: 0, error: 0, skip: 2",
+        ))
+        .stderr(predicate::str::contains("values.yaml").and(predicate::str::contains("left out")))
+        .stderr(predicate::str::contains("talos.yaml"));
+}
+
+#[test]
+fn apply_missing_resource_path_is_a_usage_error() {
+    let g = guide();
+    homelab()
+        .args(["policy", "apply"])
+        .arg(g.join("policy.yaml"))
+        .args(["--resource", "/nonexistent/dir"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no such file or folder"));
+}
+
+#[test]
+fn test_command_detailed_results_carry_the_rule_message() {
+    let out = homelab()
+        .args(["policy", "test"])
+        .arg(guide())
+        .args(["--format", "json", "--detailed-results"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json array");
+    assert!(rows.iter().all(|r| r.get("message").is_some()));
+    // a failing rule reports why it failed
+    assert!(rows
+        .iter()
+        .any(|r| r["actual"] == "fail" && !r["message"].as_str().unwrap_or_default().is_empty()));
+    // without the flag the rows stay as they were
+    let out = homelab()
+        .args(["policy", "test"])
+        .arg(guide())
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json array");
+    assert!(rows.iter().all(|r| r.get("message").is_none()));
+}

@@ -287,6 +287,17 @@ fn prepare_changes(repo: &Path) {
     std::fs::write(&edited, format!("# tuned by hand\n{}", read(&edited))).unwrap();
 }
 
+/// A repository with [`prepare_changes`] applied, and the tree one uninterrupted render of it
+/// produces.
+fn changes_and_their_render(tmp: &Path) -> (PathBuf, std::collections::BTreeMap<String, String>) {
+    let start = fresh_repo(&tmp.join("start"));
+    prepare_changes(&start);
+    let reference = tmp.join("reference");
+    copy_tree(&start, &reference);
+    homelab().arg("render").arg(&reference).assert().success();
+    (start, snapshot(&reference))
+}
+
 fn assert_no_temp_files(repo: &Path, context: &str) {
     let stray: Vec<_> = snapshot(repo)
         .into_keys()
@@ -298,13 +309,7 @@ fn assert_no_temp_files(repo: &Path, context: &str) {
 #[test]
 fn a_render_killed_at_any_write_is_completed_by_the_next_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let start = fresh_repo(&tmp.path().join("start"));
-    prepare_changes(&start);
-    // What one uninterrupted render produces.
-    let reference = tmp.path().join("reference");
-    copy_tree(&start, &reference);
-    homelab().arg("render").arg(&reference).assert().success();
-    let expected = snapshot(&reference);
+    let (start, expected) = changes_and_their_render(tmp.path());
     assert!(expected["apps/gitlab/values-homelab.yaml"].starts_with("# tuned by hand\n"));
 
     let mut crashed = 0;
@@ -364,12 +369,7 @@ fn a_render_killed_at_any_write_is_completed_by_the_next_one() {
 #[test]
 fn a_render_killed_by_a_signal_is_completed_by_the_next_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let start = fresh_repo(&tmp.path().join("start"));
-    prepare_changes(&start);
-    let reference = tmp.path().join("reference");
-    copy_tree(&start, &reference);
-    homelab().arg("render").arg(&reference).assert().success();
-    let expected = snapshot(&reference);
+    let (start, expected) = changes_and_their_render(tmp.path());
     let binary = assert_cmd::cargo::cargo_bin("homelab");
     for delay_ms in [0u64, 1, 2, 3, 5, 8, 12, 20, 30, 50] {
         let repo = tmp.path().join(format!("kill-{delay_ms}"));
@@ -402,4 +402,19 @@ fn stray_temporary_files_are_cleaned() {
         .success()
         .stdout(predicate::str::contains("cleaned"));
     assert!(!stray.exists());
+}
+
+#[test]
+fn names_from_the_lock_are_printed_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = fresh_repo(tmp.path());
+    let name = "docs/\x1b[2J\x1b[Hall-clear.md";
+    std::fs::write(repo.join(name), "old\n").unwrap();
+    add_lock_entry(&repo, name, "old\n");
+    let out = homelab().arg("render").arg(&repo).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("removed"), "{stdout}");
+    assert!(!stdout.contains('\x1b'), "{stdout}");
+    assert!(stdout.contains("\\x1b[2J"), "{stdout}");
 }

@@ -1161,3 +1161,90 @@ fn interop_kubesealpy_unseals_what_homelab_seals() {
         .stderr(predicates::str::contains("expired"));
     eprintln!("\ninterop: unseal_check.py accepted {checked} outputs of homelab seal");
 }
+
+#[test]
+fn weak_and_not_yet_valid_certificates_are_sealed_with_a_warning() {
+    let fx = Fixture::new();
+    let now = SystemTime::now();
+    let weak = generate(1024, "sealed-secret", Duration::from_secs(3600)).unwrap();
+    let future = generate_with_validity(
+        2048,
+        "sealed-secret",
+        now + Duration::from_secs(30 * 86_400),
+        now + Duration::from_secs(60 * 86_400),
+    )
+    .unwrap();
+    for (name, cert, warning) in [
+        ("weak.pem", &weak.certificate_pem, "RSA-1024"),
+        ("future.pem", &future.certificate_pem, "not valid before"),
+    ] {
+        let cert = write(fx.dir.path(), name, cert, 0o644);
+        homelab()
+            .args(["seal", "--cert"])
+            .arg(&cert)
+            .write_stdin(SECRET_YAML)
+            .assert()
+            .success()
+            .stdout(predicates::str::contains("SealedSecret"))
+            .stderr(predicates::str::contains("warning"))
+            .stderr(predicates::str::contains(warning));
+    }
+    // The controller's own kind of certificate draws no warning.
+    homelab()
+        .args(["seal", "--cert", &fx.p("cert.pem")])
+        .write_stdin(SECRET_YAML)
+        .assert()
+        .success()
+        .stderr(predicates::prelude::PredicateBooleanExt::not(
+            predicates::str::contains("warning"),
+        ));
+}
+
+/// Every file that holds key material is created with mode 0600 by the `open` call itself
+/// (never created wider and narrowed afterwards), even with a permissive umask. `strace`
+/// shows the mode each file is created with.
+#[test]
+fn key_files_are_born_private() {
+    let test = "key_files_are_born_private";
+    if !homelab_testkit::require_tool(test, "strace", &["-V"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.txt");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 000; exec strace -f -e trace=open,openat,creat -o \"$1\" \"$2\" secrets keygen --bits 2048 --out \"$3\"")
+        .arg("sh")
+        .arg(&trace)
+        .arg(assert_cmd::cargo::cargo_bin("homelab"))
+        .arg(dir.path().join("keys"))
+        .output()
+        .unwrap();
+    let trace = fs::read_to_string(&trace).unwrap_or_default();
+    if !out.status.success() && trace.contains("PTRACE") {
+        homelab_testkit::unavailable(test, "ptrace is not permitted here");
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Vec<&str> = trace
+        .lines()
+        .filter(|l| {
+            l.contains("O_CREAT") && (l.contains("tls.key") || l.contains("sealed-secrets-key"))
+        })
+        .collect();
+    assert!(created.len() >= 2, "no key file creation traced:\n{trace}");
+    for line in created {
+        assert!(line.contains(", 0600)"), "created wider than 0600: {line}");
+    }
+    for name in ["tls.key", "sealed-secrets-key.yaml"] {
+        let mode = fs::metadata(dir.path().join("keys").join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
+}

@@ -384,6 +384,63 @@ fn unparsable_file_is_an_error_with_position() {
         .stdout(predicate::str::contains("Errors: 1"));
 }
 
+/// The rendered repository passes its own schema gate: the `homelab validate -strict` line of
+/// its Taskfile (what its CI and pre-commit run), every object with a schema (CRDs included),
+/// none skipped. The same line fails once a rendered object carries a field Kubernetes
+/// does not know.
+#[test]
+fn the_rendered_repository_validates_strictly() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    homelab().arg("init").arg(&repo).assert().success();
+    let taskfile = std::fs::read_to_string(repo.join("Taskfile.yml")).expect("Taskfile");
+    let line = taskfile
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("- homelab validate "))
+        .expect("the Taskfile runs homelab validate");
+    let args: Vec<&str> = line.split_whitespace().collect();
+    assert!(args.contains(&"-strict"), "{line}");
+    let run = || {
+        homelab()
+            .current_dir(&repo)
+            .arg("validate")
+            .args(&args)
+            .output()
+            .expect("run")
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("Invalid: 0, Errors: 0, Skipped: 0"),
+        "{stdout}"
+    );
+    let found: u32 = stdout
+        .split(" resources found")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(found > 100, "{stdout}");
+
+    let n8n = repo.join("apps/ai-services/n8n/n8n.yaml");
+    let text = std::fs::read_to_string(&n8n).expect("read");
+    assert!(
+        text.contains("\n  replicas: "),
+        "n8n.yaml changed: update this test"
+    );
+    std::fs::write(
+        &n8n,
+        text.replacen("\n  replicas: ", "\n  replicass: 1\n  replicas: ", 1),
+    )
+    .expect("write");
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("replicass"), "{stdout}");
+}
+
 #[test]
 fn list_schemas_names_group_kind_versions_and_source() {
     let out = homelab()
@@ -584,4 +641,33 @@ fn too_many_documents_in_a_file_is_an_error_not_unbounded_memory() {
             many.display()
         )))
         .stdout(predicate::str::contains("dashes.yaml").not());
+}
+
+/// A duplicate key is the fault of the object that holds it: its row is invalid and lists
+/// the error, instead of a valid object beside an unnamed error entry.
+#[test]
+fn duplicate_key_belongs_to_its_object() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "dup.yaml",
+        &DEPLOYMENT.replace("  replicas: 2\n", "  replicas: 2\n  replicas: 3\n"),
+    );
+    let out = homelab()
+        .args(["validate", "-summary", "-output", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let resources = v["resources"].as_array().unwrap();
+    assert_eq!(resources.len(), 1, "{v:#}");
+    let r = &resources[0];
+    assert_eq!(r["kind"], "Deployment");
+    assert_eq!(r["name"], "web");
+    assert_eq!(r["status"], "statusInvalid");
+    assert_eq!(r["errors"][0]["rule"], "yaml/duplicate-key");
+    assert_eq!(r["errors"][0]["path"], "/spec/replicas");
 }

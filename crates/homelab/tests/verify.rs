@@ -2,6 +2,7 @@
 //! secrets never printed) and live mode against a stand-in `kubectl`.
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use std::path::PathBuf;
 
 fn fixture() -> PathBuf {
@@ -348,4 +349,41 @@ fn rendered_repository_meets_its_static_criteria() {
             .unwrap();
         assert_eq!(c["status"], "met", "{c}");
     }
+}
+
+#[test]
+fn an_unusable_snapshot_is_a_usage_error_not_a_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("empty.yaml", ""),
+        ("scalar.yaml", "42\n"),
+        ("separators.yaml", "---\n---\n"),
+        ("empty-list.yaml", "apiVersion: v1\nkind: List\nitems: []\n"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        homelab()
+            .args(["verify", "--snapshot"])
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains("unusable"));
+    }
+    homelab()
+        .args(["verify", "--snapshot"])
+        .arg(dir.path().join("missing.yaml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no such file"));
+    let (a, b) = (dir.path().join("a.yaml"), dir.path().join("b.yaml"));
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    homelab()
+        .args(["verify", "--snapshot"])
+        .arg(&a)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("symbolic link loop"))
+        .stderr(predicate::str::contains("check that the file exists").not());
 }

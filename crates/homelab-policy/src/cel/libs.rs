@@ -220,6 +220,29 @@ pub fn bind(act: &mut Activation, mocks: Option<&Shared>, namespace: &str) {
     for name in ["listObjToMap", "transform.listObjToMap"] {
         act.bind_function(name, Arc::new(|_, args| list_obj_to_map(args)));
     }
+    for (name, algo) in [
+        ("sha1", "sha1"),
+        ("hash.sha1", "sha1"),
+        ("sha256", "sha256"),
+        ("hash.sha256", "sha256"),
+        ("md5", "md5"),
+        ("hash.md5", "md5"),
+    ] {
+        act.bind_function(
+            name,
+            Arc::new(move |_, args| {
+                use sha2::Digest;
+                let text = arg_str(args, 0, name)?;
+                let digest: Vec<u8> = match algo {
+                    "sha1" => sha1::Sha1::digest(text.as_bytes()).to_vec(),
+                    "md5" => md5::Md5::digest(text.as_bytes()).to_vec(),
+                    _ => sha2::Sha256::digest(text.as_bytes()).to_vec(),
+                };
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                Ok(Value::String(Arc::new(hex)))
+            }),
+        );
+    }
     for name in ["parseServiceAccount", "user.parseServiceAccount"] {
         act.bind_function(
             name,
@@ -229,8 +252,9 @@ pub fn bind(act: &mut Activation, mocks: Option<&Shared>, namespace: &str) {
                     .strip_prefix("system:serviceaccount:")
                     .and_then(|r| r.split_once(':'))
                     .unwrap_or(("", ""));
+                // a native Go struct in Kyverno: its fields keep their Go names
                 Ok(json_to_cel(
-                    &serde_json::json!({"namespace": namespace, "name": name}),
+                    &serde_json::json!({"Namespace": namespace, "Name": name}),
                 ))
             }),
         );
@@ -523,6 +547,27 @@ mod tests {
         assert_eq!(
             e("isImage('nginx:1') && !isImage('bad image')"),
             json!(true)
+        );
+    }
+
+    #[test]
+    fn hashes_and_service_accounts() {
+        let e = |src: &str| eval(src, json!({})).unwrap();
+        assert_eq!(
+            e("hash.md5('abc')"),
+            json!("900150983cd24fb0d6963f7d28e17f72")
+        );
+        assert_eq!(
+            e("sha1('abc')"),
+            json!("a9993e364706816aba3e25717850c26c9cd0d89d")
+        );
+        assert_eq!(
+            e("hash.sha256('abc')"),
+            json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+        assert_eq!(
+            e("parseServiceAccount('system:serviceaccount:ns:sa').Name"),
+            json!("sa")
         );
     }
 

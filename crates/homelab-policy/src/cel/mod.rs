@@ -9,6 +9,7 @@
 //! The policy engine calls these after its own match/exclude/preconditions
 //! logic (validate.cel) or directly per resource (the policy kinds).
 
+pub mod authz;
 mod autogen;
 mod bindings;
 pub mod dpol;

@@ -217,7 +217,9 @@ fn load_variable(name: &str, var: &Value, vars: &mut Vars) -> Result<(), String>
         Some(Value::Null) | None => Err(format!(
             "unable to add context entry for variable {name} since it evaluated to nil"
         )),
+        // a variable entry replaces an earlier entry of the same name
         Some(v) => {
+            vars.set(name, Value::Null);
             vars.set(name, v);
             Ok(())
         }

@@ -3,9 +3,11 @@
 //! resources with a default namespace, Values/UserInfo/Context files, exceptions,
 //! target/parameter/cluster resources, JSON payloads, HTTP and global context mocks).
 //!
-//! A path is resolved inside the test's folder tree: absolute paths and URLs are
-//! refused, so a test file cannot make the runner read outside what was given to it
-//! beyond its own relative references.
+//! A test file is untrusted (it comes with the repository, possibly a pull request's): absolute
+//! paths and URLs are refused; a relative path (`../policy.yaml` is common) must stay inside
+//! the git repository that holds the test, after symbolic links are resolved; and only regular
+//! files of bounded size are read, so a reference to `/dev/zero`, a FIFO or `/proc/kmsg` can
+//! neither stall nor exhaust the runner.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +30,8 @@ pub struct Loaded {
     pub targets: Vec<Value>,
     /// Non-Kubernetes JSON payloads (`jsonPayloads`): (name as written, document).
     pub payloads: Vec<(String, Value)>,
+    /// Authorization check requests (`httpPayloads`, `envoyPayloads`).
+    pub authz_payloads: Vec<(String, Value, crate::cel::authz::Mode)>,
     pub values: ValuesFile,
     /// Namespace labels for ClusterPolicy `namespaceSelector`s.
     pub namespace_labels: HashMap<String, Map<String, Value>>,
@@ -55,7 +59,34 @@ fn resolve(base: &Path, rel: &str) -> Result<PathBuf, String> {
             "{rel}: absolute paths are not followed; use a path relative to the test file"
         ));
     }
-    Ok(base.join(p))
+    let joined = base.join(p);
+    if let (Some(root), Ok(real)) = (repository_root(base), std::fs::canonicalize(&joined)) {
+        if !real.starts_with(&root) {
+            return Err(format!(
+                "{rel}: leads outside the repository ({}); a test may only name files inside it",
+                root.display()
+            ));
+        }
+    }
+    Ok(joined)
+}
+
+/// The largest file a test may name.
+const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The git work tree that holds `dir` (the nearest ancestor with `.git`), if any.
+fn repository_root(dir: &Path) -> Option<PathBuf> {
+    let dir = std::fs::canonicalize(dir).ok()?;
+    dir.ancestors()
+        .find(|a| std::fs::symlink_metadata(a.join(".git")).is_ok())
+        .map(Path::to_path_buf)
+}
+
+/// A regular file's text (never a FIFO, device or oversized file).
+pub(crate) fn read_text(path: &Path) -> Result<String, String> {
+    homelab_fs::read_regular(path, MAX_FILE_BYTES, true)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))
 }
 
 fn collect_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
@@ -68,8 +99,14 @@ fn collect_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
-        if p.is_dir() {
+        // A link inside a named folder is not followed (it could lead anywhere).
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
             collect_files(&p, depth + 1, out);
+        } else if !meta.is_file() {
+            continue;
         } else if p
             .extension()
             .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
@@ -96,12 +133,12 @@ pub fn read_docs(base: &Path, rel: &str, errors: &mut Vec<String>) -> Vec<Value>
     }
     let mut out = Vec::new();
     for f in files {
-        match std::fs::read_to_string(&f) {
+        match read_text(&f) {
             Ok(t) => match crate::yaml::parse_all(&f.display().to_string(), &t) {
                 Ok(docs) => out.extend(flatten_lists(docs)),
                 Err(e) => errors.push(e),
             },
-            Err(e) => errors.push(format!("{}: cannot read: {e}", f.display())),
+            Err(e) => errors.push(e),
         }
     }
     out
@@ -234,9 +271,7 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
     let mut payload_files = strs(get(test, "jsonPayloads"));
     payload_files.extend(strs(get(test, "jsonPayload")));
     for p in payload_files {
-        match resolve(base, &p).and_then(|f| {
-            std::fs::read_to_string(&f).map_err(|e| format!("{}: cannot read: {e}", f.display()))
-        }) {
+        match resolve(base, &p).and_then(|f| read_text(&f)) {
             Ok(text) => match crate::yaml::parse_all(&p, &text) {
                 Ok(docs) => {
                     for d in docs {
@@ -252,6 +287,18 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
                 Err(e) => errors.push(e),
             },
             Err(e) => errors.push(e),
+        }
+    }
+
+    let mut authz_payloads = Vec::new();
+    for (key, mode) in [
+        ("httpPayloads", crate::cel::authz::Mode::Http),
+        ("envoyPayloads", crate::cel::authz::Mode::Envoy),
+    ] {
+        for p in strs(get(test, key)) {
+            for d in read_docs(base, &p, &mut errors) {
+                authz_payloads.push((p.clone(), d, mode));
+            }
         }
     }
 
@@ -464,6 +511,7 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
         resources,
         targets,
         payloads,
+        authz_payloads,
         values,
         namespace_labels,
         namespaces,
@@ -471,5 +519,43 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
         mocks,
         subresources,
         errors,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_stay_inside_the_repository_and_read_regular_files_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside.yaml");
+        std::fs::write(&outside, "kind: Secret\n").unwrap();
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::create_dir_all(repo.join("policies/.kyverno-test")).unwrap();
+        std::fs::write(repo.join("policies/policy.yaml"), "kind: ClusterPolicy\n").unwrap();
+        std::os::unix::fs::symlink(&outside, repo.join("policies/linked.yaml")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", repo.join("policies/zero.yaml")).unwrap();
+        let base = repo.join("policies/.kyverno-test");
+        assert!(
+            resolve(&base, "../policy.yaml").is_ok(),
+            "`..` inside the repository is fine"
+        );
+        for rel in [
+            "../../../outside.yaml",
+            "../linked.yaml",
+            "../zero.yaml",
+            "/etc/passwd",
+        ] {
+            let err = resolve(&base, rel).unwrap_err();
+            assert!(err.contains(rel), "{err}");
+        }
+        let mut errors = Vec::new();
+        assert!(read_docs(&base, "../../../outside.yaml", &mut errors).is_empty());
+        assert!(errors[0].contains("outside the repository"), "{errors:?}");
+        assert!(read_text(Path::new("/dev/zero"))
+            .unwrap_err()
+            .contains("not a regular file"));
     }
 }

@@ -79,10 +79,13 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
                 continue;
             }
             walk(&p, depth + 1, out);
+        } else if !ft.is_file() {
+            // Links, FIFOs and devices found while walking are never read.
+            continue;
         } else if name == "kyverno-test.yaml" || name == "kyverno-test.yml" {
             out.push(p);
         } else if name == "test.yaml" || name == "test.yml" {
-            if let Ok(t) = std::fs::read_to_string(&p) {
+            if let Ok(t) = load::read_text(&p) {
                 if t.contains("results:") && t.contains("policies:") {
                     out.push(p);
                 }
@@ -231,8 +234,7 @@ fn policy_applies_to_kind(policy: &Value, resource: &Value, ctx: &EvalContext) -
 
 /// Run every Test document of one file.
 pub fn run_file(path: &Path) -> Result<Vec<Row>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let text = load::read_text(path)?;
     let docs = crate::yaml::parse_all(&path.display().to_string(), &text)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut rows = Vec::new();
@@ -259,6 +261,8 @@ enum SubjectKind {
 #[derive(Debug, Clone)]
 struct Subject {
     kind: SubjectKind,
+    /// An authorization check request (HTTP or Envoy) rather than a JSON payload.
+    authz: Option<crate::cel::authz::Mode>,
     doc: Value,
     /// `kind/namespace/name`, or the payload's file name.
     label: String,
@@ -277,6 +281,7 @@ impl Subject {
         let (k, ns, n) = (s("/kind"), s("/metadata/namespace"), s("/metadata/name"));
         Subject {
             kind,
+            authz: None,
             doc: doc.clone(),
             label: format!("{k}/{ns}/{n}"),
             namespace: ns,
@@ -394,6 +399,9 @@ fn evaluate_all(
         let mut mutating_resps = Vec::new();
         for &pi in &order {
             let policy = &l.policies[pi];
+            if crate::cel::authz::mode(policy).is_some() {
+                continue;
+            }
             let phase = phase_of(policy);
             if phase == Phase::Deleting && !default_run {
                 continue;
@@ -453,6 +461,33 @@ fn evaluate_all(
             continue;
         }
         let payload = &subject.doc;
+        if let Some(mode) = subject.authz {
+            for (pi, policy) in l.policies.iter().enumerate() {
+                if crate::cel::authz::mode(policy) != Some(mode) {
+                    continue;
+                }
+                let ctx = EvalContext {
+                    mocks: Some(mocks.clone()),
+                    ..EvalContext::default()
+                };
+                let rules = crate::cel::authz::evaluate(policy, mode, payload, &ctx, &l.exceptions);
+                out.push(Resp {
+                    subject: si,
+                    policy: pi,
+                    response: PolicyResponse {
+                        policy: engine::policy_name(policy),
+                        api_version: String::new(),
+                        kind: String::new(),
+                        namespace: String::new(),
+                        name: String::new(),
+                        rules,
+                        patched_resource: None,
+                        generated: Vec::new(),
+                    },
+                });
+            }
+            continue;
+        }
         for (pi, policy) in l.policies.iter().enumerate() {
             let json_mode = policy
                 .pointer("/spec/evaluation/mode")
@@ -588,6 +623,17 @@ fn run_doc(test: &Value, base: &Path, path: &Path) -> Vec<Row> {
     for (name, doc) in &l.payloads {
         subjects.push(Subject {
             kind: SubjectKind::Payload,
+            authz: None,
+            doc: doc.clone(),
+            label: name.clone(),
+            namespace: String::new(),
+            name: name.clone(),
+        });
+    }
+    for (name, doc, mode) in &l.authz_payloads {
+        subjects.push(Subject {
+            kind: SubjectKind::Payload,
+            authz: Some(*mode),
             doc: doc.clone(),
             label: name.clone(),
             namespace: String::new(),

@@ -37,6 +37,7 @@ pub(crate) mod resources {
 pub(crate) mod secrets {
     pub(crate) mod leaked_credential;
     pub(crate) mod plain_secret;
+    pub(crate) mod unsealed_placeholder;
 }
 pub(crate) mod storage {
     pub(crate) mod gpu_replicated;
@@ -70,4 +71,5 @@ pub static ALL: &[&dyn Rule] = &[
     &pss::namespace_labels::NamespacePss,
     &secrets::plain_secret::PlainSecret,
     &storage::unknown_class::StorageUnknownClass,
+    &secrets::unsealed_placeholder::UnsealedPlaceholder,
 ];

@@ -19,6 +19,7 @@ Examples:
   homelab check                          # the current directory
   homelab check gitops-homelab --format sarif --output homelab.sarif
   homelab check . --ignore resources/missing --select network
+  homelab check . --charts ../charts      # render Helm sources from a local chart repository
   kubectl kustomize apps/x | homelab check -"
 )]
 pub struct Args {
@@ -48,6 +49,13 @@ pub struct Args {
     /// A kind without a schema is a note instead of an error.
     #[arg(long)]
     pub ignore_missing_schemas: bool,
+    /// Render Helm sources with charts from this local chart repository (a folder with
+    /// index.yaml); repeatable. The repository's .homelab/charts/ cache is used too.
+    #[arg(long, value_name = "DIR")]
+    pub charts: Vec<PathBuf>,
+    /// The helm binary to render with (default: helm on PATH); turns chart rendering on.
+    #[arg(long, value_name = "PATH")]
+    pub helm: Option<PathBuf>,
     /// Never colour the output (also: NO_COLOR).
     #[arg(long)]
     pub no_color: bool,
@@ -69,6 +77,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         crd_paths: args.crd,
         schema_locations: args.schema_location,
         ignore_missing_schemas: args.ignore_missing_schemas,
+        chart_dirs: args.charts,
+        helm: args.helm,
         sops_age_key_file: args
             .sops_age_key_file
             .or_else(|| std::env::var_os("HOMELAB_SOPS_AGE_KEY_FILE").map(PathBuf::from)),

@@ -92,7 +92,8 @@ pub struct Common {
     /// check compares their total with the free space.
     #[arg(long = "replica", value_name = "NAME=SIZE")]
     pub replicas: Vec<String>,
-    /// check: skip these check ids (comma-separated, e.g. iscsid,nfs4-client,multipath).
+    /// check: skip these check ids or id prefixes (comma-separated, e.g.
+    /// iscsid,nfs4-client,multipath,module,gpu).
     #[arg(long, value_delimiter = ',')]
     pub skip: Vec<String>,
     #[arg(long, value_enum, default_value = "text")]
@@ -102,13 +103,15 @@ pub struct Common {
 /// Merge defaults, `[storage]` from platform.toml and flags (flags win).
 fn load_config(c: &Common) -> anyhow::Result<HostConfig> {
     let path = match &c.config {
-        Some(p) => Some(p.clone()),
-        None => Some(PathBuf::from("platform.toml")).filter(|p| p.is_file()),
+        Some(p) => Some((p.clone(), true)),
+        None => Some(PathBuf::from("platform.toml"))
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .map(|p| (p, false)),
     };
     let mut cfg = match &path {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("{}: cannot read (pass --config FILE)", p.display()))?;
+        Some((p, explicit)) => {
+            let text = super::render::read_config_file(p, *explicit)
+                .context("cannot read the configuration (pass --config FILE)")?;
             config::from_toml(&text, p)?
         }
         None => HostConfig::default(),
@@ -345,7 +348,7 @@ fn run_check(c: &Common) -> anyhow::Result<u8> {
     } else {
         for i in &items {
             out!(
-                "{:<5} {:<24} {}",
+                "{:<13} {:<24} {}",
                 i.verdict.as_str().to_uppercase(),
                 i.id,
                 i.evidence

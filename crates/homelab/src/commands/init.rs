@@ -5,6 +5,9 @@ use anyhow::Context;
 use homelab_platform::{config, model, plan, render, sync};
 use std::path::PathBuf;
 
+/// The rule that reports placeholder secrets (`homelab-rules`).
+const PLACEHOLDER_RULE: &str = "secrets/unsealed-placeholder";
+
 /// Write platform.toml (the embedded default, or --config) and render the GitOps repository.
 ///
 /// Examples:
@@ -90,43 +93,52 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         paths: vec![dir.clone()],
         ..Default::default()
     })?;
-    let findings: Vec<_> = outcome
+    // Placeholder secrets are expected in a fresh render: they can only be sealed once the
+    // cluster's controller runs (a bootstrap step). `homelab check` reports them as errors,
+    // so that nothing is bootstrapped with one left; init lists them apart, as the next step,
+    // and judges the render on everything else.
+    let (placeholders, findings): (Vec<_>, Vec<_>) = outcome
         .report
         .diagnostics
         .iter()
         .filter(|d| d.severity != homelab_diagnostics::Severity::Note)
         .cloned()
-        .collect();
-    println!(
-        "
-Check: {}",
-        homelab_report::Summary::of(&outcome.report).line()
-    );
+        .partition(|d| d.rule == PLACEHOLDER_RULE);
+    let others = homelab_report::Report {
+        diagnostics: findings.clone(),
+        ..outcome.report.clone()
+    };
+    println!("\nCheck: {}", homelab_report::Summary::of(&others).line());
     if !findings.is_empty() {
-        let report = homelab_report::Report {
-            diagnostics: findings,
-            ..outcome.report.clone()
-        };
         print!(
             "{}",
             homelab_report::render(
                 homelab_report::Format::Text,
-                &report,
+                &others,
                 &outcome.sources,
                 homelab_report::RenderOptions::default()
             )
         );
     }
+    if !placeholders.is_empty() {
+        let names: Vec<String> = placeholders
+            .iter()
+            .filter_map(|d| d.object.as_deref())
+            .map(|o| o.rsplit(' ').next().unwrap_or(o).to_string())
+            .collect();
+        println!(
+            "Secrets: {} placeholder SealedSecret(s) to seal ({}); `homelab check` reports them \
+             as errors ({PLACEHOLDER_RULE}) until they are sealed.",
+            placeholders.len(),
+            names.join(", ")
+        );
+    }
     println!(
-        "\nnext: cd {} && homelab plan && homelab check .",
-        dir.display()
+        "\nnext: cd {dir} && homelab plan, then follow README.md \"Bootstrap\" (task bootstrap-hosts, ...); \
+         once the sealed-secrets controller runs: homelab secrets init --fetch-cert .",
+        dir = dir.display()
     );
-    let has_findings = outcome
-        .report
-        .diagnostics
-        .iter()
-        .any(|d| d.severity != homelab_diagnostics::Severity::Note);
-    if has_findings {
+    if !findings.is_empty() {
         return Ok(EXIT_FINDINGS);
     }
     Ok(if plan_.has_conflicts() {

@@ -2,6 +2,8 @@
 //! `run(args, &Global) -> anyhow::Result<u8>` returning the process exit code.
 //! An `Err` is printed by `main` and exits with [`EXIT_USAGE`].
 
+pub mod charts;
+pub mod charts_lint;
 pub mod check;
 pub mod completions;
 pub mod host;
@@ -12,6 +14,8 @@ pub mod render;
 pub mod rules;
 pub mod seal;
 pub mod secrets;
+pub mod secrets_init;
+pub mod simulate;
 pub mod sops;
 pub mod unseal;
 pub mod validate;

@@ -34,13 +34,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let (text, name) = match &args.dir {
         Some(dir) => {
             let path = dir.join("platform.toml");
-            let text = std::fs::read_to_string(&path).with_context(|| {
-                format!("reading {} (create it with `homelab init`)", path.display())
-            })?;
+            let text = super::render::read_config_file(&path, false)
+                .context("create it with `homelab init`")?;
             (text, path.display().to_string())
         }
-        None if std::path::Path::new("platform.toml").is_file() => (
-            std::fs::read_to_string("platform.toml").context("reading platform.toml")?,
+        None if std::fs::symlink_metadata("platform.toml").is_ok() => (
+            super::render::read_config_file(std::path::Path::new("platform.toml"), false)?,
             "platform.toml".to_string(),
         ),
         None => (

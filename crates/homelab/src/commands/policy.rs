@@ -8,6 +8,7 @@ use homelab_policy::engine;
 use homelab_policy::testrunner;
 use homelab_policy::values_file::ValuesFile;
 use serde_json::{json, Value};
+use std::io::Write as _;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -156,6 +157,50 @@ fn load_docs(paths: &[PathBuf]) -> anyhow::Result<Vec<Value>> {
         .collect())
 }
 
+/// The Kubernetes objects among resource files or folders. Unlike policies, a resource
+/// folder may hold files of other tools (Talos or kind configs, templates, broken YAML):
+/// each such file or document is named on stderr with why it was left out, and the run
+/// goes on with the rest, as `check` does. A path that does not exist is an error.
+fn load_resources(paths: &[PathBuf]) -> anyhow::Result<Vec<Value>> {
+    for p in paths {
+        if !p.exists() {
+            anyhow::bail!("{}: no such file or folder", p.display());
+        }
+    }
+    let loaded = homelab_manifest::load(paths, &LoadOptions::default());
+    for d in &loaded.diagnostics {
+        if d.severity == homelab_diagnostics::Severity::Error {
+            let loc = d
+                .location
+                .as_ref()
+                .map(|l| format!("{l}: "))
+                .unwrap_or_default();
+            eprintln!(
+                "note: {loc}left out, not readable as Kubernetes manifests: {}",
+                d.message
+            );
+        }
+    }
+    let mut out = Vec::new();
+    for d in loaded.documents {
+        match &d.class {
+            Class::Object => out.push(d.value),
+            Class::NotKubernetes { reason } => eprintln!(
+                "note: {} (document {}): left out, not a Kubernetes object: {reason}",
+                d.source.name,
+                d.doc_index + 1
+            ),
+            Class::Template => eprintln!(
+                "note: {} (document {}): left out, a template (render it first)",
+                d.source.name,
+                d.doc_index + 1
+            ),
+            Class::Empty => {}
+        }
+    }
+    Ok(out)
+}
+
 fn read_one(path: &PathBuf) -> anyhow::Result<Value> {
     Ok(load_docs(std::slice::from_ref(path))?
         .into_iter()
@@ -187,7 +232,7 @@ fn apply(a: ApplyArgs, _global: &Global) -> anyhow::Result<u8> {
         eprintln!("homelab policy apply: no Kyverno policies found in the given paths");
         return Ok(EXIT_USAGE);
     }
-    input.resources = load_docs(&a.resources)?
+    input.resources = load_resources(&a.resources)?
         .into_iter()
         .filter(|d| !engine::is_policy(d) && !engine::is_exception(d))
         .collect();
@@ -208,12 +253,17 @@ fn apply(a: ApplyArgs, _global: &Global) -> anyhow::Result<u8> {
         },
     );
     match format.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&report.policy_report())?),
+        "json" => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            report.write_policy_report_json(&mut out)?;
+            writeln!(out)?;
+            out.flush()?;
+        }
         "yaml" => print!(
             "{}",
             homelab_report::yaml::to_string(&report.policy_report())
         ),
-        _ => print!("{}", report.text(a.table)),
+        _ => print!("{}", crate::term::safe_lines(&report.text(a.table))),
     }
     Ok(if report.failed() {
         EXIT_FINDINGS
@@ -241,7 +291,7 @@ fn test(t: TestArgs) -> anyhow::Result<u8> {
             Ok(r) => rows.extend(r),
             Err(e) => {
                 load_errors += 1;
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::term::safe_lines(&e.to_string()));
             }
         }
     }
@@ -276,19 +326,20 @@ fn test(t: TestArgs) -> anyhow::Result<u8> {
                 continue;
             }
             let verdict = if r.ok { "Pass" } else { "Fail" };
+            let safe = crate::term::safe;
             println!(
                 "{:<4} {:<34} {:<34} {:<44} {:<6} {}",
                 i + 1,
-                r.policy,
-                r.rule,
-                r.resource,
+                safe(&r.policy),
+                safe(&r.rule),
+                safe(&r.resource),
                 verdict,
-                r.reason
+                safe(&r.reason)
             );
             if t.detailed_results && !r.message.is_empty() {
                 println!(
                     "     message: {}",
-                    r.message.replace('\n', "\n              ")
+                    crate::term::safe_lines(&r.message).replace('\n', "\n              ")
                 );
             }
         }

@@ -28,6 +28,19 @@ pub struct Args {
     pub force: bool,
 }
 
+/// The largest `platform.toml` read.
+const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Read a platform.toml as text. One found in a repository (`follow_links: false`) is read
+/// only if it is a regular file, never through a link: `host` and `render` run as root, and a
+/// link to a host file would have its lines quoted in parse errors. One the user named
+/// explicitly (`--config FILE`) may be a link.
+pub fn read_config_file(path: &Path, follow_links: bool) -> anyhow::Result<String> {
+    let bytes = homelab_fs::read_regular(path, MAX_CONFIG_BYTES, follow_links)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))
+}
+
 /// Open the repository folder; a missing one is a usage error (exit 2).
 pub fn open_repo(dir: &Path) -> anyhow::Result<Result<Tree, u8>> {
     match Tree::open(dir) {
@@ -89,7 +102,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
             return Ok(EXIT_FINDINGS);
         }
         let drift = sync::check(&tree, &rendered, &text)?;
-        if drift.is_empty() {
+        // The repository's own charts keep a generated README (`homelab charts readme`).
+        let (_, stale_readmes) = super::charts_lint::sync_readmes(&args.dir, true)?;
+        for p in &stale_readmes {
+            println!("{}: out of date with its chart", args.dir.join(p).display());
+        }
+        if drift.is_empty() && stale_readmes.is_empty() {
             if global.verbose > 0 {
                 println!(
                     "{} files match what platform.toml renders (hand edits that a render keeps are not drift)",
@@ -106,11 +124,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
                 Drift::Stale(_) => "no longer rendered",
                 Drift::Unresolved(_) => "has unresolved conflict markers",
             };
-            println!("{}: {what}", args.dir.join(d.path()).display());
+            println!(
+                "{}: {what}",
+                crate::term::safe(&args.dir.join(d.path()).display().to_string())
+            );
         }
         println!(
             "{} file(s) would change; run `homelab render {}`",
-            drift.len(),
+            drift.len() + stale_readmes.len(),
             args.dir.display()
         );
         return Ok(EXIT_FINDINGS);
@@ -119,6 +140,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let plan = sync::plan_sync(&tree, &rendered, &text, args.force, &sync::timestamp_now())?;
     sync::apply(&tree, &plan)?;
     print_summary(&args.dir, &plan, global, true);
+    let (readmes, _) = super::charts_lint::sync_readmes(&args.dir, false)?;
+    for p in &readmes {
+        println!("  {:<12} {p}", "chart README");
+    }
     Ok(if plan.has_conflicts() {
         EXIT_FINDINGS
     } else {
@@ -132,9 +157,11 @@ pub fn report_recovery(dir: &Path, recovery: &sync::Recovery) {
         println!("{}: completed a render that was interrupted", dir.display());
     }
     for path in &recovery.left_changed {
+        let path = crate::term::safe(path);
         println!("  kept         {path} (changed after the interrupted render began)");
     }
     for path in &recovery.removed_temp_files {
+        let path = crate::term::safe(path);
         println!("  cleaned      {path} (temporary file of an interrupted write)");
     }
 }
@@ -162,6 +189,7 @@ pub fn print_summary(dir: &Path, plan: &SyncPlan, global: &Global, list_created:
             Action::Conflict(_) => "CONFLICT (markers written; resolve, then render again)",
             Action::UnresolvedConflict => "CONFLICT (unresolved markers from an earlier render)",
             Action::Overwrite { backup, .. } => {
+                let (path, backup) = (crate::term::safe(path), crate::term::safe(backup));
                 println!("  overwritten  {path} (backup: {backup})");
                 continue;
             }
@@ -170,6 +198,7 @@ pub fn print_summary(dir: &Path, plan: &SyncPlan, global: &Global, list_created:
             Action::Remove => "removed (no longer rendered)",
             _ => continue,
         };
-        println!("  {label:<12} {path}");
+        // Paths may come from the (committed, untrusted) lock.
+        println!("  {label:<12} {}", crate::term::safe(path));
     }
 }

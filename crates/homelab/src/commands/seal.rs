@@ -218,7 +218,11 @@ pub(crate) fn load_certificate(cert: &str) -> Result<keys::SealingCert> {
         );
     }
     let bytes = std::fs::read(cert).with_context(|| format!("cannot read --cert {cert}"))?;
-    keys::parse_certificate(&bytes).map_err(|e| anyhow!("{cert}: {e}"))
+    let parsed = keys::parse_certificate(&bytes).map_err(|e| anyhow!("{cert}: {e}"))?;
+    for warning in parsed.warnings(SystemTime::now()) {
+        eprintln!("{cert}: warning: {}", crate::term::safe(&warning));
+    }
+    Ok(parsed)
 }
 
 pub(crate) fn display_name(path: Option<&Path>) -> String {

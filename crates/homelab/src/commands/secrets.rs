@@ -6,6 +6,8 @@
 //! never prints plaintext: only object names, item names and key fingerprints.
 //!
 //! `keygen` makes a sealing key pair for a bring-your-own-key controller setup.
+//!
+//! `init` seals the placeholder secrets of a rendered repository (`secrets_init.rs`).
 
 use super::seal::write_atomic;
 use super::unseal::load_private_keys;
@@ -33,6 +35,8 @@ pub enum Command {
         session key but AES-GCM authentication fails), malformed (bad base64 or length prefix)."
     )]
     CheckBackup(CheckBackupArgs),
+    /// Seal every placeholder secret of a rendered repository (generate or ask each value).
+    Init(super::secrets_init::InitArgs),
     /// Generate a sealing key pair (tls.key, tls.crt and a key-backup Secret) for a
     /// bring-your-own-key controller.
     Keygen(KeygenArgs),
@@ -80,8 +84,9 @@ pub struct KeygenArgs {
     pub namespace: String,
 }
 
-pub fn run(args: Args, _global: &Global) -> Result<u8> {
+pub fn run(args: Args, global: &Global) -> Result<u8> {
     match args.command {
+        Command::Init(a) => super::secrets_init::run(a, global),
         Command::CheckBackup(a) => check_backup(a),
         Command::Keygen(a) => keygen(a),
     }

@@ -8,9 +8,9 @@ use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
 use homelab_diagnostics::Severity;
 use homelab_manifest::{Document, LoadOptions};
 use homelab_report::validation::{self, ObjectRef, Row, Validation, ValidationFormat, Verdict};
-use homelab_schema::{FilenameFilter, Status, Validator, ValidatorOptions};
+use homelab_schema::{FilenameFilter, Validator, ValidatorOptions, Validity};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -310,8 +310,21 @@ fn validate_file(
     let loaded = input.load(load_options);
     let mut rows = Vec::new();
     let mut files = BTreeSet::new();
+    // A reading fault inside an object (a duplicate key) is that object's: it is reported
+    // on its row, which is then not valid.
+    let mut of_object: HashMap<(String, String), Vec<homelab_diagnostics::Diagnostic>> =
+        HashMap::new();
     // Files that could not be read or parsed are errors, as in kubeconform.
     for d in loaded.diagnostics {
+        if let (Some(object), Some(at), Severity::Error) = (&d.object, &d.location, d.severity) {
+            if !filter.ignores(&at.file) {
+                of_object
+                    .entry((at.file.clone(), object.clone()))
+                    .or_default()
+                    .push(d);
+                continue;
+            }
+        }
         let file = d
             .location
             .as_ref()
@@ -351,6 +364,9 @@ fn validate_file(
         let Some(result) = result else {
             continue;
         };
+        let reading = of_object
+            .remove(&(doc.source.name.clone(), doc.id()))
+            .unwrap_or_default();
         let row = Row {
             file: doc.source.name.clone(),
             object: Some(ObjectRef {
@@ -359,15 +375,29 @@ fn validate_file(
                 api_version: doc.api_version().unwrap_or("").to_string(),
                 namespace: doc.namespace().map(str::to_string),
             }),
-            verdict: match result.status {
-                Status::Valid => Verdict::Valid,
-                Status::Invalid => Verdict::Invalid,
-                Status::Error => Verdict::Error,
-                Status::Skipped => Verdict::Skipped,
+            verdict: match (result.status, reading.is_empty()) {
+                (Validity::Error, _) => Verdict::Error,
+                (_, false) | (Validity::Invalid, _) => Verdict::Invalid,
+                (Validity::Valid, true) => Verdict::Valid,
+                (Validity::Skipped, true) => Verdict::Skipped,
             },
-            diagnostics: homelab_schema::to_diagnostics(doc, &result),
+            diagnostics: reading
+                .into_iter()
+                .chain(homelab_schema::to_diagnostics(doc, &result))
+                .collect(),
         };
         rows.push((row, Some((doc.doc_index, doc.item_index))));
+    }
+    // Faults of objects that were not validated stay rows of their own.
+    for ((file, _), diagnostics) in of_object {
+        files.insert(file.clone());
+        let row = Row {
+            file,
+            object: None,
+            verdict: Verdict::Error,
+            diagnostics,
+        };
+        rows.push((row, None));
     }
     let snippets = crate::pipeline::snippet_sources(
         loaded.source.as_slice(),

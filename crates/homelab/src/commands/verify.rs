@@ -7,7 +7,7 @@ use anyhow::Context;
 use homelab_k8s::ResourceExt;
 use homelab_manifest::{Class, LoadOptions};
 use homelab_report::checklist::{self, ChecklistFormat};
-use homelab_verify::{Expectations, Status};
+use homelab_verify::{Expectations, Mark};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -138,10 +138,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         EXIT_FINDINGS
     };
     if global.verbose > 0 {
-        let not_met = criteria
-            .iter()
-            .filter(|c| c.status == Status::NotMet)
-            .count();
+        let not_met = criteria.iter().filter(|c| c.status == Mark::NotMet).count();
         eprintln!("verify: {not_met} criteria not met");
     }
     Ok(code)
@@ -173,12 +170,20 @@ fn load_snapshot(path: &Path) -> Result<Vec<Value>, String> {
             errors.join("\n")
         ));
     }
-    Ok(loaded
+    let objects: Vec<Value> = loaded
         .documents
         .into_iter()
         .filter(|d| d.class == Class::Object)
         .map(|d| d.value)
-        .collect())
+        .collect();
+    if objects.is_empty() {
+        // Judging criteria against nothing would report a cluster with nothing installed.
+        return Err(format!(
+            "{}: error: the snapshot holds no Kubernetes object (it is empty, a single value, or a list without items): it is unusable\nhomelab verify: take one with `kubectl get ... -A -o yaml > snapshot.yaml` (`homelab verify --help` shows the full command)",
+            path.display()
+        ));
+    }
+    Ok(objects)
 }
 
 /// The expectations of a platform.toml: names, replicas, waves, switched-off components.

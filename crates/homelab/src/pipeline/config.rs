@@ -2,12 +2,17 @@
 //! facts for the rules, and its `[check]` table) or `.homelab.toml` (a `[check]` table for
 //! repositories that are not rendered by homelab), and `.secrets.baseline`.
 //!
+//! A repository rendered from `platform.toml` is held to the guide's expectations with the
+//! platform's facts. Any other repository is judged by what it declares; `.homelab.toml`
+//! may add facts (`[check.facts]`) or ask for the guide's posture
+//! (`[check] expectations = "guide"`).
+//!
 //! These files belong to the repository, which may be a pull request's: each is read only if
 //! it is a regular file (a link to a host file or to `/proc/kmsg` is refused, not followed)
 //! and small, and a configuration that switches the secret scanner off is reported.
 
 use anyhow::Context;
-use homelab_rules::{Cidr, Settings};
+use homelab_rules::{Cidr, Expectations, Settings};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -21,6 +26,28 @@ struct CheckTable {
     ignore: Vec<String>,
     #[serde(default)]
     kubernetes_version: Option<String>,
+    /// `guide` or `repository`.
+    #[serde(default)]
+    expectations: Option<String>,
+    #[serde(default)]
+    facts: FactsTable,
+}
+
+/// `[check.facts]`: platform facts of a repository that is not rendered by homelab.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FactsTable {
+    lan_cidrs: Option<Vec<String>>,
+    storage_nodes: Option<usize>,
+    gpu_nodes: Option<Vec<String>>,
+    storage_classes: Option<Vec<String>>,
+    local_storage_classes: Option<Vec<String>>,
+    privileged_namespaces: Option<Vec<String>>,
+    system_namespaces: Option<Vec<String>>,
+    ingress_namespaces: Option<Vec<String>>,
+    /// A memory quantity (`8Gi`).
+    gitlab_memory_budget: Option<String>,
+    critical_policies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +63,8 @@ pub struct CheckConfig {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub kubernetes_version: Option<String>,
+    /// The cluster's distribution (`k3s`) from platform.toml.
+    pub distribution: Option<String>,
     /// The configuration file whose `select`/`ignore` switches secret scanning off.
     pub secret_scanning_off_in: Option<String>,
 }
@@ -105,12 +134,22 @@ impl CheckConfig {
         if let Some(text) = read_config_file(&homelab_file)? {
             let parsed: HomelabToml = toml::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", homelab_file.display()))?;
+            let origin = homelab_file.display().to_string();
             config.note_secret_scanning(&homelab_file, &parsed.check.select, &parsed.check.ignore);
             config.select.extend(parsed.check.select);
             config.ignore.extend(parsed.check.ignore);
             if parsed.check.kubernetes_version.is_some() {
                 config.kubernetes_version = parsed.check.kubernetes_version;
             }
+            match parsed.check.expectations.as_deref() {
+                None => {}
+                Some("guide") => config.settings.expectations = Expectations::Guide,
+                Some("repository") => config.settings.expectations = Expectations::Repository,
+                Some(other) => anyhow::bail!(
+                    "{origin}: [check] expectations = {other:?}: use \"guide\" (the guide's platform posture) or \"repository\" (only what the repository declares)"
+                ),
+            }
+            config.apply_facts(parsed.check.facts, &origin)?;
         }
         config.settings.fingerprint_key = fingerprint_key(root)?;
         let baseline = root.join(".secrets.baseline");
@@ -120,19 +159,74 @@ impl CheckConfig {
         Ok(config)
     }
 
+    fn apply_facts(&mut self, facts: FactsTable, origin: &str) -> anyhow::Result<()> {
+        let s = &mut self.settings;
+        if let Some(cidrs) = facts.lan_cidrs {
+            s.lan_cidrs = cidrs
+                .iter()
+                .map(|c| {
+                    c.parse::<Cidr>()
+                        .map_err(|e| anyhow::anyhow!("{origin}: [check.facts] lan_cidrs: {e}"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(n) = facts.storage_nodes {
+            s.storage_nodes = Some(n);
+        }
+        if let Some(nodes) = facts.gpu_nodes {
+            s.gpu_nodes = Some(nodes);
+        }
+        if let Some(classes) = facts.storage_classes {
+            s.storage_classes = classes;
+        }
+        if let Some(classes) = facts.local_storage_classes {
+            s.local_storage_classes = classes;
+        }
+        if let Some(namespaces) = facts.privileged_namespaces {
+            s.privileged_namespaces = namespaces;
+        }
+        if let Some(namespaces) = facts.system_namespaces {
+            s.system_namespaces = namespaces;
+        }
+        if let Some(namespaces) = facts.ingress_namespaces {
+            s.ingress_namespaces = Some(namespaces);
+        }
+        if let Some(budget) = facts.gitlab_memory_budget {
+            let bytes = homelab_k8s::Quantity::parse(budget.trim())
+                .ok()
+                .and_then(|q| u64::try_from(q.units_rounded_up()).ok())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "{origin}: [check.facts] gitlab_memory_budget = {budget:?} is not a memory quantity (e.g. \"8Gi\")"
+                    )
+                })?;
+            s.gitlab_memory_budget = Some(bytes);
+        }
+        if let Some(policies) = facts.critical_policies {
+            s.critical_policies = policies;
+        }
+        Ok(())
+    }
+
     fn apply_platform(&mut self, platform: &homelab_platform::Config) {
         let derived = homelab_platform::model::derive(platform);
+        self.settings = Settings {
+            secrets_baseline: std::mem::take(&mut self.settings.secrets_baseline),
+            ..Settings::guide()
+        };
         let s = &mut self.settings;
         if let Ok(cidr) = platform.cluster.lan_cidr.parse::<Cidr>() {
             s.lan_cidrs = vec![cidr];
         }
-        s.storage_nodes = derived.storage_nodes.len();
-        s.gpu_nodes = derived
-            .nodes
-            .iter()
-            .filter(|n| n.gpu)
-            .map(|n| n.name.clone())
-            .collect();
+        s.storage_nodes = Some(derived.storage_nodes.len());
+        s.gpu_nodes = Some(
+            derived
+                .nodes
+                .iter()
+                .filter(|n| n.gpu)
+                .map(|n| n.name.clone())
+                .collect(),
+        );
         for ns in &derived.namespaces {
             if ns.enforce == "privileged" && !s.privileged_namespaces.contains(&ns.name) {
                 s.privileged_namespaces.push(ns.name.clone());
@@ -153,6 +247,7 @@ impl CheckConfig {
         self.select.extend(platform.check.select.iter().cloned());
         self.ignore.extend(platform.check.ignore.iter().cloned());
         self.kubernetes_version = Some(platform.cluster.kubernetes_version.clone());
+        self.distribution = Some(platform.cluster.distribution.clone());
     }
 }
 

@@ -3,8 +3,10 @@
 //! suppressions, and hand one list of diagnostics to the report. No stage re-reads files and
 //! no stage prints; `commands::check` and `commands::init` own the terminal.
 
+pub(crate) mod charts_stage;
 mod config;
 mod policy_stage;
+pub(crate) mod simulate_input;
 mod sops_stage;
 mod suppress;
 
@@ -32,6 +34,11 @@ pub struct CheckOptions {
     pub crd_paths: Vec<PathBuf>,
     pub schema_locations: Vec<String>,
     pub ignore_missing_schemas: bool,
+    /// Local chart repository folders (`--charts`); with the repository's `.homelab/charts/`
+    /// they make `check` render every Helm source.
+    pub chart_dirs: Vec<PathBuf>,
+    /// The helm binary (`--helm`); giving it also turns rendering on.
+    pub helm: Option<PathBuf>,
     /// An age key file to verify SOPS files' MACs with. Only ever given explicitly: `check`
     /// runs on untrusted pull requests, so identities in the environment are not used.
     pub sops_age_key_file: Option<PathBuf>,
@@ -90,8 +97,20 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     let validator = validator?;
     let fixtures = drop_test_fixtures(&mut loaded);
     let sops = sops_stage::run(&mut loaded, root.as_deref(), sops_identities.as_ref());
-    let documents = loaded.documents;
+    // Judge what kustomize and Flux will apply: patches, namespaces, variables.
+    let engine_notes = homelab_manifest::engines::apply(&mut loaded, root.as_deref());
+    let mut documents = loaded.documents;
     let sources = loaded.sources;
+    // Helm sources rendered with helm join the plain objects; `first_rendered` marks them.
+    let charts = charts_stage::render(
+        &documents,
+        root.as_deref(),
+        &config,
+        options,
+        Some(validator.kubernetes_version().to_string()),
+    );
+    let first_rendered = documents.len();
+    documents.extend(charts.documents);
     validator.add_crds_from(&documents);
 
     let repo = homelab_rules::Repo::new(&documents, &sources, root.clone());
@@ -108,11 +127,18 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
 
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(fixtures);
-    diagnostics.extend(schema);
+    diagnostics.extend(engine_notes);
+    diagnostics.extend(without_unknown_variables(schema, &documents));
     diagnostics.extend(fold_policy_duplicates(policy, &mut platform));
     diagnostics.extend(platform);
     diagnostics.extend(sops);
     sops_stage::fold_plain_secret(&mut diagnostics);
+    let mut diagnostics = charts_stage::attribute(
+        diagnostics,
+        &charts.provenance,
+        &documents[first_rendered..],
+    );
+    diagnostics.extend(charts.diagnostics);
 
     let select: Vec<String> = config
         .select
@@ -224,6 +250,30 @@ fn drop_test_fixtures(
             )
             .at(homelab_diagnostics::Location::file_only(dir))
             .with_help("run them with `homelab policy test`")
+        })
+        .collect()
+}
+
+/// Schema findings on a value that still holds a Flux `${VAR}` nobody in the repository
+/// defines: its real value is unknown until the controller substitutes it.
+fn without_unknown_variables(
+    schema: Vec<homelab_diagnostics::Diagnostic>,
+    documents: &[Document],
+) -> Vec<homelab_diagnostics::Diagnostic> {
+    let by_object: std::collections::HashMap<(&str, String), &Document> = documents
+        .iter()
+        .filter(|d| matches!(d.class, Class::Object))
+        .map(|d| ((d.source.name.as_str(), d.id()), d))
+        .collect();
+    schema
+        .into_iter()
+        .filter(|d| {
+            let (Some(at), Some(object), Some(path)) = (&d.location, &d.object, &d.path) else {
+                return true;
+            };
+            !by_object
+                .get(&(at.file.as_str(), object.clone()))
+                .is_some_and(|doc| homelab_manifest::engines::depends_on_variable(doc, path))
         })
         .collect()
 }

@@ -29,7 +29,7 @@ pub fn template() -> &'static Path {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("homelab-check-template");
-        let dir = base.join(format!("{}-{stamp}", meta.len()));
+        let dir = base.join(format!("{}-{stamp}-sealed", meta.len()));
         if dir.join("platform.toml").is_file() {
             return dir;
         }
@@ -37,12 +37,35 @@ pub fn template() -> &'static Path {
         let private = base.join(format!("rendering-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&private);
         homelab().arg("init").arg(&private).assert().success();
+        seal_placeholders(&private, &base.join(format!("keys-{}", std::process::id())));
         if std::fs::rename(&private, &dir).is_err() {
             // Another test process won the race; its tree is identical.
             let _ = std::fs::remove_dir_all(&private);
         }
         dir
     })
+}
+
+/// Seal the placeholder secrets as the bootstrap does (`homelab secrets init`), with a
+/// throw-away controller key kept outside the repository: the tree is then what a user
+/// commits, and `check` has nothing to say about it.
+pub fn seal_placeholders(repo: &Path, keys: &Path) {
+    homelab()
+        .args(["secrets", "keygen", "--bits", "2048", "--out"])
+        .arg(keys)
+        .assert()
+        .success();
+    homelab()
+        .args(["secrets", "init", "--values", "-", "--cert"])
+        .arg(keys.join("tls.crt"))
+        .arg(repo)
+        .write_stdin(
+            "github-app-secret:\n  github_app_id: \"1\"\n  github_app_installation_id: \"2\"\n  \
+             github_app_private_key: not-a-key\n",
+        )
+        .assert()
+        .success();
+    let _ = std::fs::remove_dir_all(keys);
 }
 
 /// A private copy of the rendered repository that a test may break.

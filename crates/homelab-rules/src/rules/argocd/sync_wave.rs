@@ -2,7 +2,10 @@
 //!
 //! ## What it checks
 //! 1. Every ArgoCD Application carries an `argocd.argoproj.io/sync-wave` annotation with an
-//!    integer value.
+//!    integer value. That is the guide's posture, required on a platform rendered from
+//!    `platform.toml`; in any other repository a missing wave is reported only against the
+//!    repository's habit (at least two other Applications deployed by the same parent, two
+//!    in three of them with a wave); a root Application, applied by hand, needs none.
 //! 2. Nothing is synced in an earlier wave than what it needs: a custom resource before the
 //!    Application that installs its CRD (or the CRD manifest itself), an object before its
 //!    Namespace, a PersistentVolumeClaim before its StorageClass, and a workload before the
@@ -28,7 +31,9 @@
 //! Give every Application the wave of its layer, and move dependants after what they need
 //! (policies after Kyverno, PVCs after Longhorn's StorageClasses).
 
-use crate::argo::{applications, deployments, relative_path, sources, wave, Deployment};
+use crate::argo::{
+    applications, deployments, is_application, relative_path, sources, wave, AppGraph, Deployment,
+};
 use crate::workload::sync_wave;
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
@@ -117,15 +122,38 @@ impl Rule for AppSyncWave {
     fn summary(&self) -> &'static str {
         "Application without a sync wave, or synced in a wave before what it needs"
     }
-    fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
+    fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         let mut waves = Waves {
             dirs: Vec::new(),
             crd_groups: BTreeMap::new(),
         };
+        let graph = AppGraph::of(repo);
+        // The repository's habit: whether the siblings of an Application carry waves.
+        let expects_wave = |app: &Document| -> bool {
+            if settings.guide_expectations() {
+                return true;
+            }
+            let Some(me) = graph.nodes.iter().position(|n| std::ptr::eq(*n, app)) else {
+                return false;
+            };
+            graph.parents[me].iter().any(|p| {
+                let siblings: Vec<usize> = graph.children[*p]
+                    .iter()
+                    .copied()
+                    .filter(|s| *s != me && is_application(graph.nodes[*s]))
+                    .collect();
+                let with_wave = siblings
+                    .iter()
+                    .filter(|s| sync_wave(graph.nodes[**s]).is_some())
+                    .count();
+                siblings.len() >= 2 && with_wave * 3 >= siblings.len() * 2
+            })
+        };
         for app in applications(repo) {
             let name = app.name().unwrap_or("?");
             match sync_wave(app) {
+                None if !expects_wave(app) => {}
                 None => out.push(finding(
                     self,
                     app,

@@ -3,7 +3,9 @@
 //! ## What it checks
 //! Every Helm chart source of an ArgoCD Application pins an exact chart version in
 //! `targetRevision` (no empty value, `*`, `latest`, or range such as `^1.2`, `~1.2`,
-//! `>=1.0`, `1.x`). Git sources must name a branch, tag or commit, not `HEAD` or nothing.
+//! `>=1.0`, `1.x`). On a platform rendered from `platform.toml`, git sources must also name
+//! a branch, tag or commit, not `HEAD` or nothing (elsewhere tracking the default branch
+//! is the repository's choice).
 //!
 //! ## Why
 //! The guide pins every chart (`targetRevision: 8.0.0` for GitLab): with a range, ArgoCD
@@ -55,7 +57,7 @@ impl Rule for AppUnpinned {
     fn summary(&self) -> &'static str {
         "Application with an unpinned targetRevision"
     }
-    fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
+    fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for app in applications(repo) {
             for source in sources(app) {
@@ -77,7 +79,9 @@ impl Rule for AppUnpinned {
                     })
                 } else {
                     match rev.map(str::trim) {
-                        None | Some("") | Some("HEAD") => Some((
+                        // Tracking the default branch is the guide's no; elsewhere it is a
+                        // repository's choice.
+                        None | Some("") | Some("HEAD") if settings.guide_expectations() => Some((
                             format!("Application `{name}`: git source tracks `{}`", rev.unwrap_or("HEAD (default)")),
                             "name the branch, tag or commit to deploy (e.g. targetRevision: main or v1.4.0)",
                         )),

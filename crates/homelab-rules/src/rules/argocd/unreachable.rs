@@ -1,11 +1,15 @@
 //! # `argocd/unreachable`: Application not reachable from the root app
 //!
 //! ## What it checks
-//! Starting from the root Applications (those in a `bootstrap/` folder, as the guide's
-//! `argocd/bootstrap/root-app.yaml`), follows every source `path` of this repository
-//! (subfolders only with `directory.recurse: true` or kustomize) and reports each
-//! Application manifest that no reachable Application deploys. Repositories without a
-//! `bootstrap/` folder are not checked.
+//! The repository's Argo CD Applications and ApplicationSets (and Flux Kustomizations)
+//! form a graph: one deploys another when a source `path` of this repository reaches the
+//! other's file (subfolders only with `directory.recurse: true`; through kustomize
+//! `resources`; through an ApplicationSet's git generators). The roots are what nothing
+//! deploys but that deploys something (the app-of-apps applied by hand), with whatever sits
+//! in the same folder. An Application that nothing deploys, that deploys nothing, and that
+//! is not beside a root, is reported. Repositories without such a root are not checked,
+//! and a file its folder's kustomization lists in a comment (`# - app.yaml`) is switched off
+//! on purpose.
 //!
 //! ## Why
 //! In app-of-apps, an Application file that the root does not pick up is never deployed:
@@ -19,11 +23,35 @@
 //! Point the root app at `argocd/applications` with `directory.recurse: true`, or move the
 //! file into a folder the root app deploys.
 
-use crate::argo::{applications, deployments, relative_path};
+use crate::argo::{is_application, AppGraph};
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 
 pub struct AppUnreachable;
+
+/// Whether the kustomization of the file's folder lists it in a comment (`# - app.yaml`):
+/// switched off on purpose.
+fn disabled(repo: &Repo, path: &str) -> bool {
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    ["kustomization.yaml", "kustomization.yml"].iter().any(|k| {
+        let kustomization = if dir.is_empty() {
+            k.to_string()
+        } else {
+            format!("{dir}/{k}")
+        };
+        repo.documents_at(&kustomization)
+            .first()
+            .is_some_and(|doc| {
+                doc.source.text.lines().any(|l| {
+                    let t = l.trim_start();
+                    t.starts_with('#')
+                        && t.trim_start_matches(['#', ' ', '-'])
+                            .trim_start_matches("./")
+                            == file
+                })
+            })
+    })
+}
 
 impl Rule for AppUnreachable {
     fn id(&self) -> &'static str {
@@ -36,34 +64,42 @@ impl Rule for AppUnreachable {
         "Application not reachable from the root app"
     }
     fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
-        let apps: Vec<_> = applications(repo)
-            .map(|a| (a, relative_path(repo, a)))
-            .collect();
-        let is_root = |path: &str| path.starts_with("bootstrap/") || path.contains("/bootstrap/");
-        if !apps.iter().any(|(_, p)| is_root(p)) {
+        let graph = AppGraph::of(repo);
+        let roots = graph.roots();
+        if roots.is_empty() {
             return Vec::new();
         }
-        let mut reached: Vec<bool> = apps.iter().map(|(_, p)| is_root(p)).collect();
-        let mut frontier: Vec<usize> = (0..apps.len()).filter(|i| reached[*i]).collect();
-        while let Some(i) = frontier.pop() {
-            for deployment in deployments(repo, apps[i].0) {
-                for (j, (_, path)) in apps.iter().enumerate() {
-                    if !reached[j] && deployment.contains(path) {
-                        reached[j] = true;
-                        frontier.push(j);
-                    }
-                }
-            }
-        }
-        apps.iter()
-            .zip(reached)
-            .filter(|(_, r)| !r)
-            .map(|((app, path), _)| {
+        let root_names: Vec<String> = roots
+            .iter()
+            .filter(|r| !graph.children[**r].is_empty())
+            .map(|r| {
+                format!(
+                    "`{}` ({})",
+                    graph.nodes[*r].name().unwrap_or("?"),
+                    graph.paths[*r]
+                )
+            })
+            .collect();
+        (0..graph.nodes.len())
+            .filter(|i| {
+                is_application(graph.nodes[*i])
+                    && graph.parents[*i].is_empty()
+                    && graph.children[*i].is_empty()
+                    && !roots.contains(i)
+                    && !disabled(repo, &graph.paths[*i])
+            })
+            .map(|i| {
+                let app = graph.nodes[i];
                 finding(
                     self,
                     app,
                     "/metadata/name",
-                    format!("Application `{}` ({path}) is not deployed by the root app or any Application it reaches", app.name().unwrap_or("?")),
+                    format!(
+                        "Application `{}` ({}) is deployed by nothing in the repository: not by the root app {} nor by anything it reaches",
+                        app.name().unwrap_or("?"),
+                        graph.paths[i],
+                        root_names.join(", ")
+                    ),
                     "point the root app at this folder (with directory.recurse: true for subfolders) or move the file there",
                 )
             })

@@ -4,7 +4,9 @@
 //! Every workload (or Helm values document) that requests a GPU (`nvidia.com/gpu` in
 //! `resources.limits` or `requests`) also has, in the same pod spec or values document:
 //! a node selector or node affinity (to the GPU node), a toleration (for the GPU node's
-//! taint), and `runtimeClassName` (the NVIDIA container runtime).
+//! taint), and `runtimeClassName` (the NVIDIA container runtime). This holds where the
+//! platform's GPU nodes are known (`platform.toml`, or `gpu_nodes` in `.homelab.toml`
+//! `[check.facts]`); on an unknown cluster the device plugin alone may place the pod.
 //!
 //! ## Why
 //! The guide runs Ollama on `akula-prime` (RTX 5080) with a fallback to `homelab`.
@@ -109,7 +111,13 @@ impl Rule for GpuPlacement {
     fn summary(&self) -> &'static str {
         "GPU workload without GPU node selector/affinity, toleration and runtime class"
     }
-    fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
+    fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
+        // Pinning to a GPU node presumes the platform's GPU nodes (their taint, their runtime
+        // class); on an unknown cluster the device plugin's extended resource alone may
+        // place the pod.
+        if settings.gpu_nodes.is_none() {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         for doc in repo.objects() {
             let Some(pod) = doc.pod_spec() else { continue };

@@ -1,10 +1,12 @@
 //! # `kyverno/broad-exception`: PolicyException wider than the system namespaces
 //!
 //! ## What it checks
-//! Every Kyverno `PolicyException` must be bounded: its `match` must restrict the
-//! namespaces it covers, only to system namespaces (`platform.toml`; the guide's
-//! `kube-system`, `kyverno`, `gpu-workloads`), without wildcards; and its `exceptions` must
-//! name policies and rules explicitly (no `*`).
+//! Every Kyverno `PolicyException` must be bounded: its `match` must restrict what it
+//! covers (namespaces, names or a selector), without wildcards in namespaces; and its
+//! `exceptions` must name policies and rules explicitly (no `*`). On a platform rendered
+//! from `platform.toml` the namespaces must also be system namespaces (the cluster's own and
+//! the platform's: the guide's `kyverno`, `longhorn-system`, `gpu-workloads`); in any other
+//! repository the namespaces an exception names are the repository's own decision.
 //!
 //! ## Why
 //! The guide exempts system namespaces from `disallow-privileged` and
@@ -45,7 +47,13 @@ impl Rule for KyvernoBroadException {
         "PolicyException wider than the system namespaces"
     }
     fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
-        let system = settings.system_namespaces.join(", ");
+        let system_namespaces: Vec<&str> = homelab_k8s::namespaces::SYSTEM_NAMESPACES
+            .iter()
+            .copied()
+            .chain(settings.system_namespaces.iter().map(String::as_str))
+            .collect();
+        let system = system_namespaces.join(", ");
+        let guide = settings.guide_expectations();
         let mut out = Vec::new();
         for doc in repo.of_kind("PolicyException") {
             let name = doc.name().unwrap_or("?");
@@ -97,7 +105,13 @@ impl Rule for KyvernoBroadException {
                 for (i, f) in filters.iter().enumerate() {
                     let pointer = format!("/spec/match/{block}/{i}/resources");
                     let namespaces = f.pointer("/resources/namespaces").and_then(Value::as_array);
+                    // Named resources or a selector bound the exception as well.
+                    let bounded = ["names", "selector", "namespaceSelector"].iter().any(|k| {
+                        f.pointer(&format!("/resources/{k}"))
+                            .is_some_and(|v| !v.is_null())
+                    });
                     match namespaces {
+                        None if bounded => {}
                         None => out.push(finding(
                             self,
                             doc,
@@ -108,10 +122,21 @@ impl Rule for KyvernoBroadException {
                         Some(list) => {
                             for (j, ns) in list.iter().enumerate() {
                                 let ns = ns.as_str().unwrap_or("");
-                                if ns.contains('*')
-                                    || !settings.system_namespaces.iter().any(|s| s == ns)
-                                {
-                                    out.push(finding(self, doc, &format!("{pointer}/namespaces/{j}"), format!("PolicyException `{name}` covers `{ns}`, which is not a system namespace"), help.clone()));
+                                if ns.contains('*') || (guide && !system_namespaces.contains(&ns)) {
+                                    let what = if ns.contains('*') {
+                                        format!("every namespace matching `{ns}`")
+                                    } else {
+                                        format!(
+                                            "`{ns}`, which is not a system namespace ({system})"
+                                        )
+                                    };
+                                    out.push(finding(
+                                        self,
+                                        doc,
+                                        &format!("{pointer}/namespaces/{j}"),
+                                        format!("PolicyException `{name}` covers {what}"),
+                                        help.clone(),
+                                    ));
                                 }
                             }
                         }

@@ -5,6 +5,9 @@
 //! controller's namespaces (Traefik in `kube-system` on k3s; configurable in
 //! `platform.toml`), or as a LAN-only LoadBalancer: one whose `loadBalancerSourceRanges` are
 //! all private (RFC 1918) ranges, such as the guide's "LAN clients reach Ollama on 11434".
+//! It needs the platform's ingress namespaces (`platform.toml`, or `ingress_namespaces` in
+//! `.homelab.toml` `[check.facts]`): in any other repository a LoadBalancer may well be a
+//! deliberate MetalLB address, and nothing is reported.
 //!
 //! ## Why
 //! On k3s, ServiceLB turns every LoadBalancer Service into host ports on every node, and a
@@ -39,6 +42,12 @@ impl Rule for ExposedService {
         "Service of type LoadBalancer or NodePort outside the ingress controller"
     }
     fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
+        // Which Services are meant to face the network is the platform's choice: without
+        // it (a repository not rendered from platform.toml), a LoadBalancer is as likely a
+        // deliberate MetalLB address as a mistake.
+        let Some(ingress_namespaces) = &settings.ingress_namespaces else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for doc in repo.of_kind("Service") {
             let Some(kind) = doc.value.pointer("/spec/type").and_then(Value::as_str) else {
@@ -51,7 +60,7 @@ impl Rule for ExposedService {
                 continue;
             }
             let ns = doc.namespace().unwrap_or("default");
-            if settings.ingress_namespaces.iter().any(|n| n == ns) {
+            if ingress_namespaces.iter().any(|n| n == ns) {
                 continue;
             }
             out.push(finding(
@@ -59,8 +68,10 @@ impl Rule for ExposedService {
                 doc,
                 "/spec/type",
                 format!(
-                    "Service `{}` in `{ns}` is of type {kind}, which opens ports on every node",
-                    doc.name().unwrap_or("?")
+                    "Service `{}` in `{ns}` is of type {kind}, which opens ports on every node (ingress namespaces of {}: {})",
+                    doc.name().unwrap_or("?"),
+                    settings.origin(),
+                    ingress_namespaces.join(", ")
                 ),
                 "use type: ClusterIP and expose it through the ingress controller (Traefik)",
             ));

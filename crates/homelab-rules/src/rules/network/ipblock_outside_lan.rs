@@ -3,7 +3,9 @@
 //! ## What it checks
 //! Every `ipBlock.cidr` in a NetworkPolicy's `ingress[].from` lies inside one of the LAN
 //! CIDRs of `platform.toml` (`cluster.lan_cidr`, default `192.168.0.0/16`). Egress ipBlocks
-//! are not checked: runners and image pulls legitimately reach the internet.
+//! are not checked: runners and image pulls legitimately reach the internet. Without a LAN
+//! (a repository not rendered from `platform.toml` and no `lan_cidrs` in `.homelab.toml`
+//! `[check.facts]`) only a malformed CIDR is reported.
 //!
 //! ## Why
 //! The platform is LAN-only R&D: Ollama, GitLab and the AI UIs have no authentication fit
@@ -61,9 +63,13 @@ impl Rule for IpBlockLan {
                         .map(|c| settings.lan_cidrs.iter().any(|l| l.contains(&c)));
                     let message = match inside {
                         Ok(true) => continue,
+                        // Without the LAN (not rendered from platform.toml, not configured)
+                        // only a malformed block is a fact.
+                        Ok(false) if settings.lan_cidrs.is_empty() => continue,
                         Ok(false) => format!(
-                            "ingress from `{cidr}` reaches beyond the LAN ({})",
-                            lan.join(", ")
+                            "ingress from `{cidr}` reaches beyond the LAN ({}, from {})",
+                            lan.join(", "),
+                            settings.origin()
                         ),
                         Err(e) => e,
                     };

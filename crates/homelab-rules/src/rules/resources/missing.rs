@@ -1,8 +1,12 @@
 //! # `resources/missing`: container without requests or limits
 //!
 //! ## What it checks
-//! Every container and init container of every workload sets `resources.requests` and
-//! `resources.limits` for both `cpu` and `memory`.
+//! On a platform rendered from `platform.toml` (the guide's posture), every container and
+//! init container of every workload sets `resources.requests` and `resources.limits` for
+//! both `cpu` and `memory`. Any other repository is held to its own habit: a field is
+//! expected only when the repository sets it on at least four in five of its containers
+//! (and has five or more), so a container that lacks it stands out as an oversight;
+//! leaving out CPU limits everywhere, as many do on purpose, is not a finding.
 //!
 //! ## Why
 //! The guide sizes a two-node homelab down to the gigabyte (GitLab within 8 GB, Ollama on
@@ -42,37 +46,77 @@ impl Rule for ContainerResources {
     fn summary(&self) -> &'static str {
         "Container without CPU/memory requests or limits"
     }
-    fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
+    fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
+        let fields = [
+            ("requests", "cpu"),
+            ("requests", "memory"),
+            ("limits", "cpu"),
+            ("limits", "memory"),
+        ];
+        let set = |c: &Value, (section, resource): (&str, &str)| {
+            c.get("resources")
+                .and_then(|r| r.get(section))
+                .and_then(|s| s.get(resource))
+                .is_some_and(|v| !v.is_null())
+        };
+        let workloads: Vec<_> = repo
+            .objects()
+            .filter_map(|doc| doc.pod_spec().map(|pod| (doc, pod)))
+            .collect();
+        let containers: Vec<_> = workloads
+            .iter()
+            .flat_map(|(_, pod)| pod.containers())
+            .collect();
+        // How many containers of the repository set each field: its habit.
+        let counts: Vec<usize> = fields
+            .iter()
+            .map(|f| containers.iter().filter(|c| set(c.value, *f)).count())
+            .collect();
+        let guide = settings.guide_expectations();
+        let expected: Vec<bool> = counts
+            .iter()
+            .map(|n| guide || (containers.len() >= 5 && n * 5 >= containers.len() * 4))
+            .collect();
         let mut out = Vec::new();
-        for doc in repo.objects() {
-            let Some(pod) = doc.pod_spec() else { continue };
+        for (doc, pod) in &workloads {
             for c in pod.containers() {
-                let resources = c.value.get("resources");
-                let mut missing = Vec::new();
-                for section in ["requests", "limits"] {
-                    for resource in ["cpu", "memory"] {
-                        let set = resources
-                            .and_then(|r| r.get(section))
-                            .and_then(|s| s.get(resource))
-                            .is_some_and(|v| !v.is_null());
-                        if !set {
-                            missing.push(format!("{section}.{resource}"));
-                        }
-                    }
-                }
+                let missing: Vec<String> = fields
+                    .iter()
+                    .zip(&expected)
+                    .filter(|(f, expected)| **expected && !set(c.value, **f))
+                    .map(|((section, resource), _)| format!("{section}.{resource}"))
+                    .collect();
                 if missing.is_empty() {
                     continue;
                 }
+                let resources = c.value.get("resources");
                 let pointer = if resources.is_some_and(Value::is_object) {
                     format!("{}/resources", c.pointer)
                 } else {
                     c.pointer.clone()
                 };
+                let habit = if guide {
+                    String::new()
+                } else {
+                    let first = fields
+                        .iter()
+                        .position(|(s, r)| missing[0] == format!("{s}.{r}"))
+                        .unwrap_or(0);
+                    format!(
+                        " (the repository sets it on {} of its {} containers)",
+                        counts[first],
+                        containers.len()
+                    )
+                };
                 out.push(finding(
                     self,
                     doc,
                     &pointer,
-                    format!("container `{}` has no {}", c.name, missing.join(", ")),
+                    format!(
+                        "container `{}` has no {}{habit}",
+                        c.name,
+                        missing.join(", ")
+                    ),
                     "set resources.requests and resources.limits for cpu and memory",
                 ));
             }

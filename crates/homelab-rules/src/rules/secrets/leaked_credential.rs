@@ -6,6 +6,12 @@
 //! `ghr_`, `github_pat_`), GitLab tokens (`glpat-`, runner tokens `glrt-`), AWS access key
 //! ids (`AKIA...`), Slack tokens (`xox.-`); and every YAML value under a key named like a
 //! password, secret, token or API key whose value looks random (long and high-entropy).
+//! Names are not credentials: a value that names a Secret or a key
+//! (`backupTargetCredentialSecret: longhorn-s3-secret`,
+//! `secretKey: REGISTRY_STORAGE_S3_ACCESSKEY`: words joined by `-`, `_` or `.`), file paths,
+//! password hashes (bcrypt, crypt, argon2: what a server stores instead of the password),
+//! and the whole of an ExternalSecret (its keys name entries of an external store), are
+//! skipped.
 //! Findings listed in the repository's `.secrets.baseline` (detect-secrets format: the
 //! SHA-1 `hashed_secret` of the value) are accepted.
 //!
@@ -108,10 +114,51 @@ pub(crate) fn is_credential_key(key: &str) -> bool {
     holds && !reference
 }
 
+/// A UUID (`3f2b9c71-8d4e-4a6b-9f12-c7e5a0d3b8e4`): API keys often have this shape.
+fn uuid_shaped(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    parts.len() == 5
+        && parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A value that names something (a Secret, a key, an environment variable) rather than
+/// holding a secret: words joined by `-`, `_`, `.` or `/`, each short and of one case
+/// (`longhorn-s3-secret`, `REGISTRY_STORAGE_S3_ACCESSKEY`, `app.kubernetes.io/name`).
+fn names_something(v: &str) -> bool {
+    if uuid_shaped(v) {
+        return false;
+    }
+    let words: Vec<&str> = v.split(['-', '_', '.', '/']).collect();
+    let word = |w: &&str| {
+        !w.is_empty()
+            && w.len() <= 16
+            && w.chars().all(|c| c.is_ascii_alphanumeric())
+            && (w.chars().all(|c| !c.is_ascii_uppercase())
+                || w.chars().all(|c| !c.is_ascii_lowercase()))
+    };
+    words.len() >= 2 && words.iter().all(word)
+}
+
 /// A value that looks like a real credential rather than a name, a placeholder or a template.
 fn looks_random(v: &str) -> bool {
     let v = v.trim();
-    if v.len() < 12 || crate::is_secret_reference(v) || v.contains(' ') {
+    if v.len() < 12 || crate::is_secret_reference(v) || v.contains(' ') || names_something(v) {
+        return false;
+    }
+    // A file path names where the secret is; a password hash (bcrypt, crypt, argon2) is
+    // what a server stores instead of the password.
+    if v.starts_with(['/', '~']) || v.starts_with("./") || v.starts_with("../") {
+        return false;
+    }
+    if [
+        "$2a$", "$2b$", "$2y$", "$1$", "$5$", "$6$", "$argon2", "$pbkdf2", "{SSHA}", "{SHA}",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
+    {
         return false;
     }
     let lower = v.to_ascii_lowercase();
@@ -197,6 +244,9 @@ impl Rule for LeakedCredential {
             if matches!(doc.kind(), Some("Secret" | "SealedSecret")) {
                 continue; // plain Secrets have their own rule; sealed values are ciphertext
             }
+            if doc.group() == "external-secrets.io" {
+                continue; // every key and property of an ExternalSecret names a remote entry
+            }
             let mut stack: Vec<(String, &Value)> = vec![(String::new(), &doc.value)];
             while let Some((pointer, value)) = stack.pop() {
                 match value {
@@ -271,6 +321,25 @@ mod tests {
         assert!(!looks_random("{{ .Values.password }}"));
         assert!(!looks_random("gitlab-postgres"));
         assert!(!looks_random("short1A"));
+    }
+
+    /// Names of Secrets and of keys are not credentials.
+    #[test]
+    fn names_are_not_credentials() {
+        assert!(!looks_random("longhorn-s3-secret"));
+        assert!(!looks_random("REGISTRY_STORAGE_S3_ACCESSKEY"));
+        assert!(!looks_random("minio.root-credentials"));
+        assert!(!looks_random("~/raspbernetes-d72f2d61e4ac.json"));
+        assert!(!looks_random(
+            "$2y$05$YG8EzZEcoNPWI59fcg715OhF4uMmZQSLS75VNg0FiQXFgvOKGuE02"
+        ));
+        assert!(looks_random("sk_live_4eC39HqLyjWDarjtT1zdp7dc"));
+        assert!(looks_random("3f2b9c71-8d4e-4a6b-9f12-c7e5a0d3b8e4"));
+        assert!(looks_random(
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+                .replace("EXAMPLE", "0x9Q")
+                .as_str()
+        ));
     }
 
     #[test]

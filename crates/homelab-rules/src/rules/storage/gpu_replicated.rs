@@ -4,7 +4,11 @@
 //! A workload (or Helm values document) that requests a GPU must not keep its volumes on a
 //! replicated StorageClass: its PersistentVolumeClaims (by `claimName`, or its
 //! `volumeClaimTemplates`) and its values' `storageClass` must use a single-replica local
-//! class (`longhorn-gpu-local`, strict-local, in the guide).
+//! class (`longhorn-gpu-local`, strict-local, in the guide). A class counts as replicated
+//! only when the repository says so: a Longhorn StorageClass with `numberOfReplicas` of 2 or
+//! more, or the Longhorn chart's class with `persistence.defaultClassReplicaCount` of 2 or
+//! more (3 by default). Static volumes, NFS/SMB shares, one-replica and unknown classes are
+//! not judged; a claim without a class gets the default class the repository marks.
 //!
 //! ## Why
 //! The guide's environment mapping puts Ollama's model store on `longhorn-gpu-local`
@@ -23,15 +27,42 @@
 //! ## Fix
 //! `storageClass: longhorn-gpu-local`.
 
-use super::unknown_class::{object_classes, values_classes};
+use super::unknown_class::{object_claims, templated, values_classes};
 use crate::gpu::gpu_requests_in;
+use crate::storage::{claim_classes, ClaimClass, Class, Keeping, StorageFacts};
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 use homelab_manifest::ResourceExt;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 pub struct GpuReplicatedStorage;
+
+/// The replicated class a claim ends up on, if any.
+fn replicated<'f>(facts: &'f StorageFacts, claim: &ClaimClass) -> Option<(&'f Class, u32)> {
+    let class = match claim {
+        ClaimClass::Static => return None,
+        ClaimClass::Default => facts.default_class()?,
+        ClaimClass::Named(name) => facts.get(name)?,
+    };
+    match class.keeping {
+        Keeping::Replicated(n) => Some((class, n)),
+        _ => None,
+    }
+}
+
+fn describe(claim: &ClaimClass, class: &Class, replicas: u32) -> String {
+    if matches!(claim, ClaimClass::Default) {
+        format!(
+            "the default class `{}`, which is replicated ({replicas} replicas, {})",
+            class.name, class.origin
+        )
+    } else {
+        format!(
+            "replicated class `{}` ({replicas} replicas, {})",
+            class.name, class.origin
+        )
+    }
+}
 
 impl Rule for GpuReplicatedStorage {
     fn id(&self) -> &'static str {
@@ -44,25 +75,9 @@ impl Rule for GpuReplicatedStorage {
         "GPU workload on replicated storage"
     }
     fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
-        let local = |class: &str| settings.local_storage_classes.iter().any(|c| c == class);
-        let claims: BTreeMap<(String, String), String> = repo
-            .of_kind("PersistentVolumeClaim")
-            .filter_map(|d| {
-                let class = d
-                    .value
-                    .pointer("/spec/storageClassName")
-                    .and_then(Value::as_str)?;
-                Some((
-                    (
-                        d.namespace().unwrap_or("default").to_string(),
-                        d.name()?.to_string(),
-                    ),
-                    class.to_string(),
-                ))
-            })
-            .collect();
-        let help =
-            "put the GPU workload's volumes on the single-replica local class (longhorn-gpu-local)";
+        let facts = StorageFacts::learn(repo, settings);
+        let claims = claim_classes(repo);
+        let help = "put the GPU workload's volumes on a single-replica local class (the guide's longhorn-gpu-local: numberOfReplicas \"1\", dataLocality strict-local)";
         let mut out = Vec::new();
         for doc in repo.objects() {
             let Some(pod) = doc.pod_spec() else { continue };
@@ -72,6 +87,7 @@ impl Rule for GpuReplicatedStorage {
                 continue;
             }
             let ns = doc.namespace().unwrap_or("default").to_string();
+            let name = doc.name().unwrap_or("?");
             if let Some(vols) = pod.spec.get("volumes").and_then(Value::as_array) {
                 for (i, v) in vols.iter().enumerate() {
                     let Some(claim) = v
@@ -80,23 +96,35 @@ impl Rule for GpuReplicatedStorage {
                     else {
                         continue;
                     };
-                    if let Some(class) = claims.get(&(ns.clone(), claim.to_string())) {
-                        if !local(class) {
-                            out.push(finding(self, doc, &format!("{}/volumes/{i}/persistentVolumeClaim/claimName", pod.pointer),
-                                format!("GPU workload `{}` mounts claim `{claim}` on replicated class `{class}`", doc.name().unwrap_or("?")), help));
-                        }
+                    let Some(class) = claims.get(&(ns.clone(), claim.to_string())) else {
+                        continue;
+                    };
+                    if let Some((sc, n)) = replicated(&facts, class) {
+                        out.push(finding(
+                            self,
+                            doc,
+                            &format!(
+                                "{}/volumes/{i}/persistentVolumeClaim/claimName",
+                                pod.pointer
+                            ),
+                            format!(
+                                "GPU workload `{name}` mounts claim `{claim}` on {}",
+                                describe(class, sc, n)
+                            ),
+                            help,
+                        ));
                     }
                 }
             }
-            for (pointer, class) in object_classes(doc) {
-                if !local(&class) {
+            for (pointer, claim) in object_claims(doc) {
+                if let Some((sc, n)) = replicated(&facts, &claim) {
                     out.push(finding(
                         self,
                         doc,
                         &pointer,
                         format!(
-                            "GPU workload `{}` claims storage on replicated class `{class}`",
-                            doc.name().unwrap_or("?")
+                            "GPU workload `{name}` claims storage on {}",
+                            describe(&claim, sc, n)
                         ),
                         help,
                     ));
@@ -112,13 +140,18 @@ impl Rule for GpuReplicatedStorage {
             let mut classes = Vec::new();
             values_classes(&values.value, "", &mut classes);
             for (pointer, class) in classes {
-                if !class.is_empty() && class != "-" && !local(&class) {
+                if class.is_empty() || class == "-" || templated(&class) {
+                    continue;
+                }
+                let claim = ClaimClass::Named(class);
+                if let Some((sc, n)) = replicated(&facts, &claim) {
                     out.push(finding(
                         self,
                         values,
                         &pointer,
                         format!(
-                            "values of a GPU workload put storage on replicated class `{class}`"
+                            "values of a GPU workload put storage on {}",
+                            describe(&claim, sc, n)
                         ),
                         help,
                     ));

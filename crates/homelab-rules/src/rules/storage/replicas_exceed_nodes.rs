@@ -4,7 +4,8 @@
 //! `parameters.numberOfReplicas` of every Longhorn StorageClass, and the replica settings
 //! in Longhorn's Helm values (`defaultSettings.defaultReplicaCount`,
 //! `persistence.defaultClassReplicaCount`), are at most the number of nodes that hold
-//! Longhorn storage in `platform.toml`.
+//! Longhorn storage in `platform.toml` (or `storage_nodes` in `.homelab.toml`
+//! `[check.facts]`); without that count nothing is reported.
 //!
 //! ## Why
 //! Longhorn places each replica of a volume on a different node (hard anti-affinity by
@@ -43,7 +44,11 @@ impl Rule for LonghornReplicas {
         "Longhorn replica count above the number of storage nodes"
     }
     fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
-        let nodes = settings.storage_nodes as u64;
+        // The number of storage nodes is a fact of the platform, not of the manifests.
+        let Some(nodes) = settings.storage_nodes else {
+            return Vec::new();
+        };
+        let nodes = nodes as u64;
         let mut out = Vec::new();
         let mut flag = |doc, pointer: &str, what: String, n: u64| {
             if n > nodes {

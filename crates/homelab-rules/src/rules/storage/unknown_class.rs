@@ -3,9 +3,17 @@
 //! ## What it checks
 //! Every `storageClassName` of a PersistentVolumeClaim or a StatefulSet's
 //! `volumeClaimTemplates`, and every `storageClass`/`storageClassName` value in Helm values,
-//! names a StorageClass defined in the repository or known to the platform (`local-path`
-//! from k3s, and the classes of `platform.toml`). Empty values (cluster default) and `-`
-//! (Helm's "no class") are accepted.
+//! names a StorageClass the repository has: one it defines, one its charts create (the
+//! Longhorn chart's `longhorn`, an NFS provisioner's class, `storageClass: {name: ...}` in
+//! values), the class of one of its static PersistentVolumes, a class of `platform.toml`,
+//! or one that distributions create themselves (`local-path` of k3s, `standard` of kind).
+//! Empty values (no class, or the cluster default), `-` (Helm's "no class"), claims bound to
+//! a named volume and templated names are accepted. A repository that declares no storage
+//! at all (no class defined, installed or configured) is not judged: what its cluster
+//! offers is unknown. Outside a platform rendered from `platform.toml`, only a name close
+//! to one the repository has (a likely typo) is reported: a name unlike all of them may be
+//! the cluster's own class or one a chart creates. The message lists the classes the repository has, and where each
+//! comes from.
 //!
 //! ## Why
 //! A claim for a class that does not exist stays `Pending` forever, and the workload with
@@ -22,11 +30,11 @@
 //! Use `longhorn-homelab` (replicated) or `longhorn-gpu-local` (GPU node, one replica), or
 //! define the class.
 
+use crate::storage::{ClaimClass, StorageFacts};
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 use homelab_manifest::Document;
 use serde_json::Value;
-use std::collections::BTreeSet;
 
 pub struct StorageUnknownClass;
 
@@ -53,18 +61,18 @@ pub fn values_classes(value: &Value, base: &str, out: &mut Vec<(String, String)>
     }
 }
 
-/// Every storage class reference of a Kubernetes object: (pointer, class).
-pub fn object_classes(doc: &Document) -> Vec<(String, String)> {
+/// Every claim of a Kubernetes object, with the pointer of its class (or of the claim's
+/// spec when it names none): a PersistentVolumeClaim, or a StatefulSet's templates.
+pub fn object_claims(doc: &Document) -> Vec<(String, ClaimClass)> {
     let mut out = Vec::new();
     match doc.kind() {
         Some("PersistentVolumeClaim") => {
-            if let Some(c) = doc
-                .value
-                .pointer("/spec/storageClassName")
-                .and_then(Value::as_str)
-            {
-                out.push(("/spec/storageClassName".to_string(), c.to_string()));
-            }
+            let class = ClaimClass::of(doc);
+            let pointer = match class {
+                ClaimClass::Named(_) => "/spec/storageClassName",
+                _ => "/spec",
+            };
+            out.push((pointer.to_string(), class));
         }
         Some("StatefulSet") => {
             if let Some(list) = doc
@@ -73,12 +81,14 @@ pub fn object_classes(doc: &Document) -> Vec<(String, String)> {
                 .and_then(Value::as_array)
             {
                 for (i, t) in list.iter().enumerate() {
-                    if let Some(c) = t.pointer("/spec/storageClassName").and_then(Value::as_str) {
-                        out.push((
-                            format!("/spec/volumeClaimTemplates/{i}/spec/storageClassName"),
-                            c.to_string(),
-                        ));
-                    }
+                    let class = ClaimClass::of_spec(t.get("spec"));
+                    let pointer = match class {
+                        ClaimClass::Named(_) => {
+                            format!("/spec/volumeClaimTemplates/{i}/spec/storageClassName")
+                        }
+                        _ => format!("/spec/volumeClaimTemplates/{i}"),
+                    };
+                    out.push((pointer, class));
                 }
             }
         }
@@ -87,23 +97,10 @@ pub fn object_classes(doc: &Document) -> Vec<(String, String)> {
     out
 }
 
-/// Classes a chart's values ask it to create: `storageClass: {name: X}` (unless `enabled: false`).
-fn defined_in_values(value: &Value, out: &mut BTreeSet<String>) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                if k == "storageClass" {
-                    let enabled = v.get("enabled").and_then(Value::as_bool).unwrap_or(true);
-                    if let (true, Some(name)) = (enabled, v.get("name").and_then(Value::as_str)) {
-                        out.insert(name.to_string());
-                    }
-                }
-                defined_in_values(v, out);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| defined_in_values(v, out)),
-        _ => {}
-    }
+/// Whether a class name is a template resolved elsewhere (Helm `{{ }}`, Flux
+/// `${VAR:=default}`).
+pub fn templated(class: &str) -> bool {
+    class.contains("{{") || class.contains("${")
 }
 
 impl Rule for StorageUnknownClass {
@@ -117,41 +114,42 @@ impl Rule for StorageUnknownClass {
         "PVC or Helm values with a StorageClass that does not exist"
     }
     fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
-        let mut known: BTreeSet<String> = settings.storage_classes.iter().cloned().collect();
-        known.extend(settings.local_storage_classes.iter().cloned());
-        known.extend(
-            repo.of_kind("StorageClass")
-                .filter_map(|d| d.name())
-                .map(str::to_string),
-        );
-        // Charts create classes too: `storageClass: {enabled: true, name: X}` in values
-        // (rook-ceph, ...), whether in a values file or a Flux HelmRelease's `spec.values`.
-        for doc in repo.documents {
-            defined_in_values(&doc.value, &mut known);
+        let facts = StorageFacts::learn(repo, settings);
+        if !facts.declares_storage {
+            return Vec::new();
         }
-        let list = known.iter().cloned().collect::<Vec<_>>().join(", ");
+        let known = facts.describe();
         let mut out = Vec::new();
+        let guide = settings.guide_expectations();
         let mut check = |doc: &Document, pointer: &str, class: &str| {
-            // Templated names (Helm `{{ }}`, Flux `${VAR:=default}`) are resolved elsewhere.
-            if class.is_empty()
-                || class == "-"
-                || class.contains("{{")
-                || class.contains("${")
-                || known.contains(class)
-            {
+            if class.is_empty() || class == "-" || templated(class) || facts.knows(class) {
                 return;
             }
+            let near = facts.nearest(class);
+            // Outside the guide, a class far from every known one may well be the cluster's
+            // own or one a chart creates: only a near miss is surely a mistake.
+            if !guide && near.is_none() {
+                return;
+            }
+            let hint = match near {
+                Some(near) => format!("; did you mean `{near}`?"),
+                None => String::new(),
+            };
             out.push(finding(
                 self,
                 doc,
                 pointer,
-                format!("StorageClass `{class}` does not exist (known: {list})"),
-                "use one of the known classes, or define the StorageClass",
+                format!(
+                    "StorageClass `{class}` is not one the repository has (it has {known}){hint}"
+                ),
+                "use one of the classes the repository has, or define the StorageClass",
             ));
         };
         for doc in repo.objects() {
-            for (pointer, class) in object_classes(doc) {
-                check(doc, &pointer, &class);
+            for (pointer, claim) in object_claims(doc) {
+                if let ClaimClass::Named(class) = claim {
+                    check(doc, &pointer, &class);
+                }
             }
         }
         for values in repo.non_objects() {

@@ -1,0 +1,745 @@
+//! What the GitOps engines do to a repository's files before the API server sees them, so
+//! that every stage judges what will be applied:
+//!
+//! - kustomize: a file listed under `patches`, `patchesStrategicMerge` or `patchesJson6902`
+//!   completes an object, it is not one (reclassified, with a `load/kustomize-patch` note);
+//!   `namespace:` sets the namespace of everything the kustomization builds; and kustomize
+//!   reads YAML with 1.2 rules, so `on`/`Off`/`yes` stay strings in what it builds (the value
+//!   is corrected and the `yaml/ambiguous-value` warning becomes a note saying so).
+//! - Flux: a Kustomization's `postBuild.substitute`/`substituteFrom` fill in `${VAR}` and
+//!   `${VAR:=default}` in the files under its `path` (from values in the repository; the
+//!   rest stay unknown, see [`depends_on_variable`]), and its `targetNamespace` is the
+//!   namespace of what it applies.
+//!
+//! Paths are resolved lexically inside the loaded inputs; nothing here touches the disk.
+
+use crate::{Class, Document, Loaded, ResourceExt};
+use base64::Engine;
+use homelab_diagnostics::{Diagnostic, Severity};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+
+/// Kinds that have no namespace: a namespace transformer leaves them alone.
+const CLUSTER_SCOPED: [&str; 24] = [
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "StorageClass",
+    "CSIDriver",
+    "CSINode",
+    "VolumeSnapshotClass",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "PriorityClass",
+    "RuntimeClass",
+    "IngressClass",
+    "GatewayClass",
+    "ClusterPolicy",
+    "ClusterIssuer",
+    "ClusterSecretStore",
+    "ClusterExternalSecret",
+    "ClusterCleanupPolicy",
+];
+
+/// Lexically normalised path (`a/./b/../c` = `a/c`); `None` when it climbs above its start.
+fn normalise(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    Some(out)
+}
+
+fn file_of(doc: &Document) -> PathBuf {
+    let path = doc
+        .source
+        .path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&doc.source.name));
+    normalise(&path).unwrap_or(path)
+}
+
+fn is_kustomization_file(path: &Path) -> bool {
+    path.file_name().is_some_and(|f| {
+        f == "kustomization.yaml" || f == "kustomization.yml" || f == "Kustomization"
+    })
+}
+
+/// The documents by file.
+struct Index {
+    files: BTreeMap<PathBuf, Vec<usize>>,
+}
+
+impl Index {
+    fn of(documents: &[Document]) -> Index {
+        let mut files: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+        for (i, doc) in documents.iter().enumerate() {
+            files.entry(file_of(doc)).or_default().push(i);
+        }
+        Index { files }
+    }
+
+    fn kustomization_in(&self, dir: &Path) -> Option<usize> {
+        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .find_map(|name| self.files.get(&dir.join(name)))
+            .and_then(|docs| docs.first().copied())
+    }
+
+    /// Every file under `dir` (recursively).
+    fn under<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a PathBuf> + 'a {
+        self.files.keys().filter(move |f| f.starts_with(dir))
+    }
+}
+
+/// The files a kustomization builds (its `resources` and `components`, through nested
+/// kustomizations), with the kustomizations it reaches.
+fn build_files(
+    documents: &[Document],
+    index: &Index,
+    kustomization: usize,
+    files: &mut BTreeSet<PathBuf>,
+    reached: &mut BTreeSet<usize>,
+) {
+    if !reached.insert(kustomization) || reached.len() > 256 {
+        return;
+    }
+    let doc = &documents[kustomization];
+    let file = file_of(doc);
+    let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
+    for entry in ["resources", "components", "bases"]
+        .iter()
+        .filter_map(|k| doc.value.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if entry.contains("://") || entry.starts_with("github.com/") {
+            continue;
+        }
+        let Some(path) = normalise(&dir.join(entry)) else {
+            continue;
+        };
+        if let Some(nested) = index.kustomization_in(&path) {
+            build_files(documents, index, nested, files, reached);
+        } else {
+            files.insert(path);
+        }
+    }
+}
+
+/// The patch files of a kustomization, with the field that lists them.
+fn patch_files(doc: &Document, dir: &Path) -> Vec<(PathBuf, &'static str)> {
+    let mut out = Vec::new();
+    let mut push = |entry: &str, field: &'static str| {
+        if let Some(p) = normalise(&dir.join(entry)) {
+            out.push((p, field));
+        }
+    };
+    for entry in doc
+        .value
+        .get("patchesStrategicMerge")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        // An inline patch is YAML text, a file reference one line.
+        .filter(|e| !e.contains('\n'))
+    {
+        push(entry, "patchesStrategicMerge");
+    }
+    for (field, key) in [
+        ("patches", "patches"),
+        ("patchesJson6902", "patchesJson6902"),
+    ] {
+        for entry in doc
+            .value
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            // `{path: ...}`, or the file name alone (an older spelling kustomize accepts).
+            if let Some(path) = entry
+                .get("path")
+                .and_then(Value::as_str)
+                .or(entry.as_str().filter(|e| !e.contains('\n')))
+            {
+                push(path, field);
+            }
+        }
+    }
+    out
+}
+
+/// Set `metadata.namespace` of a namespaced object.
+fn set_namespace(doc: &mut Document, namespace: &str) {
+    if doc.class != Class::Object || doc.kind().is_some_and(|k| CLUSTER_SCOPED.contains(&k)) {
+        return;
+    }
+    if let Some(map) = doc.value.as_object_mut() {
+        let metadata = map
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(metadata) = metadata.as_object_mut() {
+            metadata.insert("namespace".into(), Value::String(namespace.into()));
+        }
+    }
+}
+
+/// The label transformers of a kustomization: `commonLabels` (into selectors too) and each
+/// `labels` entry (into selectors and templates when it says so).
+fn label_transforms(kustomization: &Document) -> Vec<(Map<String, Value>, bool)> {
+    let mut out = Vec::new();
+    if let Some(common) = kustomization
+        .value
+        .get("commonLabels")
+        .and_then(Value::as_object)
+    {
+        out.push((common.clone(), true));
+    }
+    for entry in kustomization
+        .value
+        .get("labels")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(pairs) = entry.get("pairs").and_then(Value::as_object) {
+            let selectors = entry.get("includeSelectors").and_then(Value::as_bool) == Some(true);
+            out.push((pairs.clone(), selectors));
+        }
+    }
+    out
+}
+
+/// What kustomize's label transformer does: labels on the object, and with `selectors`
+/// on the selector and pod template of workloads and on a Service's selector.
+fn add_labels(doc: &mut Document, labels: &Map<String, Value>, selectors: bool) {
+    if doc.class != Class::Object {
+        return;
+    }
+    let kind = doc.kind().unwrap_or("").to_string();
+    let mut targets = vec!["/metadata/labels".to_string()];
+    if selectors {
+        match kind.as_str() {
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => {
+                targets.push("/spec/selector/matchLabels".into());
+                targets.push("/spec/template/metadata/labels".into());
+            }
+            "ReplicationController" | "Service" => targets.push("/spec/selector".into()),
+            "Job" => targets.push("/spec/template/metadata/labels".into()),
+            "CronJob" => targets.push("/spec/jobTemplate/spec/template/metadata/labels".into()),
+            _ => {}
+        }
+    }
+    for target in targets {
+        if let Some(map) = map_at(&mut doc.value, &target) {
+            for (k, v) in labels {
+                map.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// The map at `pointer`, created (with its parents) when absent; `None` when something
+/// other than a map is in the way.
+fn map_at<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Map<String, Value>> {
+    let mut node = value;
+    for part in pointer.trim_start_matches('/').split('/') {
+        node = node
+            .as_object_mut()?
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    node.as_object_mut()
+}
+
+/// Apply what kustomize and Flux do. Returns the notes to report; reclassifies patches,
+/// fills in namespaces and variables, corrects values kustomize reads as strings.
+pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
+    let mut notes = Vec::new();
+    let index = Index::of(&loaded.documents);
+    let docs = &mut loaded.documents;
+    let kustomizations: Vec<usize> = (0..docs.len())
+        .filter(|i| is_kustomization_file(&file_of(&docs[*i])) && docs[*i].value.is_object())
+        .collect();
+
+    // Patches are partial objects.
+    let mut patches: BTreeMap<PathBuf, (PathBuf, &'static str)> = BTreeMap::new();
+    let mut built_by_kustomize: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut namespace_of: BTreeMap<PathBuf, (usize, String)> = BTreeMap::new();
+    let mut labelled: Vec<(BTreeSet<PathBuf>, Map<String, Value>, bool)> = Vec::new();
+    for &k in &kustomizations {
+        let file = file_of(&docs[k]);
+        let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
+        for (patch, field) in patch_files(&docs[k], &dir) {
+            patches.entry(patch).or_insert((file.clone(), field));
+        }
+        let mut files = BTreeSet::new();
+        let mut reached = BTreeSet::new();
+        build_files(docs, &index, k, &mut files, &mut reached);
+        // The outermost kustomization's namespace wins: it is applied last.
+        if let Some(ns) = docs[k].value.get("namespace").and_then(Value::as_str) {
+            for f in &files {
+                let depth = reached.len();
+                match namespace_of.get(f) {
+                    Some((d, _)) if *d >= depth => {}
+                    _ => {
+                        namespace_of.insert(f.clone(), (depth, ns.to_string()));
+                    }
+                }
+            }
+        }
+        for (labels, selectors) in label_transforms(&docs[k]) {
+            labelled.push((files.clone(), labels, selectors));
+        }
+        built_by_kustomize.extend(files);
+    }
+    for doc in docs.iter_mut() {
+        let file = file_of(doc);
+        if let Some((kustomization, field)) = patches.get(&file) {
+            if doc.class == Class::Object && !built_by_kustomize.contains(&file) {
+                doc.class = Class::NotKubernetes {
+                    reason: format!(
+                        "a kustomize patch (listed in `{field}` of {}): part of an object, merged into its target when kustomize builds",
+                        kustomization.display()
+                    ),
+                };
+                notes.push(
+                    Diagnostic::note(
+                        "load/kustomize-patch",
+                        format!(
+                            "`{}` is a kustomize patch (`{field}` of {}): it completes an object, it is not one; checked as part of the object kustomize builds",
+                            doc.id(),
+                            kustomization.display()
+                        ),
+                    )
+                    .at(doc.start())
+                    .with_help("nothing to fix; `kubectl kustomize` shows the merged object"),
+                );
+            }
+            continue;
+        }
+        if let Some((_, ns)) = namespace_of.get(&file) {
+            set_namespace(doc, ns);
+        }
+        for (files, labels, selectors) in &labelled {
+            if files.contains(&file) {
+                add_labels(doc, labels, *selectors);
+            }
+        }
+    }
+
+    // Flux Kustomizations: variables and target namespaces of the files under their path.
+    if let Some(root) = root.and_then(normalise) {
+        let flux: Vec<usize> = (0..docs.len())
+            .filter(|i| docs[*i].is("kustomize.toolkit.fluxcd.io", "Kustomization"))
+            .collect();
+        for k in flux {
+            let spec = docs[k].value.get("spec").cloned().unwrap_or(Value::Null);
+            let Some(path) = spec.get("path").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(dir) = normalise(&root.join(path.trim_start_matches('/'))) else {
+                continue;
+            };
+            let mut files: BTreeSet<PathBuf> = index.under(&dir).cloned().collect();
+            if let Some(kz) = index.kustomization_in(&dir) {
+                let mut reached = BTreeSet::new();
+                build_files(docs, &index, kz, &mut files, &mut reached);
+            }
+            built_by_kustomize.extend(files.iter().cloned());
+            let variables = flux_variables(docs, &docs[k], &spec);
+            let target = spec
+                .get("targetNamespace")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            for doc in docs.iter_mut() {
+                if !files.contains(&file_of(doc)) {
+                    continue;
+                }
+                if let Some(ns) = &target {
+                    set_namespace(doc, ns);
+                }
+                if spec.get("postBuild").is_some()
+                    && doc.annotation("kustomize.toolkit.fluxcd.io/substitute") != Some("disabled")
+                {
+                    substitute_document(doc, &variables);
+                }
+            }
+        }
+    }
+
+    // kustomize reads YAML 1.1 booleans (`on`, `Off`, `yes`) as strings.
+    let mut corrected: BTreeSet<(String, u32, u32)> = BTreeSet::new();
+    for doc in docs.iter_mut() {
+        if doc.class != Class::Object || !built_by_kustomize.contains(&file_of(doc)) {
+            continue;
+        }
+        for (pointer, text) in yaml11_booleans(doc) {
+            let at = doc.value_location(&pointer);
+            if let Some(slot) = pointer_mut(&mut doc.value, &pointer) {
+                *slot = Value::String(text);
+                corrected.insert((at.file, at.line, at.column));
+            }
+        }
+    }
+    for d in loaded.diagnostics.iter_mut() {
+        if d.rule != "yaml/ambiguous-value" {
+            continue;
+        }
+        let Some(at) = &d.location else { continue };
+        if corrected.contains(&(at.file.clone(), at.line, at.column)) {
+            d.severity = Severity::Note;
+            d.message = format!(
+                "{} stays a string: kustomize builds this file and reads YAML 1.2 rules, while `kubectl apply -f` on the file alone would read a boolean",
+                d.message.split(" is read as").next().unwrap_or(&d.message)
+            );
+            d.help = Some("quote it so that every tool reads the same value".into());
+        }
+    }
+    notes
+}
+
+/// The `${VAR}` values a Flux Kustomization provides: `substituteFrom` ConfigMaps and
+/// Secrets found in the repository, then `substitute` (which wins).
+fn flux_variables(
+    docs: &[Document],
+    kustomization: &Document,
+    spec: &Value,
+) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    let namespace = kustomization.namespace();
+    for from in spec
+        .pointer("/postBuild/substituteFrom")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let kind = from.get("kind").and_then(Value::as_str).unwrap_or("");
+        let name = from.get("name").and_then(Value::as_str);
+        let Some(source) = docs
+            .iter()
+            .filter(|d| d.class == Class::Object && d.kind() == Some(kind) && d.name() == name)
+            .min_by_key(|d| d.namespace() != namespace)
+        else {
+            continue;
+        };
+        let mut put = |k: &String, v: Option<String>| {
+            if let Some(v) = v {
+                vars.insert(k.clone(), v);
+            }
+        };
+        for (k, v) in source
+            .value
+            .get("data")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let text = v.as_str().map(str::to_string);
+            if kind == "Secret" {
+                // Encrypted (SOPS) or undecodable values stay unknown.
+                let decoded = text
+                    .and_then(|t| {
+                        base64::engine::general_purpose::STANDARD
+                            .decode(t.trim())
+                            .ok()
+                    })
+                    .and_then(|b| String::from_utf8(b).ok());
+                put(k, decoded.filter(|d| !d.starts_with("ENC[")));
+            } else {
+                put(k, text);
+            }
+        }
+        for (k, v) in source
+            .value
+            .get("stringData")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            put(
+                k,
+                v.as_str()
+                    .filter(|t| !t.starts_with("ENC["))
+                    .map(str::to_string),
+            );
+        }
+    }
+    for (k, v) in spec
+        .pointer("/postBuild/substitute")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        vars.insert(k.clone(), text);
+    }
+    vars
+}
+
+/// `${NAME}`, `${NAME:=default}`, `${NAME:-default}` (and without the colon), `$${...}` for a
+/// literal `${...}`, as Flux's envsubst reads them. Returns the text and whether every
+/// variable was known.
+pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> (String, bool) {
+    let mut out = String::with_capacity(text.len());
+    let mut known = true;
+    let mut rest = text;
+    while let Some(start) = rest.find('$') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        if let Some(literal) = after.strip_prefix("$${") {
+            out.push_str("${");
+            rest = literal;
+            continue;
+        }
+        if !after.starts_with("${") {
+            out.push('$');
+            rest = &after[1..];
+            continue;
+        }
+        let Some(end) = after.find('}') else {
+            out.push_str(after);
+            rest = "";
+            break;
+        };
+        let inner = &after[2..end];
+        let name_end = inner
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(inner.len());
+        let name = &inner[..name_end];
+        let operator = &inner[name_end..];
+        let valid_name = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        if !valid_name {
+            out.push_str(&after[..=end]);
+            rest = &after[end + 1..];
+            continue;
+        }
+        let default = ["-", ":-", "=", ":="]
+            .iter()
+            .find_map(|op| operator.strip_prefix(op));
+        match (vars.get(name), default) {
+            (Some(v), _) => out.push_str(v),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => {
+                known = false;
+                out.push_str(&after[..=end]);
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    (out, known)
+}
+
+/// Substitute every string value of a document; a plain scalar that was exactly one
+/// variable is read again as YAML (`replicas: ${REPLICAS}` becomes a number).
+fn substitute_document(doc: &mut Document, vars: &BTreeMap<String, String>) {
+    let mut changes: Vec<(String, Value)> = Vec::new();
+    let mut stack: Vec<(String, &Value)> = vec![(String::new(), &doc.value)];
+    while let Some((pointer, value)) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    stack.push((
+                        format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        v,
+                    ));
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    stack.push((format!("{pointer}/{i}"), v));
+                }
+            }
+            Value::String(s) if s.contains("${") => {
+                let (text, known) = substitute(s, vars);
+                if text == *s {
+                    continue;
+                }
+                let whole = s.trim().starts_with("${")
+                    && s.trim().ends_with('}')
+                    && s.trim().matches("${").count() == 1;
+                let new = if known && whole && !quoted(doc, &pointer) {
+                    plain_scalar(&text)
+                } else {
+                    Value::String(text)
+                };
+                changes.push((pointer, new));
+            }
+            _ => {}
+        }
+    }
+    for (pointer, new) in changes {
+        if let Some(slot) = pointer_mut(&mut doc.value, &pointer) {
+            *slot = new;
+        }
+    }
+}
+
+/// Whether the scalar at `pointer` is quoted in the source.
+fn quoted(doc: &Document, pointer: &str) -> bool {
+    let at = doc.value_location(pointer);
+    doc.source
+        .text
+        .lines()
+        .nth(at.line.saturating_sub(1) as usize)
+        .and_then(|l| l.chars().nth(at.column.saturating_sub(1) as usize))
+        .is_some_and(|c| c == '"' || c == '\'')
+}
+
+/// A plain scalar as YAML 1.2 reads it (what the Flux controller parses after substituting).
+fn plain_scalar(text: &str) -> Value {
+    match text {
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        _ => {}
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return Value::from(i);
+    }
+    if text.contains(['.', 'e', 'E'])
+        && text
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '+' || c == '.')
+    {
+        if let Ok(f) = text.parse::<f64>() {
+            if f.is_finite() {
+                return Value::from(f);
+            }
+        }
+    }
+    Value::String(text.to_string())
+}
+
+/// Booleans written the YAML 1.1 way (`on`, `Off`, `yes`, `N`): (pointer, source text).
+fn yaml11_booleans(doc: &Document) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(String, &Value)> = vec![(String::new(), &doc.value)];
+    while let Some((pointer, value)) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    stack.push((
+                        format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
+                        v,
+                    ));
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    stack.push((format!("{pointer}/{i}"), v));
+                }
+            }
+            Value::Bool(_) => {
+                let at = doc.value_location(&pointer);
+                let token: String = doc
+                    .source
+                    .text
+                    .lines()
+                    .nth(at.line.saturating_sub(1) as usize)
+                    .map(|l| {
+                        l.chars()
+                            .skip(at.column.saturating_sub(1) as usize)
+                            .take_while(|c| c.is_ascii_alphabetic())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !token.is_empty()
+                    && !token.eq_ignore_ascii_case("true")
+                    && !token.eq_ignore_ascii_case("false")
+                {
+                    out.push((pointer, token));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn pointer_mut<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    value.pointer_mut(pointer)
+}
+
+/// Whether the value at `pointer` (or, when absent, its nearest parent) is a string that
+/// still holds a `${VAR}` nobody defined: its real value is unknown until the engine
+/// substitutes it, so no schema can judge it.
+pub fn depends_on_variable(doc: &Document, pointer: &str) -> bool {
+    let mut p = pointer;
+    loop {
+        if let Some(v) = doc.value.pointer(p) {
+            return v.as_str().is_some_and(|s| s.contains("${"));
+        }
+        match p.rfind('/') {
+            Some(i) => p = &p[..i],
+            None => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn flux_substitution_forms() {
+        let v = vars(&[("DOMAIN", "example.org"), ("N", "3")]);
+        assert_eq!(
+            substitute("app.${DOMAIN}", &v),
+            ("app.example.org".into(), true)
+        );
+        assert_eq!(substitute("${MISSING:=on}", &v), ("on".into(), true));
+        assert_eq!(substitute("${MISSING:-x}-${N}", &v), ("x-3".into(), true));
+        assert_eq!(substitute("${MISSING}", &v), ("${MISSING}".into(), false));
+        assert_eq!(substitute("$${DOMAIN}", &v), ("${DOMAIN}".into(), true));
+        assert_eq!(substitute("cost $5 ${", &v), ("cost $5 ${".into(), true));
+        assert_eq!(substitute("${1BAD}", &v), ("${1BAD}".into(), true));
+    }
+
+    #[test]
+    fn substituted_plain_scalars_are_read_again() {
+        assert_eq!(plain_scalar("3"), Value::from(3));
+        assert_eq!(plain_scalar("true"), Value::Bool(true));
+        assert_eq!(plain_scalar("on"), Value::String("on".into()));
+        assert_eq!(plain_scalar("1.5"), Value::from(1.5));
+        assert_eq!(
+            plain_scalar("example.org"),
+            Value::String("example.org".into())
+        );
+    }
+}

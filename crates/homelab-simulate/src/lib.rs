@@ -1,0 +1,141 @@
+//! `homelab simulate`: a static rollout of a GitOps repository. From the repository's objects
+//! (plain files and chart-rendered ones) and the nodes it describes, predict what ArgoCD and
+//! Kubernetes will do, wave by wave, and name the first thing that stalls with its cause at
+//! the line that causes it.
+//!
+//! Modelled: ArgoCD sync waves (an Application's objects in its wave, ordered by their own
+//! waves and ArgoCD's kind order), namespaces and CRDs before what needs them, Pod Security
+//! labels of namespaces, admission denials the caller found (the repository's own Kyverno
+//! Enforce policies), scheduling (requests against allocatable capacity, taints and
+//! tolerations, nodeSelector, required node affinity, DaemonSets on every matching node,
+//! extended resources that exist only where a device plugin runs), PVCs whose
+//! `WaitForFirstConsumer` class waits for a pod that never comes, SealedSecrets the
+//! controller cannot unseal and the pods that cannot start without their Secret. What cannot
+//! be known offline is listed as an assumption.
+
+mod cluster;
+mod engine;
+mod output;
+mod pod;
+mod pss;
+mod sealed;
+mod snapshot;
+
+pub use cluster::{Node, Taint, NANO, NVIDIA_GPU};
+pub use engine::{assign_applications, simulate};
+pub use pod::{tolerates, PodNeeds};
+pub use pss::violations as pod_security_violations;
+pub use snapshot::snapshot;
+
+use homelab_diagnostics::Location;
+use homelab_manifest::Document;
+
+/// One object of the repository as the rollout sees it.
+#[derive(Debug, Clone)]
+pub struct Object<'a> {
+    pub doc: &'a Document,
+    /// The ArgoCD Application that syncs it (`None`: applied outside ArgoCD).
+    pub application: Option<String>,
+    /// Its file's path inside the repository (`apps/ollama/deployment.yaml`), for matching
+    /// Applications' source paths.
+    pub repo_path: Option<String>,
+    /// Set for chart-rendered objects: where findings about them belong.
+    pub origin: Option<Origin>,
+}
+
+/// Where a chart-rendered object comes from.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// `longhorn 1.12.1, template longhorn/templates/daemonset-sa.yaml, rendered for
+    /// Application longhorn`.
+    pub description: String,
+    /// The values line or Application that produced it.
+    pub at: Location,
+}
+
+/// An admission webhook or policy that rejects an object (found by the caller).
+#[derive(Debug, Clone)]
+pub struct Denial {
+    /// Index into [`Input::objects`].
+    pub object: usize,
+    pub reason: String,
+}
+
+/// Everything a simulation needs.
+#[derive(Debug, Clone, Default)]
+pub struct Input<'a> {
+    pub objects: Vec<Object<'a>>,
+    pub nodes: Vec<Node>,
+    pub denials: Vec<Denial>,
+    /// What the caller already knows it cannot see (charts not in the cache, ...).
+    pub assumptions: Vec<String>,
+    /// Some Helm sources were not rendered: what they would create is unknown, so a GPU
+    /// node without a visible device plugin is assumed to get one from them.
+    pub incomplete: bool,
+}
+
+/// The class of a stall (stable ids, used in JSON and tests).
+pub mod class {
+    pub const UNSCHEDULABLE: &str = "unschedulable";
+    pub const DAEMONSET_NOWHERE: &str = "daemonset-nowhere";
+    pub const OVERCOMMITTED: &str = "overcommitted";
+    pub const NO_DEVICE_PLUGIN: &str = "no-device-plugin";
+    pub const POD_SECURITY: &str = "pod-security";
+    pub const ADMISSION: &str = "admission";
+    pub const CRD_LATER: &str = "crd-later";
+    pub const NAMESPACE_LATER: &str = "namespace-later";
+    pub const PVC_NO_CONSUMER: &str = "pvc-no-consumer";
+    pub const STORAGE_CLASS_MISSING: &str = "storage-class-missing";
+    pub const UNSEALABLE: &str = "unsealable";
+    pub const SECRET_UNAVAILABLE: &str = "secret-unavailable";
+}
+
+/// Something that never becomes Healthy, and why.
+#[derive(Debug, Clone)]
+pub struct Stall {
+    pub wave: i64,
+    /// `apps/v1/Deployment ai/ollama`.
+    pub object: String,
+    pub class: &'static str,
+    pub cause: String,
+    pub at: Location,
+}
+
+/// One sync wave of the rollout.
+#[derive(Debug, Clone, Default)]
+pub struct Wave {
+    pub wave: i64,
+    /// Objects that become Healthy, in apply order.
+    pub healthy: Vec<String>,
+    pub stalls: Vec<Stall>,
+}
+
+/// The predicted rollout.
+#[derive(Debug, Clone, Default)]
+pub struct Simulation {
+    pub waves: Vec<Wave>,
+    /// What was taken on trust, once each, sorted.
+    pub assumptions: Vec<String>,
+    /// Where each workload's pods were placed (`Deployment ai/ollama` -> nodes).
+    pub placements: Vec<(String, Vec<String>)>,
+    /// The nodes of each workload's running pods, by index into [`Input::objects`].
+    pub pods: std::collections::BTreeMap<usize, Vec<String>>,
+    /// Objects that never become Healthy (stalled, or ignored by ArgoCD's health), by index.
+    pub unhealthy: std::collections::BTreeSet<usize>,
+}
+
+impl Simulation {
+    /// True when every wave becomes Healthy.
+    pub fn converges(&self) -> bool {
+        self.waves.iter().all(|w| w.stalls.is_empty())
+    }
+
+    /// The first stall in rollout order: ArgoCD stops there.
+    pub fn first_stall(&self) -> Option<&Stall> {
+        self.waves.iter().flat_map(|w| &w.stalls).next()
+    }
+
+    pub fn stalls(&self) -> impl Iterator<Item = &Stall> {
+        self.waves.iter().flat_map(|w| &w.stalls)
+    }
+}

@@ -1,0 +1,108 @@
+//! The simulation as text (a timeline per wave), JSON and a Mermaid flowchart of the waves.
+
+use crate::Simulation;
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+impl Simulation {
+    /// A timeline: each wave with what becomes Healthy, the stalls with their causes at
+    /// file:line, then the assumptions and the verdict.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let first = self.first_stall().map(|s| s.wave);
+        for wave in &self.waves {
+            let state = if !wave.stalls.is_empty() {
+                "STALLS"
+            } else if first.is_some_and(|f| wave.wave > f) {
+                "not reached (an earlier wave stalls)"
+            } else {
+                "Healthy"
+            };
+            let stalled: std::collections::BTreeSet<&str> =
+                wave.stalls.iter().map(|s| s.object.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "wave {:>3}: {state}: {} of {} objects Healthy",
+                wave.wave,
+                wave.healthy.len(),
+                wave.healthy.len() + stalled.len()
+            );
+            for s in &wave.stalls {
+                let _ = writeln!(out, "  stall[{}] {}: {}", s.class, s.object, s.cause);
+                let _ = writeln!(out, "    --> {}:{}:{}", s.at.file, s.at.line, s.at.column);
+            }
+        }
+        if !self.assumptions.is_empty() {
+            let _ = writeln!(out, "\nassumptions (not knowable offline):");
+            for a in &self.assumptions {
+                let _ = writeln!(out, "  - {a}");
+            }
+        }
+        match self.first_stall() {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "\nconverges: every wave becomes Healthy ({} waves)",
+                    self.waves.len()
+                );
+            }
+            Some(s) => {
+                let n = self.stalls().count();
+                let _ = writeln!(
+                    out,
+                    "\ndoes not converge: wave {} stalls first ({n} stall(s) in all)",
+                    s.wave
+                );
+            }
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "converges": self.converges(),
+            "first_stall_wave": self.first_stall().map(|s| s.wave),
+            "waves": self.waves.iter().map(|w| json!({
+                "wave": w.wave,
+                "healthy": w.healthy,
+                "stalls": w.stalls.iter().map(|s| json!({
+                    "object": s.object,
+                    "class": s.class,
+                    "cause": s.cause,
+                    "file": s.at.file,
+                    "line": s.at.line,
+                    "column": s.at.column,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "assumptions": self.assumptions,
+            "placements": self.placements.iter().map(|(w, nodes)| json!({"workload": w, "nodes": nodes})).collect::<Vec<_>>(),
+        })
+    }
+
+    /// A Mermaid flowchart: the waves in order, each with its object count and stalls.
+    pub fn to_mermaid(&self) -> String {
+        let mut out = String::from("flowchart LR\n");
+        for (i, w) in self.waves.iter().enumerate() {
+            let status = if w.stalls.is_empty() {
+                "Healthy".to_string()
+            } else {
+                format!("{} stall(s)", w.stalls.len())
+            };
+            let _ = writeln!(
+                out,
+                "  w{i}[\"wave {}: {} objects, {status}\"]",
+                w.wave,
+                w.healthy.len() + w.stalls.len()
+            );
+            if i > 0 {
+                let _ = writeln!(out, "  w{} --> w{i}", i - 1);
+            }
+            for (j, s) in w.stalls.iter().enumerate() {
+                let text = format!("{}: {}", s.object, s.class).replace('"', "'");
+                let _ = writeln!(out, "  w{i} -.-> s{i}_{j}[\"{text}\"]");
+                let _ = writeln!(out, "  style s{i}_{j} fill:#fdd");
+            }
+        }
+        out
+    }
+}

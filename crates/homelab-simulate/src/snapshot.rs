@@ -1,0 +1,252 @@
+//! The predicted converged cluster in the shape `kubectl get -A -o yaml` prints: every object
+//! of the rollout with the status its controller would set, the Pods of each workload on
+//! the nodes the simulation placed them, the Nodes, and the Secret each unsealed
+//! SealedSecret becomes (key names only, no values). `homelab verify --snapshot` reads it.
+
+use crate::{Input, Simulation};
+use homelab_k8s::ResourceExt;
+use serde_json::{json, Map, Value};
+
+/// Marks what the simulation made up (Pods, Nodes, controller-made Secrets), so that nobody
+/// mistakes a predicted object for an observed one.
+const SIMULATED: &str = "homelab.dev/simulated";
+
+/// Whether a healthy Deployment of the rollout runs an image containing `image`.
+fn controller_runs(input: &Input<'_>, sim: &Simulation, image: &str) -> Option<String> {
+    input.objects.iter().enumerate().find_map(|(i, o)| {
+        let spec = o.doc.pod_spec()?;
+        let runs = o.doc.kind() == Some("Deployment")
+            && !sim.unhealthy.contains(&i)
+            && sim.pods.get(&i).is_some_and(|p| !p.is_empty())
+            && spec
+                .containers()
+                .iter()
+                .any(|c| c.image().is_some_and(|x| x.contains(image)));
+        runs.then(|| o.doc.namespace().unwrap_or("default").to_string())
+    })
+}
+
+/// A `kind: List` of the converged cluster.
+pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
+    let mut items = Vec::new();
+    let sealing_controller = controller_runs(input, sim, "sealed-secrets-controller");
+    let kyverno = controller_runs(input, sim, "kyverno/kyverno").is_some();
+    if let Some(ns) = &sealing_controller {
+        // The controller generates its sealing key at first start (names only, no values).
+        items.push(json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": "sealed-secrets-key", "namespace": ns,
+                "labels": {"sealedsecrets.bitnami.com/sealed-secrets-key": "active"},
+                "annotations": {SIMULATED: "true"}},
+            "data": {"tls.crt": "", "tls.key": ""},
+        }));
+    }
+    for node in &input.nodes {
+        let taints: Vec<Value> = node
+            .taints
+            .iter()
+            .map(|t| json!({"key": t.key, "value": t.value, "effect": t.effect}))
+            .collect();
+        let mut allocatable = json!({
+            "cpu": format!("{}m", node.cpu / 1_000_000),
+            "memory": format!("{}Ki", node.memory / crate::NANO / 1024),
+        });
+        if node.gpus > 0 && sim.pods.values().flatten().any(|n| n == &node.name) {
+            allocatable[crate::NVIDIA_GPU] = json!(node.gpus.to_string());
+        }
+        items.push(json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": node.name, "labels": node.labels, "annotations": {SIMULATED: "true"}},
+            "spec": {"taints": taints},
+            "status": {
+                "allocatable": allocatable,
+                "conditions": [{"type": "Ready", "status": "True"}],
+            },
+        }));
+    }
+    for (i, object) in input.objects.iter().enumerate() {
+        let doc = object.doc;
+        let healthy = !sim.unhealthy.contains(&i);
+        let mut value = doc.value.clone();
+        let nodes = sim.pods.get(&i).cloned().unwrap_or_default();
+        let ready = if healthy { nodes.len() } else { 0 };
+        let kind = doc.kind().unwrap_or_default();
+        let status = match (doc.group(), kind) {
+            ("", "Namespace") => Some(json!({"phase": "Active"})),
+            ("", "PersistentVolumeClaim") => {
+                Some(json!({"phase": if healthy { "Bound" } else { "Pending" }}))
+            }
+            ("apps", "Deployment") => Some(json!({
+                "replicas": nodes.len(), "readyReplicas": ready, "availableReplicas": ready,
+                "updatedReplicas": ready,
+                "conditions": [{"type": "Available", "status": if healthy { "True" } else { "False" }}],
+            })),
+            ("apps", "StatefulSet") => Some(json!({
+                "replicas": nodes.len(), "readyReplicas": ready, "currentReplicas": ready,
+                "availableReplicas": ready,
+            })),
+            ("apps", "DaemonSet") => Some(json!({
+                "desiredNumberScheduled": nodes.len(), "currentNumberScheduled": nodes.len(),
+                "numberReady": ready, "numberAvailable": ready, "updatedNumberScheduled": ready,
+            })),
+            ("batch", "Job") => Some(if healthy {
+                json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]})
+            } else {
+                json!({"active": 0, "conditions": [{"type": "Failed", "status": "True"}]})
+            }),
+            ("argoproj.io", "Application") => Some(application_status(input, sim, object, healthy)),
+            ("bitnami.com", "SealedSecret") => {
+                let synced = healthy && sealing_controller.is_some();
+                Some(
+                    json!({"conditions": [{"type": "Synced", "status": if synced { "True" } else { "False" }}]}),
+                )
+            }
+            ("kyverno.io", "ClusterPolicy" | "Policy") if kyverno => Some(json!({
+                "ready": true,
+                "conditions": [{"type": "Ready", "status": "True"}],
+            })),
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => Some(json!({
+                "conditions": [{"type": "Established", "status": "True"}],
+            })),
+            _ => None,
+        };
+        if let (Some(status), Value::Object(map)) = (status, &mut value) {
+            map.insert("status".into(), status);
+        }
+        items.push(value);
+        if let Some(spec) = doc.pod_spec() {
+            if kind != "CronJob" {
+                let phase = if kind == "Job" {
+                    "Succeeded"
+                } else {
+                    "Running"
+                };
+                for (n, node) in nodes.iter().enumerate() {
+                    items.push(pod(doc, &spec, node, n, phase, healthy));
+                }
+            }
+        }
+        if healthy
+            && sealing_controller.is_some()
+            && doc.group() == "bitnami.com"
+            && kind == "SealedSecret"
+        {
+            items.push(unsealed(doc));
+        }
+    }
+    json!({"apiVersion": "v1", "kind": "List", "items": items})
+}
+
+/// The Pod a controller creates on `node`.
+fn pod(
+    owner: &homelab_manifest::Document,
+    spec: &homelab_k8s::PodSpec<'_>,
+    node: &str,
+    n: usize,
+    phase: &str,
+    ready: bool,
+) -> Value {
+    let template_meta = owner
+        .value
+        .pointer(&format!(
+            "{}/metadata",
+            spec.pointer.strip_suffix("/spec").unwrap_or_default()
+        ))
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let mut metadata = Map::new();
+    metadata.insert(
+        "name".into(),
+        json!(format!("{}-{n}", owner.name().unwrap_or("pod"))),
+    );
+    if let Some(ns) = owner.namespace() {
+        metadata.insert("namespace".into(), json!(ns));
+    }
+    if let Some(labels) = template_meta.get("labels") {
+        metadata.insert("labels".into(), labels.clone());
+    }
+    metadata.insert("annotations".into(), json!({SIMULATED: "true"}));
+    metadata.insert(
+        "ownerReferences".into(),
+        json!([{"kind": owner.kind(), "name": owner.name()}]),
+    );
+    let mut pod_spec = spec.spec.clone();
+    if let Value::Object(m) = &mut pod_spec {
+        m.insert("nodeName".into(), json!(node));
+    }
+    let statuses: Vec<Value> = spec
+        .containers()
+        .iter()
+        .filter(|c| !c.is_init())
+        .map(|c| json!({"name": c.name, "ready": ready && phase == "Running", "image": c.image()}))
+        .collect();
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": pod_spec,
+        "status": {"phase": if ready { phase } else { "Pending" }, "containerStatuses": statuses},
+    })
+}
+
+/// The Secret the controller makes of a SealedSecret: its template's metadata and type, and
+/// the key names of `encryptedData` with empty values (a snapshot never holds secret values).
+fn unsealed(doc: &homelab_manifest::Document) -> Value {
+    let mut metadata = doc
+        .value
+        .pointer("/spec/template/metadata")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    if let Value::Object(m) = &mut metadata {
+        m.entry("name").or_insert_with(|| json!(doc.name()));
+        m.insert("annotations".into(), json!({SIMULATED: "true"}));
+        if let Some(ns) = doc.namespace() {
+            m.entry("namespace").or_insert_with(|| json!(ns));
+        }
+    }
+    let keys: Map<String, Value> = doc
+        .value
+        .pointer("/spec/encryptedData")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().map(|k| (k.clone(), json!(""))).collect())
+        .unwrap_or_default();
+    let kind_type = doc
+        .value
+        .pointer("/spec/template/type")
+        .cloned()
+        .unwrap_or_else(|| json!("Opaque"));
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": kind_type, "data": keys})
+}
+
+/// Synced, and Healthy when every object it carries is.
+fn application_status(
+    input: &Input<'_>,
+    sim: &Simulation,
+    app: &crate::Object<'_>,
+    healthy: bool,
+) -> Value {
+    let name = app.doc.name().unwrap_or_default();
+    let mut resources = Vec::new();
+    let mut all_healthy = healthy;
+    for (i, o) in input.objects.iter().enumerate() {
+        if o.application.as_deref() != Some(name) {
+            continue;
+        }
+        // ArgoCD leaves objects with ignore-healthcheck out of the Application's health.
+        let ok = !sim.unhealthy.contains(&i)
+            || o.doc.annotation("argocd.argoproj.io/ignore-healthcheck") == Some("true");
+        all_healthy &= ok;
+        resources.push(json!({
+            "group": o.doc.group(), "kind": o.doc.kind(), "name": o.doc.name(),
+            "namespace": o.doc.namespace(),
+            "status": "Synced",
+            "health": {"status": if ok { "Healthy" } else { "Degraded" }},
+        }));
+    }
+    json!({
+        "sync": {"status": "Synced"},
+        "health": {"status": if all_healthy { "Healthy" } else { "Degraded" }},
+        "resources": resources,
+    })
+}

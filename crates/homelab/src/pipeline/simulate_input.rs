@@ -1,0 +1,263 @@
+//! What `homelab simulate` rolls out: the repository's objects (test fixtures left out) with
+//! every Helm source rendered, the Application of each, the admission denials of the
+//! repository's own Kyverno Enforce policies, and the nodes of `platform.toml` with the
+//! labels, taints and reservations of their k3s configuration (`host/k3s/<node>/config.yaml`).
+
+use super::{charts_stage, drop_test_fixtures, policy_stage, CheckConfig, CheckOptions};
+use anyhow::Context;
+use homelab_diagnostics::Severity;
+use homelab_manifest::{Class, Document, LoadOptions};
+use homelab_simulate::{Denial, Input, Node, Object, Origin};
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The loaded repository, owned; [`Loaded::input`] borrows it for the simulation.
+pub struct Loaded {
+    root: PathBuf,
+    documents: Vec<Document>,
+    first_rendered: usize,
+    rendered: homelab_charts::Rendered,
+    denials: Vec<(usize, String)>,
+    nodes: Vec<Node>,
+    assumptions: Vec<String>,
+    incomplete: bool,
+}
+
+/// Kinds that describe how to build a repository, never applied to a cluster.
+fn is_build_file(doc: &Document) -> bool {
+    matches!(
+        doc.group(),
+        "kustomize.config.k8s.io" | "config.kubernetes.io" | "cli.kyverno.io"
+    ) || doc.kind() == Some("Chart")
+}
+
+pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow::Result<Loaded> {
+    let config = CheckConfig::discover(Some(root))?;
+    let mut loaded = homelab_manifest::load(&[root.to_path_buf()], &LoadOptions::default());
+    let _ = drop_test_fixtures(&mut loaded);
+    let mut documents: Vec<Document> = loaded
+        .documents
+        .into_iter()
+        .filter(|d| d.class == Class::Object && !is_build_file(d))
+        .filter(|d| {
+            // Files under tests/ are fixtures of the repository's own test suites.
+            relative(root, &d.source.name).is_none_or(|p| !p.starts_with("tests/"))
+        })
+        .collect();
+    let mut options = CheckOptions {
+        paths: vec![root.to_path_buf()],
+        chart_dirs: chart_dirs.to_vec(),
+        helm: helm.map(Path::to_path_buf),
+        ..Default::default()
+    };
+    if options.helm.is_none() {
+        options.helm = homelab_charts::helm::locate(None).ok();
+    }
+    let version = config.kubernetes_version.clone();
+    let rendered = charts_stage::render(&documents, Some(root), &config, &options, version);
+    let mut assumptions = Vec::new();
+    let mut incomplete = false;
+    for d in &rendered.diagnostics {
+        if d.severity != Severity::Note || d.rule == "charts/not-rendered" {
+            incomplete = true;
+            assumptions.push(format!("not simulated: {}", d.message));
+        }
+    }
+    let first_rendered = documents.len();
+    documents.extend(rendered.documents.iter().cloned());
+
+    let (policy, _) = policy_stage::run(&documents);
+    let index: HashMap<(String, String), usize> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, d)| ((d.source.name.clone(), d.id()), i))
+        .collect();
+    let denials = policy
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error && d.path.is_some())
+        .filter_map(|d| {
+            let file = d.location.as_ref()?.file.clone();
+            let i = *index.get(&(file, d.object.clone()?))?;
+            Some((i, d.message))
+        })
+        .collect();
+
+    let (nodes, node_assumptions) = nodes(root)?;
+    assumptions.extend(node_assumptions);
+    Ok(Loaded {
+        root: root.to_path_buf(),
+        documents,
+        first_rendered,
+        rendered,
+        denials,
+        nodes,
+        assumptions,
+        incomplete,
+    })
+}
+
+fn relative(root: &Path, name: &str) -> Option<String> {
+    let rel = Path::new(name).strip_prefix(root).ok()?;
+    Some(rel.to_string_lossy().replace('\\', "/"))
+}
+
+impl Loaded {
+    pub fn input(&self) -> Input<'_> {
+        let mut objects: Vec<Object<'_>> = self
+            .documents
+            .iter()
+            .enumerate()
+            .map(|(i, doc)| {
+                if i < self.first_rendered {
+                    return Object {
+                        doc,
+                        application: None,
+                        repo_path: relative(&self.root, &doc.source.name),
+                        origin: None,
+                    };
+                }
+                let origin = self.rendered.provenance.origin(doc);
+                Object {
+                    doc,
+                    application: origin.and_then(|(r, _)| {
+                        r.declared_by
+                            .strip_prefix("Application ")
+                            .map(str::to_string)
+                    }),
+                    repo_path: None,
+                    origin: origin.map(|(record, template)| Origin {
+                        description: format!(
+                            "{}, template {}, rendered for {}",
+                            record.chart,
+                            template.unwrap_or("?"),
+                            record.declared_by
+                        ),
+                        at: record.at.clone(),
+                    }),
+                }
+            })
+            .collect();
+        homelab_simulate::assign_applications(&mut objects);
+        Input {
+            objects,
+            nodes: self.nodes.clone(),
+            denials: self
+                .denials
+                .iter()
+                .map(|(i, reason)| Denial {
+                    object: *i,
+                    reason: reason.clone(),
+                })
+                .collect(),
+            assumptions: self.assumptions.clone(),
+            incomplete: self.incomplete,
+        }
+    }
+}
+
+/// Files this size or larger are not configuration: refused rather than read.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// A file of the repository, read without following links (the repository is untrusted:
+/// a link must not make `simulate` read or quote a host file).
+fn read_in_repo(tree: &homelab_fs::Tree, rel: &str) -> anyhow::Result<Option<String>> {
+    let rel = tree.rel(rel).map_err(|e| anyhow::anyhow!("{e}"))?;
+    match tree
+        .read(&rel, MAX_CONFIG_BYTES)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        homelab_fs::Entry::Missing => Ok(None),
+        homelab_fs::Entry::File(bytes) => Ok(Some(String::from_utf8(bytes).map_err(|_| {
+            anyhow::anyhow!("{}: not UTF-8 text", tree.display(rel.as_str()).display())
+        })?)),
+    }
+}
+
+/// A node name that is a single path component of the repository (a DNS name).
+fn is_node_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
+/// The nodes of `platform.toml` (none, with an assumption, when the repository has none).
+fn nodes(root: &Path) -> anyhow::Result<(Vec<Node>, Vec<String>)> {
+    let tree = homelab_fs::Tree::open(root).with_context(|| root.display().to_string())?;
+    let Some(text) = read_in_repo(&tree, "platform.toml")? else {
+        return Ok((
+            Vec::new(),
+            vec!["the repository has no platform.toml: its nodes are unknown".to_string()],
+        ));
+    };
+    let display = root.join("platform.toml").display().to_string();
+    let config = homelab_platform::config::parse(&text, &display).map_err(|e| {
+        anyhow::anyhow!("{e}\n(fix platform.toml: simulate schedules on its nodes)")
+    })?;
+    let mut problems = Vec::new();
+    let mut nodes = Vec::new();
+    for n in &config.nodes {
+        let gpus = n.gpu.as_ref().map_or(0, |g| g.count);
+        let mut node = Node::new(&n.name, n.cores, n.memory_gb, gpus);
+        let k3s_config = if is_node_name(&n.name) {
+            let rel = format!("host/k3s/{}/config.yaml", n.name);
+            read_in_repo(&tree, &rel)?.and_then(|text| {
+                let name = root.join(&rel).display().to_string();
+                let (docs, _) = homelab_manifest::parse_str(&name, &text);
+                docs.into_iter().map(|d| d.value).find(|v| v.is_object())
+            })
+        } else {
+            None
+        };
+        let k3s_config = k3s_config.unwrap_or_else(|| {
+            problems.push(format!(
+                "node {}: no host/k3s/<node>/config.yaml, so no labels or taints beyond the kubelet's",
+                n.name
+            ));
+            json!({"kubelet-arg": [format!(
+                "system-reserved=cpu={},memory={}",
+                config.k3s.reserved_cpu, config.k3s.reserved_memory
+            )]})
+        });
+        for p in node.apply_k3s_config(&k3s_config) {
+            problems.push(format!("node {}: {p}", n.name));
+        }
+        nodes.push(node);
+    }
+    Ok((nodes, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_names_stay_one_path_component() {
+        assert!(is_node_name("akula-prime"));
+        assert!(is_node_name("node1.lan"));
+        for bad in ["", "..", "../etc", "a/b", ".hidden", "UPPER"] {
+            assert!(!is_node_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn links_out_of_the_repository_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "node-label: [x]\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("host/k3s/n1")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret"),
+            dir.path().join("host/k3s/n1/config.yaml"),
+        )
+        .unwrap();
+        let tree = homelab_fs::Tree::open(dir.path()).unwrap();
+        assert!(read_in_repo(&tree, "host/k3s/n1/config.yaml").is_err());
+        assert!(read_in_repo(&tree, "host/k3s/n2/config.yaml")
+            .unwrap()
+            .is_none());
+    }
+}

@@ -1,0 +1,374 @@
+//! `homelab check` on other people's GitOps repositories (issue 18): each test is a small
+//! repository of its own that reproduced a false finding, and pins that it is gone (and,
+//! where it matters, that the true finding beside it still is).
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn check(dir: &Path) -> Value {
+    let out = Command::cargo_bin("homelab")
+        .unwrap()
+        .arg("check")
+        .arg(dir)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// (rule, file name, message) of every finding of `severity` ("error", "warning", "note").
+fn findings(report: &Value, severity: &str) -> Vec<(String, String, String)> {
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == severity)
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap_or("").to_string(),
+                d["location"]["file"]
+                    .as_str()
+                    .unwrap_or("")
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+                d["message"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn problems(report: &Value) -> Vec<(String, String, String)> {
+    let mut all = findings(report, "error");
+    all.extend(findings(report, "warning"));
+    all
+}
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: ${REPLICAS}
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx:latest
+          ports:
+            - containerPort: ${PORT}
+";
+
+/// Flux fills in `${VAR}` from the Kustomization's `substitute`/`substituteFrom`; a variable
+/// the repository does not define is unknown, not a schema or YAML error; `targetNamespace`
+/// is the namespace of what the Kustomization applies.
+#[test]
+fn flux_variables_and_target_namespace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "clusters/home/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: web, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps/web
+  prune: true
+  sourceRef: {kind: GitRepository, name: home}
+  targetNamespace: web
+  postBuild:
+    substitute:
+      REPLICAS: \"2\"
+    substituteFrom:
+      - kind: ConfigMap
+        name: cluster-settings
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cluster-settings, namespace: flux-system}
+data:
+  DOMAIN: example.org
+",
+    );
+    write(root, "apps/web/deployment.yaml", DEPLOYMENT);
+    write(
+        root,
+        "apps/web/config.yaml",
+        "apiVersion: v1
+kind: ConfigMap
+metadata: {name: web}
+data:
+  upstreams: \"[web.${DOMAIN}:443]\"
+  scrape: |
+    targets: [web.${DOMAIN}:443]
+---
+apiVersion: monitoring.example/v1
+kind: Probe
+metadata: {name: web}
+spec:
+  targets: [web.${DOMAIN}:443, api.${UNDEFINED_HOST}:80]
+",
+    );
+    let report = check(root);
+    let problems = problems(&report);
+    assert!(
+        !problems
+            .iter()
+            .any(|(r, _, _)| r.starts_with("schema/type") || r.starts_with("yaml/syntax")),
+        "{problems:#?}"
+    );
+    // targetNamespace reached the Deployment: its finding names it in `web`.
+    let objects: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"] == "image/latest-tag")
+        .filter_map(|d| d["object"].as_str())
+        .collect();
+    assert_eq!(objects, ["apps/v1/Deployment web/web"], "{problems:#?}");
+}
+
+/// Without Flux, the same file with an unknown variable is still not a type error.
+#[test]
+fn an_undefined_variable_is_unknown_not_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "deployment.yaml", DEPLOYMENT);
+    let problems = problems(&check(tmp.path()));
+    assert!(
+        !problems.iter().any(|(r, _, _)| r.starts_with("schema/")),
+        "{problems:#?}"
+    );
+}
+
+/// A file listed under a kustomization's `patches` completes an object: no "missing
+/// required field"; and labels with `includeSelectors` give a Deployment its selector.
+#[test]
+fn kustomize_patches_and_selector_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: web
+resources: [deployment.yaml]
+labels:
+  - includeSelectors: true
+    includeTemplates: true
+    pairs: {app: web}
+patches:
+  - path: patches/replicas.yaml
+patchesStrategicMerge:
+  - patches/resources.yaml
+",
+    );
+    write(
+        root,
+        "app/deployment.yaml",
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers: [{name: web, image: nginx:1.27.3}]
+",
+    );
+    write(
+        root,
+        "app/patches/replicas.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 3\n",
+    );
+    write(
+        root,
+        "app/patches/resources.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          resources: {limits: {memory: 128Mi}}\n",
+    );
+    let report = check(root);
+    let problems = problems(&report);
+    assert!(
+        !problems.iter().any(|(r, _, _)| r == "schema/required"),
+        "{problems:#?}"
+    );
+    let notes = findings(&report, "note");
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|(r, _, _)| r == "load/kustomize-patch")
+            .count(),
+        2,
+        "{notes:#?}"
+    );
+}
+
+/// kustomize reads YAML 1.2: `on` stays a string in what it builds (kubectl would read
+/// `true`): a note that says so, no type error.
+#[test]
+fn kustomize_keeps_on_and_off_strings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "kustomization.yaml", "resources: [config.yaml]\n");
+    let config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: web}\ndata:\n  FEATURE: on\n";
+    write(root, "config.yaml", config);
+    let report = check(root);
+    let problems = problems(&report);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let notes = findings(&report, "note");
+    assert!(
+        notes
+            .iter()
+            .any(|(r, _, m)| r == "yaml/ambiguous-value" && m.contains("kustomize")),
+        "{notes:#?}"
+    );
+    // Applied directly with kubectl, the same file is a type error and a warning.
+    let plain = tempfile::tempdir().unwrap();
+    write(plain.path(), "config.yaml", config);
+    let rules: Vec<String> = problems_rules(&check(plain.path()));
+    assert!(
+        rules.contains(&"yaml/ambiguous-value".to_string()),
+        "{rules:?}"
+    );
+}
+
+fn problems_rules(report: &Value) -> Vec<String> {
+    problems(report).into_iter().map(|(r, _, _)| r).collect()
+}
+
+/// Files of other tools are listed as notes with their reason, never validated as
+/// Kubernetes objects and never skipped silently.
+#[test]
+fn files_of_other_tools_are_notes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let files = [
+        (
+            "talos/controlplane.yaml",
+            "version: v1alpha1\nmachine:\n  type: controlplane\ncluster:\n  clusterName: home\n",
+            "Talos machine configuration",
+        ),
+        (
+            "talos/patches/volumes.yaml",
+            "apiVersion: v1alpha1\nkind: UserVolumeConfig\nname: data\nprovisioning:\n  diskSelector:\n    match: disk.transport == \"nvme\"\n",
+            "Talos machine configuration document",
+        ),
+        (
+            "talos/talconfig.yaml",
+            "clusterName: home\ntalosVersion: v1.9.5\nnodes:\n  - hostname: cp1\n",
+            "talhelper",
+        ),
+        (
+            "kind.yaml",
+            "apiVersion: kind.x-k8s.io/v1alpha4\nkind: Cluster\nnodes:\n  - role: control-plane\n",
+            "kind cluster",
+        ),
+        (
+            "k3d.yaml",
+            "apiVersion: k3d.io/v1alpha5\nkind: Simple\nservers: 1\n",
+            "k3d cluster",
+        ),
+        (
+            ".fluxschema.yml",
+            "apiVersion: schema.plugin.fluxcd.io/v1beta1\nkind: Config\nvalidate:\n  skipMissingSchemas: true\n",
+            "Flux CLI plugin",
+        ),
+        (
+            "policies/kyverno-test.yaml",
+            "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\npolicies: [p.yaml]\nresources: [r.yaml]\n",
+            "Kyverno CLI test",
+        ),
+        (
+            "templates/helmrelease.yaml.j2",
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: cilium\nspec:\n  values:\n    #% if bgp_enabled %#\n    bgpControlPlane: {enabled: true}\n    #% endif %#\n",
+            "Jinja template",
+        ),
+        (
+            "cluster/settings.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: #{ cluster_name }#-settings\ndata:\n  DOMAIN: \"#{ domain }#\"\n",
+            "makejinja",
+        ),
+    ];
+    for (name, text, _) in files {
+        write(root, name, text);
+    }
+    let report = check(root);
+    let problems = problems(&report);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let notes = findings(&report, "note");
+    for (name, _, reason) in files {
+        let file = name.rsplit('/').next().unwrap();
+        assert!(
+            notes
+                .iter()
+                .any(|(r, f, m)| f == file && r.starts_with("load/") && m.contains(reason)),
+            "{name}: no note mentioning {reason:?} in {notes:#?}"
+        );
+    }
+}
+
+/// The guide's expectations (LAN, ingress namespaces, GPU placement, GitLab budget, PSS
+/// labels everywhere) hold only for a rendered platform or when configured.
+#[test]
+fn guide_expectations_only_where_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "apps.yaml",
+        "apiVersion: v1
+kind: Namespace
+metadata: {name: media}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: jellyfin, namespace: media}
+spec:
+  type: LoadBalancer
+  selector: {app: jellyfin}
+  ports: [{port: 8096}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: media}
+spec:
+  podSelector: {}
+  ingress:
+    - from: [{ipBlock: {cidr: 0.0.0.0/0}}]
+",
+    );
+    let repository = problems_rules(&check(root));
+    assert!(repository.is_empty(), "{repository:?}");
+    write(
+        root,
+        ".homelab.toml",
+        "[check]\nexpectations = \"guide\"\n[check.facts]\nlan_cidrs = [\"10.0.0.0/8\"]\ningress_namespaces = [\"traefik\"]\n",
+    );
+    let guide = problems_rules(&check(root));
+    for rule in [
+        "network/exposed-service",
+        "network/ipblock-outside-lan",
+        "pss/namespace-labels",
+    ] {
+        assert!(guide.contains(&rule.to_string()), "{rule}: {guide:?}");
+    }
+}

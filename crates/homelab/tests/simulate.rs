@@ -1,0 +1,256 @@
+//! `homelab simulate` on the repository `homelab init` renders: its placeholder secrets hold
+//! the pods that need them; once sealed it converges offline (the charts it cannot render are
+//! listed as assumptions), and a change that cannot be scheduled stalls its wave at the line
+//! of the object.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+fn homelab(cache: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("homelab").unwrap();
+    cmd.env("HOMELAB_CACHE_DIR", cache).env("NO_COLOR", "1");
+    cmd
+}
+
+fn simulate(repo: &Path, cache: &Path) -> (i32, Value) {
+    let out = homelab(cache)
+        .arg("simulate")
+        .arg(repo)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), json)
+}
+
+/// Seals every placeholder value of the repository's SealedSecrets with a fresh key pair (as
+/// `homelab secrets init` does with the cluster's certificate).
+fn seal_placeholders(repo: &Path, cache: &Path, keys: &Path) {
+    homelab(cache)
+        .args(["secrets", "keygen", "--bits", "2048", "--out"])
+        .arg(keys)
+        .assert()
+        .success();
+    let folder = repo.join("secrets/homelab");
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !text.contains("PLACEHOLDER-") {
+            continue;
+        }
+        let (docs, _) = homelab_manifest::parse_str("x.yaml", &text);
+        let doc = docs
+            .iter()
+            .find(|d| d.kind() == Some("SealedSecret"))
+            .unwrap();
+        let (name, namespace) = (doc.name().unwrap(), doc.namespace().unwrap());
+        let mut sealed_text = text.clone();
+        for key in doc.value["spec"]["encryptedData"]
+            .as_object()
+            .unwrap()
+            .keys()
+        {
+            let out = homelab(cache)
+                .args([
+                    "seal",
+                    "--raw",
+                    "--namespace",
+                    namespace,
+                    "--name",
+                    name,
+                    "--cert",
+                ])
+                .arg(keys.join("tls.crt"))
+                .write_stdin("value-for-the-test")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let sealed = String::from_utf8(out.stdout).unwrap();
+            let line = text
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{key}: PLACEHOLDER-")))
+                .unwrap();
+            let indent = &line[..line.len() - line.trim_start().len()];
+            sealed_text = sealed_text.replace(line, &format!("{indent}{key}: {}", sealed.trim()));
+        }
+        std::fs::write(&path, sealed_text).unwrap();
+    }
+}
+
+#[test]
+fn the_default_repository_converges_once_its_secrets_are_sealed_and_a_second_gpu_replica_stalls() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    homelab(cache.path())
+        .arg("init")
+        .arg(&repo)
+        .assert()
+        .success();
+
+    // As rendered, the SealedSecrets are placeholders: ArgoCD ignores their health, but the
+    // pods that read them cannot start.
+    let (code, json) = simulate(&repo, cache.path());
+    assert_eq!(code, 1, "{json:#}");
+    let stalls: Vec<&Value> = json["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w["stalls"].as_array().unwrap())
+        .collect();
+    assert!(!stalls.is_empty());
+    for s in &stalls {
+        assert_eq!(s["class"], "secret-unavailable", "{json:#}");
+        assert!(
+            s["cause"]
+                .as_str()
+                .unwrap()
+                .contains("which the controller cannot unseal"),
+            "{s}"
+        );
+    }
+    assert!(stalls
+        .iter()
+        .any(|s| s["object"] == "apps/v1/Deployment ai-services/litellm"));
+
+    seal_placeholders(&repo, cache.path(), &dir.path().join("keys"));
+    let (code, json) = simulate(&repo, cache.path());
+    assert_eq!(code, 0, "{json:#}");
+    assert_eq!(json["converges"], true);
+    let assumptions: Vec<&str> = json["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        assumptions
+            .iter()
+            .any(|a| a.starts_with("not simulated: chart longhorn")),
+        "{assumptions:#?}"
+    );
+    let placements = json["placements"].as_array().unwrap();
+    let ollama = placements
+        .iter()
+        .find(|p| p["workload"] == "Deployment gpu-workloads/ollama")
+        .expect("ollama is placed");
+    assert_eq!(ollama["nodes"], serde_json::json!(["akula-prime"]));
+
+    // Two GPU replicas on a cluster with one GPU: the second stays Pending.
+    let file = repo.join("apps/ai-services/ollama/ollama.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("  replicas: 1\n"));
+    std::fs::write(
+        &file,
+        text.replacen("  replicas: 1\n", "  replicas: 2\n", 1),
+    )
+    .unwrap();
+    let (code, json) = simulate(&repo, cache.path());
+    assert_eq!(code, 1, "{json:#}");
+    let stall = json["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w["stalls"].as_array().unwrap())
+        .next()
+        .expect("a stall");
+    assert_eq!(
+        stall["object"], "apps/v1/Deployment gpu-workloads/ollama",
+        "{json:#}"
+    );
+    let cause = stall["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("akula-prime: insufficient nvidia.com/gpu (needs 1, 0 free)"),
+        "{cause}"
+    );
+    assert!(stall["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("apps/ai-services/ollama/ollama.yaml"));
+    let template_spec = text.lines().position(|l| l == "    spec:").unwrap() + 1;
+    assert_eq!(stall["line"], template_spec as u64);
+}
+
+#[test]
+fn simulate_refuses_a_path_that_is_not_a_folder() {
+    let cache = tempfile::tempdir().unwrap();
+    homelab(cache.path())
+        .args(["simulate", "/nonexistent/repo"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn the_emitted_snapshot_runs_through_verify_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    homelab(cache.path())
+        .arg("init")
+        .arg(&repo)
+        .assert()
+        .success();
+    seal_placeholders(&repo, cache.path(), &dir.path().join("keys"));
+    let snapshot = dir.path().join("converged.yaml");
+    homelab(cache.path())
+        .arg("simulate")
+        .arg(&repo)
+        .arg("--emit-snapshot")
+        .arg(&snapshot)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&snapshot).unwrap();
+    assert!(text.contains("kind: Pod"), "no Pods in the snapshot");
+    assert!(
+        text.contains("nodeName: akula-prime"),
+        "the GPU pods run on the GPU node"
+    );
+
+    let out = homelab(cache.path())
+        .arg("verify")
+        .arg("--snapshot")
+        .arg(&snapshot)
+        .arg("--config")
+        .arg(repo.join("platform.toml"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let status = |id: &str| -> String {
+        json["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no criterion {id}: {json:#}"))["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // What the repository alone decides is met in the predicted cluster.
+    for id in [
+        "longhorn-storage-classes",
+        "longhorn-recurring-snapshots",
+        "argocd-multi-source",
+        "argocd-sync-waves",
+        "pod-security-standards",
+        "network-default-deny",
+    ] {
+        assert_eq!(status(id), "met", "{id}: {json:#}");
+    }
+    // Without charts the controllers they install are not in the prediction: not met, never
+    // claimed.
+    assert_eq!(status("sealed-secrets"), "not met");
+}
