@@ -391,6 +391,7 @@ mod tests {
         Limits {
             max_depth: 256,
             max_alias_nodes: 100_000,
+            max_documents: 20_000,
         }
     }
 

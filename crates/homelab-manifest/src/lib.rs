@@ -8,7 +8,7 @@
 //!
 //! Diagnostics (rule IDs): errors `yaml/syntax`, `yaml/merge-conflict`, `yaml/tab-indent`, `yaml/duplicate-key`,
 //! `yaml/unsupported-key`, `yaml/unsupported-value`, `yaml/bad-tag`, `yaml/bad-merge`,
-//! `yaml/too-deep`, `yaml/alias-limit`, `yaml/file-too-large`, `yaml/binary-file`,
+//! `yaml/too-deep`, `yaml/alias-limit`, `yaml/too-many-documents`, `yaml/file-too-large`, `yaml/binary-file`,
 //! `yaml/invalid-utf8`, `yaml/unreadable`, `yaml/symlink-loop`; warning
 //! `yaml/ambiguous-value` (only inside Kubernetes objects: a GitHub workflow's `on:` is not
 //! worth a warning); notes `load/not-kubernetes` and `load/template`. Every one has a
@@ -51,7 +51,7 @@ pub static RULE_DOCS: &[RuleDoc] = &[
         id: "yaml/*",
         severity: Severity::Error,
         summary: "YAML that Kubernetes would read wrongly or not at all",
-        doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), unresolved merge-conflict markers (`yaml/merge-conflict`, at the `<<<<<<<` line: the file is then not parsed), duplicate keys (`yaml/duplicate-key`, an error reported on the object that holds the key: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, binary files, invalid UTF-8, unreadable files and symbolic links: a walked folder's links are never followed, and one that leads out of the checked folder is `yaml/symlink-outside` (an error: its target is not checked, and ArgoCD refuses repositories with such links); loops are `yaml/symlink-loop`, dangling links the note `load/broken-symlink`. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which kubectl and Helm use, reads as booleans: `yes`/`on`/`Off`. In a file that kustomize builds (listed by a kustomization, or under a Flux Kustomization's path) such a value stays a string, as kustomize reads YAML 1.2: the value is taken as the string and the warning becomes a note. Octal numbers (`0644`) are read as octal by every tool on the path and are not flagged.\n\n## Why\n`kubectl apply` reads `enabled: on` as `true`, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nenabled: on\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`), remove duplicate keys, indent with spaces.",
+        doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), unresolved merge-conflict markers (`yaml/merge-conflict`, at the `<<<<<<<` line: the file is then not parsed), duplicate keys (`yaml/duplicate-key`, an error reported on the object that holds the key: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, documents per file (`yaml/too-many-documents`: at most 20,000 documents or `kind: List` items of one file are kept; empty documents are not kept), binary files, invalid UTF-8, unreadable files and symbolic links: a walked folder's links are never followed, and one that leads out of the checked folder is `yaml/symlink-outside` (an error: its target is not checked, and ArgoCD refuses repositories with such links); loops are `yaml/symlink-loop`, dangling links the note `load/broken-symlink`. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which kubectl and Helm use, reads as booleans: `yes`/`on`/`Off`. In a file that kustomize builds (listed by a kustomization, or under a Flux Kustomization's path) such a value stays a string, as kustomize reads YAML 1.2: the value is taken as the string and the warning becomes a note. Octal numbers (`0644`) are read as octal by every tool on the path and are not flagged.\n\n## Why\n`kubectl apply` reads `enabled: on` as `true`, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nenabled: on\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`), remove duplicate keys, indent with spaces.",
     },
     RuleDoc {
         id: "load/*",
@@ -70,6 +70,11 @@ pub struct LoadOptions {
     pub max_depth: usize,
     /// Maximum nodes that aliases may expand to, per document. Default 100,000.
     pub max_alias_nodes: usize,
+    /// Maximum documents kept per file (YAML documents and `kind: List` items; empty
+    /// documents are not kept, so they do not count). The rest of the file is skipped with a
+    /// `yaml/too-many-documents` error, so that memory stays bounded by this count instead of
+    /// growing with the number of tiny documents a file can hold. Default 20,000.
+    pub max_documents: usize,
     /// Honour `.gitignore` (and `.ignore`, `.git/info/exclude`) when walking folders. Default true.
     pub respect_gitignore: bool,
     /// Walk into hidden files and folders (like `.github`). A path given explicitly is always
@@ -87,6 +92,7 @@ impl Default for LoadOptions {
             max_file_bytes: 32 * 1024 * 1024,
             max_depth: 256,
             max_alias_nodes: 100_000,
+            max_documents: 20_000,
             respect_gitignore: true,
             include_hidden: false,
             text_files: false,
@@ -247,37 +253,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
     let inputs = walk::expand(paths, opts);
     let results: Vec<FileResult> = inputs
         .into_par_iter()
-        .map(|input| {
-            let (source, template) = match input {
-                walk::Input::Failed(d) => return (None, Vec::new(), vec![d]),
-                walk::Input::Stdin => (read::read_stdin(opts), None),
-                walk::Input::File {
-                    path,
-                    name,
-                    template,
-                    walked,
-                } => (read::read_file(&path, &name, opts, walked), template),
-                walk::Input::Text { path, name } => {
-                    // Not a manifest: keep the text for scanners, nothing to parse or report.
-                    return match read::read_file(&path, &name, opts, true) {
-                        Ok(source) => (Some(Arc::new(source)), Vec::new(), Vec::new()),
-                        Err(_) => (None, Vec::new(), Vec::new()),
-                    };
-                }
-            };
-            match source {
-                Err(d) => (None, Vec::new(), vec![d]),
-                Ok(source) => {
-                    let source = Arc::new(source);
-                    let (docs, diags) = if let Some(why) = template {
-                        template_file(&source, why)
-                    } else {
-                        parse_source(source.clone(), opts)
-                    };
-                    (Some(source), docs, diags)
-                }
-            }
-        })
+        .map(|input| load_one(&input, opts, &|_| true))
         .collect();
     let mut loaded = Loaded::default();
     for (source, docs, diags) in results {
@@ -286,6 +262,108 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
         loaded.diagnostics.extend(diags);
     }
     loaded
+}
+
+/// Reads and parses one input; `wanted` sees the text of a file first, and a file it refuses
+/// is neither parsed nor returned (diagnostics of reading it still are).
+fn load_one(input: &walk::Input, opts: &LoadOptions, wanted: &dyn Fn(&str) -> bool) -> FileResult {
+    let (source, template) = match input {
+        walk::Input::Failed(d) => return (None, Vec::new(), vec![d.clone()]),
+        walk::Input::Stdin => (read::read_stdin(opts), None),
+        walk::Input::File {
+            path,
+            name,
+            template,
+            walked,
+        } => (read::read_file(path, name, opts, *walked), *template),
+        walk::Input::Text { path, name } => {
+            // Not a manifest: keep the text for scanners, nothing to parse or report.
+            return match read::read_file(path, name, opts, true) {
+                Ok(source) if wanted(&source.text) => {
+                    (Some(Arc::new(source)), Vec::new(), Vec::new())
+                }
+                _ => (None, Vec::new(), Vec::new()),
+            };
+        }
+    };
+    match source {
+        Err(d) => (None, Vec::new(), vec![d]),
+        Ok(source) => parse_read(Arc::new(source), template, opts, wanted),
+    }
+}
+
+fn parse_read(
+    source: Arc<Source>,
+    template: Option<&'static str>,
+    opts: &LoadOptions,
+    wanted: &dyn Fn(&str) -> bool,
+) -> FileResult {
+    if !wanted(&source.text) {
+        return (None, Vec::new(), Vec::new());
+    }
+    let (docs, diags) = if let Some(why) = template {
+        template_file(&source, why)
+    } else {
+        parse_source(source.clone(), opts)
+    };
+    (Some(source), docs, diags)
+}
+
+/// One input of [`inputs`]: a file, stdin or a path that could not be walked, read only when
+/// asked. This is the streaming form of [`load`]: a caller that handles the inputs one at a
+/// time (in parallel or not) holds only the files in flight in memory.
+#[derive(Debug)]
+pub struct Input(InputKind);
+
+#[derive(Debug)]
+enum InputKind {
+    Walked(walk::Input),
+    /// Stdin, read when the inputs were listed (it cannot be read twice).
+    Stdin(Result<Arc<Source>, Diagnostic>),
+}
+
+/// What one input produced.
+#[derive(Debug, Default)]
+pub struct FileLoaded {
+    /// The text, when it could be read (and was wanted).
+    pub source: Option<Arc<Source>>,
+    /// Its documents, in file order.
+    pub documents: Vec<Document>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The inputs `paths` expand to, in the order of [`load`], without reading files (stdin is
+/// read now, once, so that an input can be loaded more than once).
+pub fn inputs(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Input> {
+    walk::expand(paths, opts)
+        .into_iter()
+        .map(|input| match input {
+            walk::Input::Stdin => Input(InputKind::Stdin(read::read_stdin(opts).map(Arc::new))),
+            other => Input(InputKind::Walked(other)),
+        })
+        .collect()
+}
+
+impl Input {
+    /// Reads and parses this input, as [`load`] does for each input.
+    pub fn load(&self, opts: &LoadOptions) -> FileLoaded {
+        self.load_if(opts, &|_| true)
+    }
+
+    /// [`Input::load`] for a file whose text `wanted` accepts; any other file is read but not
+    /// parsed, and gives nothing (a cheap first pass, e.g. for the files that mention a kind).
+    pub fn load_if(&self, opts: &LoadOptions, wanted: &dyn Fn(&str) -> bool) -> FileLoaded {
+        let (source, documents, diagnostics) = match &self.0 {
+            InputKind::Walked(input) => load_one(input, opts, wanted),
+            InputKind::Stdin(Ok(source)) => parse_read(source.clone(), None, opts, wanted),
+            InputKind::Stdin(Err(d)) => (None, Vec::new(), vec![d.clone()]),
+        };
+        FileLoaded {
+            source,
+            documents,
+            diagnostics,
+        }
+    }
 }
 
 /// Parses one source into documents. Never panics; problems are diagnostics.
@@ -299,6 +377,7 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
     let limits = tree::Limits {
         max_depth: opts.max_depth,
         max_alias_nodes: opts.max_alias_nodes,
+        max_documents: opts.max_documents,
     };
     let parsed = match std::panic::catch_unwind(|| tree::parse(&source.name, &source.text, limits))
     {
@@ -370,6 +449,21 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
     }
     for raw in parsed.docs {
         classify::classify(&source, raw, &mut documents, &mut diagnostics);
+    }
+    // `kind: List` items count too: a list of many tiny items costs as much as many documents.
+    if documents.len() > opts.max_documents {
+        let first_skipped = documents[opts.max_documents].positions.start();
+        documents.truncate(opts.max_documents);
+        if !diagnostics
+            .iter()
+            .any(|d| d.rule == "yaml/too-many-documents")
+        {
+            diagnostics.push(tree::too_many_documents(
+                &source.name,
+                first_skipped,
+                opts.max_documents,
+            ));
+        }
     }
     // A fault inside an object (a duplicate key, a bad tag) belongs to that object.
     let at = |d: &Diagnostic| {

@@ -24,6 +24,8 @@ use std::collections::{HashMap, HashSet};
 pub(crate) struct Limits {
     pub max_depth: usize,
     pub max_alias_nodes: usize,
+    /// Documents kept per text (empty documents are not kept and do not count).
+    pub max_documents: usize,
 }
 
 /// A plain scalar that Kubernetes reads differently from YAML 1.2 tools.
@@ -76,6 +78,7 @@ pub(crate) fn parse_yaml(name: &str, text: &str, limits: Limits) -> Parsed {
     loop {
         let chunk = &text[chunk_start..];
         let mut b = Builder::new(name, line_offset, limits, doc_index);
+        b.kept_before = parsed.docs.len();
         let failed_at = b.run(chunk);
         doc_index = b.doc_index;
         parsed.docs.append(&mut b.docs);
@@ -109,6 +112,19 @@ fn next_document_marker(chunk: &str, from_line: u32) -> Option<(usize, u32)> {
         offset += line.len();
     }
     None
+}
+
+/// The finding for a text with more than `max` documents; `at` is where the first skipped one
+/// starts.
+pub(crate) fn too_many_documents(name: &str, at: Pos, max: usize) -> Diagnostic {
+    Diagnostic::error(
+        "yaml/too-many-documents",
+        format!("the file has more than {max} documents; this one and the rest of the file are skipped"),
+    )
+    .at(Location::new(name, at.line, at.col))
+    .with_help(format!(
+        "split the file into files of at most {max} documents (objects and `kind: List` items); homelab bounds the documents of one file to bound its memory"
+    ))
 }
 
 /// A node that is complete.
@@ -174,6 +190,10 @@ struct Builder<'n> {
     limits: Limits,
     doc_index: usize,
     docs: Vec<RawDoc>,
+    /// Documents kept by the builders of earlier chunks of the same text.
+    kept_before: usize,
+    /// `max_documents` was reached: the rest of the text is skipped.
+    full: bool,
     diagnostics: Vec<Diagnostic>,
     syntax_failed: bool,
     // Per document:
@@ -199,6 +219,8 @@ impl<'n> Builder<'n> {
             limits,
             doc_index,
             docs: Vec::new(),
+            kept_before: 0,
+            full: false,
             diagnostics: Vec::new(),
             syntax_failed: false,
             in_document: false,
@@ -232,7 +254,13 @@ impl<'n> Builder<'n> {
         loop {
             let step = match parser.next_event() {
                 None => return None,
-                Some(Ok((event, span))) => self.on_event(event, span),
+                Some(Ok((event, span))) => {
+                    let step = self.on_event(event, span);
+                    if self.full {
+                        return None;
+                    }
+                    step
+                }
                 Some(Err(err)) => {
                     let marker = *err.marker();
                     let pos = Pos {
@@ -453,21 +481,36 @@ impl<'n> Builder<'n> {
         );
     }
 
+    fn too_many_documents(&mut self) {
+        self.full = true;
+        self.diagnostics.push(too_many_documents(
+            self.name,
+            self.doc_start,
+            self.limits.max_documents,
+        ));
+    }
+
     fn finish_document(&mut self) {
         if !self.in_document {
             return;
         }
         self.in_document = false;
-        let (value, positions) = match self.root.take() {
-            Some(node) => (node.value, node.positions),
-            None => (Value::Null, PosNode::Scalar(self.doc_start)),
-        };
-        self.docs.push(RawDoc {
-            doc_index: self.doc_index,
-            value,
-            positions,
-            ambiguous: std::mem::take(&mut self.ambiguous),
-        });
+        let root = self.root.take();
+        // An empty document (nothing, a comment, `null`) is counted but not kept: a file of
+        // millions of `---` lines must not cost memory per document.
+        if let Some(node) = root.filter(|n| !n.value.is_null()) {
+            if self.kept_before + self.docs.len() >= self.limits.max_documents {
+                self.too_many_documents();
+                return;
+            }
+            self.docs.push(RawDoc {
+                doc_index: self.doc_index,
+                value: node.value,
+                positions: node.positions,
+                ambiguous: std::mem::take(&mut self.ambiguous),
+            });
+        }
+        self.ambiguous.clear();
         self.doc_index += 1;
         self.stack.clear();
         self.seq_items.clear();

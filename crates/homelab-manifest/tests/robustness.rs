@@ -261,3 +261,100 @@ fn unreadable_file_names_the_file() {
     assert_eq!(only_rule(&loaded.diagnostics), "yaml/unreadable");
     assert!(loaded.diagnostics[0].message.contains("No such file"));
 }
+
+fn parse_with(
+    text: &str,
+    opts: &LoadOptions,
+) -> (
+    Vec<homelab_manifest::Document>,
+    Vec<homelab_diagnostics::Diagnostic>,
+) {
+    let source = Arc::new(Source {
+        name: "many.yaml".into(),
+        path: None,
+        text: text.to_owned(),
+    });
+    parse_source(source, opts)
+}
+
+#[test]
+fn empty_documents_cost_no_document_each() {
+    // 200,000 `---` lines used to become 200,000 kept documents (about 85 bytes of memory per
+    // byte of input); they are counted, not kept, and do not count against the bound.
+    let mut text = "---\n# nothing\n".repeat(200_000);
+    text.push_str("---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: last\n");
+    let (docs, diags) = parse_with(&text, &LoadOptions::default());
+    assert!(diags.is_empty(), "{diags:#?}");
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].doc_index, 200_000);
+    assert_eq!(docs[0].location("/metadata/name").line, 400_005);
+
+    // A file of only empty documents still stands for one (empty) document.
+    let (docs, diags) = parse_with(&"---\n".repeat(1000), &LoadOptions::default());
+    assert!(diags.is_empty());
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].class, Class::Empty);
+}
+
+#[test]
+fn documents_per_file_are_bounded_with_a_finding() {
+    let opts = LoadOptions {
+        max_documents: 5,
+        ..LoadOptions::default()
+    };
+    // Tiny documents: the sixth is reported where it starts, and nothing after it is kept.
+    let text = (0..8)
+        .map(|i| format!("---\nk{i}: {i}\n"))
+        .collect::<String>();
+    let (docs, diags) = parse_with(&text, &opts);
+    assert_eq!(docs.len(), 5);
+    let bound: Vec<_> = diags
+        .iter()
+        .filter(|d| d.rule == "yaml/too-many-documents")
+        .collect();
+    assert_eq!(bound.len(), 1, "{diags:#?}");
+    assert_eq!(bound[0].severity, homelab_diagnostics::Severity::Error);
+    assert_eq!(bound[0].location.as_ref().unwrap().line, 11);
+    assert!(bound[0].message.contains("more than 5 documents"));
+    assert!(bound[0].help.as_deref().unwrap().contains("split the file"));
+
+    // Exactly the bound, with empty documents between: no finding.
+    let text = (0..5)
+        .map(|i| format!("---\n---\n# c\n---\nk{i}: {i}\n"))
+        .collect::<String>();
+    let (docs, diags) = parse_with(&text, &opts);
+    assert_eq!(docs.len(), 5);
+    assert!(
+        diags.iter().all(|d| d.rule != "yaml/too-many-documents"),
+        "{diags:#?}"
+    );
+
+    // The bound holds after a syntax error (parsing resumes at the next `---`).
+    let text = format!(
+        "a: [\n{}",
+        (0..8)
+            .map(|i| format!("---\nk{i}: {i}\n"))
+            .collect::<String>()
+    );
+    let (docs, diags) = parse_with(&text, &opts);
+    assert_eq!(docs.len(), 5);
+    assert!(diags.iter().any(|d| d.rule == "yaml/syntax"));
+    assert!(diags.iter().any(|d| d.rule == "yaml/too-many-documents"));
+
+    // `kind: List` items count as documents.
+    let mut list = String::from("apiVersion: v1\nkind: List\nitems:\n");
+    for i in 0..8 {
+        list.push_str(&format!(
+            "- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: c{i}}}}}\n"
+        ));
+    }
+    let (docs, diags) = parse_with(&list, &opts);
+    assert_eq!(docs.len(), 5);
+    assert_eq!(docs[4].id(), "v1/ConfigMap c4");
+    let bound: Vec<_> = diags
+        .iter()
+        .filter(|d| d.rule == "yaml/too-many-documents")
+        .collect();
+    assert_eq!(bound.len(), 1, "{diags:#?}");
+    assert_eq!(bound[0].location.as_ref().unwrap().line, 9);
+}

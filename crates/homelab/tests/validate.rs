@@ -558,6 +558,91 @@ fn cel_rules_of_a_crd_are_evaluated() {
         .code(0);
 }
 
+#[test]
+fn files_stream_in_parallel_with_crds_found_first_and_rows_in_file_order() {
+    // Files are validated one by one in parallel; a CRD in a file after its custom resources
+    // (and on stdin, read once for both passes) still validates them.
+    let dir = tempfile::tempdir().unwrap();
+    let bad_widget =
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  size: 0\n";
+    for i in 0..40 {
+        let text = if i % 10 == 3 {
+            DEPLOYMENT.replace("replicas: 2", "replicas: x")
+        } else {
+            DEPLOYMENT.to_string()
+        };
+        write(
+            dir.path(),
+            &format!("app-{i:02}.yaml"),
+            &format!("{text}---\n{bad_widget}"),
+        );
+    }
+    write(dir.path(), "zz-crd.yaml", WIDGET_CRD);
+    let run = |workers: &str| {
+        let out = homelab()
+            .args(["validate", "-strict", "-summary", "-n", workers])
+            .arg(dir.path())
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let out = run("2");
+    assert_eq!(out, run("1"), "the output does not depend on the workers");
+    assert!(
+        out.contains("Valid: 37, Invalid: 44, Errors: 0"),
+        "every Widget judged by the CRD of the last file: {out}"
+    );
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains(" is invalid")).collect();
+    assert_eq!(lines.len(), 44, "{out}");
+    let position = |line: &str| {
+        let at = line.split(" - ").next().unwrap_or_default();
+        let mut parts = at.rsplitn(3, ':');
+        let (_col, row) = (parts.next(), parts.next());
+        let file = parts.next().unwrap_or_default().to_owned();
+        (file, row.and_then(|r| r.parse::<u32>().ok()).unwrap_or(0))
+    };
+    let mut sorted = lines.clone();
+    sorted.sort_by_key(|l| position(l));
+    assert_eq!(lines, sorted, "rows are in file order");
+    assert!(
+        lines[0].contains("app-00.yaml:") && lines[0].contains("Widget w is invalid"),
+        "{out}"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("app-03.yaml:7:3 - Deployment web is invalid")));
+
+    let stdin = format!("{bad_widget}---\n{WIDGET_CRD}");
+    homelab()
+        .args(["validate", "-strict", "-summary", "-"])
+        .write_stdin(stdin)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("-:5:3 - Widget w is invalid"))
+        .stdout(predicate::str::contains("Valid: 1, Invalid: 1"));
+}
+
+#[test]
+fn too_many_documents_in_a_file_is_an_error_not_unbounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let many = write(dir.path(), "many.yaml", &"---\na: 1\n".repeat(20_001));
+    let empty = write(dir.path(), "dashes.yaml", &"---\n".repeat(300_000));
+    homelab()
+        .args(["validate", "-summary"])
+        .arg(&many)
+        .arg(&empty)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "{}:40001:1 - failed validation: the file has more than 20000 documents",
+            many.display()
+        )))
+        .stdout(predicate::str::contains("dashes.yaml").not());
+}
+
 /// A duplicate key is the fault of the object that holds it: its row is invalid and lists
 /// the error, instead of a valid object beside an unnamed error entry.
 #[test]

@@ -9,7 +9,8 @@ use homelab_diagnostics::Severity;
 use homelab_manifest::{Document, LoadOptions};
 use homelab_report::validation::{self, ObjectRef, Row, Validation, ValidationFormat, Verdict};
 use homelab_schema::{FilenameFilter, Validator, ValidatorOptions, Validity};
-use std::collections::{BTreeSet, HashMap};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -215,31 +216,112 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         include_hidden: true,
         ..LoadOptions::default()
     };
-    let loaded = homelab_manifest::load(&opts.paths, &load_options);
-    let documents: Vec<Document> = loaded
-        .documents
-        .into_iter()
-        .filter(|d| !filter.ignores(&d.source.name))
-        .collect();
-    validator.add_crds_from(&documents);
-    let checked = validator
-        .check_all_with_threads(&documents, opts.workers)
-        .map_err(anyhow::Error::msg)?;
+    let inputs = homelab_manifest::inputs(&opts.paths, &load_options);
+    let stream = || {
+        // The input's CRDs replace the catalog for their kinds, so they are registered before
+        // any object is validated: a first pass parses only the files that mention them.
+        let crds: Vec<Vec<Document>> = inputs
+            .par_iter()
+            .map(|input| {
+                input
+                    .load_if(&load_options, &|text| {
+                        text.contains("CustomResourceDefinition")
+                    })
+                    .documents
+                    .into_iter()
+                    .filter(|d| {
+                        d.kind() == Some("CustomResourceDefinition")
+                            && !filter.ignores(&d.source.name)
+                    })
+                    .collect()
+            })
+            .collect();
+        validator.add_crds_from(&crds.into_iter().flatten().collect::<Vec<_>>());
+        // Files are independent: each is read, parsed, validated and reduced to its rows while
+        // the others are in flight, so memory holds the files being worked on plus the rows
+        // (and the text of the files that have findings to quote).
+        inputs
+            .par_iter()
+            .map(|input| validate_file(input, &load_options, &validator, &filter, verbose))
+            .collect::<Vec<FileRows>>()
+    };
+    let per_file = if opts.workers == 0 {
+        stream()
+    } else {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.workers)
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot start {} workers: {e}", opts.workers))?
+            .install(stream)
+    };
 
-    let mut rows: Vec<Row> = Vec::new();
+    let mut keyed: Vec<(Row, RowOrder)> = Vec::new();
     let mut files: BTreeSet<String> = BTreeSet::new();
+    let mut sources: BTreeMap<String, String> = BTreeMap::new();
+    for file in per_file {
+        keyed.extend(file.rows);
+        files.extend(file.files);
+        sources.extend(file.snippets);
+    }
+    keyed.sort_by(|(a, ao), (b, bo)| {
+        let ka = a.diagnostics.first().and_then(|d| d.location.clone());
+        let kb = b.diagnostics.first().and_then(|d| d.location.clone());
+        (a.file.as_str(), ao, ka).cmp(&(b.file.as_str(), bo, kb))
+    });
+
+    let validation = Validation {
+        rows: keyed.into_iter().map(|(row, _)| row).collect(),
+        files: files.len(),
+        stdin_only: opts.paths.iter().all(|p| p.as_os_str() == "-"),
+        verbose,
+        summary: opts.summary,
+    };
+    let out = validation::render(opts.output, &validation, &sources);
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(if validation.failed() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Where a row goes among the rows of its file: file-level findings (`None`) first, then
+/// documents in file order (document, then `kind: List` item).
+type RowOrder = Option<(usize, Option<usize>)>;
+
+/// What one file contributes to the output.
+struct FileRows {
+    rows: Vec<(Row, RowOrder)>,
+    /// Files counted in the summary.
+    files: BTreeSet<String>,
+    /// Redacted text of the file when a row quotes it.
+    snippets: BTreeMap<String, String>,
+}
+
+fn validate_file(
+    input: &homelab_manifest::Input,
+    load_options: &LoadOptions,
+    validator: &Validator,
+    filter: &FilenameFilter,
+    verbose: bool,
+) -> FileRows {
+    let loaded = input.load(load_options);
+    let mut rows = Vec::new();
+    let mut files = BTreeSet::new();
     // A reading fault inside an object (a duplicate key) is that object's: it is reported
     // on its row, which is then not valid.
     let mut of_object: HashMap<(String, String), Vec<homelab_diagnostics::Diagnostic>> =
         HashMap::new();
     // Files that could not be read or parsed are errors, as in kubeconform.
-    for d in &loaded.diagnostics {
+    for d in loaded.diagnostics {
         if let (Some(object), Some(at), Severity::Error) = (&d.object, &d.location, d.severity) {
             if !filter.ignores(&at.file) {
                 of_object
                     .entry((at.file.clone(), object.clone()))
                     .or_default()
-                    .push(d.clone());
+                    .push(d);
                 continue;
             }
         }
@@ -259,24 +341,33 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         } else {
             continue;
         };
-        rows.push(Row {
+        let row = Row {
             file,
             object: None,
             verdict,
-            diagnostics: vec![d.clone()],
-        });
+            diagnostics: vec![d],
+        };
+        rows.push((row, None));
     }
-    // (file, document, item) of each row, to print them in file order.
-    let mut order: Vec<Option<(usize, Option<usize>)>> = vec![None; rows.len()];
-    for (doc, result) in documents.iter().zip(checked) {
-        files.insert(doc.source.name.clone());
+    let documents: Vec<&Document> = loaded
+        .documents
+        .iter()
+        .filter(|d| !filter.ignores(&d.source.name))
+        .collect();
+    // Documents of one file are validated in parallel too: a single large stream (stdin)
+    // still uses every core.
+    let checked: Vec<_> = documents.par_iter().map(|d| validator.check(d)).collect();
+    for (doc, result) in documents.into_iter().zip(checked) {
+        if !files.contains(&doc.source.name) {
+            files.insert(doc.source.name.clone());
+        }
         let Some(result) = result else {
             continue;
         };
         let reading = of_object
             .remove(&(doc.source.name.clone(), doc.id()))
             .unwrap_or_default();
-        rows.push(Row {
+        let row = Row {
             file: doc.source.name.clone(),
             object: Some(ObjectRef {
                 kind: doc.kind().unwrap_or("").to_string(),
@@ -294,47 +385,29 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
                 .into_iter()
                 .chain(homelab_schema::to_diagnostics(doc, &result))
                 .collect(),
-        });
-        order.push(Some((doc.doc_index, doc.item_index)));
+        };
+        rows.push((row, Some((doc.doc_index, doc.item_index))));
     }
     // Faults of objects that were not validated stay rows of their own.
     for ((file, _), diagnostics) in of_object {
         files.insert(file.clone());
-        rows.push(Row {
+        let row = Row {
             file,
             object: None,
             verdict: Verdict::Error,
             diagnostics,
-        });
-        order.push(None);
+        };
+        rows.push((row, None));
     }
-    let mut keyed: Vec<_> = rows.into_iter().zip(order).collect();
-    keyed.sort_by(|(a, ao), (b, bo)| {
-        let ka = a.diagnostics.first().and_then(|d| d.location.clone());
-        let kb = b.diagnostics.first().and_then(|d| d.location.clone());
-        (a.file.as_str(), ao, ka).cmp(&(b.file.as_str(), bo, kb))
-    });
-
-    let validation = Validation {
-        rows: keyed.into_iter().map(|(row, _)| row).collect(),
-        files: files.len(),
-        stdin_only: opts.paths.iter().all(|p| p.as_os_str() == "-"),
-        verbose,
-        summary: opts.summary,
-    };
-    let sources = crate::pipeline::snippet_sources(
-        &loaded.sources,
-        validation.rows.iter().flat_map(|r| &r.diagnostics),
+    let snippets = crate::pipeline::snippet_sources(
+        loaded.source.as_slice(),
+        rows.iter().flat_map(|(r, _)| &r.diagnostics),
     );
-    let out = validation::render(opts.output, &validation, &sources);
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
-    Ok(if validation.failed() {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    })
+    FileRows {
+        rows,
+        files,
+        snippets,
+    }
 }
 
 /// The embedded schemas: the Kubernetes bundle's versions, then one line per custom kind.
