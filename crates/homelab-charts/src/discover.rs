@@ -111,6 +111,16 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
         .filter(|s| !s.trim().is_empty())
 }
 
+/// The strings of a list value; anything else (absent, not a list, non-string items) adds none.
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 fn bool_at(v: &Value, key: &str) -> Option<bool> {
     v.get(key).and_then(Value::as_bool)
 }
@@ -492,14 +502,7 @@ fn application(doc: &Document, root: Option<&Path>, found: &mut Discovered) {
             skip_schema_validation: bool_at(&helm, "skipSchemaValidation").unwrap_or(false),
             skip_tests: bool_at(&helm, "skipTests").unwrap_or(false),
             kube_version: str_at(&helm, "kubeVersion").map(str::to_string),
-            api_versions: helm
-                .get("apiVersions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
+            api_versions: strings(helm.get("apiVersions")),
             ignore_missing_value_files: ignore_missing,
         });
     }
@@ -689,15 +692,11 @@ fn helmfile(doc: &Document, root: Option<&Path>, found: &mut Discovered) {
             skip_schema_validation: bool_at(release, "skipSchemaValidation").unwrap_or(false),
             skip_tests: false,
             kube_version: None,
-            api_versions: release
-                .get("apiVersions")
-                .or_else(|| doc.value.get("apiVersions"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
+            api_versions: strings(
+                release
+                    .get("apiVersions")
+                    .or_else(|| doc.value.get("apiVersions")),
+            ),
             ignore_missing_value_files: false,
         });
     }
@@ -801,14 +800,7 @@ fn kustomization(doc: &Document, root: Option<&Path>, found: &mut Discovered) {
             skip_schema_validation: false,
             skip_tests: bool_at(entry, "skipTests").unwrap_or(false),
             kube_version: str_at(entry, "kubeVersion").map(str::to_string),
-            api_versions: entry
-                .get("apiVersions")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
+            api_versions: strings(entry.get("apiVersions")),
             ignore_missing_value_files: false,
         });
     }
