@@ -46,9 +46,14 @@ pub struct Args {
     /// kubeconform-style schema locations (local paths or templates; http(s) only when given).
     #[arg(long, value_name = "LOCATION")]
     pub schema_location: Vec<String>,
-    /// A kind without a schema is a note instead of an error.
+    /// A kind without a schema is a note instead of an error (by default only custom kinds
+    /// are: a Kubernetes group's unknown kind or version is an error).
     #[arg(long)]
     pub ignore_missing_schemas: bool,
+    /// A custom kind whose CRD is neither in the input nor in the embedded catalog is an
+    /// error instead of a "not judged" note.
+    #[arg(long)]
+    pub strict: bool,
     /// Render Helm sources with charts from this local chart repository (a folder with
     /// index.yaml); repeatable. The repository's .homelab/charts/ cache is used too.
     #[arg(long, value_name = "DIR")]
@@ -77,6 +82,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         crd_paths: args.crd,
         schema_locations: args.schema_location,
         ignore_missing_schemas: args.ignore_missing_schemas,
+        strict: args.strict,
         chart_dirs: args.charts,
         helm: args.helm,
         sops_age_key_file: args

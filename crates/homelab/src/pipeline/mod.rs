@@ -34,6 +34,8 @@ pub struct CheckOptions {
     pub crd_paths: Vec<PathBuf>,
     pub schema_locations: Vec<String>,
     pub ignore_missing_schemas: bool,
+    /// A custom kind without a schema is an error (by default it is a "not judged" note).
+    pub strict: bool,
     /// Local chart repository folders (`--charts`); with the repository's `.homelab/charts/`
     /// they make `check` render every Helm source.
     pub chart_dirs: Vec<PathBuf>,
@@ -88,6 +90,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
             homelab_schema::Validator::new(homelab_schema::ValidatorOptions {
                 kubernetes_version,
                 ignore_missing: options.ignore_missing_schemas,
+                custom_missing_is_note: !options.strict,
                 schema_locations: options.schema_locations.clone(),
                 crd_paths: options.crd_paths.clone(),
                 ..Default::default()
