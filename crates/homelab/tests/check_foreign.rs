@@ -484,7 +484,10 @@ fn custom_kinds_without_a_schema_are_not_judged() {
     let mut errors = missing(&report, "error");
     errors.sort();
     // A group the catalog knows (Gateway API) with an unknown kind is not "custom": a typo.
-    assert_eq!(errors, vec!["gateway.yaml".to_string(), "typo.yaml".to_string()]);
+    assert_eq!(
+        errors,
+        vec!["gateway.yaml".to_string(), "typo.yaml".to_string()]
+    );
     let notes = findings(&report, "note");
     assert!(
         notes.iter().any(|(r, f, m)| r == "schema/missing"
