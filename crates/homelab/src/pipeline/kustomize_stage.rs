@@ -489,7 +489,9 @@ pub fn build(documents: &[Document], root: &Path, kubectl: &Path) -> Built {
     for (i, doc) in documents.iter().enumerate() {
         by_file.entry(file_of(doc)).or_default().push(i);
     }
-    let jobs: Vec<(PathBuf, usize, Result<PathBuf, String>)> = roots
+    type Job = (PathBuf, usize, Result<PathBuf, String>);
+    type Done = (PathBuf, usize, Result<(String, PathBuf), String>);
+    let jobs: Vec<Job> = roots
         .into_iter()
         .map(|dir| {
             let k = tree.by_dir[&dir];
@@ -501,7 +503,7 @@ pub fn build(documents: &[Document], root: &Path, kubectl: &Path) -> Built {
         })
         .collect();
     use rayon::prelude::*;
-    let results: Vec<(PathBuf, usize, Result<(String, PathBuf), String>)> = jobs
+    let results: Vec<Done> = jobs
         .into_par_iter()
         .map(|(dir, k, ok)| {
             let result = ok.and_then(|dir| {
