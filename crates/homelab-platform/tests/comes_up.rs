@@ -405,10 +405,7 @@ fn gitlab_values_use_keys_the_chart_reads() {
         values["certmanager"]["install"].is_null(),
         "certmanager.install fails the chart's upgrade check since 9.3"
     );
-    for (component, key) in [
-        ("webservice", "replicaCount"),
-        ("sidekiq", "replicas"),
-    ] {
+    for (component, key) in [("webservice", "replicaCount"), ("sidekiq", "replicas")] {
         assert!(
             values["gitlab"][component][key].is_null(),
             "{component} runs under an HPA: {key} is not read"
@@ -431,8 +428,13 @@ fn gitlab_values_use_keys_the_chart_reads() {
     let runner = &docs(&files, "apps/gitlab-runner/values.yaml")[0];
     assert_eq!(runner["rbac"]["create"], true);
     assert_eq!(runner["serviceAccount"]["create"], true);
-    let rules = runner["rbac"]["rules"].as_array().expect("least-privilege rules");
-    assert!(!rules.is_empty(), "no rules = every verb on every core resource");
+    let rules = runner["rbac"]["rules"]
+        .as_array()
+        .expect("least-privilege rules");
+    assert!(
+        !rules.is_empty(),
+        "no rules = every verb on every core resource"
+    );
     for rule in rules {
         assert!(rule["resources"]
             .as_array()
@@ -504,7 +506,10 @@ fn renovate_finds_every_rendered_image_in_platform_toml() {
         })
         .collect();
     let config = default_config();
-    let tooling = format!("{}:{}", config.tooling.ci_image, config.tooling.homelab_version);
+    let tooling = format!(
+        "{}:{}",
+        config.tooling.ci_image, config.tooling.homelab_version
+    );
     let image_line = regex::Regex::new(r#"^\s*(?:- )?image: *"?([^"\s]+)"?\s*$"#).expect("regex");
     let mut seen = 0;
     for (path, text) in files.iter() {
