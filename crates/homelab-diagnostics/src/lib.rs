@@ -101,6 +101,12 @@ pub struct Diagnostic {
     /// Stable fingerprint, used for secrets (instead of the value) and baselines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// The facts the finding relied on beyond the object itself (a StorageClass the
+    /// repository declares, the LAN from platform.toml, the guide's posture, ...), so that a
+    /// reader can tell a wrong fact from a wrong object. Also said at the end of `message`,
+    /// so that every report format shows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<String>,
 }
 
 impl Diagnostic {
@@ -114,6 +120,7 @@ impl Diagnostic {
             path: None,
             help: None,
             fingerprint: None,
+            facts: Vec::new(),
         }
     }
 
@@ -151,6 +158,29 @@ impl Diagnostic {
 
     pub fn with_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
         self.fingerprint = Some(fingerprint.into());
+        self
+    }
+
+    /// Names the facts the finding relied on: kept in `facts` and said at the end of the
+    /// message (`... (relied on: A; B)`).
+    pub fn relying_on<I, S>(mut self, facts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let new: Vec<String> = facts
+            .into_iter()
+            .map(Into::into)
+            .filter(|f| !f.is_empty() && !self.facts.contains(f))
+            .collect();
+        if new.is_empty() {
+            return self;
+        }
+        if let Some(open) = self.message.rfind(" (relied on: ") {
+            self.message.truncate(open);
+        }
+        self.facts.extend(new);
+        self.message = format!("{} (relied on: {})", self.message, self.facts.join("; "));
         self
     }
 

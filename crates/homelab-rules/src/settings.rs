@@ -100,6 +100,11 @@ pub struct Settings {
     pub secrets_baseline: std::collections::BTreeSet<String>,
     /// The repository's key for secret fingerprints (`None`: keyed by each file's text).
     pub fingerprint_key: Option<crate::fingerprint::FingerprintKey>,
+    /// Where the platform facts come from, for the facts findings name (`""`: from
+    /// [`Settings::expectations`]).
+    pub facts_origin: &'static str,
+    /// Where the guide's posture was asked for (`""`: with the facts).
+    pub posture_origin: &'static str,
 }
 
 impl Settings {
@@ -126,6 +131,8 @@ impl Settings {
             critical_policies: s(&["pod-security-baseline"]),
             secrets_baseline: Default::default(),
             fingerprint_key: None,
+            facts_origin: "",
+            posture_origin: "",
         }
     }
 
@@ -134,8 +141,26 @@ impl Settings {
         self.expectations == Expectations::Guide
     }
 
+    /// The fact a finding relies on when it holds the repository to the guide's posture.
+    pub fn posture_fact(&self) -> String {
+        let origin = if self.posture_origin.is_empty() {
+            self.origin()
+        } else {
+            self.posture_origin
+        };
+        format!("the guide's posture, from {origin}")
+    }
+
+    /// A platform fact with where it comes from (`GPU nodes akula-prime, from ...`).
+    pub fn fact(&self, what: impl std::fmt::Display) -> String {
+        format!("{what}, from {}", self.origin())
+    }
+
     /// What the platform facts come from, for messages.
     pub fn origin(&self) -> &'static str {
+        if !self.facts_origin.is_empty() {
+            return self.facts_origin;
+        }
         match self.expectations {
             Expectations::Guide => "the platform (platform.toml)",
             Expectations::Repository => "the check configuration (.homelab.toml)",

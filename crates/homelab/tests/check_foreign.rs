@@ -510,3 +510,83 @@ fn custom_kinds_without_a_schema_are_not_judged() {
         .unwrap();
     assert_eq!(validate.status.code(), Some(1), "{validate:?}");
 }
+
+/// A finding that relies on a fact beyond the object (the LAN, the ingress namespaces, the
+/// guide's posture, the repository's habit) names it: in `facts` and at the end of the
+/// message, so that every report format shows it.
+#[test]
+fn findings_name_the_facts_they_relied_on_in_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "apps.yaml",
+        "apiVersion: v1
+kind: Service
+metadata: {name: jellyfin, namespace: media}
+spec:
+  type: LoadBalancer
+  selector: {app: jellyfin}
+  ports: [{port: 8096}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: media}
+spec:
+  podSelector: {}
+  ingress:
+    - from: [{ipBlock: {cidr: 0.0.0.0/0}}]
+",
+    );
+    write(
+        root,
+        ".homelab.toml",
+        "[check]\nexpectations = \"guide\"\n[check.facts]\nlan_cidrs = [\"10.0.0.0/8\"]\ningress_namespaces = [\"traefik\"]\n",
+    );
+    let report = check(root);
+    let by_rule = |rule: &str| -> Value {
+        report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["rule"] == rule)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {rule}: {report:#}"))
+    };
+    for (rule, fact) in [
+        ("network/ipblock-outside-lan", "LAN 10.0.0.0/8"),
+        ("network/exposed-service", "ingress namespaces traefik"),
+    ] {
+        let d = by_rule(rule);
+        let facts: Vec<&str> = d["facts"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{rule} has no facts: {d:#}"))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(
+            facts
+                .iter()
+                .any(|f| f.contains(fact) && f.contains(".homelab.toml")),
+            "{rule}: {facts:?}"
+        );
+        assert!(
+            d["message"].as_str().unwrap().contains("relied on: "),
+            "{d:#}"
+        );
+    }
+    for format in ["text", "sarif", "junit", "html"] {
+        let out = Command::cargo_bin("homelab")
+            .unwrap()
+            .arg("check")
+            .arg(root)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("relied on: LAN 10.0.0.0/8"),
+            "{format} does not name the LAN: {text}"
+        );
+    }
+}

@@ -34,7 +34,7 @@ struct CheckTable {
 }
 
 /// `[check.facts]`: platform facts of a repository that is not rendered by homelab.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FactsTable {
     lan_cidrs: Option<Vec<String>>,
@@ -143,7 +143,10 @@ impl CheckConfig {
             }
             match parsed.check.expectations.as_deref() {
                 None => {}
-                Some("guide") => config.settings.expectations = Expectations::Guide,
+                Some("guide") => {
+                    config.settings.expectations = Expectations::Guide;
+                    config.settings.posture_origin = "`expectations = \"guide\"` in .homelab.toml";
+                }
                 Some("repository") => config.settings.expectations = Expectations::Repository,
                 Some(other) => anyhow::bail!(
                     "{origin}: [check] expectations = {other:?}: use \"guide\" (the guide's platform posture) or \"repository\" (only what the repository declares)"
@@ -161,6 +164,14 @@ impl CheckConfig {
 
     fn apply_facts(&mut self, facts: FactsTable, origin: &str) -> anyhow::Result<()> {
         let s = &mut self.settings;
+        if facts != FactsTable::default() {
+            s.facts_origin = if s.expectations == Expectations::Guide && s.posture_origin.is_empty()
+            {
+                "platform.toml and .homelab.toml"
+            } else {
+                "the check configuration (.homelab.toml)"
+            };
+        }
         if let Some(cidrs) = facts.lan_cidrs {
             s.lan_cidrs = cidrs
                 .iter()

@@ -154,13 +154,20 @@ impl Rule for AppSyncWave {
             let name = app.name().unwrap_or("?");
             match sync_wave(app) {
                 None if !expects_wave(app) => {}
-                None => out.push(finding(
-                    self,
-                    app,
-                    "/metadata",
-                    format!("Application `{name}` has no argocd.argoproj.io/sync-wave annotation"),
-                    "annotate it with the wave of its layer: -2 namespaces/CRDs, -1 config/secrets/storage, 0 core services, 1 applications, 2 ingress/monitoring, 3 runners/batch",
-                )),
+                None => out.push(
+                    finding(
+                        self,
+                        app,
+                        "/metadata",
+                        format!("Application `{name}` has no argocd.argoproj.io/sync-wave annotation"),
+                        "annotate it with the wave of its layer: -2 namespaces/CRDs, -1 config/secrets/storage, 0 core services, 1 applications, 2 ingress/monitoring, 3 runners/batch",
+                    )
+                    .relying_on([if settings.guide_expectations() {
+                        settings.posture_fact()
+                    } else {
+                        "the repository's habit: at least two thirds of the Applications beside it carry a sync wave".to_string()
+                    }]),
+                ),
                 Some(Err(raw)) => out.push(finding(
                     self,
                     app,

@@ -89,7 +89,11 @@ impl Rule for AppUnpinned {
                     }
                 };
                 if let Some((message, help)) = problem {
-                    out.push(finding(self, app, &pointer, message, help));
+                    let mut d = finding(self, app, &pointer, message, help);
+                    if source.str("chart").is_none() {
+                        d = d.relying_on([settings.posture_fact()]);
+                    }
+                    out.push(d);
                 }
             }
         }

@@ -159,7 +159,7 @@ impl Rule for GitlabBudget {
                         gib(biggest.bytes)
                     ),
                     "lower replicas or memory requests (the guide's values total about 4.2 GB), or raise the budget in platform.toml",
-                ))
+                ).relying_on([settings.fact(format_args!("GitLab memory budget {}", gib(budget)))]))
             })
             .collect()
     }

@@ -115,9 +115,10 @@ impl Rule for GpuPlacement {
         // Pinning to a GPU node presumes the platform's GPU nodes (their taint, their runtime
         // class); on an unknown cluster the device plugin's extended resource alone may
         // place the pod.
-        if settings.gpu_nodes.is_none() {
+        let Some(gpu_nodes) = &settings.gpu_nodes else {
             return Vec::new();
-        }
+        };
+        let fact = settings.fact(format_args!("GPU nodes {}", gpu_nodes.join(", ")));
         let mut out = Vec::new();
         for doc in repo.objects() {
             let Some(pod) = doc.pod_spec() else { continue };
@@ -159,6 +160,8 @@ impl Rule for GpuPlacement {
                 ));
             }
         }
-        out
+        out.into_iter()
+            .map(|d| d.relying_on([fact.clone()]))
+            .collect()
     }
 }

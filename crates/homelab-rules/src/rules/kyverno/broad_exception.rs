@@ -126,17 +126,23 @@ impl Rule for KyvernoBroadException {
                                     let what = if ns.contains('*') {
                                         format!("every namespace matching `{ns}`")
                                     } else {
-                                        format!(
-                                            "`{ns}`, which is not a system namespace ({system})"
-                                        )
+                                        format!("`{ns}`, which is not a system namespace")
                                     };
-                                    out.push(finding(
+                                    let mut d = finding(
                                         self,
                                         doc,
                                         &format!("{pointer}/namespaces/{j}"),
                                         format!("PolicyException `{name}` covers {what}"),
                                         help.clone(),
-                                    ));
+                                    );
+                                    if !ns.contains('*') {
+                                        d = d.relying_on([
+                                            settings.posture_fact(),
+                                            settings
+                                                .fact(format_args!("system namespaces {system}")),
+                                        ]);
+                                    }
+                                    out.push(d);
                                 }
                             }
                         }

@@ -59,7 +59,16 @@ impl Rule for KyvernoCriticalAudit {
             // Which policies are critical is the platform's decision; a library's severity
             // rating or folder says how bad a violation is, not that this repository enforces
             // it (policy libraries ship in Audit on purpose).
-            let critical = settings.critical_policies.iter().any(|p| p == name)
+            let listed = settings.critical_policies.iter().any(|p| p == name);
+            let fact = if listed {
+                settings.fact(format_args!("`{name}` is a critical policy"))
+            } else {
+                format!(
+                    "{} (a policy under security/ or rated high/critical is critical)",
+                    settings.posture_fact()
+                )
+            };
+            let critical = listed
                 || (settings.guide_expectations()
                     && (path.contains("/security/")
                         || path.starts_with("security/")
@@ -106,7 +115,7 @@ impl Rule for KyvernoCriticalAudit {
                             if effective.is_none() { "Audit (the default)" } else { "Audit" }
                         ),
                         "set validationFailureAction: Enforce (and exempt system namespaces with a PolicyException)",
-                    ));
+                    ).relying_on([fact.clone()]));
                 }
             }
             let _ = any_rule_override;

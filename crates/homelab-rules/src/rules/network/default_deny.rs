@@ -107,20 +107,23 @@ impl Rule for DefaultDeny {
             } else {
                 "/metadata/name"
             };
-            let why = if guide {
-                String::new()
+            let fact = if guide {
+                settings.posture_fact()
             } else {
                 format!(
-                    " (the repository's habit: {with_ingress} of its {total} namespaces with workloads deny ingress by default, {with_egress} egress)"
+                    "the repository's habit: {with_ingress} of its {total} namespaces with workloads deny ingress by default, {with_egress} egress"
                 )
             };
-            out.push(finding(
-                self,
-                anchor,
-                pointer,
-                format!("namespace `{ns}` runs workloads but no NetworkPolicy denies all {missing} by default{why}"),
-                format!("add a NetworkPolicy in `{ns}` with podSelector: {{}} and policyTypes: [Ingress, Egress] and no rules, then allow DNS and each real flow"),
-            ));
+            out.push(
+                finding(
+                    self,
+                    anchor,
+                    pointer,
+                    format!("namespace `{ns}` runs workloads but no NetworkPolicy denies all {missing} by default"),
+                    format!("add a NetworkPolicy in `{ns}` with podSelector: {{}} and policyTypes: [Ingress, Egress] and no rules, then allow DNS and each real flow"),
+                )
+                .relying_on([fact]),
+            );
         }
         out
     }

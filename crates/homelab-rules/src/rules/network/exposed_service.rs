@@ -63,18 +63,22 @@ impl Rule for ExposedService {
             if ingress_namespaces.iter().any(|n| n == ns) {
                 continue;
             }
-            out.push(finding(
-                self,
-                doc,
-                "/spec/type",
-                format!(
-                    "Service `{}` in `{ns}` is of type {kind}, which opens ports on every node (ingress namespaces of {}: {})",
-                    doc.name().unwrap_or("?"),
-                    settings.origin(),
+            out.push(
+                finding(
+                    self,
+                    doc,
+                    "/spec/type",
+                    format!(
+                        "Service `{}` in `{ns}` is of type {kind}, which opens ports on every node outside the ingress namespaces",
+                        doc.name().unwrap_or("?"),
+                    ),
+                    "use type: ClusterIP and expose it through the ingress controller (Traefik)",
+                )
+                .relying_on([settings.fact(format_args!(
+                    "ingress namespaces {}",
                     ingress_namespaces.join(", ")
-                ),
-                "use type: ClusterIP and expose it through the ingress controller (Traefik)",
-            ));
+                ))]),
+            );
         }
         out
     }

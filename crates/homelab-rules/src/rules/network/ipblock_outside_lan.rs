@@ -61,25 +61,27 @@ impl Rule for IpBlockLan {
                     let inside = cidr
                         .parse::<Cidr>()
                         .map(|c| settings.lan_cidrs.iter().any(|l| l.contains(&c)));
-                    let message = match inside {
+                    let (message, facts) = match inside {
                         Ok(true) => continue,
                         // Without the LAN (not rendered from platform.toml, not configured)
                         // only a malformed block is a fact.
                         Ok(false) if settings.lan_cidrs.is_empty() => continue,
-                        Ok(false) => format!(
-                            "ingress from `{cidr}` reaches beyond the LAN ({}, from {})",
-                            lan.join(", "),
-                            settings.origin()
+                        Ok(false) => (
+                            format!("ingress from `{cidr}` reaches beyond the LAN"),
+                            vec![settings.fact(format_args!("LAN {}", lan.join(", ")))],
                         ),
-                        Err(e) => e,
+                        Err(e) => (e, Vec::new()),
                     };
-                    out.push(finding(
-                        self,
-                        doc,
-                        &pointer,
-                        message,
-                        format!("allow only addresses inside the LAN: {}", lan.join(", ")),
-                    ));
+                    out.push(
+                        finding(
+                            self,
+                            doc,
+                            &pointer,
+                            message,
+                            format!("allow only addresses inside the LAN: {}", lan.join(", ")),
+                        )
+                        .relying_on(facts),
+                    );
                 }
             }
         }

@@ -107,23 +107,26 @@ impl Rule for NamespacePss {
                     String::new()
                 };
                 let habit = if guide {
-                    String::new()
+                    settings.posture_fact()
                 } else {
                     format!(
-                        " while {labelled} of the repository's {} namespaces set it",
+                        "the repository's habit: {labelled} of its {} namespaces set the enforce label",
                         namespaces.len()
                     )
                 };
-                out.push(finding(
-                    self,
-                    doc,
-                    labels_pointer,
-                    format!(
-                        "namespace `{name}` has no pod-security.kubernetes.io/{} label{falls_back}{habit}",
-                        missing.join(", /")
-                    ),
-                    "label it enforce: baseline, audit: restricted, warn: restricted (privileged only where system components need the host)",
-                ));
+                out.push(
+                    finding(
+                        self,
+                        doc,
+                        labels_pointer,
+                        format!(
+                            "namespace `{name}` has no pod-security.kubernetes.io/{} label{falls_back}",
+                            missing.join(", /")
+                        ),
+                        "label it enforce: baseline, audit: restricted, warn: restricted (privileged only where system components need the host)",
+                    )
+                    .relying_on([habit]),
+                );
             }
             for mode in ["enforce", "audit", "warn"] {
                 let Some(level) = label(mode) else { continue };
@@ -141,17 +144,24 @@ impl Rule for NamespacePss {
                     && level == "privileged"
                     && !exempt.contains_key(name)
                 {
-                    out.push(finding(
-                        self,
-                        doc,
-                        &pointer,
-                        format!(
-                            "namespace `{name}` enforces `privileged` but nothing in the repository needs it: no system component or host-level workload runs there, no PolicyException covers it, and it is not exempt in {} ({})",
-                            settings.origin(),
-                            settings.privileged_namespaces.join(", ")
-                        ),
-                        "enforce baseline here, or add the namespace to the privileged exemptions in platform.toml if it truly needs host access",
-                    ));
+                    out.push(
+                        finding(
+                            self,
+                            doc,
+                            &pointer,
+                            format!(
+                                "namespace `{name}` enforces `privileged` but nothing in the repository needs it: no system component or host-level workload runs there, no PolicyException covers it, and it is not exempt"
+                            ),
+                            "enforce baseline here, or add the namespace to the privileged exemptions in platform.toml if it truly needs host access",
+                        )
+                        .relying_on([
+                            settings.posture_fact(),
+                            settings.fact(format_args!(
+                                "privileged namespaces {}",
+                                settings.privileged_namespaces.join(", ")
+                            )),
+                        ]),
+                    );
                 }
             }
         }

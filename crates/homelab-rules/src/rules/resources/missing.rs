@@ -96,29 +96,29 @@ impl Rule for ContainerResources {
                     c.pointer.clone()
                 };
                 let habit = if guide {
-                    String::new()
+                    settings.posture_fact()
                 } else {
                     let first = fields
                         .iter()
                         .position(|(s, r)| missing[0] == format!("{s}.{r}"))
                         .unwrap_or(0);
                     format!(
-                        " (the repository sets it on {} of its {} containers)",
+                        "the repository's habit: {} of its {} containers set {}",
                         counts[first],
-                        containers.len()
+                        containers.len(),
+                        missing[0]
                     )
                 };
-                out.push(finding(
-                    self,
-                    doc,
-                    &pointer,
-                    format!(
-                        "container `{}` has no {}{habit}",
-                        c.name,
-                        missing.join(", ")
-                    ),
-                    "set resources.requests and resources.limits for cpu and memory",
-                ));
+                out.push(
+                    finding(
+                        self,
+                        doc,
+                        &pointer,
+                        format!("container `{}` has no {}", c.name, missing.join(", ")),
+                        "set resources.requests and resources.limits for cpu and memory",
+                    )
+                    .relying_on([habit]),
+                );
             }
         }
         out

@@ -49,6 +49,7 @@ impl Rule for LonghornReplicas {
             return Vec::new();
         };
         let nodes = nodes as u64;
+        let fact = settings.fact(format_args!("{nodes} storage node(s)"));
         let mut out = Vec::new();
         let mut flag = |doc, pointer: &str, what: String, n: u64| {
             if n > nodes {
@@ -58,7 +59,7 @@ impl Rule for LonghornReplicas {
                     pointer,
                     format!("{what} asks for {n} replicas but only {nodes} node(s) hold Longhorn storage"),
                     format!("use at most {nodes} replica(s), or add storage nodes in platform.toml"),
-                ));
+                ).relying_on([fact.clone()]));
             }
         };
         for sc in repo.of_kind("StorageClass") {

@@ -135,15 +135,16 @@ impl Rule for StorageUnknownClass {
                 Some(near) => format!("; did you mean `{near}`?"),
                 None => String::new(),
             };
-            out.push(finding(
-                self,
-                doc,
-                pointer,
-                format!(
-                    "StorageClass `{class}` is not one the repository has (it has {known}){hint}"
-                ),
-                "use one of the classes the repository has, or define the StorageClass",
-            ));
+            out.push(
+                finding(
+                    self,
+                    doc,
+                    pointer,
+                    format!("StorageClass `{class}` is not one the repository has{hint}"),
+                    "use one of the classes the repository has, or define the StorageClass",
+                )
+                .relying_on([format!("the classes it has: {known}")]),
+            );
         };
         for doc in repo.objects() {
             for (pointer, claim) in object_claims(doc) {
