@@ -6,7 +6,12 @@
 
 use crate::config::Config;
 use crate::model::{self, catalog_entry, Platform};
-use minijinja::{context, Environment, Error as JinjaError, ErrorKind, UndefinedBehavior, Value};
+use crate::values::{self, Language};
+use minijinja::value::ValueKind;
+use minijinja::{
+    context, AutoEscape, Environment, Error as JinjaError, ErrorKind, Output, State,
+    UndefinedBehavior, Value,
+};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -109,6 +114,10 @@ fn env() -> Environment<'static> {
     env.set_lstrip_blocks(true);
     env.set_keep_trailing_newline(true);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Before the templates are added: each takes its language from its name.
+    env.set_auto_escape_callback(|name| {
+        AutoEscape::Custom(Language::of_template(name).map_or("unclassified", Language::name))
+    });
     for (name, source) in TEMPLATES {
         // Template sources are compile-time constants covered by tests.
         if let Err(e) = env.add_template(name, source) {
@@ -116,15 +125,67 @@ fn env() -> Environment<'static> {
         }
     }
     env.add_function("resources", resources_block);
-    // The one quoting layer for config values (crate::values).
-    env.add_filter("sh", |v: &str| crate::values::shell_quote(v));
-    env.add_filter("yaml", |v: &str| crate::values::yaml_quote(v));
-    env.add_filter("toml", |v: &str| crate::values::toml_quote(v));
+    // The one quoting layer for config values (crate::values): a filter per target language,
+    // and a guard on every `{{ }}` that refuses to print a value bare where it could be code.
+    let quoted = |quote: fn(&str) -> String| move |v: &str| Value::from_safe_string(quote(v));
+    env.add_filter("sh", quoted(values::shell_quote));
+    env.add_filter("yaml", quoted(values::yaml_quote));
+    env.add_filter("toml", quoted(values::toml_quote));
+    env.add_filter("json", quoted(values::json_quote));
+    env.add_filter("fstab", quoted(values::fstab_quote));
+    env.add_filter("systemd", quoted(values::systemd_quote));
+    env.add_filter("line", quoted(values::line_text));
+    env.set_formatter(guard_output);
     env
 }
 
+/// Prints one `{{ }}`: a quoted value (from a filter above, a macro or a `set` block, all
+/// built from guarded output) as it is; a number or boolean as it is; a string only if the
+/// file's language reads it back as exactly that string wherever it stands. Anything else is
+/// a template bug, reported with the template line, never written.
+fn guard_output(out: &mut Output, state: &State, value: &Value) -> Result<(), JinjaError> {
+    let language = match state.auto_escape() {
+        AutoEscape::Custom(name) => Language::from_name(name),
+        _ => None,
+    };
+    let Some(language) = language else {
+        return Err(JinjaError::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "template {} has no language for quoting: classify it in values::Language::of_template",
+                state.name()
+            ),
+        ));
+    };
+    let bare = match value.kind() {
+        _ if value.is_safe() => true,
+        // Lower case, as YAML, TOML, JSON and shell `[ ]` tests read them.
+        ValueKind::Bool => {
+            let text = if value.is_true() { "true" } else { "false" };
+            return out.write_str(text).map_err(JinjaError::from);
+        }
+        ValueKind::Number => true,
+        ValueKind::String => language.is_bare_safe(value.as_str().unwrap_or_default()),
+        ValueKind::Undefined => return Err(JinjaError::from(ErrorKind::UndefinedError)),
+        _ => false,
+    };
+    if !bare {
+        return Err(JinjaError::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "this {} value may not be printed bare in {}: quote it with `| {}` (or `| line` in a comment)",
+                value.kind(),
+                language.name(),
+                language.quoting_filter()
+            ),
+        ));
+    }
+    write!(out, "{value}").map_err(JinjaError::from)
+}
+
 /// `resources(key)`: the YAML `resources:` block of a catalog workload (requests + limits).
-fn resources_block(key: &str) -> Result<String, JinjaError> {
+/// The catalog is ours, so the block is printed as it is.
+fn resources_block(key: &str) -> Result<Value, JinjaError> {
     let w = catalog_entry(key).ok_or_else(|| {
         JinjaError::new(
             ErrorKind::InvalidOperation,
@@ -145,7 +206,7 @@ fn resources_block(key: &str) -> Result<String, JinjaError> {
     if w.gpu > 0 {
         out.push_str(&format!("\n    nvidia.com/gpu: {}", w.gpu));
     }
-    Ok(out)
+    Ok(Value::from_safe_string(out))
 }
 
 /// Render the whole repository.
@@ -175,7 +236,7 @@ fn render_with(config: &Config, platform: &Platform) -> Result<Rendered, RenderE
         })
         .collect();
     let base = context! {
-        version => GENERATOR_VERSION,
+        version => Value::from_safe_string(GENERATOR_VERSION.to_owned()),
         cfg => Value::from_serialize(config),
         cluster => Value::from_serialize(&config.cluster),
         git => Value::from_serialize(&config.git),
@@ -707,3 +768,4 @@ fn normalise(text: &str) -> String {
     }
     out
 }
+
