@@ -3,9 +3,9 @@
 //! the two can never disagree on steps or order. Each step says where it runs, what it runs
 //! and the check that tells it is done (the Taskfile's `status:`, which makes it idempotent).
 
-use crate::values::shell_quote;
 use crate::config::Config;
 use crate::model::Platform;
+use crate::values::shell_quote;
 use serde::Serialize;
 
 /// One bootstrap step.

@@ -769,3 +769,102 @@ fn normalise(text: &str) -> String {
     out
 }
 
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn every_template_has_a_language() {
+        for (name, _) in TEMPLATES {
+            assert!(
+                Language::of_template(name).is_some(),
+                "{name} has no language: values could not be quoted for it"
+            );
+        }
+    }
+
+    fn render_one(name: &'static str, source: &'static str, value: &str) -> Result<String, String> {
+        let mut env = env();
+        env.add_template(name, source).map_err(|e| e.to_string())?;
+        env.get_template(name)
+            .and_then(|t| t.render(context! { v => value }))
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    /// A value that would be code in the file's language is refused when a template prints it
+    /// bare, in every language, and the error names the filter to use; quoted, it renders.
+    #[test]
+    fn a_value_printed_bare_is_refused_unless_it_is_inert() {
+        let cases: [(&'static str, &'static str, &'static str); 9] = [
+            ("t.sh", "X={{ v }}\n", "X={{ v | sh }}\n"),
+            ("t.yaml", "k: {{ v }}\n", "k: {{ v | yaml }}\n"),
+            ("t.toml", "k = {{ v }}\n", "k = {{ v | toml }}\n"),
+            ("t.json", "{\"k\": {{ v }}}\n", "{\"k\": {{ v | json }}}\n"),
+            ("t.py", "K = {{ v }}\n", "K = {{ v | json }}\n"),
+            (
+                "t.service",
+                "[Unit]\nDescription={{ v }}\n",
+                "[Unit]\nDescription={{ v | systemd }}\n",
+            ),
+            (
+                "fstab",
+                "{{ v }} /mnt btrfs defaults 0 0\n",
+                "{{ v | fstab }} /mnt btrfs defaults 0 0\n",
+            ),
+            ("t.md", "# {{ v }}\n", "# {{ v | line }}\n"),
+            ("dot-gitignore", "# {{ v }}\n", "# {{ v | line }}\n"),
+        ];
+        for (name, bare, quoted) in cases {
+            let language = Language::of_template(name).expect("classified");
+            for hostile in ["a\nb: c", "x\u{2028}y", "\u{1b}[2J"] {
+                let err = render_one(name, bare, hostile).expect_err(name);
+                assert!(
+                    err.contains(&format!("| {}", language.quoting_filter())),
+                    "{name}: {err}"
+                );
+                render_one(name, quoted, hostile).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            if !matches!(language, Language::Markdown | Language::Lines) {
+                for hostile in [
+                    "$(id)", "a b", "it's", "a\"b", "#x", "-rf", "a;b", "`id`", "a%ib", "a\\b",
+                    "{x}", "a,b", "",
+                ] {
+                    let err = render_one(name, bare, hostile).expect_err(hostile);
+                    assert!(
+                        err.contains("may not be printed bare"),
+                        "{name} {hostile:?}: {err}"
+                    );
+                    render_one(name, quoted, hostile).unwrap_or_else(|e| panic!("{name}: {e}"));
+                }
+            }
+            render_one(name, bare, "longhorn-system").unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        for typed in [
+            "1.10",
+            "on",
+            "No",
+            "null",
+            "~",
+            "0x1f",
+            "1e3",
+            "10:30",
+            ".inf",
+            "@longhorn",
+        ] {
+            assert!(
+                render_one("t.yaml", "k: {{ v }}\n", typed).is_err(),
+                "{typed}"
+            );
+            assert_eq!(
+                render_one("t.yaml", "k: {{ v | yaml }}\n", typed).unwrap(),
+                format!("k: {}\n", values::yaml_quote(typed))
+            );
+        }
+    }
+
+    #[test]
+    fn an_unclassified_template_cannot_print_a_value() {
+        let err = render_one("t.unknown", "{{ v }}", "x").expect_err("refused");
+        assert!(err.contains("no language"), "{err}");
+    }
+}

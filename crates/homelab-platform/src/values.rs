@@ -54,17 +54,19 @@ impl ValueKind {
                 "\"UUID=<uuid>\" (find it with `blkid`), \"LABEL=<label>\" or a /dev path"
             }
             ValueKind::GitUrl => {
-                "an https://, ssh:// or git@host:path URL without spaces or quotes"
+                "an https://, ssh:// or git@host:path URL (no spaces, \", <, >, \\, `, {, |, })"
             }
-            ValueKind::HttpsUrl => "an https:// URL without spaces or quotes",
+            ValueKind::HttpsUrl => "an https:// URL (no spaces, \", <, >, \\, `, {, |, })",
             ValueKind::GitRef => "a branch or tag name like \"main\" (letters, digits, . _ - /)",
             ValueKind::GithubName => "a GitHub name (letters, digits, . _ -)",
-            ValueKind::RunnerGroup => "a runner group name (letters, digits, spaces, . _ -)",
+            ValueKind::RunnerGroup => {
+                "a runner group name on one line (at most 100 characters, no control characters)"
+            }
             ValueKind::Cron => "a 5-field cron schedule like \"0 2 * * *\"",
             ValueKind::OnCalendar => {
                 "a systemd OnCalendar expression like \"weekly\" or \"Mon *-*-* 03:00:00\""
             }
-            ValueKind::Label => "letters, digits, spaces and . _ -",
+            ValueKind::Label => "text on one line (at most 100 characters, no control characters)",
             ValueKind::Image => {
                 "an image reference like \"registry/name:tag\" (lower-case, digits, . _ - / : @)"
             }
@@ -114,13 +116,13 @@ impl ValueKind {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
             }
+            // Free text: any printable character (quotes, `&`, `#`, `$`, non-ASCII letters);
+            // templates quote it for each language it reaches.
             ValueKind::RunnerGroup | ValueKind::Label => {
                 !value.trim().is_empty()
-                    && value.len() <= 100
+                    && value.chars().count() <= 100
                     && value.trim() == value
-                    && value.bytes().all(|b| {
-                        b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b'_' | b'-')
-                    })
+                    && value.chars().all(|c| !is_line_break_or_control(c))
             }
             ValueKind::Cron => {
                 let fields: Vec<&str> = value.split(' ').collect();
@@ -205,7 +207,9 @@ fn is_fstab_device(value: &str) -> bool {
     value.starts_with("/dev/") && is_absolute_path(value)
 }
 
-/// URL text: no whitespace, quotes, backslashes, shell metacharacters or control characters.
+/// URL text: the characters RFC 3986 allows in a URL (unreserved, reserved and `%`), so a
+/// URL may hold `'`, `$`, `&`, `(`, `;` or `#`, which templates quote; never whitespace,
+/// `"`, `<`, `>`, `\`, `` ` ``, `{`, `|`, `}`, `^` or a control character.
 fn is_url_text(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 2048
@@ -213,7 +217,28 @@ fn is_url_text(value: &str) -> bool {
             b.is_ascii_alphanumeric()
                 || matches!(
                     b,
-                    b'.' | b'_' | b'~' | b':' | b'/' | b'@' | b'%' | b'+' | b'-' | b'='
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b':'
+                        | b'/'
+                        | b'?'
+                        | b'#'
+                        | b'['
+                        | b']'
+                        | b'@'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b'%'
                 )
         })
 }
@@ -418,7 +443,10 @@ fn is_inert_word(value: &str, at_sign_first: bool) -> bool {
     let Some(first) = value.bytes().next() else {
         return false;
     };
-    (first.is_ascii_alphanumeric() || first == b'/' || first == b'_' || (at_sign_first && first == b'@'))
+    (first.is_ascii_alphanumeric()
+        || first == b'/'
+        || first == b'_'
+        || (at_sign_first && first == b'@'))
         && value.bytes().all(|b| {
             b.is_ascii_alphanumeric()
                 || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@' | b'+' | b'=')
@@ -438,7 +466,11 @@ fn is_yaml_typed(value: &str) -> bool {
     let first = value.as_bytes()[0];
     (first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.'))
         && value.bytes().all(|b| {
-            b.is_ascii_hexdigit() || matches!(b, b'.' | b'_' | b':' | b'+' | b'-' | b'x' | b'X' | b'o' | b'O')
+            b.is_ascii_hexdigit()
+                || matches!(
+                    b,
+                    b'.' | b'_' | b':' | b'+' | b'-' | b'x' | b'X' | b'o' | b'O'
+                )
         })
 }
 
@@ -520,10 +552,13 @@ mod tests {
             (ValueKind::AbsolutePath, "/var/lib/long horn"),
             (ValueKind::AbsolutePath, "/var/$(id)"),
             (ValueKind::GitUrl, "https://x/y\nmalicious: true"),
-            (ValueKind::GitUrl, "https://x/'y"),
+            (ValueKind::GitUrl, "https://x/\"y"),
+            (ValueKind::GitUrl, "https://x/y z"),
+            (ValueKind::GitUrl, "https://x/`id`"),
             (ValueKind::GitRef, "main; rm -rf /"),
             (ValueKind::RunnerGroup, "group\nkey: value"),
-            (ValueKind::RunnerGroup, "a$(id)"),
+            (ValueKind::RunnerGroup, "group\rkey"),
+            (ValueKind::RunnerGroup, " padded"),
             (ValueKind::Cron, "0 2 * * *\n* * * * * root id"),
             (ValueKind::OnCalendar, "weekly\nExecStart=/bin/sh"),
             (ValueKind::Image, "alpine:3 && id"),
@@ -566,6 +601,34 @@ mod tests {
         ] {
             assert!(kind.check(good), "{kind:?} refused {good:?}");
         }
+    }
+
+    /// Every quoting function gives back exactly the value when its language reads it.
+    #[test]
+    fn each_filter_round_trips_hostile_text() {
+        let hostile = [
+            "a'b\"c$(id)`id`\\\n#: {x}",
+            "ops \"night\" & it's #1 — ünïcødé",
+            "tab\there\r\u{1b}[2J\u{2028}",
+            "1.10",
+            "on",
+            "",
+            "-rf",
+            "100%s %n",
+        ];
+        for v in hostile {
+            let json: String = serde_json::from_str(&json_quote(v)).expect("json");
+            assert_eq!(json, v);
+            let toml_text = format!("v = {}\n", toml_quote(v));
+            let table: toml::Table = toml::from_str(&toml_text).expect("toml parses");
+            assert_eq!(table["v"].as_str(), Some(v));
+            assert!(!line_text(v).contains(['\n', '\r', '\u{2028}']));
+            assert!(!fstab_quote(v).contains([' ', '\t', '\n', '#']));
+            let unit = systemd_quote(v);
+            assert!(!unit.contains('\n'));
+            assert_eq!(unit.matches('%').count(), 2 * v.matches('%').count());
+        }
+        assert_eq!(fstab_quote("LABEL=my disk#1"), "LABEL=my\\040disk\\0431");
     }
 
     #[test]

@@ -6,6 +6,8 @@ set -euo pipefail
 
 # platform.toml's values (quoted by homelab); the environment (ORG, GROUP) or arguments override them.
 DEFAULT_ORG={{ github.org | sh }}
+# A group name is free text: a `$` in it is literal, never expanded.
+# shellcheck disable=SC2016
 DEFAULT_GROUP={{ github.runner_group | sh }}
 DEFAULT_REPOS=({% for r in github.repositories %}{{ r | sh }}{% if not loop.last %} {% endif %}{% endfor %})
 # End of platform.toml's values.
