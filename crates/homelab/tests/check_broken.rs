@@ -303,7 +303,11 @@ fn github_token_in_values() {
 #[test]
 fn application_with_wildcard_revision() {
     let repo = Copy::new();
-    repo.replace(GITLAB_APP, "targetRevision: 8.5.2", "targetRevision: \"*\"");
+    repo.replace(
+        GITLAB_APP,
+        "targetRevision: \"8.5.2\"",
+        "targetRevision: \"*\"",
+    );
     let out = repo.check(&[]);
     let line = repo.line_of(GITLAB_APP, "targetRevision: \"*\"", None);
     let found = out.assert_only("argocd/unpinned-revision", GITLAB_APP, line);
