@@ -17,6 +17,9 @@ const GPU_MODEL: &str = "RTX 5080 \"Founders\" & it's #1 — 日本 $(touch PWNE
 /// URLs may hold RFC 3986's sub-delimiters.
 const REPO_URL: &str = "https://git.example.org/o'neil/$(touch$IFS'PWNED');a&b=c#frag";
 const HOMELAB_REPO: &str = "https://example.org/its/home&lab?x=$(touch$IFS'PWNED')#top";
+/// Two SOPS recipients: a comma-separated list in `.sops.yaml`.
+const AGE_A: &str = "age1l3nzv85220ygnk4xx3ekk39aytssuyrxtr95wsalykrysxkcf45qfkf5g2";
+const AGE_B: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
 const DEVICE: &str = "UUID=0b5e7d2c-6c0b-4a55-9e1c-2f3a4b5c6d7e";
 
 /// A TOML basic string for `value` (JSON's escapes are TOML's).
@@ -33,31 +36,43 @@ fn edit(text: &str, from: &str, to: &str) -> String {
 }
 
 fn hostile_config(host_path: Option<&str>) -> Config {
+    config_with([GROUP, GPU_MODEL, REPO_URL, HOMELAB_REPO], host_path)
+}
+
+/// The default config with the given runner group, GPU model, repository URL and homelab
+/// repository, two SOPS recipients and a real device.
+fn config_with(free: [&str; 4], host_path: Option<&str>) -> Config {
+    let [group, gpu_model, repo_url, homelab_repo] = free;
     let mut text = DEFAULT_CONFIG.to_owned();
     text = edit(
         &text,
         "runner_group = \"homelab-runners\"",
-        &format!("runner_group = {}", toml_string(GROUP)),
+        &format!("runner_group = {}", toml_string(group)),
     );
     text = edit(
         &text,
         "model = \"RTX 5080\"",
-        &format!("model = {}", toml_string(GPU_MODEL)),
+        &format!("model = {}", toml_string(gpu_model)),
     );
     text = edit(
         &text,
         "repo_url = \"https://github.com/yourorg/gitops-homelab\"",
-        &format!("repo_url = {}", toml_string(REPO_URL)),
+        &format!("repo_url = {}", toml_string(repo_url)),
     );
     text = edit(
         &text,
         "homelab_repo = \"https://example.invalid/homelab\"",
-        &format!("homelab_repo = {}", toml_string(HOMELAB_REPO)),
+        &format!("homelab_repo = {}", toml_string(homelab_repo)),
     );
     text = edit(
         &text,
         "device = \"UUID=<btrfs-uuid>\"",
         &format!("device = {}", toml_string(DEVICE)),
+    );
+    text = edit(
+        &text,
+        "age_recipients = []",
+        &format!("age_recipients = [\"{AGE_A}\", \"{AGE_B}\"]"),
     );
     if let Some(path) = host_path {
         text = edit(
@@ -158,6 +173,15 @@ fn hostile_values_round_trip_through_every_yaml_toml_and_json_file() {
         "repo URL: {:?}",
         places(REPO_URL)
     );
+    let sops: Value = serde_json::to_value(
+        homelab_manifest::parse_str(".sops.yaml", text(&files, ".sops.yaml")).0[0]
+            .value
+            .clone(),
+    )
+    .expect("json");
+    for rule in sops["creation_rules"].as_array().expect("rules") {
+        assert_eq!(rule["age"], format!("{AGE_A},{AGE_B}"), "{rule}");
+    }
     assert!(
         places(HOMELAB_REPO)
             .iter()
@@ -171,8 +195,16 @@ fn hostile_values_round_trip_through_every_yaml_toml_and_json_file() {
 #[test]
 fn free_text_never_adds_a_line() {
     let files = rendered();
-    let default =
-        render(&parse(DEFAULT_CONFIG, "platform.toml").expect("default")).expect("render");
+    let plain = config_with(
+        [
+            "runners",
+            "RTX 5080",
+            "https://github.com/yourorg/gitops-homelab",
+            "https://example.invalid/homelab",
+        ],
+        None,
+    );
+    let default = render(&plain).expect("render");
     for (path, content) in &files {
         let before = default.get(path).map(|t| t.lines().count());
         if let Some(before) = before {
