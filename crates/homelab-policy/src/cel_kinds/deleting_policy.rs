@@ -19,7 +19,7 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval;
 use super::exceptions;
-use super::match_constraints;
+use super::opening::Opening;
 
 /// Whether `doc` is a Kyverno DeletingPolicy (cluster-wide or namespaced).
 pub fn is_deleting_policy(doc: &Json) -> bool {
@@ -73,18 +73,12 @@ pub fn evaluate_deleting_policy(
                 "labels": resource.pointer("/metadata/labels").cloned().unwrap_or(json!({})),
             }});
         }
-        let labels = match_constraints::namespace_labels(ctx, resource);
-        let req = match_constraints::Request {
-            resource,
-            operation: "CREATE",
-            namespace_labels: &labels,
-            subresource: ctx.subresource.as_ref(),
-        };
-        if !match_constraints::matches(&mc, &req) {
+        let opening = Opening::new(policy, resource, ctx)?.with_operation("CREATE");
+        if !opening.selects(Some(&mc)) {
             return None;
         }
     }
-    let pns = super::validating_policy::policy_namespace(policy);
+    let pns = super::opening::policy_namespace(policy);
     let null = Json::Null;
     let mut act = eval::activation_in(resource, &null, &null, &namespace_object, ctx, pns);
     let defs = spec

@@ -24,7 +24,7 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval;
 use super::exceptions::{self, Decision};
-use super::match_constraints;
+use super::opening::{self, Conditions, Opening};
 
 /// Whether `doc` is a Kyverno GeneratingPolicy (cluster-wide or namespaced).
 pub fn is_generating_policy(doc: &Json) -> bool {
@@ -57,39 +57,13 @@ pub fn evaluate_generating_policy_with_exceptions(
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string();
-    let labels = match_constraints::namespace_labels(ctx, resource);
-    let req = match_constraints::Request {
-        resource,
-        operation: &ctx.operation,
-        namespace_labels: &labels,
-        subresource: ctx.subresource.as_ref(),
-    };
-    if !spec
-        .get("matchConstraints")
-        .is_some_and(|mc| match_constraints::matches(mc, &req))
-    {
+    let opening = Opening::new(policy, resource, ctx)?;
+    if !opening.spec_selects(spec) {
         return None;
     }
     let respond = |status, message: String| vec![RuleResponse::new(name.clone(), status, message)];
-    let deleting = ctx.operation == "DELETE";
-    let old = ctx.old_object.clone().unwrap_or(Json::Null);
-    let object = if deleting {
-        Json::Null
-    } else {
-        resource.clone()
-    };
-    let namespaced = resource
-        .pointer("/metadata/namespace")
-        .and_then(Json::as_str)
-        .is_some_and(|n| !n.is_empty());
-    let ns_obj = if namespaced {
-        ctx.namespace_object.clone().unwrap_or(Json::Null)
-    } else {
-        Json::Null
-    };
-    let pns = super::validating_policy::policy_namespace(policy).to_string();
-    let request = eval::request_json(resource, ctx);
-    let mut act = eval::activation_in(&object, &old, &request, &ns_obj, ctx, &pns);
+    let pns = opening.policy_namespace().to_string();
+    let mut act = opening.activation();
     let mine = exceptions::for_policy(policy, all_exceptions);
     match exceptions::decide(&mine, &mut act, false) {
         Decision::Evaluate => {}
@@ -101,16 +75,14 @@ pub fn evaluate_generating_policy_with_exceptions(
             ))
         }
     }
-    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
-        match eval::match_conditions(conds, &act, &eval::Variables::default()) {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => {
-                return Some((
-                    respond(Status::Error, format!("failed to evaluate policy: {e}")),
-                    Vec::new(),
-                ))
-            }
+    match opening::match_conditions(spec, &act, &eval::Variables::default(), false) {
+        Conditions::Met => {}
+        Conditions::NotMet => return None,
+        Conditions::Failed(e) => {
+            return Some((
+                respond(Status::Error, format!("failed to evaluate policy: {e}")),
+                Vec::new(),
+            ))
         }
     }
     let generated: Arc<Mutex<Vec<Json>>> = Arc::default();

@@ -20,7 +20,7 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval::{self, DefaultMessage, Outcome};
 use super::exceptions;
-use super::match_constraints;
+use super::opening::{self, Conditions, Opening};
 
 /// Whether `doc` is a Kyverno ImageValidatingPolicy (cluster-wide or namespaced).
 pub fn is_image_validating_policy(doc: &Json) -> bool {
@@ -141,50 +141,21 @@ pub fn evaluate_image_validating_policy(
         .to_string();
     let respond =
         |status, message: String| Some(vec![RuleResponse::new(name.clone(), status, message)]);
-    let labels = match_constraints::namespace_labels(ctx, resource);
-    let req = match_constraints::Request {
-        resource,
-        operation: &ctx.operation,
-        namespace_labels: &labels,
-        subresource: ctx.subresource.as_ref(),
-    };
-    let selected = |mc: &Json| match_constraints::matches(mc, &req);
-    let mc = spec.get("matchConstraints")?;
-    let variants = super::autogen::validating_policy_variants(spec);
-    if !selected(mc)
-        && !variants
+    let opening = Opening::new(policy, resource, ctx)?;
+    if !opening.spec_selects(spec)
+        && !super::autogen::validating_policy_variants(spec)
             .iter()
-            .any(|v| v.get("matchConstraints").is_some_and(selected))
+            .any(|v| opening.spec_selects(v))
     {
         return None;
     }
-    let old = ctx.old_object.clone().unwrap_or(Json::Null);
-    let object = if ctx.operation == "DELETE" {
-        Json::Null
-    } else {
-        resource.clone()
-    };
-    let namespaced = resource
-        .pointer("/metadata/namespace")
-        .and_then(Json::as_str)
-        .is_some_and(|n| !n.is_empty());
-    let ns_obj = if namespaced {
-        ctx.namespace_object.clone().unwrap_or(Json::Null)
-    } else {
-        Json::Null
-    };
-    let request = eval::request_json(resource, ctx);
-    let pns = super::validating_policy::policy_namespace(policy);
-    let mut act = eval::activation_in(&object, &old, &request, &ns_obj, ctx, pns);
+    let mut act = opening.activation();
     let no_vars = eval::Variables::default();
-    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
-        match eval::match_conditions(conds, &act, &no_vars) {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(_) if spec.get("failurePolicy").and_then(Json::as_str) == Some("Ignore") => {
-                return None
-            }
-            Err(e) => return respond(Status::Error, format!("failed to evaluate policy: {e}")),
+    match opening::match_conditions(spec, &act, &no_vars, true) {
+        Conditions::Met => {}
+        Conditions::NotMet => return None,
+        Conditions::Failed(e) => {
+            return respond(Status::Error, format!("failed to evaluate policy: {e}"))
         }
     }
     let mine = exceptions::for_policy(policy, all_exceptions);

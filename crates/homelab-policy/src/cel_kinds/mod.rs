@@ -23,6 +23,7 @@ mod match_constraints;
 pub mod mutating_admission_policy;
 pub mod mutating_policy;
 mod mutation;
+mod opening;
 mod resources;
 mod validate_rule;
 mod validating_admission_policy;

@@ -22,6 +22,8 @@ use super::eval;
 use super::exceptions::{self, Decision};
 use super::match_constraints;
 use super::mutation::{self, Lists};
+use super::opening::Opening;
+use homelab_cel::Activation;
 
 /// Whether `doc` is a Kyverno MutatingPolicy (cluster-wide or namespaced).
 pub fn is_mutating_policy(doc: &Json) -> bool {
@@ -69,22 +71,12 @@ pub fn evaluate_mutating_policy_with_exceptions(
     all_exceptions: &[Json],
 ) -> Option<(Vec<RuleResponse>, Option<Json>)> {
     let spec = policy.get("spec")?;
-    let labels = match_constraints::namespace_labels(ctx, resource);
-    let req = match_constraints::Request {
-        resource,
-        operation: &ctx.operation,
-        namespace_labels: &labels,
-        subresource: ctx.subresource.as_ref(),
-    };
-    let selected = |s: &Json| {
-        s.get("matchConstraints")
-            .is_some_and(|mc| match_constraints::matches(mc, &req))
-    };
+    let opening = Opening::new(policy, resource, ctx)?;
     let variants = super::autogen::mutating_policy_variants(spec);
-    let chosen = if selected(spec) {
+    let chosen = if opening.spec_selects(spec) {
         Some(spec)
     } else {
-        variants.iter().find(|v| selected(v))
+        variants.iter().find(|v| opening.spec_selects(v))
     };
     let Some(spec) = chosen else {
         let reported = std::iter::once(spec)
@@ -93,30 +85,11 @@ pub fn evaluate_mutating_policy_with_exceptions(
         return reported.then(|| (Vec::new(), None));
     };
     let mine = exceptions::for_policy(policy, all_exceptions);
-    let old = ctx.old_object.clone().unwrap_or(Json::Null);
-    let namespaced = resource
-        .pointer("/metadata/namespace")
-        .and_then(Json::as_str)
-        .is_some_and(|n| !n.is_empty());
-    let ns_obj = if namespaced {
-        ctx.namespace_object.clone().unwrap_or(Json::Null)
-    } else {
-        Json::Null
-    };
-    let object = if ctx.operation == "DELETE" {
-        Json::Null
-    } else {
-        resource.clone()
-    };
-    let request = eval::request_json(resource, ctx);
     let (rules, patched) = mutate(
         policy,
         spec,
-        &object,
-        &old,
-        &request,
-        &ns_obj,
-        ctx,
+        opening.activation(),
+        &opening.object(),
         &mine,
         "matchConditions",
     );
@@ -124,21 +97,16 @@ pub fn evaluate_mutating_policy_with_exceptions(
 }
 
 /// Evaluates the policy's exceptions, conditions (`conditions_key`: `matchConditions`,
-/// or `targetMatchConditions` for a mutate-existing target) and mutations on `object`.
-#[allow(clippy::too_many_arguments)]
+/// or `targetMatchConditions` for a mutate-existing target) and mutations on `object`,
+/// bound in `act`.
 fn mutate(
     policy: &Json,
     spec: &Json,
+    mut act: Activation,
     object: &Json,
-    old: &Json,
-    request: &Json,
-    namespace_object: &Json,
-    ctx: &EvalContext,
     exceptions: &[&Json],
     conditions_key: &str,
 ) -> (Vec<RuleResponse>, Option<Json>) {
-    let pns = super::validating_policy::policy_namespace(policy);
-    let mut act = eval::activation_in(object, old, request, namespace_object, ctx, pns);
     match exceptions::decide(exceptions, &mut act, false) {
         Decision::Evaluate => {}
         Decision::Exempt(status, message) => return (respond(policy, status, message), None),
@@ -228,7 +196,7 @@ pub fn targets(policy: &Json, trigger: &Json, target: &Json, ctx: &EvalContext) 
         .filter(|e| !e.trim().is_empty())
     {
         let null = Json::Null;
-        let pns = super::validating_policy::policy_namespace(policy);
+        let pns = super::opening::policy_namespace(policy);
         let mut act = eval::activation_in(trigger, &null, &null, &null, ctx, pns);
         let defs = spec
             .get("variables")
@@ -301,17 +269,10 @@ pub fn mutate_existing(
     let spec = policy.get("spec")?;
     let mine = exceptions::for_policy(policy, all_exceptions);
     let request = eval::request_json(trigger, ctx);
-    let (rules, patched) = mutate(
-        policy,
-        spec,
-        target,
-        &Json::Null,
-        &request,
-        &Json::Null,
-        ctx,
-        &mine,
-        "targetMatchConditions",
-    );
+    let pns = super::opening::policy_namespace(policy);
+    let null = Json::Null;
+    let act = eval::activation_in(target, &null, &request, &null, ctx, pns);
+    let (rules, patched) = mutate(policy, spec, act, target, &mine, "targetMatchConditions");
     Some((rules, patched))
 }
 
