@@ -16,6 +16,7 @@ pub mod by_kind;
 pub mod deleting_policy;
 pub mod eval;
 pub mod exceptions;
+mod fields;
 mod generating_policy;
 pub mod image_validating_policy;
 mod libs;

@@ -17,15 +17,13 @@ use crate::response::{RuleResponse, Status};
 
 use super::bindings;
 use super::eval;
+use super::fields;
 use super::mutation::{self, Lists};
 use super::opening::{self, Conditions, Opening};
 
 /// Whether `doc` is a Kubernetes MutatingAdmissionPolicy.
 pub fn is_mutating_admission_policy(doc: &Json) -> bool {
-    doc.get("apiVersion")
-        .and_then(Json::as_str)
-        .is_some_and(|a| a.starts_with("admissionregistration.k8s.io/"))
-        && doc.get("kind").and_then(Json::as_str) == Some("MutatingAdmissionPolicy")
+    fields::is_admission_kind(doc, "MutatingAdmissionPolicy")
 }
 
 /// Applies a MutatingAdmissionPolicy without bindings or parameters.
@@ -85,12 +83,13 @@ fn mutate(
     namespace_object: &Json,
     ctx: &EvalContext,
 ) -> Option<(Vec<RuleResponse>, Json)> {
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("")
-        .to_string();
-    let rule = |status, message: &str| vec![RuleResponse::new(name.clone(), status, message)];
+    let rule = |status, message: &str| {
+        vec![RuleResponse::new(
+            fields::policy_name(policy),
+            status,
+            message,
+        )]
+    };
     let (mut act, _) =
         eval::create_request_activation(resource, namespace_object, &Json::Null, ctx);
     act.bind_json("params", &Json::Null);
@@ -105,19 +104,9 @@ fn mutate(
         Conditions::Failed(_) => return None,
     }
     act.bind_json("params", params);
-    let defs = spec
-        .get("variables")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let vars = eval::eval_variables(defs, &mut act);
+    let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
     let mut object = resource.clone();
-    for m in spec
-        .get("mutations")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
+    for m in fields::list(spec, "mutations") {
         object = mutation::apply_mutation(m, &act, &vars, &object, Lists::Atomic).ok()?;
         act.bind_json("object", &object);
     }

@@ -20,6 +20,7 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval;
 use super::exceptions::{self, Decision};
+use super::fields;
 use super::match_constraints;
 use super::mutation::{self, Lists};
 use super::opening::Opening;
@@ -27,10 +28,7 @@ use homelab_cel::Activation;
 
 /// Whether `doc` is a Kyverno MutatingPolicy (cluster-wide or namespaced).
 pub fn is_mutating_policy(doc: &Json) -> bool {
-    let api = doc.get("apiVersion").and_then(Json::as_str).unwrap_or("");
-    let kind = doc.get("kind").and_then(Json::as_str).unwrap_or("");
-    api.starts_with("policies.kyverno.io/")
-        && matches!(kind, "MutatingPolicy" | "NamespacedMutatingPolicy")
+    fields::is_kyverno_kind(doc, "MutatingPolicy")
 }
 
 /// Whether the policy also mutates existing resources.
@@ -43,10 +41,7 @@ pub fn mutates_existing(policy: &Json) -> bool {
 
 fn respond(policy: &Json, status: Status, message: impl Into<String>) -> Vec<RuleResponse> {
     vec![RuleResponse::new(
-        policy
-            .pointer("/metadata/name")
-            .and_then(Json::as_str)
-            .unwrap_or(""),
+        fields::policy_name(policy),
         status,
         message,
     )]
@@ -112,12 +107,7 @@ fn mutate(
         Decision::Exempt(status, message) => return (respond(policy, status, message), None),
         Decision::Error(e) => return (respond(policy, Status::Error, e), None),
     }
-    let defs = spec
-        .get("variables")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let vars = eval::eval_variables(defs, &mut act);
+    let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
     if let Some(conds) = spec.get(conditions_key).and_then(Json::as_array) {
         match eval::match_conditions(conds, &act, &vars) {
             Ok(true) => {}
@@ -136,14 +126,7 @@ fn mutate(
         Lists::Atomic
     };
     let mut current = object.clone();
-    for (i, m) in spec
-        .get("mutations")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-        .iter()
-        .enumerate()
-    {
+    for (i, m) in fields::list(spec, "mutations").iter().enumerate() {
         match mutation::apply_mutation(m, &act, &vars, &current, lists) {
             Ok(next) => current = next,
             Err(e) => {
@@ -156,27 +139,15 @@ fn mutate(
         // The next mutation (and the variables it reads) sees the object as mutated so far.
         act.bind_json("object", &current);
     }
-    for a in spec
-        .get("auditAnnotations")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
-        let key = a.get("key").and_then(Json::as_str).unwrap_or("");
-        let expr = a
-            .get("valueExpression")
-            .and_then(Json::as_str)
-            .unwrap_or("");
-        if let Err(e) = eval::eval_string_or_null(expr, &act, &vars) {
-            return (
-                respond(
-                    policy,
-                    Status::Error,
-                    format!("failed to evaluate auditAnnotation {key:?}: {e}"),
-                ),
-                None,
-            );
-        }
+    if let Err((key, e)) = eval::audit_annotations(spec, &act, &vars) {
+        return (
+            respond(
+                policy,
+                Status::Error,
+                format!("failed to evaluate auditAnnotation {key:?}: {e}"),
+            ),
+            None,
+        );
     }
     (respond(policy, Status::Pass, "success"), Some(current))
 }
@@ -198,12 +169,7 @@ pub fn targets(policy: &Json, trigger: &Json, target: &Json, ctx: &EvalContext) 
         let null = Json::Null;
         let pns = super::opening::policy_namespace(policy);
         let mut act = eval::activation_in(trigger, &null, &null, &null, ctx, pns);
-        let defs = spec
-            .get("variables")
-            .and_then(Json::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let vars = eval::eval_variables(defs, &mut act);
+        let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
         let Ok(found) = eval::eval_json(expr, &act, &vars) else {
             return false;
         };

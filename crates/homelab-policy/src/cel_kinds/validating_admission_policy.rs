@@ -15,14 +15,12 @@ use crate::response::{RuleResponse, Status};
 
 use super::bindings;
 use super::eval::{self, DefaultMessage, Outcome};
+use super::fields;
 use super::opening::{self, Conditions, Opening};
 
 /// Whether `doc` is a ValidatingAdmissionPolicy.
 pub fn is_validating_admission_policy(doc: &Json) -> bool {
-    doc.get("apiVersion")
-        .and_then(Json::as_str)
-        .is_some_and(|a| a.starts_with("admissionregistration.k8s.io/"))
-        && doc.get("kind").and_then(Json::as_str) == Some("ValidatingAdmissionPolicy")
+    fields::is_admission_kind(doc, "ValidatingAdmissionPolicy")
 }
 
 /// Evaluates a ValidatingAdmissionPolicy against `resource`. `bindings` may hold any
@@ -79,13 +77,10 @@ fn evaluate(
     labels: &Map<String, Json>,
     params: &Json,
 ) -> RuleResponse {
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("")
-        .to_string();
-    let respond = |status, message: String| RuleResponse::new(name.clone(), status, message);
-    let spec = policy.get("spec").cloned().unwrap_or(Json::Null);
+    let respond =
+        |status, message: String| RuleResponse::new(fields::policy_name(policy), status, message);
+    let null = Json::Null;
+    let spec = policy.get("spec").unwrap_or(&null);
     let namespace_object = bindings::namespace_object(resource, Some(labels));
     let (mut act, _) =
         eval::create_request_activation(resource, &namespace_object, &Json::Null, ctx);
@@ -95,7 +90,7 @@ fn evaluate(
         let mut mc_act =
             eval::create_request_activation(resource, &namespace_object, &Json::Null, ctx).0;
         mc_act.bind_json("params", &Json::Null);
-        match opening::match_conditions(&spec, &mc_act, &eval::Variables::default(), true) {
+        match opening::match_conditions(spec, &mc_act, &eval::Variables::default(), true) {
             Conditions::Met => {}
             Conditions::NotMet => {
                 return respond(Status::Skip, "match conditions aren't met".into())
@@ -103,17 +98,8 @@ fn evaluate(
             Conditions::Failed(e) => return respond(Status::Error, e),
         }
     }
-    let defs = spec
-        .get("variables")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let vars = eval::eval_variables(defs, &mut act);
-    let validations = spec
-        .get("validations")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
+    let validations = fields::list(spec, "validations");
     match eval::validations(
         validations,
         &act,

@@ -16,16 +16,14 @@ use crate::response::{RuleResponse, Status};
 use super::autogen::validating_policy_variants;
 use super::eval::{self, DefaultMessage, Outcome};
 use super::exceptions::Decision;
+use super::fields;
 use super::match_constraints::{self, selector_is_set};
 use super::opening::{self, policy_namespace, Conditions, Opening};
 use homelab_cel::Activation;
 
 /// Whether `doc` is a Kyverno ValidatingPolicy (cluster-wide or namespaced).
 pub fn is_validating_policy(doc: &Json) -> bool {
-    let api = doc.get("apiVersion").and_then(Json::as_str).unwrap_or("");
-    let kind = doc.get("kind").and_then(Json::as_str).unwrap_or("");
-    api.starts_with("policies.kyverno.io/")
-        && matches!(kind, "ValidatingPolicy" | "NamespacedValidatingPolicy")
+    fields::is_kyverno_kind(doc, "ValidatingPolicy")
 }
 
 /// Whether the policy's match constraints use a namespace or object selector
@@ -38,14 +36,7 @@ pub fn validating_policy_has_selector(policy: &Json) -> bool {
 }
 
 fn rule_response(policy: &Json, status: Status, message: impl Into<String>) -> RuleResponse {
-    RuleResponse::new(
-        policy
-            .pointer("/metadata/name")
-            .and_then(Json::as_str)
-            .unwrap_or(""),
-        status,
-        message,
-    )
+    RuleResponse::new(fields::policy_name(policy), status, message)
 }
 
 /// Evaluates a ValidatingPolicy against `resource`. `None` when the policy does
@@ -158,23 +149,12 @@ fn evaluate_spec(
     }
     // Kyverno evaluates the audit annotations once the validations are decided;
     // one that cannot be evaluated turns the result into an error.
-    for a in spec
-        .get("auditAnnotations")
-        .and_then(Json::as_array)
-        .unwrap_or(&empty)
-    {
-        let key = a.get("key").and_then(Json::as_str).unwrap_or("");
-        let expr = a
-            .get("valueExpression")
-            .and_then(Json::as_str)
-            .unwrap_or("");
-        if let Err(e) = eval::eval_string_or_null(expr, &act, &vars) {
-            return rule_response(
-                policy,
-                Status::Error,
-                format!("failed to evaluate auditAnnotation '{key}': {e}"),
-            );
-        }
+    if let Err((key, e)) = eval::audit_annotations(spec, &act, &vars) {
+        return rule_response(
+            policy,
+            Status::Error,
+            format!("failed to evaluate auditAnnotation '{key}': {e}"),
+        );
     }
     match outcome {
         Outcome::Pass => rule_response(policy, Status::Pass, "success"),
