@@ -2239,7 +2239,11 @@ fn where_is(o: &Object<'_>, pointer: &str) -> String {
 
 /// The Services an Ingress or a Traefik IngressRoute sends traffic to: ((name, namespace if
 /// given), port if given as a number, pointer).
-fn ingress_backends(o: &Object<'_>) -> Vec<((String, Option<String>), Option<u16>, String)> {
+/// A backend of an Ingress: (Service name, its namespace when given), port number when
+/// given, pointer.
+type Backend = ((String, Option<String>), Option<u16>, String);
+
+fn ingress_backends(o: &Object<'_>) -> Vec<Backend> {
     let doc = o.doc;
     let mut out = Vec::new();
     let port_of = |p: Option<&Value>| {

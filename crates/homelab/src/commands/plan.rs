@@ -67,9 +67,19 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     // Beside the static plan, what the repository's objects predict (text and JSON).
     let simulation = match (&args.dir, args.static_only, args.format) {
         (Some(dir), false, Format::Text | Format::Json) => {
-            let loaded = crate::pipeline::simulate_input::load(dir, &[], None)?;
-            let input = loaded.input();
-            Some(homelab_simulate::simulate(&input))
+            match crate::pipeline::simulate_input::load(dir, &[], None) {
+                Ok(loaded) => Some(homelab_simulate::simulate(&loaded.input())),
+                Err(e) => {
+                    // The static plan stands on its own; say why the simulation is missing.
+                    eprintln!(
+                        "{}",
+                        crate::term::safe_lines(&format!(
+                            "note: the rollout is not simulated: {e:#}"
+                        ))
+                    );
+                    None
+                }
+            }
         }
         _ => None,
     };
