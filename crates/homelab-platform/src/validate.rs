@@ -19,6 +19,7 @@ pub fn validate(config: &Config, check_budgets: bool, report: Report<'_>) {
     validate_storage(config, report);
     validate_github(config, report);
     validate_tooling(config, report);
+    validate_sops(config, report);
     validate_components(config, report);
     validate_crd_order(config, report);
     if check_budgets {
@@ -283,6 +284,17 @@ fn validate_tooling(config: &Config, report: Report<'_>) {
                 format!(
                     "expected an image name without a tag (the tag is homelab_version), like \"ghcr.io/org/homelab\", got {image:?}"
                 ),
+            );
+        }
+    }
+}
+
+fn validate_sops(config: &Config, report: Report<'_>) {
+    for (i, recipient) in config.sops.age_recipients.iter().enumerate() {
+        if let Err(why) = homelab_sops::keys::parse_recipient(recipient) {
+            report(
+                &format!("sops.age_recipients[{i}]"),
+                format!("{why}; `age-keygen -y KEYFILE` prints the public key of an age key"),
             );
         }
     }

@@ -15,6 +15,7 @@ pub use config::CheckConfig;
 pub use config::SECRET_SCANNING_OFF_DOC;
 pub use kustomize_stage::RULE_DOC as KUSTOMIZE_RULE_DOC;
 pub use policy_stage::RULE_DOC as POLICY_RULE_DOC;
+pub use sops_stage::PLACEHOLDER_RECIPIENT as SOPS_PLACEHOLDER_RECIPIENT;
 pub use sops_stage::RULE_DOC as SOPS_RULE_DOC;
 pub use suppress::RULE_DOC as SUPPRESSION_RULE_DOC;
 
