@@ -204,6 +204,11 @@ fn tool_configuration(api_version: &str, kind: &str) -> Option<&'static str> {
         // Talos machine configuration documents use the bare `v1alpha1`; the Kubernetes core
         // group serves only `v1`.
         ("", _) if api_version == "v1alpha1" => Some("a Talos machine configuration document"),
+        // `apiVersion: builtin` configures one of kustomize's own transformers or generators
+        // (listed under `transformers:`/`generators:` of a kustomization).
+        ("", _) if api_version == "builtin" => {
+            Some("a kustomize builtin transformer or generator configuration")
+        }
         (
             "apiserver.config.k8s.io"
             | "pod-security.admission.config.k8s.io"

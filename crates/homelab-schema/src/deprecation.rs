@@ -43,7 +43,10 @@ pub const TABLE: &[Retired] = &[
     r("extensions/v1beta1", "Ingress", 14, Some(22), "networking.k8s.io/v1"),
     r("networking.k8s.io/v1beta1", "Ingress", 19, Some(22), "networking.k8s.io/v1"),
     r("networking.k8s.io/v1beta1", "IngressClass", 19, Some(22), "networking.k8s.io/v1"),
-    r("admissionregistration.k8s.io/v1beta1", "*", 16, Some(22), "admissionregistration.k8s.io/v1"),
+    // Only the webhook configurations: the group's v1beta1 came back in 1.28 and 1.34 for
+    // ValidatingAdmissionPolicy and MutatingAdmissionPolicy.
+    r("admissionregistration.k8s.io/v1beta1", "MutatingWebhookConfiguration", 16, Some(22), "admissionregistration.k8s.io/v1"),
+    r("admissionregistration.k8s.io/v1beta1", "ValidatingWebhookConfiguration", 16, Some(22), "admissionregistration.k8s.io/v1"),
     r("apiextensions.k8s.io/v1beta1", "CustomResourceDefinition", 16, Some(22), "apiextensions.k8s.io/v1"),
     r("apiregistration.k8s.io/v1beta1", "APIService", 19, Some(22), "apiregistration.k8s.io/v1"),
     r("authentication.k8s.io/v1beta1", "TokenReview", 19, Some(22), "authentication.k8s.io/v1"),

@@ -590,3 +590,46 @@ spec:
         );
     }
 }
+
+/// Seen on Flux repositories: kustomize's `apiVersion: builtin` transformer configurations
+/// are not objects, and `admissionregistration.k8s.io/v1beta1` serves MutatingAdmissionPolicy
+/// (new in 1.34) although its webhook configurations were removed in 1.22.
+#[test]
+fn builtin_transformers_and_admission_policies_of_v1beta1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "transformers.yaml",
+        "apiVersion: builtin\nkind: LabelTransformer\nmetadata: {name: labels}\nlabels: {app: x}\nfieldSpecs: [{path: metadata/labels, create: true}]\n",
+    );
+    write(
+        root,
+        "map.yaml",
+        "apiVersion: admissionregistration.k8s.io/v1beta1\nkind: MutatingAdmissionPolicyBinding\nmetadata: {name: m}\nspec: {policyName: m}\n---\napiVersion: admissionregistration.k8s.io/v1beta1\nkind: MutatingWebhookConfiguration\nmetadata: {name: old}\nwebhooks: []\n",
+    );
+    let report = check_with(root, &["--kubernetes-version", "1.34"]);
+    let problems = problems(&report);
+    assert!(
+        !problems.iter().any(|(_, f, _)| f == "transformers.yaml"),
+        "{problems:#?}"
+    );
+    assert!(
+        findings(&report, "note")
+            .iter()
+            .any(|(r, f, m)| r.starts_with("load/")
+                && f == "transformers.yaml"
+                && m.contains("builtin")),
+        "{report:#}"
+    );
+    let removed: Vec<&String> = problems
+        .iter()
+        .filter(|(r, _, _)| r == "schema/removed-api")
+        .map(|(_, _, m)| m)
+        .collect();
+    assert_eq!(removed.len(), 1, "{problems:#?}");
+    assert!(
+        removed[0].contains("MutatingWebhookConfiguration"),
+        "{removed:?}"
+    );
+}
