@@ -167,6 +167,7 @@ pub fn run_lint(args: LintArgs, global: &Global) -> anyhow::Result<u8> {
         rules: Vec::new(),
         suppressions: Vec::new(),
         waves: Vec::new(),
+        rollout: None,
     };
     let files: std::collections::HashMap<String, String> = files.into_iter().collect();
     print!(
