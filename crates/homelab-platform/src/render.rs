@@ -189,6 +189,7 @@ fn render_with(config: &Config, platform: &Platform) -> Result<Rendered, RenderE
         bootstrap => Value::from_serialize(crate::bootstrap::steps(config, platform)),
         k3s => Value::from_serialize(&config.k3s),
         tooling => Value::from_serialize(&config.tooling),
+        sops => Value::from_serialize(&config.sops),
         server => Value::from_serialize(config.nodes.iter().find(|n| n.name == config.k3s.server)),
     };
     let mut out = Rendered::new();

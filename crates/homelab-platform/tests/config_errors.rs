@@ -158,7 +158,7 @@ fn unpinned_chart_version() {
 #[test]
 fn latest_image_is_refused() {
     let text = edit(
-        "image = \"docker.io/ollama/ollama:0.9.6\"",
+        "image = \"docker.io/ollama/ollama:0.34.0\"",
         "image = \"docker.io/ollama/ollama:latest\"",
     );
     expect_error(
@@ -251,4 +251,23 @@ fn component_on_an_unknown_node() {
         "node = \"nowhere\"",
         "nodes: homelab, akula-prime",
     );
+}
+
+#[test]
+fn sops_recipient_must_be_an_age_public_key() {
+    let text = edit(
+        "age_recipients = []",
+        "age_recipients = [\"age1replace0with0your0age0public0key\"]",
+    );
+    expect_error(
+        &text,
+        "sops.age_recipients[0]",
+        "age_recipients = [",
+        "not an age recipient",
+    );
+    let text = edit(
+        "age_recipients = []",
+        "age_recipients = [\"age1l3nzv85220ygnk4xx3ekk39aytssuyrxtr95wsalykrysxkcf45qfkf5g2\"]",
+    );
+    assert!(parse(&text, "platform.toml").is_ok());
 }
