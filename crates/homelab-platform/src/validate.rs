@@ -330,15 +330,8 @@ fn validate_storage(config: &Config, report: Report<'_>) {
     ] {
         check_kind(report, key, value, kind);
     }
-    let compression_ok = match st.compression.as_str() {
-        "lzo" | "zlib" | "none" | "zstd" => true,
-        c => c
-            .strip_prefix("zstd:")
-            .and_then(|l| l.parse::<u32>().ok())
-            .is_some_and(|l| (1..=15).contains(&l)),
-    };
-    if !compression_ok {
-        report("storage.compression", format!("expected zstd:1 (NVMe), zstd:3 (SATA), zstd:N with N in 1..15, lzo, zlib or none; got {:?}", st.compression));
+    if !crate::values::is_btrfs_compression(&st.compression) {
+        report("storage.compression", format!("expected zstd:1 (NVMe), zstd:3 (SATA), zstd:N with N in 1..15, lzo, zlib[:1..9] or none; got {:?}", st.compression));
     }
     for (key, name) in [
         ("storage.default_class", &st.default_class),
@@ -736,18 +729,22 @@ pub fn is_dns_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
+/// An exact semantic version (`1.7.2`, `v1.21.1`, `2.0.0-rc.1+build.5`): three numbers, then
+/// pre-release and build identifiers of letters, digits, `.` and `-` only.
 fn is_pinned_version(v: &str) -> bool {
     let core = v.strip_prefix('v').unwrap_or(v);
-    let nums: Vec<&str> = core
-        .split(['-', '+'])
-        .next()
-        .unwrap_or("")
-        .split('.')
-        .collect();
+    let end = core.find(['-', '+']).unwrap_or(core.len());
+    let (numbers, suffix) = core.split_at(end);
+    let nums: Vec<&str> = numbers.split('.').collect();
     nums.len() == 3
         && nums
             .iter()
             .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && v.len() <= 128
+        && suffix
+            .split(['-', '+', '.'])
+            .skip(1)
+            .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 fn is_pinned_image(img: &str) -> bool {
@@ -792,6 +789,31 @@ mod tests {
         }
         for bad in ["0", "-1", "1 core", "m", "`x`"] {
             assert!(!is_cpu_quantity(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pinned_versions_are_semantic_versions_and_nothing_else() {
+        for ok in [
+            "1.7.2",
+            "v1.21.1",
+            "2.0.0-rc.1",
+            "1.2.3+build.5",
+            "0.14.2-beta-1",
+        ] {
+            assert!(is_pinned_version(ok), "{ok}");
+        }
+        for bad in [
+            "1.7",
+            "latest",
+            "1.2.3-$(id)",
+            "1.2.3-",
+            "1.2.3+a..b",
+            "1.2.3 ",
+            "1.2.3-\nx: y",
+            "~1.2.3",
+        ] {
+            assert!(!is_pinned_version(bad), "{bad:?}");
         }
     }
 }

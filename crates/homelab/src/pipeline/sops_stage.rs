@@ -45,15 +45,14 @@ pub fn run(
     for source in &loaded.sources {
         let name = source.name.as_str();
         let format = inspect::format_of(name);
-        if inspect::looks_like_sops(&source.text) && is_sops_text(&source.text, format) {
-            sops_sources.insert(name.to_owned());
-            out.extend(inspect::check_sops_file(
-                name,
-                &source.text,
-                format,
-                identities,
-            ));
-            continue;
+        if inspect::looks_like_sops(&source.text) {
+            // Parsed once: the parse decides whether this is a SOPS file and is then checked.
+            let parsed = homelab_sops::file::parse(&source.text, format);
+            if is_sops_text(&parsed, &source.text) {
+                sops_sources.insert(name.to_owned());
+                out.extend(inspect::check_parsed_sops_file(name, parsed, identities));
+                continue;
+            }
         }
         let Some(path) = &source.path else {
             continue;
@@ -204,8 +203,11 @@ fn is_metadata(value: Option<&serde_json::Value>) -> bool {
         .is_some_and(|m| m.contains_key("mac") || m.contains_key("lastmodified"))
 }
 
-fn is_sops_text(text: &str, format: homelab_sops::Format) -> bool {
-    match homelab_sops::file::parse(text, format) {
+fn is_sops_text(
+    parsed: &Result<Vec<homelab_sops::tree::Document>, homelab_sops::Error>,
+    text: &str,
+) -> bool {
+    match parsed {
         Ok(docs) => docs.iter().any(inspect::is_sops_document),
         // A file that looks like SOPS but does not parse: truncated, reported by the check.
         Err(_) => text.contains("ENC[AES256_GCM,"),
