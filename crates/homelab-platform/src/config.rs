@@ -383,6 +383,10 @@ pub struct Component {
     /// GitLab only: the container registry refuses pushes (for garbage collection).
     #[serde(default)]
     pub registry_read_only: Option<bool>,
+    /// ARC only: the runner container image of the scale sets (pinned tag), so that it is
+    /// bumped here with everything else.
+    #[serde(default)]
+    pub runner_image: Option<String>,
 }
 
 /// `chart = { repo, name, version }`
@@ -602,6 +606,7 @@ fn known_keys(table_path: &str) -> &'static [&'static str] {
             "storage_size",
             "runners_namespace",
             "registry_read_only",
+            "runner_image",
         ],
     }
 }

@@ -474,7 +474,7 @@ fn validate_components(config: &Config, report: Report<'_>) {
                     if !ValueKind::Image.check(img) {
                         report(&k("image"), format!("expected {}, got {img:?}", ValueKind::Image.describe()));
                     } else if !is_pinned_image(img) {
-                        report(&k("image"), format!("expected an image with a pinned tag (not :latest), like \"docker.io/ollama/ollama:0.9.6\", got {img:?}"));
+                        report(&k("image"), format!("expected an image with a pinned tag (not :latest), like \"docker.io/ollama/ollama:0.34.0\", got {img:?}"));
                     }
                 }
             },
@@ -506,6 +506,24 @@ fn validate_components(config: &Config, report: Report<'_>) {
                 &k("registry_read_only"),
                 "only components.gitlab has registry_read_only".into(),
             );
+        }
+        match (&c.runner_image, spec.key == "arc") {
+            (Some(_), false) => report(
+                &k("runner_image"),
+                "only components.arc has runner_image".into(),
+            ),
+            (None, true) if c.enabled => report(
+                &k("runner_image"),
+                "set the runner image of the scale sets with a pinned tag, like runner_image = \"ghcr.io/actions/actions-runner:2.334.0\"".into(),
+            ),
+            (Some(img), true) => {
+                if !ValueKind::Image.check(img) {
+                    report(&k("runner_image"), format!("expected {}, got {img:?}", ValueKind::Image.describe()));
+                } else if !is_pinned_image(img) {
+                    report(&k("runner_image"), format!("expected an image with a pinned tag (not :latest), like \"ghcr.io/actions/actions-runner:2.334.0\", got {img:?}"));
+                }
+            }
+            _ => {}
         }
         if let Some(rn) = &c.runners_namespace {
             if !is_dns_label(rn) {

@@ -384,6 +384,8 @@ fn the_lan_reaches_ollama_on_11434_and_traefik_does_not_publish_it() {
         .any(|d| d["metadata"]["name"] == "allow-ingress-traefik-ollama"));
 }
 
+/// Keys checked one by one against the pinned charts' values (gitlab 9.11, gitlab-runner 0.88):
+/// each key set here is one the chart reads, and the keys that changed name are the new ones.
 #[test]
 fn gitlab_values_use_keys_the_chart_reads() {
     let files = rendered();
@@ -398,6 +400,20 @@ fn gitlab_values_use_keys_the_chart_reads() {
         "the registry chart has no persistence: its storage is object storage"
     );
     assert_eq!(values["global"]["minio"]["enabled"], true);
+    assert_eq!(values["installCertmanager"], false);
+    assert!(
+        values["certmanager"]["install"].is_null(),
+        "certmanager.install fails the chart's upgrade check since 9.3"
+    );
+    for (component, key) in [("webservice", "replicaCount"), ("sidekiq", "replicas")] {
+        assert!(
+            values["gitlab"][component][key].is_null(),
+            "{component} runs under an HPA: {key} is not read"
+        );
+        assert_eq!(values["gitlab"][component]["maxReplicas"], 1);
+    }
+    assert!(values["registry"]["replicaCount"].is_null());
+    assert_eq!(values["registry"]["hpa"]["maxReplicas"], 1);
     assert_eq!(
         values["registry"]["maintenance"]["readonly"]["enabled"],
         false
@@ -408,6 +424,22 @@ fn gitlab_values_use_keys_the_chart_reads() {
         .nth(1)
         .expect("registry-gc task");
     assert!(gc.contains("preconditions:") && gc.contains("readonly"));
+
+    let runner = &docs(&files, "apps/gitlab-runner/values.yaml")[0];
+    assert_eq!(runner["rbac"]["create"], true);
+    assert_eq!(runner["serviceAccount"]["create"], true);
+    let rules = runner["rbac"]["rules"]
+        .as_array()
+        .expect("least-privilege rules");
+    assert!(
+        !rules.is_empty(),
+        "no rules = every verb on every core resource"
+    );
+    for rule in rules {
+        assert!(rule["resources"]
+            .as_array()
+            .is_some_and(|r| !r.iter().any(|x| x == "*")));
+    }
 }
 
 #[test]
@@ -421,10 +453,25 @@ fn versions_are_current_and_renovate_keeps_them() {
         ("gha-runner-scale-set-controller", "0.14.2"),
         ("trivy-operator", "0.34.0"),
         ("nvidia-device-plugin", "0.20.0"),
+        ("gitlab", "9.11.11"),
+        ("gitlab-runner", "0.88.3"),
     ] {
         assert!(
             DEFAULT_CONFIG.contains(&format!("name = \"{chart}\", version = \"{version}\"")),
             "{chart} is not pinned at {version}"
+        );
+    }
+    for image in [
+        "docker.io/ollama/ollama:0.34.0",
+        "ghcr.io/berriai/litellm:v1.89.4",
+        "ghcr.io/open-webui/open-webui:v0.11.2",
+        "docker.n8n.io/n8nio/n8n:2.39.6",
+        "docker.io/searxng/searxng:2026.1.2-3d88876a3",
+        "ghcr.io/actions/actions-runner:2.334.0",
+    ] {
+        assert!(
+            DEFAULT_CONFIG.contains(&format!("image = \"{image}\"")),
+            "{image} is not pinned"
         );
     }
     let files = rendered();
@@ -436,6 +483,53 @@ fn versions_are_current_and_renovate_keeps_them() {
             assert!(pattern.as_str().is_some_and(|p| !p.contains("{{")));
         }
     }
+}
+
+/// Every container image the rendered manifests run is pinned in platform.toml, where the
+/// rendered Renovate configuration finds it (its own regex, run here): an image written into a
+/// template would never be bumped. The homelab tooling images follow `homelab_version`.
+#[test]
+fn renovate_finds_every_rendered_image_in_platform_toml() {
+    let files = rendered();
+    let renovate: Value = serde_json::from_str(file(&files, "renovate.json")).expect("json");
+    let pinned: Vec<String> = renovate["customManagers"]
+        .as_array()
+        .expect("managers")
+        .iter()
+        .filter(|m| m["datasourceTemplate"] == "docker" && m["packageNameTemplate"].is_null())
+        .flat_map(|m| m["matchStrings"].as_array().cloned().unwrap_or_default())
+        .flat_map(|p| {
+            let re = regex::Regex::new(p.as_str().expect("pattern")).expect("regex");
+            re.captures_iter(DEFAULT_CONFIG)
+                .map(|c| format!("{}:{}", &c["depName"], &c["currentValue"]))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let config = default_config();
+    let tooling = format!(
+        "{}:{}",
+        config.tooling.ci_image, config.tooling.homelab_version
+    );
+    let image_line = regex::Regex::new(r#"^\s*(?:- )?image: *"?([^"\s]+)"?\s*$"#).expect("regex");
+    let mut seen = 0;
+    for (path, text) in files.iter() {
+        for line in text.lines() {
+            let Some(c) = image_line.captures(line) else {
+                continue;
+            };
+            let image = &c[1];
+            if image.contains('*') || image.contains("{{") || image == tooling {
+                continue;
+            }
+            seen += 1;
+            assert!(
+                pinned.iter().any(|p| p == image),
+                "{}: {image} is not pinned in platform.toml where Renovate bumps it",
+                path.display()
+            );
+        }
+    }
+    assert!(seen >= 6, "only {seen} images found");
 }
 
 /// What the rendered CI and hooks point at exists in this repository: the hook manifest that

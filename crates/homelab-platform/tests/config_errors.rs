@@ -158,7 +158,7 @@ fn unpinned_chart_version() {
 #[test]
 fn latest_image_is_refused() {
     let text = edit(
-        "image = \"docker.io/ollama/ollama:0.9.6\"",
+        "image = \"docker.io/ollama/ollama:0.34.0\"",
         "image = \"docker.io/ollama/ollama:latest\"",
     );
     expect_error(

@@ -272,7 +272,7 @@ fn rewrite(mut rule: Value, cronjob: bool) -> Value {
     rewrite_strings(&mut rule, &f);
     if let Some(c) = cel {
         let wrapper = json!({"validate": {"cel": c}});
-        let rewritten = crate::cel::rewrite_cluster_policy_rule(&wrapper, cronjob);
+        let rewritten = crate::cel_kinds::rewrite_cluster_policy_rule(&wrapper, cronjob);
         if let Some(rc) = rewritten.pointer("/validate/cel") {
             rule["validate"]["cel"] = rc.clone();
         }

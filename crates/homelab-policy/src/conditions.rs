@@ -3,11 +3,11 @@
 //! (pkg/engine/variables/operator).
 
 use crate::pattern::validate_value;
-use crate::values::{
+use crate::scalars::{
     as_number, go_parse_float, go_parse_int, go_sprint, parse_duration, parse_quantity,
     wildcard_match,
 };
-use crate::vars::{Mode, VarError, Vars};
+use crate::variables::{Mode, VarError, Vars};
 use serde_json::Value;
 
 /// Evaluate a conditions block (`{any, all}` or a legacy list) after substituting its
@@ -198,7 +198,7 @@ fn is_range(s: &str) -> bool {
 
 fn in_range(key: &str, range: &str) -> bool {
     let k = match go_parse_float(key) {
-        Some(f) => crate::values::num_value(f),
+        Some(f) => crate::scalars::num_value(f),
         None => Value::String(key.to_string()),
     };
     validate_value(&k, &Value::String(range.to_string()))
@@ -340,7 +340,7 @@ fn num_vs_value(k: f64, value: &Value, c: Cmp) -> bool {
     match value {
         Value::Number(_) => as_number(value).is_some_and(|(v, _)| cmp(k, v, c)),
         Value::String(s) => {
-            if let Some((a, b)) = durations(&crate::values::num_value(k), value) {
+            if let Some((a, b)) = durations(&crate::scalars::num_value(k), value) {
                 return cmp(a, b, c);
             }
             if let Some(v) = go_parse_float(s).or_else(|| go_parse_int(s).map(|i| i as f64)) {

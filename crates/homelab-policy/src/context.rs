@@ -2,7 +2,7 @@
 //! values a `kyverno test`/`apply` run injects (Values file, UserInfo file).
 //!
 //! This is the stable contract between the policy engine and the `cel` module
-//! (`crate::cel`): `cel::validate_rule` and `cel::evaluate_validating_policy` receive an
+//! (`crate::cel_kinds`): `cel_kinds::validate_rule` and `cel_kinds::evaluate_validating_policy` receive an
 //! [`EvalContext`] describing the request; the resource itself and the policy are passed
 //! separately. Results go back as [`crate::response::RuleResponse`].
 //!

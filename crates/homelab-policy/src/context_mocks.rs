@@ -16,7 +16,7 @@
 use serde_json::{json, Value};
 
 use crate::context::EvalContext;
-use crate::vars::{Mode, Vars};
+use crate::variables::{Mode, Vars};
 
 fn jmes(path: &str, data: Value, name: &str) -> Result<Value, String> {
     if path.trim().is_empty() {

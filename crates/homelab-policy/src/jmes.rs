@@ -5,7 +5,7 @@
 //! once per thread and cached, because policies re-evaluate the same few expressions for
 //! every resource.
 
-use crate::values::{format_float, go_sprint, parse_duration, parse_quantity, wildcard_match};
+use crate::scalars::{format_float, go_sprint, parse_duration, parse_quantity, wildcard_match};
 use base64::Engine as _;
 use jmespath::functions::{ArgumentType as A, CustomFunction, Signature};
 use jmespath::{
@@ -137,7 +137,7 @@ fn out(v: Value) -> Rcvar {
 }
 
 fn num(f: f64) -> Rcvar {
-    out(crate::values::num_value(f))
+    out(crate::scalars::num_value(f))
 }
 
 type F = fn(&[Rcvar], &mut Context<'_>) -> Result<Rcvar, JmespathError>;

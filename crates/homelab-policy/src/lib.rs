@@ -3,7 +3,7 @@
 
 pub mod apply;
 pub mod autogen;
-pub mod cel;
+pub mod cel_kinds;
 pub mod conditions;
 pub mod context;
 pub mod context_mocks;
@@ -17,8 +17,8 @@ pub mod mutate_existing;
 pub mod pattern;
 pub mod pss;
 pub mod response;
+pub mod scalars;
 pub mod testrunner;
-pub mod values;
 pub mod values_file;
-pub mod vars;
+pub mod variables;
 pub mod yaml;

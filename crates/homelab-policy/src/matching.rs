@@ -2,7 +2,7 @@
 //! with `any`/`all` resource filters and the legacy single-filter form.
 
 use crate::context::EvalContext;
-use crate::values::wildcard_match;
+use crate::scalars::wildcard_match;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 

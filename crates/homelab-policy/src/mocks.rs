@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use crate::cel::plural_for_kind;
+use crate::cel_kinds::plural_for_kind;
 
 /// A kind the fake cluster knows from a CustomResourceDefinition.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@
 
 use crate::pattern::{match_pattern, parse_anchor, AnchorKind, PatternResult};
 use crate::response::Status;
-use crate::vars::{Mode, Vars};
+use crate::variables::{Mode, Vars};
 use serde_json::{Map, Value};
 
 /// Why preprocessing stopped.

@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 use crate::conditions;
 use crate::context::EvalContext;
 use crate::response::{RuleResponse, Status};
-use crate::values::wildcard_match;
-use crate::vars::{Mode, Vars};
+use crate::scalars::wildcard_match;
+use crate::variables::{Mode, Vars};
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
@@ -49,7 +49,7 @@ fn find<'a>(spec: &Value, objects: &'a [Value], policy_namespace: &str) -> Vec<&
                 .pointer("/metadata/labels")
                 .and_then(Value::as_object)
                 .unwrap_or(&empty);
-            crate::cel::selector_matches(spec.get("selector"), labels)
+            crate::cel_kinds::selector_matches(spec.get("selector"), labels)
         })
         .collect()
 }

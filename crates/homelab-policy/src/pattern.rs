@@ -6,7 +6,7 @@
 //! conditional/global anchor makes the pattern *skip*, a present negation key *fails*,
 //! anything else that does not match *fails* at a JSON path.
 
-use crate::values::{
+use crate::scalars::{
     as_number, format_float, go_parse_float, go_parse_int, parse_quantity, wildcard_match,
 };
 use regex::Regex;

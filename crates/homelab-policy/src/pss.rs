@@ -4,7 +4,7 @@
 
 use crate::images::pod_spec;
 use crate::response::Status;
-use crate::values::wildcard_match;
+use crate::scalars::wildcard_match;
 use serde_json::Value;
 
 /// One violated control at one field.

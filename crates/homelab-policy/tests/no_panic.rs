@@ -104,7 +104,7 @@ proptest! {
     #[test]
     fn random_jmespath_never_panics(expr in "[ -~]{0,40}", data in tree()) {
         let _ = homelab_policy::jmes::search(&expr, &data);
-        let vars = homelab_policy::vars::Vars::new(Map::new());
-        let _ = vars.substitute_str(&format!("{{{{{expr}}}}}"), homelab_policy::vars::Mode::Strict);
+        let vars = homelab_policy::variables::Vars::new(Map::new());
+        let _ = vars.substitute_str(&format!("{{{{{expr}}}}}"), homelab_policy::variables::Mode::Strict);
     }
 }

@@ -53,7 +53,7 @@ fn latest_image_in_a_workload() {
     let repo = Copy::new();
     repo.replace(
         SEARXNG,
-        "image: docker.io/searxng/searxng:2025.12.26-f95442310",
+        "image: docker.io/searxng/searxng:2026.1.2-3d88876a3",
         "image: docker.io/searxng/searxng:latest",
     );
     let out = repo.check(&[]);
@@ -264,11 +264,11 @@ fn gitlab_webservice_over_budget() {
     let edited = format!(
         "{}{}",
         &text[..web],
-        text[web..].replacen("replicaCount: 1", "replicaCount: 4", 1)
+        text[web..].replacen("minReplicas: 1", "minReplicas: 4", 1)
     );
     repo.write(GITLAB_VALUES, &edited);
     let out = repo.check(&[]);
-    let line = repo.line_of(GITLAB_VALUES, "replicaCount: 4", None);
+    let line = repo.line_of(GITLAB_VALUES, "minReplicas: 4", None);
     let found = out.assert_only("gitlab/over-budget", GITLAB_VALUES, line);
     assert_eq!(found.len(), 1, "{}", out.describe());
 }
@@ -303,7 +303,11 @@ fn github_token_in_values() {
 #[test]
 fn application_with_wildcard_revision() {
     let repo = Copy::new();
-    repo.replace(GITLAB_APP, "targetRevision: 8.5.2", "targetRevision: \"*\"");
+    repo.replace(
+        GITLAB_APP,
+        "targetRevision: 9.11.11",
+        "targetRevision: \"*\"",
+    );
     let out = repo.check(&[]);
     let line = repo.line_of(GITLAB_APP, "targetRevision: \"*\"", None);
     let found = out.assert_only("argocd/unpinned-revision", GITLAB_APP, line);

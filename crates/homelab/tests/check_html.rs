@@ -162,9 +162,13 @@ fn html_report_renders_in_headless_chromium() {
         &text.replacen("fsType: \"ext4\"", "fsType: \"btrfs\"", 1),
     );
     let text = repo.read(SEARXNG);
+    let pinned = text
+        .split_whitespace()
+        .find(|w| w.starts_with("docker.io/searxng/searxng:"))
+        .expect("the pinned searxng image");
     repo.write(
         SEARXNG,
-        &text.replacen("searxng:2025.12.26-f95442310", "searxng:latest", 1),
+        &text.replacen(pinned, "docker.io/searxng/searxng:latest", 1),
     );
     let work = tempfile::tempdir().expect("tempdir");
     let html = work.path().join("report.html");

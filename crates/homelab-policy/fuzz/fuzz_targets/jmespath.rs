@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = homelab_policy::jmes::search(expr, &value);
     if let serde_json::Value::Object(m) = value {
-        let vars = homelab_policy::vars::Vars::new(m);
-        let _ = vars.substitute_str(expr, homelab_policy::vars::Mode::Strict);
+        let vars = homelab_policy::variables::Vars::new(m);
+        let _ = vars.substitute_str(expr, homelab_policy::variables::Mode::Strict);
     }
 });

@@ -5,7 +5,7 @@
 use crate::conditions;
 use crate::context::EvalContext;
 use crate::matching::{self, Subject};
-use crate::vars::{Mode, Vars};
+use crate::variables::{Mode, Vars};
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
 
@@ -15,7 +15,7 @@ pub struct Scope<'a> {
     resource: &'a Value,
     ctx: &'a EvalContext,
     vars: OnceCell<Vars>,
-    cel: OnceCell<crate::cel::eval::Bindings>,
+    cel: OnceCell<crate::cel_kinds::eval::Bindings>,
 }
 
 impl<'a> Scope<'a> {
@@ -33,9 +33,9 @@ impl<'a> Scope<'a> {
     }
 
     /// What `validate.cel` rules bind, converted to CEL values once for all of them.
-    pub fn cel_rule_bindings(&self) -> &crate::cel::eval::Bindings {
+    pub fn cel_rule_bindings(&self) -> &crate::cel_kinds::eval::Bindings {
         self.cel
-            .get_or_init(|| crate::cel::rule_bindings(self.resource, self.ctx))
+            .get_or_init(|| crate::cel_kinds::rule_bindings(self.resource, self.ctx))
     }
 
     /// The base context (a cheap copy: the converted data is shared).
@@ -97,8 +97,8 @@ pub fn exception_applies(
         pol_ok
             && match e.get("ruleNames") {
                 Some(Value::Array(rn)) => rn.iter().filter_map(Value::as_str).any(|n| {
-                    crate::values::wildcard_match(n, rule_name)
-                        || crate::values::wildcard_match(n, super::strip_autogen(rule_name))
+                    crate::scalars::wildcard_match(n, rule_name)
+                        || crate::scalars::wildcard_match(n, super::strip_autogen(rule_name))
                 }),
                 _ => false,
             }

@@ -9,7 +9,7 @@ use super::{CompiledPolicy, CompiledRule, Request};
 use crate::conditions;
 use crate::matching::{self, Subject};
 use crate::response::{PolicyResponse, RuleResponse, Status};
-use crate::vars::{Mode, Vars};
+use crate::variables::{Mode, Vars};
 use serde_json::{Map, Value};
 
 /// The policy kinds this engine tells apart.
@@ -21,7 +21,7 @@ pub enum PolicyKind {
     Policy,
     /// The CEL policy kinds (ValidatingPolicy, MutatingPolicy, GeneratingPolicy,
     /// DeletingPolicy, ImageValidatingPolicy, their namespaced variants, and Kubernetes'
-    /// ValidatingAdmissionPolicy and MutatingAdmissionPolicy): see [`crate::cel::kinds`].
+    /// ValidatingAdmissionPolicy and MutatingAdmissionPolicy): see [`crate::cel_kinds::by_kind`].
     Cel,
     /// A policy document this engine does not evaluate (it yields no response).
     Unsupported,
@@ -34,7 +34,7 @@ impl PolicyKind {
         match kind {
             "ClusterPolicy" if api.starts_with("kyverno.io/") => PolicyKind::ClusterPolicy,
             "Policy" if api.starts_with("kyverno.io/") => PolicyKind::Policy,
-            _ if crate::cel::kinds::is_cel_policy(doc) => PolicyKind::Cel,
+            _ if crate::cel_kinds::by_kind::is_cel_policy(doc) => PolicyKind::Cel,
             _ => PolicyKind::Unsupported,
         }
     }
@@ -87,7 +87,7 @@ pub(super) fn evaluate_in(
     match policy.kind {
         PolicyKind::ClusterPolicy | PolicyKind::Policy => {}
         PolicyKind::Cel => {
-            let r = crate::cel::kinds::evaluate(doc, resource, ctx, req.exceptions)?;
+            let r = crate::cel_kinds::by_kind::evaluate(doc, resource, ctx, req.exceptions)?;
             out.rules = r.rules;
             out.patched_resource = r.patched;
             out.generated = r
@@ -292,9 +292,9 @@ fn evaluate_rule(
     }
     if validate.get("cel").is_some() {
         let response = if provided.is_empty() {
-            crate::cel::validate_rule_with(rule, scope.cel_rule_bindings(), ctx)
+            crate::cel_kinds::validate_rule_with(rule, scope.cel_rule_bindings(), ctx)
         } else {
-            crate::cel::validate_rule(rule, resource, ctx)
+            crate::cel_kinds::validate_rule(rule, resource, ctx)
         };
         return Some((response, None));
     }

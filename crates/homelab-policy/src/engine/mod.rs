@@ -48,7 +48,7 @@ pub fn is_policy(doc: &Value) -> bool {
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
     let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     (matches!(kind, "ClusterPolicy" | "Policy") && api.starts_with("kyverno.io/"))
-        || crate::cel::is_validating_policy(doc)
+        || crate::cel_kinds::is_validating_policy(doc)
         || (api.starts_with("policies.kyverno.io/")
             || api.starts_with("admissionregistration.k8s.io/"))
             && kind.ends_with("Policy")
@@ -268,7 +268,7 @@ fn selectable_kinds<'a>(rules: impl Iterator<Item = &'a Value>) -> Option<HashSe
         }
         for k in kinds {
             let (_, _, kind, _) = crate::matching::parse_kind_selector(k.as_str()?);
-            if kind.is_empty() || crate::values::has_wildcard(kind) {
+            if kind.is_empty() || crate::scalars::has_wildcard(kind) {
                 return None;
             }
             out.insert(kind.to_string());
@@ -320,7 +320,7 @@ fn warm_programs(policy: &Value) {
                     let _ = homelab_cel::compile_cached(s);
                 }
                 if s.contains("{{") {
-                    for (start, end) in crate::vars::find_vars(s) {
+                    for (start, end) in crate::variables::find_vars(s) {
                         let _ = crate::jmes::check_syntax(&s[start + 2..end - 2]);
                     }
                 }

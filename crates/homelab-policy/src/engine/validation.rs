@@ -7,7 +7,7 @@ use crate::conditions;
 use crate::context::EvalContext;
 use crate::pattern::{match_pattern, PatternResult};
 use crate::response::{RuleResponse, Status};
-use crate::vars::{Mode, Vars};
+use crate::variables::{Mode, Vars};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -125,7 +125,7 @@ fn clone_list(g: &Value, list: &Value, sources: &[Value]) -> Value {
                 .pointer("/metadata/labels")
                 .and_then(Value::as_object)
                 .unwrap_or(&empty);
-            crate::cel::selector_matches(list.get("selector"), labels)
+            crate::cel_kinds::selector_matches(list.get("selector"), labels)
         })
         .map(|src| {
             let mut out = src.clone();

@@ -48,10 +48,12 @@ enum RuleType {
 
 fn rule_type(policy: &Value, rule: &str) -> RuleType {
     let kind = policy.get("kind").and_then(Value::as_str).unwrap_or("");
-    if crate::cel::is_mutating_policy(policy) || crate::cel::is_mutating_admission_policy(policy) {
+    if crate::cel_kinds::is_mutating_policy(policy)
+        || crate::cel_kinds::is_mutating_admission_policy(policy)
+    {
         return RuleType::Mutation;
     }
-    if crate::cel::is_generating_policy(policy) {
+    if crate::cel_kinds::is_generating_policy(policy) {
         return RuleType::Generation;
     }
     if !matches!(kind, "ClusterPolicy" | "Policy") {
@@ -74,10 +76,10 @@ fn rule_type(policy: &Value, rule: &str) -> RuleType {
 
 /// The rule type Kyverno reports for a rule response.
 pub(super) fn rule_type_name(policy: &Value, rule: &str) -> &'static str {
-    if crate::cel::dpol::is_deleting_policy(policy) {
+    if crate::cel_kinds::deleting_policy::is_deleting_policy(policy) {
         return "Deletion";
     }
-    if crate::cel::ivpol::is_image_validating_policy(policy) {
+    if crate::cel_kinds::image_validating_policy::is_image_validating_policy(policy) {
         return "ImageVerify";
     }
     match rule_type(policy, rule) {

@@ -31,7 +31,7 @@ pub struct Loaded {
     /// Non-Kubernetes JSON payloads (`jsonPayloads`): (name as written, document).
     pub payloads: Vec<(String, Value)>,
     /// Authorization check requests (`httpPayloads`, `envoyPayloads`).
-    pub authz_payloads: Vec<(String, Value, crate::cel::authz::Mode)>,
+    pub authz_payloads: Vec<(String, Value, crate::cel_kinds::authz::Mode)>,
     pub values: ValuesFile,
     /// Namespace labels for ClusterPolicy `namespaceSelector`s.
     pub namespace_labels: HashMap<String, Map<String, Value>>,
@@ -292,8 +292,8 @@ pub fn load(test: &Value, base: &Path) -> Loaded {
 
     let mut authz_payloads = Vec::new();
     for (key, mode) in [
-        ("httpPayloads", crate::cel::authz::Mode::Http),
-        ("envoyPayloads", crate::cel::authz::Mode::Envoy),
+        ("httpPayloads", crate::cel_kinds::authz::Mode::Http),
+        ("envoyPayloads", crate::cel_kinds::authz::Mode::Envoy),
     ] {
         for p in strs(get(test, key)) {
             for d in read_docs(base, &p, &mut errors) {

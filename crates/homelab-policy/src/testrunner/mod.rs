@@ -262,7 +262,7 @@ enum SubjectKind {
 struct Subject {
     kind: SubjectKind,
     /// An authorization check request (HTTP or Envoy) rather than a JSON payload.
-    authz: Option<crate::cel::authz::Mode>,
+    authz: Option<crate::cel_kinds::authz::Mode>,
     doc: Value,
     /// `kind/namespace/name`, or the payload's file name.
     label: String,
@@ -323,13 +323,13 @@ fn phase_of(policy: &Value) -> Phase {
             Phase::Kyverno
         };
     }
-    if crate::cel::is_mutating_admission_policy(policy) {
+    if crate::cel_kinds::is_mutating_admission_policy(policy) {
         Phase::MutatingAdmission
-    } else if crate::cel::is_mutating_policy(policy) {
+    } else if crate::cel_kinds::is_mutating_policy(policy) {
         Phase::Mutating
-    } else if crate::cel::ivpol::is_image_validating_policy(policy) {
+    } else if crate::cel_kinds::image_validating_policy::is_image_validating_policy(policy) {
         Phase::ImageValidating
-    } else if crate::cel::dpol::is_deleting_policy(policy) {
+    } else if crate::cel_kinds::deleting_policy::is_deleting_policy(policy) {
         Phase::Deleting
     } else {
         Phase::Validating
@@ -399,7 +399,7 @@ fn evaluate_all(
         let mut mutating_resps = Vec::new();
         for &pi in &order {
             let policy = &l.policies[pi];
-            if crate::cel::authz::mode(policy).is_some() {
+            if crate::cel_kinds::authz::mode(policy).is_some() {
                 continue;
             }
             let phase = phase_of(policy);
@@ -463,14 +463,15 @@ fn evaluate_all(
         let payload = &subject.doc;
         if let Some(mode) = subject.authz {
             for (pi, policy) in l.policies.iter().enumerate() {
-                if crate::cel::authz::mode(policy) != Some(mode) {
+                if crate::cel_kinds::authz::mode(policy) != Some(mode) {
                     continue;
                 }
                 let ctx = EvalContext {
                     mocks: Some(mocks.clone()),
                     ..EvalContext::default()
                 };
-                let rules = crate::cel::authz::evaluate(policy, mode, payload, &ctx, &l.exceptions);
+                let rules =
+                    crate::cel_kinds::authz::evaluate(policy, mode, payload, &ctx, &l.exceptions);
                 out.push(Resp {
                     subject: si,
                     policy: pi,
@@ -493,8 +494,8 @@ fn evaluate_all(
                 .pointer("/spec/evaluation/mode")
                 .and_then(Value::as_str)
                 == Some("JSON");
-            let applies = (crate::cel::is_validating_policy(policy) && json_mode)
-                || (crate::cel::dpol::is_deleting_policy(policy) && default_run);
+            let applies = (crate::cel_kinds::is_validating_policy(policy) && json_mode)
+                || (crate::cel_kinds::deleting_policy::is_deleting_policy(policy) && default_run);
             if !applies {
                 continue;
             }
@@ -531,24 +532,28 @@ fn mutate_existing_targets(
 ) -> Vec<Resp> {
     let trigger = subjects[trigger_index].doc.clone();
     let mut out = Vec::new();
-    let has_mpol = l.policies.iter().any(crate::cel::is_mutating_policy);
+    let has_mpol = l.policies.iter().any(crate::cel_kinds::is_mutating_policy);
     if !has_mpol {
         return out;
     }
     for target in &l.targets {
         for (pi, policy) in l.policies.iter().enumerate() {
-            if !crate::cel::is_mutating_policy(policy)
-                || !crate::cel::mpol::mutates_existing(policy)
+            if !crate::cel_kinds::is_mutating_policy(policy)
+                || !crate::cel_kinds::mutating_policy::mutates_existing(policy)
             {
                 continue;
             }
             let ctx = context_for(l, mocks, &trigger, operation);
-            if !crate::cel::mpol::targets(policy, &trigger, target, &ctx) {
+            if !crate::cel_kinds::mutating_policy::targets(policy, &trigger, target, &ctx) {
                 continue;
             }
-            let Some((mut rules, patched)) =
-                crate::cel::mpol::mutate_existing(policy, &trigger, target, &ctx, &l.exceptions)
-            else {
+            let Some((mut rules, patched)) = crate::cel_kinds::mutating_policy::mutate_existing(
+                policy,
+                &trigger,
+                target,
+                &ctx,
+                &l.exceptions,
+            ) else {
                 continue;
             };
             if rules.is_empty() {

@@ -16,7 +16,7 @@ use crate::response::{RuleResponse, Status};
 use super::autogen::validating_policy_variants;
 use super::eval::{self, DefaultMessage, Outcome};
 use super::exceptions::Decision;
-use super::matching::{self, selector_is_set};
+use super::match_constraints::{self, selector_is_set};
 
 /// Whether `doc` is a Kyverno ValidatingPolicy (cluster-wide or namespaced).
 pub fn is_validating_policy(doc: &Json) -> bool {
@@ -65,7 +65,7 @@ pub use super::exceptions::is_cel_policy_exception;
 /// Like Kyverno's CLI, the policy and each of its autogen variants are matched
 /// separately: the first that selects the resource is evaluated; when none does, the
 /// result is `Some(empty)` (reported as excluded) if the constraints are of the kind
-/// the CLI reports anyway ([`matching::reports_unselected`]), else `None`. A namespaced
+/// the CLI reports anyway ([`match_constraints::reports_unselected`]), else `None`. A namespaced
 /// policy is not restricted to its namespace by the CLI (only the cluster's webhook
 /// does that); its resource library looks up its own namespace.
 pub fn evaluate_validating_policy_with_exceptions(
@@ -91,8 +91,8 @@ fn evaluate_inner(
             policy, spec, resource, ctx, true, exceptions,
         )]);
     }
-    let labels = matching::namespace_labels(ctx, resource);
-    let req = matching::Request {
+    let labels = match_constraints::namespace_labels(ctx, resource);
+    let req = match_constraints::Request {
         resource,
         operation: &ctx.operation,
         namespace_labels: &labels,
@@ -100,7 +100,7 @@ fn evaluate_inner(
     };
     let selected = |s: &Json| {
         s.get("matchConstraints")
-            .is_some_and(|mc| matching::matches(mc, &req))
+            .is_some_and(|mc| match_constraints::matches(mc, &req))
     };
     if selected(spec) {
         return Some(vec![evaluate_spec(
@@ -115,7 +115,7 @@ fn evaluate_inner(
     }
     let reported = std::iter::once(spec)
         .chain(variants.iter())
-        .any(|s| matching::reports_unselected(s.get("matchConstraints")));
+        .any(|s| match_constraints::reports_unselected(s.get("matchConstraints")));
     reported.then(Vec::new)
 }
 

@@ -20,7 +20,7 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval::{self, DefaultMessage, Outcome};
 use super::exceptions;
-use super::matching;
+use super::match_constraints;
 
 /// Whether `doc` is a Kyverno ImageValidatingPolicy (cluster-wide or namespaced).
 pub fn is_image_validating_policy(doc: &Json) -> bool {
@@ -105,7 +105,7 @@ fn image_selected(refs: &[Json], image: &str, ctx: &EvalContext) -> Result<bool,
     }
     for r in refs {
         if let Some(glob) = r.get("glob").and_then(Json::as_str) {
-            if crate::values::wildcard_match(glob, image) {
+            if crate::scalars::wildcard_match(glob, image) {
                 return Ok(true);
             }
         } else if let Some(expr) = r.get("expression").and_then(Json::as_str) {
@@ -141,14 +141,14 @@ pub fn evaluate_image_validating_policy(
         .to_string();
     let respond =
         |status, message: String| Some(vec![RuleResponse::new(name.clone(), status, message)]);
-    let labels = matching::namespace_labels(ctx, resource);
-    let req = matching::Request {
+    let labels = match_constraints::namespace_labels(ctx, resource);
+    let req = match_constraints::Request {
         resource,
         operation: &ctx.operation,
         namespace_labels: &labels,
         subresource: ctx.subresource.as_ref(),
     };
-    let selected = |mc: &Json| matching::matches(mc, &req);
+    let selected = |mc: &Json| match_constraints::matches(mc, &req);
     let mc = spec.get("matchConstraints")?;
     let variants = super::autogen::validating_policy_variants(spec);
     if !selected(mc)
@@ -174,7 +174,7 @@ pub fn evaluate_image_validating_policy(
         Json::Null
     };
     let request = eval::request_json(resource, ctx);
-    let pns = super::vpol::policy_namespace(policy);
+    let pns = super::validating_policy::policy_namespace(policy);
     let mut act = eval::activation_in(&object, &old, &request, &ns_obj, ctx, pns);
     let no_vars = eval::Variables::default();
     if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {

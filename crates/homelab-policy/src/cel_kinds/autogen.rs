@@ -10,7 +10,7 @@
 
 use serde_json::{json, Value as Json};
 
-use super::matching::selector_is_set;
+use super::match_constraints::selector_is_set;
 
 /// (controller resource, group, kind, uses the CronJob paths)
 const CONTROLLERS: &[(&str, &str, &str, bool)] = &[

@@ -24,7 +24,7 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval;
 use super::exceptions::{self, Decision};
-use super::matching;
+use super::match_constraints;
 
 /// Whether `doc` is a Kyverno GeneratingPolicy (cluster-wide or namespaced).
 pub fn is_generating_policy(doc: &Json) -> bool {
@@ -57,8 +57,8 @@ pub fn evaluate_generating_policy_with_exceptions(
         .and_then(Json::as_str)
         .unwrap_or("")
         .to_string();
-    let labels = matching::namespace_labels(ctx, resource);
-    let req = matching::Request {
+    let labels = match_constraints::namespace_labels(ctx, resource);
+    let req = match_constraints::Request {
         resource,
         operation: &ctx.operation,
         namespace_labels: &labels,
@@ -66,7 +66,7 @@ pub fn evaluate_generating_policy_with_exceptions(
     };
     if !spec
         .get("matchConstraints")
-        .is_some_and(|mc| matching::matches(mc, &req))
+        .is_some_and(|mc| match_constraints::matches(mc, &req))
     {
         return None;
     }
@@ -87,7 +87,7 @@ pub fn evaluate_generating_policy_with_exceptions(
     } else {
         Json::Null
     };
-    let pns = super::vpol::policy_namespace(policy).to_string();
+    let pns = super::validating_policy::policy_namespace(policy).to_string();
     let request = eval::request_json(resource, ctx);
     let mut act = eval::activation_in(&object, &old, &request, &ns_obj, ctx, &pns);
     let mine = exceptions::for_policy(policy, all_exceptions);

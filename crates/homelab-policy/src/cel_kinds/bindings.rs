@@ -12,7 +12,7 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use super::matching::selector_matches;
+use super::match_constraints::selector_matches;
 
 /// The bindings of kind `binding_kind` that name `policy`.
 pub fn for_policy<'a>(policy: &Json, binding_kind: &str, docs: &'a [Json]) -> Vec<&'a Json> {

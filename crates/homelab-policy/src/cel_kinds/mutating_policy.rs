@@ -20,7 +20,7 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval;
 use super::exceptions::{self, Decision};
-use super::matching;
+use super::match_constraints;
 use super::mutation::{self, Lists};
 
 /// Whether `doc` is a Kyverno MutatingPolicy (cluster-wide or namespaced).
@@ -69,8 +69,8 @@ pub fn evaluate_mutating_policy_with_exceptions(
     all_exceptions: &[Json],
 ) -> Option<(Vec<RuleResponse>, Option<Json>)> {
     let spec = policy.get("spec")?;
-    let labels = matching::namespace_labels(ctx, resource);
-    let req = matching::Request {
+    let labels = match_constraints::namespace_labels(ctx, resource);
+    let req = match_constraints::Request {
         resource,
         operation: &ctx.operation,
         namespace_labels: &labels,
@@ -78,7 +78,7 @@ pub fn evaluate_mutating_policy_with_exceptions(
     };
     let selected = |s: &Json| {
         s.get("matchConstraints")
-            .is_some_and(|mc| matching::matches(mc, &req))
+            .is_some_and(|mc| match_constraints::matches(mc, &req))
     };
     let variants = super::autogen::mutating_policy_variants(spec);
     let chosen = if selected(spec) {
@@ -89,7 +89,7 @@ pub fn evaluate_mutating_policy_with_exceptions(
     let Some(spec) = chosen else {
         let reported = std::iter::once(spec)
             .chain(variants.iter())
-            .any(|s| matching::reports_unselected(s.get("matchConstraints")));
+            .any(|s| match_constraints::reports_unselected(s.get("matchConstraints")));
         return reported.then(|| (Vec::new(), None));
     };
     let mine = exceptions::for_policy(policy, all_exceptions);
@@ -137,7 +137,7 @@ fn mutate(
     exceptions: &[&Json],
     conditions_key: &str,
 ) -> (Vec<RuleResponse>, Option<Json>) {
-    let pns = super::vpol::policy_namespace(policy);
+    let pns = super::validating_policy::policy_namespace(policy);
     let mut act = eval::activation_in(object, old, request, namespace_object, ctx, pns);
     match exceptions::decide(exceptions, &mut act, false) {
         Decision::Evaluate => {}
@@ -228,7 +228,7 @@ pub fn targets(policy: &Json, trigger: &Json, target: &Json, ctx: &EvalContext) 
         .filter(|e| !e.trim().is_empty())
     {
         let null = Json::Null;
-        let pns = super::vpol::policy_namespace(policy);
+        let pns = super::validating_policy::policy_namespace(policy);
         let mut act = eval::activation_in(trigger, &null, &null, &null, ctx, pns);
         let defs = spec
             .get("variables")
@@ -280,13 +280,13 @@ pub fn targets(policy: &Json, trigger: &Json, target: &Json, ctx: &EvalContext) 
     if !ns.is_empty() {
         labels.insert("kubernetes.io/metadata.name".into(), json!(ns));
     }
-    let req = matching::Request {
+    let req = match_constraints::Request {
         resource: target,
         operation: "CREATE",
         namespace_labels: &labels,
         subresource: None,
     };
-    matching::matches(&constraints, &req)
+    match_constraints::matches(&constraints, &req)
 }
 
 /// Applies a mutate-existing policy to `target` for the admission of `trigger`: its

@@ -1,7 +1,7 @@
 //! The CEL policy kinds in one place: given any policy document that is not a
 //! ClusterPolicy/Policy, evaluate it against a resource with the kind's own rules
-//! ([`super::vpol`], [`super::mpol`], [`super::gpol`], [`super::dpol`],
-//! [`super::ivpol`], [`super::vap`], [`super::mapol`]). Admission policy bindings and
+//! ([`super::validating_policy`], [`super::mutating_policy`], [`super::generating_policy`], [`super::deleting_policy`],
+//! [`super::image_validating_policy`], [`super::validating_admission_policy`], [`super::mutating_admission_policy`]). Admission policy bindings and
 //! parameter resources come from the evaluation's mocks.
 
 use serde_json::Value as Json;
@@ -24,8 +24,8 @@ pub fn is_cel_policy(doc: &Json) -> bool {
     super::is_validating_policy(doc)
         || super::is_mutating_policy(doc)
         || super::is_generating_policy(doc)
-        || super::dpol::is_deleting_policy(doc)
-        || super::ivpol::is_image_validating_policy(doc)
+        || super::deleting_policy::is_deleting_policy(doc)
+        || super::image_validating_policy::is_image_validating_policy(doc)
         || super::is_validating_admission_policy(doc)
         || super::is_mutating_admission_policy(doc)
 }
@@ -52,7 +52,7 @@ pub fn evaluate(
         });
     }
     if super::is_mutating_policy(policy) {
-        let (rules, patched) = super::mpol::evaluate_mutating_policy_with_exceptions(
+        let (rules, patched) = super::mutating_policy::evaluate_mutating_policy_with_exceptions(
             policy, resource, ctx, exceptions,
         )?;
         return Some(CelResponse {
@@ -62,43 +62,48 @@ pub fn evaluate(
         });
     }
     if super::is_generating_policy(policy) {
-        let (rules, generated) = super::gpol::evaluate_generating_policy_with_exceptions(
-            policy, resource, ctx, exceptions,
-        )?;
+        let (rules, generated) =
+            super::generating_policy::evaluate_generating_policy_with_exceptions(
+                policy, resource, ctx, exceptions,
+            )?;
         return Some(CelResponse {
             rules,
             generated,
             ..CelResponse::default()
         });
     }
-    if super::dpol::is_deleting_policy(policy) {
-        let rules = super::dpol::evaluate_deleting_policy(policy, resource, ctx, exceptions)?;
+    if super::deleting_policy::is_deleting_policy(policy) {
+        let rules =
+            super::deleting_policy::evaluate_deleting_policy(policy, resource, ctx, exceptions)?;
         return Some(CelResponse {
             rules,
             ..CelResponse::default()
         });
     }
-    if super::ivpol::is_image_validating_policy(policy) {
-        let rules =
-            super::ivpol::evaluate_image_validating_policy(policy, resource, ctx, exceptions)?;
+    if super::image_validating_policy::is_image_validating_policy(policy) {
+        let rules = super::image_validating_policy::evaluate_image_validating_policy(
+            policy, resource, ctx, exceptions,
+        )?;
         return Some(CelResponse {
             rules,
             ..CelResponse::default()
         });
     }
     if super::is_validating_admission_policy(policy) {
-        let rules = super::vap::evaluate_validating_admission_policy_with_params(
-            policy, bindings, params, resource, ctx,
-        )?;
+        let rules =
+            super::validating_admission_policy::evaluate_validating_admission_policy_with_params(
+                policy, bindings, params, resource, ctx,
+            )?;
         return Some(CelResponse {
             rules,
             ..CelResponse::default()
         });
     }
     if super::is_mutating_admission_policy(policy) {
-        let (rules, patched) = super::mapol::evaluate_mutating_admission_policy_with_bindings(
-            policy, bindings, params, resource, ctx,
-        )?;
+        let (rules, patched) =
+            super::mutating_admission_policy::evaluate_mutating_admission_policy_with_bindings(
+                policy, bindings, params, resource, ctx,
+            )?;
         return Some(CelResponse {
             rules,
             patched: patched.filter(|p| p != resource),

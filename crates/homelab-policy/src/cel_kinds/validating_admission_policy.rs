@@ -15,7 +15,7 @@ use crate::response::{RuleResponse, Status};
 
 use super::bindings;
 use super::eval::{self, DefaultMessage, Outcome};
-use super::matching;
+use super::match_constraints;
 
 /// Whether `doc` is a ValidatingAdmissionPolicy.
 pub fn is_validating_admission_policy(doc: &Json) -> bool {
@@ -48,7 +48,7 @@ pub fn evaluate_validating_admission_policy_with_params(
 ) -> Option<Vec<RuleResponse>> {
     let mine = bindings::for_policy(policy, "ValidatingAdmissionPolicyBinding", all_bindings);
     let labels: Map<String, Json> = ctx.namespace_labels.clone().unwrap_or_default();
-    let req = matching::Request {
+    let req = match_constraints::Request {
         resource,
         operation: "CREATE",
         namespace_labels: &labels,
@@ -57,7 +57,7 @@ pub fn evaluate_validating_admission_policy_with_params(
     if mine.is_empty() {
         let selected = policy
             .pointer("/spec/matchConstraints")
-            .is_some_and(|mc| matching::matches(mc, &req));
+            .is_some_and(|mc| match_constraints::matches(mc, &req));
         if !selected {
             return Some(Vec::new());
         }
@@ -66,7 +66,7 @@ pub fn evaluate_validating_admission_policy_with_params(
     let mut last = Vec::new();
     for b in mine {
         if let Some(mr) = b.pointer("/spec/matchResources").filter(|m| !m.is_null()) {
-            if !matching::matches(mr, &req) {
+            if !match_constraints::matches(mr, &req) {
                 continue;
             }
         }

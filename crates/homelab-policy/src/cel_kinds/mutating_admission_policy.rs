@@ -17,7 +17,7 @@ use crate::response::{RuleResponse, Status};
 
 use super::bindings;
 use super::eval;
-use super::matching;
+use super::match_constraints;
 use super::mutation::{self, Lists};
 
 /// Whether `doc` is a Kubernetes MutatingAdmissionPolicy.
@@ -49,7 +49,7 @@ pub fn evaluate_mutating_admission_policy_with_bindings(
     let spec = policy.get("spec")?;
     let mine = bindings::for_policy(policy, "MutatingAdmissionPolicyBinding", all_bindings);
     let labels: Map<String, Json> = ctx.namespace_labels.clone().unwrap_or_default();
-    let req = matching::Request {
+    let req = match_constraints::Request {
         resource,
         operation: "CREATE",
         namespace_labels: &labels,
@@ -59,7 +59,7 @@ pub fn evaluate_mutating_admission_policy_with_bindings(
     if mine.is_empty() {
         if !spec
             .get("matchConstraints")
-            .is_some_and(|mc| matching::matches(mc, &req))
+            .is_some_and(|mc| match_constraints::matches(mc, &req))
         {
             return None;
         }
@@ -71,7 +71,7 @@ pub fn evaluate_mutating_admission_policy_with_bindings(
     let mut last = None;
     for b in mine {
         if let Some(mr) = b.pointer("/spec/matchResources").filter(|m| !m.is_null()) {
-            if !matching::matches(mr, &req) {
+            if !match_constraints::matches(mr, &req) {
                 continue;
             }
         }

@@ -2,7 +2,7 @@
 //! Values file) and `{{ }}` substitution with Kyverno's rules for unresolvable paths.
 
 use crate::jmes::{self, QueryError};
-use crate::values::go_sprint;
+use crate::scalars::go_sprint;
 use jmespath::{Rcvar, Variable};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

@@ -19,7 +19,7 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval;
 use super::exceptions;
-use super::matching;
+use super::match_constraints;
 
 /// Whether `doc` is a Kyverno DeletingPolicy (cluster-wide or namespaced).
 pub fn is_deleting_policy(doc: &Json) -> bool {
@@ -73,18 +73,18 @@ pub fn evaluate_deleting_policy(
                 "labels": resource.pointer("/metadata/labels").cloned().unwrap_or(json!({})),
             }});
         }
-        let labels = matching::namespace_labels(ctx, resource);
-        let req = matching::Request {
+        let labels = match_constraints::namespace_labels(ctx, resource);
+        let req = match_constraints::Request {
             resource,
             operation: "CREATE",
             namespace_labels: &labels,
             subresource: ctx.subresource.as_ref(),
         };
-        if !matching::matches(&mc, &req) {
+        if !match_constraints::matches(&mc, &req) {
             return None;
         }
     }
-    let pns = super::vpol::policy_namespace(policy);
+    let pns = super::validating_policy::policy_namespace(policy);
     let null = Json::Null;
     let mut act = eval::activation_in(resource, &null, &null, &namespace_object, ctx, pns);
     let defs = spec
