@@ -5,6 +5,7 @@
 
 use crate::config::Config;
 use crate::model::Platform;
+use crate::values::shell_quote;
 use serde::Serialize;
 
 /// One bootstrap step.
@@ -89,8 +90,11 @@ pub fn steps(config: &Config, platform: &Platform) -> Vec<Step> {
                 "Installs k3s {} with host/k3s/{server}/config.yaml (node labels, taints, tls-san, kubelet reservations, no local-path StorageClass) and host/k3s/registries.yaml.",
                 config.k3s.version
             ),
-            &[&format!("sudo scripts/k3s-install.sh {server}")],
-            &[&format!("sudo scripts/k3s-install.sh --check {server}")],
+            &[&format!("sudo scripts/k3s-install.sh {}", shell_quote(server))],
+            &[&format!(
+                "sudo scripts/k3s-install.sh --check {}",
+                shell_quote(server)
+            )],
         ),
     ];
     if !agents.is_empty() {
@@ -113,12 +117,12 @@ pub fn steps(config: &Config, platform: &Platform) -> Vec<Step> {
     }
     let mut helm_wait = vec![format!(
         "kubectl -n {} rollout status deploy/argocd-server --timeout=10s",
-        c.argocd.namespace
+        shell_quote(&c.argocd.namespace)
     )];
     if c.sealed_secrets.enabled {
         helm_wait.push(format!(
             "kubectl -n {} rollout status deploy/sealed-secrets-controller --timeout=10s",
-            c.sealed_secrets.namespace
+            shell_quote(&c.sealed_secrets.namespace)
         ));
     }
     let helm_wait: Vec<&str> = helm_wait.iter().map(String::as_str).collect();
@@ -152,7 +156,7 @@ pub fn steps(config: &Config, platform: &Platform) -> Vec<Step> {
         &["kubectl apply -f argocd/bootstrap/root-app.yaml"],
         &[&format!(
             "kubectl -n {} get application root",
-            c.argocd.namespace
+            shell_quote(&c.argocd.namespace)
         )],
     ));
     if c.gitlab_runner.enabled {

@@ -32,6 +32,9 @@ pub struct Config {
     pub check: Check,
     /// The `homelab` release the repository's CI and pre-commit hooks run.
     pub tooling: Tooling,
+    /// Who SOPS encrypts the repository's SOPS files for (`.sops.yaml`).
+    #[serde(default)]
+    pub sops: Sops,
     /// Every component, each can be switched off.
     pub components: Components,
 }
@@ -131,6 +134,16 @@ pub struct Tooling {
     pub homelab_image: String,
     /// CI job image: `homelab` plus yamllint, shellcheck, ruff, kubectl and git (tagged `<version>`).
     pub ci_image: String,
+}
+
+/// `[sops]`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sops {
+    /// age public keys (`age1…`) every SOPS file is encrypted for. Empty: `.sops.yaml` carries
+    /// a placeholder that nothing can encrypt with until one is set.
+    #[serde(default)]
+    pub age_recipients: Vec<String>,
 }
 
 /// `[storage]`
@@ -526,8 +539,10 @@ fn known_keys(table_path: &str) -> &'static [&'static str] {
             "k3s",
             "check",
             "tooling",
+            "sops",
             "components",
         ],
+        "sops" => &["age_recipients"],
         "k3s" => &[
             "version",
             "server",

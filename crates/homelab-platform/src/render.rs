@@ -6,7 +6,12 @@
 
 use crate::config::Config;
 use crate::model::{self, catalog_entry, Platform};
-use minijinja::{context, Environment, Error as JinjaError, ErrorKind, UndefinedBehavior, Value};
+use crate::values::{self, Language};
+use minijinja::value::ValueKind;
+use minijinja::{
+    context, AutoEscape, Environment, Error as JinjaError, ErrorKind, Output, State,
+    UndefinedBehavior, Value,
+};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -109,6 +114,10 @@ fn env() -> Environment<'static> {
     env.set_lstrip_blocks(true);
     env.set_keep_trailing_newline(true);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Before the templates are added: each takes its language from its name.
+    env.set_auto_escape_callback(|name| {
+        AutoEscape::Custom(Language::of_template(name).map_or("unclassified", Language::name))
+    });
     for (name, source) in TEMPLATES {
         // Template sources are compile-time constants covered by tests.
         if let Err(e) = env.add_template(name, source) {
@@ -116,15 +125,67 @@ fn env() -> Environment<'static> {
         }
     }
     env.add_function("resources", resources_block);
-    // The one quoting layer for config values (crate::values).
-    env.add_filter("sh", |v: &str| crate::values::shell_quote(v));
-    env.add_filter("yaml", |v: &str| crate::values::yaml_quote(v));
-    env.add_filter("toml", |v: &str| crate::values::toml_quote(v));
+    // The one quoting layer for config values (crate::values): a filter per target language,
+    // and a guard on every `{{ }}` that refuses to print a value bare where it could be code.
+    let quoted = |quote: fn(&str) -> String| move |v: &str| Value::from_safe_string(quote(v));
+    env.add_filter("sh", quoted(values::shell_quote));
+    env.add_filter("yaml", quoted(values::yaml_quote));
+    env.add_filter("toml", quoted(values::toml_quote));
+    env.add_filter("json", quoted(values::json_quote));
+    env.add_filter("fstab", quoted(values::fstab_quote));
+    env.add_filter("systemd", quoted(values::systemd_quote));
+    env.add_filter("line", quoted(values::line_text));
+    env.set_formatter(guard_output);
     env
 }
 
+/// Prints one `{{ }}`: a quoted value (from a filter above, a macro or a `set` block, all
+/// built from guarded output) as it is; a number or boolean as it is; a string only if the
+/// file's language reads it back as exactly that string wherever it stands. Anything else is
+/// a template bug, reported with the template line, never written.
+fn guard_output(out: &mut Output, state: &State, value: &Value) -> Result<(), JinjaError> {
+    let language = match state.auto_escape() {
+        AutoEscape::Custom(name) => Language::from_name(name),
+        _ => None,
+    };
+    let Some(language) = language else {
+        return Err(JinjaError::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "template {} has no language for quoting: classify it in values::Language::of_template",
+                state.name()
+            ),
+        ));
+    };
+    let bare = match value.kind() {
+        _ if value.is_safe() => true,
+        // Lower case, as YAML, TOML, JSON and shell `[ ]` tests read them.
+        ValueKind::Bool => {
+            let text = if value.is_true() { "true" } else { "false" };
+            return out.write_str(text).map_err(JinjaError::from);
+        }
+        ValueKind::Number => true,
+        ValueKind::String => language.is_bare_safe(value.as_str().unwrap_or_default()),
+        ValueKind::Undefined => return Err(JinjaError::from(ErrorKind::UndefinedError)),
+        _ => false,
+    };
+    if !bare {
+        return Err(JinjaError::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "this {} value may not be printed bare in {}: quote it with `| {}` (or `| line` in a comment)",
+                value.kind(),
+                language.name(),
+                language.quoting_filter()
+            ),
+        ));
+    }
+    write!(out, "{value}").map_err(JinjaError::from)
+}
+
 /// `resources(key)`: the YAML `resources:` block of a catalog workload (requests + limits).
-fn resources_block(key: &str) -> Result<String, JinjaError> {
+/// The catalog is ours, so the block is printed as it is.
+fn resources_block(key: &str) -> Result<Value, JinjaError> {
     let w = catalog_entry(key).ok_or_else(|| {
         JinjaError::new(
             ErrorKind::InvalidOperation,
@@ -145,7 +206,7 @@ fn resources_block(key: &str) -> Result<String, JinjaError> {
     if w.gpu > 0 {
         out.push_str(&format!("\n    nvidia.com/gpu: {}", w.gpu));
     }
-    Ok(out)
+    Ok(Value::from_safe_string(out))
 }
 
 /// Render the whole repository.
@@ -175,7 +236,7 @@ fn render_with(config: &Config, platform: &Platform) -> Result<Rendered, RenderE
         })
         .collect();
     let base = context! {
-        version => GENERATOR_VERSION,
+        version => Value::from_safe_string(GENERATOR_VERSION.to_owned()),
         cfg => Value::from_serialize(config),
         cluster => Value::from_serialize(&config.cluster),
         git => Value::from_serialize(&config.git),
@@ -189,6 +250,7 @@ fn render_with(config: &Config, platform: &Platform) -> Result<Rendered, RenderE
         bootstrap => Value::from_serialize(crate::bootstrap::steps(config, platform)),
         k3s => Value::from_serialize(&config.k3s),
         tooling => Value::from_serialize(&config.tooling),
+        sops => Value::from_serialize(&config.sops),
         server => Value::from_serialize(config.nodes.iter().find(|n| n.name == config.k3s.server)),
     };
     let mut out = Rendered::new();
@@ -706,4 +768,104 @@ fn normalise(text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn every_template_has_a_language() {
+        for (name, _) in TEMPLATES {
+            assert!(
+                Language::of_template(name).is_some(),
+                "{name} has no language: values could not be quoted for it"
+            );
+        }
+    }
+
+    fn render_one(name: &'static str, source: &'static str, value: &str) -> Result<String, String> {
+        let mut env = env();
+        env.add_template(name, source).map_err(|e| e.to_string())?;
+        env.get_template(name)
+            .and_then(|t| t.render(context! { v => value }))
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    /// A value that would be code in the file's language is refused when a template prints it
+    /// bare, in every language, and the error names the filter to use; quoted, it renders.
+    #[test]
+    fn a_value_printed_bare_is_refused_unless_it_is_inert() {
+        let cases: [(&'static str, &'static str, &'static str); 9] = [
+            ("t.sh", "X={{ v }}\n", "X={{ v | sh }}\n"),
+            ("t.yaml", "k: {{ v }}\n", "k: {{ v | yaml }}\n"),
+            ("t.toml", "k = {{ v }}\n", "k = {{ v | toml }}\n"),
+            ("t.json", "{\"k\": {{ v }}}\n", "{\"k\": {{ v | json }}}\n"),
+            ("t.py", "K = {{ v }}\n", "K = {{ v | json }}\n"),
+            (
+                "t.service",
+                "[Unit]\nDescription={{ v }}\n",
+                "[Unit]\nDescription={{ v | systemd }}\n",
+            ),
+            (
+                "fstab",
+                "{{ v }} /mnt btrfs defaults 0 0\n",
+                "{{ v | fstab }} /mnt btrfs defaults 0 0\n",
+            ),
+            ("t.md", "# {{ v }}\n", "# {{ v | line }}\n"),
+            ("dot-gitignore", "# {{ v }}\n", "# {{ v | line }}\n"),
+        ];
+        for (name, bare, quoted) in cases {
+            let language = Language::of_template(name).expect("classified");
+            for hostile in ["a\nb: c", "x\u{2028}y", "\u{1b}[2J"] {
+                let err = render_one(name, bare, hostile).expect_err(name);
+                assert!(
+                    err.contains(&format!("| {}", language.quoting_filter())),
+                    "{name}: {err}"
+                );
+                render_one(name, quoted, hostile).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            if !matches!(language, Language::Markdown | Language::Lines) {
+                for hostile in [
+                    "$(id)", "a b", "it's", "a\"b", "#x", "-rf", "a;b", "`id`", "a%ib", "a\\b",
+                    "{x}", "a,b", "",
+                ] {
+                    let err = render_one(name, bare, hostile).expect_err(hostile);
+                    assert!(
+                        err.contains("may not be printed bare"),
+                        "{name} {hostile:?}: {err}"
+                    );
+                    render_one(name, quoted, hostile).unwrap_or_else(|e| panic!("{name}: {e}"));
+                }
+            }
+            render_one(name, bare, "longhorn-system").unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        for typed in [
+            "1.10",
+            "on",
+            "No",
+            "null",
+            "~",
+            "0x1f",
+            "1e3",
+            "10:30",
+            ".inf",
+            "@longhorn",
+        ] {
+            assert!(
+                render_one("t.yaml", "k: {{ v }}\n", typed).is_err(),
+                "{typed}"
+            );
+            assert_eq!(
+                render_one("t.yaml", "k: {{ v | yaml }}\n", typed).unwrap(),
+                format!("k: {}\n", values::yaml_quote(typed))
+            );
+        }
+    }
+
+    #[test]
+    fn an_unclassified_template_cannot_print_a_value() {
+        let err = render_one("t.unknown", "{{ v }}", "x").expect_err("refused");
+        assert!(err.contains("no language"), "{err}");
+    }
 }

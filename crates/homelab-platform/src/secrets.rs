@@ -171,7 +171,7 @@ mod tests {
             SealState::Placeholder
         );
         assert!(text.contains(PLACEHOLDER_VALUE));
-        assert!(rendered("gitlab-runner-token").contains("homelab.dev/placeholder: \"deferred\""));
+        assert!(rendered("gitlab-runner-token").contains("homelab.dev/placeholder: deferred\n"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub fn validate(config: &Config, check_budgets: bool, report: Report<'_>) {
     validate_storage(config, report);
     validate_github(config, report);
     validate_tooling(config, report);
+    validate_sops(config, report);
     validate_components(config, report);
     validate_crd_order(config, report);
     if check_budgets {
@@ -283,6 +284,17 @@ fn validate_tooling(config: &Config, report: Report<'_>) {
                 format!(
                     "expected an image name without a tag (the tag is homelab_version), like \"ghcr.io/org/homelab\", got {image:?}"
                 ),
+            );
+        }
+    }
+}
+
+fn validate_sops(config: &Config, report: Report<'_>) {
+    for (i, recipient) in config.sops.age_recipients.iter().enumerate() {
+        if let Err(why) = homelab_sops::keys::parse_recipient(recipient) {
+            report(
+                &format!("sops.age_recipients[{i}]"),
+                format!("{why}; `age-keygen -y KEYFILE` prints the public key of an age key"),
             );
         }
     }
@@ -724,18 +736,22 @@ pub fn is_dns_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
+/// An exact semantic version (`1.7.2`, `v1.21.1`, `2.0.0-rc.1+build.5`): three numbers, then
+/// pre-release and build identifiers of letters, digits, `.` and `-` only.
 fn is_pinned_version(v: &str) -> bool {
     let core = v.strip_prefix('v').unwrap_or(v);
-    let nums: Vec<&str> = core
-        .split(['-', '+'])
-        .next()
-        .unwrap_or("")
-        .split('.')
-        .collect();
+    let end = core.find(['-', '+']).unwrap_or(core.len());
+    let (numbers, suffix) = core.split_at(end);
+    let nums: Vec<&str> = numbers.split('.').collect();
     nums.len() == 3
         && nums
             .iter()
             .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && v.len() <= 128
+        && suffix
+            .split(['-', '+', '.'])
+            .skip(1)
+            .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 fn is_pinned_image(img: &str) -> bool {
@@ -780,6 +796,31 @@ mod tests {
         }
         for bad in ["0", "-1", "1 core", "m", "`x`"] {
             assert!(!is_cpu_quantity(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pinned_versions_are_semantic_versions_and_nothing_else() {
+        for ok in [
+            "1.7.2",
+            "v1.21.1",
+            "2.0.0-rc.1",
+            "1.2.3+build.5",
+            "0.14.2-beta-1",
+        ] {
+            assert!(is_pinned_version(ok), "{ok}");
+        }
+        for bad in [
+            "1.7",
+            "latest",
+            "1.2.3-$(id)",
+            "1.2.3-",
+            "1.2.3+a..b",
+            "1.2.3 ",
+            "1.2.3-\nx: y",
+            "~1.2.3",
+        ] {
+            assert!(!is_pinned_version(bad), "{bad:?}");
         }
     }
 }

@@ -54,17 +54,19 @@ impl ValueKind {
                 "\"UUID=<uuid>\" (find it with `blkid`), \"LABEL=<label>\" or a /dev path"
             }
             ValueKind::GitUrl => {
-                "an https://, ssh:// or git@host:path URL without spaces or quotes"
+                "an https://, ssh:// or git@host:path URL (no spaces, \", <, >, \\, `, {, |, })"
             }
-            ValueKind::HttpsUrl => "an https:// URL without spaces or quotes",
+            ValueKind::HttpsUrl => "an https:// URL (no spaces, \", <, >, \\, `, {, |, })",
             ValueKind::GitRef => "a branch or tag name like \"main\" (letters, digits, . _ - /)",
             ValueKind::GithubName => "a GitHub name (letters, digits, . _ -)",
-            ValueKind::RunnerGroup => "a runner group name (letters, digits, spaces, . _ -)",
+            ValueKind::RunnerGroup => {
+                "a runner group name on one line (at most 100 characters, no control characters)"
+            }
             ValueKind::Cron => "a 5-field cron schedule like \"0 2 * * *\"",
             ValueKind::OnCalendar => {
                 "a systemd OnCalendar expression like \"weekly\" or \"Mon *-*-* 03:00:00\""
             }
-            ValueKind::Label => "letters, digits, spaces and . _ -",
+            ValueKind::Label => "text on one line (at most 100 characters, no control characters)",
             ValueKind::Image => {
                 "an image reference like \"registry/name:tag\" (lower-case, digits, . _ - / : @)"
             }
@@ -114,13 +116,13 @@ impl ValueKind {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
             }
+            // Free text: any printable character (quotes, `&`, `#`, `$`, non-ASCII letters);
+            // templates quote it for each language it reaches.
             ValueKind::RunnerGroup | ValueKind::Label => {
                 !value.trim().is_empty()
-                    && value.len() <= 100
+                    && value.chars().count() <= 100
                     && value.trim() == value
-                    && value.bytes().all(|b| {
-                        b.is_ascii_alphanumeric() || matches!(b, b' ' | b'.' | b'_' | b'-')
-                    })
+                    && value.chars().all(|c| !is_line_break_or_control(c))
             }
             ValueKind::Cron => {
                 let fields: Vec<&str> = value.split(' ').collect();
@@ -205,7 +207,9 @@ fn is_fstab_device(value: &str) -> bool {
     value.starts_with("/dev/") && is_absolute_path(value)
 }
 
-/// URL text: no whitespace, quotes, backslashes, shell metacharacters or control characters.
+/// URL text: the characters RFC 3986 allows in a URL (unreserved, reserved and `%`), so a
+/// URL may hold `'`, `$`, `&`, `(`, `;` or `#`, which templates quote; never whitespace,
+/// `"`, `<`, `>`, `\`, `` ` ``, `{`, `|`, `}`, `^` or a control character.
 fn is_url_text(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 2048
@@ -213,7 +217,28 @@ fn is_url_text(value: &str) -> bool {
             b.is_ascii_alphanumeric()
                 || matches!(
                     b,
-                    b'.' | b'_' | b'~' | b':' | b'/' | b'@' | b'%' | b'+' | b'-' | b'='
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b':'
+                        | b'/'
+                        | b'?'
+                        | b'#'
+                        | b'['
+                        | b']'
+                        | b'@'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b'%'
                 )
         })
 }
@@ -242,9 +267,14 @@ pub fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "'\\''"))
 }
 
-/// A YAML scalar that is exactly `value`: a double-quoted string with JSON escapes (valid
-/// YAML 1.2), so no newline, `#`, `: ` or `{` can start a new key or document.
+/// A YAML scalar that is exactly the string `value`: plain when YAML reads it back as that
+/// string wherever it stands ([`Language::is_bare_safe`]), otherwise a double-quoted string
+/// with JSON escapes (valid YAML 1.2), so no newline, `#`, `: ` or `{` can start a new key or
+/// document and no `1.10` or `on` changes type.
 pub fn yaml_quote(value: &str) -> String {
+    if Language::Yaml.is_bare_safe(value) {
+        return value.to_owned();
+    }
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars() {
@@ -287,6 +317,225 @@ pub fn toml_quote(value: &str) -> String {
     out
 }
 
+/// The language of a rendered file: it decides which values a template may print bare and
+/// which filter quotes the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// A bash script.
+    Shell,
+    /// YAML (manifests, Helm values, CI files, k3s configuration).
+    Yaml,
+    /// TOML.
+    Toml,
+    /// JSON.
+    Json,
+    /// `/etc/fstab` lines.
+    Fstab,
+    /// A systemd unit.
+    Systemd,
+    /// Markdown documentation.
+    Markdown,
+    /// Python.
+    Python,
+    /// A line-based configuration file with `#` comments (.gitignore, .editorconfig, ...).
+    Lines,
+}
+
+impl Language {
+    /// Every language, for tests and the auto-escape name lookup.
+    pub const ALL: [Language; 9] = [
+        Language::Shell,
+        Language::Yaml,
+        Language::Toml,
+        Language::Json,
+        Language::Fstab,
+        Language::Systemd,
+        Language::Markdown,
+        Language::Python,
+        Language::Lines,
+    ];
+
+    /// The language of a template, by its name under `templates/repo/`; `None` for a template
+    /// nobody classified yet (rendering it fails, so a new template cannot skip the guard).
+    pub fn of_template(name: &str) -> Option<Language> {
+        let file = name.rsplit('/').next().unwrap_or(name);
+        let ext = file.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+        Some(match (file, ext) {
+            ("fstab", _) => Language::Fstab,
+            ("dot-yamllint", _) => Language::Yaml,
+            ("dot-secrets.baseline", _) => Language::Json,
+            ("dot-gitignore" | "dot-editorconfig" | "dot-shellcheckrc", _) => Language::Lines,
+            (_, "sh") => Language::Shell,
+            // `_macros.j2` holds YAML snippets.
+            (_, "yaml" | "yml" | "j2") => Language::Yaml,
+            (_, "toml") => Language::Toml,
+            (_, "json") => Language::Json,
+            (_, "service" | "timer") => Language::Systemd,
+            (_, "md") => Language::Markdown,
+            (_, "py") => Language::Python,
+            _ => return None,
+        })
+    }
+
+    /// The name the template engine carries for this language.
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Shell => "sh",
+            Language::Yaml => "yaml",
+            Language::Toml => "toml",
+            Language::Json => "json",
+            Language::Fstab => "fstab",
+            Language::Systemd => "systemd",
+            Language::Markdown => "markdown",
+            Language::Python => "python",
+            Language::Lines => "lines",
+        }
+    }
+
+    /// The language named `name` (see [`Language::name`]).
+    pub fn from_name(name: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.name() == name)
+    }
+
+    /// The filter that quotes a value for this language, for error messages.
+    pub fn quoting_filter(self) -> &'static str {
+        match self {
+            Language::Shell => "sh",
+            Language::Yaml => "yaml",
+            Language::Toml => "toml",
+            Language::Json | Language::Python => "json",
+            Language::Fstab => "fstab",
+            Language::Systemd => "systemd",
+            Language::Markdown | Language::Lines => "line",
+        }
+    }
+
+    /// Whether `value` may be printed bare (without a quoting filter) anywhere in a file of
+    /// this language: it cannot end a line, a comment, a quoted string or a word, start an
+    /// option, or change type (a YAML `1.10`, `on` or `~`). Templates quote every other value;
+    /// the renderer refuses to print one bare.
+    pub fn is_bare_safe(self, value: &str) -> bool {
+        match self {
+            // Prose: one line, no control characters (a value cannot add lines or headings).
+            Language::Markdown | Language::Lines => {
+                value.chars().all(|c| !is_line_break_or_control(c))
+            }
+            // `@` cannot start a plain YAML scalar.
+            Language::Yaml => is_inert_word(value, false) && !is_yaml_typed(value),
+            Language::Shell
+            | Language::Toml
+            | Language::Json
+            | Language::Fstab
+            | Language::Systemd
+            | Language::Python => is_inert_word(value, true),
+        }
+    }
+}
+
+fn is_line_break_or_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}')
+}
+
+/// Letters, digits and `. _ - / : @ + =`, starting with a letter, digit, `/` or `_` (or `@`
+/// where the language allows it): no space, quote, comment sign, expansion, glob, brace,
+/// comma or escape, and never an option (`-x`).
+fn is_inert_word(value: &str, at_sign_first: bool) -> bool {
+    let Some(first) = value.bytes().next() else {
+        return false;
+    };
+    (first.is_ascii_alphanumeric()
+        || first == b'/'
+        || first == b'_'
+        || (at_sign_first && first == b'@'))
+        && value.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@' | b'+' | b'=')
+        })
+}
+
+/// Whether a plain YAML scalar would not be read as the string `value` by a YAML 1.1 or 1.2
+/// reader: a boolean or null word, or something that may be a number (`1.10`, `0x1f`, `1e3`,
+/// `10:30`, an IP address is kept as a string but quoted all the same).
+fn is_yaml_typed(value: &str) -> bool {
+    const WORDS: [&str; 12] = [
+        "y", "n", "yes", "no", "true", "false", "on", "off", "null", "nan", "inf", "~",
+    ];
+    if WORDS.iter().any(|w| value.eq_ignore_ascii_case(w)) {
+        return true;
+    }
+    let first = value.as_bytes()[0];
+    (first.is_ascii_digit() || matches!(first, b'+' | b'-' | b'.'))
+        && value.bytes().all(|b| {
+            b.is_ascii_hexdigit()
+                || matches!(
+                    b,
+                    b'.' | b'_' | b':' | b'+' | b'-' | b'x' | b'X' | b'o' | b'O'
+                )
+        })
+}
+
+/// A JSON string (also a valid Python string literal and YAML flow scalar) that is exactly
+/// `value`.
+pub fn json_quote(value: &str) -> String {
+    // Serializing a string cannot fail.
+    let mut out = serde_json::to_string(value).unwrap_or_default();
+    // Line and paragraph separators end a line in Python source and JavaScript.
+    if out.contains(['\u{2028}', '\u{2029}']) {
+        out = out
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029");
+    }
+    out
+}
+
+/// `value` on one line, for comments and prose: every control character or line break is
+/// written as a visible escape (`\n`, `\u{1b}`), so a value cannot end a comment.
+pub fn line_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_line_break_or_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An fstab field that is exactly `value`: space, tab, newline, `#` and `\` written as octal
+/// escapes (fstab(5)).
+pub fn fstab_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            ' ' | '#' | '\\' => out.push_str(&format!("\\{:03o}", c as u32)),
+            c if c.is_ascii_control() => out.push_str(&format!("\\{:03o}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A systemd unit setting value that is exactly `value`: `%` written `%%` (specifiers), `\`
+/// doubled, control characters escaped (systemd.syntax(7)) so it stays on its line.
+pub fn systemd_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '%' => out.push_str("%%"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,10 +552,13 @@ mod tests {
             (ValueKind::AbsolutePath, "/var/lib/long horn"),
             (ValueKind::AbsolutePath, "/var/$(id)"),
             (ValueKind::GitUrl, "https://x/y\nmalicious: true"),
-            (ValueKind::GitUrl, "https://x/'y"),
+            (ValueKind::GitUrl, "https://x/\"y"),
+            (ValueKind::GitUrl, "https://x/y z"),
+            (ValueKind::GitUrl, "https://x/`id`"),
             (ValueKind::GitRef, "main; rm -rf /"),
             (ValueKind::RunnerGroup, "group\nkey: value"),
-            (ValueKind::RunnerGroup, "a$(id)"),
+            (ValueKind::RunnerGroup, "group\rkey"),
+            (ValueKind::RunnerGroup, " padded"),
             (ValueKind::Cron, "0 2 * * *\n* * * * * root id"),
             (ValueKind::OnCalendar, "weekly\nExecStart=/bin/sh"),
             (ValueKind::Image, "alpine:3 && id"),
@@ -349,6 +601,34 @@ mod tests {
         ] {
             assert!(kind.check(good), "{kind:?} refused {good:?}");
         }
+    }
+
+    /// Every quoting function gives back exactly the value when its language reads it.
+    #[test]
+    fn each_filter_round_trips_hostile_text() {
+        let hostile = [
+            "a'b\"c$(id)`id`\\\n#: {x}",
+            "ops \"night\" & it's #1 — ünïcødé",
+            "tab\there\r\u{1b}[2J\u{2028}",
+            "1.10",
+            "on",
+            "",
+            "-rf",
+            "100%s %n",
+        ];
+        for v in hostile {
+            let json: String = serde_json::from_str(&json_quote(v)).expect("json");
+            assert_eq!(json, v);
+            let toml_text = format!("v = {}\n", toml_quote(v));
+            let table: toml::Table = toml::from_str(&toml_text).expect("toml parses");
+            assert_eq!(table["v"].as_str(), Some(v));
+            assert!(!line_text(v).contains(['\n', '\r', '\u{2028}']));
+            assert!(!fstab_quote(v).contains([' ', '\t', '\n', '#']));
+            let unit = systemd_quote(v);
+            assert!(!unit.contains('\n'));
+            assert_eq!(unit.matches('%').count(), 2 * v.matches('%').count());
+        }
+        assert_eq!(fstab_quote("LABEL=my disk#1"), "LABEL=my\\040disk\\0431");
     }
 
     #[test]

@@ -679,3 +679,32 @@ fn chart_pods_get_resources_and_run_as_non_root_through_their_values() {
         .expect("Longhorn's Application accepts resources/missing");
     assert!(line.contains("longhornManager.resources"), "{line}");
 }
+
+/// `.sops.yaml` encrypts for platform.toml's `[sops] age_recipients`; while none is set, every
+/// creation rule holds the same placeholder and the file says so.
+#[test]
+fn sops_recipients_come_from_platform_toml() {
+    const RECIPIENTS: [&str; 2] = [
+        "age1l3nzv85220ygnk4xx3ekk39aytssuyrxtr95wsalykrysxkcf45qfkf5g2",
+        "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+    ];
+    let ages = |files: &render::Rendered| -> Vec<String> {
+        docs(files, ".sops.yaml")[0]["creation_rules"]
+            .as_array()
+            .expect("creation rules")
+            .iter()
+            .map(|r| r["age"].as_str().expect("age").to_owned())
+            .collect()
+    };
+    let files = rendered();
+    assert!(file(&files, ".sops.yaml").contains("NO RECIPIENT YET"));
+    let placeholders = ages(&files);
+    assert_eq!(placeholders.len(), 2);
+    assert!(placeholders.iter().all(|a| a.starts_with("age1replace")));
+
+    let mut config = default_config();
+    config.sops.age_recipients = RECIPIENTS.iter().map(|r| r.to_string()).collect();
+    let files = render::render(&config).expect("render");
+    assert!(!file(&files, ".sops.yaml").contains("NO RECIPIENT YET"));
+    assert_eq!(ages(&files), vec![RECIPIENTS.join(","); 2]);
+}

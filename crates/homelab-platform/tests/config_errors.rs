@@ -252,3 +252,22 @@ fn component_on_an_unknown_node() {
         "nodes: homelab, akula-prime",
     );
 }
+
+#[test]
+fn sops_recipient_must_be_an_age_public_key() {
+    let text = edit(
+        "age_recipients = []",
+        "age_recipients = [\"age1replace0with0your0age0public0key\"]",
+    );
+    expect_error(
+        &text,
+        "sops.age_recipients[0]",
+        "age_recipients = [",
+        "not an age recipient",
+    );
+    let text = edit(
+        "age_recipients = []",
+        "age_recipients = [\"age1l3nzv85220ygnk4xx3ekk39aytssuyrxtr95wsalykrysxkcf45qfkf5g2\"]",
+    );
+    assert!(parse(&text, "platform.toml").is_ok());
+}

@@ -147,6 +147,21 @@ impl Bundle {
     pub fn version(&self, minor_version: &str) -> Option<&VersionDefs> {
         self.versions.iter().find(|v| v.version == minor_version)
     }
+
+    /// Whether the group of `api_version` belongs to Kubernetes itself: the core group, a
+    /// group without a dot (reserved for Kubernetes: `apps`, `extensions`, ...), or one that
+    /// any embedded version serves. Other groups are custom (served by CRDs).
+    pub fn is_builtin_group(&self, api_version: &str) -> bool {
+        let Some((group, _)) = api_version.rsplit_once('/') else {
+            return true;
+        };
+        !group.contains('.')
+            || self.versions.iter().any(|v| {
+                v.gvk
+                    .keys()
+                    .any(|(api, _)| api.rsplit_once('/').is_some_and(|(g, _)| g == group))
+            })
+    }
 }
 
 /// Normalises `1.29`, `1.29.3`, `v1.29.0` to `1.29`. `None` if it is not a version.

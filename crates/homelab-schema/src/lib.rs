@@ -27,7 +27,7 @@ pub static RULE_DOCS: &[RuleDoc] = &[
         id: "schema/*",
         severity: homelab_diagnostics::Severity::Error,
         summary: "Strict schema validation (Kubernetes OpenAPI of the target version, CRDs)",
-        doc: "# `schema/*`: strict schema validation\n\n## What it checks\nEvery Kubernetes object against the schema of its apiVersion and kind for the target Kubernetes version (embedded, 1.29 to the newest), CRDs found in the input or given with `--crd`, and the embedded catalog of upstream CRDs (Flux, cert-manager, Kyverno, Argo CD, prometheus-operator, Gateway API, external-secrets, CloudNativePG, Longhorn, Traefik, ...; `homelab validate -list-schemas` lists them). Unknown fields are errors (`schema/unknown-field`, with the nearest allowed name), as are wrong types, missing required fields, values outside an enum or pattern, and a CRD's own CEL rules (`x-kubernetes-validations`) that are false (`schema/cel`). A kind without a schema is `schema/missing`.\n\n## Why\nThe API server drops unknown fields silently (a misspelt `resources` limits nothing) and rejects the rest at sync time, long after review.\n\n## Example\n```yaml\nspec:\n  contaners: []\n```\n\n## Fix\nCorrect the field the message names; for custom kinds without a schema pass their CRD with `--crd`.",
+        doc: "# `schema/*`: strict schema validation\n\n## What it checks\nEvery Kubernetes object against the schema of its apiVersion and kind for the target Kubernetes version (embedded, 1.29 to the newest), CRDs found in the input or given with `--crd`, and the embedded catalog of upstream CRDs (Flux, cert-manager, Kyverno, Argo CD, prometheus-operator, Gateway API, external-secrets, CloudNativePG, Longhorn, Traefik, ...; `homelab validate -list-schemas` lists them). Unknown fields are errors (`schema/unknown-field`, with the nearest allowed name), as are wrong types, missing required fields, values outside an enum or pattern, and a CRD's own CEL rules (`x-kubernetes-validations`) that are false (`schema/cel`). A kind without a schema is `schema/missing`: an error for a Kubernetes group (a typo or a removed API version); for a custom kind whose CRD is neither in the input nor in the catalog, `check` says it is not judged (a note; `check --strict` makes it an error), while `validate` keeps kubeconform's error (`-ignore-missing-schemas` skips).\n\n## Why\nThe API server drops unknown fields silently (a misspelt `resources` limits nothing) and rejects the rest at sync time, long after review.\n\n## Example\n```yaml\nspec:\n  contaners: []\n```\n\n## Fix\nCorrect the field the message names; for custom kinds without a schema pass their CRD with `--crd`.",
     },
     RuleDoc {
         id: "schema/removed-api",
@@ -63,6 +63,10 @@ pub struct ValidatorOptions {
     pub strict: bool,
     /// A kind without a schema is a note instead of an error.
     pub ignore_missing: bool,
+    /// A custom kind (an API group Kubernetes does not serve) without a schema is a note
+    /// ("not judged") instead of an error; a built-in group's unknown kind or version (a typo,
+    /// a removed API) stays an error. `check`'s default; `validate` keeps kubeconform's error.
+    pub custom_missing_is_note: bool,
     /// kubeconform-style locations; empty = `["default"]`.
     pub schema_locations: Vec<String>,
     /// CRD manifests (files or folders) to take schemas from.
@@ -82,6 +86,7 @@ impl Default for ValidatorOptions {
             kubernetes_version: None,
             strict: true,
             ignore_missing: false,
+            custom_missing_is_note: false,
             schema_locations: Vec::new(),
             crd_paths: Vec::new(),
             skip_kinds: Vec::new(),
@@ -103,6 +108,17 @@ pub enum Error {
     Location(String),
     #[error("{0}")]
     Crd(String),
+}
+
+/// Whether the group of `api_version` is one whose kinds we know: Kubernetes' own (an unknown
+/// kind or version there is a typo or a removed API) or a group of the embedded CRD catalog
+/// (an unknown kind or an unserved version of Flux, cert-manager, ... is a mistake too).
+fn known_group(api_version: &str) -> bool {
+    if bundle::get().is_ok_and(|b| b.is_builtin_group(api_version)) {
+        return true;
+    }
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    catalog::get().is_ok_and(|c| c.entries.iter().any(|e| e.group == group))
 }
 
 /// Whether one object passed its schema, in kubeconform's categories.
@@ -359,7 +375,27 @@ impl Validator {
                         );
                     }
                 }
-                if self.opts.ignore_missing {
+                if self.opts.custom_missing_is_note
+                    && !self.opts.ignore_missing
+                    && !known_group(api_version)
+                {
+                    findings.push(Finding {
+                        rule: "schema/missing",
+                        severity: Severity::Note,
+                        message: format!(
+                            "not judged: no schema for {api_version} {kind} (a custom kind whose CRD is neither in the input nor in the embedded catalog)"
+                        ),
+                        help: Some(format!(
+                            "{help}; `--strict` makes this an error"
+                        )),
+                        pointer: "/kind".into(),
+                        missing: None,
+                    });
+                    Checked {
+                        status: Validity::Skipped,
+                        findings,
+                    }
+                } else if self.opts.ignore_missing {
                     findings.push(Finding {
                         rule: "schema/missing",
                         severity: Severity::Note,

@@ -108,11 +108,22 @@ pub fn check_sops_file(
     format: Format,
     identities: Option<&Identities>,
 ) -> Vec<Diagnostic> {
+    check_parsed_sops_file(name, file::parse(text, format), identities)
+}
+
+/// [`check_sops_file`] on a text already parsed with [`file::parse`]: a caller that parsed it
+/// to decide whether it is a SOPS file passes the result on (a file at the parser's node bound
+/// costs seconds per parse).
+pub fn check_parsed_sops_file(
+    name: &str,
+    parsed: Result<Vec<Document>, file::Error>,
+    identities: Option<&Identities>,
+) -> Vec<Diagnostic> {
     let mut r = Report {
         name,
         out: Vec::new(),
     };
-    let docs = match file::parse(text, format) {
+    let docs = match parsed {
         Ok(d) => d,
         Err(e) => {
             r.push(

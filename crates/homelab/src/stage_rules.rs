@@ -19,6 +19,7 @@ pub fn all() -> impl Iterator<Item = &'static RuleDoc> {
             &crate::pipeline::SUPPRESSION_RULE_DOC,
             &crate::pipeline::SECRET_SCANNING_OFF_DOC,
             &crate::pipeline::SOPS_RULE_DOC,
+            &crate::pipeline::KUSTOMIZE_RULE_DOC,
         ])
 }
 

@@ -305,7 +305,7 @@ fn application_with_wildcard_revision() {
     let repo = Copy::new();
     repo.replace(
         GITLAB_APP,
-        "targetRevision: 9.11.11",
+        "targetRevision: \"9.11.11\"",
         "targetRevision: \"*\"",
     );
     let out = repo.check(&[]);

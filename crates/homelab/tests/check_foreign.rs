@@ -437,3 +437,76 @@ spec:
         assert!(guide.contains(&rule.to_string()), "{rule}: {guide:?}");
     }
 }
+
+fn check_with(dir: &Path, extra: &[&str]) -> Value {
+    let out = Command::cargo_bin("homelab")
+        .unwrap()
+        .arg("check")
+        .arg(dir)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+/// A custom kind whose CRD the repository does not carry (and the catalog does not know) is
+/// not judged — a note that says so — while an unknown kind of a Kubernetes group (a typo, a
+/// removed API) is an error; `--strict` makes the first an error too. `validate` keeps
+/// kubeconform's behaviour (an error unless `-ignore-missing-schemas`).
+#[test]
+fn custom_kinds_without_a_schema_are_not_judged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "widget.yaml",
+        "apiVersion: widgets.example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 3}\n",
+    );
+    write(
+        root,
+        "typo.yaml",
+        "apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: d}\n",
+    );
+    write(
+        root,
+        "gateway.yaml",
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gatewy\nmetadata: {name: g}\n",
+    );
+    let report = check(root);
+    let missing = |report: &Value, severity: &str| -> Vec<String> {
+        findings(report, severity)
+            .into_iter()
+            .filter(|(r, _, _)| r == "schema/missing")
+            .map(|(_, f, _)| f)
+            .collect()
+    };
+    let mut errors = missing(&report, "error");
+    errors.sort();
+    // A group the catalog knows (Gateway API) with an unknown kind is not "custom": a typo.
+    assert_eq!(
+        errors,
+        vec!["gateway.yaml".to_string(), "typo.yaml".to_string()]
+    );
+    let notes = findings(&report, "note");
+    assert!(
+        notes.iter().any(|(r, f, m)| r == "schema/missing"
+            && f == "widget.yaml"
+            && m.contains("not judged")
+            && m.contains("widgets.example.com/v1 Widget")),
+        "{notes:#?}"
+    );
+    let strict = check_with(root, &["--strict"]);
+    let mut errors = missing(&strict, "error");
+    errors.sort();
+    assert!(errors.contains(&"widget.yaml".to_string()), "{errors:?}");
+    assert!(errors.contains(&"typo.yaml".to_string()), "{errors:?}");
+
+    let validate = Command::cargo_bin("homelab")
+        .unwrap()
+        .arg("validate")
+        .arg(root.join("widget.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(validate.status.code(), Some(1), "{validate:?}");
+}

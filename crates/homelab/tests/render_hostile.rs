@@ -418,3 +418,99 @@ fn names_from_the_lock_are_printed_escaped() {
     assert!(!stdout.contains('\x1b'), "{stdout}");
     assert!(stdout.contains("\\x1b[2J"), "{stdout}");
 }
+
+/// platform.toml values that would be code in a rendered script, unit or manifest are refused
+/// by their type before anything is written: exit 2, `platform.toml:LINE:COL`, the key, what
+/// the value must look like; the repository is unchanged and nothing in the value ran.
+#[test]
+fn hostile_platform_values_are_refused_with_their_line_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = fresh_repo(tmp.path());
+    let config_path = repo.join("platform.toml");
+    let original = read(&config_path);
+    let marker = tmp.path().join("pwned");
+    let m = marker.display();
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "device = \"UUID=<btrfs-uuid>\"",
+            format!("device = \"UUID=$(touch {m})\""),
+            "storage.device",
+            "blkid",
+        ),
+        (
+            "subvolume = \"@longhorn\"",
+            format!("subvolume = \"@long`touch {m}`horn\""),
+            "storage.subvolume",
+            "subvolume name",
+        ),
+        (
+            "runner_group = \"homelab-runners\"",
+            "runner_group = \"runners\\nvisibility: all\"".into(),
+            "github.runner_group",
+            "one line",
+        ),
+        (
+            "repo_url = \"https://github.com/yourorg/gitops-homelab\"",
+            "repo_url = \"https://github.com/yourorg/x\\n    targetRevision: evil\"".into(),
+            "git.repo_url",
+            "URL",
+        ),
+        (
+            "repo_url = \"https://github.com/yourorg/gitops-homelab\"",
+            format!("repo_url = \"https://github.com/x/`touch {m}`\""),
+            "git.repo_url",
+            "URL",
+        ),
+        (
+            "on_calendar = \"weekly\"",
+            "on_calendar = \"weekly\\nExecStartPre=/bin/sh -c id\"".into(),
+            "storage.host_snapshot.on_calendar",
+            "OnCalendar",
+        ),
+        (
+            "model = \"RTX 5080\"",
+            "model = \"RTX\\n5080: x\"".into(),
+            "nodes[1].gpu.model",
+            "one line",
+        ),
+        (
+            "host_path = \"/var/lib/longhorn\"",
+            format!("host_path = \"/var/lib/$(touch {m})\""),
+            "storage.host_path",
+            "absolute path",
+        ),
+        (
+            "version = \"1.12.1\"",
+            format!("version = \"1.12.1-$(touch {m})\""),
+            "components.longhorn.chart.version",
+            "exact chart version",
+        ),
+    ];
+    let before = snapshot(&repo);
+    for (from, to, key, hint) in cases {
+        assert!(original.contains(from), "fixture {from:?}");
+        let edited = original.replacen(from, &to, 1);
+        std::fs::write(&config_path, &edited).unwrap();
+        let line = edited[..edited.find(to.as_str()).unwrap()]
+            .matches('\n')
+            .count()
+            + 1;
+        let out = homelab().arg("render").arg(&repo).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        assert!(
+            stderr.contains(&format!("platform.toml:{line}:")),
+            "{key} is reported at line {line}: {stderr}"
+        );
+        assert!(stderr.contains(key), "{key}: {stderr}");
+        assert!(
+            stderr.contains(hint),
+            "{key} says what to write ({hint}): {stderr}"
+        );
+        assert!(stderr.contains("expected"), "{key}: {stderr}");
+        let mut after = snapshot(&repo);
+        after.insert("platform.toml".into(), original.clone());
+        assert_eq!(after, before, "{key}: render wrote nothing");
+        assert!(!marker.exists(), "{key}: the value ran");
+    }
+}

@@ -397,7 +397,12 @@ fn the_rendered_repository_validates_strictly() {
     let line = taskfile
         .lines()
         .map(str::trim)
-        .find_map(|l| l.strip_prefix("- homelab validate "))
+        // A plain or double-quoted YAML list item (the command holds no escapes).
+        .find_map(|l| {
+            l.strip_prefix("- \"homelab validate ")
+                .and_then(|rest| rest.strip_suffix('"'))
+                .or_else(|| l.strip_prefix("- homelab validate "))
+        })
         .expect("the Taskfile runs homelab validate");
     let args: Vec<&str> = line.split_whitespace().collect();
     assert!(args.contains(&"-strict"), "{line}");

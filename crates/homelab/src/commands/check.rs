@@ -20,6 +20,7 @@ Examples:
   homelab check gitops-homelab --format sarif --output homelab.sarif
   homelab check . --ignore resources/missing --select network
   homelab check . --charts ../charts      # render Helm sources from a local chart repository
+  homelab check . --kustomize             # judge what `kubectl kustomize` builds from each root
   kubectl kustomize apps/x | homelab check -"
 )]
 pub struct Args {
@@ -46,9 +47,14 @@ pub struct Args {
     /// kubeconform-style schema locations (local paths or templates; http(s) only when given).
     #[arg(long, value_name = "LOCATION")]
     pub schema_location: Vec<String>,
-    /// A kind without a schema is a note instead of an error.
+    /// A kind without a schema is a note instead of an error (by default only custom kinds
+    /// are: a Kubernetes group's unknown kind or version is an error).
     #[arg(long)]
     pub ignore_missing_schemas: bool,
+    /// A custom kind whose CRD is neither in the input nor in the embedded catalog is an
+    /// error instead of a "not judged" note.
+    #[arg(long)]
+    pub strict: bool,
     /// Render Helm sources with charts from this local chart repository (a folder with
     /// index.yaml); repeatable. The repository's .homelab/charts/ cache is used too.
     #[arg(long, value_name = "DIR")]
@@ -56,6 +62,14 @@ pub struct Args {
     /// The helm binary to render with (default: helm on PATH); turns chart rendering on.
     #[arg(long, value_name = "PATH")]
     pub helm: Option<PathBuf>,
+    /// Build every kustomization root with `kubectl kustomize` (no network, no plugins, no
+    /// helm, nothing outside the repository) and judge what it builds; findings point back at
+    /// the patch or file line. Off by default: it runs a program on the repository.
+    #[arg(long)]
+    pub kustomize: bool,
+    /// The kubectl to build with (default: kubectl on PATH); turns --kustomize on.
+    #[arg(long, value_name = "PATH")]
+    pub kubectl: Option<PathBuf>,
     /// Never colour the output (also: NO_COLOR).
     #[arg(long)]
     pub no_color: bool,
@@ -77,8 +91,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         crd_paths: args.crd,
         schema_locations: args.schema_location,
         ignore_missing_schemas: args.ignore_missing_schemas,
+        strict: args.strict,
         chart_dirs: args.charts,
         helm: args.helm,
+        kustomize: args.kustomize,
+        kubectl: args.kubectl,
         sops_age_key_file: args
             .sops_age_key_file
             .or_else(|| std::env::var_os("HOMELAB_SOPS_AGE_KEY_FILE").map(PathBuf::from)),

@@ -133,6 +133,18 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
             names.join(", ")
         );
     }
+    if let Some(note) = outcome
+        .report
+        .diagnostics
+        .iter()
+        .find(|d| d.rule == crate::pipeline::SOPS_PLACEHOLDER_RECIPIENT)
+    {
+        println!(
+            "SOPS: {}; {}.",
+            note.message,
+            note.help.as_deref().unwrap_or_default()
+        );
+    }
     println!(
         "\nnext: cd {dir} && homelab plan, then follow README.md \"Bootstrap\" (task bootstrap-hosts, ...); \
          once the sealed-secrets controller runs: homelab secrets init --fetch-cert .",

@@ -5,6 +5,7 @@
 
 pub(crate) mod charts_stage;
 mod config;
+mod kustomize_stage;
 mod policy_stage;
 pub(crate) mod simulate_input;
 mod sops_stage;
@@ -12,7 +13,9 @@ mod suppress;
 
 pub use config::CheckConfig;
 pub use config::SECRET_SCANNING_OFF_DOC;
+pub use kustomize_stage::RULE_DOC as KUSTOMIZE_RULE_DOC;
 pub use policy_stage::RULE_DOC as POLICY_RULE_DOC;
+pub use sops_stage::PLACEHOLDER_RECIPIENT as SOPS_PLACEHOLDER_RECIPIENT;
 pub use sops_stage::RULE_DOC as SOPS_RULE_DOC;
 pub use suppress::RULE_DOC as SUPPRESSION_RULE_DOC;
 
@@ -34,11 +37,17 @@ pub struct CheckOptions {
     pub crd_paths: Vec<PathBuf>,
     pub schema_locations: Vec<String>,
     pub ignore_missing_schemas: bool,
+    /// A custom kind without a schema is an error (by default it is a "not judged" note).
+    pub strict: bool,
     /// Local chart repository folders (`--charts`); with the repository's `.homelab/charts/`
     /// they make `check` render every Helm source.
     pub chart_dirs: Vec<PathBuf>,
     /// The helm binary (`--helm`); giving it also turns rendering on.
     pub helm: Option<PathBuf>,
+    /// Build every kustomization root with `kubectl kustomize` and judge what it builds.
+    pub kustomize: bool,
+    /// The kubectl to build with (default: kubectl on PATH); implies `kustomize`.
+    pub kubectl: Option<PathBuf>,
     /// An age key file to verify SOPS files' MACs with. Only ever given explicitly: `check`
     /// runs on untrusted pull requests, so identities in the environment are not used.
     pub sops_age_key_file: Option<PathBuf>,
@@ -62,6 +71,17 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let config = CheckConfig::discover(root.as_deref())?;
+    let kubectl = if options.kustomize || options.kubectl.is_some() {
+        if root.is_none() {
+            anyhow::bail!(
+                "--kustomize needs one repository folder to build (got {} paths or a file)",
+                paths.len()
+            );
+        }
+        Some(kustomize_stage::locate(options.kubectl.as_deref()).map_err(anyhow::Error::msg)?)
+    } else {
+        None
+    };
     let sops_identities = match &options.sops_age_key_file {
         None => None,
         Some(path) => {
@@ -88,6 +108,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
             homelab_schema::Validator::new(homelab_schema::ValidatorOptions {
                 kubernetes_version,
                 ignore_missing: options.ignore_missing_schemas,
+                custom_missing_is_note: !options.strict,
                 schema_locations: options.schema_locations.clone(),
                 crd_paths: options.crd_paths.clone(),
                 ..Default::default()
@@ -101,6 +122,20 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     let engine_notes = homelab_manifest::engines::apply(&mut loaded, root.as_deref());
     let mut documents = loaded.documents;
     let sources = loaded.sources;
+    // With --kustomize: what kustomize builds replaces the files it is built from.
+    let mut kustomized = match (&kubectl, &root) {
+        (Some(kubectl), Some(root)) => kustomize_stage::build(&documents, root, kubectl),
+        _ => kustomize_stage::Built::default(),
+    };
+    let repository_documents = if kustomized.is_empty() {
+        Vec::new()
+    } else {
+        let built = std::mem::take(&mut kustomized.documents);
+        let all = documents.clone();
+        documents = kustomize_stage::without_replaced(documents, &kustomized);
+        documents.extend(built);
+        all
+    };
     // Helm sources rendered with helm join the plain objects; `first_rendered` marks them.
     let charts = charts_stage::render(
         &documents,
@@ -133,6 +168,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     diagnostics.extend(platform);
     diagnostics.extend(sops);
     sops_stage::fold_plain_secret(&mut diagnostics);
+    let mut diagnostics = kustomized.attribute(diagnostics, &repository_documents);
+    diagnostics.append(&mut kustomized.diagnostics);
     let mut diagnostics = charts_stage::attribute(
         diagnostics,
         &charts.provenance,

@@ -22,7 +22,7 @@ pub const RULE_DOC: RuleDoc = RuleDoc {
     id: "sops/*",
     severity: Severity::Error,
     summary: "SOPS files: structure, MAC, and files .sops.yaml says must be encrypted",
-    doc: "# `sops/*`: SOPS-encrypted files\n\n## What it checks\n`sops/structure`: a SOPS file (YAML or JSON with a `sops` metadata block) that sops could not decrypt whatever the key, or that shows a hand edit, checked without any key: the file parses; the metadata reads (one crypt rule, `lastmodified` an RFC 3339 time, the same block on every document); `mac` is an encrypted 128-character MAC; each age recipient is valid and each wrapped data key is an age file whose header parses; every value the crypt rule selects is a well-formed `ENC[...]` (a plaintext value there is a hand edit), no value outside the rule looks encrypted, and no IV appears at two paths (a value copied from another key). Without a key nothing can tell an edited unencrypted value, a removed or swapped value, or a `lastmodified` changed to another valid time: `sops/mac-mismatch` does, when an identity is given with `--sops-age-key-file` (never taken from the environment: check runs on untrusted pull requests); the values are decrypted in memory and nothing decrypted is shown. `sops/unverified` (a note): that identity cannot open the file. `sops/not-encrypted`: a Kubernetes Secret, or a file named like an encrypted one (`*.sops.yaml`, `*.enc.json`), that a creation rule of the nearest `.sops.yaml` (not above the checked folder) covers but that holds plaintext, at its first value the rule would encrypt. `sops/config`: a `.sops.yaml` sops would refuse. The `sops` block is removed from the documents the other stages see, so encrypted Secrets validate and their `ENC[...]` values are never taken for leaked credentials.\n\n## Why\nA hand-edited SOPS file fails at decryption time in the cluster (Flux, the sops CLI), long after review; a plaintext Secret next to the encrypted ones is a leak the `.sops.yaml` was written to prevent.\n\n## Example\n```yaml\nstringData:\n    token: hunter2   # in a file whose rule says encrypted_regex: ^(data|stringData)$\n```\n\n## Fix\n`homelab sops encrypt --in-place FILE` for a plaintext file; `homelab sops set FILE '[\"stringData\"][\"token\"]' --value-stdin` to change a value; restore a broken file from git.",
+    doc: "# `sops/*`: SOPS-encrypted files\n\n## What it checks\n`sops/structure`: a SOPS file (YAML or JSON with a `sops` metadata block) that sops could not decrypt whatever the key, or that shows a hand edit, checked without any key: the file parses; the metadata reads (one crypt rule, `lastmodified` an RFC 3339 time, the same block on every document); `mac` is an encrypted 128-character MAC; each age recipient is valid and each wrapped data key is an age file whose header parses; every value the crypt rule selects is a well-formed `ENC[...]` (a plaintext value there is a hand edit), no value outside the rule looks encrypted, and no IV appears at two paths (a value copied from another key). Without a key nothing can tell an edited unencrypted value, a removed or swapped value, or a `lastmodified` changed to another valid time: `sops/mac-mismatch` does, when an identity is given with `--sops-age-key-file` (never taken from the environment: check runs on untrusted pull requests); the values are decrypted in memory and nothing decrypted is shown. `sops/unverified` (a note): that identity cannot open the file. `sops/not-encrypted`: a Kubernetes Secret, or a file named like an encrypted one (`*.sops.yaml`, `*.enc.json`), that a creation rule of the nearest `.sops.yaml` (not above the checked folder) covers but that holds plaintext, at its first value the rule would encrypt. `sops/config`: a `.sops.yaml` sops would refuse. `sops/placeholder-recipient` (a note): a creation rule of a `.sops.yaml` names an age recipient that is not an age public key (a rendered repository's placeholder while platform.toml's `[sops] age_recipients` is empty): nothing can be encrypted with that rule yet. The `sops` block is removed from the documents the other stages see, so encrypted Secrets validate and their `ENC[...]` values are never taken for leaked credentials.\n\n## Why\nA hand-edited SOPS file fails at decryption time in the cluster (Flux, the sops CLI), long after review; a plaintext Secret next to the encrypted ones is a leak the `.sops.yaml` was written to prevent.\n\n## Example\n```yaml\nstringData:\n    token: hunter2   # in a file whose rule says encrypted_regex: ^(data|stringData)$\n```\n\n## Fix\n`homelab sops encrypt --in-place FILE` for a plaintext file; `homelab sops set FILE '[\"stringData\"][\"token\"]' --value-stdin` to change a value; restore a broken file from git.",
 };
 
 /// Runs the SOPS checks over every loaded source and strips sops metadata from documents.
@@ -38,17 +38,21 @@ pub fn run(
         .map(config::absolute)
         .or_else(|| std::env::current_dir().ok());
     for source in &loaded.sources {
+        if source.path.as_deref().and_then(Path::file_name) == Some(".sops.yaml".as_ref()) {
+            out.extend(placeholder_recipients(&source.name, &source.text));
+        }
+    }
+    for source in &loaded.sources {
         let name = source.name.as_str();
         let format = inspect::format_of(name);
-        if inspect::looks_like_sops(&source.text) && is_sops_text(&source.text, format) {
-            sops_sources.insert(name.to_owned());
-            out.extend(inspect::check_sops_file(
-                name,
-                &source.text,
-                format,
-                identities,
-            ));
-            continue;
+        if inspect::looks_like_sops(&source.text) {
+            // Parsed once: the parse decides whether this is a SOPS file and is then checked.
+            let parsed = homelab_sops::file::parse(&source.text, format);
+            if is_sops_text(&parsed, &source.text) {
+                sops_sources.insert(name.to_owned());
+                out.extend(inspect::check_parsed_sops_file(name, parsed, identities));
+                continue;
+            }
         }
         let Some(path) = &source.path else {
             continue;
@@ -149,6 +153,44 @@ fn load_untrusted(path: &Path) -> Result<Config, config::ConfigError> {
     Config::parse(path, &text)
 }
 
+/// The rule of [`placeholder_recipients`].
+pub const PLACEHOLDER_RECIPIENT: &str = "sops/placeholder-recipient";
+
+/// A note at each age recipient of a `.sops.yaml` creation rule that is not an age public key:
+/// sops cannot encrypt for it, so the rule is unusable until a real key replaces it.
+fn placeholder_recipients(name: &str, text: &str) -> Vec<Diagnostic> {
+    let Ok(config) = Config::parse(Path::new(name), text) else {
+        return Vec::new();
+    };
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for recipient in config.rules.iter().flat_map(|r| r.age.iter()) {
+        if homelab_sops::keys::parse_recipient(recipient).is_ok() || !seen.insert(recipient) {
+            continue;
+        }
+        let (line, column) = text
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| l.find(recipient.as_str()).map(|c| (i + 1, c + 1)))
+            .unwrap_or((1, 1));
+        out.push(
+            Diagnostic::note(
+                PLACEHOLDER_RECIPIENT,
+                format!(
+                    "`{recipient}` is not an age public key: nothing can be encrypted with this creation rule yet"
+                ),
+            )
+            .at(Location::new(
+                name,
+                u32::try_from(line).unwrap_or(u32::MAX),
+                u32::try_from(column).unwrap_or(u32::MAX),
+            ))
+            .with_help("set platform.toml [sops] age_recipients to your `age-keygen -y` public key and render (or write it here), then `task sops-updatekeys`"),
+        );
+    }
+    out
+}
+
 fn is_yaml_or_json(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json")
@@ -161,8 +203,11 @@ fn is_metadata(value: Option<&serde_json::Value>) -> bool {
         .is_some_and(|m| m.contains_key("mac") || m.contains_key("lastmodified"))
 }
 
-fn is_sops_text(text: &str, format: homelab_sops::Format) -> bool {
-    match homelab_sops::file::parse(text, format) {
+fn is_sops_text(
+    parsed: &Result<Vec<homelab_sops::tree::Document>, homelab_sops::Error>,
+    text: &str,
+) -> bool {
+    match parsed {
         Ok(docs) => docs.iter().any(inspect::is_sops_document),
         // A file that looks like SOPS but does not parse: truncated, reported by the check.
         Err(_) => text.contains("ENC[AES256_GCM,"),

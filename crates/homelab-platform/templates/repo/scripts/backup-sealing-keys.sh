@@ -7,7 +7,11 @@
 # Prove the backup works: homelab secrets check-backup --keys <file> .
 set -euo pipefail
 
-NAMESPACE="${NAMESPACE:-{{ c.sealed_secrets.namespace }}}"
+# platform.toml's values (quoted by homelab); the environment may override each.
+DEFAULT_NAMESPACE={{ c.sealed_secrets.namespace | sh }}
+# End of platform.toml's values.
+
+NAMESPACE="${NAMESPACE:-$DEFAULT_NAMESPACE}"
 OUT="${1:-sealed-secrets-backup-$(date -u +%Y%m%d).yaml}"
 
 umask 077

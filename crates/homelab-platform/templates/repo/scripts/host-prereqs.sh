@@ -20,7 +20,7 @@ case "$NODE" in
 {% for n in p.nodes %}
   {{ n.name | sh }}) GPU={{ "1" if n.gpu else "0" }} ;;
 {% endfor %}
-  *) echo "error: unknown node '$NODE'; nodes: {{ p.nodes | map(attribute="name") | join(" ") }}" >&2; exit 2 ;;
+  *) echo "error: unknown node '$NODE'; nodes: "{{ p.nodes | map(attribute="name") | join(" ") | sh }} >&2; exit 2 ;;
 esac
 
 MISSING=0

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Install or update k3s {{ k3s.version }} on one node with its rendered configuration:
+# Install or update k3s {{ k3s.version | line }} on one node with its rendered configuration:
 #   sudo scripts/k3s-install.sh NODE           # idempotent: does nothing when already in place
 #   sudo scripts/k3s-install.sh --check NODE   # exit 0 only when k3s runs that version and config
-# The server ({{ k3s.server }}) goes first; an agent needs the server's node token in
+# The server ({{ k3s.server | line }}) goes first; an agent needs the server's node token in
 # /etc/rancher/k3s/join-token (mode 0600), see the README's bootstrap.
 # Rendered by homelab {{ version }} from platform.toml.
 set -euo pipefail

@@ -9,7 +9,8 @@ set -euo pipefail
 [ $# -ge 3 ] || { echo "usage: $0 NAMESPACE NAME KEY=VALUE..." >&2; exit 2; }
 namespace="$1"; name="$2"; shift 2
 cert="${CERT:-pub-sealed-secrets.pem}"
-[ -f "$cert" ] || { echo "fetch the certificate first: kubeseal --fetch-cert --controller-namespace={{ c.sealed_secrets.namespace }} > $cert" >&2; exit 2; }
+controller_namespace={{ c.sealed_secrets.namespace | sh }}
+[ -f "$cert" ] || { printf 'fetch the certificate first: kubeseal --fetch-cert --controller-namespace=%q > %q\n' "$controller_namespace" "$cert" >&2; exit 2; }
 
 args=()
 for kv in "$@"; do

@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
 # Prepare the btrfs host storage for Longhorn on this node (run as root on every storage node:
-# {{ p.storage_nodes | join(", ") }}).
+# {{ p.storage_nodes | join(", ") | line }}).
 # Rendered by homelab {{ version }} from platform.toml. `homelab host apply` does the same.
 #
 # WARNING: Longhorn documents ext4 and XFS as its supported host filesystems. btrfs under
 # Longhorn's data path works (compression and snapshots at the host layer) but is outside
 # Longhorn's support matrix: test restores, and keep the volumes themselves ext4.
 #
-# Creates the subvolume {{ storage.subvolume }} under {{ storage.btrfs_mount }}, adds the fstab line and
-# mounts it at {{ storage.host_path }} with compress={{ storage.compression }}. Idempotent.
+# Creates the subvolume {{ storage.subvolume | line }} under {{ storage.btrfs_mount | line }}, adds the fstab line and
+# mounts it at {{ storage.host_path | line }} with compress={{ storage.compression | line }}. Idempotent.
 set -euo pipefail
 
-BTRFS_MOUNT="${BTRFS_MOUNT:-{{ storage.btrfs_mount }}}"
-SUBVOLUME="${SUBVOLUME:-{{ storage.subvolume }}}"
-DATA_PATH="${DATA_PATH:-{{ storage.host_path }}}"
-DEVICE="${DEVICE:-{{ storage.device }}}"
-OPTIONS="subvol=${SUBVOLUME},noatime,compress={{ storage.compression }},space_cache=v2,discard=async"
+# platform.toml's values (quoted by homelab); the environment may override each.
+DEFAULT_BTRFS_MOUNT={{ storage.btrfs_mount | sh }}
+DEFAULT_SUBVOLUME={{ storage.subvolume | sh }}
+DEFAULT_DATA_PATH={{ storage.host_path | sh }}
+DEFAULT_DEVICE={{ storage.device | sh }}
+COMPRESSION={{ storage.compression | sh }}
+# End of platform.toml's values.
+
+BTRFS_MOUNT="${BTRFS_MOUNT:-$DEFAULT_BTRFS_MOUNT}"
+SUBVOLUME="${SUBVOLUME:-$DEFAULT_SUBVOLUME}"
+DATA_PATH="${DATA_PATH:-$DEFAULT_DATA_PATH}"
+DEVICE="${DEVICE:-$DEFAULT_DEVICE}"
+OPTIONS="subvol=${SUBVOLUME},noatime,compress=${COMPRESSION},space_cache=v2,discard=async"
 FSTAB="${FSTAB:-/etc/fstab}"
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
