@@ -39,8 +39,17 @@ pub fn markup(text: &str) -> String {
 
 /// Escape text for one line of a terminal: every control character (including newline and
 /// carriage return) and display control is written as a visible escape such as `\x1b` or
-/// `\u{202e}`. Text without such characters is returned unchanged.
+/// `\u{202e}`, and text that a CI runner would take for a command is defused
+/// ([`ci_commands`]). Text without either is returned unchanged.
 pub fn terminal(text: &str) -> Cow<'_, str> {
+    match controls(text) {
+        Cow::Borrowed(b) => ci_commands(b),
+        Cow::Owned(o) => Cow::Owned(ci_commands(&o).into_owned()),
+    }
+}
+
+/// [`terminal`] without the CI rule: control characters only.
+fn controls(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
@@ -51,32 +60,77 @@ pub fn terminal(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A file name (or a `file:line:col` location) that starts a line of text output: escaped
-/// like [`terminal`], and written `./::…` when it starts with `::`, which CI runners (GitHub
-/// Actions) take at the start of a line for a command (`::error::`, `::add-mask::`,
-/// `::stop-commands::`): a repository's file name cannot fake an annotation or hide the log.
-pub fn terminal_file(name: &str) -> Cow<'_, str> {
-    let escaped = terminal(name);
-    if escaped.starts_with("::") {
-        Cow::Owned(format!("./{escaped}"))
+/// One line of output that a CI runner reads from a job's log, defused. GitHub Actions takes a
+/// line whose text starts with `::` (after leading spaces) for a workflow command
+/// (`::error::` fakes an annotation, `::add-mask::` hides text, `::stop-commands::` turns the
+/// log off), and `##[` anywhere in a line for the older form of a command, as Azure Pipelines
+/// does `##vso[`. Such text is written with a backslash, `\::error::` and `#\#[error]`, so
+/// that it shows what the repository holds and commands nothing.
+pub fn ci_commands(line: &str) -> Cow<'_, str> {
+    let body = line.trim_start();
+    let leading = body.starts_with("::");
+    if !leading && !line.contains("##") {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 4);
+    let indent = line.len() - body.len();
+    out.push_str(&line[..indent]);
+    if leading {
+        out.push('\\');
+    }
+    let mut rest = body;
+    while let Some(at) = rest.find("##") {
+        let after = &rest[at + 2..];
+        out.push_str(&rest[..at]);
+        if after.starts_with('[') || after.starts_with("vso[") {
+            out.push_str("#\\#");
+        } else {
+            out.push_str("##");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    if out == line {
+        Cow::Borrowed(line)
     } else {
-        escaped
+        Cow::Owned(out)
+    }
+}
+
+/// A file name (or a `file:line:col` location) that starts a line of text output: escaped
+/// like [`terminal`], and written `./::…` when it starts with `::` (see [`ci_commands`]), so
+/// the name still reads as a path.
+pub fn terminal_file(name: &str) -> Cow<'_, str> {
+    let escaped = controls(name);
+    if escaped.trim_start().starts_with("::") {
+        Cow::Owned(ci_commands(&format!("./{escaped}")).into_owned())
+    } else {
+        match escaped {
+            Cow::Borrowed(b) => ci_commands(b),
+            Cow::Owned(o) => Cow::Owned(ci_commands(&o).into_owned()),
+        }
     }
 }
 
 /// Like [`terminal`] for text of several lines (an error with its context): line breaks are
-/// kept, every other control character is escaped.
+/// kept, every other control character is escaped, and each line is defused for CI
+/// ([`ci_commands`]).
 pub fn terminal_lines(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| c != '\n' && is_unsafe(c)) {
+    let needs_ci =
+        text.contains("##") || text.split('\n').any(|l| l.trim_start().starts_with("::"));
+    if !needs_ci && !text.chars().any(|c| c != '\n' && is_unsafe(c)) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c == '\n' {
-            out.push(c);
-        } else {
-            push_terminal(&mut out, c);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
         }
+        let mut escaped = String::with_capacity(line.len());
+        for c in line.chars() {
+            push_terminal(&mut escaped, c);
+        }
+        out.push_str(&ci_commands(&escaped));
     }
     Cow::Owned(out)
 }
@@ -119,5 +173,38 @@ mod tests {
             "a\\x1b[2J\\rb\\nc\\x7f\\x9b\\u{202e}"
         );
         assert_eq!(terminal_lines("a\nb\x1b"), "a\nb\\x1b");
+    }
+
+    #[test]
+    fn ci_commands_are_defused_wherever_a_runner_reads_them() {
+        assert_eq!(
+            ci_commands("::error title=All clear::x"),
+            "\\::error title=All clear::x"
+        );
+        assert_eq!(
+            ci_commands("   ::add-mask::secret"),
+            "   \\::add-mask::secret"
+        );
+        assert_eq!(
+            ci_commands("see ##[error]x and ##vso[task.complete]"),
+            "see #\\#[error]x and #\\#vso[task.complete]"
+        );
+        assert_eq!(ci_commands("a::b ## c ###"), "a::b ## c ###");
+        assert!(matches!(ci_commands("plain"), Cow::Borrowed(_)));
+        assert_eq!(terminal("::stop-commands::t"), "\\::stop-commands::t");
+        assert_eq!(
+            terminal_lines("ok\n  ::error::x\n##[warning]y"),
+            "ok\n  \\::error::x\n#\\#[warning]y"
+        );
+        assert_eq!(terminal_file("::error::x.yaml"), "./::error::x.yaml");
+        assert_eq!(terminal_file("  ::error::x.yaml"), "./  ::error::x.yaml");
+        assert_eq!(terminal_file("a/##[error]b.yaml"), "a/#\\#[error]b.yaml");
+        // No output line of a defused text starts a command.
+        for text in ["::a", " \t::b", "x\n::c\n \u{1b}::d", "\u{1b}[2J::e"] {
+            for line in terminal_lines(text).split('\n') {
+                assert!(!line.trim_start().starts_with("::"), "{line:?}");
+                assert!(!line.contains("##["), "{line:?}");
+            }
+        }
     }
 }

@@ -63,6 +63,7 @@ pub fn render(report: &Report, sources: &dyn SourceLookup) -> String {
         summary.suppressed
     );
     waves(&mut out, report);
+    rollout(&mut out, report);
     by_rule(&mut out, report);
     by_file(&mut out, report, &mut Snippets::new(sources));
     out.push_str("</main>\n</body>\n</html>\n");
@@ -85,6 +86,59 @@ fn waves(out: &mut String, report: &Report) {
         out.push_str("</ul></div>\n");
     }
     out.push_str("</div>\n");
+}
+
+fn rollout(out: &mut String, report: &Report) {
+    let Some(r) = &report.rollout else {
+        return;
+    };
+    let verdict = if r.converges {
+        "<p class=\"clean\">Converges: every wave becomes Healthy.</p>"
+    } else {
+        "<p class=\"sev-error\">Does not converge: the first stall below stops the sync.</p>"
+    };
+    let _ = writeln!(
+        out,
+        "<h2>Simulated rollout</h2>\n<section id=\"rollout\">\n{verdict}\n<table>\n<tr><th>wave</th><th>Healthy</th><th>stalls</th></tr>"
+    );
+    for w in &r.waves {
+        let stalls: Vec<String> = w
+            .stalls
+            .iter()
+            .map(|(object, class, cause, at)| {
+                format!(
+                    "<div class=\"finding\"><code>{}</code> <span class=\"sev-error\">{}</span><br>{}<br><span class=\"meta\">{}</span></div>",
+                    markup(object),
+                    markup(class),
+                    markup(cause),
+                    markup(at)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            w.wave,
+            w.healthy,
+            stalls.join("")
+        );
+    }
+    out.push_str("</table>\n");
+    for (title, items) in [("Warnings", &r.warnings), ("Assumptions", &r.assumptions)] {
+        if items.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "<details><summary>{title} ({})</summary><ul>",
+            items.len()
+        );
+        for item in items {
+            let _ = write!(out, "<li>{}</li>", markup(item));
+        }
+        out.push_str("</ul></details>\n");
+    }
+    out.push_str("</section>\n");
 }
 
 fn by_rule(out: &mut String, report: &Report) {

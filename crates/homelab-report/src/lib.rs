@@ -100,6 +100,26 @@ pub struct Wave {
     pub applications: Vec<String>,
 }
 
+/// The simulated rollout of the checked repository (`homelab simulate`), for the HTML
+/// report's "Simulated rollout" section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rollout {
+    pub converges: bool,
+    pub waves: Vec<RolloutWave>,
+    pub warnings: Vec<String>,
+    pub assumptions: Vec<String>,
+}
+
+/// One wave of a simulated rollout.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RolloutWave {
+    pub wave: i64,
+    /// Objects that become Healthy.
+    pub healthy: usize,
+    /// Stalls: (object, class, cause, file:line).
+    pub stalls: Vec<(String, String, String, String)>,
+}
+
 /// An inline suppression that silenced a finding (`# homelab: ignore[ID] reason`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suppression {
@@ -128,6 +148,8 @@ pub struct Report {
     pub suppressions: Vec<Suppression>,
     /// Sync waves of the repository (HTML only; empty = no graph).
     pub waves: Vec<Wave>,
+    /// The simulated rollout (HTML only; `None` = no section).
+    pub rollout: Option<Rollout>,
 }
 
 /// Where snippets come from: the text of a file by its display name.

@@ -51,6 +51,21 @@ fn sample() -> (Report, HashMap<String, String>) {
                 applications: vec!["gitlab".into(), "<script>".into()],
             },
         ],
+        rollout: Some(Rollout {
+            converges: false,
+            waves: vec![RolloutWave {
+                wave: 1,
+                healthy: 3,
+                stalls: vec![(
+                    "apps/v1/Deployment ai/ollama".into(),
+                    "no-device-plugin".into(),
+                    "Pending: needs <nvidia.com/gpu>".into(),
+                    "apps/ollama.yaml:12:7".into(),
+                )],
+            }],
+            warnings: vec![],
+            assumptions: vec!["namespace `x` exists".into()],
+        }),
     };
     (report, sources)
 }
@@ -177,6 +192,23 @@ fn junit_parses_back_with_one_failure_per_finding() {
         .find(|s| s.attribute("name") == Some("clean.yaml"))
         .unwrap();
     assert_eq!(clean.attribute("failures"), Some("0"));
+}
+
+#[test]
+fn html_shows_the_simulated_rollout_escaped() {
+    let (report, sources) = sample();
+    let out = render(Format::Html, &report, &sources, RenderOptions::default());
+    assert!(out.contains("<h2>Simulated rollout</h2>"));
+    assert!(out.contains("Does not converge"));
+    assert!(out.contains("Pending: needs &lt;nvidia.com/gpu&gt;"));
+    assert!(out.contains("apps/ollama.yaml:12:7"));
+    assert!(out.contains("Assumptions (1)"));
+    let none = Report {
+        rollout: None,
+        ..report
+    };
+    let out = render(Format::Html, &none, &sources, RenderOptions::default());
+    assert!(!out.contains("Simulated rollout"));
 }
 
 #[test]

@@ -19,6 +19,7 @@ mod settings;
 mod storage;
 pub mod workload;
 
+pub use argo::{deployments, Deployment};
 pub use repo::Repo;
 pub use settings::{Cidr, Expectations, Settings};
 

@@ -2,7 +2,10 @@
 //! exists by then and scheduled on the nodes.
 
 use crate::cluster::{Node, NVIDIA_GPU};
+use crate::flows::{self, Flow, Network, Target};
 use crate::pod::PodNeeds;
+use crate::selector::{self, Labels};
+use crate::webhook::{self, Webhook};
 use crate::{class, pss, sealed, Input, Object, Simulation, Stall, Wave};
 use homelab_k8s::ResourceExt;
 use serde_json::Value;
@@ -35,6 +38,9 @@ const BUILT_IN_GROUPS: &[&str] = &[
     "k3s.cattle.io",
     "argoproj.io",
 ];
+
+/// The label the API server sets on every namespace: its name.
+const NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 /// The annotation that makes ArgoCD leave an object out of its health assessment.
 const IGNORE_HEALTH: &str = "argocd.argoproj.io/ignore-healthcheck";
@@ -181,6 +187,48 @@ struct State<'i, 'a> {
     pods: BTreeMap<usize, Vec<String>>,
     /// Where each Secret (namespace, name) comes from.
     secrets: HashMap<(String, String), SecretSource>,
+    /// Where each object is created, by index.
+    keys: Vec<Key>,
+    /// What became of each object processed so far: `None` Healthy, `Some(cause)` stalled.
+    status: HashMap<usize, Option<String>>,
+    /// The labels of each namespace (with `kubernetes.io/metadata.name`).
+    namespace_labels: HashMap<String, Labels>,
+    /// Services by (namespace, name): their index and selector.
+    services: HashMap<(String, String), (usize, Option<Value>)>,
+    /// StorageClass objects by name.
+    class_objects: HashMap<String, usize>,
+    /// PersistentVolumeClaims by (namespace, name).
+    claim_objects: HashMap<(String, String), usize>,
+    /// The node a claim of a local StorageClass lives on, once a pod used it.
+    claim_node: HashMap<(String, String), String>,
+    /// The node plugin DaemonSets of each provisioner (empty: none is visible).
+    node_plugins: HashMap<String, Vec<usize>>,
+    /// Findings that do not stop the rollout, with where they are.
+    warnings: BTreeSet<String>,
+    /// ConfigMaps by (namespace, name).
+    config_maps: HashMap<(String, String), usize>,
+    /// Objects with a pod template: (index, namespace, pod labels).
+    workloads: Vec<(usize, String, Labels)>,
+    /// Plural resource names of custom kinds, by (group, kind).
+    plurals: HashMap<(String, String), String>,
+    /// Webhooks registered so far, with where their configuration was applied.
+    webhooks: Vec<(Key, Webhook)>,
+    /// PriorityClasses by name: value, and the wave they are created in.
+    priority_classes: HashMap<String, (i64, Key)>,
+    /// The value of the `globalDefault` PriorityClass (0 without one).
+    default_priority: i64,
+    /// The pods running on each node (by node index): workload index, priority, needs.
+    running: Vec<Vec<Running>>,
+    /// Workloads whose pods were preempted and found no other node, with the stall.
+    evicted: Vec<(usize, Stall)>,
+}
+
+/// One pod running on a node.
+#[derive(Clone)]
+struct Running {
+    object: usize,
+    priority: i64,
+    needs: PodNeeds,
 }
 
 struct NodeState {
@@ -334,6 +382,23 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         placements: Vec::new(),
         pods: BTreeMap::new(),
         secrets: HashMap::new(),
+        keys: input.objects.iter().map(key_of).collect(),
+        status: HashMap::new(),
+        namespace_labels: HashMap::new(),
+        services: HashMap::new(),
+        config_maps: HashMap::new(),
+        class_objects: HashMap::new(),
+        claim_objects: HashMap::new(),
+        claim_node: HashMap::new(),
+        node_plugins: HashMap::new(),
+        warnings: BTreeSet::new(),
+        workloads: Vec::new(),
+        plurals: HashMap::new(),
+        webhooks: Vec::new(),
+        priority_classes: HashMap::new(),
+        default_priority: 0,
+        running: vec![Vec::new(); input.nodes.len()],
+        evicted: Vec::new(),
     };
     if input.nodes.is_empty() {
         state
@@ -361,14 +426,76 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         state
             .namespaces
             .insert(ns.to_string(), (i64::MIN, i64::MIN, 0));
+        state.namespace_labels.insert(
+            ns.to_string(),
+            Labels::from([(NAME_LABEL.to_string(), ns.to_string())]),
+        );
     }
     // Facts that do not depend on order: which claims pods mount, which classes exist,
     // which namespaces get which Pod Security level, whether a SealedSecrets controller runs.
-    for o in &input.objects {
+    for (i, o) in input.objects.iter().enumerate() {
         let doc = o.doc;
         let kind = doc.kind().unwrap_or_default();
+        match (doc.group(), kind) {
+            ("", "Service") => {
+                let ns = namespace_of(o, &applications).unwrap_or_else(|| "default".into());
+                let name = doc.name().unwrap_or_default().to_string();
+                let sel = doc.value.pointer("/spec/selector").cloned();
+                state.services.entry((ns, name)).or_insert((i, sel));
+            }
+            ("storage.k8s.io", "StorageClass") => {
+                let name = doc.name().unwrap_or_default().to_string();
+                state.class_objects.entry(name).or_insert(i);
+            }
+            ("", "PersistentVolumeClaim") => {
+                let ns = namespace_of(o, &applications).unwrap_or_else(|| "default".into());
+                let name = doc.name().unwrap_or_default().to_string();
+                state.claim_objects.entry((ns, name)).or_insert(i);
+            }
+            ("", "ConfigMap") => {
+                let ns = namespace_of(o, &applications).unwrap_or_else(|| "default".into());
+                let name = doc.name().unwrap_or_default().to_string();
+                state.config_maps.entry((ns, name)).or_insert(i);
+            }
+            ("", "Namespace") => {
+                let name = doc.name().unwrap_or_default().to_string();
+                let mut labels = selector::labels_at(doc.value.pointer("/metadata/labels"));
+                labels.insert(NAME_LABEL.to_string(), name.clone());
+                state.namespace_labels.entry(name).or_insert(labels);
+            }
+            ("scheduling.k8s.io", "PriorityClass") => {
+                let value = doc.value.get("value").and_then(Value::as_i64).unwrap_or(0);
+                if doc.value.get("globalDefault").and_then(Value::as_bool) == Some(true) {
+                    state.default_priority = value;
+                }
+                state.priority_classes.insert(
+                    doc.name().unwrap_or_default().to_string(),
+                    (value, state.keys[i]),
+                );
+            }
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+                let v = &doc.value;
+                if let (Some(g), Some(k), Some(p)) = (
+                    v.pointer("/spec/group").and_then(Value::as_str),
+                    v.pointer("/spec/names/kind").and_then(Value::as_str),
+                    v.pointer("/spec/names/plural").and_then(Value::as_str),
+                ) {
+                    state
+                        .plurals
+                        .insert((g.to_string(), k.to_string()), p.to_string());
+                }
+            }
+            _ => {}
+        }
         if let Some(spec) = doc.pod_spec() {
             let ns = namespace_of(o, &applications);
+            if kind != "CronJob" {
+                state.workloads.push((
+                    i,
+                    ns.clone().unwrap_or_else(|| "default".into()),
+                    pod_labels(doc, &spec),
+                ));
+            }
             for v in spec
                 .get("volumes")
                 .and_then(Value::as_array)
@@ -418,6 +545,13 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         }
     }
     for app in applications.values() {
+        if let (Some(ns), true) = (&app.namespace, app.creates_namespace) {
+            let labels = state.namespace_labels.entry(ns.clone()).or_default();
+            labels.insert(NAME_LABEL.to_string(), ns.clone());
+            for (k, v) in &app.namespace_labels {
+                labels.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
         if let (Some(ns), Some(level)) = (
             &app.namespace,
             app.namespace_labels
@@ -491,9 +625,25 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         }
     }
 
+    // Inside a wave the scheduler places pending pods by priority (what must fit first);
+    // DaemonSet pods go to their nodes before, as the device plugins they often are must
+    // run before the pods that need what they advertise.
+    let mut run_order = order.clone();
+    run_order.sort_by_cached_key(|&i| {
+        let o = &input.objects[i];
+        let k = state.keys[i];
+        let kind = o.doc.kind().unwrap_or_default();
+        let (phase, priority) = match o.doc.pod_spec() {
+            Some(_) if kind == "CronJob" => (0, 0),
+            Some(_) if kind == "DaemonSet" => (1, 0),
+            Some(spec) => (2, -state.priority_of(&spec)),
+            None => (0, 0),
+        };
+        (k.0, k.1, phase, priority, k.2, kind.to_string())
+    });
     let mut waves: BTreeMap<i64, Wave> = BTreeMap::new();
     let mut unhealthy = BTreeSet::new();
-    for &i in &order {
+    for &i in &run_order {
         let o = &input.objects[i];
         let key = key_of(o);
         let wave = waves.entry(key.0).or_insert_with(|| Wave {
@@ -505,6 +655,13 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         if !stalls.is_empty() {
             unhealthy.insert(i);
         }
+        state.status.insert(
+            i,
+            stalls
+                .iter()
+                .find(|s| s.object == o.doc.id())
+                .map(|s| s.cause.clone()),
+        );
         if !stalls.is_empty() && o.doc.annotation(IGNORE_HEALTH) == Some("true") {
             // ArgoCD does not wait for it: the wave goes on, what needs it may not.
             for s in stalls.drain(..) {
@@ -518,10 +675,35 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
             wave.healthy.push(o.doc.id());
         }
         wave.stalls.extend(stalls);
+        for (victim, stall) in std::mem::take(&mut state.evicted) {
+            unhealthy.insert(victim);
+            state.status.insert(victim, Some(stall.cause.clone()));
+            wave.stalls.push(Stall {
+                wave: key.0,
+                ..stall
+            });
+        }
+    }
+    for cut in state.network_cuts(&applications, &unhealthy) {
+        let o = &input.objects[cut.policy];
+        let key = (cut.wave, state.keys[cut.policy].1, state.keys[cut.policy].2);
+        let stall = state.stall(o, key, "", class::NETWORK_POLICY, cut.cause);
+        let wave = waves.entry(cut.wave).or_insert_with(|| Wave {
+            wave: cut.wave,
+            ..Wave::default()
+        });
+        if !wave
+            .stalls
+            .iter()
+            .any(|s| s.object == stall.object && s.cause == stall.cause)
+        {
+            wave.stalls.push(stall);
+        }
     }
     Simulation {
         waves: waves.into_values().collect(),
         assumptions: state.assumptions.into_iter().collect(),
+        warnings: state.warnings.into_iter().collect(),
         placements: state.placements,
         pods: state.pods,
         unhealthy,
@@ -631,6 +813,16 @@ impl State<'_, '_> {
             ));
             return;
         }
+        if let Some((pointer, cause)) = self.webhook_rejects(index, o, key, namespace.as_deref()) {
+            self.blocked_device_plugin(o, key, "rejected by an unreachable webhook");
+            stalls.push(self.stall(o, key, &pointer, class::WEBHOOK_UNAVAILABLE, cause));
+            return;
+        }
+        if kind.ends_with("WebhookConfiguration") && group == "admissionregistration.k8s.io" {
+            for hook in webhook::parse(index, &doc.value) {
+                self.webhooks.push((key, hook));
+            }
+        }
         match (group.as_str(), kind) {
             ("", "PersistentVolumeClaim") => self.claim(o, key, namespace.as_deref(), stalls),
             ("bitnami.com", "SealedSecret") => self.sealed_secret(o, key, stalls),
@@ -667,6 +859,641 @@ impl State<'_, '_> {
             }
             self.schedule(index, o, key, &spec, stalls);
         }
+    }
+
+    /// The flows the running platform needs that its NetworkPolicies cut.
+    fn network_cuts(
+        &mut self,
+        applications: &HashMap<String, Application>,
+        unhealthy: &BTreeSet<usize>,
+    ) -> Vec<flows::Cut> {
+        let objects = &self.input.objects;
+        let policies: Vec<flows::Policy<'_>> = objects
+            .iter()
+            .enumerate()
+            .filter(|(i, o)| {
+                o.doc.group() == "networking.k8s.io"
+                    && o.doc.kind() == Some("NetworkPolicy")
+                    && !unhealthy.contains(i)
+            })
+            .map(|(i, o)| flows::Policy {
+                object: i,
+                namespace: namespace_of(o, applications).unwrap_or_else(|| "default".into()),
+                name: o.doc.name().unwrap_or_default().to_string(),
+                value: &o.doc.value,
+                wave: self.keys[i].0,
+            })
+            .collect();
+        if policies.is_empty() {
+            return Vec::new();
+        }
+        // The pods that run once the rollout is done.
+        let mut pods: Vec<flows::Pod> = Vec::new();
+        let mut pod_of: HashMap<usize, usize> = HashMap::new();
+        for (i, ns, labels) in &self.workloads {
+            let o = &objects[*i];
+            let runs = !unhealthy.contains(i)
+                && (self.nodes.is_empty() || self.pods.get(i).is_some_and(|p| !p.is_empty()));
+            let Some(spec) = o.doc.pod_spec() else {
+                continue;
+            };
+            if !runs {
+                continue;
+            }
+            let mut ports = Vec::new();
+            for c in spec.containers() {
+                for p in c
+                    .value
+                    .get("ports")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(number) = p
+                        .get("containerPort")
+                        .and_then(Value::as_u64)
+                        .and_then(|n| u16::try_from(n).ok())
+                    else {
+                        continue;
+                    };
+                    ports.push((
+                        p.get("name").and_then(Value::as_str).map(str::to_string),
+                        number,
+                        p.get("protocol")
+                            .and_then(Value::as_str)
+                            .unwrap_or("TCP")
+                            .to_string(),
+                    ));
+                }
+            }
+            pod_of.insert(*i, pods.len());
+            pods.push(flows::Pod {
+                object: Some(*i),
+                namespace: ns.clone(),
+                labels: labels.clone(),
+                ports,
+                label: format!("{} {}", o.doc.kind().unwrap_or_default(), short_name(o.doc)),
+                wave: self.keys[*i].0,
+            });
+        }
+        let builtin =
+            |labels: &[(&str, &str)], ports: &[(&str, u16, &str)], label: &str| flows::Pod {
+                object: None,
+                namespace: "kube-system".to_string(),
+                labels: labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ports: ports
+                    .iter()
+                    .map(|(n, p, pr)| (Some(n.to_string()), *p, pr.to_string()))
+                    .collect(),
+                label: label.to_string(),
+                wave: i64::MIN,
+            };
+        let dns = pods.len();
+        pods.push(builtin(
+            &[("k8s-app", "kube-dns")],
+            &[("dns", 53, "UDP"), ("dns-tcp", 53, "TCP")],
+            "kube-dns (kube-system)",
+        ));
+        let traefik = pods.len();
+        pods.push(builtin(
+            &[
+                ("app.kubernetes.io/name", "traefik"),
+                ("app.kubernetes.io/instance", "traefik-kube-system"),
+            ],
+            &[("web", 8000, "TCP"), ("websecure", 8443, "TCP")],
+            "k3s Traefik (kube-system)",
+        ));
+
+        let mut wanted: Vec<Flow> = Vec::new();
+        let mut used_traefik = false;
+        for (i, o) in objects.iter().enumerate() {
+            if unhealthy.contains(&i) {
+                continue;
+            }
+            let ns = namespace_of(o, applications).unwrap_or_else(|| "default".into());
+            for (service, port, pointer) in ingress_backends(o) {
+                let why = format!("backend of {} at {}", o.doc.id(), where_is(o, &pointer));
+                let class = o
+                    .doc
+                    .value
+                    .pointer("/spec/ingressClassName")
+                    .and_then(Value::as_str);
+                if class.is_some_and(|c| c != "traefik") {
+                    self.assumptions.insert(format!(
+                        "the flows of Ingresses of class `{}` are not judged (only k3s's Traefik is modelled)",
+                        class.unwrap_or_default()
+                    ));
+                    continue;
+                }
+                let service_ns = service.1.clone().unwrap_or_else(|| ns.clone());
+                for (d, p, proto) in self.service_targets(&pods, &service_ns, &service.0, port) {
+                    used_traefik = true;
+                    wanted.push(Flow {
+                        from: traefik,
+                        to: Target::Pod(d, p, proto),
+                        why: why.clone(),
+                    });
+                }
+            }
+            let Some(&from) = pod_of.get(&i) else {
+                continue;
+            };
+            let mut sources = 0;
+            for (text, pointer, what) in self.texts_read(o, &ns) {
+                for (name, rns, port) in flows::references(&text) {
+                    let service_ns = rns.clone().unwrap_or_else(|| ns.clone());
+                    if !self
+                        .services
+                        .contains_key(&(service_ns.clone(), name.clone()))
+                    {
+                        continue;
+                    }
+                    for (d, p, proto) in self.service_targets(&pods, &service_ns, &name, port) {
+                        if d == from {
+                            continue;
+                        }
+                        sources += 1;
+                        wanted.push(Flow {
+                            from,
+                            to: Target::Pod(d, p, proto),
+                            why: format!("{what} names Service `{service_ns}/{name}` at {pointer}"),
+                        });
+                    }
+                }
+            }
+            if o.doc.label("app.kubernetes.io/name") == Some("argocd-repo-server")
+                || pods[from]
+                    .labels
+                    .get("app.kubernetes.io/name")
+                    .map(String::as_str)
+                    == Some("argocd-repo-server")
+            {
+                for (j, app) in objects.iter().enumerate() {
+                    if !is_application(app) {
+                        continue;
+                    }
+                    for (url, pointer) in repo_urls(app) {
+                        let Some((host, port)) = flows::repo_host(&url) else {
+                            continue;
+                        };
+                        let why =
+                            format!("repoURL of {} at {}", app.doc.id(), where_is(app, &pointer));
+                        let service = host
+                            .strip_suffix(".cluster.local")
+                            .unwrap_or(&host)
+                            .strip_suffix(".svc")
+                            .and_then(|h| h.split_once('.'));
+                        if let Some((name, sns)) = service {
+                            for (d, p, proto) in self.service_targets(&pods, sns, name, Some(port))
+                            {
+                                sources += 1;
+                                wanted.push(Flow {
+                                    from,
+                                    to: Target::Pod(d, p, proto),
+                                    why: why.clone(),
+                                });
+                            }
+                            continue;
+                        }
+                        let public_ip = host
+                            .parse::<std::net::Ipv4Addr>()
+                            .map(|a| !(a.is_private() || a.is_loopback() || a.is_link_local()));
+                        let internet = match public_ip {
+                            Ok(public) => public,
+                            Err(_) => {
+                                host.contains('.')
+                                    && ![
+                                        ".lan",
+                                        ".local",
+                                        ".home",
+                                        ".internal",
+                                        ".localdomain",
+                                        ".home.arpa",
+                                    ]
+                                    .iter()
+                                    .any(|s| host.ends_with(s))
+                            }
+                        };
+                        if internet {
+                            sources += 1;
+                            wanted.push(Flow {
+                                from,
+                                to: Target::Internet(port),
+                                why,
+                            });
+                        } else {
+                            self.assumptions.insert(format!(
+                                "ArgoCD reaches `{host}` (repoURL of {}): an address on the LAN, not judged against the NetworkPolicies",
+                                objects[j].doc.id()
+                            ));
+                        }
+                    }
+                }
+            }
+            if sources > 0 {
+                wanted.push(Flow {
+                    from,
+                    to: Target::Pod(dns, 53, "UDP".to_string()),
+                    why: "name resolution of the Services it reaches".to_string(),
+                });
+            }
+        }
+        if used_traefik {
+            self.assumptions.insert(
+                "Ingresses are served by k3s's Traefik in kube-system (labels app.kubernetes.io/name=traefik)".to_string(),
+            );
+        }
+        let mut seen = HashSet::new();
+        let network = Network {
+            pods,
+            policies,
+            namespace_labels: &self.namespace_labels,
+        };
+        wanted
+            .into_iter()
+            .filter(|f| {
+                let to = match &f.to {
+                    Target::Pod(d, p, pr) => (Some(*d), *p, pr.clone()),
+                    Target::Internet(p) => (None, *p, "TCP".to_string()),
+                };
+                seen.insert((f.from, to))
+            })
+            .filter_map(|f| network.judge(&f))
+            .collect()
+    }
+
+    /// The pods behind Service `ns/name` for a reference on `port` (the Service port; none
+    /// named: its only port, or 80): (pod index, container port, protocol).
+    fn service_targets(
+        &self,
+        pods: &[flows::Pod],
+        ns: &str,
+        name: &str,
+        port: Option<u16>,
+    ) -> Vec<(usize, u16, String)> {
+        let Some((svc, selector)) = self.services.get(&(ns.to_string(), name.to_string())) else {
+            return Vec::new();
+        };
+        if selector::is_empty(selector.as_ref()) {
+            return Vec::new();
+        }
+        let svc_ports: Vec<&Value> = self.input.objects[*svc]
+            .doc
+            .value
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        let number = |p: &Value| p.get("port").and_then(Value::as_u64);
+        let chosen = match port {
+            Some(want) => svc_ports
+                .iter()
+                .find(|p| number(p) == Some(u64::from(want))),
+            None if svc_ports.len() == 1 => svc_ports.first(),
+            None => svc_ports.iter().find(|p| number(p) == Some(80)),
+        };
+        let Some(chosen) = chosen else {
+            return Vec::new();
+        };
+        let protocol = chosen
+            .get("protocol")
+            .and_then(Value::as_str)
+            .unwrap_or("TCP")
+            .to_string();
+        let target = chosen.get("targetPort").or_else(|| chosen.get("port"));
+        pods.iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.object.is_some()
+                    && p.namespace == ns
+                    && selector::map_matches(selector.as_ref(), &p.labels)
+            })
+            .filter_map(|(d, p)| {
+                let container_port = match target? {
+                    Value::Number(n) => u16::try_from(n.as_u64()?).ok()?,
+                    Value::String(s) => match s.parse::<u16>() {
+                        Ok(n) => n,
+                        Err(_) => {
+                            p.ports
+                                .iter()
+                                .find(|(pn, _, pr)| {
+                                    pn.as_deref() == Some(s.as_str()) && *pr == protocol
+                                })?
+                                .1
+                        }
+                    },
+                    _ => return None,
+                };
+                Some((d, container_port, protocol.clone()))
+            })
+            .collect()
+    }
+
+    /// The texts a workload's containers read that may name a Service: environment values,
+    /// commands and arguments, and the ConfigMaps of its namespace it loads; with where each
+    /// is and what it is.
+    fn texts_read(&self, o: &Object<'_>, ns: &str) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        let Some(spec) = o.doc.pod_spec() else {
+            return out;
+        };
+        let id = o.doc.id();
+        let mut config_maps: Vec<String> = Vec::new();
+        for c in spec.all_containers() {
+            for (i, e) in c
+                .value
+                .get("env")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if let Some(v) = e.get("value").and_then(Value::as_str) {
+                    let name = e.get("name").and_then(Value::as_str).unwrap_or("?");
+                    out.push((
+                        v.to_string(),
+                        where_is(o, &format!("{}/env/{i}/value", c.pointer)),
+                        format!("env {name} of {id}"),
+                    ));
+                }
+                if let Some(cm) = e
+                    .pointer("/valueFrom/configMapKeyRef/name")
+                    .and_then(Value::as_str)
+                {
+                    config_maps.push(cm.to_string());
+                }
+            }
+            for e in c
+                .value
+                .get("envFrom")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(cm) = e.pointer("/configMapRef/name").and_then(Value::as_str) {
+                    config_maps.push(cm.to_string());
+                }
+            }
+            for field in ["command", "args"] {
+                for (i, a) in c
+                    .value
+                    .get(field)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    if let Some(a) = a.as_str() {
+                        out.push((
+                            a.to_string(),
+                            where_is(o, &format!("{}/{field}/{i}", c.pointer)),
+                            format!("{field} of {id}"),
+                        ));
+                    }
+                }
+            }
+        }
+        for v in spec
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(cm) = v.pointer("/configMap/name").and_then(Value::as_str) {
+                config_maps.push(cm.to_string());
+            }
+            for source in v
+                .pointer("/projected/sources")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(cm) = source.pointer("/configMap/name").and_then(Value::as_str) {
+                    config_maps.push(cm.to_string());
+                }
+            }
+        }
+        config_maps.sort();
+        config_maps.dedup();
+        for cm in config_maps {
+            let Some(&i) = self.config_maps.get(&(ns.to_string(), cm.clone())) else {
+                continue;
+            };
+            let co = &self.input.objects[i];
+            for (k, v) in co
+                .doc
+                .value
+                .get("data")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(text) = v.as_str() {
+                    let pointer = format!("/data/{}", k.replace('~', "~0").replace('/', "~1"));
+                    out.push((
+                        text.to_string(),
+                        where_is(co, &pointer),
+                        format!("ConfigMap `{ns}/{cm}` (key {k}, read by {id})"),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// The labels of a namespace as admission sees them.
+    fn labels_of_namespace(&self, ns: &str) -> Labels {
+        self.namespace_labels
+            .get(ns)
+            .cloned()
+            .unwrap_or_else(|| Labels::from([(NAME_LABEL.to_string(), ns.to_string())]))
+    }
+
+    /// A `Fail` webhook registered before `o` that intercepts its creation (or the creation
+    /// of its pods) while its backend is not running rejects it: the pointer to blame and
+    /// the cause chain.
+    fn webhook_rejects(
+        &mut self,
+        index: usize,
+        o: &Object<'_>,
+        key: Key,
+        namespace: Option<&str>,
+    ) -> Option<(String, String)> {
+        let doc = o.doc;
+        let kind = doc.kind().unwrap_or_default();
+        let group = doc.group();
+        if self.webhooks.is_empty()
+            || group == "admissionregistration.k8s.io"
+                && (kind.ends_with("WebhookConfiguration")
+                    || kind.starts_with("ValidatingAdmission"))
+        {
+            return None; // the API server never sends these to webhooks
+        }
+        let resource = self
+            .plurals
+            .get(&(group.to_string(), kind.to_string()))
+            .cloned()
+            .unwrap_or_else(|| webhook::plural(kind));
+        let own_labels = selector::labels_at(doc.value.pointer("/metadata/labels"));
+        let ns_labels = match (group, kind) {
+            ("", "Namespace") => {
+                let mut l = own_labels.clone();
+                l.insert(
+                    NAME_LABEL.to_string(),
+                    doc.name().unwrap_or_default().to_string(),
+                );
+                l
+            }
+            _ => namespace
+                .map(|n| self.labels_of_namespace(n))
+                .unwrap_or_default(),
+        };
+        let object = webhook::Request {
+            group,
+            version: doc.version(),
+            resource: &resource,
+            namespace,
+            labels: &own_labels,
+            namespace_labels: &ns_labels,
+        };
+        let spec = doc.pod_spec().filter(|_| kind != "CronJob");
+        let template_labels = spec.as_ref().map(|s| pod_labels(doc, s));
+        let pods = template_labels.as_ref().map(|labels| webhook::Request {
+            group: "",
+            version: "v1",
+            resource: "pods",
+            namespace: namespace.or(Some("default")),
+            labels,
+            namespace_labels: &ns_labels,
+        });
+        let hooks: Vec<(Key, Webhook)> = self.webhooks.clone();
+        for (registered, hook) in &hooks {
+            if !hook.fails_closed {
+                continue;
+            }
+            // ArgoCD's own request comes after configurations applied before it; the pods
+            // come from controllers once the wave is applied, so a configuration of the same
+            // wave already intercepts them.
+            let on_object = *registered < key && hook.intercepts(&object);
+            let on_pods = !on_object
+                && kind != "Pod"
+                && registered.0 <= key.0
+                && pods.as_ref().is_some_and(|p| hook.intercepts(p));
+            if !on_object && !on_pods {
+                continue;
+            }
+            if hook.has_match_conditions {
+                self.assumptions.insert(format!(
+                    "the matchConditions of webhook `{}` are not evaluated: it is taken to intercept what its rules and selectors match",
+                    hook.name
+                ));
+            }
+            let Some(why) = self.backend_unavailable(index, key, *registered, hook) else {
+                continue;
+            };
+            let config = &self.input.objects[hook.config];
+            let what = if on_object {
+                "its creation is rejected".to_string()
+            } else {
+                "its pods are rejected".to_string()
+            };
+            let pointer = if on_object {
+                String::new()
+            } else {
+                spec.as_ref()
+                    .map(|s| s.pointer.to_string())
+                    .unwrap_or_default()
+            };
+            return Some((
+                pointer,
+                format!(
+                    "{what}: webhook `{}` of {} ({}) fails closed (failurePolicy Fail) and {why}",
+                    hook.name,
+                    config.doc.id(),
+                    where_is(config, &hook.pointer),
+                ),
+            ));
+        }
+        None
+    }
+
+    /// Why the backend of `hook` cannot answer a request made for object `index` at `key`,
+    /// or `None` when it can (or is taken on trust, with an assumption).
+    fn backend_unavailable(
+        &mut self,
+        index: usize,
+        key: Key,
+        registered: Key,
+        hook: &Webhook,
+    ) -> Option<String> {
+        let Some((ns, name)) = &hook.service else {
+            self.assumptions.insert(format!(
+                "webhook `{}` answers at its URL (outside the cluster's objects)",
+                hook.name
+            ));
+            return None;
+        };
+        let Some((_, service_selector)) = self.services.get(&(ns.clone(), name.clone())) else {
+            self.assumptions.insert(format!(
+                "Service `{ns}/{name}`, the backend of webhook `{}`, exists and answers (nothing in the repository creates it)",
+                hook.name
+            ));
+            return None;
+        };
+        if selector::is_empty(service_selector.as_ref()) {
+            self.assumptions.insert(format!(
+                "Service `{ns}/{name}` (no selector) has endpoints that answer webhook `{}`",
+                hook.name
+            ));
+            return None;
+        }
+        let backends: Vec<usize> = self
+            .workloads
+            .iter()
+            .filter(|(_, wns, labels)| {
+                wns == ns && selector::map_matches(service_selector.as_ref(), labels)
+            })
+            .map(|(i, _, _)| *i)
+            .collect();
+        if backends.is_empty() {
+            return Some(format!(
+                "its backend Service `{ns}/{name}` selects no pod of the repository"
+            ));
+        }
+        let mut causes = Vec::new();
+        for b in backends {
+            let label = self.input.objects[b].doc.id();
+            if b == index {
+                if registered.0 < key.0 {
+                    causes.push(format!(
+                        "its backend is these very pods ({label}): they cannot be created while the webhook cannot be reached"
+                    ));
+                } else {
+                    self.assumptions.insert(format!(
+                        "the pods of {label} start before webhook `{}` of the same wave is registered (they are its own backend)",
+                        hook.name
+                    ));
+                    return None;
+                }
+                continue;
+            }
+            match self.status.get(&b) {
+                Some(None) => return None,
+                Some(Some(cause)) => causes.push(format!(
+                    "its backend {label} (Service `{ns}/{name}`) is not Healthy: {cause}"
+                )),
+                None if self.keys[b].0 > key.0 => causes.push(format!(
+                    "its backend {label} (Service `{ns}/{name}`) is created only in wave {}, after this wave {}",
+                    self.keys[b].0, key.0
+                )),
+                // Same wave, not applied yet: the sync retries until it answers.
+                None => return None,
+            }
+        }
+        Some(causes.join("; "))
     }
 
     /// A pod that needs a Secret which never exists, or exists only in a later wave, never
@@ -749,13 +1576,24 @@ impl State<'_, '_> {
         if class_name.is_empty() {
             return; // statically bound to a PersistentVolume
         }
-        let Some((mode, _)) = self.storage_classes.get(&class_name) else {
+        let Some((mode, _)) = self.storage_classes.get(&class_name).cloned() else {
             self.assumptions.insert(format!(
                 "StorageClass `{class_name}` exists in the cluster (the repository does not define it)"
             ));
             return;
         };
         let name = doc.name().unwrap_or_default().to_string();
+        if let Some(&c) = self.class_objects.get(&class_name) {
+            let made = self.keys[c];
+            if made.0 > key.0 {
+                stalls.push(self.stall(o, key, "/spec/storageClassName", class::STORAGE_CLASS_MISSING, format!(
+                    "stays Pending: StorageClass `{class_name}` is created only in wave {}, after this wave {}",
+                    made.0, key.0
+                )));
+                return;
+            }
+            self.replicas_within_storage_nodes(c, &class_name);
+        }
         let used = self
             .claims_used
             .contains(&(namespace.unwrap_or_default().to_string(), name.clone()));
@@ -789,6 +1627,297 @@ impl State<'_, '_> {
         }
     }
 
+    /// The StorageClass of a claim (its own, else the default) with its object index.
+    fn class_of_claim(&self, ns: &str, claim: &str) -> Option<(String, usize)> {
+        let i = *self
+            .claim_objects
+            .get(&(ns.to_string(), claim.to_string()))?;
+        let name = self.input.objects[i]
+            .doc
+            .value
+            .pointer("/spec/storageClassName")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| self.default_class.clone())?;
+        let c = *self.class_objects.get(&name)?;
+        Some((name, c))
+    }
+
+    /// The node a pod is held to by a claim of a local StorageClass already used there.
+    fn pinned_node(&self, ns: &str, claims: &[(String, String)]) -> Option<(String, String)> {
+        claims.iter().find_map(|(claim, _)| {
+            let node = self.claim_node.get(&(ns.to_string(), claim.clone()))?;
+            let (class, _) = self.class_of_claim(ns, claim)?;
+            Some((
+                node.clone(),
+                format!("claim `{claim}` lives on node {node} (local StorageClass `{class}`)"),
+            ))
+        })
+    }
+
+    /// The DaemonSets that run a provisioner's node plugin: those whose pod template names
+    /// the provisioner (CSI node plugins pass their driver name and socket path), and
+    /// Longhorn's manager for `driver.longhorn.io` (it deploys the CSI plugin itself).
+    fn plugins_of(&mut self, provisioner: &str) -> Vec<usize> {
+        if let Some(known) = self.node_plugins.get(provisioner) {
+            return known.clone();
+        }
+        let found: Vec<usize> = self
+            .input
+            .objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.doc.kind() == Some("DaemonSet"))
+            .filter(|(_, o)| {
+                let Some(spec) = o.doc.pod_spec() else {
+                    return false;
+                };
+                let text = spec.spec.to_string();
+                text.contains(provisioner)
+                    || provisioner == "driver.longhorn.io" && text.contains("longhorn-manager")
+            })
+            .map(|(i, _)| i)
+            .collect();
+        self.node_plugins
+            .insert(provisioner.to_string(), found.clone());
+        found
+    }
+
+    /// Whether the volumes of a pod placed on node `n` can be provisioned and attached
+    /// there: the provisioner's node plugin has to run on that node. Local classes bind the
+    /// claim to the node. `Some((pointer under the pod spec, cause))` when they cannot.
+    fn volumes_blocked(
+        &mut self,
+        ns: &str,
+        claims: &[(String, String)],
+        n: usize,
+        key: Key,
+    ) -> Option<(String, String)> {
+        let node_name = self.nodes[n].node.name.clone();
+        for (claim, pointer) in claims {
+            let Some((class, c)) = self.class_of_claim(ns, claim) else {
+                continue;
+            };
+            let provisioner = self.input.objects[c]
+                .doc
+                .value
+                .get("provisioner")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if is_local_provisioner(&provisioner) {
+                self.claim_node
+                    .entry((ns.to_string(), claim.clone()))
+                    .or_insert_with(|| node_name.clone());
+                continue;
+            }
+            let plugins = self.plugins_of(&provisioner);
+            if plugins.is_empty() {
+                self.assumptions.insert(format!(
+                    "the node plugin of provisioner `{provisioner}` runs on every node that mounts its volumes (no DaemonSet of the repository names it)"
+                ));
+                continue;
+            }
+            let mut why = Vec::new();
+            let mut runs = false;
+            for &d in &plugins {
+                let ds = &self.input.objects[d];
+                let label = format!("DaemonSet {}", short_name(ds.doc));
+                match self.status.get(&d) {
+                    Some(None) if self.pods.get(&d).is_some_and(|p| p.contains(&node_name)) => {
+                        runs = true;
+                    }
+                    Some(None) => {
+                        let reason = ds
+                            .doc
+                            .pod_spec()
+                            .and_then(|s| PodNeeds::of(&s).excluded_by(&self.nodes[n].node))
+                            .unwrap_or_else(|| "no room on the node".to_string());
+                        why.push(format!("{label} does not run on {node_name} ({reason})"));
+                    }
+                    Some(Some(cause)) => why.push(format!("{label} is not Healthy: {cause}")),
+                    None if self.keys[d].0 > key.0 => why.push(format!(
+                        "{label} is created only in wave {}, after this wave {}",
+                        self.keys[d].0, key.0
+                    )),
+                    None => runs = true,
+                }
+            }
+            if !runs {
+                return Some((
+                    pointer.clone(),
+                    format!(
+                        "its pod on {node_name} stays ContainerCreating: claim `{claim}` (StorageClass `{class}`, provisioner `{provisioner}`) cannot be attached there: {}",
+                        why.join("; ")
+                    ),
+                ));
+            }
+        }
+        None
+    }
+
+    /// A replicated class (Longhorn's `numberOfReplicas`) needs as many nodes running its
+    /// provisioner's node plugin: fewer leave every volume Degraded (a warning, once).
+    fn replicas_within_storage_nodes(&mut self, c: usize, class_name: &str) {
+        let o = &self.input.objects[c];
+        let Some(replicas) = o
+            .doc
+            .value
+            .pointer("/parameters/numberOfReplicas")
+            .and_then(|v| match v {
+                Value::String(s) => s.trim().parse::<usize>().ok(),
+                Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+                _ => None,
+            })
+        else {
+            return;
+        };
+        let provisioner = o
+            .doc
+            .value
+            .get("provisioner")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let plugins = self.plugins_of(&provisioner);
+        if plugins.is_empty() || self.nodes.is_empty() {
+            return;
+        }
+        let storage_nodes = self
+            .nodes
+            .iter()
+            .filter(|n| {
+                plugins.iter().any(|&d| {
+                    self.input.objects[d]
+                        .doc
+                        .pod_spec()
+                        .is_some_and(|s| PodNeeds::of(&s).excluded_by(&n.node).is_none())
+                })
+            })
+            .count();
+        if replicas > storage_nodes {
+            let o = &self.input.objects[c];
+            self.warnings.insert(format!(
+                "{}: StorageClass `{class_name}` asks for {replicas} replicas but only {storage_nodes} node(s) run its provisioner `{provisioner}`: its volumes stay Degraded (lower numberOfReplicas or add storage nodes)",
+                where_is(o, "/parameters/numberOfReplicas")
+            ));
+        }
+    }
+
+    /// The priority of the pods of `spec`: their PriorityClass's value (the built-in
+    /// `system-*-critical` classes included), else the `globalDefault` class's.
+    fn priority_of(&self, spec: &homelab_k8s::PodSpec<'_>) -> i64 {
+        match spec.get("priorityClassName").and_then(Value::as_str) {
+            Some("system-node-critical") => 2_000_001_000,
+            Some("system-cluster-critical") => 2_000_000_000,
+            Some(name) => self
+                .priority_classes
+                .get(name)
+                .map_or(self.default_priority, |(v, _)| *v),
+            None => self.default_priority,
+        }
+    }
+
+    /// The PriorityClass a pod names must exist when its pods are created (the Priority
+    /// admission plugin rejects them otherwise).
+    fn priority_class_missing(
+        &mut self,
+        spec: &homelab_k8s::PodSpec<'_>,
+        key: Key,
+    ) -> Option<String> {
+        let name = spec.get("priorityClassName").and_then(Value::as_str)?;
+        if name.starts_with("system-") && name.ends_with("-critical") {
+            return None;
+        }
+        match self.priority_classes.get(name) {
+            Some((_, made)) if made.0 > key.0 => Some(format!(
+                "its pods are rejected at admission: PriorityClass `{name}` is created only in wave {}, after this wave {}",
+                made.0, key.0
+            )),
+            Some(_) => None,
+            None => {
+                self.assumptions.insert(format!(
+                    "PriorityClass `{name}` exists in the cluster (the repository does not define it)"
+                ));
+                None
+            }
+        }
+    }
+
+    /// Preemption: the lower-priority pods of node `n` whose eviction makes room for
+    /// `needs`, lowest priority first; `None` when evicting them all is not enough.
+    fn victims(&self, n: usize, needs: &PodNeeds, priority: i64) -> Option<Vec<usize>> {
+        let mut node = NodeState {
+            node: self.nodes[n].node.clone(),
+            cpu_used: self.nodes[n].cpu_used,
+            memory_used: self.nodes[n].memory_used,
+            extended_used: self.nodes[n].extended_used.clone(),
+            gpu_advertised: self.nodes[n].gpu_advertised,
+            gpu_assumed: self.nodes[n].gpu_assumed,
+        };
+        let mut lower: Vec<usize> = (0..self.running[n].len())
+            .filter(|&p| self.running[n][p].priority < priority)
+            .collect();
+        lower.sort_by_key(|&p| self.running[n][p].priority);
+        let mut chosen = Vec::new();
+        for p in lower {
+            if node.lacks(needs).is_none() {
+                break;
+            }
+            node.give_back(&self.running[n][p].needs);
+            chosen.push(p);
+        }
+        (node.lacks(needs).is_none() && !chosen.is_empty()).then_some(chosen)
+    }
+
+    /// Evicts the pods `victims` of node `n` for `preemptor`; each victim that fits on no
+    /// other node stalls its workload.
+    fn preempt(&mut self, n: usize, mut victims: Vec<usize>, preemptor: &str, priority: i64) {
+        victims.sort_unstable_by(|a, b| b.cmp(a));
+        let evicted: Vec<Running> = victims
+            .into_iter()
+            .map(|p| self.running[n].remove(p))
+            .collect();
+        for pod in &evicted {
+            self.nodes[n].give_back(&pod.needs);
+        }
+        let node_name = self.nodes[n].node.name.clone();
+        for pod in evicted {
+            if let Some(list) = self.pods.get_mut(&pod.object) {
+                if let Some(at) = list.iter().position(|x| *x == node_name) {
+                    list.remove(at);
+                }
+            }
+            let elsewhere = (0..self.nodes.len()).find(|&m| {
+                m != n
+                    && pod.needs.excluded_by(&self.nodes[m].node).is_none()
+                    && self.nodes[m].lacks(&pod.needs).is_none()
+            });
+            if let Some(m) = elsewhere {
+                self.nodes[m].take(&pod.needs);
+                let name = self.nodes[m].node.name.clone();
+                self.pods.entry(pod.object).or_default().push(name);
+                self.running[m].push(pod);
+                continue;
+            }
+            let o = &self.input.objects[pod.object];
+            let Some(spec) = o.doc.pod_spec() else {
+                continue;
+            };
+            let stall = self.stall(
+                o,
+                self.keys[pod.object],
+                spec.pointer,
+                class::PREEMPTED,
+                format!(
+                    "its pod on {node_name} is preempted by {preemptor} (priority {priority} > {}) and no other node has room for it",
+                    pod.priority
+                ),
+            );
+            self.evicted.push((pod.object, stall));
+        }
+    }
+
     fn schedule(
         &mut self,
         index: usize,
@@ -804,6 +1933,11 @@ impl State<'_, '_> {
         }
         let needs = PodNeeds::of(spec);
         let label = format!("{kind} {}", short_name(doc));
+        let priority = self.priority_of(spec);
+        if let Some(cause) = self.priority_class_missing(spec, key) {
+            stalls.push(self.stall(o, key, spec.pointer, class::ADMISSION, cause));
+            return;
+        }
         if kind == "DaemonSet" {
             let device_plugin = is_device_plugin(spec);
             if device_plugin {
@@ -824,6 +1958,12 @@ impl State<'_, '_> {
                     excluded.push(format!("{}: {why}", node.node.name));
                     continue;
                 }
+                if node.lacks(&needs).is_some() {
+                    if let Some(victims) = self.victims(n, &needs, priority) {
+                        self.preempt(n, victims, &label, priority);
+                    }
+                }
+                let node = &self.nodes[n];
                 if let Some(why) = node.lacks(&needs) {
                     let name = node.node.name.clone();
                     stalls.push(self.stall(
@@ -836,27 +1976,36 @@ impl State<'_, '_> {
                     continue;
                 }
                 self.nodes[n].take(&needs);
+                self.running[n].push(Running {
+                    object: index,
+                    priority,
+                    needs: needs.clone(),
+                });
                 if device_plugin {
                     self.nodes[n].gpu_advertised = true;
                 }
                 placed.push(self.nodes[n].node.name.clone());
             }
-            let selects_some = self.nodes.iter().any(|n| {
+            // A node its selectors pick but whose taint it does not tolerate: the DaemonSet
+            // was meant to run there. One that no node's labels match runs nowhere by
+            // design (ArgoCD sees 0 of 0 pods: Healthy), which is only worth a warning.
+            let taint_blocked = self.nodes.iter().any(|n| {
                 needs
-                    .node_selector
-                    .iter()
-                    .all(|(k, v)| n.node.labels.get(k) == Some(v))
+                    .excluded_by(&n.node)
+                    .is_some_and(|why| why.starts_with("taint "))
             });
             if placed.is_empty() && !stalls.iter().any(|s| s.object == doc.id()) {
-                let cause = if selects_some {
-                    format!("runs on no node: {}", excluded.join("; "))
+                if taint_blocked {
+                    let cause = format!("runs on no node: {}", excluded.join("; "));
+                    stalls.push(self.stall(o, key, spec.pointer, class::DAEMONSET_NOWHERE, cause));
                 } else {
-                    format!(
-                        "runs on no node: no node matches its nodeSelector ({})",
+                    self.warnings.insert(format!(
+                        "{}: {} runs on no node ({}): Healthy with 0 pods",
+                        where_is(o, spec.pointer),
+                        doc.id(),
                         excluded.join("; ")
-                    )
-                };
-                stalls.push(self.stall(o, key, spec.pointer, class::DAEMONSET_NOWHERE, cause));
+                    ));
+                }
             }
             self.pods.insert(index, placed.clone());
             self.placements.push((label, placed));
@@ -877,13 +2026,27 @@ impl State<'_, '_> {
         }
         .clamp(0, 1000);
         let mut placed = Vec::new();
+        let namespace = self
+            .workloads
+            .iter()
+            .find(|(i, _, _)| *i == index)
+            .map(|(_, ns, _)| ns.clone())
+            .unwrap_or_else(|| "default".into());
+        let claims = claims_of(spec);
         for _ in 0..replicas {
             let mut reasons = Vec::new();
             let mut best: Option<usize> = None;
+            let pinned = self.pinned_node(&namespace, &claims);
             for (n, node) in self.nodes.iter().enumerate() {
                 if let Some(why) = needs.excluded_by(&node.node) {
                     reasons.push(format!("{}: {why}", node.node.name));
                     continue;
+                }
+                if let Some((at, why)) = &pinned {
+                    if *at != node.node.name {
+                        reasons.push(format!("{}: {why}", node.node.name));
+                        continue;
+                    }
                 }
                 if let Some(why) = node.lacks(&needs) {
                     reasons.push(format!("{}: {why}", node.node.name));
@@ -894,10 +2057,40 @@ impl State<'_, '_> {
                     best = Some(n);
                 }
             }
+            if best.is_none() {
+                // Preemption: the node where the fewest lower-priority pods make room.
+                let candidate = (0..self.nodes.len())
+                    .filter(|&n| needs.excluded_by(&self.nodes[n].node).is_none())
+                    .filter_map(|n| self.victims(n, &needs, priority).map(|v| (n, v)))
+                    .min_by_key(|(_, v)| v.len());
+                if let Some((n, victims)) = candidate {
+                    self.preempt(n, victims, &label, priority);
+                    if self.nodes[n].lacks(&needs).is_none() {
+                        best = Some(n);
+                    }
+                }
+            }
             match best {
                 Some(n) => {
                     self.nodes[n].take(&needs);
+                    self.running[n].push(Running {
+                        object: index,
+                        priority,
+                        needs: needs.clone(),
+                    });
                     placed.push(n);
+                    if let Some((pointer, cause)) =
+                        self.volumes_blocked(&namespace, &claims, n, key)
+                    {
+                        stalls.push(self.stall(
+                            o,
+                            key,
+                            &format!("{}{pointer}", spec.pointer),
+                            class::STORAGE_UNAVAILABLE,
+                            cause,
+                        ));
+                        break;
+                    }
                 }
                 None => {
                     let (class, cause) = self.unschedulable_cause(&needs, reasons);
@@ -923,6 +2116,9 @@ impl State<'_, '_> {
             // Jobs complete and give their room back.
             for &n in &placed {
                 self.nodes[n].give_back(&needs);
+                if let Some(at) = self.running[n].iter().rposition(|r| r.object == index) {
+                    self.running[n].remove(at);
+                }
             }
         }
         let names: Vec<String> = placed
@@ -1024,6 +2220,165 @@ fn unsealable(doc: &homelab_manifest::Document) -> Option<(String, String)> {
         }
     }
     None
+}
+
+/// The labels of the pods `spec` makes (its template's, or a Pod's own).
+fn pod_labels(doc: &homelab_manifest::Document, spec: &homelab_k8s::PodSpec<'_>) -> Labels {
+    let base = spec.pointer.strip_suffix("/spec").unwrap_or("");
+    selector::labels_at(doc.value.pointer(&format!("{base}/metadata/labels")))
+}
+
+/// Where an object's part is, for a cause that names another object: its file:line, or the
+/// chart and values it was rendered from.
+fn where_is(o: &Object<'_>, pointer: &str) -> String {
+    match &o.origin {
+        Some(origin) => format!("{}, values at {}", origin.description, origin.at),
+        None => o.doc.location(pointer).to_string(),
+    }
+}
+
+/// The Services an Ingress or a Traefik IngressRoute sends traffic to: ((name, namespace if
+/// given), port if given as a number, pointer).
+/// A backend of an Ingress: (Service name, its namespace when given), port number when
+/// given, pointer.
+type Backend = ((String, Option<String>), Option<u16>, String);
+
+fn ingress_backends(o: &Object<'_>) -> Vec<Backend> {
+    let doc = o.doc;
+    let mut out = Vec::new();
+    let port_of = |p: Option<&Value>| {
+        p.and_then(Value::as_u64)
+            .and_then(|n| u16::try_from(n).ok())
+    };
+    match (doc.group(), doc.kind().unwrap_or_default()) {
+        ("networking.k8s.io", "Ingress") => {
+            if let Some(b) = doc.value.pointer("/spec/defaultBackend/service") {
+                if let Some(name) = b.get("name").and_then(Value::as_str) {
+                    out.push((
+                        (name.to_string(), None),
+                        port_of(b.pointer("/port/number")),
+                        "/spec/defaultBackend".to_string(),
+                    ));
+                }
+            }
+            for (r, rule) in doc
+                .value
+                .pointer("/spec/rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                for (p, path) in rule
+                    .pointer("/http/paths")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let Some(b) = path.pointer("/backend/service") else {
+                        continue;
+                    };
+                    let Some(name) = b.get("name").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    out.push((
+                        (name.to_string(), None),
+                        port_of(b.pointer("/port/number")),
+                        format!("/spec/rules/{r}/http/paths/{p}/backend"),
+                    ));
+                }
+            }
+        }
+        ("traefik.io" | "traefik.containo.us", "IngressRoute" | "IngressRouteTCP") => {
+            for (r, route) in doc
+                .value
+                .pointer("/spec/routes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                for (s, svc) in route
+                    .get("services")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    if svc
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .is_some_and(|k| k != "Service")
+                    {
+                        continue;
+                    }
+                    let Some(name) = svc.get("name").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    out.push((
+                        (
+                            name.to_string(),
+                            svc.get("namespace")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                        ),
+                        port_of(svc.get("port")),
+                        format!("/spec/routes/{r}/services/{s}"),
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The repository URLs of an Application's sources, with their pointers.
+fn repo_urls(o: &Object<'_>) -> Vec<(String, String)> {
+    let spec = &o.doc.value["spec"];
+    let mut out = Vec::new();
+    if let Some(url) = spec.pointer("/source/repoURL").and_then(Value::as_str) {
+        out.push((url.to_string(), "/spec/source/repoURL".to_string()));
+    }
+    for (i, s) in spec
+        .get("sources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(url) = s.get("repoURL").and_then(Value::as_str) {
+            out.push((url.to_string(), format!("/spec/sources/{i}/repoURL")));
+        }
+    }
+    out
+}
+
+/// Provisioners whose volumes live on one node's disk.
+fn is_local_provisioner(provisioner: &str) -> bool {
+    matches!(
+        provisioner,
+        "rancher.io/local-path" | "kubernetes.io/no-provisioner" | "openebs.io/local"
+    ) || provisioner.contains("local-path")
+        || provisioner.contains("lvm")
+        || provisioner.contains("topolvm")
+}
+
+/// The claims a pod mounts: (claim name, pointer under the pod spec).
+fn claims_of(spec: &homelab_k8s::PodSpec<'_>) -> Vec<(String, String)> {
+    spec.get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let claim = v
+                .pointer("/persistentVolumeClaim/claimName")
+                .and_then(Value::as_str)?;
+            Some((claim.to_string(), format!("/volumes/{i}")))
+        })
+        .collect()
 }
 
 /// Where a Secret comes from.

@@ -15,11 +15,14 @@
 
 mod cluster;
 mod engine;
+mod flows;
 mod output;
 mod pod;
 mod pss;
 mod sealed;
+mod selector;
 mod snapshot;
+mod webhook;
 
 pub use cluster::{Node, Taint, NANO, NVIDIA_GPU};
 pub use engine::{assign_applications, simulate};
@@ -88,6 +91,10 @@ pub mod class {
     pub const STORAGE_CLASS_MISSING: &str = "storage-class-missing";
     pub const UNSEALABLE: &str = "unsealable";
     pub const SECRET_UNAVAILABLE: &str = "secret-unavailable";
+    pub const WEBHOOK_UNAVAILABLE: &str = "webhook-unavailable";
+    pub const PREEMPTED: &str = "preempted";
+    pub const NETWORK_POLICY: &str = "network-policy";
+    pub const STORAGE_UNAVAILABLE: &str = "storage-unavailable";
 }
 
 /// Something that never becomes Healthy, and why.
@@ -116,6 +123,8 @@ pub struct Simulation {
     pub waves: Vec<Wave>,
     /// What was taken on trust, once each, sorted.
     pub assumptions: Vec<String>,
+    /// What does not stop the rollout but leaves it worse than asked (file:line first).
+    pub warnings: Vec<String>,
     /// Where each workload's pods were placed (`Deployment ai/ollama` -> nodes).
     pub placements: Vec<(String, Vec<String>)>,
     /// The nodes of each workload's running pods, by index into [`Input::objects`].

@@ -18,8 +18,13 @@ impl Simulation {
             } else {
                 "Healthy"
             };
-            let stalled: std::collections::BTreeSet<&str> =
-                wave.stalls.iter().map(|s| s.object.as_str()).collect();
+            // A NetworkPolicy that cuts a flow is itself applied and Healthy: counted once.
+            let stalled: std::collections::BTreeSet<&str> = wave
+                .stalls
+                .iter()
+                .map(|s| s.object.as_str())
+                .filter(|o| !wave.healthy.iter().any(|h| h == o))
+                .collect();
             let _ = writeln!(
                 out,
                 "wave {:>3}: {state}: {} of {} objects Healthy",
@@ -30,6 +35,12 @@ impl Simulation {
             for s in &wave.stalls {
                 let _ = writeln!(out, "  stall[{}] {}: {}", s.class, s.object, s.cause);
                 let _ = writeln!(out, "    --> {}:{}:{}", s.at.file, s.at.line, s.at.column);
+            }
+        }
+        if !self.warnings.is_empty() {
+            let _ = writeln!(out, "\nwarnings (the rollout goes on):");
+            for w in &self.warnings {
+                let _ = writeln!(out, "  - {w}");
             }
         }
         if !self.assumptions.is_empty() {
@@ -75,8 +86,65 @@ impl Simulation {
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "assumptions": self.assumptions,
+            "warnings": self.warnings,
             "placements": self.placements.iter().map(|(w, nodes)| json!({"workload": w, "nodes": nodes})).collect::<Vec<_>>(),
         })
+    }
+
+    /// A Graphviz (dot) digraph: the waves in order, each with its object count, and its
+    /// stalls hanging off it in red.
+    pub fn to_dot(&self) -> String {
+        let quote = |text: &str| {
+            let mut q = String::with_capacity(text.len() + 2);
+            q.push('"');
+            for c in text.chars() {
+                match c {
+                    '"' | '\\' => {
+                        q.push('\\');
+                        q.push(c);
+                    }
+                    '\n' | '\r' => q.push(' '),
+                    c => q.push(c),
+                }
+            }
+            q.push('"');
+            q
+        };
+        let mut out = String::from("digraph rollout {\n  rankdir=LR;\n  node [shape=box];\n");
+        for (i, w) in self.waves.iter().enumerate() {
+            let status = if w.stalls.is_empty() {
+                "Healthy".to_string()
+            } else {
+                format!("{} stall(s)", w.stalls.len())
+            };
+            let color = if w.stalls.is_empty() {
+                "palegreen"
+            } else {
+                "mistyrose"
+            };
+            let _ = writeln!(
+                out,
+                "  w{i} [label={}, style=filled, fillcolor={color}];",
+                quote(&format!(
+                    "wave {}: {} objects, {status}",
+                    w.wave,
+                    w.healthy.len() + w.stalls.len()
+                ))
+            );
+            if i > 0 {
+                let _ = writeln!(out, "  w{} -> w{i};", i - 1);
+            }
+            for (j, s) in w.stalls.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  s{i}_{j} [label={}, color=red, tooltip={}];\n  w{i} -> s{i}_{j} [style=dashed, color=red];",
+                    quote(&format!("{}: {} at {}:{}", s.object, s.class, s.at.file, s.at.line)),
+                    quote(&s.cause)
+                );
+            }
+        }
+        out.push_str("}\n");
+        out
     }
 
     /// A Mermaid flowchart: the waves in order, each with its object count and stalls.

@@ -679,3 +679,68 @@ fn a_file_name_cannot_start_a_ci_workflow_command() {
         );
     }
 }
+
+/// Names and messages from a repository or a cluster cannot form a CI runner's workflow
+/// command in any text output: no line starts with `::` (after spaces, which GitHub Actions
+/// skips) and no `##[` / `##vso[` remains, in `check`, `policy apply` and `verify`; the text
+/// itself is still shown.
+#[test]
+fn ci_workflow_commands_in_names_and_messages_are_defused_in_every_text_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    write(
+        &repo,
+        "policy.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team\nspec:\n  validationFailureAction: Enforce\n  rules:\n    - name: team-label\n      match:\n        any:\n          - resources:\n              kinds: [ConfigMap]\n      validate:\n        message: \"ok\\n::error title=All clear::nothing to see\\n  ::add-mask::x\\n##[error]fake ##vso[task.complete result=Succeeded]\"\n        pattern:\n          metadata:\n            labels:\n              team: \"?*\"\n",
+    );
+    write(
+        &repo,
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"::error::cm\"\n  namespace: default\ndata:\n  a: b\n",
+    );
+    write(
+        tmp.path(),
+        "snapshot.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \"::error title=All clear::ns ##[error]fake\"\n",
+    );
+    let runs: Vec<(&str, Vec<std::ffi::OsString>)> = vec![
+        ("check", vec!["check".into(), repo.clone().into()]),
+        (
+            "policy apply",
+            vec![
+                "policy".into(),
+                "apply".into(),
+                repo.join("policy.yaml").into(),
+                "--resource".into(),
+                repo.join("cm.yaml").into(),
+            ],
+        ),
+        (
+            "verify",
+            vec![
+                "verify".into(),
+                "--snapshot".into(),
+                tmp.path().join("snapshot.yaml").into(),
+            ],
+        ),
+    ];
+    for (what, args) in runs {
+        let out = homelab().args(&args).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("All clear"), "{what} shows the text:\n{text}");
+        for line in text.lines() {
+            assert!(
+                !line.trim_start().starts_with("::"),
+                "{what} printed a workflow command: {line:?}\n{text}"
+            );
+            assert!(
+                !line.contains("##[") && !line.contains("##vso["),
+                "{what} printed an old-style command: {line:?}\n{text}"
+            );
+        }
+    }
+}

@@ -254,3 +254,120 @@ fn the_emitted_snapshot_runs_through_verify_offline() {
     // claimed.
     assert_eq!(status("sealed-secrets"), "not met");
 }
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A repository whose Application deploys `apps/web`: a StorageClass and a Deployment that
+/// mounts its claim, beside a stray claim that nothing mounts.
+fn kustomized_repo(root: &Path, kustomization: Option<&str>) {
+    write(
+        root,
+        "argocd/web.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: web, namespace: argocd}\nspec:\n  project: default\n  source: {repoURL: 'https://example.org/repo.git', path: apps/web}\n  destination: {server: 'https://kubernetes.default.svc', namespace: web}\n  syncPolicy: {syncOptions: [CreateNamespace=true]}\n",
+    );
+    write(
+        root,
+        "apps/web/web.yaml",
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: local}\nprovisioner: rancher.io/local-path\nvolumeBindingMode: WaitForFirstConsumer\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec:\n  storageClassName: local\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: 'example.org/web:1'}]\n      volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]\n",
+    );
+    write(
+        root,
+        "apps/web/old-claim.yaml",
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: old}\nspec:\n  storageClassName: local\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n",
+    );
+    if let Some(k) = kustomization {
+        write(root, "apps/web/kustomization.yaml", k);
+    }
+}
+
+#[test]
+fn only_the_files_a_kustomization_lists_enter_its_application() {
+    let cache = tempfile::tempdir().unwrap();
+    // Without a kustomization every file of the folder is applied: the stray claim waits
+    // for a consumer forever.
+    let plain = tempfile::tempdir().unwrap();
+    kustomized_repo(plain.path(), None);
+    let (code, json) = simulate(plain.path(), cache.path());
+    assert_eq!(code, 1, "{json:#}");
+    let stall = &json["waves"][0]["stalls"][0];
+    assert_eq!(stall["class"], "pvc-no-consumer", "{json:#}");
+    assert_eq!(stall["object"], "v1/PersistentVolumeClaim old");
+    assert!(stall["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("apps/web/old-claim.yaml"));
+
+    // The kustomization lists web.yaml only: ArgoCD builds it and never applies the claim.
+    let kustomized = tempfile::tempdir().unwrap();
+    kustomized_repo(
+        kustomized.path(),
+        Some("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\n"),
+    );
+    let (code, json) = simulate(kustomized.path(), cache.path());
+    assert_eq!(code, 0, "{json:#}");
+}
+
+#[test]
+fn plan_shows_the_simulated_rollout_beside_the_static_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    homelab(cache.path())
+        .arg("init")
+        .arg(&repo)
+        .assert()
+        .success();
+    let out = homelab(cache.path())
+        .arg("plan")
+        .arg(&repo)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Simulated rollout"), "{text}");
+    assert!(text.contains("stall[secret-unavailable]"), "{text}");
+    let out = homelab(cache.path())
+        .arg("plan")
+        .arg(&repo)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["simulation"]["converges"], false, "{json:#}");
+    let out = homelab(cache.path())
+        .arg("plan")
+        .arg(&repo)
+        .arg("--static")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Simulated rollout"));
+}
+
+#[test]
+fn the_html_report_of_check_has_a_simulated_rollout_section_and_dot_is_a_digraph() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    kustomized_repo(dir.path(), None);
+    let out = homelab(cache.path())
+        .arg("check")
+        .arg(dir.path())
+        .args(["--format", "html"])
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(html.contains("<h2>Simulated rollout</h2>"), "{html}");
+    assert!(html.contains("pvc-no-consumer"), "{html}");
+    let out = homelab(cache.path())
+        .arg("simulate")
+        .arg(dir.path())
+        .args(["--format", "dot"])
+        .output()
+        .unwrap();
+    let dot = String::from_utf8_lossy(&out.stdout);
+    assert!(dot.starts_with("digraph rollout {"), "{dot}");
+    assert!(dot.contains("pvc-no-consumer"), "{dot}");
+    assert!(dot.trim_end().ends_with('}'));
+}

@@ -22,6 +22,7 @@ use crate::context::EvalContext;
 use crate::response::{RuleResponse, Status};
 
 use super::eval;
+use super::fields;
 
 /// The kind of request an authorization policy decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,10 +245,7 @@ pub fn evaluate(
     ctx: &EvalContext,
     exceptions: &[Json],
 ) -> Vec<RuleResponse> {
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("");
+    let name = fields::policy_name(policy);
     let respond = |status, message: String| vec![RuleResponse::new(name, status, message)];
     let Some(spec) = policy.get("spec") else {
         return respond(Status::Error, "policy has no spec".into());
@@ -271,30 +269,17 @@ pub fn evaluate(
             Err(e) => return failed(e),
         }
     }
-    let defs = spec
-        .get("variables")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let vars = eval::eval_variables(defs, &mut act);
-    for e in super::exceptions::for_policy(policy, exceptions) {
-        let conds = e
-            .pointer("/spec/matchConditions")
-            .and_then(Json::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        match eval::match_conditions(conds, &act, &vars) {
-            Ok(true) => return respond(Status::Skip, "request does not match".into()),
-            Ok(false) => {}
-            Err(e) => return failed(e),
-        }
+    let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
+    match super::exceptions::first_holding(
+        super::exceptions::for_policy(policy, exceptions),
+        &act,
+        &vars,
+    ) {
+        Ok(Some(_)) => return respond(Status::Skip, "request does not match".into()),
+        Ok(None) => {}
+        Err(e) => return failed(e),
     }
-    for v in spec
-        .get("validations")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
+    for v in fields::list(spec, "validations") {
         let expr = v.get("expression").and_then(Json::as_str).unwrap_or("");
         match eval::eval_json(expr, &act, &vars) {
             Err(e) => return failed(e),

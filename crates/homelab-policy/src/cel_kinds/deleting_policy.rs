@@ -19,14 +19,12 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval;
 use super::exceptions;
-use super::match_constraints;
+use super::fields;
+use super::opening::Opening;
 
 /// Whether `doc` is a Kyverno DeletingPolicy (cluster-wide or namespaced).
 pub fn is_deleting_policy(doc: &Json) -> bool {
-    let api = doc.get("apiVersion").and_then(Json::as_str).unwrap_or("");
-    let kind = doc.get("kind").and_then(Json::as_str).unwrap_or("");
-    api.starts_with("policies.kyverno.io/")
-        && matches!(kind, "DeletingPolicy" | "NamespacedDeletingPolicy")
+    fields::is_kyverno_kind(doc, "DeletingPolicy")
 }
 
 /// Evaluates a DeletingPolicy against `resource`: `None` when its match constraints do
@@ -38,11 +36,7 @@ pub fn evaluate_deleting_policy(
     all_exceptions: &[Json],
 ) -> Option<Vec<RuleResponse>> {
     let spec = policy.get("spec")?;
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("")
-        .to_string();
+    let name = fields::policy_name(policy).to_string();
     let respond =
         |status, message: String| Some(vec![RuleResponse::new(name.clone(), status, message)]);
     let typed = resource.get("apiVersion").and_then(Json::as_str).is_some()
@@ -73,44 +67,22 @@ pub fn evaluate_deleting_policy(
                 "labels": resource.pointer("/metadata/labels").cloned().unwrap_or(json!({})),
             }});
         }
-        let labels = match_constraints::namespace_labels(ctx, resource);
-        let req = match_constraints::Request {
-            resource,
-            operation: "CREATE",
-            namespace_labels: &labels,
-            subresource: ctx.subresource.as_ref(),
-        };
-        if !match_constraints::matches(&mc, &req) {
+        let opening = Opening::new(policy, resource, ctx)?.with_operation("CREATE");
+        if !opening.selects(Some(&mc)) {
             return None;
         }
     }
-    let pns = super::validating_policy::policy_namespace(policy);
+    let pns = super::opening::policy_namespace(policy);
     let null = Json::Null;
     let mut act = eval::activation_in(resource, &null, &null, &namespace_object, ctx, pns);
-    let defs = spec
-        .get("variables")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let vars = eval::eval_variables(defs, &mut act);
+    let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
     let mine = exceptions::for_policy(policy, all_exceptions);
-    for e in &mine {
-        let conds = e
-            .pointer("/spec/matchConditions")
-            .and_then(Json::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        match eval::match_conditions(conds, &act, &vars) {
-            Ok(true) => return respond(Status::Fail, "resource did not match".into()),
-            Ok(false) => {}
-            Err(e) => return respond(Status::Error, e),
-        }
+    match exceptions::first_holding(mine, &act, &vars) {
+        Ok(Some(_)) => return respond(Status::Fail, "resource did not match".into()),
+        Ok(None) => {}
+        Err(e) => return respond(Status::Error, e),
     }
-    let conds = spec
-        .get("conditions")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let conds = fields::list(spec, "conditions");
     match eval::match_conditions(conds, &act, &vars) {
         Ok(true) => respond(Status::Pass, "resource matched".into()),
         Ok(false) => respond(Status::Fail, "resource did not match".into()),

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::context::EvalContext;
 
+use super::fields;
 use super::libs;
 use super::resources::{group_version, plural_for_kind};
 
@@ -156,11 +157,7 @@ pub fn create_request_activation(
     let request = request_json(resource, &create);
     let mut act = activation(resource, &Json::Null, &request, namespace_object, ctx);
     act.bind_json("params", &Json::Null);
-    let defs = spec
-        .get("variables")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let defs = fields::list(spec, "variables");
     let vars = eval_variables(defs, &mut act);
     (act, vars)
 }
@@ -373,4 +370,20 @@ pub fn validations(
         }
     }
     Outcome::Pass
+}
+
+/// Evaluates a spec's `auditAnnotations` (Kyverno does once the outcome is decided): the
+/// key and the error of the first whose `valueExpression` cannot be evaluated.
+pub fn audit_annotations(
+    spec: &Json,
+    act: &Activation,
+    vars: &Variables,
+) -> Result<(), (String, String)> {
+    for a in super::fields::list(spec, "auditAnnotations") {
+        let expr = super::fields::str_of(a, "valueExpression");
+        if let Err(e) = eval_string_or_null(expr, act, vars) {
+            return Err((super::fields::str_of(a, "key").to_string(), e));
+        }
+    }
+    Ok(())
 }

@@ -11,6 +11,7 @@ use serde_json::{json, Value as Json};
 use crate::response::Status;
 
 use super::eval::{self, Variables};
+use super::fields;
 
 /// Whether `doc` is a CEL `PolicyException` (policies.kyverno.io).
 pub fn is_cel_policy_exception(doc: &Json) -> bool {
@@ -81,11 +82,7 @@ pub fn decide(exceptions: &[&Json], act: &mut Activation, ignore_errors: bool) -
     let mut full = false;
     let no_vars = Variables::default();
     for e in exceptions {
-        let conds = e
-            .pointer("/spec/matchConditions")
-            .and_then(Json::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let conds = fields::list_at(e, "/spec/matchConditions");
         match eval::match_conditions(conds, act, &no_vars) {
             Ok(true) => {
                 matched.push(e);
@@ -144,4 +141,18 @@ pub fn decide(exceptions: &[&Json], act: &mut Activation, ignore_errors: bool) -
         &json!({"allowedImages": images, "allowedValues": values}),
     );
     Decision::Evaluate
+}
+/// The first of `exceptions` whose `matchConditions` hold (evaluated in order; an error
+/// stops there).
+pub fn first_holding<'e>(
+    exceptions: impl IntoIterator<Item = &'e Json>,
+    act: &Activation,
+    vars: &Variables,
+) -> Result<Option<&'e Json>, String> {
+    for e in exceptions {
+        if eval::match_conditions(fields::list_at(e, "/spec/matchConditions"), act, vars)? {
+            return Ok(Some(e));
+        }
+    }
+    Ok(None)
 }

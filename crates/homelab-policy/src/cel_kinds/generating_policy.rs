@@ -24,14 +24,12 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval;
 use super::exceptions::{self, Decision};
-use super::match_constraints;
+use super::fields;
+use super::opening::{self, Conditions, Opening};
 
 /// Whether `doc` is a Kyverno GeneratingPolicy (cluster-wide or namespaced).
 pub fn is_generating_policy(doc: &Json) -> bool {
-    let api = doc.get("apiVersion").and_then(Json::as_str).unwrap_or("");
-    let kind = doc.get("kind").and_then(Json::as_str).unwrap_or("");
-    api.starts_with("policies.kyverno.io/")
-        && matches!(kind, "GeneratingPolicy" | "NamespacedGeneratingPolicy")
+    fields::is_kyverno_kind(doc, "GeneratingPolicy")
 }
 
 /// Applies a GeneratingPolicy to the trigger `resource`: `None` when it does not
@@ -52,44 +50,19 @@ pub fn evaluate_generating_policy_with_exceptions(
     all_exceptions: &[Json],
 ) -> Option<(Vec<RuleResponse>, Vec<Json>)> {
     let spec = policy.get("spec")?;
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("")
-        .to_string();
-    let labels = match_constraints::namespace_labels(ctx, resource);
-    let req = match_constraints::Request {
-        resource,
-        operation: &ctx.operation,
-        namespace_labels: &labels,
-        subresource: ctx.subresource.as_ref(),
-    };
-    if !spec
-        .get("matchConstraints")
-        .is_some_and(|mc| match_constraints::matches(mc, &req))
-    {
+    let opening = Opening::new(policy, resource, ctx)?;
+    if !opening.spec_selects(spec) {
         return None;
     }
-    let respond = |status, message: String| vec![RuleResponse::new(name.clone(), status, message)];
-    let deleting = ctx.operation == "DELETE";
-    let old = ctx.old_object.clone().unwrap_or(Json::Null);
-    let object = if deleting {
-        Json::Null
-    } else {
-        resource.clone()
+    let respond = |status, message: String| {
+        vec![RuleResponse::new(
+            fields::policy_name(policy),
+            status,
+            message,
+        )]
     };
-    let namespaced = resource
-        .pointer("/metadata/namespace")
-        .and_then(Json::as_str)
-        .is_some_and(|n| !n.is_empty());
-    let ns_obj = if namespaced {
-        ctx.namespace_object.clone().unwrap_or(Json::Null)
-    } else {
-        Json::Null
-    };
-    let pns = super::validating_policy::policy_namespace(policy).to_string();
-    let request = eval::request_json(resource, ctx);
-    let mut act = eval::activation_in(&object, &old, &request, &ns_obj, ctx, &pns);
+    let pns = opening.policy_namespace().to_string();
+    let mut act = opening.activation();
     let mine = exceptions::for_policy(policy, all_exceptions);
     match exceptions::decide(&mine, &mut act, false) {
         Decision::Evaluate => {}
@@ -101,16 +74,14 @@ pub fn evaluate_generating_policy_with_exceptions(
             ))
         }
     }
-    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
-        match eval::match_conditions(conds, &act, &eval::Variables::default()) {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => {
-                return Some((
-                    respond(Status::Error, format!("failed to evaluate policy: {e}")),
-                    Vec::new(),
-                ))
-            }
+    match opening::match_conditions(spec, &act, &eval::Variables::default(), false) {
+        Conditions::Met => {}
+        Conditions::NotMet => return None,
+        Conditions::Failed(e) => {
+            return Some((
+                respond(Status::Error, format!("failed to evaluate policy: {e}")),
+                Vec::new(),
+            ))
         }
     }
     let generated: Arc<Mutex<Vec<Json>>> = Arc::default();
@@ -136,18 +107,8 @@ pub fn evaluate_generating_policy_with_exceptions(
     });
     act.bind_function("generator.Apply", apply.clone());
     act.bind_function("generator.apply", apply);
-    let defs = spec
-        .get("variables")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let vars = eval::eval_variables(defs, &mut act);
-    for g in spec
-        .get("generate")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
+    let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
+    for g in fields::list(spec, "generate") {
         let outcome = match (g.get("template"), g.get("expression").and_then(Json::as_str)) {
             (Some(t), _) => render_template(t, &act, &vars).and_then(|docs| {
                 let mut out = Vec::new();
@@ -184,26 +145,16 @@ pub fn evaluate_generating_policy_with_exceptions(
             ));
         }
     }
-    for a in spec
-        .get("auditAnnotations")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
-        let key = a.get("key").and_then(Json::as_str).unwrap_or("");
-        let expr = a
-            .get("valueExpression")
-            .and_then(Json::as_str)
-            .unwrap_or("");
-        if let Err(e) = eval::eval_string_or_null(expr, &act, &vars) {
-            return Some((
-                respond(
-                    Status::Error,
-                    format!("failed to evaluate policy: failed to evaluate auditAnnotation {key:?}: {e}"),
+    if let Err((key, e)) = eval::audit_annotations(spec, &act, &vars) {
+        return Some((
+            respond(
+                Status::Error,
+                format!(
+                    "failed to evaluate policy: failed to evaluate auditAnnotation {key:?}: {e}"
                 ),
-                Vec::new(),
-            ));
-        }
+            ),
+            Vec::new(),
+        ));
     }
     let made = generated.lock().map(|g| g.clone()).unwrap_or_default();
     Some((

@@ -20,17 +20,12 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval::{self, DefaultMessage, Outcome};
 use super::exceptions;
-use super::match_constraints;
+use super::fields;
+use super::opening::{self, Conditions, Opening};
 
 /// Whether `doc` is a Kyverno ImageValidatingPolicy (cluster-wide or namespaced).
 pub fn is_image_validating_policy(doc: &Json) -> bool {
-    let api = doc.get("apiVersion").and_then(Json::as_str).unwrap_or("");
-    let kind = doc.get("kind").and_then(Json::as_str).unwrap_or("");
-    api.starts_with("policies.kyverno.io/")
-        && matches!(
-            kind,
-            "ImageValidatingPolicy" | "NamespacedImageValidatingPolicy"
-        )
+    fields::is_kyverno_kind(doc, "ImageValidatingPolicy")
 }
 
 /// The pod spec path of a built-in workload kind (for the default image extractors).
@@ -73,12 +68,7 @@ fn extract_images(
             out.push((key.to_string(), images));
         }
     }
-    for ex in spec
-        .get("imageExtractors")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
+    for ex in fields::list(spec, "imageExtractors") {
         let name = ex.get("name").and_then(Json::as_str).unwrap_or("");
         let expr = ex.get("expression").and_then(Json::as_str).unwrap_or("");
         let images = match eval::eval_json(expr, act, vars)? {
@@ -134,67 +124,30 @@ pub fn evaluate_image_validating_policy(
     all_exceptions: &[Json],
 ) -> Option<Vec<RuleResponse>> {
     let spec = policy.get("spec")?;
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("")
-        .to_string();
+    let name = fields::policy_name(policy).to_string();
     let respond =
         |status, message: String| Some(vec![RuleResponse::new(name.clone(), status, message)]);
-    let labels = match_constraints::namespace_labels(ctx, resource);
-    let req = match_constraints::Request {
-        resource,
-        operation: &ctx.operation,
-        namespace_labels: &labels,
-        subresource: ctx.subresource.as_ref(),
-    };
-    let selected = |mc: &Json| match_constraints::matches(mc, &req);
-    let mc = spec.get("matchConstraints")?;
-    let variants = super::autogen::validating_policy_variants(spec);
-    if !selected(mc)
-        && !variants
+    let opening = Opening::new(policy, resource, ctx)?;
+    if !opening.spec_selects(spec)
+        && !super::autogen::validating_policy_variants(spec)
             .iter()
-            .any(|v| v.get("matchConstraints").is_some_and(selected))
+            .any(|v| opening.spec_selects(v))
     {
         return None;
     }
-    let old = ctx.old_object.clone().unwrap_or(Json::Null);
-    let object = if ctx.operation == "DELETE" {
-        Json::Null
-    } else {
-        resource.clone()
-    };
-    let namespaced = resource
-        .pointer("/metadata/namespace")
-        .and_then(Json::as_str)
-        .is_some_and(|n| !n.is_empty());
-    let ns_obj = if namespaced {
-        ctx.namespace_object.clone().unwrap_or(Json::Null)
-    } else {
-        Json::Null
-    };
-    let request = eval::request_json(resource, ctx);
-    let pns = super::validating_policy::policy_namespace(policy);
-    let mut act = eval::activation_in(&object, &old, &request, &ns_obj, ctx, pns);
+    let mut act = opening.activation();
     let no_vars = eval::Variables::default();
-    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
-        match eval::match_conditions(conds, &act, &no_vars) {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(_) if spec.get("failurePolicy").and_then(Json::as_str) == Some("Ignore") => {
-                return None
-            }
-            Err(e) => return respond(Status::Error, format!("failed to evaluate policy: {e}")),
+    match opening::match_conditions(spec, &act, &no_vars, true) {
+        Conditions::Met => {}
+        Conditions::NotMet => return None,
+        Conditions::Failed(e) => {
+            return respond(Status::Error, format!("failed to evaluate policy: {e}"))
         }
     }
     let mine = exceptions::for_policy(policy, all_exceptions);
     let mut matched = Vec::new();
     for e in &mine {
-        let conds = e
-            .pointer("/spec/matchConditions")
-            .and_then(Json::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let conds = fields::list_at(e, "/spec/matchConditions");
         match eval::match_conditions(conds, &act, &no_vars) {
             Ok(true) => matched.push(
                 e.pointer("/metadata/name")
@@ -215,21 +168,12 @@ pub fn evaluate_image_validating_policy(
             ),
         );
     }
-    let defs = spec
-        .get("variables")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let vars = eval::eval_variables(defs, &mut act);
+    let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
     let images = match extract_images(spec, resource, &act, &vars) {
         Ok(i) => i,
         Err(e) => return respond(Status::Error, format!("failed to evaluate policy: {e}")),
     };
-    let refs = spec
-        .get("matchImageReferences")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let refs = fields::list(spec, "matchImageReferences");
     let mut filtered = Map::new();
     let mut all = Vec::new();
     for (category, list) in images {
@@ -262,11 +206,7 @@ pub fn evaluate_image_validating_policy(
         );
     }
     act.bind_json("images", &Json::Object(filtered));
-    let validations = spec
-        .get("validations")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let validations = fields::list(spec, "validations");
     match eval::validations(validations, &act, &vars, DefaultMessage::Index) {
         Outcome::Pass => respond(Status::Pass, "success".into()),
         Outcome::Fail(m) => respond(Status::Fail, m),

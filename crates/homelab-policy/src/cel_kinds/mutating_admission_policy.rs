@@ -10,22 +10,20 @@
 //! the mutated resource. Server-side apply merges without schemas here: lists are
 //! replaced whole.
 
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use crate::context::EvalContext;
 use crate::response::{RuleResponse, Status};
 
 use super::bindings;
 use super::eval;
-use super::match_constraints;
+use super::fields;
 use super::mutation::{self, Lists};
+use super::opening::{self, Conditions, Opening};
 
 /// Whether `doc` is a Kubernetes MutatingAdmissionPolicy.
 pub fn is_mutating_admission_policy(doc: &Json) -> bool {
-    doc.get("apiVersion")
-        .and_then(Json::as_str)
-        .is_some_and(|a| a.starts_with("admissionregistration.k8s.io/"))
-        && doc.get("kind").and_then(Json::as_str) == Some("MutatingAdmissionPolicy")
+    fields::is_admission_kind(doc, "MutatingAdmissionPolicy")
 }
 
 /// Applies a MutatingAdmissionPolicy without bindings or parameters.
@@ -48,19 +46,11 @@ pub fn evaluate_mutating_admission_policy_with_bindings(
 ) -> Option<(Vec<RuleResponse>, Option<Json>)> {
     let spec = policy.get("spec")?;
     let mine = bindings::for_policy(policy, "MutatingAdmissionPolicyBinding", all_bindings);
-    let labels: Map<String, Json> = ctx.namespace_labels.clone().unwrap_or_default();
-    let req = match_constraints::Request {
-        resource,
-        operation: "CREATE",
-        namespace_labels: &labels,
-        subresource: ctx.subresource.as_ref(),
-    };
-    let namespace_object = bindings::namespace_object(resource, Some(&labels));
+    // Kyverno's CLI admits every resource as a CREATE.
+    let opening = Opening::new(policy, resource, ctx)?.with_operation("CREATE");
+    let namespace_object = bindings::namespace_object(resource, Some(opening.namespace_labels()));
     if mine.is_empty() {
-        if !spec
-            .get("matchConstraints")
-            .is_some_and(|mc| match_constraints::matches(mc, &req))
-        {
+        if !opening.spec_selects(spec) {
             return None;
         }
         return mutate(policy, spec, resource, &Json::Null, &namespace_object, ctx)
@@ -71,7 +61,7 @@ pub fn evaluate_mutating_admission_policy_with_bindings(
     let mut last = None;
     for b in mine {
         if let Some(mr) = b.pointer("/spec/matchResources").filter(|m| !m.is_null()) {
-            if !match_constraints::matches(mr, &req) {
+            if !opening.selects(Some(mr)) {
                 continue;
             }
         }
@@ -93,47 +83,30 @@ fn mutate(
     namespace_object: &Json,
     ctx: &EvalContext,
 ) -> Option<(Vec<RuleResponse>, Json)> {
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("")
-        .to_string();
-    let rule = |status, message: &str| vec![RuleResponse::new(name.clone(), status, message)];
+    let rule = |status, message: &str| {
+        vec![RuleResponse::new(
+            fields::policy_name(policy),
+            status,
+            message,
+        )]
+    };
     let (mut act, _) =
         eval::create_request_activation(resource, namespace_object, &Json::Null, ctx);
     act.bind_json("params", &Json::Null);
-    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
-        match eval::match_conditions(conds, &act, &eval::Variables::default()) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Some((
-                    rule(Status::Skip, "match conditions aren't met"),
-                    resource.clone(),
-                ))
-            }
-            Err(_) if spec.get("failurePolicy").and_then(Json::as_str) == Some("Ignore") => {
-                return Some((
-                    rule(Status::Skip, "match conditions aren't met"),
-                    resource.clone(),
-                ))
-            }
-            Err(_) => return None,
+    match opening::match_conditions(spec, &act, &eval::Variables::default(), true) {
+        Conditions::Met => {}
+        Conditions::NotMet => {
+            return Some((
+                rule(Status::Skip, "match conditions aren't met"),
+                resource.clone(),
+            ))
         }
+        Conditions::Failed(_) => return None,
     }
     act.bind_json("params", params);
-    let defs = spec
-        .get("variables")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let vars = eval::eval_variables(defs, &mut act);
+    let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
     let mut object = resource.clone();
-    for m in spec
-        .get("mutations")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
+    for m in fields::list(spec, "mutations") {
         object = mutation::apply_mutation(m, &act, &vars, &object, Lists::Atomic).ok()?;
         act.bind_json("object", &object);
     }

@@ -20,15 +20,15 @@ use crate::response::{RuleResponse, Status};
 
 use super::eval;
 use super::exceptions::{self, Decision};
+use super::fields;
 use super::match_constraints;
 use super::mutation::{self, Lists};
+use super::opening::Opening;
+use homelab_cel::Activation;
 
 /// Whether `doc` is a Kyverno MutatingPolicy (cluster-wide or namespaced).
 pub fn is_mutating_policy(doc: &Json) -> bool {
-    let api = doc.get("apiVersion").and_then(Json::as_str).unwrap_or("");
-    let kind = doc.get("kind").and_then(Json::as_str).unwrap_or("");
-    api.starts_with("policies.kyverno.io/")
-        && matches!(kind, "MutatingPolicy" | "NamespacedMutatingPolicy")
+    fields::is_kyverno_kind(doc, "MutatingPolicy")
 }
 
 /// Whether the policy also mutates existing resources.
@@ -41,10 +41,7 @@ pub fn mutates_existing(policy: &Json) -> bool {
 
 fn respond(policy: &Json, status: Status, message: impl Into<String>) -> Vec<RuleResponse> {
     vec![RuleResponse::new(
-        policy
-            .pointer("/metadata/name")
-            .and_then(Json::as_str)
-            .unwrap_or(""),
+        fields::policy_name(policy),
         status,
         message,
     )]
@@ -69,22 +66,12 @@ pub fn evaluate_mutating_policy_with_exceptions(
     all_exceptions: &[Json],
 ) -> Option<(Vec<RuleResponse>, Option<Json>)> {
     let spec = policy.get("spec")?;
-    let labels = match_constraints::namespace_labels(ctx, resource);
-    let req = match_constraints::Request {
-        resource,
-        operation: &ctx.operation,
-        namespace_labels: &labels,
-        subresource: ctx.subresource.as_ref(),
-    };
-    let selected = |s: &Json| {
-        s.get("matchConstraints")
-            .is_some_and(|mc| match_constraints::matches(mc, &req))
-    };
+    let opening = Opening::new(policy, resource, ctx)?;
     let variants = super::autogen::mutating_policy_variants(spec);
-    let chosen = if selected(spec) {
+    let chosen = if opening.spec_selects(spec) {
         Some(spec)
     } else {
-        variants.iter().find(|v| selected(v))
+        variants.iter().find(|v| opening.spec_selects(v))
     };
     let Some(spec) = chosen else {
         let reported = std::iter::once(spec)
@@ -93,30 +80,11 @@ pub fn evaluate_mutating_policy_with_exceptions(
         return reported.then(|| (Vec::new(), None));
     };
     let mine = exceptions::for_policy(policy, all_exceptions);
-    let old = ctx.old_object.clone().unwrap_or(Json::Null);
-    let namespaced = resource
-        .pointer("/metadata/namespace")
-        .and_then(Json::as_str)
-        .is_some_and(|n| !n.is_empty());
-    let ns_obj = if namespaced {
-        ctx.namespace_object.clone().unwrap_or(Json::Null)
-    } else {
-        Json::Null
-    };
-    let object = if ctx.operation == "DELETE" {
-        Json::Null
-    } else {
-        resource.clone()
-    };
-    let request = eval::request_json(resource, ctx);
     let (rules, patched) = mutate(
         policy,
         spec,
-        &object,
-        &old,
-        &request,
-        &ns_obj,
-        ctx,
+        opening.activation(),
+        &opening.object(),
         &mine,
         "matchConditions",
     );
@@ -124,32 +92,22 @@ pub fn evaluate_mutating_policy_with_exceptions(
 }
 
 /// Evaluates the policy's exceptions, conditions (`conditions_key`: `matchConditions`,
-/// or `targetMatchConditions` for a mutate-existing target) and mutations on `object`.
-#[allow(clippy::too_many_arguments)]
+/// or `targetMatchConditions` for a mutate-existing target) and mutations on `object`,
+/// bound in `act`.
 fn mutate(
     policy: &Json,
     spec: &Json,
+    mut act: Activation,
     object: &Json,
-    old: &Json,
-    request: &Json,
-    namespace_object: &Json,
-    ctx: &EvalContext,
     exceptions: &[&Json],
     conditions_key: &str,
 ) -> (Vec<RuleResponse>, Option<Json>) {
-    let pns = super::validating_policy::policy_namespace(policy);
-    let mut act = eval::activation_in(object, old, request, namespace_object, ctx, pns);
     match exceptions::decide(exceptions, &mut act, false) {
         Decision::Evaluate => {}
         Decision::Exempt(status, message) => return (respond(policy, status, message), None),
         Decision::Error(e) => return (respond(policy, Status::Error, e), None),
     }
-    let defs = spec
-        .get("variables")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let vars = eval::eval_variables(defs, &mut act);
+    let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
     if let Some(conds) = spec.get(conditions_key).and_then(Json::as_array) {
         match eval::match_conditions(conds, &act, &vars) {
             Ok(true) => {}
@@ -168,14 +126,7 @@ fn mutate(
         Lists::Atomic
     };
     let mut current = object.clone();
-    for (i, m) in spec
-        .get("mutations")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-        .iter()
-        .enumerate()
-    {
+    for (i, m) in fields::list(spec, "mutations").iter().enumerate() {
         match mutation::apply_mutation(m, &act, &vars, &current, lists) {
             Ok(next) => current = next,
             Err(e) => {
@@ -188,27 +139,15 @@ fn mutate(
         // The next mutation (and the variables it reads) sees the object as mutated so far.
         act.bind_json("object", &current);
     }
-    for a in spec
-        .get("auditAnnotations")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-    {
-        let key = a.get("key").and_then(Json::as_str).unwrap_or("");
-        let expr = a
-            .get("valueExpression")
-            .and_then(Json::as_str)
-            .unwrap_or("");
-        if let Err(e) = eval::eval_string_or_null(expr, &act, &vars) {
-            return (
-                respond(
-                    policy,
-                    Status::Error,
-                    format!("failed to evaluate auditAnnotation {key:?}: {e}"),
-                ),
-                None,
-            );
-        }
+    if let Err((key, e)) = eval::audit_annotations(spec, &act, &vars) {
+        return (
+            respond(
+                policy,
+                Status::Error,
+                format!("failed to evaluate auditAnnotation {key:?}: {e}"),
+            ),
+            None,
+        );
     }
     (respond(policy, Status::Pass, "success"), Some(current))
 }
@@ -228,14 +167,9 @@ pub fn targets(policy: &Json, trigger: &Json, target: &Json, ctx: &EvalContext) 
         .filter(|e| !e.trim().is_empty())
     {
         let null = Json::Null;
-        let pns = super::validating_policy::policy_namespace(policy);
+        let pns = super::opening::policy_namespace(policy);
         let mut act = eval::activation_in(trigger, &null, &null, &null, ctx, pns);
-        let defs = spec
-            .get("variables")
-            .and_then(Json::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let vars = eval::eval_variables(defs, &mut act);
+        let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
         let Ok(found) = eval::eval_json(expr, &act, &vars) else {
             return false;
         };
@@ -301,17 +235,10 @@ pub fn mutate_existing(
     let spec = policy.get("spec")?;
     let mine = exceptions::for_policy(policy, all_exceptions);
     let request = eval::request_json(trigger, ctx);
-    let (rules, patched) = mutate(
-        policy,
-        spec,
-        target,
-        &Json::Null,
-        &request,
-        &Json::Null,
-        ctx,
-        &mine,
-        "targetMatchConditions",
-    );
+    let pns = super::opening::policy_namespace(policy);
+    let null = Json::Null;
+    let act = eval::activation_in(target, &null, &request, &null, ctx, pns);
+    let (rules, patched) = mutate(policy, spec, act, target, &mine, "targetMatchConditions");
     Some((rules, patched))
 }
 

@@ -15,14 +15,12 @@ use crate::response::{RuleResponse, Status};
 
 use super::bindings;
 use super::eval::{self, DefaultMessage, Outcome};
-use super::match_constraints;
+use super::fields;
+use super::opening::{self, Conditions, Opening};
 
 /// Whether `doc` is a ValidatingAdmissionPolicy.
 pub fn is_validating_admission_policy(doc: &Json) -> bool {
-    doc.get("apiVersion")
-        .and_then(Json::as_str)
-        .is_some_and(|a| a.starts_with("admissionregistration.k8s.io/"))
-        && doc.get("kind").and_then(Json::as_str) == Some("ValidatingAdmissionPolicy")
+    fields::is_admission_kind(doc, "ValidatingAdmissionPolicy")
 }
 
 /// Evaluates a ValidatingAdmissionPolicy against `resource`. `bindings` may hold any
@@ -47,31 +45,27 @@ pub fn evaluate_validating_admission_policy_with_params(
     ctx: &EvalContext,
 ) -> Option<Vec<RuleResponse>> {
     let mine = bindings::for_policy(policy, "ValidatingAdmissionPolicyBinding", all_bindings);
-    let labels: Map<String, Json> = ctx.namespace_labels.clone().unwrap_or_default();
-    let req = match_constraints::Request {
-        resource,
-        operation: "CREATE",
-        namespace_labels: &labels,
-        subresource: ctx.subresource.as_ref(),
+    // Kyverno's CLI admits every resource as a CREATE.
+    let Some(opening) = Opening::new(policy, resource, ctx) else {
+        return Some(Vec::new());
     };
+    let opening = opening.with_operation("CREATE");
+    let labels = opening.namespace_labels();
     if mine.is_empty() {
-        let selected = policy
-            .pointer("/spec/matchConstraints")
-            .is_some_and(|mc| match_constraints::matches(mc, &req));
-        if !selected {
+        if !opening.selects(policy.pointer("/spec/matchConstraints")) {
             return Some(Vec::new());
         }
-        return Some(vec![evaluate(policy, resource, ctx, &labels, &Json::Null)]);
+        return Some(vec![evaluate(policy, resource, ctx, labels, &Json::Null)]);
     }
     let mut last = Vec::new();
     for b in mine {
         if let Some(mr) = b.pointer("/spec/matchResources").filter(|m| !m.is_null()) {
-            if !match_constraints::matches(mr, &req) {
+            if !opening.selects(Some(mr)) {
                 continue;
             }
         }
         let p = bindings::params(b, params);
-        last = vec![evaluate(policy, resource, ctx, &labels, &p)];
+        last = vec![evaluate(policy, resource, ctx, labels, &p)];
     }
     Some(last)
 }
@@ -83,42 +77,29 @@ fn evaluate(
     labels: &Map<String, Json>,
     params: &Json,
 ) -> RuleResponse {
-    let name = policy
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("")
-        .to_string();
-    let respond = |status, message: String| RuleResponse::new(name.clone(), status, message);
-    let spec = policy.get("spec").cloned().unwrap_or(Json::Null);
+    let respond =
+        |status, message: String| RuleResponse::new(fields::policy_name(policy), status, message);
+    let null = Json::Null;
+    let spec = policy.get("spec").unwrap_or(&null);
     let namespace_object = bindings::namespace_object(resource, Some(labels));
     let (mut act, _) =
         eval::create_request_activation(resource, &namespace_object, &Json::Null, ctx);
     act.bind_json("params", params);
     // Match conditions cannot read variables (nor do they see parameters).
-    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
+    if spec.get("matchConditions").is_some() {
         let mut mc_act =
             eval::create_request_activation(resource, &namespace_object, &Json::Null, ctx).0;
         mc_act.bind_json("params", &Json::Null);
-        match eval::match_conditions(conds, &mc_act, &eval::Variables::default()) {
-            Ok(true) => {}
-            Ok(false) => return respond(Status::Skip, "match conditions aren't met".into()),
-            Err(_) if spec.get("failurePolicy").and_then(Json::as_str) == Some("Ignore") => {
+        match opening::match_conditions(spec, &mc_act, &eval::Variables::default(), true) {
+            Conditions::Met => {}
+            Conditions::NotMet => {
                 return respond(Status::Skip, "match conditions aren't met".into())
             }
-            Err(e) => return respond(Status::Error, e),
+            Conditions::Failed(e) => return respond(Status::Error, e),
         }
     }
-    let defs = spec
-        .get("variables")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let vars = eval::eval_variables(defs, &mut act);
-    let validations = spec
-        .get("validations")
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let vars = eval::eval_variables(fields::list(spec, "variables"), &mut act);
+    let validations = fields::list(spec, "validations");
     match eval::validations(
         validations,
         &act,

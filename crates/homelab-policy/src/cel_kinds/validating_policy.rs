@@ -16,14 +16,14 @@ use crate::response::{RuleResponse, Status};
 use super::autogen::validating_policy_variants;
 use super::eval::{self, DefaultMessage, Outcome};
 use super::exceptions::Decision;
+use super::fields;
 use super::match_constraints::{self, selector_is_set};
+use super::opening::{self, policy_namespace, Conditions, Opening};
+use homelab_cel::Activation;
 
 /// Whether `doc` is a Kyverno ValidatingPolicy (cluster-wide or namespaced).
 pub fn is_validating_policy(doc: &Json) -> bool {
-    let api = doc.get("apiVersion").and_then(Json::as_str).unwrap_or("");
-    let kind = doc.get("kind").and_then(Json::as_str).unwrap_or("");
-    api.starts_with("policies.kyverno.io/")
-        && matches!(kind, "ValidatingPolicy" | "NamespacedValidatingPolicy")
+    fields::is_kyverno_kind(doc, "ValidatingPolicy")
 }
 
 /// Whether the policy's match constraints use a namespace or object selector
@@ -36,14 +36,7 @@ pub fn validating_policy_has_selector(policy: &Json) -> bool {
 }
 
 fn rule_response(policy: &Json, status: Status, message: impl Into<String>) -> RuleResponse {
-    RuleResponse::new(
-        policy
-            .pointer("/metadata/name")
-            .and_then(Json::as_str)
-            .unwrap_or(""),
-        status,
-        message,
-    )
+    RuleResponse::new(fields::policy_name(policy), status, message)
 }
 
 /// Evaluates a ValidatingPolicy against `resource`. `None` when the policy does
@@ -66,8 +59,8 @@ pub use super::exceptions::is_cel_policy_exception;
 /// separately: the first that selects the resource is evaluated; when none does, the
 /// result is `Some(empty)` (reported as excluded) if the constraints are of the kind
 /// the CLI reports anyway ([`match_constraints::reports_unselected`]), else `None`. A namespaced
-/// policy is not restricted to its namespace by the CLI (only the cluster's webhook
-/// does that); its resource library looks up its own namespace.
+/// policy governs its own namespace only, and its resource library looks up that
+/// namespace ([`super::opening`]).
 pub fn evaluate_validating_policy_with_exceptions(
     policy: &Json,
     resource: &Json,
@@ -87,30 +80,27 @@ fn evaluate_inner(
     let spec = policy.get("spec")?;
     let json_mode = spec.pointer("/evaluation/mode").and_then(Json::as_str) == Some("JSON");
     if json_mode {
-        return Some(vec![evaluate_spec(
-            policy, spec, resource, ctx, true, exceptions,
-        )]);
+        // A JSON payload is no admission request: no namespace, no match constraints.
+        let null = Json::Null;
+        let act = eval::activation_in(resource, &null, &null, &null, ctx, policy_namespace(policy));
+        return Some(vec![evaluate_spec(policy, spec, act, exceptions)]);
     }
-    let labels = match_constraints::namespace_labels(ctx, resource);
-    let req = match_constraints::Request {
-        resource,
-        operation: &ctx.operation,
-        namespace_labels: &labels,
-        subresource: ctx.subresource.as_ref(),
-    };
-    let selected = |s: &Json| {
-        s.get("matchConstraints")
-            .is_some_and(|mc| match_constraints::matches(mc, &req))
-    };
-    if selected(spec) {
+    let opening = Opening::new(policy, resource, ctx)?;
+    if opening.spec_selects(spec) {
         return Some(vec![evaluate_spec(
-            policy, spec, resource, ctx, false, exceptions,
+            policy,
+            spec,
+            opening.activation(),
+            exceptions,
         )]);
     }
     let variants = validating_policy_variants(spec);
-    if let Some(v) = variants.iter().find(|v| selected(v)) {
+    if let Some(v) = variants.iter().find(|v| opening.spec_selects(v)) {
         return Some(vec![evaluate_spec(
-            policy, v, resource, ctx, false, exceptions,
+            policy,
+            v,
+            opening.activation(),
+            exceptions,
         )]);
     }
     let reported = std::iter::once(spec)
@@ -119,69 +109,28 @@ fn evaluate_inner(
     reported.then(Vec::new)
 }
 
-/// The namespace of a namespaced policy kind (empty for cluster-wide kinds).
-pub(crate) fn policy_namespace(policy: &Json) -> &str {
-    let kind = policy.get("kind").and_then(Json::as_str).unwrap_or("");
-    if kind.starts_with("Namespaced") {
-        policy
-            .pointer("/metadata/namespace")
-            .and_then(Json::as_str)
-            .unwrap_or("default")
-    } else {
-        ""
-    }
-}
-
 fn evaluate_spec(
     policy: &Json,
     spec: &Json,
-    resource: &Json,
-    ctx: &EvalContext,
-    json_mode: bool,
+    mut act: Activation,
     exceptions: &[&Json],
 ) -> RuleResponse {
-    let null = Json::Null;
-    let pns = policy_namespace(policy);
-    let mut act = if json_mode {
-        eval::activation_in(resource, &null, &null, &null, ctx, pns)
-    } else {
-        let old = ctx.old_object.clone().unwrap_or(Json::Null);
-        let object = if ctx.operation == "DELETE" {
-            Json::Null
-        } else {
-            resource.clone()
-        };
-        let namespaced = resource
-            .pointer("/metadata/namespace")
-            .and_then(Json::as_str)
-            .is_some_and(|n| !n.is_empty());
-        let ns_obj = if namespaced {
-            ctx.namespace_object.clone().unwrap_or(Json::Null)
-        } else {
-            Json::Null
-        };
-        let request = eval::request_json(resource, ctx);
-        eval::activation_in(&object, &old, &request, &ns_obj, ctx, pns)
-    };
-    let ignore = spec.get("failurePolicy").and_then(Json::as_str) == Some("Ignore");
+    let ignore = opening::ignores_failures(spec);
     match super::exceptions::decide(exceptions, &mut act, ignore) {
         Decision::Evaluate => {}
         Decision::Exempt(status, message) => return rule_response(policy, status, message),
         Decision::Error(e) => return rule_response(policy, Status::Error, e),
     }
     // Match conditions come before the variables, which they cannot read.
-    if let Some(conds) = spec.get("matchConditions").and_then(Json::as_array) {
-        match eval::match_conditions(conds, &act, &eval::Variables::default()) {
-            Ok(true) => {}
-            Ok(false) => return rule_response(policy, Status::Skip, "skip"),
-            Err(_) if ignore => return rule_response(policy, Status::Skip, "skip"),
-            Err(e) => {
-                return rule_response(
-                    policy,
-                    Status::Error,
-                    format!("failed to load context: {e}"),
-                )
-            }
+    match opening::match_conditions(spec, &act, &eval::Variables::default(), true) {
+        Conditions::Met => {}
+        Conditions::NotMet => return rule_response(policy, Status::Skip, "skip"),
+        Conditions::Failed(e) => {
+            return rule_response(
+                policy,
+                Status::Error,
+                format!("failed to load context: {e}"),
+            )
         }
     }
     let empty = Vec::new();
@@ -200,23 +149,12 @@ fn evaluate_spec(
     }
     // Kyverno evaluates the audit annotations once the validations are decided;
     // one that cannot be evaluated turns the result into an error.
-    for a in spec
-        .get("auditAnnotations")
-        .and_then(Json::as_array)
-        .unwrap_or(&empty)
-    {
-        let key = a.get("key").and_then(Json::as_str).unwrap_or("");
-        let expr = a
-            .get("valueExpression")
-            .and_then(Json::as_str)
-            .unwrap_or("");
-        if let Err(e) = eval::eval_string_or_null(expr, &act, &vars) {
-            return rule_response(
-                policy,
-                Status::Error,
-                format!("failed to evaluate auditAnnotation '{key}': {e}"),
-            );
-        }
+    if let Err((key, e)) = eval::audit_annotations(spec, &act, &vars) {
+        return rule_response(
+            policy,
+            Status::Error,
+            format!("failed to evaluate auditAnnotation '{key}': {e}"),
+        );
     }
     match outcome {
         Outcome::Pass => rule_response(policy, Status::Pass, "success"),

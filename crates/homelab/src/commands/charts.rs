@@ -8,6 +8,7 @@
 
 use super::{Global, EXIT_FINDINGS, EXIT_OK};
 use crate::pipeline::charts_stage;
+use crate::term::safe;
 use anyhow::{bail, Context};
 use homelab_charts::pull::{self, Outcome};
 use homelab_charts::Status;
@@ -143,14 +144,21 @@ fn run_pull(args: PullArgs) -> anyhow::Result<u8> {
             "{} {} ({})",
             r.chart.name, r.chart.version, r.chart.repository
         );
+        let chart = safe(&chart);
         match &r.outcome {
-            Outcome::UpToDate { version } => println!("  up to date  {chart} -> {version}"),
+            Outcome::UpToDate { version } => {
+                println!("  up to date  {chart} -> {}", safe(version))
+            }
             Outcome::Pulled { version, from } => {
-                println!("  pulled      {chart} -> {version} from {from}")
+                println!(
+                    "  pulled      {chart} -> {} from {}",
+                    safe(version),
+                    safe(from)
+                )
             }
             Outcome::Failed(e) => {
                 failed += 1;
-                println!("  FAILED      {chart}: {e}");
+                println!("  FAILED      {chart}: {}", safe(&e.to_string()));
             }
         }
     }
@@ -184,8 +192,13 @@ fn run_list(args: RenderArgs) -> anyhow::Result<u8> {
             }
         };
         println!(
-            "{:<40} {:<32} {}/{}  {status}\n    at {}",
-            r.declared_by, r.chart, r.namespace, r.release, r.at
+            "{:<40} {:<32} {}/{}  {}\n    at {}",
+            safe(&r.declared_by.to_string()),
+            safe(&r.chart.to_string()),
+            safe(&r.namespace.to_string()),
+            safe(&r.release.to_string()),
+            safe(&status),
+            safe(&r.at.to_string())
         );
     }
     println!(
@@ -206,7 +219,13 @@ fn run_list(args: RenderArgs) -> anyhow::Result<u8> {
             .as_ref()
             .map(|l| format!("{l}: "))
             .unwrap_or_default();
-        eprintln!("{at}{}[{}]: {}", d.severity, d.rule, d.message);
+        eprintln!(
+            "{}{}[{}]: {}",
+            safe(&at),
+            d.severity,
+            safe(&d.rule),
+            safe(&d.message)
+        );
     }
     Ok(if problems > 0 || !errors.is_empty() {
         EXIT_FINDINGS
@@ -255,7 +274,7 @@ fn run_template(args: TemplateArgs) -> anyhow::Result<u8> {
         .iter()
         .filter(|d| d.severity == homelab_diagnostics::Severity::Error)
     {
-        eprintln!("{}: {}", d.rule, d.message);
+        eprintln!("{}: {}", safe(&d.rule), safe(&d.message));
     }
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
 }

@@ -167,6 +167,7 @@ pub fn run_lint(args: LintArgs, global: &Global) -> anyhow::Result<u8> {
         rules: Vec::new(),
         suppressions: Vec::new(),
         waves: Vec::new(),
+        rollout: None,
     };
     let files: std::collections::HashMap<String, String> = files.into_iter().collect();
     print!(
@@ -279,10 +280,10 @@ pub fn run_readme(args: ReadmeArgs) -> anyhow::Result<u8> {
     let root = super::charts::repo_root(&args.dir)?;
     let (written, stale) = sync_readmes(&root, args.check)?;
     for p in &written {
-        println!("  written  {p}");
+        println!("  written  {}", crate::term::safe(p));
     }
     for p in &stale {
-        println!("  out of date  {p}");
+        println!("  out of date  {}", crate::term::safe(p));
     }
     if args.check && !stale.is_empty() {
         println!(

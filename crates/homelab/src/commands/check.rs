@@ -83,6 +83,15 @@ pub struct Args {
 pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let format: Format = args.format.parse().map_err(anyhow::Error::msg)?;
     let progress = crate::progress::Spinner::start("checking");
+    // The HTML report of one repository folder shows its simulated rollout too.
+    let simulate_dir = (format == Format::Html && args.paths.len() == 1 && args.paths[0].is_dir())
+        .then(|| {
+            (
+                args.paths[0].clone(),
+                args.charts.clone(),
+                args.helm.clone(),
+            )
+        });
     let outcome = pipeline::check(&CheckOptions {
         paths: args.paths,
         kubernetes_version: args.kubernetes_version,
@@ -102,6 +111,15 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     })?;
     progress.finish();
     let mut report = outcome.report;
+    if let Some((dir, charts, helm)) = simulate_dir {
+        match pipeline::simulate_input::load(&dir, &charts, helm.as_deref()) {
+            Ok(loaded) => {
+                let simulation = homelab_simulate::simulate(&loaded.input());
+                report.rollout = Some(super::simulate::rollout(&simulation));
+            }
+            Err(e) => eprintln!("note: the rollout is not simulated in the report: {e:#}"),
+        }
+    }
     let has_findings = report
         .diagnostics
         .iter()

@@ -176,8 +176,9 @@ fn load_resources(paths: &[PathBuf]) -> anyhow::Result<Vec<Value>> {
                 .map(|l| format!("{l}: "))
                 .unwrap_or_default();
             eprintln!(
-                "note: {loc}left out, not readable as Kubernetes manifests: {}",
-                d.message
+                "note: {}left out, not readable as Kubernetes manifests: {}",
+                crate::term::safe(&loc),
+                crate::term::safe(&d.message)
             );
         }
     }
@@ -186,13 +187,14 @@ fn load_resources(paths: &[PathBuf]) -> anyhow::Result<Vec<Value>> {
         match &d.class {
             Class::Object => out.push(d.value),
             Class::NotKubernetes { reason } => eprintln!(
-                "note: {} (document {}): left out, not a Kubernetes object: {reason}",
-                d.source.name,
-                d.doc_index + 1
+                "note: {} (document {}): left out, not a Kubernetes object: {}",
+                crate::term::safe(&d.source.name),
+                d.doc_index + 1,
+                crate::term::safe(reason)
             ),
             Class::Template => eprintln!(
                 "note: {} (document {}): left out, a template (render it first)",
-                d.source.name,
+                crate::term::safe(&d.source.name),
                 d.doc_index + 1
             ),
             Class::Empty => {}

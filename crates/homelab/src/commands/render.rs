@@ -105,7 +105,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         // The repository's own charts keep a generated README (`homelab charts readme`).
         let (_, stale_readmes) = super::charts_lint::sync_readmes(&args.dir, true)?;
         for p in &stale_readmes {
-            println!("{}: out of date with its chart", args.dir.join(p).display());
+            println!(
+                "{}: out of date with its chart",
+                crate::term::safe(&args.dir.join(p).display().to_string())
+            );
         }
         if drift.is_empty() && stale_readmes.is_empty() {
             if global.verbose > 0 {
@@ -142,7 +145,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     print_summary(&args.dir, &plan, global, true);
     let (readmes, _) = super::charts_lint::sync_readmes(&args.dir, false)?;
     for p in &readmes {
-        println!("  {:<12} {p}", "chart README");
+        println!("  {:<12} {}", "chart README", crate::term::safe(p));
     }
     Ok(if plan.has_conflicts() {
         EXIT_FINDINGS

@@ -28,7 +28,7 @@ pub struct Args {
     /// The repository folder (default: the current folder).
     pub dir: Option<PathBuf>,
     /// Output format.
-    #[arg(long, short = 'o', default_value = "text", value_parser = ["text", "json", "mermaid"])]
+    #[arg(long, short = 'o', default_value = "text", value_parser = ["text", "json", "mermaid", "dot"])]
     pub format: String,
     /// Render Helm sources with charts from this local chart repository (a folder with
     /// index.yaml); repeatable. The repository's .homelab/charts/ cache is used too.
@@ -64,6 +64,7 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<u8> {
     let text = match args.format.as_str() {
         "json" => format!("{:#}\n", simulation.to_json()),
         "mermaid" => simulation.to_mermaid(),
+        "dot" => simulation.to_dot(),
         _ => simulation.to_text(),
     };
     print!("{}", homelab_report::escape::terminal_lines(&text));
@@ -72,4 +73,33 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<u8> {
     } else {
         EXIT_FINDINGS
     })
+}
+
+/// The simulation as the HTML report's "Simulated rollout" section.
+pub fn rollout(simulation: &homelab_simulate::Simulation) -> homelab_report::Rollout {
+    homelab_report::Rollout {
+        converges: simulation.converges(),
+        waves: simulation
+            .waves
+            .iter()
+            .map(|w| homelab_report::RolloutWave {
+                wave: w.wave,
+                healthy: w.healthy.len(),
+                stalls: w
+                    .stalls
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.object.clone(),
+                            s.class.to_string(),
+                            s.cause.clone(),
+                            s.at.to_string(),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+        warnings: simulation.warnings.clone(),
+        assumptions: simulation.assumptions.clone(),
+    }
 }

@@ -239,6 +239,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         rules: rules_meta,
         suppressions,
         waves: waves(&documents),
+        rollout: None,
     };
     let sources = snippet_sources(&sources, &report.diagnostics);
     Ok(Outcome { report, sources })

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub struct Loaded {
     root: PathBuf,
     documents: Vec<Document>,
+    /// The Application that deploys each of the repository's own documents (by index).
+    owners: Vec<Option<String>>,
     first_rendered: usize,
     rendered: homelab_charts::Rendered,
     denials: Vec<(usize, String)>,
@@ -36,15 +38,25 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
     let config = CheckConfig::discover(Some(root))?;
     let mut loaded = homelab_manifest::load(&[root.to_path_buf()], &LoadOptions::default());
     let _ = drop_test_fixtures(&mut loaded);
-    let mut documents: Vec<Document> = loaded
-        .documents
-        .into_iter()
-        .filter(|d| d.class == Class::Object && !is_build_file(d))
-        .filter(|d| {
-            // Files under tests/ are fixtures of the repository's own test suites.
-            relative(root, &d.source.name).is_none_or(|p| !p.starts_with("tests/"))
-        })
-        .collect();
+    let deployed = Deployed::of(&loaded, root);
+    let mut owners = Vec::new();
+    let mut documents: Vec<Document> = Vec::new();
+    for d in loaded.documents {
+        if d.class != Class::Object || is_build_file(&d) {
+            continue;
+        }
+        let rel = relative(root, &d.source.name);
+        // Files under tests/ are fixtures of the repository's own test suites.
+        if rel.as_deref().is_some_and(|p| p.starts_with("tests/")) {
+            continue;
+        }
+        match rel.as_deref().map(|r| deployed.owner(r)) {
+            Some(Ownership::NotApplied) => continue,
+            Some(Ownership::By(app)) => owners.push(Some(app)),
+            _ => owners.push(None),
+        }
+        documents.push(d);
+    }
     let mut options = CheckOptions {
         paths: vec![root.to_path_buf()],
         chart_dirs: chart_dirs.to_vec(),
@@ -88,6 +100,7 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
     Ok(Loaded {
         root: root.to_path_buf(),
         documents,
+        owners,
         first_rendered,
         rendered,
         denials,
@@ -95,6 +108,63 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
         assumptions,
         incomplete,
     })
+}
+
+/// What the repository's Applications deploy from it: ArgoCD builds a source folder with
+/// kustomize when it holds a kustomization (only the files its `resources` reach are
+/// applied), else applies its files (those of sub-folders only with `directory.recurse`).
+struct Deployed {
+    apps: Vec<(String, Vec<homelab_rules::Deployment>)>,
+}
+
+enum Ownership {
+    /// Deployed by this Application (the one with the deepest folder when several are).
+    By(String),
+    /// In a folder an Application deploys, but not among what it applies.
+    NotApplied,
+    /// Outside every Application's folder (applied by hand, or not by ArgoCD).
+    Outside,
+}
+
+impl Deployed {
+    fn of(loaded: &homelab_manifest::Loaded, root: &Path) -> Deployed {
+        let repo =
+            homelab_rules::Repo::new(&loaded.documents, &loaded.sources, Some(root.to_path_buf()));
+        let apps = loaded
+            .documents
+            .iter()
+            .filter(|d| d.class == Class::Object)
+            .filter(|d| d.group() == "argoproj.io" && d.kind() == Some("Application"))
+            .map(|d| {
+                (
+                    d.name().unwrap_or_default().to_string(),
+                    homelab_rules::deployments(&repo, d),
+                )
+            })
+            .collect();
+        Deployed { apps }
+    }
+
+    fn owner(&self, file: &str) -> Ownership {
+        let mut best: Option<(&str, usize)> = None;
+        let mut under_some = false;
+        for (name, deployments) in &self.apps {
+            for d in deployments {
+                let dir = d.dir.as_str();
+                if dir.is_empty() || file.starts_with(&format!("{dir}/")) {
+                    under_some = true;
+                }
+                if d.contains(file) && best.is_none_or(|(_, len)| dir.len() > len) {
+                    best = Some((name, dir.len()));
+                }
+            }
+        }
+        match best {
+            Some((name, _)) => Ownership::By(name.to_string()),
+            None if under_some => Ownership::NotApplied,
+            None => Ownership::Outside,
+        }
+    }
 }
 
 fn relative(root: &Path, name: &str) -> Option<String> {
@@ -112,7 +182,7 @@ impl Loaded {
                 if i < self.first_rendered {
                     return Object {
                         doc,
-                        application: None,
+                        application: self.owners.get(i).cloned().flatten(),
                         repo_path: relative(&self.root, &doc.source.name),
                         origin: None,
                     };
