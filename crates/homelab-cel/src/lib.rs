@@ -235,6 +235,8 @@ pub struct Activation {
     ctx: Context<'static, 'static>,
     vars: BTreeMap<String, Value>,
     functions: Vec<String>,
+    /// The shared host functions this activation calls (see [`Activation::with_library`]).
+    library: Option<&'static FunctionLibrary>,
     /// A binding that could not be made, reported by every evaluation.
     bind_error: Option<String>,
 }
@@ -245,8 +247,63 @@ impl Default for Activation {
             ctx: Context::with_env(Arc::clone(env())),
             vars: BTreeMap::new(),
             functions: Vec::new(),
+            library: None,
             bind_error: None,
         }
+    }
+}
+
+/// Something host functions can be bound to: an [`Activation`] (for one evaluation)
+/// or a [`FunctionLibrary`] (once, for many).
+pub trait BindFunction {
+    /// Binds a host function, callable as `name(..)`, as `x.name(..)`, or — for a
+    /// dotted name such as `resource.Get` — as that qualified call.
+    fn bind_function(&mut self, name: &str, f: HostFunction);
+}
+
+/// Host functions registered once and shared by any number of activations
+/// ([`Activation::with_library`]). Registering a function allocates, and a host
+/// that binds the same set of functions for every evaluation of many resources
+/// spends much of its time doing that: it builds a library once instead.
+pub struct FunctionLibrary {
+    ctx: Context<'static, 'static>,
+    functions: Vec<String>,
+    bind_error: Option<String>,
+}
+
+impl Default for FunctionLibrary {
+    fn default() -> Self {
+        FunctionLibrary {
+            ctx: Context::with_env(Arc::clone(env())),
+            functions: Vec::new(),
+            bind_error: None,
+        }
+    }
+}
+
+impl FunctionLibrary {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl BindFunction for FunctionLibrary {
+    fn bind_function(&mut self, name: &str, f: HostFunction) {
+        if let Err(e) = self
+            .ctx
+            .add_function(name, host_adapter(name.to_string(), f))
+        {
+            self.bind_error = Some(e.to_string());
+        }
+        self.functions.push(name.to_string());
+    }
+}
+
+impl std::fmt::Debug for FunctionLibrary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionLibrary")
+            .field("functions", &self.functions)
+            .finish()
     }
 }
 
@@ -255,6 +312,7 @@ impl std::fmt::Debug for Activation {
         f.debug_struct("Activation")
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
             .field("functions", &self.functions)
+            .field("library", &self.library.map(|l| &l.functions))
             .finish()
     }
 }
@@ -262,6 +320,19 @@ impl std::fmt::Debug for Activation {
 impl Activation {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An activation whose host functions are those of `library` (no copy: the
+    /// library is the parent scope of the activation's variables). Functions cannot be
+    /// added to it: [`Activation::bind_function`] makes every evaluation fail.
+    pub fn with_library(library: &'static FunctionLibrary) -> Self {
+        Activation {
+            ctx: library.ctx.new_inner_scope(),
+            vars: BTreeMap::new(),
+            functions: Vec::new(),
+            library: Some(library),
+            bind_error: library.bind_error.clone(),
+        }
     }
 
     /// Binds `name` to a JSON value.
@@ -298,13 +369,25 @@ impl Activation {
     /// Binds a host function, callable as `name(..)`, as `x.name(..)`, or — for a
     /// dotted name such as `resource.Get` — as that qualified call.
     pub fn bind_function(&mut self, name: &str, f: HostFunction) {
-        if let Err(e) = self
+        if self.library.is_some() {
+            // The interpreter registers functions in the root scope only, which a
+            // library's activation shares: refuse rather than drop the function.
+            self.bind_error = Some(format!(
+                "cannot bind function {name}: the activation uses a shared function library"
+            ));
+        } else if let Err(e) = self
             .ctx
             .add_function(name, host_adapter(name.to_string(), f))
         {
             self.bind_error = Some(e.to_string());
         }
         self.functions.push(name.to_string());
+    }
+}
+
+impl BindFunction for Activation {
+    fn bind_function(&mut self, name: &str, f: HostFunction) {
+        Activation::bind_function(self, name, f);
     }
 }
 

@@ -256,6 +256,49 @@ fn host_functions_are_callable_qualified_and_as_members() {
 }
 
 #[test]
+fn a_shared_function_library_serves_many_activations() {
+    static LIBRARY: std::sync::OnceLock<FunctionLibrary> = std::sync::OnceLock::new();
+    let library = LIBRARY.get_or_init(|| {
+        let mut lib = FunctionLibrary::new();
+        lib.bind_function(
+            "resource.Get",
+            Arc::new(|_this, args| match args {
+                [Value::String(name)] => {
+                    Ok(json_to_cel(&json!({"data": {"k": format!("v-{name}")}})))
+                }
+                _ => Err("one name".into()),
+            }),
+        );
+        lib.bind_function(
+            "shout",
+            Arc::new(|this, _| match this {
+                Some(Value::String(s)) => Ok(Value::String(Arc::new(s.to_uppercase()))),
+                _ => Err("no target".into()),
+            }),
+        );
+        lib
+    });
+    let p = compile("resource.Get(object.name).data.k + object.name.shout()").unwrap();
+    // Each activation binds its own variables over the same functions.
+    for name in ["a", "b"] {
+        let mut act = Activation::with_library(library);
+        act.bind_json("object", &json!({ "name": name }));
+        let want = format!("v-{name}{}", name.to_uppercase());
+        assert_eq!(p.eval_json(&act).unwrap(), json!(want));
+    }
+    // A function error is the expression's error, as with functions bound per activation.
+    let mut act = Activation::with_library(library);
+    act.bind_json("object", &json!({"name": 1}));
+    assert!(p.eval_json(&act).is_err());
+    // A function bound on top of a library would be lost: every evaluation says so.
+    let mut act = Activation::with_library(library);
+    act.bind_json("object", &json!({"name": "a"}));
+    act.bind_function("extra", Arc::new(|_, _| Ok(Value::Bool(true))));
+    let err = p.eval_json(&act).unwrap_err().to_string();
+    assert!(err.contains("cannot bind function extra"), "{err}");
+}
+
+#[test]
 fn typed_results() {
     let p = compile("1 + 1").unwrap();
     assert!(p.eval_bool(&Activation::new()).is_err());

@@ -13,32 +13,35 @@ pub struct Subject<'a> {
 }
 
 impl Subject<'_> {
-    fn str_at(&self, p: &str) -> &str {
-        self.resource
-            .pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
+    // Field by field rather than with JSON pointers: a pointer allocates for each of
+    // its parts, and every rule of every policy asks these of every resource.
+    fn top_str(&self, key: &str) -> &str {
+        self.resource.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+    fn metadata(&self, key: &str) -> Option<&Value> {
+        self.resource.get("metadata")?.get(key)
+    }
+    fn metadata_str(&self, key: &str) -> &str {
+        self.metadata(key).and_then(Value::as_str).unwrap_or("")
     }
     fn kind(&self) -> &str {
-        self.str_at("/kind")
+        self.top_str("kind")
     }
     fn name(&self) -> &str {
-        self.str_at("/metadata/name")
+        self.metadata_str("name")
     }
     fn namespace(&self) -> &str {
-        self.str_at("/metadata/namespace")
+        self.metadata_str("namespace")
     }
     fn group_version(&self) -> (&str, &str) {
-        let api = self.str_at("/apiVersion");
+        let api = self.top_str("apiVersion");
         match api.rsplit_once('/') {
             Some((g, v)) => (g, v),
             None => ("", api),
         }
     }
     fn labels(&self) -> Option<&Map<String, Value>> {
-        self.resource
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
+        self.metadata("labels").and_then(Value::as_object)
     }
 }
 
@@ -257,8 +260,7 @@ fn description_matches(r: &Value, s: &Subject<'_>) -> bool {
     if let Some(Value::Object(ann)) = r.get("annotations") {
         let empty = Map::new();
         let res_ann = s
-            .resource
-            .pointer("/metadata/annotations")
+            .metadata("annotations")
             .and_then(Value::as_object)
             .unwrap_or(&empty);
         for (k, v) in ann {

@@ -117,7 +117,15 @@ impl Bindings {
 /// [`activation`] from bindings converted once.
 pub fn shared_activation(bindings: &Bindings, ctx: &EvalContext) -> Activation {
     static NO_EXCEPTIONS: std::sync::OnceLock<SharedValue> = std::sync::OnceLock::new();
-    let mut act = Activation::new();
+    // Without mocks the libraries are the same for every evaluation: shared, not rebound.
+    let mut act = match &ctx.mocks {
+        None => Activation::with_library(libs::unmocked_library()),
+        Some(mocks) => {
+            let mut act = Activation::new();
+            libs::bind(&mut act, Some(mocks), "");
+            act
+        }
+    };
     act.bind_shared("object", &bindings.object);
     act.bind_shared("oldObject", &bindings.old_object);
     act.bind_shared("request", &bindings.request);
@@ -128,7 +136,6 @@ pub fn shared_activation(bindings: &Bindings, ctx: &EvalContext) -> Activation {
             SharedValue::from_json(&serde_json::json!({"allowedImages": [], "allowedValues": []}))
         }),
     );
-    libs::bind(&mut act, ctx.mocks.as_ref(), "");
     act
 }
 

@@ -5,9 +5,9 @@
 //! `json.unmarshal/marshal`, `yaml.parse`, `listObjToMap`, `parseServiceAccount`.
 //! A lookup with nothing mocked fails with an error that says so (no network access).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use homelab_cel::{cel_to_json, json_to_cel, Activation, Value};
+use homelab_cel::{cel_to_json, json_to_cel, BindFunction, FunctionLibrary, Value};
 use serde_json::{Map, Value as Json};
 
 use crate::mocks::{Mocks, Shared};
@@ -53,9 +53,20 @@ fn target(args: &[Value], func: &str) -> Result<(String, String, usize), String>
     Ok((arg_str(args, 0, func)?, arg_str(args, 1, func)?, 2))
 }
 
+/// Kyverno's libraries with nothing mocked, for cluster-wide policy kinds: bound once
+/// per process and shared by every activation that needs no more (what `apply` uses).
+pub fn unmocked_library() -> &'static FunctionLibrary {
+    static LIBRARY: OnceLock<FunctionLibrary> = OnceLock::new();
+    LIBRARY.get_or_init(|| {
+        let mut lib = FunctionLibrary::new();
+        bind(&mut lib, None, "");
+        lib
+    })
+}
+
 /// Binds Kyverno's libraries. `namespace` is the policy's namespace for namespaced
 /// policy kinds (whose resource library looks up that namespace only), else empty.
-pub fn bind(act: &mut Activation, mocks: Option<&Shared>, namespace: &str) {
+pub fn bind(act: &mut impl BindFunction, mocks: Option<&Shared>, namespace: &str) {
     let mocks: Arc<Mocks> = mocks.map(|m| Arc::clone(&m.0)).unwrap_or_default();
     let ns = namespace.to_string();
     let m = Arc::clone(&mocks);
@@ -460,6 +471,7 @@ fn parse_image(r: &str) -> Option<Json> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use homelab_cel::Activation;
     use serde_json::json;
 
     fn eval(src: &str, ctx: Json) -> Result<Json, homelab_cel::CelError> {

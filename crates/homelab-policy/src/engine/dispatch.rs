@@ -46,19 +46,15 @@ impl PolicyKind {
 }
 
 fn empty_response(policy: &CompiledPolicy, resource: &Value) -> PolicyResponse {
-    let s = |p: &str| {
-        resource
-            .pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    // Field by field: a JSON pointer allocates for each of its parts.
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+    let meta = |key: &str| text(resource.get("metadata").and_then(|m| m.get(key)));
     PolicyResponse {
         policy: policy.display_name.clone(),
-        api_version: s("/apiVersion"),
-        kind: s("/kind"),
-        namespace: s("/metadata/namespace"),
-        name: s("/metadata/name"),
+        api_version: text(resource.get("apiVersion")),
+        kind: text(resource.get("kind")),
+        namespace: meta("namespace"),
+        name: meta("name"),
         rules: Vec::new(),
         patched_resource: None,
         generated: Vec::new(),

@@ -402,9 +402,12 @@ impl PolicySet {
     /// Every response of every policy for `resource`, as `(policy index, response)`.
     pub fn evaluate(&self, resource: &Value, req: &Request<'_>) -> Vec<(usize, PolicyResponse)> {
         let kind = resource.get("kind").and_then(Value::as_str).unwrap_or("");
+        // One scope for all policies: the resource's variable context and CEL bindings
+        // are built at most once, whichever policies read them.
+        let scope = context::Scope::new(resource, req.ctx);
         self.candidates(kind)
             .iter()
-            .filter_map(|&i| Some((i, self.policies[i].evaluate(resource, req)?)))
+            .filter_map(|&i| Some((i, dispatch::evaluate_in(&self.policies[i], &scope, req)?)))
             .collect()
     }
 }
