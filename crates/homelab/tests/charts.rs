@@ -755,3 +755,55 @@ fn simulate_sees_the_objects_charts_make_and_blames_their_application() {
         "{json:#}"
     );
 }
+
+#[test]
+fn simulate_stops_a_charts_pod_that_a_kyverno_enforce_policy_rejects() {
+    let Some(_) = helm() else { return };
+    let f = Fixture::new();
+    f.app("web", "webapp", "1.2.0", WEB_VALUES);
+    f.write(
+        "namespaces/web.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n",
+    );
+    let policy = |action: &str| {
+        format!(
+            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-team-label\nspec:\n  validationFailureAction: {action}\n  rules:\n    - name: team-label\n      match:\n        any:\n          - resources:\n              kinds: [Deployment]\n      validate:\n        message: every Deployment names its team\n        pattern:\n          metadata:\n            labels:\n              team: \"?*\"\n"
+        )
+    };
+    let simulate = || {
+        let out = f
+            .command()
+            .arg("simulate")
+            .arg(&f.repo)
+            .arg("--charts")
+            .arg(&f.charts)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), json)
+    };
+    f.write("policies/require-team.yaml", &policy("Enforce"));
+    let (code, json) = simulate();
+    assert_eq!(code, 1, "{json:#}");
+    let stall = json["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w["stalls"].as_array().unwrap())
+        .find(|s| s["object"] == "apps/v1/Deployment web/web")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert_eq!(stall["class"], "admission", "{stall}");
+    let cause = stall["cause"].as_str().unwrap();
+    assert!(cause.contains("every Deployment names its team"), "{cause}");
+    assert!(cause.contains("rendered for Application web"), "{cause}");
+    assert!(
+        stall["file"].as_str().unwrap().ends_with("apps/web.yaml"),
+        "{stall}"
+    );
+
+    // In Audit mode the policy reports and admits: the rollout converges.
+    f.write("policies/require-team.yaml", &policy("Audit"));
+    let (code, json) = simulate();
+    assert_eq!(code, 0, "{json:#}");
+}
