@@ -1,7 +1,8 @@
-//! What the host should look like: the `[storage]` section of `platform.toml` (other sections
-//! ignored), with the guide's defaults, overridden by command-line flags.
+//! What the host should look like: the `[storage]` section of `platform.toml`, read and
+//! checked by the platform crate (the same parser, types and errors as `homelab render`), or
+//! the guide's defaults without a platform.toml; command-line flags override either.
 
-use serde::Deserialize;
+use homelab_platform::values::{ValueKind, DEVICE_PLACEHOLDER};
 use std::path::{Path, PathBuf};
 
 /// The guide's fstab options after `subvol=`.
@@ -86,17 +87,22 @@ impl HostConfig {
         self.systemd_dir.join(TIMER_NAME)
     }
 
-    /// Basic sanity, so nothing odd reaches fstab, a unit file or a shell script.
+    /// The values as `platform.toml` allows them (flags may override the file), so nothing odd
+    /// reaches fstab, a unit file or a shell script.
     pub fn validate(&self) -> Result<(), String> {
         validate_compression(&self.compression)?;
-        let sv = &self.subvolume;
-        if sv.is_empty()
-            || sv.starts_with('/')
-            || sv.split('/').any(|p| p.is_empty() || p == "." || p == "..")
-            || sv.contains([',', ' ', '\t', '\n', '\'', '"', '\\', '$', '`'])
-        {
+        if !ValueKind::SubvolumeName.check(&self.subvolume) {
             return Err(format!(
-                "subvolume {sv:?}: give a path below the top-level subvolume like @longhorn (no leading /, commas, quotes or spaces)"
+                "subvolume {:?}: expected {}",
+                self.subvolume,
+                ValueKind::SubvolumeName.describe()
+            ));
+        }
+        // A device given with --device may also be a loop image file (tests, trials).
+        if self.device.as_deref() == Some(DEVICE_PLACEHOLDER) {
+            return Err(format!(
+                "device {DEVICE_PLACEHOLDER:?} is the placeholder: expected {}",
+                ValueKind::FstabDevice.describe()
             ));
         }
         for (what, p) in [
@@ -105,90 +111,36 @@ impl HostConfig {
             ("script", &self.script),
         ] {
             let s = p.to_string_lossy();
-            if !p.is_absolute() || s.contains([' ', '\t', '\n', '\'', '"', '\\', '$', '`', '%']) {
+            if !ValueKind::AbsolutePath.check(&s) {
                 return Err(format!(
-                    "{what} {s:?}: must be an absolute path without spaces, quotes, backslashes, `$` or `%` (it goes into fstab, systemd units and a shell script)"
+                    "{what} {s:?}: expected {} (it goes into fstab, systemd units and a shell script)",
+                    ValueKind::AbsolutePath.describe()
                 ));
             }
         }
         if self.retention == 0 {
             return Err("retention must be at least 1 snapshot".into());
         }
-        if self.schedule.is_empty() || self.schedule.contains(['\n', '\r']) {
+        if !ValueKind::OnCalendar.check(&self.schedule) {
             return Err(format!(
-                "schedule {:?}: give a systemd OnCalendar value such as weekly",
-                self.schedule
+                "schedule {:?}: expected {}",
+                self.schedule,
+                ValueKind::OnCalendar.describe()
             ));
         }
         Ok(())
     }
 }
 
-/// `zstd`, `zstd:1..15`, `lzo`, `zlib`, `zlib:1..9` (btrfs(5)).
+/// `zstd`, `zstd:1..15`, `lzo`, `zlib`, `zlib:1..9`, `none` (btrfs(5)): the platform's rule.
 pub fn validate_compression(c: &str) -> Result<(), String> {
-    let ok = match c.split_once(':') {
-        None => matches!(c, "zstd" | "lzo" | "zlib" | "none"),
-        Some(("zstd", l)) => l.parse::<u8>().is_ok_and(|l| (1..=15).contains(&l)),
-        Some(("zlib", l)) => l.parse::<u8>().is_ok_and(|l| (1..=9).contains(&l)),
-        _ => false,
-    };
-    if ok {
+    if homelab_platform::values::is_btrfs_compression(c) {
         Ok(())
     } else {
         Err(format!(
             "compression {c:?}: use zstd:1 for NVMe, zstd:3 for SATA SSD (or zstd, zstd:1..15, lzo, zlib[:1..9], none)"
         ))
     }
-}
-
-/// The `[storage]` keys this crate reads (the names `homelab-platform`'s platform.toml uses;
-/// a few flat aliases are accepted too). Unknown keys and other sections are ignored.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct StorageSection {
-    pub device: Option<String>,
-    /// Where the btrfs top level is mounted (informational: apply mounts it itself).
-    pub btrfs_mount: Option<String>,
-    pub host_snapshot: Option<HostSnapshotToml>,
-    pub subvolume: Option<String>,
-    #[serde(alias = "host_path", alias = "data_path")]
-    pub mountpoint: Option<String>,
-    pub compression: Option<String>,
-    /// `nvme` or `sata`: picks zstd:1 or zstd:3 when `compression` is not given.
-    pub disk: Option<String>,
-    pub snapshot_dir: Option<String>,
-    pub snapshot_schedule: Option<String>,
-    pub snapshot_retention: Option<u32>,
-    pub replicas: Vec<ReplicaToml>,
-}
-
-/// `[storage.host_snapshot]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct HostSnapshotToml {
-    pub on_calendar: Option<String>,
-    pub retain: Option<u32>,
-    pub directory: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ReplicaToml {
-    pub name: String,
-    /// `"50Gi"`, `"20G"`, `"512Mi"` or a number of bytes.
-    pub size: SizeToml,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum SizeToml {
-    Bytes(u64),
-    Text(String),
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct PlatformFile {
-    #[serde(default)]
-    storage: StorageSection,
 }
 
 /// Parse a Kubernetes quantity (`50Gi`, `20G`, `1.5Ti`, `1024`) into bytes, exactly as the
@@ -200,63 +152,28 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("size {s:?}: a size cannot be negative"))
 }
 
-/// Read `[storage]` from a platform.toml text (`origin` names the file in errors).
+/// Read `[storage]` from a platform.toml text (`origin` names the file in errors): the whole
+/// file is parsed and validated as `homelab render` does (a file render refuses, host refuses
+/// too, with the same `file:line:col` errors); node budgets are not the host's concern.
 pub fn from_toml(text: &str, origin: &Path) -> anyhow::Result<HostConfig> {
-    let file: PlatformFile = toml::from_str(text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {}",
-            origin.display(),
-            e.to_string().trim_end().replace('\n', "\n  ")
-        )
-    })?;
-    let s = file.storage;
-    let mut cfg = HostConfig::default();
-    if let Some(d) = s.device {
-        cfg.device = Some(d);
+    let config = homelab_platform::config::parse_with(text, &origin.display().to_string(), false)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(from_storage(&config.storage))
+}
+
+/// The host layout `[storage]` describes. The default device placeholder means "not set yet":
+/// the device then comes from `--device` or the existing fstab entry.
+pub fn from_storage(st: &homelab_platform::config::Storage) -> HostConfig {
+    HostConfig {
+        device: (st.device != DEVICE_PLACEHOLDER).then(|| st.device.clone()),
+        subvolume: st.subvolume.clone(),
+        mountpoint: PathBuf::from(&st.host_path),
+        compression: st.compression.clone(),
+        snapshot_dir: PathBuf::from(&st.host_snapshot.directory),
+        schedule: st.host_snapshot.on_calendar.clone(),
+        retention: st.host_snapshot.retain,
+        ..HostConfig::default()
     }
-    if let Some(v) = s.subvolume {
-        cfg.subvolume = v;
-    }
-    let mut snapshot_dir_given = false;
-    if let Some(v) = s.mountpoint {
-        cfg.mountpoint = v.into();
-    }
-    match (s.compression, s.disk.as_deref()) {
-        (Some(c), _) => cfg.compression = c,
-        (None, Some("sata")) => cfg.compression = "zstd:3".into(),
-        (None, Some("nvme")) | (None, None) => {}
-        (None, Some(other)) => anyhow::bail!(
-            "{}: [storage] disk = {other:?}: use \"nvme\" (zstd:1) or \"sata\" (zstd:3)",
-            origin.display()
-        ),
-    }
-    let hs = s.host_snapshot.unwrap_or_default();
-    if let Some(v) = hs.directory.or(s.snapshot_dir) {
-        cfg.snapshot_dir = v.into();
-        snapshot_dir_given = true;
-    }
-    if !snapshot_dir_given {
-        cfg.snapshot_dir = cfg.mountpoint.join(".snapshots");
-    }
-    if let Some(v) = hs.on_calendar.or(s.snapshot_schedule) {
-        cfg.schedule = v;
-    }
-    if let Some(v) = hs.retain.or(s.snapshot_retention) {
-        cfg.retention = v;
-    }
-    for r in s.replicas {
-        let bytes = match r.size {
-            SizeToml::Bytes(b) => b,
-            SizeToml::Text(t) => parse_size(&t).map_err(|e| {
-                anyhow::anyhow!("{}: [[storage.replicas]] {}: {e}", origin.display(), r.name)
-            })?,
-        };
-        cfg.replicas.push(PlannedReplica {
-            name: r.name,
-            bytes,
-        });
-    }
-    Ok(cfg)
 }
 
 #[cfg(test)]
@@ -275,85 +192,105 @@ mod tests {
         c.validate().unwrap();
     }
 
-    #[test]
-    fn reads_storage_section_ignoring_the_rest() {
-        let text = r#"
-[cluster]
-name = "homelab"
-[storage]
-device = "UUID=abc"
-host_path = "/srv/longhorn"
-disk = "sata"
-snapshot_retention = 8
-default_class = "longhorn-homelab"
-[[storage.replicas]]
-name = "gitlab"
-size = "50Gi"
-[[storage.replicas]]
-name = "raw"
-size = 1000
-[components]
-longhorn = true
-"#;
-        let c = from_toml(text, Path::new("platform.toml")).unwrap();
-        assert_eq!(c.device.as_deref(), Some("UUID=abc"));
-        assert_eq!(c.mountpoint, Path::new("/srv/longhorn"));
-        assert_eq!(c.snapshot_dir, Path::new("/srv/longhorn/.snapshots"));
-        assert_eq!(c.compression, "zstd:3");
-        assert_eq!(c.retention, 8);
-        assert_eq!(c.replicas[0].bytes, 50 * 1024 * 1024 * 1024);
-        assert_eq!(c.replicas[1].bytes, 1000);
-        assert_eq!(
-            from_toml("", Path::new("p")).unwrap(),
-            HostConfig::default()
-        );
+    use homelab_platform::DEFAULT_CONFIG;
+
+    fn with(from: &str, to: &str) -> String {
+        assert!(DEFAULT_CONFIG.contains(from), "{from}");
+        DEFAULT_CONFIG.replacen(from, to, 1)
     }
 
     #[test]
-    fn reads_the_platform_template_layout() {
-        let text = r#"
-[storage]
-host_path = "/var/lib/longhorn"
-btrfs_mount = "/mnt/storage"
-subvolume = "@longhorn"
-device = "UUID=0000"
-compression = "none"
-max_replicas = 2
-[storage.longhorn_snapshot]
-cron = "0 2 * * *"
-retain = 7
-[storage.host_snapshot]
-on_calendar = "Sun *-*-* 03:00"
-retain = 6
-directory = "/mnt/storage/.snapshots/longhorn"
-"#;
-        let c = from_toml(text, Path::new("platform.toml")).unwrap();
+    fn reads_the_platform_template() {
+        let text = with("retain = 4", "retain = 6")
+            .replacen(
+                "on_calendar = \"weekly\"",
+                "on_calendar = \"Sun *-*-* 03:00\"",
+                1,
+            )
+            .replacen("compression = \"zstd:1\"", "compression = \"none\"", 1);
+        let c = from_toml(&text, Path::new("platform.toml")).unwrap();
         assert_eq!(c.schedule, "Sun *-*-* 03:00");
         assert_eq!(c.retention, 6);
+        assert_eq!(c.mountpoint, Path::new("/var/lib/longhorn"));
         assert_eq!(
             c.snapshot_dir,
             Path::new("/mnt/storage/.snapshots/longhorn")
         );
-        assert_eq!(c.device.as_deref(), Some("UUID=0000"));
+        assert_eq!(c.device, None, "the placeholder is not a device");
         c.validate().unwrap();
         assert_eq!(
             c.mount_options().join(","),
             "subvol=@longhorn,noatime,space_cache=v2,discard=async"
         );
+        let uuid = "UUID=0123abcd-0000-4000-8000-00000000abcd";
+        let c = from_toml(
+            &with(
+                "device = \"UUID=<btrfs-uuid>\"",
+                &format!("device = \"{uuid}\""),
+            ),
+            Path::new("p"),
+        )
+        .unwrap();
+        assert_eq!(c.device.as_deref(), Some(uuid));
+    }
+
+    /// One reader: whatever `[storage]` text the platform parser refuses, host refuses (the
+    /// aliases and flat keys host once read loosely included), and the other way round.
+    #[test]
+    fn host_and_platform_accept_and_reject_the_same_storage() {
+        let cases = [
+            (
+                "host_path = \"/var/lib/longhorn\"",
+                "data_path = \"/var/lib/longhorn\"",
+            ),
+            (
+                "host_path = \"/var/lib/longhorn\"",
+                "mountpoint = \"/var/lib/longhorn\"",
+            ),
+            ("compression = \"zstd:1\"", "disk = \"sata\""),
+            ("compression = \"zstd:1\"", "compression = \"zlib:9\""),
+            ("compression = \"zstd:1\"", "compression = \"zstd:16\""),
+            ("compression = \"zstd:1\"", "compression = \"zstd:1,ro\""),
+            ("subvolume = \"@longhorn\"", "subvolume = \"../x\""),
+            (
+                "host_path = \"/var/lib/longhorn\"",
+                "host_path = \"var/lib\"",
+            ),
+            ("retain = 4", "snapshot_retention = 4"),
+            (
+                "max_replicas = 2",
+                "max_replicas = 2\n[[storage.replicas]]\nname = \"gitlab\"\nsize = \"50Gi\"",
+            ),
+        ];
+        for (from, to) in cases {
+            let text = with(from, to);
+            let platform = homelab_platform::config::parse_with(&text, "p", false).is_ok();
+            let host = from_toml(&text, Path::new("p")).is_ok_and(|c| c.validate().is_ok());
+            assert_eq!(platform, host, "{to}");
+        }
+        for value in [
+            "zstd", "zstd:15", "zlib", "zlib:9", "lzo", "none", "zstd:0", "zlib:10", "gzip",
+        ] {
+            let text = with(
+                "compression = \"zstd:1\"",
+                &format!("compression = \"{value}\""),
+            );
+            let platform = homelab_platform::config::parse_with(&text, "p", false).is_ok();
+            assert_eq!(validate_compression(value).is_ok(), platform, "{value}");
+        }
     }
 
     #[test]
-    fn errors_name_the_file() {
-        let e = from_toml(
-            "[storage]\nsnapshot_retention = \"x\"\n",
-            Path::new("p.toml"),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.starts_with("p.toml: "), "{e}");
-        assert!(e.contains("line 2"), "{e}");
-        let e = from_toml("[storage]\ndisk = \"tape\"\n", Path::new("p.toml")).unwrap_err();
-        assert!(e.to_string().contains("nvme"));
+    fn errors_name_the_file_line_and_column() {
+        let e = from_toml(&with("retain = 4", "retain = \"x\""), Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        let line = DEFAULT_CONFIG
+            .lines()
+            .position(|l| l == "retain = 4")
+            .unwrap()
+            + 1;
+        assert!(e.starts_with(&format!("p.toml:{line}:")), "{e}");
     }
 
     #[test]

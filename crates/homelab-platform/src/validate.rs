@@ -330,15 +330,8 @@ fn validate_storage(config: &Config, report: Report<'_>) {
     ] {
         check_kind(report, key, value, kind);
     }
-    let compression_ok = match st.compression.as_str() {
-        "lzo" | "zlib" | "none" | "zstd" => true,
-        c => c
-            .strip_prefix("zstd:")
-            .and_then(|l| l.parse::<u32>().ok())
-            .is_some_and(|l| (1..=15).contains(&l)),
-    };
-    if !compression_ok {
-        report("storage.compression", format!("expected zstd:1 (NVMe), zstd:3 (SATA), zstd:N with N in 1..15, lzo, zlib or none; got {:?}", st.compression));
+    if !crate::values::is_btrfs_compression(&st.compression) {
+        report("storage.compression", format!("expected zstd:1 (NVMe), zstd:3 (SATA), zstd:N with N in 1..15, lzo, zlib[:1..9] or none; got {:?}", st.compression));
     }
     for (key, name) in [
         ("storage.default_class", &st.default_class),

@@ -184,6 +184,18 @@ fn is_uuid(value: &str) -> bool {
             .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// A btrfs `compress=` value (btrfs(5)): `zstd`, `zstd:1..15`, `lzo`, `zlib`, `zlib:1..9`, or
+/// `none` (no `compress=` option). The one definition `homelab render` and `homelab host` use.
+pub fn is_btrfs_compression(value: &str) -> bool {
+    let level = |l: &str, max: u8| l.parse::<u8>().is_ok_and(|l| (1..=max).contains(&l));
+    match value.split_once(':') {
+        None => matches!(value, "zstd" | "lzo" | "zlib" | "none"),
+        Some(("zstd", l)) => level(l, 15),
+        Some(("zlib", l)) => level(l, 9),
+        _ => false,
+    }
+}
+
 /// The placeholder the default config carries until the user runs `blkid`.
 pub const DEVICE_PLACEHOLDER: &str = "UUID=<btrfs-uuid>";
 

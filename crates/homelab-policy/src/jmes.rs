@@ -157,6 +157,16 @@ fn str_or_num() -> A {
 }
 
 fn register_kyverno(rt: &mut Runtime) {
+    register_collections(rt);
+    register_strings(rt);
+    register_patterns(rt);
+    register_arithmetic(rt);
+    register_encodings(rt);
+    register_time(rt);
+}
+
+/// Collections and objects: keys, values, lookups, items, objects from lists.
+fn register_collections(rt: &mut Runtime) {
     // Kyverno's JMESPath returns null for `null.keys(@)`/`values(@)` (a sub-expression on a
     // missing value) where the reference implementation raises a type error.
     reg(rt, "keys", vec![A::Any], None, |a, ctx| match &*a[0] {
@@ -170,238 +180,6 @@ fn register_kyverno(rt: &mut Runtime) {
         Variable::Object(m) => Ok(Rcvar::new(Variable::Array(m.values().cloned().collect()))),
         Variable::Null => Ok(Rcvar::new(Variable::Null)),
         _ => Err(fail(ctx, "values: expected an object")),
-    });
-    reg(rt, "compare", vec![A::String, A::String], None, |a, _| {
-        let (x, y) = (s(&a[0]), s(&a[1]));
-        Ok(num(match x.cmp(&y) {
-            std::cmp::Ordering::Less => -1.0,
-            std::cmp::Ordering::Equal => 0.0,
-            std::cmp::Ordering::Greater => 1.0,
-        }))
-    });
-    reg(
-        rt,
-        "equal_fold",
-        vec![A::String, A::String],
-        None,
-        |a, _| {
-            Ok(out(Value::Bool(
-                s(&a[0]).to_lowercase() == s(&a[1]).to_lowercase(),
-            )))
-        },
-    );
-    reg(
-        rt,
-        "replace",
-        vec![A::String, A::String, A::String, A::Number],
-        None,
-        |a, _| {
-            let n = a[3].as_number().unwrap_or(-1.0);
-            let (src, old, new) = (s(&a[0]), s(&a[1]), s(&a[2]));
-            let r = if n < 0.0 {
-                src.replace(&old, &new)
-            } else {
-                src.replacen(&old, &new, n as usize)
-            };
-            Ok(out(Value::String(r)))
-        },
-    );
-    reg(
-        rt,
-        "replace_all",
-        vec![A::String, A::String, A::String],
-        None,
-        |a, _| Ok(out(Value::String(s(&a[0]).replace(&s(&a[1]), &s(&a[2]))))),
-    );
-    reg(rt, "to_upper", vec![A::String], None, |a, _| {
-        Ok(out(Value::String(s(&a[0]).to_uppercase())))
-    });
-    reg(rt, "to_lower", vec![A::String], None, |a, _| {
-        Ok(out(Value::String(s(&a[0]).to_lowercase())))
-    });
-    reg(rt, "trim", vec![A::String, A::String], None, |a, _| {
-        let cut: Vec<char> = s(&a[1]).chars().collect();
-        Ok(out(Value::String(
-            s(&a[0]).trim_matches(|c| cut.contains(&c)).to_string(),
-        )))
-    });
-    reg(
-        rt,
-        "trim_prefix",
-        vec![A::String, A::String],
-        None,
-        |a, _| {
-            let (x, p) = (s(&a[0]), s(&a[1]));
-            Ok(out(Value::String(
-                x.strip_prefix(p.as_str()).unwrap_or(&x).to_string(),
-            )))
-        },
-    );
-    reg(rt, "split", vec![A::String, A::String], None, |a, _| {
-        let (x, sep) = (s(&a[0]), s(&a[1]));
-        let parts: Vec<Value> = if sep.is_empty() {
-            x.chars().map(|c| Value::String(c.to_string())).collect()
-        } else {
-            x.split(sep.as_str())
-                .map(|p| Value::String(p.to_string()))
-                .collect()
-        };
-        Ok(out(Value::Array(parts)))
-    });
-    reg(
-        rt,
-        "regex_replace_all",
-        vec![A::String, str_or_num(), str_or_num()],
-        None,
-        |a, ctx| {
-            let re = regex::Regex::new(&s(&a[0])).map_err(|e| fail(ctx, e.to_string()))?;
-            let rep = go_template_to_rust(&s(&a[2]));
-            Ok(out(Value::String(
-                re.replace_all(&s(&a[1]), rep.as_str()).into_owned(),
-            )))
-        },
-    );
-    reg(
-        rt,
-        "regex_replace_all_literal",
-        vec![A::String, str_or_num(), str_or_num()],
-        None,
-        |a, ctx| {
-            let re = regex::Regex::new(&s(&a[0])).map_err(|e| fail(ctx, e.to_string()))?;
-            Ok(out(Value::String(
-                re.replace_all(&s(&a[1]), regex::NoExpand(&s(&a[2])))
-                    .into_owned(),
-            )))
-        },
-    );
-    reg(
-        rt,
-        "regex_match",
-        vec![A::String, str_or_num()],
-        None,
-        |a, ctx| {
-            let re = regex::Regex::new(&s(&a[0])).map_err(|e| fail(ctx, e.to_string()))?;
-            Ok(out(Value::Bool(re.is_match(&s(&a[1])))))
-        },
-    );
-    reg(
-        rt,
-        "pattern_match",
-        vec![A::String, str_or_num()],
-        None,
-        |a, _| Ok(out(Value::Bool(wildcard_match(&s(&a[0]), &s(&a[1]))))),
-    );
-    reg(
-        rt,
-        "label_match",
-        vec![A::Object, A::Object],
-        None,
-        |a, _| {
-            let sel = from_var(&a[0]);
-            let labels = from_var(&a[1]);
-            let ok = sel.as_object().is_some_and(|m| {
-                m.iter()
-                    .all(|(k, v)| labels.get(k).map(go_sprint) == Some(go_sprint(v)))
-            });
-            Ok(out(Value::Bool(ok)))
-        },
-    );
-    reg(rt, "to_boolean", vec![A::String], None, |a, ctx| {
-        match s(&a[0]).to_lowercase().as_str() {
-            "true" => Ok(out(Value::Bool(true))),
-            "false" => Ok(out(Value::Bool(false))),
-            other => Err(fail(
-                ctx,
-                format!("lowercase argument must be 'true' or 'false' (provided: '{other}')"),
-            )),
-        }
-    });
-    reg(rt, "add", vec![A::Any, A::Any], None, |a, ctx| {
-        arith(a, ctx, '+')
-    });
-    reg(rt, "subtract", vec![A::Any, A::Any], None, |a, ctx| {
-        arith(a, ctx, '-')
-    });
-    reg(rt, "multiply", vec![A::Any, A::Any], None, |a, ctx| {
-        arith(a, ctx, '*')
-    });
-    reg(rt, "divide", vec![A::Any, A::Any], None, |a, ctx| {
-        arith(a, ctx, '/')
-    });
-    reg(rt, "modulo", vec![A::Any, A::Any], None, |a, ctx| {
-        arith(a, ctx, '%')
-    });
-    reg(rt, "round", vec![A::Number, A::Number], None, |a, ctx| {
-        let x = a[0].as_number().unwrap_or(0.0);
-        let d = a[1].as_number().unwrap_or(0.0);
-        if d < 0.0 || d.fract() != 0.0 {
-            return Err(fail(
-                ctx,
-                "expected a non-negative integer for the number of digits",
-            ));
-        }
-        let m = 10f64.powi(d as i32);
-        Ok(num((x * m).round() / m))
-    });
-    reg(rt, "sum", vec![A::Array], None, |a, ctx| {
-        let items = a[0].as_array().cloned().unwrap_or_default();
-        if items.is_empty() {
-            return Err(fail(ctx, "at least one element in the array is required"));
-        }
-        let mut acc = items[0].clone();
-        for it in &items[1..] {
-            acc = arith(&[acc, it.clone()], ctx, '+')?;
-        }
-        Ok(acc)
-    });
-    reg(rt, "base64_decode", vec![A::String], None, |a, ctx| {
-        let b = base64::engine::general_purpose::STANDARD
-            .decode(s(&a[0]).as_bytes())
-            .map_err(|e| fail(ctx, e.to_string()))?;
-        Ok(out(Value::String(String::from_utf8_lossy(&b).into_owned())))
-    });
-    reg(rt, "base64_encode", vec![A::String], None, |a, _| {
-        Ok(out(Value::String(
-            base64::engine::general_purpose::STANDARD.encode(s(&a[0]).as_bytes()),
-        )))
-    });
-    reg(rt, "path_canonicalize", vec![A::String], None, |a, _| {
-        Ok(out(Value::String(clean_path(&s(&a[0])))))
-    });
-    reg(
-        rt,
-        "truncate",
-        vec![A::String, A::Number],
-        None,
-        |a, ctx| {
-            let n = a[1].as_number().unwrap_or(0.0);
-            if n < 0.0 {
-                return Err(fail(ctx, "length argument must be non-negative"));
-            }
-            Ok(out(Value::String(
-                s(&a[0]).chars().take(n as usize).collect(),
-            )))
-        },
-    );
-    reg(
-        rt,
-        "semver_compare",
-        vec![A::String, A::String],
-        None,
-        |a, ctx| {
-            let v = semver::Version::parse(s(&a[0]).trim_start_matches('v'))
-                .map_err(|e| fail(ctx, e.to_string()))?;
-            let ok = semver_range_matches(&v, &s(&a[1])).map_err(|e| fail(ctx, e))?;
-            Ok(out(Value::Bool(ok)))
-        },
-    );
-    reg(rt, "parse_json", vec![A::String], None, |a, ctx| {
-        let v: Value = serde_json::from_str(&s(&a[0])).map_err(|e| fail(ctx, e.to_string()))?;
-        Ok(out(v))
-    });
-    reg(rt, "parse_yaml", vec![A::String], None, |a, ctx| {
-        let v = crate::yaml::parse_one(&s(&a[0])).map_err(|e| fail(ctx, e))?;
-        Ok(out(v))
     });
     reg(
         rt,
@@ -483,13 +261,104 @@ fn register_kyverno(rt: &mut Runtime) {
             Ok(out(Value::Object(o)))
         },
     );
-    reg(rt, "random", vec![A::String], None, |a, ctx| {
-        random_from_pattern(&s(&a[0]))
-            .map(|r| out(Value::String(r)))
-            .map_err(|e| fail(ctx, e))
+}
+
+/// Strings: comparison, case, trimming, splitting, replacing, truncating, paths, images, URLs.
+fn register_strings(rt: &mut Runtime) {
+    reg(rt, "compare", vec![A::String, A::String], None, |a, _| {
+        let (x, y) = (s(&a[0]), s(&a[1]));
+        Ok(num(match x.cmp(&y) {
+            std::cmp::Ordering::Less => -1.0,
+            std::cmp::Ordering::Equal => 0.0,
+            std::cmp::Ordering::Greater => 1.0,
+        }))
     });
-    reg(rt, "x509_decode", vec![A::String], None, |_, ctx| {
-        Err(fail(ctx, "x509_decode is not supported offline"))
+    reg(
+        rt,
+        "equal_fold",
+        vec![A::String, A::String],
+        None,
+        |a, _| {
+            Ok(out(Value::Bool(
+                s(&a[0]).to_lowercase() == s(&a[1]).to_lowercase(),
+            )))
+        },
+    );
+    reg(
+        rt,
+        "replace",
+        vec![A::String, A::String, A::String, A::Number],
+        None,
+        |a, _| {
+            let n = a[3].as_number().unwrap_or(-1.0);
+            let (src, old, new) = (s(&a[0]), s(&a[1]), s(&a[2]));
+            let r = if n < 0.0 {
+                src.replace(&old, &new)
+            } else {
+                src.replacen(&old, &new, n as usize)
+            };
+            Ok(out(Value::String(r)))
+        },
+    );
+    reg(
+        rt,
+        "replace_all",
+        vec![A::String, A::String, A::String],
+        None,
+        |a, _| Ok(out(Value::String(s(&a[0]).replace(&s(&a[1]), &s(&a[2]))))),
+    );
+    reg(rt, "to_upper", vec![A::String], None, |a, _| {
+        Ok(out(Value::String(s(&a[0]).to_uppercase())))
+    });
+    reg(rt, "to_lower", vec![A::String], None, |a, _| {
+        Ok(out(Value::String(s(&a[0]).to_lowercase())))
+    });
+    reg(rt, "trim", vec![A::String, A::String], None, |a, _| {
+        let cut: Vec<char> = s(&a[1]).chars().collect();
+        Ok(out(Value::String(
+            s(&a[0]).trim_matches(|c| cut.contains(&c)).to_string(),
+        )))
+    });
+    reg(
+        rt,
+        "trim_prefix",
+        vec![A::String, A::String],
+        None,
+        |a, _| {
+            let (x, p) = (s(&a[0]), s(&a[1]));
+            Ok(out(Value::String(
+                x.strip_prefix(p.as_str()).unwrap_or(&x).to_string(),
+            )))
+        },
+    );
+    reg(rt, "split", vec![A::String, A::String], None, |a, _| {
+        let (x, sep) = (s(&a[0]), s(&a[1]));
+        let parts: Vec<Value> = if sep.is_empty() {
+            x.chars().map(|c| Value::String(c.to_string())).collect()
+        } else {
+            x.split(sep.as_str())
+                .map(|p| Value::String(p.to_string()))
+                .collect()
+        };
+        Ok(out(Value::Array(parts)))
+    });
+    reg(
+        rt,
+        "truncate",
+        vec![A::String, A::Number],
+        None,
+        |a, ctx| {
+            let n = a[1].as_number().unwrap_or(0.0);
+            if n < 0.0 {
+                return Err(fail(ctx, "length argument must be non-negative"));
+            }
+            Ok(out(Value::String(
+                s(&a[0]).chars().take(n as usize).collect(),
+            )))
+        },
+    );
+    reg(rt, "path_canonicalize", vec![A::String], None, |a, _| {
+        Ok(out(Value::String(clean_path(&s(&a[0])))))
     });
     reg(rt, "image_normalize", vec![A::String], None, |a, _| {
         Ok(out(Value::String(normalize_image(&s(&a[0])))))
@@ -513,13 +382,173 @@ fn register_kyverno(rt: &mut Runtime) {
             || host.starts_with("192.168.");
         Ok(out(Value::Bool(!internal)))
     });
+    reg(rt, "random", vec![A::String], None, |a, ctx| {
+        random_from_pattern(&s(&a[0]))
+            .map(|r| out(Value::String(r)))
+            .map_err(|e| fail(ctx, e))
+    });
+}
+
+/// Regular expressions, wildcards and label selectors.
+fn register_patterns(rt: &mut Runtime) {
+    reg(
+        rt,
+        "regex_replace_all",
+        vec![A::String, str_or_num(), str_or_num()],
+        None,
+        |a, ctx| {
+            let re = regex::Regex::new(&s(&a[0])).map_err(|e| fail(ctx, e.to_string()))?;
+            let rep = go_template_to_rust(&s(&a[2]));
+            Ok(out(Value::String(
+                re.replace_all(&s(&a[1]), rep.as_str()).into_owned(),
+            )))
+        },
+    );
+    reg(
+        rt,
+        "regex_replace_all_literal",
+        vec![A::String, str_or_num(), str_or_num()],
+        None,
+        |a, ctx| {
+            let re = regex::Regex::new(&s(&a[0])).map_err(|e| fail(ctx, e.to_string()))?;
+            Ok(out(Value::String(
+                re.replace_all(&s(&a[1]), regex::NoExpand(&s(&a[2])))
+                    .into_owned(),
+            )))
+        },
+    );
+    reg(
+        rt,
+        "regex_match",
+        vec![A::String, str_or_num()],
+        None,
+        |a, ctx| {
+            let re = regex::Regex::new(&s(&a[0])).map_err(|e| fail(ctx, e.to_string()))?;
+            Ok(out(Value::Bool(re.is_match(&s(&a[1])))))
+        },
+    );
+    reg(
+        rt,
+        "pattern_match",
+        vec![A::String, str_or_num()],
+        None,
+        |a, _| Ok(out(Value::Bool(wildcard_match(&s(&a[0]), &s(&a[1]))))),
+    );
+    reg(
+        rt,
+        "label_match",
+        vec![A::Object, A::Object],
+        None,
+        |a, _| {
+            let sel = from_var(&a[0]);
+            let labels = from_var(&a[1]);
+            let ok = sel.as_object().is_some_and(|m| {
+                m.iter()
+                    .all(|(k, v)| labels.get(k).map(go_sprint) == Some(go_sprint(v)))
+            });
+            Ok(out(Value::Bool(ok)))
+        },
+    );
+}
+
+/// Arithmetic on numbers, quantities and durations, booleans, semantic versions.
+fn register_arithmetic(rt: &mut Runtime) {
+    reg(rt, "to_boolean", vec![A::String], None, |a, ctx| {
+        match s(&a[0]).to_lowercase().as_str() {
+            "true" => Ok(out(Value::Bool(true))),
+            "false" => Ok(out(Value::Bool(false))),
+            other => Err(fail(
+                ctx,
+                format!("lowercase argument must be 'true' or 'false' (provided: '{other}')"),
+            )),
+        }
+    });
+    reg(rt, "add", vec![A::Any, A::Any], None, |a, ctx| {
+        arith(a, ctx, '+')
+    });
+    reg(rt, "subtract", vec![A::Any, A::Any], None, |a, ctx| {
+        arith(a, ctx, '-')
+    });
+    reg(rt, "multiply", vec![A::Any, A::Any], None, |a, ctx| {
+        arith(a, ctx, '*')
+    });
+    reg(rt, "divide", vec![A::Any, A::Any], None, |a, ctx| {
+        arith(a, ctx, '/')
+    });
+    reg(rt, "modulo", vec![A::Any, A::Any], None, |a, ctx| {
+        arith(a, ctx, '%')
+    });
+    reg(rt, "round", vec![A::Number, A::Number], None, |a, ctx| {
+        let x = a[0].as_number().unwrap_or(0.0);
+        let d = a[1].as_number().unwrap_or(0.0);
+        if d < 0.0 || d.fract() != 0.0 {
+            return Err(fail(
+                ctx,
+                "expected a non-negative integer for the number of digits",
+            ));
+        }
+        let m = 10f64.powi(d as i32);
+        Ok(num((x * m).round() / m))
+    });
+    reg(rt, "sum", vec![A::Array], None, |a, ctx| {
+        let items = a[0].as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            return Err(fail(ctx, "at least one element in the array is required"));
+        }
+        let mut acc = items[0].clone();
+        for it in &items[1..] {
+            acc = arith(&[acc, it.clone()], ctx, '+')?;
+        }
+        Ok(acc)
+    });
+    reg(
+        rt,
+        "semver_compare",
+        vec![A::String, A::String],
+        None,
+        |a, ctx| {
+            let v = semver::Version::parse(s(&a[0]).trim_start_matches('v'))
+                .map_err(|e| fail(ctx, e.to_string()))?;
+            let ok = semver_range_matches(&v, &s(&a[1])).map_err(|e| fail(ctx, e))?;
+            Ok(out(Value::Bool(ok)))
+        },
+    );
+}
+
+/// Encodings and parsers: base64, JSON, YAML, hashes, certificates.
+fn register_encodings(rt: &mut Runtime) {
+    reg(rt, "base64_decode", vec![A::String], None, |a, ctx| {
+        let b = base64::engine::general_purpose::STANDARD
+            .decode(s(&a[0]).as_bytes())
+            .map_err(|e| fail(ctx, e.to_string()))?;
+        Ok(out(Value::String(String::from_utf8_lossy(&b).into_owned())))
+    });
+    reg(rt, "base64_encode", vec![A::String], None, |a, _| {
+        Ok(out(Value::String(
+            base64::engine::general_purpose::STANDARD.encode(s(&a[0]).as_bytes()),
+        )))
+    });
+    reg(rt, "parse_json", vec![A::String], None, |a, ctx| {
+        let v: Value = serde_json::from_str(&s(&a[0])).map_err(|e| fail(ctx, e.to_string()))?;
+        Ok(out(v))
+    });
+    reg(rt, "parse_yaml", vec![A::String], None, |a, ctx| {
+        let v = crate::yaml::parse_one(&s(&a[0])).map_err(|e| fail(ctx, e))?;
+        Ok(out(v))
+    });
     reg(rt, "sha256", vec![A::String], None, |a, _| {
         use sha2::Digest as _;
         Ok(out(Value::String(hex_lower(&sha2::Sha256::digest(
             s(&a[0]).as_bytes(),
         )))))
     });
-    // time functions
+    reg(rt, "x509_decode", vec![A::String], None, |_, ctx| {
+        Err(fail(ctx, "x509_decode is not supported offline"))
+    });
+}
+
+/// Time: now, parsing, differences, arithmetic, comparisons, cron.
+fn register_time(rt: &mut Runtime) {
     reg(rt, "time_now", vec![], None, |_, _| {
         Ok(out(Value::String(rfc3339(
             chrono::Utc::now().fixed_offset(),

@@ -446,17 +446,23 @@ fn reads_storage_from_platform_toml_and_flags_override() {
     };
     let p = paths(dir.path());
     let mi = free_mountinfo(dir.path());
-    std::fs::write(
-        dir.path().join("platform.toml"),
-        format!(
-            "[cluster]\nname = \"homelab\"\n[storage]\ndevice = \"{}\"\nmountpoint = \"/srv/ignored\"\ndisk = \"sata\"\nsnapshot_retention = 9\n",
-            img.display()
-        ),
-    )
-    .unwrap();
+    // The repository's platform.toml, read by the platform parser; --mountpoint, --device (a
+    // loop image here) and --snapshot-dir override it.
+    let config = homelab_platform::DEFAULT_CONFIG
+        .replacen("compression = \"zstd:1\"", "compression = \"zstd:3\"", 1)
+        .replacen(
+            "host_path = \"/var/lib/longhorn\"",
+            "host_path = \"/srv/ignored\"",
+            1,
+        );
+    std::fs::write(dir.path().join("platform.toml"), &config).unwrap();
     let out = homelab()
         .current_dir(dir.path())
         .args(["host", "plan", "--format", "json"])
+        .arg("--device")
+        .arg(&img)
+        .arg("--snapshot-dir")
+        .arg(p.mnt.join(".snapshots"))
         .args(args(&p))
         .arg("--mountinfo")
         .arg(&mi)
@@ -471,6 +477,22 @@ fn reads_storage_from_platform_toml_and_flags_override() {
             p.mnt.display()
         )),
         "{line}"
+    );
+    // A key only the old loose reader took is refused where it is written, as render does.
+    let loose = config.replacen("compression = \"zstd:3\"", "disk = \"sata\"", 1);
+    std::fs::write(dir.path().join("platform.toml"), &loose).unwrap();
+    let line = loose.lines().position(|l| l == "disk = \"sata\"").unwrap() + 1;
+    let out = homelab()
+        .current_dir(dir.path())
+        .args(["host", "plan"])
+        .args(args(&p))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("platform.toml:{line}:")) && stderr.contains("disk"),
+        "{stderr}"
     );
     let bad = homelab()
         .args(["host", "plan", "--config", "/nonexistent/platform.toml"])
