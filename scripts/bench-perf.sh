@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Speed and memory of `homelab validate` and `homelab check` (release build), in one run:
+# All the figures of the performance issue in one run (release build):
 #   1. `validate -strict` and `check` on ../shared/corpus (all corpora as one input);
 #   2. both on generated repositories of 10k, 50k and 100k objects (scripts/bench-repo.py:
 #      real objects of the corpora, 50 a file), so that growth with size is visible;
-#   3. kubeconform on the same inputs when it is installed.
+#   3. kubeconform on the same inputs when it is installed, with the same Kubernetes schemas
+#      (KUBECONFORM_SCHEMAS: a folder written by scripts/kubeconform-schemas.py; without it
+#      kubeconform runs with -ignore-missing-schemas only and validates nothing but syntax);
+#   4. many tiny documents in one file (memory bound);
+#   5. the policy engine (scripts/bench-policy.sh), unless BENCH_POLICY=0.
 # Each command runs BENCH_RUNS times (default 3) under `/usr/bin/time -v`; the figures are
 # the best wall time, the best CPU time (user + sys) and the largest peak RSS of the runs.
 # The machine is shared, so CPU time and peak RSS are the comparable figures; wall time and
@@ -12,7 +16,8 @@
 # Usage: scripts/bench-perf.sh [CORPUS_DIR]
 # Env: HOMELAB_BIN (default: cargo build --release), BENCH_RUNS (default 3),
 #      BENCH_DIR (generated repositories are kept there between runs; default a temporary
-#      folder), BENCH_SIZES (default "10000 50000 100000").
+#      folder), BENCH_SIZES (default "10000 50000 100000"), KUBECONFORM_SCHEMAS,
+#      BENCH_POLICY (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus="${1:-../shared/corpus}"
@@ -71,7 +76,17 @@ objects_validated() { # resources validate saw (valid + invalid + errors + skipp
 
 echo "homelab: $bin ($runs runs each; best wall, best cpu = user+sys, largest peak RSS)"
 echo "machine: $(nproc) CPUs; load before: $(uptime | sed 's/.*load average/load average/')"
-command -v kubeconform >/dev/null && echo "kubeconform: $(kubeconform -v 2>/dev/null || echo present)"
+kubeconform_args=(-strict -summary -ignore-missing-schemas)
+if command -v kubeconform >/dev/null; then
+  if [[ -n "${KUBECONFORM_SCHEMAS:-}" ]]; then
+    kubeconform_args+=(-schema-location "$KUBECONFORM_SCHEMAS/{{ .ResourceKind }}{{ .KindSuffix }}.json")
+    echo "kubeconform: $(kubeconform -v 2>/dev/null || echo present), schemas $KUBECONFORM_SCHEMAS"
+  else
+    echo "kubeconform: $(kubeconform -v 2>/dev/null || echo present), NO local schemas (KUBECONFORM_SCHEMAS unset): syntax only"
+  fi
+else
+  echo "kubeconform: not installed (no side-by-side figures)"
+fi
 echo
 
 if [[ -d "$corpus" ]]; then
@@ -81,7 +96,7 @@ if [[ -d "$corpus" ]]; then
   measure "homelab validate -strict" "$mb" "$n" "$bin" validate -strict -summary "$corpus"
   measure "homelab check (one repo)" "$mb" "$n" "$bin" check "$corpus" --format json
   if command -v kubeconform >/dev/null; then
-    measure "kubeconform -strict" "$mb" "$n" kubeconform -strict -summary -ignore-missing-schemas "$corpus"
+    measure "kubeconform -strict" "$mb" "$n" kubeconform "${kubeconform_args[@]}" "$corpus"
   fi
   echo
   for size in $sizes; do
@@ -94,7 +109,7 @@ if [[ -d "$corpus" ]]; then
     measure "homelab validate -strict" "$mb" "$size" "$bin" validate -strict -summary "$repo"
     measure "homelab check" "$mb" "$size" "$bin" check "$repo" --format json
     if command -v kubeconform >/dev/null; then
-      measure "kubeconform -strict" "$mb" "$size" kubeconform -strict -summary -ignore-missing-schemas "$repo"
+      measure "kubeconform -strict" "$mb" "$size" kubeconform "${kubeconform_args[@]}" "$repo"
     fi
   done
   echo
@@ -113,4 +128,9 @@ measure "check, 16 MB of ---" 16.8 0 "$bin" check "$dashes" --format json
 measure "validate, 16 MB of 'a: 1' docs" 16.8 0 "$bin" validate -strict -summary "$tiny"
 measure "check, 16 MB of 'a: 1' docs" 16.8 0 "$bin" check "$tiny" --format json
 echo
+if [[ "${BENCH_POLICY:-1}" != 0 ]]; then
+  echo "policy engine (scripts/bench-policy.sh):"
+  HOMELAB_BIN="$bin" BENCH_RUNS="$runs" scripts/bench-policy.sh "$(dirname "$corpus")"
+  echo
+fi
 echo "load after: $(uptime | sed 's/.*load average/load average/')"

@@ -9,9 +9,12 @@
 //! - [`namespaces`]: the namespaces the cluster itself runs.
 //! - [`network_policy`]: what a NetworkPolicy selects and denies (the default-deny
 //!   predicate).
+//! - [`guide`]: the guide's platform facts that init, check and verify share (critical
+//!   policies, classes, namespaces, budgets).
 //!
 //! Pure functions over `serde_json::Value`; no I/O.
 
+pub mod guide;
 pub mod namespaces;
 pub mod network_policy;
 mod quantity;

@@ -3,6 +3,24 @@
 
 use serde_json::Value;
 
+/// The capabilities Pod Security's `baseline` level lets a container add
+/// (`securityContext.capabilities.add`); anything else needs `privileged`.
+pub const BASELINE_CAPABILITIES: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
 /// The kinds that create Pods from a template (what Kyverno's autogen extends Pod rules to).
 pub const POD_CONTROLLERS: [&str; 7] = [
     "DaemonSet",

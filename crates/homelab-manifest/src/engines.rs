@@ -101,9 +101,13 @@ impl Index {
             .and_then(|docs| docs.first().copied())
     }
 
-    /// Every file under `dir` (recursively).
+    /// Every file under `dir` (recursively). Paths order component by component, so the
+    /// files under a folder are one range of the map: no scan of every file per lookup.
     fn under<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a PathBuf> + 'a {
-        self.files.keys().filter(move |f| f.starts_with(dir))
+        self.files
+            .range::<Path, _>((std::ops::Bound::Included(dir), std::ops::Bound::Unbounded))
+            .map(|(file, _)| file)
+            .take_while(move |f| f.starts_with(dir))
     }
 }
 
@@ -901,6 +905,41 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn files_under_a_folder_are_exactly_those_below_it() {
+        let names = [
+            "a/b.yaml",
+            "a/b/c.yaml",
+            "a/b/d/e.yaml",
+            "a/b-x/f.yaml",
+            "a/b0/g.yaml",
+            "a/ba.yaml",
+            "b/h.yaml",
+            "a.yaml",
+        ];
+        let index = Index {
+            files: names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (PathBuf::from(n), vec![i]))
+                .collect(),
+        };
+        let under = |dir: &str| -> Vec<String> {
+            let dir = PathBuf::from(dir);
+            let mut found: Vec<String> = index
+                .under(&dir)
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            found.sort();
+            found
+        };
+        assert_eq!(under("a/b"), ["a/b/c.yaml", "a/b/d/e.yaml"]);
+        assert_eq!(under("a/b/d"), ["a/b/d/e.yaml"]);
+        assert_eq!(under("b"), ["b/h.yaml"]);
+        assert_eq!(under("").len(), names.len());
+        assert!(under("a/c").is_empty());
     }
 
     #[test]

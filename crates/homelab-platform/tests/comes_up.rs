@@ -708,3 +708,62 @@ fn sops_recipients_come_from_platform_toml() {
     assert!(!file(&files, ".sops.yaml").contains("NO RECIPIENT YET"));
     assert_eq!(ages(&files), vec![RECIPIENTS.join(","); 2]);
 }
+
+/// One source of the guide's defaults: the default platform.toml and its render are exactly
+/// the facts `check` (rules' guide settings) and `verify` (default expectations) take from
+/// `homelab_k8s::guide`, critical policies included.
+#[test]
+fn the_default_render_is_the_guide_check_and_verify_expect() {
+    use homelab_k8s::guide;
+    let config = default_config();
+    assert_eq!(config.storage.default_class, guide::DEFAULT_STORAGE_CLASS);
+    assert_eq!(config.storage.gpu_class, guide::GPU_STORAGE_CLASS);
+    assert_eq!(config.storage.max_replicas, guide::DEFAULT_REPLICAS);
+    assert_eq!(
+        config.storage.longhorn_snapshot.retain,
+        guide::SNAPSHOT_RETAIN
+    );
+    assert_eq!(config.cluster.lan_cidr, guide::LAN_CIDR);
+    assert_eq!(
+        config.components.longhorn.namespace,
+        guide::LONGHORN_NAMESPACE
+    );
+    let gpu_nodes: Vec<_> = config
+        .nodes
+        .iter()
+        .filter(|n| n.gpu.is_some())
+        .map(|n| n.name.as_str())
+        .collect();
+    assert_eq!(gpu_nodes, [guide::GPU_NODE]);
+
+    let files = rendered();
+    let mut enforced = Vec::new();
+    let mut privileged = Vec::new();
+    for (path, _) in files.iter() {
+        let name = path.to_string_lossy();
+        if !(name.ends_with(".yaml")
+            && (name.starts_with("policies/") || name.starts_with("infrastructure/namespaces/")))
+        {
+            continue;
+        }
+        for doc in docs(&files, &name) {
+            let action = &doc["spec"]["validationFailureAction"];
+            if doc["kind"] == "ClusterPolicy" && action == "Enforce" {
+                enforced.push(doc["metadata"]["name"].as_str().expect("name").to_owned());
+            }
+            if doc["kind"] == "Namespace"
+                && doc["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+            {
+                privileged.push(doc["metadata"]["name"].as_str().expect("name").to_owned());
+            }
+        }
+    }
+    enforced.sort();
+    privileged.sort();
+    let mut critical = guide::CRITICAL_POLICIES.to_vec();
+    critical.sort_unstable();
+    assert_eq!(enforced, critical);
+    let mut expected = guide::PRIVILEGED_NAMESPACES.to_vec();
+    expected.sort_unstable();
+    assert_eq!(privileged, expected);
+}

@@ -19,21 +19,6 @@ pub struct Violation {
     pub detail: String,
 }
 
-const BASELINE_CAPS: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
 const SAFE_SYSCTLS: &[&str] = &[
     "kernel.shm_rmid_forced",
     "net.ipv4.ip_local_port_range",
@@ -288,7 +273,7 @@ pub fn check(level: &str, resource: &Value) -> Vec<Violation> {
                         if restricted {
                             a != "NET_BIND_SERVICE"
                         } else {
-                            !BASELINE_CAPS.contains(&a.as_str())
+                            !homelab_k8s::workload::BASELINE_CAPABILITIES.contains(&a.as_str())
                         }
                     })
                     .collect();

@@ -94,6 +94,10 @@ impl Row {
 pub struct Validation {
     /// Sorted as they should be printed.
     pub rows: Vec<Row>,
+    /// Resources counted in the summary but not in `rows`: a caller that knows the format
+    /// prints nothing for them (valid resources without findings, when not verbose) keeps
+    /// only their count, so memory does not grow with every valid resource.
+    pub unlisted: Counts,
     /// Number of files read.
     pub files: usize,
     /// Only standard input was read (the summary says "parsing stdin").
@@ -121,14 +125,9 @@ impl Counts {
 
 impl Validation {
     pub fn counts(&self) -> Counts {
-        let mut c = Counts::default();
+        let mut c = self.unlisted;
         for r in self.rows.iter().filter(|r| !r.is_file_note()) {
-            match r.verdict {
-                Verdict::Valid => c.valid += 1,
-                Verdict::Invalid => c.invalid += 1,
-                Verdict::Error => c.errors += 1,
-                Verdict::Skipped => c.skipped += 1,
-            }
+            c.add(r.verdict);
         }
         c
     }
@@ -137,6 +136,28 @@ impl Validation {
     pub fn failed(&self) -> bool {
         let c = self.counts();
         c.invalid + c.errors > 0
+    }
+}
+
+/// Whether `format` prints anything for a resource whose row is `verdict` with no
+/// diagnostics but notes: when it does not, the row can be counted in
+/// [`Validation::unlisted`] instead of kept.
+pub fn prints_quiet_row(format: ValidationFormat, verbose: bool, row: &Row) -> bool {
+    let quiet = matches!(row.verdict, Verdict::Valid | Verdict::Skipped)
+        && row.object.is_some()
+        && row.diagnostics.iter().all(|d| d.severity == Severity::Note);
+    !quiet || verbose || matches!(format, ValidationFormat::Junit | ValidationFormat::Tap)
+}
+
+impl Counts {
+    /// Counts `verdict` once.
+    pub fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Valid => self.valid += 1,
+            Verdict::Invalid => self.invalid += 1,
+            Verdict::Error => self.errors += 1,
+            Verdict::Skipped => self.skipped += 1,
+        }
     }
 }
 

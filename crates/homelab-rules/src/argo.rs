@@ -6,7 +6,7 @@ use crate::workload::sync_wave;
 use crate::Repo;
 use homelab_manifest::{Document, ResourceExt};
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One source of an Application (single `source` or each of `sources`), with its pointer.
 pub struct AppSource<'a> {
@@ -114,6 +114,43 @@ impl Deployment {
             Some(files) => files.contains(file),
             None => in_dir(file, &self.dir, self.recurse),
         }
+    }
+
+    /// The entries of `by_path` (nodes by repository path) whose file this deploys, in
+    /// ascending order.
+    fn reached(&self, by_path: &BTreeMap<&str, Vec<usize>>) -> Vec<usize> {
+        let mut out: Vec<usize> = match (&self.glob, &self.files) {
+            (Some(_), _) => by_path
+                .iter()
+                .filter(|(path, _)| self.contains(path))
+                .flat_map(|(_, nodes)| nodes.iter().copied())
+                .collect(),
+            (None, Some(files)) => files
+                .iter()
+                .filter_map(|file| by_path.get(file.as_str()))
+                .flatten()
+                .copied()
+                .collect(),
+            (None, None) => {
+                let prefix = if self.dir.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}/", self.dir)
+                };
+                by_path
+                    .range::<str, _>((
+                        std::ops::Bound::Included(prefix.as_str()),
+                        std::ops::Bound::Unbounded,
+                    ))
+                    .take_while(|(path, _)| path.starts_with(&prefix))
+                    .filter(|(path, _)| in_dir(path, &self.dir, self.recurse))
+                    .flat_map(|(_, nodes)| nodes.iter().copied())
+                    .collect()
+            }
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     fn folder(repo: &Repo, path: &str, recurse: bool) -> Deployment {
@@ -245,11 +282,11 @@ fn appset_deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
                 Some((normalise_dir(path), exclude))
             })
             .collect();
-        for dir in folders(repo) {
-            let included = patterns.iter().any(|(p, ex)| !ex && glob_match(p, &dir));
-            let excluded = patterns.iter().any(|(p, ex)| *ex && glob_match(p, &dir));
+        for dir in repo.folders() {
+            let included = patterns.iter().any(|(p, ex)| !ex && glob_match(p, dir));
+            let excluded = patterns.iter().any(|(p, ex)| *ex && glob_match(p, dir));
             if included && !excluded {
-                out.push(Deployment::folder(repo, &dir, recurse));
+                out.push(Deployment::folder(repo, dir, recurse));
             }
         }
         for f in git
@@ -291,19 +328,6 @@ fn appset_deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
     out
 }
 
-/// Every folder that holds a loaded file, relative to the root.
-fn folders(repo: &Repo) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for doc in repo.documents {
-        let path = repo.relative_path(doc);
-        let mut dir = crate::repo::parent(&path).to_string();
-        while out.insert(dir.clone()) && !dir.is_empty() {
-            dir = crate::repo::parent(&dir).to_string();
-        }
-    }
-    out
-}
-
 /// The Argo CD Applications and ApplicationSets, and the Flux Kustomizations, of a
 /// repository, with which deploys which.
 pub struct AppGraph<'a> {
@@ -324,12 +348,18 @@ impl<'a> AppGraph<'a> {
             })
             .collect();
         let paths: Vec<String> = nodes.iter().map(|d| repo.relative_path(d)).collect();
+        // The nodes of each file, by path: a deployment looks up the files it reaches
+        // instead of testing every node (nodes x nodes on a repository of many Kustomizations).
+        let mut by_path: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (j, path) in paths.iter().enumerate() {
+            by_path.entry(path.as_str()).or_default().push(j);
+        }
         let mut parents = vec![Vec::new(); nodes.len()];
         let mut children = vec![Vec::new(); nodes.len()];
         for (i, node) in nodes.iter().enumerate() {
             for deployment in deployments(repo, node) {
-                for (j, path) in paths.iter().enumerate() {
-                    if i != j && deployment.contains(path) && !children[i].contains(&j) {
+                for j in deployment.reached(&by_path) {
+                    if i != j && !children[i].contains(&j) {
                         children[i].push(j);
                         parents[j].push(i);
                     }
@@ -371,32 +401,24 @@ impl<'a> AppGraph<'a> {
 /// kustomization that lists itself, or a diamond of kustomizations listing each other many
 /// times, costs one visit per folder, not one per path through them), and a cycle adds nothing.
 fn kustomize_files(repo: &Repo, dir: &str) -> Option<BTreeSet<String>> {
-    let mut kustomizations: HashMap<String, &Document> = HashMap::new();
-    for doc in repo.documents.iter() {
-        let path = relative_path(repo, doc);
-        let (folder, file) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
-        if ["kustomization.yaml", "kustomization.yml", "Kustomization"].contains(&file) {
-            kustomizations.entry(folder.to_owned()).or_insert(doc);
-        }
-    }
     let mut walk = KustomizeWalk {
-        kustomizations,
+        repo,
         stack: Vec::new(),
         done: HashMap::new(),
     };
     walk.files(&join("", dir)?)
 }
 
-struct KustomizeWalk<'a> {
-    /// The kustomization document of each folder that has one.
-    kustomizations: HashMap<String, &'a Document>,
+struct KustomizeWalk<'r, 'a> {
+    /// Knows the kustomization document of each folder that has one.
+    repo: &'r Repo<'a>,
     /// The folders being expanded (to cut cycles).
     stack: Vec<String>,
     /// Folders already expanded.
     done: HashMap<String, Option<BTreeSet<String>>>,
 }
 
-impl KustomizeWalk<'_> {
+impl KustomizeWalk<'_, '_> {
     fn files(&mut self, dir: &str) -> Option<BTreeSet<String>> {
         if let Some(known) = self.done.get(dir) {
             return known.clone();
@@ -408,7 +430,7 @@ impl KustomizeWalk<'_> {
             // Its files are being gathered further up.
             return Some(BTreeSet::new());
         }
-        let kustomization = *self.kustomizations.get(dir)?;
+        let kustomization = self.repo.kustomization(dir)?;
         self.stack.push(dir.to_owned());
         let mut files = BTreeSet::new();
         for entry in ["resources", "components"]

@@ -70,23 +70,6 @@ const SYSTEM_COMPONENT_NAMESPACES: [&str; 18] = [
     "trivy-system",
 ];
 
-/// Capabilities the baseline level allows a container to add.
-const BASELINE_CAPABILITIES: [&str; 13] = [
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
-
 fn is_true(v: Option<&Value>) -> bool {
     v.and_then(Value::as_bool) == Some(true)
 }
@@ -125,7 +108,7 @@ pub fn needs_privileged(spec: &Value) -> Option<String> {
                 .filter_map(Value::as_str)
                 .find(|c| {
                     let c = c.trim_start_matches("CAP_");
-                    !BASELINE_CAPABILITIES.contains(&c)
+                    !homelab_k8s::workload::BASELINE_CAPABILITIES.contains(&c)
                 })
             {
                 return Some(format!("capability `{cap}`"));

@@ -3,15 +3,32 @@
 //! scanning), and the repository root (for `$values` paths).
 
 use homelab_manifest::{Class, Document, Source};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub struct Repo<'a> {
     pub documents: &'a [Document],
     pub sources: &'a [Arc<Source>],
     /// The repository root, when the input is one folder (enables path checks).
     pub root: Option<PathBuf>,
+    /// `root` as the prefix of the file names under it (`gitops/`); `None` when names are
+    /// already relative.
+    root_prefix: Option<String>,
+    /// Built on first use and shared by every rule: rules that look files up by path would
+    /// otherwise scan every document once per lookup (quadratic on large repositories).
+    index: OnceLock<PathIndex>,
+}
+
+/// The documents of the repository by relative path, and what follows from the paths.
+/// Documents are indices into `Repo::documents` (a borrow would make `Repo` invariant).
+struct PathIndex {
+    /// Documents of each file, in input order.
+    by_path: HashMap<String, Vec<usize>>,
+    /// The first document of each folder's `kustomization.yaml` (`.yml`, `Kustomization`).
+    kustomizations: HashMap<String, usize>,
+    /// Every folder that holds a loaded file, and their parents up to the root (`""`).
+    folders: BTreeSet<String>,
 }
 
 impl<'a> Repo<'a> {
@@ -20,11 +37,61 @@ impl<'a> Repo<'a> {
         sources: &'a [Arc<Source>],
         root: Option<PathBuf>,
     ) -> Self {
+        let root_prefix = root.as_ref().and_then(|root| {
+            let root = root.to_string_lossy().replace('\\', "/");
+            let root = root.trim_start_matches("./").trim_end_matches('/');
+            (!root.is_empty() && root != ".").then(|| format!("{root}/"))
+        });
         Repo {
             documents,
             sources,
             root,
+            root_prefix,
+            index: OnceLock::new(),
         }
+    }
+
+    fn index(&self) -> &PathIndex {
+        self.index.get_or_init(|| {
+            let mut by_path: HashMap<String, Vec<usize>> = HashMap::new();
+            let mut kustomizations = HashMap::new();
+            let mut folders = BTreeSet::new();
+            for (i, doc) in self.documents.iter().enumerate() {
+                let path = self.relative_path(doc);
+                if let Some(docs) = by_path.get_mut(&path) {
+                    docs.push(i);
+                    continue;
+                }
+                // A folder with two kustomization files: the first in input order, as kustomize
+                // refuses the folder anyway.
+                let (folder, file) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+                if ["kustomization.yaml", "kustomization.yml", "Kustomization"].contains(&file) {
+                    kustomizations.entry(folder.to_owned()).or_insert(i);
+                }
+                let mut dir = parent(&path).to_string();
+                while folders.insert(dir.clone()) && !dir.is_empty() {
+                    dir = parent(&dir).to_string();
+                }
+                by_path.insert(path, vec![i]);
+            }
+            PathIndex {
+                by_path,
+                kustomizations,
+                folders,
+            }
+        })
+    }
+
+    /// The kustomization document of a folder (relative to the root), when it has one: the
+    /// first document of its `kustomization.yaml`, `kustomization.yml` or `Kustomization`.
+    pub fn kustomization(&self, folder: &str) -> Option<&'a Document> {
+        let i = *self.index().kustomizations.get(folder)?;
+        Some(&self.documents[i])
+    }
+
+    /// Every folder that holds a loaded file, relative to the root.
+    pub fn folders(&self) -> &BTreeSet<String> {
+        &self.index().folders
     }
 
     /// Kubernetes objects only.
@@ -55,30 +122,29 @@ impl<'a> Repo<'a> {
 
     /// A document's path relative to the repository root, with `/` separators.
     pub fn relative_path(&self, doc: &Document) -> String {
-        let name = doc.source.name.replace('\\', "/");
-        let name = name.trim_start_matches("./").to_string();
-        if let Some(root) = &self.root {
-            let root = root.to_string_lossy().replace('\\', "/");
-            let root = root
-                .trim_start_matches("./")
-                .trim_end_matches('/')
-                .to_string();
-            if root.is_empty() || root == "." {
-                return name;
-            }
-            if let Some(rest) = name.strip_prefix(&format!("{root}/")) {
-                return rest.to_string();
-            }
-        }
-        name
+        let name = &doc.source.name;
+        let name: std::borrow::Cow<str> = if name.contains('\\') {
+            name.replace('\\', "/").into()
+        } else {
+            name.as_str().into()
+        };
+        let name = name.trim_start_matches("./");
+        self.root_prefix
+            .as_deref()
+            .and_then(|prefix| name.strip_prefix(prefix))
+            .unwrap_or(name)
+            .to_string()
     }
 
     /// The documents of the file at `relative` (a path from the repository root).
     pub fn documents_at(&self, relative: &str) -> Vec<&'a Document> {
         let relative = relative.trim_start_matches("./");
-        self.documents
-            .iter()
-            .filter(|d| self.relative_path(d) == relative)
+        self.index()
+            .by_path
+            .get(relative)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.documents[*i])
             .collect()
     }
 

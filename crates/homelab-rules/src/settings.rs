@@ -1,6 +1,7 @@
 //! What the rules need to know about the platform: LAN, nodes, exempt namespaces, budgets.
 //! Built from `platform.toml` by the binary; [`Settings::default`] is the guide's homelab.
 
+use homelab_k8s::guide;
 use std::net::IpAddr;
 use std::str::FromStr;
 
@@ -109,7 +110,7 @@ impl Settings {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         Settings {
             expectations: Expectations::Guide,
-            lan_cidrs: vec![Cidr::from_str("192.168.0.0/16").expect("valid")],
+            lan_cidrs: vec![Cidr::from_str(guide::LAN_CIDR).expect("valid")],
             privileged_namespaces: s(&[
                 "kube-system",
                 "longhorn-system",
@@ -118,12 +119,12 @@ impl Settings {
             ]),
             system_namespaces: s(&["kyverno", "longhorn-system", "gpu-workloads"]),
             ingress_namespaces: Some(s(&["kube-system", "traefik"])),
-            storage_nodes: Some(2),
-            gpu_nodes: Some(s(&["akula-prime"])),
+            storage_nodes: Some(guide::DEFAULT_REPLICAS as usize),
+            gpu_nodes: Some(s(&[guide::GPU_NODE])),
             storage_classes: s(&["local-path"]),
-            local_storage_classes: s(&["longhorn-gpu-local", "local-path"]),
-            gitlab_memory_budget: Some(8 * 1024 * 1024 * 1024),
-            critical_policies: s(&["pod-security-baseline"]),
+            local_storage_classes: s(&[guide::GPU_STORAGE_CLASS, "local-path"]),
+            gitlab_memory_budget: Some(guide::GITLAB_MEMORY_BUDGET),
+            critical_policies: s(&guide::CRITICAL_POLICIES),
             secrets_baseline: Default::default(),
             fingerprint_key: None,
         }

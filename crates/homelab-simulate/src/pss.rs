@@ -6,23 +6,6 @@
 use homelab_k8s::PodSpec;
 use serde_json::Value;
 
-/// Capabilities `baseline` lets a container add.
-const BASELINE_CAPABILITIES: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
-
 /// Why a pod with `spec` is rejected at `level` (`privileged`, `baseline`, `restricted`);
 /// empty when it is admitted.
 pub fn violations(spec: &PodSpec<'_>, level: &str) -> Vec<String> {
@@ -80,7 +63,7 @@ pub fn violations(spec: &PodSpec<'_>, level: &str) -> Vec<String> {
             let allowed = if level == "restricted" {
                 *cap == "NET_BIND_SERVICE"
             } else {
-                BASELINE_CAPABILITIES.contains(cap)
+                homelab_k8s::workload::BASELINE_CAPABILITIES.contains(cap)
             };
             if !allowed {
                 out.push(format!("container `{name}` adds capability {cap}"));

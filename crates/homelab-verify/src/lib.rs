@@ -34,6 +34,7 @@
 mod criteria;
 
 pub use criteria::evaluate;
+use homelab_k8s::guide;
 
 /// The verdicts as a checklist for `homelab_report::checklist::render`.
 pub fn checklist(criteria: &[Criterion]) -> Vec<homelab_report::checklist::Item> {
@@ -108,23 +109,19 @@ impl Default for Expectations {
     /// The guide's cluster (the embedded default `platform.toml`).
     fn default() -> Self {
         Expectations {
-            longhorn_namespace: "longhorn-system".into(),
-            default_class: "longhorn-homelab".into(),
-            default_replicas: 2,
-            gpu_class: Some("longhorn-gpu-local".into()),
-            snapshot_retain: 7,
+            longhorn_namespace: guide::LONGHORN_NAMESPACE.into(),
+            default_class: guide::DEFAULT_STORAGE_CLASS.into(),
+            default_replicas: guide::DEFAULT_REPLICAS,
+            gpu_class: Some(guide::GPU_STORAGE_CLASS.into()),
+            snapshot_retain: guide::SNAPSHOT_RETAIN,
             argocd_namespace: "argocd".into(),
             root_app: "root".into(),
             apps: Vec::new(),
             waves: (-2..=3).collect(),
             sealed_secrets: Some("kube-system".into()),
             kyverno: true,
-            critical_policies: vec![
-                "pod-security-baseline".into(),
-                "disallow-host-access".into(),
-                "require-pinned-images".into(),
-            ],
-            pss_exempt: vec!["longhorn-system".into(), "gpu-workloads".into()],
+            critical_policies: guide::CRITICAL_POLICIES.map(String::from).to_vec(),
+            pss_exempt: guide::PRIVILEGED_NAMESPACES.map(String::from).to_vec(),
             arc_namespace: Some("arc-systems".into()),
             arc_scale_sets: vec!["arc-linux-standard".into(), "arc-linux-gpu".into()],
             runner_group: "homelab-runners".into(),

@@ -676,3 +676,53 @@ fn duplicate_key_belongs_to_its_object() {
     assert_eq!(r["errors"][0]["rule"], "yaml/duplicate-key");
     assert_eq!(r["errors"][0]["path"], "/spec/replicas");
 }
+
+#[test]
+fn valid_resources_are_counted_the_same_whether_listed_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = DEPLOYMENT
+        .replace("name: web\n  namespace", "name: bad\n  namespace")
+        .replace("replicas: 2", "replicas: two");
+    let text = format!("{DEPLOYMENT}---\n{bad}---\n{DEPLOYMENT}");
+    let f = write(dir.path(), "d.yaml", &text);
+    let run = |args: &[&str]| -> String {
+        let out = homelab()
+            .arg("validate")
+            .args(args)
+            .arg(&f)
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let summary =
+        "Summary: 3 resources found in 1 file - Valid: 2, Invalid: 1, Errors: 0, Skipped: 0";
+    let quiet = run(&["-strict", "-summary"]);
+    assert!(quiet.contains(summary), "{quiet}");
+    assert!(!quiet.contains("is valid"), "{quiet}");
+    // The invalid object's line is quoted at its own number (the file keeps only that line).
+    let line = text
+        .lines()
+        .position(|l| l.contains("replicas: two"))
+        .unwrap()
+        + 1;
+    assert!(
+        quiet.contains(&format!("{line} |   replicas: two")),
+        "{quiet}"
+    );
+    let verbose = run(&["-strict", "-summary", "-verbose"]);
+    assert!(verbose.contains(summary), "{verbose}");
+    assert_eq!(verbose.matches("is valid").count(), 2, "{verbose}");
+    let json = run(&["-strict", "-summary", "-output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["summary"]["valid"], 2);
+    assert_eq!(v["resources"].as_array().unwrap().len(), 1);
+    // JUnit and TAP list every resource.
+    assert_eq!(
+        run(&["-strict", "-output", "tap"]).matches("\nok ").count(),
+        2
+    );
+    assert!(run(&["-strict", "-output", "junit"]).contains("tests=\"3\""));
+}

@@ -7,7 +7,9 @@
 use super::{Global, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE};
 use homelab_diagnostics::Severity;
 use homelab_manifest::{Document, LoadOptions};
-use homelab_report::validation::{self, ObjectRef, Row, Validation, ValidationFormat, Verdict};
+use homelab_report::validation::{
+    self, Counts, ObjectRef, Row, Validation, ValidationFormat, Verdict,
+};
 use homelab_schema::{FilenameFilter, Validator, ValidatorOptions, Validity};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -242,7 +244,15 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         // (and the text of the files that have findings to quote).
         inputs
             .par_iter()
-            .map(|input| validate_file(input, &load_options, &validator, &filter, verbose))
+            .map(|input| {
+                validate_file(
+                    input,
+                    &load_options,
+                    &validator,
+                    &filter,
+                    (opts.output, verbose),
+                )
+            })
             .collect::<Vec<FileRows>>()
     };
     let per_file = if opts.workers == 0 {
@@ -258,8 +268,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let mut keyed: Vec<(Row, RowOrder)> = Vec::new();
     let mut files: BTreeSet<String> = BTreeSet::new();
     let mut sources: BTreeMap<String, String> = BTreeMap::new();
+    let mut unlisted = Counts::default();
     for file in per_file {
         keyed.extend(file.rows);
+        unlisted.valid += file.unlisted.valid;
+        unlisted.skipped += file.unlisted.skipped;
         files.extend(file.files);
         sources.extend(file.snippets);
     }
@@ -271,6 +284,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
 
     let validation = Validation {
         rows: keyed.into_iter().map(|(row, _)| row).collect(),
+        unlisted,
         files: files.len(),
         stdin_only: opts.paths.iter().all(|p| p.as_os_str() == "-"),
         verbose,
@@ -294,9 +308,13 @@ type RowOrder = Option<(usize, Option<usize>)>;
 /// What one file contributes to the output.
 struct FileRows {
     rows: Vec<(Row, RowOrder)>,
+    /// Resources the output format prints nothing for (valid ones, when not verbose):
+    /// counted only.
+    unlisted: Counts,
     /// Files counted in the summary.
     files: BTreeSet<String>,
-    /// Redacted text of the file when a row quotes it.
+    /// Redacted text of the file when a row quotes it: only the quoted lines, the others
+    /// left empty so that line numbers still hold.
     snippets: BTreeMap<String, String>,
 }
 
@@ -305,10 +323,11 @@ fn validate_file(
     load_options: &LoadOptions,
     validator: &Validator,
     filter: &FilenameFilter,
-    verbose: bool,
+    (format, verbose): (ValidationFormat, bool),
 ) -> FileRows {
     let loaded = input.load(load_options);
     let mut rows = Vec::new();
+    let mut unlisted = Counts::default();
     let mut files = BTreeSet::new();
     // A reading fault inside an object (a duplicate key) is that object's: it is reported
     // on its row, which is then not valid.
@@ -386,7 +405,11 @@ fn validate_file(
                 .chain(homelab_schema::to_diagnostics(doc, &result))
                 .collect(),
         };
-        rows.push((row, Some((doc.doc_index, doc.item_index))));
+        if validation::prints_quiet_row(format, verbose, &row) {
+            rows.push((row, Some((doc.doc_index, doc.item_index))));
+        } else {
+            unlisted.add(row.verdict);
+        }
     }
     // Faults of objects that were not validated stay rows of their own.
     for ((file, _), diagnostics) in of_object {
@@ -399,15 +422,45 @@ fn validate_file(
         };
         rows.push((row, None));
     }
+    let quoted: HashMap<&str, BTreeSet<u32>> = rows
+        .iter()
+        .flat_map(|(r, _)| &r.diagnostics)
+        .filter_map(|d| d.location.as_ref())
+        .fold(HashMap::new(), |mut lines, at| {
+            lines.entry(at.file.as_str()).or_default().insert(at.line);
+            lines
+        });
     let snippets = crate::pipeline::snippet_sources(
         loaded.source.as_slice(),
         rows.iter().flat_map(|(r, _)| &r.diagnostics),
-    );
+    )
+    .into_iter()
+    .map(|(file, text)| {
+        let lines = quoted.get(file.as_str());
+        let kept = only_lines(&text, |n| lines.is_some_and(|l| l.contains(&n)));
+        (file, kept)
+    })
+    .collect();
     FileRows {
         rows,
+        unlisted,
         files,
         snippets,
     }
+}
+
+/// `text` with only the lines (1-based) that `keep` accepts; the others are emptied, so the
+/// kept lines keep their numbers.
+fn only_lines(text: &str, keep: impl Fn(u32) -> bool) -> String {
+    let mut out = String::new();
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if keep(u32::try_from(i + 1).unwrap_or(u32::MAX)) {
+            out.push_str(line);
+        } else if line.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// The embedded schemas: the Kubernetes bundle's versions, then one line per custom kind.
@@ -508,6 +561,16 @@ mod tests {
         assert_eq!(o.validator.reject_kinds, ["C"]);
         assert_eq!(o.workers, 2);
         assert_eq!(o.paths, [PathBuf::from("dir"), PathBuf::from("-")]);
+    }
+
+    #[test]
+    fn only_quoted_lines_are_kept_at_their_line_numbers() {
+        let text = "a: 1\nb: secret\r\nc: 3\nd: 4";
+        let kept = only_lines(text, |n| n == 2 || n == 4);
+        assert_eq!(kept, "\nb: secret\r\n\nd: 4");
+        assert_eq!(kept.lines().nth(1), Some("b: secret"));
+        assert_eq!(kept.lines().nth(3), Some("d: 4"));
+        assert_eq!(only_lines(text, |_| false), "\n\n\n");
     }
 
     #[test]
