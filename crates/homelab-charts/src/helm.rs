@@ -16,6 +16,10 @@ pub struct Limits {
     pub timeout: Duration,
     /// Bytes of standard output kept; a render that prints more is stopped.
     pub max_output: usize,
+    /// Bytes of address space helm may map (`ulimit -v`): a chart's templates can build
+    /// strings of any size (`repeat`) long before anything is printed. Go reserves about
+    /// 600 MiB at start; the largest charts of the platform render under 1.5 GiB.
+    pub max_memory: u64,
 }
 
 impl Default for Limits {
@@ -23,6 +27,7 @@ impl Default for Limits {
         Limits {
             timeout: Duration::from_secs(60),
             max_output: 64 * 1024 * 1024,
+            max_memory: 3 << 30,
         }
     }
 }
@@ -36,6 +41,8 @@ pub enum RunError {
     Timeout(Duration),
     /// helm printed more than the limit and was stopped.
     OutputTooLarge(usize),
+    /// helm went over its memory limit and was stopped.
+    OutOfMemory(u64),
     /// helm exited with an error (its standard error, trimmed).
     Failed(String),
 }
@@ -47,6 +54,13 @@ impl std::fmt::Display for RunError {
             RunError::Timeout(t) => write!(f, "helm ran over {} s and was stopped", t.as_secs()),
             RunError::OutputTooLarge(n) => {
                 write!(f, "helm printed over {n} bytes and was stopped")
+            }
+            RunError::OutOfMemory(n) => {
+                write!(
+                    f,
+                    "helm used over {} MiB of memory and was stopped",
+                    n >> 20
+                )
             }
             RunError::Failed(e) => write!(f, "{e}"),
         }
@@ -167,8 +181,16 @@ impl Helm {
     /// Runs helm with `args` in `home` (a private folder that becomes its home, cache, config
     /// and data folders). With `network` false every proxy points at a closed local port.
     pub fn run(&self, args: &[OsString], home: &Path, network: bool) -> Result<String, RunError> {
-        let mut command = Command::new(&self.path);
+        // The memory limit is set by a shell in the child just before it becomes helm: no
+        // `unsafe` pre-exec hook, and helm does not start at all when the limit cannot be set.
+        let mut command = Command::new("/bin/sh");
         command
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v {} || exit 125; exec \"$0\" \"$@\"",
+                self.limits.max_memory / 1024
+            ))
+            .arg(&self.path)
             .args(args)
             .current_dir(home)
             .env_clear()
@@ -261,6 +283,17 @@ impl Helm {
         }
         if !status.success() {
             let text = String::from_utf8_lossy(&stderr);
+            if status.code() == Some(125) {
+                return Err(RunError::Spawn(
+                    "the memory limit for helm could not be set".into(),
+                ));
+            }
+            if text.contains("fatal error: out of memory")
+                || text.contains("failed to reserve page summary memory")
+                || text.contains("cannot allocate memory")
+            {
+                return Err(RunError::OutOfMemory(self.limits.max_memory));
+            }
             let text: String = text
                 .lines()
                 .filter(|l| !l.starts_with("level=") && !l.trim().is_empty())
@@ -288,7 +321,7 @@ mod tests {
         let path = dir.join("helm");
         std::fs::write(
             &path,
-            "#!/bin/sh\ncase \"$1\" in\n  sleep) sleep 30;;\n  flood) yes;;\n  fail) echo 'level=WARN msg=x' >&2; echo 'Error: boom' >&2; exit 1;;\n  env) env;;\n  version) echo v9.9.9;;\nesac\n",
+            "#!/bin/sh\ncase \"$1\" in\n  sleep) sleep 30;;\n  flood) yes;;\n  fail) echo 'level=WARN msg=x' >&2; echo 'Error: boom' >&2; exit 1;;\n  env) env;;\n  limit) ulimit -v;;\n  oom) echo 'fatal error: out of memory' >&2; exit 2;;\n  version) echo v9.9.9;;\nesac\n",
         )
         .unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -298,6 +331,7 @@ mod tests {
             limits: Limits {
                 timeout: Duration::from_secs(1),
                 max_output: 4096,
+                max_memory: 256 << 20,
             },
         }
     }
@@ -317,6 +351,15 @@ mod tests {
         assert_eq!(
             helm.run(&["fail".into()], dir.path(), false),
             Err(RunError::Failed("boom".into()))
+        );
+        assert_eq!(
+            helm.run(&["limit".into()], dir.path(), false).as_deref(),
+            Ok("262144\n"),
+            "helm runs under its address-space limit"
+        );
+        assert_eq!(
+            helm.run(&["oom".into()], dir.path(), false),
+            Err(RunError::OutOfMemory(256 << 20))
         );
     }
 
