@@ -49,7 +49,7 @@ const CLUSTER_SCOPED: [&str; 24] = [
 ];
 
 /// Lexically normalised path (`a/./b/../c` = `a/c`); `None` when it climbs above its start.
-fn normalise(path: &Path) -> Option<PathBuf> {
+pub fn normalise(path: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {
@@ -65,7 +65,8 @@ fn normalise(path: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-fn file_of(doc: &Document) -> PathBuf {
+/// The file a document comes from, as a normalised path (its source name when it has no path).
+pub fn file_of(doc: &Document) -> PathBuf {
     let path = doc
         .source
         .path

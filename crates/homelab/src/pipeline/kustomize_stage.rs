@@ -14,6 +14,7 @@
 //! from a private temporary folder, bounded in time and output.
 
 use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
+use homelab_manifest::engines::{file_of, normalise};
 use homelab_manifest::{Class, Document, LoadOptions, Source};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -74,32 +75,6 @@ pub struct Built {
     /// Notes: roots built, roots not judged and why.
     pub diagnostics: Vec<Diagnostic>,
     origins: HashMap<String, Vec<(Location, Origin)>>,
-}
-
-/// Lexically normalised path (`a/./b/../c` = `a/c`); `None` when it climbs above its start.
-fn normalise(path: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    Some(out)
-}
-
-fn file_of(doc: &Document) -> PathBuf {
-    let path = doc
-        .source
-        .path
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(&doc.source.name));
-    normalise(&path).unwrap_or(path)
 }
 
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
