@@ -2394,32 +2394,21 @@ enum SecretSource {
 fn required_secrets(spec: &homelab_k8s::PodSpec<'_>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let required = |v: &Value| v.get("optional").and_then(Value::as_bool) != Some(true);
+    // The two ways a container names a Secret: one key (`env[].valueFrom.secretKeyRef`) or
+    // all of them (`envFrom[].secretRef`).
+    const CONTAINER_REFERENCES: [(&str, &str); 2] = [
+        ("env", "/valueFrom/secretKeyRef"),
+        ("envFrom", "/secretRef"),
+    ];
     for c in spec.containers() {
-        for (i, e) in c
-            .value
-            .get("env")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            if let Some(r) = e.pointer("/valueFrom/secretKeyRef") {
+        for (list, reference) in CONTAINER_REFERENCES {
+            let entries = c.value.get(list).and_then(Value::as_array);
+            for (i, e) in entries.into_iter().flatten().enumerate() {
+                let Some(r) = e.pointer(reference) else {
+                    continue;
+                };
                 if let (Some(name), true) = (r.get("name").and_then(Value::as_str), required(r)) {
-                    out.push((name.to_string(), format!("{}/env/{i}", c.pointer)));
-                }
-            }
-        }
-        for (i, e) in c
-            .value
-            .get("envFrom")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            if let Some(r) = e.get("secretRef") {
-                if let (Some(name), true) = (r.get("name").and_then(Value::as_str), required(r)) {
-                    out.push((name.to_string(), format!("{}/envFrom/{i}", c.pointer)));
+                    out.push((name.to_string(), format!("{}/{list}/{i}", c.pointer)));
                 }
             }
         }
