@@ -10,6 +10,9 @@
 #   5. the policy engine (scripts/bench-policy.sh), unless BENCH_POLICY=0.
 # Each command runs BENCH_RUNS times (default 3) under `/usr/bin/time -v`; the figures are
 # the best wall time, the best CPU time (user + sys) and the largest peak RSS of the runs.
+# Throughput divides the bytes of the files validate reads (not `du`, which adds the folders'
+# own sizes); the validate goal (60 MB/s on 2 cores) is also shown as a CPU budget, and
+# kubeconform's CPU and wall time as multiples of homelab's.
 # The machine is shared, so CPU time and peak RSS are the comparable figures; wall time and
 # throughput depend on the load, printed (`uptime`) before and after. Not part of the tests.
 #
@@ -63,12 +66,55 @@ import sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 label, mb, objects = sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 wall = min(r[0] for r in rows); cpu = min(r[1] for r in rows); rss = max(r[2] for r in rows)
+wall, cpu = max(wall, 1e-3), max(cpu, 1e-3)
 print(f"  {label:<34} wall {wall:6.2f} s  cpu {cpu:6.2f} s  peak {rss / 1024:7.1f} MB"
-      f"  {mb / wall:6.1f} MB/s  {objects / cpu:8.0f} objects/cpu-s")
+      f"  {mb / wall:6.1f} MB/s  {mb / cpu:6.1f} MB/cpu-s  {objects / cpu:8.0f} objects/cpu-s")
+PY
+  # The figures of the last measure, for ratios (best wall, best cpu).
+  last=$(python3 -c 'import sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+print(min(r[0] for r in rows), min(r[1] for r in rows))' "$work/runs")
+}
+
+# ratio LABEL "WALL CPU" "WALL CPU": how many times less the first takes than the second.
+ratio() {
+  python3 - "$@" <<'PY'
+import sys
+label, (hw, hc), (kw, kc) = sys.argv[1], map(float, sys.argv[2].split()), map(float, sys.argv[3].split())
+print(f"  {label:<34} kubeconform / homelab: cpu {kc / hc:5.1f}x  wall {kw / hw:5.1f}x (same load)")
 PY
 }
 
-size_mb() { du -sbL "$@" | awk '{s += $1} END {printf "%.1f", s / 1e6}'; }
+# validate_goal BYTES "WALL CPU": the throughput goal (60 MB/s on 2 cores) against this run.
+validate_goal() {
+  python3 - "$@" <<'PY'
+import sys
+size, (wall, cpu) = int(sys.argv[1]), map(float, sys.argv[2].split())
+budget = 2 * size / 60e6
+print(f"  validate throughput: {size / 1e6 / wall:.1f} MB/s of wall time, {size / 1e6 / cpu:.1f} MB per cpu-second;"
+      f" goal 60 MB/s on 2 cores = cpu <= {budget:.2f} s for these {size} bytes: "
+      + ("met" if cpu <= budget else "NOT met"))
+PY
+}
+
+# The bytes validate reads: its walk's files (regular *.yaml, *.yml, *.json, hidden folders
+# included, `.git` and symbolic links left out). `du` would also count the folders' own sizes
+# (7.7 MB of the corpus's 23.3 MB).
+input_bytes() {
+  python3 - "$@" <<'PY'
+import os, sys
+total = 0
+for top in sys.argv[1:]:
+    for root, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for f in files:
+            p = os.path.join(root, f)
+            if f.lower().endswith((".yaml", ".yml", ".json")) and not os.path.islink(p) and os.path.isfile(p):
+                total += os.path.getsize(p)
+print(total)
+PY
+}
+mb_of() { python3 -c 'import sys; print(f"{int(sys.argv[1]) / 1e6:.2f}")' "$1"; }
 objects_validated() { # resources validate saw (valid + invalid + errors + skipped)
   { "$bin" validate -summary -output json "$@" 2>/dev/null || true; } |
     python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["summary"].values()))' 2>/dev/null || echo 0
@@ -90,13 +136,17 @@ fi
 echo
 
 if [[ -d "$corpus" ]]; then
-  mb=$(size_mb "$corpus")
+  bytes=$(input_bytes "$corpus")
+  mb=$(mb_of "$bytes")
   n=$(objects_validated -strict "$corpus")
-  echo "corpus $corpus ($mb MB, $n resources):"
+  echo "corpus $corpus ($bytes bytes in the files validate reads, $n resources):"
   measure "homelab validate -strict" "$mb" "$n" "$bin" validate -strict -summary "$corpus"
+  homelab_last=$last
+  validate_goal "$bytes" "$last"
   measure "homelab check (one repo)" "$mb" "$n" "$bin" check "$corpus" --format json
   if command -v kubeconform >/dev/null; then
     measure "kubeconform -strict" "$mb" "$n" kubeconform "${kubeconform_args[@]}" "$corpus"
+    ratio "validate, corpus" "$homelab_last" "$last"
   fi
   echo
   for size in $sizes; do
@@ -104,12 +154,15 @@ if [[ -d "$corpus" ]]; then
     if [[ ! -d "$repo" ]]; then
       python3 scripts/bench-repo.py "$repo" --corpus "$corpus" --objects "$size" >/dev/null
     fi
-    mb=$(size_mb "$repo")
-    echo "generated repo, $size objects ($mb MB, 50 objects a file):"
+    bytes=$(input_bytes "$repo")
+    mb=$(mb_of "$bytes")
+    echo "generated repo, $size objects ($bytes bytes, 50 objects a file):"
     measure "homelab validate -strict" "$mb" "$size" "$bin" validate -strict -summary "$repo"
+    homelab_last=$last
     measure "homelab check" "$mb" "$size" "$bin" check "$repo" --format json
     if command -v kubeconform >/dev/null; then
       measure "kubeconform -strict" "$mb" "$size" kubeconform "${kubeconform_args[@]}" "$repo"
+      ratio "validate, $size objects" "$homelab_last" "$last"
     fi
   done
   echo
