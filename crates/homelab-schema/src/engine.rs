@@ -58,8 +58,9 @@ const MAX_VIOLATIONS: usize = 100;
 const MAX_DEPTH: usize = 512;
 
 pub fn validate(schema: &Compiled, value: &Value) -> Vec<Violation> {
-    if schema.has_defaults {
-        // The API server defaults an object before validating it; do the same on a copy.
+    if schema.has_defaults && needs_defaults(schema, schema.root, value, 0) {
+        // The API server defaults an object before validating it; do the same on a copy
+        // (only when some default applies: most objects are validated as they are).
         let mut defaulted = value.clone();
         apply_defaults(schema, schema.root, &mut defaulted, 0);
         return walk(schema, &defaulted);
@@ -77,6 +78,35 @@ fn walk(schema: &Compiled, value: &Value) -> Vec<Violation> {
     v.check(schema.root, value);
     v.out.truncate(MAX_VIOLATIONS);
     v.out
+}
+
+/// Whether [`apply_defaults`] would change `value`: an absent property that has a `default`,
+/// at any depth it descends to.
+fn needs_defaults(schema: &Compiled, id: NodeId, value: &Value, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    let node = schema.node(id);
+    match value {
+        Value::Object(map) => {
+            let Some(rules) = node.object.as_deref() else {
+                return false;
+            };
+            rules.properties.iter().any(|(name, child)| match map.get(&**name) {
+                None => schema.node(*child).default.is_some(),
+                Some(v) => needs_defaults(schema, *child, v, depth + 1),
+            }) || match rules.additional {
+                Some(Additional::Schema(sub)) => map
+                    .iter()
+                    .any(|(k, v)| rules.property(k).is_none() && needs_defaults(schema, sub, v, depth + 1)),
+                _ => false,
+            }
+        }
+        Value::Array(items) => node
+            .items
+            .is_some_and(|sub| items.iter().any(|item| needs_defaults(schema, sub, item, depth + 1))),
+        _ => false,
+    }
 }
 
 /// Fills absent properties that have a `default`, at every depth.

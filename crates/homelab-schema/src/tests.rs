@@ -631,3 +631,47 @@ fn diagnostics_carry_file_line_column_object_and_path() {
     assert!(req.message.contains("`template`"), "{}", req.message);
     assert_eq!(req.path.as_deref(), Some("/spec/template"));
 }
+
+#[test]
+fn crd_defaults_apply_where_a_field_is_absent_at_any_depth() {
+    // Defaults that break a rule of their own make defaulting visible in the findings.
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "size": {"type": "integer", "minimum": 1, "default": 0},
+                    "ports": {"type": "array", "items": {
+                        "type": "object",
+                        "properties": {"port": {"type": "integer", "minimum": 1, "default": 0}}
+                    }},
+                    "labels": {"type": "object", "additionalProperties": {
+                        "type": "object",
+                        "properties": {"weight": {"type": "integer", "maximum": 9, "default": 10}}
+                    }}
+                }
+            }
+        }
+    });
+    let c = compile(&schema, Dialect::Crd { strict: true });
+    let findings = |value: Value| -> Vec<(String, &'static str)> {
+        validate(&c, &value)
+            .into_iter()
+            .map(|v| (v.pointer, v.rule))
+            .collect()
+    };
+    let given = json!({"spec": {"size": 2, "ports": [{"port": 80}], "labels": {"a": {"weight": 1}}}});
+    assert_eq!(findings(given), []);
+    assert_eq!(findings(json!({"spec": {}})), [("/spec/size".into(), "schema/minimum")]);
+    assert_eq!(
+        findings(json!({"spec": {"size": 2, "ports": [{"port": 80}, {}]}})),
+        [("/spec/ports/1/port".into(), "schema/minimum")]
+    );
+    assert_eq!(
+        findings(json!({"spec": {"size": 2, "labels": {"a": {"weight": 1}, "b": {}}}})),
+        [("/spec/labels/b/weight".into(), "schema/maximum")]
+    );
+    // Without `spec`, nothing below it is defaulted.
+    assert_eq!(findings(json!({})), []);
+}

@@ -10,9 +10,9 @@ use homelab_manifest::{Document, LoadOptions};
 use homelab_report::validation::{
     self, Counts, ObjectRef, Row, Validation, ValidationFormat, Verdict,
 };
-use homelab_schema::{FilenameFilter, Validator, ValidatorOptions, Validity};
+use homelab_schema::{CrdSchema, FilenameFilter, Validator, ValidatorOptions, Validity};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -210,7 +210,6 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     }
     let verbose = opts.verbose || global.verbose > 0;
     let filter = FilenameFilter::new(&opts.ignore_patterns).map_err(anyhow::Error::msg)?;
-    let validator = Validator::new(opts.validator.clone())?;
 
     // kubeconform walks hidden folders too (`.kyverno-test/`, `.chainsaw-test/`); `.git` is
     // always skipped by the loader.
@@ -218,31 +217,20 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         include_hidden: true,
         ..LoadOptions::default()
     };
-    let inputs = homelab_manifest::inputs(&opts.paths, &load_options);
+    // Listing the files and inflating the embedded schemas are independent: one core each.
+    let (validator, inputs) = rayon::join(
+        || Validator::new(opts.validator.clone()),
+        || homelab_manifest::inputs(&opts.paths, &load_options),
+    );
+    // The process ends right after the report is written: freeing every compiled schema
+    // one by one would only cost time.
+    let validator = std::mem::ManuallyDrop::new(validator?);
     let stream = || {
-        // The input's CRDs replace the catalog for their kinds, so they are registered before
-        // any object is validated: a first pass parses only the files that mention them.
-        let crds: Vec<Vec<Document>> = inputs
-            .par_iter()
-            .map(|input| {
-                input
-                    .load_if(&load_options, &|text| {
-                        text.contains("CustomResourceDefinition")
-                    })
-                    .documents
-                    .into_iter()
-                    .filter(|d| {
-                        d.kind() == Some("CustomResourceDefinition")
-                            && !filter.ignores(&d.source.name)
-                    })
-                    .collect()
-            })
-            .collect();
-        validator.add_crds_from(&crds.into_iter().flatten().collect::<Vec<_>>());
         // Files are independent: each is read, parsed, validated and reduced to its rows while
         // the others are in flight, so memory holds the files being worked on plus the rows
-        // (and the text of the files that have findings to quote).
-        inputs
+        // (and the text of the files that have findings to quote). Each file is read and
+        // parsed once, against the schemas known before the input's own CRDs.
+        let first: Vec<(FileRows, Vec<CrdSchema>)> = inputs
             .par_iter()
             .map(|input| {
                 validate_file(
@@ -253,7 +241,42 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
                     (opts.output, verbose),
                 )
             })
-            .collect::<Vec<FileRows>>()
+            .collect();
+        let (mut per_file, crds): (Vec<FileRows>, Vec<Vec<CrdSchema>>) = first.into_iter().unzip();
+        let crds: Vec<CrdSchema> = crds.into_iter().flatten().collect();
+        if crds.is_empty() {
+            return per_file;
+        }
+        // The input's CRDs replace every other schema of their kinds: the files with objects
+        // of those kinds are validated again, now that every CRD of the input is known.
+        let defined: HashSet<(String, String)> = crds
+            .iter()
+            .map(|c| (c.api_version.clone(), c.kind.clone()))
+            .collect();
+        validator.add_crd_schemas(crds);
+        let again: Vec<usize> = per_file
+            .iter()
+            .enumerate()
+            .filter(|(_, file)| file.kinds.iter().any(|k| defined.contains(k)))
+            .map(|(i, _)| i)
+            .collect();
+        let redone: Vec<FileRows> = again
+            .par_iter()
+            .map(|&i| {
+                validate_file(
+                    &inputs[i],
+                    &load_options,
+                    &validator,
+                    &filter,
+                    (opts.output, verbose),
+                )
+                .0
+            })
+            .collect();
+        for (i, file) in again.into_iter().zip(redone) {
+            per_file[i] = file;
+        }
+        per_file
     };
     let per_file = if opts.workers == 0 {
         stream()
@@ -316,6 +339,8 @@ struct FileRows {
     /// Redacted text of the file when a row quotes it: only the quoted lines, the others
     /// left empty so that line numbers still hold.
     snippets: BTreeMap<String, String>,
+    /// The (apiVersion, kind) of every object validated, each once.
+    kinds: Vec<(String, String)>,
 }
 
 fn validate_file(
@@ -324,7 +349,7 @@ fn validate_file(
     validator: &Validator,
     filter: &FilenameFilter,
     (format, verbose): (ValidationFormat, bool),
-) -> FileRows {
+) -> (FileRows, Vec<CrdSchema>) {
     let loaded = input.load(load_options);
     let mut rows = Vec::new();
     let mut unlisted = Counts::default();
@@ -376,6 +401,8 @@ fn validate_file(
     // Documents of one file are validated in parallel too: a single large stream (stdin)
     // still uses every core.
     let checked: Vec<_> = documents.par_iter().map(|d| validator.check(d)).collect();
+    let mut crds = Vec::new();
+    let mut kinds: Vec<(String, String)> = Vec::new();
     for (doc, result) in documents.into_iter().zip(checked) {
         if !files.contains(&doc.source.name) {
             files.insert(doc.source.name.clone());
@@ -383,9 +410,41 @@ fn validate_file(
         let Some(result) = result else {
             continue;
         };
-        let reading = of_object
-            .remove(&(doc.source.name.clone(), doc.id()))
-            .unwrap_or_default();
+        if let (Some(api_version), Some(kind)) = (doc.api_version(), doc.kind()) {
+            if !kinds.iter().any(|(a, k)| a == api_version && k == kind) {
+                kinds.push((api_version.to_owned(), kind.to_owned()));
+            }
+            if homelab_schema::crd::is_crd(&doc.value) {
+                crds.extend(homelab_schema::crd::from_crd(&doc.value, &doc.source.name));
+            }
+        }
+        let reading = if of_object.is_empty() {
+            Vec::new()
+        } else {
+            of_object
+                .remove(&(doc.source.name.clone(), doc.id()))
+                .unwrap_or_default()
+        };
+        let verdict = match (result.status, reading.is_empty()) {
+            (Validity::Error, _) => Verdict::Error,
+            (_, false) | (Validity::Invalid, _) => Verdict::Invalid,
+            (Validity::Valid, true) => Verdict::Valid,
+            (Validity::Skipped, true) => Verdict::Skipped,
+        };
+        // Most resources are valid and print nothing: they are counted without building
+        // their row (the same test as for a built row, on a row with nothing to place).
+        if reading.is_empty() && result.findings.iter().all(|f| f.severity == Severity::Note) {
+            let bare = Row {
+                file: String::new(),
+                object: Some(ObjectRef::default()),
+                verdict,
+                diagnostics: Vec::new(),
+            };
+            if !validation::prints_quiet_row(format, verbose, &bare) {
+                unlisted.add(verdict);
+                continue;
+            }
+        }
         let row = Row {
             file: doc.source.name.clone(),
             object: Some(ObjectRef {
@@ -394,12 +453,7 @@ fn validate_file(
                 api_version: doc.api_version().unwrap_or("").to_string(),
                 namespace: doc.namespace().map(str::to_string),
             }),
-            verdict: match (result.status, reading.is_empty()) {
-                (Validity::Error, _) => Verdict::Error,
-                (_, false) | (Validity::Invalid, _) => Verdict::Invalid,
-                (Validity::Valid, true) => Verdict::Valid,
-                (Validity::Skipped, true) => Verdict::Skipped,
-            },
+            verdict,
             diagnostics: reading
                 .into_iter()
                 .chain(homelab_schema::to_diagnostics(doc, &result))
@@ -441,12 +495,16 @@ fn validate_file(
         (file, kept)
     })
     .collect();
-    FileRows {
-        rows,
-        unlisted,
-        files,
-        snippets,
-    }
+    (
+        FileRows {
+            rows,
+            unlisted,
+            files,
+            snippets,
+            kinds,
+        },
+        crds,
+    )
 }
 
 /// `text` with only the lines (1-based) that `keep` accepts; the others are emptied, so the
