@@ -214,9 +214,7 @@ fn tool_configuration(
         {
             Some("a kube-scheduler policy configuration (`--policy-config-file`)")
         }
-        ("", "Config")
-            if api_version == "v1" && has_any(&["clusters", "contexts", "users"]) =>
-        {
+        ("", "Config") if api_version == "v1" && has_any(&["clusters", "contexts", "users"]) => {
             Some("a kubeconfig file")
         }
         ("kustomize.config.k8s.io", _) => Some("a kustomize build file"),
