@@ -92,19 +92,25 @@ fn needs_defaults(schema: &Compiled, id: NodeId, value: &Value, depth: usize) ->
             let Some(rules) = node.object.as_deref() else {
                 return false;
             };
-            rules.properties.iter().any(|(name, child)| match map.get(&**name) {
-                None => schema.node(*child).default.is_some(),
-                Some(v) => needs_defaults(schema, *child, v, depth + 1),
-            }) || match rules.additional {
-                Some(Additional::Schema(sub)) => map
-                    .iter()
-                    .any(|(k, v)| rules.property(k).is_none() && needs_defaults(schema, sub, v, depth + 1)),
-                _ => false,
-            }
+            rules
+                .properties
+                .iter()
+                .any(|(name, child)| match map.get(&**name) {
+                    None => schema.node(*child).default.is_some(),
+                    Some(v) => needs_defaults(schema, *child, v, depth + 1),
+                })
+                || match rules.additional {
+                    Some(Additional::Schema(sub)) => map.iter().any(|(k, v)| {
+                        rules.property(k).is_none() && needs_defaults(schema, sub, v, depth + 1)
+                    }),
+                    _ => false,
+                }
         }
-        Value::Array(items) => node
-            .items
-            .is_some_and(|sub| items.iter().any(|item| needs_defaults(schema, sub, item, depth + 1))),
+        Value::Array(items) => node.items.is_some_and(|sub| {
+            items
+                .iter()
+                .any(|item| needs_defaults(schema, sub, item, depth + 1))
+        }),
         _ => false,
     }
 }

@@ -661,9 +661,13 @@ fn crd_defaults_apply_where_a_field_is_absent_at_any_depth() {
             .map(|v| (v.pointer, v.rule))
             .collect()
     };
-    let given = json!({"spec": {"size": 2, "ports": [{"port": 80}], "labels": {"a": {"weight": 1}}}});
+    let given =
+        json!({"spec": {"size": 2, "ports": [{"port": 80}], "labels": {"a": {"weight": 1}}}});
     assert_eq!(findings(given), []);
-    assert_eq!(findings(json!({"spec": {}})), [("/spec/size".into(), "schema/minimum")]);
+    assert_eq!(
+        findings(json!({"spec": {}})),
+        [("/spec/size".into(), "schema/minimum")]
+    );
     assert_eq!(
         findings(json!({"spec": {"size": 2, "ports": [{"port": 80}, {}]}})),
         [("/spec/ports/1/port".into(), "schema/minimum")]
