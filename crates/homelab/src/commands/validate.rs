@@ -228,55 +228,58 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     let stream = || {
         // Files are independent: each is read, parsed, validated and reduced to its rows while
         // the others are in flight, so memory holds the files being worked on plus the rows
-        // (and the text of the files that have findings to quote). Each file is read and
-        // parsed once, against the schemas known before the input's own CRDs.
-        let first: Vec<(FileRows, Vec<CrdSchema>)> = inputs
+        // (and the text of the files that have findings to quote).
+        //
+        // The input's CRDs replace every other schema of their kinds, so they must be known
+        // before the objects that use them are validated. A first pass reads every file but
+        // parses only those that mention CRDs; their rows are kept (against the schemas known
+        // so far) and so are their CRDs.
+        let mentions_crds = |text: &str| text.contains("CustomResourceDefinition");
+        let first: Vec<Option<(FileRows, Vec<CrdSchema>)>> = inputs
             .par_iter()
             .map(|input| {
-                validate_file(
-                    input,
-                    &load_options,
-                    &validator,
-                    &filter,
-                    (opts.output, verbose),
-                )
+                let loaded = input.load_if(&load_options, &mentions_crds);
+                loaded
+                    .source
+                    .is_some()
+                    .then(|| validate_file(loaded, &validator, &filter, (opts.output, verbose)))
             })
             .collect();
-        let (mut per_file, crds): (Vec<FileRows>, Vec<Vec<CrdSchema>>) = first.into_iter().unzip();
-        let crds: Vec<CrdSchema> = crds.into_iter().flatten().collect();
-        if crds.is_empty() {
-            return per_file;
+        let mut crds: Vec<CrdSchema> = Vec::new();
+        let mut per_file: Vec<Option<FileRows>> = Vec::with_capacity(first.len());
+        for file in first {
+            per_file.push(file.map(|(rows, found)| {
+                crds.extend(found);
+                rows
+            }));
         }
-        // The input's CRDs replace every other schema of their kinds: the files with objects
-        // of those kinds are validated again, now that every CRD of the input is known.
         let defined: HashSet<(String, String)> = crds
             .iter()
             .map(|c| (c.api_version.clone(), c.kind.clone()))
             .collect();
         validator.add_crd_schemas(crds);
-        let again: Vec<usize> = per_file
+        // Then every other file, and again the few files of the first pass with objects of a
+        // kind an input CRD defines.
+        let rest: Vec<usize> = per_file
             .iter()
             .enumerate()
-            .filter(|(_, file)| file.kinds.iter().any(|k| defined.contains(k)))
+            .filter(|(_, file)| {
+                file.as_ref()
+                    .is_none_or(|f| f.kinds.iter().any(|k| defined.contains(k)))
+            })
             .map(|(i, _)| i)
             .collect();
-        let redone: Vec<FileRows> = again
+        let done: Vec<FileRows> = rest
             .par_iter()
             .map(|&i| {
-                validate_file(
-                    &inputs[i],
-                    &load_options,
-                    &validator,
-                    &filter,
-                    (opts.output, verbose),
-                )
-                .0
+                let loaded = inputs[i].load(&load_options);
+                validate_file(loaded, &validator, &filter, (opts.output, verbose)).0
             })
             .collect();
-        for (i, file) in again.into_iter().zip(redone) {
-            per_file[i] = file;
+        for (i, file) in rest.into_iter().zip(done) {
+            per_file[i] = Some(file);
         }
-        per_file
+        per_file.into_iter().flatten().collect::<Vec<FileRows>>()
     };
     let per_file = if opts.workers == 0 {
         stream()
@@ -343,14 +346,13 @@ struct FileRows {
     kinds: Vec<(String, String)>,
 }
 
+/// The rows of one loaded file, and the CRDs it holds.
 fn validate_file(
-    input: &homelab_manifest::Input,
-    load_options: &LoadOptions,
+    loaded: homelab_manifest::FileLoaded,
     validator: &Validator,
     filter: &FilenameFilter,
     (format, verbose): (ValidationFormat, bool),
 ) -> (FileRows, Vec<CrdSchema>) {
-    let loaded = input.load(load_options);
     let mut rows = Vec::new();
     let mut unlisted = Counts::default();
     let mut files = BTreeSet::new();
