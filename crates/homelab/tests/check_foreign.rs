@@ -633,3 +633,42 @@ fn builtin_transformers_and_admission_policies_of_v1beta1() {
         "{removed:?}"
     );
 }
+
+/// Flux Operator adds its kinds to the notification-controller's Alert enum: an Alert on a
+/// FluxInstance is valid wherever the operator installs Flux, a misspelt kind is not.
+#[test]
+fn alerts_on_flux_operator_kinds_are_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "alerts/alert.yaml",
+        "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata:\n  name: alertmanager\n  namespace: flux-system\nspec:\n  providerRef:\n    name: alertmanager\n  eventSeverity: error\n  eventSources:\n    - kind: FluxInstance\n      name: flux\n    - kind: Kustomization\n      name: '*'\n",
+    );
+    write(
+        dir,
+        "alerts/typo.yaml",
+        "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata:\n  name: typo\n  namespace: flux-system\nspec:\n  providerRef:\n    name: alertmanager\n  eventSources:\n    - kind: Kustomizaton\n      name: '*'\n",
+    );
+    let report = check(dir);
+    let problems = problems(&report);
+    assert!(
+        !problems.iter().any(|(_, file, _)| file == "alert.yaml"),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|(rule, file, _)| rule == "schema/enum" && file == "typo.yaml"),
+        "{problems:?}"
+    );
+    let notes = findings(&report, "note");
+    assert!(
+        notes
+            .iter()
+            .any(|(rule, file, message)| rule == "schema/enum"
+                && file == "alert.yaml"
+                && message.contains("Flux Operator adds `FluxInstance`")),
+        "{notes:?}"
+    );
+}

@@ -178,6 +178,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     );
     diagnostics.extend(charts.diagnostics);
     homelab_rules::applied::set_aside(&mut diagnostics, &not_applied);
+    homelab_rules::patched_enums::accept_extended_enums(&mut diagnostics, &repo);
 
     let select: Vec<String> = config
         .select
