@@ -5,6 +5,7 @@
 
 pub(crate) mod charts_stage;
 mod config;
+mod flux_release;
 mod kustomize_stage;
 mod policy_stage;
 pub(crate) mod simulate_input;
@@ -179,6 +180,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     diagnostics.extend(charts.diagnostics);
     homelab_rules::applied::set_aside(&mut diagnostics, &not_applied);
     homelab_rules::patched_enums::accept_extended_enums(&mut diagnostics, &repo);
+    flux_release::accept_older_flux_versions(&mut diagnostics, &documents, &sources);
 
     let select: Vec<String> = config
         .select
