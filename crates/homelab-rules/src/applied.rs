@@ -499,11 +499,9 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
         }
     }
     for (path, file) in &graph.files {
-        if is_kustomization_file(path) {
-            continue;
-        }
+        let kustomization = is_kustomization_file(path);
         let dir = parent(path);
-        if let Some(k) = graph.kustomization_file(dir) {
+        if let Some(k) = graph.kustomization_file(dir).filter(|_| !kustomization) {
             if graph.files[&k]
                 .docs
                 .first()
@@ -517,7 +515,9 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
                 continue;
             }
         }
-        if has_engine && file.has_objects() {
+        // A kustomization in a hidden folder is a candidate too: as a start, it would apply
+        // the folder it hides.
+        if has_engine && (file.has_objects() || kustomization) {
             if let Some(hidden) = path
                 .split('/')
                 .take(path.split('/').count() - 1)

@@ -156,6 +156,17 @@ fn files_nothing_applies_are_not_judged_as_objects_to_apply() {
         ".archive/old-app/secret.yaml",
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: old-app\n  namespace: web\nstringData:\n  password: Zq8vN3rTq1xL0pWc\n",
     );
+    // Listed by a kustomization, but one in the archive.
+    write(
+        dir,
+        ".archive/old-app/app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n",
+    );
+    write(
+        dir,
+        ".archive/old-app/app/deployment.yaml",
+        &DEPLOYMENT_WITHOUT_SELECTOR.replace("NAME", "archived"),
+    );
     // Beside a kustomization that does not list it, but a script of the repository applies
     // it by hand: judged.
     write(
@@ -202,6 +213,7 @@ fn files_nothing_applies_are_not_judged_as_objects_to_apply() {
             "`apps/overlay/kustomization.yaml` lists `../base/gpu/ks.yaml` only in a comment (line 5)",
         ),
         (".archive/old-app/ks.yaml", "hidden folder `.archive/`"),
+        (".archive/old-app/app/deployment.yaml", "hidden folder `.archive/`"),
         (
             "apps/base/web/app/patches/unused.yaml",
             "`apps/base/web/app/kustomization.yaml` lists 1 other file of `apps/base/web/app/patches/` one by one, not this one",
