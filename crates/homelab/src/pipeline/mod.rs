@@ -8,6 +8,7 @@ mod config;
 mod kustomize_stage;
 mod policy_stage;
 pub(crate) mod simulate_input;
+mod simulate_kustomize;
 mod sops_stage;
 mod suppress;
 
