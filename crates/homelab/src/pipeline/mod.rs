@@ -9,6 +9,7 @@ mod flux_release;
 mod kustomize_stage;
 mod policy_stage;
 pub(crate) mod simulate_input;
+mod simulate_kustomize;
 mod sops_stage;
 mod suppress;
 
