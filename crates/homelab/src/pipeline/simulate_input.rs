@@ -77,7 +77,8 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
         }
     }
     let first_rendered = documents.len();
-    documents.extend(rendered.documents.iter().cloned());
+    let mut rendered = rendered;
+    documents.append(&mut rendered.documents);
 
     let (policy, _) = policy_stage::run(&documents);
     let index: HashMap<(String, String), usize> = documents
