@@ -6,6 +6,7 @@
 //! and shown by `homelab rules --explain ID`. Rules are pure: they read the [`Repo`] and the
 //! [`Settings`] and return diagnostics; they never touch the file system or the terminal.
 
+pub mod applied;
 mod argo;
 mod charts;
 pub mod fingerprint;

@@ -149,6 +149,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     validator.add_crds_from(&documents);
 
     let repo = homelab_rules::Repo::new(&documents, &sources, root.clone());
+    let not_applied = homelab_rules::applied::not_applied(&repo);
     let rules = homelab_rules::all();
     let ((schema, (policy, policy_rules)), mut platform) = rayon::join(
         || {
@@ -176,6 +177,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         &documents[first_rendered..],
     );
     diagnostics.extend(charts.diagnostics);
+    homelab_rules::applied::set_aside(&mut diagnostics, &not_applied);
 
     let select: Vec<String> = config
         .select
