@@ -533,12 +533,7 @@ fn another_helm_version_misses_the_render_cache() {
 fn a_damaged_render_cache_is_a_miss_with_the_same_findings() {
     let Some(_) = helm() else { return };
     let f = Fixture::new();
-    f.app(
-        "web",
-        "webapp",
-        "1.2.0",
-        "replicaCount: 2\nimage:\n  tagg: x\n",
-    );
+    f.app("web", "webapp", "1.2.0", WEB_VALUES);
     f.write("policies/pss.yaml", PSS_POLICY);
     let (code, first) = f.check_with_charts();
     let entries: Vec<PathBuf> = walk(&f.cache.join("renders"));
