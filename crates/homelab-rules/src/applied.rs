@@ -17,6 +17,9 @@
 //!   (`# - ../../base/app/ks.yaml`): switched off on purpose;
 //! - the repository has a GitOps engine (Argo CD or Flux objects) and the file lies in a
 //!   hidden folder (`.archive/`) that no engine or kustomization path reaches;
+//! - it is a kubeadm patch: named after the component it patches
+//!   (`kube-controller-manager.yaml`, `etcd+json.yaml`), holding only static Pods, in a
+//!   repository whose kubeadm or kind configuration sets a `patches` `directory`;
 //!
 //! and in every case nothing else in the repository reaches it. Evidence that the file is
 //! applied by hand outweighs the folder-based kinds (not a comment, which says "off"): an
@@ -39,7 +42,7 @@ pub static RULE_DOC: RuleDoc = RuleDoc {
     id: "load/not-applied",
     severity: Severity::Note,
     summary: "Files that nothing in the repository applies (findings on them set aside as notes)",
-    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`). Except for the comment, evidence of a file applied by hand wins: an Application or Flux Kustomization that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`). Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`); or it is a kubeadm patch (named after the component it patches, such as `kube-controller-manager.yaml`, holding only static Pods, in a repository whose kubeadm or kind configuration sets a patches `directory`). Except for the comment, evidence of a file applied by hand wins: an Application or Flux Kustomization that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`). Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
 };
 
 /// Rules whose findings stay as they are on a file nothing applies: they judge the file in
@@ -81,6 +84,9 @@ enum Evidence {
     Siblings,
     /// In a hidden folder of a repository an engine applies.
     Hidden,
+    /// A kubeadm patch (`kube-controller-manager.yaml` in the patches directory a kubeadm or
+    /// kind configuration of the repository names): kubeadm merges it into a static Pod.
+    KubeadmPatch,
 }
 
 /// One file of the repository as the graph sees it.
@@ -498,17 +504,24 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             }
         }
     }
+    // What each kustomization lists or uses, computed once (a folder can hold many files).
+    let kustomization_edges: BTreeMap<&str, BTreeSet<String>> = graph
+        .files
+        .keys()
+        .filter(|p| is_kustomization_file(p))
+        .map(|k| (k.as_str(), graph.edges(k).into_iter().collect()))
+        .collect();
     for (path, file) in &graph.files {
-        if is_kustomization_file(path) {
-            continue;
-        }
+        let kustomization = is_kustomization_file(path);
         let dir = parent(path);
-        if let Some(k) = graph.kustomization_file(dir) {
+        if let Some(k) = graph.kustomization_file(dir).filter(|_| !kustomization) {
             if graph.files[&k]
                 .docs
                 .first()
                 .is_some_and(|d| is_real_kustomization(d))
-                && !graph.edges(&k).contains(path)
+                && !kustomization_edges
+                    .get(k.as_str())
+                    .is_some_and(|listed| listed.contains(path))
             {
                 candidates.entry(path.clone()).or_insert_with(|| Candidate {
                     why: format!("`{k}` in the same folder does not list it"),
@@ -517,7 +530,9 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
                 continue;
             }
         }
-        if has_engine && file.has_objects() {
+        // A kustomization in a hidden folder is a candidate too: as a start, it would apply
+        // the folder it hides.
+        if has_engine && (file.has_objects() || kustomization) {
             if let Some(hidden) = path
                 .split('/')
                 .take(path.split('/').count() - 1)
@@ -539,16 +554,13 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
     }
     // The files kustomizations list one by one (not through a folder), by folder.
     let mut listed_in_folder: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
-    let listed: Vec<(String, &str)> = graph
-        .files
-        .keys()
-        .filter(|p| is_kustomization_file(p))
-        .flat_map(|k| {
-            graph
-                .edges(k)
-                .into_iter()
+    let listed: Vec<(String, &str)> = kustomization_edges
+        .iter()
+        .flat_map(|(k, targets)| {
+            targets
+                .iter()
                 .filter(|t| !is_kustomization_file(t))
-                .map(move |t| (t, k.as_str()))
+                .map(move |t| (t.clone(), *k))
         })
         .collect();
     for (file, kustomization) in &listed {
@@ -587,6 +599,33 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             }
         }
     }
+    // kubeadm patches: files named after the component they patch, in a folder kubeadm reads
+    // (`patches: {directory: ...}` of a kubeadm or kind configuration in the repository).
+    let kubeadm_patches = repo.sources.iter().any(|s| {
+        s.text.contains("kubeadm") && s.text.contains("patches:") && s.text.contains("directory:")
+    });
+    if kubeadm_patches {
+        static PATCH_NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let name = PATCH_NAME.get_or_init(|| {
+            regex::Regex::new(r"^(kube-apiserver|kube-controller-manager|kube-scheduler|etcd|kubeletconfiguration)[0-9A-Za-z_-]*(\+(strategic|merge|json))?\.(yaml|yml|json)$").unwrap()
+        });
+        for (path, file) in &graph.files {
+            let file_name = path.rsplit('/').next().unwrap_or(path);
+            let static_pods = file
+                .docs
+                .iter()
+                .filter(|d| d.class == Class::Object)
+                .all(|d| d.kind() == Some("Pod") || d.kind() == Some("KubeletConfiguration"));
+            if file.has_objects() && static_pods && name.is_match(file_name) {
+                candidates.entry(path.clone()).or_insert_with(|| Candidate {
+                    why: format!(
+                        "`{file_name}` is named like a kubeadm patch and the repository configures kubeadm with a patches directory: kubeadm merges it into the component's static Pod"
+                    ),
+                    evidence: Evidence::KubeadmPatch,
+                });
+            }
+        }
+    }
     if candidates.is_empty() {
         return Vec::new();
     }
@@ -597,7 +636,7 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
     // task file or document of the repository names is applied from there.
     let mentioned = mentioned_elsewhere(repo, &candidates);
     candidates.retain(|path, candidate| match candidate.evidence {
-        Evidence::SwitchedOff => true,
+        Evidence::SwitchedOff | Evidence::KubeadmPatch => true,
         Evidence::SameFolder | Evidence::Siblings | Evidence::Hidden => {
             let root = graph.files[path].docs.iter().any(|d| {
                 is_engine_object(d) && graph.engine_targets(path, d).iter().any(|t| t != path)

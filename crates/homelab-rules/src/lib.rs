@@ -12,6 +12,7 @@ mod charts;
 pub mod fingerprint;
 mod gpu;
 mod netpol;
+pub mod patched_enums;
 mod pod_security;
 pub mod redact;
 mod repo;

@@ -187,6 +187,8 @@ struct State<'i, 'a> {
     pods: BTreeMap<usize, Vec<String>>,
     /// Where each Secret (namespace, name) comes from.
     secrets: HashMap<(String, String), SecretSource>,
+    /// The Application that creates each Secret.
+    secret_apps: HashMap<(String, String), Option<String>>,
     /// Where each object is created, by index.
     keys: Vec<Key>,
     /// What became of each object processed so far: `None` Healthy, `Some(cause)` stalled.
@@ -382,6 +384,7 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         placements: Vec::new(),
         pods: BTreeMap::new(),
         secrets: HashMap::new(),
+        secret_apps: HashMap::new(),
         keys: input.objects.iter().map(key_of).collect(),
         status: HashMap::new(),
         namespace_labels: HashMap::new(),
@@ -574,6 +577,10 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
             ("", "Secret") => {
                 let name = o.doc.name().unwrap_or_default().to_string();
                 state
+                    .secret_apps
+                    .entry((ns.clone(), name.clone()))
+                    .or_insert_with(|| o.application.clone());
+                state
                     .secrets
                     .entry((ns, name))
                     .or_insert(SecretSource::Plain(key));
@@ -588,6 +595,10 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
                     .unwrap_or_default()
                     .to_string();
                 let broken = unsealable(o.doc).map(|(_, why)| why);
+                state
+                    .secret_apps
+                    .entry((ns.clone(), name.clone()))
+                    .or_insert_with(|| o.application.clone());
                 state
                     .secrets
                     .entry((ns, name))
@@ -734,7 +745,7 @@ impl State<'_, '_> {
                 origin.at.clone(),
                 format!("{cause} [chart {}]", origin.description),
             ),
-            None => (o.doc.location(pointer), cause),
+            None => (o.location(pointer), cause),
         };
         Stall {
             wave: key.0,
@@ -1508,6 +1519,23 @@ impl State<'_, '_> {
     ) -> bool {
         let ns = namespace.unwrap_or("default").to_string();
         for (name, pointer) in required_secrets(spec) {
+            // A later wave, or a later sync wave of the same Application (ArgoCD waits for
+            // each of an Application's waves to be Healthy before the next).
+            let same_app = o.application.is_some()
+                && self.secret_apps.get(&(ns.clone(), name.clone())) == Some(&o.application);
+            let later =
+                |made: &Key| made.0 > key.0 || (same_app && made.0 == key.0 && made.1 > key.1);
+            let when = |made: &Key| {
+                if made.0 > key.0 {
+                    format!("wave {}", made.0)
+                } else {
+                    format!(
+                        "sync wave {} of Application {}",
+                        made.1,
+                        o.application.as_deref().unwrap_or_default()
+                    )
+                }
+            };
             let cause = match self.secrets.get(&(ns.clone(), name.clone())) {
                 None => {
                     self.assumptions.insert(format!(
@@ -1518,13 +1546,13 @@ impl State<'_, '_> {
                 Some(SecretSource::Sealed(id, _, Some(why))) => format!(
                     "its pods cannot start (CreateContainerConfigError): Secret `{ns}/{name}` comes from {id}, which the controller cannot unseal: {why}"
                 ),
-                Some(SecretSource::Sealed(id, made, None)) if made.0 > key.0 => format!(
-                    "its pods cannot start before wave {} creates Secret `{ns}/{name}` ({id}), and that wave waits for this one",
-                    made.0
+                Some(SecretSource::Sealed(id, made, None)) if later(made) => format!(
+                    "its pods cannot start before {} creates Secret `{ns}/{name}` ({id}), and that wave waits for this one",
+                    when(made)
                 ),
-                Some(SecretSource::Plain(made)) if made.0 > key.0 => format!(
-                    "its pods cannot start before wave {} creates Secret `{ns}/{name}`, and that wave waits for this one",
-                    made.0
+                Some(SecretSource::Plain(made)) if later(made) => format!(
+                    "its pods cannot start before {} creates Secret `{ns}/{name}`, and that wave waits for this one",
+                    when(made)
                 ),
                 Some(_) => continue,
             };
@@ -2233,7 +2261,7 @@ fn pod_labels(doc: &homelab_manifest::Document, spec: &homelab_k8s::PodSpec<'_>)
 fn where_is(o: &Object<'_>, pointer: &str) -> String {
     match &o.origin {
         Some(origin) => format!("{}, values at {}", origin.description, origin.at),
-        None => o.doc.location(pointer).to_string(),
+        None => o.location(pointer).to_string(),
     }
 }
 

@@ -44,6 +44,113 @@ pub struct Object<'a> {
     pub repo_path: Option<String>,
     /// Set for chart-rendered objects: where findings about them belong.
     pub origin: Option<Origin>,
+    /// The kustomize patches merged into it, in the order they were applied.
+    pub patches: Vec<Patch<'a>>,
+}
+
+/// A kustomize patch merged into an object: a finding on a field it sets belongs to it.
+#[derive(Debug, Clone, Copy)]
+pub struct Patch<'a> {
+    pub doc: &'a Document,
+    /// JSON 6902 operations (`[{op, path, value}]`); else a strategic-merge patch.
+    pub operations: bool,
+    /// Where an inline patch is written in its kustomization.
+    pub inline_at: Option<&'a Location>,
+}
+
+impl Object<'_> {
+    /// Where the field at `pointer` is written: in the last patch that sets it, else in the
+    /// object's own file.
+    pub fn location(&self, pointer: &str) -> Location {
+        for patch in self.patches.iter().rev() {
+            if let Some(at) = patch.sets(&self.doc.value, pointer) {
+                return at;
+            }
+        }
+        self.doc.location(pointer)
+    }
+}
+
+/// Whether `patch` gives every key of `merged`, at every level of maps (values may differ:
+/// later transformers, such as a name prefix, change them).
+fn covers(patch: &serde_json::Value, merged: &serde_json::Value) -> bool {
+    match (patch, merged) {
+        (serde_json::Value::Object(p), serde_json::Value::Object(m)) => {
+            p.len() >= m.len()
+                && m.iter()
+                    .all(|(k, mv)| p.get(k).is_some_and(|pv| covers(pv, mv)))
+        }
+        _ => true,
+    }
+}
+
+impl Patch<'_> {
+    /// Where this patch sets the field at `pointer` of the merged object `merged`, if it does.
+    fn sets(&self, merged: &serde_json::Value, pointer: &str) -> Option<Location> {
+        let at = |patch_pointer: &str| match self.inline_at {
+            Some(at) => at.clone(),
+            None => self.doc.location(patch_pointer),
+        };
+        if pointer.is_empty() {
+            return None;
+        }
+        if self.operations {
+            let ops = self.doc.value.as_array()?;
+            for (i, op) in ops.iter().enumerate().rev() {
+                let path = op.get("path").and_then(serde_json::Value::as_str)?;
+                let rest = if pointer == path {
+                    ""
+                } else if let Some(rest) = pointer.strip_prefix(path).filter(|r| r.starts_with('/'))
+                {
+                    rest
+                } else {
+                    continue;
+                };
+                let inside = format!("/{i}/value{rest}");
+                return Some(if self.doc.value.pointer(&inside).is_some() {
+                    at(&inside)
+                } else {
+                    at(&format!("/{i}"))
+                });
+            }
+            return None;
+        }
+        // Walk the pointer through the merged object and the patch together; list items
+        // are matched by their merge key (`name`, `mountPath`, ...), else by position.
+        let mut m = merged;
+        let mut p = &self.doc.value;
+        let mut patch_pointer = String::new();
+        for token in pointer.trim_start_matches('/').split('/') {
+            let unescaped = token.replace("~1", "/").replace("~0", "~");
+            match (m, p) {
+                (serde_json::Value::Object(mm), serde_json::Value::Object(pm)) => {
+                    m = mm.get(&unescaped)?;
+                    p = pm.get(&unescaped)?;
+                    patch_pointer.push('/');
+                    patch_pointer.push_str(token);
+                }
+                (serde_json::Value::Array(ma), serde_json::Value::Array(pa)) => {
+                    let i: usize = token.parse().ok()?;
+                    let item = ma.get(i)?;
+                    let keyed = ["name", "mountPath", "containerPort", "port", "devicePath"]
+                        .iter()
+                        .find_map(|k| item.get(*k).map(|v| (*k, v)));
+                    let j = match keyed {
+                        Some((k, v)) => pa.iter().position(|x| x.get(k) == Some(v))?,
+                        None if i < pa.len() => i,
+                        None => return None,
+                    };
+                    m = item;
+                    p = &pa[j];
+                    patch_pointer.push_str(&format!("/{j}"));
+                }
+                _ => return None,
+            }
+        }
+        // A map the patch only adds to is the object's; a value, a list or a map it gives
+        // whole (every key the merged map has) is its own.
+        covers(p, m).then(|| at(&patch_pointer))
+    }
 }
 
 /// Where a chart-rendered object comes from.

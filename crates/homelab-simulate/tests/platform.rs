@@ -32,6 +32,7 @@ fn run_on(yaml: &str, nodes: Vec<Node>) -> Simulation {
                 application: None,
                 repo_path: None,
                 origin: None,
+                patches: Vec::new(),
             })
             .collect(),
         nodes,

@@ -33,6 +33,7 @@ fn run(yaml: &str) -> Simulation {
                 application: None,
                 repo_path: None,
                 origin: None,
+                patches: Vec::new(),
             })
             .collect(),
         nodes: nodes(),
@@ -374,6 +375,7 @@ fn admission_denials_from_the_caller_stall_the_object() {
             application: None,
             repo_path: None,
             origin: None,
+            patches: Vec::new(),
         }],
         nodes: nodes(),
         denials: vec![homelab_simulate::Denial {
@@ -408,12 +410,14 @@ spec:
             application: None,
             repo_path: Some("argocd/apps/late.yaml".into()),
             origin: None,
+            patches: Vec::new(),
         },
         Object {
             doc: &c[0],
             application: None,
             repo_path: Some("apps/late/cm.yaml".into()),
             origin: None,
+            patches: Vec::new(),
         },
     ];
     homelab_simulate::assign_applications(&mut objects);
@@ -455,6 +459,7 @@ fn a_device_plugin_rejected_at_admission_is_named_by_the_gpu_pods_that_wait_for_
                 application: None,
                 repo_path: None,
                 origin: None,
+                patches: Vec::new(),
             })
             .collect(),
         nodes: nodes(),
@@ -513,6 +518,7 @@ fn with_unrendered_helm_sources_a_missing_device_plugin_is_an_assumption() {
                 application: None,
                 repo_path: None,
                 origin: None,
+                patches: Vec::new(),
             })
             .collect(),
         nodes: nodes(),
@@ -563,6 +569,7 @@ spec:
                 application: None,
                 repo_path: None,
                 origin: None,
+                patches: Vec::new(),
             })
             .collect(),
         nodes: nodes(),

@@ -156,6 +156,17 @@ fn files_nothing_applies_are_not_judged_as_objects_to_apply() {
         ".archive/old-app/secret.yaml",
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: old-app\n  namespace: web\nstringData:\n  password: Zq8vN3rTq1xL0pWc\n",
     );
+    // Listed by a kustomization, but one in the archive.
+    write(
+        dir,
+        ".archive/old-app/app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n",
+    );
+    write(
+        dir,
+        ".archive/old-app/app/deployment.yaml",
+        &DEPLOYMENT_WITHOUT_SELECTOR.replace("NAME", "archived"),
+    );
     // Beside a kustomization that does not list it, but a script of the repository applies
     // it by hand: judged.
     write(
@@ -202,6 +213,7 @@ fn files_nothing_applies_are_not_judged_as_objects_to_apply() {
             "`apps/overlay/kustomization.yaml` lists `../base/gpu/ks.yaml` only in a comment (line 5)",
         ),
         (".archive/old-app/ks.yaml", "hidden folder `.archive/`"),
+        (".archive/old-app/app/deployment.yaml", "hidden folder `.archive/`"),
         (
             "apps/base/web/app/patches/unused.yaml",
             "`apps/base/web/app/kustomization.yaml` lists 1 other file of `apps/base/web/app/patches/` one by one, not this one",
@@ -313,4 +325,51 @@ fn plain_folders_without_a_deploy_graph_are_judged_in_full() {
     assert!(!all(&report, dir)
         .iter()
         .any(|(_, rule, _, _, _)| rule == "load/not-applied"));
+}
+
+/// A kubeadm patch (named after the component it patches, in the patches directory a kind or
+/// kubeadm configuration of the repository names) is merged into a static Pod by kubeadm, not
+/// applied; the same file in a repository that configures no kubeadm patches is judged.
+#[test]
+fn kubeadm_patches_are_not_objects_to_apply() {
+    let patch = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-controller-manager\n  namespace: kube-system\nspec:\n  containers:\n    - name: kube-controller-manager\n      image: registry.k8s.io/kube-controller-manager:latest\n";
+    let kind_config = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n  - role: control-plane\n    extraMounts:\n      - hostPath: ./patches\n        containerPath: /patches\nkubeadmConfigPatches:\n  - |\n    kind: ClusterConfiguration\n    patches:\n      directory: /patches\n";
+    let with_kubeadm = tempfile::tempdir().unwrap();
+    write(with_kubeadm.path(), "e2e/kind/config.yml", kind_config);
+    write(
+        with_kubeadm.path(),
+        "e2e/kind/patches/kube-controller-manager.yaml",
+        patch,
+    );
+    let report = check(with_kubeadm.path());
+    assert!(
+        problems_in(
+            &report,
+            with_kubeadm.path(),
+            "e2e/kind/patches/kube-controller-manager.yaml"
+        )
+        .is_empty(),
+        "{:#?}",
+        all(&report, with_kubeadm.path())
+    );
+    assert!(all(&report, with_kubeadm.path())
+        .iter()
+        .any(|(_, rule, _, _, facts)| rule == "load/not-applied"
+            && facts.contains("named like a kubeadm patch")));
+
+    let without = tempfile::tempdir().unwrap();
+    write(
+        without.path(),
+        "e2e/kind/patches/kube-controller-manager.yaml",
+        patch,
+    );
+    let report = check(without.path());
+    assert_eq!(
+        problems_in(
+            &report,
+            without.path(),
+            "e2e/kind/patches/kube-controller-manager.yaml"
+        ),
+        ["image/latest-tag"]
+    );
 }

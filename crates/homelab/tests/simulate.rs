@@ -371,3 +371,133 @@ fn the_html_report_of_check_has_a_simulated_rollout_section_and_dot_is_a_digraph
     assert!(dot.contains("pvc-no-consumer"), "{dot}");
     assert!(dot.trim_end().ends_with('}'));
 }
+
+/// An Application deploying `apps/web` (destination namespace `web`, created by ArgoCD with
+/// no Pod Security label) whose kustomization is `kustomization`; the namespace `locked`
+/// (Pod Security `restricted`) is applied by hand.
+fn namespaced_repo(root: &Path, kustomization: &str) {
+    write(
+        root,
+        "argocd/web.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: web, namespace: argocd}\nspec:\n  project: default\n  source: {repoURL: 'https://example.org/repo.git', path: apps/web}\n  destination: {server: 'https://kubernetes.default.svc', namespace: web}\n  syncPolicy: {syncOptions: [CreateNamespace=true]}\n",
+    );
+    write(
+        root,
+        "namespaces/locked.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: locked\n  labels: {pod-security.kubernetes.io/enforce: restricted}\n",
+    );
+    write(
+        root,
+        "apps/web/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: 'example.org/web:1'}]\n",
+    );
+    write(root, "apps/web/kustomization.yaml", kustomization);
+}
+
+#[test]
+fn a_kustomization_namespace_puts_its_pods_under_that_namespaces_pod_security() {
+    let cache = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    namespaced_repo(
+        repo.path(),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: locked\nresources: [web.yaml]\n",
+    );
+    let (code, json) = simulate(repo.path(), cache.path());
+    assert_eq!(code, 1, "{json:#}");
+    let stall = &json["waves"][0]["stalls"][0];
+    assert_eq!(stall["class"], "pod-security", "{json:#}");
+    assert_eq!(stall["object"], "apps/v1/Deployment locked/web", "{json:#}");
+    assert!(
+        stall["cause"]
+            .as_str()
+            .unwrap()
+            .contains("`restricted` of namespace `locked`"),
+        "{json:#}"
+    );
+    assert!(
+        stall["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("apps/web/web.yaml"),
+        "{json:#}"
+    );
+    assert_eq!(stall["line"], 8, "the pod template's spec: {json:#}");
+
+    // Without `namespace:` the Deployment lands in the Application's namespace: it runs.
+    let plain = tempfile::tempdir().unwrap();
+    namespaced_repo(
+        plain.path(),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [web.yaml]\n",
+    );
+    let (code, json) = simulate(plain.path(), cache.path());
+    assert_eq!(code, 0, "{json:#}");
+}
+
+/// An overlay that renames a base's objects and patches its Deployment to read a Secret
+/// the base creates one wave later.
+fn overlay_repo(root: &Path, overlay: &str) {
+    write(
+        root,
+        "argocd/web.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: web, namespace: argocd}\nspec:\n  project: default\n  source: {repoURL: 'https://example.org/repo.git', path: apps/web/overlay}\n  destination: {server: 'https://kubernetes.default.svc', namespace: web}\n  syncPolicy: {syncOptions: [CreateNamespace=true]}\n",
+    );
+    write(
+        root,
+        "apps/web/base/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [web.yaml]\n",
+    );
+    write(
+        root,
+        "apps/web/base/web.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  annotations: {argocd.argoproj.io/sync-wave: '1'}\nstringData: {token: x}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: 'example.org/web:1'}]\n",
+    );
+    write(
+        root,
+        "apps/web/overlay/env.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          envFrom:\n            - secretRef: {name: creds}\n",
+    );
+    write(root, "apps/web/overlay/kustomization.yaml", overlay);
+}
+
+#[test]
+fn an_overlays_patch_and_name_prefix_are_simulated_and_blamed_at_the_patch() {
+    let cache = tempfile::tempdir().unwrap();
+    // The prefix renames the Secret and the reference the patch adds: the pod waits for
+    // `prod-creds`, which comes one wave later.
+    let repo = tempfile::tempdir().unwrap();
+    overlay_repo(
+        repo.path(),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../base]\nnamePrefix: prod-\npatches:\n  - path: env.yaml\n",
+    );
+    let (code, json) = simulate(repo.path(), cache.path());
+    assert_eq!(code, 1, "{json:#}");
+    let stall = &json["waves"][0]["stalls"][0];
+    assert_eq!(stall["class"], "secret-unavailable", "{json:#}");
+    assert_eq!(stall["object"], "apps/v1/Deployment prod-web", "{json:#}");
+    assert!(
+        stall["cause"]
+            .as_str()
+            .unwrap()
+            .contains("`web/prod-creds`"),
+        "{json:#}"
+    );
+    assert!(
+        stall["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("apps/web/overlay/env.yaml"),
+        "the patch that adds the reference: {json:#}"
+    );
+    assert_eq!(stall["line"], 10, "{json:#}");
+
+    // Without the patch the Deployment reads no Secret: it converges, under its new name.
+    let plain = tempfile::tempdir().unwrap();
+    overlay_repo(
+        plain.path(),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../base]\nnamePrefix: prod-\n",
+    );
+    let (code, json) = simulate(plain.path(), cache.path());
+    assert_eq!(code, 0, "{json:#}");
+    let healthy = json["waves"].to_string();
+    assert!(healthy.contains("Deployment prod-web"), "{json:#}");
+}

@@ -5,9 +5,11 @@
 
 pub(crate) mod charts_stage;
 mod config;
+mod flux_release;
 mod kustomize_stage;
 mod policy_stage;
 pub(crate) mod simulate_input;
+mod simulate_kustomize;
 mod sops_stage;
 mod suppress;
 
@@ -178,6 +180,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     );
     diagnostics.extend(charts.diagnostics);
     homelab_rules::applied::set_aside(&mut diagnostics, &not_applied);
+    homelab_rules::patched_enums::accept_extended_enums(&mut diagnostics, &repo);
+    flux_release::accept_older_flux_versions(&mut diagnostics, &documents, &sources);
 
     let select: Vec<String> = config
         .select

@@ -3,11 +3,13 @@
 //! repository's own Kyverno Enforce policies, and the nodes of `platform.toml` with the
 //! labels, taints and reservations of their k3s configuration (`host/k3s/<node>/config.yaml`).
 
-use super::{charts_stage, drop_test_fixtures, policy_stage, CheckConfig, CheckOptions};
+use super::{
+    charts_stage, drop_test_fixtures, policy_stage, simulate_kustomize, CheckConfig, CheckOptions,
+};
 use anyhow::Context;
 use homelab_diagnostics::Severity;
 use homelab_manifest::{Class, Document, LoadOptions};
-use homelab_simulate::{Denial, Input, Node, Object, Origin};
+use homelab_simulate::{Denial, Input, Node, Object, Origin, Patch};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,9 @@ pub struct Loaded {
     documents: Vec<Document>,
     /// The Application that deploys each of the repository's own documents (by index).
     owners: Vec<Option<String>>,
+    /// The kustomize patches merged into each of the repository's own documents.
+    patched: Vec<Vec<usize>>,
+    patches: Vec<simulate_kustomize::Patch>,
     first_rendered: usize,
     rendered: homelab_charts::Rendered,
     denials: Vec<(usize, String)>,
@@ -38,8 +43,14 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
     let config = CheckConfig::discover(Some(root))?;
     let mut loaded = homelab_manifest::load(&[root.to_path_buf()], &LoadOptions::default());
     let _ = drop_test_fixtures(&mut loaded);
+    // What kustomize and Flux make of the files (namespaces, labels, patches that are not
+    // objects), so that each object is simulated where and as it will be applied.
+    let _ = homelab_manifest::engines::apply(&mut loaded, Some(root));
+    // Then the rest of what kustomize does: patches, name prefixes, annotations, images.
+    let kustomized = simulate_kustomize::apply(&mut loaded.documents);
     let deployed = Deployed::of(&loaded, root);
     let mut owners = Vec::new();
+    let mut patched = Vec::new();
     let mut documents: Vec<Document> = Vec::new();
     for d in loaded.documents {
         if d.class != Class::Object || is_build_file(&d) {
@@ -55,6 +66,13 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
             Some(Ownership::By(app)) => owners.push(Some(app)),
             _ => owners.push(None),
         }
+        patched.push(
+            kustomized
+                .patched
+                .get(&simulate_kustomize::key(&d))
+                .cloned()
+                .unwrap_or_default(),
+        );
         documents.push(d);
     }
     let mut options = CheckOptions {
@@ -68,7 +86,7 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
     }
     let version = config.kubernetes_version.clone();
     let rendered = charts_stage::render(&documents, Some(root), &config, &options, version);
-    let mut assumptions = Vec::new();
+    let mut assumptions: Vec<String> = kustomized.assumptions.iter().cloned().collect();
     let mut incomplete = false;
     for d in &rendered.diagnostics {
         if d.severity != Severity::Note || d.rule == "charts/not-rendered" {
@@ -102,6 +120,8 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
         root: root.to_path_buf(),
         documents,
         owners,
+        patched,
+        patches: kustomized.patches,
         first_rendered,
         rendered,
         denials,
@@ -186,6 +206,18 @@ impl Loaded {
                         application: self.owners.get(i).cloned().flatten(),
                         repo_path: relative(&self.root, &doc.source.name),
                         origin: None,
+                        patches: self
+                            .patched
+                            .get(i)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|&p| self.patches.get(p))
+                            .map(|p| Patch {
+                                doc: &p.doc,
+                                operations: p.operations,
+                                inline_at: p.inline_at.as_ref(),
+                            })
+                            .collect(),
                     };
                 }
                 let origin = self.rendered.provenance.origin(doc);
@@ -206,6 +238,7 @@ impl Loaded {
                         ),
                         at: record.at.clone(),
                     }),
+                    patches: Vec::new(),
                 }
             })
             .collect();
