@@ -93,6 +93,9 @@ enum ChartInput {
     Folder(archive::Files),
 }
 
+/// A kept render (or helm's error), and whether it came from the render cache.
+type Fetched = (Result<String, String>, bool);
+
 /// A source with its chart and values, ready for helm.
 struct Parsed {
     cached: bool,
@@ -296,7 +299,7 @@ pub fn render_sources(
     // helm's YAML, cold and warm runs see exactly the same documents, and the second pass
     // below needs no parse. (The cache key's version tag changes with this format.)
     let helm_time = std::sync::Mutex::new(std::time::Duration::ZERO);
-    let run = |key: &str, job: &Job, apis: &[String]| -> (Result<String, String>, bool) {
+    let run = |key: &str, job: &Job, apis: &[String]| -> Fetched {
         if let Some(cache) = &cache {
             match cache.get(key) {
                 // An entry of another format is a miss.
@@ -322,7 +325,7 @@ pub fn render_sources(
         }
         (result.map_err(|e| e.to_string()), false)
     };
-    let mut kept: Vec<(Result<String, String>, bool)> = unique
+    let mut kept: Vec<Fetched> = unique
         .par_iter()
         .map(|(key, job)| run(key, job, &base_apis))
         .collect();
@@ -344,7 +347,7 @@ pub fn render_sources(
             .filter(|(_, (_, job))| uses_capabilities(&job.chart.chart))
             .map(|(i, _)| i)
             .collect();
-        let rerun: Vec<(usize, (Result<String, String>, bool))> = again
+        let rerun: Vec<(usize, Fetched)> = again
             .par_iter()
             .map(|&i| {
                 let job = unique[i].1;
@@ -358,8 +361,7 @@ pub fn render_sources(
     }
     // Only the final render of each release is read back, in parallel (the largest first, so
     // that the big ones do not end up on one core).
-    let mut kept: Vec<(usize, (Result<String, String>, bool))> =
-        kept.into_iter().enumerate().collect();
+    let mut kept: Vec<(usize, Fetched)> = kept.into_iter().enumerate().collect();
     kept.sort_by_key(|(_, (result, _))| {
         std::cmp::Reverse(result.as_ref().map(String::len).unwrap_or_default())
     });
