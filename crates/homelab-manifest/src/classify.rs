@@ -1,7 +1,7 @@
 //! Turns built YAML documents into [`Document`]s: Kubernetes object or not, `kind: List`
 //! expanded into its items, and the notes that say why something is skipped. Pure functions.
 
-use crate::position::{self, PosNode};
+use crate::position::{self, PosNode, Positions};
 use crate::resolve::Ambiguity;
 use crate::tree::RawDoc;
 use crate::{Class, Document, Source};
@@ -126,7 +126,7 @@ fn push_one(
         item_index,
         value,
         class,
-        positions,
+        positions: Positions::from_tree(&positions),
     };
     if let Class::NotKubernetes { reason } = &doc.class {
         let what = match item_index {

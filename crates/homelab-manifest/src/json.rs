@@ -436,9 +436,10 @@ mod tests {
         let text = "{\n  \"é\": \"ü\", \"k\": [10,\n 20],\n  \"k\": 1\n}";
         let parsed = parse("t.json", text, limits()).unwrap();
         let doc = &parsed.docs[0];
-        let (key, value) = crate::position::lookup(&doc.value, &doc.positions, "/é");
+        let positions = crate::position::Positions::from_tree(&doc.positions);
+        let (key, value) = crate::position::lookup(&doc.value, &positions, "/é");
         assert_eq!((key.line, key.col, value.col), (2, 3, 8));
-        let (key, _) = crate::position::lookup(&doc.value, &doc.positions, "/k");
+        let (key, _) = crate::position::lookup(&doc.value, &positions, "/k");
         assert_eq!((key.line, key.col), (4, 3));
         assert_eq!(parsed.diagnostics.len(), 1);
         assert_eq!(parsed.diagnostics[0].rule, "yaml/duplicate-key");
@@ -482,6 +483,8 @@ mod tests {
             let slow = tree::parse_yaml("t.json", &text, limits());
             proptest::prop_assert_eq!(&fast.docs[0].value, &slow.docs[0].value, "{}", text);
             proptest::prop_assert_eq!(&fast.docs[0].positions, &slow.docs[0].positions, "{}", text);
+            let flat = crate::position::Positions::from_tree(&slow.docs[0].positions);
+            proptest::prop_assert_eq!(&flat.to_tree(), &slow.docs[0].positions, "{}", text);
             proptest::prop_assert_eq!(fast.diagnostics, slow.diagnostics);
         }
     }

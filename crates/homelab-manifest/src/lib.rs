@@ -39,7 +39,7 @@ pub mod yaml;
 
 use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
 pub use homelab_k8s::ResourceExt;
-use position::PosNode;
+use position::Positions;
 use rayon::prelude::*;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -132,7 +132,7 @@ pub struct Document {
     pub item_index: Option<usize>,
     pub value: Value,
     pub class: Class,
-    positions: PosNode,
+    positions: Positions,
 }
 
 impl ResourceExt for Document {
@@ -224,11 +224,7 @@ impl Document {
         };
         let index = map.keys().position(|k| k == key)?;
         let removed = map.shift_remove(key)?;
-        if let PosNode::Map(_, entries) = &mut self.positions {
-            if index < entries.len() {
-                entries.remove(index);
-            }
-        }
+        self.positions.remove_root_entry(index);
         Some(removed)
     }
 }
@@ -444,7 +440,7 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             item_index: None,
             value: Value::Null,
             class: Class::Empty,
-            positions: PosNode::Scalar(position::Pos { line: 1, col: 1 }),
+            positions: Positions::scalar(position::Pos { line: 1, col: 1 }),
         });
     }
     for raw in parsed.docs {
@@ -570,7 +566,7 @@ fn template_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnos
         item_index: None,
         value: Value::Null,
         class: Class::Template,
-        positions: PosNode::Scalar(position::Pos { line: 1, col: 1 }),
+        positions: Positions::scalar(position::Pos { line: 1, col: 1 }),
     };
     let note = Diagnostic::note(
         "load/template",

@@ -547,7 +547,7 @@ impl<'n> Builder<'n> {
                     self.resolved_value(resolved, text, pos)
                 }
             }
-            None => Value::String(text.into_owned()),
+            None => Value::String(exact(text)),
             Some(tag) => self.tagged_value(tag, text, pos),
         };
         Node {
@@ -575,9 +575,9 @@ impl<'n> Builder<'n> {
                     .at(self.location(pos))
                     .with_help("quote it if you meant the string; use a finite number otherwise"),
                 );
-                Value::String(text.into_owned())
+                Value::String(exact(text))
             }
-            Resolved::Str => Value::String(text.into_owned()),
+            Resolved::Str => Value::String(exact(text)),
         }
     }
 
@@ -588,18 +588,18 @@ impl<'n> Builder<'n> {
                 .unwrap_or(&tag.suffix)
         } else {
             // A local or unknown tag: go-yaml keeps the scalar as a string.
-            return Value::String(text.into_owned());
+            return Value::String(exact(text));
         };
         let (resolved, _) = resolve::resolve_plain(&text);
         let ok = match full {
-            "str" | "timestamp" | "merge" => return Value::String(text.into_owned()),
+            "str" | "timestamp" | "merge" => return Value::String(exact(text)),
             "binary" => {
                 let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
                 return match base64::engine::general_purpose::STANDARD.decode(compact) {
                     Ok(bytes) => Value::String(String::from_utf8_lossy(&bytes).into_owned()),
                     Err(err) => {
                         self.bad_tag(pos, format!("!!binary value is not valid base64 ({err})"));
-                        Value::String(text.into_owned())
+                        Value::String(exact(text))
                     }
                 };
             }
@@ -610,13 +610,13 @@ impl<'n> Builder<'n> {
             ),
             "bool" => matches!(resolved, Resolved::Bool(_)),
             "null" => matches!(resolved, Resolved::Null),
-            _ => return Value::String(text.into_owned()),
+            _ => return Value::String(exact(text)),
         };
         if ok {
             self.resolved_value(resolved, text, pos)
         } else {
             self.bad_tag(pos, format!("cannot read `{text}` as !!{full}"));
-            Value::String(text.into_owned())
+            Value::String(exact(text))
         }
     }
 
@@ -751,6 +751,16 @@ pub(crate) fn build_map(
     (map, entries)
 }
 
+/// The scalar's text as a string of exactly its length. The YAML scanner hands out strings
+/// with room to grow (32 bytes at least); keys and values are kept for as long as the whole
+/// repository is checked, so the spare room would be most of their memory.
+fn exact(text: Cow<'_, str>) -> String {
+    match text {
+        Cow::Owned(s) if s.capacity() == s.len() => s,
+        other => String::from(&*other),
+    }
+}
+
 /// How sigs.k8s.io/yaml turns a resolved key into a JSON object key.
 fn key_string(value: Value) -> Result<String, &'static str> {
     match value {
@@ -850,5 +860,43 @@ fn merge_into(
             }
         }
         _ => bad(diagnostics),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            max_depth: 64,
+            max_alias_nodes: 1000,
+            max_documents: 10,
+        }
+    }
+
+    #[test]
+    fn keys_and_values_hold_no_spare_room() {
+        let text = "apiVersion: v1\nkind: ConfigMap\n\"quoted key\": 'single'\nfolded: >\n  a long folded text\n  over lines\nlist: [a, \"b\"]\nempty: \"\"\n";
+        let parsed = parse_yaml("t.yaml", text, limits());
+        let Value::Object(map) = &parsed.docs[0].value else {
+            panic!("a map");
+        };
+        let mut strings = Vec::new();
+        for (key, value) in map {
+            strings.push(key);
+            match value {
+                Value::String(s) => strings.push(s),
+                Value::Array(items) => strings.extend(items.iter().filter_map(|item| match item {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })),
+                _ => {}
+            }
+        }
+        for s in &strings {
+            assert_eq!(s.capacity(), s.len(), "{s:?}");
+        }
+        assert_eq!(strings.len(), 13);
     }
 }

@@ -504,6 +504,13 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             }
         }
     }
+    // What each kustomization lists or uses, computed once (a folder can hold many files).
+    let kustomization_edges: BTreeMap<&str, BTreeSet<String>> = graph
+        .files
+        .keys()
+        .filter(|p| is_kustomization_file(p))
+        .map(|k| (k.as_str(), graph.edges(k).into_iter().collect()))
+        .collect();
     for (path, file) in &graph.files {
         let kustomization = is_kustomization_file(path);
         let dir = parent(path);
@@ -512,7 +519,9 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
                 .docs
                 .first()
                 .is_some_and(|d| is_real_kustomization(d))
-                && !graph.edges(&k).contains(path)
+                && !kustomization_edges
+                    .get(k.as_str())
+                    .is_some_and(|listed| listed.contains(path))
             {
                 candidates.entry(path.clone()).or_insert_with(|| Candidate {
                     why: format!("`{k}` in the same folder does not list it"),
@@ -545,16 +554,13 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
     }
     // The files kustomizations list one by one (not through a folder), by folder.
     let mut listed_in_folder: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
-    let listed: Vec<(String, &str)> = graph
-        .files
-        .keys()
-        .filter(|p| is_kustomization_file(p))
-        .flat_map(|k| {
-            graph
-                .edges(k)
-                .into_iter()
+    let listed: Vec<(String, &str)> = kustomization_edges
+        .iter()
+        .flat_map(|(k, targets)| {
+            targets
+                .iter()
                 .filter(|t| !is_kustomization_file(t))
-                .map(move |t| (t, k.as_str()))
+                .map(move |t| (t.clone(), *k))
         })
         .collect();
     for (file, kustomization) in &listed {
