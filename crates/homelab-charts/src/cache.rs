@@ -37,7 +37,11 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Rendered output by key.
+/// The longest header line of an entry (`failed <length> <crc32>`).
+const MAX_HEADER: usize = 64;
+
+/// Rendered output by key. Each entry is one file: a header line `ok|failed <length>
+/// <crc32 hex>` and the text, so that a truncated or damaged file is recognised as such.
 #[derive(Debug, Clone)]
 pub struct RenderCache {
     dir: PathBuf,
@@ -61,23 +65,53 @@ impl RenderCache {
         self.dir.join(&key[..2.min(key.len())]).join(key)
     }
 
+    /// The entry stored under `key`. An entry that is truncated, damaged (its length or
+    /// checksum differs from its header), not UTF-8, or in another format is a miss.
     pub fn get(&self, key: &str) -> Option<Entry> {
-        let text = std::fs::read_to_string(self.path(key)).ok()?;
-        if let Some(rest) = text.strip_prefix("ok\n") {
-            Some(Entry::Output(rest.to_string()))
-        } else {
-            text.strip_prefix("failed\n")
-                .map(|rest| Entry::Failed(rest.to_string()))
+        let mut bytes = std::fs::read(self.path(key)).ok()?;
+        let end = bytes.iter().take(MAX_HEADER).position(|&b| b == b'\n')?;
+        let header = std::str::from_utf8(&bytes[..end]).ok()?;
+        let mut fields = header.split(' ');
+        let (Some(status), Some(length), Some(checksum), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return None;
+        };
+        let body = &bytes[end + 1..];
+        if length.parse::<usize>().ok()? != body.len()
+            || u32::from_str_radix(checksum, 16).ok()? != crc32fast::hash(body)
+        {
+            return None;
         }
+        let failed = match status {
+            "ok" => false,
+            "failed" => true,
+            _ => return None,
+        };
+        bytes.drain(..end + 1);
+        let text = String::from_utf8(bytes).ok()?;
+        Some(if failed {
+            Entry::Failed(text)
+        } else {
+            Entry::Output(text)
+        })
     }
 
     /// Stores an entry; a cache that cannot be written is only slower, never an error.
     pub fn put(&self, key: &str, entry: &Entry) {
-        let data = match entry {
-            Entry::Output(text) => format!("ok\n{text}"),
-            Entry::Failed(text) => format!("failed\n{text}"),
+        let (status, text) = match entry {
+            Entry::Output(text) => ("ok", text),
+            Entry::Failed(text) => ("failed", text),
         };
-        let _ = write_atomic(&self.path(key), data.as_bytes());
+        let header = format!(
+            "{status} {} {:08x}\n",
+            text.len(),
+            crc32fast::hash(text.as_bytes())
+        );
+        let mut data = Vec::with_capacity(header.len() + text.len());
+        data.extend_from_slice(header.as_bytes());
+        data.extend_from_slice(text.as_bytes());
+        let _ = write_atomic(&self.path(key), &data);
     }
 }
 
@@ -94,5 +128,42 @@ mod tests {
         assert_eq!(cache.get("abcdef"), Some(Entry::Output("kind: A\n".into())));
         cache.put("abcdef", &Entry::Failed("boom".into()));
         assert_eq!(cache.get("abcdef"), Some(Entry::Failed("boom".into())));
+    }
+
+    #[test]
+    fn damaged_truncated_or_foreign_entries_are_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = RenderCache::new(dir.path().to_path_buf());
+        let text = "{\"kind\": \"List\", \"items\": []}\n".repeat(50);
+        cache.put("abcdef", &Entry::Output(text.clone()));
+        assert_eq!(cache.get("abcdef"), Some(Entry::Output(text)));
+        let path = cache.path("abcdef");
+        let good = std::fs::read(&path).unwrap();
+        let mut bad = Vec::new();
+        // Cut short, one byte changed, one byte more, header only, no header, old format.
+        bad.push(good[..good.len() - 1].to_vec());
+        let mut flipped = good.clone();
+        let last = flipped.len() - 10;
+        flipped[last] ^= 0x20;
+        bad.push(flipped);
+        let mut longer = good.clone();
+        longer.push(b' ');
+        bad.push(longer);
+        let newline = good.iter().position(|&b| b == b'\n').unwrap();
+        bad.push(good[..=newline].to_vec());
+        bad.push(good[newline + 1..].to_vec());
+        bad.push(b"ok\nkind: A\n".to_vec());
+        bad.push(b"maybe 3 00000000\nabc".to_vec());
+        bad.push(vec![0xff; 200]);
+        bad.push(Vec::new());
+        for bytes in bad {
+            std::fs::write(&path, &bytes).unwrap();
+            assert_eq!(
+                cache.get("abcdef"),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
     }
 }

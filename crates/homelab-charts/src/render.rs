@@ -93,6 +93,9 @@ enum ChartInput {
     Folder(archive::Files),
 }
 
+/// A kept render (or helm's error), and whether it came from the render cache.
+type Fetched = (Result<String, String>, bool);
+
 /// A source with its chart and values, ready for helm.
 struct Parsed {
     cached: bool,
@@ -292,15 +295,19 @@ pub fn render_sources(
         }
     }
     // Each render is kept (and cached) as one JSON `List` of its objects with the template of
-    // each: reading it back is several times faster than helm's YAML, and cold and warm runs
-    // see exactly the same documents. (The cache key's version tag changes with this format.)
+    // each and the API versions its CRDs serve: reading it back is several times faster than
+    // helm's YAML, cold and warm runs see exactly the same documents, and the second pass
+    // below needs no parse. (The cache key's version tag changes with this format.)
     let helm_time = std::sync::Mutex::new(std::time::Duration::ZERO);
-    let run = |key: &str, job: &Job, apis: &[String]| -> (Result<String, String>, bool) {
+    let run = |key: &str, job: &Job, apis: &[String]| -> Fetched {
         if let Some(cache) = &cache {
             match cache.get(key) {
-                Some(Entry::Output(text)) => return (Ok(text), true),
+                // An entry of another format is a miss.
+                Some(Entry::Output(text)) if split_kept(&text).is_some() => {
+                    return (Ok(text), true)
+                }
                 Some(Entry::Failed(text)) => return (Err(text), true),
-                None => {}
+                _ => {}
             }
         }
         let started = std::time::Instant::now();
@@ -318,26 +325,17 @@ pub fn render_sources(
         }
         (result.map_err(|e| e.to_string()), false)
     };
-    let parse = |i: usize, (result, cached): (Result<String, String>, bool)| -> Parsed {
-        let job = unique[i].1;
-        let name = format!("helm-render:{}:{}", job.index, job.source.release);
-        Parsed {
-            cached,
-            result: result.map(|text| documents_of(&name, text)),
-        }
-    };
-    let mut results: Vec<Parsed> = unique
+    let mut kept: Vec<Fetched> = unique
         .par_iter()
-        .enumerate()
-        .map(|(i, (key, job))| parse(i, run(key, job, &base_apis)))
+        .map(|(key, job)| run(key, job, &base_apis))
         .collect();
 
     // Second pass for charts that look at `.Capabilities.APIVersions`: the charts' own CRDs
     // are served by the converged cluster too.
     let mut apis = base_apis.clone();
-    for parsed in &results {
-        if let Ok((docs, _)) = &parsed.result {
-            apis.extend(scope::crd_api_versions(docs));
+    for (result, _) in &kept {
+        if let Ok(text) = result {
+            apis.extend(split_kept(text).map(|k| k.crd_apis).unwrap_or_default());
         }
     }
     apis.sort();
@@ -349,18 +347,41 @@ pub fn render_sources(
             .filter(|(_, (_, job))| uses_capabilities(&job.chart.chart))
             .map(|(i, _)| i)
             .collect();
-        let rerun: Vec<(usize, Parsed)> = again
+        let rerun: Vec<(usize, Fetched)> = again
             .par_iter()
             .map(|&i| {
                 let job = unique[i].1;
                 let key = render_key(&helm, job, kube_version.as_deref(), &apis);
-                (i, parse(i, run(&key, job, &apis)))
+                (i, run(&key, job, &apis))
             })
             .collect();
-        for (i, parsed) in rerun {
-            results[i] = parsed;
+        for (i, result) in rerun {
+            kept[i] = result;
         }
     }
+    // Only the final render of each release is read back, in parallel (the largest first, so
+    // that the big ones do not end up on one core).
+    let mut kept: Vec<(usize, Fetched)> = kept.into_iter().enumerate().collect();
+    kept.sort_by_key(|(_, (result, _))| {
+        std::cmp::Reverse(result.as_ref().map(String::len).unwrap_or_default())
+    });
+    let mut parsed: Vec<(usize, Parsed)> = kept
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|(i, (result, cached))| {
+            let job = unique[i].1;
+            let name = format!("helm-render:{}:{}", job.index, job.source.release);
+            (
+                i,
+                Parsed {
+                    cached,
+                    result: result.map(|text| documents_of(&name, text)),
+                },
+            )
+        })
+        .collect();
+    parsed.sort_by_key(|(i, _)| *i);
+    let results: Vec<Parsed> = parsed.into_iter().map(|(_, p)| p).collect();
     out.helm_runs = results.iter().filter(|p| !p.cached).count();
     out.helm_time = helm_time.into_inner().unwrap_or_default();
 
@@ -706,7 +727,7 @@ fn render_key(helm: &Helm, job: &Job, kube_version: Option<&str>, apis: &[String
     all_apis.extend(source.api_versions.iter().map(String::as_str));
     let apis_text = all_apis.join(",");
     let mut parts: Vec<&[u8]> = vec![
-        b"homelab-render-v2",
+        b"homelab-render-v3",
         helm.version.as_bytes(),
         job.chart.digest.as_bytes(),
         source.release.as_bytes(),
@@ -820,8 +841,8 @@ fn is_test_hook(doc: &Document) -> bool {
         .is_some_and(|h| h.split(',').any(|h| h.trim().starts_with("test")))
 }
 
-/// A render as it is kept: one line with the template of each object (JSON), then one JSON
-/// `List` of the objects.
+/// A render as it is kept: one line with the template of each object (JSON), one line with
+/// the API versions that its CRDs serve (JSON), then one JSON `List` of the objects.
 fn to_list(helm_output: &str) -> String {
     let source_lines: Vec<(u32, &str)> = helm_output
         .lines()
@@ -837,12 +858,14 @@ fn to_list(helm_output: &str) -> String {
         text: helm_output.to_string(),
     });
     let (docs, _) = homelab_manifest::parse_source(source, &LoadOptions::default());
-    let mut templates = Vec::new();
-    let mut items = Vec::new();
-    for doc in docs
+    let docs: Vec<Document> = docs
         .into_iter()
         .filter(|d| matches!(d.class, Class::Object))
-    {
+        .collect();
+    let crd_apis = scope::crd_api_versions(&docs);
+    let mut templates = Vec::new();
+    let mut items = Vec::new();
+    for doc in docs {
         let line = doc.start().line;
         let template = source_lines
             .iter()
@@ -857,20 +880,47 @@ fn to_list(helm_output: &str) -> String {
     // Pretty: one field per line, so that findings on different fields of an object keep
     // different positions (folding and suppressions compare lines).
     format!(
-        "{}\n{}",
+        "{}\n{}\n{}",
         Value::Array(templates),
+        Value::from(crd_apis),
         serde_json::to_string_pretty(&list).unwrap_or_default()
     )
 }
 
+/// The parts of a kept render.
+struct KeptParts<'t> {
+    templates: &'t str,
+    crd_apis: Vec<String>,
+    list: &'t str,
+}
+
+/// A kept render split into its parts; `None` for text of another format.
+fn split_kept(text: &str) -> Option<KeptParts<'_>> {
+    let (templates, rest) = text.split_once('\n')?;
+    let (crd_apis, list) = rest.split_once('\n')?;
+    if !templates.starts_with('[') || !list.starts_with('{') {
+        return None;
+    }
+    Some(KeptParts {
+        templates,
+        crd_apis: serde_json::from_str(crd_apis).ok()?,
+        list,
+    })
+}
+
 /// The documents of a kept render, and the template of each (by item index).
 fn documents_of(name: &str, text: String) -> (Vec<Document>, Vec<String>) {
-    let (first, rest) = text.split_once('\n').unwrap_or(("[]", ""));
-    let templates: Vec<String> = serde_json::from_str(first).unwrap_or_default();
+    let Some(parts) = split_kept(&text) else {
+        return (Vec::new(), Vec::new());
+    };
+    let templates: Vec<String> = serde_json::from_str(parts.templates).unwrap_or_default();
+    let list_start = text.len() - parts.list.len();
+    let mut text = text;
+    text.drain(..list_start);
     let source = Arc::new(Source {
         name: name.to_string(),
         path: None,
-        text: rest.to_string(),
+        text,
     });
     let (docs, _) = homelab_manifest::parse_source(source, &LoadOptions::default());
     let docs = docs

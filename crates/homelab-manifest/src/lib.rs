@@ -549,14 +549,31 @@ fn replace_variables(text: &str) -> String {
 }
 
 /// makejinja's default delimiters: blocks `#% ... %#`, variables `#{ ... }#`.
+/// Only lines with a `#` can hold one, so the scan jumps from `#` to `#` (a large rendered
+/// file has few) instead of looking at every line.
 fn has_makejinja_markers(text: &str) -> bool {
-    text.lines().any(|line| {
+    let mut from = 0;
+    while let Some(found) = text[from..].find('#') {
+        let at = from + found;
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        let line = text[start..end]
+            .strip_suffix('\r')
+            .unwrap_or(&text[start..end]);
         let t = line.trim_start();
-        (t.starts_with("#%") && t.trim_end().ends_with("%#"))
+        if (t.starts_with("#%") && t.trim_end().ends_with("%#"))
             || line
                 .find("#{")
                 .is_some_and(|start| line[start..].contains("}#"))
-    })
+        {
+            return true;
+        }
+        if end == text.len() {
+            return false;
+        }
+        from = end + 1;
+    }
+    false
 }
 
 fn template_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnostic>) {
@@ -575,4 +592,40 @@ fn template_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnos
     .at(doc.start())
     .with_help("render it first (e.g. `helm template ... | homelab check -`) to check the objects it makes");
     (vec![doc], vec![note])
+}
+
+#[cfg(test)]
+mod tests {
+    /// The markers as one line at a time sees them (what the scan must agree with).
+    fn line_by_line(text: &str) -> bool {
+        text.lines().any(|line| {
+            let t = line.trim_start();
+            (t.starts_with("#%") && t.trim_end().ends_with("%#"))
+                || line
+                    .find("#{")
+                    .is_some_and(|start| line[start..].contains("}#"))
+        })
+    }
+
+    #[test]
+    fn makejinja_markers_are_found_on_any_line_and_only_within_one_line() {
+        let cases = [
+            ("", false),
+            ("a: 1\n", false),
+            ("#% if x %#\n", true),
+            ("  #% if x %#  \r\nb: 2\n", true),
+            ("a: 1\n# comment\nb: #{ name }#\n", true),
+            ("a: 1\n# comment\nb: #{ name\n}#\n", false),
+            ("a: '#'\n#% end %#", true),
+            ("a: x # #%\nb: %#\n", false),
+            ("url: https://x/#{a}# ", true),
+            ("#\n#\n#\n", false),
+            ("é: #{ ü }#", true),
+            ("x: 1 #% not at start %#\n", false),
+        ];
+        for (text, want) in cases {
+            assert_eq!(super::has_makejinja_markers(text), want, "{text:?}");
+            assert_eq!(line_by_line(text), want, "{text:?}");
+        }
+    }
 }

@@ -140,15 +140,136 @@ fn is_application(o: &Object<'_>) -> bool {
     o.doc.group() == "argoproj.io" && o.doc.kind() == Some("Application")
 }
 
+/// An object's sync wave: ArgoCD's annotation, else Helm's hook weight (ArgoCD reads it as
+/// the wave), else 0. Bounded so that hook phases stay apart (see [`PHASE_SPAN`]).
 fn wave_of(doc: &homelab_manifest::Document) -> i64 {
-    doc.annotation("argocd.argoproj.io/sync-wave")
-        .and_then(|w| w.trim().parse().ok())
-        .or_else(|| {
-            doc.annotations()?
-                .get("argocd.argoproj.io/sync-wave")?
-                .as_i64()
-        })
+    let number = |key: &str| {
+        doc.annotation(key)
+            .and_then(|w| w.trim().parse().ok())
+            .or_else(|| doc.annotations()?.get(key)?.as_i64())
+    };
+    number("argocd.argoproj.io/sync-wave")
+        .or_else(|| number("helm.sh/hook-weight"))
         .unwrap_or(0)
+        .clamp(-PHASE_SPAN / 4, PHASE_SPAN / 4)
+}
+
+/// The distance between sync phases in a key's own-wave part: PreSync hooks come before
+/// every wave of the sync, PostSync hooks after.
+const PHASE_SPAN: i64 = 1 << 40;
+
+/// The phases of a sync, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    PreSync,
+    Sync,
+    PostSync,
+}
+
+/// What ArgoCD does with an object: apply it with the sync, or run it as a hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Hook {
+    /// Part of the sync and of the steady state.
+    Resource,
+    /// A hook run in `phase` of every sync; `deleted` once it succeeds (HookSucceeded).
+    Runs { phase: Phase, deleted: bool },
+    /// Never applied by a sync that succeeds: why.
+    Never(String),
+}
+
+impl Hook {
+    fn phase(&self) -> Phase {
+        match self {
+            Hook::Runs { phase, .. } => *phase,
+            _ => Phase::Sync,
+        }
+    }
+
+    fn is_hook(&self) -> bool {
+        !matches!(self, Hook::Resource)
+    }
+}
+
+/// ArgoCD's reading of the hook annotations: its own (`argocd.argoproj.io/hook`, phases
+/// comma-separated), else Helm's (`helm.sh/hook`: install and upgrade hooks map to PreSync
+/// and PostSync, other Helm hooks never run in a sync, `crd-install` is no hook). Helm's
+/// delete policies map to ArgoCD's; without any, ArgoCD deletes a hook only before creating
+/// it again (BeforeHookCreation), so a completed hook stays. Objects applied outside ArgoCD
+/// and Helm are plain objects whatever their annotations say.
+fn hook_of(o: &Object<'_>) -> Hook {
+    let doc = o.doc;
+    let list = |key: &str| -> Option<Vec<String>> {
+        doc.annotation(key).map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+    };
+    let argocd = if o.application.is_some() {
+        list("argocd.argoproj.io/hook")
+    } else {
+        None
+    };
+    let phases: Vec<Phase> = match (&argocd, list("helm.sh/hook")) {
+        (None, None) => return Hook::Resource,
+        (Some(types), _) => {
+            if types.iter().all(|t| t == "Skip") && !types.is_empty() {
+                return Hook::Never("ArgoCD skips it (hook Skip)".into());
+            }
+            let phases: Vec<Phase> = types
+                .iter()
+                .filter_map(|t| match t.as_str() {
+                    "PreSync" => Some(Phase::PreSync),
+                    "Sync" => Some(Phase::Sync),
+                    "PostSync" => Some(Phase::PostSync),
+                    _ => None,
+                })
+                .collect();
+            if phases.is_empty() {
+                return Hook::Never(format!(
+                    "a {} hook: it runs only when a sync fails or the Application is deleted",
+                    types.join(",")
+                ));
+            }
+            phases
+        }
+        (None, Some(types)) => {
+            if types.len() == 1 && types[0] == "crd-install" {
+                return Hook::Resource;
+            }
+            let phases: Vec<Phase> = types
+                .iter()
+                .filter_map(|t| match t.as_str() {
+                    "pre-install" | "pre-upgrade" => Some(Phase::PreSync),
+                    "post-install" | "post-upgrade" => Some(Phase::PostSync),
+                    _ => None,
+                })
+                .collect();
+            if phases.is_empty() {
+                return Hook::Never(format!(
+                    "a Helm `{}` hook: only install and upgrade hooks run in a sync",
+                    types.join(",")
+                ));
+            }
+            phases
+        }
+    };
+    let mut policies = list("argocd.argoproj.io/hook-delete-policy").unwrap_or_default();
+    policies.extend(list("helm.sh/hook-delete-policy").unwrap_or_default());
+    Hook::Runs {
+        phase: phases.into_iter().min().unwrap_or(Phase::Sync),
+        deleted: policies
+            .iter()
+            .any(|p| p == "HookSucceeded" || p == "hook-succeeded"),
+    }
+}
+
+/// The wave inside a sync that a key's own part stands for (without its phase).
+fn own_wave(own: i64) -> i64 {
+    let phase = (own + PHASE_SPAN / 2).div_euclid(PHASE_SPAN);
+    own - phase * PHASE_SPAN
 }
 
 fn kind_rank(kind: &str) -> usize {
@@ -343,8 +464,14 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         );
     }
 
+    let hooks: Vec<Hook> = input.objects.iter().map(hook_of).collect();
+    let phase_offset = |phase: Phase| match phase {
+        Phase::PreSync => -PHASE_SPAN,
+        Phase::Sync => 0,
+        Phase::PostSync => PHASE_SPAN,
+    };
     let key_of = |o: &Object<'_>| -> Key {
-        let own = wave_of(o.doc);
+        let own = wave_of(o.doc) + phase_offset(hook_of(o).phase());
         let stage = o
             .application
             .as_ref()
@@ -352,7 +479,10 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
             .map_or(own, |a| a.wave);
         (stage, own, kind_rank(o.doc.kind().unwrap_or_default()))
     };
-    let mut order: Vec<usize> = (0..input.objects.len()).collect();
+    // Hooks that never run in a sync that succeeds are not part of the rollout.
+    let mut order: Vec<usize> = (0..input.objects.len())
+        .filter(|&i| !matches!(hooks[i], Hook::Never(_)))
+        .collect();
     order.sort_by_key(|&i| {
         let o = &input.objects[i];
         (key_of(o), o.doc.kind().unwrap_or_default().to_string())
@@ -437,6 +567,9 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
     // Facts that do not depend on order: which claims pods mount, which classes exist,
     // which namespaces get which Pod Security level, whether a SealedSecrets controller runs.
     for (i, o) in input.objects.iter().enumerate() {
+        if matches!(hooks[i], Hook::Never(_)) {
+            continue;
+        }
         let doc = o.doc;
         let kind = doc.kind().unwrap_or_default();
         match (doc.group(), kind) {
@@ -654,6 +787,13 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
     });
     let mut waves: BTreeMap<i64, Wave> = BTreeMap::new();
     let mut unhealthy = BTreeSet::new();
+    let mut absent: BTreeSet<usize> = (0..input.objects.len())
+        .filter(|&i| matches!(hooks[i], Hook::Never(_)))
+        .collect();
+    // Applications whose sync stopped: at a PreSync hook that never completes (the rest
+    // of the sync is never applied), or anywhere (its PostSync hooks never run).
+    let mut stopped_at_pre_sync: HashMap<String, String> = HashMap::new();
+    let mut sync_failed: HashSet<String> = HashSet::new();
     for &i in &run_order {
         let o = &input.objects[i];
         let key = key_of(o);
@@ -661,10 +801,54 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
             wave: key.0,
             ..Wave::default()
         });
+        let hook = &hooks[i];
+        if let Some(app) = &o.application {
+            let not_applied = match hook.phase() {
+                Phase::PreSync => false,
+                Phase::Sync => stopped_at_pre_sync.contains_key(app),
+                Phase::PostSync => sync_failed.contains(app),
+            };
+            if not_applied {
+                // ArgoCD never gets there: the object is never created.
+                unhealthy.insert(i);
+                absent.insert(i);
+                state.status.insert(
+                    i,
+                    Some(format!(
+                        "never applied: the sync of Application {app} stops before"
+                    )),
+                );
+                continue;
+            }
+        }
         let mut stalls = Vec::new();
         state.apply(i, o, key, &applications, &mut stalls);
         if !stalls.is_empty() {
             unhealthy.insert(i);
+            if let Some(app) = &o.application {
+                sync_failed.insert(app.clone());
+                if hook.phase() == Phase::PreSync {
+                    stopped_at_pre_sync
+                        .entry(app.clone())
+                        .or_insert_with(|| o.doc.id());
+                    let waiting = (0..input.objects.len())
+                        .filter(|&j| {
+                            input.objects[j].application.as_ref() == Some(app)
+                                && hooks[j].phase() != Phase::PreSync
+                                && !matches!(hooks[j], Hook::Never(_))
+                        })
+                        .count();
+                    for s in stalls.iter_mut().filter(|s| s.object == o.doc.id()) {
+                        s.cause = format!(
+                            "{} (a PreSync hook of Application {app}: its {waiting} other objects are applied only once it completes)",
+                            s.cause
+                        );
+                    }
+                }
+            }
+        } else if let Hook::Runs { deleted: true, .. } = hook {
+            // Deleted once it succeeds (HookSucceeded): not in the converged cluster.
+            absent.insert(i);
         }
         state.status.insert(
             i,
@@ -718,6 +902,10 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         placements: state.placements,
         pods: state.pods,
         unhealthy,
+        hooks: (0..input.objects.len())
+            .filter(|&i| hooks[i].is_hook())
+            .collect(),
+        absent,
     }
 }
 
@@ -1531,7 +1719,7 @@ impl State<'_, '_> {
                 } else {
                     format!(
                         "sync wave {} of Application {}",
-                        made.1,
+                        own_wave(made.1),
                         o.application.as_deref().unwrap_or_default()
                     )
                 }

@@ -182,6 +182,9 @@ pub struct Input<'a> {
     /// Some Helm sources were not rendered: what they would create is unknown, so a GPU
     /// node without a visible device plugin is assumed to get one from them.
     pub incomplete: bool,
+    /// Applications (index into [`Input::objects`]) whose Helm source was not rendered, and
+    /// why: what they create is unknown, and the snapshot says so.
+    pub unrendered: Vec<(usize, String)>,
 }
 
 /// The class of a stall (stable ids, used in JSON and tests).
@@ -238,6 +241,11 @@ pub struct Simulation {
     pub pods: std::collections::BTreeMap<usize, Vec<String>>,
     /// Objects that never become Healthy (stalled, or ignored by ArgoCD's health), by index.
     pub unhealthy: std::collections::BTreeSet<usize>,
+    /// ArgoCD and Helm hooks (not resources of their Application), by index.
+    pub hooks: std::collections::BTreeSet<usize>,
+    /// Objects not in the converged cluster: hooks that never run in a sync that succeeds,
+    /// hooks deleted once they succeed, objects a stopped sync never applies.
+    pub absent: std::collections::BTreeSet<usize>,
 }
 
 impl Simulation {

@@ -11,6 +11,10 @@ use serde_json::{json, Map, Value};
 /// mistakes a predicted object for an observed one.
 const SIMULATED: &str = "homelab.dev/simulated";
 
+/// Set on an Application whose objects the simulation could not know (its Helm chart was
+/// not rendered): `homelab verify` judges what depends on them "not checkable".
+const NOT_SIMULATED: &str = "homelab.dev/not-simulated";
+
 /// Whether a healthy Deployment of the rollout runs an image containing `image`.
 fn controller_runs(input: &Input<'_>, sim: &Simulation, image: &str) -> Option<String> {
     input.objects.iter().enumerate().find_map(|(i, o)| {
@@ -66,6 +70,9 @@ pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
         }));
     }
     for (i, object) in input.objects.iter().enumerate() {
+        if sim.absent.contains(&i) {
+            continue;
+        }
         let doc = object.doc;
         let healthy = !sim.unhealthy.contains(&i);
         let mut value = doc.value.clone();
@@ -113,6 +120,14 @@ pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
         };
         if let (Some(status), Value::Object(map)) = (status, &mut value) {
             map.insert("status".into(), status);
+        }
+        if let Some((_, why)) = input.unrendered.iter().find(|(u, _)| *u == i) {
+            if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+                let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
+                if let Some(a) = annotations.as_object_mut() {
+                    a.insert(NOT_SIMULATED.into(), json!(why));
+                }
+            }
         }
         items.push(value);
         if let Some(spec) = doc.pod_spec() {
@@ -230,7 +245,9 @@ fn application_status(
     let mut resources = Vec::new();
     let mut all_healthy = healthy;
     for (i, o) in input.objects.iter().enumerate() {
-        if o.application.as_deref() != Some(name) {
+        // Hooks are not resources of their Application (ArgoCD neither lists them nor
+        // assesses their health).
+        if o.application.as_deref() != Some(name) || sim.hooks.contains(&i) {
             continue;
         }
         // ArgoCD leaves objects with ignore-healthcheck out of the Application's health.

@@ -436,3 +436,51 @@ items:
         assert!(!c.evidence.is_empty(), "{c:?}");
     }
 }
+
+/// A snapshot `homelab simulate` emits: its Nodes are marked as made up, and an Application
+/// whose Helm chart it could not render says so.
+#[test]
+fn a_simulated_snapshot_leaves_what_no_simulation_can_know_not_checkable() {
+    let without = |objects: Vec<Value>, gone: &dyn Fn(&Value) -> bool| -> Vec<Value> {
+        objects.into_iter().filter(|o| !gone(o)).collect()
+    };
+    let kind = |o: &Value| o["kind"].as_str().unwrap_or_default().to_string();
+    // No scan results, and GitLab's Pods missing.
+    let live = without(objects(HEALTHY), &|o: &Value| {
+        matches!(
+            kind(o).as_str(),
+            "VulnerabilityReport" | "PolicyReport" | "ClusterPolicyReport"
+        ) || (kind(o) == "Pod" && o["metadata"]["namespace"] == "gitlab")
+    });
+    let cs = evaluate(&live, &Expectations::default());
+    for id in ["trivy-operator", "kyverno-policy-reports", "gitlab-running"] {
+        assert_eq!(status_of(&cs, id).status, Mark::NotMet, "live: {id}");
+    }
+
+    let mut simulated = live.clone();
+    simulated.push(serde_json::json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "homelab", "annotations": {"homelab.dev/simulated": "true"}},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]}}));
+    for o in &mut simulated {
+        if kind(o) == "Application" && o["metadata"]["name"] == "gitlab" {
+            o["metadata"]["annotations"]["homelab.dev/not-simulated"] =
+                "chart gitlab is not in the chart cache".into();
+            o["spec"]["destination"] = serde_json::json!({"namespace": "gitlab"});
+        }
+    }
+    let cs = evaluate(&simulated, &Expectations::default());
+    for (id, why) in [
+        ("trivy-operator", "scanning the running images"),
+        ("kyverno-policy-reports", "Kyverno's scans"),
+        ("gitlab-running", "chart gitlab is not in the chart cache"),
+    ] {
+        let c = status_of(&cs, id);
+        assert_eq!(c.status, Mark::NotCheckable, "simulated: {c:?}");
+        assert!(c.evidence.iter().any(|e| e.contains(why)), "{c:?}");
+    }
+    // Reports that are there are judged as ever, simulated or not.
+    let mut with_reports = objects(HEALTHY);
+    with_reports.push(simulated.last().unwrap().clone());
+    let cs = evaluate(&with_reports, &Expectations::default());
+    assert_eq!(status_of(&cs, "kyverno-policy-reports").status, Mark::Met);
+}

@@ -466,6 +466,116 @@ fn the_render_cache_makes_the_second_check_run_no_helm() {
         .contains("render cache"));
 }
 
+/// The message of the one `charts/rendered` note.
+fn rendered_note(diagnostics: &[Value]) -> String {
+    let notes = with_rule(diagnostics, "charts/rendered");
+    assert_eq!(notes.len(), 1, "{}", describe(diagnostics));
+    notes[0]["message"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_changed_chart_archive_misses_the_render_cache() {
+    let Some(_) = helm() else { return };
+    let f = Fixture::new();
+    f.app("web", "webapp", "1.2.0", WEB_VALUES);
+    f.check_with_charts();
+    assert!(rendered_note(&f.check_with_charts().1).contains("(render cache)"));
+    // Same name and version, one template more: a different archive (and digest).
+    let mut files = read_folder(&Path::new(FIXTURES).join("webapp"));
+    files.insert(
+        "templates/account.yaml".into(),
+        b"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Release.Name }}\n".to_vec(),
+    );
+    let tgz = archive::write_tgz(&files, "webapp").unwrap();
+    let old = std::fs::read(f.charts.join("webapp-1.2.0.tgz")).unwrap();
+    std::fs::write(f.charts.join("webapp-1.2.0.tgz"), &tgz).unwrap();
+    let index = std::fs::read_to_string(f.charts.join("index.yaml")).unwrap();
+    std::fs::write(
+        f.charts.join("index.yaml"),
+        index.replace(&sha256_hex(&old), &sha256_hex(&tgz)),
+    )
+    .unwrap();
+    let changed = rendered_note(&f.check_with_charts().1);
+    assert!(!changed.contains("render cache"), "{changed}");
+    assert!(changed.contains("ServiceAccount"), "{changed}");
+    assert!(rendered_note(&f.check_with_charts().1).contains("(render cache)"));
+}
+
+#[test]
+fn another_helm_version_misses_the_render_cache() {
+    let Some(helm) = helm() else { return };
+    let f = Fixture::new();
+    f.app("web", "webapp", "1.2.0", WEB_VALUES);
+    f.check_with_charts();
+    assert!(rendered_note(&f.check_with_charts().1).contains("(render cache)"));
+    // The same helm behind a script that reports another version.
+    let bin = tempfile::tempdir().unwrap();
+    let wrapper = bin.path().join("helm");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = version ]; then echo v3.99.0; exit 0; fi\nexec '{}' \"$@\"\n",
+            helm.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let charts = f.charts.to_string_lossy().into_owned();
+    let wrapped = wrapper.to_string_lossy().into_owned();
+    let args = ["--charts", &charts, "--helm", &wrapped];
+    let other = rendered_note(&f.check(&args).1);
+    assert!(!other.contains("render cache"), "{other}");
+    assert!(rendered_note(&f.check(&args).1).contains("(render cache)"));
+}
+
+#[test]
+fn a_damaged_render_cache_is_a_miss_with_the_same_findings() {
+    let Some(_) = helm() else { return };
+    let f = Fixture::new();
+    f.app("web", "webapp", "1.2.0", WEB_VALUES);
+    f.write("policies/pss.yaml", PSS_POLICY);
+    let (code, first) = f.check_with_charts();
+    let entries: Vec<PathBuf> = walk(&f.cache.join("renders"));
+    assert!(!entries.is_empty());
+    for (n, damage) in ["cut", "flip", "empty", "garbage"].iter().enumerate() {
+        for entry in &entries {
+            let mut bytes = std::fs::read(entry).unwrap();
+            match *damage {
+                "cut" => bytes.truncate(bytes.len() * 2 / 3),
+                "flip" => {
+                    let i = bytes.len() - 1 - n;
+                    bytes[i] ^= 0x01;
+                }
+                "empty" => bytes.clear(),
+                _ => bytes = b"ok\n{\"kind\": \"List\", \"items\": []}".to_vec(),
+            }
+            std::fs::write(entry, bytes).unwrap();
+        }
+        let (again_code, again) = f.check_with_charts();
+        assert!(
+            !rendered_note(&again).contains("render cache"),
+            "{damage}: {}",
+            describe(&again)
+        );
+        assert_eq!(again_code, code);
+        assert_eq!(describe(&again), describe(&first), "{damage}");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 #[test]
 fn helmfile_releases_and_kustomize_helm_charts_render_too() {
     let Some(_) = helm() else { return };

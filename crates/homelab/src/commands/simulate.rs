@@ -68,11 +68,13 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<u8> {
         _ => simulation.to_text(),
     };
     print!("{}", homelab_report::escape::terminal_lines(&text));
-    Ok(if simulation.converges() {
-        EXIT_OK
-    } else {
-        EXIT_FINDINGS
-    })
+    let converges = simulation.converges();
+    // The process ends right after: freeing the hundreds of thousands of small values of the
+    // rendered charts one by one would cost more than the simulation itself.
+    std::mem::forget(simulation);
+    std::mem::forget(input);
+    std::mem::forget(loaded);
+    Ok(if converges { EXIT_OK } else { EXIT_FINDINGS })
 }
 
 /// The simulation as the HTML report's "Simulated rollout" section.

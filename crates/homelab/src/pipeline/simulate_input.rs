@@ -29,6 +29,7 @@ pub struct Loaded {
     nodes: Vec<Node>,
     assumptions: Vec<String>,
     incomplete: bool,
+    unrendered: Vec<(usize, String)>,
 }
 
 /// Kinds that describe how to build a repository, never applied to a cluster.
@@ -88,14 +89,51 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
     let rendered = charts_stage::render(&documents, Some(root), &config, &options, version);
     let mut assumptions: Vec<String> = kustomized.assumptions.iter().cloned().collect();
     let mut incomplete = false;
+    let mut unrendered = Vec::new();
     for d in &rendered.diagnostics {
         if d.severity != Severity::Note || d.rule == "charts/not-rendered" {
             incomplete = true;
             assumptions.push(format!("not simulated: {}", d.message));
         }
     }
+    // Applications with a Helm chart source of which nothing was rendered: what they
+    // create is unknown (the snapshot marks them, so that verify does not judge it absent).
+    let made_for: std::collections::HashSet<&str> = rendered
+        .documents
+        .iter()
+        .filter_map(|d| rendered.provenance.origin(d))
+        .map(|(record, _)| record.declared_by.as_str())
+        .collect();
+    for (i, doc) in documents.iter().enumerate() {
+        if doc.group() != "argoproj.io" || doc.kind() != Some("Application") {
+            continue;
+        }
+        let spec = &doc.value["spec"];
+        let charts: Vec<&str> = spec
+            .get("sources")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .chain(spec.get("source"))
+            .filter_map(|s| s.get("chart").and_then(serde_json::Value::as_str))
+            .collect();
+        let name = doc.name().unwrap_or_default();
+        if charts.is_empty() || made_for.contains(format!("Application {name}").as_str()) {
+            continue;
+        }
+        let reason = rendered
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains(&format!("(Application {name})")))
+            .map_or_else(
+                || format!("its Helm chart {} was not rendered", charts.join(", ")),
+                |d| d.message.clone(),
+            );
+        unrendered.push((i, reason));
+    }
     let first_rendered = documents.len();
-    documents.extend(rendered.documents.iter().cloned());
+    let mut rendered = rendered;
+    documents.append(&mut rendered.documents);
 
     let (policy, _) = policy_stage::run(&documents);
     let index: HashMap<(String, String), usize> = documents
@@ -127,6 +165,7 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
         nodes,
         assumptions,
         incomplete,
+        unrendered,
     })
 }
 
@@ -255,6 +294,7 @@ impl Loaded {
                 .collect(),
             assumptions: self.assumptions.clone(),
             incomplete: self.incomplete,
+            unrendered: self.unrendered.clone(),
         }
     }
 }
