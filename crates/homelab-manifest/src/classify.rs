@@ -162,7 +162,7 @@ fn class_of(source: &Source, value: &Value) -> Class {
     };
     match (map.get("apiVersion"), map.get("kind")) {
         (Some(Value::String(api_version)), Some(Value::String(kind))) => {
-            match tool_configuration(api_version, kind) {
+            match tool_configuration(api_version, kind, map) {
                 Some(tool) => Class::NotKubernetes {
                     reason: format!(
                         "`{api_version}` `{kind}` is {tool}, not an object an API server serves"
@@ -191,9 +191,32 @@ fn class_of(source: &Source, value: &Value) -> Class {
 
 /// Files that look like Kubernetes objects (`apiVersion` + `kind`) but configure a client-side
 /// tool: no cluster serves them, so there is no schema to validate and no policy applies.
-fn tool_configuration(api_version: &str, kind: &str) -> Option<&'static str> {
+fn tool_configuration(
+    api_version: &str,
+    kind: &str,
+    map: &serde_json::Map<String, Value>,
+) -> Option<&'static str> {
     let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    let has_any = |keys: &[&str]| keys.iter().any(|k| map.contains_key(*k));
     match (group, kind) {
+        // The core group never served a `Policy` or a `Config`: a `v1 Policy` with scheduling
+        // predicates is the legacy kube-scheduler `--policy-config-file`, a `v1 Config` with
+        // clusters or users a kubeconfig.
+        ("", "Policy")
+            if api_version == "v1"
+                && has_any(&[
+                    "predicates",
+                    "priorities",
+                    "extenders",
+                    "hardPodAffinitySymmetricWeight",
+                    "alwaysCheckAllPredicates",
+                ]) =>
+        {
+            Some("a kube-scheduler policy configuration (`--policy-config-file`)")
+        }
+        ("", "Config") if api_version == "v1" && has_any(&["clusters", "contexts", "users"]) => {
+            Some("a kubeconfig file")
+        }
         ("kustomize.config.k8s.io", _) => Some("a kustomize build file"),
         ("config.kubernetes.io", _) => Some("a kustomize function configuration"),
         ("cli.kyverno.io", _) | ("kyverno.io", "Test") => Some("a Kyverno CLI test file"),
@@ -216,6 +239,16 @@ fn tool_configuration(api_version: &str, kind: &str) -> Option<&'static str> {
             | "kubeproxy.config.k8s.io"
             | "kubeadm.k8s.io"
             | "kubescheduler.config.k8s.io"
+            | "kubecontrollermanager.config.k8s.io"
+            | "controllermanager.config.k8s.io"
+            | "cloudcontrollermanager.config.k8s.io"
+            | "credentialprovider.kubelet.k8s.io"
+            | "client.authentication.k8s.io"
+            | "eventratelimit.admission.k8s.io"
+            | "podnodeselector.admission.k8s.io"
+            | "podtolerationrestriction.admission.k8s.io"
+            | "apiserver.k8s.io"
+            | "componentconfig"
             | "audit.k8s.io",
             _,
         ) => Some("a configuration file of a Kubernetes component"),

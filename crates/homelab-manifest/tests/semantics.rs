@@ -319,3 +319,46 @@ fn tool_configuration_files_are_not_kubernetes_objects() {
         .iter()
         .any(|d| d.message.contains("kustomize build file")));
 }
+
+/// Component configuration files look like objects (`apiVersion` + `kind`) but no API server
+/// serves them: the legacy scheduler policy (`v1 Policy`), kubeconfigs (`v1 Config`) and the
+/// `*.config.k8s.io` families are classified, not validated.
+#[test]
+fn component_configuration_files_are_not_kubernetes_objects() {
+    let not_objects = [
+        "{\"kind\": \"Policy\", \"apiVersion\": \"v1\", \"predicates\": [{\"name\": \"PodFitsPorts\"}], \"priorities\": []}\n",
+        "{\"kind\": \"Policy\", \"apiVersion\": \"v1\", \"extenders\": [{\"urlPrefix\": \"http://127.0.0.1:1/scheduler\"}]}\n",
+        "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles: []\n",
+        "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n",
+        "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.30.0\n",
+        "apiVersion: kubecontrollermanager.config.k8s.io/v1alpha1\nkind: KubeControllerManagerConfiguration\n",
+        "apiVersion: credentialprovider.kubelet.k8s.io/v1\nkind: CredentialProviderConfig\nproviders: []\n",
+    ];
+    for text in not_objects {
+        let (docs, diags) = homelab_manifest::parse_str("c.yaml", text);
+        assert!(
+            matches!(docs[0].class, homelab_manifest::Class::NotKubernetes { .. }),
+            "{text}: {:?}",
+            docs[0].class
+        );
+        assert!(
+            diags.iter().any(|d| d.rule == "load/not-kubernetes"),
+            "{text}: the reason is said in a note"
+        );
+    }
+    // The same kinds that a cluster serves stay objects: an audit-free `Policy` in a real
+    // group (Kyverno), and a `v1 Policy` without scheduler fields is left for the schema
+    // stage to judge (it is a typo or an unknown kind there).
+    for text in [
+        "apiVersion: kyverno.io/v1\nkind: Policy\nmetadata: {name: p, namespace: n}\nspec: {rules: []}\n",
+        "apiVersion: v1\nkind: Policy\nmetadata: {name: p}\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: clusters}\ndata: {clusters: a}\n",
+    ] {
+        let (docs, _) = homelab_manifest::parse_str("o.yaml", text);
+        assert!(
+            matches!(docs[0].class, homelab_manifest::Class::Object),
+            "{text}"
+        );
+    }
+}

@@ -6,11 +6,13 @@
 //! and shown by `homelab rules --explain ID`. Rules are pure: they read the [`Repo`] and the
 //! [`Settings`] and return diagnostics; they never touch the file system or the terminal.
 
+pub mod applied;
 mod argo;
 mod charts;
 pub mod fingerprint;
 mod gpu;
 mod netpol;
+pub mod patched_enums;
 mod pod_security;
 pub mod redact;
 mod repo;

@@ -20,6 +20,7 @@ pub fn all() -> impl Iterator<Item = &'static RuleDoc> {
             &crate::pipeline::SECRET_SCANNING_OFF_DOC,
             &crate::pipeline::SOPS_RULE_DOC,
             &crate::pipeline::KUSTOMIZE_RULE_DOC,
+            &homelab_rules::applied::RULE_DOC,
         ])
 }
 

@@ -5,6 +5,7 @@
 
 pub(crate) mod charts_stage;
 mod config;
+mod flux_release;
 mod kustomize_stage;
 mod policy_stage;
 pub(crate) mod simulate_input;
@@ -149,6 +150,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     validator.add_crds_from(&documents);
 
     let repo = homelab_rules::Repo::new(&documents, &sources, root.clone());
+    let not_applied = homelab_rules::applied::not_applied(&repo);
     let rules = homelab_rules::all();
     let ((schema, (policy, policy_rules)), mut platform) = rayon::join(
         || {
@@ -176,6 +178,9 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         &documents[first_rendered..],
     );
     diagnostics.extend(charts.diagnostics);
+    homelab_rules::applied::set_aside(&mut diagnostics, &not_applied);
+    homelab_rules::patched_enums::accept_extended_enums(&mut diagnostics, &repo);
+    flux_release::accept_older_flux_versions(&mut diagnostics, &documents, &sources);
 
     let select: Vec<String> = config
         .select

@@ -5,6 +5,17 @@
 //! `stringData`, other than a reference to a secret kept elsewhere (`op://...`, `vault:...`,
 //! `<path:...>`, `ref+...`, SOPS `ENC[...]`, `${...}` and template interpolation).
 //!
+//! A Secret whose committed values are none of them a credential is a note, not an error:
+//! Secrets are also used for configuration that some chart or operator insists on reading
+//! from a Secret. A value is taken as no credential when it is a boolean or a number (a
+//! port), a host name or address (`postgres-rw.database.svc`, `10.0.0.5:5432`), a URL
+//! without a password and without a long random-looking part, the value of an identifier
+//! key (`username`, `host`, `port`, `dbname`, `region`, `bucket`, ...), a certificate
+//! without its private key, or a configuration file (several lines) where no key that
+//! holds a credential (`password`, `token`, `secret`, `api_key`, `webhook`, ...) has a value,
+//! no private key and no `user:password@` URL appear. Anything else (a value under a
+//! credential key, a random-looking string, binary data) keeps the error.
+//!
 //! ## Why
 //! `data` is base64, not encryption: anyone who can read the repository (every CI runner,
 //! every clone, every fork) reads the secret. The guide keeps only SealedSecrets in git
@@ -25,8 +36,10 @@
 //! then remove the Secret from git (and rotate the value: it is in the history).
 
 use crate::{finding, Repo, Rule, Settings};
+use base64::Engine;
 use homelab_diagnostics::{Diagnostic, Severity};
 use serde_json::Value;
+use std::sync::OnceLock;
 
 pub struct PlainSecret;
 
@@ -37,6 +50,138 @@ fn has_value(v: Option<&Value>) -> bool {
             Value::Null => false,
             _ => true,
         })
+    })
+}
+
+/// Keys whose value identifies something rather than proving who you are.
+fn is_identifier_key(key: &str) -> bool {
+    let k: String = key
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    [
+        "user",
+        "username",
+        "email",
+        "host",
+        "hostname",
+        "port",
+        "dbname",
+        "database",
+        "db",
+        "region",
+        "bucket",
+        "endpoint",
+        "namespace",
+        "schema",
+        "sslmode",
+    ]
+    .iter()
+    .any(|w| k == *w || k.ends_with(w))
+}
+
+/// A run of letters and digits long and mixed enough to be a token.
+fn has_token_like_part(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|part| {
+            part.len() >= 16
+                && part.chars().any(|c| c.is_ascii_digit())
+                && part.chars().any(|c| c.is_ascii_alphabetic())
+        })
+}
+
+/// Whether one committed value (decoded) is, or contains, a credential.
+fn holds_credential(key: &str, value: &str) -> bool {
+    static HOST: OnceLock<regex::Regex> = OnceLock::new();
+    static URL: OnceLock<regex::Regex> = OnceLock::new();
+    static CONFIG_LINE: OnceLock<regex::Regex> = OnceLock::new();
+    let v = value.trim();
+    if v.is_empty() || crate::is_secret_reference(v) {
+        return false;
+    }
+    if v.contains("PRIVATE KEY") {
+        return true;
+    }
+    if v.contains('\n') {
+        // A configuration file or a certificate: a credential only where one is written.
+        if v.contains("-----BEGIN") && !v.contains("CERTIFICATE") {
+            return true;
+        }
+        let line = CONFIG_LINE.get_or_init(|| {
+            regex::Regex::new(r#"^\s*-?\s*["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*(.*)$"#).unwrap()
+        });
+        return v.lines().any(|l| {
+            if l.contains("://") && credentials_in_url(l) {
+                return true;
+            }
+            let Some(c) = line.captures(l) else {
+                return false;
+            };
+            let (k, val) = (&c[1], c[2].trim().trim_matches(['"', '\'', ',']));
+            let lower = k.to_ascii_lowercase();
+            (super::leaked_credential::is_credential_key(k)
+                || lower.contains("webhook")
+                || lower.ends_with("api_url"))
+                && !val.is_empty()
+                && !matches!(val, "null" | "~" | "|" | "|-" | ">" | "[]" | "{}")
+                && !crate::is_secret_reference(val)
+        });
+    }
+    if super::leaked_credential::is_credential_key(key)
+        || key.to_ascii_lowercase().contains("webhook")
+    {
+        return true;
+    }
+    if is_identifier_key(key) {
+        return false;
+    }
+    let lower = v.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off"
+    ) || v.parse::<f64>().is_ok()
+    {
+        return false;
+    }
+    let host = HOST.get_or_init(|| {
+        regex::Regex::new(r"^(localhost|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+|\[[0-9a-f:]+\])(:[0-9]{1,5})?$").unwrap()
+    });
+    if host.is_match(v) {
+        return false;
+    }
+    let url = URL.get_or_init(|| regex::Regex::new(r"^[a-z][a-z0-9+.-]*://\S+$").unwrap());
+    if url.is_match(v) {
+        return credentials_in_url(v) || has_token_like_part(v);
+    }
+    true
+}
+
+/// A `scheme://user:password@host` URL.
+fn credentials_in_url(text: &str) -> bool {
+    static USERINFO: OnceLock<regex::Regex> = OnceLock::new();
+    USERINFO
+        .get_or_init(|| regex::Regex::new(r"://[^/\s:@]+:[^/\s@]+@").unwrap())
+        .is_match(text)
+}
+
+/// Whether any value of a `data` (base64) or `stringData` map holds a credential.
+fn any_credential(field: &str, map: &serde_json::Map<String, Value>) -> bool {
+    map.iter().any(|(key, value)| match value {
+        Value::String(s) if field == "data" => {
+            match base64::engine::general_purpose::STANDARD
+                .decode(s.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+            {
+                Some(text) => holds_credential(key, &text),
+                // Binary data (a keystore) or not base64 at all: take it as a credential.
+                None => !s.trim().is_empty(),
+            }
+        }
+        Value::String(s) => holds_credential(key, s),
+        Value::Null => false,
+        other => holds_credential(key, &other.to_string()),
     })
 }
 
@@ -66,6 +211,29 @@ impl Rule for PlainSecret {
                     .map(|m| m.keys().map(String::as_str).collect())
                     .unwrap_or_default();
                 let values = value.map(|v| v.to_string()).unwrap_or_default();
+                let credential = value
+                    .and_then(Value::as_object)
+                    .is_some_and(|m| any_credential(field, m));
+                if !credential {
+                    let mut note = finding(
+                            self,
+                            doc,
+                            &format!("/{field}"),
+                            format!(
+                                "Secret `{}` commits {} in `{field}` ({}), none of them a credential: not failed",
+                                doc.name().unwrap_or("?"),
+                                crate::count(keys.len(), "value"),
+                                keys.join(", ")
+                            ),
+                            "nothing to seal; if a value is a credential after all, seal the Secret",
+                        )
+                        .relying_on([
+                            "the values' shape: host names, ports, booleans, `${VAR}` references, URLs without a password, configuration without a password, token or key",
+                        ]);
+                    note.severity = Severity::Note;
+                    out.push(note);
+                    continue;
+                }
                 out.push(
                     finding(
                         self,
@@ -83,5 +251,48 @@ impl Rule for PlainSecret {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds_credential;
+
+    #[test]
+    fn hosts_ports_and_configuration_without_passwords_are_no_credential() {
+        for (key, value) in [
+            ("hostname", "postgres-rw.database.svc"),
+            ("server", "10.0.0.5:5432"),
+            ("port", "5432"),
+            ("enabled", "true"),
+            ("username", "app"),
+            ("uri", "postgresql://app@postgres-rw.database.svc:5432/app?sslmode=verify-full&sslkey=/var/run/secrets/tls.key"),
+            ("roles.yml", "fluentd_role:\n  cluster: ['monitor']\n  indices:\n  - names: ['*']\n"),
+            ("grafana.ini", "[date_formats]\ndefault_timezone = UTC\n"),
+            ("datasources.yaml", "{\n  \"url\": \"http://prometheus-k8s.monitoring.svc:9090\",\n  \"editable\": false\n}"),
+            ("ca.crt", "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"),
+            ("config.yaml", "password: ${DB_PASSWORD}\nhost: db\n"),
+        ] {
+            assert!(!holds_credential(key, value), "{key}: {value}");
+        }
+    }
+
+    #[test]
+    fn passwords_keys_tokens_and_written_credentials_are() {
+        for (key, value) in [
+            ("password", "hunter2"),
+            ("key", "AQBb8Z5XAAAAABAAxyz"),
+            ("value", "Zq8vN3rTq1xL0pWc"),
+            ("uri", "postgresql://app:s3cret@db:5432/app"),
+            ("url", "https://hooks.slack.com/services/T01ABCDEF/B02GHIJKL/a1B2c3D4e5F6g7H8i9J0k1L2"),
+            ("slack-webhook", "https://hooks.slack.com/services/T/B/XXXX"),
+            ("grafana.ini", "[security]\nadmin_password = hunter2\n"),
+            ("alertmanager.yaml", "receivers:\n- name: x\n  slack_configs:\n  - api_url: https://hooks.slack.com/services/T/B/C\n"),
+            ("rclone.conf", "[s3]\nendpoint = https://user:pass@minio.local\n"),
+            ("tls.key", "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n"),
+            ("id_rsa", "-----BEGIN OPENSSH KEY-----\nb3Bl\n-----END OPENSSH KEY-----\n"),
+        ] {
+            assert!(holds_credential(key, value), "{key}: {value}");
+        }
     }
 }

@@ -1,0 +1,689 @@
+//! What the repository's deploy graph applies, and the files it leaves out.
+//!
+//! Findings about an object (schemas, policies, platform rules) assume the object is applied
+//! to a cluster. In a repository whose files are applied through kustomizations, Argo CD
+//! Applications and ApplicationSets, Flux Kustomizations or a FluxInstance, a file that none
+//! of them reaches is not applied: a leftover patch beside a kustomization that does not
+//! list it, a Flux Kustomization switched off by commenting out its line, an `.archive/`
+//! folder. Judging such a file as an object to apply gives false findings, so the pipeline
+//! sets them aside as notes (`load/not-applied`), saying which fact it relied on.
+//!
+//! A file is left out only on positive evidence, one of:
+//! - its folder holds a kustomization, which does not list it (kustomize builds only what a
+//!   kustomization names; Flux and Argo CD use the kustomization when there is one);
+//! - its folder has no kustomization, and a kustomization lists other files of that folder
+//!   one by one (patches, resources), not this one;
+//! - it is reached only through an entry that a kustomization lists in a comment
+//!   (`# - ../../base/app/ks.yaml`): switched off on purpose;
+//! - the repository has a GitOps engine (Argo CD or Flux objects) and the file lies in a
+//!   hidden folder (`.archive/`) that no engine or kustomization path reaches;
+//!
+//! and in every case nothing else in the repository reaches it. Evidence that the file is
+//! applied by hand outweighs the folder-based kinds (not a comment, which says "off"): an
+//! Application or Flux Kustomization that applies something of the repository (the root
+//! app-of-apps), or a file another text of the repository names (`kubectl apply -f
+//! bootstrap/root.yaml` in a script, a task file, a README). Files without such evidence
+//! (plain folders applied by hand with `kubectl apply -f`, bootstrap files, the root
+//! Application) are applied as far as this can tell, and judged in full.
+
+use crate::argo::{deployments, normalise_dir, sources};
+use crate::repo::{join, parent};
+use crate::Repo;
+use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
+use homelab_manifest::{Class, Document, ResourceExt};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// The documentation of the `load/not-applied` note and of the findings it sets aside.
+pub static RULE_DOC: RuleDoc = RuleDoc {
+    id: "load/not-applied",
+    severity: Severity::Note,
+    summary: "Files that nothing in the repository applies (findings on them set aside as notes)",
+    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`). Except for the comment, evidence of a file applied by hand wins: an Application or Flux Kustomization that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`). Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+};
+
+/// Rules whose findings stay as they are on a file nothing applies: they judge the file in
+/// git, not an object on a cluster.
+const KEPT: [&str; 6] = [
+    "yaml/",
+    "load/",
+    "secrets/",
+    "sops/",
+    "check/",
+    "argocd/unreachable",
+];
+
+/// A file that nothing in the repository applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotApplied {
+    /// The file's name as its findings locate it (the source name).
+    pub file: String,
+    /// The fact the judgement relied on.
+    pub why: String,
+}
+
+/// A file that may be left out, with the evidence.
+struct Candidate {
+    why: String,
+    evidence: Evidence,
+}
+
+/// Why a file may be left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Evidence {
+    /// Reached from an entry a kustomization lists in a comment: switched off on purpose
+    /// (no other evidence outweighs it).
+    SwitchedOff,
+    /// Its folder's kustomization does not list it.
+    SameFolder,
+    /// Its folder has no kustomization, a kustomization lists other files of the folder one
+    /// by one, not this one.
+    Siblings,
+    /// In a hidden folder of a repository an engine applies.
+    Hidden,
+}
+
+/// One file of the repository as the graph sees it.
+struct File<'a> {
+    /// The source name (for findings).
+    name: &'a str,
+    /// Documents of the file.
+    docs: Vec<&'a Document>,
+}
+
+impl File<'_> {
+    fn has_objects(&self) -> bool {
+        self.docs.iter().any(|d| d.class == Class::Object)
+    }
+}
+
+fn is_kustomization_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"].contains(&name)
+}
+
+fn is_remote(entry: &str) -> bool {
+    entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@")
+}
+
+/// Whether a kustomization document is one kustomize builds (a map with at least one of the
+/// fields that name files), rather than a template or an empty file.
+fn is_real_kustomization(doc: &Document) -> bool {
+    doc.value.as_object().is_some_and(|m| {
+        [
+            "resources",
+            "components",
+            "bases",
+            "patches",
+            "patchesStrategicMerge",
+            "patchesJson6902",
+            "configMapGenerator",
+            "secretGenerator",
+            "generators",
+            "transformers",
+            "helmCharts",
+            "crds",
+        ]
+        .iter()
+        .any(|k| m.contains_key(*k))
+    })
+}
+
+struct Graph<'r, 'a> {
+    repo: &'r Repo<'a>,
+    /// Files by path relative to the root, in path order.
+    files: BTreeMap<String, File<'a>>,
+}
+
+impl<'a> Graph<'_, 'a> {
+    fn kustomization_file(&self, folder: &str) -> Option<String> {
+        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .map(|k| {
+                if folder.is_empty() {
+                    (*k).to_string()
+                } else {
+                    format!("{folder}/{k}")
+                }
+            })
+            .find(|p| self.files.contains_key(p))
+    }
+
+    fn under<'s>(&'s self, dir: &'s str) -> impl Iterator<Item = &'s String> + 's {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        self.files
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .map(|(p, _)| p)
+            .take_while(move |p| p.starts_with(&prefix))
+    }
+
+    fn is_folder(&self, dir: &str) -> bool {
+        self.repo.folders().contains(dir)
+    }
+
+    /// What a folder named by a kustomization entry or an engine path applies: its
+    /// kustomization, else (`generate`) what Flux generates for it: every file under it,
+    /// a subfolder with a kustomization through that kustomization; else only the files in
+    /// it (`recursive`: and in its subfolders).
+    fn folder_targets(&self, dir: &str, generate: bool, recursive: bool) -> Vec<String> {
+        if let Some(k) = self.kustomization_file(dir) {
+            return vec![k];
+        }
+        let mut out = Vec::new();
+        for file in self.under(dir) {
+            let rest = if dir.is_empty() {
+                file.as_str()
+            } else {
+                &file[dir.len() + 1..]
+            };
+            if !rest.contains('/') {
+                out.push(file.clone());
+                continue;
+            }
+            if generate {
+                // The topmost folder between `dir` and the file that has a kustomization.
+                let mut sub = dir.to_string();
+                let mut through = None;
+                for part in rest.split('/').take(rest.split('/').count() - 1) {
+                    sub = if sub.is_empty() {
+                        part.to_string()
+                    } else {
+                        format!("{sub}/{part}")
+                    };
+                    if let Some(k) = self.kustomization_file(&sub) {
+                        through = Some(k);
+                        break;
+                    }
+                }
+                out.push(through.unwrap_or_else(|| file.clone()));
+            } else if recursive {
+                out.push(file.clone());
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// A path entry of a kustomization in `dir`: a file, or a folder.
+    fn entry_targets(&self, dir: &str, entry: &str) -> Vec<String> {
+        let Some(path) = join(dir, entry) else {
+            return Vec::new();
+        };
+        if self.files.contains_key(&path) {
+            return vec![path];
+        }
+        if self.is_folder(&path) {
+            return self.folder_targets(&path, false, true);
+        }
+        Vec::new()
+    }
+
+    /// The folder an engine path names: relative to the repository root, or to a folder that
+    /// holds the object's file (a source built from a subfolder, such as an OCIRepository
+    /// pushed from `kubernetes/`), the first one that exists.
+    fn engine_dir(&self, file: &str, path: &str) -> Option<String> {
+        let path = path.trim().trim_start_matches('/');
+        let mut bases = vec![String::new()];
+        let mut folder = parent(file);
+        let mut ancestors = Vec::new();
+        while !folder.is_empty() {
+            ancestors.push(folder.to_string());
+            folder = parent(folder);
+        }
+        ancestors.reverse();
+        bases.extend(ancestors);
+        bases
+            .into_iter()
+            .filter_map(|base| join(&base, path))
+            .find(|dir| self.is_folder(dir))
+    }
+
+    /// Everything one file applies or uses.
+    fn edges(&self, path: &str) -> Vec<String> {
+        let Some(file) = self.files.get(path) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let dir = parent(path);
+        if is_kustomization_file(path) {
+            for doc in &file.docs {
+                for entry in ["resources", "components", "bases"]
+                    .iter()
+                    .filter_map(|k| doc.value.get(*k).and_then(Value::as_array))
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .filter(|e| !is_remote(e))
+                {
+                    out.extend(self.entry_targets(dir, entry));
+                }
+                // Patches, generator inputs, transformer and replacement configurations, CRDs:
+                // any value that names a file of the repository.
+                let mut strings = Vec::new();
+                collect_strings(&doc.value, &mut strings, 0);
+                for s in strings {
+                    for candidate in [Some(s), s.split_once('=').map(|(_, p)| p)]
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Some(p) = join(dir, candidate.trim()) {
+                            if self.files.contains_key(&p) {
+                                out.push(p);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for doc in file.docs.iter().filter(|d| d.class == Class::Object) {
+            out.extend(self.engine_targets(path, doc));
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn engine_targets(&self, path: &str, doc: &Document) -> Vec<String> {
+        let mut out = Vec::new();
+        let flux_path = if doc.is("kustomize.toolkit.fluxcd.io", "Kustomization") {
+            // Without a path, Flux applies the root of the source.
+            Some(
+                doc.value
+                    .pointer("/spec/path")
+                    .and_then(Value::as_str)
+                    .unwrap_or("./"),
+            )
+        } else if doc.group() == "fluxcd.controlplane.io" && doc.kind() == Some("FluxInstance") {
+            doc.value.pointer("/spec/sync/path").and_then(Value::as_str)
+        } else {
+            None
+        };
+        if let Some(p) = flux_path {
+            if let Some(dir) = self.engine_dir(path, p) {
+                out.extend(self.folder_targets(&dir, true, true));
+            }
+        }
+        if doc.group() == "argoproj.io" && doc.kind() == Some("Application") {
+            for source in sources(doc) {
+                let Some(p) = source.str("path") else {
+                    continue;
+                };
+                let dir = normalise_dir(p);
+                if !self.is_folder(&dir) {
+                    continue;
+                }
+                let recurse = source
+                    .value
+                    .pointer("/directory/recurse")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let chart = self
+                    .files
+                    .contains_key(&join(&dir, "Chart.yaml").unwrap_or_default());
+                out.extend(self.folder_targets(&dir, false, recurse || chart));
+            }
+        }
+        if doc.group() == "argoproj.io" && doc.kind() == Some("ApplicationSet") {
+            // Generators make paths from parameters: everything under what they name.
+            for deployment in deployments(self.repo, doc) {
+                out.extend(self.under(&deployment.dir).cloned());
+            }
+        }
+        out
+    }
+
+    /// Every file reachable from `starts`, with the start each was first reached from.
+    fn closure(&self, starts: impl IntoIterator<Item = String>) -> BTreeMap<String, String> {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut queue = VecDeque::new();
+        for s in starts {
+            if !seen.contains_key(&s) {
+                seen.insert(s.clone(), s.clone());
+                queue.push_back(s);
+            }
+        }
+        while let Some(path) = queue.pop_front() {
+            let from = seen[&path].clone();
+            for next in self.edges(&path) {
+                if !seen.contains_key(&next) {
+                    seen.insert(next.clone(), from.clone());
+                    queue.push_back(next);
+                }
+            }
+        }
+        seen
+    }
+}
+
+/// Every string value of a document, bounded (the document is untrusted).
+fn collect_strings<'v>(value: &'v Value, out: &mut Vec<&'v str>, depth: usize) {
+    if depth > 32 || out.len() > 10_000 {
+        return;
+    }
+    match value {
+        Value::String(s) if s.len() < 4096 && !s.contains('\n') => out.push(s),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| collect_strings(v, out, depth + 1)),
+        Value::Object(map) => map
+            .values()
+            .for_each(|v| collect_strings(v, out, depth + 1)),
+        _ => {}
+    }
+}
+
+/// The candidates that another file of the repository (a script, a task file, a document;
+/// not a kustomization, whose comments say "off") names by their folder and file name
+/// (`bootstrap/root.yaml`, `{{.ROOT_DIR}}/.taskfiles/VolSync/ListJob.tmpl.yaml`). One pass over
+/// every text, looking each path-like word up.
+fn mentioned_elsewhere(repo: &Repo, candidates: &BTreeMap<String, Candidate>) -> BTreeSet<String> {
+    fn tail(path: &str) -> &str {
+        let mut cut = path.rmatch_indices('/');
+        match (cut.next(), cut.next()) {
+            (Some(_), Some((i, _))) => &path[i + 1..],
+            _ => path,
+        }
+    }
+    let mut by_tail: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for path in candidates.keys() {
+        by_tail.entry(tail(path)).or_default().push(path.as_str());
+    }
+    let mut found = BTreeSet::new();
+    for source in repo.sources {
+        let name = source.name.replace('\\', "/");
+        if is_kustomization_file(&name) {
+            continue;
+        }
+        let own = name.trim_start_matches("./");
+        for word in source
+            .text
+            .split(|c: char| !(c.is_alphanumeric() || "._-/".contains(c)))
+            .filter(|w| w.contains('/'))
+        {
+            let word = word.trim_start_matches("./").trim_end_matches(['.', '/']);
+            for path in by_tail.get(tail(word)).into_iter().flatten() {
+                if !own.ends_with(*path) {
+                    found.insert(path.to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The entries a kustomization lists in a comment (`# - ../app/ks.yaml`), with their line.
+fn commented_entries(text: &str) -> Vec<(String, u32)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let rest = line.trim_start().strip_prefix('#')?;
+            let rest = rest
+                .trim_start_matches('#')
+                .trim_start()
+                .strip_prefix('-')?;
+            let entry = rest.split_whitespace().next()?;
+            let entry = entry.trim_matches(|c| c == '"' || c == '\'');
+            (!entry.is_empty() && !is_remote(entry) && !entry.contains(':'))
+                .then(|| (entry.to_string(), i as u32 + 1))
+        })
+        .collect()
+}
+
+fn is_engine_object(doc: &Document) -> bool {
+    doc.class == Class::Object
+        && (doc.is("kustomize.toolkit.fluxcd.io", "Kustomization")
+            || (doc.group() == "argoproj.io"
+                && matches!(doc.kind(), Some("Application" | "ApplicationSet")))
+            || (doc.group() == "fluxcd.controlplane.io" && doc.kind() == Some("FluxInstance")))
+}
+
+/// The files of the repository holding objects that nothing in it applies, each with the
+/// fact that says so. Empty when the input is not one repository folder.
+pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
+    if repo.root.is_none() {
+        return Vec::new();
+    }
+    let mut files: BTreeMap<String, File> = BTreeMap::new();
+    for doc in repo.documents {
+        // Only files read from the repository (not objects a chart or kustomize built).
+        if doc.source.path.is_none() {
+            continue;
+        }
+        let path = repo.relative_path(doc);
+        if path.starts_with("../") || path.starts_with('/') {
+            continue;
+        }
+        files
+            .entry(path)
+            .or_insert_with(|| File {
+                name: &doc.source.name,
+                docs: Vec::new(),
+            })
+            .docs
+            .push(doc);
+    }
+    let graph = Graph { repo, files };
+    let has_engine = graph
+        .files
+        .values()
+        .any(|f| f.docs.iter().any(|d| is_engine_object(d)));
+
+    // Candidates, each with the evidence that it is left out.
+    let mut candidates: BTreeMap<String, Candidate> = BTreeMap::new();
+    // Switched off: reached from an entry a kustomization lists in a comment.
+    for (path, file) in &graph.files {
+        if !is_kustomization_file(path) {
+            continue;
+        }
+        let Some(text) = file.docs.first().map(|d| d.source.text.as_str()) else {
+            continue;
+        };
+        let dir = parent(path);
+        for (entry, line) in commented_entries(text) {
+            let targets = graph.entry_targets(dir, &entry);
+            let why =
+                format!("`{path}` lists `{entry}` only in a comment (line {line}): switched off");
+            for (reached, _) in graph.closure(targets) {
+                candidates.entry(reached).or_insert_with(|| Candidate {
+                    why: why.clone(),
+                    evidence: Evidence::SwitchedOff,
+                });
+            }
+        }
+    }
+    for (path, file) in &graph.files {
+        if is_kustomization_file(path) {
+            continue;
+        }
+        let dir = parent(path);
+        if let Some(k) = graph.kustomization_file(dir) {
+            if graph.files[&k]
+                .docs
+                .first()
+                .is_some_and(|d| is_real_kustomization(d))
+                && !graph.edges(&k).contains(path)
+            {
+                candidates.entry(path.clone()).or_insert_with(|| Candidate {
+                    why: format!("`{k}` in the same folder does not list it"),
+                    evidence: Evidence::SameFolder,
+                });
+                continue;
+            }
+        }
+        if has_engine && file.has_objects() {
+            if let Some(hidden) = path
+                .split('/')
+                .take(path.split('/').count() - 1)
+                .position(|part| part.starts_with('.'))
+            {
+                let folder: Vec<&str> = path.split('/').take(hidden + 1).collect();
+                let why = format!(
+                    "it lies in the hidden folder `{}/` of a repository that Argo CD or Flux applies",
+                    folder.join("/")
+                );
+                for (reached, _) in graph.closure([path.clone()]) {
+                    candidates.entry(reached).or_insert_with(|| Candidate {
+                        why: why.clone(),
+                        evidence: Evidence::Hidden,
+                    });
+                }
+            }
+        }
+    }
+    // The files kustomizations list one by one (not through a folder), by folder.
+    let mut listed_in_folder: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+    let listed: Vec<(String, &str)> = graph
+        .files
+        .keys()
+        .filter(|p| is_kustomization_file(p))
+        .flat_map(|k| {
+            graph
+                .edges(k)
+                .into_iter()
+                .filter(|t| !is_kustomization_file(t))
+                .map(move |t| (t, k.as_str()))
+        })
+        .collect();
+    for (file, kustomization) in &listed {
+        listed_in_folder
+            .entry(parent(file))
+            .or_insert((0, kustomization))
+            .0 += 1;
+    }
+    let listed: BTreeSet<&str> = listed.iter().map(|(f, _)| f.as_str()).collect();
+    for (path, file) in &graph.files {
+        if !file.has_objects()
+            || listed.contains(path.as_str())
+            || candidates.contains_key(path)
+            || is_kustomization_file(path)
+            || graph.kustomization_file(parent(path)).is_some()
+        {
+            continue;
+        }
+        let dir = parent(path);
+        let Some((n, k)) = listed_in_folder.get(dir) else {
+            continue;
+        };
+        let evidence = Some((
+            format!(
+                "`{k}` lists {} of `{dir}/` one by one, not this one",
+                crate::count(*n, "other file")
+            ),
+            Evidence::Siblings,
+        ));
+        if let Some((why, evidence)) = evidence {
+            for (reached, _) in graph.closure([path.clone()]) {
+                candidates.entry(reached).or_insert_with(|| Candidate {
+                    why: why.clone(),
+                    evidence,
+                });
+            }
+        }
+    }
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    // Evidence of a hand-applied file outweighs the folder-based evidence (not a comment,
+    // which says "off" explicitly): an Application or Flux Kustomization that applies
+    // something of this repository and that nothing applies is a root applied by hand (the
+    // app-of-apps beside the kustomization that installs Argo CD), and a file that a script,
+    // task file or document of the repository names is applied from there.
+    let mentioned = mentioned_elsewhere(repo, &candidates);
+    candidates.retain(|path, candidate| match candidate.evidence {
+        Evidence::SwitchedOff => true,
+        Evidence::SameFolder | Evidence::Siblings | Evidence::Hidden => {
+            let root = graph.files[path].docs.iter().any(|d| {
+                is_engine_object(d) && graph.engine_targets(path, d).iter().any(|t| t != path)
+            });
+            !root && !mentioned.contains(path)
+        }
+    });
+    // Everything else is applied (by an engine, a kustomization, or by hand), and so is what
+    // it reaches.
+    let starts: Vec<String> = graph
+        .files
+        .keys()
+        .filter(|p| !candidates.contains_key(*p))
+        .cloned()
+        .collect();
+    let reached = graph.closure(starts);
+    candidates
+        .into_iter()
+        .filter(|(path, _)| !reached.contains_key(path))
+        .filter_map(|(path, candidate)| {
+            let file = &graph.files.get(&path)?;
+            file.has_objects().then(|| NotApplied {
+                file: file.name.to_string(),
+                why: format!(
+                    "{}, and nothing else in the repository applies `{path}`",
+                    candidate.why
+                ),
+            })
+        })
+        .collect()
+}
+
+/// Set aside the findings on files nothing applies: each becomes a note that says why, and
+/// each such file gets one `load/not-applied` note.
+pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) {
+    if not_applied.is_empty() {
+        return;
+    }
+    let by_file: BTreeMap<&str, &NotApplied> =
+        not_applied.iter().map(|n| (n.file.as_str(), n)).collect();
+    let mut set_aside_per_file: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for d in diagnostics.iter_mut() {
+        if d.severity == Severity::Note || KEPT.iter().any(|k| d.rule.starts_with(k)) {
+            continue;
+        }
+        let Some(n) = d
+            .location
+            .as_ref()
+            .and_then(|l| by_file.get(l.file.as_str()))
+        else {
+            continue;
+        };
+        set_aside_per_file
+            .entry(n.file.as_str())
+            .or_default()
+            .insert(d.rule.clone());
+        d.severity = Severity::Note;
+        if let Some(open) = d.message.rfind(" (relied on: ") {
+            d.message.truncate(open);
+        }
+        d.message
+            .push_str(" — set aside: nothing in the repository applies this file");
+        let mut facts = std::mem::take(&mut d.facts);
+        facts.push(n.why.clone());
+        *d = d.clone().relying_on(facts);
+    }
+    for n in not_applied {
+        let rules = set_aside_per_file.get(n.file.as_str());
+        let what = match rules {
+            Some(r) => format!(
+                " ({} set aside as notes: {})",
+                crate::count(r.len(), "rule"),
+                r.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+            ),
+            None => String::new(),
+        };
+        diagnostics.push(
+            Diagnostic::note(
+                "load/not-applied",
+                format!(
+                    "applied by nothing in this repository: not judged as an object to apply{what}"
+                ),
+            )
+            .at(Location::file_only(n.file.clone()))
+            .with_help("if you apply this file by hand, list it in a kustomization; if it is no longer used, delete it")
+            .relying_on([n.why.clone()]),
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! `homelab check` judges what the repository applies (issue 18): in a repository with a
+//! deploy graph (kustomizations, Flux, Argo CD), a file that nothing applies (left out of
+//! its kustomization, switched off in a comment, in an `.archive/` folder) is not judged as
+//! an object to apply; a repository of plain folders applied by hand is judged in full.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn check(dir: &Path) -> Value {
+    let out = Command::cargo_bin("homelab")
+        .unwrap()
+        .arg("check")
+        .arg(dir)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// (severity, rule, path relative to `dir`, message, facts) of every diagnostic.
+fn all(report: &Value, dir: &Path) -> Vec<(String, String, String, String, String)> {
+    let prefix = format!("{}/", dir.display());
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let file = d["location"]["file"].as_str().unwrap_or("");
+            (
+                d["severity"].as_str().unwrap_or("").to_string(),
+                d["rule"].as_str().unwrap_or("").to_string(),
+                file.strip_prefix(&prefix).unwrap_or(file).to_string(),
+                d["message"].as_str().unwrap_or("").to_string(),
+                d["facts"]
+                    .as_array()
+                    .map(|f| {
+                        f.iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn problems_in(report: &Value, dir: &Path, file: &str) -> Vec<String> {
+    all(report, dir)
+        .into_iter()
+        .filter(|(sev, _, f, _, _)| f == file && (sev == "error" || sev == "warning"))
+        .map(|(_, rule, _, _, _)| rule)
+        .collect()
+}
+
+const DEPLOYMENT_WITHOUT_SELECTOR: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: NAME\n  namespace: web\nspec:\n  template:\n    metadata:\n      labels: {app: NAME}\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/example/app:1.2.3\n          resources:\n            requests: {cpu: 10m, memory: 16Mi}\n            limits: {cpu: 100m, memory: 64Mi}\n";
+
+fn deployment(name: &str, image: &str) -> String {
+    format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: web\nspec:\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n        - name: app\n          image: {image}\n          resources:\n            requests: {{cpu: 10m, memory: 16Mi}}\n            limits: {{cpu: 100m, memory: 64Mi}}\n")
+}
+
+fn flux_kustomization(name: &str, path: &str, complete: bool) -> String {
+    let required = if complete {
+        "  interval: 10m\n  prune: true\n"
+    } else {
+        ""
+    };
+    format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n{required}  path: {path}\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n")
+}
+
+#[test]
+fn files_nothing_applies_are_not_judged_as_objects_to_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // The root, applied by hand at bootstrap: it applies the overlay.
+    write(
+        dir,
+        "clusters/home/apps.yaml",
+        &flux_kustomization("apps", "./apps/overlay", true),
+    );
+    write(
+        dir,
+        "apps/overlay/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base/web/ks.yaml\n  # - ../base/gpu/ks.yaml  # switched off until the GPU node is back\n",
+    );
+    write(
+        dir,
+        "apps/base/web/ks.yaml",
+        &flux_kustomization("web", "./apps/base/web/app", true),
+    );
+    write(
+        dir,
+        "apps/base/web/app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\npatches:\n  - path: patches/replicas.yaml\n",
+    );
+    write(
+        dir,
+        "apps/base/web/app/patches/replicas.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n",
+    );
+    // A patch nobody lists any more, beside one that is listed.
+    write(
+        dir,
+        "apps/base/web/app/patches/unused.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n",
+    );
+    // Applied: its true finding stays.
+    write(
+        dir,
+        "apps/base/web/app/deployment.yaml",
+        &deployment("web", "ghcr.io/example/web:latest"),
+    );
+    // A leftover beside the kustomization that does not list it.
+    write(
+        dir,
+        "apps/base/web/app/old-deployment.yaml",
+        &DEPLOYMENT_WITHOUT_SELECTOR.replace("NAME", "old"),
+    );
+    // Switched off in the overlay: the Flux Kustomization and what it would apply.
+    write(
+        dir,
+        "apps/base/gpu/ks.yaml",
+        &flux_kustomization("gpu", "./apps/base/gpu/app", false),
+    );
+    write(
+        dir,
+        "apps/base/gpu/app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n",
+    );
+    write(
+        dir,
+        "apps/base/gpu/app/deployment.yaml",
+        &deployment("gpu", "ghcr.io/example/gpu:latest"),
+    );
+    // An archive folder: its objects are not judged, its leaked password still is.
+    write(
+        dir,
+        ".archive/old-app/ks.yaml",
+        &flux_kustomization("old-app", "./apps/base/old-app/app", false),
+    );
+    write(
+        dir,
+        ".archive/old-app/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: old-app\n  namespace: web\nstringData:\n  password: Zq8vN3rTq1xL0pWc\n",
+    );
+    // Beside a kustomization that does not list it, but a script of the repository applies
+    // it by hand: judged.
+    write(
+        dir,
+        "apps/base/manual/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+    );
+    write(
+        dir,
+        "apps/base/manual/job.yaml",
+        &DEPLOYMENT_WITHOUT_SELECTOR.replace("NAME", "manual"),
+    );
+    write(
+        dir,
+        "scripts/bootstrap.sh",
+        "#!/bin/sh\nkubectl apply -f apps/base/manual/job.yaml\n",
+    );
+
+    let report = check(dir);
+    let diagnostics = all(&report, dir);
+
+    // What is applied is judged.
+    assert_eq!(
+        problems_in(&report, dir, "apps/base/web/app/deployment.yaml"),
+        ["image/latest-tag"]
+    );
+    assert_eq!(
+        problems_in(&report, dir, "apps/base/manual/job.yaml"),
+        ["schema/required"],
+        "a file a script applies by hand is judged: {diagnostics:#?}"
+    );
+    // What nothing applies is not, and says why.
+    for (file, why) in [
+        (
+            "apps/base/web/app/old-deployment.yaml",
+            "`apps/base/web/app/kustomization.yaml` in the same folder does not list it",
+        ),
+        (
+            "apps/base/gpu/ks.yaml",
+            "`apps/overlay/kustomization.yaml` lists `../base/gpu/ks.yaml` only in a comment (line 5): switched off",
+        ),
+        (
+            "apps/base/gpu/app/deployment.yaml",
+            "`apps/overlay/kustomization.yaml` lists `../base/gpu/ks.yaml` only in a comment (line 5)",
+        ),
+        (".archive/old-app/ks.yaml", "hidden folder `.archive/`"),
+        (
+            "apps/base/web/app/patches/unused.yaml",
+            "`apps/base/web/app/kustomization.yaml` lists 1 other file of `apps/base/web/app/patches/` one by one, not this one",
+        ),
+    ] {
+        assert!(
+            problems_in(&report, dir, file).is_empty(),
+            "{file}: {diagnostics:#?}"
+        );
+        let note = diagnostics
+            .iter()
+            .find(|(_, rule, f, _, _)| rule == "load/not-applied" && f == file)
+            .unwrap_or_else(|| panic!("no load/not-applied note on {file}: {diagnostics:#?}"));
+        assert!(note.3.contains("applied by nothing in this repository"));
+        assert!(note.4.contains(why), "{file}: {}", note.4);
+    }
+    // The findings are kept as notes, with the fact they now rely on.
+    let set_aside: Vec<_> = diagnostics
+        .iter()
+        .filter(|(sev, rule, f, _, _)| {
+            sev == "note" && rule == "schema/required" && f == "apps/base/gpu/ks.yaml"
+        })
+        .collect();
+    assert_eq!(set_aside.len(), 2, "interval and prune: {diagnostics:#?}");
+    assert!(set_aside[0]
+        .3
+        .contains("set aside: nothing in the repository applies this file"));
+    assert!(set_aside[0].4.contains("only in a comment"));
+    // A secret in git matters wherever it is.
+    assert_eq!(
+        problems_in(&report, dir, ".archive/old-app/secret.yaml"),
+        ["secrets/plain-secret"]
+    );
+}
+
+/// The app-of-apps applied by hand sits beside the kustomization that installs Argo CD and
+/// is not listed by it: it applies the repository's apps, so it is a root, and judged.
+#[test]
+fn a_root_application_beside_a_kustomization_is_judged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "argocd/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: argocd\nresources:\n  - namespace.yaml\n",
+    );
+    write(
+        dir,
+        "argocd/namespace.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: argocd\n",
+    );
+    // No `project`: a true finding on the root.
+    write(
+        dir,
+        "argocd/root.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: root\n  namespace: argocd\nspec:\n  source:\n    repoURL: https://example.com/home.git\n    targetRevision: v1.0.0\n    path: apps\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n",
+    );
+    write(
+        dir,
+        "apps/web.yaml",
+        &deployment("web", "ghcr.io/example/web:1.0.0"),
+    );
+    let report = check(dir);
+    assert_eq!(
+        problems_in(&report, dir, "argocd/root.yaml"),
+        ["schema/required"],
+        "{:#?}",
+        all(&report, dir)
+    );
+    assert!(!all(&report, dir)
+        .iter()
+        .any(|(_, rule, _, _, _)| rule == "load/not-applied"));
+}
+
+/// Plain folders applied by hand with `kubectl apply -f`, hidden ones included: no deploy
+/// graph, so every object is judged.
+#[test]
+fn plain_folders_without_a_deploy_graph_are_judged_in_full() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "manifests/web.yaml",
+        &DEPLOYMENT_WITHOUT_SELECTOR.replace("NAME", "web"),
+    );
+    write(
+        dir,
+        "manifests/extra/api.yaml",
+        &DEPLOYMENT_WITHOUT_SELECTOR.replace("NAME", "api"),
+    );
+    write(
+        dir,
+        ".staging/web.yaml",
+        &DEPLOYMENT_WITHOUT_SELECTOR.replace("NAME", "staging"),
+    );
+    let report = check(dir);
+    for file in [
+        "manifests/web.yaml",
+        "manifests/extra/api.yaml",
+        ".staging/web.yaml",
+    ] {
+        assert_eq!(
+            problems_in(&report, dir, file),
+            ["schema/required"],
+            "{file}: {:#?}",
+            all(&report, dir)
+        );
+    }
+    assert!(!all(&report, dir)
+        .iter()
+        .any(|(_, rule, _, _, _)| rule == "load/not-applied"));
+}
