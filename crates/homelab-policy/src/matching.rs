@@ -76,7 +76,7 @@ enum Form {
     Any(Vec<Filter>),
     All(Vec<Filter>),
     /// The legacy form: the block itself is one filter.
-    Single(Filter),
+    Single(Box<Filter>),
 }
 
 impl MatchBlock {
@@ -97,7 +97,7 @@ impl MatchBlock {
         if filter_is_empty(block) {
             return MatchBlock(Form::Nothing);
         }
-        MatchBlock(Form::Single(Filter::new(block)))
+        MatchBlock(Form::Single(Box::new(Filter::new(block))))
     }
 
     /// Whether the block selects the subject.
