@@ -156,8 +156,9 @@ impl ApplyReport {
     }
 
     /// [`ApplyReport::policy_report`] written as pretty JSON straight from the results
-    /// (no intermediate tree: a run can have hundreds of thousands of results).
-    pub fn write_policy_report_json(&self, out: impl std::io::Write) -> serde_json::Result<()> {
+    /// (no intermediate tree: a run can have hundreds of thousands of results). The rows
+    /// are rendered in parallel, a batch at a time, and written in order.
+    pub fn write_policy_report_json(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
         #[derive(serde::Serialize)]
         struct Resource<'a> {
             #[serde(rename = "apiVersion")]
@@ -176,36 +177,19 @@ impl ApplyReport {
             source: &'a str,
             resources: [Resource<'a>; 1],
         }
-        #[derive(serde::Serialize)]
-        struct Metadata {
-            name: &'static str,
-        }
-        #[derive(serde::Serialize)]
-        struct Counts {
-            pass: usize,
-            fail: usize,
-            warn: usize,
-            error: usize,
-            skip: usize,
-        }
-        #[derive(serde::Serialize)]
-        struct Report<'a> {
-            #[serde(rename = "apiVersion")]
-            api_version: &'static str,
-            kind: &'static str,
-            metadata: Metadata,
-            results: Vec<Row<'a>>,
-            summary: Counts,
-        }
-        let s = &self.summary;
-        let report = Report {
-            api_version: "wgpolicyk8s.io/v1alpha2",
-            kind: "ClusterPolicyReport",
-            metadata: Metadata { name: "merged" },
-            results: self
-                .results
-                .iter()
-                .map(|r| Row {
+        /// Rows rendered per parallel batch (bounds the memory held before writing).
+        const BATCH: usize = 16 * 1024;
+        /// Rows rendered by one task of a batch.
+        const CHUNK: usize = 512;
+        // A row is rendered at depth 0 and indented to its depth (2) afterwards: pretty
+        // JSON differs by depth only in the indentation after each line break, and
+        // strings never hold a raw line break.
+        fn render(rows: &[ApplyResult]) -> Vec<u8> {
+            let mut buf = Vec::with_capacity(rows.len() * 400);
+            let mut row = Vec::with_capacity(1024);
+            for r in rows {
+                row.clear();
+                let value = Row {
                     policy: &r.policy,
                     rule: &r.rule,
                     result: r.status.as_str(),
@@ -218,17 +202,40 @@ impl ApplyReport {
                         namespace: &r.namespace,
                         name: &r.name,
                     }],
-                })
-                .collect(),
-            summary: Counts {
-                pass: s.pass,
-                fail: s.fail,
-                warn: s.warn,
-                error: s.error,
-                skip: s.skip,
-            },
-        };
-        serde_json::to_writer_pretty(out, &report)
+                };
+                serde_json::to_writer_pretty(&mut row, &value)
+                    .expect("serialising strings and booleans into memory cannot fail");
+                buf.extend_from_slice(b",\n    ");
+                for &b in &row {
+                    buf.push(b);
+                    if b == b'\n' {
+                        buf.extend_from_slice(b"    ");
+                    }
+                }
+            }
+            buf
+        }
+        out.write_all(
+            b"{\n  \"apiVersion\": \"wgpolicyk8s.io/v1alpha2\",\n  \"kind\": \"ClusterPolicyReport\",\n  \"metadata\": {\n    \"name\": \"merged\"\n  },\n  \"results\": [",
+        )?;
+        let mut first = true;
+        for batch in self.results.chunks(BATCH) {
+            let parts: Vec<Vec<u8>> = batch.par_chunks(CHUNK).map(render).collect();
+            for part in &parts {
+                // Each part starts with the separator of its first row; the first row of
+                // all has none.
+                let skip = if first { 1 } else { 0 };
+                first = false;
+                out.write_all(&part[skip..])?;
+            }
+        }
+        out.write_all(if first { b"]" } else { b"\n  ]" })?;
+        let s = &self.summary;
+        write!(
+            out,
+            ",\n  \"summary\": {{\n    \"pass\": {},\n    \"fail\": {},\n    \"warn\": {},\n    \"error\": {},\n    \"skip\": {}\n  }}\n}}",
+            s.pass, s.fail, s.warn, s.error, s.skip
+        )
     }
 
     /// The results as a `wgpolicyk8s.io` ClusterPolicyReport.
@@ -262,46 +269,69 @@ impl ApplyReport {
             "Applying {} policy rule(s) to {} resource(s)...\n",
             self.rule_count, self.resource_count
         );
-        if table {
+        // Lines are rendered in parallel, a chunk of results per task, and joined in order.
+        const CHUNK: usize = 2048;
+        let rendered: Vec<String> = if table {
             let _ = writeln!(
                 out,
                 "{:<4} {:<30} {:<30} {:<50} {:<6} MESSAGE",
                 "ID", "POLICY", "RULE", "RESOURCE", "RESULT"
             );
-            for (i, r) in self.results.iter().enumerate() {
-                let res = format!("{}/{}/{}", r.kind, r.namespace, r.name);
-                let _ = writeln!(
-                    out,
-                    "{:<4} {:<30} {:<30} {:<50} {:<6} {}",
-                    i + 1,
-                    r.policy,
-                    r.rule,
-                    res,
-                    r.status.as_str(),
-                    r.message
-                );
-            }
-            out.push('\n');
+            self.results
+                .par_chunks(CHUNK)
+                .enumerate()
+                .map(|(c, rows)| {
+                    let mut part = String::new();
+                    for (i, r) in rows.iter().enumerate() {
+                        let res = format!("{}/{}/{}", r.kind, r.namespace, r.name);
+                        let _ = writeln!(
+                            part,
+                            "{:<4} {:<30} {:<30} {:<50} {:<6} {}",
+                            c * CHUNK + i + 1,
+                            r.policy,
+                            r.rule,
+                            res,
+                            r.status.as_str(),
+                            r.message
+                        );
+                    }
+                    part
+                })
+                .collect()
         } else {
-            for r in &self.results {
-                if matches!(r.status, Status::Fail | Status::Error | Status::Warn) {
-                    let ns = if r.namespace.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{}/", r.namespace)
-                    };
-                    let _ = writeln!(
-                        out,
-                        "policy {} -> resource {ns}{}/{} {}: {}: {}",
-                        r.policy,
-                        r.kind,
-                        r.name,
-                        r.status.as_str(),
-                        r.rule,
-                        r.message
-                    );
-                }
-            }
+            self.results
+                .par_chunks(CHUNK)
+                .map(|rows| {
+                    let mut part = String::new();
+                    for r in rows {
+                        if matches!(r.status, Status::Fail | Status::Error | Status::Warn) {
+                            let (ns, slash) = if r.namespace.is_empty() {
+                                ("", "")
+                            } else {
+                                (r.namespace.as_str(), "/")
+                            };
+                            let _ = writeln!(
+                                part,
+                                "policy {} -> resource {ns}{slash}{}/{} {}: {}: {}",
+                                r.policy,
+                                r.kind,
+                                r.name,
+                                r.status.as_str(),
+                                r.rule,
+                                r.message
+                            );
+                        }
+                    }
+                    part
+                })
+                .collect()
+        };
+        out.reserve(rendered.iter().map(String::len).sum::<usize>() + 128);
+        for part in &rendered {
+            out.push_str(part);
+        }
+        if table {
+            out.push('\n');
         }
         let s = &self.summary;
         let _ = writeln!(
@@ -419,6 +449,77 @@ mod tests {
             String::from_utf8(streamed).unwrap(),
             serde_json::to_string_pretty(&report.policy_report()).unwrap()
         );
+    }
+
+    /// A report of `n` results with strings that need escaping.
+    fn report_of(n: usize) -> ApplyReport {
+        let statuses = [
+            Status::Pass,
+            Status::Fail,
+            Status::Warn,
+            Status::Error,
+            Status::Skip,
+        ];
+        let mut report = ApplyReport {
+            rule_count: 3,
+            resource_count: n,
+            ..ApplyReport::default()
+        };
+        for i in 0..n {
+            let status = statuses[i % statuses.len()];
+            report.summary.count(status);
+            report.results.push(ApplyResult {
+                policy: format!("policy-{}", i % 7),
+                rule: format!("rule \"{i}\""),
+                status,
+                message: format!("line one\nline two\t\u{e9}\u{1}{}", "x".repeat(i % 13)),
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: if i % 3 == 0 {
+                    String::new()
+                } else {
+                    format!("ns-{i}")
+                },
+                name: format!("name-{i}"),
+            });
+        }
+        report
+    }
+
+    #[test]
+    fn streamed_json_report_is_the_pretty_policy_report() {
+        // Empty, one row, and more rows than one rendering task takes.
+        for n in [0, 1, 1500] {
+            let report = report_of(n);
+            let mut streamed = Vec::new();
+            report.write_policy_report_json(&mut streamed).unwrap();
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                serde_json::to_string_pretty(&report.policy_report()).unwrap(),
+                "{n} results"
+            );
+        }
+    }
+
+    #[test]
+    fn text_report_lists_failures_in_order_and_table_numbers_every_row() {
+        let report = report_of(5000);
+        let text = report.text(false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "Applying 3 policy rule(s) to 5000 resource(s)...");
+        // fail, warn and error rows: 3 of every 5; each message holds one line break
+        assert_eq!(text.matches("policy policy-").count(), 3000);
+        assert!(lines[2].starts_with(
+            "policy policy-1 -> resource ns-1/Deployment/name-1 fail: rule \"1\": line one"
+        ));
+        assert!(text.contains(
+            "\npolicy policy-3 -> resource Deployment/name-3 error: rule \"3\": line one\n"
+        ));
+        assert!(text.ends_with("pass: 1000, fail: 1000, warn: 1000, error: 1000, skip: 1000\n"));
+        let table = report.text(true);
+        assert!(table.contains("\n4097 policy-1 "));
+        assert!(table.contains("\n5000 policy-1 "));
+        assert_eq!(table.matches("Deployment/ns-").count(), 3333);
     }
 
     #[test]

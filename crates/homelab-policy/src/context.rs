@@ -87,6 +87,24 @@ impl EvalContext {
     /// Kyverno's `request` object for `resource` (without `object`, which callers add
     /// because they may substitute a foreach element or an autogen'd pod template).
     pub fn request_json(&self, resource: &Value) -> Value {
+        let mut req = self.request_head(resource);
+        req.insert("object".into(), resource.clone());
+        let old = match &self.old_object {
+            Some(o) => o.clone(),
+            None if self.updates_itself() => resource.clone(),
+            None => Value::Null,
+        };
+        req.insert("oldObject".into(), old);
+        Value::Object(req)
+    }
+
+    /// The CLI has no previous version of an UPDATEd object: it uses the object itself.
+    pub fn updates_itself(&self) -> bool {
+        self.old_object.is_none() && self.operation.eq_ignore_ascii_case("UPDATE")
+    }
+
+    /// [`EvalContext::request_json`] without `object` and `oldObject`.
+    pub fn request_head(&self, resource: &Value) -> Map<String, Value> {
         let mut req = Map::new();
         req.insert("operation".into(), Value::String(self.operation.clone()));
         // Go's `omitempty`: absent fields are missing keys, not empty values.
@@ -162,14 +180,6 @@ impl EvalContext {
         if let Some(n) = resource.pointer("/metadata/name") {
             req.insert("name".into(), n.clone());
         }
-        req.insert("object".into(), resource.clone());
-        // The CLI has no previous version of an UPDATEd object: it uses the object itself.
-        let old = match &self.old_object {
-            Some(o) => o.clone(),
-            None if self.operation.eq_ignore_ascii_case("UPDATE") => resource.clone(),
-            None => Value::Null,
-        };
-        req.insert("oldObject".into(), old);
-        Value::Object(req)
+        req
     }
 }

@@ -72,6 +72,11 @@ pub fn to_var(v: &Value) -> Rcvar {
     Rcvar::new(Variable::try_from(v).unwrap_or(Variable::Null))
 }
 
+/// The entries of a JSON object, converted ([`to_var`] of the object holds the same).
+pub fn to_var_map(m: &Map<String, Value>) -> std::collections::BTreeMap<String, Rcvar> {
+    m.iter().map(|(k, v)| (k.clone(), to_var(v))).collect()
+}
+
 pub fn from_var(v: &Variable) -> Value {
     match v {
         Variable::Null => Value::Null,
@@ -90,15 +95,36 @@ pub fn from_var(v: &Variable) -> Value {
     }
 }
 
+/// `v` as a round trip through JSON leaves it: expression references (which JSON cannot
+/// hold) become null; anything without one is shared as it is.
+pub fn as_json_data(v: &Rcvar) -> Rcvar {
+    fn has_expref(v: &Variable) -> bool {
+        match v {
+            Variable::Expref(_) => true,
+            Variable::Array(a) => a.iter().any(|x| has_expref(x)),
+            Variable::Object(m) => m.values().any(|x| has_expref(x)),
+            _ => false,
+        }
+    }
+    if has_expref(v) {
+        to_var(&from_var(v))
+    } else {
+        v.clone()
+    }
+}
+
 /// Evaluate `expr` against already-converted data.
 pub fn search_var(expr: &str, data: &Rcvar) -> Result<Value, QueryError> {
+    search_rcvar(expr, data).map(|r| from_var(&r))
+}
+
+/// [`search_var`] with the result left in JMESPath's representation.
+pub fn search_rcvar(expr: &str, data: &Rcvar) -> Result<Rcvar, QueryError> {
     let e = compile(expr.trim())?;
     // `Expression::search` would copy `data` through serde (its cheap conversion of an
     // `Rcvar` needs a nightly feature): interpret the shared data directly.
     let mut ctx = Context::new(e.as_str(), runtime());
-    let r = jmespath::interpret(data, e.as_ast(), &mut ctx)
-        .map_err(|e| QueryError::Runtime(e.to_string()))?;
-    Ok(from_var(&r))
+    jmespath::interpret(data, e.as_ast(), &mut ctx).map_err(|e| QueryError::Runtime(e.to_string()))
 }
 
 /// Evaluate `expr` against `data`.

@@ -413,7 +413,12 @@ impl Walker {
                 }
                 self.elements(ra.iter().zip(pa.iter()), path)
             }
-            _ => self.element(&Value::Array(ra.to_vec()), first, path),
+            // A scalar pattern holds for every item (as `element` checks an array
+            // resource); the array is copied only for the failure message.
+            _ => match ra.iter().all(|r| validate_value(r, first)) {
+                true => Ok(()),
+                false => self.element(&Value::Array(ra.to_vec()), first, path),
+            },
         }
     }
 }

@@ -62,11 +62,39 @@ impl Vars {
         }
     }
 
+    /// A context from data already converted (an object).
+    pub fn from_data(data: Rcvar) -> Self {
+        Vars {
+            data,
+            delete: false,
+        }
+    }
+
     /// Set `key` (dotted path, e.g. `request.operation`), merging into existing maps.
     pub fn set(&mut self, key: &str, value: Value) {
+        self.set_var(key, jmes::to_var(&value));
+    }
+
+    /// [`Vars::set`] with a value already in JMESPath's representation.
+    pub fn set_var(&mut self, key: &str, value: Rcvar) {
         let parts = split_key(key);
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        self.data = set_path(&self.data, &parts, jmes::to_var(&value));
+        self.data = set_path(&self.data, &parts, value);
+    }
+
+    /// Set several top-level variables (names without dots or quotes) at once, each as
+    /// [`Vars::set_var`] would, in order, copying the top-level map once.
+    pub fn set_top_vars<'k>(&mut self, entries: impl IntoIterator<Item = (&'k str, Rcvar)>) {
+        let mut map: BTreeMap<String, Rcvar> = match &*self.data {
+            Variable::Object(m) => m.clone(),
+            _ => BTreeMap::new(),
+        };
+        for (key, value) in entries {
+            debug_assert!(!key.contains(['.', '"']), "{key} is not a top-level name");
+            let merged = merge_into(map.get(key), value);
+            map.insert(key.to_string(), merged);
+        }
+        self.data = Rcvar::new(Variable::Object(map));
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -91,18 +119,26 @@ impl Vars {
 
     /// Evaluate a JMESPath expression (no braces) against the context.
     pub fn query(&self, expr: &str) -> Result<Value, VarError> {
-        let mut expr = expr.trim().to_string();
-        if self.delete {
-            expr = expr.replace("request.object", "request.oldObject");
-        }
-        let r = jmes::search_var(&expr, &self.data).map_err(|err| VarError::Query {
-            variable: expr.clone(),
+        self.query_var(expr).map(|r| jmes::from_var(&r))
+    }
+
+    /// [`Vars::query`] with the result left in JMESPath's representation.
+    pub fn query_var(&self, expr: &str) -> Result<Rcvar, VarError> {
+        let expr = expr.trim();
+        let expr: std::borrow::Cow<'_, str> = if self.delete {
+            expr.replace("request.object", "request.oldObject").into()
+        } else {
+            expr.into()
+        };
+        let r = jmes::search_rcvar(&expr, &self.data).map_err(|err| VarError::Query {
+            variable: expr.to_string(),
             err,
         })?;
-        if r.is_null() {
+        // A result that is an expression reference reads as null, as in JSON.
+        if matches!(*r, Variable::Null | Variable::Expref(_)) {
             if let Some(key) = missing_key(&expr, &self.data) {
                 return Err(VarError::NotFound {
-                    variable: expr,
+                    variable: expr.into_owned(),
                     key,
                 });
             }
@@ -223,14 +259,7 @@ fn set_path(target: &Rcvar, parts: &[&str], value: Rcvar) -> Rcvar {
         return target.clone();
     };
     if rest.is_empty() {
-        let merged = match (map.get(*first).map(|v| &**v), &*value) {
-            (Some(Variable::Object(existing)), Variable::Object(new)) => {
-                let mut m = existing.clone();
-                m.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
-                Rcvar::new(Variable::Object(m))
-            }
-            _ => value,
-        };
+        let merged = merge_into(map.get(*first), value);
         map.insert(first.to_string(), merged);
     } else {
         let child = map
@@ -240,6 +269,19 @@ fn set_path(target: &Rcvar, parts: &[&str], value: Rcvar) -> Rcvar {
         map.insert(first.to_string(), set_path(&child, rest, value));
     }
     Rcvar::new(Variable::Object(map))
+}
+
+/// `value` as set over `existing`: an object merged into an object already there,
+/// anything else replacing it.
+fn merge_into(existing: Option<&Rcvar>, value: Rcvar) -> Rcvar {
+    match (existing.map(|v| &**v), &*value) {
+        (Some(Variable::Object(existing)), Variable::Object(new)) => {
+            let mut m = existing.clone();
+            m.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Rcvar::new(Variable::Object(m))
+        }
+        _ => value,
+    }
 }
 
 /// `(start, end)` byte ranges of unescaped `{{ ... }}` (one level of `{}` allowed inside).

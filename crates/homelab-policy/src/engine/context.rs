@@ -4,16 +4,20 @@
 
 use crate::conditions;
 use crate::context::EvalContext;
+use crate::jmes;
 use crate::matching::{self, Subject};
 use crate::variables::{Mode, Vars};
+use jmespath::{Rcvar, Variable};
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
+use std::collections::BTreeMap;
 
 /// One resource under evaluation, with its base variable context built at most once and
 /// shared by every policy and rule that reads variables.
 pub struct Scope<'a> {
     resource: &'a Value,
     ctx: &'a EvalContext,
+    subject: Subject<'a>,
     vars: OnceCell<Vars>,
     cel: OnceCell<crate::cel_kinds::eval::Bindings>,
 }
@@ -23,6 +27,7 @@ impl<'a> Scope<'a> {
         Scope {
             resource,
             ctx,
+            subject: Subject::new(resource, ctx),
             vars: OnceCell::new(),
             cel: OnceCell::new(),
         }
@@ -30,6 +35,11 @@ impl<'a> Scope<'a> {
 
     pub fn resource(&self) -> &'a Value {
         self.resource
+    }
+
+    /// The resource as match blocks see it.
+    pub fn subject(&self) -> &Subject<'a> {
+        &self.subject
     }
 
     /// What `validate.cel` rules bind, converted to CEL values once for all of them.
@@ -48,29 +58,38 @@ impl<'a> Scope<'a> {
 
 /// Base JMESPath context for a resource.
 pub fn base_vars(resource: &Value, ctx: &EvalContext) -> Vars {
-    let mut data = Map::new();
     let deleting = ctx.operation.eq_ignore_ascii_case("DELETE");
-    let mut request = ctx.request_json(resource);
-    if deleting {
-        request["oldObject"] = ctx.old_object.clone().unwrap_or_else(|| resource.clone());
-        request["object"] = Value::Null;
-    }
-    data.insert("request".into(), request);
+    // The resource is converted once, straight from the document, even where the
+    // request names it twice.
+    let converted = jmes::to_var(resource);
+    let null = || Rcvar::new(Variable::Null);
+    let old_object = match &ctx.old_object {
+        Some(o) => jmes::to_var(o),
+        None if deleting || ctx.updates_itself() => converted.clone(),
+        None => null(),
+    };
+    let object = if deleting { null() } else { converted };
+    let mut request = jmes::to_var_map(&ctx.request_head(resource));
+    request.insert("object".into(), object);
+    request.insert("oldObject".into(), old_object);
+    let mut data = BTreeMap::new();
+    data.insert("request".to_string(), Rcvar::new(Variable::Object(request)));
+    let text = |s: &str| Rcvar::new(Variable::String(s.to_string()));
     let username = ctx.user_info.username.as_str();
     if let Some(sa) = username.strip_prefix("system:serviceaccount:") {
         if let Some((ns, name)) = sa.split_once(':') {
-            data.insert("serviceAccountName".into(), Value::String(name.into()));
-            data.insert("serviceAccountNamespace".into(), Value::String(ns.into()));
+            data.insert("serviceAccountName".into(), text(name));
+            data.insert("serviceAccountNamespace".into(), text(ns));
         }
     } else {
-        data.insert("serviceAccountName".into(), Value::String(String::new()));
-        data.insert(
-            "serviceAccountNamespace".into(),
-            Value::String(String::new()),
-        );
+        data.insert("serviceAccountName".into(), text(""));
+        data.insert("serviceAccountNamespace".into(), text(""));
     }
-    data.insert("images".into(), crate::images::images_of(resource));
-    let mut vars = Vars::new(data);
+    data.insert(
+        "images".into(),
+        jmes::to_var(&crate::images::images_of(resource)),
+    );
+    let mut vars = Vars::from_data(Rcvar::new(Variable::Object(data)));
     vars.delete = deleting;
     for (k, v) in &ctx.values {
         vars.set(k, v.clone());

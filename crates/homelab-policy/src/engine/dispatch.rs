@@ -7,7 +7,7 @@ use super::context::{self, Scope};
 use super::validation::{generate_resource, Validator};
 use super::{CompiledPolicy, CompiledRule, Request};
 use crate::conditions;
-use crate::matching::{self, Subject};
+use crate::matching::Subject;
 use crate::response::{PolicyResponse, RuleResponse, Status};
 use crate::variables::{Mode, Vars};
 use serde_json::{Map, Value};
@@ -160,23 +160,21 @@ fn evaluate_rule(
     let rule = &compiled.rule;
     let name = compiled.name.as_str();
     let resource = scope.resource();
-    let subj = Subject {
-        resource,
-        ctx: req.ctx,
-    };
-    if !matching::matches(rule.get("match").unwrap_or(&Value::Null), &subj) {
+    let subj = scope.subject();
+    if !compiled.match_block.selects(subj) {
         return None;
     }
-    if let Some(x) = rule.get("exclude") {
-        if matching::excluded(x, &subj) {
+    if let Some(x) = &compiled.exclude_block {
+        if x.selects(subj) {
             return None;
         }
     }
     let respond = |status, msg: String| Some((RuleResponse::new(name, status, msg), None));
-    let mutate = rule.get("mutate");
-    let generate = rule.get("generate");
-    let Some(validate) = rule.get("validate").or(mutate).or(generate) else {
-        let what = if rule.get("verifyImages").is_some() {
+    let blocks = &compiled.blocks;
+    let mutate = blocks.mutate.as_ref();
+    let generate = blocks.generate.as_ref();
+    let Some(validate) = blocks.validate.as_ref().or(mutate).or(generate) else {
+        let what = if blocks.verify_images {
             "verifyImages"
         } else {
             "unknown"
@@ -227,22 +225,26 @@ fn evaluate_rule(
     } else {
         context::base_vars(resource, ctx)
     };
-    let subj = Subject { resource, ctx };
-    for exc in req.exceptions {
-        if exc.pointer("/spec/podSecurity").is_some() && validate.get("podSecurity").is_some() {
-            continue;
-        }
-        if context::exception_applies(exc, &policy.display_name, name, &subj, &vars) {
-            return respond(
-                Status::Skip,
-                "rule is skipped due to policy exception".into(),
-            );
+    // The subject with this rule's context (which a Values file may change): only
+    // PolicyExceptions read it.
+    let subj = (!req.exceptions.is_empty()).then(|| Subject::new(resource, ctx));
+    if let Some(subj) = &subj {
+        for exc in req.exceptions {
+            if exc.pointer("/spec/podSecurity").is_some() && validate.get("podSecurity").is_some() {
+                continue;
+            }
+            if context::exception_applies(exc, &policy.display_name, name, subj, &vars) {
+                return respond(
+                    Status::Skip,
+                    "rule is skipped due to policy exception".into(),
+                );
+            }
         }
     }
-    if let Err(e) = context::load_context(rule.get("context"), &mut vars, &provided, ctx) {
+    if let Err(e) = context::load_context(blocks.context.as_ref(), &mut vars, &provided, ctx) {
         return respond(Status::Error, format!("failed to load context: {e}"));
     }
-    if let Some(pre) = rule.get("preconditions") {
+    if let Some(pre) = &blocks.preconditions {
         match conditions::evaluate(pre, &vars, Mode::Lenient) {
             Ok(true) => {}
             Ok(false) => return respond(Status::Skip, "preconditions not met".into()),
@@ -265,8 +267,9 @@ fn evaluate_rule(
         if status == Status::Fail {
             let mut keys = Vec::new();
             for exc in req.exceptions {
+                let Some(subj) = &subj else { break };
                 if let Some(Value::Array(extra)) = exc.pointer("/spec/podSecurity") {
-                    if context::exception_applies(exc, &policy.display_name, name, &subj, &vars) {
+                    if context::exception_applies(exc, &policy.display_name, name, subj, &vars) {
                         excludes.extend(extra.iter().cloned());
                         keys.push(context::exception_key(exc));
                     }

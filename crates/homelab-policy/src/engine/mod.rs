@@ -103,6 +103,22 @@ pub(crate) struct CompiledRule {
     /// The `validate` block holds `{{ }}` (else its patterns are matched as written).
     pub(crate) pattern_has_vars: bool,
     failure_action: String,
+    /// `match` and `exclude`, read once.
+    pub(crate) match_block: crate::matching::MatchBlock,
+    pub(crate) exclude_block: Option<crate::matching::MatchBlock>,
+    /// The rule's blocks, looked up once (every evaluation reads them).
+    pub(crate) blocks: RuleBlocks,
+}
+
+/// The blocks of a rule that evaluation reads, copied out of the rule once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RuleBlocks {
+    pub(crate) validate: Option<Value>,
+    pub(crate) mutate: Option<Value>,
+    pub(crate) generate: Option<Value>,
+    pub(crate) verify_images: bool,
+    pub(crate) context: Option<Value>,
+    pub(crate) preconditions: Option<Value>,
 }
 
 /// A policy prepared once for evaluation against many resources.
@@ -242,7 +258,19 @@ fn compile_rule(rule: Value, policy_failure_action: &str) -> CompiledRule {
         .and_then(Value::as_str)
         .unwrap_or(policy_failure_action)
         .to_string();
+    let block = |key: &str| rule.get(key).cloned();
+    let blocks = RuleBlocks {
+        validate: block("validate"),
+        mutate: block("mutate"),
+        generate: block("generate"),
+        verify_images: rule.get("verifyImages").is_some(),
+        context: block("context"),
+        preconditions: block("preconditions"),
+    };
     CompiledRule {
+        blocks,
+        match_block: crate::matching::MatchBlock::new(rule.get("match").unwrap_or(&Value::Null)),
+        exclude_block: rule.get("exclude").map(crate::matching::MatchBlock::new),
         name: rule
             .get("name")
             .and_then(Value::as_str)

@@ -5,9 +5,11 @@
 use super::context::load_context;
 use crate::conditions;
 use crate::context::EvalContext;
+use crate::jmes;
 use crate::pattern::{match_pattern, PatternResult};
 use crate::response::{RuleResponse, Status};
 use crate::variables::{Mode, Vars};
+use jmespath::{Rcvar, Variable};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -175,13 +177,13 @@ impl Validator<'_> {
         &self,
         spec: &Value,
         resource: &Value,
-        element: Option<&Value>,
+        element: Option<&Variable>,
         vars: &mut Vars,
         nesting: usize,
     ) -> Option<RuleResponse> {
         if let Some(deny) = spec.get("deny") {
-            let conds = deny.get("conditions").cloned().unwrap_or(Value::Null);
-            return match conditions::evaluate(&conds, vars, Mode::Strict) {
+            let conds = deny.get("conditions").unwrap_or(&Value::Null);
+            return match conditions::evaluate(conds, vars, Mode::Strict) {
                 Ok(true) => self.r(Status::Fail, self.deny_message(vars)),
                 Ok(false) => self.r(
                     Status::Pass,
@@ -197,7 +199,15 @@ impl Validator<'_> {
             if vars.delete && element.is_none() {
                 return None;
             }
-            let target = element.unwrap_or(resource);
+            // Elements stay in JMESPath's representation until a pattern reads one.
+            let converted;
+            let target = match element {
+                Some(el) => {
+                    converted = jmes::from_var(el);
+                    &converted
+                }
+                None => resource,
+            };
             return self.patterns(spec, target, vars);
         }
         if let Some(Value::Array(fes)) = spec.get("foreach") {
@@ -375,9 +385,11 @@ impl Validator<'_> {
                 Ok(Value::String(s)) => s,
                 _ => continue,
             };
-            let elements = match vars.query(&list_expr) {
-                Ok(Value::Array(a)) => a,
-                Ok(other) => vec![other],
+            let elements = match vars.query_var(&list_expr) {
+                Ok(r) => match &*r {
+                    Variable::Array(a) => a.clone(),
+                    _ => vec![r],
+                },
                 Err(_) => continue,
             };
             let (r, count) = self.elements(fe, &elements, resource, vars, nesting);
@@ -396,22 +408,32 @@ impl Validator<'_> {
     fn elements(
         &self,
         fe: &Value,
-        elements: &[Value],
+        elements: &[Rcvar],
         resource: &Value,
         vars: &Vars,
         nesting: usize,
     ) -> (Option<RuleResponse>, usize) {
         let mut apply_count = 0;
         let scope = fe.get("elementScope").and_then(Value::as_bool);
+        let (element_n, index_n) = (
+            format!("element{nesting}"),
+            format!("elementIndex{nesting}"),
+        );
         for (i, el) in elements.iter().enumerate() {
-            if el.is_null() {
+            // What a JSON copy of the element would hold (an expression reference
+            // reads as null).
+            let el = jmes::as_json_data(el);
+            if matches!(*el, Variable::Null) {
                 continue;
             }
             let mut v = vars.clone();
-            v.set("element", el.clone());
-            v.set(&format!("element{nesting}"), el.clone());
-            v.set("elementIndex", Value::from(i as i64));
-            v.set(&format!("elementIndex{nesting}"), Value::from(i as i64));
+            let index = Rcvar::new(Variable::Number(serde_json::Number::from(i as i64)));
+            v.set_top_vars([
+                ("element", el.clone()),
+                (element_n.as_str(), el.clone()),
+                ("elementIndex", index.clone()),
+                (index_n.as_str(), index),
+            ]);
             if let Some(fv) = self.foreach_values {
                 for (k, list) in fv {
                     if let Some(x) = list.as_array().and_then(|a| a.get(i)) {
@@ -419,12 +441,13 @@ impl Validator<'_> {
                     }
                 }
             }
+            let is_object = matches!(*el, Variable::Object(_));
             let scoped = match scope {
-                Some(true) if !el.is_object() => {
+                Some(true) if !is_object => {
                     return (self.r(Status::Error, "failed to process foreach: cannot use elementScope=true foreach rules for elements that are not maps"), apply_count)
                 }
                 Some(s) => s,
-                None => el.is_object(),
+                None => is_object,
             };
             let r = (|| {
                 if let Err(e) = load_context(fe.get("context"), &mut v, &Map::new(), self.ctx) {
@@ -445,7 +468,7 @@ impl Validator<'_> {
                 self.validate(
                     fe,
                     resource,
-                    if scoped { Some(el) } else { None },
+                    if scoped { Some(&*el) } else { None },
                     &mut v,
                     nesting + 1,
                 )

@@ -211,7 +211,7 @@ fn policy_applies_to_kind(policy: &Value, resource: &Value, ctx: &EvalContext) -
     if !matches!(kind, "ClusterPolicy" | "Policy") {
         return true;
     }
-    let subj = crate::matching::Subject { resource, ctx };
+    let subj = crate::matching::Subject::new(resource, ctx);
     crate::autogen::expand_rules(policy).iter().any(|rule| {
         let m = rule.get("match");
         let mut kinds: Vec<String> = Vec::new();
