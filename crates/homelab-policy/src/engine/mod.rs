@@ -233,6 +233,16 @@ impl CompiledPolicy {
             .unwrap_or(&self.policy_failure_action)
     }
 
+    /// Whether the rule named `rule` creates or changes objects (`generate`, `mutate`)
+    /// rather than judging the resource: its outcome depends on what the cluster holds at
+    /// admission (clone sources, server-set fields), so an offline check cannot judge it.
+    pub fn rule_creates_or_changes(&self, rule: &str) -> bool {
+        self.rules
+            .iter()
+            .find(|r| r.name == rule)
+            .is_some_and(|r| r.is_generate || r.is_mutate)
+    }
+
     /// Evaluate against one resource. `None` when the policy kind is not one this engine
     /// evaluates (or a rule-less CEL policy that does not select the resource).
     pub fn evaluate(&self, resource: &Value, req: &Request<'_>) -> Option<PolicyResponse> {

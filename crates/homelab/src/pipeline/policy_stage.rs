@@ -118,9 +118,19 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
                     if rule.status == Status::Error {
                         // A policy that cannot be evaluated fails the same way on every
                         // object: one finding at the policy (counted below), not thousands.
+                        // A generate or mutate rule does not judge the object: what it needs
+                        // (a clone source, fields the API server sets) exists only in the
+                        // cluster, so not evaluating it offline says nothing about the repo.
+                        let offline_only = compiled.rule_creates_or_changes(&rule.rule);
+                        let (severity, help) = if offline_only {
+                            (Severity::Note, "a generate or mutate rule acts on what the cluster holds at admission; an offline check does not evaluate it: run it with `homelab policy test` and the resources it needs")
+                        } else {
+                            (Severity::Error, "the rule needs data an offline check does not have (cluster lookups, request details), or it is broken; run it with `homelab policy test` and fix or scope it")
+                        };
                         out.push(
-                            Diagnostic::error(
+                            Diagnostic::new(
                                 format!("policy/{}/{}", response.policy, rule.rule),
+                                severity,
                                 format!(
                                     "Kyverno policy `{}` rule `{}` could not be evaluated (first on {}): {}",
                                     response.policy,
@@ -131,7 +141,7 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
                             )
                             .at(policy.location("/metadata/name"))
                             .with_object(policy.id())
-                            .with_help("the rule needs data an offline check does not have (cluster lookups, request details), or it is broken; run it with `homelab policy test` and fix or scope it"),
+                            .with_help(help),
                         );
                         continue;
                     }
@@ -179,7 +189,8 @@ pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
 
 /// Keep the first evaluation error of each policy rule and say on how many objects it failed.
 fn count_evaluation_errors(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let is_eval_error = |d: &Diagnostic| d.path.is_none() && d.severity == Severity::Error;
+    // Findings on an object carry the path they judge; evaluation failures carry none.
+    let is_eval_error = |d: &Diagnostic| d.path.is_none();
     let mut counts: HashMap<String, usize> = HashMap::new();
     for d in diagnostics.iter().filter(|d| is_eval_error(d)) {
         *counts.entry(d.rule.clone()).or_default() += 1;

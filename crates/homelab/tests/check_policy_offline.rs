@@ -1,0 +1,104 @@
+//! A repository's Kyverno generate and mutate rules act on what the cluster holds at
+//! admission (clone sources, fields the API server sets). `homelab check` cannot evaluate
+//! them offline: that is a note at the policy, never an error that fails the repository,
+//! while its validate rules still judge the objects. Fixtures are written here.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const POLICIES: &str = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: sync-registry-secret
+spec:
+  generateExisting: true
+  rules:
+  - name: clone-pull-secret
+    match:
+      any:
+      - resources:
+          kinds: [Namespace]
+    generate:
+      apiVersion: v1
+      kind: Secret
+      name: registry-pull
+      namespace: "{{request.object.metadata.name}}"
+      synchronize: true
+      clone:
+        namespace: infra
+        name: registry-pull
+---
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: require-team-label
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: team-label
+    match:
+      any:
+      - resources:
+          kinds: [Namespace]
+    validate:
+      message: every namespace names its team
+      pattern:
+        metadata:
+          labels:
+            team: "?*"
+"#;
+
+fn check(namespaces: &str) -> (Value, Option<i32>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("policies.yaml"), POLICIES).unwrap();
+    std::fs::write(dir.path().join("namespaces.yaml"), namespaces).unwrap();
+    let out = Command::cargo_bin("homelab")
+        .unwrap()
+        .arg("check")
+        .arg(dir.path())
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (report, out.status.code())
+}
+
+fn findings<'a>(report: &'a Value, prefix: &str) -> Vec<&'a Value> {
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"].as_str().unwrap_or("").starts_with(prefix))
+        .collect()
+}
+
+#[test]
+fn a_generate_rule_whose_clone_source_is_in_the_cluster_is_a_note_not_an_error() {
+    let (report, code) = check(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n  labels:\n    team: web\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: media\n  labels:\n    team: home\n",
+    );
+    let generate = findings(&report, "policy/sync-registry-secret/");
+    assert_eq!(generate.len(), 1, "{generate:#?}");
+    assert_eq!(generate[0]["severity"], "note", "{generate:#?}");
+    let message = generate[0]["message"].as_str().unwrap();
+    assert!(message.contains("could not be evaluated"), "{message}");
+    assert!(message.contains("2 objects"), "{message}");
+    assert!(findings(&report, "policy/require-team-label/").is_empty());
+    assert_eq!(code, Some(0), "{report:#}");
+}
+
+#[test]
+fn the_validate_rules_of_the_same_repository_still_judge_its_objects() {
+    let (report, code) = check(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n  labels:\n    owner: me\n",
+    );
+    let blocked = findings(&report, "policy/require-team-label/");
+    assert_eq!(blocked.len(), 1, "{report:#}");
+    assert_eq!(blocked[0]["severity"], "error");
+    assert_eq!(
+        findings(&report, "policy/sync-registry-secret/")[0]["severity"],
+        "note"
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+}
