@@ -3,31 +3,14 @@
 //! its kustomization, switched off in a comment, in an `.archive/` folder) is not judged as
 //! an object to apply; a repository of plain folders applied by hand is judged in full.
 
-use assert_cmd::Command;
+mod check_common;
+
+use check_common::write_file as write;
 use serde_json::Value;
 use std::path::Path;
 
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 fn check(dir: &Path) -> Value {
-    let out = Command::cargo_bin("homelab")
-        .unwrap()
-        .arg("check")
-        .arg(dir)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    check_common::check_json(dir, &[]).json
 }
 
 /// (severity, rule, path relative to `dir`, message, facts) of every diagnostic.

@@ -2,31 +2,14 @@
 //! repository of its own that reproduced a false finding, and pins that it is gone (and,
 //! where it matters, that the true finding beside it still is).
 
-use assert_cmd::Command;
+mod check_common;
+
+use check_common::write_file as write;
 use serde_json::Value;
 use std::path::Path;
 
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 fn check(dir: &Path) -> Value {
-    let out = Command::cargo_bin("homelab")
-        .unwrap()
-        .arg("check")
-        .arg(dir)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    check_common::check_json(dir, &[]).json
 }
 
 /// (rule, file name, message) of every finding of `severity` ("error", "warning", "note").
@@ -439,15 +422,7 @@ spec:
 }
 
 fn check_with(dir: &Path, extra: &[&str]) -> Value {
-    let out = Command::cargo_bin("homelab")
-        .unwrap()
-        .arg("check")
-        .arg(dir)
-        .args(["--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+    check_common::check_json(dir, extra).json
 }
 
 /// A custom kind whose CRD the repository does not carry (and the catalog does not know) is
@@ -502,8 +477,7 @@ fn custom_kinds_without_a_schema_are_not_judged() {
     assert!(errors.contains(&"widget.yaml".to_string()), "{errors:?}");
     assert!(errors.contains(&"typo.yaml".to_string()), "{errors:?}");
 
-    let validate = Command::cargo_bin("homelab")
-        .unwrap()
+    let validate = check_common::homelab()
         .arg("validate")
         .arg(root.join("widget.yaml"))
         .output()
@@ -576,8 +550,7 @@ spec:
         );
     }
     for format in ["text", "sarif", "junit", "html"] {
-        let out = Command::cargo_bin("homelab")
-            .unwrap()
+        let out = check_common::homelab()
             .arg("check")
             .arg(root)
             .args(["--format", format])

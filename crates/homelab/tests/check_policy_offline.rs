@@ -3,7 +3,9 @@
 //! them offline: that is a note at the policy, never an error that fails the repository,
 //! while its validate rules still judge the objects. Fixtures are written here.
 
-use assert_cmd::Command;
+mod check_common;
+
+use check_common::write_file;
 use serde_json::Value;
 
 const POLICIES: &str = r#"apiVersion: kyverno.io/v1
@@ -48,20 +50,12 @@ spec:
             team: "?*"
 "#;
 
-fn check(namespaces: &str) -> (Value, Option<i32>) {
+fn check(namespaces: &str) -> (Value, i32) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("policies.yaml"), POLICIES).unwrap();
-    std::fs::write(dir.path().join("namespaces.yaml"), namespaces).unwrap();
-    let out = Command::cargo_bin("homelab")
-        .unwrap()
-        .arg("check")
-        .arg(dir.path())
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
-    (report, out.status.code())
+    write_file(dir.path(), "policies.yaml", POLICIES);
+    write_file(dir.path(), "namespaces.yaml", namespaces);
+    let out = check_common::check_json(dir.path(), &[]);
+    (out.json, out.code)
 }
 
 fn findings<'a>(report: &'a Value, prefix: &str) -> Vec<&'a Value> {
@@ -85,7 +79,7 @@ fn a_generate_rule_whose_clone_source_is_in_the_cluster_is_a_note_not_an_error()
     assert!(message.contains("could not be evaluated"), "{message}");
     assert!(message.contains("2 objects"), "{message}");
     assert!(findings(&report, "policy/require-team-label/").is_empty());
-    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
 }
 
 #[test]
@@ -100,5 +94,5 @@ fn the_validate_rules_of_the_same_repository_still_judge_its_objects() {
         findings(&report, "policy/sync-registry-secret/")[0]["severity"],
         "note"
     );
-    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(code, 1, "{report:#}");
 }

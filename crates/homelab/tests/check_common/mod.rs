@@ -91,11 +91,7 @@ impl Copy {
     }
 
     pub fn write(&self, rel: &str, text: &str) {
-        let path = self.path(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("mkdir");
-        }
-        std::fs::write(path, text).unwrap_or_else(|e| panic!("writing {rel}: {e}"));
+        write_file(&self.root, rel, text);
     }
 
     /// Replace exactly one occurrence of `from` (the fault must be where the test thinks).
@@ -138,6 +134,15 @@ impl Copy {
     pub fn check(&self, extra: &[&str]) -> Output {
         check_json(&self.root, extra)
     }
+}
+
+/// Write `text` to `rel` under `dir`, creating its folders.
+pub fn write_file(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("writing {rel}: {e}"));
 }
 
 /// 1-based line of the first line containing `needle`, searching after the first line that
