@@ -8,6 +8,7 @@
 use crate::archive::{self, Bounds};
 use crate::cache::{Entry, RenderCache};
 use crate::chart::Chart;
+use crate::chart_facts::{ChartFacts, Summary};
 use crate::discover::{self, ChartRef, HelmSource, ValuesSpec};
 use crate::helm::{Helm, Limits, RunError};
 use crate::provenance::{Provenance, Record};
@@ -20,7 +21,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// How to render.
 #[derive(Debug, Clone, Default)]
@@ -80,7 +81,11 @@ pub struct Rendered {
 
 /// A chart ready to render.
 struct ResolvedChart {
-    chart: Chart,
+    /// Name, version, capabilities: from the chart facts of the cache, or from the chart.
+    summary: Summary,
+    /// The chart itself, read on first need (a warm run needs it only for a values file
+    /// inside the chart); `None` when it cannot be read.
+    chart: OnceLock<Option<Chart>>,
     digest: String,
     /// What helm reads: the archive bytes or the chart's files (a repository folder).
     input: ChartInput,
@@ -91,6 +96,32 @@ struct ResolvedChart {
 enum ChartInput {
     Archive(Vec<u8>),
     Folder(archive::Files),
+}
+
+impl ResolvedChart {
+    fn read(chart: Chart, digest: String, input: ChartInput, repo_dir: Option<String>) -> Self {
+        ResolvedChart {
+            summary: Summary::of(&chart),
+            chart: OnceLock::from(Some(chart)),
+            digest,
+            input,
+            repo_dir,
+        }
+    }
+
+    /// The chart, read now if it was not yet.
+    fn chart(&self) -> Option<&Chart> {
+        self.chart
+            .get_or_init(|| {
+                let bounds = Bounds::default();
+                let files = match &self.input {
+                    ChartInput::Archive(bytes) => archive::read_tgz(bytes, &bounds).ok()?,
+                    ChartInput::Folder(files) => files.clone(),
+                };
+                Chart::from_files(files, &bounds).ok()
+            })
+            .as_ref()
+    }
 }
 
 /// A kept render (or helm's error), and whether it came from the render cache.
@@ -184,9 +215,15 @@ pub fn render_sources(
     let mut wanted: Vec<ChartRef> = sources.iter().map(|s| s.chart.clone()).collect();
     wanted.sort_by_key(|c| format!("{c:?}"));
     wanted.dedup();
+    let facts = cache.as_ref().and_then(ChartFacts::new);
     let resolved: HashMap<String, Result<Arc<ResolvedChart>, Diagnosis>> = wanted
         .par_iter()
-        .map(|c| (format!("{c:?}"), resolve_chart(c, &store, root, &bounds)))
+        .map(|c| {
+            (
+                format!("{c:?}"),
+                resolve_chart(c, &store, root, &bounds, facts.as_ref()),
+            )
+        })
         .collect();
 
     let mut jobs: Vec<Job> = Vec::new();
@@ -215,8 +252,8 @@ pub fn render_sources(
                 continue;
             }
         };
-        release.chart = chart.chart.label();
-        match layers_of(source, &chart.chart) {
+        release.chart = chart.summary.label();
+        match layers_of(source, &chart) {
             Ok(layers) => jobs.push(Job {
                 index,
                 source,
@@ -236,34 +273,39 @@ pub fn render_sources(
         out.releases.push(release);
     }
 
-    // Values that do nothing, per layer (a layer shared by two sources is reported once).
-    for job in &jobs {
-        for layer in &job.layers {
-            if matches!(&layer.locator, Locator::Fixed { at, .. } if at.is_empty()) {
-                continue;
-            }
-            for u in unused::unused(&job.chart.chart, &layer.value) {
-                let hint = match &u.hint {
-                    Some(h) => format!("did you mean `{h}` (at the same level)? "),
-                    None => String::new(),
-                };
-                out.diagnostics.push(
-                    Diagnostic::warning(
-                        "charts/unused-value",
-                        format!(
-                            "values key `{}` does nothing: chart {} does not read it (it is not in the chart's values.yaml or values.schema.json, and no template names it)",
-                            u.key,
-                            job.chart.chart.label()
-                        ),
-                    )
-                    .at(layer.location(&u.pointer))
-                    .with_path(u.pointer.clone())
-                    .with_help(format!(
-                        "{hint}remove the key, or move it where the chart reads it (`helm show values {}` lists them); used by {}",
-                        job.chart.chart.name, job.source.declared_by
-                    )),
-                );
-            }
+    // Values that do nothing, per layer (a layer shared by two sources is reported once),
+    // from the chart facts of the cache or from the chart.
+    let layers: Vec<(&Job, &Layer)> = jobs
+        .iter()
+        .flat_map(|job| job.layers.iter().map(move |layer| (job, layer)))
+        .filter(|(_, layer)| !matches!(&layer.locator, Locator::Fixed { at, .. } if at.is_empty()))
+        .collect();
+    let unused_by_layer: Vec<Vec<unused::Unused>> = layers
+        .par_iter()
+        .map(|(job, layer)| unused_values(job, layer, facts.as_ref()))
+        .collect();
+    for ((job, layer), found) in layers.iter().zip(unused_by_layer) {
+        for u in found {
+            let hint = match &u.hint {
+                Some(h) => format!("did you mean `{h}` (at the same level)? "),
+                None => String::new(),
+            };
+            out.diagnostics.push(
+                Diagnostic::warning(
+                    "charts/unused-value",
+                    format!(
+                        "values key `{}` does nothing: chart {} does not read it (it is not in the chart's values.yaml or values.schema.json, and no template names it)",
+                        u.key,
+                        job.chart.summary.label()
+                    ),
+                )
+                .at(layer.location(&u.pointer))
+                .with_path(u.pointer.clone())
+                .with_help(format!(
+                    "{hint}remove the key, or move it where the chart reads it (`helm show values {}` lists them); used by {}",
+                    job.chart.summary.name, job.source.declared_by
+                )),
+            );
         }
     }
 
@@ -344,7 +386,7 @@ pub fn render_sources(
         let again: Vec<usize> = unique
             .iter()
             .enumerate()
-            .filter(|(_, (_, job))| uses_capabilities(&job.chart.chart))
+            .filter(|(_, (_, job))| job.chart.summary.uses_capabilities)
             .map(|(i, _)| i)
             .collect();
         let rerun: Vec<(usize, Fetched)> = again
@@ -397,7 +439,7 @@ pub fn render_sources(
                     Record {
                         declared_by: job.source.declared_by.clone(),
                         at: job.source.at.clone(),
-                        chart: job.chart.chart.label(),
+                        chart: job.chart.summary.label(),
                         namespace: job.source.namespace.clone(),
                         layers: job.layers.clone(),
                         templates,
@@ -475,11 +517,14 @@ impl Diagnosis {
     }
 }
 
+/// Finds and verifies a chart. An archive whose facts are in the cache (keyed by its sha256)
+/// is not read further; a chart folder is always read (its digest needs its files).
 fn resolve_chart(
     chart: &ChartRef,
     store: &Store,
     root: Option<&Path>,
     bounds: &Bounds,
+    facts: Option<&ChartFacts>,
 ) -> Result<Arc<ResolvedChart>, Diagnosis> {
     match chart {
         ChartRef::Remote(remote) => {
@@ -513,6 +558,15 @@ fn resolve_chart(
                     })
                 }
             };
+            if let Some(summary) = facts.and_then(|f| f.summary(&archive.digest)) {
+                return Ok(Arc::new(ResolvedChart {
+                    summary,
+                    chart: OnceLock::new(),
+                    digest: archive.digest,
+                    input: ChartInput::Archive(archive.bytes),
+                    repo_dir: None,
+                }));
+            }
             let files = archive::read_tgz(&archive.bytes, bounds).map_err(|e| Diagnosis {
                 rule: "charts/bad-archive",
                 severity: Severity::Error,
@@ -527,12 +581,16 @@ fn resolve_chart(
                 help: "fetch the chart again (`homelab charts pull`)".into(),
                 short: e.clone(),
             })?;
-            Ok(Arc::new(ResolvedChart {
+            let resolved = ResolvedChart::read(
                 chart,
-                digest: archive.digest,
-                input: ChartInput::Archive(archive.bytes),
-                repo_dir: None,
-            }))
+                archive.digest,
+                ChartInput::Archive(archive.bytes),
+                None,
+            );
+            if let Some(facts) = facts {
+                facts.put_summary(&resolved.digest, &resolved.summary);
+            }
+            Ok(Arc::new(resolved))
         }
         ChartRef::Local(dir) => {
             let bad = |message: String, short: String| {
@@ -644,29 +702,47 @@ fn resolve_chart(
                 .map_err(|e| bad(format!("chart folder `{dir}`: {e}"), e.clone()))?;
             let digest =
                 digest::sha256_parts(files.iter().flat_map(|(p, b)| [p.as_bytes(), b.as_slice()]));
-            Ok(Arc::new(ResolvedChart {
+            Ok(Arc::new(ResolvedChart::read(
                 chart,
                 digest,
-                input: ChartInput::Folder(files),
-                repo_dir: Some(paths::display_name(root, dir)),
-            }))
+                ChartInput::Folder(files),
+                Some(paths::display_name(root, dir)),
+            )))
         }
     }
 }
 
+/// The keys of a values layer that the chart never reads.
+fn unused_values(job: &Job, layer: &Layer, facts: Option<&ChartFacts>) -> Vec<unused::Unused> {
+    let values = layer.value.to_string();
+    if let Some(known) = facts.and_then(|f| f.unused(&job.chart.digest, &values)) {
+        return known;
+    }
+    // A chart that cannot be read was reported when it was resolved.
+    let Some(chart) = job.chart.chart() else {
+        return Vec::new();
+    };
+    let found = unused::unused(chart, &layer.value);
+    if let Some(facts) = facts {
+        facts.put_unused(&job.chart.digest, &values, &found);
+    }
+    found
+}
+
 /// The values layers of a source, or the findings that keep it from rendering.
-fn layers_of(source: &HelmSource, chart: &Chart) -> Result<Vec<Layer>, Vec<Diagnostic>> {
+fn layers_of(source: &HelmSource, resolved: &ResolvedChart) -> Result<Vec<Layer>, Vec<Diagnostic>> {
     let mut layers = Vec::new();
     let mut problems = Vec::new();
+    let label = resolved.summary.label();
     for spec in &source.values {
         match spec {
             ValuesSpec::Layer(l) => layers.push(l.clone()),
-            ValuesSpec::ChartFile { name, at } => match chart.files.get(name) {
+            ValuesSpec::ChartFile { name, at } => match resolved.chart().and_then(|c| c.files.get(name)) {
                 Some(bytes) => {
                     let text = String::from_utf8_lossy(bytes);
                     match crate::chart::parse_yaml(name, &text) {
                         Ok(value) => layers.push(Layer {
-                            label: format!("{name} of chart {}", chart.label()),
+                            label: format!("{name} of chart {}", label),
                             value: if value.is_object() { value } else { Value::Object(Default::default()) },
                             locator: Locator::Fixed {
                                 at: BTreeMap::new(),
@@ -674,7 +750,7 @@ fn layers_of(source: &HelmSource, chart: &Chart) -> Result<Vec<Layer>, Vec<Diagn
                             },
                         }),
                         Err(e) => problems.push(
-                            Diagnostic::error("charts/values-file", format!("values file `{name}` of chart {} does not parse: {e}", chart.label()))
+                            Diagnostic::error("charts/values-file", format!("values file `{name}` of chart {} does not parse: {e}", label))
                                 .at(at.clone()),
                         ),
                     }
@@ -683,7 +759,7 @@ fn layers_of(source: &HelmSource, chart: &Chart) -> Result<Vec<Layer>, Vec<Diagn
                 None => problems.push(
                     Diagnostic::error(
                         "charts/values-file",
-                        format!("values file `{name}` is not in chart {} ({}): ArgoCD fails to render it", chart.label(), source.declared_by),
+                        format!("values file `{name}` is not in chart {} ({}): ArgoCD fails to render it", label, source.declared_by),
                     )
                     .at(at.clone())
                     .with_help("name a file the chart has, reference a file of this repository with `$values/...`, or set ignoreMissingValueFiles"),
@@ -757,10 +833,10 @@ fn run_helm(
             p
         }
         ChartInput::Folder(files) => {
-            let name = if job.chart.chart.name.is_empty() {
+            let name = if job.chart.summary.name.is_empty() {
                 "chart"
             } else {
-                &job.chart.chart.name
+                &job.chart.summary.name
             };
             let p = home.path().join("charts").join(safe_name(name));
             archive::write_folder(files, &p).map_err(|e| RunError::Spawn(e.to_string()))?;
@@ -818,19 +894,6 @@ fn safe_name(name: &str) -> String {
         .collect::<String>()
         .trim_start_matches('.')
         .to_string()
-}
-
-fn uses_capabilities(chart: &Chart) -> bool {
-    let mentions = |c: &Chart| {
-        c.templates
-            .iter()
-            .any(|(_, t)| t.contains("Capabilities.APIVersions"))
-    };
-    mentions(chart)
-        || chart
-            .subcharts
-            .iter()
-            .any(|(_, c)| uses_capabilities(c) || mentions(c))
 }
 
 /// Helm test hooks are run by `helm test`, never applied by ArgoCD.
@@ -946,7 +1009,7 @@ fn set_namespace(doc: &mut Document, cluster: &HashSet<String>, provenance: &Pro
 /// template errors at the template (for this repository's charts) or at the source.
 fn render_failure(text: &str, job: &Job) -> Vec<Diagnostic> {
     let source = job.source;
-    let chart = job.chart.chart.label();
+    let chart = job.chart.summary.label();
     let mut out = Vec::new();
     if text.contains("don't meet the specifications of the schema") {
         for line in text.lines().map(str::trim).filter(|l| l.starts_with("- ")) {
@@ -1067,7 +1130,7 @@ fn template_location(text: &str, job: &Job) -> Option<Location> {
     let ChartInput::Folder(files) = &job.chart.input else {
         return None;
     };
-    let name = &job.chart.chart.name;
+    let name = &job.chart.summary.name;
     // The path helm prints starts with the chart's name.
     let start = text.find(&format!("{name}/"))?;
     let rest = &text[start + name.len() + 1..];
