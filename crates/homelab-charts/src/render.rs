@@ -77,6 +77,8 @@ pub struct Rendered {
     pub helm_runs: usize,
     /// Wall time spent in those helm runs (summed over parallel runs).
     pub helm_time: std::time::Duration,
+    /// Charts read (inflated and parsed): none when the render cache knows them all.
+    pub charts_read: usize,
 }
 
 /// A chart ready to render.
@@ -464,6 +466,10 @@ pub fn render_sources(
             }
         }
     }
+    out.charts_read = resolved
+        .values()
+        .filter(|r| r.as_ref().is_ok_and(|c| c.chart.get().is_some()))
+        .count();
     rendered_docs.sort_by_key(|(i, _)| *i);
     let all: Vec<Document> = rendered_docs.into_iter().flat_map(|(_, d)| d).collect();
     let cluster = scope::cluster_kinds(documents.iter().chain(all.iter()));
@@ -1155,6 +1161,166 @@ fn template_location(text: &str, job: &Job) -> Option<Location> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chart repository folder with chart `app` 1.0.0 made of `values` and one template,
+    /// and a helm that prints a ConfigMap for any `template` (it need not be the real one:
+    /// what is checked is what is read and cached around it).
+    fn store_and_helm(dir: &Path, values: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let files: archive::Files = [
+            ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
+            ("values.yaml", values),
+            (
+                "templates/cm.yaml",
+                "kind: ConfigMap\ndata:\n  a: {{ .Values.a }}\n",
+            ),
+        ]
+        .iter()
+        .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+        .collect();
+        let tgz = archive::write_tgz(&files, "app").unwrap();
+        let store = dir.join("charts");
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::write(store.join("app-1.0.0.tgz"), &tgz).unwrap();
+        std::fs::write(
+            store.join("index.yaml"),
+            format!(
+                "apiVersion: v1\nentries:\n  app:\n    - name: app\n      version: 1.0.0\n      digest: {}\n      urls: [app-1.0.0.tgz]\n",
+                digest::sha256_hex(&tgz)
+            ),
+        )
+        .unwrap();
+        let helm = dir.join("helm");
+        std::fs::write(
+            &helm,
+            "#!/bin/sh\ncase \"$1\" in\n  version) echo v3.16.0;;\n  template) printf -- '---\\n# Source: app/templates/cm.yaml\\napiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: app\\ndata:\\n  a: \"1\"\\n';;\nesac\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
+        helm
+    }
+
+    const APPLICATION: &str = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: app\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://charts.example.test\n    chart: app\n    targetRevision: 1.0.0\n    helm:\n      valuesObject:\n        a: 2\n        replicaz: 3\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: app\n";
+
+    fn findings(rendered: &Rendered) -> Vec<String> {
+        rendered
+            .diagnostics
+            .iter()
+            .map(|d| format!("{} {:?} {} {:?}", d.rule, d.location, d.message, d.help))
+            .collect()
+    }
+
+    #[test]
+    fn a_warm_render_reads_no_chart_and_finds_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let helm = store_and_helm(dir.path(), "a: 1\n");
+        let (documents, _) = homelab_manifest::parse_str("apps/app.yaml", APPLICATION);
+        let options = Options {
+            chart_dirs: vec![dir.path().join("charts")],
+            helm: Some(helm.clone()),
+            enabled: true,
+            cache_dir: Some(dir.path().join("cache")),
+            ..Options::default()
+        };
+        let cold = render(&documents, None, &options);
+        assert_eq!((cold.charts_read, cold.helm_runs), (1, 1));
+        let unused: Vec<&Diagnostic> = cold
+            .diagnostics
+            .iter()
+            .filter(|d| d.rule == "charts/unused-value")
+            .collect();
+        assert_eq!(unused.len(), 1, "{:?}", findings(&cold));
+        assert!(
+            unused[0].message.contains("`replicaz`"),
+            "{}",
+            unused[0].message
+        );
+        assert_eq!(cold.releases[0].chart, "app 1.0.0");
+
+        let warm = render(&documents, None, &options);
+        assert_eq!((warm.charts_read, warm.helm_runs), (0, 0));
+        assert_eq!(findings(&warm), findings(&cold));
+        assert_eq!(warm.releases[0].chart, "app 1.0.0");
+        assert_eq!(warm.documents.len(), 1);
+
+        // Without a cache every run reads the chart and finds the same.
+        let uncached = Options {
+            cache_dir: None,
+            ..options.clone()
+        };
+        let plain = render(&documents, None, &uncached);
+        assert_eq!(plain.charts_read, 1);
+        assert_eq!(findings(&plain), findings(&cold));
+
+        // The same chart and version whose defaults now have the key: another archive, so
+        // the chart is read again and the key is no longer reported.
+        store_and_helm(dir.path(), "a: 1\nreplicaz: 1\n");
+        let changed = render(&documents, None, &options);
+        assert_eq!(changed.charts_read, 1);
+        assert!(
+            !changed
+                .diagnostics
+                .iter()
+                .any(|d| d.rule == "charts/unused-value"),
+            "{:?}",
+            findings(&changed)
+        );
+        let again = render(&documents, None, &options);
+        assert_eq!(again.charts_read, 0);
+        assert_eq!(findings(&again), findings(&changed));
+    }
+
+    #[test]
+    fn damaged_chart_facts_are_misses_with_the_same_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let helm = store_and_helm(dir.path(), "a: 1\n");
+        let (documents, _) = homelab_manifest::parse_str("apps/app.yaml", APPLICATION);
+        let cache_dir = dir.path().join("cache");
+        let options = Options {
+            chart_dirs: vec![dir.path().join("charts")],
+            helm: Some(helm),
+            enabled: true,
+            cache_dir: Some(cache_dir.clone()),
+            ..Options::default()
+        };
+        let cold = render(&documents, None, &options);
+        let cache = RenderCache::new(cache_dir.clone());
+        let renders = cache_dir.join("renders");
+        // The entries that are not renders (a render starts with its templates list).
+        let mut facts = Vec::new();
+        for shard in std::fs::read_dir(&renders).unwrap().flatten() {
+            for entry in std::fs::read_dir(shard.path()).unwrap().flatten() {
+                let key = entry.file_name().to_string_lossy().into_owned();
+                if let Some(Entry::Output(text)) = cache.get(&key) {
+                    if !text.starts_with('[') || text.starts_with("[{") || text == "[]" {
+                        facts.push((entry.path(), key));
+                    }
+                }
+            }
+        }
+        assert_eq!(facts.len(), 2, "a summary and one values layer");
+        // Entries of the wrong shape for both kinds of fact (a well-formed one is trusted,
+        // like a render: the cache folder is the user's own).
+        for bad in [
+            "{}",
+            "null",
+            "not json",
+            "{\"name\": \"other\"}",
+            "[{\"key\": 1}]",
+        ] {
+            for (_, key) in &facts {
+                cache.put(key, &Entry::Output(bad.into()));
+            }
+            let again = render(&documents, None, &options);
+            assert_eq!(findings(&again), findings(&cold), "{bad}");
+        }
+        for (path, _) in &facts {
+            std::fs::write(path, b"ok 2 00000000\n{}").unwrap();
+        }
+        let again = render(&documents, None, &options);
+        assert_eq!(again.charts_read, 1);
+        assert_eq!(findings(&again), findings(&cold));
+    }
 
     #[test]
     fn kube_versions_are_complete() {
