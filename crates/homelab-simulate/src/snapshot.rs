@@ -103,11 +103,14 @@ pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
                 json!({"active": 0, "conditions": [{"type": "Failed", "status": "True"}]})
             }),
             ("argoproj.io", "Application") => Some(application_status(input, sim, object, healthy)),
+            // A value no key can unseal fails on every cluster; a well-formed one is unsealed
+            // by a running controller. When no controller is in the prediction but a chart
+            // was not rendered, that chart may install it: the status is not known.
             ("bitnami.com", "SealedSecret") => {
                 let synced = healthy && sealing_controller.is_some();
-                Some(
-                    json!({"conditions": [{"type": "Synced", "status": if synced { "True" } else { "False" }}]}),
-                )
+                (synced || !healthy || input.unrendered.is_empty()).then(|| {
+                    json!({"conditions": [{"type": "Synced", "status": if synced { "True" } else { "False" }}]})
+                })
             }
             ("kyverno.io", "ClusterPolicy" | "Policy") if kyverno => Some(json!({
                 "ready": true,

@@ -191,6 +191,90 @@ fn simulate_refuses_a_path_that_is_not_a_folder() {
         .code(2);
 }
 
+/// The command a numbered bootstrap step of the rendered README runs (its `Runs:` line), as
+/// arguments after `homelab`.
+fn readme_step_runs(readme: &str, step: &str, command: &str) -> Vec<String> {
+    let body = readme
+        .split(&format!("\n{step}. "))
+        .nth(1)
+        .unwrap_or_else(|| panic!("README has no step {step}"));
+    let runs = body
+        .lines()
+        .find(|l| l.trim_start().starts_with("Runs:"))
+        .unwrap_or_else(|| panic!("step {step} says what it runs"));
+    let quoted = format!("`{command}`");
+    assert!(runs.contains(&quoted), "step {step}: {runs}");
+    command
+        .split_whitespace()
+        .skip(1)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `homelab secrets init` as a README step gives it, offline: the certificate from a file
+/// instead of `--fetch-cert`, the credentials from `extra` instead of a terminal.
+fn run_secrets_step(repo: &Path, cache: &Path, args: &[String], cert: &Path, extra: &[&str]) {
+    let mut cmd = homelab(cache);
+    cmd.current_dir(repo);
+    for a in args {
+        if a == "--fetch-cert" {
+            cmd.arg("--cert").arg(cert);
+        } else {
+            cmd.arg(a);
+        }
+    }
+    cmd.args(extra)
+        .env("RUNNER_TOKEN", "glrt-token-for-the-test");
+    cmd.assert().success();
+}
+
+/// `simulate --emit-snapshot` then `verify --snapshot`: verify's exit code and JSON.
+fn simulate_and_verify(repo: &Path, cache: &Path, snapshot: &Path) -> (i32, Value) {
+    homelab(cache)
+        .arg("simulate")
+        .arg(repo)
+        .arg("--emit-snapshot")
+        .arg(snapshot)
+        .assert()
+        .success();
+    let out = homelab(cache)
+        .arg("verify")
+        .arg("--snapshot")
+        .arg(snapshot)
+        .arg("--config")
+        .arg(repo.join("platform.toml"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), json)
+}
+
+fn criteria_with(json: &Value, status: &str) -> Vec<String> {
+    json["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == status)
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn criterion<'a>(json: &'a Value, id: &str) -> &'a Value {
+    json["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no criterion {id}: {json:#}"))
+}
+
+/// The README's bootstrap followed offline: step 6 seals the secrets (the GitLab Runner token
+/// stays a placeholder), step 8 seals the runner token. The predicted cluster is verified
+/// after each: a placeholder is a true "not met" until step 8, and after it nothing is
+/// "not met"; what the prediction cannot know (charts not in the cache, scan reports, the
+/// host) is "not checkable" with its reason, never met.
 #[test]
 fn the_emitted_snapshot_runs_through_verify_offline() {
     let dir = tempfile::tempdir().unwrap();
@@ -201,44 +285,94 @@ fn the_emitted_snapshot_runs_through_verify_offline() {
         .arg(&repo)
         .assert()
         .success();
-    seal_placeholders(&repo, cache.path(), &dir.path().join("keys"));
-    let snapshot = dir.path().join("converged.yaml");
+    let keys = dir.path().join("keys");
     homelab(cache.path())
-        .arg("simulate")
-        .arg(&repo)
-        .arg("--emit-snapshot")
-        .arg(&snapshot)
+        .args(["secrets", "keygen", "--bits", "2048", "--out"])
+        .arg(&keys)
         .assert()
         .success();
+    let cert = keys.join("tls.crt");
+    let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
+
+    // Step 6: seal the secrets; the GitHub App's credentials come from a file.
+    let values = dir.path().join("github-app.yaml");
+    std::fs::write(
+        &values,
+        "github-app-secret: {github_app_id: \"12345\", github_app_installation_id: \"67890\", github_app_private_key: \"test-key\"}\n",
+    )
+    .unwrap();
+    let step6 = readme_step_runs(&readme, "6", "homelab secrets init --fetch-cert .");
+    let values_arg = values.to_str().unwrap();
+    run_secrets_step(
+        &repo,
+        cache.path(),
+        &step6,
+        &cert,
+        &["--values", values_arg],
+    );
+    homelab(cache.path())
+        .args(["secrets", "init", "--check"])
+        .arg(&repo)
+        .assert()
+        .success();
+
+    let snapshot = dir.path().join("converged.yaml");
+    let (code, json) = simulate_and_verify(&repo, cache.path(), &snapshot);
     let text = std::fs::read_to_string(&snapshot).unwrap();
     assert!(text.contains("kind: Pod"), "no Pods in the snapshot");
     assert!(
         text.contains("nodeName: akula-prime"),
         "the GPU pods run on the GPU node"
     );
+    // The runner token waits for GitLab: the controller can never unseal its placeholder.
+    assert_eq!(code, 1, "{json:#}");
+    assert_eq!(
+        criteria_with(&json, "not met"),
+        ["sealed-secrets"],
+        "{json:#}"
+    );
+    let evidence = criterion(&json, "sealed-secrets")["evidence"].to_string();
+    assert!(
+        evidence
+            .contains("SealedSecret gitlab-runner/gitlab-runner-token: condition Synced is False"),
+        "{evidence}"
+    );
 
-    let out = homelab(cache.path())
-        .arg("verify")
-        .arg("--snapshot")
-        .arg(&snapshot)
-        .arg("--config")
-        .arg(repo.join("platform.toml"))
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let status = |id: &str| -> String {
-        json["criteria"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap_or_else(|| panic!("no criterion {id}: {json:#}"))["status"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    // Step 8, once GitLab runs: the runner's token, given in the environment.
+    let step8 = readme_step_runs(
+        &readme,
+        "8",
+        "homelab secrets init --fetch-cert --only gitlab-runner-token .",
+    );
+    run_secrets_step(
+        &repo,
+        cache.path(),
+        &step8,
+        &cert,
+        &[
+            "--from-env",
+            "gitlab-runner-token/runner-token=RUNNER_TOKEN",
+        ],
+    );
+    homelab(cache.path())
+        .args([
+            "secrets",
+            "init",
+            "--check",
+            "--only",
+            "gitlab-runner-token",
+        ])
+        .arg(&repo)
+        .assert()
+        .success();
+
+    let (code, json) = simulate_and_verify(&repo, cache.path(), &snapshot);
+    assert_eq!(
+        criteria_with(&json, "not met"),
+        Vec::<String>::new(),
+        "{json:#}"
+    );
+    assert_eq!(code, 0, "every checkable criterion is met: {json:#}");
     // What the repository alone decides is met in the predicted cluster.
     for id in [
         "longhorn-storage-classes",
@@ -248,19 +382,30 @@ fn the_emitted_snapshot_runs_through_verify_offline() {
         "pod-security-standards",
         "network-default-deny",
     ] {
-        assert_eq!(status(id), "met", "{id}: {json:#}");
+        assert_eq!(criterion(&json, id)["status"], "met", "{id}: {json:#}");
     }
-    // Without charts the controllers they install are not in the prediction: not met, never
-    // claimed.
-    assert_eq!(status("sealed-secrets"), "not met");
-    // What only a running cluster produces (scan reports), and what an unrendered chart
-    // makes (GitLab's Pods), cannot be in a prediction: not checkable, never not met.
+    // Without charts the controllers they install are unknown to the prediction: not
+    // checkable, naming the Application whose chart was not rendered.
+    for (id, app) in [
+        ("sealed-secrets", "Application argocd/sealed-secrets"),
+        ("arc-controller", "Application argocd/arc-controller"),
+        ("arc-scale-sets", "Application argocd/arc-linux-gpu"),
+        ("gitlab-running", "Application argocd/gitlab"),
+    ] {
+        let c = criterion(&json, id);
+        assert_eq!(c["status"], "not checkable", "{id}: {json:#}");
+        let evidence = c["evidence"].to_string();
+        assert!(
+            evidence.contains(app) && evidence.contains("was not simulated"),
+            "{id}: {evidence}"
+        );
+    }
+    // What only a running cluster produces (scan reports) cannot be in a prediction.
     assert_eq!(
-        status("kyverno-policy-reports"),
+        criterion(&json, "kyverno-policy-reports")["status"],
         "not checkable",
         "{json:#}"
     );
-    assert_eq!(status("gitlab-running"), "not checkable", "{json:#}");
 }
 
 fn write(root: &Path, rel: &str, text: &str) {
