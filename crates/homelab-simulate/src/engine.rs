@@ -844,7 +844,8 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
     let mut members: HashMap<&str, Vec<usize>> = HashMap::new();
     for (j, o) in input.objects.iter().enumerate() {
         if let Some(app) = o.application.as_deref() {
-            if !hooks[j].is_hook() && !(is_application(o) && o.doc.name() == Some(app)) {
+            let itself = is_application(o) && o.doc.name() == Some(app);
+            if !hooks[j].is_hook() && !itself {
                 members.entry(app).or_default().push(j);
             }
         }
