@@ -111,14 +111,32 @@ fn the_default_repository_converges_once_its_secrets_are_sealed_and_a_second_gpu
         .collect();
     assert!(!stalls.is_empty());
     for s in &stalls {
-        assert_eq!(s["class"], "secret-unavailable", "{json:#}");
-        assert!(
-            s["cause"]
-                .as_str()
-                .unwrap()
-                .contains("which the controller cannot unseal"),
-            "{s}"
-        );
+        // A pod without its Secret, and the Application holding it: the rendered Argo CD
+        // assesses Application health, so the root waits for it.
+        let cause = s["cause"].as_str().unwrap();
+        match s["class"].as_str().unwrap() {
+            "secret-unavailable" => {}
+            "application-unhealthy" => assert!(
+                cause.contains("infrastructure/argocd/values.yaml:13")
+                    && cause.contains("so Application root waits at sync wave"),
+                "{s}"
+            ),
+            _ => panic!("{json:#}"),
+        }
+        assert!(cause.contains("which the controller cannot unseal"), "{s}");
+    }
+    // The root never syncs the waves after the first stalled one.
+    let first = json["first_stall_wave"].as_i64().unwrap();
+    let later: Vec<&Value> = json["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["wave"].as_i64().unwrap() > first && a["parent"] == "root")
+        .collect();
+    assert!(!later.is_empty(), "{json:#}");
+    for a in later {
+        assert_eq!(a["created"], false, "{a}");
+        assert_eq!(a["status"]["sync"]["status"], "OutOfSync", "{a}");
     }
     assert!(stalls
         .iter()
@@ -653,4 +671,145 @@ fn an_overlays_patch_and_name_prefix_are_simulated_and_blamed_at_the_patch() {
     assert_eq!(code, 0, "{json:#}");
     let healthy = json["waves"].to_string();
     assert!(healthy.contains("Deployment prod-web"), "{json:#}");
+}
+
+/// An app-of-apps: `root` (applied by hand) syncs `argocd/`, with child `backend` in wave 1
+/// and `frontend` in wave 2. `backend` holds a claim under `WaitForFirstConsumer` that no pod
+/// mounts (it stays Pending). `config` adds how Argo CD is configured.
+fn app_of_apps_repo(root: &Path, config: &[(&str, &str)]) {
+    write(
+        root,
+        "bootstrap/root.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: root, namespace: argocd}\nspec:\n  project: default\n  source: {repoURL: 'https://example.org/repo.git', path: argocd}\n  destination: {server: 'https://kubernetes.default.svc', namespace: argocd}\n",
+    );
+    for (name, wave) in [("backend", 1), ("frontend", 2)] {
+        write(
+            root,
+            &format!("argocd/{name}.yaml"),
+            &format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\n  annotations: {{argocd.argoproj.io/sync-wave: \"{wave}\"}}\nspec:\n  project: default\n  source: {{repoURL: 'https://example.org/repo.git', path: apps/{name}}}\n  destination: {{server: 'https://kubernetes.default.svc', namespace: {name}}}\n  syncPolicy: {{syncOptions: [CreateNamespace=true]}}\n"),
+        );
+    }
+    write(
+        root,
+        "apps/backend/claim.yaml",
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: local}\nprovisioner: rancher.io/local-path\nvolumeBindingMode: WaitForFirstConsumer\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec:\n  storageClassName: local\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n",
+    );
+    write(
+        root,
+        "apps/frontend/web.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {greeting: hello}\n",
+    );
+    for (path, text) in config {
+        write(root, path, text);
+    }
+}
+
+const HEALTH_LUA: &str = "      hs = {}\n      hs.status = \"Progressing\"\n      if obj.status ~= nil and obj.status.health ~= nil then\n        hs.status = obj.status.health.status\n      end\n      return hs\n";
+
+/// Argo CD's Application health check, found where the repository configures it (an
+/// argocd-cm it applies, or the argo-cd chart's values an Application gives), makes the
+/// root wait for its stalled wave-1 child; without it the root goes on and simulate says
+/// that its waves do not order what the children sync.
+#[test]
+fn a_parent_waits_for_its_children_only_when_argo_cd_assesses_application_health() {
+    let configmap = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: argocd-cm, namespace: argocd}}\ndata:\n  resource.customizations.health.argoproj.io_Application: |\n{HEALTH_LUA}"
+    );
+    let values = format!(
+        "configs:\n  cm:\n    resource.customizations.health.argoproj.io_Application: |\n{}",
+        HEALTH_LUA
+            .replace("\n      ", "\n        ")
+            .replacen("      ", "        ", 1)
+    );
+    let argocd_app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: argocd\n  namespace: argocd\n  annotations: {argocd.argoproj.io/sync-wave: \"-1\"}\nspec:\n  project: default\n  sources:\n    - repoURL: https://argoproj.github.io/argo-helm\n      chart: argo-cd\n      targetRevision: 9.1.0\n      helm:\n        valueFiles: [$values/infrastructure/argocd/values.yaml]\n    - repoURL: https://example.org/repo.git\n      targetRevision: main\n      ref: values\n  destination: {server: 'https://kubernetes.default.svc', namespace: argocd}\n";
+    for (label, config, at) in [
+        (
+            "argocd-cm",
+            vec![("argocd/argocd-cm.yaml", configmap.as_str())],
+            "argocd/argocd-cm.yaml:5",
+        ),
+        (
+            "chart values",
+            vec![
+                ("argocd/argocd.yaml", argocd_app),
+                ("infrastructure/argocd/values.yaml", values.as_str()),
+            ],
+            "infrastructure/argocd/values.yaml:3",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        app_of_apps_repo(dir.path(), &config);
+        let (code, json) = simulate(dir.path(), cache.path());
+        assert_eq!(code, 1, "{label}: {json:#}");
+        let stalls: Vec<&Value> = json["waves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|w| w["stalls"].as_array().unwrap())
+            .collect();
+        let child = stalls
+            .iter()
+            .find(|s| s["class"] == "application-unhealthy")
+            .unwrap_or_else(|| panic!("{label}: {json:#}"));
+        assert_eq!(
+            child["object"],
+            "argoproj.io/v1alpha1/Application argocd/backend"
+        );
+        assert!(child["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("argocd/backend.yaml"));
+        let cause = child["cause"].as_str().unwrap();
+        for part in [
+            "Application backend is Progressing",
+            "v1/PersistentVolumeClaim data is Progressing: stays Pending",
+            "apps/backend/claim.yaml:",
+            at,
+            "Application root waits at sync wave 1",
+        ] {
+            assert!(cause.contains(part), "{label}: {part}: {cause}");
+        }
+        let frontend = json["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "frontend")
+            .unwrap();
+        assert_eq!(frontend["created"], false, "{label}: {frontend}");
+        assert_eq!(frontend["status"]["sync"]["status"], "OutOfSync");
+        assert_eq!(frontend["status"]["health"]["status"], "Missing");
+        assert_eq!(json["assesses_application_health"], true);
+    }
+
+    // No health check for Applications: the root does not wait, wave 2 syncs, and simulate
+    // says its waves do not order what the children sync.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    app_of_apps_repo(dir.path(), &[]);
+    let (code, json) = simulate(dir.path(), cache.path());
+    assert_eq!(code, 1, "the claim still stalls: {json:#}");
+    assert_eq!(json["assesses_application_health"], false);
+    let frontend = json["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "frontend")
+        .unwrap();
+    assert_eq!(frontend["created"], true, "{frontend}");
+    assert_eq!(frontend["status"]["health"]["status"], "Healthy");
+    assert!(json["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["healthy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h == "v1/ConfigMap web")));
+    let assumptions = json["assumptions"].to_string();
+    assert!(
+        assumptions.contains("Application root goes on to its next sync wave as soon as its child Applications exist, so its sync waves 1, 2 do not order what its child Applications sync"),
+        "{assumptions}"
+    );
 }
