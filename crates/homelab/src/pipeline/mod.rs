@@ -10,6 +10,7 @@ mod kustomize_stage;
 mod policy_stage;
 pub(crate) mod simulate_input;
 mod simulate_kustomize;
+pub(crate) mod simulate_reports;
 mod sops_stage;
 mod suppress;
 
