@@ -51,11 +51,11 @@ impl<'i> Placement<'i> {
         for o in &input.objects {
             let v = &o.doc.value;
             match (o.doc.group(), o.doc.kind()) {
-                ("apiextensions.k8s.io", Some("CustomResourceDefinition")) => {
-                    if v.pointer("/spec/scope").and_then(Value::as_str) == Some("Cluster") {
-                        if let Some(k) = v.pointer("/spec/names/kind").and_then(Value::as_str) {
-                            cluster_kinds.insert(k);
-                        }
+                ("apiextensions.k8s.io", Some("CustomResourceDefinition"))
+                    if v.pointer("/spec/scope").and_then(Value::as_str) == Some("Cluster") =>
+                {
+                    if let Some(k) = v.pointer("/spec/names/kind").and_then(Value::as_str) {
+                        cluster_kinds.insert(k);
                     }
                 }
                 ("argoproj.io", Some("Application")) => {
