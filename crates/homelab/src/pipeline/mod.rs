@@ -11,6 +11,7 @@ mod operator_release;
 mod policy_stage;
 pub(crate) mod simulate_input;
 mod simulate_kustomize;
+pub(crate) mod simulate_reports;
 mod sops_stage;
 mod suppress;
 
