@@ -17,15 +17,22 @@
 //!   (`# - ../../base/app/ks.yaml`): switched off on purpose;
 //! - the repository has a GitOps engine (Argo CD or Flux objects) and the file lies in a
 //!   hidden folder (`.archive/`) that no engine or kustomization path reaches;
+//! - its folder has no kustomization, and the nearest folder above it that has one is
+//!   applied by Argo CD or Flux and does not reach it: a Flux Kustomization left in a base
+//!   tree without a line in any kustomization. Only while every engine path of the
+//!   repository leads to a folder here (one that does not may name this folder);
 //! - it is a kubeadm patch: named after the component it patches
 //!   (`kube-controller-manager.yaml`, `etcd+json.yaml`), holding only static Pods, in a
-//!   repository whose kubeadm or kind configuration sets a `patches` `directory`;
+//!   repository whose kubeadm or kind configuration sets a `patches` `directory` (kubeadm
+//!   merges it: noted as `load/kubeadm-patch`);
 //!
 //! and in every case nothing else in the repository reaches it. Evidence that the file is
 //! applied by hand outweighs the folder-based kinds (not a comment, which says "off"): an
 //! Application or Flux Kustomization that applies something of the repository (the root
-//! app-of-apps), or a file another text of the repository names (`kubectl apply -f
-//! bootstrap/root.yaml` in a script, a task file, a README). Files without such evidence
+//! app-of-apps; under an applied tree, only an Application: Flux's root applies itself from
+//! the sync path), or a file another text of the repository names (`kubectl apply -f
+//! bootstrap/root.yaml` in a script, a task file, a README; a file name no other file has
+//! counts on its own, and under an applied tree so does the folder). Files without such evidence
 //! (plain folders applied by hand with `kubectl apply -f`, bootstrap files, the root
 //! Application) are applied as far as this can tell, and judged in full.
 
@@ -42,7 +49,15 @@ pub static RULE_DOC: RuleDoc = RuleDoc {
     id: "load/not-applied",
     severity: Severity::Note,
     summary: "Files that nothing in the repository applies (findings on them set aside as notes)",
-    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`); or it is a kubeadm patch (named after the component it patches, such as `kube-controller-manager.yaml`, holding only static Pods, in a repository whose kubeadm or kind configuration sets a patches `directory`). Except for the comment, evidence of a file applied by hand wins: an Application or Flux Kustomization that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`). Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`); or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last case, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, in the last case, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+};
+
+/// The documentation of the `load/kubeadm-patch` note.
+pub static KUBEADM_PATCH_RULE_DOC: RuleDoc = RuleDoc {
+    id: "load/kubeadm-patch",
+    severity: Severity::Note,
+    summary: "kubeadm patch files: merged into a static Pod by kubeadm, not applied as objects",
+    doc: "# `load/kubeadm-patch`: kubeadm patch files\n\n## What it checks\nFiles named after the control-plane component they patch (`kube-apiserver`, `kube-controller-manager`, `kube-scheduler`, `etcd`, `kubeletconfiguration`, with an optional suffix and `+strategic`, `+merge` or `+json` before `.yaml`/`.json`), holding only Pods (or a KubeletConfiguration), in a repository whose kubeadm or kind configuration sets a patches `directory`, and that nothing in the repository applies otherwise.\n\n## Why\nkubeadm reads such a file when it writes the component's static Pod manifest and merges it into that Pod: it is a partial Pod, used by kubeadm and never applied with kubectl. Judging it as a whole object (missing containers' fields, `:latest` of a placeholder image) gives false findings, so the findings that judge an object to apply become notes that say so; YAML and secrets findings stay as they are.\n\n## Example\n`e2e/kind/patches/kube-controller-manager.yaml` beside a kind configuration with `kubeadmConfigPatches: [{kind: ClusterConfiguration, patches: {directory: /patches}}]`.\n\n## Fix\nNothing to fix. A file with such a name that you do apply with kubectl: move it out of the patches directory (or rename it), and it is judged in full.",
 };
 
 /// Rules whose findings stay as they are on a file nothing applies: they judge the file in
@@ -63,6 +78,9 @@ pub struct NotApplied {
     pub file: String,
     /// The fact the judgement relied on.
     pub why: String,
+    /// A kubeadm patch: kubeadm merges it into a static Pod (it is used, not applied as an
+    /// object), noted as `load/kubeadm-patch`.
+    pub kubeadm_patch: bool,
 }
 
 /// A file that may be left out, with the evidence.
@@ -87,6 +105,9 @@ enum Evidence {
     /// A kubeadm patch (`kube-controller-manager.yaml` in the patches directory a kubeadm or
     /// kind configuration of the repository names): kubeadm merges it into a static Pod.
     KubeadmPatch,
+    /// Its folder has no kustomization; the nearest folder above it that has one is applied
+    /// by Argo CD or Flux, and that kustomization does not reach it.
+    UnderApplied,
 }
 
 /// One file of the repository as the graph sees it.
@@ -389,7 +410,11 @@ fn collect_strings<'v>(value: &'v Value, out: &mut Vec<&'v str>, depth: usize) {
 /// not a kustomization, whose comments say "off") names by their folder and file name
 /// (`bootstrap/root.yaml`, `{{.ROOT_DIR}}/.taskfiles/VolSync/ListJob.tmpl.yaml`). One pass over
 /// every text, looking each path-like word up.
-fn mentioned_elsewhere(repo: &Repo, candidates: &BTreeMap<String, Candidate>) -> BTreeSet<String> {
+fn mentioned_elsewhere(
+    repo: &Repo,
+    graph: &Graph,
+    candidates: &BTreeMap<String, Candidate>,
+) -> BTreeSet<String> {
     fn tail(path: &str) -> &str {
         let mut cut = path.rmatch_indices('/');
         match (cut.next(), cut.next()) {
@@ -401,6 +426,19 @@ fn mentioned_elsewhere(repo: &Repo, candidates: &BTreeMap<String, Candidate>) ->
     for path in candidates.keys() {
         by_tail.entry(tail(path)).or_default().push(path.as_str());
     }
+    // A file name that no other file of the repository has is named on its own too
+    // (`envsubst < "${TEMPLATES_DIR}/WipeJob.tmpl.yaml" | kubectl apply -f -`).
+    let mut name_count: BTreeMap<&str, usize> = BTreeMap::new();
+    for path in graph.files.keys() {
+        *name_count.entry(last_parts(path, 1)).or_default() += 1;
+    }
+    let mut by_name: BTreeMap<&str, &str> = BTreeMap::new();
+    for path in candidates.keys() {
+        let name = last_parts(path, 1);
+        if name_count.get(name) == Some(&1) {
+            by_name.insert(name, path.as_str());
+        }
+    }
     let mut found = BTreeSet::new();
     for source in repo.sources {
         let name = source.name.replace('\\', "/");
@@ -411,9 +449,16 @@ fn mentioned_elsewhere(repo: &Repo, candidates: &BTreeMap<String, Candidate>) ->
         for word in source
             .text
             .split(|c: char| !(c.is_alphanumeric() || "._-/".contains(c)))
-            .filter(|w| w.contains('/'))
         {
             let word = word.trim_start_matches("./").trim_end_matches(['.', '/']);
+            if let Some(path) = by_name.get(last_parts(word, 1)) {
+                if !own.ends_with(*path) {
+                    found.insert(path.to_string());
+                }
+            }
+            if !word.contains('/') {
+                continue;
+            }
             for path in by_tail.get(tail(word)).into_iter().flatten() {
                 if !own.ends_with(*path) {
                     found.insert(path.to_string());
@@ -422,6 +467,106 @@ fn mentioned_elsewhere(repo: &Repo, candidates: &BTreeMap<String, Candidate>) ->
         }
     }
     found
+}
+
+/// The folders of candidates that another file of the repository (not a kustomization)
+/// names (`kubectl apply -f kubernetes/bootstrap/flux`), by their last two parts.
+fn folders_mentioned_elsewhere(
+    repo: &Repo,
+    candidates: &BTreeMap<String, Candidate>,
+) -> BTreeSet<String> {
+    let folders: BTreeMap<String, String> = candidates
+        .keys()
+        .map(|p| parent(p))
+        .filter(|d| d.contains('/'))
+        .map(|d| (last_parts(d, 2).to_string(), d.to_string()))
+        .collect();
+    let mut found = BTreeSet::new();
+    for source in repo.sources {
+        let name = source.name.replace('\\', "/");
+        if is_kustomization_file(&name) {
+            continue;
+        }
+        for word in source
+            .text
+            .split(|c: char| !(c.is_alphanumeric() || "._-/".contains(c)))
+            .filter(|w| w.contains('/'))
+        {
+            let word = word.trim_start_matches("./").trim_end_matches(['.', '/']);
+            if let Some(dir) = folders.get(last_parts(word, 2)) {
+                found.insert(dir.clone());
+            }
+        }
+    }
+    found
+}
+
+/// The last `n` parts of a slash-separated path.
+fn last_parts(path: &str, n: usize) -> &str {
+    match path.rmatch_indices('/').nth(n - 1) {
+        Some((i, _)) => &path[i + 1..],
+        None => path,
+    }
+}
+
+/// The engine paths of the repository (Flux Kustomizations, FluxInstance sync, Argo CD
+/// Application sources without another repository) that lead to no folder here,
+/// normalised; an empty string stands for a path made from variables (`${CLUSTER}`,
+/// `{{.path}}`), which may name any folder.
+fn unresolved_engine_paths(graph: &Graph) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, file) in &graph.files {
+        for doc in file.docs.iter().filter(|d| is_engine_object(d)) {
+            let mut paths: Vec<&str> = Vec::new();
+            if doc.is("kustomize.toolkit.fluxcd.io", "Kustomization") {
+                if let Some(p) = doc.value.pointer("/spec/path").and_then(Value::as_str) {
+                    if graph.engine_dir(path, p).is_none() {
+                        paths.push(p);
+                    }
+                }
+            } else if doc.kind() == Some("FluxInstance") {
+                if let Some(p) = doc.value.pointer("/spec/sync/path").and_then(Value::as_str) {
+                    if graph.engine_dir(path, p).is_none() {
+                        paths.push(p);
+                    }
+                }
+            } else if doc.kind() == Some("Application") {
+                for source in sources(doc) {
+                    if let Some(p) = source.str("path") {
+                        if !graph.is_folder(&normalise_dir(p)) {
+                            paths.push(p);
+                        }
+                    }
+                }
+            }
+            for p in paths {
+                if p.contains('$') || p.contains("{{") {
+                    out.push(String::new());
+                } else {
+                    out.push(normalise_dir(p));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether an engine path (normalised, relative to a root this cannot tell) may name
+/// folder `dir` or a folder above it.
+fn names_folder(path: &str, dir: &str) -> bool {
+    if path.is_empty() {
+        return true;
+    }
+    let mut d = dir;
+    loop {
+        if d == path || d.ends_with(&format!("/{path}")) {
+            return true;
+        }
+        if d.is_empty() {
+            return false;
+        }
+        d = parent(d);
+    }
 }
 
 /// The entries a kustomization lists in a comment (`# - ../app/ks.yaml`), with their line.
@@ -599,6 +744,72 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             }
         }
     }
+    // Under an applied kustomization tree: the nearest folder above the file with a
+    // kustomization is one that Argo CD or Flux applies, and it does not reach the file.
+    // kustomize builds only what a kustomization names, so a Flux Kustomization left in such
+    // a tree without a line in it (`apps/base/falco/ks.yaml` beside listed siblings) is not
+    // applied. Off when an engine path of the repository cannot be followed to a folder here
+    // (it may name this one).
+    let unresolved = unresolved_engine_paths(&graph);
+    if !unresolved.iter().any(|p| p.is_empty()) {
+        // What the engine objects apply (not their own files), each with the file of the
+        // engine object it was first reached from.
+        let mut applied_by: BTreeMap<String, String> = BTreeMap::new();
+        for (path, file) in &graph.files {
+            for doc in file.docs.iter().filter(|d| is_engine_object(d)) {
+                for target in graph.engine_targets(path, doc) {
+                    applied_by.entry(target).or_insert_with(|| path.clone());
+                }
+            }
+        }
+        let engine_reached: BTreeMap<String, String> = graph
+            .closure(applied_by.keys().cloned())
+            .into_iter()
+            .map(|(file, target)| (file, applied_by[&target].clone()))
+            .collect();
+        for (path, file) in &graph.files {
+            let dir = parent(path);
+            if !file.has_objects()
+                || engine_reached.contains_key(path)
+                || candidates.contains_key(path)
+                || is_kustomization_file(path)
+                || graph.kustomization_file(dir).is_some()
+                || unresolved.iter().any(|u| names_folder(u, dir))
+            {
+                continue;
+            }
+            let mut above = dir;
+            let kustomization = loop {
+                if above.is_empty() {
+                    break None;
+                }
+                above = parent(above);
+                if let Some(k) = graph.kustomization_file(above) {
+                    break Some(k);
+                }
+            };
+            let Some(k) = kustomization.filter(|k| {
+                graph.files[k]
+                    .docs
+                    .first()
+                    .is_some_and(|d| is_real_kustomization(d))
+            }) else {
+                continue;
+            };
+            let Some(engine) = engine_reached.get(&k).filter(|e| *e != path) else {
+                continue;
+            };
+            let why = format!(
+                "`{k}`, which `{engine}` applies, does not reach it (kustomize builds only what a kustomization lists)"
+            );
+            for (reached, _) in graph.closure([path.clone()]) {
+                candidates.entry(reached).or_insert_with(|| Candidate {
+                    why: why.clone(),
+                    evidence: Evidence::UnderApplied,
+                });
+            }
+        }
+    }
     // kubeadm patches: files named after the component they patch, in a folder kubeadm reads
     // (`patches: {directory: ...}` of a kubeadm or kind configuration in the repository).
     let kubeadm_patches = repo.sources.iter().any(|s| {
@@ -634,7 +845,8 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
     // something of this repository and that nothing applies is a root applied by hand (the
     // app-of-apps beside the kustomization that installs Argo CD), and a file that a script,
     // task file or document of the repository names is applied from there.
-    let mentioned = mentioned_elsewhere(repo, &candidates);
+    let mentioned = mentioned_elsewhere(repo, &graph, &candidates);
+    let folder_mentioned = folders_mentioned_elsewhere(repo, &candidates);
     candidates.retain(|path, candidate| match candidate.evidence {
         Evidence::SwitchedOff | Evidence::KubeadmPatch => true,
         Evidence::SameFolder | Evidence::Siblings | Evidence::Hidden => {
@@ -642,6 +854,24 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
                 is_engine_object(d) && graph.engine_targets(path, d).iter().any(|t| t != path)
             });
             !root && !mentioned.contains(path)
+        }
+        // Inside a tree the engine applies, a Flux Kustomization is not a root applied by
+        // hand (Flux's own root applies itself, from the sync path); an Argo CD Application
+        // may be (the app-of-apps applied once with kubectl). A script that names the file or
+        // its folder applies it.
+        Evidence::UnderApplied => {
+            let argo_root = graph.files[path].docs.iter().any(|d| {
+                d.class == Class::Object
+                    && d.group() == "argoproj.io"
+                    && graph.engine_targets(path, d).iter().any(|t| t != path)
+            });
+            let self_applying = graph.files[path].docs.iter().any(|d| {
+                is_engine_object(d) && graph.engine_targets(path, d).iter().any(|t| t == path)
+            });
+            !argo_root
+                && !self_applying
+                && !mentioned.contains(path)
+                && !folder_mentioned.contains(parent(path))
         }
     });
     // Everything else is applied (by an engine, a kustomization, or by hand), and so is what
@@ -664,6 +894,7 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
                     "{}, and nothing else in the repository applies `{path}`",
                     candidate.why
                 ),
+                kubeadm_patch: candidate.evidence == Evidence::KubeadmPatch,
             })
         })
         .collect()
@@ -697,8 +928,11 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
         if let Some(open) = d.message.rfind(" (relied on: ") {
             d.message.truncate(open);
         }
-        d.message
-            .push_str(" — set aside: nothing in the repository applies this file");
+        d.message.push_str(if n.kubeadm_patch {
+            " — set aside: a kubeadm patch, merged into its component's static Pod by kubeadm, not applied as an object"
+        } else {
+            " — set aside: nothing in the repository applies this file"
+        });
         let mut facts = std::mem::take(&mut d.facts);
         facts.push(n.why.clone());
         *d = d.clone().relying_on(facts);
@@ -713,16 +947,26 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
             ),
             None => String::new(),
         };
-        diagnostics.push(
+        let note = if n.kubeadm_patch {
             Diagnostic::note(
-                "load/not-applied",
+                KUBEADM_PATCH_RULE_DOC.id,
+                format!(
+                    "kubeadm patch file: kubeadm merges it into its component's static Pod when it sets up the control plane; not judged as an object to apply{what}"
+                ),
+            )
+            .with_help("nothing to do; if you apply this file with kubectl instead, move it out of the kubeadm patches directory")
+        } else {
+            Diagnostic::note(
+                RULE_DOC.id,
                 format!(
                     "applied by nothing in this repository: not judged as an object to apply{what}"
                 ),
             )
-            .at(Location::file_only(n.file.clone()))
             .with_help("if you apply this file by hand, list it in a kustomization; if it is no longer used, delete it")
-            .relying_on([n.why.clone()]),
+        };
+        diagnostics.push(
+            note.at(Location::file_only(n.file.clone()))
+                .relying_on([n.why.clone()]),
         );
     }
 }

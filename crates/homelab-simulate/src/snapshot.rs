@@ -3,9 +3,10 @@
 //! the nodes the simulation placed them, the Nodes, and the Secret each unsealed
 //! SealedSecret becomes (key names only, no values). `homelab verify --snapshot` reads it.
 
-use crate::{Input, Simulation};
+use crate::{ApplicationState, Input, Simulation};
 use homelab_k8s::ResourceExt;
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
 /// Marks what the simulation made up (Pods, Nodes, controller-made Secrets), so that nobody
 /// mistakes a predicted object for an observed one.
@@ -69,6 +70,16 @@ pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
             },
         }));
     }
+    // What each Application syncs, and the Applications by index.
+    let mut members: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, o) in input.objects.iter().enumerate() {
+        if let Some(app) = o.application.as_deref() {
+            members.entry(app).or_default().push(i);
+        }
+    }
+    let states: HashMap<usize, &ApplicationState> =
+        sim.applications.iter().map(|a| (a.index, a)).collect();
+    let apps = Apps { members, states };
     for (i, object) in input.objects.iter().enumerate() {
         if sim.absent.contains(&i) {
             continue;
@@ -102,12 +113,15 @@ pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
             } else {
                 json!({"active": 0, "conditions": [{"type": "Failed", "status": "True"}]})
             }),
-            ("argoproj.io", "Application") => Some(application_status(input, sim, object, healthy)),
+            ("argoproj.io", "Application") => Some(application_status(input, sim, &apps, i)),
+            // A value no key can unseal fails on every cluster; a well-formed one is unsealed
+            // by a running controller. When no controller is in the prediction but a chart
+            // was not rendered, that chart may install it: the status is not known.
             ("bitnami.com", "SealedSecret") => {
                 let synced = healthy && sealing_controller.is_some();
-                Some(
-                    json!({"conditions": [{"type": "Synced", "status": if synced { "True" } else { "False" }}]}),
-                )
+                (synced || !healthy || input.unrendered.is_empty()).then(|| {
+                    json!({"conditions": [{"type": "Synced", "status": if synced { "True" } else { "False" }}]})
+                })
             }
             ("kyverno.io", "ClusterPolicy" | "Policy") if kyverno => Some(json!({
                 "ready": true,
@@ -234,36 +248,65 @@ fn unsealed(doc: &homelab_manifest::Document) -> Value {
     json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": kind_type, "data": keys})
 }
 
-/// Synced, and Healthy when every object it carries is.
+/// What Argo CD sets on an Application: its sync and health status, and each object it
+/// syncs with its own. A child Application's health appears in its parent's resources only
+/// when Argo CD assesses Application health; a never-applied object is OutOfSync and Missing.
 fn application_status(
     input: &Input<'_>,
     sim: &Simulation,
-    app: &crate::Object<'_>,
-    healthy: bool,
+    apps: &Apps<'_, '_>,
+    index: usize,
 ) -> Value {
-    let name = app.doc.name().unwrap_or_default();
+    let doc = input.objects[index].doc;
+    let name = doc.name().unwrap_or_default();
+    let me = apps.states.get(&index);
     let mut resources = Vec::new();
-    let mut all_healthy = healthy;
-    for (i, o) in input.objects.iter().enumerate() {
+    for &i in apps.members.get(name).into_iter().flatten() {
+        let o = &input.objects[i];
         // Hooks are not resources of their Application (ArgoCD neither lists them nor
         // assesses their health).
-        if o.application.as_deref() != Some(name) || sim.hooks.contains(&i) {
+        if i == index || sim.hooks.contains(&i) {
             continue;
         }
-        // ArgoCD leaves objects with ignore-healthcheck out of the Application's health.
-        let ok = !sim.unhealthy.contains(&i)
-            || o.doc.annotation("argocd.argoproj.io/ignore-healthcheck") == Some("true");
-        all_healthy &= ok;
-        resources.push(json!({
+        let applied = !sim.absent.contains(&i);
+        let child = apps
+            .states
+            .get(&i)
+            .filter(|a| a.parent.as_deref() == Some(name));
+        let health = match child {
+            Some(_) if !sim.assesses_applications => None,
+            Some(c) => Some(c.health),
+            None if !applied => Some("Missing"),
+            None if sim.unhealthy.contains(&i) => Some(match o.doc.kind() {
+                Some("PersistentVolumeClaim") => "Progressing",
+                _ => "Degraded",
+            }),
+            None => Some("Healthy"),
+        };
+        let mut resource = json!({
             "group": o.doc.group(), "kind": o.doc.kind(), "name": o.doc.name(),
             "namespace": o.doc.namespace(),
-            "status": "Synced",
-            "health": {"status": if ok { "Healthy" } else { "Degraded" }},
-        }));
+            "status": if applied { "Synced" } else { "OutOfSync" },
+        });
+        if let Some(h) = health {
+            resource["health"] = json!({"status": h});
+        }
+        resources.push(resource);
+    }
+    let (sync, health) = me.map_or(("Synced", "Healthy"), |a| (a.sync, a.health));
+    let mut health = json!({"status": health});
+    if let Some(cause) = me.and_then(|a| a.cause.as_ref()) {
+        health["message"] = json!(cause);
     }
     json!({
-        "sync": {"status": "Synced"},
-        "health": {"status": if all_healthy { "Healthy" } else { "Degraded" }},
+        "sync": {"status": sync},
+        "health": health,
         "resources": resources,
     })
+}
+
+/// What each Application syncs, and the state of each Application (by object index).
+struct Apps<'s, 'i> {
+    members: HashMap<&'i str, Vec<usize>>,
+    states: HashMap<usize, &'s ApplicationState>,
 }
