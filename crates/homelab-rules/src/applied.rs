@@ -160,6 +160,9 @@ struct Graph<'r, 'a> {
     repo: &'r Repo<'a>,
     /// Files by path relative to the root, in path order.
     files: BTreeMap<String, File<'a>>,
+    /// Flux sources (kind, name) of the repository that fetch another repository: the path
+    /// of a Flux Kustomization built from one of them is a folder there, not here.
+    foreign_sources: BTreeSet<(String, String)>,
 }
 
 impl<'a> Graph<'_, 'a> {
@@ -332,7 +335,15 @@ impl<'a> Graph<'_, 'a> {
         } else {
             None
         };
-        if let Some(p) = flux_path {
+        let source = doc
+            .value
+            .pointer("/spec/sourceRef")
+            .map(|r| {
+                let field = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                (field("kind"), field("name"))
+            })
+            .unwrap_or_default();
+        if let Some(p) = flux_path.filter(|_| !self.foreign_sources.contains(&source)) {
             if let Some(dir) = self.engine_dir(path, p) {
                 out.extend(self.folder_targets(&dir, true, true));
             }
@@ -364,6 +375,54 @@ impl<'a> Graph<'_, 'a> {
             }
         }
         out
+    }
+
+    /// What `starts` alone reach: their closure, less every file that something outside it
+    /// also applies (and what only such files reach). A base shared by a switched-off entry
+    /// and a live one stays with the live one. `keep_starts`: the starts have evidence of their
+    /// own and stay even when something else lists them.
+    fn exclusive_closure(
+        &self,
+        starts: Vec<String>,
+        keep_starts: bool,
+        predecessors: &BTreeMap<String, BTreeSet<String>>,
+    ) -> BTreeSet<String> {
+        self.exclusive_closure_without(starts, keep_starts, predecessors, &BTreeSet::new())
+    }
+
+    /// `exclusive_closure`, never taking the files of `live` (and so nothing that only
+    /// they reach).
+    fn exclusive_closure_without(
+        &self,
+        starts: Vec<String>,
+        keep_starts: bool,
+        predecessors: &BTreeMap<String, BTreeSet<String>>,
+        live: &BTreeSet<String>,
+    ) -> BTreeSet<String> {
+        let mut set: BTreeSet<String> = self
+            .closure(starts.clone())
+            .into_keys()
+            .filter(|f| !live.contains(f))
+            .collect();
+        let starts: BTreeSet<String> = starts.into_iter().collect();
+        loop {
+            let outside: Vec<String> = set
+                .iter()
+                .filter(|f| !(keep_starts && starts.contains(*f)))
+                .filter(|f| {
+                    predecessors
+                        .get(*f)
+                        .is_some_and(|p| p.iter().any(|from| !set.contains(from)))
+                })
+                .cloned()
+                .collect();
+            if outside.is_empty() {
+                return set;
+            }
+            for f in outside {
+                set.remove(&f);
+            }
+        }
     }
 
     /// Every file reachable from `starts`, with the start each was first reached from.
@@ -450,7 +509,10 @@ fn mentioned_elsewhere(
             .text
             .split(|c: char| !(c.is_alphanumeric() || "._-/".contains(c)))
         {
-            let word = word.trim_start_matches("./").trim_end_matches(['.', '/']);
+            let mut word = word.trim_end_matches(['.', '/']);
+            while let Some(rest) = ["../", "./", "/"].iter().find_map(|p| word.strip_prefix(p)) {
+                word = rest;
+            }
             if let Some(path) = by_name.get(last_parts(word, 1)) {
                 if !own.ends_with(*path) {
                     found.insert(path.to_string());
@@ -459,8 +521,15 @@ fn mentioned_elsewhere(
             if !word.contains('/') {
                 continue;
             }
+            // The word names the file when one ends the other at a folder boundary
+            // (`kubernetes/apps/x/app/helmrelease.yaml`, not `%s/app/helmrelease.yaml`).
+            let names = |path: &str| {
+                path == word
+                    || path.ends_with(&format!("/{word}"))
+                    || word.ends_with(&format!("/{path}"))
+            };
             for path in by_tail.get(tail(word)).into_iter().flatten() {
-                if !own.ends_with(*path) {
+                if names(path) && !own.ends_with(*path) {
                     found.insert(path.to_string());
                 }
             }
@@ -569,6 +638,81 @@ fn names_folder(path: &str, dir: &str) -> bool {
     }
 }
 
+/// A Git or OCI address reduced to host and path (`github.com/owner/repo`), so that the
+/// HTTPS, SSH and `.git` spellings of one repository compare equal.
+fn repository_address(url: &str) -> String {
+    let mut u = url.trim().to_ascii_lowercase();
+    for scheme in ["https://", "http://", "ssh://", "oci://", "git://"] {
+        if let Some(rest) = u.strip_prefix(scheme) {
+            u = rest.to_string();
+        }
+    }
+    if let Some((user, rest)) = u.split_once('@') {
+        if !user.contains('/') {
+            u = rest.replacen(':', "/", 1);
+        }
+    }
+    u.trim_end_matches('/').trim_end_matches(".git").to_string()
+}
+
+/// The Flux sources of the repository that fetch a repository other than this one. This
+/// repository's own address is what its Flux sync says: the `flux-system` GitRepository or
+/// OCIRepository of `flux bootstrap`, a FluxInstance's `sync.url`, or the `instance.sync.url`
+/// value of a HelmRelease installing one. Without such an address nothing is foreign.
+fn foreign_sources(files: &BTreeMap<String, File>) -> BTreeSet<(String, String)> {
+    let objects = || {
+        files
+            .values()
+            .flat_map(|f| f.docs.iter())
+            .filter(|d| d.class == Class::Object)
+    };
+    let is_source = |d: &Document| {
+        d.group() == "source.toolkit.fluxcd.io"
+            && matches!(d.kind(), Some("GitRepository" | "OCIRepository" | "Bucket"))
+    };
+    let mut own = BTreeSet::new();
+    for doc in objects() {
+        let url = if is_source(doc) && doc.name() == Some("flux-system") {
+            doc.value.pointer("/spec/url")
+        } else if doc.group() == "fluxcd.controlplane.io" && doc.kind() == Some("FluxInstance") {
+            doc.value.pointer("/spec/sync/url")
+        } else if doc.is("helm.toolkit.fluxcd.io", "HelmRelease") {
+            doc.value.pointer("/spec/values/instance/sync/url")
+        } else {
+            None
+        };
+        if let Some(url) = url.and_then(Value::as_str) {
+            if !url.contains("${") {
+                own.insert(repository_address(url));
+            }
+        }
+    }
+    if own.is_empty() {
+        return BTreeSet::new();
+    }
+    objects()
+        .filter(|d| is_source(d))
+        .filter_map(|d| {
+            let url = d.value.pointer("/spec/url")?.as_str()?;
+            (!url.contains("${") && !own.contains(&repository_address(url))).then(|| {
+                (
+                    d.kind().unwrap_or("").to_string(),
+                    d.name().unwrap_or("").to_string(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The first hidden folder on a file's path (`.archive/`), with its trailing slash.
+fn hidden_folder(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let hidden = parts[..parts.len() - 1]
+        .iter()
+        .position(|part| part.starts_with('.'))?;
+    Some(format!("{}/", parts[..=hidden].join("/")))
+}
+
 /// The entries a kustomization lists in a comment (`# - ../app/ks.yaml`), with their line.
 fn commented_entries(text: &str) -> Vec<(String, u32)> {
     text.lines()
@@ -595,15 +739,10 @@ fn is_engine_object(doc: &Document) -> bool {
             || (doc.group() == "fluxcd.controlplane.io" && doc.kind() == Some("FluxInstance")))
 }
 
-/// The files of the repository holding objects that nothing in it applies, each with the
-/// fact that says so. Empty when the input is not one repository folder.
-pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
-    if repo.root.is_none() {
-        return Vec::new();
-    }
+/// The deploy graph of the repository's own files (not objects a chart or kustomize built).
+fn graph<'r, 'a>(repo: &'r Repo<'a>) -> Graph<'r, 'a> {
     let mut files: BTreeMap<String, File> = BTreeMap::new();
     for doc in repo.documents {
-        // Only files read from the repository (not objects a chart or kustomize built).
         if doc.source.path.is_none() {
             continue;
         }
@@ -620,7 +759,72 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             .docs
             .push(doc);
     }
-    let graph = Graph { repo, files };
+    let foreign_sources = foreign_sources(&files);
+    Graph {
+        repo,
+        files,
+        foreign_sources,
+    }
+}
+
+/// Who applies or uses each file.
+fn predecessors(graph: &Graph) -> BTreeMap<String, BTreeSet<String>> {
+    let mut predecessors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in graph.files.keys() {
+        for target in graph.edges(path) {
+            if &target != path {
+                predecessors.entry(target).or_default().insert(path.clone());
+            }
+        }
+    }
+    predecessors
+}
+
+/// For each file of the repository (relative path), the kustomizations at the top of the
+/// deploy graph that build it: those that nothing in the repository applies or includes
+/// (`overlays/home/kustomization.yaml`, built with `kubectl apply -k` or by the Argo CD
+/// or Flux installation it holds). A file that another kind of top file reaches (a file
+/// applied by hand, a root Application) is absent: what applies it together with what is
+/// unknown. Empty when the input is not one repository folder.
+pub fn kustomization_builds(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    if repo.root.is_none() {
+        return out;
+    }
+    let graph = graph(repo);
+    let predecessors = predecessors(&graph);
+    let mut other_tops: BTreeSet<String> = BTreeSet::new();
+    for top in graph.files.keys() {
+        let reached: BTreeSet<String> = graph.closure([top.clone()]).into_keys().collect();
+        // A top: nothing applies it, or only what it applies itself (an Argo CD or Flux
+        // installation that manages its own kustomization).
+        let is_top = predecessors
+            .get(top)
+            .is_none_or(|from| from.iter().all(|f| reached.contains(f)));
+        if !is_top {
+            continue;
+        }
+        if is_kustomization_file(top) {
+            for file in reached {
+                out.entry(file).or_default().insert(top.clone());
+            }
+        } else if !predecessors.contains_key(top) {
+            other_tops.extend(reached);
+        }
+    }
+    out.retain(|file, _| !other_tops.contains(file));
+    out
+}
+
+/// The files of the repository holding objects that nothing in it applies, each with the
+/// fact that says so. Empty when the input is not one repository folder.
+pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
+    if repo.root.is_none() {
+        return Vec::new();
+    }
+    let graph = graph(repo);
+    // Who applies or uses each file.
+    let predecessors = predecessors(&graph);
     let has_engine = graph
         .files
         .values()
@@ -637,11 +841,27 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             continue;
         };
         let dir = parent(path);
-        for (entry, line) in commented_entries(text) {
+        let entries = commented_entries(text);
+        if entries.is_empty() {
+            continue;
+        }
+        // The kustomization that holds the comment, and what applies it, are live: a
+        // switched-off entry that reaches back to them (a broad ApplicationSet) does not
+        // switch them off.
+        let mut live: BTreeSet<String> = BTreeSet::from([path.clone()]);
+        let mut queue = vec![path.clone()];
+        while let Some(f) = queue.pop() {
+            for from in predecessors.get(&f).into_iter().flatten() {
+                if live.insert(from.clone()) {
+                    queue.push(from.clone());
+                }
+            }
+        }
+        for (entry, line) in entries {
             let targets = graph.entry_targets(dir, &entry);
             let why =
                 format!("`{path}` lists `{entry}` only in a comment (line {line}): switched off");
-            for (reached, _) in graph.closure(targets) {
+            for reached in graph.exclusive_closure_without(targets, false, &predecessors, &live) {
                 candidates.entry(reached).or_insert_with(|| Candidate {
                     why: why.clone(),
                     evidence: Evidence::SwitchedOff,
@@ -678,17 +898,11 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
         // A kustomization in a hidden folder is a candidate too: as a start, it would apply
         // the folder it hides.
         if has_engine && (file.has_objects() || kustomization) {
-            if let Some(hidden) = path
-                .split('/')
-                .take(path.split('/').count() - 1)
-                .position(|part| part.starts_with('.'))
-            {
-                let folder: Vec<&str> = path.split('/').take(hidden + 1).collect();
+            if let Some(folder) = hidden_folder(path) {
                 let why = format!(
-                    "it lies in the hidden folder `{}/` of a repository that Argo CD or Flux applies",
-                    folder.join("/")
+                    "it lies in the hidden folder `{folder}` of a repository that Argo CD or Flux applies"
                 );
-                for (reached, _) in graph.closure([path.clone()]) {
+                for reached in graph.exclusive_closure(vec![path.clone()], true, &predecessors) {
                     candidates.entry(reached).or_insert_with(|| Candidate {
                         why: why.clone(),
                         evidence: Evidence::Hidden,
@@ -736,7 +950,7 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             Evidence::Siblings,
         ));
         if let Some((why, evidence)) = evidence {
-            for (reached, _) in graph.closure([path.clone()]) {
+            for reached in graph.exclusive_closure(vec![path.clone()], true, &predecessors) {
                 candidates.entry(reached).or_insert_with(|| Candidate {
                     why: why.clone(),
                     evidence,
@@ -755,7 +969,11 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
         // What the engine objects apply (not their own files), each with the file of the
         // engine object it was first reached from.
         let mut applied_by: BTreeMap<String, String> = BTreeMap::new();
-        for (path, file) in &graph.files {
+        for (path, file) in graph
+            .files
+            .iter()
+            .filter(|(p, _)| !candidates.contains_key(*p))
+        {
             for doc in file.docs.iter().filter(|d| is_engine_object(d)) {
                 for target in graph.engine_targets(path, doc) {
                     applied_by.entry(target).or_insert_with(|| path.clone());
@@ -802,7 +1020,7 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             let why = format!(
                 "`{k}`, which `{engine}` applies, does not reach it (kustomize builds only what a kustomization lists)"
             );
-            for (reached, _) in graph.closure([path.clone()]) {
+            for reached in graph.exclusive_closure(vec![path.clone()], true, &predecessors) {
                 candidates.entry(reached).or_insert_with(|| Candidate {
                     why: why.clone(),
                     evidence: Evidence::UnderApplied,
@@ -849,9 +1067,23 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
     let folder_mentioned = folders_mentioned_elsewhere(repo, &candidates);
     candidates.retain(|path, candidate| match candidate.evidence {
         Evidence::SwitchedOff | Evidence::KubeadmPatch => true,
-        Evidence::SameFolder | Evidence::Siblings | Evidence::Hidden => {
+        Evidence::SameFolder | Evidence::Siblings => {
             let root = graph.files[path].docs.iter().any(|d| {
                 is_engine_object(d) && graph.engine_targets(path, d).iter().any(|t| t != path)
+            });
+            !root && !mentioned.contains(path)
+        }
+        // In a hidden folder, a root applied by hand applies the live tree; an archived Flux
+        // Kustomization or Application whose path leads into the same hidden folder is
+        // archived with what it applied.
+        Evidence::Hidden => {
+            let hidden = hidden_folder(path).unwrap_or_default();
+            let root = graph.files[path].docs.iter().any(|d| {
+                is_engine_object(d)
+                    && graph
+                        .engine_targets(path, d)
+                        .iter()
+                        .any(|t| t != path && !t.starts_with(&hidden))
             });
             !root && !mentioned.contains(path)
         }

@@ -46,7 +46,7 @@ const NAME_LABEL: &str = "kubernetes.io/metadata.name";
 const IGNORE_HEALTH: &str = "argocd.argoproj.io/ignore-healthcheck";
 
 /// Kinds without a namespace (a namespace set on them is ignored by the API server).
-const CLUSTER_SCOPED: &[&str] = &[
+pub(crate) const CLUSTER_SCOPED: &[&str] = &[
     "Namespace",
     "Node",
     "PersistentVolume",

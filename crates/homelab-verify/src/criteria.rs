@@ -1306,6 +1306,9 @@ fn policy_reports(cx: &Cx) -> Criterion {
         return v.finish(ID, TESTING, TITLE);
     }
     let all: Vec<&Value> = ns_reports.iter().chain(&cluster_reports).copied().collect();
+    if all.iter().any(|r| annotation(r, SIMULATED) == Some("true")) {
+        v.pass("predicted by `homelab simulate`: the background scan of Kyverno's reports controller, its results from homelab's evaluation of the policies on the predicted objects");
+    }
     let sum = |f: &str| -> i64 {
         all.iter()
             .map(|r| int_at(r, &format!("/summary/{f}")).unwrap_or(0))

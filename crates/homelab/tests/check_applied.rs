@@ -473,3 +473,93 @@ fn an_engine_path_made_of_variables_keeps_unlisted_files_judged() {
         all(&report, dir)
     );
 }
+
+/// A Flux Kustomization built from another repository's source (a GitRepository of the
+/// Gateway API CRDs, without `path`) applies that repository's root, not this one's: it
+/// does not make this repository's `.archive/` applied. An archived Flux Kustomization
+/// whose path leads into the archive is archived with what it applies.
+#[test]
+fn sources_of_other_repositories_and_archived_roots_apply_nothing_here() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "clusters/home/flux-system/gotk-sync.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: ssh://git@github.com/example/home-ops.git\n  ref:\n    branch: main\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1h\n  prune: true\n  path: ./clusters/home\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+    );
+    write(
+        dir,
+        "clusters/home/gateway-api.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: gateway-api\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: https://github.com/kubernetes-sigs/gateway-api\n  ref:\n    tag: v1.2.1\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: gateway-api\n  namespace: flux-system\nspec:\n  interval: 1h\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: gateway-api\n",
+    );
+    write(
+        dir,
+        ".archive/apps/old/ks.yaml",
+        &flux_kustomization("old", "./.archive/apps/old/app", false),
+    );
+    write(
+        dir,
+        ".archive/apps/old/app/deployment.yaml",
+        &DEPLOYMENT_WITHOUT_SELECTOR.replace("NAME", "old"),
+    );
+    let report = check(dir);
+    let everything = all(&report, dir);
+    for file in [
+        ".archive/apps/old/ks.yaml",
+        ".archive/apps/old/app/deployment.yaml",
+    ] {
+        assert!(
+            problems_in(&report, dir, file).is_empty(),
+            "{file}: {everything:#?}"
+        );
+        assert!(
+            everything
+                .iter()
+                .any(|(_, rule, f, _, _)| rule == "load/not-applied" && f == file),
+            "{file}: {everything:#?}"
+        );
+    }
+}
+
+/// An entry switched off in a comment shares a base with the live entries (an
+/// ApplicationSet whose generator path is a placeholder that each entry's kustomize patch
+/// replaces): the base, and what the live entries apply, stay judged.
+#[test]
+fn a_switched_off_entry_does_not_switch_off_what_it_shares_with_live_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "appsets/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - live\n  # - testing\n",
+    );
+    for name in ["live", "testing"] {
+        write(
+            dir,
+            &format!("appsets/{name}/kustomization.yaml"),
+            &format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base-appset.yaml\npatches:\n  - target:\n      kind: ApplicationSet\n      name: PLACEHOLDER\n    patch: |-\n      - op: replace\n        path: /spec/generators/0/git/files/0/path\n        value: manifests/{name}/*/config.yaml\n"),
+        );
+    }
+    write(
+        dir,
+        "appsets/base-appset.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: PLACEHOLDER\n  namespace: argocd\nspec:\n  goTemplate: true\n  generators:\n    - git:\n        repoURL: https://github.com/example/k8s.git\n        revision: HEAD\n        files:\n          - path: PATH_PLACEHOLDER\n  template:\n    metadata:\n      name: '{{index .path.segments 2}}'\n    spec:\n      project: default\n      source:\n        repoURL: https://github.com/example/k8s.git\n        targetRevision: HEAD\n        path: '{{.path.path}}'\n      destination:\n        server: https://kubernetes.default.svc\n",
+    );
+    write(dir, "manifests/live/web/config.yaml", "syncWave: \"10\"\n");
+    write(
+        dir,
+        "manifests/live/web/deployment.yaml",
+        &deployment("web", "ghcr.io/example/web:latest"),
+    );
+    let report = check(dir);
+    assert_eq!(
+        problems_in(&report, dir, "manifests/live/web/deployment.yaml"),
+        ["image/latest-tag"],
+        "{:#?}",
+        all(&report, dir)
+    );
+    assert!(!all(&report, dir)
+        .iter()
+        .any(|(_, rule, file, _, _)| rule == "load/not-applied"
+            && (file.starts_with("manifests/live") || file == "appsets/base-appset.yaml")));
+}

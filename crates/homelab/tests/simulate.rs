@@ -813,3 +813,114 @@ fn a_parent_waits_for_its_children_only_when_argo_cd_assesses_application_health
         "{assumptions}"
     );
 }
+
+/// Kyverno's reports controller in the prediction: the snapshot holds the PolicyReports its
+/// background scan writes (results of the repository's own policies on the predicted
+/// objects), so verify can judge "policy reports accessible" on a simulated cluster.
+#[test]
+fn a_predicted_kyverno_reports_controller_writes_policy_reports_into_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let platform = dir.path().join("platform");
+    homelab(cache.path())
+        .arg("init")
+        .arg(&platform)
+        .assert()
+        .success();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy(platform.join("platform.toml"), root.join("platform.toml")).unwrap();
+    write(
+        &root,
+        "argocd/kyverno.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: kyverno, namespace: argocd}\nspec:\n  project: default\n  source: {repoURL: 'https://example.org/repo.git', path: apps/kyverno}\n  destination: {server: 'https://kubernetes.default.svc', namespace: kyverno}\n  syncPolicy: {syncOptions: [CreateNamespace=true]}\n",
+    );
+    write(
+        &root,
+        "apps/kyverno/reports-controller.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: kyverno-reports-controller}\nspec:\n  selector: {matchLabels: {app: reports}}\n  template:\n    metadata: {labels: {app: reports}}\n    spec:\n      containers:\n        - name: controller\n          image: reg.kyverno.io/kyverno/reports-controller:v1.19.0\n          resources: {requests: {cpu: 100m, memory: 64Mi}}\n",
+    );
+    write(
+        &root,
+        "apps/kyverno/policy.yaml",
+        "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: require-team}\nspec:\n  validationFailureAction: Audit\n  rules:\n    - name: team-label\n      match: {any: [{resources: {kinds: [ConfigMap]}}]}\n      validate:\n        message: label team is required\n        pattern: {metadata: {labels: {team: '?*'}}}\n",
+    );
+    write(
+        &root,
+        "apps/kyverno/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: fast}\n",
+    );
+    let snapshot = dir.path().join("converged.yaml");
+    homelab(cache.path())
+        .arg("simulate")
+        .arg(&root)
+        .arg("--emit-snapshot")
+        .arg(&snapshot)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&snapshot).unwrap();
+    let (docs, _) = homelab_manifest::parse_str("snapshot.yaml", &text);
+    let items: Vec<&Value> = docs
+        .iter()
+        .flat_map(|d| match d.value["items"].as_array() {
+            Some(items) => items.iter().collect(),
+            None => vec![&d.value],
+        })
+        .collect();
+    let report = items
+        .iter()
+        .find(|o| o["kind"] == "PolicyReport" && o["scope"]["name"] == "settings")
+        .unwrap_or_else(|| panic!("no PolicyReport of ConfigMap settings:\n{text}"));
+    // Objects without a namespace land in their Application's destination, as ArgoCD
+    // applies them; so do the Pods of their workloads.
+    assert_eq!(report["metadata"]["namespace"], "kyverno");
+    for (kind, name) in [
+        ("ConfigMap", "settings"),
+        ("Deployment", "kyverno-reports-controller"),
+        ("Pod", "kyverno-reports-controller-0"),
+    ] {
+        let o = items
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name}:\n{text}"));
+        assert_eq!(o["metadata"]["namespace"], "kyverno", "{kind} {name}");
+    }
+    let policy = items.iter().find(|o| o["kind"] == "ClusterPolicy").unwrap();
+    assert!(
+        policy["metadata"].get("namespace").is_none(),
+        "cluster-scoped"
+    );
+    assert_eq!(report["results"][0]["policy"], "require-team");
+    assert_eq!(report["results"][0]["result"], "fail");
+    assert_eq!(report["summary"]["fail"], 1);
+
+    let out = homelab(cache.path())
+        .arg("verify")
+        .arg("--snapshot")
+        .arg(&snapshot)
+        .arg("--config")
+        .arg(root.join("platform.toml"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reports = criterion(&json, "kyverno-policy-reports");
+    assert_eq!(reports["status"], "met", "{reports}");
+    assert!(
+        reports["evidence"].to_string().contains("fail 1"),
+        "{reports}"
+    );
+
+    // Without the controller nothing writes reports: not checkable, as before.
+    std::fs::remove_file(root.join("apps/kyverno/reports-controller.yaml")).unwrap();
+    homelab(cache.path())
+        .arg("simulate")
+        .arg(&root)
+        .arg("--emit-snapshot")
+        .arg(&snapshot)
+        .assert()
+        .success();
+    assert!(!std::fs::read_to_string(&snapshot)
+        .unwrap()
+        .contains("kind: PolicyReport"));
+}
