@@ -274,8 +274,7 @@ fn a_stalled_wave_inside_an_application_leaves_its_later_waves_unapplied() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\n  namespace: backend\n  annotations: {argocd.argoproj.io/sync-wave: \"1\"}\ndata: {a: b}\n".to_string(),
     ));
     let docs = documents(&files);
-    let input = input(&docs, false);
-    let sim = simulate(&input);
+    let sim = simulate(&input(&docs, false));
     let later = docs
         .iter()
         .position(|(_, d)| d.name() == Some("later"))
