@@ -33,6 +33,8 @@ const MAX_KEY_LEN: usize = 1024;
 
 pub(crate) struct Scanner<'a> {
     text: &'a str,
+    /// Columns count characters: with only ASCII, that is bytes.
+    ascii: bool,
     bytes: &'a [u8],
     pos: usize,
     /// 1-based line of `pos`.
@@ -52,14 +54,28 @@ fn empty_scalar<'a>() -> Event<'a> {
 }
 
 impl<'a> Scanner<'a> {
-    /// `None` when the text has bytes this scanner does not handle (tabs, carriage returns,
-    /// other control characters, non-ASCII, a byte-order mark).
+    /// `None` when the text has characters this scanner does not handle: tabs, carriage
+    /// returns and other control characters, byte-order marks, the Unicode line breaks and
+    /// non-characters.
     pub(crate) fn new(text: &'a str) -> Option<Self> {
-        let plain = text
-            .bytes()
-            .all(|b| b == b'\n' || (0x20..0x7f).contains(&b));
-        plain.then_some(Scanner {
+        let mut ascii = true;
+        for &b in text.as_bytes() {
+            if b >= 0x80 {
+                ascii = false;
+            } else if b != b'\n' && !(0x20..0x7f).contains(&b) {
+                return None;
+            }
+        }
+        if !ascii
+            && text.chars().any(|c| {
+                matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+            })
+        {
+            return None;
+        }
+        Some(Scanner {
             text,
+            ascii,
             bytes: text.as_bytes(),
             pos: 0,
             line: 1,
@@ -70,7 +86,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn mark(&self) -> Marker {
-        Marker::new(self.pos, self.line, self.pos - self.line_start)
+        Marker::new(self.pos, self.line, self.col())
     }
 
     /// The current position, where saphyr-parser places the end of a text that does not end
@@ -84,7 +100,20 @@ impl<'a> Scanner<'a> {
     }
 
     fn col(&self) -> usize {
-        self.pos - self.line_start
+        self.col_of(self.pos)
+    }
+
+    /// The column (in characters) of byte offset `at` on the current line.
+    fn col_of(&self, at: usize) -> usize {
+        if self.ascii {
+            at - self.line_start
+        } else {
+            // Count the bytes that start a character.
+            self.bytes[self.line_start..at]
+                .iter()
+                .filter(|&&b| (b as i8) >= -0x40)
+                .count()
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -247,7 +276,7 @@ impl<'a> Scanner<'a> {
         loop {
             self.key(out)?;
             // saphyr-parser places an empty value at its `:`.
-            let colon = Marker::new(self.pos - 1, self.line, self.col() - 1);
+            let colon = Marker::new(self.pos - 1, self.line, self.col_of(self.pos - 1));
             self.skip_spaces();
             if matches!(self.peek(), None | Some(b'\n' | b'#')) {
                 self.finish_line()?;
@@ -290,7 +319,7 @@ impl<'a> Scanner<'a> {
             // end of that line.
             let end_of_dash_line = if self.peek() == Some(b'#') {
                 let eol = self.end_of_line();
-                Marker::new(eol, self.line, eol - self.line_start)
+                Marker::new(eol, self.line, self.col_of(eol))
             } else {
                 self.mark()
             };
@@ -472,15 +501,61 @@ impl<'a> Scanner<'a> {
                 if !matches!(stop, Stop::Eol | Stop::Comment) {
                     return Err(Bail);
                 }
-                out.push((
-                    Event::Scalar(Cow::Borrowed(&self.text[start..end]), ScalarStyle::Plain, 0, None),
-                    span(mark),
-                ));
                 self.pos = end;
+                let first = &self.text[start..end];
+                let text = if stop == Stop::Eol {
+                    self.plain_continuation(parent, first)?
+                } else {
+                    Cow::Borrowed(first)
+                };
+                out.push((Event::Scalar(text, ScalarStyle::Plain, 0, None), span(mark)));
                 self.finish_line()
             }
             _ => Err(Bail),
         }
+    }
+
+    /// The lines that continue a plain scalar whose first line is `first`: lines indented past
+    /// `parent` (the column of the collection holding the scalar), folded like YAML folds
+    /// them. Leaves the position at the end of the scalar's last line.
+    fn plain_continuation(&mut self, parent: usize, first: &'a str) -> Result<Cow<'a, str>, Bail> {
+        let mut text: Option<String> = None;
+        loop {
+            let end = (self.pos, self.line, self.line_start);
+            self.skip_spaces();
+            let mut breaks = 0usize;
+            while self.peek() == Some(b'\n') {
+                self.newline();
+                breaks += 1;
+                self.skip_spaces();
+            }
+            let continues = breaks > 0
+                && !self.eof()
+                && self.col() > parent
+                && self.peek() != Some(b'#');
+            if !continues {
+                (self.pos, self.line, self.line_start) = end;
+                break;
+            }
+            let (start, stop_at, stop) = self.plain_extent();
+            if !matches!(stop, Stop::Eol | Stop::Comment) || stop_at == start {
+                return Err(Bail);
+            }
+            let folded = text.get_or_insert_with(|| first.to_owned());
+            if breaks == 1 {
+                folded.push(' ');
+            } else {
+                for _ in 1..breaks {
+                    folded.push('\n');
+                }
+            }
+            folded.push_str(&self.text[start..stop_at]);
+            self.pos = stop_at;
+            if stop == Stop::Comment {
+                break;
+            }
+        }
+        Ok(text.map_or(Cow::Borrowed(first), Cow::Owned))
     }
 
     /// A single- or double-quoted scalar at the current position; continuation lines must be
@@ -540,8 +615,14 @@ impl<'a> Scanner<'a> {
                         self.pos += len;
                     }
                     _ => {
-                        out.push(b as char);
-                        self.pos += 1;
+                        // This byte and the rest of its run (a special byte is ASCII, so the
+                        // run ends on a character boundary).
+                        let run = self.bytes[self.pos + 1..]
+                            .iter()
+                            .position(|&c| matches!(c, b' ' | b'\n' | b'\'' | b'"' | b'\\'))
+                            .map_or(self.bytes.len(), |i| self.pos + 1 + i);
+                        out.push_str(&self.text[self.pos..run]);
+                        self.pos = run;
                     }
                 }
             }
@@ -664,6 +745,10 @@ impl<'a> Scanner<'a> {
         let mut indent = if increment > 0 { parent + increment } else { 0 };
         let mut trailing = 0usize;
         self.block_breaks(&mut indent, &mut trailing, parent)?;
+        if self.eof() {
+            // An empty block scalar at the end of the text: saphyr-parser places it elsewhere.
+            return Err(Bail);
+        }
         // saphyr-parser places a block scalar where its first line of text starts.
         let mark = self.mark();
         let mut text = String::new();
@@ -921,6 +1006,14 @@ mod tests {
             "a:\n- # c",
             "a:",
             "a: x\n---\n- y",
+            "a: one\n  two\n\n  three\n   - four\nb: 1\n",
+            "- one\n  two # c\n- three\n",
+            "a:\n  one\n  two\n",
+            "a: é\nb: 'ü''x'\nc: \"ß\\t\"\nd: |\n  ö\n",
+            "é: 1\nb: ü\n",
+            "- é: 1\n  x:\n- ü\n-\n",
+            "a: x # é\nb:\n- 'a\n  é b'\n",
+            "a: 'say \"hi\"\n  x'\nb: \"it's\\n\n  y\"\n",
         ];
         let wrong: Vec<String> = texts.into_iter().filter_map(differences).collect();
         assert!(wrong.is_empty(), "{wrong:#?}");
@@ -933,10 +1026,8 @@ mod tests {
             "a: !!str 1\n",
             "a: [1, 2]\n",
             "a: {b: 1}\n",
-            "a: one\n  two\n",
             "a:\tb\n",
             "a: b\r\n",
-            "a: é\n",
             "%YAML 1.2\n---\na: 1\n",
             "a: 1\n...\n",
             "? a\n: b\n",
@@ -961,9 +1052,49 @@ mod tests {
             "- a\nb: 1\n",
             "a: 1\n- b\n",
             "a: 'x' y\n",
+            "a: one\n  b: 2\n",
+            "a: one # c\n  two\n",
             "a: |x\n",
         ] {
             assert_ne!(agrees(text), Some(false), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Texts made of YAML's structural characters: whatever this scanner reads, it reads
+        /// like saphyr-parser.
+        #[test]
+        fn never_reads_differently(pieces in proptest::collection::vec(
+            proptest::sample::select(vec![
+                " ", "  ", "\n", "\n  ", "\n- ", "a", "b1", "k: ", ":", "- ", "-", "#", " #c",
+                "'", "''", "\"", "\\", "\\n", "|", "|-", ">", "+", "2", "[]", "{}", "[", "é",
+                "---", "---\n", "~", "null", "0x1",
+            ]),
+            0..40,
+        )) {
+            let text: String = pieces.concat();
+            proptest::prop_assert_ne!(agrees(&text), Some(false), "{:?}: {:?}", text, differences(&text));
+        }
+    }
+
+    proptest::proptest! {
+        /// Indented lines of keys, entries, scalars and comments: whatever this scanner reads,
+        /// it reads like saphyr-parser.
+        #[test]
+        fn never_reads_indented_lines_differently(lines in proptest::collection::vec(
+            (0usize..6, proptest::sample::select(vec![
+                "k:", "k: v", "k: v w", "- x", "-", "- k: v", "- k:", "k: |", "k: >-", "k: |+",
+                "k: 'a", "b'", "k: \"a", "b\"", "text", "more text", "# c", "", "---", "k: []",
+                "- |", "  x", "k: v # c", "k: é", "'q': 1", "k: 'a''b'", "k: \"\\t\"", "...",
+                "- - x", "k: v: w", "k:  ", "x:y", "-x",
+            ])),
+            0..14,
+        )) {
+            let text: String = lines
+                .iter()
+                .map(|(indent, line)| format!("{}{line}\n", " ".repeat(*indent)))
+                .collect();
+            proptest::prop_assert_ne!(agrees(&text), Some(false), "{:?}: {:?}", text, differences(&text));
         }
     }
 
