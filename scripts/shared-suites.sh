@@ -35,6 +35,7 @@ run "SealedSecrets interop" 600 scripts/interop-seal.sh
 run "SOPS interop" 300 scripts/interop-sops.sh
 run "Helm charts: values lines on real charts (../shared/charts)" 600 scripts/charts-shared.sh values
 run "Helm charts: default repository, 0 findings (../shared/charts)" 600 scripts/charts-shared.sh default
+run "simulate + verify of the default repository followed to the README's last step, 0 not met (../shared/charts)" 600 scripts/simulate-verify.sh
 if [ ${#failed[@]} -gt 0 ]; then
   echo "shared suites FAILED: ${failed[*]}"
   exit 1

@@ -19,6 +19,7 @@
 pub mod archive;
 pub mod cache;
 pub mod chart;
+pub mod chart_facts;
 pub mod digest;
 pub mod discover;
 pub mod helm;

@@ -8,6 +8,7 @@
 use crate::archive::{self, Bounds};
 use crate::cache::{Entry, RenderCache};
 use crate::chart::Chart;
+use crate::chart_facts::{ChartFacts, Summary};
 use crate::discover::{self, ChartRef, HelmSource, ValuesSpec};
 use crate::helm::{Helm, Limits, RunError};
 use crate::provenance::{Provenance, Record};
@@ -20,7 +21,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// How to render.
 #[derive(Debug, Clone, Default)]
@@ -76,11 +77,17 @@ pub struct Rendered {
     pub helm_runs: usize,
     /// Wall time spent in those helm runs (summed over parallel runs).
     pub helm_time: std::time::Duration,
+    /// Charts read (inflated and parsed): none when the render cache knows them all.
+    pub charts_read: usize,
 }
 
 /// A chart ready to render.
 struct ResolvedChart {
-    chart: Chart,
+    /// Name, version, capabilities: from the chart facts of the cache, or from the chart.
+    summary: Summary,
+    /// The chart itself, read on first need (a warm run needs it only for a values file
+    /// inside the chart); `None` when it cannot be read.
+    chart: OnceLock<Option<Chart>>,
     digest: String,
     /// What helm reads: the archive bytes or the chart's files (a repository folder).
     input: ChartInput,
@@ -91,6 +98,32 @@ struct ResolvedChart {
 enum ChartInput {
     Archive(Vec<u8>),
     Folder(archive::Files),
+}
+
+impl ResolvedChart {
+    fn read(chart: Chart, digest: String, input: ChartInput, repo_dir: Option<String>) -> Self {
+        ResolvedChart {
+            summary: Summary::of(&chart),
+            chart: OnceLock::from(Some(chart)),
+            digest,
+            input,
+            repo_dir,
+        }
+    }
+
+    /// The chart, read now if it was not yet.
+    fn chart(&self) -> Option<&Chart> {
+        self.chart
+            .get_or_init(|| {
+                let bounds = Bounds::default();
+                let files = match &self.input {
+                    ChartInput::Archive(bytes) => archive::read_tgz(bytes, &bounds).ok()?,
+                    ChartInput::Folder(files) => files.clone(),
+                };
+                Chart::from_files(files, &bounds).ok()
+            })
+            .as_ref()
+    }
 }
 
 /// A kept render (or helm's error), and whether it came from the render cache.
@@ -184,9 +217,15 @@ pub fn render_sources(
     let mut wanted: Vec<ChartRef> = sources.iter().map(|s| s.chart.clone()).collect();
     wanted.sort_by_key(|c| format!("{c:?}"));
     wanted.dedup();
+    let facts = cache.as_ref().and_then(ChartFacts::new);
     let resolved: HashMap<String, Result<Arc<ResolvedChart>, Diagnosis>> = wanted
         .par_iter()
-        .map(|c| (format!("{c:?}"), resolve_chart(c, &store, root, &bounds)))
+        .map(|c| {
+            (
+                format!("{c:?}"),
+                resolve_chart(c, &store, root, &bounds, facts.as_ref()),
+            )
+        })
         .collect();
 
     let mut jobs: Vec<Job> = Vec::new();
@@ -215,8 +254,8 @@ pub fn render_sources(
                 continue;
             }
         };
-        release.chart = chart.chart.label();
-        match layers_of(source, &chart.chart) {
+        release.chart = chart.summary.label();
+        match layers_of(source, &chart) {
             Ok(layers) => jobs.push(Job {
                 index,
                 source,
@@ -236,34 +275,39 @@ pub fn render_sources(
         out.releases.push(release);
     }
 
-    // Values that do nothing, per layer (a layer shared by two sources is reported once).
-    for job in &jobs {
-        for layer in &job.layers {
-            if matches!(&layer.locator, Locator::Fixed { at, .. } if at.is_empty()) {
-                continue;
-            }
-            for u in unused::unused(&job.chart.chart, &layer.value) {
-                let hint = match &u.hint {
-                    Some(h) => format!("did you mean `{h}` (at the same level)? "),
-                    None => String::new(),
-                };
-                out.diagnostics.push(
-                    Diagnostic::warning(
-                        "charts/unused-value",
-                        format!(
-                            "values key `{}` does nothing: chart {} does not read it (it is not in the chart's values.yaml or values.schema.json, and no template names it)",
-                            u.key,
-                            job.chart.chart.label()
-                        ),
-                    )
-                    .at(layer.location(&u.pointer))
-                    .with_path(u.pointer.clone())
-                    .with_help(format!(
-                        "{hint}remove the key, or move it where the chart reads it (`helm show values {}` lists them); used by {}",
-                        job.chart.chart.name, job.source.declared_by
-                    )),
-                );
-            }
+    // Values that do nothing, per layer (a layer shared by two sources is reported once),
+    // from the chart facts of the cache or from the chart.
+    let layers: Vec<(&Job, &Layer)> = jobs
+        .iter()
+        .flat_map(|job| job.layers.iter().map(move |layer| (job, layer)))
+        .filter(|(_, layer)| !matches!(&layer.locator, Locator::Fixed { at, .. } if at.is_empty()))
+        .collect();
+    let unused_by_layer: Vec<Vec<unused::Unused>> = layers
+        .par_iter()
+        .map(|(job, layer)| unused_values(job, layer, facts.as_ref()))
+        .collect();
+    for ((job, layer), found) in layers.iter().zip(unused_by_layer) {
+        for u in found {
+            let hint = match &u.hint {
+                Some(h) => format!("did you mean `{h}` (at the same level)? "),
+                None => String::new(),
+            };
+            out.diagnostics.push(
+                Diagnostic::warning(
+                    "charts/unused-value",
+                    format!(
+                        "values key `{}` does nothing: chart {} does not read it (it is not in the chart's values.yaml or values.schema.json, and no template names it)",
+                        u.key,
+                        job.chart.summary.label()
+                    ),
+                )
+                .at(layer.location(&u.pointer))
+                .with_path(u.pointer.clone())
+                .with_help(format!(
+                    "{hint}remove the key, or move it where the chart reads it (`helm show values {}` lists them); used by {}",
+                    job.chart.summary.name, job.source.declared_by
+                )),
+            );
         }
     }
 
@@ -344,7 +388,7 @@ pub fn render_sources(
         let again: Vec<usize> = unique
             .iter()
             .enumerate()
-            .filter(|(_, (_, job))| uses_capabilities(&job.chart.chart))
+            .filter(|(_, (_, job))| job.chart.summary.uses_capabilities)
             .map(|(i, _)| i)
             .collect();
         let rerun: Vec<(usize, Fetched)> = again
@@ -397,7 +441,7 @@ pub fn render_sources(
                     Record {
                         declared_by: job.source.declared_by.clone(),
                         at: job.source.at.clone(),
-                        chart: job.chart.chart.label(),
+                        chart: job.chart.summary.label(),
                         namespace: job.source.namespace.clone(),
                         layers: job.layers.clone(),
                         templates,
@@ -422,6 +466,10 @@ pub fn render_sources(
             }
         }
     }
+    out.charts_read = resolved
+        .values()
+        .filter(|r| r.as_ref().is_ok_and(|c| c.chart.get().is_some()))
+        .count();
     rendered_docs.sort_by_key(|(i, _)| *i);
     let all: Vec<Document> = rendered_docs.into_iter().flat_map(|(_, d)| d).collect();
     let cluster = scope::cluster_kinds(documents.iter().chain(all.iter()));
@@ -475,11 +523,14 @@ impl Diagnosis {
     }
 }
 
+/// Finds and verifies a chart. An archive whose facts are in the cache (keyed by its sha256)
+/// is not read further; a chart folder is always read (its digest needs its files).
 fn resolve_chart(
     chart: &ChartRef,
     store: &Store,
     root: Option<&Path>,
     bounds: &Bounds,
+    facts: Option<&ChartFacts>,
 ) -> Result<Arc<ResolvedChart>, Diagnosis> {
     match chart {
         ChartRef::Remote(remote) => {
@@ -513,6 +564,15 @@ fn resolve_chart(
                     })
                 }
             };
+            if let Some(summary) = facts.and_then(|f| f.summary(&archive.digest)) {
+                return Ok(Arc::new(ResolvedChart {
+                    summary,
+                    chart: OnceLock::new(),
+                    digest: archive.digest,
+                    input: ChartInput::Archive(archive.bytes),
+                    repo_dir: None,
+                }));
+            }
             let files = archive::read_tgz(&archive.bytes, bounds).map_err(|e| Diagnosis {
                 rule: "charts/bad-archive",
                 severity: Severity::Error,
@@ -527,12 +587,16 @@ fn resolve_chart(
                 help: "fetch the chart again (`homelab charts pull`)".into(),
                 short: e.clone(),
             })?;
-            Ok(Arc::new(ResolvedChart {
+            let resolved = ResolvedChart::read(
                 chart,
-                digest: archive.digest,
-                input: ChartInput::Archive(archive.bytes),
-                repo_dir: None,
-            }))
+                archive.digest,
+                ChartInput::Archive(archive.bytes),
+                None,
+            );
+            if let Some(facts) = facts {
+                facts.put_summary(&resolved.digest, &resolved.summary);
+            }
+            Ok(Arc::new(resolved))
         }
         ChartRef::Local(dir) => {
             let bad = |message: String, short: String| {
@@ -644,29 +708,47 @@ fn resolve_chart(
                 .map_err(|e| bad(format!("chart folder `{dir}`: {e}"), e.clone()))?;
             let digest =
                 digest::sha256_parts(files.iter().flat_map(|(p, b)| [p.as_bytes(), b.as_slice()]));
-            Ok(Arc::new(ResolvedChart {
+            Ok(Arc::new(ResolvedChart::read(
                 chart,
                 digest,
-                input: ChartInput::Folder(files),
-                repo_dir: Some(paths::display_name(root, dir)),
-            }))
+                ChartInput::Folder(files),
+                Some(paths::display_name(root, dir)),
+            )))
         }
     }
 }
 
+/// The keys of a values layer that the chart never reads.
+fn unused_values(job: &Job, layer: &Layer, facts: Option<&ChartFacts>) -> Vec<unused::Unused> {
+    let values = layer.value.to_string();
+    if let Some(known) = facts.and_then(|f| f.unused(&job.chart.digest, &values)) {
+        return known;
+    }
+    // A chart that cannot be read was reported when it was resolved.
+    let Some(chart) = job.chart.chart() else {
+        return Vec::new();
+    };
+    let found = unused::unused(chart, &layer.value);
+    if let Some(facts) = facts {
+        facts.put_unused(&job.chart.digest, &values, &found);
+    }
+    found
+}
+
 /// The values layers of a source, or the findings that keep it from rendering.
-fn layers_of(source: &HelmSource, chart: &Chart) -> Result<Vec<Layer>, Vec<Diagnostic>> {
+fn layers_of(source: &HelmSource, resolved: &ResolvedChart) -> Result<Vec<Layer>, Vec<Diagnostic>> {
     let mut layers = Vec::new();
     let mut problems = Vec::new();
+    let label = resolved.summary.label();
     for spec in &source.values {
         match spec {
             ValuesSpec::Layer(l) => layers.push(l.clone()),
-            ValuesSpec::ChartFile { name, at } => match chart.files.get(name) {
+            ValuesSpec::ChartFile { name, at } => match resolved.chart().and_then(|c| c.files.get(name)) {
                 Some(bytes) => {
                     let text = String::from_utf8_lossy(bytes);
                     match crate::chart::parse_yaml(name, &text) {
                         Ok(value) => layers.push(Layer {
-                            label: format!("{name} of chart {}", chart.label()),
+                            label: format!("{name} of chart {}", label),
                             value: if value.is_object() { value } else { Value::Object(Default::default()) },
                             locator: Locator::Fixed {
                                 at: BTreeMap::new(),
@@ -674,7 +756,7 @@ fn layers_of(source: &HelmSource, chart: &Chart) -> Result<Vec<Layer>, Vec<Diagn
                             },
                         }),
                         Err(e) => problems.push(
-                            Diagnostic::error("charts/values-file", format!("values file `{name}` of chart {} does not parse: {e}", chart.label()))
+                            Diagnostic::error("charts/values-file", format!("values file `{name}` of chart {} does not parse: {e}", label))
                                 .at(at.clone()),
                         ),
                     }
@@ -683,7 +765,7 @@ fn layers_of(source: &HelmSource, chart: &Chart) -> Result<Vec<Layer>, Vec<Diagn
                 None => problems.push(
                     Diagnostic::error(
                         "charts/values-file",
-                        format!("values file `{name}` is not in chart {} ({}): ArgoCD fails to render it", chart.label(), source.declared_by),
+                        format!("values file `{name}` is not in chart {} ({}): ArgoCD fails to render it", label, source.declared_by),
                     )
                     .at(at.clone())
                     .with_help("name a file the chart has, reference a file of this repository with `$values/...`, or set ignoreMissingValueFiles"),
@@ -757,10 +839,10 @@ fn run_helm(
             p
         }
         ChartInput::Folder(files) => {
-            let name = if job.chart.chart.name.is_empty() {
+            let name = if job.chart.summary.name.is_empty() {
                 "chart"
             } else {
-                &job.chart.chart.name
+                &job.chart.summary.name
             };
             let p = home.path().join("charts").join(safe_name(name));
             archive::write_folder(files, &p).map_err(|e| RunError::Spawn(e.to_string()))?;
@@ -818,19 +900,6 @@ fn safe_name(name: &str) -> String {
         .collect::<String>()
         .trim_start_matches('.')
         .to_string()
-}
-
-fn uses_capabilities(chart: &Chart) -> bool {
-    let mentions = |c: &Chart| {
-        c.templates
-            .iter()
-            .any(|(_, t)| t.contains("Capabilities.APIVersions"))
-    };
-    mentions(chart)
-        || chart
-            .subcharts
-            .iter()
-            .any(|(_, c)| uses_capabilities(c) || mentions(c))
 }
 
 /// Helm test hooks are run by `helm test`, never applied by ArgoCD.
@@ -946,7 +1015,7 @@ fn set_namespace(doc: &mut Document, cluster: &HashSet<String>, provenance: &Pro
 /// template errors at the template (for this repository's charts) or at the source.
 fn render_failure(text: &str, job: &Job) -> Vec<Diagnostic> {
     let source = job.source;
-    let chart = job.chart.chart.label();
+    let chart = job.chart.summary.label();
     let mut out = Vec::new();
     if text.contains("don't meet the specifications of the schema") {
         for line in text.lines().map(str::trim).filter(|l| l.starts_with("- ")) {
@@ -1067,7 +1136,7 @@ fn template_location(text: &str, job: &Job) -> Option<Location> {
     let ChartInput::Folder(files) = &job.chart.input else {
         return None;
     };
-    let name = &job.chart.chart.name;
+    let name = &job.chart.summary.name;
     // The path helm prints starts with the chart's name.
     let start = text.find(&format!("{name}/"))?;
     let rest = &text[start + name.len() + 1..];
@@ -1092,6 +1161,166 @@ fn template_location(text: &str, job: &Job) -> Option<Location> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chart repository folder with chart `app` 1.0.0 made of `values` and one template,
+    /// and a helm that prints a ConfigMap for any `template` (it need not be the real one:
+    /// what is checked is what is read and cached around it).
+    fn store_and_helm(dir: &Path, values: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let files: archive::Files = [
+            ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
+            ("values.yaml", values),
+            (
+                "templates/cm.yaml",
+                "kind: ConfigMap\ndata:\n  a: {{ .Values.a }}\n",
+            ),
+        ]
+        .iter()
+        .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+        .collect();
+        let tgz = archive::write_tgz(&files, "app").unwrap();
+        let store = dir.join("charts");
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::write(store.join("app-1.0.0.tgz"), &tgz).unwrap();
+        std::fs::write(
+            store.join("index.yaml"),
+            format!(
+                "apiVersion: v1\nentries:\n  app:\n    - name: app\n      version: 1.0.0\n      digest: {}\n      urls: [app-1.0.0.tgz]\n",
+                digest::sha256_hex(&tgz)
+            ),
+        )
+        .unwrap();
+        let helm = dir.join("helm");
+        std::fs::write(
+            &helm,
+            "#!/bin/sh\ncase \"$1\" in\n  version) echo v3.16.0;;\n  template) printf -- '---\\n# Source: app/templates/cm.yaml\\napiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: app\\ndata:\\n  a: \"1\"\\n';;\nesac\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
+        helm
+    }
+
+    const APPLICATION: &str = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: app\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://charts.example.test\n    chart: app\n    targetRevision: 1.0.0\n    helm:\n      valuesObject:\n        a: 2\n        replicaz: 3\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: app\n";
+
+    fn findings(rendered: &Rendered) -> Vec<String> {
+        rendered
+            .diagnostics
+            .iter()
+            .map(|d| format!("{} {:?} {} {:?}", d.rule, d.location, d.message, d.help))
+            .collect()
+    }
+
+    #[test]
+    fn a_warm_render_reads_no_chart_and_finds_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let helm = store_and_helm(dir.path(), "a: 1\n");
+        let (documents, _) = homelab_manifest::parse_str("apps/app.yaml", APPLICATION);
+        let options = Options {
+            chart_dirs: vec![dir.path().join("charts")],
+            helm: Some(helm.clone()),
+            enabled: true,
+            cache_dir: Some(dir.path().join("cache")),
+            ..Options::default()
+        };
+        let cold = render(&documents, None, &options);
+        assert_eq!((cold.charts_read, cold.helm_runs), (1, 1));
+        let unused: Vec<&Diagnostic> = cold
+            .diagnostics
+            .iter()
+            .filter(|d| d.rule == "charts/unused-value")
+            .collect();
+        assert_eq!(unused.len(), 1, "{:?}", findings(&cold));
+        assert!(
+            unused[0].message.contains("`replicaz`"),
+            "{}",
+            unused[0].message
+        );
+        assert_eq!(cold.releases[0].chart, "app 1.0.0");
+
+        let warm = render(&documents, None, &options);
+        assert_eq!((warm.charts_read, warm.helm_runs), (0, 0));
+        assert_eq!(findings(&warm), findings(&cold));
+        assert_eq!(warm.releases[0].chart, "app 1.0.0");
+        assert_eq!(warm.documents.len(), 1);
+
+        // Without a cache every run reads the chart and finds the same.
+        let uncached = Options {
+            cache_dir: None,
+            ..options.clone()
+        };
+        let plain = render(&documents, None, &uncached);
+        assert_eq!(plain.charts_read, 1);
+        assert_eq!(findings(&plain), findings(&cold));
+
+        // The same chart and version whose defaults now have the key: another archive, so
+        // the chart is read again and the key is no longer reported.
+        store_and_helm(dir.path(), "a: 1\nreplicaz: 1\n");
+        let changed = render(&documents, None, &options);
+        assert_eq!(changed.charts_read, 1);
+        assert!(
+            !changed
+                .diagnostics
+                .iter()
+                .any(|d| d.rule == "charts/unused-value"),
+            "{:?}",
+            findings(&changed)
+        );
+        let again = render(&documents, None, &options);
+        assert_eq!(again.charts_read, 0);
+        assert_eq!(findings(&again), findings(&changed));
+    }
+
+    #[test]
+    fn damaged_chart_facts_are_misses_with_the_same_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let helm = store_and_helm(dir.path(), "a: 1\n");
+        let (documents, _) = homelab_manifest::parse_str("apps/app.yaml", APPLICATION);
+        let cache_dir = dir.path().join("cache");
+        let options = Options {
+            chart_dirs: vec![dir.path().join("charts")],
+            helm: Some(helm),
+            enabled: true,
+            cache_dir: Some(cache_dir.clone()),
+            ..Options::default()
+        };
+        let cold = render(&documents, None, &options);
+        let cache = RenderCache::new(cache_dir.clone());
+        let renders = cache_dir.join("renders");
+        // The entries that are not renders (a render starts with its templates list).
+        let mut facts = Vec::new();
+        for shard in std::fs::read_dir(&renders).unwrap().flatten() {
+            for entry in std::fs::read_dir(shard.path()).unwrap().flatten() {
+                let key = entry.file_name().to_string_lossy().into_owned();
+                if let Some(Entry::Output(text)) = cache.get(&key) {
+                    if !text.starts_with('[') || text.starts_with("[{") || text == "[]" {
+                        facts.push((entry.path(), key));
+                    }
+                }
+            }
+        }
+        assert_eq!(facts.len(), 2, "a summary and one values layer");
+        // Entries of the wrong shape for both kinds of fact (a well-formed one is trusted,
+        // like a render: the cache folder is the user's own).
+        for bad in [
+            "{}",
+            "null",
+            "not json",
+            "{\"name\": \"other\"}",
+            "[{\"key\": 1}]",
+        ] {
+            for (_, key) in &facts {
+                cache.put(key, &Entry::Output(bad.into()));
+            }
+            let again = render(&documents, None, &options);
+            assert_eq!(findings(&again), findings(&cold), "{bad}");
+        }
+        for (path, _) in &facts {
+            std::fs::write(path, b"ok 2 00000000\n{}").unwrap();
+        }
+        let again = render(&documents, None, &options);
+        assert_eq!(again.charts_read, 1);
+        assert_eq!(findings(&again), findings(&cold));
+    }
 
     #[test]
     fn kube_versions_are_complete() {

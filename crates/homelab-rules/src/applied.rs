@@ -17,15 +17,22 @@
 //!   (`# - ../../base/app/ks.yaml`): switched off on purpose;
 //! - the repository has a GitOps engine (Argo CD or Flux objects) and the file lies in a
 //!   hidden folder (`.archive/`) that no engine or kustomization path reaches;
+//! - its folder has no kustomization, and the nearest folder above it that has one is
+//!   applied by Argo CD or Flux and does not reach it: a Flux Kustomization left in a base
+//!   tree without a line in any kustomization. Only while every engine path of the
+//!   repository leads to a folder here (one that does not may name this folder);
 //! - it is a kubeadm patch: named after the component it patches
 //!   (`kube-controller-manager.yaml`, `etcd+json.yaml`), holding only static Pods, in a
-//!   repository whose kubeadm or kind configuration sets a `patches` `directory`;
+//!   repository whose kubeadm or kind configuration sets a `patches` `directory` (kubeadm
+//!   merges it: noted as `load/kubeadm-patch`);
 //!
 //! and in every case nothing else in the repository reaches it. Evidence that the file is
 //! applied by hand outweighs the folder-based kinds (not a comment, which says "off"): an
 //! Application or Flux Kustomization that applies something of the repository (the root
-//! app-of-apps), or a file another text of the repository names (`kubectl apply -f
-//! bootstrap/root.yaml` in a script, a task file, a README). Files without such evidence
+//! app-of-apps; under an applied tree, only an Application: Flux's root applies itself from
+//! the sync path), or a file another text of the repository names (`kubectl apply -f
+//! bootstrap/root.yaml` in a script, a task file, a README; a file name no other file has
+//! counts on its own, and under an applied tree so does the folder). Files without such evidence
 //! (plain folders applied by hand with `kubectl apply -f`, bootstrap files, the root
 //! Application) are applied as far as this can tell, and judged in full.
 
@@ -42,7 +49,15 @@ pub static RULE_DOC: RuleDoc = RuleDoc {
     id: "load/not-applied",
     severity: Severity::Note,
     summary: "Files that nothing in the repository applies (findings on them set aside as notes)",
-    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`); or it is a kubeadm patch (named after the component it patches, such as `kube-controller-manager.yaml`, holding only static Pods, in a repository whose kubeadm or kind configuration sets a patches `directory`). Except for the comment, evidence of a file applied by hand wins: an Application or Flux Kustomization that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`). Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`); or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last case, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, in the last case, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+};
+
+/// The documentation of the `load/kubeadm-patch` note.
+pub static KUBEADM_PATCH_RULE_DOC: RuleDoc = RuleDoc {
+    id: "load/kubeadm-patch",
+    severity: Severity::Note,
+    summary: "kubeadm patch files: merged into a static Pod by kubeadm, not applied as objects",
+    doc: "# `load/kubeadm-patch`: kubeadm patch files\n\n## What it checks\nFiles named after the control-plane component they patch (`kube-apiserver`, `kube-controller-manager`, `kube-scheduler`, `etcd`, `kubeletconfiguration`, with an optional suffix and `+strategic`, `+merge` or `+json` before `.yaml`/`.json`), holding only Pods (or a KubeletConfiguration), in a repository whose kubeadm or kind configuration sets a patches `directory`, and that nothing in the repository applies otherwise.\n\n## Why\nkubeadm reads such a file when it writes the component's static Pod manifest and merges it into that Pod: it is a partial Pod, used by kubeadm and never applied with kubectl. Judging it as a whole object (missing containers' fields, `:latest` of a placeholder image) gives false findings, so the findings that judge an object to apply become notes that say so; YAML and secrets findings stay as they are.\n\n## Example\n`e2e/kind/patches/kube-controller-manager.yaml` beside a kind configuration with `kubeadmConfigPatches: [{kind: ClusterConfiguration, patches: {directory: /patches}}]`.\n\n## Fix\nNothing to fix. A file with such a name that you do apply with kubectl: move it out of the patches directory (or rename it), and it is judged in full.",
 };
 
 /// Rules whose findings stay as they are on a file nothing applies: they judge the file in
@@ -63,6 +78,9 @@ pub struct NotApplied {
     pub file: String,
     /// The fact the judgement relied on.
     pub why: String,
+    /// A kubeadm patch: kubeadm merges it into a static Pod (it is used, not applied as an
+    /// object), noted as `load/kubeadm-patch`.
+    pub kubeadm_patch: bool,
 }
 
 /// A file that may be left out, with the evidence.
@@ -87,6 +105,9 @@ enum Evidence {
     /// A kubeadm patch (`kube-controller-manager.yaml` in the patches directory a kubeadm or
     /// kind configuration of the repository names): kubeadm merges it into a static Pod.
     KubeadmPatch,
+    /// Its folder has no kustomization; the nearest folder above it that has one is applied
+    /// by Argo CD or Flux, and that kustomization does not reach it.
+    UnderApplied,
 }
 
 /// One file of the repository as the graph sees it.
@@ -139,6 +160,9 @@ struct Graph<'r, 'a> {
     repo: &'r Repo<'a>,
     /// Files by path relative to the root, in path order.
     files: BTreeMap<String, File<'a>>,
+    /// Flux sources (kind, name) of the repository that fetch another repository: the path
+    /// of a Flux Kustomization built from one of them is a folder there, not here.
+    foreign_sources: BTreeSet<(String, String)>,
 }
 
 impl<'a> Graph<'_, 'a> {
@@ -311,7 +335,15 @@ impl<'a> Graph<'_, 'a> {
         } else {
             None
         };
-        if let Some(p) = flux_path {
+        let source = doc
+            .value
+            .pointer("/spec/sourceRef")
+            .map(|r| {
+                let field = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                (field("kind"), field("name"))
+            })
+            .unwrap_or_default();
+        if let Some(p) = flux_path.filter(|_| !self.foreign_sources.contains(&source)) {
             if let Some(dir) = self.engine_dir(path, p) {
                 out.extend(self.folder_targets(&dir, true, true));
             }
@@ -343,6 +375,54 @@ impl<'a> Graph<'_, 'a> {
             }
         }
         out
+    }
+
+    /// What `starts` alone reach: their closure, less every file that something outside it
+    /// also applies (and what only such files reach). A base shared by a switched-off entry
+    /// and a live one stays with the live one. `keep_starts`: the starts have evidence of their
+    /// own and stay even when something else lists them.
+    fn exclusive_closure(
+        &self,
+        starts: Vec<String>,
+        keep_starts: bool,
+        predecessors: &BTreeMap<String, BTreeSet<String>>,
+    ) -> BTreeSet<String> {
+        self.exclusive_closure_without(starts, keep_starts, predecessors, &BTreeSet::new())
+    }
+
+    /// `exclusive_closure`, never taking the files of `live` (and so nothing that only
+    /// they reach).
+    fn exclusive_closure_without(
+        &self,
+        starts: Vec<String>,
+        keep_starts: bool,
+        predecessors: &BTreeMap<String, BTreeSet<String>>,
+        live: &BTreeSet<String>,
+    ) -> BTreeSet<String> {
+        let mut set: BTreeSet<String> = self
+            .closure(starts.clone())
+            .into_keys()
+            .filter(|f| !live.contains(f))
+            .collect();
+        let starts: BTreeSet<String> = starts.into_iter().collect();
+        loop {
+            let outside: Vec<String> = set
+                .iter()
+                .filter(|f| !(keep_starts && starts.contains(*f)))
+                .filter(|f| {
+                    predecessors
+                        .get(*f)
+                        .is_some_and(|p| p.iter().any(|from| !set.contains(from)))
+                })
+                .cloned()
+                .collect();
+            if outside.is_empty() {
+                return set;
+            }
+            for f in outside {
+                set.remove(&f);
+            }
+        }
     }
 
     /// Every file reachable from `starts`, with the start each was first reached from.
@@ -389,7 +469,11 @@ fn collect_strings<'v>(value: &'v Value, out: &mut Vec<&'v str>, depth: usize) {
 /// not a kustomization, whose comments say "off") names by their folder and file name
 /// (`bootstrap/root.yaml`, `{{.ROOT_DIR}}/.taskfiles/VolSync/ListJob.tmpl.yaml`). One pass over
 /// every text, looking each path-like word up.
-fn mentioned_elsewhere(repo: &Repo, candidates: &BTreeMap<String, Candidate>) -> BTreeSet<String> {
+fn mentioned_elsewhere(
+    repo: &Repo,
+    graph: &Graph,
+    candidates: &BTreeMap<String, Candidate>,
+) -> BTreeSet<String> {
     fn tail(path: &str) -> &str {
         let mut cut = path.rmatch_indices('/');
         match (cut.next(), cut.next()) {
@@ -401,6 +485,19 @@ fn mentioned_elsewhere(repo: &Repo, candidates: &BTreeMap<String, Candidate>) ->
     for path in candidates.keys() {
         by_tail.entry(tail(path)).or_default().push(path.as_str());
     }
+    // A file name that no other file of the repository has is named on its own too
+    // (`envsubst < "${TEMPLATES_DIR}/WipeJob.tmpl.yaml" | kubectl apply -f -`).
+    let mut name_count: BTreeMap<&str, usize> = BTreeMap::new();
+    for path in graph.files.keys() {
+        *name_count.entry(last_parts(path, 1)).or_default() += 1;
+    }
+    let mut by_name: BTreeMap<&str, &str> = BTreeMap::new();
+    for path in candidates.keys() {
+        let name = last_parts(path, 1);
+        if name_count.get(name) == Some(&1) {
+            by_name.insert(name, path.as_str());
+        }
+    }
     let mut found = BTreeSet::new();
     for source in repo.sources {
         let name = source.name.replace('\\', "/");
@@ -411,17 +508,209 @@ fn mentioned_elsewhere(repo: &Repo, candidates: &BTreeMap<String, Candidate>) ->
         for word in source
             .text
             .split(|c: char| !(c.is_alphanumeric() || "._-/".contains(c)))
-            .filter(|w| w.contains('/'))
         {
-            let word = word.trim_start_matches("./").trim_end_matches(['.', '/']);
-            for path in by_tail.get(tail(word)).into_iter().flatten() {
+            let mut word = word.trim_end_matches(['.', '/']);
+            while let Some(rest) = ["../", "./", "/"].iter().find_map(|p| word.strip_prefix(p)) {
+                word = rest;
+            }
+            if let Some(path) = by_name.get(last_parts(word, 1)) {
                 if !own.ends_with(*path) {
+                    found.insert(path.to_string());
+                }
+            }
+            if !word.contains('/') {
+                continue;
+            }
+            // The word names the file when one ends the other at a folder boundary
+            // (`kubernetes/apps/x/app/helmrelease.yaml`, not `%s/app/helmrelease.yaml`).
+            let names = |path: &str| {
+                path == word
+                    || path.ends_with(&format!("/{word}"))
+                    || word.ends_with(&format!("/{path}"))
+            };
+            for path in by_tail.get(tail(word)).into_iter().flatten() {
+                if names(path) && !own.ends_with(*path) {
                     found.insert(path.to_string());
                 }
             }
         }
     }
     found
+}
+
+/// The folders of candidates that another file of the repository (not a kustomization)
+/// names (`kubectl apply -f kubernetes/bootstrap/flux`), by their last two parts.
+fn folders_mentioned_elsewhere(
+    repo: &Repo,
+    candidates: &BTreeMap<String, Candidate>,
+) -> BTreeSet<String> {
+    let folders: BTreeMap<String, String> = candidates
+        .keys()
+        .map(|p| parent(p))
+        .filter(|d| d.contains('/'))
+        .map(|d| (last_parts(d, 2).to_string(), d.to_string()))
+        .collect();
+    let mut found = BTreeSet::new();
+    for source in repo.sources {
+        let name = source.name.replace('\\', "/");
+        if is_kustomization_file(&name) {
+            continue;
+        }
+        for word in source
+            .text
+            .split(|c: char| !(c.is_alphanumeric() || "._-/".contains(c)))
+            .filter(|w| w.contains('/'))
+        {
+            let word = word.trim_start_matches("./").trim_end_matches(['.', '/']);
+            if let Some(dir) = folders.get(last_parts(word, 2)) {
+                found.insert(dir.clone());
+            }
+        }
+    }
+    found
+}
+
+/// The last `n` parts of a slash-separated path.
+fn last_parts(path: &str, n: usize) -> &str {
+    match path.rmatch_indices('/').nth(n - 1) {
+        Some((i, _)) => &path[i + 1..],
+        None => path,
+    }
+}
+
+/// The engine paths of the repository (Flux Kustomizations, FluxInstance sync, Argo CD
+/// Application sources without another repository) that lead to no folder here,
+/// normalised; an empty string stands for a path made from variables (`${CLUSTER}`,
+/// `{{.path}}`), which may name any folder.
+fn unresolved_engine_paths(graph: &Graph) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, file) in &graph.files {
+        for doc in file.docs.iter().filter(|d| is_engine_object(d)) {
+            let mut paths: Vec<&str> = Vec::new();
+            if doc.is("kustomize.toolkit.fluxcd.io", "Kustomization") {
+                if let Some(p) = doc.value.pointer("/spec/path").and_then(Value::as_str) {
+                    if graph.engine_dir(path, p).is_none() {
+                        paths.push(p);
+                    }
+                }
+            } else if doc.kind() == Some("FluxInstance") {
+                if let Some(p) = doc.value.pointer("/spec/sync/path").and_then(Value::as_str) {
+                    if graph.engine_dir(path, p).is_none() {
+                        paths.push(p);
+                    }
+                }
+            } else if doc.kind() == Some("Application") {
+                for source in sources(doc) {
+                    if let Some(p) = source.str("path") {
+                        if !graph.is_folder(&normalise_dir(p)) {
+                            paths.push(p);
+                        }
+                    }
+                }
+            }
+            for p in paths {
+                if p.contains('$') || p.contains("{{") {
+                    out.push(String::new());
+                } else {
+                    out.push(normalise_dir(p));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether an engine path (normalised, relative to a root this cannot tell) may name
+/// folder `dir` or a folder above it.
+fn names_folder(path: &str, dir: &str) -> bool {
+    if path.is_empty() {
+        return true;
+    }
+    let mut d = dir;
+    loop {
+        if d == path || d.ends_with(&format!("/{path}")) {
+            return true;
+        }
+        if d.is_empty() {
+            return false;
+        }
+        d = parent(d);
+    }
+}
+
+/// A Git or OCI address reduced to host and path (`github.com/owner/repo`), so that the
+/// HTTPS, SSH and `.git` spellings of one repository compare equal.
+fn repository_address(url: &str) -> String {
+    let mut u = url.trim().to_ascii_lowercase();
+    for scheme in ["https://", "http://", "ssh://", "oci://", "git://"] {
+        if let Some(rest) = u.strip_prefix(scheme) {
+            u = rest.to_string();
+        }
+    }
+    if let Some((user, rest)) = u.split_once('@') {
+        if !user.contains('/') {
+            u = rest.replacen(':', "/", 1);
+        }
+    }
+    u.trim_end_matches('/').trim_end_matches(".git").to_string()
+}
+
+/// The Flux sources of the repository that fetch a repository other than this one. This
+/// repository's own address is what its Flux sync says: the `flux-system` GitRepository or
+/// OCIRepository of `flux bootstrap`, a FluxInstance's `sync.url`, or the `instance.sync.url`
+/// value of a HelmRelease installing one. Without such an address nothing is foreign.
+fn foreign_sources(files: &BTreeMap<String, File>) -> BTreeSet<(String, String)> {
+    let objects = || {
+        files
+            .values()
+            .flat_map(|f| f.docs.iter())
+            .filter(|d| d.class == Class::Object)
+    };
+    let is_source = |d: &Document| {
+        d.group() == "source.toolkit.fluxcd.io"
+            && matches!(d.kind(), Some("GitRepository" | "OCIRepository" | "Bucket"))
+    };
+    let mut own = BTreeSet::new();
+    for doc in objects() {
+        let url = if is_source(doc) && doc.name() == Some("flux-system") {
+            doc.value.pointer("/spec/url")
+        } else if doc.group() == "fluxcd.controlplane.io" && doc.kind() == Some("FluxInstance") {
+            doc.value.pointer("/spec/sync/url")
+        } else if doc.is("helm.toolkit.fluxcd.io", "HelmRelease") {
+            doc.value.pointer("/spec/values/instance/sync/url")
+        } else {
+            None
+        };
+        if let Some(url) = url.and_then(Value::as_str) {
+            if !url.contains("${") {
+                own.insert(repository_address(url));
+            }
+        }
+    }
+    if own.is_empty() {
+        return BTreeSet::new();
+    }
+    objects()
+        .filter(|d| is_source(d))
+        .filter_map(|d| {
+            let url = d.value.pointer("/spec/url")?.as_str()?;
+            (!url.contains("${") && !own.contains(&repository_address(url))).then(|| {
+                (
+                    d.kind().unwrap_or("").to_string(),
+                    d.name().unwrap_or("").to_string(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The first hidden folder on a file's path (`.archive/`), with its trailing slash.
+fn hidden_folder(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let hidden = parts[..parts.len() - 1]
+        .iter()
+        .position(|part| part.starts_with('.'))?;
+    Some(format!("{}/", parts[..=hidden].join("/")))
 }
 
 /// The entries a kustomization lists in a comment (`# - ../app/ks.yaml`), with their line.
@@ -475,7 +764,21 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             .docs
             .push(doc);
     }
-    let graph = Graph { repo, files };
+    let foreign_sources = foreign_sources(&files);
+    let graph = Graph {
+        repo,
+        files,
+        foreign_sources,
+    };
+    // Who applies or uses each file.
+    let mut predecessors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in graph.files.keys() {
+        for target in graph.edges(path) {
+            if &target != path {
+                predecessors.entry(target).or_default().insert(path.clone());
+            }
+        }
+    }
     let has_engine = graph
         .files
         .values()
@@ -492,11 +795,27 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             continue;
         };
         let dir = parent(path);
-        for (entry, line) in commented_entries(text) {
+        let entries = commented_entries(text);
+        if entries.is_empty() {
+            continue;
+        }
+        // The kustomization that holds the comment, and what applies it, are live: a
+        // switched-off entry that reaches back to them (a broad ApplicationSet) does not
+        // switch them off.
+        let mut live: BTreeSet<String> = BTreeSet::from([path.clone()]);
+        let mut queue = vec![path.clone()];
+        while let Some(f) = queue.pop() {
+            for from in predecessors.get(&f).into_iter().flatten() {
+                if live.insert(from.clone()) {
+                    queue.push(from.clone());
+                }
+            }
+        }
+        for (entry, line) in entries {
             let targets = graph.entry_targets(dir, &entry);
             let why =
                 format!("`{path}` lists `{entry}` only in a comment (line {line}): switched off");
-            for (reached, _) in graph.closure(targets) {
+            for reached in graph.exclusive_closure_without(targets, false, &predecessors, &live) {
                 candidates.entry(reached).or_insert_with(|| Candidate {
                     why: why.clone(),
                     evidence: Evidence::SwitchedOff,
@@ -533,17 +852,11 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
         // A kustomization in a hidden folder is a candidate too: as a start, it would apply
         // the folder it hides.
         if has_engine && (file.has_objects() || kustomization) {
-            if let Some(hidden) = path
-                .split('/')
-                .take(path.split('/').count() - 1)
-                .position(|part| part.starts_with('.'))
-            {
-                let folder: Vec<&str> = path.split('/').take(hidden + 1).collect();
+            if let Some(folder) = hidden_folder(path) {
                 let why = format!(
-                    "it lies in the hidden folder `{}/` of a repository that Argo CD or Flux applies",
-                    folder.join("/")
+                    "it lies in the hidden folder `{folder}` of a repository that Argo CD or Flux applies"
                 );
-                for (reached, _) in graph.closure([path.clone()]) {
+                for reached in graph.exclusive_closure(vec![path.clone()], true, &predecessors) {
                     candidates.entry(reached).or_insert_with(|| Candidate {
                         why: why.clone(),
                         evidence: Evidence::Hidden,
@@ -591,10 +904,80 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             Evidence::Siblings,
         ));
         if let Some((why, evidence)) = evidence {
-            for (reached, _) in graph.closure([path.clone()]) {
+            for reached in graph.exclusive_closure(vec![path.clone()], true, &predecessors) {
                 candidates.entry(reached).or_insert_with(|| Candidate {
                     why: why.clone(),
                     evidence,
+                });
+            }
+        }
+    }
+    // Under an applied kustomization tree: the nearest folder above the file with a
+    // kustomization is one that Argo CD or Flux applies, and it does not reach the file.
+    // kustomize builds only what a kustomization names, so a Flux Kustomization left in such
+    // a tree without a line in it (`apps/base/falco/ks.yaml` beside listed siblings) is not
+    // applied. Off when an engine path of the repository cannot be followed to a folder here
+    // (it may name this one).
+    let unresolved = unresolved_engine_paths(&graph);
+    if !unresolved.iter().any(|p| p.is_empty()) {
+        // What the engine objects apply (not their own files), each with the file of the
+        // engine object it was first reached from.
+        let mut applied_by: BTreeMap<String, String> = BTreeMap::new();
+        for (path, file) in graph
+            .files
+            .iter()
+            .filter(|(p, _)| !candidates.contains_key(*p))
+        {
+            for doc in file.docs.iter().filter(|d| is_engine_object(d)) {
+                for target in graph.engine_targets(path, doc) {
+                    applied_by.entry(target).or_insert_with(|| path.clone());
+                }
+            }
+        }
+        let engine_reached: BTreeMap<String, String> = graph
+            .closure(applied_by.keys().cloned())
+            .into_iter()
+            .map(|(file, target)| (file, applied_by[&target].clone()))
+            .collect();
+        for (path, file) in &graph.files {
+            let dir = parent(path);
+            if !file.has_objects()
+                || engine_reached.contains_key(path)
+                || candidates.contains_key(path)
+                || is_kustomization_file(path)
+                || graph.kustomization_file(dir).is_some()
+                || unresolved.iter().any(|u| names_folder(u, dir))
+            {
+                continue;
+            }
+            let mut above = dir;
+            let kustomization = loop {
+                if above.is_empty() {
+                    break None;
+                }
+                above = parent(above);
+                if let Some(k) = graph.kustomization_file(above) {
+                    break Some(k);
+                }
+            };
+            let Some(k) = kustomization.filter(|k| {
+                graph.files[k]
+                    .docs
+                    .first()
+                    .is_some_and(|d| is_real_kustomization(d))
+            }) else {
+                continue;
+            };
+            let Some(engine) = engine_reached.get(&k).filter(|e| *e != path) else {
+                continue;
+            };
+            let why = format!(
+                "`{k}`, which `{engine}` applies, does not reach it (kustomize builds only what a kustomization lists)"
+            );
+            for reached in graph.exclusive_closure(vec![path.clone()], true, &predecessors) {
+                candidates.entry(reached).or_insert_with(|| Candidate {
+                    why: why.clone(),
+                    evidence: Evidence::UnderApplied,
                 });
             }
         }
@@ -634,14 +1017,47 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
     // something of this repository and that nothing applies is a root applied by hand (the
     // app-of-apps beside the kustomization that installs Argo CD), and a file that a script,
     // task file or document of the repository names is applied from there.
-    let mentioned = mentioned_elsewhere(repo, &candidates);
+    let mentioned = mentioned_elsewhere(repo, &graph, &candidates);
+    let folder_mentioned = folders_mentioned_elsewhere(repo, &candidates);
     candidates.retain(|path, candidate| match candidate.evidence {
         Evidence::SwitchedOff | Evidence::KubeadmPatch => true,
-        Evidence::SameFolder | Evidence::Siblings | Evidence::Hidden => {
+        Evidence::SameFolder | Evidence::Siblings => {
             let root = graph.files[path].docs.iter().any(|d| {
                 is_engine_object(d) && graph.engine_targets(path, d).iter().any(|t| t != path)
             });
             !root && !mentioned.contains(path)
+        }
+        // In a hidden folder, a root applied by hand applies the live tree; an archived Flux
+        // Kustomization or Application whose path leads into the same hidden folder is
+        // archived with what it applied.
+        Evidence::Hidden => {
+            let hidden = hidden_folder(path).unwrap_or_default();
+            let root = graph.files[path].docs.iter().any(|d| {
+                is_engine_object(d)
+                    && graph
+                        .engine_targets(path, d)
+                        .iter()
+                        .any(|t| t != path && !t.starts_with(&hidden))
+            });
+            !root && !mentioned.contains(path)
+        }
+        // Inside a tree the engine applies, a Flux Kustomization is not a root applied by
+        // hand (Flux's own root applies itself, from the sync path); an Argo CD Application
+        // may be (the app-of-apps applied once with kubectl). A script that names the file or
+        // its folder applies it.
+        Evidence::UnderApplied => {
+            let argo_root = graph.files[path].docs.iter().any(|d| {
+                d.class == Class::Object
+                    && d.group() == "argoproj.io"
+                    && graph.engine_targets(path, d).iter().any(|t| t != path)
+            });
+            let self_applying = graph.files[path].docs.iter().any(|d| {
+                is_engine_object(d) && graph.engine_targets(path, d).iter().any(|t| t == path)
+            });
+            !argo_root
+                && !self_applying
+                && !mentioned.contains(path)
+                && !folder_mentioned.contains(parent(path))
         }
     });
     // Everything else is applied (by an engine, a kustomization, or by hand), and so is what
@@ -664,6 +1080,7 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
                     "{}, and nothing else in the repository applies `{path}`",
                     candidate.why
                 ),
+                kubeadm_patch: candidate.evidence == Evidence::KubeadmPatch,
             })
         })
         .collect()
@@ -697,8 +1114,11 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
         if let Some(open) = d.message.rfind(" (relied on: ") {
             d.message.truncate(open);
         }
-        d.message
-            .push_str(" — set aside: nothing in the repository applies this file");
+        d.message.push_str(if n.kubeadm_patch {
+            " — set aside: a kubeadm patch, merged into its component's static Pod by kubeadm, not applied as an object"
+        } else {
+            " — set aside: nothing in the repository applies this file"
+        });
         let mut facts = std::mem::take(&mut d.facts);
         facts.push(n.why.clone());
         *d = d.clone().relying_on(facts);
@@ -713,16 +1133,26 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
             ),
             None => String::new(),
         };
-        diagnostics.push(
+        let note = if n.kubeadm_patch {
             Diagnostic::note(
-                "load/not-applied",
+                KUBEADM_PATCH_RULE_DOC.id,
+                format!(
+                    "kubeadm patch file: kubeadm merges it into its component's static Pod when it sets up the control plane; not judged as an object to apply{what}"
+                ),
+            )
+            .with_help("nothing to do; if you apply this file with kubectl instead, move it out of the kubeadm patches directory")
+        } else {
+            Diagnostic::note(
+                RULE_DOC.id,
                 format!(
                     "applied by nothing in this repository: not judged as an object to apply{what}"
                 ),
             )
-            .at(Location::file_only(n.file.clone()))
             .with_help("if you apply this file by hand, list it in a kustomization; if it is no longer used, delete it")
-            .relying_on([n.why.clone()]),
+        };
+        diagnostics.push(
+            note.at(Location::file_only(n.file.clone()))
+                .relying_on([n.why.clone()]),
         );
     }
 }

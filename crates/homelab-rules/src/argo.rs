@@ -295,8 +295,13 @@ fn appset_deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
             .into_iter()
             .flatten()
         {
+            // Argo CD makes one Application per file the glob matches: none when no file
+            // of the repository matches (a placeholder a kustomize patch replaces).
             if let Some(path) = f.get("path").and_then(Value::as_str) {
-                out.push(Deployment::glob(crate::repo::parent(path)));
+                let pattern = normalise_dir(path);
+                if repo.files().any(|file| glob_match(&pattern, file)) {
+                    out.push(Deployment::glob(crate::repo::parent(path)));
+                }
             }
         }
     }

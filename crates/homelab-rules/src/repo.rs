@@ -89,6 +89,11 @@ impl<'a> Repo<'a> {
         Some(&self.documents[i])
     }
 
+    /// Every loaded file, relative to the root (in no particular order).
+    pub fn files(&self) -> impl Iterator<Item = &str> + '_ {
+        self.index().by_path.keys().map(String::as_str)
+    }
+
     /// Every folder that holds a loaded file, relative to the root.
     pub fn folders(&self) -> &BTreeSet<String> {
         &self.index().folders

@@ -6,7 +6,7 @@ use crate::flows::{self, Flow, Network, Target};
 use crate::pod::PodNeeds;
 use crate::selector::{self, Labels};
 use crate::webhook::{self, Webhook};
-use crate::{class, pss, sealed, Input, Object, Simulation, Stall, Wave};
+use crate::{class, pss, sealed, ApplicationState, Input, Object, Simulation, Stall, Wave};
 use homelab_k8s::ResourceExt;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -46,7 +46,7 @@ const NAME_LABEL: &str = "kubernetes.io/metadata.name";
 const IGNORE_HEALTH: &str = "argocd.argoproj.io/ignore-healthcheck";
 
 /// Kinds without a namespace (a namespace set on them is ignored by the API server).
-const CLUSTER_SCOPED: &[&str] = &[
+pub(crate) const CLUSTER_SCOPED: &[&str] = &[
     "Namespace",
     "Node",
     "PersistentVolume",
@@ -157,6 +157,29 @@ fn wave_of(doc: &homelab_manifest::Document) -> i64 {
 /// The distance between sync phases in a key's own-wave part: PreSync hooks come before
 /// every wave of the sync, PostSync hooks after.
 const PHASE_SPAN: i64 = 1 << 40;
+
+/// The own-wave part of a child Application's key: before the PreSync hooks of what it syncs.
+const CHILD_APPLICATION: i64 = -2 * PHASE_SPAN;
+
+/// The parent of an Application synced by another Application.
+fn child_of<'m>(o: &Object<'_>, applications: &'m HashMap<String, Application>) -> Option<&'m str> {
+    if !is_application(o) {
+        return None;
+    }
+    applications.get(o.doc.name()?)?.parent.as_deref()
+}
+
+/// Argo CD's health statuses, from best to worst (an Application takes its worst object's).
+const HEALTH_ORDER: &[&str] = &["Healthy", "Progressing", "Missing", "Degraded"];
+
+fn worse(a: &'static str, b: &'static str) -> &'static str {
+    let rank = |h: &str| HEALTH_ORDER.iter().position(|x| *x == h).unwrap_or(0);
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
 
 /// The phases of a sync, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -284,6 +307,10 @@ fn kind_rank(kind: &str) -> usize {
 type Key = (i64, i64, usize);
 
 struct Application {
+    /// Index of the Application object.
+    index: usize,
+    /// The Application that syncs this one (`None`: applied by hand).
+    parent: Option<String>,
     wave: i64,
     namespace: Option<String>,
     creates_namespace: bool,
@@ -429,7 +456,7 @@ impl NodeState {
 /// Runs the rollout.
 pub fn simulate(input: &Input<'_>) -> Simulation {
     let mut applications: HashMap<String, Application> = HashMap::new();
-    for o in &input.objects {
+    for (index, o) in input.objects.iter().enumerate() {
         if !is_application(o) {
             continue;
         }
@@ -453,6 +480,11 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         applications.insert(
             o.doc.name().unwrap_or_default().to_string(),
             Application {
+                index,
+                parent: o
+                    .application
+                    .clone()
+                    .filter(|p| Some(p.as_str()) != o.doc.name()),
                 wave: wave_of(o.doc),
                 namespace: spec
                     .pointer("/destination/namespace")
@@ -472,6 +504,14 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
     };
     let key_of = |o: &Object<'_>| -> Key {
         let own = wave_of(o.doc) + phase_offset(hook_of(o).phase());
+        if child_of(o, &applications).is_some() {
+            // Created in its wave of its parent's sync, before everything it syncs.
+            return (
+                wave_of(o.doc),
+                CHILD_APPLICATION,
+                kind_rank(o.doc.kind().unwrap_or_default()),
+            );
+        }
         let stage = o
             .application
             .as_ref()
@@ -794,30 +834,84 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
     // of the sync is never applied), or anywhere (its PostSync hooks never run).
     let mut stopped_at_pre_sync: HashMap<String, String> = HashMap::new();
     let mut sync_failed: HashSet<String> = HashSet::new();
+    // ArgoCD waits for each sync wave of an Application to be Healthy before the next: the
+    // wave each sync waits at, and for what.
+    let mut waits: HashMap<String, (i64, String)> = HashMap::new();
+    // Child Applications their parent never creates, and why.
+    let mut never_created: HashMap<String, String> = HashMap::new();
+    let mut settled = Settled::default();
+    // What each Application syncs (its resources, hooks aside), by index.
+    let mut members: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (j, o) in input.objects.iter().enumerate() {
+        if let Some(app) = o.application.as_deref() {
+            let itself = is_application(o) && o.doc.name() == Some(app);
+            if !hooks[j].is_hook() && !itself {
+                members.entry(app).or_default().push(j);
+            }
+        }
+    }
+    let view = |unhealthy: &BTreeSet<usize>, absent: &BTreeSet<usize>| AppView {
+        input,
+        members: &members,
+        applications: &applications,
+        unhealthy: unhealthy.clone(),
+        absent: absent.clone(),
+        assessed: input.application_health.is_some(),
+    };
+    let mut stage = None;
     for &i in &run_order {
         let o = &input.objects[i];
         let key = key_of(o);
+        if stage.is_some_and(|s| s < key.0) {
+            // The waves before this one are settled: their child Applications are Healthy
+            // or not, and a parent that assesses them waits.
+            settle(
+                key.0,
+                &view(&unhealthy, &absent),
+                &mut settled,
+                &mut SettleOut {
+                    waves: &mut waves,
+                    unhealthy: &mut unhealthy,
+                    state: &mut state,
+                    waits: &mut waits,
+                    sync_failed: &mut sync_failed,
+                },
+            );
+        }
+        stage = Some(key.0);
         let wave = waves.entry(key.0).or_insert_with(|| Wave {
             wave: key.0,
             ..Wave::default()
         });
         let hook = &hooks[i];
         if let Some(app) = &o.application {
-            let not_applied = match hook.phase() {
-                Phase::PreSync => false,
-                Phase::Sync => stopped_at_pre_sync.contains_key(app),
-                Phase::PostSync => sync_failed.contains(app),
+            let waiting = waits
+                .get(app)
+                .filter(|(at, _)| hook.phase() == Phase::Sync && wave_of(o.doc) > *at);
+            let not_applied = if let Some(why) = never_created.get(app) {
+                Some(format!("Application {app} is never created: {why}"))
+            } else if let Some((at, what)) = waiting {
+                Some(format!(
+                    "the sync of Application {app} waits at sync wave {at} for {what} to become Healthy"
+                ))
+            } else {
+                let stops = match hook.phase() {
+                    Phase::PreSync => false,
+                    Phase::Sync => stopped_at_pre_sync.contains_key(app),
+                    Phase::PostSync => sync_failed.contains(app),
+                };
+                stops.then(|| format!("the sync of Application {app} stops before"))
             };
-            if not_applied {
+            if let Some(why) = not_applied {
                 // ArgoCD never gets there: the object is never created.
+                if is_application(o) {
+                    never_created.insert(o.doc.name().unwrap_or_default().to_string(), why.clone());
+                }
                 unhealthy.insert(i);
                 absent.insert(i);
-                state.status.insert(
-                    i,
-                    Some(format!(
-                        "never applied: the sync of Application {app} stops before"
-                    )),
-                );
+                state
+                    .status
+                    .insert(i, Some(format!("never applied: {why}")));
                 continue;
             }
         }
@@ -868,6 +962,10 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
         }
         if stalls.is_empty() {
             wave.healthy.push(o.doc.id());
+        } else if let (Some(app), Phase::Sync) = (&o.application, hook.phase()) {
+            waits
+                .entry(app.clone())
+                .or_insert_with(|| (wave_of(o.doc), o.doc.id()));
         }
         wave.stalls.extend(stalls);
         for (victim, stall) in std::mem::take(&mut state.evicted) {
@@ -879,6 +977,48 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
             });
         }
     }
+    settle(
+        i64::MAX,
+        &view(&unhealthy, &absent),
+        &mut settled,
+        &mut SettleOut {
+            waves: &mut waves,
+            unhealthy: &mut unhealthy,
+            state: &mut state,
+            waits: &mut waits,
+            sync_failed: &mut sync_failed,
+        },
+    );
+    if input.application_health.is_none() {
+        unordered_children(&applications, &mut state.assumptions);
+    }
+    let final_view = view(&unhealthy, &absent);
+    let mut states: Vec<ApplicationState> = Vec::new();
+    let mut order_of_apps: Vec<&Application> = applications.values().collect();
+    // Children before their parents: a parent's health takes its children's.
+    order_of_apps.sort_by_key(|a| (std::cmp::Reverse(a.wave), a.index));
+    for app in order_of_apps {
+        let name = input.objects[app.index].doc.name().unwrap_or_default();
+        let created = !absent.contains(&app.index);
+        let (sync, health, cause) = if created {
+            final_view.assess(name, &settled.health)
+        } else {
+            let why = state.status.get(&app.index).cloned().flatten();
+            ("OutOfSync", "Missing", why)
+        };
+        settled.health.insert(name.to_string(), health);
+        states.push(ApplicationState {
+            index: app.index,
+            name: name.to_string(),
+            parent: app.parent.clone(),
+            wave: app.wave,
+            sync,
+            health,
+            created,
+            cause,
+        });
+    }
+    states.sort_by_key(|a| a.index);
     for cut in state.network_cuts(&applications, &unhealthy) {
         let o = &input.objects[cut.policy];
         let key = (cut.wave, state.keys[cut.policy].1, state.keys[cut.policy].2);
@@ -906,6 +1046,203 @@ pub fn simulate(input: &Input<'_>) -> Simulation {
             .filter(|&i| hooks[i].is_hook())
             .collect(),
         absent,
+        applications: states,
+        assesses_applications: input.application_health.is_some(),
+    }
+}
+
+/// Without a health check for Applications, a parent with child Applications in several
+/// sync waves creates them all at once: their waves order nothing they sync.
+fn unordered_children(
+    applications: &HashMap<String, Application>,
+    assumptions: &mut BTreeSet<String>,
+) {
+    let mut waves_of: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+    for app in applications.values() {
+        if let Some(parent) = &app.parent {
+            waves_of.entry(parent).or_default().insert(app.wave);
+        }
+    }
+    for (parent, waves) in waves_of.into_iter().filter(|(_, w)| w.len() > 1) {
+        let list: Vec<String> = waves.iter().map(i64::to_string).collect();
+        assumptions.insert(format!(
+            "Argo CD does not assess the health of Applications (argocd-cm has no resource.customizations.health.argoproj.io_Application): Application {parent} goes on to its next sync wave as soon as its child Applications exist, so its sync waves {} do not order what its child Applications sync; simulated in wave order all the same",
+            list.join(", ")
+        ));
+    }
+}
+
+/// What the settling of child Applications reads.
+struct AppView<'v, 'a> {
+    input: &'v Input<'a>,
+    members: &'v HashMap<&'v str, Vec<usize>>,
+    applications: &'v HashMap<String, Application>,
+    unhealthy: BTreeSet<usize>,
+    absent: BTreeSet<usize>,
+    /// Argo CD assesses Applications' health (a parent takes its children's).
+    assessed: bool,
+}
+
+impl AppView<'_, '_> {
+    /// An Application's sync and health as Argo CD sets them, and its first object that is
+    /// not Healthy (index) with that object's health.
+    fn assess(
+        &self,
+        name: &str,
+        children: &HashMap<String, &'static str>,
+    ) -> (&'static str, &'static str, Option<String>) {
+        let (sync, health, first) = self.resources(name, children);
+        (sync, health, first.map(|(_, h, why)| format!("{h}: {why}")))
+    }
+
+    fn resources(
+        &self,
+        name: &str,
+        children: &HashMap<String, &'static str>,
+    ) -> (
+        &'static str,
+        &'static str,
+        Option<(usize, &'static str, String)>,
+    ) {
+        let mut sync = "Synced";
+        let mut health = "Healthy";
+        let mut first = None;
+        for &j in self.members.get(name).into_iter().flatten() {
+            let o = &self.input.objects[j];
+            if self.absent.contains(&j) {
+                sync = "OutOfSync";
+            }
+            if o.doc.annotation(IGNORE_HEALTH) == Some("true") {
+                continue;
+            }
+            let h = if self.absent.contains(&j) {
+                "Missing"
+            } else if child_of(o, self.applications).is_some() {
+                if !self.assessed {
+                    continue;
+                }
+                children
+                    .get(o.doc.name().unwrap_or_default())
+                    .copied()
+                    .unwrap_or("Healthy")
+            } else if self.unhealthy.contains(&j) {
+                resource_health(o)
+            } else {
+                "Healthy"
+            };
+            if h != "Healthy" && first.is_none() {
+                first = Some((j, h, o.doc.id()));
+            }
+            health = worse(health, h);
+        }
+        (sync, health, first)
+    }
+}
+
+/// How Argo CD reports an object that never becomes Healthy: a claim stays Pending
+/// (Progressing); a workload past its progress deadline, a failed Job, an unsealed
+/// SealedSecret are Degraded.
+fn resource_health(o: &Object<'_>) -> &'static str {
+    match o.doc.kind() {
+        Some("PersistentVolumeClaim") => "Progressing",
+        _ => "Degraded",
+    }
+}
+
+#[derive(Default)]
+struct Settled {
+    /// Child Applications already settled, with their health.
+    health: HashMap<String, &'static str>,
+}
+
+struct SettleOut<'o, 'i, 'a> {
+    waves: &'o mut BTreeMap<i64, Wave>,
+    unhealthy: &'o mut BTreeSet<usize>,
+    state: &'o mut State<'i, 'a>,
+    waits: &'o mut HashMap<String, (i64, String)>,
+    sync_failed: &'o mut HashSet<String>,
+}
+
+/// Settles the child Applications of every wave before `next`: each is Healthy when what it
+/// syncs is. One that is not stalls its parent's sync at its wave when Argo CD assesses
+/// Applications' health; otherwise the parent goes on (said as an assumption).
+fn settle(
+    next: i64,
+    view: &AppView<'_, '_>,
+    settled: &mut Settled,
+    out: &mut SettleOut<'_, '_, '_>,
+) {
+    let mut due: Vec<&Application> = view
+        .applications
+        .values()
+        .filter(|a| a.parent.is_some() && a.wave < next)
+        .filter(|a| {
+            let name = view.input.objects[a.index].doc.name().unwrap_or_default();
+            !settled.health.contains_key(name)
+        })
+        .collect();
+    due.sort_by_key(|a| (a.wave, a.index));
+    for app in due {
+        let o = &view.input.objects[app.index];
+        let name = o.doc.name().unwrap_or_default();
+        if view.absent.contains(&app.index) {
+            settled.health.insert(name.to_string(), "Missing");
+            continue;
+        }
+        let (_, health, first) = view.resources(name, &settled.health);
+        settled.health.insert(name.to_string(), health);
+        let (Some((j, object_health, object)), Some(parent)) = (first, &app.parent) else {
+            continue;
+        };
+        let why = out
+            .state
+            .status
+            .get(&j)
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| "it never becomes Healthy".into());
+        let at = out
+            .waves
+            .values()
+            .flat_map(|w| &w.stalls)
+            .find(|s| s.object == object)
+            .map(|s| format!(" ({}:{})", s.at.file, s.at.line))
+            .unwrap_or_default();
+        let chain = format!("{object} is {object_health}: {why}{at}");
+        match &view.input.application_health {
+            Some(config) => {
+                let cause = format!(
+                    "Application {name} is {health}: {chain}; Argo CD assesses Application health ({}:{}), so Application {parent} waits at sync wave {} for it and never syncs its later waves",
+                    config.file, config.line, app.wave
+                );
+                let key = out.state.keys[app.index];
+                let stall = out.state.stall(
+                    o,
+                    key,
+                    "/metadata/name",
+                    class::APPLICATION_UNHEALTHY,
+                    cause.clone(),
+                );
+                let wave = out.waves.entry(app.wave).or_insert_with(|| Wave {
+                    wave: app.wave,
+                    ..Wave::default()
+                });
+                let id = o.doc.id();
+                wave.healthy.retain(|h| *h != id);
+                wave.stalls.push(stall);
+                out.unhealthy.insert(app.index);
+                out.state.status.insert(app.index, Some(cause));
+                out.waits
+                    .entry(parent.clone())
+                    .or_insert_with(|| (app.wave, format!("Application {name}")));
+                out.sync_failed.insert(parent.clone());
+            }
+            None => {
+                out.state.assumptions.insert(format!(
+                    "Application {name} is {health} ({chain}), but Argo CD does not assess Application health: Application {parent} does not wait for it and syncs its later waves"
+                ));
+            }
+        }
     }
 }
 

@@ -185,6 +185,11 @@ pub struct Input<'a> {
     /// Applications (index into [`Input::objects`]) whose Helm source was not rendered, and
     /// why: what they create is unknown, and the snapshot says so.
     pub unrendered: Vec<(usize, String)>,
+    /// Where the Argo CD configuration gives Applications a health check (argocd-cm
+    /// `resource.customizations.health.argoproj.io_Application`, or the argo-cd chart's
+    /// `configs.cm` that makes it). Without one, Argo CD (since 1.8) does not assess an
+    /// Application's health: a parent Application does not wait for its children.
+    pub application_health: Option<Location>,
 }
 
 /// The class of a stall (stable ids, used in JSON and tests).
@@ -205,6 +210,8 @@ pub mod class {
     pub const PREEMPTED: &str = "preempted";
     pub const NETWORK_POLICY: &str = "network-policy";
     pub const STORAGE_UNAVAILABLE: &str = "storage-unavailable";
+    /// A child Application that never becomes Healthy, which its parent waits for.
+    pub const APPLICATION_UNHEALTHY: &str = "application-unhealthy";
 }
 
 /// Something that never becomes Healthy, and why.
@@ -227,6 +234,27 @@ pub struct Wave {
     pub stalls: Vec<Stall>,
 }
 
+/// An Application as Argo CD reports it once the rollout settles (`status.sync.status`,
+/// `status.health.status`).
+#[derive(Debug, Clone)]
+pub struct ApplicationState {
+    /// Index into [`Input::objects`].
+    pub index: usize,
+    pub name: String,
+    /// The Application that syncs it (`None`: applied by hand).
+    pub parent: Option<String>,
+    /// Its sync wave in its parent.
+    pub wave: i64,
+    /// `Synced`, or `OutOfSync` when some of its objects are never applied.
+    pub sync: &'static str,
+    /// `Healthy`, `Progressing`, `Missing` or `Degraded` (the worst of its objects').
+    pub health: &'static str,
+    /// `false` when its parent's sync never reaches its wave (it does not exist).
+    pub created: bool,
+    /// Why it is not Healthy: its first object that is not, and that object's cause.
+    pub cause: Option<String>,
+}
+
 /// The predicted rollout.
 #[derive(Debug, Clone, Default)]
 pub struct Simulation {
@@ -246,6 +274,11 @@ pub struct Simulation {
     /// Objects not in the converged cluster: hooks that never run in a sync that succeeds,
     /// hooks deleted once they succeed, objects a stopped sync never applies.
     pub absent: std::collections::BTreeSet<usize>,
+    /// Every Application, in the order of the input.
+    pub applications: Vec<ApplicationState>,
+    /// Whether Argo CD assesses Applications' health (see [`Input::application_health`]):
+    /// a parent waits for each wave of child Applications to be Healthy.
+    pub assesses_applications: bool,
 }
 
 impl Simulation {

@@ -1,6 +1,6 @@
 //! The simulation as text (a timeline per wave), JSON and a Mermaid flowchart of the waves.
 
-use crate::Simulation;
+use crate::{ApplicationState, Simulation};
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -32,6 +32,9 @@ impl Simulation {
                 wave.healthy.len(),
                 wave.healthy.len() + stalled.len()
             );
+            for app in self.applications_of(wave.wave) {
+                let _ = writeln!(out, "  {}", app_line(app));
+            }
             for s in &wave.stalls {
                 let _ = writeln!(out, "  stall[{}] {}: {}", s.class, s.object, s.cause);
                 let _ = writeln!(out, "    --> {}:{}:{}", s.at.file, s.at.line, s.at.column);
@@ -69,13 +72,33 @@ impl Simulation {
         out
     }
 
+    /// The child Applications created (or never created) in a wave of their parent.
+    fn applications_of(&self, wave: i64) -> impl Iterator<Item = &ApplicationState> {
+        self.applications
+            .iter()
+            .filter(move |a| a.parent.is_some() && a.wave == wave)
+    }
+
     pub fn to_json(&self) -> Value {
+        let app = |a: &ApplicationState| {
+            json!({
+                "name": a.name,
+                "parent": a.parent,
+                "wave": a.wave,
+                "created": a.created,
+                "status": {"sync": {"status": a.sync}, "health": {"status": a.health}},
+                "cause": a.cause,
+            })
+        };
         json!({
             "converges": self.converges(),
             "first_stall_wave": self.first_stall().map(|s| s.wave),
+            "assesses_application_health": self.assesses_applications,
+            "applications": self.applications.iter().map(app).collect::<Vec<_>>(),
             "waves": self.waves.iter().map(|w| json!({
                 "wave": w.wave,
                 "healthy": w.healthy,
+                "applications": self.applications_of(w.wave).map(app).collect::<Vec<_>>(),
                 "stalls": w.stalls.iter().map(|s| json!({
                     "object": s.object,
                     "class": s.class,
@@ -134,6 +157,18 @@ impl Simulation {
             if i > 0 {
                 let _ = writeln!(out, "  w{} -> w{i};", i - 1);
             }
+            for (j, a) in self.applications_of(w.wave).enumerate() {
+                let color = if a.health == "Healthy" {
+                    "darkgreen"
+                } else {
+                    "red"
+                };
+                let _ = writeln!(
+                    out,
+                    "  a{i}_{j} [label={}, shape=ellipse, color={color}];\n  w{i} -> a{i}_{j} [arrowhead=none];",
+                    quote(&app_line(a))
+                );
+            }
             for (j, s) in w.stalls.iter().enumerate() {
                 let _ = writeln!(
                     out,
@@ -165,6 +200,13 @@ impl Simulation {
             if i > 0 {
                 let _ = writeln!(out, "  w{} --> w{i}", i - 1);
             }
+            for (j, a) in self.applications_of(w.wave).enumerate() {
+                let text = app_line(a).replace('"', "'");
+                let _ = writeln!(out, "  w{i} --- a{i}_{j}([\"{text}\"])");
+                if a.health != "Healthy" {
+                    let _ = writeln!(out, "  style a{i}_{j} fill:#fdd");
+                }
+            }
             for (j, s) in w.stalls.iter().enumerate() {
                 let text = format!("{}: {}", s.object, s.class).replace('"', "'");
                 let _ = writeln!(out, "  w{i} -.-> s{i}_{j}[\"{text}\"]");
@@ -172,5 +214,17 @@ impl Simulation {
             }
         }
         out
+    }
+}
+
+/// `Application X: Synced, Healthy`, or why it does not exist.
+fn app_line(a: &ApplicationState) -> String {
+    if a.created {
+        format!("Application {}: {}, {}", a.name, a.sync, a.health)
+    } else {
+        format!(
+            "Application {}: never created ({}, {}): its parent's sync stops before its wave",
+            a.name, a.sync, a.health
+        )
     }
 }

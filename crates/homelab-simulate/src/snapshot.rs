@@ -3,9 +3,10 @@
 //! the nodes the simulation placed them, the Nodes, and the Secret each unsealed
 //! SealedSecret becomes (key names only, no values). `homelab verify --snapshot` reads it.
 
-use crate::{Input, Simulation};
+use crate::{ApplicationState, Input, Simulation};
 use homelab_k8s::ResourceExt;
 use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
 
 /// Marks what the simulation made up (Pods, Nodes, controller-made Secrets), so that nobody
 /// mistakes a predicted object for an observed one.
@@ -16,7 +17,12 @@ const SIMULATED: &str = "homelab.dev/simulated";
 const NOT_SIMULATED: &str = "homelab.dev/not-simulated";
 
 /// Whether a healthy Deployment of the rollout runs an image containing `image`.
-fn controller_runs(input: &Input<'_>, sim: &Simulation, image: &str) -> Option<String> {
+fn controller_runs(
+    input: &Input<'_>,
+    sim: &Simulation,
+    placement: &Placement<'_>,
+    image: &str,
+) -> Option<String> {
     input.objects.iter().enumerate().find_map(|(i, o)| {
         let spec = o.doc.pod_spec()?;
         let runs = o.doc.kind() == Some("Deployment")
@@ -26,15 +32,72 @@ fn controller_runs(input: &Input<'_>, sim: &Simulation, image: &str) -> Option<S
                 .containers()
                 .iter()
                 .any(|c| c.image().is_some_and(|x| x.contains(image)));
-        runs.then(|| o.doc.namespace().unwrap_or("default").to_string())
+        runs.then(|| placement.namespace(o).unwrap_or("default").to_string())
     })
+}
+
+/// Where the API server puts each object: its own namespace, else (namespaced kinds only)
+/// its Application's destination namespace, else `default`.
+struct Placement<'i> {
+    cluster_kinds: HashSet<&'i str>,
+    destinations: HashMap<&'i str, &'i str>,
+}
+
+impl<'i> Placement<'i> {
+    fn new(input: &'i Input<'_>) -> Self {
+        let mut cluster_kinds: HashSet<&str> =
+            crate::engine::CLUSTER_SCOPED.iter().copied().collect();
+        let mut destinations = HashMap::new();
+        for o in &input.objects {
+            let v = &o.doc.value;
+            match (o.doc.group(), o.doc.kind()) {
+                ("apiextensions.k8s.io", Some("CustomResourceDefinition"))
+                    if v.pointer("/spec/scope").and_then(Value::as_str) == Some("Cluster") =>
+                {
+                    if let Some(k) = v.pointer("/spec/names/kind").and_then(Value::as_str) {
+                        cluster_kinds.insert(k);
+                    }
+                }
+                ("argoproj.io", Some("Application")) => {
+                    if let (Some(name), Some(ns)) = (
+                        o.doc.name(),
+                        v.pointer("/spec/destination/namespace")
+                            .and_then(Value::as_str),
+                    ) {
+                        destinations.insert(name, ns);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Placement {
+            cluster_kinds,
+            destinations,
+        }
+    }
+
+    fn namespace(&self, o: &crate::Object<'i>) -> Option<&'i str> {
+        let kind = o.doc.kind().unwrap_or_default();
+        if self.cluster_kinds.contains(kind) {
+            return None;
+        }
+        o.doc.namespace().or_else(|| {
+            Some(
+                o.application
+                    .as_deref()
+                    .and_then(|a| self.destinations.get(a).copied())
+                    .unwrap_or("default"),
+            )
+        })
+    }
 }
 
 /// A `kind: List` of the converged cluster.
 pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
     let mut items = Vec::new();
-    let sealing_controller = controller_runs(input, sim, "sealed-secrets-controller");
-    let kyverno = controller_runs(input, sim, "kyverno/kyverno").is_some();
+    let placement = Placement::new(input);
+    let sealing_controller = controller_runs(input, sim, &placement, "sealed-secrets-controller");
+    let kyverno = controller_runs(input, sim, &placement, "kyverno/kyverno").is_some();
     if let Some(ns) = &sealing_controller {
         // The controller generates its sealing key at first start (names only, no values).
         items.push(json!({
@@ -69,11 +132,26 @@ pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
             },
         }));
     }
+    // What each Application syncs, and the Applications by index.
+    let mut members: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, o) in input.objects.iter().enumerate() {
+        if let Some(app) = o.application.as_deref() {
+            members.entry(app).or_default().push(i);
+        }
+    }
+    let states: HashMap<usize, &ApplicationState> =
+        sim.applications.iter().map(|a| (a.index, a)).collect();
+    let apps = Apps {
+        members,
+        states,
+        placement: &placement,
+    };
     for (i, object) in input.objects.iter().enumerate() {
         if sim.absent.contains(&i) {
             continue;
         }
         let doc = object.doc;
+        let ns = placement.namespace(object);
         let healthy = !sim.unhealthy.contains(&i);
         let mut value = doc.value.clone();
         let nodes = sim.pods.get(&i).cloned().unwrap_or_default();
@@ -102,12 +180,15 @@ pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
             } else {
                 json!({"active": 0, "conditions": [{"type": "Failed", "status": "True"}]})
             }),
-            ("argoproj.io", "Application") => Some(application_status(input, sim, object, healthy)),
+            ("argoproj.io", "Application") => Some(application_status(input, sim, &apps, i)),
+            // A value no key can unseal fails on every cluster; a well-formed one is unsealed
+            // by a running controller. When no controller is in the prediction but a chart
+            // was not rendered, that chart may install it: the status is not known.
             ("bitnami.com", "SealedSecret") => {
                 let synced = healthy && sealing_controller.is_some();
-                Some(
-                    json!({"conditions": [{"type": "Synced", "status": if synced { "True" } else { "False" }}]}),
-                )
+                (synced || !healthy || input.unrendered.is_empty()).then(|| {
+                    json!({"conditions": [{"type": "Synced", "status": if synced { "True" } else { "False" }}]})
+                })
             }
             ("kyverno.io", "ClusterPolicy" | "Policy") if kyverno => Some(json!({
                 "ready": true,
@@ -120,6 +201,11 @@ pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
         };
         if let (Some(status), Value::Object(map)) = (status, &mut value) {
             map.insert("status".into(), status);
+        }
+        if let (Some(ns), None) = (ns, doc.namespace()) {
+            if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+                metadata.insert("namespace".into(), json!(ns));
+            }
         }
         if let Some((_, why)) = input.unrendered.iter().find(|(u, _)| *u == i) {
             if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -138,7 +224,7 @@ pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
                     "Running"
                 };
                 for (n, node) in nodes.iter().enumerate() {
-                    items.push(pod(doc, &spec, node, n, phase, healthy));
+                    items.push(pod(doc, ns, &spec, node, n, phase, healthy));
                 }
             }
         }
@@ -147,7 +233,7 @@ pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
             && doc.group() == "bitnami.com"
             && kind == "SealedSecret"
         {
-            items.push(unsealed(doc));
+            items.push(unsealed(doc, ns));
         }
     }
     json!({"apiVersion": "v1", "kind": "List", "items": items})
@@ -156,6 +242,7 @@ pub fn snapshot(input: &Input<'_>, sim: &Simulation) -> Value {
 /// The Pod a controller creates on `node`.
 fn pod(
     owner: &homelab_manifest::Document,
+    namespace: Option<&str>,
     spec: &homelab_k8s::PodSpec<'_>,
     node: &str,
     n: usize,
@@ -175,7 +262,7 @@ fn pod(
         "name".into(),
         json!(format!("{}-{n}", owner.name().unwrap_or("pod"))),
     );
-    if let Some(ns) = owner.namespace() {
+    if let Some(ns) = namespace {
         metadata.insert("namespace".into(), json!(ns));
     }
     if let Some(labels) = template_meta.get("labels") {
@@ -207,7 +294,7 @@ fn pod(
 
 /// The Secret the controller makes of a SealedSecret: its template's metadata and type, and
 /// the key names of `encryptedData` with empty values (a snapshot never holds secret values).
-fn unsealed(doc: &homelab_manifest::Document) -> Value {
+fn unsealed(doc: &homelab_manifest::Document, namespace: Option<&str>) -> Value {
     let mut metadata = doc
         .value
         .pointer("/spec/template/metadata")
@@ -216,7 +303,7 @@ fn unsealed(doc: &homelab_manifest::Document) -> Value {
     if let Value::Object(m) = &mut metadata {
         m.entry("name").or_insert_with(|| json!(doc.name()));
         m.insert("annotations".into(), json!({SIMULATED: "true"}));
-        if let Some(ns) = doc.namespace() {
+        if let Some(ns) = namespace {
             m.entry("namespace").or_insert_with(|| json!(ns));
         }
     }
@@ -234,36 +321,66 @@ fn unsealed(doc: &homelab_manifest::Document) -> Value {
     json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": kind_type, "data": keys})
 }
 
-/// Synced, and Healthy when every object it carries is.
+/// What Argo CD sets on an Application: its sync and health status, and each object it
+/// syncs with its own. A child Application's health appears in its parent's resources only
+/// when Argo CD assesses Application health; a never-applied object is OutOfSync and Missing.
 fn application_status(
     input: &Input<'_>,
     sim: &Simulation,
-    app: &crate::Object<'_>,
-    healthy: bool,
+    apps: &Apps<'_, '_>,
+    index: usize,
 ) -> Value {
-    let name = app.doc.name().unwrap_or_default();
+    let doc = input.objects[index].doc;
+    let name = doc.name().unwrap_or_default();
+    let me = apps.states.get(&index);
     let mut resources = Vec::new();
-    let mut all_healthy = healthy;
-    for (i, o) in input.objects.iter().enumerate() {
+    for &i in apps.members.get(name).into_iter().flatten() {
+        let o = &input.objects[i];
         // Hooks are not resources of their Application (ArgoCD neither lists them nor
         // assesses their health).
-        if o.application.as_deref() != Some(name) || sim.hooks.contains(&i) {
+        if i == index || sim.hooks.contains(&i) {
             continue;
         }
-        // ArgoCD leaves objects with ignore-healthcheck out of the Application's health.
-        let ok = !sim.unhealthy.contains(&i)
-            || o.doc.annotation("argocd.argoproj.io/ignore-healthcheck") == Some("true");
-        all_healthy &= ok;
-        resources.push(json!({
+        let applied = !sim.absent.contains(&i);
+        let child = apps
+            .states
+            .get(&i)
+            .filter(|a| a.parent.as_deref() == Some(name));
+        let health = match child {
+            Some(_) if !sim.assesses_applications => None,
+            Some(c) => Some(c.health),
+            None if !applied => Some("Missing"),
+            None if sim.unhealthy.contains(&i) => Some(match o.doc.kind() {
+                Some("PersistentVolumeClaim") => "Progressing",
+                _ => "Degraded",
+            }),
+            None => Some("Healthy"),
+        };
+        let mut resource = json!({
             "group": o.doc.group(), "kind": o.doc.kind(), "name": o.doc.name(),
-            "namespace": o.doc.namespace(),
-            "status": "Synced",
-            "health": {"status": if ok { "Healthy" } else { "Degraded" }},
-        }));
+            "namespace": apps.placement.namespace(o),
+            "status": if applied { "Synced" } else { "OutOfSync" },
+        });
+        if let Some(h) = health {
+            resource["health"] = json!({"status": h});
+        }
+        resources.push(resource);
+    }
+    let (sync, health) = me.map_or(("Synced", "Healthy"), |a| (a.sync, a.health));
+    let mut health = json!({"status": health});
+    if let Some(cause) = me.and_then(|a| a.cause.as_ref()) {
+        health["message"] = json!(cause);
     }
     json!({
-        "sync": {"status": "Synced"},
-        "health": {"status": if all_healthy { "Healthy" } else { "Degraded" }},
+        "sync": {"status": sync},
+        "health": health,
         "resources": resources,
     })
+}
+
+/// What each Application syncs, and the state of each Application (by object index).
+struct Apps<'s, 'i> {
+    members: HashMap<&'i str, Vec<usize>>,
+    states: HashMap<usize, &'s ApplicationState>,
+    placement: &'s Placement<'i>,
 }

@@ -131,6 +131,20 @@ impl<'a> Cx<'a> {
             })
     }
 
+    /// Why a simulated snapshot cannot show what Application `app` deploys: it was not
+    /// simulated (its Helm chart was not rendered).
+    fn not_simulated_app(&self, app: &str) -> Option<String> {
+        self.all("argoproj.io", "Application").iter().find_map(|a| {
+            let why = annotation(a, NOT_SIMULATED)?;
+            (name(a) == app).then(|| {
+                format!(
+                    "{} was not simulated ({why}): its objects are not in the snapshot",
+                    id(a)
+                )
+            })
+        })
+    }
+
     fn in_ns(&self, group: &str, kind: &str, ns: &str) -> Vec<&'a Value> {
         self.by_kind
             .get(&(group, kind))
@@ -332,6 +346,9 @@ fn running(cx: &Cx, v: &mut Verdict, ns: &str, what: &str, matches: impl Fn(&str
             "{what}: {} has no status in the snapshot (take it from a live cluster)",
             id(o)
         ));
+    } else if let Some(why) = cx.not_simulated(ns) {
+        // A prediction that could not render the chart installing it knows nothing of it.
+        v.unknown(format!("{what}: {why}"));
     } else {
         v.fail(format!(
             "{what}: no Deployment, StatefulSet, DaemonSet or Running Pod found in namespace {ns}"
@@ -788,7 +805,9 @@ fn sealed_secrets(cx: &Cx) -> Criterion {
         .filter(|s| has_label(s, SEALING_KEY_LABEL))
         .map(name)
         .collect();
-    if keys.is_empty() {
+    if let (true, Some(why)) = (keys.is_empty(), cx.not_simulated(ns)) {
+        v.unknown(format!("sealing key: {why}"));
+    } else if keys.is_empty() {
         v.fail(format!(
             "no Secret labelled {SEALING_KEY_LABEL} in namespace {ns}: the controller has no sealing key (or Secrets were left out of the snapshot)"
         ));
@@ -850,7 +869,10 @@ fn gitlab_memory(cx: &Cx) -> Criterion {
         .filter(|p| str_at(p, "/status/phase") != Some("Succeeded"))
         .collect();
     if pods.is_empty() {
-        v.unknown(format!("no live Pods of namespace {ns} in the snapshot"));
+        v.unknown(
+            cx.not_simulated(ns)
+                .unwrap_or_else(|| format!("no live Pods of namespace {ns} in the snapshot")),
+        );
         return v.finish(ID, GITLAB, TITLE);
     }
     let mut requests = 0u128;
@@ -940,9 +962,12 @@ fn arc_scale_sets(cx: &Cx) -> Criterion {
     let sets = scale_sets(cx);
     for want in &cx.exp.arc_scale_sets {
         let Some(s) = sets.iter().find(|s| name(s) == want) else {
-            v.fail(format!(
-                "AutoscalingRunnerSet {want} (actions.github.com) not found"
-            ));
+            match cx.not_simulated_app(want) {
+                Some(why) => v.unknown(format!("AutoscalingRunnerSet {want}: {why}")),
+                None => v.fail(format!(
+                    "AutoscalingRunnerSet {want} (actions.github.com) not found"
+                )),
+            }
             continue;
         };
         let url = str_at(s, "/spec/githubConfigUrl").unwrap_or("");
@@ -965,6 +990,23 @@ fn arc_scale_sets(cx: &Cx) -> Criterion {
     v.finish(ID, RUNNERS, TITLE)
 }
 
+/// No AutoscalingRunnerSet at all: not met, unless the Applications that would create them
+/// were not simulated.
+fn no_scale_set(cx: &Cx, v: &mut Verdict) {
+    let unknown: Vec<String> = cx
+        .exp
+        .arc_scale_sets
+        .iter()
+        .filter_map(|want| cx.not_simulated_app(want))
+        .collect();
+    if unknown.is_empty() {
+        v.fail("no AutoscalingRunnerSet (actions.github.com) found");
+    }
+    for why in unknown {
+        v.unknown(format!("no AutoscalingRunnerSet: {why}"));
+    }
+}
+
 fn arc_github_app(cx: &Cx) -> Criterion {
     const ID: &str = "arc-github-app-auth";
     const TITLE: &str = "GitHub App authentication configured (not PAT)";
@@ -974,7 +1016,7 @@ fn arc_github_app(cx: &Cx) -> Criterion {
     let mut v = Verdict::default();
     let sets = scale_sets(cx);
     if sets.is_empty() {
-        v.fail("no AutoscalingRunnerSet (actions.github.com) found");
+        no_scale_set(cx, &mut v);
     }
     for s in &sets {
         let Some(secret_name) = str_at(s, "/spec/githubConfigSecret") else {
@@ -1037,7 +1079,7 @@ fn arc_runner_group(cx: &Cx) -> Criterion {
     let mut v = Verdict::default();
     let sets = scale_sets(cx);
     if sets.is_empty() {
-        v.fail("no AutoscalingRunnerSet (actions.github.com) found");
+        no_scale_set(cx, &mut v);
     }
     for s in &sets {
         match str_at(s, "/spec/runnerGroup") {
@@ -1264,6 +1306,9 @@ fn policy_reports(cx: &Cx) -> Criterion {
         return v.finish(ID, TESTING, TITLE);
     }
     let all: Vec<&Value> = ns_reports.iter().chain(&cluster_reports).copied().collect();
+    if all.iter().any(|r| annotation(r, SIMULATED) == Some("true")) {
+        v.pass("predicted by `homelab simulate`: the background scan of Kyverno's reports controller, its results from homelab's evaluation of the policies on the predicted objects");
+    }
     let sum = |f: &str| -> i64 {
         all.iter()
             .map(|r| int_at(r, &format!("/summary/{f}")).unwrap_or(0))

@@ -484,3 +484,61 @@ fn a_simulated_snapshot_leaves_what_no_simulation_can_know_not_checkable() {
     let cs = evaluate(&with_reports, &Expectations::default());
     assert_eq!(status_of(&cs, "kyverno-policy-reports").status, Mark::Met);
 }
+
+/// In a prediction, a controller or scale set that a not-simulated Application would install
+/// is unknown, not missing; a predicted cluster without that excuse still fails.
+#[test]
+fn what_an_unsimulated_chart_installs_is_not_checkable_in_a_simulated_snapshot() {
+    let gone = |o: &Value| {
+        let name = o["metadata"]["name"].as_str().unwrap_or_default();
+        name.starts_with("sealed-secrets") || o["kind"] == "AutoscalingRunnerSet"
+    };
+    let mut simulated: Vec<Value> = objects(HEALTHY).into_iter().filter(|o| !gone(o)).collect();
+    simulated.push(serde_json::json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "homelab", "annotations": {"homelab.dev/simulated": "true"}},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]}}));
+    let apps = [
+        ("sealed-secrets", "kube-system"),
+        ("arc-linux-standard", "arc-runners"),
+        ("arc-linux-gpu", "arc-runners"),
+    ];
+    let ids = [
+        "sealed-secrets",
+        "arc-scale-sets",
+        "arc-github-app-auth",
+        "arc-runner-group",
+    ];
+    let unmarked = evaluate(&simulated, &Expectations::default());
+    for id in ids {
+        assert_eq!(status_of(&unmarked, id).status, Mark::NotMet, "{id}");
+    }
+
+    for (app, ns) in apps {
+        simulated.push(serde_json::json!({"apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": app, "namespace": "argocd",
+                "annotations": {"homelab.dev/not-simulated": format!("chart {app} is not in the chart cache")}},
+            "spec": {"destination": {"namespace": ns}}}));
+    }
+    let cs = evaluate(&simulated, &Expectations::default());
+    for id in ids {
+        let c = status_of(&cs, id);
+        assert_eq!(c.status, Mark::NotCheckable, "{c:?}");
+        assert!(
+            c.evidence
+                .iter()
+                .any(|e| e.contains("was not simulated (chart ")),
+            "{c:?}"
+        );
+    }
+    let sealed = status_of(&cs, "sealed-secrets");
+    for what in [
+        "SealedSecrets controller: Application argocd/sealed-secrets",
+        "sealing key: ",
+    ] {
+        assert!(
+            sealed.evidence.iter().any(|e| e.starts_with(what)),
+            "{sealed:?}"
+        );
+    }
+}

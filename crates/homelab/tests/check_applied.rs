@@ -337,8 +337,15 @@ fn kubeadm_patches_are_not_objects_to_apply() {
     );
     assert!(all(&report, with_kubeadm.path())
         .iter()
-        .any(|(_, rule, _, _, facts)| rule == "load/not-applied"
+        .any(|(_, rule, _, message, facts)| rule == "load/kubeadm-patch"
+            && message.starts_with("kubeadm patch file: kubeadm merges it")
             && facts.contains("named like a kubeadm patch")));
+    // Not claimed to be applied by nothing: kubeadm uses it.
+    assert!(!all(&report, with_kubeadm.path())
+        .iter()
+        .any(|(_, rule, _, message, _)| rule == "load/not-applied"
+            || message.contains("applied by nothing")
+            || message.contains("nothing in the repository applies")));
 
     let without = tempfile::tempdir().unwrap();
     write(
@@ -355,4 +362,204 @@ fn kubeadm_patches_are_not_objects_to_apply() {
         ),
         ["image/latest-tag"]
     );
+}
+
+/// A Flux repository whose root Kustomization gives its child Kustomizations their
+/// `interval` and `prune` through `spec.patches`, and whose base folders hold a Flux
+/// Kustomization that no kustomization lists (a leftover).
+fn flux_tree_with_defaults(dir: &Path) {
+    write(
+        dir,
+        "clusters/home/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 30m\n  prune: true\n  path: ./apps/overlay\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  patches:\n    - patch: |-\n        apiVersion: kustomize.toolkit.fluxcd.io/v1\n        kind: Kustomization\n        metadata:\n          name: _\n        spec:\n          interval: 30m\n          prune: true\n      target:\n        group: kustomize.toolkit.fluxcd.io\n        kind: Kustomization\n",
+    );
+    write(
+        dir,
+        "apps/overlay/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base/security\n  - ../base/security/web/ks.yaml\n",
+    );
+    write(
+        dir,
+        "apps/base/security/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n",
+    );
+    write(
+        dir,
+        "apps/base/security/namespace.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n",
+    );
+    for app in ["web", "falco"] {
+        write(
+            dir,
+            &format!("apps/base/security/{app}/ks.yaml"),
+            &flux_kustomization(app, &format!("./apps/base/security/{app}/app"), false),
+        );
+        write(
+            dir,
+            &format!("apps/base/security/{app}/app/kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n",
+        );
+        write(
+            dir,
+            &format!("apps/base/security/{app}/app/deployment.yaml"),
+            &deployment(app, "ghcr.io/example/app:1.2.3"),
+        );
+    }
+    // A template a script applies: not listed by any kustomization, but applied.
+    write(
+        dir,
+        "apps/base/security/scripts/templates/WipeJob.tmpl.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: wipe-${APP}\n  namespace: web\nspec:\n  template:\n    spec:\n      restartPolicy: OnFailure\n      containers:\n        - name: wipe\n          image: busybox:latest\n          resources:\n            requests: {cpu: 10m, memory: 16Mi}\n            limits: {cpu: 100m, memory: 64Mi}\n",
+    );
+    write(
+        dir,
+        "apps/base/security/scripts/restore.sh",
+        "#!/bin/sh\nTEMPLATES_DIR=\"$(dirname \"$0\")/templates\"\nenvsubst < \"${TEMPLATES_DIR}/WipeJob.tmpl.yaml\" | kubectl apply -f -\n",
+    );
+}
+
+#[test]
+fn a_flux_kustomization_no_kustomization_lists_in_an_applied_tree_is_not_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    flux_tree_with_defaults(dir);
+    let report = check(dir);
+    let everything = all(&report, dir);
+    // The listed child gets `interval` and `prune` from its parent's patches.
+    assert!(
+        problems_in(&report, dir, "apps/base/security/web/ks.yaml").is_empty(),
+        "{everything:#?}"
+    );
+    // The unlisted one is applied by nothing: its missing fields are notes, with the reason.
+    assert!(
+        problems_in(&report, dir, "apps/base/security/falco/ks.yaml").is_empty(),
+        "{everything:#?}"
+    );
+    assert!(
+        everything.iter().any(|(sev, rule, file, _, facts)| sev == "note"
+            && rule == "schema/required"
+            && file == "apps/base/security/falco/ks.yaml"
+            && facts.contains("`apps/base/security/kustomization.yaml`, which `clusters/home/apps.yaml` applies, does not reach it")),
+        "{everything:#?}"
+    );
+    // The script's template is applied (by the script) and judged.
+    assert_eq!(
+        problems_in(
+            &report,
+            dir,
+            "apps/base/security/scripts/templates/WipeJob.tmpl.yaml"
+        ),
+        ["image/latest-tag"],
+        "{everything:#?}"
+    );
+}
+
+#[test]
+fn an_engine_path_made_of_variables_keeps_unlisted_files_judged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    flux_tree_with_defaults(dir);
+    // `${APP}` may name `apps/base/security/falco`: nothing says the file is left out.
+    write(
+        dir,
+        "clusters/home/per-app.yaml",
+        &flux_kustomization("per-app", "./apps/base/security/${APP}", true),
+    );
+    let report = check(dir);
+    assert_eq!(
+        problems_in(&report, dir, "apps/base/security/falco/ks.yaml"),
+        ["schema/required", "schema/required"],
+        "{:#?}",
+        all(&report, dir)
+    );
+}
+
+/// A Flux Kustomization built from another repository's source (a GitRepository of the
+/// Gateway API CRDs, without `path`) applies that repository's root, not this one's: it
+/// does not make this repository's `.archive/` applied. An archived Flux Kustomization
+/// whose path leads into the archive is archived with what it applies.
+#[test]
+fn sources_of_other_repositories_and_archived_roots_apply_nothing_here() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "clusters/home/flux-system/gotk-sync.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: ssh://git@github.com/example/home-ops.git\n  ref:\n    branch: main\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1h\n  prune: true\n  path: ./clusters/home\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+    );
+    write(
+        dir,
+        "clusters/home/gateway-api.yaml",
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: gateway-api\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: https://github.com/kubernetes-sigs/gateway-api\n  ref:\n    tag: v1.2.1\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: gateway-api\n  namespace: flux-system\nspec:\n  interval: 1h\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: gateway-api\n",
+    );
+    write(
+        dir,
+        ".archive/apps/old/ks.yaml",
+        &flux_kustomization("old", "./.archive/apps/old/app", false),
+    );
+    write(
+        dir,
+        ".archive/apps/old/app/deployment.yaml",
+        &DEPLOYMENT_WITHOUT_SELECTOR.replace("NAME", "old"),
+    );
+    let report = check(dir);
+    let everything = all(&report, dir);
+    for file in [
+        ".archive/apps/old/ks.yaml",
+        ".archive/apps/old/app/deployment.yaml",
+    ] {
+        assert!(
+            problems_in(&report, dir, file).is_empty(),
+            "{file}: {everything:#?}"
+        );
+        assert!(
+            everything
+                .iter()
+                .any(|(_, rule, f, _, _)| rule == "load/not-applied" && f == file),
+            "{file}: {everything:#?}"
+        );
+    }
+}
+
+/// An entry switched off in a comment shares a base with the live entries (an
+/// ApplicationSet whose generator path is a placeholder that each entry's kustomize patch
+/// replaces): the base, and what the live entries apply, stay judged.
+#[test]
+fn a_switched_off_entry_does_not_switch_off_what_it_shares_with_live_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "appsets/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - live\n  # - testing\n",
+    );
+    for name in ["live", "testing"] {
+        write(
+            dir,
+            &format!("appsets/{name}/kustomization.yaml"),
+            &format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base-appset.yaml\npatches:\n  - target:\n      kind: ApplicationSet\n      name: PLACEHOLDER\n    patch: |-\n      - op: replace\n        path: /spec/generators/0/git/files/0/path\n        value: manifests/{name}/*/config.yaml\n"),
+        );
+    }
+    write(
+        dir,
+        "appsets/base-appset.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: PLACEHOLDER\n  namespace: argocd\nspec:\n  goTemplate: true\n  generators:\n    - git:\n        repoURL: https://github.com/example/k8s.git\n        revision: HEAD\n        files:\n          - path: PATH_PLACEHOLDER\n  template:\n    metadata:\n      name: '{{index .path.segments 2}}'\n    spec:\n      project: default\n      source:\n        repoURL: https://github.com/example/k8s.git\n        targetRevision: HEAD\n        path: '{{.path.path}}'\n      destination:\n        server: https://kubernetes.default.svc\n",
+    );
+    write(dir, "manifests/live/web/config.yaml", "syncWave: \"10\"\n");
+    write(
+        dir,
+        "manifests/live/web/deployment.yaml",
+        &deployment("web", "ghcr.io/example/web:latest"),
+    );
+    let report = check(dir);
+    assert_eq!(
+        problems_in(&report, dir, "manifests/live/web/deployment.yaml"),
+        ["image/latest-tag"],
+        "{:#?}",
+        all(&report, dir)
+    );
+    assert!(!all(&report, dir)
+        .iter()
+        .any(|(_, rule, file, _, _)| rule == "load/not-applied"
+            && (file.starts_with("manifests/live") || file == "appsets/base-appset.yaml")));
 }

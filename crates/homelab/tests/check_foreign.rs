@@ -689,3 +689,66 @@ fn api_versions_of_the_flux_release_a_repository_pins_are_not_failed() {
         problems(&report)
     );
 }
+
+/// A repository that installs an older External Secrets Operator (its chart at 0.10.7)
+/// applies `external-secrets.io/v1beta1`, which that release serves and the catalog's newer
+/// one does not: a note naming the release. A version the operator never served stays an
+/// error, and so does v1beta1 without an older release installed.
+#[test]
+fn api_versions_an_installed_older_operator_serves_are_not_failed() {
+    let secret = |version: &str| {
+        format!("apiVersion: external-secrets.io/{version}\nkind: ExternalSecret\nmetadata:\n  name: app\n  namespace: default\nspec:\n  secretStoreRef:\n    kind: ClusterSecretStore\n    name: vault\n  target:\n    name: app\n")
+    };
+    let operator = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: external-secrets\n  namespace: security\nspec:\n  interval: 30m\n  chart:\n    spec:\n      chart: external-secrets\n      version: 0.10.7\n      sourceRef:\n        kind: HelmRepository\n        name: external-secrets\n        namespace: flux-system\n";
+    let installed = tempfile::tempdir().unwrap();
+    write(
+        installed.path(),
+        "apps/app/externalsecret.yaml",
+        &secret("v1beta1"),
+    );
+    write(installed.path(), "apps/app/typo.yaml", &secret("v1beta3"));
+    write(
+        installed.path(),
+        "apps/external-secrets/helmrelease.yaml",
+        operator,
+    );
+    let report = check(installed.path());
+    let errors = problems(&report);
+    assert!(
+        !errors
+            .iter()
+            .any(|(rule, file, _)| rule == "schema/missing" && file == "externalsecret.yaml"),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|(rule, file, _)| rule == "schema/missing" && file == "typo.yaml"),
+        "{errors:?}"
+    );
+    let notes = findings(&report, "note");
+    assert!(
+        notes
+            .iter()
+            .any(|(rule, file, message)| rule == "schema/missing"
+                && file == "externalsecret.yaml"
+                && message.contains("installs an older one (0.10.7)")
+                && message.contains("helmrelease.yaml:11 installs external-secrets 0.10.7")),
+        "{notes:?}"
+    );
+
+    let not_installed = tempfile::tempdir().unwrap();
+    write(
+        not_installed.path(),
+        "apps/app/externalsecret.yaml",
+        &secret("v1beta1"),
+    );
+    let report = check(not_installed.path());
+    assert!(
+        problems(&report)
+            .iter()
+            .any(|(rule, file, _)| rule == "schema/missing" && file == "externalsecret.yaml"),
+        "{:?}",
+        problems(&report)
+    );
+}

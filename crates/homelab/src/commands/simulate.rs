@@ -2,7 +2,7 @@
 //! (plain and chart-rendered objects) on the nodes of its platform.toml, wave by wave.
 
 use super::{Global, EXIT_FINDINGS, EXIT_OK};
-use crate::pipeline::simulate_input;
+use crate::pipeline::{simulate_input, simulate_reports};
 use anyhow::{bail, Context};
 use std::path::PathBuf;
 
@@ -56,7 +56,11 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<u8> {
     let input = loaded.input();
     let simulation = homelab_simulate::simulate(&input);
     if let Some(path) = &args.emit_snapshot {
-        let snapshot = homelab_simulate::snapshot(&input, &simulation);
+        let mut snapshot = homelab_simulate::snapshot(&input, &simulation);
+        if let Some(items) = snapshot.get_mut("items").and_then(|i| i.as_array_mut()) {
+            let reports = simulate_reports::policy_reports(items);
+            items.extend(reports);
+        }
         let yaml = homelab_manifest::yaml::to_string(&snapshot);
         homelab_fs::write_atomic(path, yaml.as_bytes(), homelab_fs::Perms::KeepOr(0o644))
             .with_context(|| format!("{}: writing the snapshot", path.display()))?;

@@ -7,9 +7,11 @@ pub(crate) mod charts_stage;
 mod config;
 mod flux_release;
 mod kustomize_stage;
+mod operator_release;
 mod policy_stage;
 pub(crate) mod simulate_input;
 mod simulate_kustomize;
+pub(crate) mod simulate_reports;
 mod sops_stage;
 mod suppress;
 
@@ -182,6 +184,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     homelab_rules::applied::set_aside(&mut diagnostics, &not_applied);
     homelab_rules::patched_enums::accept_extended_enums(&mut diagnostics, &repo);
     flux_release::accept_older_flux_versions(&mut diagnostics, &documents, &sources);
+    operator_release::accept_older_operator_versions(&mut diagnostics, &documents);
 
     let select: Vec<String> = config
         .select

@@ -30,6 +30,7 @@ pub struct Loaded {
     assumptions: Vec<String>,
     incomplete: bool,
     unrendered: Vec<(usize, String)>,
+    application_health: Option<homelab_diagnostics::Location>,
 }
 
 /// Kinds that describe how to build a repository, never applied to a cluster.
@@ -50,6 +51,7 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
     // Then the rest of what kustomize does: patches, name prefixes, annotations, images.
     let kustomized = simulate_kustomize::apply(&mut loaded.documents);
     let deployed = Deployed::of(&loaded, root);
+    let mut application_health = application_health_check(&loaded.documents, root);
     let mut owners = Vec::new();
     let mut patched = Vec::new();
     let mut documents: Vec<Document> = Vec::new();
@@ -131,6 +133,10 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
             );
         unrendered.push((i, reason));
     }
+    if application_health.is_none() {
+        // A chart-rendered argocd-cm (the argo-cd chart with its values).
+        application_health = rendered.documents.iter().find_map(argocd_cm_health);
+    }
     let first_rendered = documents.len();
     let mut rendered = rendered;
     documents.append(&mut rendered.documents);
@@ -166,6 +172,104 @@ pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow:
         assumptions,
         incomplete,
         unrendered,
+        application_health,
+    })
+}
+
+/// The argocd-cm key that gives Applications a health check (Argo CD assesses none since 1.8).
+const APPLICATION_HEALTH_KEY: &str = "resource.customizations.health.argoproj.io_Application";
+
+/// The first YAML document of an embedded block (with the manifest parser's bounds).
+fn yaml_value(text: &str) -> Option<serde_json::Value> {
+    let (docs, _) = homelab_manifest::parse_str("-", text);
+    docs.into_iter().next().map(|d| d.value)
+}
+
+/// Where an argocd-cm ConfigMap gives Applications a health check: the key of its own, or
+/// the older `resource.customizations` block with a `health.lua` for argoproj.io/Application.
+fn argocd_cm_health(doc: &Document) -> Option<homelab_diagnostics::Location> {
+    if doc.group() != "" || doc.kind() != Some("ConfigMap") || doc.name() != Some("argocd-cm") {
+        return None;
+    }
+    let data = doc.value.get("data")?;
+    let given = |v: &serde_json::Value| v.as_str().is_some_and(|t| !t.trim().is_empty());
+    if data.get(APPLICATION_HEALTH_KEY).is_some_and(given) {
+        return Some(doc.location(&format!("/data/{APPLICATION_HEALTH_KEY}")));
+    }
+    let block = data.get("resource.customizations")?.as_str()?;
+    let parsed = yaml_value(block)?;
+    parsed
+        .pointer("/argoproj.io~1Application/health.lua")
+        .is_some_and(given)
+        .then(|| doc.location("/data/resource.customizations"))
+}
+
+/// Where the repository configures Argo CD to assess Applications' health: an argocd-cm
+/// ConfigMap it applies, or the `configs.cm` values that an Application of the argo-cd chart
+/// gives it (inline, or in a values file of this repository).
+fn application_health_check(
+    documents: &[Document],
+    root: &Path,
+) -> Option<homelab_diagnostics::Location> {
+    let objects = || documents.iter().filter(|d| d.class == Class::Object);
+    if let Some(at) = objects().find_map(argocd_cm_health) {
+        return Some(at);
+    }
+    let pointer = format!("/configs/cm/{APPLICATION_HEALTH_KEY}");
+    let given = |v: &serde_json::Value| v.as_str().is_some_and(|t| !t.trim().is_empty());
+    let mut value_files = Vec::new();
+    for app in objects().filter(|d| d.group() == "argoproj.io" && d.kind() == Some("Application")) {
+        let spec = &app.value["spec"];
+        let sources: Vec<(String, &serde_json::Value)> =
+            match spec.get("sources").and_then(serde_json::Value::as_array) {
+                Some(list) => list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (format!("/spec/sources/{i}"), s))
+                    .collect(),
+                None => spec
+                    .get("source")
+                    .map(|s| ("/spec/source".to_string(), s))
+                    .into_iter()
+                    .collect(),
+            };
+        for (at, source) in sources {
+            if source.get("chart").and_then(serde_json::Value::as_str) != Some("argo-cd") {
+                continue;
+            }
+            let inline = format!("{at}/helm/valuesObject{pointer}");
+            if app.value.pointer(&inline).is_some_and(given) {
+                return Some(app.location(&inline));
+            }
+            if let Some(text) = source
+                .pointer("/helm/values")
+                .and_then(serde_json::Value::as_str)
+            {
+                if yaml_value(text)
+                    .and_then(|v| v.pointer(&pointer).cloned())
+                    .is_some_and(|v| given(&v))
+                {
+                    return Some(app.location(&format!("{at}/helm/values")));
+                }
+            }
+            for file in source
+                .pointer("/helm/valueFiles")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
+            {
+                // `$ref/path` names a file of the source with that ref (this repository).
+                if let Some((_, path)) = file.strip_prefix('$').and_then(|f| f.split_once('/')) {
+                    value_files.push(path.trim_start_matches("./").to_string());
+                }
+            }
+        }
+    }
+    documents.iter().find_map(|d| {
+        let rel = relative(root, &d.source.name)?;
+        (value_files.contains(&rel) && d.value.pointer(&pointer).is_some_and(given))
+            .then(|| d.location(&pointer))
     })
 }
 
@@ -295,6 +399,7 @@ impl Loaded {
             assumptions: self.assumptions.clone(),
             incomplete: self.incomplete,
             unrendered: self.unrendered.clone(),
+            application_health: self.application_health.clone(),
         }
     }
 }
