@@ -68,7 +68,16 @@ impl<'a> Scanner<'a> {
         }
         if !ascii
             && text.chars().any(|c| {
-                matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+                matches!(
+                    c,
+                    '\u{80}'
+                        ..='\u{9f}'
+                            | '\u{2028}'
+                            | '\u{2029}'
+                            | '\u{feff}'
+                            | '\u{fffe}'
+                            | '\u{ffff}'
+                )
             })
         {
             return None;
@@ -452,7 +461,12 @@ impl<'a> Scanner<'a> {
                     return Err(Bail);
                 }
                 out.push((
-                    Event::Scalar(Cow::Borrowed(&self.text[start..end]), ScalarStyle::Plain, 0, None),
+                    Event::Scalar(
+                        Cow::Borrowed(&self.text[start..end]),
+                        ScalarStyle::Plain,
+                        0,
+                        None,
+                    ),
                     span(mark),
                 ));
                 self.pos = end;
@@ -529,10 +543,8 @@ impl<'a> Scanner<'a> {
                 breaks += 1;
                 self.skip_spaces();
             }
-            let continues = breaks > 0
-                && !self.eof()
-                && self.col() > parent
-                && self.peek() != Some(b'#');
+            let continues =
+                breaks > 0 && !self.eof() && self.col() > parent && self.peek() != Some(b'#');
             if !continues {
                 (self.pos, self.line, self.line_start) = end;
                 break;
@@ -1112,13 +1124,8 @@ mod tests {
                 stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
                 continue;
             }
-            let yaml = path
-                .extension()
-                .is_some_and(|e| e == "yaml" || e == "yml");
-            let Some(text) = yaml
-                .then(|| std::fs::read_to_string(&path).ok())
-                .flatten()
-            else {
+            let yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+            let Some(text) = yaml.then(|| std::fs::read_to_string(&path).ok()).flatten() else {
                 continue;
             };
             match agrees(&text) {
