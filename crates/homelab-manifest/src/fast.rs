@@ -775,7 +775,6 @@ impl<'a> Scanner<'a> {
             } else if leading_break {
                 text.push('\n');
             }
-            leading_break = false;
             for _ in 0..trailing {
                 text.push('\n');
             }
