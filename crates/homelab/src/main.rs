@@ -10,6 +10,13 @@ mod term;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+// Checking a repository, validating and applying policies allocate and free many small,
+// short-lived values (JSON, CEL and JMESPath trees) on several threads at once; mimalloc
+// serves them with far less CPU than the system allocator at the same peak memory (the
+// policy section of bench/BENCHMARKS.md has the figures).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Build and guard a self-hosted AI Kubernetes platform on k3s.
 ///
 /// Renders the guide's GitOps repository from one platform.toml, checks any GitOps repository
