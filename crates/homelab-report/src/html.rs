@@ -99,7 +99,7 @@ fn rollout(out: &mut String, report: &Report) {
     };
     let _ = writeln!(
         out,
-        "<h2>Simulated rollout</h2>\n<section id=\"rollout\">\n{verdict}\n<table>\n<tr><th>wave</th><th>Healthy</th><th>stalls</th></tr>"
+        "<h2>Simulated rollout</h2>\n<section id=\"rollout\">\n{verdict}\n<table>\n<tr><th>wave</th><th>Healthy</th><th>Applications</th><th>stalls</th></tr>"
     );
     for w in &r.waves {
         let stalls: Vec<String> = w
@@ -115,11 +115,17 @@ fn rollout(out: &mut String, report: &Report) {
                 )
             })
             .collect();
+        let apps: Vec<String> = w
+            .applications
+            .iter()
+            .map(|a| format!("<div>{}</div>", markup(a)))
+            .collect();
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             w.wave,
             w.healthy,
+            apps.join(""),
             stalls.join("")
         );
     }

@@ -118,6 +118,8 @@ pub struct RolloutWave {
     pub healthy: usize,
     /// Stalls: (object, class, cause, file:line).
     pub stalls: Vec<(String, String, String, String)>,
+    /// Child Applications of this wave as Argo CD reports them: `name: Synced, Healthy`.
+    pub applications: Vec<String>,
 }
 
 /// An inline suppression that silenced a finding (`# homelab: ignore[ID] reason`).

@@ -62,6 +62,7 @@ fn sample() -> (Report, HashMap<String, String>) {
                     "Pending: needs <nvidia.com/gpu>".into(),
                     "apps/ollama.yaml:12:7".into(),
                 )],
+                applications: vec!["ollama: Synced, <Degraded>".into()],
             }],
             warnings: vec![],
             assumptions: vec!["namespace `x` exists".into()],
@@ -202,6 +203,7 @@ fn html_shows_the_simulated_rollout_escaped() {
     assert!(out.contains("Does not converge"));
     assert!(out.contains("Pending: needs &lt;nvidia.com/gpu&gt;"));
     assert!(out.contains("apps/ollama.yaml:12:7"));
+    assert!(out.contains("<div>ollama: Synced, &lt;Degraded&gt;</div>"));
     assert!(out.contains("Assumptions (1)"));
     let none = Report {
         rollout: None,

@@ -739,15 +739,10 @@ fn is_engine_object(doc: &Document) -> bool {
             || (doc.group() == "fluxcd.controlplane.io" && doc.kind() == Some("FluxInstance")))
 }
 
-/// The files of the repository holding objects that nothing in it applies, each with the
-/// fact that says so. Empty when the input is not one repository folder.
-pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
-    if repo.root.is_none() {
-        return Vec::new();
-    }
+/// The deploy graph of the repository's own files (not objects a chart or kustomize built).
+fn graph<'r, 'a>(repo: &'r Repo<'a>) -> Graph<'r, 'a> {
     let mut files: BTreeMap<String, File> = BTreeMap::new();
     for doc in repo.documents {
-        // Only files read from the repository (not objects a chart or kustomize built).
         if doc.source.path.is_none() {
             continue;
         }
@@ -765,12 +760,15 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             .push(doc);
     }
     let foreign_sources = foreign_sources(&files);
-    let graph = Graph {
+    Graph {
         repo,
         files,
         foreign_sources,
-    };
-    // Who applies or uses each file.
+    }
+}
+
+/// Who applies or uses each file.
+fn predecessors(graph: &Graph) -> BTreeMap<String, BTreeSet<String>> {
     let mut predecessors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for path in graph.files.keys() {
         for target in graph.edges(path) {
@@ -779,6 +777,54 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
             }
         }
     }
+    predecessors
+}
+
+/// For each file of the repository (relative path), the kustomizations at the top of the
+/// deploy graph that build it: those that nothing in the repository applies or includes
+/// (`overlays/home/kustomization.yaml`, built with `kubectl apply -k` or by the Argo CD
+/// or Flux installation it holds). A file that another kind of top file reaches (a file
+/// applied by hand, a root Application) is absent: what applies it together with what is
+/// unknown. Empty when the input is not one repository folder.
+pub fn kustomization_builds(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    if repo.root.is_none() {
+        return out;
+    }
+    let graph = graph(repo);
+    let predecessors = predecessors(&graph);
+    let mut other_tops: BTreeSet<String> = BTreeSet::new();
+    for top in graph.files.keys() {
+        let reached: BTreeSet<String> = graph.closure([top.clone()]).into_keys().collect();
+        // A top: nothing applies it, or only what it applies itself (an Argo CD or Flux
+        // installation that manages its own kustomization).
+        let is_top = predecessors
+            .get(top)
+            .is_none_or(|from| from.iter().all(|f| reached.contains(f)));
+        if !is_top {
+            continue;
+        }
+        if is_kustomization_file(top) {
+            for file in reached {
+                out.entry(file).or_default().insert(top.clone());
+            }
+        } else if !predecessors.contains_key(top) {
+            other_tops.extend(reached);
+        }
+    }
+    out.retain(|file, _| !other_tops.contains(file));
+    out
+}
+
+/// The files of the repository holding objects that nothing in it applies, each with the
+/// fact that says so. Empty when the input is not one repository folder.
+pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
+    if repo.root.is_none() {
+        return Vec::new();
+    }
+    let graph = graph(repo);
+    // Who applies or uses each file.
+    let predecessors = predecessors(&graph);
     let has_engine = graph
         .files
         .values()

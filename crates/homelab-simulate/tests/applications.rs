@@ -263,3 +263,37 @@ fn without_application_health_the_parent_does_not_wait_and_says_so() {
         "Degraded"
     );
 }
+
+/// Inside one Application too, ArgoCD applies a sync wave only once the waves before it are
+/// Healthy: a stalled wave 0 leaves wave 1 unapplied (OutOfSync).
+#[test]
+fn a_stalled_wave_inside_an_application_leaves_its_later_waves_unapplied() {
+    let mut files = repository(true);
+    files.push((
+        "apps/backend/later.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\n  namespace: backend\n  annotations: {argocd.argoproj.io/sync-wave: \"1\"}\ndata: {a: b}\n".to_string(),
+    ));
+    let docs = documents(&files);
+    let sim = simulate(&input(&docs, false));
+    let later = docs
+        .iter()
+        .position(|(_, d)| d.name() == Some("later"))
+        .unwrap();
+    assert!(sim.absent.contains(&later), "{}", sim.to_text());
+    assert!(!healthy(&sim)
+        .iter()
+        .any(|h| h == "v1/ConfigMap backend/later"));
+    let backend = app(&sim, "backend");
+    assert_eq!((backend.sync, backend.health), ("OutOfSync", "Degraded"));
+    // Without the stall, wave 1 is applied.
+    let mut files = repository(false);
+    files.push((
+        "apps/backend/later.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\n  namespace: backend\n  annotations: {argocd.argoproj.io/sync-wave: \"1\"}\ndata: {a: b}\n".to_string(),
+    ));
+    let docs = documents(&files);
+    let sim = simulate(&input(&docs, false));
+    assert!(healthy(&sim)
+        .iter()
+        .any(|h| h == "v1/ConfigMap backend/later"));
+}

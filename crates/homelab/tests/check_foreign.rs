@@ -752,3 +752,78 @@ fn api_versions_an_installed_older_operator_serves_are_not_failed() {
         problems(&report)
     );
 }
+
+/// The overlay of each cluster holds its own `argocd` Application (Argo CD managing itself
+/// from that overlay): two deploy units, not a duplicate. Two Applications of one name in
+/// the same overlay stay an error.
+#[test]
+fn applications_of_the_same_name_in_overlays_of_different_clusters_are_not_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let app = |name: &str, path: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://github.com/example/k8s.git\n    targetRevision: HEAD\n    path: {path}\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n")
+    };
+    write(
+        dir,
+        "argocd/base/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n",
+    );
+    write(
+        dir,
+        "argocd/base/namespace.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: argocd\n",
+    );
+    for cluster in ["home", "lab"] {
+        write(
+            dir,
+            &format!("argocd/overlays/{cluster}/kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n  - argocd.yaml\n  - web.yaml\n  - web-copy.yaml\n",
+        );
+        write(
+            dir,
+            &format!("argocd/overlays/{cluster}/argocd.yaml"),
+            &app("argocd", &format!("argocd/overlays/{cluster}")),
+        );
+        write(
+            dir,
+            &format!("argocd/overlays/{cluster}/web.yaml"),
+            &app("web", "apps/web"),
+        );
+        write(
+            dir,
+            &format!("argocd/overlays/{cluster}/web-copy.yaml"),
+            &app("web", "apps/web"),
+        );
+    }
+    write(
+        dir,
+        "apps/web/deployment.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: web\ndata:\n  a: b\n",
+    );
+    let report = check(dir);
+    let duplicates: Vec<(String, String, String)> = problems(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "argocd/duplicate-name")
+        .collect();
+    // One error per overlay: the copy of `web` in the same overlay.
+    assert_eq!(duplicates.len(), 2, "{duplicates:?}");
+    for cluster in ["home", "lab"] {
+        assert!(
+            duplicates
+                .iter()
+                .any(|(_, file, message)| file.starts_with("web")
+                    && message.contains(&format!("/overlays/{cluster}/web"))),
+            "{duplicates:?}"
+        );
+    }
+    let notes = findings(&report, "note");
+    assert!(
+        notes
+            .iter()
+            .any(|(rule, file, message)| rule == "argocd/duplicate-name"
+                && file == "argocd.yaml"
+                && message.contains("in another deploy unit: not a duplicate")
+                && message.contains("built only by `argocd/overlays/lab/kustomization.yaml`")),
+        "{notes:?}"
+    );
+}

@@ -780,6 +780,19 @@ fn a_parent_waits_for_its_children_only_when_argo_cd_assesses_application_health
         assert_eq!(frontend["status"]["sync"]["status"], "OutOfSync");
         assert_eq!(frontend["status"]["health"]["status"], "Missing");
         assert_eq!(json["assesses_application_health"], true);
+        // The HTML report's rollout shows the children as Argo CD reports them.
+        let out = homelab(cache.path())
+            .arg("check")
+            .arg(dir.path())
+            .args(["--format", "html"])
+            .output()
+            .unwrap();
+        let html = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            html.contains("<div>backend: Synced, Progressing</div>")
+                && html.contains("<div>frontend: never created (OutOfSync, Missing)</div>"),
+            "{label}: {html}"
+        );
     }
 
     // No health check for Applications: the root does not wait, wave 2 syncs, and simulate

@@ -103,6 +103,18 @@ pub fn rollout(simulation: &homelab_simulate::Simulation) -> homelab_report::Rol
                         )
                     })
                     .collect(),
+                applications: simulation
+                    .applications
+                    .iter()
+                    .filter(|a| a.parent.is_some() && a.wave == w.wave)
+                    .map(|a| {
+                        if a.created {
+                            format!("{}: {}, {}", a.name, a.sync, a.health)
+                        } else {
+                            format!("{}: never created ({}, {})", a.name, a.sync, a.health)
+                        }
+                    })
+                    .collect(),
             })
             .collect(),
         warnings: simulation.warnings.clone(),

@@ -1,7 +1,12 @@
 //! # `argocd/duplicate-name`: two Applications with the same name
 //!
 //! ## What it checks
-//! No two ArgoCD Applications in the repository share a name in the same namespace.
+//! No two ArgoCD Applications in the repository share a name in the same namespace, in
+//! what one Argo CD applies. Two kustomization builds at the top of the repository's deploy
+//! graph that nothing applies together (`argocd/overlays/home` and `argocd/overlays/lab`,
+//! one per cluster) are separate deploy units: the same name in each is a note saying so,
+//! with the builds it relied on. Applications in the same build, in files applied by hand
+//! or by an Application, stay errors.
 //!
 //! ## Why
 //! ArgoCD identifies an Application by namespace and name: the second manifest overwrites
@@ -15,10 +20,12 @@
 //! ## Fix
 //! Give each Application a unique name, or delete the stale copy.
 
+use crate::applied::kustomization_builds;
 use crate::argo::applications;
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
-use std::collections::BTreeMap;
+use homelab_manifest::Document;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub struct AppDuplicate;
 
@@ -33,7 +40,8 @@ impl Rule for AppDuplicate {
         "Two Applications with the same name"
     }
     fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
-        let mut seen: BTreeMap<(String, String), homelab_diagnostics::Location> = BTreeMap::new();
+        let mut seen: BTreeMap<(String, String), Vec<&Document>> = BTreeMap::new();
+        let mut builds: Option<BTreeMap<String, BTreeSet<String>>> = None;
         let mut out = Vec::new();
         for app in applications(repo) {
             let Some(name) = app.name() else { continue };
@@ -41,18 +49,66 @@ impl Rule for AppDuplicate {
                 app.namespace().unwrap_or("argocd").to_string(),
                 name.to_string(),
             );
-            match seen.get(&key) {
+            let earlier = seen.entry(key.clone()).or_default();
+            if earlier.is_empty() {
+                earlier.push(app);
+                continue;
+            }
+            // Two kustomization builds that nothing applies together (the overlays of two
+            // clusters, each applied on its own) are two deploy units: the same name in
+            // each is one Application per cluster.
+            let builds = builds.get_or_insert_with(|| kustomization_builds(repo));
+            let built_by = |doc: &Document| builds.get(&repo.relative_path(doc));
+            let clash = earlier
+                .iter()
+                .find(|other| match (built_by(app), built_by(other)) {
+                    (Some(mine), Some(theirs)) => !mine.is_disjoint(theirs),
+                    _ => true,
+                });
+            match clash {
                 Some(first) => out.push(finding(
                     self,
                     app,
                     "/metadata/name",
-                    format!("Application `{}/{name}` is also defined at {first}", key.0),
+                    format!(
+                        "Application `{}/{name}` is also defined at {}",
+                        key.0,
+                        first.location("/metadata/name")
+                    ),
                     "rename one of them or remove the duplicate",
                 )),
                 None => {
-                    seen.insert(key, app.location("/metadata/name"));
+                    let first = earlier[0];
+                    let list = |doc: &Document| {
+                        built_by(doc)
+                            .into_iter()
+                            .flatten()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    let mut note = finding(
+                        self,
+                        app,
+                        "/metadata/name",
+                        format!(
+                            "Application `{}/{name}` is also defined at {}, in another deploy unit: not a duplicate",
+                            key.0,
+                            first.location("/metadata/name")
+                        ),
+                        "nothing to fix if the two builds go to different clusters or Argo CD instances; if one Argo CD applies both, rename one",
+                    );
+                    note.severity = Severity::Note;
+                    out.push(
+                        note.relying_on([format!(
+                            "this one is built only by {}, the other only by {}, and nothing in the repository applies those together",
+                            list(app),
+                            list(first)
+                        )]),
+                    );
                 }
             }
+            earlier.push(app);
         }
         out
     }
