@@ -3,7 +3,9 @@
 //! layer it never reads ([`crate::unused`]). Both are kept in the render cache, keyed by the
 //! archive's sha256 (the archive itself is still read and verified on every run, which is
 //! cheap), so that a warm run inflates no archive and parses no `Chart.yaml`, `values.yaml`
-//! or schema.
+//! or schema. Beside them, the API versions that the CRDs of a render serve, keyed by the
+//! render's key: the first render of a chart that asks for API versions is needed only for
+//! those (a second render with them follows), so a warm run does not read it at all.
 //!
 //! An entry is only as good as the code that computed it, so every key also names the running
 //! program (its version and the size and modification time of its executable): another build
@@ -87,13 +89,29 @@ impl<'c> ChartFacts<'c> {
         })
     }
 
-    fn key(&self, kind: &[u8], chart_digest: &str, extra: &[u8]) -> String {
-        digest::sha256_parts([
-            kind,
-            self.program.as_bytes(),
-            chart_digest.as_bytes(),
-            extra,
-        ])
+    /// `subject`: the chart's digest, or a render's key.
+    fn key(&self, kind: &[u8], subject: &str, extra: &[u8]) -> String {
+        digest::sha256_parts([kind, self.program.as_bytes(), subject.as_bytes(), extra])
+    }
+
+    fn crd_apis_key(&self, render_key: &str) -> String {
+        self.key(b"homelab-render-crd-apis-v1", render_key, b"")
+    }
+
+    /// The API versions the CRDs of the render under `render_key` serve, when known.
+    pub fn crd_apis(&self, render_key: &str) -> Option<Vec<String>> {
+        self.get_json(&self.crd_apis_key(render_key))?
+            .as_array()?
+            .iter()
+            .map(|a| a.as_str().map(str::to_string))
+            .collect()
+    }
+
+    pub fn put_crd_apis(&self, render_key: &str, apis: &[String]) {
+        self.cache.put(
+            &self.crd_apis_key(render_key),
+            &Entry::Output(Value::from(apis.to_vec()).to_string()),
+        );
     }
 
     fn summary_key(&self, chart_digest: &str) -> String {
@@ -240,6 +258,17 @@ mod tests {
         assert_eq!(facts.unused("d2", "{\"a\":1}"), None);
         assert_eq!(facts.unused("d1", "{\"a\":2}"), None);
 
+        let apis = vec![
+            "example.com/v1".to_string(),
+            "example.com/v1/Thing".to_string(),
+        ];
+        assert_eq!(facts.crd_apis("r1"), None);
+        facts.put_crd_apis("r1", &apis);
+        facts.put_crd_apis("r2", &[]);
+        assert_eq!(facts.crd_apis("r1"), Some(apis));
+        assert_eq!(facts.crd_apis("r2"), Some(Vec::new()));
+        assert_eq!(facts.crd_apis("d1"), None);
+
         // An entry that is valid for the cache but not a fact of this shape is a miss.
         for bad in [
             "[1]",
@@ -249,8 +278,10 @@ mod tests {
         ] {
             cache.put(&facts.summary_key("d3"), &Entry::Output(bad.into()));
             cache.put(&facts.unused_key("d3", "{}"), &Entry::Output(bad.into()));
+            cache.put(&facts.crd_apis_key("d3"), &Entry::Output(bad.into()));
             assert_eq!(facts.summary("d3"), None, "{bad}");
             assert_eq!(facts.unused("d3", "{}"), None, "{bad}");
+            assert_eq!(facts.crd_apis("d3"), None, "{bad}");
         }
     }
 }

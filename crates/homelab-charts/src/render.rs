@@ -369,21 +369,41 @@ pub fn render_sources(
         }
         (result.map_err(|e| e.to_string()), false)
     };
-    let mut kept: Vec<Fetched> = unique
+    // The first render of a chart that looks at `.Capabilities.APIVersions` matters only for
+    // the API versions its CRDs serve (kept among the chart facts) unless it turns out final.
+    let first: Vec<(Option<Fetched>, Vec<String>)> = unique
         .par_iter()
-        .map(|(key, job)| run(key, job, &base_apis))
+        .map(|(key, job)| {
+            let asks = job.chart.summary.uses_capabilities;
+            if asks {
+                if let Some(crd_apis) = facts.as_ref().and_then(|f| f.crd_apis(key)) {
+                    return (None, crd_apis);
+                }
+            }
+            let fetched = run(key, job, &base_apis);
+            let crd_apis = match &fetched.0 {
+                Ok(text) => {
+                    let crd_apis = split_kept(text).map(|k| k.crd_apis).unwrap_or_default();
+                    if let (true, Some(facts)) = (asks, &facts) {
+                        facts.put_crd_apis(key, &crd_apis);
+                    }
+                    crd_apis
+                }
+                Err(_) => Vec::new(),
+            };
+            (Some(fetched), crd_apis)
+        })
         .collect();
 
     // Second pass for charts that look at `.Capabilities.APIVersions`: the charts' own CRDs
     // are served by the converged cluster too.
     let mut apis = base_apis.clone();
-    for (result, _) in &kept {
-        if let Ok(text) = result {
-            apis.extend(split_kept(text).map(|k| k.crd_apis).unwrap_or_default());
-        }
+    for (_, crd_apis) in &first {
+        apis.extend(crd_apis.iter().cloned());
     }
     apis.sort();
     apis.dedup();
+    let mut kept: Vec<Option<Fetched>> = first.into_iter().map(|(f, _)| f).collect();
     if apis != base_apis {
         let again: Vec<usize> = unique
             .iter()
@@ -400,9 +420,15 @@ pub fn render_sources(
             })
             .collect();
         for (i, result) in rerun {
-            kept[i] = result;
+            kept[i] = Some(result);
         }
     }
+    // First renders that are final after all (no chart brought CRDs of its own).
+    let kept: Vec<Fetched> = kept
+        .into_par_iter()
+        .zip(unique.par_iter())
+        .map(|(fetched, (key, job))| fetched.unwrap_or_else(|| run(key, job, &base_apis)))
+        .collect();
     // Only the final render of each release is read back, in parallel (the largest first, so
     // that the big ones do not end up on one core).
     let mut kept: Vec<(usize, Fetched)> = kept.into_iter().enumerate().collect();
@@ -1320,6 +1346,115 @@ mod tests {
         let again = render(&documents, None, &options);
         assert_eq!(again.charts_read, 1);
         assert_eq!(findings(&again), findings(&cold));
+    }
+
+    /// Chart `app` whose template asks for API versions, and a helm that prints a ConfigMap
+    /// named after whether `example.com/v1` was passed, plus (with `crd`) a CRD that serves it.
+    fn asking_store_and_helm(dir: &Path, crd: bool) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let helm = store_and_helm(dir, "a: 1\n");
+        let files: archive::Files = [
+            ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
+            ("values.yaml", "a: 1\n"),
+            (
+                "templates/cm.yaml",
+                "{{ if .Capabilities.APIVersions.Has \"example.com/v1\" }}kind: ConfigMap{{ end }}\n",
+            ),
+        ]
+        .iter()
+        .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+        .collect();
+        let tgz = archive::write_tgz(&files, "app").unwrap();
+        let store = dir.join("charts");
+        std::fs::write(store.join("app-1.0.0.tgz"), &tgz).unwrap();
+        std::fs::write(
+            store.join("index.yaml"),
+            format!(
+                "apiVersion: v1\nentries:\n  app:\n    - name: app\n      version: 1.0.0\n      digest: {}\n      urls: [app-1.0.0.tgz]\n",
+                digest::sha256_hex(&tgz)
+            ),
+        )
+        .unwrap();
+        let crd = if crd {
+            "printf -- '---\\napiVersion: apiextensions.k8s.io/v1\\nkind: CustomResourceDefinition\\nmetadata:\\n  name: things.example.com\\nspec:\\n  group: example.com\\n  names:\\n    kind: Thing\\n    plural: things\\n  scope: Namespaced\\n  versions:\\n    - name: v1\\n      served: true\\n      storage: true\\n'\n"
+        } else {
+            ""
+        };
+        std::fs::write(
+            &helm,
+            format!(
+                "#!/bin/sh\nif [ \"$1\" = version ]; then echo v3.16.0; exit 0; fi\nname=first\nfor a in \"$@\"; do [ \"$a\" = --api-versions=example.com/v1 ] && name=second; done\n{crd}printf -- '---\\napiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: %s\\n' \"$name\"\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
+        helm
+    }
+
+    /// Names of the ConfigMaps rendered.
+    fn config_maps(rendered: &Rendered) -> Vec<String> {
+        rendered
+            .documents
+            .iter()
+            .filter(|d| d.kind() == Some("ConfigMap"))
+            .filter_map(|d| d.name().map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn a_warm_render_does_not_read_the_first_render_of_a_chart_that_asks_for_apis() {
+        for crd in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let helm = asking_store_and_helm(dir.path(), crd);
+            let (documents, _) = homelab_manifest::parse_str("apps/app.yaml", APPLICATION);
+            let cache_dir = dir.path().join("cache");
+            let options = Options {
+                chart_dirs: vec![dir.path().join("charts")],
+                helm: Some(helm),
+                enabled: true,
+                cache_dir: Some(cache_dir.clone()),
+                ..Options::default()
+            };
+            let cold = render(&documents, None, &options);
+            // With the chart's CRD the second render (with its API) is final; without, the first.
+            let expected = if crd { "second" } else { "first" };
+            assert_eq!(config_maps(&cold), vec![expected.to_string()], "crd: {crd}");
+            assert_eq!(cold.helm_runs, 1);
+            let warm = render(&documents, None, &options);
+            // No helm run at all (`helm_time` sums every run, first renders included).
+            assert_eq!(
+                (warm.helm_time, warm.charts_read),
+                (std::time::Duration::ZERO, 0),
+                "crd: {crd}"
+            );
+            assert_eq!(config_maps(&warm), config_maps(&cold));
+            assert_eq!(findings(&warm), findings(&cold));
+            if crd {
+                // The first render is not read on a warm run: damaging it changes nothing.
+                for path in walk(&cache_dir.join("renders")) {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    if text.contains("\"first\"") {
+                        std::fs::write(&path, "garbage").unwrap();
+                    }
+                }
+                let again = render(&documents, None, &options);
+                assert_eq!(again.helm_time, std::time::Duration::ZERO);
+                assert_eq!(config_maps(&again), config_maps(&cold));
+            }
+        }
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
     }
 
     #[test]

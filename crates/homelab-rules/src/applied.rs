@@ -657,22 +657,53 @@ fn repository_address(url: &str) -> String {
 
 /// The Flux sources of the repository that fetch a repository other than this one. This
 /// repository's own address is what its Flux sync says: the `flux-system` GitRepository or
-/// OCIRepository of `flux bootstrap`, a FluxInstance's `sync.url`, or the `instance.sync.url`
-/// value of a HelmRelease installing one. Without such an address nothing is foreign.
-fn foreign_sources(files: &BTreeMap<String, File>) -> BTreeSet<(String, String)> {
+/// OCIRepository of `flux bootstrap`, the source of a Flux Kustomization whose `path` (not
+/// the root) holds its own file (a sync that applies itself can only be built from this
+/// repository), a FluxInstance's `sync.url`, or the `instance.sync.url` value of a
+/// HelmRelease installing one. Without such an address nothing is foreign.
+fn foreign_sources(graph: &Graph) -> BTreeSet<(String, String)> {
     let objects = || {
-        files
+        graph
+            .files
             .values()
             .flat_map(|f| f.docs.iter())
             .filter(|d| d.class == Class::Object)
     };
+    let mut own_names: BTreeSet<(String, String)> = BTreeSet::new();
+    for (path, file) in &graph.files {
+        for doc in file
+            .docs
+            .iter()
+            .filter(|d| d.is("kustomize.toolkit.fluxcd.io", "Kustomization"))
+        {
+            let Some(p) = doc.value.pointer("/spec/path").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(dir) = graph.engine_dir(path, p).filter(|d| !d.is_empty()) else {
+                continue;
+            };
+            if path.starts_with(&format!("{dir}/")) {
+                if let Some(r) = doc.value.pointer("/spec/sourceRef") {
+                    let field =
+                        |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                    own_names.insert((field("kind"), field("name")));
+                }
+            }
+        }
+    }
     let is_source = |d: &Document| {
         d.group() == "source.toolkit.fluxcd.io"
             && matches!(d.kind(), Some("GitRepository" | "OCIRepository" | "Bucket"))
     };
     let mut own = BTreeSet::new();
     for doc in objects() {
-        let url = if is_source(doc) && doc.name() == Some("flux-system") {
+        let own_name = (
+            doc.kind().unwrap_or("").to_string(),
+            doc.name().unwrap_or("").to_string(),
+        );
+        let url = if is_source(doc)
+            && (doc.name() == Some("flux-system") || own_names.contains(&own_name))
+        {
             doc.value.pointer("/spec/url")
         } else if doc.group() == "fluxcd.controlplane.io" && doc.kind() == Some("FluxInstance") {
             doc.value.pointer("/spec/sync/url")
@@ -759,12 +790,13 @@ fn graph<'r, 'a>(repo: &'r Repo<'a>) -> Graph<'r, 'a> {
             .docs
             .push(doc);
     }
-    let foreign_sources = foreign_sources(&files);
-    Graph {
+    let mut graph = Graph {
         repo,
         files,
-        foreign_sources,
-    }
+        foreign_sources: BTreeSet::new(),
+    };
+    graph.foreign_sources = foreign_sources(&graph);
+    graph
 }
 
 /// Who applies or uses each file.
