@@ -28,6 +28,7 @@
 mod classify;
 mod conflict;
 pub mod engines;
+mod fast;
 mod json;
 mod position;
 mod read;

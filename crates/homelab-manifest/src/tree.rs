@@ -71,6 +71,41 @@ pub(crate) fn parse(name: &str, text: &str, limits: Limits) -> Parsed {
 
 /// Parses `text` with the YAML parser only (no JSON fast path).
 pub(crate) fn parse_yaml(name: &str, text: &str, limits: Limits) -> Parsed {
+    if let Some(parsed) = parse_block_style(name, text, limits) {
+        return parsed;
+    }
+    parse_saphyr(name, text, limits)
+}
+
+/// Builds from the byte-level scanner of `fast`, which reads the common block style and gives
+/// up on everything else (`None`: parse with `saphyr-parser`). Any error, even one the builder
+/// finds (bounds, aliases), also means starting over with the full parser, which knows how to
+/// report it and resume.
+fn parse_block_style(name: &str, text: &str, limits: Limits) -> Option<Parsed> {
+    let mut scanner = crate::fast::Scanner::new(text)?;
+    let mut b = Builder::new(name, 0, limits, 0);
+    let mut events = Vec::new();
+    loop {
+        let more = scanner.next_document(&mut events).ok()?;
+        for (event, span) in events.drain(..) {
+            b.on_event(event, span).ok()?;
+            if b.full {
+                break;
+            }
+        }
+        if !more || b.full {
+            break;
+        }
+    }
+    Some(Parsed {
+        docs: b.docs,
+        diagnostics: b.diagnostics,
+        syntax_failed: b.syntax_failed,
+    })
+}
+
+/// Parses `text` with `saphyr-parser`, resuming after errors at the next document marker.
+pub(crate) fn parse_saphyr(name: &str, text: &str, limits: Limits) -> Parsed {
     let mut parsed = Parsed::default();
     let mut chunk_start = 0usize; // byte offset
     let mut line_offset = 0u32;

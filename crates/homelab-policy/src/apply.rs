@@ -263,13 +263,21 @@ impl ApplyReport {
 
     /// Kyverno's text output: the failures (or, with `table`, every result) and the counts.
     pub fn text(&self, table: bool) -> String {
+        self.text_parts(table).concat()
+    }
+
+    /// [`ApplyReport::text`] in parts, in order: the header, the lines of a chunk of
+    /// results per part (rendered in parallel), then the counts. Every part is whole lines
+    /// (empty, or ending with a line break), so a caller can escape and write the parts
+    /// one by one instead of holding the whole text (tens of megabytes for a large run).
+    pub fn text_parts(&self, table: bool) -> Vec<String> {
         let mut out = String::new();
         let _ = writeln!(
             out,
             "Applying {} policy rule(s) to {} resource(s)...\n",
             self.rule_count, self.resource_count
         );
-        // Lines are rendered in parallel, a chunk of results per task, and joined in order.
+        // Lines are rendered in parallel, a chunk of results per task.
         const CHUNK: usize = 2048;
         let rendered: Vec<String> = if table {
             let _ = writeln!(
@@ -326,20 +334,21 @@ impl ApplyReport {
                 })
                 .collect()
         };
-        out.reserve(rendered.iter().map(String::len).sum::<usize>() + 128);
-        for part in &rendered {
-            out.push_str(part);
-        }
+        let mut parts = Vec::with_capacity(rendered.len() + 2);
+        parts.push(out);
+        parts.extend(rendered);
+        let mut tail = String::new();
         if table {
-            out.push('\n');
+            tail.push('\n');
         }
         let s = &self.summary;
         let _ = writeln!(
-            out,
+            tail,
             "pass: {}, fail: {}, warn: {}, error: {}, skip: {}",
             s.pass, s.fail, s.warn, s.error, s.skip
         );
-        out
+        parts.push(tail);
+        parts
     }
 }
 
@@ -520,6 +529,21 @@ mod tests {
         assert!(table.contains("\n4097 policy-1 "));
         assert!(table.contains("\n5000 policy-1 "));
         assert_eq!(table.matches("Deployment/ns-").count(), 3333);
+    }
+
+    #[test]
+    fn text_parts_are_whole_lines_that_make_the_text() {
+        for n in [0, 1, 5000] {
+            let report = report_of(n);
+            for table in [false, true] {
+                let parts = report.text_parts(table);
+                assert!(parts.len() >= 2);
+                assert!(parts.iter().all(|p| p.is_empty() || p.ends_with('\n')));
+                assert!(parts[0].starts_with("Applying 3 policy rule(s)"));
+                assert!(parts.last().unwrap().contains("pass: "));
+                assert_eq!(parts.concat(), report.text(table));
+            }
+        }
     }
 
     #[test]

@@ -210,6 +210,26 @@ fn read_one(path: &PathBuf) -> anyhow::Result<Value> {
         .unwrap_or(Value::Null))
 }
 
+/// The text report, escaped for the terminal: its parts are escaped in parallel and written
+/// in order. A part is whole lines and escaping works line by line, so this writes what
+/// escaping the whole text would, without holding the text (tens of megabytes) twice.
+fn write_text_report(
+    report: &apply::ApplyReport,
+    table: bool,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    let parts = report.text_parts(table);
+    let safe: Vec<_> = parts
+        .par_iter()
+        .map(|part| crate::term::safe_lines(part))
+        .collect();
+    for part in &safe {
+        out.write_all(part.as_bytes())?;
+    }
+    Ok(())
+}
+
 fn apply(a: ApplyArgs, _global: &Global) -> anyhow::Result<u8> {
     let format = a.format.to_ascii_lowercase();
     if format != "text" && format != "json" && format != "yaml" {
@@ -265,7 +285,11 @@ fn apply(a: ApplyArgs, _global: &Global) -> anyhow::Result<u8> {
             "{}",
             homelab_report::yaml::to_string(&report.policy_report())
         ),
-        _ => print!("{}", crate::term::safe_lines(&report.text(a.table))),
+        _ => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write_text_report(&report, a.table, &mut out)?;
+            out.flush()?;
+        }
     }
     Ok(if report.failed() {
         EXIT_FINDINGS
@@ -357,4 +381,59 @@ fn test(t: TestArgs) -> anyhow::Result<u8> {
     } else {
         EXIT_OK
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use homelab_policy::apply::{ApplyReport, ApplyResult};
+    use homelab_policy::response::Status;
+
+    #[test]
+    fn text_report_is_written_as_the_escaped_whole_text() {
+        let messages = [
+            "plain",
+            "::error title=x::y",
+            "two\n  ::warning::lines",
+            "see ##[error]x",
+            "bell \u{7} and escape \u{1b}[2J",
+            "tab\tand \u{202e}right-to-left",
+        ];
+        let mut report = ApplyReport {
+            rule_count: 1,
+            resource_count: 6000,
+            ..ApplyReport::default()
+        };
+        for i in 0..6000 {
+            let status = if i % 7 == 0 {
+                Status::Pass
+            } else {
+                Status::Fail
+            };
+            if status == Status::Fail {
+                report.summary.fail += 1;
+            } else {
+                report.summary.pass += 1;
+            }
+            report.results.push(ApplyResult {
+                policy: format!("p-{}", i % 5),
+                rule: "r".into(),
+                status,
+                message: messages[i % messages.len()].into(),
+                api_version: "v1".into(),
+                kind: "Pod".into(),
+                namespace: String::new(),
+                name: format!("pod-{i}"),
+            });
+        }
+        for table in [false, true] {
+            let mut written = Vec::new();
+            write_text_report(&report, table, &mut written).unwrap();
+            let written = String::from_utf8(written).unwrap();
+            assert_eq!(written, crate::term::safe_lines(&report.text(table)));
+            assert!(written.contains("\n  \\::warning::lines"));
+            assert!(written.contains("#\\#[error]x"));
+            assert!(!written.contains('\u{1b}'));
+        }
+    }
 }
