@@ -57,23 +57,28 @@ const MAX_VIOLATIONS: usize = 100;
 /// Values nested deeper than this are not descended into (the loader bounds depth too).
 const MAX_DEPTH: usize = 512;
 
-pub fn validate(schema: &Compiled, value: &Value) -> Vec<Violation> {
+/// Validates `value`. With `null_is_absent`, an explicit `null` on a declared property is
+/// read as the API server reads it: left out (built-in types decode it to their zero value,
+/// CRD schemas prune it), so a null optional field passes and a null required field is
+/// missing. Without it, `null` is judged as a value, as kubeconform does.
+pub fn validate(schema: &Compiled, value: &Value, null_is_absent: bool) -> Vec<Violation> {
     if schema.has_defaults && needs_defaults(schema, schema.root, value, 0) {
         // The API server defaults an object before validating it; do the same on a copy
         // (only when some default applies: most objects are validated as they are).
         let mut defaulted = value.clone();
         apply_defaults(schema, schema.root, &mut defaulted, 0);
-        return walk(schema, &defaulted);
+        return walk(schema, &defaulted, null_is_absent);
     }
-    walk(schema, value)
+    walk(schema, value, null_is_absent)
 }
 
-fn walk(schema: &Compiled, value: &Value) -> Vec<Violation> {
+fn walk(schema: &Compiled, value: &Value, null_is_absent: bool) -> Vec<Violation> {
     let mut v = Walker {
         schema,
         path: Vec::with_capacity(16),
         out: Vec::new(),
         cel_budget: crate::cel::OBJECT_COST_LIMIT,
+        null_is_absent,
     };
     v.check(schema.root, value);
     v.out.truncate(MAX_VIOLATIONS);
@@ -163,6 +168,7 @@ fn matches(schema: &Compiled, id: NodeId, value: &Value) -> bool {
         path: Vec::new(),
         out: Vec::new(),
         cel_budget: 0,
+        null_is_absent: false,
     };
     v.check(id, value);
     v.out.is_empty()
@@ -174,6 +180,8 @@ struct Walker<'s, 'v> {
     out: Vec<Violation>,
     /// Estimated cost the CEL rules of this object may still spend.
     cel_budget: u64,
+    /// An explicit `null` on a declared property is the property left out (see [`validate`]).
+    null_is_absent: bool,
 }
 
 pub fn type_of(value: &Value) -> u8 {
@@ -395,14 +403,29 @@ impl<'s, 'v> Walker<'s, 'v> {
             return;
         };
         for name in rules.required.iter() {
-            if !map.contains_key(&**name) && self.out.len() < MAX_VIOLATIONS {
+            let null = match map.get(&**name) {
+                None => false,
+                Some(Value::Null) if self.null_is_absent => true,
+                Some(_) => continue,
+            };
+            if self.out.len() < MAX_VIOLATIONS {
                 let pointer = render(&self.path, None);
                 self.out.push(Violation {
                     missing: Some(render(&self.path, Some(name))),
                     pointer,
                     rule: "schema/required",
-                    message: format!("missing required field `{name}`"),
-                    help: Some(format!("add `{name}`")),
+                    message: if null {
+                        format!(
+                            "required field `{name}` is null: the API server reads it as missing"
+                        )
+                    } else {
+                        format!("missing required field `{name}`")
+                    },
+                    help: Some(if null {
+                        format!("give `{name}` a value")
+                    } else {
+                        format!("add `{name}`")
+                    }),
                 });
             }
         }
@@ -425,6 +448,11 @@ impl<'s, 'v> Walker<'s, 'v> {
             }
         }
         for (key, value) in map {
+            if self.null_is_absent && value.is_null() && rules.property(key).is_some() {
+                // Left out as far as the API server is concerned; a required one was
+                // reported above.
+                continue;
+            }
             self.path.push(Seg::Key(key));
             if let Some(sub) = rules.property(key) {
                 self.check(sub, value);

@@ -67,6 +67,10 @@ pub struct ValidatorOptions {
     /// ("not judged") instead of an error; a built-in group's unknown kind or version (a typo,
     /// a removed API) stays an error. `check`'s default; `validate` keeps kubeconform's error.
     pub custom_missing_is_note: bool,
+    /// Read an explicit `null` on a declared field as the API server does: the field left
+    /// out (a null optional field passes, a null required field is missing). `check`'s mode;
+    /// `validate` keeps kubeconform's verdict (`targetPort: null` fails IntOrString's oneOf).
+    pub null_is_absent: bool,
     /// kubeconform-style locations; empty = `["default"]`.
     pub schema_locations: Vec<String>,
     /// CRD manifests (files or folders) to take schemas from.
@@ -87,6 +91,7 @@ impl Default for ValidatorOptions {
             strict: true,
             ignore_missing: false,
             custom_missing_is_note: false,
+            null_is_absent: false,
             schema_locations: Vec::new(),
             crd_paths: Vec::new(),
             skip_kinds: Vec::new(),
@@ -342,7 +347,7 @@ impl Validator {
         }
         match self.lookup(api_version, kind) {
             Lookup::Found(schema) => {
-                let violations = engine::validate(&schema, value);
+                let violations = engine::validate(&schema, value, self.opts.null_is_absent);
                 let status = if violations.is_empty() {
                     Validity::Valid
                 } else {

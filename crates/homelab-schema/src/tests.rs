@@ -1,7 +1,7 @@
 //! Unit tests of the validator: each keyword, strictness, CRD conversion, registry and
 //! positions.
 
-use crate::engine::validate;
+use crate::engine::validate as validate_as;
 use crate::ir::{Compiled, Compiler, Dialect, DocumentResolver};
 use crate::*;
 use serde_json::{json, Value};
@@ -12,6 +12,11 @@ fn compile(schema: &Value, dialect: Dialect) -> Compiled {
         others: &[],
     };
     Compiler::new(&r, dialect).compile(schema, None).unwrap()
+}
+
+/// kubeconform's reading (an explicit `null` is a value).
+fn validate(c: &Compiled, value: &Value) -> Vec<crate::engine::Violation> {
+    validate_as(c, value, false)
 }
 
 fn errors(schema: Value, value: Value) -> Vec<(String, &'static str)> {
@@ -141,6 +146,42 @@ fn refs_and_combinators() {
     bad(s.clone(), json!({"any": 1}), "/any", "schema/any-of");
     bad(s.clone(), json!({"all": 9}), "/all", "schema/maximum");
     bad(s, json!({"not": "x"}), "/not", "schema/not");
+}
+
+#[test]
+fn null_is_absent_reads_null_as_the_api_server_does() {
+    let s = json!({
+        "$defs": {"ios": {"oneOf": [{"type": ["string", "null"]}, {"type": ["integer", "null"]}]}},
+        "type": "object",
+        "required": ["name"],
+        "properties": {"targetPort": {"$ref": "#/$defs/ios"},
+                       "name": {"type": "string"},
+                       "replicas": {"type": "integer"}},
+        "additionalProperties": false
+    });
+    let c = compile(&s, Dialect::JsonSchema { strict: true });
+    let read = |value: Value| -> Vec<(String, &'static str, String)> {
+        validate_as(&c, &value, true)
+            .into_iter()
+            .map(|v| (v.missing.unwrap_or(v.pointer), v.rule, v.message))
+            .collect()
+    };
+    // An optional null is left out: neither IntOrString's oneOf nor a type error.
+    assert!(read(json!({"name": "web", "targetPort": null, "replicas": null})).is_empty());
+    // A required null is missing, and says why.
+    let v = read(json!({"name": null}));
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!((v[0].0.as_str(), v[0].1), ("/name", "schema/required"));
+    assert!(v[0].2.contains("is null"), "{}", v[0].2);
+    // An unknown field stays unknown, null or not; other values are judged as before.
+    let v = read(json!({"name": "web", "nmae": null, "replicas": "two"}));
+    let rules: Vec<&str> = v.iter().map(|v| v.1).collect();
+    assert_eq!(rules, ["schema/unknown-field", "schema/type"], "{v:?}");
+    // kubeconform's reading is unchanged.
+    assert_eq!(
+        validate(&c, &json!({"name": "web", "targetPort": null}))[0].rule,
+        "schema/one-of"
+    );
 }
 
 #[test]

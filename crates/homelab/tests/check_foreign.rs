@@ -827,3 +827,51 @@ fn applications_of_the_same_name_in_overlays_of_different_clusters_are_not_dupli
         "{notes:?}"
     );
 }
+
+/// The API server reads an explicit `null` as a field left out (`targetPort: null` becomes the
+/// port): `check` finds nothing there, while a null required field is missing; `validate` keeps
+/// kubeconform's verdict (null matches both branches of IntOrString's `oneOf`).
+#[test]
+fn null_fields_are_read_as_the_api_server_reads_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "service.yaml",
+        "apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+    - name: http
+      port: 80
+      targetPort: null
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: broken
+spec:
+  ports:
+    - name: http
+      port: null
+",
+    );
+    let problems = problems(&check(tmp.path()));
+    let schema: Vec<_> = problems
+        .iter()
+        .filter(|(r, _, _)| r.starts_with("schema/"))
+        .collect();
+    assert_eq!(schema.len(), 1, "{problems:#?}");
+    assert_eq!(schema[0].0, "schema/required", "{problems:#?}");
+    assert!(schema[0].2.contains("`port` is null"), "{problems:#?}");
+
+    let out = check_common::homelab()
+        .args(["validate", "-strict", "-output", "json"])
+        .arg(tmp.path().join("service.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("targetPort"), "{text}");
+}

@@ -130,6 +130,8 @@ pub fn run_lint(args: LintArgs, global: &Global) -> anyhow::Result<u8> {
     );
     let validator = homelab_schema::Validator::new(homelab_schema::ValidatorOptions {
         kubernetes_version: config.kubernetes_version.clone(),
+        // A rendered chart is applied by the API server, which reads `null` as left out.
+        null_is_absent: true,
         ..Default::default()
     })?;
     validator.add_crds_from(&rendered.documents);

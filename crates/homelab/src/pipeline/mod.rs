@@ -113,6 +113,8 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
                 kubernetes_version,
                 ignore_missing: options.ignore_missing_schemas,
                 custom_missing_is_note: !options.strict,
+                // Judge what the API server will apply: `targetPort: null` is left out.
+                null_is_absent: true,
                 schema_locations: options.schema_locations.clone(),
                 crd_paths: options.crd_paths.clone(),
                 ..Default::default()
