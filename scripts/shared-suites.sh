@@ -8,7 +8,7 @@
 # CONFORMANCE_MIN results (default 3911 of 3912); SealedSecrets interop all vectors pass;
 # corpus suites: no crash and no timeout on any corpus.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 if [ ! -d ../shared ]; then
   echo "../shared not found: skipping the shared suites"
   exit 0
@@ -35,6 +35,8 @@ run "SealedSecrets interop" 600 scripts/interop-seal.sh
 run "SOPS interop" 300 scripts/interop-sops.sh
 run "Helm charts: values lines on real charts (../shared/charts)" 600 scripts/charts-shared.sh values
 run "Helm charts: default repository, 0 findings (../shared/charts)" 600 scripts/charts-shared.sh default
+run "fast YAML scanner reads every YAML file of ../shared as saphyr-parser does" 600 \
+  env HOMELAB_FAST_YAML_DIR="$(cd ../shared && pwd)" cargo test -q -p homelab-manifest --lib -- fast::tests::agrees_on_a_folder
 run "simulate + verify of the default repository followed to the README's last step, 0 not met (../shared/charts)" 600 scripts/simulate-verify.sh
 if [ ${#failed[@]} -gt 0 ]; then
   echo "shared suites FAILED: ${failed[*]}"
