@@ -95,6 +95,18 @@ impl Index {
         Index { files }
     }
 
+    /// The documents of `files`, in input order.
+    fn documents_of(&self, files: &BTreeSet<PathBuf>) -> Vec<usize> {
+        let mut out: Vec<usize> = files
+            .iter()
+            .filter_map(|f| self.files.get(f))
+            .flatten()
+            .copied()
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     fn kustomization_in(&self, dir: &Path) -> Option<usize> {
         ["kustomization.yaml", "kustomization.yml", "Kustomization"]
             .iter()
@@ -368,10 +380,10 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
                 .get("targetNamespace")
                 .and_then(Value::as_str)
                 .map(str::to_string);
-            for doc in docs.iter_mut() {
-                if !files.contains(&file_of(doc)) {
-                    continue;
-                }
+            // Only the documents of those files (the index has them): a pass over every
+            // document per Flux Kustomization would be quadratic in large repositories.
+            for i in index.documents_of(&files) {
+                let doc = &mut docs[i];
                 if let Some(ns) = &target {
                     set_namespace(doc, ns);
                 }
@@ -518,8 +530,9 @@ fn apply_flux_patches(docs: &mut [Document], index: &Index, root: &Path, k: usiz
     }
     let files = flux_files(docs, index, root, &docs[k]);
     let mut changed = false;
-    for (i, doc) in docs.iter_mut().enumerate() {
-        if i == k || doc.class != Class::Object || !files.contains(&file_of(doc)) {
+    for i in index.documents_of(&files) {
+        let doc = &mut docs[i];
+        if i == k || doc.class != Class::Object {
             continue;
         }
         for (target, patch) in &patches {

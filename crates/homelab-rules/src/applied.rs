@@ -617,6 +617,10 @@ fn unresolved_engine_paths(graph: &Graph) -> Vec<String> {
             }
         }
     }
+    // Each distinct path once: it is matched against every file of the repository, and
+    // copies of one Kustomization (one per cluster) would make that quadratic.
+    out.sort();
+    out.dedup();
     out
 }
 
