@@ -14,15 +14,7 @@ use homelab_diagnostics::{Diagnostic, Location, Severity};
 use homelab_manifest::{Class, Document, Source};
 use std::sync::Arc;
 
-/// A Flux release `major.minor`.
-type Release = (u32, u32);
-
-fn parse_release(text: &str) -> Option<Release> {
-    let mut parts = text.trim().trim_start_matches('v').split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
-}
+use super::operator_release::{note_served_by_older_release, parse_release, Release};
 
 /// The Flux release of the catalog: Flux 2.N ships kustomize-controller 1.N.
 fn catalog_release() -> Option<Release> {
@@ -109,14 +101,16 @@ pub(crate) fn accept_older_flux_versions(
             .strip_prefix("could not find schema for ")
             .unwrap_or("")
             .to_string();
-        d.severity = Severity::Note;
-        d.message = format!(
-            "not judged: {what} is not served by the Flux release the catalog carries, but the repository installs an older Flux ({tag}) that serves it"
+        note_served_by_older_release(
+            d,
+            format!(
+                "not judged: {what} is not served by the Flux release the catalog carries, but the repository installs an older Flux ({tag}) that serves it"
+            ),
+            format!(
+                "nothing to fix for Flux {tag}; before upgrading Flux, move to the API versions it serves (`flux migrate`)"
+            ),
+            &fact,
         );
-        d.help = Some(format!(
-            "nothing to fix for Flux {tag}; before upgrading Flux, move to the API versions it serves (`flux migrate`)"
-        ));
-        *d = d.clone().relying_on([fact.clone()]);
     }
 }
 

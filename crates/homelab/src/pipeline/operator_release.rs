@@ -42,9 +42,10 @@ const OPERATORS: &[Operator] = &[
 ];
 
 /// A release `major.minor`.
-type Release = (u32, u32);
+pub(super) type Release = (u32, u32);
 
-fn parse_release(text: &str) -> Option<Release> {
+/// `major.minor` of a version, tag or chart constraint (`v1.6.3`, `0.9.x`); `None` for a range.
+pub(super) fn parse_release(text: &str) -> Option<Release> {
     let mut parts = text.trim().trim_start_matches('v').split('.');
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.trim_end_matches(['x', '*']).parse().ok()?;
@@ -170,18 +171,34 @@ pub(crate) fn accept_older_operator_versions(
                 .strip_prefix("could not find schema for ")
                 .unwrap_or("")
                 .to_string();
-            d.severity = Severity::Note;
-            d.message = format!(
-                "not judged: {what} is not served by the {} release the catalog carries ({catalog_version}), but the repository installs an older one ({tag}) that serves it",
-                operator.chart
+            note_served_by_older_release(
+                d,
+                format!(
+                    "not judged: {what} is not served by the {} release the catalog carries ({catalog_version}), but the repository installs an older one ({tag}) that serves it",
+                    operator.chart
+                ),
+                format!(
+                    "nothing to fix for {} {tag}; before upgrading it, move to the API versions the new release serves",
+                    operator.chart
+                ),
+                &fact,
             );
-            d.help = Some(format!(
-                "nothing to fix for {} {tag}; before upgrading it, move to the API versions the new release serves",
-                operator.chart
-            ));
-            *d = d.clone().relying_on([fact.clone()]);
         }
     }
+}
+
+/// A `schema/missing` error on an API version that the older release the repository
+/// installs serves: a note that says so, relying on `fact` (where the repository installs it).
+pub(super) fn note_served_by_older_release(
+    d: &mut Diagnostic,
+    message: String,
+    help: String,
+    fact: &str,
+) {
+    d.severity = Severity::Note;
+    d.message = message;
+    d.help = Some(help);
+    *d = d.clone().relying_on([fact.to_string()]);
 }
 
 #[cfg(test)]
