@@ -856,7 +856,8 @@ pub fn top_builds(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
         // A kustomization names its cycle (the Argo CD installation that syncs it); a
         // cycle of other files alone (a root Application in the folder it deploys) is left
         // out, and what it reaches counts as applied together with everything.
-        if !is_top || !(is_kustomization_file(top) || !predecessors.contains_key(top)) {
+        let cycle_of_other_files = !is_kustomization_file(top) && predecessors.contains_key(top);
+        if !is_top || cycle_of_other_files {
             continue;
         }
         for file in reached {
