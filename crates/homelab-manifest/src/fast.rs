@@ -4,8 +4,8 @@
 //! it accepts: block mappings and sequences, plain scalars (folded across lines), single- and
 //! double-quoted scalars (folded across lines), literal and folded block scalars, flow
 //! sequences and mappings of scalars and nested flow collections (on one line or several),
-//! comments and `---` document markers. Plain scalars are slices of the text (no allocation
-//! per scalar or key).
+//! anchors and aliases (names of ASCII letters, digits, `_` and `-`), comments and `---`
+//! document markers. Plain scalars are slices of the text (no allocation per scalar or key).
 //!
 //! Inside a flow collection, lines may start at any column, as go-yaml (which kubectl,
 //! kustomize, Flux and Argo CD use) reads them: a `]` at the indentation of its key is common
@@ -13,8 +13,8 @@
 //! text that `saphyr-parser` rejects; its events are then those `saphyr-parser` gives for the
 //! same text with those lines indented further.
 //!
-//! Anything else (anchors, aliases, tags, explicit keys, single-pair mappings in flow
-//! sequences, tabs, carriage returns, directives, `...`, scalar documents, syntax errors)
+//! Anything else (tags, anchored keys or empty nodes, explicit keys, single-pair mappings in
+//! flow sequences, tabs, carriage returns, directives, `...`, scalar documents, syntax errors)
 //! makes it give up with [`Bail`]: the caller then parses the whole text with
 //! `saphyr-parser`, which also reports every error. Giving up is always safe; accepting a text
 //! that go-yaml and `saphyr-parser` read differently, or that both reject, is the only way to
@@ -22,6 +22,7 @@
 
 use saphyr_parser::{Event, Marker, ScalarStyle, Span};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// The text is outside the subset this scanner reads.
 #[derive(Debug)]
@@ -60,6 +61,10 @@ pub(crate) struct Scanner<'a> {
     ended: bool,
     /// How many flow collections are open at the current position.
     flow_depth: usize,
+    /// The anchors seen so far, with their ids. Like saphyr-parser's event iterator, ids count
+    /// from 1 over the whole stream and names stay known across documents.
+    anchors: HashMap<&'a str, usize>,
+    anchor_count: usize,
     /// The lines that start inside a flow collection (the differential tests indent them).
     #[cfg(test)]
     flow_lines: Vec<usize>,
@@ -79,6 +84,23 @@ enum Lines {
 
 fn span(mark: Marker) -> Span {
     Span::new(mark, mark)
+}
+
+/// Gives the node whose first event is `out[at]` its anchor, if any: its id, and the anchor's
+/// position, where saphyr-parser places an anchored node.
+fn anchored(out: &mut Events<'_>, at: usize, anchor: Option<(usize, Marker)>) -> Step {
+    let Some((id, mark)) = anchor else {
+        return Ok(());
+    };
+    let (event, place) = out.get_mut(at).ok_or(Bail)?;
+    match event {
+        Event::Scalar(_, _, anchor_id, _)
+        | Event::SequenceStart(anchor_id, _)
+        | Event::MappingStart(anchor_id, _) => *anchor_id = id,
+        _ => return Err(Bail),
+    }
+    *place = span(mark);
+    Ok(())
 }
 
 fn empty_scalar<'a>() -> Event<'a> {
@@ -124,6 +146,8 @@ impl<'a> Scanner<'a> {
             started: false,
             ended: false,
             flow_depth: 0,
+            anchors: HashMap::new(),
+            anchor_count: 0,
             #[cfg(test)]
             flow_lines: Vec::new(),
         })
@@ -326,6 +350,8 @@ impl<'a> Scanner<'a> {
             // saphyr-parser places an empty value at its `:`.
             let colon = Marker::new(self.pos - 1, self.line, self.col_of(self.pos - 1));
             self.skip_spaces();
+            let anchor = self.anchor(false)?;
+            let value = out.len();
             if matches!(self.peek(), None | Some(b'\n' | b'#')) {
                 self.finish_line()?;
                 match self.content_indent() {
@@ -333,11 +359,16 @@ impl<'a> Scanner<'a> {
                     Some(indent) if indent == col && self.at_entry() => {
                         self.sequence(true, out, depth + 1)?;
                     }
+                    // An anchored empty value: left to the full parser.
+                    _ if anchor.is_some() => return Err(Bail),
                     _ => out.push((empty_scalar(), span(colon))),
                 }
+            } else if anchor.is_some() && self.key_here() {
+                return Err(Bail);
             } else {
                 self.inline_value(col, out)?;
             }
+            anchored(out, value, anchor)?;
             match self.content_indent() {
                 Some(indent) if indent == col && !self.at_entry() => {}
                 Some(indent) if indent > col => return Err(Bail),
@@ -362,6 +393,9 @@ impl<'a> Scanner<'a> {
         loop {
             self.pos += 1;
             self.skip_spaces();
+            let entry = self.mark();
+            let anchor = self.anchor(false)?;
+            let value = out.len();
             let inline = !matches!(self.peek(), None | Some(b'\n' | b'#'));
             // Without an entry on its line, saphyr-parser places what follows the `-` at the
             // end of that line.
@@ -373,24 +407,36 @@ impl<'a> Scanner<'a> {
             };
             if indentless && first_entry && inline {
                 // saphyr-parser starts an indentless sequence where its first entry starts.
-                out[start].1 = span(self.mark());
+                out[start].1 = span(entry);
                 first_entry = false;
             }
             if !inline {
                 self.finish_line()?;
                 match self.content_indent() {
                     Some(indent) if indent > col => self.node(col, out, depth + 1)?,
+                    // An anchored empty entry: left to the full parser.
+                    _ if anchor.is_some() => return Err(Bail),
                     _ => out.push((empty_scalar(), span(end_of_dash_line))),
                 }
             } else if self.at_entry() {
                 return Err(Bail);
             } else if self.key_here() {
+                if anchor.is_some() {
+                    // `- &a key: value`: left to the full parser.
+                    return Err(Bail);
+                }
                 self.mapping(out, depth + 1)?;
             } else {
                 self.inline_value(col, out)?;
             }
+            anchored(out, value, anchor)?;
             if indentless && first_entry {
-                out[start].1 = span(end_of_dash_line);
+                // Or where its anchor is.
+                out[start].1 = span(if anchor.is_some() {
+                    entry
+                } else {
+                    end_of_dash_line
+                });
                 first_entry = false;
             }
             match self.content_indent() {
@@ -536,6 +582,10 @@ impl<'a> Scanner<'a> {
                 self.flow_collection(out, 0)?;
                 self.finish_line()
             }
+            b'*' => {
+                self.alias(out)?;
+                self.finish_line()
+            }
             b if plain_start(b, self.peek_at(1)) => {
                 let (start, end, stop) = self.plain_extent();
                 if !matches!(stop, Stop::Eol | Stop::Comment) {
@@ -553,6 +603,61 @@ impl<'a> Scanner<'a> {
             }
             _ => Err(Bail),
         }
+    }
+
+    /// The name of an anchor or alias whose `&` or `*` is at the current position: the
+    /// characters both go-yaml and saphyr-parser take for a name (ASCII letters, digits, `_`,
+    /// `-`), followed by a blank, the end of the line or (in a flow collection) `,`, `]`, `}`.
+    fn anchor_name(&self) -> Result<&'a str, Bail> {
+        let start = self.pos + 1;
+        let end = self.bytes[start..]
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+            .map_or(self.bytes.len(), |i| start + i);
+        let follows = match self.bytes.get(end) {
+            None | Some(b' ' | b'\n') => true,
+            Some(b',' | b']' | b'}') => self.flow_depth > 0,
+            Some(_) => false,
+        };
+        if end == start || !follows {
+            return Err(Bail);
+        }
+        Ok(&self.text[start..end])
+    }
+
+    /// An anchor at the current position, registered, followed by blanks and then the node
+    /// it names on the same line (in a flow collection) or on the same or the next lines.
+    /// `None` without an anchor.
+    fn anchor(&mut self, flow: bool) -> Result<Option<(usize, Marker)>, Bail> {
+        if self.peek() != Some(b'&') {
+            return Ok(None);
+        }
+        let mark = self.mark();
+        let name = self.anchor_name()?;
+        self.pos += 1 + name.len();
+        self.skip_spaces();
+        let next_line = matches!(self.peek(), None | Some(b'\n'));
+        // Another property, a comment or an empty node: left to the full parser.
+        if matches!(
+            self.peek(),
+            Some(b'&' | b'!' | b'*' | b'#' | b',' | b']' | b'}')
+        ) || (flow && next_line)
+        {
+            return Err(Bail);
+        }
+        self.anchor_count += 1;
+        self.anchors.insert(name, self.anchor_count);
+        Ok(Some((self.anchor_count, mark)))
+    }
+
+    /// An alias at the current position, of an anchor seen before.
+    fn alias(&mut self, out: &mut Events<'a>) -> Step {
+        let mark = self.mark();
+        let name = self.anchor_name()?;
+        let id = *self.anchors.get(name).ok_or(Bail)?;
+        out.push((Event::Alias(id), span(mark)));
+        self.pos += 1 + name.len();
+        Ok(())
     }
 
     /// A flow sequence or mapping whose `[` or `{` is at the current position, `depth` levels
@@ -684,6 +789,13 @@ impl<'a> Scanner<'a> {
         let mark = self.mark();
         match self.peek().ok_or(Bail)? {
             b'[' | b'{' => self.flow_collection(out, depth + 1),
+            b'&' => {
+                let anchor = self.anchor(true)?;
+                let value = out.len();
+                self.flow_node(out, depth)?;
+                anchored(out, value, anchor)
+            }
+            b'*' => self.alias(out),
             b'\'' | b'"' => {
                 let (text, style) = self.quoted(Lines::Flow)?;
                 out.push((Event::Scalar(text, style, 0, None), span(mark)));
@@ -1380,6 +1492,23 @@ mod tests {
             "a:\n- [x,\n  ]\n",
             "- k: [1]\n  l: {m: [2, {n: o}]}\n",
             "a: [  ]\nb: {  }\n",
+            // Anchors and aliases.
+            "a: &x 1\nb: *x\n",
+            "a: &x\n  k: v\nb: *x\n",
+            "base: &base\n  k: v\nderived:\n  <<: *base\n  l: w\n",
+            "- &a x\n- *a\n",
+            "a:\n- &a x\n- *a\n",
+            "a: &s\n- x\nb: *s\n",
+            "a: &x |\n  text\nb: *x\n",
+            "a: &x 'q'\nb: [*x, &y z, *y]\nc: {k: *y, l: &w [1], m: *w}\n",
+            "a: &x 1\n---\nb: *x\n",
+            "a: &x 1\nb: &x 2\nc: *x\n",
+            "a: &x\n  b: &y 1\n  c: *y\nd: *x\n",
+            "- &a\n  k: v\n- *a\n",
+            "a: &x one\n  two\nb: *x\n",
+            "a: &x_1-b   [1, 2]\nb: *x_1-b # c\n",
+            "a:\n- &a\n  - x\n- *a\n",
+            "a: &x {}\nb: *x",
         ];
         let wrong: Vec<String> = texts.into_iter().filter_map(differences).collect();
         assert!(wrong.is_empty(), "{wrong:#?}");
@@ -1388,9 +1517,21 @@ mod tests {
     #[test]
     fn gives_up_outside_its_subset() {
         for text in [
-            "a: &x 1\nb: *x\n",
             "a: !!str 1\n",
-            "a: [&x 1]\n",
+            "a: &x\nb: 1\n",
+            "a: &x",
+            "- &a k: v\n",
+            "&a k: v\n",
+            "a: &x !!str 1\n",
+            "a: *x\n",
+            "a: &x # c\n  b: 1\n",
+            "a: &x.y 1\nb: *x.y\n",
+            "a: &x 1\n*x : 1\n",
+            "a: &x 1\nb: *x:\n",
+            "a: &x &y 1\n",
+            "a: [&x]\n",
+            "a: [&x\n  1]\n",
+            "a: &é 1\n",
             "a: [*x]\n",
             "a: [!!str 1]\n",
             "a: [x: y]\n",
@@ -1613,6 +1754,26 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Block texts with anchors and aliases: whatever this scanner reads, it reads like
+        /// saphyr-parser (ids, and the positions of anchored nodes).
+        #[test]
+        fn never_reads_anchors_differently(lines in proptest::collection::vec(
+            (0usize..4, proptest::sample::select(vec![
+                "k: &a v", "l: &b", "- &a x", "- &b", "m: *a", "- *b", "<<: *a", "n: &a [x, *b]",
+                "o: {p: *a, q: &b r}", "k:", "- k: v", "k: v", "- x", "k: &a |", "  text", "&a k: v",
+                "k: *c", "k: &a 'q'", "---", "- &c", "k: &b\n- y", "k: &a x y", "- *a # c",
+            ])),
+            0..10,
+        )) {
+            let text: String = lines
+                .iter()
+                .map(|(indent, line)| format!("{}{line}\n", " ".repeat(indent * 2)))
+                .collect();
+            proptest::prop_assert_ne!(agrees(&text), Some(false), "{:?}: {:?}", text, differences(&text));
+        }
+    }
+
+    proptest::proptest! {
         /// Texts made of YAML's structural characters: whatever this scanner reads, it reads
         /// like saphyr-parser.
         #[test]
@@ -1621,7 +1782,7 @@ mod tests {
                 " ", "  ", "\n", "\n  ", "\n- ", "a", "b1", "k: ", ":", "- ", "-", "#", " #c",
                 "'", "''", "\"", "\\", "\\n", "|", "|-", ">", "+", "2", "[]", "{}", "[", "é",
                 "---", "---\n", "~", "null", "0x1", "]", "{", "}", ",", ", ", "[a, 'b']",
-                "{k: v}", "[\n", "\n]",
+                "{k: v}", "[\n", "\n]", "&a ", "*a", "&b ", "*b", "&a\n",
             ]),
             0..40,
         )) {
@@ -1640,7 +1801,8 @@ mod tests {
                 "k: 'a", "b'", "k: \"a", "b\"", "text", "more text", "# c", "", "---", "k: []",
                 "- |", "  x", "k: v # c", "k: é", "'q': 1", "k: 'a''b'", "k: \"\\t\"", "...",
                 "- - x", "k: v: w", "k:  ", "x:y", "-x", "k: [a, b]", "k: [", "]", "a,", "],",
-                "k: {x: 1", "}", "- [x,", "\"q\",", "k: {", "l: m,",
+                "k: {x: 1", "}", "- [x,", "\"q\",", "k: {", "l: m,", "k: &a v", "- &a x",
+                "k: *a", "- *a", "k: &a", "<<: *a", "- &a", "k: &b [*a]", "- &a k: v",
             ])),
             0..14,
         )) {
