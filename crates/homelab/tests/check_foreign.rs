@@ -448,6 +448,17 @@ fn custom_kinds_without_a_schema_are_not_judged() {
         "gateway.yaml",
         "apiVersion: gateway.networking.k8s.io/v1\nkind: Gatewy\nmetadata: {name: g}\n",
     );
+    // Argo Rollouts shares `argoproj.io` with Argo CD (in the catalog): a project of its own.
+    write(
+        root,
+        "rollout.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec: {replicas: 2}\n",
+    );
+    write(
+        root,
+        "application.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Aplication\nmetadata: {name: a}\n",
+    );
     let report = check(root);
     let missing = |report: &Value, severity: &str| -> Vec<String> {
         findings(report, severity)
@@ -458,19 +469,29 @@ fn custom_kinds_without_a_schema_are_not_judged() {
     };
     let mut errors = missing(&report, "error");
     errors.sort();
-    // A group the catalog knows (Gateway API) with an unknown kind is not "custom": a typo.
+    // A group the catalog knows (Gateway API, Argo CD) with a near miss of one of its kinds
+    // is not "custom": a typo.
     assert_eq!(
         errors,
-        vec!["gateway.yaml".to_string(), "typo.yaml".to_string()]
+        vec![
+            "application.yaml".to_string(),
+            "gateway.yaml".to_string(),
+            "typo.yaml".to_string()
+        ]
     );
     let notes = findings(&report, "note");
-    assert!(
-        notes.iter().any(|(r, f, m)| r == "schema/missing"
-            && f == "widget.yaml"
-            && m.contains("not judged")
-            && m.contains("widgets.example.com/v1 Widget")),
-        "{notes:#?}"
-    );
+    for (file, what) in [
+        ("widget.yaml", "widgets.example.com/v1 Widget"),
+        ("rollout.yaml", "argoproj.io/v1alpha1 Rollout"),
+    ] {
+        assert!(
+            notes.iter().any(|(r, f, m)| r == "schema/missing"
+                && f == file
+                && m.contains("not judged")
+                && m.contains(what)),
+            "{notes:#?}"
+        );
+    }
     let strict = check_with(root, &["--strict"]);
     let mut errors = missing(&strict, "error");
     errors.sort();
