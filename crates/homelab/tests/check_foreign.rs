@@ -1040,6 +1040,38 @@ fn with_roots_in_several_folders_an_application_nothing_deploys_is_a_note() {
     );
 }
 
+/// A catalog's Secret template holds placeholders to fill in, not credentials: a note. A
+/// well-known default password that works (`changeit`) stays an error.
+#[test]
+fn secrets_holding_placeholders_are_not_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "base/user-secrets.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: aws-user\n  namespace: ack-system\nstringData:\n  AWS_ACCESS_KEY_ID: UPDATE_AWS_ACCESS_KEY_ID\n  AWS_SECRET_ACCESS_KEY: __REPLACE_ME__\n",
+    );
+    write(
+        tmp.path(),
+        "base/keystore.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: keystore\n  namespace: broker\nstringData:\n  keyStorePath: /etc/keystore.jks\n  keyStorePassword: changeit\n",
+    );
+    let report = check(tmp.path());
+    let plain: Vec<(String, String, String)> = problems(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "secrets/plain-secret")
+        .collect();
+    assert_eq!(plain.len(), 1, "{plain:?}");
+    assert_eq!(plain[0].1, "keystore.yaml", "{plain:?}");
+    assert!(
+        findings(&report, "note")
+            .iter()
+            .any(|(rule, file, message)| rule == "secrets/plain-secret"
+                && file == "user-secrets.yaml"
+                && message.contains("none of them a credential")),
+        "{report}"
+    );
+}
+
 /// The API server reads an explicit `null` as a field left out (`targetPort: null` becomes the
 /// port): `check` finds nothing there, while a null required field is missing; `validate` keeps
 /// kubeconform's verdict (null matches both branches of IntOrString's `oneOf`).
