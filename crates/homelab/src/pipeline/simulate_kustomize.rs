@@ -18,6 +18,7 @@
 //! patches of `patchesJson6902`, replicas, images.
 
 use homelab_diagnostics::Location;
+use homelab_k8s::merge_keys::merge_key;
 use homelab_manifest::engines::{file_of, normalise};
 use homelab_manifest::{Class, Document};
 use serde_json::{Map, Value};
@@ -688,32 +689,6 @@ impl Selector {
     }
 }
 
-/// The key that identifies the items of a list in a strategic merge (built-in kinds).
-fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
-    Some(match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "volumes"
-        | "env"
-        | "imagePullSecrets"
-        | "resourceClaims" => "name",
-        "volumeMounts" => "mountPath",
-        "volumeDevices" => "devicePath",
-        "hostAliases" => "ip",
-        "topologySpreadConstraints" => "topologyKey",
-        "conditions" => "type",
-        "ports" => {
-            if items.iter().any(|i| i.get("containerPort").is_some()) {
-                "containerPort"
-            } else {
-                "port"
-            }
-        }
-        _ => return None,
-    })
-}
-
 /// Keys of a strategic-merge patch that are directives, not fields.
 fn is_directive(key: &str) -> bool {
     key.starts_with('$')
@@ -745,7 +720,7 @@ fn merge(target: &mut Value, patch: &Value, built_in: bool, field: &str, depth: 
     let (Value::Object(t), Value::Object(p)) = (&mut *target, patch) else {
         match (&mut *target, patch) {
             (Value::Array(t), Value::Array(p)) if built_in && depth < MAX_MERGE_DEPTH => {
-                if let Some(key) = merge_key(field, p).or_else(|| merge_key(field, t)) {
+                if let Some(key) = merge_key(field, p.iter().chain(t.iter())) {
                     merge_list(t, p, key, built_in, depth);
                     return;
                 }
@@ -1159,6 +1134,32 @@ mod tests {
             0,
         );
         assert_eq!(custom, json!({"spec": {"containers": [{"name": "b"}]}}));
+    }
+
+    #[test]
+    fn strategic_merge_merges_scheduling_gates_by_name_and_service_ports_by_port() {
+        // `schedulingGates` merge by `name` (PodSpec's patchMergeKey): a patch adds a gate.
+        let mut pod = json!({"spec": {"schedulingGates": [{"name": "a"}]}});
+        let patch = json!({"spec": {"schedulingGates": [{"name": "b"}]}});
+        merge(&mut pod, &patch, true, "", 0);
+        assert_eq!(
+            pod,
+            json!({"spec": {"schedulingGates": [{"name": "a"}, {"name": "b"}]}})
+        );
+        // A Service's ports merge by `port`.
+        let mut service = json!({"spec": {"ports": [
+            {"name": "http", "port": 80, "targetPort": 8080},
+            {"name": "https", "port": 443, "targetPort": 8443}
+        ]}});
+        let patch = json!({"spec": {"ports": [{"port": 443, "targetPort": 9443}]}});
+        merge(&mut service, &patch, true, "", 0);
+        assert_eq!(
+            service["spec"]["ports"],
+            json!([
+                {"name": "http", "port": 80, "targetPort": 8080},
+                {"name": "https", "port": 443, "targetPort": 9443}
+            ])
+        );
     }
 
     #[test]
