@@ -118,12 +118,47 @@ pub enum Error {
 /// Whether the group of `api_version` is one whose kinds we know: Kubernetes' own (an unknown
 /// kind or version there is a typo or a removed API) or a group of the embedded CRD catalog
 /// (an unknown kind or an unserved version of Flux, cert-manager, ... is a mistake too).
-fn known_group(api_version: &str) -> bool {
+/// Whether a missing schema is the object's fault rather than the catalog's limit: the group
+/// is the API server's own, or the catalog has this kind of the group at other versions (a
+/// version never served), or the kind is a likely misspelling of one of the group's kinds.
+/// Any other kind of a group the catalog knows is a kind the catalog does not carry (another
+/// project's kind in the same group, such as metallb-operator's `MetalLB` in `metallb.io`, or
+/// one a newer release adds): not judged, as for an unknown group.
+fn missing_is_a_fault(api_version: &str, kind: &str) -> bool {
     if bundle::get().is_ok_and(|b| b.is_builtin_group(api_version)) {
         return true;
     }
     let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    catalog::get().is_ok_and(|c| c.entries.iter().any(|e| e.group == group))
+    let Ok(catalog) = catalog::get() else {
+        return false;
+    };
+    let kinds: Vec<&str> = catalog
+        .entries
+        .iter()
+        .filter(|e| e.group == group)
+        .map(|e| e.kind.as_str())
+        .collect();
+    kinds.contains(&kind) || suggest::closest(kind, &kinds).is_some()
+}
+
+/// "prometheus-operator v0.93.0 serves ScrapeConfig as monitoring.coreos.com/v1alpha1" when
+/// the catalog has the kind of this group at other versions.
+fn catalog_versions(api_version: &str, kind: &str) -> Option<String> {
+    let group = api_version.rsplit_once('/').map(|(g, _)| g)?;
+    let catalog = catalog::get().ok()?;
+    let entry = catalog.entry(group, kind)?;
+    let versions: Vec<String> = entry
+        .versions
+        .iter()
+        .map(|v| format!("{group}/{}", v.name))
+        .collect();
+    let source = entry.source(catalog);
+    Some(format!(
+        "{} {} serves {kind} as {}",
+        source.name,
+        source.version,
+        versions.join(", ")
+    ))
 }
 
 /// Whether one object passed its schema, in kubeconform's categories.
@@ -380,9 +415,12 @@ impl Validator {
                         );
                     }
                 }
+                if let Some(served) = catalog_versions(api_version, kind) {
+                    help = format!("{served}; {help}");
+                }
                 if self.opts.custom_missing_is_note
                     && !self.opts.ignore_missing
-                    && !known_group(api_version)
+                    && !missing_is_a_fault(api_version, kind)
                 {
                     findings.push(Finding {
                         rule: "schema/missing",

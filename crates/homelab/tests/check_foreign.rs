@@ -545,6 +545,18 @@ fn custom_kinds_without_a_schema_are_not_judged() {
         "gateway.yaml",
         "apiVersion: gateway.networking.k8s.io/v1\nkind: Gatewy\nmetadata: {name: g}\n",
     );
+    // Another project's kind in a group the catalog knows (metallb-operator's).
+    write(
+        root,
+        "operator.yaml",
+        "apiVersion: metallb.io/v1beta1\nkind: MetalLB\nmetadata: {name: metallb, namespace: metallb-system}\n",
+    );
+    // A kind the catalog has, at a version no release served.
+    write(
+        root,
+        "scrape.yaml",
+        "apiVersion: monitoring.coreos.com/v1\nkind: ScrapeConfig\nmetadata: {name: s, namespace: m}\nspec: {}\n",
+    );
     let report = check(root);
     let missing = |report: &Value, severity: &str| -> Vec<String> {
         findings(report, severity)
@@ -555,12 +567,41 @@ fn custom_kinds_without_a_schema_are_not_judged() {
     };
     let mut errors = missing(&report, "error");
     errors.sort();
-    // A group the catalog knows (Gateway API) with an unknown kind is not "custom": a typo.
+    // A misspelt kind of a group the catalog knows (Gateway API) is not "custom": a typo; nor
+    // is a kind the catalog has at a version it is not served at.
     assert_eq!(
         errors,
-        vec!["gateway.yaml".to_string(), "typo.yaml".to_string()]
+        vec![
+            "gateway.yaml".to_string(),
+            "scrape.yaml".to_string(),
+            "typo.yaml".to_string()
+        ]
+    );
+    let scrape = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["location"]["file"]
+                .as_str()
+                .unwrap()
+                .ends_with("scrape.yaml")
+        })
+        .unwrap();
+    assert!(
+        scrape["help"]
+            .as_str()
+            .unwrap()
+            .contains("serves ScrapeConfig as monitoring.coreos.com/v1alpha1"),
+        "{scrape:#?}"
     );
     let notes = findings(&report, "note");
+    assert!(
+        notes.iter().any(|(r, f, m)| r == "schema/missing"
+            && f == "operator.yaml"
+            && m.contains("not judged")),
+        "{notes:#?}"
+    );
     assert!(
         notes.iter().any(|(r, f, m)| r == "schema/missing"
             && f == "widget.yaml"
