@@ -20,12 +20,11 @@
 use homelab_diagnostics::Location;
 use homelab_k8s::merge_keys::merge_key;
 use homelab_manifest::engines::{file_of, normalise};
+use homelab_manifest::kustomizations::{included, is_remote, Kustomizations};
 use homelab_manifest::{Class, Document};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-
-const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Nested kustomizations followed at most (deeper ones are an assumption).
 const MAX_DEPTH: usize = 64;
@@ -64,32 +63,9 @@ pub struct Kustomized {
     pub assumptions: BTreeSet<String>,
 }
 
-fn is_kustomization(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|f| KUSTOMIZATION_FILES.iter().any(|k| f == *k))
-}
-
-fn is_remote(entry: &str) -> bool {
-    entry.contains("://")
-        || entry.starts_with("git@")
-        || entry.contains("?ref=")
-        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
-            .iter()
-            .any(|host| entry.starts_with(host))
-}
-
-fn strings(v: Option<&Value>) -> Vec<&str> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect()
-}
-
 struct Builder<'d> {
     documents: &'d mut [Document],
-    /// Kustomization document by folder.
-    kustomizations: BTreeMap<PathBuf, usize>,
+    kustomizations: Kustomizations,
     /// Documents by file.
     files: HashMap<PathBuf, Vec<usize>>,
     /// The root whose build each file entered first.
@@ -101,26 +77,19 @@ struct Builder<'d> {
 
 /// Applies the transformers of every kustomization to the documents it builds.
 pub fn apply(documents: &mut [Document]) -> Kustomized {
-    let mut kustomizations = BTreeMap::new();
     let mut files: HashMap<PathBuf, Vec<usize>> = HashMap::new();
     for (i, doc) in documents.iter().enumerate() {
-        let file = file_of(doc);
-        if is_kustomization(&file) && doc.doc_index == 0 && doc.value.is_object() {
-            kustomizations
-                .entry(file.parent().unwrap_or(Path::new("")).to_path_buf())
-                .or_insert(i);
-        }
-        files.entry(file).or_default().push(i);
+        files.entry(file_of(doc)).or_default().push(i);
     }
     let mut builder = Builder {
+        kustomizations: Kustomizations::of(documents),
         documents,
-        kustomizations,
         files,
         built_by: HashMap::new(),
         former_names: HashMap::new(),
         out: Kustomized::default(),
     };
-    for root in builder.roots() {
+    for root in builder.kustomizations.roots(builder.documents) {
         let mut stack = Vec::new();
         builder.build(&root, &root, Vec::new(), &mut stack);
     }
@@ -128,38 +97,6 @@ pub fn apply(documents: &mut [Document]) -> Kustomized {
 }
 
 impl Builder<'_> {
-    /// The folders of kustomizations a kustomization includes.
-    fn children(&self, dir: &Path) -> Vec<PathBuf> {
-        let Some(&k) = self.kustomizations.get(dir) else {
-            return Vec::new();
-        };
-        let value = &self.documents[k].value;
-        ["resources", "bases", "components"]
-            .iter()
-            .flat_map(|f| strings(value.get(*f)))
-            .filter(|e| !is_remote(e))
-            .filter_map(|e| normalise(&dir.join(e)))
-            .filter(|p| self.kustomizations.contains_key(p))
-            .collect()
-    }
-
-    /// Kustomizations no other includes (components are never roots).
-    fn roots(&self) -> Vec<PathBuf> {
-        let included: BTreeSet<PathBuf> = self
-            .kustomizations
-            .keys()
-            .flat_map(|dir| self.children(dir))
-            .collect();
-        self.kustomizations
-            .iter()
-            .filter(|(dir, &k)| {
-                !included.contains(*dir)
-                    && self.documents[k].value.get("kind") != Some(&"Component".into())
-            })
-            .map(|(dir, _)| dir.clone())
-            .collect()
-    }
-
     fn assume(&mut self, text: String) {
         self.out.assumptions.insert(text);
     }
@@ -173,7 +110,7 @@ impl Builder<'_> {
         mut set: Vec<usize>,
         stack: &mut Vec<PathBuf>,
     ) -> Vec<usize> {
-        let Some(&k) = self.kustomizations.get(dir) else {
+        let Some(k) = self.kustomizations.get(dir) else {
             return set;
         };
         let file = file_of(&self.documents[k]);
@@ -186,20 +123,15 @@ impl Builder<'_> {
         }
         stack.push(dir.to_path_buf());
         let value = self.documents[k].value.clone();
-        for field in ["resources", "bases"] {
-            for entry in strings(value.get(field)) {
+        for (field, entry) in included(&value) {
+            if field != "components" {
                 self.include(root, dir, &file, field, entry, &mut set, stack);
-            }
-        }
-        for entry in strings(value.get("components")) {
-            if is_remote(entry) {
+            } else if is_remote(entry) {
                 self.assume(format!(
                     "{}: the remote component `{entry}` is not fetched (simulate never fetches); what it adds or changes is not simulated",
                     file.display()
                 ));
-                continue;
-            }
-            if let Some(path) = normalise(&dir.join(entry)) {
+            } else if let Some(path) = normalise(&dir.join(entry)) {
                 set = self.build(root, &path, set, stack);
             }
         }
@@ -250,7 +182,7 @@ impl Builder<'_> {
             ));
             return;
         };
-        if self.kustomizations.contains_key(&path) {
+        if self.kustomizations.contains(&path) {
             let built = self.build(root, &path, Vec::new(), stack);
             set.extend(built);
             return;
