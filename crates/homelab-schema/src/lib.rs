@@ -115,16 +115,14 @@ pub enum Error {
     Crd(String),
 }
 
-/// Whether the group of `api_version` is one whose kinds we know: Kubernetes' own (an unknown
-/// kind or version there is a typo or a removed API) or a group of the embedded CRD catalog
-/// (an unknown kind or an unserved version of Flux, cert-manager, ... is a mistake too).
-/// Whether a missing schema is the object's fault rather than the catalog's limit: the group
-/// is the API server's own, or the catalog has this kind of the group at other versions (a
-/// version never served), or the kind is a likely misspelling of one of the group's kinds.
-/// Any other kind of a group the catalog knows is a kind the catalog does not carry (another
-/// project's kind in the same group, such as metallb-operator's `MetalLB` in `metallb.io`, or
-/// one a newer release adds): not judged, as for an unknown group.
-fn missing_is_a_fault(api_version: &str, kind: &str) -> bool {
+/// Whether `kind` of `api_version` is one whose schemas we know, so that a missing schema is
+/// a mistake: a kind of Kubernetes' own groups (an unknown kind or version there is a typo
+/// or a removed API), a kind of the embedded CRD catalog (an unserved version of Flux,
+/// cert-manager, ... is a mistake too), or a near miss of a catalog kind of the same group
+/// (`Kustomizaton`). Another kind in a catalog group is a project of its own that shares
+/// the group (Argo Rollouts and Argo Workflows beside Argo CD's `argoproj.io`, the MetalLB
+/// operator beside MetalLB's `metallb.io`): a custom kind, not judged.
+fn known_kind(api_version: &str, kind: &str) -> bool {
     if bundle::get().is_ok_and(|b| b.is_builtin_group(api_version)) {
         return true;
     }
@@ -420,7 +418,7 @@ impl Validator {
                 }
                 if self.opts.custom_missing_is_note
                     && !self.opts.ignore_missing
-                    && !missing_is_a_fault(api_version, kind)
+                    && !known_kind(api_version, kind)
                 {
                     findings.push(Finding {
                         rule: "schema/missing",

@@ -545,11 +545,16 @@ fn custom_kinds_without_a_schema_are_not_judged() {
         "gateway.yaml",
         "apiVersion: gateway.networking.k8s.io/v1\nkind: Gatewy\nmetadata: {name: g}\n",
     );
-    // Another project's kind in a group the catalog knows (metallb-operator's).
+    // Argo Rollouts shares `argoproj.io` with Argo CD (in the catalog): a project of its own.
     write(
         root,
-        "operator.yaml",
-        "apiVersion: metallb.io/v1beta1\nkind: MetalLB\nmetadata: {name: metallb, namespace: metallb-system}\n",
+        "rollout.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec: {replicas: 2}\n",
+    );
+    write(
+        root,
+        "application.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Aplication\nmetadata: {name: a}\n",
     );
     // A kind the catalog has, at a version no release served.
     write(
@@ -567,11 +572,13 @@ fn custom_kinds_without_a_schema_are_not_judged() {
     };
     let mut errors = missing(&report, "error");
     errors.sort();
-    // A misspelt kind of a group the catalog knows (Gateway API) is not "custom": a typo; nor
-    // is a kind the catalog has at a version it is not served at.
+    // A group the catalog knows (Gateway API, Argo CD) with a near miss of one of its kinds
+    // is not "custom": a typo; nor is a kind the catalog has, at a version it never served
+    // (its help names the versions it does).
     assert_eq!(
         errors,
         vec![
+            "application.yaml".to_string(),
             "gateway.yaml".to_string(),
             "scrape.yaml".to_string(),
             "typo.yaml".to_string()
@@ -596,19 +603,18 @@ fn custom_kinds_without_a_schema_are_not_judged() {
         "{scrape:#?}"
     );
     let notes = findings(&report, "note");
-    assert!(
-        notes.iter().any(|(r, f, m)| r == "schema/missing"
-            && f == "operator.yaml"
-            && m.contains("not judged")),
-        "{notes:#?}"
-    );
-    assert!(
-        notes.iter().any(|(r, f, m)| r == "schema/missing"
-            && f == "widget.yaml"
-            && m.contains("not judged")
-            && m.contains("widgets.example.com/v1 Widget")),
-        "{notes:#?}"
-    );
+    for (file, what) in [
+        ("widget.yaml", "widgets.example.com/v1 Widget"),
+        ("rollout.yaml", "argoproj.io/v1alpha1 Rollout"),
+    ] {
+        assert!(
+            notes.iter().any(|(r, f, m)| r == "schema/missing"
+                && f == file
+                && m.contains("not judged")
+                && m.contains(what)),
+            "{notes:#?}"
+        );
+    }
     let strict = check_with(root, &["--strict"]);
     let mut errors = missing(&strict, "error");
     errors.sort();
@@ -1153,6 +1159,38 @@ fn with_roots_in_several_folders_an_application_nothing_deploys_is_a_note() {
             .any(|(rule, file, message)| rule == "argocd/unreachable"
                 && file == "app.yaml"
                 && message.contains("roots applied by hand from 2 folders")),
+        "{report}"
+    );
+}
+
+/// A catalog's Secret template holds placeholders to fill in, not credentials: a note. A
+/// well-known default password that works (`changeit`) stays an error.
+#[test]
+fn secrets_holding_placeholders_are_not_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "base/user-secrets.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: aws-user\n  namespace: ack-system\nstringData:\n  AWS_ACCESS_KEY_ID: UPDATE_AWS_ACCESS_KEY_ID\n  AWS_SECRET_ACCESS_KEY: __REPLACE_ME__\n",
+    );
+    write(
+        tmp.path(),
+        "base/keystore.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: keystore\n  namespace: broker\nstringData:\n  keyStorePath: /etc/keystore.jks\n  keyStorePassword: changeit\n",
+    );
+    let report = check(tmp.path());
+    let plain: Vec<(String, String, String)> = problems(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "secrets/plain-secret")
+        .collect();
+    assert_eq!(plain.len(), 1, "{plain:?}");
+    assert_eq!(plain[0].1, "keystore.yaml", "{plain:?}");
+    assert!(
+        findings(&report, "note")
+            .iter()
+            .any(|(rule, file, message)| rule == "secrets/plain-secret"
+                && file == "user-secrets.yaml"
+                && message.contains("none of them a credential")),
         "{report}"
     );
 }
