@@ -10,7 +10,9 @@
 //! from a Secret. A value is taken as no credential when it is a boolean or a number (a
 //! port), a host name or address (`postgres-rw.database.svc`, `10.0.0.5:5432`), a URL
 //! without a password and without a long random-looking part (also behind a backend prefix,
-//! as restic's `s3:http://...`), the value of an identifier
+//! as restic's `s3:http://...`), a setting in lowercase words (`protocol: https`) in a
+//! Secret whose other values are references to credentials kept elsewhere, the value of an
+//! identifier
 //! key (`username`, `host`, `port`, `dbname`, `region`, `bucket`, ...), a path in the
 //! container (`/etc/keystore.jks`), a certificate without its private key, or a
 //! configuration file (several lines, or one line under a key named like a file:
@@ -220,23 +222,56 @@ fn credentials_in_url(text: &str) -> bool {
         .is_match(text)
 }
 
+/// A setting written in lowercase words (`https`, `pgvector`, `read-only`) that does not
+/// call itself a credential (`mypassword`). Alone it may be a weak password; beside
+/// credentials kept elsewhere it is a mode or a name.
+fn is_lowercase_setting(value: &str) -> bool {
+    let v = value.trim();
+    v.len() <= 32
+        && v.split(['-', '_', '.'])
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()))
+        && !["pass", "pwd", "secret", "token", "key"]
+            .iter()
+            .any(|w| v.contains(w))
+}
+
 /// Whether any value of a `data` (base64) or `stringData` map holds a credential.
+///
+/// A Secret whose other values are references to secrets kept elsewhere (`${DB_PASSWORD}`
+/// substituted by Flux, `ENC[...]`) shows where its author keeps credentials: a lowercase
+/// setting beside them under a key that names no credential (`protocol: https`) is
+/// configuration. Without such references a lowercase word keeps the error: it may be the
+/// password.
 fn any_credential(field: &str, map: &serde_json::Map<String, Value>) -> bool {
-    map.iter().any(|(key, value)| match value {
-        Value::String(s) if field == "data" => {
-            match base64::engine::general_purpose::STANDARD
-                .decode(s.trim())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-            {
-                Some(text) => holds_credential(key, &text),
-                // Binary data (a keystore) or not base64 at all: take it as a credential.
-                None => !s.trim().is_empty(),
-            }
+    let decoded = |s: &str| -> Option<String> {
+        if field != "data" {
+            return Some(s.to_string());
         }
-        Value::String(s) => holds_credential(key, s),
+        base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+    };
+    let credentials_elsewhere = map.values().any(|value| {
+        value
+            .as_str()
+            .and_then(|s| decoded(s))
+            .is_some_and(|text| crate::is_secret_reference(text.trim()))
+    });
+    let credential = |key: &str, text: &str| {
+        holds_credential(key, text)
+            && !(credentials_elsewhere
+                && is_lowercase_setting(text)
+                && !super::leaked_credential::is_credential_key(key))
+    };
+    map.iter().any(|(key, value)| match value {
+        Value::String(s) => match decoded(s) {
+            Some(text) => credential(key, &text),
+            // Binary data (a keystore) or not base64 at all: take it as a credential.
+            None => !s.trim().is_empty(),
+        },
         Value::Null => false,
-        other => holds_credential(key, &other.to_string()),
+        other => credential(key, &other.to_string()),
     })
 }
 
@@ -283,7 +318,7 @@ impl Rule for PlainSecret {
                             "nothing to seal; if a value is a credential after all, seal the Secret",
                         )
                         .relying_on([
-                            "the values' shape: host names, ports, booleans, `${VAR}` references, URLs without a password, configuration without a password, token or key",
+                            "the values' shape: host names, ports, booleans, `${VAR}` references (and lowercase settings beside them), URLs without a password, configuration without a password, token or key",
                         ]);
                     note.severity = Severity::Note;
                     out.push(note);
@@ -311,7 +346,52 @@ impl Rule for PlainSecret {
 
 #[cfg(test)]
 mod tests {
-    use super::holds_credential;
+    use super::{any_credential, holds_credential};
+    use serde_json::{json, Value};
+
+    fn map(value: Value) -> serde_json::Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn lowercase_settings_beside_references_are_no_credential() {
+        let settings = map(json!({
+            "DB_PASSWORD": "${POSTGRES_PASSWORD}",
+            "protocol": "https",
+            "DB_VECTOR_EXTENSION": "pgvector",
+        }));
+        assert!(!any_credential("stringData", &settings));
+        // The same in `data`, base64-encoded.
+        let encoded = map(json!({
+            "DB_PASSWORD": "JHtQT1NUR1JFU19QQVNTV09SRH0=",
+            "protocol": "aHR0cHM=",
+        }));
+        assert!(!any_credential("data", &encoded));
+    }
+
+    #[test]
+    fn a_lowercase_word_alone_or_under_a_credential_key_stays_a_credential() {
+        // Nothing says where credentials are kept: the word may be the password.
+        assert!(any_credential(
+            "stringData",
+            &map(json!({"SEARXNG_BASE": "searxng"}))
+        ));
+        // Under a key that names a credential, a reference beside it changes nothing.
+        assert!(any_credential(
+            "stringData",
+            &map(json!({"API_TOKEN": "${TOKEN}", "ADMIN_PASSWORD": "swordfish"}))
+        ));
+        // A word that calls itself a credential.
+        assert!(any_credential(
+            "stringData",
+            &map(json!({"API_TOKEN": "${TOKEN}", "value": "mypassword"}))
+        ));
+        // A random-looking value is no setting.
+        assert!(any_credential(
+            "stringData",
+            &map(json!({"API_TOKEN": "${TOKEN}", "value": "Zq8vNrTqxLpWcYbm"}))
+        ));
+    }
 
     #[test]
     fn hosts_ports_and_configuration_without_passwords_are_no_credential() {
