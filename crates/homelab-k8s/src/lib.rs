@@ -9,12 +9,15 @@
 //! - [`namespaces`]: the namespaces the cluster itself runs.
 //! - [`network_policy`]: what a NetworkPolicy selects and denies (the default-deny
 //!   predicate).
+//! - [`merge_keys`]: which list fields of the built-in kinds merge item by item in a
+//!   strategic merge or server-side apply, and by which key.
 //! - [`guide`]: the guide's platform facts that init, check and verify share (critical
 //!   policies, classes, namespaces, budgets).
 //!
 //! Pure functions over `serde_json::Value`; no I/O.
 
 pub mod guide;
+pub mod merge_keys;
 pub mod namespaces;
 pub mod network_policy;
 mod quantity;

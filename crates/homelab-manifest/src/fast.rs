@@ -1,20 +1,28 @@
 //! A byte-level event source for the plain block style most Kubernetes YAML is written in.
 //!
 //! It yields the same events, with the same start positions, as `saphyr-parser` for the texts
-//! it accepts: block mappings and sequences, plain scalars on one line, single- and
-//! double-quoted scalars (folded across lines), literal and folded block scalars, empty flow
-//! collections (`[]`, `{}`), comments and `---` document markers. Plain scalars are slices of
-//! the text (no allocation per scalar or key).
+//! it accepts: block mappings and sequences, plain scalars (folded across lines), single- and
+//! double-quoted scalars (folded across lines), literal and folded block scalars, flow
+//! sequences and mappings of scalars and nested flow collections (on one line or several),
+//! anchors and aliases (names of ASCII letters, digits, `_` and `-`), comments and `---`
+//! document markers. Plain scalars are slices of the text (no allocation per scalar or key).
 //!
-//! Anything else (anchors, aliases, tags, flow collections with content, multi-line plain
-//! scalars, tabs, carriage returns, non-ASCII text, directives, `...`, explicit keys, syntax
-//! errors) makes it give up with [`Bail`]: the caller then parses the whole text with
+//! Inside a flow collection, lines may start at any column, as go-yaml (which kubectl,
+//! kustomize, Flux and Argo CD use) reads them: a `]` at the indentation of its key is common
+//! in real repositories, and `saphyr-parser` rejects it. Only there does this scanner read a
+//! text that `saphyr-parser` rejects; its events are then those `saphyr-parser` gives for the
+//! same text with those lines indented further.
+//!
+//! Anything else (tags, anchored keys or empty nodes, explicit keys, single-pair mappings in
+//! flow sequences, tabs, carriage returns, directives, `...`, scalar documents, syntax errors)
+//! makes it give up with [`Bail`]: the caller then parses the whole text with
 //! `saphyr-parser`, which also reports every error. Giving up is always safe; accepting a text
-//! that `saphyr-parser` reads differently is the only way to be wrong, which the differential
-//! tests guard against.
+//! that go-yaml and `saphyr-parser` read differently, or that both reject, is the only way to
+//! be wrong, which the differential tests guard against.
 
 use saphyr_parser::{Event, Marker, ScalarStyle, Span};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// The text is outside the subset this scanner reads.
 #[derive(Debug)]
@@ -31,6 +39,14 @@ const MAX_NESTING: usize = 64;
 /// YAML bounds simple keys to 1024 characters.
 const MAX_KEY_LEN: usize = 1024;
 
+/// All the events of `text`, or `None` when this scanner gives up on it.
+pub(crate) fn read(text: &str) -> Option<Events<'_>> {
+    let mut scanner = Scanner::new(text)?;
+    let mut events = Vec::new();
+    while scanner.next_document(&mut events).ok()? {}
+    Some(events)
+}
+
 pub(crate) struct Scanner<'a> {
     text: &'a str,
     /// Columns count characters: with only ASCII, that is bytes.
@@ -43,10 +59,48 @@ pub(crate) struct Scanner<'a> {
     line_start: usize,
     started: bool,
     ended: bool,
+    /// How many flow collections are open at the current position.
+    flow_depth: usize,
+    /// The anchors seen so far, with their ids. Like saphyr-parser's event iterator, ids count
+    /// from 1 over the whole stream and names stay known across documents.
+    anchors: HashMap<&'a str, usize>,
+    anchor_count: usize,
+    /// The lines that start inside a flow collection (the differential tests indent them).
+    #[cfg(test)]
+    flow_lines: Vec<usize>,
+}
+
+/// Where the lines after the first of a quoted scalar may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    /// The scalar must close on its first line.
+    One,
+    /// Past this column (the collection that holds the scalar in block context).
+    Past(usize),
+    /// Anywhere but at a document marker: inside a flow collection, where go-yaml (and so
+    /// kubectl, kustomize, Flux and Argo CD) ignores indentation.
+    Flow,
 }
 
 fn span(mark: Marker) -> Span {
     Span::new(mark, mark)
+}
+
+/// Gives the node whose first event is `out[at]` its anchor, if any: its id, and the anchor's
+/// position, where saphyr-parser places an anchored node.
+fn anchored(out: &mut Events<'_>, at: usize, anchor: Option<(usize, Marker)>) -> Step {
+    let Some((id, mark)) = anchor else {
+        return Ok(());
+    };
+    let (event, place) = out.get_mut(at).ok_or(Bail)?;
+    match event {
+        Event::Scalar(_, _, anchor_id, _)
+        | Event::SequenceStart(anchor_id, _)
+        | Event::MappingStart(anchor_id, _) => *anchor_id = id,
+        _ => return Err(Bail),
+    }
+    *place = span(mark);
+    Ok(())
 }
 
 fn empty_scalar<'a>() -> Event<'a> {
@@ -91,6 +145,11 @@ impl<'a> Scanner<'a> {
             line_start: 0,
             started: false,
             ended: false,
+            flow_depth: 0,
+            anchors: HashMap::new(),
+            anchor_count: 0,
+            #[cfg(test)]
+            flow_lines: Vec::new(),
         })
     }
 
@@ -142,6 +201,10 @@ impl<'a> Scanner<'a> {
         self.pos += 1;
         self.line += 1;
         self.line_start = self.pos;
+        #[cfg(test)]
+        if self.flow_depth > 0 {
+            self.flow_lines.push(self.line);
+        }
     }
 
     fn skip_spaces(&mut self) {
@@ -287,6 +350,8 @@ impl<'a> Scanner<'a> {
             // saphyr-parser places an empty value at its `:`.
             let colon = Marker::new(self.pos - 1, self.line, self.col_of(self.pos - 1));
             self.skip_spaces();
+            let anchor = self.anchor(false)?;
+            let value = out.len();
             if matches!(self.peek(), None | Some(b'\n' | b'#')) {
                 self.finish_line()?;
                 match self.content_indent() {
@@ -294,11 +359,16 @@ impl<'a> Scanner<'a> {
                     Some(indent) if indent == col && self.at_entry() => {
                         self.sequence(true, out, depth + 1)?;
                     }
+                    // An anchored empty value: left to the full parser.
+                    _ if anchor.is_some() => return Err(Bail),
                     _ => out.push((empty_scalar(), span(colon))),
                 }
+            } else if anchor.is_some() && self.key_here() {
+                return Err(Bail);
             } else {
                 self.inline_value(col, out)?;
             }
+            anchored(out, value, anchor)?;
             match self.content_indent() {
                 Some(indent) if indent == col && !self.at_entry() => {}
                 Some(indent) if indent > col => return Err(Bail),
@@ -323,6 +393,9 @@ impl<'a> Scanner<'a> {
         loop {
             self.pos += 1;
             self.skip_spaces();
+            let entry = self.mark();
+            let anchor = self.anchor(false)?;
+            let value = out.len();
             let inline = !matches!(self.peek(), None | Some(b'\n' | b'#'));
             // Without an entry on its line, saphyr-parser places what follows the `-` at the
             // end of that line.
@@ -334,24 +407,36 @@ impl<'a> Scanner<'a> {
             };
             if indentless && first_entry && inline {
                 // saphyr-parser starts an indentless sequence where its first entry starts.
-                out[start].1 = span(self.mark());
+                out[start].1 = span(entry);
                 first_entry = false;
             }
             if !inline {
                 self.finish_line()?;
                 match self.content_indent() {
                     Some(indent) if indent > col => self.node(col, out, depth + 1)?,
+                    // An anchored empty entry: left to the full parser.
+                    _ if anchor.is_some() => return Err(Bail),
                     _ => out.push((empty_scalar(), span(end_of_dash_line))),
                 }
             } else if self.at_entry() {
                 return Err(Bail);
             } else if self.key_here() {
+                if anchor.is_some() {
+                    // `- &a key: value`: left to the full parser.
+                    return Err(Bail);
+                }
                 self.mapping(out, depth + 1)?;
             } else {
                 self.inline_value(col, out)?;
             }
+            anchored(out, value, anchor)?;
             if indentless && first_entry {
-                out[start].1 = span(end_of_dash_line);
+                // Or where its anchor is.
+                out[start].1 = span(if anchor.is_some() {
+                    entry
+                } else {
+                    end_of_dash_line
+                });
                 first_entry = false;
             }
             match self.content_indent() {
@@ -449,7 +534,7 @@ impl<'a> Scanner<'a> {
                 if end - self.pos > MAX_KEY_LEN {
                     return Err(Bail);
                 }
-                let (text, style) = self.quoted(usize::MAX)?;
+                let (text, style) = self.quoted(Lines::One)?;
                 if self.pos != end || !self.is_value_indicator(end) {
                     return Err(Bail);
                 }
@@ -484,7 +569,7 @@ impl<'a> Scanner<'a> {
         let mark = self.mark();
         match self.peek().ok_or(Bail)? {
             b'\'' | b'"' => {
-                let (text, style) = self.quoted(parent)?;
+                let (text, style) = self.quoted(Lines::Past(parent))?;
                 out.push((Event::Scalar(text, style, 0, None), span(mark)));
                 self.finish_line()
             }
@@ -493,21 +578,12 @@ impl<'a> Scanner<'a> {
                 out.push((Event::Scalar(Cow::Owned(text), style, 0, None), span(mark)));
                 Ok(())
             }
-            open @ (b'[' | b'{') => {
-                let close = if open == b'[' { b']' } else { b'}' };
-                if self.peek_at(1) != Some(close) {
-                    return Err(Bail);
-                }
-                self.pos += 1;
-                let end = self.mark();
-                if open == b'[' {
-                    out.push((Event::SequenceStart(0, None), span(mark)));
-                    out.push((Event::SequenceEnd, span(end)));
-                } else {
-                    out.push((Event::MappingStart(0, None), span(mark)));
-                    out.push((Event::MappingEnd, span(end)));
-                }
-                self.pos += 1;
+            b'[' | b'{' => {
+                self.flow_collection(out, 0)?;
+                self.finish_line()
+            }
+            b'*' => {
+                self.alias(out)?;
                 self.finish_line()
             }
             b if plain_start(b, self.peek_at(1)) => {
@@ -527,6 +603,300 @@ impl<'a> Scanner<'a> {
             }
             _ => Err(Bail),
         }
+    }
+
+    /// The name of an anchor or alias whose `&` or `*` is at the current position: the
+    /// characters both go-yaml and saphyr-parser take for a name (ASCII letters, digits, `_`,
+    /// `-`), followed by a blank, the end of the line or (in a flow collection) `,`, `]`, `}`.
+    fn anchor_name(&self) -> Result<&'a str, Bail> {
+        let start = self.pos + 1;
+        let end = self.bytes[start..]
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+            .map_or(self.bytes.len(), |i| start + i);
+        let follows = match self.bytes.get(end) {
+            None | Some(b' ' | b'\n') => true,
+            Some(b',' | b']' | b'}') => self.flow_depth > 0,
+            Some(_) => false,
+        };
+        if end == start || !follows {
+            return Err(Bail);
+        }
+        Ok(&self.text[start..end])
+    }
+
+    /// An anchor at the current position, registered, followed by blanks and then the node
+    /// it names on the same line (in a flow collection) or on the same or the next lines.
+    /// `None` without an anchor.
+    fn anchor(&mut self, flow: bool) -> Result<Option<(usize, Marker)>, Bail> {
+        if self.peek() != Some(b'&') {
+            return Ok(None);
+        }
+        let mark = self.mark();
+        let name = self.anchor_name()?;
+        self.pos += 1 + name.len();
+        self.skip_spaces();
+        let next_line = matches!(self.peek(), None | Some(b'\n'));
+        // Another property, a comment or an empty node: left to the full parser.
+        if matches!(
+            self.peek(),
+            Some(b'&' | b'!' | b'*' | b'#' | b',' | b']' | b'}')
+        ) || (flow && next_line)
+        {
+            return Err(Bail);
+        }
+        self.anchor_count += 1;
+        self.anchors.insert(name, self.anchor_count);
+        Ok(Some((self.anchor_count, mark)))
+    }
+
+    /// An alias at the current position, of an anchor seen before.
+    fn alias(&mut self, out: &mut Events<'a>) -> Step {
+        let mark = self.mark();
+        let name = self.anchor_name()?;
+        let id = *self.anchors.get(name).ok_or(Bail)?;
+        out.push((Event::Alias(id), span(mark)));
+        self.pos += 1 + name.len();
+        Ok(())
+    }
+
+    /// A flow sequence or mapping whose `[` or `{` is at the current position, `depth` levels
+    /// deep; leaves the position just past its closing bracket.
+    ///
+    /// Inside it, lines may start at any column (except with a document marker), as go-yaml
+    /// reads them; saphyr-parser wants them indented past the enclosing block collection. The
+    /// contents are scalars (plain or quoted, on one line or several) and nested flow
+    /// collections; flow mappings hold `key: value` entries with one-line keys. Anything else
+    /// (anchors, tags, `?`, single-pair mappings in sequences, empty entries) gives up.
+    fn flow_collection(&mut self, out: &mut Events<'a>, depth: usize) -> Step {
+        if depth > MAX_NESTING {
+            return Err(Bail);
+        }
+        let sequence = self.peek() == Some(b'[');
+        let start = span(self.mark());
+        out.push(if sequence {
+            (Event::SequenceStart(0, None), start)
+        } else {
+            (Event::MappingStart(0, None), start)
+        });
+        self.flow_depth += 1;
+        self.pos += 1;
+        let close = if sequence { b']' } else { b'}' };
+        loop {
+            self.flow_blanks()?;
+            if self.peek() == Some(close) {
+                break;
+            }
+            if sequence {
+                self.flow_node(out, depth)?;
+            } else {
+                self.flow_key(out)?;
+                // saphyr-parser places an empty value at its `:`.
+                let colon = Marker::new(self.pos - 1, self.line, self.col_of(self.pos - 1));
+                self.flow_blanks()?;
+                if matches!(self.peek(), Some(b',' | b'}')) {
+                    out.push((empty_scalar(), span(colon)));
+                } else {
+                    self.flow_node(out, depth)?;
+                }
+            }
+            self.flow_blanks()?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b) if b == close => break,
+                _ => return Err(Bail),
+            }
+        }
+        out.push(if sequence {
+            (Event::SequenceEnd, span(self.mark()))
+        } else {
+            (Event::MappingEnd, span(self.mark()))
+        });
+        self.pos += 1;
+        self.flow_depth -= 1;
+        Ok(())
+    }
+
+    /// Skips blanks, line breaks and comments between the tokens of a flow collection.
+    fn flow_blanks(&mut self) -> Step {
+        let mut blank_before = self.pos == self.line_start
+            || matches!(self.bytes.get(self.pos.wrapping_sub(1)), Some(b' '));
+        loop {
+            match self.peek() {
+                Some(b' ') => {
+                    self.pos += 1;
+                    blank_before = true;
+                }
+                Some(b'\n') => {
+                    self.newline();
+                    if self.at_marker(b"---") || self.at_marker(b"...") {
+                        return Err(Bail);
+                    }
+                    blank_before = true;
+                }
+                // A comment must be separated from what precedes it.
+                Some(b'#') if blank_before => self.pos = self.end_of_line(),
+                None => return Err(Bail),
+                Some(_) => return Ok(()),
+            }
+        }
+    }
+
+    /// A key of a flow mapping (a plain or quoted scalar on one line) through its `:`.
+    fn flow_key(&mut self, out: &mut Events<'a>) -> Step {
+        let mark = self.mark();
+        let text = match self.peek().ok_or(Bail)? {
+            q @ (b'\'' | b'"') => {
+                let end = self.quoted_end_on_line(q).ok_or(Bail)?;
+                if end - self.pos > MAX_KEY_LEN {
+                    return Err(Bail);
+                }
+                let (text, style) = self.quoted(Lines::One)?;
+                // `"key":value` (JSON style) is a key too.
+                if self.peek() != Some(b':') || matches!(self.peek_at(1), Some(b',' | b']' | b'}'))
+                {
+                    return Err(Bail);
+                }
+                out.push((Event::Scalar(text, style, 0, None), span(mark)));
+                self.pos += 1;
+                return Ok(());
+            }
+            b if flow_plain_start(b, self.peek_at(1)) => {
+                let (end, stop) = self.flow_plain_line();
+                if stop != FlowStop::Colon || end - self.pos > MAX_KEY_LEN {
+                    return Err(Bail);
+                }
+                let text = &self.text[self.pos..end];
+                self.pos = end;
+                text
+            }
+            _ => return Err(Bail),
+        };
+        // `key :` is legal but rare: left to the full parser.
+        if self.peek() != Some(b':') {
+            return Err(Bail);
+        }
+        out.push((
+            Event::Scalar(Cow::Borrowed(text), ScalarStyle::Plain, 0, None),
+            span(mark),
+        ));
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// An entry of a flow sequence or a value of a flow mapping at the current position.
+    fn flow_node(&mut self, out: &mut Events<'a>, depth: usize) -> Step {
+        let mark = self.mark();
+        match self.peek().ok_or(Bail)? {
+            b'[' | b'{' => self.flow_collection(out, depth + 1),
+            b'&' => {
+                let anchor = self.anchor(true)?;
+                let value = out.len();
+                self.flow_node(out, depth)?;
+                anchored(out, value, anchor)
+            }
+            b'*' => self.alias(out),
+            b'\'' | b'"' => {
+                let (text, style) = self.quoted(Lines::Flow)?;
+                out.push((Event::Scalar(text, style, 0, None), span(mark)));
+                Ok(())
+            }
+            b if flow_plain_start(b, self.peek_at(1)) => {
+                let text = self.flow_plain()?;
+                out.push((Event::Scalar(text, ScalarStyle::Plain, 0, None), span(mark)));
+                Ok(())
+            }
+            _ => Err(Bail),
+        }
+    }
+
+    /// The part of a plain scalar in a flow collection that is on the current line: the end
+    /// of its text (without trailing blanks) and what stopped it.
+    fn flow_plain_line(&self) -> (usize, FlowStop) {
+        let mut end = self.pos;
+        let mut i = self.pos;
+        let stop = loop {
+            let Some(&b) = self.bytes.get(i) else {
+                break FlowStop::Other;
+            };
+            match b {
+                b'\n' => break FlowStop::Eol,
+                b',' | b']' | b'}' => break FlowStop::Indicator,
+                // go-yaml ends a plain scalar at `?`, `[` and `{` where YAML 1.2 does not
+                // always: left to the full parser.
+                b'?' | b'[' | b'{' => break FlowStop::Other,
+                b':' => match self.bytes.get(i + 1) {
+                    None => break FlowStop::Other,
+                    Some(b' ' | b'\n') => break FlowStop::Colon,
+                    // saphyr-parser ends the scalar there, go-yaml does not.
+                    Some(b',' | b'[' | b']' | b'{' | b'}') => break FlowStop::Other,
+                    Some(_) => end = i + 1,
+                },
+                b'#' if self.bytes[i - 1] == b' ' => break FlowStop::Indicator,
+                b' ' => {}
+                _ => end = i + 1,
+            }
+            i += 1;
+        };
+        (end, stop)
+    }
+
+    /// A plain scalar in a flow collection, starting at the current position; it may go on
+    /// over several lines, at any indentation. Leaves the position at the end of its text.
+    fn flow_plain(&mut self) -> Result<Cow<'a, str>, Bail> {
+        let (end, stop) = self.flow_plain_line();
+        let first = &self.text[self.pos..end];
+        self.pos = end;
+        match stop {
+            FlowStop::Indicator => return Ok(Cow::Borrowed(first)),
+            FlowStop::Eol => {}
+            FlowStop::Colon | FlowStop::Other => return Err(Bail),
+        }
+        let mut text: Option<String> = None;
+        loop {
+            let end = (self.pos, self.line, self.line_start);
+            #[cfg(test)]
+            let lines_seen = self.flow_lines.len();
+            self.skip_spaces();
+            let mut breaks = 0usize;
+            while self.peek() == Some(b'\n') {
+                self.newline();
+                if self.at_marker(b"---") || self.at_marker(b"...") {
+                    return Err(Bail);
+                }
+                breaks += 1;
+                self.skip_spaces();
+            }
+            let next = self.peek().ok_or(Bail)?;
+            if breaks == 0 || matches!(next, b',' | b']' | b'}' | b'#') {
+                // The scalar ended on the line before: its blanks belong to the next token.
+                (self.pos, self.line, self.line_start) = end;
+                #[cfg(test)]
+                self.flow_lines.truncate(lines_seen);
+                break;
+            }
+            if !flow_plain_start(next, self.peek_at(1)) {
+                return Err(Bail);
+            }
+            let (stop_at, stop) = self.flow_plain_line();
+            if matches!(stop, FlowStop::Colon | FlowStop::Other) {
+                return Err(Bail);
+            }
+            let folded = text.get_or_insert_with(|| first.to_owned());
+            if breaks == 1 {
+                folded.push(' ');
+            } else {
+                for _ in 1..breaks {
+                    folded.push('\n');
+                }
+            }
+            folded.push_str(&self.text[self.pos..stop_at]);
+            self.pos = stop_at;
+            if stop == FlowStop::Indicator {
+                break;
+            }
+        }
+        Ok(text.map_or(Cow::Borrowed(first), Cow::Owned))
     }
 
     /// The lines that continue a plain scalar whose first line is `first`: lines indented past
@@ -570,10 +940,9 @@ impl<'a> Scanner<'a> {
         Ok(text.map_or(Cow::Borrowed(first), Cow::Owned))
     }
 
-    /// A single- or double-quoted scalar at the current position; continuation lines must be
-    /// indented past `parent` (`usize::MAX`: one line only). Leaves the position just past the
-    /// closing quote.
-    fn quoted(&mut self, parent: usize) -> Result<(Cow<'a, str>, ScalarStyle), Bail> {
+    /// A single- or double-quoted scalar at the current position, its continuation lines
+    /// placed as `lines` says. Leaves the position just past the closing quote.
+    fn quoted(&mut self, lines: Lines) -> Result<(Cow<'a, str>, ScalarStyle), Bail> {
         let quote = self.peek().ok_or(Bail)?;
         let style = if quote == b'\'' {
             ScalarStyle::SingleQuoted
@@ -648,7 +1017,7 @@ impl<'a> Scanner<'a> {
                         self.pos += 1;
                     }
                     Some(b'\n') => {
-                        if parent == usize::MAX {
+                        if lines == Lines::One {
                             return Err(Bail);
                         }
                         if leading_blanks {
@@ -659,9 +1028,14 @@ impl<'a> Scanner<'a> {
                             leading_blanks = true;
                         }
                         self.newline();
-                        self.skip_spaces();
-                        if self.peek() != Some(b'\n') && self.col() <= parent {
+                        if self.at_marker(b"---") || self.at_marker(b"...") {
                             return Err(Bail);
+                        }
+                        self.skip_spaces();
+                        if let Lines::Past(parent) = lines {
+                            if self.peek() != Some(b'\n') && self.col() <= parent {
+                                return Err(Bail);
+                            }
                         }
                     }
                     _ => break,
@@ -857,11 +1231,35 @@ enum Stop {
     Other,
 }
 
+/// What ends the line's part of a plain scalar in a flow collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlowStop {
+    /// `,`, `]`, `}` or a comment: the scalar ends.
+    Indicator,
+    /// `:` then a blank or the end of the line.
+    Colon,
+    /// The end of the line: the scalar may go on.
+    Eol,
+    /// Something the scanner leaves to the full parser.
+    Other,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Chomp {
     Strip,
     Clip,
     Keep,
+}
+
+/// Whether a plain scalar may start with `b` (followed by `next`) in a flow collection.
+fn flow_plain_start(b: u8, next: Option<u8>) -> bool {
+    match b {
+        b'-' => !matches!(
+            next,
+            None | Some(b' ' | b'\n' | b',' | b'[' | b']' | b'{' | b'}')
+        ),
+        _ => plain_start(b, next),
+    }
 }
 
 /// Whether a plain scalar may start with `b` (followed by `next`) in block context.
@@ -880,20 +1278,23 @@ mod tests {
     use saphyr_parser::Parser;
 
     /// An event as the tree builder sees it: the event and, where the builder reads it, the
-    /// start position.
-    fn describe(event: &Event<'_>, span: &Span) -> String {
-        match event {
+    /// start position (line, column).
+    type Described = (String, Option<(usize, usize)>);
+
+    fn describe(event: &Event<'_>, span: &Span) -> Described {
+        let at = match event {
             Event::StreamStart
             | Event::StreamEnd
             | Event::DocumentEnd
             | Event::SequenceEnd
-            | Event::MappingEnd => format!("{event:?}"),
-            _ => format!("{event:?}@{}:{}", span.start.line(), span.start.col()),
-        }
+            | Event::MappingEnd => None,
+            _ => Some((span.start.line(), span.start.col())),
+        };
+        (format!("{event:?}"), at)
     }
 
     /// saphyr-parser's events, or `None` on a syntax error.
-    fn full(text: &str) -> Option<Vec<String>> {
+    fn full(text: &str) -> Option<Vec<Described>> {
         let mut parser = Parser::new_from_str(text);
         let mut out = Vec::new();
         while let Some(step) = parser.next_event() {
@@ -903,8 +1304,9 @@ mod tests {
         Some(out)
     }
 
-    /// This scanner's events, or `None` when it gives up.
-    fn fast(text: &str) -> Option<Vec<String>> {
+    /// This scanner's events and the lines that start inside flow collections, or `None` when
+    /// it gives up.
+    fn fast(text: &str) -> Option<(Vec<Described>, Vec<usize>)> {
         let mut scanner = Scanner::new(text)?;
         let mut events = Vec::new();
         let mut out = Vec::new();
@@ -912,24 +1314,65 @@ mod tests {
             let more = scanner.next_document(&mut events).ok()?;
             out.extend(events.drain(..).map(|(e, s)| describe(&e, &s)));
             if !more {
-                return Some(out);
+                return Some((out, scanner.flow_lines));
             }
         }
     }
 
-    /// `Some(true)`: read, and the same as saphyr-parser; `Some(false)`: read differently
-    /// (or read although saphyr-parser fails); `None`: left to saphyr-parser.
+    /// What this scanner must read from `text`: saphyr-parser's events; or, when saphyr-parser
+    /// rejects the text, its events for the same text with the lines that start inside flow
+    /// collections indented past every block (`flow_lines`), placed back at their columns.
+    /// go-yaml ignores indentation inside flow collections, so it reads both texts alike; a
+    /// text that is wrong for another reason stays wrong once indented.
+    fn reference(text: &str, flow_lines: &[usize]) -> Option<Vec<Described>> {
+        if let Some(events) = full(text) {
+            return Some(events);
+        }
+        if flow_lines.is_empty() {
+            return None;
+        }
+        let shift = text.lines().map(str::len).max().unwrap_or(0) + 1;
+        let indented: String = text
+            .split_inclusive('\n')
+            .enumerate()
+            .map(|(i, line)| {
+                let content = !line
+                    .trim_start_matches(' ')
+                    .trim_end_matches('\n')
+                    .is_empty();
+                if content && flow_lines.contains(&(i + 1)) {
+                    format!("{}{line}", " ".repeat(shift))
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect();
+        let mut events = full(&indented)?;
+        for (_, at) in &mut events {
+            if let Some((line, col)) = at {
+                if flow_lines.contains(line) {
+                    *col -= shift;
+                }
+            }
+        }
+        Some(events)
+    }
+
+    /// `Some(true)`: read as it must be (see [`reference`]); `Some(false)`: read differently,
+    /// or read although it is invalid; `None`: left to saphyr-parser.
     pub(crate) fn agrees(text: &str) -> Option<bool> {
-        let ours = fast(text)?;
-        Some(full(text).as_ref() == Some(&ours))
+        let (ours, flow_lines) = fast(text)?;
+        Some(reference(text, &flow_lines).as_ref() == Some(&ours))
     }
 
     /// The differences between both readings of `text`, or why it was not read.
     fn differences(text: &str) -> Option<String> {
-        let Some(ours) = fast(text) else {
+        let Some((ours, flow_lines)) = fast(text) else {
             return Some(format!("gave up on {text:?}"));
         };
-        let theirs = full(text)?;
+        let Some(theirs) = reference(text, &flow_lines) else {
+            return Some(format!("read {text:?}, which saphyr-parser rejects"));
+        };
         (ours != theirs).then(|| {
             let at = ours.iter().zip(&theirs).take_while(|(a, b)| a == b).count();
             format!(
@@ -1025,6 +1468,47 @@ mod tests {
             "- é: 1\n  x:\n- ü\n-\n",
             "a: x # é\nb:\n- 'a\n  é b'\n",
             "a: 'say \"hi\"\n  x'\nb: \"it's\\n\n  y\"\n",
+            // Flow collections.
+            "args: [a, \"b\", 'c']\n",
+            "a: {k: v, 'q': \"w\"}\n",
+            "a: [[1, 2], {k: [x, y]}, [], {}]\n",
+            "a: [\n  x,\n  y\n  ]\n",
+            "a:\n  b: [\n    x, y,\n    z\n    ]\nc: 1\n",
+            "- [a, b]\n- {k: v}\n-   [c]\n",
+            "a: {x: , y: 1}\n",
+            "a: {x: # c\n  , y: 1}\n",
+            "a: [x, # c\n  y]\n",
+            "a: [x,]\nb: {k: v,}\n",
+            "a: {\"x\":1, \"z\":[1], \"w\":{}}\n",
+            "a: [one\n  two, three\n\n  four]\n",
+            "a: [\"q\n  r\", 'it''s\n\n  x', \"\\t\"]\n",
+            "a: [http://x/y, a:1, -1, é, a#b, a b  c ]\n",
+            "a: [x] # c\nb: {}\n",
+            "a: {k:\n    v}\n",
+            "a:\n  [x, y]\nb:\n  {k: v}\n",
+            "a: [x, y]",
+            "a: [\n    # c\n    x\n\n  ]\n",
+            "a: {url: http://x:80/y, k: 'v'}\n",
+            "a:\n- [x,\n  ]\n",
+            "- k: [1]\n  l: {m: [2, {n: o}]}\n",
+            "a: [  ]\nb: {  }\n",
+            // Anchors and aliases.
+            "a: &x 1\nb: *x\n",
+            "a: &x\n  k: v\nb: *x\n",
+            "base: &base\n  k: v\nderived:\n  <<: *base\n  l: w\n",
+            "- &a x\n- *a\n",
+            "a:\n- &a x\n- *a\n",
+            "a: &s\n- x\nb: *s\n",
+            "a: &x |\n  text\nb: *x\n",
+            "a: &x 'q'\nb: [*x, &y z, *y]\nc: {k: *y, l: &w [1], m: *w}\n",
+            "a: &x 1\n---\nb: *x\n",
+            "a: &x 1\nb: &x 2\nc: *x\n",
+            "a: &x\n  b: &y 1\n  c: *y\nd: *x\n",
+            "- &a\n  k: v\n- *a\n",
+            "a: &x one\n  two\nb: *x\n",
+            "a: &x_1-b   [1, 2]\nb: *x_1-b # c\n",
+            "a:\n- &a\n  - x\n- *a\n",
+            "a: &x {}\nb: *x",
         ];
         let wrong: Vec<String> = texts.into_iter().filter_map(differences).collect();
         assert!(wrong.is_empty(), "{wrong:#?}");
@@ -1033,10 +1517,34 @@ mod tests {
     #[test]
     fn gives_up_outside_its_subset() {
         for text in [
-            "a: &x 1\nb: *x\n",
             "a: !!str 1\n",
-            "a: [1, 2]\n",
-            "a: {b: 1}\n",
+            "a: &x\nb: 1\n",
+            "a: &x",
+            "- &a k: v\n",
+            "&a k: v\n",
+            "a: &x !!str 1\n",
+            "a: *x\n",
+            "a: &x # c\n  b: 1\n",
+            "a: &x.y 1\nb: *x.y\n",
+            "a: &x 1\n*x : 1\n",
+            "a: &x 1\nb: *x:\n",
+            "a: &x &y 1\n",
+            "a: [&x]\n",
+            "a: [&x\n  1]\n",
+            "a: &é 1\n",
+            "a: [*x]\n",
+            "a: [!!str 1]\n",
+            "a: [x: y]\n",
+            "a: [? x]\n",
+            "a: {x}\n",
+            "a: {x:1}\n",
+            "a: {x:, y: 1}\n",
+            "a: {k : v}\n",
+            "a: [b?c]\n",
+            "a: [x]#c\n",
+            "[a, b]\n",
+            "a: [-]\n",
+            "a: [|]\n",
             "a:\tb\n",
             "a: b\r\n",
             "%YAML 1.2\n---\na: 1\n",
@@ -1071,6 +1579,200 @@ mod tests {
         }
     }
 
+    /// Texts that saphyr-parser rejects because lines inside a flow collection are not
+    /// indented past the block that holds it, but that go-yaml (kubectl, kustomize, Flux,
+    /// Argo CD) reads: the scanner reads them as go-yaml does.
+    #[test]
+    fn reads_flow_lines_at_any_indentation_like_go_yaml() {
+        for text in [
+            "spec:\n  args: [\n    \"--a\", \"b\",\n    \"c\"\n  ]\n  env:\n    k: v\n",
+            "a:\n  b: [x,\ny] # c\n  c: 1\n",
+            "a:\n  b: [x\ny, z]\n",
+            "a:\n  b: [x,\n \"q\nr\"]\n",
+            "a:\n  b: {k: [\n  1],\n l: 'x\n y'\n  }\nc: 1\n",
+            "a: ['x'\n, 'y']\n",
+            "- a:\n    - [\n      x\n  ]\n",
+        ] {
+            assert!(full(text).is_none(), "saphyr-parser now reads {text:?}");
+            assert_eq!(agrees(text), Some(true), "{:?}", differences(text));
+        }
+        // The shape of a real Helm release: `]` at its key's indentation.
+        let (events, _) = fast("c:\n  args: [\n    \"x\",\n    y\n  ]\n  env: 1\n").unwrap();
+        let at = |i: usize| (events[i].0.as_str(), events[i].1);
+        assert_eq!(at(6), ("SequenceStart(0, None)", Some((2, 8))));
+        assert_eq!(
+            at(7),
+            ("Scalar(\"x\", DoubleQuoted, 0, None)", Some((3, 4)))
+        );
+        assert_eq!(at(8), ("Scalar(\"y\", Plain, 0, None)", Some((4, 4))));
+        assert_eq!(at(9), ("SequenceEnd", None));
+        assert_eq!(at(10), ("Scalar(\"env\", Plain, 0, None)", Some((6, 2))));
+    }
+
+    /// Texts that go-yaml rejects (all but the last also rejected by saphyr-parser): the
+    /// relaxed indentation inside flow collections makes none of them readable.
+    #[test]
+    fn rejects_flow_text_that_go_yaml_rejects() {
+        for text in [
+            "a:\n  b: [x,\ny]\n c: 1\n",
+            "a: [x\n---\n]\n",
+            "a: [x,\n...\n]\n",
+            "a: [\"x\n---\n\"]\n",
+            "a: [x,,]\n",
+            "a: [,]\n",
+            "a: {,}\n",
+            "a: [x]]\n",
+            "a: [x]y\n",
+            "a: [x\n# c\n y]\n",
+            "a: [x # c\n y]\n",
+            "a: [x, y\n",
+            "a: [x, y",
+            "a: {k: v\n",
+            "a: [x] # c\n  b: 1\n",
+            "a: [\"x\"y]\n",
+            "a: {k: v w: x}\n",
+            "a: [x}\n",
+            "a: {k: v]\n",
+        ] {
+            assert!(full(text).is_none(), "saphyr-parser reads {text:?}");
+            assert!(fast(text).is_none(), "read {text:?}");
+        }
+        // A key continued on the next line: saphyr-parser reads it, go-yaml does not.
+        gives_up("a: {k\n : v}\n");
+    }
+
+    proptest::proptest! {
+        /// Flow collections of random pieces, on one line or several, at any indentation:
+        /// whatever this scanner reads, it reads as [`reference`] says.
+        #[test]
+        fn never_reads_flow_collections_differently(
+            lead in proptest::sample::select(vec!["k: ", "- ", "k:\n  ", "a:\n  k: ", "- k: "]),
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "[", "]", "{", "}", ",", ", ", ":", ": ", "a", "b c", "-1", "x:y", "'q'",
+                    "\"d\"", "'s\n t'", "\"\\n\"", "\n", "\n  ", "\n    ", "\n ", " #c\n", "#",
+                    " ", "?", "&a ", "*a", "---", "\n---\n", "é", "[]", "{}", "k: v", "\n- ",
+                    "\nk: ", "\n  k: ", "|", "http://h",
+                ]),
+                0..24,
+            ),
+            tail in proptest::sample::select(vec!["", "\n", "\nz: 1\n", "\n  z: 1\n", " # c\n"]),
+        ) {
+            let text = format!("{lead}{}{tail}", pieces.concat());
+            proptest::prop_assert_ne!(agrees(&text), Some(false), "{:?}: {:?}", text, differences(&text));
+        }
+    }
+
+    /// Flow collections nested up to three deep, with blanks, line breaks (to any column) and
+    /// comments between their tokens, and now and then a piece that is wrong.
+    fn flow_collection_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        use proptest::sample::select;
+        let gap = || {
+            select(vec![
+                "", "", " ", "\n", "\n ", "\n  ", "\n    ", "\n      ", " # c\n  ", "\n# c\n",
+                "\n\n   ", "  ", "\n---\n", "#",
+            ])
+        };
+        let scalar = select(vec![
+            "a",
+            "b c",
+            "-1",
+            "x:y",
+            "'q'",
+            "\"d\"",
+            "'s\n t'",
+            "\"e\\n\"",
+            "é",
+            "http://h/p",
+            "one\ntwo",
+            "''",
+            "\"\"",
+            "~",
+            "",
+            "?",
+            "&a x",
+            "-",
+            "- x",
+            "x: y",
+            ":",
+            "'o\n\n p'",
+        ])
+        .prop_map(String::from);
+        scalar.prop_recursive(3, 32, 4, move |inner| {
+            let key = select(vec![
+                "k", "'q'", "\"d\"", "x:y", "k l", "é", "\"j\":", "k\n",
+            ]);
+            let colon = select(vec![": ", ":", ": \n  ", ":\n", " : "]);
+            let comma = select(vec![",", ",", ", ", ",\n  ", "", ",,"]);
+            prop_oneof![
+                (
+                    proptest::collection::vec((gap(), inner.clone(), gap(), comma.clone()), 0..4),
+                    gap(),
+                )
+                    .prop_map(|(items, end)| {
+                        let body: String = items
+                            .into_iter()
+                            .map(|(a, v, b, c)| format!("{a}{v}{b}{c}"))
+                            .collect();
+                        format!("[{body}{end}]")
+                    }),
+                (
+                    proptest::collection::vec(
+                        (gap(), key, colon, inner.clone(), gap(), comma.clone()),
+                        0..4,
+                    ),
+                    gap(),
+                )
+                    .prop_map(|(items, end)| {
+                        let body: String = items
+                            .into_iter()
+                            .map(|(a, k, c, v, b, s)| format!("{a}{k}{c}{v}{b}{s}"))
+                            .collect();
+                        format!("{{{body}{end}}}")
+                    }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Nested flow collections over several lines, at any indentation, in block contexts:
+        /// whatever this scanner reads, it reads as [`reference`] says.
+        #[test]
+        fn never_reads_nested_flow_collections_differently(
+            lead in proptest::sample::select(vec![
+                "k: ", "- ", "k:\n  ", "a:\n  k: ", "- k: ", "a:\n  b:\n  - ",
+            ]),
+            flow in flow_collection_text(),
+            tail in proptest::sample::select(vec![
+                "", "\n", "\nz: 1\n", "\n  z: 1\n", " # c\n", "\n- y\n", "\n    z: 1\n", "x\n",
+            ]),
+        ) {
+            let text = format!("{lead}{flow}{tail}");
+            proptest::prop_assert_ne!(agrees(&text), Some(false), "{:?}: {:?}", text, differences(&text));
+        }
+    }
+
+    proptest::proptest! {
+        /// Block texts with anchors and aliases: whatever this scanner reads, it reads like
+        /// saphyr-parser (ids, and the positions of anchored nodes).
+        #[test]
+        fn never_reads_anchors_differently(lines in proptest::collection::vec(
+            (0usize..4, proptest::sample::select(vec![
+                "k: &a v", "l: &b", "- &a x", "- &b", "m: *a", "- *b", "<<: *a", "n: &a [x, *b]",
+                "o: {p: *a, q: &b r}", "k:", "- k: v", "k: v", "- x", "k: &a |", "  text", "&a k: v",
+                "k: *c", "k: &a 'q'", "---", "- &c", "k: &b\n- y", "k: &a x y", "- *a # c",
+            ])),
+            0..10,
+        )) {
+            let text: String = lines
+                .iter()
+                .map(|(indent, line)| format!("{}{line}\n", " ".repeat(indent * 2)))
+                .collect();
+            proptest::prop_assert_ne!(agrees(&text), Some(false), "{:?}: {:?}", text, differences(&text));
+        }
+    }
+
     proptest::proptest! {
         /// Texts made of YAML's structural characters: whatever this scanner reads, it reads
         /// like saphyr-parser.
@@ -1079,7 +1781,8 @@ mod tests {
             proptest::sample::select(vec![
                 " ", "  ", "\n", "\n  ", "\n- ", "a", "b1", "k: ", ":", "- ", "-", "#", " #c",
                 "'", "''", "\"", "\\", "\\n", "|", "|-", ">", "+", "2", "[]", "{}", "[", "é",
-                "---", "---\n", "~", "null", "0x1",
+                "---", "---\n", "~", "null", "0x1", "]", "{", "}", ",", ", ", "[a, 'b']",
+                "{k: v}", "[\n", "\n]", "&a ", "*a", "&b ", "*b", "&a\n",
             ]),
             0..40,
         )) {
@@ -1097,7 +1800,9 @@ mod tests {
                 "k:", "k: v", "k: v w", "- x", "-", "- k: v", "- k:", "k: |", "k: >-", "k: |+",
                 "k: 'a", "b'", "k: \"a", "b\"", "text", "more text", "# c", "", "---", "k: []",
                 "- |", "  x", "k: v # c", "k: é", "'q': 1", "k: 'a''b'", "k: \"\\t\"", "...",
-                "- - x", "k: v: w", "k:  ", "x:y", "-x",
+                "- - x", "k: v: w", "k:  ", "x:y", "-x", "k: [a, b]", "k: [", "]", "a,", "],",
+                "k: {x: 1", "}", "- [x,", "\"q\",", "k: {", "l: m,", "k: &a v", "- &a x",
+                "k: *a", "- *a", "k: &a", "<<: *a", "- &a", "k: &b [*a]", "- &a k: v",
             ])),
             0..14,
         )) {
@@ -1118,6 +1823,8 @@ mod tests {
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
         let (mut read, mut left, mut bytes_read, mut bytes_left) = (0, 0, 0, 0);
+        // Read as go-yaml reads them, where saphyr-parser rejects their flow indentation.
+        let mut relaxed = Vec::new();
         let mut wrong = Vec::new();
         let mut stack = vec![dir];
         while let Some(path) = stack.pop() {
@@ -1140,6 +1847,9 @@ mod tests {
                 Some(true) => {
                     read += 1;
                     bytes_read += text.len();
+                    if full(&text).is_none() {
+                        relaxed.push(path);
+                    }
                 }
                 Some(false) => {
                     if wrong.len() < 8 {
@@ -1157,6 +1867,7 @@ mod tests {
             "read {read} files ({bytes_read} bytes), left {left} ({bytes_left} bytes), wrong {}",
             wrong.len()
         );
+        eprintln!("read where saphyr-parser rejects the flow indentation: {relaxed:#?}");
         assert!(wrong.is_empty(), "read differently: {wrong:#?}");
         assert!(read > 0, "no YAML file read by the fast scanner");
     }

@@ -30,6 +30,7 @@ mod conflict;
 pub mod engines;
 mod fast;
 mod json;
+pub mod kustomizations;
 mod position;
 mod read;
 mod resolve;

@@ -43,15 +43,16 @@ pub fn secret_value_spans(text: &str, credential: CredentialTest<'_>) -> Vec<Ran
     let mut found: Vec<(Mark, Mark)> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut parser = Parser::new_from_str(text);
-    let mark = |span: &Span, end: bool| {
-        let m = if end { span.end } else { span.start };
-        (m.line(), m.col())
-    };
     loop {
         let (event, span) = match parser.next_event() {
             None => break,
             Some(Ok(step)) => step,
             Some(Err(err)) => {
+                if let Some(events) = crate::fast::read(text) {
+                    // A text the tree is read from although saphyr-parser rejects it (lines
+                    // of a flow collection indented as go-yaml allows): scan the same events.
+                    return scanner_spans(text, events, credential);
+                }
                 // Unfinished values under `data`/`stringData` are secret up to the error.
                 let stop = (err.marker().line(), err.marker().col());
                 let mut under_data = false;
@@ -75,82 +76,128 @@ pub fn secret_value_spans(text: &str, credential: CredentialTest<'_>) -> Vec<Ran
                 break;
             }
         };
-        match event {
-            Event::DocumentStart(_) | Event::DocumentEnd => stack.clear(),
-            Event::MappingStart(..) => {
-                if key_expected(&stack) {
-                    // A complex key: treat it as a value-less key.
-                    set_key(&mut stack, String::new());
-                }
-                let data_values =
-                    current_key(&stack).is_some_and(|k| SECRET_DATA_KEYS.contains(&k));
-                stack.push(Frame::Map(MapFrame {
-                    start: mark(&span, false),
-                    data_values,
-                    expecting_key: true,
-                    key: None,
-                    is_secret: false,
-                    pending: Vec::new(),
-                }));
-            }
-            Event::SequenceStart(..) => {
-                if key_expected(&stack) {
-                    set_key(&mut stack, String::new());
-                }
-                let literals = current_key(&stack) == Some("literals");
-                stack.push(Frame::Seq {
-                    start: mark(&span, false),
-                    literals,
-                });
-            }
-            Event::MappingEnd => {
-                if let Some(Frame::Map(m)) = stack.pop() {
-                    if m.is_secret {
-                        found.extend(m.pending);
-                    }
-                    if m.data_values {
-                        // Its values are pending in the parent already, one by one.
-                        if let Some(Frame::Map(parent)) = stack.last_mut() {
-                            parent.key = None;
-                            parent.expecting_key = true;
-                        }
-                    } else {
-                        let range = (m.start, mark(&span, true));
-                        value_done(&mut stack, &mut found, range, None, credential);
-                    }
-                }
-            }
-            Event::SequenceEnd => {
-                if let Some(Frame::Seq { start, .. }) = stack.pop() {
-                    value_done(
-                        &mut stack,
-                        &mut found,
-                        (start, mark(&span, true)),
-                        None,
-                        credential,
-                    );
-                }
-            }
-            Event::Scalar(value, ..) => {
-                if key_expected(&stack) {
-                    set_key(&mut stack, value.into_owned());
-                } else {
-                    let range = (mark(&span, false), mark(&span, true));
-                    value_done(&mut stack, &mut found, range, Some(&value), credential);
-                }
-            }
-            Event::Alias(_) => {
-                if key_expected(&stack) {
-                    set_key(&mut stack, String::new());
-                } else {
-                    let range = (mark(&span, false), mark(&span, true));
-                    value_done(&mut stack, &mut found, range, None, credential);
-                }
-            }
-            _ => {}
-        }
+        on_event(&mut stack, &mut found, event, &span, credential);
     }
     to_byte_ranges(text, found)
+}
+
+/// The secret spans from the events of the byte-level scanner, which places only the start
+/// of each event: a value is taken to end where the next event starts (past its own text,
+/// never into the next key), which can only mask more.
+fn scanner_spans(
+    text: &str,
+    events: crate::fast::Events<'_>,
+    credential: CredentialTest<'_>,
+) -> Vec<Range<usize>> {
+    let mut found: Vec<(Mark, Mark)> = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let starts: Vec<_> = events.iter().map(|(_, span)| span.start).collect();
+    let last = starts.last().copied().unwrap_or_default();
+    let at = |m: &saphyr_parser::Marker| (m.line(), m.col());
+    for (i, (event, span)) in events.into_iter().enumerate() {
+        // Out of order (never seen): to the end of the text.
+        let end = starts
+            .get(i + 1)
+            .filter(|next| at(next) >= at(&span.start))
+            .copied()
+            .unwrap_or(last);
+        on_event(
+            &mut stack,
+            &mut found,
+            event,
+            &Span::new(span.start, end),
+            credential,
+        );
+    }
+    let mut ranges = to_byte_ranges(text, found);
+    // The blanks before the next event are not part of the value.
+    for range in &mut ranges {
+        let value = text[range.clone()].trim_end_matches([' ', '\n']);
+        range.end = range.start + value.len();
+    }
+    merge(ranges)
+}
+
+fn mark(span: &Span, end: bool) -> Mark {
+    let m = if end { span.end } else { span.start };
+    (m.line(), m.col())
+}
+
+/// Follows one event of the text: the frames it opens and closes, the secret spans it ends.
+fn on_event(
+    stack: &mut Vec<Frame>,
+    found: &mut Vec<(Mark, Mark)>,
+    event: Event<'_>,
+    span: &Span,
+    credential: CredentialTest<'_>,
+) {
+    match event {
+        Event::DocumentStart(_) | Event::DocumentEnd => stack.clear(),
+        Event::MappingStart(..) => {
+            if key_expected(stack) {
+                // A complex key: treat it as a value-less key.
+                set_key(stack, String::new());
+            }
+            let data_values = current_key(stack).is_some_and(|k| SECRET_DATA_KEYS.contains(&k));
+            stack.push(Frame::Map(MapFrame {
+                start: mark(span, false),
+                data_values,
+                expecting_key: true,
+                key: None,
+                is_secret: false,
+                pending: Vec::new(),
+            }));
+        }
+        Event::SequenceStart(..) => {
+            if key_expected(stack) {
+                set_key(stack, String::new());
+            }
+            let literals = current_key(stack) == Some("literals");
+            stack.push(Frame::Seq {
+                start: mark(span, false),
+                literals,
+            });
+        }
+        Event::MappingEnd => {
+            if let Some(Frame::Map(m)) = stack.pop() {
+                if m.is_secret {
+                    found.extend(m.pending);
+                }
+                if m.data_values {
+                    // Its values are pending in the parent already, one by one.
+                    if let Some(Frame::Map(parent)) = stack.last_mut() {
+                        parent.key = None;
+                        parent.expecting_key = true;
+                    }
+                } else {
+                    let range = (m.start, mark(span, true));
+                    value_done(stack, found, range, None, credential);
+                }
+            }
+        }
+        Event::SequenceEnd => {
+            if let Some(Frame::Seq { start, .. }) = stack.pop() {
+                value_done(stack, found, (start, mark(span, true)), None, credential);
+            }
+        }
+        Event::Scalar(value, ..) => {
+            if key_expected(stack) {
+                set_key(stack, value.into_owned());
+            } else {
+                let range = (mark(span, false), mark(span, true));
+                value_done(stack, found, range, Some(&value), credential);
+            }
+        }
+        Event::Alias(_) => {
+            if key_expected(stack) {
+                set_key(stack, String::new());
+            } else {
+                let range = (mark(span, false), mark(span, true));
+                value_done(stack, found, range, None, credential);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn key_expected(stack: &[Frame]) -> bool {
@@ -325,6 +372,21 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("other: fine"));
+    }
+
+    #[test]
+    fn a_flow_collection_indented_as_go_yaml_allows_hides_nothing_after_it() {
+        let text = "apiVersion: v1\nkind: Secret\nmetadata:\n  annotations:\n    a: [\n      x\n    ]\nstringData:\n  password: hunter2\n  token: {k: [\n  abc123XYZ]}\n";
+        let mut parser = Parser::new_from_str(text);
+        assert!(
+            std::iter::from_fn(|| parser.next_event()).any(|step| step.is_err()),
+            "saphyr-parser reads {text:?}"
+        );
+        let out = masked(text);
+        assert!(!out.contains("hunter2") && !out.contains("abc123"), "{out}");
+        assert!(out.contains("  password: *******\n  token: "), "{out}");
+        assert!(out.contains("kind: Secret\n"), "{out}");
+        assert_eq!(out.len(), text.len());
     }
 
     #[test]

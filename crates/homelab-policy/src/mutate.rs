@@ -9,6 +9,7 @@
 use crate::pattern::{match_pattern, parse_anchor, AnchorKind, PatternResult};
 use crate::response::Status;
 use crate::variables::{Mode, Vars};
+use homelab_k8s::merge_keys::merge_key;
 use serde_json::{Map, Value};
 
 /// Why preprocessing stopped.
@@ -217,26 +218,6 @@ fn strip_anchors(v: &Value) -> Value {
     }
 }
 
-/// The merge key Kubernetes declares for a list field (None = the list is replaced).
-fn merge_key(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "volumes"
-        | "env"
-        | "imagePullSecrets"
-        | "resourceClaims"
-        | "schedulingGates" => "name",
-        "volumeMounts" => "mountPath",
-        "volumeDevices" => "devicePath",
-        "ports" => "containerPort",
-        "hostAliases" => "ip",
-        "topologySpreadConstraints" => "topologyKey",
-        _ => return None,
-    })
-}
-
 /// Strategic merge of `patch` into `base`.
 pub fn strategic_merge(base: &Value, patch: &Value, field: &str) -> Value {
     match (base, patch) {
@@ -255,7 +236,7 @@ pub fn strategic_merge(base: &Value, patch: &Value, field: &str) -> Value {
             }
             Value::Object(out)
         }
-        (Value::Array(ba), Value::Array(pa)) => match merge_key(field) {
+        (Value::Array(ba), Value::Array(pa)) => match merge_key(field, pa.iter().chain(ba)) {
             Some(key) if pa.iter().all(Value::is_object) => {
                 let mut out = ba.clone();
                 // like Kubernetes' strategic merge, elements new to the list come first
@@ -632,6 +613,26 @@ mod tests {
         let pod = json!({"spec": {"volumes": [{"name": "v", "configMap": {"name": "x"}}]}});
         let m = json!({"patchStrategicMerge": {"metadata": {"annotations": {"+(x)": "y"}}, "spec": {"volumes": [{"<(emptyDir)": {}}]}}});
         assert_eq!(mutate(&m, &pod, &vars()).0, Status::Skip);
+    }
+
+    #[test]
+    fn service_ports_merge_by_port() {
+        // A Service's ports are keyed by `port` (a container's by `containerPort`): the patch
+        // changes the port it names and leaves the other alone.
+        let service = json!({"kind": "Service", "spec": {"ports": [
+            {"name": "http", "port": 80, "targetPort": 8080},
+            {"name": "https", "port": 443, "targetPort": 8443}
+        ]}});
+        let m = json!({"patchStrategicMerge": {"spec": {"ports": [{"port": 443, "targetPort": 9443}]}}});
+        let (s, _, out) = mutate(&m, &service, &vars());
+        assert_eq!(s, Status::Pass);
+        assert_eq!(
+            out["spec"]["ports"],
+            json!([
+                {"name": "http", "port": 80, "targetPort": 8080},
+                {"name": "https", "port": 443, "targetPort": 9443}
+            ])
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub use pss::violations as pod_security_violations;
 pub use snapshot::snapshot;
 
 use homelab_diagnostics::Location;
+use homelab_k8s::merge_keys::merge_key;
 use homelab_manifest::Document;
 
 /// One object of the repository as the rollout sees it.
@@ -115,11 +116,13 @@ impl Patch<'_> {
             }
             return None;
         }
-        // Walk the pointer through the merged object and the patch together; list items
-        // are matched by their merge key (`name`, `mountPath`, ...), else by position.
+        // Walk the pointer through the merged object and the patch together; the items of
+        // a list that merges by key (`containers` by `name`, ...) are matched by that key,
+        // others by position (the patch's list replaced the object's).
         let mut m = merged;
         let mut p = &self.doc.value;
         let mut patch_pointer = String::new();
+        let mut field = String::new();
         for token in pointer.trim_start_matches('/').split('/') {
             let unescaped = token.replace("~1", "/").replace("~0", "~");
             match (m, p) {
@@ -128,13 +131,12 @@ impl Patch<'_> {
                     p = pm.get(&unescaped)?;
                     patch_pointer.push('/');
                     patch_pointer.push_str(token);
+                    field = unescaped;
                 }
                 (serde_json::Value::Array(ma), serde_json::Value::Array(pa)) => {
                     let i: usize = token.parse().ok()?;
                     let item = ma.get(i)?;
-                    let keyed = ["name", "mountPath", "containerPort", "port", "devicePath"]
-                        .iter()
-                        .find_map(|k| item.get(*k).map(|v| (*k, v)));
+                    let keyed = merge_key(&field, [item]).and_then(|k| item.get(k).map(|v| (k, v)));
                     let j = match keyed {
                         Some((k, v)) => pa.iter().position(|x| x.get(k) == Some(v))?,
                         None if i < pa.len() => i,
@@ -294,5 +296,39 @@ impl Simulation {
 
     pub fn stalls(&self) -> impl Iterator<Item = &Stall> {
         self.waves.iter().flat_map(|w| &w.stalls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_patched_list_item_is_found_by_its_lists_merge_key() {
+        let (objects, _) = homelab_manifest::parse_str(
+            "deployment.yaml",
+            "spec:\n  containers:\n    - name: app\n      ports:\n        - {name: http, containerPort: 80}\n        - {name: metrics, containerPort: 9090}\n",
+        );
+        let (patches, _) = homelab_manifest::parse_str(
+            "patch.yaml",
+            "spec:\n  containers:\n    - name: app\n      ports:\n        - containerPort: 9090\n          hostPort: 9090\n",
+        );
+        // What the strategic merge made: the container port named by `containerPort`.
+        let mut merged = objects[0].value.clone();
+        merged["spec"]["containers"][0]["ports"][1]["hostPort"] = json!(9090);
+        let patch = Patch {
+            doc: &patches[0],
+            operations: false,
+            inline_at: None,
+        };
+        let at = patch
+            .sets(&merged, "/spec/containers/0/ports/1/hostPort")
+            .expect("the patch sets the host port");
+        assert_eq!((at.file.as_str(), at.line), ("patch.yaml", 6));
+        // The port it leaves alone is not its.
+        assert!(patch
+            .sets(&merged, "/spec/containers/0/ports/0/containerPort")
+            .is_none());
     }
 }

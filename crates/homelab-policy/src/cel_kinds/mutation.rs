@@ -8,6 +8,7 @@
 //! (a MutatingAdmissionPolicy in Kyverno's CLI, or a custom resource) every list is
 //! atomic and replaced whole.
 
+use homelab_k8s::merge_keys::merge_key;
 use serde_json::Value as Json;
 
 use super::eval;
@@ -62,26 +63,6 @@ pub fn apply_mutation(
     }
 }
 
-/// The key identifying the items of a list field under server-side apply
-/// (Kubernetes' `listMapKeys`); `None` = an atomic list, replaced whole.
-fn list_map_key(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "volumes"
-        | "env"
-        | "imagePullSecrets"
-        | "resourceClaims" => "name",
-        "volumeMounts" => "mountPath",
-        "volumeDevices" => "devicePath",
-        "ports" => "containerPort",
-        "hostAliases" => "ip",
-        "topologySpreadConstraints" => "topologyKey",
-        _ => return None,
-    })
-}
-
 /// Merges an apply configuration into `base` the way server-side apply does:
 /// objects field by field, keyed lists item by item (new items appended), other
 /// lists and scalars replaced.
@@ -99,7 +80,7 @@ pub fn apply_merge(base: &Json, patch: &Json, field: &str, lists: Lists) -> Json
             Json::Object(out)
         }
         (Json::Array(b), Json::Array(p)) => {
-            match list_map_key(field).filter(|_| lists == Lists::Keyed) {
+            match merge_key(field, b.iter().chain(p)).filter(|_| lists == Lists::Keyed) {
                 Some(key) if b.iter().chain(p).all(|v| v.get(key).is_some()) => {
                     let mut out = b.clone();
                     for pv in p {
@@ -114,5 +95,37 @@ pub fn apply_merge(base: &Json, patch: &Json, field: &str, lists: Lists) -> Json
             }
         }
         _ => patch.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keyed_lists_merge_item_by_item_and_service_ports_by_port() {
+        let base = json!({"spec": {
+            "containers": [{"name": "a", "image": "a:1"}],
+            "ports": [{"name": "http", "port": 80}, {"name": "https", "port": 443}],
+            "tolerations": [{"key": "x"}]
+        }});
+        let patch = json!({"spec": {
+            "containers": [{"name": "b", "image": "b:1"}],
+            "ports": [{"port": 443, "targetPort": 9443}],
+            "tolerations": [{"key": "y"}]
+        }});
+        let merged = apply_merge(&base, &patch, "", Lists::Keyed);
+        assert_eq!(
+            merged,
+            json!({"spec": {
+                "containers": [{"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}],
+                "ports": [{"name": "http", "port": 80}, {"name": "https", "port": 443, "targetPort": 9443}],
+                "tolerations": [{"key": "y"}]
+            }})
+        );
+        // Without a schema every list is atomic.
+        let atomic = apply_merge(&base, &patch, "", Lists::Atomic);
+        assert_eq!(atomic["spec"]["ports"], patch["spec"]["ports"]);
     }
 }

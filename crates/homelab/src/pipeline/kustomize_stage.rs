@@ -15,9 +15,10 @@
 
 use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
 use homelab_manifest::engines::{file_of, normalise};
+use homelab_manifest::kustomizations::{is_remote, Kustomizations, INCLUDING_FIELDS};
 use homelab_manifest::{Class, Document, LoadOptions, Source};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -77,17 +78,6 @@ pub struct Built {
     origins: HashMap<String, Vec<(Location, Origin)>>,
 }
 
-const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
-fn is_remote(entry: &str) -> bool {
-    entry.contains("://")
-        || entry.starts_with("git@")
-        || entry.contains("?ref=")
-        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
-            .iter()
-            .any(|host| entry.starts_with(host))
-}
-
 /// Every path-like string a kustomization names, with the field it is in. Inline patches
 /// (YAML text) are not paths.
 fn path_entries(k: &Value) -> Vec<(&'static str, String)> {
@@ -101,17 +91,14 @@ fn path_entries(k: &Value) -> Vec<(&'static str, String)> {
             .map(str::to_string)
             .collect()
     };
-    for field in [
-        "resources",
-        "components",
-        "bases",
+    for field in INCLUDING_FIELDS.into_iter().chain([
         "crds",
         "configurations",
         "generators",
         "transformers",
         "validators",
         "patchesStrategicMerge",
-    ] {
+    ]) {
         for s in strings(k.get(field)) {
             out.push((field, s));
         }
@@ -144,64 +131,29 @@ fn path_entries(k: &Value) -> Vec<(&'static str, String)> {
     out
 }
 
-/// The repository's kustomizations, by folder (relative to the loaded paths).
+/// The repository's kustomizations, with their documents.
 struct Tree<'a> {
     documents: &'a [Document],
-    by_dir: BTreeMap<PathBuf, usize>,
+    kustomizations: Kustomizations,
 }
 
 impl<'a> Tree<'a> {
     fn of(documents: &'a [Document]) -> Tree<'a> {
-        let mut by_dir = BTreeMap::new();
-        for (i, doc) in documents.iter().enumerate() {
-            let file = file_of(doc);
-            let is_kustomization = file
-                .file_name()
-                .is_some_and(|f| KUSTOMIZATION_FILES.iter().any(|k| f == *k));
-            if is_kustomization && doc.value.is_object() && doc.doc_index == 0 {
-                by_dir
-                    .entry(file.parent().unwrap_or(Path::new("")).to_path_buf())
-                    .or_insert(i);
-            }
+        Tree {
+            documents,
+            kustomizations: Kustomizations::of(documents),
         }
-        Tree { documents, by_dir }
     }
 
-    /// The folders of kustomizations a kustomization includes (`resources`, `components`,
-    /// `bases` that are folders of the repository).
-    fn children(&self, dir: &Path, k: usize) -> Vec<PathBuf> {
-        let value = &self.documents[k].value;
-        ["resources", "components", "bases"]
-            .iter()
-            .filter_map(|f| value.get(*f).and_then(Value::as_array))
-            .flatten()
-            .filter_map(Value::as_str)
-            .filter(|e| !is_remote(e))
-            .filter_map(|e| normalise(&dir.join(e)))
-            .filter(|p| self.by_dir.contains_key(p))
-            .collect()
-    }
-
-    /// Kustomizations no other one includes (components are never roots).
     fn roots(&self) -> Vec<PathBuf> {
-        let included: HashSet<PathBuf> = self
-            .by_dir
-            .iter()
-            .flat_map(|(dir, &k)| self.children(dir, k))
-            .collect();
-        self.by_dir
-            .iter()
-            .filter(|(dir, &k)| {
-                !included.contains(*dir)
-                    && self.documents[k].value.get("kind") != Some(&"Component".into())
-            })
-            .map(|(dir, _)| dir.clone())
-            .collect()
+        self.kustomizations.roots(self.documents)
     }
 
     /// Why a root cannot be built safely, or `None`: everything it reaches stays inside
     /// `repo` (canonical), nothing is remote, no Helm chart is inflated.
     fn refusal(&self, root: &Path, repo: &Path) -> Option<String> {
+        // The kustomizations it includes are visited depth first in the order kustomize
+        // builds them: of two refusals, the one named is in what kustomize reaches first.
         let mut seen = BTreeSet::new();
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
@@ -211,7 +163,7 @@ impl<'a> Tree<'a> {
             if seen.len() > 512 {
                 return Some("it includes more than 512 kustomizations".into());
             }
-            let Some(&k) = self.by_dir.get(&dir) else {
+            let Some(k) = self.kustomizations.get(&dir) else {
                 continue;
             };
             let value = &self.documents[k].value;
@@ -254,7 +206,12 @@ impl<'a> Tree<'a> {
             {
                 return Some(format!("{} is outside the repository", dir.display()));
             }
-            stack.extend(self.children(&dir, k));
+            stack.extend(
+                self.kustomizations
+                    .children(self.documents, &dir)
+                    .into_iter()
+                    .rev(),
+            );
         }
         None
     }
@@ -468,13 +425,13 @@ pub fn build(documents: &[Document], root: &Path, kubectl: &Path) -> Built {
     type Done = (PathBuf, usize, Result<(String, PathBuf), String>);
     let jobs: Vec<Job> = roots
         .into_iter()
-        .map(|dir| {
-            let k = tree.by_dir[&dir];
+        .filter_map(|dir| {
+            let k = tree.kustomizations.get(&dir)?;
             let ok = match tree.refusal(&dir, &repo) {
                 Some(why) => Err(why),
                 None => Ok(dir.clone()),
             };
-            (dir, k, ok)
+            Some((dir, k, ok))
         })
         .collect();
     use rayon::prelude::*;
@@ -763,4 +720,55 @@ pub fn locate(given: Option<&Path>) -> Result<PathBuf, String> {
         .map(|dir| dir.join("kubectl"))
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| "`kubectl` is not on PATH: install it or pass --kubectl PATH".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> Vec<Document> {
+        files
+            .iter()
+            .flat_map(|(name, text)| homelab_manifest::parse_str(name, text).0)
+            .collect()
+    }
+
+    #[test]
+    fn the_refusal_named_is_the_one_kustomize_meets_first() {
+        // kustomize reads `resources`, then `bases`, then `components`: of three included
+        // kustomizations that each name a remote file, the resource's is the one reported.
+        let docs = load(&[
+            (
+                "overlay/kustomization.yaml",
+                "components: [../component]\nbases: [../old-base]\nresources: [../base]\n",
+            ),
+            (
+                "base/kustomization.yaml",
+                "resources: [https://example.com/base.yaml]\n",
+            ),
+            (
+                "old-base/kustomization.yaml",
+                "resources: [https://example.com/old-base.yaml]\n",
+            ),
+            (
+                "component/kustomization.yaml",
+                "kind: Component\nresources: [https://example.com/component.yaml]\n",
+            ),
+        ]);
+        let tree = Tree::of(&docs);
+        assert_eq!(tree.roots(), [PathBuf::from("overlay")]);
+        let why = tree
+            .refusal(Path::new("overlay"), Path::new("/nonexistent-repo"))
+            .expect("a remote base is refused");
+        assert!(why.contains("https://example.com/base.yaml"), "{why}");
+        // In one kustomization, too: its remote base before its remote component.
+        let docs = load(&[(
+            "app/kustomization.yaml",
+            "components: [https://example.com/c]\nbases: [https://example.com/b]\n",
+        )]);
+        let why = Tree::of(&docs)
+            .refusal(Path::new("app"), Path::new("/nonexistent-repo"))
+            .expect("remote entries are refused");
+        assert!(why.contains("https://example.com/b`"), "{why}");
+    }
 }

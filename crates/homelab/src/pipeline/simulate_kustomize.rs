@@ -18,13 +18,13 @@
 //! patches of `patchesJson6902`, replicas, images.
 
 use homelab_diagnostics::Location;
-use homelab_manifest::engines::{file_of, normalise};
+use homelab_k8s::merge_keys::merge_key;
+use homelab_manifest::engines::{file_of, map_at, normalise};
+use homelab_manifest::kustomizations::{included, is_remote, Kustomizations};
 use homelab_manifest::{Class, Document};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-
-const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Nested kustomizations followed at most (deeper ones are an assumption).
 const MAX_DEPTH: usize = 64;
@@ -63,32 +63,9 @@ pub struct Kustomized {
     pub assumptions: BTreeSet<String>,
 }
 
-fn is_kustomization(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|f| KUSTOMIZATION_FILES.iter().any(|k| f == *k))
-}
-
-fn is_remote(entry: &str) -> bool {
-    entry.contains("://")
-        || entry.starts_with("git@")
-        || entry.contains("?ref=")
-        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
-            .iter()
-            .any(|host| entry.starts_with(host))
-}
-
-fn strings(v: Option<&Value>) -> Vec<&str> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect()
-}
-
 struct Builder<'d> {
     documents: &'d mut [Document],
-    /// Kustomization document by folder.
-    kustomizations: BTreeMap<PathBuf, usize>,
+    kustomizations: Kustomizations,
     /// Documents by file.
     files: HashMap<PathBuf, Vec<usize>>,
     /// The root whose build each file entered first.
@@ -100,26 +77,19 @@ struct Builder<'d> {
 
 /// Applies the transformers of every kustomization to the documents it builds.
 pub fn apply(documents: &mut [Document]) -> Kustomized {
-    let mut kustomizations = BTreeMap::new();
     let mut files: HashMap<PathBuf, Vec<usize>> = HashMap::new();
     for (i, doc) in documents.iter().enumerate() {
-        let file = file_of(doc);
-        if is_kustomization(&file) && doc.doc_index == 0 && doc.value.is_object() {
-            kustomizations
-                .entry(file.parent().unwrap_or(Path::new("")).to_path_buf())
-                .or_insert(i);
-        }
-        files.entry(file).or_default().push(i);
+        files.entry(file_of(doc)).or_default().push(i);
     }
     let mut builder = Builder {
+        kustomizations: Kustomizations::of(documents),
         documents,
-        kustomizations,
         files,
         built_by: HashMap::new(),
         former_names: HashMap::new(),
         out: Kustomized::default(),
     };
-    for root in builder.roots() {
+    for root in builder.kustomizations.roots(builder.documents) {
         let mut stack = Vec::new();
         builder.build(&root, &root, Vec::new(), &mut stack);
     }
@@ -127,38 +97,6 @@ pub fn apply(documents: &mut [Document]) -> Kustomized {
 }
 
 impl Builder<'_> {
-    /// The folders of kustomizations a kustomization includes.
-    fn children(&self, dir: &Path) -> Vec<PathBuf> {
-        let Some(&k) = self.kustomizations.get(dir) else {
-            return Vec::new();
-        };
-        let value = &self.documents[k].value;
-        ["resources", "bases", "components"]
-            .iter()
-            .flat_map(|f| strings(value.get(*f)))
-            .filter(|e| !is_remote(e))
-            .filter_map(|e| normalise(&dir.join(e)))
-            .filter(|p| self.kustomizations.contains_key(p))
-            .collect()
-    }
-
-    /// Kustomizations no other includes (components are never roots).
-    fn roots(&self) -> Vec<PathBuf> {
-        let included: BTreeSet<PathBuf> = self
-            .kustomizations
-            .keys()
-            .flat_map(|dir| self.children(dir))
-            .collect();
-        self.kustomizations
-            .iter()
-            .filter(|(dir, &k)| {
-                !included.contains(*dir)
-                    && self.documents[k].value.get("kind") != Some(&"Component".into())
-            })
-            .map(|(dir, _)| dir.clone())
-            .collect()
-    }
-
     fn assume(&mut self, text: String) {
         self.out.assumptions.insert(text);
     }
@@ -172,7 +110,7 @@ impl Builder<'_> {
         mut set: Vec<usize>,
         stack: &mut Vec<PathBuf>,
     ) -> Vec<usize> {
-        let Some(&k) = self.kustomizations.get(dir) else {
+        let Some(k) = self.kustomizations.get(dir) else {
             return set;
         };
         let file = file_of(&self.documents[k]);
@@ -185,20 +123,15 @@ impl Builder<'_> {
         }
         stack.push(dir.to_path_buf());
         let value = self.documents[k].value.clone();
-        for field in ["resources", "bases"] {
-            for entry in strings(value.get(field)) {
+        for (field, entry) in included(&value) {
+            if field != "components" {
                 self.include(root, dir, &file, field, entry, &mut set, stack);
-            }
-        }
-        for entry in strings(value.get("components")) {
-            if is_remote(entry) {
+            } else if is_remote(entry) {
                 self.assume(format!(
                     "{}: the remote component `{entry}` is not fetched (simulate never fetches); what it adds or changes is not simulated",
                     file.display()
                 ));
-                continue;
-            }
-            if let Some(path) = normalise(&dir.join(entry)) {
+            } else if let Some(path) = normalise(&dir.join(entry)) {
                 set = self.build(root, &path, set, stack);
             }
         }
@@ -249,7 +182,7 @@ impl Builder<'_> {
             ));
             return;
         };
-        if self.kustomizations.contains_key(&path) {
+        if self.kustomizations.contains(&path) {
             let built = self.build(root, &path, Vec::new(), stack);
             set.extend(built);
             return;
@@ -688,32 +621,6 @@ impl Selector {
     }
 }
 
-/// The key that identifies the items of a list in a strategic merge (built-in kinds).
-fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
-    Some(match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "volumes"
-        | "env"
-        | "imagePullSecrets"
-        | "resourceClaims" => "name",
-        "volumeMounts" => "mountPath",
-        "volumeDevices" => "devicePath",
-        "hostAliases" => "ip",
-        "topologySpreadConstraints" => "topologyKey",
-        "conditions" => "type",
-        "ports" => {
-            if items.iter().any(|i| i.get("containerPort").is_some()) {
-                "containerPort"
-            } else {
-                "port"
-            }
-        }
-        _ => return None,
-    })
-}
-
 /// Keys of a strategic-merge patch that are directives, not fields.
 fn is_directive(key: &str) -> bool {
     key.starts_with('$')
@@ -745,7 +652,7 @@ fn merge(target: &mut Value, patch: &Value, built_in: bool, field: &str, depth: 
     let (Value::Object(t), Value::Object(p)) = (&mut *target, patch) else {
         match (&mut *target, patch) {
             (Value::Array(t), Value::Array(p)) if built_in && depth < MAX_MERGE_DEPTH => {
-                if let Some(key) = merge_key(field, p).or_else(|| merge_key(field, t)) {
+                if let Some(key) = merge_key(field, p.iter().chain(t.iter())) {
                     merge_list(t, p, key, built_in, depth);
                     return;
                 }
@@ -900,7 +807,7 @@ fn annotate(value: &mut Value, annotations: &Map<String, Value>) {
         }
     }
     for target in targets {
-        let Some(metadata) = ensure_map(value, &target) else {
+        let Some(metadata) = map_at(value, &target) else {
             continue;
         };
         let Some(map) = metadata
@@ -918,18 +825,6 @@ fn annotate(value: &mut Value, annotations: &Map<String, Value>) {
             map.insert(k.clone(), Value::String(text));
         }
     }
-}
-
-/// The map at `pointer` (created with its parents when absent).
-fn ensure_map<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Map<String, Value>> {
-    let mut node = value;
-    for part in pointer.trim_start_matches('/').split('/') {
-        node = node
-            .as_object_mut()?
-            .entry(part.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
-    node.as_object_mut()
 }
 
 /// The image after kustomize's `images` entries: (name, tag or digest) split as kustomize
@@ -1159,6 +1054,32 @@ mod tests {
             0,
         );
         assert_eq!(custom, json!({"spec": {"containers": [{"name": "b"}]}}));
+    }
+
+    #[test]
+    fn strategic_merge_merges_scheduling_gates_by_name_and_service_ports_by_port() {
+        // `schedulingGates` merge by `name` (PodSpec's patchMergeKey): a patch adds a gate.
+        let mut pod = json!({"spec": {"schedulingGates": [{"name": "a"}]}});
+        let patch = json!({"spec": {"schedulingGates": [{"name": "b"}]}});
+        merge(&mut pod, &patch, true, "", 0);
+        assert_eq!(
+            pod,
+            json!({"spec": {"schedulingGates": [{"name": "a"}, {"name": "b"}]}})
+        );
+        // A Service's ports merge by `port`.
+        let mut service = json!({"spec": {"ports": [
+            {"name": "http", "port": 80, "targetPort": 8080},
+            {"name": "https", "port": 443, "targetPort": 8443}
+        ]}});
+        let patch = json!({"spec": {"ports": [{"port": 443, "targetPort": 9443}]}});
+        merge(&mut service, &patch, true, "", 0);
+        assert_eq!(
+            service["spec"]["ports"],
+            json!([
+                {"name": "http", "port": 80, "targetPort": 8080},
+                {"name": "https", "port": 443, "targetPort": 9443}
+            ])
+        );
     }
 
     #[test]

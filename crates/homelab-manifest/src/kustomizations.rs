@@ -1,0 +1,180 @@
+//! The kustomizations of a loaded repository as one tree: which folder holds which
+//! kustomization, which kustomizations each one includes, and the roots (the ones no other
+//! includes), for everything that follows kustomize's build (`check --kustomize`, `simulate`).
+//!
+//! The order is kustomize's: a kustomization's `resources` first, then its `bases` (kustomize
+//! appends the deprecated `bases` to `resources` when it reads the file), then its
+//! `components` (accumulated after the resources, into the same set, before the
+//! transformers run).
+//!
+//! Only the documents already loaded are read: no file is opened and no remote base fetched.
+
+use crate::engines::{file_of, normalise};
+use crate::Document;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The names kustomize reads a kustomization from, in a folder.
+pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The fields that include other kustomizations (or resource files), in the order kustomize
+/// builds them.
+pub const INCLUDING_FIELDS: [&str; 3] = ["resources", "bases", "components"];
+
+/// Whether `path` names a kustomization file.
+pub fn is_kustomization_file(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|name| FILE_NAMES.iter().any(|k| name == *k))
+}
+
+/// Whether a `resources`/`bases`/`components` entry is remote (a URL or a git repository),
+/// which nothing here fetches.
+pub fn is_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.starts_with("git@")
+        || entry.contains("?ref=")
+        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
+            .iter()
+            .any(|host| entry.starts_with(host))
+}
+
+/// The entries of a kustomization's including fields, as `(field, entry)` in build order.
+pub fn included(kustomization: &Value) -> impl Iterator<Item = (&'static str, &str)> {
+    INCLUDING_FIELDS.into_iter().flat_map(move |field| {
+        kustomization
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(move |entry| (field, entry))
+    })
+}
+
+/// The repository's kustomizations, by folder (as the loaded paths name it).
+#[derive(Debug, Default)]
+pub struct Kustomizations {
+    by_dir: BTreeMap<PathBuf, usize>,
+}
+
+impl Kustomizations {
+    /// The kustomizations among `documents`: the first document of each kustomization file,
+    /// when it is a map (the first file of a folder wins).
+    pub fn of(documents: &[Document]) -> Kustomizations {
+        let mut by_dir = BTreeMap::new();
+        for (i, doc) in documents.iter().enumerate() {
+            if doc.doc_index != 0 || !doc.value.is_object() {
+                continue;
+            }
+            let file = file_of(doc);
+            if is_kustomization_file(&file) {
+                by_dir
+                    .entry(file.parent().unwrap_or(Path::new("")).to_path_buf())
+                    .or_insert(i);
+            }
+        }
+        Kustomizations { by_dir }
+    }
+
+    /// The document of the kustomization in `dir`.
+    pub fn get(&self, dir: &Path) -> Option<usize> {
+        self.by_dir.get(dir).copied()
+    }
+
+    /// Whether `dir` holds a kustomization.
+    pub fn contains(&self, dir: &Path) -> bool {
+        self.by_dir.contains_key(dir)
+    }
+
+    /// The folders of the kustomizations that the one in `dir` includes, in build order
+    /// (remote entries and folders without a kustomization left out).
+    pub fn children(&self, documents: &[Document], dir: &Path) -> Vec<PathBuf> {
+        let Some(k) = self.get(dir) else {
+            return Vec::new();
+        };
+        included(&documents[k].value)
+            .filter(|(_, entry)| !is_remote(entry))
+            .filter_map(|(_, entry)| normalise(&dir.join(entry)))
+            .filter(|path| self.contains(path))
+            .collect()
+    }
+
+    /// The kustomizations no other one includes, by folder (components are never roots).
+    pub fn roots(&self, documents: &[Document]) -> Vec<PathBuf> {
+        let included: BTreeSet<PathBuf> = self
+            .by_dir
+            .keys()
+            .flat_map(|dir| self.children(documents, dir))
+            .collect();
+        self.by_dir
+            .iter()
+            .filter(|(dir, &k)| {
+                !included.contains(*dir)
+                    && documents[k].value.get("kind").and_then(Value::as_str) != Some("Component")
+            })
+            .map(|(dir, _)| dir.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> Vec<Document> {
+        files
+            .iter()
+            .flat_map(|(name, text)| crate::parse_str(name, text).0)
+            .collect()
+    }
+
+    #[test]
+    fn children_come_in_kustomizes_order_and_roots_are_the_uncovered() {
+        let docs = load(&[
+            (
+                "overlay/kustomization.yaml",
+                "components: [../component]\nbases: [../old-base]\nresources: [../base, deployment.yaml, https://example.com/x]\n",
+            ),
+            ("base/kustomization.yaml", "resources: [service.yaml]\n"),
+            ("old-base/kustomization.yml", "resources: []\n"),
+            ("component/kustomization.yaml", "kind: Component\n"),
+            ("lonely-component/Kustomization", "kind: Component\n"),
+            ("other/kustomization.yaml", "resources: [../base]\n"),
+        ]);
+        let tree = Kustomizations::of(&docs);
+        assert_eq!(
+            tree.children(&docs, Path::new("overlay")),
+            [
+                PathBuf::from("base"),
+                PathBuf::from("old-base"),
+                PathBuf::from("component")
+            ]
+        );
+        assert_eq!(
+            tree.roots(&docs),
+            [PathBuf::from("other"), PathBuf::from("overlay")]
+        );
+        let fields: Vec<_> = included(&docs[0].value).map(|(f, _)| f).collect();
+        assert_eq!(
+            fields,
+            ["resources", "resources", "resources", "bases", "components"]
+        );
+    }
+
+    #[test]
+    fn remote_entries_are_recognised() {
+        for remote in [
+            "https://github.com/org/repo//base?ref=v1",
+            "github.com/org/repo/base",
+            "git@github.com:org/repo.git",
+            "gitlab.com/org/repo",
+            "../base?ref=main",
+        ] {
+            assert!(is_remote(remote), "{remote}");
+        }
+        for local in ["../base", "deployment.yaml", "github/base"] {
+            assert!(!is_remote(local), "{local}");
+        }
+    }
+}
