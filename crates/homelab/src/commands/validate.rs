@@ -230,57 +230,56 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
         // the others are in flight, so memory holds the files being worked on plus the rows
         // (and the text of the files that have findings to quote).
         //
-        // The input's CRDs replace every other schema of their kinds, so an object can only
-        // be judged once every CRD of the input is known. Each file is read and validated
-        // once against the schemas known so far, and its CRDs are kept (only from files that
-        // mention them, as the text says); then the few files with objects of a kind an input
-        // CRD defines are validated again. Reading every file once matters more than the
-        // second validation of those few.
+        // The input's CRDs replace every other schema of their kinds, so they must be known
+        // before the objects that use them are validated. A first pass reads every file but
+        // parses only those that mention CRDs; their rows are kept (against the schemas known
+        // so far) and so are their CRDs.
         let mentions_crds = |text: &str| text.contains("CustomResourceDefinition");
-        let first: Vec<(FileRows, Vec<CrdSchema>)> = inputs
+        let first: Vec<Option<(FileRows, Vec<CrdSchema>)>> = inputs
             .par_iter()
             .map(|input| {
-                let loaded = input.load(&load_options);
-                let keep_crds = loaded
+                let loaded = input.load_if(&load_options, &mentions_crds);
+                loaded
                     .source
-                    .as_ref()
-                    .is_some_and(|s| mentions_crds(&s.text));
-                let (rows, crds) =
-                    validate_file(loaded, &validator, &filter, (opts.output, verbose));
-                (rows, if keep_crds { crds } else { Vec::new() })
+                    .is_some()
+                    .then(|| validate_file(loaded, &validator, &filter, (opts.output, verbose)))
             })
             .collect();
         let mut crds: Vec<CrdSchema> = Vec::new();
-        let mut per_file: Vec<FileRows> = Vec::with_capacity(first.len());
-        for (rows, found) in first {
-            crds.extend(found);
-            per_file.push(rows);
-        }
-        if crds.is_empty() {
-            return per_file;
+        let mut per_file: Vec<Option<FileRows>> = Vec::with_capacity(first.len());
+        for file in first {
+            per_file.push(file.map(|(rows, found)| {
+                crds.extend(found);
+                rows
+            }));
         }
         let defined: HashSet<(String, String)> = crds
             .iter()
             .map(|c| (c.api_version.clone(), c.kind.clone()))
             .collect();
         validator.add_crd_schemas(crds);
-        let again: Vec<usize> = per_file
+        // Then every other file, and again the few files of the first pass with objects of a
+        // kind an input CRD defines.
+        let rest: Vec<usize> = per_file
             .iter()
             .enumerate()
-            .filter(|(_, file)| file.kinds.iter().any(|k| defined.contains(k)))
+            .filter(|(_, file)| {
+                file.as_ref()
+                    .is_none_or(|f| f.kinds.iter().any(|k| defined.contains(k)))
+            })
             .map(|(i, _)| i)
             .collect();
-        let done: Vec<FileRows> = again
+        let done: Vec<FileRows> = rest
             .par_iter()
             .map(|&i| {
                 let loaded = inputs[i].load(&load_options);
                 validate_file(loaded, &validator, &filter, (opts.output, verbose)).0
             })
             .collect();
-        for (i, file) in again.into_iter().zip(done) {
-            per_file[i] = file;
+        for (i, file) in rest.into_iter().zip(done) {
+            per_file[i] = Some(file);
         }
-        per_file
+        per_file.into_iter().flatten().collect::<Vec<FileRows>>()
     };
     let per_file = if opts.workers == 0 {
         stream()
