@@ -20,6 +20,7 @@
 pub mod budget;
 mod convert;
 pub mod k8s;
+pub mod lexical;
 mod shared;
 mod structs;
 
@@ -136,24 +137,11 @@ pub const MAX_OPERATORS: usize = 500;
 fn shape(source: &str) -> (usize, usize) {
     let mut operators = 0usize;
     let (mut depth, mut max, mut unary_run) = (0usize, 0usize, 0usize);
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in source.chars() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
+    for (_, c) in lexical::code_chars(source) {
         if ".[(+-*/%<>=!&|?".contains(c) {
             operators += 1;
         }
         match c {
-            '"' | '\'' => quote = Some(c),
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
             _ => {}

@@ -8,7 +8,7 @@ use crate::paths::{self, Refused};
 use crate::store::RemoteChart;
 use crate::values::{self, Layer, Locator};
 use homelab_diagnostics::{Diagnostic, Location};
-use homelab_manifest::{Class, Document};
+use homelab_manifest::{kustomizations, Class, Document};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -83,11 +83,7 @@ pub fn discover(documents: &[Document], root: Option<&Path>) -> Discovered {
         if matches!(file, "helmfile.yaml" | "helmfile.yml") && doc.value.get("releases").is_some() {
             helmfile(doc, root, &mut found);
         }
-        if matches!(
-            file,
-            "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-        ) && doc.value.get("helmCharts").is_some()
-        {
+        if kustomizations::FILE_NAMES.contains(&file) && doc.value.get("helmCharts").is_some() {
             kustomization(doc, root, &mut found);
         }
     }

@@ -13,6 +13,7 @@
 //!
 //! Paths are resolved lexically inside the loaded inputs; nothing here touches the disk.
 
+use crate::kustomizations::{is_kustomization_file, FILE_NAMES};
 use crate::{Class, Document, Loaded, ResourceExt};
 use base64::Engine;
 use homelab_diagnostics::{Diagnostic, Severity};
@@ -75,12 +76,6 @@ pub fn file_of(doc: &Document) -> PathBuf {
     normalise(&path).unwrap_or(path)
 }
 
-fn is_kustomization_file(path: &Path) -> bool {
-    path.file_name().is_some_and(|f| {
-        f == "kustomization.yaml" || f == "kustomization.yml" || f == "Kustomization"
-    })
-}
-
 /// The documents by file.
 struct Index {
     files: BTreeMap<PathBuf, Vec<usize>>,
@@ -108,7 +103,7 @@ impl Index {
     }
 
     fn kustomization_in(&self, dir: &Path) -> Option<usize> {
-        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        FILE_NAMES
             .iter()
             .find_map(|name| self.files.get(&dir.join(name)))
             .and_then(|docs| docs.first().copied())
@@ -275,7 +270,7 @@ fn add_labels(doc: &mut Document, labels: &Map<String, Value>, selectors: bool) 
 
 /// The map at `pointer`, created (with its parents) when absent; `None` when something
 /// other than a map is in the way.
-fn map_at<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Map<String, Value>> {
+pub fn map_at<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Map<String, Value>> {
     let mut node = value;
     for part in pointer.trim_start_matches('/').split('/') {
         node = node

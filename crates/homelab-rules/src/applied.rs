@@ -365,7 +365,23 @@ impl<'a> Graph<'_, 'a> {
                 let chart = self
                     .files
                     .contains_key(&join(&dir, "Chart.yaml").unwrap_or_default());
-                out.extend(self.folder_targets(&dir, false, recurse || chart));
+                let targets = self.folder_targets(&dir, false, recurse || chart);
+                if chart {
+                    // Helm renders the chart's templates (with its CRDs and subcharts); a
+                    // manifest beside Chart.yaml is not part of the release (a root
+                    // Application per environment, applied by hand).
+                    out.extend(targets.into_iter().filter(|f| {
+                        let rest = f.get(dir.len()..).unwrap_or("").trim_start_matches('/');
+                        ["templates/", "crds/", "charts/"]
+                            .iter()
+                            .any(|sub| rest.starts_with(sub))
+                            || self.files.get(f).is_none_or(|file| {
+                                file.docs.iter().all(|d| d.class != Class::Object)
+                            })
+                    }));
+                } else {
+                    out.extend(targets);
+                }
             }
         }
         if doc.group() == "argoproj.io" && doc.kind() == Some("ApplicationSet") {
@@ -816,20 +832,20 @@ fn predecessors(graph: &Graph) -> BTreeMap<String, BTreeSet<String>> {
     predecessors
 }
 
-/// For each file of the repository (relative path), the kustomizations at the top of the
-/// deploy graph that build it: those that nothing in the repository applies or includes
-/// (`overlays/home/kustomization.yaml`, built with `kubectl apply -k` or by the Argo CD
-/// or Flux installation it holds). A file that another kind of top file reaches (a file
-/// applied by hand, a root Application) is absent: what applies it together with what is
-/// unknown. Empty when the input is not one repository folder.
-pub fn kustomization_builds(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
+/// For each file of the repository (relative path), the files at the top of the deploy
+/// graph that apply it: those that nothing in the repository applies or includes, or only
+/// what they apply themselves (`overlays/home/kustomization.yaml`, built with
+/// `kubectl apply -k` or by the Argo CD or Flux installation it holds; `root-prod.yaml`, a
+/// root Application applied by hand). Each top is a deploy unit of its own: two files no
+/// top reaches together are never applied together by anything in the repository. Empty
+/// when the input is not one repository folder.
+pub fn top_builds(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     if repo.root.is_none() {
         return out;
     }
     let graph = graph(repo);
     let predecessors = predecessors(&graph);
-    let mut other_tops: BTreeSet<String> = BTreeSet::new();
     for top in graph.files.keys() {
         let reached: BTreeSet<String> = graph.closure([top.clone()]).into_keys().collect();
         // A top: nothing applies it, or only what it applies itself (an Argo CD or Flux
@@ -837,18 +853,17 @@ pub fn kustomization_builds(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
         let is_top = predecessors
             .get(top)
             .is_none_or(|from| from.iter().all(|f| reached.contains(f)));
-        if !is_top {
+        // A kustomization names its cycle (the Argo CD installation that syncs it); a
+        // cycle of other files alone (a root Application in the folder it deploys) is left
+        // out, and what it reaches counts as applied together with everything.
+        let cycle_of_other_files = !is_kustomization_file(top) && predecessors.contains_key(top);
+        if !is_top || cycle_of_other_files {
             continue;
         }
-        if is_kustomization_file(top) {
-            for file in reached {
-                out.entry(file).or_default().insert(top.clone());
-            }
-        } else if !predecessors.contains_key(top) {
-            other_tops.extend(reached);
+        for file in reached {
+            out.entry(file).or_default().insert(top.clone());
         }
     }
-    out.retain(|file, _| !other_tops.contains(file));
     out
 }
 

@@ -262,7 +262,7 @@ fn appset_deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
     }
     let mut out = Vec::new();
     let has_git_generator = found.iter().any(|g| g.get("git").is_some());
-    for g in found {
+    for g in &found {
         let Some(git) = g.get("git") else { continue };
         // Each folder a directory generator matches becomes one Application's source path,
         // built like any other (its kustomization, or the files in it).
@@ -327,10 +327,47 @@ fn appset_deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
             None => out.push(Deployment::folder(repo, path, false)),
             // A path from a git generator's parameters: the generator said where.
             Some(_) if has_git_generator => {}
-            Some(i) => out.push(Deployment::glob(&format!("{}**", &path[..i]))),
+            Some(i) => match list_paths(&found, path) {
+                // Every list element names its folder: one Application per element.
+                Some(paths) => out.extend(paths.iter().map(|p| Deployment::folder(repo, p, false))),
+                None => out.push(Deployment::glob(&format!("{}**", &path[..i]))),
+            },
         }
     }
     out
+}
+
+/// The paths a template `path` takes with the parameters of the list generators' elements,
+/// when the generators are all lists and every element fills every parameter of the path
+/// (`{{path}}`, `{{ .path }}`, `{{values.dir}}`). `None` when anything stays unknown.
+fn list_paths(generators: &[&Value], template: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for g in generators {
+        // A matrix or merge holds its own generators, which are in the list too.
+        if g.get("matrix").is_some() || g.get("merge").is_some() {
+            continue;
+        }
+        let elements = g.pointer("/list/elements").and_then(Value::as_array)?;
+        for element in elements {
+            let mut path = String::new();
+            let mut rest = template;
+            while let Some(start) = rest.find("{{") {
+                path.push_str(&rest[..start]);
+                let after = &rest[start + 2..];
+                let end = after.find("}}")?;
+                let key = after[..end].trim().trim_start_matches('.');
+                let value = key
+                    .split('.')
+                    .try_fold(element, |v, part| v.get(part))?
+                    .as_str()?;
+                path.push_str(value);
+                rest = &after[end + 2..];
+            }
+            path.push_str(rest);
+            out.push(path);
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// The Argo CD Applications and ApplicationSets, and the Flux Kustomizations, of a

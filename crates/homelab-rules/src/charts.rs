@@ -5,7 +5,7 @@
 
 use crate::repo::{join, parent};
 use crate::Repo;
-use homelab_manifest::{Class, Document, ResourceExt};
+use homelab_manifest::{kustomizations, Class, Document, ResourceExt};
 use serde_json::{Map, Value};
 
 /// One installation of a chart.
@@ -80,10 +80,8 @@ fn values_file(repo: &Repo, path: &str) -> Value {
 fn is_kustomization(repo: &Repo, doc: &Document) -> bool {
     let path = repo.relative_path(doc);
     let file = path.rsplit('/').next().unwrap_or(&path);
-    matches!(
-        file,
-        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
-    ) || (doc.kind() == Some("Kustomization") && doc.group() == "kustomize.config.k8s.io")
+    kustomizations::FILE_NAMES.contains(&file)
+        || (doc.kind() == Some("Kustomization") && doc.group() == "kustomize.config.k8s.io")
 }
 
 /// Every chart installation the repository declares.

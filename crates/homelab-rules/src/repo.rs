@@ -2,7 +2,7 @@
 //! classified non-Kubernetes files such as Helm values), every source text (for secret
 //! scanning), and the repository root (for `$values` paths).
 
-use homelab_manifest::{Class, Document, Source};
+use homelab_manifest::{kustomizations, Class, Document, Source};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -65,7 +65,7 @@ impl<'a> Repo<'a> {
                 // A folder with two kustomization files: the first in input order, as kustomize
                 // refuses the folder anyway.
                 let (folder, file) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
-                if ["kustomization.yaml", "kustomization.yml", "Kustomization"].contains(&file) {
+                if kustomizations::FILE_NAMES.contains(&file) {
                     kustomizations.entry(folder.to_owned()).or_insert(i);
                 }
                 let mut dir = parent(&path).to_string();

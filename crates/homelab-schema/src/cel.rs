@@ -10,6 +10,7 @@
 //! A rule above [`RULE_COST_LIMIT`] is skipped, as is every rule once an object has spent
 //! [`OBJECT_COST_LIMIT`]: a hostile CRD or object cannot make validation stall.
 
+use homelab_cel::lexical::{code_chars, identifiers};
 use homelab_cel::{Activation, Program};
 use serde_json::Value;
 use std::sync::Arc;
@@ -69,48 +70,6 @@ fn mentions_old_self(source: &str) -> bool {
     identifiers(source).any(|(_, id, _)| id == "oldSelf")
 }
 
-/// (byte offset, identifier, whether an `(` follows) of every identifier outside strings.
-fn identifiers(source: &str) -> impl Iterator<Item = (usize, &str, bool)> {
-    let bytes = source.as_bytes();
-    let mut i = 0;
-    let mut quote: Option<u8> = None;
-    std::iter::from_fn(move || {
-        while i < bytes.len() {
-            let c = bytes[i];
-            if let Some(q) = quote {
-                if c == b'\\' {
-                    i += 2;
-                    continue;
-                }
-                if c == q {
-                    quote = None;
-                }
-                i += 1;
-                continue;
-            }
-            if c == b'"' || c == b'\'' {
-                quote = Some(c);
-                i += 1;
-                continue;
-            }
-            if c.is_ascii_alphabetic() || c == b'_' {
-                let start = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
-                }
-                let mut j = i;
-                while j < bytes.len() && bytes[j].is_ascii_whitespace() {
-                    j += 1;
-                }
-                let call = bytes.get(j) == Some(&b'(');
-                return Some((start, &source[start..i], call));
-            }
-            i += 1;
-        }
-        None
-    })
-}
-
 const COMPREHENSIONS: &[&str] = &[
     "all",
     "exists",
@@ -124,7 +83,6 @@ const COMPREHENSIONS: &[&str] = &[
 /// How deep comprehension macros nest in `source` (0 when there are none). An over-estimate
 /// is fine: it only makes the cost bound more careful.
 pub fn comprehension_nesting(source: &str) -> u32 {
-    let bytes = source.as_bytes();
     let calls: Vec<usize> = identifiers(source)
         .filter(|(_, id, call)| *call && COMPREHENSIONS.contains(id))
         .map(|(start, id, _)| start + id.len())
@@ -132,25 +90,10 @@ pub fn comprehension_nesting(source: &str) -> u32 {
     // Nesting of a call = number of enclosing comprehension argument lists.
     let mut stack: Vec<bool> = Vec::new();
     let mut open = 0u32;
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
     let mut max = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if let Some(q) = quote {
-            if c == b'\\' {
-                i += 2;
-                continue;
-            }
-            if c == q {
-                quote = None;
-            }
-            i += 1;
-            continue;
-        }
+    for (i, c) in code_chars(source) {
         match c {
-            b'"' | b'\'' => quote = Some(c),
-            b'(' => {
+            '(' => {
                 // `name (` with only spaces between: the `(` of a call named before it.
                 let before = source[..i].trim_end().len();
                 let comprehension = calls.contains(&before);
@@ -160,10 +103,9 @@ pub fn comprehension_nesting(source: &str) -> u32 {
                 }
                 stack.push(comprehension);
             }
-            b')' if stack.pop() == Some(true) => open = open.saturating_sub(1),
+            ')' if stack.pop() == Some(true) => open = open.saturating_sub(1),
             _ => {}
         }
-        i += 1;
     }
     max
 }

@@ -115,15 +115,28 @@ pub enum Error {
     Crd(String),
 }
 
-/// Whether the group of `api_version` is one whose kinds we know: Kubernetes' own (an unknown
-/// kind or version there is a typo or a removed API) or a group of the embedded CRD catalog
-/// (an unknown kind or an unserved version of Flux, cert-manager, ... is a mistake too).
-fn known_group(api_version: &str) -> bool {
+/// Whether `kind` of `api_version` is one whose schemas we know, so that a missing schema is
+/// a mistake: a kind of Kubernetes' own groups (an unknown kind or version there is a typo
+/// or a removed API), a kind of the embedded CRD catalog (an unserved version of Flux,
+/// cert-manager, ... is a mistake too), or a near miss of a catalog kind of the same group
+/// (`Kustomizaton`). Another kind in a catalog group is a project of its own that shares
+/// the group (Argo Rollouts and Argo Workflows beside Argo CD's `argoproj.io`, the MetalLB
+/// operator beside MetalLB's `metallb.io`): a custom kind, not judged.
+fn known_kind(api_version: &str, kind: &str) -> bool {
     if bundle::get().is_ok_and(|b| b.is_builtin_group(api_version)) {
         return true;
     }
     let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    catalog::get().is_ok_and(|c| c.entries.iter().any(|e| e.group == group))
+    let Ok(catalog) = catalog::get() else {
+        return false;
+    };
+    let kinds: Vec<&str> = catalog
+        .entries
+        .iter()
+        .filter(|e| e.group == group)
+        .map(|e| e.kind.as_str())
+        .collect();
+    kinds.contains(&kind) || suggest::closest(kind, &kinds).is_some()
 }
 
 /// Whether one object passed its schema, in kubeconform's categories.
@@ -382,7 +395,7 @@ impl Validator {
                 }
                 if self.opts.custom_missing_is_note
                     && !self.opts.ignore_missing
-                    && !known_group(api_version)
+                    && !known_kind(api_version, kind)
                 {
                     findings.push(Finding {
                         rule: "schema/missing",

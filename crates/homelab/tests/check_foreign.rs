@@ -448,6 +448,17 @@ fn custom_kinds_without_a_schema_are_not_judged() {
         "gateway.yaml",
         "apiVersion: gateway.networking.k8s.io/v1\nkind: Gatewy\nmetadata: {name: g}\n",
     );
+    // Argo Rollouts shares `argoproj.io` with Argo CD (in the catalog): a project of its own.
+    write(
+        root,
+        "rollout.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec: {replicas: 2}\n",
+    );
+    write(
+        root,
+        "application.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Aplication\nmetadata: {name: a}\n",
+    );
     let report = check(root);
     let missing = |report: &Value, severity: &str| -> Vec<String> {
         findings(report, severity)
@@ -458,19 +469,29 @@ fn custom_kinds_without_a_schema_are_not_judged() {
     };
     let mut errors = missing(&report, "error");
     errors.sort();
-    // A group the catalog knows (Gateway API) with an unknown kind is not "custom": a typo.
+    // A group the catalog knows (Gateway API, Argo CD) with a near miss of one of its kinds
+    // is not "custom": a typo.
     assert_eq!(
         errors,
-        vec!["gateway.yaml".to_string(), "typo.yaml".to_string()]
+        vec![
+            "application.yaml".to_string(),
+            "gateway.yaml".to_string(),
+            "typo.yaml".to_string()
+        ]
     );
     let notes = findings(&report, "note");
-    assert!(
-        notes.iter().any(|(r, f, m)| r == "schema/missing"
-            && f == "widget.yaml"
-            && m.contains("not judged")
-            && m.contains("widgets.example.com/v1 Widget")),
-        "{notes:#?}"
-    );
+    for (file, what) in [
+        ("widget.yaml", "widgets.example.com/v1 Widget"),
+        ("rollout.yaml", "argoproj.io/v1alpha1 Rollout"),
+    ] {
+        assert!(
+            notes.iter().any(|(r, f, m)| r == "schema/missing"
+                && f == file
+                && m.contains("not judged")
+                && m.contains(what)),
+            "{notes:#?}"
+        );
+    }
     let strict = check_with(root, &["--strict"]);
     let mut errors = missing(&strict, "error");
     errors.sort();
@@ -825,6 +846,229 @@ fn applications_of_the_same_name_in_overlays_of_different_clusters_are_not_dupli
                 && message.contains("in another deploy unit: not a duplicate")
                 && message.contains("built only by `argocd/overlays/lab/kustomization.yaml`")),
         "{notes:?}"
+    );
+}
+
+/// One root Application per environment, each applied by hand (`kubectl apply -f
+/// root-prod.yaml`), all named `root`: separate deploy units, not duplicates. Two
+/// Applications of the same name in the folder one of them deploys stay an error.
+#[test]
+fn root_applications_applied_by_hand_one_per_environment_are_not_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let app = |name: &str, path: &str| {
+        format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://github.com/example/k8s.git\n    targetRevision: HEAD\n    path: {path}\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n")
+    };
+    for env in ["dev", "prod"] {
+        write(
+            dir,
+            &format!("bootstrap/root-{env}.yaml"),
+            &app("root", &format!("clusters/{env}")),
+        );
+        write(
+            dir,
+            &format!("clusters/{env}/web.yaml"),
+            &app("web", "apps/web"),
+        );
+    }
+    write(dir, "clusters/prod/web-old.yaml", &app("web", "apps/web"));
+    write(
+        dir,
+        "apps/web/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: web\ndata:\n  a: b\n",
+    );
+    let report = check(dir);
+    let duplicates: Vec<(String, String, String)> = problems(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "argocd/duplicate-name")
+        .collect();
+    // Only the second `web` in what `root-prod.yaml` deploys.
+    assert_eq!(duplicates.len(), 1, "{duplicates:?}");
+    assert!(
+        duplicates[0].2.contains("clusters/prod/web"),
+        "{duplicates:?}"
+    );
+    let notes = findings(&report, "note");
+    // The first `web` of prod (in file order) against the one of dev: a note.
+    for file in ["root-prod.yaml", "web-old.yaml"] {
+        assert!(
+            notes
+                .iter()
+                .any(|(rule, f, message)| rule == "argocd/duplicate-name"
+                    && f == file
+                    && message.contains("in another deploy unit: not a duplicate")),
+            "{file}: {notes:?}"
+        );
+    }
+}
+
+fn argo_app(name: &str, path: &str) -> String {
+    format!("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://github.com/example/k8s.git\n    targetRevision: HEAD\n    path: {path}\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n")
+}
+
+/// A root Application per environment kept beside `Chart.yaml` of the chart it deploys:
+/// Helm renders the chart's `templates/`, not the manifests beside `Chart.yaml`, so each
+/// root is its own deploy unit (applied by hand, one per cluster), not a duplicate.
+#[test]
+fn manifests_beside_chart_yaml_are_not_part_of_the_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "bootstrap/root/Chart.yaml",
+        "apiVersion: v2\nname: root\nversion: 1.0.0\n",
+    );
+    write(dir, "bootstrap/root/values.yaml", "apps: []\n");
+    write(
+        dir,
+        "bootstrap/root/templates/apps.yaml",
+        "{{- range .Values.apps }}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {{ .name }}\n{{- end }}\n",
+    );
+    for env in ["dev", "prod"] {
+        write(
+            dir,
+            &format!("bootstrap/root/root-{env}.yaml"),
+            &argo_app("root", "bootstrap/root"),
+        );
+    }
+    let report = check(dir);
+    let duplicates: Vec<(String, String, String)> = problems(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "argocd/duplicate-name")
+        .collect();
+    assert!(duplicates.is_empty(), "{duplicates:?}");
+    assert!(
+        findings(&report, "note")
+            .iter()
+            .any(|(rule, file, message)| rule == "argocd/duplicate-name"
+                && file == "root-prod.yaml"
+                && message.contains("in another deploy unit")),
+        "{report}"
+    );
+}
+
+/// An ApplicationSet whose list generator names each folder deploys those folders only,
+/// not everything under the repository: an Application file outside them is unreachable
+/// (one root), and two example roots elsewhere are separate deploy units.
+#[test]
+fn a_list_generator_deploys_the_folders_its_elements_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "bootstrap/apps.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: apps\n  namespace: argocd\nspec:\n  generators:\n    - list:\n        elements:\n          - name: web\n            dir: apps/web\n          - name: db\n            dir: apps/db\n  template:\n    metadata:\n      name: '{{name}}'\n    spec:\n      project: default\n      source:\n        repoURL: https://github.com/example/k8s.git\n        targetRevision: HEAD\n        path: '{{ dir }}'\n      destination:\n        server: https://kubernetes.default.svc\n        namespace: '{{name}}'\n",
+    );
+    write(
+        dir,
+        "apps/web/monitoring.yaml",
+        &argo_app("web-monitoring", "apps/web/monitoring"),
+    );
+    write(
+        dir,
+        "apps/web/monitoring/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: web\ndata:\n  a: b\n",
+    );
+    write(
+        dir,
+        "apps/cache/app.yaml",
+        &argo_app("cache", "apps/cache/manifests"),
+    );
+    write(
+        dir,
+        "apps/cache/manifests/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cache\n  namespace: cache\ndata:\n  a: b\n",
+    );
+    let report = check(dir);
+    let unreachable: Vec<(String, String, String)> = problems(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "argocd/unreachable")
+        .collect();
+    assert_eq!(unreachable.len(), 1, "{unreachable:?}");
+    assert!(
+        unreachable[0].2.contains("apps/cache/app.yaml"),
+        "{unreachable:?}"
+    );
+}
+
+/// Roots applied by hand from several folders (one example per folder): an Application
+/// nothing deploys is one more of them, a note rather than an error.
+#[test]
+fn with_roots_in_several_folders_an_application_nothing_deploys_is_a_note() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for example in ["app-of-apps", "helm-example"] {
+        write(
+            dir,
+            &format!("{example}/root.yaml"),
+            &argo_app(&format!("{example}-root"), &format!("{example}/apps")),
+        );
+        write(
+            dir,
+            &format!("{example}/apps/child.yaml"),
+            &argo_app(&format!("{example}-child"), &format!("{example}/manifests")),
+        );
+        write(
+            dir,
+            &format!("{example}/manifests/configmap.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n  namespace: demo\ndata:\n  a: b\n",
+        );
+    }
+    write(
+        dir,
+        "rollouts/app.yaml",
+        &argo_app("rollouts", "rollouts/manifests"),
+    );
+    write(
+        dir,
+        "rollouts/manifests/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: rollouts\n  namespace: demo\ndata:\n  a: b\n",
+    );
+    let report = check(dir);
+    let unreachable: Vec<(String, String, String)> = problems(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "argocd/unreachable")
+        .collect();
+    assert!(unreachable.is_empty(), "{unreachable:?}");
+    assert!(
+        findings(&report, "note")
+            .iter()
+            .any(|(rule, file, message)| rule == "argocd/unreachable"
+                && file == "app.yaml"
+                && message.contains("roots applied by hand from 2 folders")),
+        "{report}"
+    );
+}
+
+/// A catalog's Secret template holds placeholders to fill in, not credentials: a note. A
+/// well-known default password that works (`changeit`) stays an error.
+#[test]
+fn secrets_holding_placeholders_are_not_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "base/user-secrets.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: aws-user\n  namespace: ack-system\nstringData:\n  AWS_ACCESS_KEY_ID: UPDATE_AWS_ACCESS_KEY_ID\n  AWS_SECRET_ACCESS_KEY: __REPLACE_ME__\n",
+    );
+    write(
+        tmp.path(),
+        "base/keystore.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: keystore\n  namespace: broker\nstringData:\n  keyStorePath: /etc/keystore.jks\n  keyStorePassword: changeit\n",
+    );
+    let report = check(tmp.path());
+    let plain: Vec<(String, String, String)> = problems(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "secrets/plain-secret")
+        .collect();
+    assert_eq!(plain.len(), 1, "{plain:?}");
+    assert_eq!(plain[0].1, "keystore.yaml", "{plain:?}");
+    assert!(
+        findings(&report, "note")
+            .iter()
+            .any(|(rule, file, message)| rule == "secrets/plain-secret"
+                && file == "user-secrets.yaml"
+                && message.contains("none of them a credential")),
+        "{report}"
     );
 }
 

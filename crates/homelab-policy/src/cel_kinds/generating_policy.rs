@@ -347,40 +347,26 @@ fn scan(s: &str) -> Result<Vec<Segment>, String> {
 fn placeholder(s: &str, start: usize) -> Result<(String, usize), String> {
     let b = s.as_bytes();
     let mut depth = 0usize;
-    let mut quote: Option<u8> = None;
-    let mut i = start + 2;
-    while i < b.len() {
-        let c = b[i];
-        if let Some(q) = quote {
-            if c == b'\\' {
-                i += 2;
-                continue;
-            }
-            if c == q {
-                quote = None;
-            }
-            i += 1;
-            continue;
-        }
+    let inner = start + 2;
+    for (at, c) in homelab_cel::lexical::code_chars(&s[inner..]) {
+        let i = inner + at;
         match c {
-            b'"' | b'\'' => quote = Some(c),
-            b'(' => depth += 1,
-            b')' if depth > 0 => depth -= 1,
-            b')' if b.get(i + 1) == Some(&b')') => {
-                let expr = s[start + 2..i].trim();
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            ')' if b.get(i + 1) == Some(&b')') => {
+                let expr = s[inner..i].trim();
                 if expr.is_empty() {
                     return Err(format!("empty placeholder at offset {start}"));
                 }
                 return Ok((expr.to_string(), i + 2));
             }
-            b')' => {
+            ')' => {
                 return Err(format!(
                     "unbalanced parenthesis in placeholder starting at offset {start}"
                 ))
             }
             _ => {}
         }
-        i += 1;
     }
     Err(format!(
         "unterminated placeholder starting at offset {start}: missing closing '))'"

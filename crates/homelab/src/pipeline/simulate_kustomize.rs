@@ -19,7 +19,7 @@
 
 use homelab_diagnostics::Location;
 use homelab_k8s::merge_keys::merge_key;
-use homelab_manifest::engines::{file_of, normalise};
+use homelab_manifest::engines::{file_of, map_at, normalise};
 use homelab_manifest::kustomizations::{included, is_remote, Kustomizations};
 use homelab_manifest::{Class, Document};
 use serde_json::{Map, Value};
@@ -807,7 +807,7 @@ fn annotate(value: &mut Value, annotations: &Map<String, Value>) {
         }
     }
     for target in targets {
-        let Some(metadata) = ensure_map(value, &target) else {
+        let Some(metadata) = map_at(value, &target) else {
             continue;
         };
         let Some(map) = metadata
@@ -825,18 +825,6 @@ fn annotate(value: &mut Value, annotations: &Map<String, Value>) {
             map.insert(k.clone(), Value::String(text));
         }
     }
-}
-
-/// The map at `pointer` (created with its parents when absent).
-fn ensure_map<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Map<String, Value>> {
-    let mut node = value;
-    for part in pointer.trim_start_matches('/').split('/') {
-        node = node
-            .as_object_mut()?
-            .entry(part.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
-    node.as_object_mut()
 }
 
 /// The image after kustomize's `images` entries: (name, tag or digest) split as kustomize

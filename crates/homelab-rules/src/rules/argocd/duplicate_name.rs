@@ -2,11 +2,12 @@
 //!
 //! ## What it checks
 //! No two ArgoCD Applications in the repository share a name in the same namespace, in
-//! what one Argo CD applies. Two kustomization builds at the top of the repository's deploy
-//! graph that nothing applies together (`argocd/overlays/home` and `argocd/overlays/lab`,
-//! one per cluster) are separate deploy units: the same name in each is a note saying so,
-//! with the builds it relied on. Applications in the same build, in files applied by hand
-//! or by an Application, stay errors.
+//! what one Argo CD applies. The tops of the repository's deploy graph that nothing applies
+//! together are separate deploy units: kustomization builds (`argocd/overlays/home` and
+//! `argocd/overlays/lab`, one per cluster) and files applied by hand (`root-dev.yaml` and
+//! `root-prod.yaml`, one root Application per environment). The same name in two units is
+//! a note saying so, with the units it relied on. Two Applications that one top reaches
+//! (the same build, or the folder one Application deploys) stay errors.
 //!
 //! ## Why
 //! ArgoCD identifies an Application by namespace and name: the second manifest overwrites
@@ -20,7 +21,7 @@
 //! ## Fix
 //! Give each Application a unique name, or delete the stale copy.
 
-use crate::applied::kustomization_builds;
+use crate::applied::top_builds;
 use crate::argo::applications;
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
@@ -54,10 +55,11 @@ impl Rule for AppDuplicate {
                 earlier.push(app);
                 continue;
             }
-            // Two kustomization builds that nothing applies together (the overlays of two
-            // clusters, each applied on its own) are two deploy units: the same name in
-            // each is one Application per cluster.
-            let builds = builds.get_or_insert_with(|| kustomization_builds(repo));
+            // Two tops of the deploy graph that nothing applies together (the overlays of
+            // two clusters, or one root Application per environment, each applied on its
+            // own) are two deploy units: the same name in each is one Application per
+            // cluster.
+            let builds = builds.get_or_insert_with(|| top_builds(repo));
             let built_by = |doc: &Document| builds.get(&repo.relative_path(doc));
             let clash = earlier
                 .iter()

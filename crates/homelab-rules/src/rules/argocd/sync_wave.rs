@@ -10,7 +10,14 @@
 //!    Application that installs its CRD (or the CRD manifest itself), an object before its
 //!    Namespace, a PersistentVolumeClaim before its StorageClass, and a workload before the
 //!    SealedSecret it reads. An object's wave is its own annotation, else the wave of the
-//!    Application that deploys the folder it is in.
+//!    Application that deploys the folder it is in. Inside one Application, Argo CD runs
+//!    the phases in turn (PreSync hooks, then the Sync phase, then PostSync hooks: the
+//!    `argocd.argoproj.io/hook` annotation, or Helm's `pre-`/`post-install` and `-upgrade`
+//!    hooks) and the waves inside each phase, so a PostSync hook in wave 0 comes after a
+//!    Sync-phase Secret in wave 7. Hooks that run only on a failure or a deletion, or that
+//!    Argo CD skips, are not ordered. Namespaces and CRDs are the exception: Argo CD
+//!    creates them before whatever needs them, PreSync hooks included, so only waves
+//!    order those.
 //!
 //! ## Why
 //! The guide orders the platform in waves: -2 namespaces and CRDs, -1 configuration,
@@ -73,18 +80,70 @@ struct Waves<'a> {
 }
 
 /// When an object syncs: the wave of the Application that deploys it (which orders it
-/// against every other Application), then its own wave inside that Application.
-type Order = (i64, i64);
+/// against every other Application), then its phase inside that Application's sync
+/// (PreSync -1, Sync 0, PostSync 1), then its own wave inside that phase.
+type Order = (i64, i64, i64);
+
+/// The sync phase a hook runs in, from Argo CD's own annotation or the Helm hook Argo CD
+/// maps onto it: `Some(-1)` PreSync, `Some(0)` Sync, `Some(1)` PostSync, `None` for hooks
+/// that run only when a sync fails or an app is deleted, or that Argo CD skips.
+fn phase(doc: &Document) -> Option<i64> {
+    let annotations = doc.annotations();
+    let get = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
+    let hooks: Vec<String> = match (get("argocd.argoproj.io/hook"), get("helm.sh/hook")) {
+        (Some(argo), _) => argo.split(',').map(|h| h.trim().to_string()).collect(),
+        (None, Some(helm)) => helm
+            .split(',')
+            .map(|h| match h.trim() {
+                "pre-install" | "pre-upgrade" => "PreSync".to_string(),
+                "post-install" | "post-upgrade" => "PostSync".to_string(),
+                other => other.to_string(),
+            })
+            .collect(),
+        (None, None) => return Some(0),
+    };
+    // A hook of several phases runs first in the earliest of them.
+    hooks
+        .iter()
+        .filter_map(|h| match h.as_str() {
+            "PreSync" => Some(-1),
+            "Sync" => Some(0),
+            "PostSync" => Some(1),
+            _ => None,
+        })
+        .min()
+}
 
 impl<'a> Waves<'a> {
     fn of(&self, repo: &Repo, doc: &Document) -> Option<Order> {
+        let phase = phase(doc)?;
         let own = match sync_wave(doc) {
             Some(Ok(w)) => Some(w),
             _ => None,
         };
         match (self.app_wave(repo, doc), own) {
-            (Some(app), own) => Some((app, own.unwrap_or(0))),
-            (None, Some(own)) => Some((own, 0)),
+            (Some(app), own) => Some((app, phase, own.unwrap_or(0))),
+            // No Application of the repository deploys it: its own wave orders it, and a
+            // hook comes before (PreSync) or after (PostSync) every wave of the Sync phase.
+            (None, Some(own)) => Some(match phase {
+                -1 => (i64::MIN, phase, own),
+                1 => (i64::MAX, phase, own),
+                _ => (own, 0, 0),
+            }),
+            (None, None) => None,
+        }
+    }
+
+    /// The order that ignores hook phases: Argo CD creates a Namespace or a CRD before the
+    /// objects that need them, even PreSync hooks, so only the waves order those.
+    fn plain(&self, repo: &Repo, doc: &Document) -> Option<Order> {
+        let own = match sync_wave(doc) {
+            Some(Ok(w)) => Some(w),
+            _ => None,
+        };
+        match (self.app_wave(repo, doc), own) {
+            (Some(app), own) => Some((app, 0, own.unwrap_or(0))),
+            (None, Some(own)) => Some((own, 0, 0)),
             (None, None) => None,
         }
     }
@@ -105,10 +164,17 @@ impl<'a> Waves<'a> {
 }
 
 fn show(order: Order) -> String {
-    if order.1 == 0 {
-        format!("wave {}", order.0)
+    let phase = match order.1 {
+        -1 => " (PreSync hook)",
+        1 => " (PostSync hook)",
+        _ => "",
+    };
+    if order.0 == i64::MIN || order.0 == i64::MAX {
+        format!("wave {}{phase}", order.2)
+    } else if order.2 == 0 {
+        format!("wave {}{phase}", order.0)
     } else {
-        format!("wave {} (resource wave {})", order.0, order.1)
+        format!("wave {} (resource wave {}){phase}", order.0, order.2)
     }
 }
 
@@ -187,7 +253,7 @@ impl Rule for AppSyncWave {
                         if *c == chart {
                             for g in *groups {
                                 let provider =
-                                    ((w, 0), format!("Application `{name}` (chart {chart})"));
+                                    ((w, 0, 0), format!("Application `{name}` (chart {chart})"));
                                 let entry = waves
                                     .crd_groups
                                     .entry(g.to_string())
@@ -205,7 +271,7 @@ impl Rule for AppSyncWave {
         for crd in repo.of_kind("CustomResourceDefinition") {
             if let (Some(group), Some(w)) = (
                 crd.value.pointer("/spec/group").and_then(Value::as_str),
-                waves.of(repo, crd),
+                waves.plain(repo, crd),
             ) {
                 let entry = waves
                     .crd_groups
@@ -216,7 +282,7 @@ impl Rule for AppSyncWave {
                 }
             }
         }
-        let named_wave = |kind: &'static str| -> BTreeMap<(String, String), Order> {
+        let named_wave = |kind: &'static str, phased: bool| -> BTreeMap<(String, String), Order> {
             repo.of_kind(kind)
                 .filter_map(|d| {
                     Some((
@@ -224,14 +290,18 @@ impl Rule for AppSyncWave {
                             d.namespace().unwrap_or("").to_string(),
                             d.name()?.to_string(),
                         ),
-                        waves.of(repo, d)?,
+                        if phased {
+                            waves.of(repo, d)?
+                        } else {
+                            waves.plain(repo, d)?
+                        },
                     ))
                 })
                 .collect()
         };
-        let namespaces = named_wave("Namespace");
-        let classes = named_wave("StorageClass");
-        let sealed = named_wave("SealedSecret");
+        let namespaces = named_wave("Namespace", false);
+        let classes = named_wave("StorageClass", true);
+        let sealed = named_wave("SealedSecret", true);
         let mut reported = std::collections::BTreeSet::new();
 
         for doc in repo.objects() {
@@ -240,7 +310,8 @@ impl Rule for AppSyncWave {
             if doc.group() == "argoproj.io" {
                 continue;
             }
-            let Some(w) = waves.of(repo, doc) else {
+            let phased = waves.of(repo, doc);
+            let Some(plain) = waves.plain(repo, doc) else {
                 continue;
             };
             let what = doc.id();
@@ -248,10 +319,17 @@ impl Rule for AppSyncWave {
             // is then the Application's, reported once at its sync-wave annotation.
             let inherited = match sync_wave(doc) {
                 Some(Ok(_)) => None,
+                // A hook is ordered by its phase too: its own finding says so.
+                _ if phase(doc) != Some(0) => None,
                 _ => waves.app_of(repo, doc).map(|(_, app)| app),
             };
-            let mut need = |pointer: &str, needed: Option<&Order>, what_needed: String| {
-                let Some(n) = needed else { return };
+            let mut need = |mine: Option<Order>,
+                            pointer: &str,
+                            needed: Option<&Order>,
+                            what_needed: String| {
+                let (Some(w), Some(n)) = (mine, needed) else {
+                    return;
+                };
                 if w >= *n {
                     return;
                 }
@@ -264,7 +342,7 @@ impl Rule for AppSyncWave {
                         let app_name = app.name().unwrap_or("?");
                         let message = format!(
                             "Application `{app_name}` ({}) deploys {} objects that need {what_needed} ({}), which syncs later",
-                            show((w.0, 0)),
+                            show((w.0, 0, 0)),
                             if doc.group().is_empty() { "core" } else { doc.group() },
                             show(*n)
                         );
@@ -295,6 +373,7 @@ impl Rule for AppSyncWave {
             if group.contains('.') && !group.ends_with(".k8s.io") {
                 if let Some((n, provider)) = waves.crd_groups.get(group) {
                     need(
+                        Some(plain),
                         "/apiVersion",
                         Some(n),
                         format!("the CRD of `{group}` from {provider}"),
@@ -303,6 +382,7 @@ impl Rule for AppSyncWave {
             }
             if let Some(ns) = doc.namespace() {
                 need(
+                    Some(plain),
                     "/metadata/namespace",
                     namespaces.get(&(String::new(), ns.to_string())),
                     format!("Namespace `{ns}`"),
@@ -315,6 +395,7 @@ impl Rule for AppSyncWave {
                     .and_then(Value::as_str)
                 {
                     need(
+                        phased,
                         "/spec/storageClassName",
                         classes.get(&(String::new(), class.to_string())),
                         format!("StorageClass `{class}`"),
@@ -325,6 +406,7 @@ impl Rule for AppSyncWave {
                 let ns = doc.namespace().unwrap_or("default").to_string();
                 for (pointer, secret) in secret_refs(pod.spec, pod.pointer) {
                     need(
+                        phased,
                         &pointer,
                         sealed.get(&(ns.clone(), secret.clone())),
                         format!("SealedSecret `{ns}/{secret}`"),

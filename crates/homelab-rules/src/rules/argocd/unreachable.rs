@@ -9,7 +9,9 @@
 //! in the same folder. An Application that nothing deploys, that deploys nothing, and that
 //! is not beside a root, is reported. Repositories without such a root are not checked,
 //! and a file its folder's kustomization lists in a comment (`# - app.yaml`) is switched off
-//! on purpose.
+//! on purpose. In a repository with several roots in different places (a bootstrap root and
+//! a workloads root, or one example per folder), applying Applications by hand is the
+//! repository's habit: the Application is reported as a note that says so.
 //!
 //! ## Why
 //! In app-of-apps, an Application file that the root does not pick up is never deployed:
@@ -80,6 +82,12 @@ impl Rule for AppUnreachable {
                 )
             })
             .collect();
+        // Where the roots are applied from: two roots in one folder are one bootstrap.
+        let root_places: std::collections::BTreeSet<&str> = roots
+            .iter()
+            .filter(|r| !graph.children[**r].is_empty())
+            .map(|r| crate::repo::parent(&graph.paths[*r]))
+            .collect();
         (0..graph.nodes.len())
             .filter(|i| {
                 is_application(graph.nodes[*i])
@@ -90,7 +98,7 @@ impl Rule for AppUnreachable {
             })
             .map(|i| {
                 let app = graph.nodes[i];
-                finding(
+                let found = finding(
                     self,
                     app,
                     "/metadata/name",
@@ -101,7 +109,18 @@ impl Rule for AppUnreachable {
                         root_names.join(", ")
                     ),
                     "point the root app at this folder (with directory.recurse: true for subfolders) or move the file there",
-                )
+                );
+                if root_places.len() < 2 {
+                    return found;
+                }
+                // Roots applied by hand from several places: applying Applications by hand
+                // is the repository's habit, and this one is taken as one more.
+                let mut note = found.relying_on([format!(
+                    "the repository has roots applied by hand from {} folders, so an Application nothing deploys is taken as one more applied by hand",
+                    root_places.len()
+                )]);
+                note.severity = Severity::Note;
+                note
             })
             .collect()
     }

@@ -10,11 +10,16 @@
 //! from a Secret. A value is taken as no credential when it is a boolean or a number (a
 //! port), a host name or address (`postgres-rw.database.svc`, `10.0.0.5:5432`), a URL
 //! without a password and without a long random-looking part, the value of an identifier
-//! key (`username`, `host`, `port`, `dbname`, `region`, `bucket`, ...), a certificate
-//! without its private key, or a configuration file (several lines) where no key that
-//! holds a credential (`password`, `token`, `secret`, `api_key`, `webhook`, ...) has a value,
-//! no private key and no `user:password@` URL appear. Anything else (a value under a
-//! credential key, a random-looking string, binary data) keeps the error.
+//! key (`username`, `host`, `port`, `dbname`, `region`, `bucket`, ...), a path in the
+//! container (`/etc/keystore.jks`), a certificate without its private key, or a
+//! configuration file (several lines, or one line under a key named like a file:
+//! `broker.properties`) where no key that holds a credential (`password`, `token`,
+//! `secret`, `api_key`, `webhook`, ...) has a value, no private key and no
+//! `user:password@` URL appear. A placeholder to fill in
+//! (`__REPLACE_ME__`, `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`) is no
+//! credential either; a well-known default that works (`changeit`, `admin123`) is. Anything
+//! else (a value under a credential key, a random-looking string, binary data) keeps the
+//! error.
 //!
 //! ## Why
 //! `data` is base64, not encryption: anyone who can read the repository (every CI runner,
@@ -91,20 +96,57 @@ fn has_token_like_part(text: &str) -> bool {
         })
 }
 
+/// A value that stands for one to fill in, not a credential: `__REPLACE_ME__`,
+/// `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`, `your-token-here`, `xxxxxx`. A
+/// well-known default (`changeit`, `admin123`) is a credential: it works.
+fn is_placeholder(value: &str) -> bool {
+    static PLACEHOLDER: OnceLock<regex::Regex> = OnceLock::new();
+    let v = value.trim().trim_matches(['"', '\'']);
+    if v.len() > 2
+        && v.starts_with('<')
+        && v.ends_with('>')
+        && !v[1..v.len() - 1].contains(['<', '>'])
+    {
+        return true;
+    }
+    PLACEHOLDER
+        .get_or_init(|| {
+            regex::Regex::new(r"(?i)^[_\-\s\[{]*(replace[_\-\s]?me|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|todo|fixme|tbd|your[_\-][a-z0-9_\-]+|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
+        })
+        .is_match(v)
+}
+
 /// Whether one committed value (decoded) is, or contains, a credential.
 fn holds_credential(key: &str, value: &str) -> bool {
     static HOST: OnceLock<regex::Regex> = OnceLock::new();
     static URL: OnceLock<regex::Regex> = OnceLock::new();
     static CONFIG_LINE: OnceLock<regex::Regex> = OnceLock::new();
     let v = value.trim();
-    if v.is_empty() || crate::is_secret_reference(v) {
+    if v.is_empty() || crate::is_secret_reference(v) || is_placeholder(v) {
         return false;
     }
     if v.contains("PRIVATE KEY") {
         return true;
     }
-    if v.contains('\n') {
-        // A configuration file or a certificate: a credential only where one is written.
+    // A file's content (several lines, or a key named like a file: `broker.properties`): a
+    // configuration file or a certificate, a credential only where one is written.
+    let file_name = key.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty()
+            && [
+                "properties",
+                "conf",
+                "cfg",
+                "ini",
+                "yaml",
+                "yml",
+                "json",
+                "toml",
+                "env",
+                "xml",
+            ]
+            .contains(&ext.to_ascii_lowercase().as_str())
+    });
+    if v.contains('\n') || file_name {
         if v.contains("-----BEGIN") && !v.contains("CERTIFICATE") {
             return true;
         }
@@ -126,6 +168,7 @@ fn holds_credential(key: &str, value: &str) -> bool {
                 && !val.is_empty()
                 && !matches!(val, "null" | "~" | "|" | "|-" | ">" | "[]" | "{}")
                 && !crate::is_secret_reference(val)
+                && !is_placeholder(val)
         });
     }
     if super::leaked_credential::is_credential_key(key)
@@ -134,6 +177,15 @@ fn holds_credential(key: &str, value: &str) -> bool {
         return true;
     }
     if is_identifier_key(key) {
+        return false;
+    }
+    // A path in the container (`/amq/extra/secrets/keystore.jks`): where a secret is, not
+    // the secret.
+    if v.starts_with('/')
+        && v.len() > 1
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+    {
         return false;
     }
     let lower = v.to_ascii_lowercase();
@@ -272,6 +324,15 @@ mod tests {
             ("datasources.yaml", "{\n  \"url\": \"http://prometheus-k8s.monitoring.svc:9090\",\n  \"editable\": false\n}"),
             ("ca.crt", "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"),
             ("config.yaml", "password: ${DB_PASSWORD}\nhost: db\n"),
+            ("trustStorePassword", "__REPLACE_ME__"),
+            ("AWS_SECRET_ACCESS_KEY", "UPDATE_AWS_SECRET_ACCESS_KEY"),
+            ("session_secret", "change me\n"),
+            ("token", "<your-token>"),
+            ("password", "xxxxxxxx"),
+            ("jdbc.properties", "storeConfiguration=DATABASE\nstoreConfiguration.jdbcPassword=__REPLACE_ME__\n"),
+            ("ha.broker.properties", "HAPolicyConfiguration=SHARED_STORE_PRIMARY"),
+            ("broker.properties", "# replaced by an overlay"),
+            ("keyStorePath", "/amq/extra/secrets/keystore.jks"),
         ] {
             assert!(!holds_credential(key, value), "{key}: {value}");
         }
@@ -291,6 +352,11 @@ mod tests {
             ("rclone.conf", "[s3]\nendpoint = https://user:pass@minio.local\n"),
             ("tls.key", "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n"),
             ("id_rsa", "-----BEGIN OPENSSH KEY-----\nb3Bl\n-----END OPENSSH KEY-----\n"),
+            ("keyStorePassword", "changeit"),
+            ("password", "admin123"),
+            ("password", "updated-2024-Zq8vN3rT"),
+            ("cluster.properties", "clusterPassword=kustomize-cross-ocp-cluster"),
+            ("password", "/hunter2"),
         ] {
             assert!(holds_credential(key, value), "{key}: {value}");
         }
