@@ -3,12 +3,11 @@
 //! unless a command is explicitly a network command, with every proxy pointed at a closed port
 //! so that nothing a chart or a repository says can reach the network.
 
+use homelab_fs::process::{self, Finished};
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-use wait_timeout::ChildExt;
 
 /// Bounds of one helm run.
 #[derive(Debug, Clone, Copy)]
@@ -207,10 +206,7 @@ impl Helm {
             )
             .env("HELM_REPOSITORY_CACHE", home.join("cache/repository"))
             .env("KUBECONFIG", home.join("kubeconfig"))
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env("NO_COLOR", "1");
         if let Some(path) = std::env::var_os("PATH") {
             command.env("PATH", path);
         }
@@ -230,57 +226,23 @@ impl Helm {
                 }
             }
         } else {
-            // Port 9 (discard) on the loopback: any connection attempt fails at once.
-            for key in [
-                "HTTPS_PROXY",
-                "HTTP_PROXY",
-                "https_proxy",
-                "http_proxy",
-                "ALL_PROXY",
-                "all_proxy",
-            ] {
-                command.env(key, "http://127.0.0.1:9");
-            }
-            command.env("NO_PROXY", "").env("no_proxy", "");
+            process::offline(&mut command);
         }
-        let mut child = command
-            .spawn()
-            .map_err(|e| RunError::Spawn(e.to_string()))?;
         let max = self.limits.max_output;
-        let stdout = child.stdout.take();
-        let stderr = child.stderr.take();
-        let out_reader = std::thread::spawn(move || {
-            let mut data = Vec::new();
-            if let Some(s) = stdout {
-                let _ = s.take(max as u64 + 1).read_to_end(&mut data);
-            }
-            data
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut data = Vec::new();
-            if let Some(s) = stderr {
-                let _ = s.take(64 * 1024).read_to_end(&mut data);
-            }
-            data
-        });
-        let status = match child.wait_timeout(self.limits.timeout) {
-            Ok(Some(status)) => status,
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(RunError::Timeout(self.limits.timeout));
-            }
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(RunError::Spawn(e.to_string()));
-            }
+        let limits = process::Limits {
+            timeout: self.limits.timeout,
+            max_output: max as u64,
+            max_errors: 64 * 1024,
         };
-        let stdout = out_reader.join().unwrap_or_default();
-        let stderr = err_reader.join().unwrap_or_default();
-        if stdout.len() > max {
-            return Err(RunError::OutputTooLarge(max));
-        }
+        let Finished {
+            status,
+            stdout,
+            stderr,
+        } = process::run_bounded(&mut command, limits).map_err(|e| match e {
+            process::RunError::Spawn(e) => RunError::Spawn(e),
+            process::RunError::Timeout => RunError::Timeout(self.limits.timeout),
+            process::RunError::OutputTooLarge => RunError::OutputTooLarge(max),
+        })?;
         if !status.success() {
             let text = String::from_utf8_lossy(&stderr);
             if status.code() == Some(125) {

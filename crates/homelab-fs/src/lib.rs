@@ -15,8 +15,12 @@
 //!   relative path ([`RelPath`]); each folder on the way is opened with `O_NOFOLLOW`
 //!   relative to its parent (`openat`), so a symbolic link anywhere in the path (a folder
 //!   swapped for a link to `/etc`) makes the operation fail instead of escaping the tree.
+//!
+//! The tools it runs on a repository (helm, kubectl) run through [`process`]: offline unless
+//! asked, bounded in time and output.
 
 mod atomic;
+pub mod process;
 mod read;
 mod relpath;
 pub mod stamp;

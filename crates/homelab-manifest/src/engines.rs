@@ -198,6 +198,200 @@ fn patch_files(doc: &Document, dir: &Path) -> Vec<(PathBuf, &'static str)> {
     out
 }
 
+/// The files each patching kustomization patches in every build that uses them. A base
+/// that two overlays build, one with a patch and one without, is applied both ways: what
+/// the patch adds is not filled in (the other build applies the file without it).
+fn patched_everywhere<'p>(
+    patched: &'p [(usize, BTreeSet<PathBuf>, Vec<KustomizePatch>)],
+    builds: &[(usize, BTreeSet<PathBuf>, BTreeSet<usize>)],
+) -> Vec<(BTreeSet<PathBuf>, &'p [KustomizePatch])> {
+    if patched.is_empty() {
+        return Vec::new();
+    }
+    // The top builds: kustomizations no other kustomization builds.
+    let nested: BTreeSet<usize> = builds
+        .iter()
+        .flat_map(|(k, _, reached)| reached.iter().filter(move |r| *r != k))
+        .copied()
+        .collect();
+    let mut tops_of: BTreeMap<&Path, Vec<&BTreeSet<usize>>> = BTreeMap::new();
+    for (k, files, reached) in builds {
+        if nested.contains(k) {
+            continue;
+        }
+        for f in files {
+            tops_of.entry(f.as_path()).or_default().push(reached);
+        }
+    }
+    patched
+        .iter()
+        .map(|(k, files, own)| {
+            let everywhere = files
+                .iter()
+                .filter(|f| {
+                    tops_of
+                        .get(f.as_path())
+                        .is_some_and(|tops| tops.iter().all(|reached| reached.contains(k)))
+                })
+                .cloned()
+                .collect();
+            (everywhere, own.as_slice())
+        })
+        .collect()
+}
+
+/// A patch of a kustomization (`patches`, `patchesStrategicMerge`, `patchesJson6902`), as
+/// far as it adds to the objects it targets.
+struct KustomizePatch {
+    /// The target selector; a strategic-merge patch without one selects its own kind and name.
+    target: Value,
+    body: PatchBody,
+}
+
+enum PatchBody {
+    /// A strategic-merge patch: a partial object.
+    Merge(Value),
+    /// JSON6902 operations.
+    Operations(Vec<Value>),
+}
+
+impl KustomizePatch {
+    /// Fill into `doc` what the patch adds that the file lacks: the fields of a merge patch
+    /// the object does not set, and the values of `add` operations at places the object
+    /// leaves empty (or at the end of a list). Nothing the file sets is replaced or removed,
+    /// so a patch hides no fault of the file; a target this cannot evaluate selects nothing.
+    fn fill(&self, doc: &mut Document) {
+        if targets(&self.target, doc) != Some(true) {
+            return;
+        }
+        match &self.body {
+            PatchBody::Merge(patch) => {
+                let mut patch = patch.clone();
+                if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.remove("name");
+                    meta.remove("namespace");
+                }
+                fill_absent(&mut doc.value, &patch);
+            }
+            PatchBody::Operations(operations) => {
+                for operation in operations {
+                    add_absent(&mut doc.value, operation);
+                }
+            }
+        }
+    }
+}
+
+/// One JSON6902 `add` operation, only where it adds: a key the object lacks, or `-` (the end
+/// of a list). Returns whether it added.
+fn add_absent(value: &mut Value, operation: &Value) -> bool {
+    if operation.get("op").and_then(Value::as_str) != Some("add") {
+        return false;
+    }
+    let (Some(path), Some(add)) = (
+        operation.get("path").and_then(Value::as_str),
+        operation.get("value"),
+    ) else {
+        return false;
+    };
+    let Some((parent, last)) = path.rsplit_once('/') else {
+        return false;
+    };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match pointer_mut(value, parent) {
+        Some(Value::Object(map)) if !map.contains_key(&last) => {
+            map.insert(last, add.clone());
+            true
+        }
+        Some(Value::Array(items)) if last == "-" => {
+            items.push(add.clone());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The patches of kustomization `k` (in folder `dir`): from their files (the documents
+/// loaded from them) or written inline.
+fn kustomize_patches(
+    docs: &[Document],
+    index: &Index,
+    k: usize,
+    dir: &Path,
+) -> Vec<KustomizePatch> {
+    let kustomization = &docs[k].value;
+    let bodies = |entry: &Value| -> Vec<Value> {
+        let inline = entry
+            .get("patch")
+            .and_then(Value::as_str)
+            .or(entry.as_str().filter(|e| e.contains('\n')));
+        if let Some(text) = inline {
+            return crate::parse_str("patch", text)
+                .0
+                .into_iter()
+                .map(|d| d.value)
+                .collect();
+        }
+        let file = entry
+            .get("path")
+            .and_then(Value::as_str)
+            .or(entry.as_str())
+            .and_then(|p| normalise(&dir.join(p)));
+        file.and_then(|f| index.files.get(&f))
+            .into_iter()
+            .flatten()
+            .map(|&i| docs[i].value.clone())
+            .collect()
+    };
+    let mut out = Vec::new();
+    for field in ["patchesStrategicMerge", "patches", "patchesJson6902"] {
+        for entry in kustomization
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let target = entry.get("target").filter(|t| t.is_object());
+            for body in bodies(entry) {
+                match body {
+                    Value::Array(operations) => {
+                        if let Some(target) = target {
+                            out.push(KustomizePatch {
+                                target: target.clone(),
+                                body: PatchBody::Operations(operations),
+                            });
+                        }
+                    }
+                    // A merge patch without a target must name its kind.
+                    Value::Object(_) if target.is_some() || body.get("kind").is_some() => {
+                        let target = match target {
+                            Some(t) => t.clone(),
+                            None => own_target(&body),
+                        };
+                        out.push(KustomizePatch {
+                            target,
+                            body: PatchBody::Merge(body),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The target of a patch without one: its own kind and name.
+fn own_target(patch: &Value) -> Value {
+    let mut target = Map::new();
+    for (key, from) in [("kind", "/kind"), ("name", "/metadata/name")] {
+        if let Some(v) = patch.pointer(from) {
+            target.insert(key.into(), v.clone());
+        }
+    }
+    Value::Object(target)
+}
+
 /// Set `metadata.namespace` of a namespaced object.
 fn set_namespace(doc: &mut Document, namespace: &str) {
     if doc.class != Class::Object || doc.kind().is_some_and(|k| CLUSTER_SCOPED.contains(&k)) {
@@ -296,6 +490,8 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
     let mut built_by_kustomize: BTreeSet<PathBuf> = BTreeSet::new();
     let mut namespace_of: BTreeMap<PathBuf, (usize, String)> = BTreeMap::new();
     let mut labelled: Vec<(BTreeSet<PathBuf>, Map<String, Value>, bool)> = Vec::new();
+    let mut patched: Vec<(usize, BTreeSet<PathBuf>, Vec<KustomizePatch>)> = Vec::new();
+    let mut builds: Vec<(usize, BTreeSet<PathBuf>, BTreeSet<usize>)> = Vec::new();
     for &k in &kustomizations {
         let file = file_of(&docs[k]);
         let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -320,7 +516,12 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
         for (labels, selectors) in label_transforms(&docs[k]) {
             labelled.push((files.clone(), labels, selectors));
         }
-        built_by_kustomize.extend(files);
+        let own = kustomize_patches(docs, &index, k, &dir);
+        if !own.is_empty() {
+            patched.push((k, files.clone(), own));
+        }
+        built_by_kustomize.extend(files.iter().cloned());
+        builds.push((k, files, reached));
     }
     for doc in docs.iter_mut() {
         let file = file_of(doc);
@@ -420,7 +621,18 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
         }
     }
     // Patches last, after variables and value corrections: what they fill in has no
-    // place in a file to read again. A patch may give child Kustomizations patches of their own (defaults for the
+    // place in a file to read again. kustomize's own patches first: Flux builds with them.
+    for (files, own) in patched_everywhere(&patched, &builds) {
+        for i in index.documents_of(&files) {
+            let doc = &mut docs[i];
+            if doc.class == Class::Object {
+                for patch in own {
+                    patch.fill(doc);
+                }
+            }
+        }
+    }
+    // A Flux patch may give child Kustomizations patches of their own (defaults for the
     // HelmReleases they apply): fill until nothing changes, a few levels at most.
     if let Some(root) = root.and_then(normalise) {
         let flux: Vec<usize> = (0..docs.len())
@@ -507,16 +719,8 @@ fn apply_flux_patches(docs: &mut [Document], index: &Index, root: &Path, k: usiz
         }
         let target = match entry.get("target") {
             Some(t) if t.is_object() => t.clone(),
-            _ => {
-                // Without a target, the patch names its own object.
-                let mut t = Map::new();
-                for (key, from) in [("kind", "/kind"), ("name", "/metadata/name")] {
-                    if let Some(v) = patch.pointer(from) {
-                        t.insert(key.into(), v.clone());
-                    }
-                }
-                Value::Object(t)
-            }
+            // Without a target, the patch names its own object.
+            _ => own_target(&patch),
         };
         patches.push((target, patch));
     }

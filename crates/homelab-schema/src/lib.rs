@@ -139,6 +139,26 @@ fn known_kind(api_version: &str, kind: &str) -> bool {
     kinds.contains(&kind) || suggest::closest(kind, &kinds).is_some()
 }
 
+/// "prometheus-operator v0.93.0 serves ScrapeConfig as monitoring.coreos.com/v1alpha1" when
+/// the catalog has the kind of this group at other versions.
+fn catalog_versions(api_version: &str, kind: &str) -> Option<String> {
+    let group = api_version.rsplit_once('/').map(|(g, _)| g)?;
+    let catalog = catalog::get().ok()?;
+    let entry = catalog.entry(group, kind)?;
+    let versions: Vec<String> = entry
+        .versions
+        .iter()
+        .map(|v| format!("{group}/{}", v.name))
+        .collect();
+    let source = entry.source(catalog);
+    Some(format!(
+        "{} {} serves {kind} as {}",
+        source.name,
+        source.version,
+        versions.join(", ")
+    ))
+}
+
 /// Whether one object passed its schema, in kubeconform's categories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Validity {
@@ -392,6 +412,9 @@ impl Validator {
                             served.join(", ")
                         );
                     }
+                }
+                if let Some(served) = catalog_versions(api_version, kind) {
+                    help = format!("{served}; {help}");
                 }
                 if self.opts.custom_missing_is_note
                     && !self.opts.ignore_missing

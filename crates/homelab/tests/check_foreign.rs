@@ -270,6 +270,103 @@ spec:
     );
 }
 
+/// A kustomization's patches with a target (JSON6902 operations in a file or inline, a
+/// strategic-merge patch) add to every object they select: what they add is not missing.
+/// A base that another build applies without the patch keeps its finding.
+#[test]
+fn kustomize_patches_fill_in_what_they_add_where_every_build_patches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let deployment = |name: &str| {
+        format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: web}}
+spec:
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+        - name: app
+          image: nginx:1.27.3
+          resources: {{limits: {{memory: 64Mi}}, requests: {{cpu: 10m, memory: 64Mi}}}}
+"
+        )
+    };
+    let kustomization = |resources: &str, patches: &str| {
+        format!(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [{resources}]\n{patches}"
+        )
+    };
+    // Operations in a file, selected by group, version and kind.
+    write(
+        root,
+        "ops/kustomization.yaml",
+        &kustomization(
+            "deployment.yaml",
+            "patches:\n  - path: add-selector.yaml\n    target: {group: apps, version: v1, kind: Deployment}\n",
+        ),
+    );
+    write(root, "ops/deployment.yaml", &deployment("ops"));
+    write(
+        root,
+        "ops/add-selector.yaml",
+        "- op: add\n  path: /spec/selector\n  value: {matchLabels: {app: ops}}\n",
+    );
+    // A strategic-merge patch written inline, selected by name.
+    write(
+        root,
+        "merge/kustomization.yaml",
+        &kustomization(
+            "deployment.yaml",
+            "patches:\n  - target: {kind: Deployment, name: merge}\n    patch: |-\n      apiVersion: apps/v1\n      kind: Deployment\n      metadata: {name: any}\n      spec:\n        selector: {matchLabels: {app: merge}}\n",
+        ),
+    );
+    write(root, "merge/deployment.yaml", &deployment("merge"));
+    // One overlay patches the base, the other applies it as it is.
+    write(
+        root,
+        "base/kustomization.yaml",
+        &kustomization("deployment.yaml", ""),
+    );
+    write(root, "base/deployment.yaml", &deployment("base"));
+    write(
+        root,
+        "overlays/patched/kustomization.yaml",
+        &kustomization(
+            "../../base",
+            "patchesJson6902:\n  - target: {group: apps, version: v1, kind: Deployment, name: base}\n    patch: |-\n      - op: add\n        path: /spec/selector\n        value: {matchLabels: {app: base}}\n",
+        ),
+    );
+    write(
+        root,
+        "overlays/plain/kustomization.yaml",
+        &kustomization("../../base", ""),
+    );
+    let problems = problems(&check(root));
+    let missing: Vec<&str> = problems
+        .iter()
+        .filter(|(r, _, m)| r == "schema/required" && m.contains("selector"))
+        .map(|(_, file, _)| file.as_str())
+        .collect();
+    assert_eq!(missing, ["deployment.yaml"], "{problems:#?}");
+    assert!(
+        problems.iter().all(|(r, _, _)| r == "schema/required"),
+        "{problems:#?}"
+    );
+    // The one left is the base's (the plain overlay applies it without a selector).
+    fs_remove(root, "overlays/plain");
+    let problems = self::problems(&check(root));
+    assert!(
+        !problems.iter().any(|(r, _, _)| r == "schema/required"),
+        "{problems:#?}"
+    );
+}
+
+fn fs_remove(root: &Path, dir: &str) {
+    std::fs::remove_dir_all(root.join(dir)).unwrap();
+}
+
 /// kustomize reads YAML 1.2: `on` stays a string in what it builds (kubectl would read
 /// `true`): a note that says so, no type error.
 #[test]
@@ -459,6 +556,12 @@ fn custom_kinds_without_a_schema_are_not_judged() {
         "application.yaml",
         "apiVersion: argoproj.io/v1alpha1\nkind: Aplication\nmetadata: {name: a}\n",
     );
+    // A kind the catalog has, at a version no release served.
+    write(
+        root,
+        "scrape.yaml",
+        "apiVersion: monitoring.coreos.com/v1\nkind: ScrapeConfig\nmetadata: {name: s, namespace: m}\nspec: {}\n",
+    );
     let report = check(root);
     let missing = |report: &Value, severity: &str| -> Vec<String> {
         findings(report, severity)
@@ -470,14 +573,34 @@ fn custom_kinds_without_a_schema_are_not_judged() {
     let mut errors = missing(&report, "error");
     errors.sort();
     // A group the catalog knows (Gateway API, Argo CD) with a near miss of one of its kinds
-    // is not "custom": a typo.
+    // is not "custom": a typo; nor is a kind the catalog has, at a version it never served
+    // (its help names the versions it does).
     assert_eq!(
         errors,
         vec![
             "application.yaml".to_string(),
             "gateway.yaml".to_string(),
+            "scrape.yaml".to_string(),
             "typo.yaml".to_string()
         ]
+    );
+    let scrape = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["location"]["file"]
+                .as_str()
+                .unwrap()
+                .ends_with("scrape.yaml")
+        })
+        .unwrap();
+    assert!(
+        scrape["help"]
+            .as_str()
+            .unwrap()
+            .contains("serves ScrapeConfig as monitoring.coreos.com/v1alpha1"),
+        "{scrape:#?}"
     );
     let notes = findings(&report, "note");
     for (file, what) in [

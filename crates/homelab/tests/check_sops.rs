@@ -188,6 +188,60 @@ fn plaintext_that_a_rule_says_must_be_encrypted_is_an_error_at_its_first_value()
     );
 }
 
+/// A creation rule for every file (no `path_regex`, or one any file name matches) says how
+/// sops encrypts what one chooses to encrypt, not that every Secret must be: a Secret whose
+/// credentials come from Flux variables is not "plaintext that must be encrypted"; one that
+/// commits a password is still an error (`secrets/plain-secret`); a file named like an
+/// encrypted one must still be.
+#[test]
+fn a_rule_for_every_file_does_not_make_every_secret_one_to_encrypt() {
+    for path_regex in ["", "  - path_regex: \\.ya?ml$\n    "] {
+        let dir = tempfile::tempdir().unwrap();
+        let rule = if path_regex.is_empty() {
+            "  - ".to_owned()
+        } else {
+            path_regex.to_owned()
+        };
+        fs::write(
+            dir.path().join(".sops.yaml"),
+            format!("creation_rules:\n{rule}encrypted_regex: ^(data|stringData)$\n    age: age14sqa5fgq7tzwrjgp42sx6suzd6dtd73dxta6dvx26x0qq2uxyelsjjwyjm\n"),
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("restic.yaml"),
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: restic\n  namespace: app\nstringData:\n  RESTIC_REPOSITORY: s3:http://minio.storage.svc:9000/restic/app\n  RESTIC_PASSWORD: ${SECRET_RESTIC_PASSWORD}\n",
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("forgotten.yaml"),
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: forgotten\n  namespace: app\nstringData:\n  password: hunter2hunter2\n",
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("db.sops.yaml"),
+            "stringData:\n  token: abc123abc123\n",
+        )
+        .unwrap();
+        let (_, diags) = check(dir.path(), &[]);
+        let found: Vec<(String, String)> = diags
+            .iter()
+            .filter(|d| d["severity"] != "note")
+            .map(|d| (d["rule"].as_str().unwrap().to_owned(), at(d).0))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("sops/not-encrypted".to_owned(), "db.sops.yaml".to_owned()),
+                (
+                    "secrets/plain-secret".to_owned(),
+                    "forgotten.yaml".to_owned()
+                ),
+            ],
+            "{path_regex:?}: {diags:#?}"
+        );
+    }
+}
+
 #[test]
 fn a_sops_yaml_above_the_checked_folder_is_not_used() {
     let dir = repo(&[]);

@@ -14,17 +14,16 @@
 //! from a private temporary folder, bounded in time and output.
 
 use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
+use homelab_fs::process::{self, Finished};
 use homelab_manifest::engines::{file_of, normalise};
 use homelab_manifest::kustomizations::{is_remote, Kustomizations, INCLUDING_FIELDS};
 use homelab_manifest::{Class, Document, LoadOptions, Source};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
-use wait_timeout::ChildExt;
 
 pub const RULE_DOC: RuleDoc = RuleDoc {
     id: "kustomize/*",
@@ -275,55 +274,22 @@ fn build_root(kubectl: &Path, root_abs: &Path) -> Result<(String, PathBuf), RunE
         .env("HOME", work.path())
         .env("KUBECONFIG", work.path().join("kubeconfig"))
         .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ALLOW_PROTOCOL", "none")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for key in [
-        "HTTPS_PROXY",
-        "HTTP_PROXY",
-        "https_proxy",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        command.env(key, "http://127.0.0.1:9");
-    }
-    let mut child = command
-        .spawn()
-        .map_err(|e| RunError::Spawn(e.to_string()))?;
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let out_reader = std::thread::spawn(move || {
-        let mut data = Vec::new();
-        if let Some(mut s) = stdout {
-            let _ = (&mut s).take(MAX_OUTPUT + 1).read_to_end(&mut data);
-            // Keep draining so that the child never blocks on a full pipe.
-            let _ = std::io::copy(&mut s, &mut std::io::sink());
-        }
-        data
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut data = Vec::new();
-        if let Some(mut s) = stderr {
-            let _ = (&mut s).take(64 * 1024).read_to_end(&mut data);
-            let _ = std::io::copy(&mut s, &mut std::io::sink());
-        }
-        data
-    });
-    let status = match child.wait_timeout(TIMEOUT) {
-        Ok(Some(status)) => status,
-        Ok(None) | Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(RunError::Timeout);
-        }
+        .env("GIT_ALLOW_PROTOCOL", "none");
+    process::offline(&mut command);
+    let limits = process::Limits {
+        timeout: TIMEOUT,
+        max_output: MAX_OUTPUT,
+        max_errors: 64 * 1024,
     };
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
-    if stdout.len() as u64 > MAX_OUTPUT {
-        return Err(RunError::TooLarge);
-    }
+    let Finished {
+        status,
+        stdout,
+        stderr,
+    } = process::run_bounded(&mut command, limits).map_err(|e| match e {
+        process::RunError::Spawn(e) => RunError::Spawn(e),
+        process::RunError::Timeout => RunError::Timeout,
+        process::RunError::OutputTooLarge => RunError::TooLarge,
+    })?;
     if !status.success() {
         let text = String::from_utf8_lossy(&stderr);
         let first = text

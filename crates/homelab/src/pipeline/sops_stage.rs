@@ -102,6 +102,12 @@ pub fn run(
         let Some(rule) = config.rule_for(&abs) else {
             continue;
         };
+        if must == MustEncrypt::Secrets && covers_any_file(rule) {
+            // A rule for every file (no `path_regex`, or one any name matches) says how
+            // sops encrypts whatever one chooses to encrypt, not which files must be:
+            // `secrets/plain-secret` judges whether this Secret's values are credentials.
+            continue;
+        }
         let config_name = display_name(&config.path, root);
         out.extend(inspect::check_plain_file(
             name,
@@ -189,6 +195,14 @@ fn placeholder_recipients(name: &str, text: &str) -> Vec<Diagnostic> {
         );
     }
     out
+}
+
+/// Whether a creation rule covers any file, whatever its name or folder: no `path_regex`,
+/// or one that a plain file name at the config's folder matches (`.*`, `\.yaml$`).
+fn covers_any_file(rule: &homelab_sops::config::CreationRule) -> bool {
+    rule.path_regex
+        .as_ref()
+        .is_none_or(|(_, regex)| regex.is_match("file.yaml"))
 }
 
 fn is_yaml_or_json(name: &str) -> bool {

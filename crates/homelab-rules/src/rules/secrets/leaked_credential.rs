@@ -2,7 +2,8 @@
 //!
 //! ## What it checks
 //! Every file's text for credentials with a known shape: PEM private keys
-//! (`-----BEGIN ... PRIVATE KEY-----`), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`,
+//! (`-----BEGIN ... PRIVATE KEY-----` around key material: not around `...` or a
+//! template placeholder), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`,
 //! `ghr_`, `github_pat_`), GitLab tokens (`glpat-`, runner tokens `glrt-`), AWS access key
 //! ids (`AKIA...`), Slack tokens (`xox.-`); and every YAML value under a key named like a
 //! password, secret, token or API key whose value looks random (long and high-entropy).
@@ -54,13 +55,29 @@ pub(crate) fn patterns() -> &'static [Pattern] {
     P.get_or_init(|| {
         let p = |what, re: &str| Pattern { what, regex: Regex::new(re).expect("valid pattern") };
         vec![
-            p("a PEM private key", r"-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"),
+            p(PEM, r"-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"),
             p("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
             p("a GitLab token", r"\b(?:glpat-[A-Za-z0-9_\-]{20,}|glrt-[A-Za-z0-9_\-]{20,}|GR1348941[A-Za-z0-9_\-]{20,})"),
             p("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
             p("a Slack token", r"\bxox[baprs]-[A-Za-z0-9-]{10,}"),
         ]
     })
+}
+
+const PEM: &str = "a PEM private key";
+
+/// Whether the text after a PEM header holds key material before its footer: a run of
+/// base64 as long as a line of a key. A header around `...` or a template placeholder (the
+/// commented-out slot of a sample configuration) is no key.
+fn pem_has_body(after: &str) -> bool {
+    let mut end = after.len().min(8192);
+    while !after.is_char_boundary(end) {
+        end -= 1;
+    }
+    let window = &after[..end];
+    let body = window.split("-----END").next().unwrap_or(window);
+    body.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')))
+        .any(|run| run.len() >= 40)
 }
 
 /// The SHA-1 hex of a secret, as detect-secrets writes `hashed_secret` in its baseline.
@@ -223,8 +240,13 @@ impl Rule for LeakedCredential {
         };
         for source in repo.sources {
             for (i, line) in source.text.lines().enumerate() {
+                // Where the line starts in the text (a PEM body is on the lines after it).
+                let start = line.as_ptr() as usize - source.text.as_ptr() as usize;
                 for p in patterns() {
                     for m in p.regex.find_iter(line) {
+                        if p.what == PEM && !pem_has_body(&source.text[start + m.end()..]) {
+                            continue;
+                        }
                         let column = line[..m.start()].chars().count() as u32 + 1;
                         report(
                             Location::new(source.name.clone(), i as u32 + 1, column),
@@ -312,6 +334,28 @@ mod tests {
         ] {
             assert!(!is_credential_key(k), "{k}");
         }
+    }
+
+    #[test]
+    fn a_pem_header_is_a_key_only_around_key_material() {
+        let body = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun";
+        assert!(pem_has_body(&format!(
+            "\n  {body}\n  -----END RSA PRIVATE KEY-----\n"
+        )));
+        // Flattened into one string with escaped line breaks.
+        assert!(pem_has_body(&format!(
+            "\\n{body}\\n-----END RSA PRIVATE KEY-----"
+        )));
+        assert!(!pem_has_body(
+            "\n#   ...\n#   -----END OPENSSH PRIVATE KEY-----\n"
+        ));
+        assert!(!pem_has_body(
+            "\n{{ .Values.key }}\n-----END PRIVATE KEY-----\n"
+        ));
+        // A key after the footer belongs to another block.
+        assert!(!pem_has_body(&format!(
+            "\n...\n-----END PRIVATE KEY-----\n{body}\n"
+        )));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! Secrets are also used for configuration that some chart or operator insists on reading
 //! from a Secret. A value is taken as no credential when it is a boolean or a number (a
 //! port), a host name or address (`postgres-rw.database.svc`, `10.0.0.5:5432`), a URL
-//! without a password and without a long random-looking part, the value of an identifier
+//! without a password and without a long random-looking part (also behind a backend prefix,
+//! as restic's `s3:http://...`), the value of an identifier
 //! key (`username`, `host`, `port`, `dbname`, `region`, `bucket`, ...), a path in the
 //! container (`/etc/keystore.jks`), a certificate without its private key, or a
 //! configuration file (several lines, or one line under a key named like a file:
@@ -202,7 +203,9 @@ fn holds_credential(key: &str, value: &str) -> bool {
     if host.is_match(v) {
         return false;
     }
-    let url = URL.get_or_init(|| regex::Regex::new(r"^[a-z][a-z0-9+.-]*://\S+$").unwrap());
+    // A backend may prefix the URL (restic's `s3:https://...`, `rest:http://...`).
+    let url =
+        URL.get_or_init(|| regex::Regex::new(r"^([a-z0-9]+:)?[a-z][a-z0-9+.-]*://\S+$").unwrap());
     if url.is_match(v) {
         return credentials_in_url(v) || has_token_like_part(v);
     }
@@ -324,6 +327,7 @@ mod tests {
             ("datasources.yaml", "{\n  \"url\": \"http://prometheus-k8s.monitoring.svc:9090\",\n  \"editable\": false\n}"),
             ("ca.crt", "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"),
             ("config.yaml", "password: ${DB_PASSWORD}\nhost: db\n"),
+            ("RESTIC_REPOSITORY", "s3:http://minio.storage.svc:9000/restic/app"),
             ("trustStorePassword", "__REPLACE_ME__"),
             ("AWS_SECRET_ACCESS_KEY", "UPDATE_AWS_SECRET_ACCESS_KEY"),
             ("session_secret", "change me\n"),
@@ -350,6 +354,7 @@ mod tests {
             ("grafana.ini", "[security]\nadmin_password = hunter2\n"),
             ("alertmanager.yaml", "receivers:\n- name: x\n  slack_configs:\n  - api_url: https://hooks.slack.com/services/T/B/C\n"),
             ("rclone.conf", "[s3]\nendpoint = https://user:pass@minio.local\n"),
+            ("RESTIC_REPOSITORY", "s3:https://backup:hunter2@s3.example.org/restic"),
             ("tls.key", "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n"),
             ("id_rsa", "-----BEGIN OPENSSH KEY-----\nb3Bl\n-----END OPENSSH KEY-----\n"),
             ("keyStorePassword", "changeit"),
