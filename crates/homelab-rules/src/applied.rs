@@ -832,6 +832,22 @@ fn predecessors(graph: &Graph) -> BTreeMap<String, BTreeSet<String>> {
     predecessors
 }
 
+/// For each file of the repository (relative path), the kustomizations that include it
+/// directly (`resources`, `components`, patches: what kustomize transforms along with it).
+/// Empty when the input is not one repository folder.
+pub fn including_kustomizations(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
+    if repo.root.is_none() {
+        return BTreeMap::new();
+    }
+    let graph = graph(repo);
+    let mut out = predecessors(&graph);
+    for from in out.values_mut() {
+        from.retain(|f| is_kustomization_file(f));
+    }
+    out.retain(|_, from| !from.is_empty());
+    out
+}
+
 /// For each file of the repository (relative path), the files at the top of the deploy
 /// graph that apply it: those that nothing in the repository applies or includes, or only
 /// what they apply themselves (`overlays/home/kustomization.yaml`, built with

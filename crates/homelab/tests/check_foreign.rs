@@ -1195,6 +1195,57 @@ fn secrets_holding_placeholders_are_not_failed() {
     );
 }
 
+/// kustomize's `images` transformer sets the tag the cluster gets: a placeholder image
+/// pinned by the kustomization (or by an overlay above it) is not `latest`; an entry that
+/// sets `newTag: latest` is, and the finding names the kustomization.
+#[test]
+fn images_pinned_by_kustomize_are_not_latest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let deployment = |name: &str, image: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n        - name: {name}\n          image: {image}\n")
+    };
+    write(
+        dir,
+        "apps/runner/deployment.yaml",
+        &deployment("runner", "runner-image"),
+    );
+    write(
+        dir,
+        "apps/runner/helper.yaml",
+        &deployment("helper", "helper-image"),
+    );
+    write(
+        dir,
+        "apps/runner/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - helper.yaml\nimages:\n  - name: runner-image\n    newName: ghcr.io/example/runner\n    newTag: 0.2.6\n  - name: helper-image\n    newName: ghcr.io/example/helper\n    newTag: latest\n",
+    );
+    write(dir, "base/web/deployment.yaml", &deployment("web", "web"));
+    write(
+        dir,
+        "base/web/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n",
+    );
+    write(
+        dir,
+        "overlays/prod/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base/web\nimages:\n  - name: web\n    digest: sha256:4bcd0f4b3e5c1c1a2b4f0e8d6a4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c\n",
+    );
+    let report = check(dir);
+    let latest: Vec<(String, String, String)> = problems(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "image/latest-tag")
+        .collect();
+    assert_eq!(latest.len(), 1, "{latest:?}");
+    assert_eq!(latest[0].1, "helper.yaml", "{latest:?}");
+    assert!(
+        latest[0].2.contains(
+            "is built by `apps/runner/kustomization.yaml` as `ghcr.io/example/helper:latest`"
+        ),
+        "{latest:?}"
+    );
+}
+
 /// The API server reads an explicit `null` as a field left out (`targetPort: null` becomes the
 /// port): `check` finds nothing there, while a null required field is missing; `validate` keeps
 /// kubeconform's verdict (null matches both branches of IntOrString's `oneOf`).

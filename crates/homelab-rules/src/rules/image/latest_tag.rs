@@ -3,7 +3,12 @@
 //! ## What it checks
 //! Every container and init container of every workload (Pod, Deployment, StatefulSet,
 //! DaemonSet, ReplicaSet, ReplicationController, Job, CronJob) must name its image with an
-//! explicit tag other than `latest`, or with a digest (`@sha256:...`).
+//! explicit tag other than `latest`, or with a digest (`@sha256:...`). The image is the one
+//! kustomize builds: the `images` entries (`newName`, `newTag`, `digest`) of the
+//! kustomizations that include the file, the innermost first, are applied to it
+//! (`image: runner-image` with `images: [{name: runner-image, newTag: 0.2.6}]` is pinned).
+//! When several kustomizations build the file (one overlay per cluster), a build that
+//! leaves it on `latest` is reported.
 //!
 //! ## Why
 //! `latest` (or no tag, which means `latest`) changes under you: ArgoCD shows the app as
@@ -22,10 +27,86 @@
 //! Pin a version: `image: ollama/ollama:0.5.7`, or a digest:
 //! `image: ollama/ollama@sha256:…`.
 
+use crate::applied::including_kustomizations;
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 use homelab_manifest::ResourceExt;
 use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The image after one kustomization's `images` entries, as kustomize splits it: the first
+/// entry whose `name` is the image's name (without tag or digest) applies.
+fn set_image(image: &str, entries: &[Value]) -> Option<String> {
+    let (name, rest) = match image.find('@') {
+        Some(at) => (&image[..at], &image[at..]),
+        None => match image.rfind(':') {
+            Some(colon) if !image[colon..].contains('/') => (&image[..colon], &image[colon..]),
+            _ => (image, ""),
+        },
+    };
+    let entry = entries
+        .iter()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))?;
+    let new_name = entry.get("newName").and_then(Value::as_str).unwrap_or(name);
+    let tag = match (
+        entry.get("digest").and_then(Value::as_str),
+        entry.get("newTag"),
+    ) {
+        (Some(digest), _) => format!("@{digest}"),
+        (None, Some(Value::String(t))) => format!(":{t}"),
+        (None, Some(t @ Value::Number(_))) => format!(":{t}"),
+        _ => rest.to_string(),
+    };
+    Some(format!("{new_name}{tag}"))
+}
+
+/// The images kustomize builds from `image` in `file`: one per chain of including
+/// kustomizations up to a top (the image itself when no kustomization sets it), with the
+/// kustomization that set it last. Bounded: each chain visits a kustomization once, and at
+/// most 64 images are kept.
+fn built_images(
+    repo: &Repo,
+    including: &BTreeMap<String, BTreeSet<String>>,
+    file: &str,
+    image: &str,
+) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    let mut stack: Vec<(String, String, Option<String>, BTreeSet<String>)> =
+        vec![(file.to_string(), image.to_string(), None, BTreeSet::new())];
+    while let Some((at, image, set_by, seen)) = stack.pop() {
+        let parents: Vec<&String> = including
+            .get(&at)
+            .into_iter()
+            .flatten()
+            .filter(|k| !seen.contains(*k))
+            .collect();
+        if parents.is_empty() {
+            if !out.iter().any(|(i, _)| *i == image) && out.len() < 64 {
+                out.push((image, set_by));
+            }
+            continue;
+        }
+        for k in parents {
+            let entries: Vec<Value> = repo
+                .documents_at(k)
+                .first()
+                .and_then(|d| d.value.get("images"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let (next, by) = match set_image(&image, &entries) {
+                Some(new) => (new, Some(k.clone())),
+                None => (image.clone(), set_by.clone()),
+            };
+            let mut seen = seen.clone();
+            seen.insert(k.clone());
+            if stack.len() < 256 {
+                stack.push((k.clone(), next, by, seen));
+            }
+        }
+    }
+    out
+}
 
 pub struct ImageLatestTag;
 
@@ -50,22 +131,37 @@ impl Rule for ImageLatestTag {
     }
     fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
         let mut out = Vec::new();
+        let mut including: Option<BTreeMap<String, BTreeSet<String>>> = None;
         for doc in repo.objects() {
             let Some(pod) = doc.pod_spec() else { continue };
             for c in pod.containers() {
                 let Some(image) = c.value.get("image").and_then(Value::as_str) else {
                     continue;
                 };
-                let problem = match tag(image) {
+                let including = including.get_or_insert_with(|| including_kustomizations(repo));
+                let built = built_images(repo, including, &repo.relative_path(doc), image);
+                let Some((built, set_by)) = built
+                    .into_iter()
+                    .find(|(b, _)| matches!(tag(b), None | Some("latest")))
+                else {
+                    continue;
+                };
+                let problem = match tag(&built) {
                     None => "has no tag (which means `latest`)",
-                    Some("latest") => "uses the `latest` tag",
-                    Some(_) => continue,
+                    _ => "uses the `latest` tag",
+                };
+                let message = match set_by {
+                    Some(k) => format!(
+                        "container `{}` image `{image}` is built by `{k}` as `{built}`, which {problem}",
+                        c.name
+                    ),
+                    None => format!("container `{}` image `{image}` {problem}", c.name),
                 };
                 out.push(finding(
                     self,
                     doc,
                     &format!("{}/image", c.pointer),
-                    format!("container `{}` image `{image}` {problem}", c.name),
+                    message,
                     "pin a version tag (image: name:1.2.3) or a digest (image: name@sha256:...)",
                 ));
             }
