@@ -13,7 +13,7 @@
 //!
 //! Paths are resolved lexically inside the loaded inputs; nothing here touches the disk.
 
-use crate::kustomizations::{is_kustomization_file, FILE_NAMES};
+use crate::kustomizations::{included, is_kustomization_file, FILE_NAMES};
 use crate::{Class, Document, Loaded, ResourceExt};
 use base64::Engine;
 use homelab_diagnostics::{Diagnostic, Severity};
@@ -119,7 +119,7 @@ impl Index {
     }
 }
 
-/// The files a kustomization builds (its `resources` and `components`, through nested
+/// The files a kustomization builds (its `resources`, `bases` and `components`, through nested
 /// kustomizations), with the kustomizations it reaches.
 fn build_files(
     documents: &[Document],
@@ -134,12 +134,7 @@ fn build_files(
     let doc = &documents[kustomization];
     let file = file_of(doc);
     let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
-    for entry in ["resources", "components", "bases"]
-        .iter()
-        .filter_map(|k| doc.value.get(*k).and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_str)
-    {
+    for (_, entry) in included(&doc.value) {
         if entry.contains("://") || entry.starts_with("github.com/") {
             continue;
         }
