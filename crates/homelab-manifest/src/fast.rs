@@ -7,11 +7,12 @@
 //! anchors and aliases (names of ASCII letters, digits, `_` and `-`), comments and `---`
 //! document markers. Plain scalars are slices of the text (no allocation per scalar or key).
 //!
-//! Inside a flow collection, lines may start at any column, as go-yaml (which kubectl,
-//! kustomize, Flux and Argo CD use) reads them: a `]` at the indentation of its key is common
-//! in real repositories, and `saphyr-parser` rejects it. Only there does this scanner read a
-//! text that `saphyr-parser` rejects; its events are then those `saphyr-parser` gives for the
-//! same text with those lines indented further.
+//! Inside a flow collection or a quoted scalar, lines may start at any column (but with a
+//! document marker), as go-yaml (which kubectl, kustomize, Flux and Argo CD use) reads them:
+//! a `]` at the indentation of its key is common in real repositories, and `saphyr-parser`
+//! rejects it. Only there does this scanner read a text that `saphyr-parser` rejects; its
+//! events are then those `saphyr-parser` gives for the same text with those lines indented
+//! further.
 //!
 //! Anything else (tags, anchored keys or empty nodes, explicit keys, single-pair mappings in
 //! flow sequences, tabs, carriage returns, directives, `...`, scalar documents, syntax errors)
@@ -65,21 +66,22 @@ pub(crate) struct Scanner<'a> {
     /// from 1 over the whole stream and names stay known across documents.
     anchors: HashMap<&'a str, usize>,
     anchor_count: usize,
-    /// The lines that start inside a flow collection (the differential tests indent them).
+    /// The lines whose indentation go-yaml ignores and saphyr-parser does not: those that
+    /// start inside a flow collection or inside a quoted scalar (the differential tests
+    /// indent them).
     #[cfg(test)]
     flow_lines: Vec<usize>,
 }
 
-/// Where the lines after the first of a quoted scalar may start.
+/// Whether a quoted scalar may go on over several lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Lines {
-    /// The scalar must close on its first line.
+    /// The scalar must close on its first line (a key).
     One,
-    /// Past this column (the collection that holds the scalar in block context).
-    Past(usize),
-    /// Anywhere but at a document marker: inside a flow collection, where go-yaml (and so
-    /// kubectl, kustomize, Flux and Argo CD) ignores indentation.
-    Flow,
+    /// Its next lines may start at any column but with a document marker: go-yaml (and so
+    /// kubectl, kustomize, Flux and Argo CD) checks no indentation in a quoted scalar, where
+    /// saphyr-parser wants the lines past the collection that holds it.
+    Any,
 }
 
 fn span(mark: Marker) -> Span {
@@ -569,7 +571,7 @@ impl<'a> Scanner<'a> {
         let mark = self.mark();
         match self.peek().ok_or(Bail)? {
             b'\'' | b'"' => {
-                let (text, style) = self.quoted(Lines::Past(parent))?;
+                let (text, style) = self.quoted(Lines::Any)?;
                 out.push((Event::Scalar(text, style, 0, None), span(mark)));
                 self.finish_line()
             }
@@ -797,7 +799,7 @@ impl<'a> Scanner<'a> {
             }
             b'*' => self.alias(out),
             b'\'' | b'"' => {
-                let (text, style) = self.quoted(Lines::Flow)?;
+                let (text, style) = self.quoted(Lines::Any)?;
                 out.push((Event::Scalar(text, style, 0, None), span(mark)));
                 Ok(())
             }
@@ -1028,15 +1030,14 @@ impl<'a> Scanner<'a> {
                             leading_blanks = true;
                         }
                         self.newline();
+                        #[cfg(test)]
+                        if self.flow_depth == 0 {
+                            self.flow_lines.push(self.line);
+                        }
                         if self.at_marker(b"---") || self.at_marker(b"...") {
                             return Err(Bail);
                         }
                         self.skip_spaces();
-                        if let Lines::Past(parent) = lines {
-                            if self.peek() != Some(b'\n') && self.col() <= parent {
-                                return Err(Bail);
-                            }
-                        }
                     }
                     _ => break,
                 }
@@ -1321,9 +1322,9 @@ mod tests {
 
     /// What this scanner must read from `text`: saphyr-parser's events; or, when saphyr-parser
     /// rejects the text, its events for the same text with the lines that start inside flow
-    /// collections indented past every block (`flow_lines`), placed back at their columns.
-    /// go-yaml ignores indentation inside flow collections, so it reads both texts alike; a
-    /// text that is wrong for another reason stays wrong once indented.
+    /// collections or quoted scalars indented past every block (`flow_lines`), placed back at
+    /// their columns. go-yaml ignores the indentation of those lines, so it reads both texts
+    /// alike; a text that is wrong for another reason stays wrong once indented.
     fn reference(text: &str, flow_lines: &[usize]) -> Option<Vec<Described>> {
         if let Some(events) = full(text) {
             return Some(events);
@@ -1579,11 +1580,11 @@ mod tests {
         }
     }
 
-    /// Texts that saphyr-parser rejects because lines inside a flow collection are not
-    /// indented past the block that holds it, but that go-yaml (kubectl, kustomize, Flux,
-    /// Argo CD) reads: the scanner reads them as go-yaml does.
+    /// Texts that saphyr-parser rejects because lines inside a flow collection or a quoted
+    /// scalar are not indented past the block that holds it, but that go-yaml (kubectl,
+    /// kustomize, Flux, Argo CD) reads: the scanner reads them as go-yaml does.
     #[test]
-    fn reads_flow_lines_at_any_indentation_like_go_yaml() {
+    fn reads_lines_at_any_indentation_like_go_yaml() {
         for text in [
             "spec:\n  args: [\n    \"--a\", \"b\",\n    \"c\"\n  ]\n  env:\n    k: v\n",
             "a:\n  b: [x,\ny] # c\n  c: 1\n",
@@ -1592,6 +1593,12 @@ mod tests {
             "a:\n  b: {k: [\n  1],\n l: 'x\n y'\n  }\nc: 1\n",
             "a: ['x'\n, 'y']\n",
             "- a:\n    - [\n      x\n  ]\n",
+            "a:\n  b: \"x\n  y\"\n  c: 1\n",
+            "a: 'x\ny'\nb: 1\n",
+            "- k: \"long\n  text\"\n",
+            "a:\n  b: \"x\nc\"\n  d: 1\n",
+            "a:\n  - \"x\n y\n\n z\"\n",
+            "a: ['x\ny', {k: \"v\nw\"}]\n",
         ] {
             assert!(full(text).is_none(), "saphyr-parser now reads {text:?}");
             assert_eq!(agrees(text), Some(true), "{:?}", differences(text));
@@ -1610,7 +1617,8 @@ mod tests {
     }
 
     /// Texts that go-yaml rejects (all but the last also rejected by saphyr-parser): the
-    /// relaxed indentation inside flow collections makes none of them readable.
+    /// relaxed indentation inside flow collections and quoted scalars makes none of them
+    /// readable.
     #[test]
     fn rejects_flow_text_that_go_yaml_rejects() {
         for text in [
@@ -1632,6 +1640,9 @@ mod tests {
             "a: [\"x\"y]\n",
             "a: {k: v w: x}\n",
             "a: [x}\n",
+            "a: 'x\n---\ny'\n",
+            "a: 'x\n...\ny'\n",
+            "a:\n  b: 'x\ny'\n c: 1\n",
             "a: {k: v]\n",
         ] {
             assert!(full(text).is_none(), "saphyr-parser reads {text:?}");
@@ -1823,7 +1834,7 @@ mod tests {
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
         let (mut read, mut left, mut bytes_read, mut bytes_left) = (0, 0, 0, 0);
-        // Read as go-yaml reads them, where saphyr-parser rejects their flow indentation.
+        // Read as go-yaml reads them, where saphyr-parser rejects their indentation.
         let mut relaxed = Vec::new();
         let mut wrong = Vec::new();
         let mut stack = vec![dir];
@@ -1867,7 +1878,7 @@ mod tests {
             "read {read} files ({bytes_read} bytes), left {left} ({bytes_left} bytes), wrong {}",
             wrong.len()
         );
-        eprintln!("read where saphyr-parser rejects the flow indentation: {relaxed:#?}");
+        eprintln!("read where saphyr-parser rejects the indentation: {relaxed:#?}");
         assert!(wrong.is_empty(), "read differently: {wrong:#?}");
         assert!(read > 0, "no YAML file read by the fast scanner");
     }

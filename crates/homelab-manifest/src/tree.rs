@@ -83,10 +83,23 @@ pub(crate) fn parse_yaml(name: &str, text: &str, limits: Limits) -> Parsed {
 /// report it and resume.
 fn parse_block_style(name: &str, text: &str, limits: Limits) -> Option<Parsed> {
     let mut scanner = crate::fast::Scanner::new(text)?;
+    let mut events = SCRATCH_EVENTS.with(|cell| relabel(cell.take()));
+    let parsed = build_block_style(&mut scanner, &mut events, name, limits);
+    if events.capacity() <= MAX_KEPT_EVENTS {
+        SCRATCH_EVENTS.with(|cell| cell.set(relabel(events)));
+    }
+    parsed
+}
+
+fn build_block_style<'a>(
+    scanner: &mut crate::fast::Scanner<'a>,
+    events: &mut Vec<(Event<'a>, Span)>,
+    name: &str,
+    limits: Limits,
+) -> Option<Parsed> {
     let mut b = Builder::new(name, 0, limits, 0);
-    let mut events = Vec::new();
     loop {
-        let more = scanner.next_document(&mut events).ok()?;
+        let more = scanner.next_document(events).ok()?;
         for (event, span) in events.drain(..) {
             b.on_event(event, span).ok()?;
             if b.full {
@@ -102,6 +115,28 @@ fn parse_block_style(name: &str, text: &str, limits: Limits) -> Option<Parsed> {
         diagnostics: b.diagnostics,
         syntax_failed: b.syntax_failed,
     })
+}
+
+thread_local! {
+    /// The event buffer of `parse_block_style`, kept empty between texts so that a worker
+    /// reuses one allocation for every file: a large document has hundreds of thousands of
+    /// events, and growing a fresh buffer for each file costs more in page faults than the
+    /// scanning itself.
+    static SCRATCH_EVENTS: std::cell::Cell<Vec<(Event<'static>, Span)>> =
+        const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Events kept in a worker's scratch buffer between texts (a bound on its memory).
+const MAX_KEPT_EVENTS: usize = 1 << 17;
+
+/// An emptied event buffer with the lifetime of the next text: the allocation is reused (an
+/// in-place collect over an empty vector of a type with the same layout), never any event.
+fn relabel<'a, 'b>(mut events: Vec<(Event<'a>, Span)>) -> Vec<(Event<'b>, Span)> {
+    events.clear();
+    events
+        .into_iter()
+        .map(|_| -> (Event<'b>, Span) { unreachable!("the buffer was just emptied") })
+        .collect()
 }
 
 /// Parses `text` with `saphyr-parser`, resuming after errors at the next document marker.
@@ -908,6 +943,35 @@ mod tests {
             max_alias_nodes: 1000,
             max_documents: 10,
         }
+    }
+
+    #[test]
+    fn the_event_buffer_is_reused_from_text_to_text() {
+        let text = "a:\n  - b\n  - c: d\n";
+        assert!(parse_block_style("t.yaml", text, limits()).is_some());
+        let kept = SCRATCH_EVENTS.with(|cell| {
+            let events = cell.take();
+            let capacity = (events.capacity(), events.len());
+            cell.set(events);
+            capacity
+        });
+        assert!(kept.0 >= 8, "capacity {} kept", kept.0);
+        assert_eq!(kept.1, 0, "no event outlives its text");
+        let before = SCRATCH_EVENTS.with(|cell| {
+            let events = cell.take();
+            let at = events.as_ptr();
+            cell.set(events);
+            at
+        });
+        let again = parse_block_style("u.yaml", "x: 1\n", limits()).expect("block style");
+        assert_eq!(again.docs[0].value, serde_json::json!({"x": 1}));
+        let after = SCRATCH_EVENTS.with(|cell| {
+            let events = cell.take();
+            let at = events.as_ptr();
+            cell.set(events);
+            at
+        });
+        assert_eq!(before, after, "the same allocation serves the next text");
     }
 
     #[test]

@@ -137,26 +137,66 @@ fn walk_folder(
         .require_git(false)
         .follow_links(false)
         .filter_entry(|entry| entry.file_name() != ".git")
-        .build();
+        // Listing a big folder is mostly system calls (a directory read and ignore-file
+        // lookups per folder): every core lists, and the lists are sorted afterwards.
+        .build_parallel();
     let canonical_root = std::fs::canonicalize(root).ok();
-    for entry in walker {
-        match entry {
-            Ok(entry) => {
-                if entry.depth() > 0 && entry.path_is_symlink() {
-                    if let Some(d) = link_finding(canonical_root.as_deref(), entry.path()) {
-                        inputs.push(Input::Failed(d));
+    let listed = std::sync::Mutex::new(Listed::default());
+    walker.run(|| {
+        let canonical_root = canonical_root.as_deref();
+        let listed = &listed;
+        Box::new(move |entry| {
+            let mut one = Listed::default();
+            match entry {
+                Ok(entry) => {
+                    if entry.depth() > 0 && entry.path_is_symlink() {
+                        one.failed
+                            .extend(link_finding(canonical_root, entry.path()));
+                    } else {
+                        let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                        if is_file && has_manifest_extension(entry.path()) {
+                            one.found.push(entry.into_path());
+                        } else if is_file && opts.text_files {
+                            one.text.push(entry.into_path());
+                        }
                     }
-                    continue;
                 }
-                let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                if is_file && has_manifest_extension(entry.path()) {
-                    found.push(entry.into_path());
-                } else if is_file && opts.text_files {
-                    text.push(entry.into_path());
-                }
+                Err(err) => one.failed.push(walk_error(root, &err)),
             }
-            Err(err) => inputs.push(Input::Failed(walk_error(root, &err))),
-        }
+            if !one.is_empty() {
+                listed.lock().unwrap_or_else(|e| e.into_inner()).add(one);
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut listed = listed.into_inner().unwrap_or_else(|e| e.into_inner());
+    // Workers list in no fixed order: the findings are sorted by where they are.
+    listed.failed.sort_by(|a, b| {
+        let at = |d: &Diagnostic| d.location.as_ref().map(|l| l.file.clone());
+        (at(a), &a.message).cmp(&(at(b), &b.message))
+    });
+    inputs.extend(listed.failed.into_iter().map(Input::Failed));
+    found.append(&mut listed.found);
+    text.append(&mut listed.text);
+}
+
+/// What workers of one folder walk found.
+#[derive(Default)]
+struct Listed {
+    found: Vec<PathBuf>,
+    text: Vec<PathBuf>,
+    failed: Vec<Diagnostic>,
+}
+
+impl Listed {
+    fn is_empty(&self) -> bool {
+        self.found.is_empty() && self.text.is_empty() && self.failed.is_empty()
+    }
+
+    fn add(&mut self, mut other: Listed) {
+        self.found.append(&mut other.found);
+        self.text.append(&mut other.text);
+        self.failed.append(&mut other.failed);
     }
 }
 

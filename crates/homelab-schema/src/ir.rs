@@ -249,7 +249,15 @@ pub struct Compiler<'r> {
     dialect: Dialect,
     nodes: Vec<Node>,
     by_ref: HashMap<String, NodeId>,
-    patterns: HashMap<String, Regex>,
+}
+
+/// Every pattern compiled so far, shared by all compilers of the process: the same patterns
+/// recur across the versions of one CRD and across CRDs (an embedded schema and the input's
+/// CRD of the same kind), and compiling a regex costs far more than matching with it.
+fn compiled_patterns() -> &'static std::sync::Mutex<HashMap<String, Regex>> {
+    static PATTERNS: std::sync::OnceLock<std::sync::Mutex<HashMap<String, Regex>>> =
+        std::sync::OnceLock::new();
+    PATTERNS.get_or_init(Default::default)
 }
 
 impl<'r> Compiler<'r> {
@@ -259,7 +267,6 @@ impl<'r> Compiler<'r> {
             dialect,
             nodes: Vec::new(),
             by_ref: HashMap::new(),
-            patterns: HashMap::new(),
         }
     }
 
@@ -338,14 +345,24 @@ impl<'r> Compiler<'r> {
     }
 
     fn regex(&mut self, pattern: &str) -> Result<Regex, CompileError> {
-        if let Some(r) = self.patterns.get(pattern) {
-            return Ok(r.clone());
+        let known = compiled_patterns()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(pattern)
+            .cloned();
+        if let Some(r) = known {
+            return Ok(r);
         }
+        // Compiled outside the lock: another worker may compile the same pattern meanwhile,
+        // which only costs time.
         let r = Regex::new(pattern).map_err(|e| CompileError::BadPattern {
             pattern: pattern.to_string(),
             error: e.to_string(),
         })?;
-        self.patterns.insert(pattern.to_string(), r.clone());
+        compiled_patterns()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pattern.to_string(), r.clone());
         Ok(r)
     }
 
