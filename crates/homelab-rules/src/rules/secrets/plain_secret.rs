@@ -255,7 +255,7 @@ fn any_credential(field: &str, map: &serde_json::Map<String, Value>) -> bool {
     let credentials_elsewhere = map.values().any(|value| {
         value
             .as_str()
-            .and_then(|s| decoded(s))
+            .and_then(&decoded)
             .is_some_and(|text| crate::is_secret_reference(text.trim()))
     });
     let credential = |key: &str, text: &str| {
