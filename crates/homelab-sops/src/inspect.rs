@@ -3,7 +3,9 @@
 //! Without a key (the structure check) a SOPS file is refused when sops could not decrypt it
 //! whatever the key, or when it shows a hand edit:
 //! - it parses (YAML/JSON), and its `sops` block reads: at most one crypt rule, its regex
-//!   compiles, `lastmodified` is an RFC 3339 time, every document carries the same block;
+//!   compiles, `lastmodified` is an RFC 3339 time, every document carries the same block
+//!   (Kubernetes objects encrypted one by one and joined into one file are each checked as
+//!   their own file, with a note: Flux decrypts them object by object, sops itself cannot);
 //! - `mac` is a well-formed encrypted string holding 128 bytes (a SHA-512 in hex), with a
 //!   32-byte IV and a 16-byte tag;
 //! - there is at least one master key; each age recipient is an `age1…` key and each `enc` an
@@ -154,6 +156,31 @@ pub fn check_parsed_sops_file(
         );
         return r.out;
     }
+    if separately_encrypted_objects(&docs) {
+        // Flux's kustomize-controller decrypts each object that carries its own `sops`
+        // block on its own, so such a file applies; each object is checked as the file it
+        // was encrypted as.
+        let pos = docs
+            .get(1)
+            .and_then(|d| d.get(SOPS_KEY))
+            .map(|n| n.pos)
+            .unwrap_or_default();
+        r.push(
+            STRUCTURE,
+            false,
+            pos,
+            format!(
+                "the file's {} objects were encrypted separately, each with its own `sops` block: Flux decrypts each object on its own, but `sops -d` on the whole file (and KSOPS or helm-secrets) uses the first block for every document and fails",
+                docs.len()
+            ),
+            "nothing to do for Flux; for sops itself, keep each object in its own file",
+        );
+        for doc in docs {
+            r.out
+                .extend(check_parsed_sops_file(name, Ok(vec![doc]), identities));
+        }
+        return r.out;
+    }
     let encrypted = match file::from_documents(docs) {
         Ok(f) => f,
         Err(e) => {
@@ -173,6 +200,26 @@ pub fn check_parsed_sops_file(
         verify(&mut r, &encrypted, ids);
     }
     r.out
+}
+
+/// Several Kubernetes objects, each with a complete `sops` block of its own, not all the
+/// same: objects encrypted one by one and joined into one file (with `---`).
+fn separately_encrypted_objects(docs: &[Document]) -> bool {
+    let is_object = |d: &Document| {
+        is_sops_document(d) && d.get("apiVersion").is_some() && d.get("kind").is_some()
+    };
+    let metadata = |d: &Document| {
+        d.get(SOPS_KEY)
+            .and_then(|b| Metadata::read(b).ok())
+            .map(|m| m.to_value())
+    };
+    docs.len() > 1
+        && docs.iter().all(is_object)
+        && docs.iter().all(|d| metadata(d).is_some())
+        && docs
+            .iter()
+            .skip(1)
+            .any(|d| metadata(d) != metadata(&docs[0]))
 }
 
 fn structure(r: &mut Report<'_>, f: &file::Encrypted) {

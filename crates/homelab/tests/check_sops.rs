@@ -435,3 +435,72 @@ fn hand_edits_found_with_a_key() {
 fn homelab_check_verbose(dir: &Path, key: &Path) -> (i32, Vec<Value>) {
     check(dir, &["--sops-age-key-file", key.to_str().unwrap()])
 }
+
+#[test]
+fn objects_encrypted_one_by_one_and_joined_are_each_checked_as_their_own_file() {
+    // Two Secrets, each encrypted on its own (different data keys and MACs), joined into one
+    // file: Flux decrypts each object with its own block, so this is no broken file.
+    let dir = repo(&[]);
+    let d = dir.path();
+    let first = fs::read_to_string(fixtures().join("secrets/secret.yaml")).unwrap();
+    let second = fs::read_to_string(fixtures().join("multi/secret.yaml")).unwrap();
+    fs::create_dir_all(d.join("secrets")).unwrap();
+    fs::write(
+        d.join("secrets/joined.yaml"),
+        format!("{first}---\n{second}"),
+    )
+    .unwrap();
+    let separately = |diags: &[Value]| {
+        diags
+            .iter()
+            .filter(|d| {
+                d["rule"] == "sops/structure"
+                    && d["severity"] == "note"
+                    && d["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("encrypted separately")
+            })
+            .count()
+    };
+    let (code, diags) = check(d, &[]);
+    assert_eq!(code, 0, "{diags:#?}");
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(separately(&diags), 1, "{diags:#?}");
+    // With the key, each object's MAC verifies against its own block.
+    let key = fixtures().join("age/key.TEST-ONLY.txt");
+    let (code, diags) = check(d, &["--sops-age-key-file", key.to_str().unwrap()]);
+    assert_eq!(code, 0, "{diags:#?}");
+    assert_eq!(separately(&diags), 1, "{diags:#?}");
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    // A hand edit in the second object is still found, at its line.
+    let text = fs::read_to_string(d.join("secrets/joined.yaml")).unwrap();
+    let (head, tail) = text.split_at(text.find("\n---\n").unwrap() + 1);
+    let token = tail
+        .lines()
+        .find(|l| l.trim_start().starts_with("token:"))
+        .expect("the second Secret has a token");
+    let line_no = head.lines().count()
+        + tail
+            .lines()
+            .position(|l| l == token)
+            .expect("the token line")
+        + 1;
+    let edited = format!(
+        "{head}{}",
+        tail.replacen(token, "    token: K10injected", 1)
+    );
+    fs::write(d.join("secrets/joined.yaml"), edited).unwrap();
+    let (code, diags) = check(d, &[]);
+    assert_eq!(code, 1, "{diags:#?}");
+    let errors: Vec<&Value> = diags
+        .iter()
+        .filter(|d| d["severity"] == "error" && d["rule"] == "sops/structure")
+        .collect();
+    assert_eq!(errors.len(), 1, "{diags:#?}");
+    assert_eq!(at(errors[0]).1 as usize, line_no, "{diags:#?}");
+    assert!(!errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("K10injected"));
+}
