@@ -40,6 +40,7 @@ use crate::argo::{deployments, normalise_dir, sources};
 use crate::repo::{join, parent};
 use crate::Repo;
 use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
+use homelab_manifest::kustomizations::{is_remote, FILE_NAMES};
 use homelab_manifest::{Class, Document, ResourceExt};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -126,11 +127,7 @@ impl File<'_> {
 
 fn is_kustomization_file(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"].contains(&name)
-}
-
-fn is_remote(entry: &str) -> bool {
-    entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@")
+    FILE_NAMES.contains(&name)
 }
 
 /// Whether a kustomization document is one kustomize builds (a map with at least one of the
@@ -167,7 +164,7 @@ struct Graph<'r, 'a> {
 
 impl<'a> Graph<'_, 'a> {
     fn kustomization_file(&self, folder: &str) -> Option<String> {
-        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        FILE_NAMES
             .iter()
             .map(|k| {
                 if folder.is_empty() {

@@ -35,24 +35,26 @@ pub struct AppUnreachable;
 /// switched off on purpose.
 fn disabled(repo: &Repo, path: &str) -> bool {
     let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
-    ["kustomization.yaml", "kustomization.yml"].iter().any(|k| {
-        let kustomization = if dir.is_empty() {
-            k.to_string()
-        } else {
-            format!("{dir}/{k}")
-        };
-        repo.documents_at(&kustomization)
-            .first()
-            .is_some_and(|doc| {
-                doc.source.text.lines().any(|l| {
-                    let t = l.trim_start();
-                    t.starts_with('#')
-                        && t.trim_start_matches(['#', ' ', '-'])
-                            .trim_start_matches("./")
-                            == file
+    homelab_manifest::kustomizations::FILE_NAMES
+        .iter()
+        .any(|k| {
+            let kustomization = if dir.is_empty() {
+                k.to_string()
+            } else {
+                format!("{dir}/{k}")
+            };
+            repo.documents_at(&kustomization)
+                .first()
+                .is_some_and(|doc| {
+                    doc.source.text.lines().any(|l| {
+                        let t = l.trim_start();
+                        t.starts_with('#')
+                            && t.trim_start_matches(['#', ' ', '-'])
+                                .trim_start_matches("./")
+                                == file
+                    })
                 })
-            })
-    })
+        })
 }
 
 impl Rule for AppUnreachable {
