@@ -52,6 +52,34 @@ pub fn included(kustomization: &Value) -> impl Iterator<Item = (&'static str, &s
     })
 }
 
+/// The image after one kustomization's `images` entries: the image split into name and tag
+/// or digest as kustomize splits it (a `:` after the last `/` starts the tag, `@` the
+/// digest), and the first entry whose `name` is the image's name applied (`newName`, then
+/// `digest` over `newTag`). `None` when no entry names the image.
+pub fn set_image(image: &str, entries: &[Value]) -> Option<String> {
+    let (name, rest) = match image.find('@') {
+        Some(at) => (&image[..at], &image[at..]),
+        None => match image.rfind(':') {
+            Some(colon) if !image[colon..].contains('/') => (&image[..colon], &image[colon..]),
+            _ => (image, ""),
+        },
+    };
+    let entry = entries
+        .iter()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))?;
+    let new_name = entry.get("newName").and_then(Value::as_str).unwrap_or(name);
+    let tag = match (
+        entry.get("digest").and_then(Value::as_str),
+        entry.get("newTag"),
+    ) {
+        (Some(digest), _) => format!("@{digest}"),
+        (None, Some(Value::String(t))) => format!(":{t}"),
+        (None, Some(t @ Value::Number(_))) => format!(":{t}"),
+        _ => rest.to_string(),
+    };
+    Some(format!("{new_name}{tag}"))
+}
+
 /// The repository's kustomizations, by folder (as the loaded paths name it).
 #[derive(Debug, Default)]
 pub struct Kustomizations {
@@ -121,6 +149,7 @@ impl Kustomizations {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn load(files: &[(&str, &str)]) -> Vec<Document> {
         files
@@ -176,5 +205,20 @@ mod tests {
         for local in ["../base", "deployment.yaml", "github/base"] {
             assert!(!is_remote(local), "{local}");
         }
+    }
+
+    #[test]
+    fn images_keep_or_replace_tag_and_name() {
+        let entries = [
+            json!({"name": "nginx", "newTag": "1.27"}),
+            json!({"name": "registry:5000/app", "newName": "mirror/app", "digest": "sha256:ab"}),
+        ];
+        assert_eq!(set_image("nginx:1.25", &entries).unwrap(), "nginx:1.27");
+        assert_eq!(set_image("nginx", &entries).unwrap(), "nginx:1.27");
+        assert_eq!(
+            set_image("registry:5000/app:2", &entries).unwrap(),
+            "mirror/app@sha256:ab"
+        );
+        assert!(set_image("redis:7", &entries).is_none());
     }
 }

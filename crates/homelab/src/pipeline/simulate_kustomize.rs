@@ -20,7 +20,7 @@
 use homelab_diagnostics::Location;
 use homelab_k8s::merge_keys::merge_key;
 use homelab_manifest::engines::{file_of, map_at, normalise};
-use homelab_manifest::kustomizations::{included, is_remote, Kustomizations};
+use homelab_manifest::kustomizations::{included, is_remote, set_image, Kustomizations};
 use homelab_manifest::{Class, Document};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -827,32 +827,6 @@ fn annotate(value: &mut Value, annotations: &Map<String, Value>) {
     }
 }
 
-/// The image after kustomize's `images` entries: (name, tag or digest) split as kustomize
-/// does, the first entry whose `name` is the image's name applied.
-fn set_image(image: &str, entries: &[Value]) -> Option<String> {
-    let (name, rest) = match image.find('@') {
-        Some(at) => (&image[..at], &image[at..]),
-        None => match image.rfind(':') {
-            Some(colon) if !image[colon..].contains('/') => (&image[..colon], &image[colon..]),
-            _ => (image, ""),
-        },
-    };
-    let entry = entries
-        .iter()
-        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))?;
-    let new_name = entry.get("newName").and_then(Value::as_str).unwrap_or(name);
-    let tag = match (
-        entry.get("digest").and_then(Value::as_str),
-        entry.get("newTag"),
-    ) {
-        (Some(digest), _) => format!("@{digest}"),
-        (None, Some(Value::String(t))) => format!(":{t}"),
-        (None, Some(t @ Value::Number(_))) => format!(":{t}"),
-        _ => rest.to_string(),
-    };
-    Some(format!("{new_name}{tag}"))
-}
-
 /// Where objects name other objects, by the kind they name: (kind named, kinds of the
 /// referrer (empty: any with a pod spec), path with `*` for every list item). The paths
 /// under `POD/` are relative to the pod spec.
@@ -1107,21 +1081,6 @@ mod tests {
             &json!([{"op": "replace", "path": "/nope/x", "value": 1}]),
         );
         assert!(err.is_err());
-    }
-
-    #[test]
-    fn images_keep_or_replace_tag_and_name() {
-        let entries = [
-            json!({"name": "nginx", "newTag": "1.27"}),
-            json!({"name": "registry:5000/app", "newName": "mirror/app", "digest": "sha256:ab"}),
-        ];
-        assert_eq!(set_image("nginx:1.25", &entries).unwrap(), "nginx:1.27");
-        assert_eq!(set_image("nginx", &entries).unwrap(), "nginx:1.27");
-        assert_eq!(
-            set_image("registry:5000/app:2", &entries).unwrap(),
-            "mirror/app@sha256:ab"
-        );
-        assert!(set_image("redis:7", &entries).is_none());
     }
 
     #[test]

@@ -34,32 +34,6 @@ use homelab_manifest::ResourceExt;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The image after one kustomization's `images` entries, as kustomize splits it: the first
-/// entry whose `name` is the image's name (without tag or digest) applies.
-fn set_image(image: &str, entries: &[Value]) -> Option<String> {
-    let (name, rest) = match image.find('@') {
-        Some(at) => (&image[..at], &image[at..]),
-        None => match image.rfind(':') {
-            Some(colon) if !image[colon..].contains('/') => (&image[..colon], &image[colon..]),
-            _ => (image, ""),
-        },
-    };
-    let entry = entries
-        .iter()
-        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))?;
-    let new_name = entry.get("newName").and_then(Value::as_str).unwrap_or(name);
-    let tag = match (
-        entry.get("digest").and_then(Value::as_str),
-        entry.get("newTag"),
-    ) {
-        (Some(digest), _) => format!("@{digest}"),
-        (None, Some(Value::String(t))) => format!(":{t}"),
-        (None, Some(t @ Value::Number(_))) => format!(":{t}"),
-        _ => rest.to_string(),
-    };
-    Some(format!("{new_name}{tag}"))
-}
-
 /// The images kustomize builds from `image` in `file`: one per chain of including
 /// kustomizations up to a top (the image itself when no kustomization sets it), with the
 /// kustomization that set it last. Bounded: each chain visits a kustomization once, and at
@@ -94,7 +68,7 @@ fn built_images(
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            let (next, by) = match set_image(&image, &entries) {
+            let (next, by) = match homelab_manifest::kustomizations::set_image(&image, &entries) {
                 Some(new) => (new, Some(k.clone())),
                 None => (image.clone(), set_by.clone()),
             };
