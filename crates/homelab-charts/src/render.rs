@@ -1236,18 +1236,23 @@ mod tests {
             .collect()
     }
 
+    /// Options that render the charts of `dir/charts` with `helm`, caching in `dir/cache`.
+    fn cached(dir: &Path, helm: PathBuf) -> Options {
+        Options {
+            chart_dirs: vec![dir.join("charts")],
+            helm: Some(helm),
+            enabled: true,
+            cache_dir: Some(dir.join("cache")),
+            ..Options::default()
+        }
+    }
+
     #[test]
     fn a_warm_render_reads_no_chart_and_finds_the_same() {
         let dir = tempfile::tempdir().unwrap();
         let helm = store_and_helm(dir.path(), "a: 1\n");
         let (documents, _) = homelab_manifest::parse_str("apps/app.yaml", APPLICATION);
-        let options = Options {
-            chart_dirs: vec![dir.path().join("charts")],
-            helm: Some(helm.clone()),
-            enabled: true,
-            cache_dir: Some(dir.path().join("cache")),
-            ..Options::default()
-        };
+        let options = cached(dir.path(), helm.clone());
         let cold = render(&documents, None, &options);
         assert_eq!((cold.charts_read, cold.helm_runs), (1, 1));
         let unused: Vec<&Diagnostic> = cold
@@ -1302,13 +1307,7 @@ mod tests {
         let helm = store_and_helm(dir.path(), "a: 1\n");
         let (documents, _) = homelab_manifest::parse_str("apps/app.yaml", APPLICATION);
         let cache_dir = dir.path().join("cache");
-        let options = Options {
-            chart_dirs: vec![dir.path().join("charts")],
-            helm: Some(helm),
-            enabled: true,
-            cache_dir: Some(cache_dir.clone()),
-            ..Options::default()
-        };
+        let options = cached(dir.path(), helm);
         let cold = render(&documents, None, &options);
         let cache = RenderCache::new(cache_dir.clone());
         let renders = cache_dir.join("renders");
@@ -1408,13 +1407,7 @@ mod tests {
             let helm = asking_store_and_helm(dir.path(), crd);
             let (documents, _) = homelab_manifest::parse_str("apps/app.yaml", APPLICATION);
             let cache_dir = dir.path().join("cache");
-            let options = Options {
-                chart_dirs: vec![dir.path().join("charts")],
-                helm: Some(helm),
-                enabled: true,
-                cache_dir: Some(cache_dir.clone()),
-                ..Options::default()
-            };
+            let options = cached(dir.path(), helm);
             let cold = render(&documents, None, &options);
             // With the chart's CRD the second render (with its API) is final; without, the first.
             let expected = if crd { "second" } else { "first" };

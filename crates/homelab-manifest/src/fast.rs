@@ -884,15 +884,11 @@ impl<'a> Scanner<'a> {
             if matches!(stop, FlowStop::Colon | FlowStop::Other) {
                 return Err(Bail);
             }
-            let folded = text.get_or_insert_with(|| first.to_owned());
-            if breaks == 1 {
-                folded.push(' ');
-            } else {
-                for _ in 1..breaks {
-                    folded.push('\n');
-                }
-            }
-            folded.push_str(&self.text[self.pos..stop_at]);
+            fold_line(
+                text.get_or_insert_with(|| first.to_owned()),
+                breaks,
+                &self.text[self.pos..stop_at],
+            );
             self.pos = stop_at;
             if stop == FlowStop::Indicator {
                 break;
@@ -925,15 +921,11 @@ impl<'a> Scanner<'a> {
             if !matches!(stop, Stop::Eol | Stop::Comment) || stop_at == start {
                 return Err(Bail);
             }
-            let folded = text.get_or_insert_with(|| first.to_owned());
-            if breaks == 1 {
-                folded.push(' ');
-            } else {
-                for _ in 1..breaks {
-                    folded.push('\n');
-                }
-            }
-            folded.push_str(&self.text[start..stop_at]);
+            fold_line(
+                text.get_or_insert_with(|| first.to_owned()),
+                breaks,
+                &self.text[start..stop_at],
+            );
             self.pos = stop_at;
             if stop == Stop::Comment {
                 break;
@@ -1271,6 +1263,19 @@ fn plain_start(b: u8, next: Option<u8>) -> bool {
         | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' | b' ' | b'\n' => false,
         _ => true,
     }
+}
+
+/// Appends the next line of a plain scalar as YAML folds it: one line break becomes a
+/// space, `n` breaks (blank lines between) become `n - 1` newlines.
+fn fold_line(folded: &mut String, breaks: usize, line: &str) {
+    if breaks == 1 {
+        folded.push(' ');
+    } else {
+        for _ in 1..breaks {
+            folded.push('\n');
+        }
+    }
+    folded.push_str(line);
 }
 
 #[cfg(test)]
