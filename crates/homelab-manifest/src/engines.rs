@@ -356,7 +356,13 @@ fn kustomize_patches(
         file.and_then(|f| index.files.get(&f))
             .into_iter()
             .flatten()
-            .map(|&i| (docs[i].value.clone(), Arc::new(docs[i].clone()), String::new()))
+            .map(|&i| {
+                (
+                    docs[i].value.clone(),
+                    Arc::new(docs[i].clone()),
+                    String::new(),
+                )
+            })
             .collect()
     };
     let mut out = Vec::new();
@@ -758,7 +764,9 @@ fn patch_file_args(command: &str) -> Vec<String> {
     // Each command of a pipeline or list on its own.
     for part in command.split(['|', ';', '&']) {
         let words: Vec<&str> = part.split_whitespace().collect();
-        let Some(at) = words.iter().position(|w| w.trim_matches(['"', '\'', '`']) == "kubectl")
+        let Some(at) = words
+            .iter()
+            .position(|w| w.trim_matches(['"', '\'', '`']) == "kubectl")
         else {
             continue;
         };
@@ -1314,13 +1322,19 @@ mod tests {
             args("kubectl -n argocd patch deploy/x --patch-file manifests/p.yaml"),
             ["manifests/p.yaml"]
         );
-        assert_eq!(args("kubectl patch deploy x --patch-file=p.yaml"), ["p.yaml"]);
+        assert_eq!(
+            args("kubectl patch deploy x --patch-file=p.yaml"),
+            ["p.yaml"]
+        );
         assert_eq!(args("kubectl patch deploy x -p @p.yaml"), ["p.yaml"]);
         assert_eq!(
             args("kubectl patch deploy x --type merge -p \"$(cat \"$DIR/p.yaml\")\""),
             ["$DIR/p.yaml"]
         );
-        assert_eq!(args("kubectl patch deploy x --patch=\"$(<p.yaml)\""), ["p.yaml"]);
+        assert_eq!(
+            args("kubectl patch deploy x --patch=\"$(<p.yaml)\""),
+            ["p.yaml"]
+        );
         // An inline patch names no file; other commands are not patches.
         assert!(args("kubectl patch deploy x -p '{\"spec\":{\"replicas\":2}}'").is_empty());
         assert!(args("kubectl apply -f p.yaml && kubectl logs -p pod").is_empty());

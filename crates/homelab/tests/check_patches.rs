@@ -87,12 +87,18 @@ patches:
     };
     assert_eq!(
         at("debian"),
-        Some(("overlay/init.yaml", line_of(merge, "image: debian", None).unwrap())),
+        Some((
+            "overlay/init.yaml",
+            line_of(merge, "image: debian", None).unwrap()
+        )),
         "{latest:#?}"
     );
     assert_eq!(
         at("busybox"),
-        Some(("overlay/sidecar.yaml", line_of(operations, "image: busybox", None).unwrap())),
+        Some((
+            "overlay/sidecar.yaml",
+            line_of(operations, "image: busybox", None).unwrap()
+        )),
         "{latest:#?}"
     );
     // Inline: the patch's text in the kustomization.
@@ -102,7 +108,10 @@ patches:
         "{latest:#?}"
     );
     // The base's own pinned image is not reported, and nothing is located in the base.
-    assert!(latest.iter().all(|f| f.file != "base/deployment.yaml"), "{latest:#?}");
+    assert!(
+        latest.iter().all(|f| f.file != "base/deployment.yaml"),
+        "{latest:#?}"
+    );
 }
 
 const REPO_SERVER_PATCH: &str = "apiVersion: apps/v1
@@ -145,7 +154,11 @@ fn a_file_applied_with_kubectl_patch_is_a_partial_object() {
     let root = tmp.path();
     let readme = "# Config management plugin\n\nPatch the repo server:\n\n```shell\nkubectl -n argocd patch deployments/argocd-repo-server \\\n  --patch-file manifests/repo-server-patch.yaml\n```\n";
     write(root, "cmp/README.md", readme);
-    write(root, "cmp/manifests/repo-server-patch.yaml", REPO_SERVER_PATCH);
+    write(
+        root,
+        "cmp/manifests/repo-server-patch.yaml",
+        REPO_SERVER_PATCH,
+    );
     // The same, from a script, through `-p "$(cat ...)"` and the script's folder variable.
     write(
         root,
@@ -168,16 +181,30 @@ fn a_file_applied_with_kubectl_patch_is_a_partial_object() {
     };
     let patch = "cmp/manifests/repo-server-patch.yaml";
     assert!(on(patch, "schema/required").is_empty(), "{found:#?}");
-    assert!(on("patches/web-live.yaml", "schema/required").is_empty(), "{found:#?}");
+    assert!(
+        on("patches/web-live.yaml", "schema/required").is_empty(),
+        "{found:#?}"
+    );
     // Field checks stay: the untagged image lands in the live Deployment, and so would the
     // string replicas.
     let latest = on(patch, "image/latest-tag");
     assert_eq!(latest.len(), 1, "{found:#?}");
-    assert_eq!(latest[0].line, line_of(REPO_SERVER_PATCH, "image: alpine", None).unwrap());
+    assert_eq!(
+        latest[0].line,
+        line_of(REPO_SERVER_PATCH, "image: alpine", None).unwrap()
+    );
     assert_eq!(on(patch, "schema/type").len(), 1, "{found:#?}");
-    assert_eq!(on("patches/web-live.yaml", "image/latest-tag").len(), 1, "{found:#?}");
+    assert_eq!(
+        on("patches/web-live.yaml", "image/latest-tag").len(),
+        1,
+        "{found:#?}"
+    );
     // A whole object missing the same field is still an error.
-    assert_eq!(on("apps/web.yaml", "schema/required").len(), 1, "{found:#?}");
+    assert_eq!(
+        on("apps/web.yaml", "schema/required").len(),
+        1,
+        "{found:#?}"
+    );
 
     // One note per patch file, naming the command's place; the required finding is a note.
     let notes: Vec<(String, String)> = json["diagnostics"]
@@ -200,10 +227,9 @@ fn a_file_applied_with_kubectl_patch_is_a_partial_object() {
     assert_eq!(partial.len(), 2, "{notes:#?}");
     let readme_line = line_of(readme, "kubectl -n argocd patch", None).unwrap();
     assert!(
-        partial
-            .iter()
-            .any(|m| m.starts_with(&format!("used as a patch by cmp/README.md:{readme_line}"))
-                && m.contains("required fields")),
+        partial.iter().any(|m| m
+            .starts_with(&format!("used as a patch by cmp/README.md:{readme_line}"))
+            && m.contains("required fields")),
         "{partial:#?}"
     );
     assert!(
@@ -233,7 +259,10 @@ fn a_patch_path_outside_the_repository_names_nothing() {
     );
     write(&root, "outside/web.yaml", NO_SELECTOR);
     let (found, json) = findings(&root);
-    assert!(found.iter().all(|f| !f.file.starts_with("..")), "{found:#?}");
+    assert!(
+        found.iter().all(|f| !f.file.starts_with("..")),
+        "{found:#?}"
+    );
     assert!(
         found
             .iter()
