@@ -274,3 +274,81 @@ fn a_patch_path_outside_the_repository_names_nothing() {
         "{json:#}"
     );
 }
+
+/// A workload synced before the SealedSecret it reads gets one finding per SealedSecret, at
+/// its first reference, naming the other places that read it (one wave to move, not one
+/// finding per env entry).
+#[test]
+fn one_sync_wave_finding_per_workload_and_sealed_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let deployment = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+  namespace: shop
+  annotations: {argocd.argoproj.io/sync-wave: \"3\"}
+spec:
+  selector:
+    matchLabels: {app: shop}
+  template:
+    metadata:
+      labels: {app: shop}
+    spec:
+      containers:
+        - name: shop
+          image: nginx:1.27.0
+          env:
+            - name: DB_USER
+              valueFrom: {secretKeyRef: {name: db, key: user}}
+            - name: DB_PASSWORD
+              valueFrom: {secretKeyRef: {name: db, key: password}}
+            - name: API_TOKEN
+              valueFrom: {secretKeyRef: {name: api, key: token}}
+          envFrom:
+            - secretRef: {name: db}
+";
+    write(root, "apps/shop/deployment.yaml", deployment);
+    let sealed = |name: &str| {
+        format!(
+            "apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata:
+  name: {name}
+  namespace: shop
+  annotations: {{argocd.argoproj.io/sync-wave: \"7\"}}
+spec:
+  encryptedData: {{key: AgBy3i4OJSWK+PiTySYZZA==}}
+"
+        )
+    };
+    write(root, "apps/shop/db-sealed.yaml", &sealed("db"));
+    write(root, "apps/shop/api-sealed.yaml", &sealed("api"));
+
+    let (found, _) = findings(root);
+    let waves: Vec<&Finding> = found
+        .iter()
+        .filter(|f| f.rule == "argocd/sync-wave")
+        .collect();
+    assert_eq!(waves.len(), 2, "{waves:#?}");
+    let db = waves
+        .iter()
+        .find(|f| f.message.contains("SealedSecret `shop/db`"))
+        .expect("the db finding");
+    assert_eq!(db.file, "apps/shop/deployment.yaml");
+    assert_eq!(
+        db.line,
+        line_of(deployment, "name: db, key: user", None).unwrap()
+    );
+    assert!(
+        db.message.contains("3 places")
+            && db.message.contains("`DB_PASSWORD`")
+            && db.message.contains("envFrom"),
+        "{db}"
+    );
+    let api = waves
+        .iter()
+        .find(|f| f.message.contains("SealedSecret `shop/api`"))
+        .expect("the api finding");
+    assert!(!api.message.contains("places"), "{api}");
+}
