@@ -41,6 +41,11 @@
 //! counts on its own, and under an applied tree so does the folder). Files without such evidence
 //! (plain folders applied by hand with `kubectl apply -f`, bootstrap files, the root
 //! Application) are applied as far as this can tell, and judged in full.
+//!
+//! A file applied as a patch of a live object (`kubectl patch --patch-file` in a script, see
+//! [`homelab_manifest::Document::partial`]) is used, not left out: only the findings that need
+//! the whole object are set aside (`load/partial-object`), the checks of the fields it sets
+//! stay.
 
 use crate::argo::{deployments, normalise_dir, sources};
 use crate::repo::{join, parent};
@@ -67,6 +72,21 @@ pub static KUBEADM_PATCH_RULE_DOC: RuleDoc = RuleDoc {
     doc: "# `load/kubeadm-patch`: kubeadm patch files\n\n## What it checks\nFiles named after the control-plane component they patch (`kube-apiserver`, `kube-controller-manager`, `kube-scheduler`, `etcd`, `kubeletconfiguration`, with an optional suffix and `+strategic`, `+merge` or `+json` before `.yaml`/`.json`), holding only Pods (or a KubeletConfiguration), in a repository whose kubeadm or kind configuration sets a patches `directory`, and that nothing in the repository applies otherwise.\n\n## Why\nkubeadm reads such a file when it writes the component's static Pod manifest and merges it into that Pod: it is a partial Pod, used by kubeadm and never applied with kubectl. Judging it as a whole object (missing containers' fields, `:latest` of a placeholder image) gives false findings, so the findings that judge an object to apply become notes that say so; YAML and secrets findings stay as they are.\n\n## Example\n`e2e/kind/patches/kube-controller-manager.yaml` beside a kind configuration with `kubeadmConfigPatches: [{kind: ClusterConfiguration, patches: {directory: /patches}}]`.\n\n## Fix\nNothing to fix. A file with such a name that you do apply with kubectl: move it out of the patches directory (or rename it), and it is judged in full.",
 };
 
+/// The documentation of the `load/partial-object` note.
+pub static PARTIAL_RULE_DOC: RuleDoc = RuleDoc {
+    id: "load/partial-object",
+    severity: Severity::Note,
+    summary: "Files applied as patches to live objects (`kubectl patch --patch-file`): fields checked, whole-object checks set aside",
+    doc: "# `load/partial-object`: files applied as patches\n\n## What it checks\nA file that a script, Makefile, task file, CI workflow or README of the repository applies with `kubectl patch` (`--patch-file FILE`, `-p @FILE`, `-p \"$(cat FILE)\"`), that no kustomization or Flux Kustomization applies whole and that is no kustomize patch. The command is found by reading the text (nothing is run); its path is taken relative to the text's folder or the repository's root, and only a file of the repository counts. Such a file holds the fields the patch sets on a live object (often one the repository does not hold, such as a Deployment of an installed Argo CD), not the whole object. What the patch writes lands in the cluster, so the checks of the fields it sets stay: `image/latest-tag`, every `schema/*` check of a value it sets (types, unknown fields, enums, patterns), secrets and YAML. The checks that need the whole object become notes that say so: `schema/required` (the live object has the fields the patch leaves out) and the platform and policy rules (`resources/*`, `pss/*`, `network/*`, `storage/*`, `gpu/*`, `argocd/duplicate-name`, `argocd/sync-wave`, `policy/*`, ...), which judge absent fields, relations between fields or the object's identity and wave, all of which belong to the live object. The file gets one note naming the command's place and what was set aside.\n\n## Why\n`kubectl -n argocd patch deployment/argocd-repo-server --patch-file cmp-patch.yaml` adds a sidecar: failing the file for a missing `spec.selector` is false, while its sidecar's `image: alpine` (no tag) really runs.\n\n## Example\n`cmp/manifests/repo-server-patch.yaml`, named by `kubectl patch ... --patch-file manifests/repo-server-patch.yaml` in `cmp/README.md`.\n\n## Fix\nNothing to fix for the note; fix the findings on the fields the patch sets. If the file is in fact applied whole, apply it from a kustomization (or with `kubectl apply`) and it is judged in full.",
+};
+
+/// Rules that judge one field an object sets, on its own: on a partial object they judge
+/// what the patch writes into the live object, so they stay.
+const FIELD_RULES: [&str; 2] = ["image/latest-tag", "schema/"];
+
+/// Field rules that still need the whole object: a required field may be in the live object.
+const WHOLE_OBJECT_FIELD_RULES: [&str; 1] = ["schema/required"];
+
 /// Rules whose findings stay as they are on a file nothing applies: they judge the file in
 /// git, not an object on a cluster.
 const KEPT: [&str; 6] = [
@@ -85,9 +105,55 @@ pub struct NotApplied {
     pub file: String,
     /// The fact the judgement relied on.
     pub why: String,
+    /// Why it is set aside.
+    pub kind: SetAside,
+}
+
+/// Why the findings on a file are set aside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetAside {
+    /// Nothing applies it (`load/not-applied`): every finding that judges an object to apply.
+    NotApplied,
     /// A kubeadm patch: kubeadm merges it into a static Pod (it is used, not applied as an
     /// object), noted as `load/kubeadm-patch`.
-    pub kubeadm_patch: bool,
+    KubeadmPatch,
+    /// Applied as a patch to a live object (`load/partial-object`): only the findings that
+    /// need the whole object.
+    Partial,
+}
+
+impl SetAside {
+    /// Whether a finding of `rule` is set aside on such a file.
+    fn sets_aside(self, rule: &str) -> bool {
+        if KEPT.iter().any(|k| rule.starts_with(k)) {
+            return false;
+        }
+        match self {
+            SetAside::NotApplied | SetAside::KubeadmPatch => true,
+            SetAside::Partial => {
+                WHOLE_OBJECT_FIELD_RULES.iter().any(|k| rule.starts_with(k))
+                    || !FIELD_RULES.iter().any(|k| rule.starts_with(k))
+            }
+        }
+    }
+}
+
+/// The files of the repository applied as patches to live objects (see
+/// [`homelab_manifest::Document::partial`]), each with who applies it so.
+fn partial_objects(repo: &Repo) -> Vec<NotApplied> {
+    let mut out: BTreeMap<&str, &str> = BTreeMap::new();
+    for doc in repo.objects() {
+        if let Some(by) = doc.partial() {
+            out.entry(doc.source.name.as_str()).or_insert(by);
+        }
+    }
+    out.into_iter()
+        .map(|(file, by)| NotApplied {
+            file: file.to_string(),
+            why: format!("used as a patch by {by} (`kubectl patch`)"),
+            kind: SetAside::Partial,
+        })
+        .collect()
 }
 
 /// A file that may be left out, with the evidence.
@@ -1063,9 +1129,19 @@ pub fn top_builds(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
 /// The files of the repository holding objects that nothing in it applies, each with the
 /// fact that says so. Empty when the input is not one repository folder.
 pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
+    let partial = partial_objects(repo);
     if repo.root.is_none() {
-        return Vec::new();
+        return partial;
     }
+    let mut out = not_applied_files(repo);
+    // A file applied as a patch is used: not "applied by nothing".
+    out.retain(|n| !partial.iter().any(|p| p.file == n.file));
+    out.extend(partial);
+    out
+}
+
+/// [`not_applied`] without the partial objects.
+fn not_applied_files(repo: &Repo) -> Vec<NotApplied> {
     let graph = graph(repo);
     // Who applies or uses each file.
     let predecessors = predecessors(&graph);
@@ -1408,7 +1484,11 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
                     "{}, and nothing else in the repository applies `{path}`",
                     candidate.why
                 ),
-                kubeadm_patch: candidate.evidence == Evidence::KubeadmPatch,
+                kind: if candidate.evidence == Evidence::KubeadmPatch {
+                    SetAside::KubeadmPatch
+                } else {
+                    SetAside::NotApplied
+                },
             })
         })
         .collect()
@@ -1424,13 +1504,14 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
         not_applied.iter().map(|n| (n.file.as_str(), n)).collect();
     let mut set_aside_per_file: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for d in diagnostics.iter_mut() {
-        if d.severity == Severity::Note || KEPT.iter().any(|k| d.rule.starts_with(k)) {
+        if d.severity == Severity::Note {
             continue;
         }
         let Some(n) = d
             .location
             .as_ref()
             .and_then(|l| by_file.get(l.file.as_str()))
+            .filter(|n| n.kind.sets_aside(&d.rule))
         else {
             continue;
         };
@@ -1442,10 +1523,10 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
         if let Some(open) = d.message.rfind(" (relied on: ") {
             d.message.truncate(open);
         }
-        d.message.push_str(if n.kubeadm_patch {
-            " — set aside: a kubeadm patch, merged into its component's static Pod by kubeadm, not applied as an object"
-        } else {
-            " — set aside: nothing in the repository applies this file"
+        d.message.push_str(match n.kind {
+            SetAside::KubeadmPatch => " — set aside: a kubeadm patch, merged into its component's static Pod by kubeadm, not applied as an object",
+            SetAside::NotApplied => " — set aside: nothing in the repository applies this file",
+            SetAside::Partial => " — set aside: this file is a patch of a live object, which holds what the patch leaves out",
         });
         let mut facts = std::mem::take(&mut d.facts);
         facts.push(n.why.clone());
@@ -1461,7 +1542,16 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
             ),
             None => String::new(),
         };
-        let note = if n.kubeadm_patch {
+        let note = if n.kind == SetAside::Partial {
+            Diagnostic::note(
+                PARTIAL_RULE_DOC.id,
+                format!(
+                    "{}: a partial object; required fields and the rules that need the whole object are not checked, the fields it sets are{what}",
+                    n.why
+                ),
+            )
+            .with_help("nothing to do; if the file is applied whole, apply it from a kustomization and it is judged in full")
+        } else if n.kind == SetAside::KubeadmPatch {
             Diagnostic::note(
                 KUBEADM_PATCH_RULE_DOC.id,
                 format!(
@@ -1478,9 +1568,12 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
             )
             .with_help("if you apply this file by hand, list it in a kustomization; if it is no longer used, delete it")
         };
-        diagnostics.push(
-            note.at(Location::file_only(n.file.clone()))
-                .relying_on([n.why.clone()]),
-        );
+        let note = note.at(Location::file_only(n.file.clone()));
+        // The partial-object note says its fact itself.
+        diagnostics.push(if n.kind == SetAside::Partial {
+            note
+        } else {
+            note.relying_on([n.why.clone()])
+        });
     }
 }
