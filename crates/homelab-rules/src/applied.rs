@@ -16,7 +16,8 @@
 //! - it is reached only through an entry that a kustomization lists in a comment
 //!   (`# - ../../base/app/ks.yaml`): switched off on purpose;
 //! - the repository has a GitOps engine (Argo CD or Flux objects) and the file lies in a
-//!   hidden folder (`.archive/`) that no engine or kustomization path reaches;
+//!   hidden folder (`.archive/`) that no engine or kustomization path reaches, or in a
+//!   folder named as a backup copy (`definitions.bak/`), whatever its engine objects name;
 //! - its folder has no kustomization, and the nearest folder above it that has one is
 //!   applied by Argo CD or Flux and does not reach it: a Flux Kustomization left in a base
 //!   tree without a line in any kustomization. Only while every engine path of the
@@ -61,7 +62,7 @@ pub static RULE_DOC: RuleDoc = RuleDoc {
     id: "load/not-applied",
     severity: Severity::Note,
     summary: "Files that nothing in the repository applies (findings on them set aside as notes)",
-    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`); or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off); or it lies under the folder that a Flux path of this repository's own Git source names only from a subfolder, while the checked folder is known to be the repository's root (it holds `.git`, or a Flux sync of this repository applies itself with a path taken from here): Flux resolves a Git source's path from the root, so an old tree kept under `archive/` whose Kustomizations name `./cluster/apps` is never applied through them (checked on its own, such a subfolder is judged in full, and so is the whole repository when its root is not known). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last two cases, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, under an applied kustomization tree, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`) or in a folder named as a backup copy (`definitions.bak/`, `apps.old/`, `base.orig/`: the live copy is the one without the suffix, and a backup's Flux Kustomizations and Applications, copies of the live ones, apply nothing), with what only such a folder reaches; or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off); or it lies under the folder that a Flux path of this repository's own Git source names only from a subfolder, while the checked folder is known to be the repository's root (it holds `.git`, or a Flux sync of this repository applies itself with a path taken from here): Flux resolves a Git source's path from the root, so an old tree kept under `archive/` whose Kustomizations name `./cluster/apps` is never applied through them (checked on its own, such a subfolder is judged in full, and so is the whole repository when its root is not known). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last two cases, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, under an applied kustomization tree, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
 };
 
 /// The documentation of the `load/kubeadm-patch` note.
@@ -175,6 +176,9 @@ enum Evidence {
     Siblings,
     /// In a hidden folder of a repository an engine applies.
     Hidden,
+    /// In a folder named as a backup copy (`definitions.bak/`, `apps.old/`) of a repository
+    /// an engine applies.
+    Backup,
     /// A kubeadm patch (`kube-controller-manager.yaml` in the patches directory a kubeadm or
     /// kind configuration of the repository names): kubeadm merges it into a static Pod.
     KubeadmPatch,
@@ -1004,6 +1008,22 @@ fn hidden_folder(path: &str) -> Option<String> {
     Some(format!("{}/", parts[..=hidden].join("/")))
 }
 
+/// The first folder on a file's path named as a backup copy (`definitions.bak/`,
+/// `apps.old/`, `base.orig/`), with its trailing slash. Editors, `cp -r x x.bak` and merge
+/// tools name copies so, and the walker already passes over files named so
+/// (`ks.yaml.bak`): the live copy is the one without the suffix.
+fn backup_folder(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let backup = parts[..parts.len() - 1].iter().position(|part| {
+        let lower = part.to_ascii_lowercase();
+        [".bak", ".old", ".orig", ".backup"]
+            .iter()
+            .any(|suffix| lower.len() > suffix.len() && lower.ends_with(suffix))
+            || (part.len() > 1 && part.ends_with('~'))
+    })?;
+    Some(format!("{}/", parts[..=backup].join("/")))
+}
+
 /// The entries a kustomization lists in a comment (`# - ../app/ks.yaml`), with their line.
 fn commented_entries(text: &str) -> Vec<(String, u32)> {
     text.lines()
@@ -1224,6 +1244,9 @@ fn not_applied_files(repo: &Repo) -> Vec<NotApplied> {
         .filter(|p| is_kustomization_file(p))
         .map(|k| (k.as_str(), graph.edges(k).into_iter().collect()))
         .collect();
+    // Files of backup copies (`definitions.bak/`), by folder: the copy is judged as a whole,
+    // since its files reach each other and what the live copy reaches.
+    let mut backups: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (path, file) in &graph.files {
         let kustomization = is_kustomization_file(path);
         let dir = parent(path);
@@ -1243,6 +1266,12 @@ fn not_applied_files(repo: &Repo) -> Vec<NotApplied> {
                 continue;
             }
         }
+        if has_engine && (file.has_objects() || kustomization) {
+            if let Some(folder) = backup_folder(path) {
+                backups.entry(folder).or_default().push(path.clone());
+                continue;
+            }
+        }
         // A kustomization in a hidden folder is a candidate too: as a start, it would apply
         // the folder it hides.
         if has_engine && (file.has_objects() || kustomization) {
@@ -1257,6 +1286,17 @@ fn not_applied_files(repo: &Repo) -> Vec<NotApplied> {
                     });
                 }
             }
+        }
+    }
+    for (folder, files) in backups {
+        let why = format!(
+            "it lies in `{folder}`, named as a backup copy, in a repository that Argo CD or Flux applies"
+        );
+        for reached in graph.exclusive_closure(files, true, &predecessors) {
+            candidates.entry(reached).or_insert_with(|| Candidate {
+                why: why.clone(),
+                evidence: Evidence::Backup,
+            });
         }
     }
     // The files kustomizations list one by one (not through a folder), by folder.
@@ -1415,6 +1455,9 @@ fn not_applied_files(repo: &Repo) -> Vec<NotApplied> {
     let folder_mentioned = folders_mentioned_elsewhere(repo, &candidates);
     candidates.retain(|path, candidate| match candidate.evidence {
         Evidence::SwitchedOff | Evidence::KubeadmPatch => true,
+        // A backup copy's Flux Kustomizations and Applications name the live tree, as the
+        // copies they are; only a script that names the file applies it.
+        Evidence::Backup => !mentioned.contains(path),
         Evidence::SameFolder | Evidence::Siblings => {
             let root = graph.files[path].docs.iter().any(|d| {
                 is_engine_object(d) && graph.engine_targets(path, d).iter().any(|t| t != path)
