@@ -13,6 +13,8 @@
 //!   strategic merge or server-side apply, and by which key.
 //! - [`guide`]: the guide's platform facts that init, check and verify share (critical
 //!   policies, classes, namespaces, budgets).
+//! - [`public_material`]: Secret values that are public by design (SSH public keys,
+//!   certificates), which the secret rules never call credentials.
 //!
 //! Pure functions over `serde_json::Value`; no I/O.
 
@@ -20,6 +22,7 @@ pub mod guide;
 pub mod merge_keys;
 pub mod namespaces;
 pub mod network_policy;
+pub mod public_material;
 mod quantity;
 mod resource;
 pub mod workload;

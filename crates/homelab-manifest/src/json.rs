@@ -250,43 +250,7 @@ impl Reader<'_> {
 
     fn number(&mut self) -> Option<Value> {
         let start = self.i;
-        let b = self.bytes;
-        let mut i = self.i;
-        if b.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        match b.get(i) {
-            Some(b'0') => i += 1,
-            Some(b'1'..=b'9') => {
-                while b.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                }
-            }
-            _ => return None,
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            let digits = i;
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if i == digits {
-                return None;
-            }
-        }
-        if matches!(b.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            if matches!(b.get(i), Some(b'+' | b'-')) {
-                i += 1;
-            }
-            let digits = i;
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if i == digits {
-                return None;
-            }
-        }
+        let i = number_end(self.bytes, start)?;
         let text = &self.text[start..i];
         self.col += (i - start) as u32;
         self.i = i;
@@ -382,10 +346,61 @@ impl Reader<'_> {
     }
 }
 
+/// The end (exclusive) of the JSON number that starts at `start` in `bytes` (RFC 8259's
+/// grammar: `-`, no leading zero, digits after `.` and after the exponent), or `None` when
+/// no valid number starts there. The one scanner of JSON numbers: the sops JSON store reads
+/// its numbers with it too.
+pub fn number_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let digits_from = |mut i: usize| {
+        let first = i;
+        while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        (i > first).then_some(i)
+    };
+    let mut i = start;
+    if bytes.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    i = match bytes.get(i) {
+        Some(b'0') => i + 1,
+        Some(b'1'..=b'9') => digits_from(i)?,
+        _ => return None,
+    };
+    if bytes.get(i) == Some(&b'.') {
+        i = digits_from(i + 1)?;
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(bytes.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        i = digits_from(i)?;
+    }
+    Some(i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn number_end_follows_the_json_grammar() {
+        for (text, end) in [
+            ("0", Some(1)),
+            ("-12.5e+3,", Some(8)),
+            ("10E2]", Some(4)),
+            ("01", Some(1)),
+            ("1.", None),
+            ("-", None),
+            ("1e", None),
+            (".5", None),
+            ("+1", None),
+        ] {
+            assert_eq!(number_end(text.as_bytes(), 0), end, "{text}");
+        }
+    }
 
     fn limits() -> Limits {
         Limits {

@@ -41,6 +41,7 @@ pub mod yaml;
 
 use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
 pub use homelab_k8s::ResourceExt;
+pub use json::number_end as json_number_end;
 use position::Positions;
 use rayon::prelude::*;
 use serde_json::Value;

@@ -21,6 +21,12 @@
 //!   applied by Argo CD or Flux and does not reach it: a Flux Kustomization left in a base
 //!   tree without a line in any kustomization. Only while every engine path of the
 //!   repository leads to a folder here (one that does not may name this folder);
+//! - it lies under the folder that a Flux path of this repository's own Git source names
+//!   only from a subfolder, while the checked folder is known to be the repository's root
+//!   (it holds `.git`, or a Flux sync of this repository applies itself with a path taken
+//!   from here): Flux resolves a Git source's path from the repository's root, so an old
+//!   tree kept under `archive/` with paths like `./cluster/apps` is never applied through
+//!   them (a subfolder that holds `.git` of its own, a submodule, is the root of its files);
 //! - it is a kubeadm patch: named after the component it patches
 //!   (`kube-controller-manager.yaml`, `etcd+json.yaml`), holding only static Pods, in a
 //!   repository whose kubeadm or kind configuration sets a `patches` `directory` (kubeadm
@@ -50,7 +56,7 @@ pub static RULE_DOC: RuleDoc = RuleDoc {
     id: "load/not-applied",
     severity: Severity::Note,
     summary: "Files that nothing in the repository applies (findings on them set aside as notes)",
-    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`); or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last case, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, in the last case, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`); or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off); or it lies under the folder that a Flux path of this repository's own Git source names only from a subfolder, while the checked folder is known to be the repository's root (it holds `.git`, or a Flux sync of this repository applies itself with a path taken from here): Flux resolves a Git source's path from the root, so an old tree kept under `archive/` whose Kustomizations name `./cluster/apps` is never applied through them (checked on its own, such a subfolder is judged in full, and so is the whole repository when its root is not known). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last two cases, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, under an applied kustomization tree, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
 };
 
 /// The documentation of the `load/kubeadm-patch` note.
@@ -109,6 +115,10 @@ enum Evidence {
     /// Its folder has no kustomization; the nearest folder above it that has one is applied
     /// by Argo CD or Flux, and that kustomization does not reach it.
     UnderApplied,
+    /// Reached only through a Flux path of this repository's Git source that names no folder
+    /// from the repository's root, only one from a subfolder (an old tree kept under
+    /// `archive/`).
+    MissingFromRoot,
 }
 
 /// One file of the repository as the graph sees it.
@@ -160,6 +170,21 @@ struct Graph<'r, 'a> {
     /// Flux sources (kind, name) of the repository that fetch another repository: the path
     /// of a Flux Kustomization built from one of them is a folder there, not here.
     foreign_sources: BTreeSet<(String, String)>,
+    /// Set when the checked folder is known to be the root of this repository, with the fact
+    /// that says so: the paths of this repository's own Git sources then resolve from here
+    /// (or from a nested work tree's top), never from a subfolder.
+    root: Option<SourceRoot>,
+}
+
+/// The checked folder as the root of the repository's own Git sources.
+struct SourceRoot {
+    /// Why the checked folder is the root.
+    why: String,
+    /// The Flux Git sources (kind, name) that fetch this repository.
+    own_git: BTreeSet<(String, String)>,
+    /// Folders below the root that are tops of git work trees of their own (submodules):
+    /// their files' Git paths resolve from there.
+    nested_tops: BTreeSet<String>,
 }
 
 impl<'a> Graph<'_, 'a> {
@@ -253,10 +278,24 @@ impl<'a> Graph<'_, 'a> {
         Vec::new()
     }
 
-    /// The folder an engine path names: relative to the repository root, or to a folder that
-    /// holds the object's file (a source built from a subfolder, such as an OCIRepository
-    /// pushed from `kubernetes/`), the first one that exists.
-    fn engine_dir(&self, file: &str, path: &str) -> Option<String> {
+    /// The folder the path of engine object `doc` (in `file`) names: relative to the
+    /// repository root, or to a folder that holds the object's file (a source built from a
+    /// subfolder, such as an OCIRepository pushed from `kubernetes/`), the first one that
+    /// exists. A Git source of this repository, checked from its root, has its root here
+    /// (or at the top of the nested work tree that holds the file), nowhere else.
+    fn engine_dir(&self, file: &str, doc: &Document, path: &str) -> Option<String> {
+        self.engine_base_and_dir(file, path, self.resolves_from_root_only(doc))
+            .map(|(_, dir)| dir)
+    }
+
+    /// The base folder a path resolves from and the folder it names (see [`Self::engine_dir`]);
+    /// `git_tops_only`: only from the root and the tops of nested work trees.
+    fn engine_base_and_dir(
+        &self,
+        file: &str,
+        path: &str,
+        git_tops_only: bool,
+    ) -> Option<(String, String)> {
         let path = path.trim().trim_start_matches('/');
         let mut bases = vec![String::new()];
         let mut folder = parent(file);
@@ -269,8 +308,47 @@ impl<'a> Graph<'_, 'a> {
         bases.extend(ancestors);
         bases
             .into_iter()
-            .filter_map(|base| join(&base, path))
-            .find(|dir| self.is_folder(dir))
+            .filter(|base| {
+                !git_tops_only
+                    || base.is_empty()
+                    || self
+                        .root
+                        .as_ref()
+                        .is_some_and(|r| r.nested_tops.contains(base))
+            })
+            .filter_map(|base| join(&base, path).map(|dir| (base, dir)))
+            .find(|(_, dir)| self.is_folder(dir))
+    }
+
+    /// Whether the paths of engine object `doc` resolve from the repository root only: a Flux
+    /// Kustomization built from a Git source of this repository, or a FluxInstance syncing
+    /// one, while the checked folder is known to be the repository's root.
+    fn resolves_from_root_only(&self, doc: &Document) -> bool {
+        let Some(root) = &self.root else {
+            return false;
+        };
+        if doc.group() == "fluxcd.controlplane.io" && doc.kind() == Some("FluxInstance") {
+            return doc.value.pointer("/spec/sync/kind").and_then(Value::as_str)
+                == Some("GitRepository");
+        }
+        doc.is("kustomize.toolkit.fluxcd.io", "Kustomization")
+            && root.own_git.contains(&source_ref(doc))
+    }
+
+    /// For an engine object whose path resolves from the root only and names no folder
+    /// there: the path, and the folder it names from a subfolder that holds the object's
+    /// file (an old tree kept under `archive/`, whose paths were written for a root that
+    /// has moved). Flux never applies that folder through this object.
+    fn missing_from_root(&self, file: &str, doc: &Document) -> Option<(String, String)> {
+        if !self.resolves_from_root_only(doc) {
+            return None;
+        }
+        let path = engine_path(doc)?;
+        if path.contains('$') || path.contains("{{") || self.engine_dir(file, doc, path).is_some() {
+            return None;
+        }
+        let (_, dir) = self.engine_base_and_dir(file, path, false)?;
+        Some((path.to_string(), dir))
     }
 
     /// Everything one file applies or uses.
@@ -341,7 +419,7 @@ impl<'a> Graph<'_, 'a> {
             })
             .unwrap_or_default();
         if let Some(p) = flux_path.filter(|_| !self.foreign_sources.contains(&source)) {
-            if let Some(dir) = self.engine_dir(path, p) {
+            if let Some(dir) = self.engine_dir(path, doc, p) {
                 out.extend(self.folder_targets(&dir, true, true));
             }
         }
@@ -600,15 +678,15 @@ fn unresolved_engine_paths(graph: &Graph) -> Vec<String> {
     for (path, file) in &graph.files {
         for doc in file.docs.iter().filter(|d| is_engine_object(d)) {
             let mut paths: Vec<&str> = Vec::new();
-            if doc.is("kustomize.toolkit.fluxcd.io", "Kustomization") {
-                if let Some(p) = doc.value.pointer("/spec/path").and_then(Value::as_str) {
-                    if graph.engine_dir(path, p).is_none() {
-                        paths.push(p);
-                    }
-                }
-            } else if doc.kind() == Some("FluxInstance") {
-                if let Some(p) = doc.value.pointer("/spec/sync/path").and_then(Value::as_str) {
-                    if graph.engine_dir(path, p).is_none() {
+            if doc.is("kustomize.toolkit.fluxcd.io", "Kustomization")
+                || doc.kind() == Some("FluxInstance")
+            {
+                if let Some(p) = engine_path(doc) {
+                    // From the root of this repository, a path without variables that leads
+                    // nowhere names no folder here.
+                    let nowhere =
+                        graph.resolves_from_root_only(doc) && !p.contains('$') && !p.contains("{{");
+                    if !nowhere && graph.engine_dir(path, doc, p).is_none() {
                         paths.push(p);
                     }
                 }
@@ -672,13 +750,130 @@ fn repository_address(url: &str) -> String {
     u.trim_end_matches('/').trim_end_matches(".git").to_string()
 }
 
-/// The Flux sources of the repository that fetch a repository other than this one. This
-/// repository's own address is what its Flux sync says: the `flux-system` GitRepository or
-/// OCIRepository of `flux bootstrap`, the source of a Flux Kustomization whose `path` (not
+/// The Flux sources of the repository that fetch a repository other than this one (whose
+/// address is not among `own`, see [`own_addresses`]). Without an own address nothing is
+/// foreign.
+fn foreign_sources(graph: &Graph, own: &BTreeSet<String>) -> BTreeSet<(String, String)> {
+    if own.is_empty() {
+        return BTreeSet::new();
+    }
+    graph
+        .files
+        .values()
+        .flat_map(|f| f.docs.iter())
+        .filter(|d| d.class == Class::Object && is_flux_source(d))
+        .filter_map(|d| {
+            let url = d.value.pointer("/spec/url")?.as_str()?;
+            (!url.contains("${") && !own.contains(&repository_address(url))).then(|| {
+                (
+                    d.kind().unwrap_or("").to_string(),
+                    d.name().unwrap_or("").to_string(),
+                )
+            })
+        })
+        .collect()
+}
+
+fn is_flux_source(d: &Document) -> bool {
+    d.group() == "source.toolkit.fluxcd.io"
+        && matches!(d.kind(), Some("GitRepository" | "OCIRepository" | "Bucket"))
+}
+
+/// The source a Flux Kustomization is built from: its `sourceRef` (kind, name).
+fn source_ref(doc: &Document) -> (String, String) {
+    doc.value
+        .pointer("/spec/sourceRef")
+        .map(|r| {
+            let field = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            (field("kind"), field("name"))
+        })
+        .unwrap_or_default()
+}
+
+/// The path a Flux Kustomization (`spec.path`) or a FluxInstance (`spec.sync.path`) names.
+fn engine_path(doc: &Document) -> Option<&str> {
+    if doc.kind() == Some("FluxInstance") {
+        doc.value.pointer("/spec/sync/path")
+    } else {
+        doc.value.pointer("/spec/path")
+    }
+    .and_then(Value::as_str)
+}
+
+/// Whether the checked folder is the root of this repository, and then the Git sources of
+/// this repository (those whose address is one of `own`). The root is known from a `.git`
+/// entry in it (the top of a work tree), or from a Flux sync of this repository that applies
+/// itself with a path taken from here (`./clusters/home` holding the file of the
+/// Kustomization or FluxInstance that names it): Flux resolves a Git source's paths from the
+/// repository's root, so such a sync places the root here. An unpacked archive has no
+/// `.git`, and a copied old tree's sync resolves only from its own subfolder, so neither
+/// alone makes a subfolder look like the root. Unknown: `None`.
+fn source_root(graph: &Graph, own: &BTreeSet<String>) -> Option<SourceRoot> {
+    let objects = || {
+        graph
+            .files
+            .iter()
+            .flat_map(|(path, f)| f.docs.iter().map(move |d| (path, d)))
+            .filter(|(_, d)| d.class == Class::Object)
+    };
+    let own_git: BTreeSet<(String, String)> = objects()
+        .filter(|(_, d)| {
+            d.group() == "source.toolkit.fluxcd.io" && d.kind() == Some("GitRepository")
+        })
+        .filter(|(_, d)| {
+            d.value
+                .pointer("/spec/url")
+                .and_then(Value::as_str)
+                .is_some_and(|url| !url.contains("${") && own.contains(&repository_address(url)))
+        })
+        .map(|(_, d)| {
+            (
+                "GitRepository".to_string(),
+                d.name().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let why = if graph.repo.holds_git("") {
+        Some("the checked folder is the top of a git work tree (it holds `.git`)".to_string())
+    } else {
+        objects().find_map(|(file, d)| {
+            let git = if d.group() == "fluxcd.controlplane.io" && d.kind() == Some("FluxInstance")
+            {
+                d.value.pointer("/spec/sync/kind").and_then(Value::as_str) == Some("GitRepository")
+            } else {
+                d.is("kustomize.toolkit.fluxcd.io", "Kustomization")
+                    && own_git.contains(&source_ref(d))
+            };
+            let path = engine_path(d).filter(|_| git)?;
+            let dir = join("", path.trim().trim_start_matches('/'))
+                .filter(|dir| !dir.is_empty() && graph.is_folder(dir))?;
+            file.starts_with(&format!("{dir}/")).then(|| {
+                format!(
+                    "the checked folder is the root of this repository: `{file}` syncs it from here with `{path}`, which holds that file"
+                )
+            })
+        })
+    }?;
+    let nested_tops = graph
+        .repo
+        .folders()
+        .iter()
+        .filter(|f| !f.is_empty() && graph.repo.holds_git(f))
+        .cloned()
+        .collect();
+    Some(SourceRoot {
+        why,
+        own_git,
+        nested_tops,
+    })
+}
+
+/// The addresses of this repository, as its Flux sync says: the `flux-system` GitRepository
+/// or OCIRepository of `flux bootstrap`, the source of a Flux Kustomization whose `path` (not
 /// the root) holds its own file (a sync that applies itself can only be built from this
 /// repository), a FluxInstance's `sync.url`, or the `instance.sync.url` value of a
-/// HelmRelease installing one. Without such an address nothing is foreign.
-fn foreign_sources(graph: &Graph) -> BTreeSet<(String, String)> {
+/// HelmRelease installing one.
+fn own_addresses(graph: &Graph) -> BTreeSet<String> {
     let objects = || {
         graph
             .files
@@ -696,7 +891,7 @@ fn foreign_sources(graph: &Graph) -> BTreeSet<(String, String)> {
             let Some(p) = doc.value.pointer("/spec/path").and_then(Value::as_str) else {
                 continue;
             };
-            let Some(dir) = graph.engine_dir(path, p).filter(|d| !d.is_empty()) else {
+            let Some(dir) = graph.engine_dir(path, doc, p).filter(|d| !d.is_empty()) else {
                 continue;
             };
             if path.starts_with(&format!("{dir}/")) {
@@ -708,17 +903,13 @@ fn foreign_sources(graph: &Graph) -> BTreeSet<(String, String)> {
             }
         }
     }
-    let is_source = |d: &Document| {
-        d.group() == "source.toolkit.fluxcd.io"
-            && matches!(d.kind(), Some("GitRepository" | "OCIRepository" | "Bucket"))
-    };
     let mut own = BTreeSet::new();
     for doc in objects() {
         let own_name = (
             doc.kind().unwrap_or("").to_string(),
             doc.name().unwrap_or("").to_string(),
         );
-        let url = if is_source(doc)
+        let url = if is_flux_source(doc)
             && (doc.name() == Some("flux-system") || own_names.contains(&own_name))
         {
             doc.value.pointer("/spec/url")
@@ -735,21 +926,7 @@ fn foreign_sources(graph: &Graph) -> BTreeSet<(String, String)> {
             }
         }
     }
-    if own.is_empty() {
-        return BTreeSet::new();
-    }
-    objects()
-        .filter(|d| is_source(d))
-        .filter_map(|d| {
-            let url = d.value.pointer("/spec/url")?.as_str()?;
-            (!url.contains("${") && !own.contains(&repository_address(url))).then(|| {
-                (
-                    d.kind().unwrap_or("").to_string(),
-                    d.name().unwrap_or("").to_string(),
-                )
-            })
-        })
-        .collect()
+    own
 }
 
 /// The first hidden folder on a file's path (`.archive/`), with its trailing slash.
@@ -811,8 +988,11 @@ fn graph<'r, 'a>(repo: &'r Repo<'a>) -> Graph<'r, 'a> {
         repo,
         files,
         foreign_sources: BTreeSet::new(),
+        root: None,
     };
-    graph.foreign_sources = foreign_sources(&graph);
+    let own = own_addresses(&graph);
+    graph.foreign_sources = foreign_sources(&graph, &own);
+    graph.root = source_root(&graph, &own);
     graph
 }
 
@@ -930,6 +1110,34 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
                     why: why.clone(),
                     evidence: Evidence::SwitchedOff,
                 });
+            }
+        }
+    }
+    // Reached only through Flux paths that name no folder from the root of this repository:
+    // Flux resolves a Git source's path from the repository's root, so a tree whose paths
+    // resolve only from its own subfolder (an old cluster kept under `archive/`) is never
+    // applied through them.
+    if let Some(root) = &graph.root {
+        for (path, file) in &graph.files {
+            for doc in file.docs.iter().filter(|d| is_engine_object(d)) {
+                let Some((engine_path, dir)) = graph.missing_from_root(path, doc) else {
+                    continue;
+                };
+                let why = format!(
+                    "the {} `{}` in `{path}` applies `{engine_path}` of a Git source of this repository, which Flux resolves from the repository's root, where that folder does not exist (only `{dir}` does, from a subfolder); {}",
+                    doc.kind().unwrap_or("object"),
+                    doc.name().unwrap_or(""),
+                    root.why
+                );
+                // Everything under that folder was written for this path (a kustomization
+                // there that nothing lists was left out even then).
+                let targets = graph.under(&dir).cloned().collect();
+                for reached in graph.exclusive_closure(targets, false, &predecessors) {
+                    candidates.entry(reached).or_insert_with(|| Candidate {
+                        why: why.clone(),
+                        evidence: Evidence::MissingFromRoot,
+                    });
+                }
             }
         }
     }
@@ -1155,6 +1363,16 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
         // hand (Flux's own root applies itself, from the sync path); an Argo CD Application
         // may be (the app-of-apps applied once with kubectl). A script that names the file or
         // its folder applies it.
+        // A tree whose Flux paths name no folder from the root: as under an applied tree, only
+        // an Argo CD Application may be a root applied by hand, or a file a script names.
+        Evidence::MissingFromRoot => {
+            let argo_root = graph.files[path].docs.iter().any(|d| {
+                d.class == Class::Object
+                    && d.group() == "argoproj.io"
+                    && graph.engine_targets(path, d).iter().any(|t| t != path)
+            });
+            !argo_root && !mentioned.contains(path)
+        }
         Evidence::UnderApplied => {
             let argo_root = graph.files[path].docs.iter().any(|d| {
                 d.class == Class::Object

@@ -167,6 +167,19 @@ impl<'a> Repo<'a> {
                 .as_deref()
                 .is_some_and(|r| exists_under(r, relative))
     }
+    /// Whether `folder` (relative to the root, `""` for the root itself) is the top of a git
+    /// work tree: it holds a `.git` entry (a folder, or the file of a worktree or submodule)
+    /// inside the root. Nothing in it is read.
+    pub fn holds_git(&self, folder: &str) -> bool {
+        let entry = if folder.is_empty() {
+            ".git".to_string()
+        } else {
+            format!("{folder}/.git")
+        };
+        self.root
+            .as_deref()
+            .is_some_and(|r| exists_under(r, &entry))
+    }
 }
 
 /// Whether `relative` names something inside `root`. The path comes from the repository

@@ -453,6 +453,7 @@ pub fn check_plain_file(
             continue;
         }
         let mut first = None;
+        let mut first_public = None;
         walk::visit(std::slice::from_ref(doc), &crypt, &mut |leaf| {
             if first.is_some() || !leaf.encrypted {
                 return;
@@ -462,15 +463,21 @@ pub fn check_plain_file(
                 Value::Str(s) => !s.is_empty() && !s.contains("${") && !s.contains("{{"),
                 _ => true,
             };
-            if plain {
-                first = Some((leaf.pos, leaf.path.join(".")));
+            if !plain {
+                return;
+            }
+            let path = leaf.path.join(".");
+            if is_public_value(leaf.path, leaf.value) {
+                first_public.get_or_insert((leaf.pos, path));
+            } else {
+                first = Some((leaf.pos, path));
             }
         });
+        let what = match must {
+            MustEncrypt::Secrets => "this Secret",
+            MustEncrypt::WholeFile => "this file",
+        };
         if let Some((pos, path)) = first {
-            let what = match must {
-                MustEncrypt::Secrets => "this Secret",
-                MustEncrypt::WholeFile => "this file",
-            };
             r.push(
                 NOT_ENCRYPTED,
                 true,
@@ -484,9 +491,40 @@ pub fn check_plain_file(
             if must == MustEncrypt::WholeFile {
                 break;
             }
+        } else if let Some((pos, path)) = first_public {
+            // Public keys and certificates leak nothing: the file breaks the repository's
+            // own convention, which is worth a note, not an error.
+            r.push(
+                NOT_ENCRYPTED,
+                false,
+                pos,
+                format!(
+                    "{what} holds only public keys or certificates in plaintext (first at `{path}`); {} of {config_name} would encrypt them, but they need no secrecy",
+                    rule.describe()
+                ),
+                &format!("nothing to rotate; encrypt it (`homelab sops encrypt --in-place {name}`) only to follow the repository's convention"),
+            );
         }
     }
     r.out
+}
+
+/// A plaintext value that is public by design (an SSH public key, a certificate), read
+/// from base64 first where it is a Secret's `data` entry.
+fn is_public_value(path: &[String], value: &Value) -> bool {
+    let Value::Str(text) = value else {
+        return false;
+    };
+    if path.first().map(String::as_str) == Some("data") {
+        use base64::Engine as _;
+        let compact: String = text.split_whitespace().collect();
+        return base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .is_some_and(|decoded| homelab_k8s::public_material::is_public_material(&decoded));
+    }
+    homelab_k8s::public_material::is_public_material(text)
 }
 
 fn is_secret(doc: &Document) -> bool {

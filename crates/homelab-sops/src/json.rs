@@ -125,41 +125,8 @@ impl Reader<'_> {
 
     fn number(&mut self) -> Result<f64, YamlError> {
         let start = self.i;
-        let b = self.bytes;
-        let mut i = self.i;
-        if b.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        match b.get(i) {
-            Some(b'0') => i += 1,
-            Some(b'1'..=b'9') => {
-                while b.get(i).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                }
-            }
-            _ => return Err(self.err("invalid number")),
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            if !b.get(i).is_some_and(u8::is_ascii_digit) {
-                return Err(self.err("invalid number"));
-            }
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-        }
-        if matches!(b.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            if matches!(b.get(i), Some(b'+' | b'-')) {
-                i += 1;
-            }
-            if !b.get(i).is_some_and(u8::is_ascii_digit) {
-                return Err(self.err("invalid number"));
-            }
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-        }
+        let i = homelab_manifest::json_number_end(self.bytes, start)
+            .ok_or_else(|| self.err("invalid number"))?;
         self.i = i;
         let f: f64 = self.text[start..i]
             .parse()

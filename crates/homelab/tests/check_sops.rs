@@ -504,3 +504,42 @@ fn objects_encrypted_one_by_one_and_joined_are_each_checked_as_their_own_file() 
         .unwrap()
         .contains("K10injected"));
 }
+
+/// Public keys and certificates in a Secret that a creation rule covers leak nothing: a note
+/// says the file breaks the repository's convention, never an error that asks to rotate them.
+/// A password beside a public key is still the error, at the password.
+#[test]
+fn public_keys_where_a_rule_says_encrypted_are_a_note_and_a_password_beside_them_an_error() {
+    let dir = repo(&["secrets/secret.yaml"]);
+    // base64 of a PEM CERTIFICATE block.
+    let cert_b64 = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJzekNDQVZtZ0F3SUJBZ0lVUTJWeWRHbG1hV05oZEdVPQotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg==";
+    fs::write(
+        dir.path().join("secrets/ssh-public-keys.yaml"),
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: keys\n  namespace: app\nstringData:\n  authorized_keys: |\n    ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0b3Jlb2Zw alice@laptop\n    ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB bob@desk\ndata:\n  ca.crt: {cert_b64}\n"),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("secrets/mixed.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: mixed\n  namespace: app\nstringData:\n  authorized_keys: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0b3Jlb2Zw alice@laptop\n  password: hunter2hunter2\n",
+    )
+    .unwrap();
+    let (code, diags) = check(dir.path(), &[]);
+    assert_eq!(code, 1, "{diags:#?}");
+    let sops: Vec<(&str, (String, u64, u64))> = diags
+        .iter()
+        .filter(|d| d["rule"] == "sops/not-encrypted")
+        .map(|d| (d["severity"].as_str().unwrap(), at(d)))
+        .collect();
+    assert_eq!(
+        sops,
+        [
+            ("error", ("mixed.yaml".into(), 8, 13)),
+            ("note", ("ssh-public-keys.yaml".into(), 8, 5)),
+        ],
+        "{diags:#?}"
+    );
+    assert!(
+        !rules(&diags).contains(&"secrets/plain-secret".to_owned()),
+        "{diags:#?}"
+    );
+}

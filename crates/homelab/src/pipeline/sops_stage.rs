@@ -244,7 +244,7 @@ fn display_name(path: &Path, root: Option<&Path>) -> String {
 pub fn fold_plain_secret(diagnostics: &mut Vec<Diagnostic>) {
     let files: BTreeSet<String> = diagnostics
         .iter()
-        .filter(|d| d.rule == inspect::NOT_ENCRYPTED)
+        .filter(|d| d.rule == inspect::NOT_ENCRYPTED && d.severity == Severity::Error)
         .filter_map(|d| d.location.as_ref().map(|l| l.file.clone()))
         .collect();
     if files.is_empty() {

@@ -125,7 +125,11 @@ fn holds_credential(key: &str, value: &str) -> bool {
     static URL: OnceLock<regex::Regex> = OnceLock::new();
     static CONFIG_LINE: OnceLock<regex::Regex> = OnceLock::new();
     let v = value.trim();
-    if v.is_empty() || crate::is_secret_reference(v) || is_placeholder(v) {
+    if v.is_empty()
+        || crate::is_secret_reference(v)
+        || is_placeholder(v)
+        || homelab_k8s::public_material::is_public_material(v)
+    {
         return false;
     }
     if v.contains("PRIVATE KEY") {
@@ -417,6 +421,8 @@ mod tests {
             ("ha.broker.properties", "HAPolicyConfiguration=SHARED_STORE_PRIMARY"),
             ("broker.properties", "# replaced by an overlay"),
             ("keyStorePath", "/amq/extra/secrets/keystore.jks"),
+            ("authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0b3Jlb2Zw user@laptop"),
+            ("known_hosts", "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkV"),
         ] {
             assert!(!holds_credential(key, value), "{key}: {value}");
         }
