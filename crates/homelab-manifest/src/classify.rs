@@ -127,6 +127,7 @@ fn push_one(
         value,
         class,
         positions: Positions::from_tree(&positions),
+        engine: None,
     };
     if let Class::NotKubernetes { reason } = &doc.class {
         let what = match item_index {

@@ -5,7 +5,13 @@
 //!   completes an object, it is not one (reclassified, with a `load/kustomize-patch` note);
 //!   `namespace:` sets the namespace of everything the kustomization builds; and kustomize
 //!   reads YAML with 1.2 rules, so `on`/`Off`/`yes` stay strings in what it builds (the value
-//!   is corrected and the `yaml/ambiguous-value` warning becomes a note saying so).
+//!   is corrected and the `yaml/ambiguous-value` warning becomes a note saying so). What a
+//!   patch fills into the object it targets is located at the patch (its file and line, or
+//!   the kustomization that writes it inline), so findings about it point where it is written.
+//! - `kubectl patch`: a file that a script, task file, CI workflow or README applies with
+//!   `kubectl patch --patch-file FILE` (or `-p @FILE`, `-p "$(cat FILE)"`) is a partial object
+//!   ([`Document::partial`]): it stays an object, so the fields it sets are judged, and the
+//!   pipeline sets aside the checks that need the whole object. The text is only searched.
 //! - Flux: a Kustomization's `postBuild.substitute`/`substituteFrom` fill in `${VAR}` and
 //!   `${VAR:=default}` in the files under its `path` (from values in the repository; the
 //!   rest stay unknown, see [`depends_on_variable`]), and its `targetNamespace` is the
@@ -242,6 +248,10 @@ struct KustomizePatch {
     /// The target selector; a strategic-merge patch without one selects its own kind and name.
     target: Value,
     body: PatchBody,
+    /// Where the patch is written: its file's document, or the kustomization that holds it
+    /// inline, with the pointer to it there (the body's own pointers follow it).
+    origin: Arc<Document>,
+    origin_at: String,
 }
 
 enum PatchBody {
@@ -256,6 +266,8 @@ impl KustomizePatch {
     /// the object does not set, and the values of `add` operations at places the object
     /// leaves empty (or at the end of a list). Nothing the file sets is replaced or removed,
     /// so a patch hides no fault of the file; a target this cannot evaluate selects nothing.
+    ///
+    /// What it fills in is located at the patch (where the patch writes it), not at the file.
     fn fill(&self, doc: &mut Document) {
         if targets(&self.target, doc) != Some(true) {
             return;
@@ -267,11 +279,19 @@ impl KustomizePatch {
                     meta.remove("name");
                     meta.remove("namespace");
                 }
-                fill_absent(&mut doc.value, &patch);
+                let mut filled = Vec::new();
+                fill_absent_at(&mut doc.value, &patch, &mut String::new(), &mut filled);
+                for at in filled {
+                    let origin_at = format!("{}{at}", self.origin_at);
+                    doc.add_graft(at, self.origin.clone(), origin_at);
+                }
             }
             PatchBody::Operations(operations) => {
-                for operation in operations {
-                    add_absent(&mut doc.value, operation);
+                for (n, operation) in operations.iter().enumerate() {
+                    if let Some(at) = add_absent(&mut doc.value, operation) {
+                        let origin_at = format!("{}/{n}/value", self.origin_at);
+                        doc.add_graft(at, self.origin.clone(), origin_at);
+                    }
                 }
             }
         }
@@ -279,31 +299,25 @@ impl KustomizePatch {
 }
 
 /// One JSON6902 `add` operation, only where it adds: a key the object lacks, or `-` (the end
-/// of a list). Returns whether it added.
-fn add_absent(value: &mut Value, operation: &Value) -> bool {
+/// of a list). Returns the pointer of what it added.
+fn add_absent(value: &mut Value, operation: &Value) -> Option<String> {
     if operation.get("op").and_then(Value::as_str) != Some("add") {
-        return false;
+        return None;
     }
-    let (Some(path), Some(add)) = (
-        operation.get("path").and_then(Value::as_str),
-        operation.get("value"),
-    ) else {
-        return false;
-    };
-    let Some((parent, last)) = path.rsplit_once('/') else {
-        return false;
-    };
-    let last = last.replace("~1", "/").replace("~0", "~");
+    let path = operation.get("path").and_then(Value::as_str)?;
+    let add = operation.get("value")?;
+    let (parent, last) = path.rsplit_once('/')?;
+    let key = last.replace("~1", "/").replace("~0", "~");
     match pointer_mut(value, parent) {
-        Some(Value::Object(map)) if !map.contains_key(&last) => {
-            map.insert(last, add.clone());
-            true
+        Some(Value::Object(map)) if !map.contains_key(&key) => {
+            map.insert(key, add.clone());
+            Some(path.to_string())
         }
-        Some(Value::Array(items)) if last == "-" => {
+        Some(Value::Array(items)) if key == "-" => {
             items.push(add.clone());
-            true
+            Some(format!("{parent}/{}", items.len() - 1))
         }
-        _ => false,
+        _ => None,
     }
 }
 
@@ -316,16 +330,22 @@ fn kustomize_patches(
     dir: &Path,
 ) -> Vec<KustomizePatch> {
     let kustomization = &docs[k].value;
-    let bodies = |entry: &Value| -> Vec<Value> {
-        let inline = entry
-            .get("patch")
-            .and_then(Value::as_str)
-            .or(entry.as_str().filter(|e| e.contains('\n')));
-        if let Some(text) = inline {
+    // The kustomization itself is the origin of its inline patches (cloned once, and only
+    // when it has one).
+    let mut itself: Option<Arc<Document>> = None;
+    let mut bodies = |entry: &Value, at: String| -> Vec<(Value, Arc<Document>, String)> {
+        let inline = match entry.get("patch").and_then(Value::as_str) {
+            Some(text) => Some((text, format!("{at}/patch"))),
+            None => entry.as_str().filter(|e| e.contains('\n')).map(|t| (t, at)),
+        };
+        if let Some((text, at)) = inline {
+            let origin = itself
+                .get_or_insert_with(|| Arc::new(docs[k].clone()))
+                .clone();
             return crate::parse_str("patch", text)
                 .0
                 .into_iter()
-                .map(|d| d.value)
+                .map(|d| (d.value, origin.clone(), at.clone()))
                 .collect();
         }
         let file = entry
@@ -336,25 +356,34 @@ fn kustomize_patches(
         file.and_then(|f| index.files.get(&f))
             .into_iter()
             .flatten()
-            .map(|&i| docs[i].value.clone())
+            .map(|&i| {
+                (
+                    docs[i].value.clone(),
+                    Arc::new(docs[i].clone()),
+                    String::new(),
+                )
+            })
             .collect()
     };
     let mut out = Vec::new();
     for field in ["patchesStrategicMerge", "patches", "patchesJson6902"] {
-        for entry in kustomization
+        for (n, entry) in kustomization
             .get(field)
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
+            .enumerate()
         {
             let target = entry.get("target").filter(|t| t.is_object());
-            for body in bodies(entry) {
+            for (body, origin, origin_at) in bodies(entry, format!("/{field}/{n}")) {
                 match body {
                     Value::Array(operations) => {
                         if let Some(target) = target {
                             out.push(KustomizePatch {
                                 target: target.clone(),
                                 body: PatchBody::Operations(operations),
+                                origin,
+                                origin_at,
                             });
                         }
                     }
@@ -367,6 +396,8 @@ fn kustomize_patches(
                         out.push(KustomizePatch {
                             target,
                             body: PatchBody::Merge(body),
+                            origin,
+                            origin_at,
                         });
                     }
                     _ => {}
@@ -588,6 +619,19 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
         }
     }
 
+    // Files that a script or document applies with `kubectl patch`: partial objects (only
+    // where neither kustomize nor Flux applies them whole, and they are no kustomize patch).
+    for (file, by) in kubectl_patch_files(&loaded.sources, &index, root) {
+        if patches.contains_key(&file) || built_by_kustomize.contains(&file) {
+            continue;
+        }
+        for &i in index.files.get(&file).into_iter().flatten() {
+            if docs[i].class == Class::Object {
+                docs[i].set_partial(by.clone());
+            }
+        }
+    }
+
     // kustomize reads YAML 1.1 booleans (`on`, `Off`, `yes`) as strings.
     let mut corrected: BTreeSet<(String, u32, u32)> = BTreeSet::new();
     let mut lines = LineStarts::default();
@@ -647,6 +691,159 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
     }
 
     notes
+}
+
+/// Longest line (after joining `\` continuations) read for a `kubectl patch` command.
+const MAX_COMMAND_BYTES: usize = 8192;
+
+/// The files that `kubectl patch` applies as patches, in the text of every input (scripts,
+/// Makefiles, task files, CI workflows, READMEs): `--patch-file FILE`, `-p @FILE` and
+/// `-p "$(cat FILE)"`, each with the place that says so (`cmp/README.md:7`). Text search
+/// only, nothing is run; a path is resolved lexically against the text's folder and the
+/// repository's root, and only a file loaded from the inputs (so inside them) counts.
+fn kubectl_patch_files(
+    sources: &[Arc<crate::Source>],
+    index: &Index,
+    root: Option<&Path>,
+) -> BTreeMap<PathBuf, String> {
+    let root = root.and_then(normalise);
+    let mut out: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for source in sources {
+        if !source.text.contains("patch") || !source.text.contains("kubectl") {
+            continue;
+        }
+        let own = source
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&source.name));
+        let own = normalise(&own).unwrap_or(own);
+        let dir = own.parent().unwrap_or(Path::new("")).to_path_buf();
+        let shown = root
+            .as_deref()
+            .and_then(|r| own.strip_prefix(r).ok())
+            .unwrap_or(&own)
+            .display()
+            .to_string();
+        let lines: Vec<&str> = source.text.lines().collect();
+        let mut n = 0;
+        while n < lines.len() {
+            let start = n;
+            // A command continued with `\` over a few lines.
+            let mut command = String::new();
+            loop {
+                let line = lines[n];
+                n += 1;
+                if command.len() + line.len() > MAX_COMMAND_BYTES {
+                    break;
+                }
+                match line.trim_end().strip_suffix('\\') {
+                    Some(head) if n < lines.len() && n - start < 16 => {
+                        command.push_str(head);
+                        command.push(' ');
+                    }
+                    _ => {
+                        command.push_str(line);
+                        break;
+                    }
+                }
+            }
+            for arg in patch_file_args(&command) {
+                let Some(file) = resolve_script_path(&arg, &dir, root.as_deref(), index) else {
+                    continue;
+                };
+                out.entry(file)
+                    .or_insert_with(|| format!("{shown}:{}", start + 1));
+            }
+        }
+    }
+    out
+}
+
+/// The file arguments of the `kubectl patch` commands on one command line.
+fn patch_file_args(command: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    // Each command of a pipeline or list on its own.
+    for part in command.split(['|', ';', '&']) {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let Some(at) = words
+            .iter()
+            .position(|w| w.trim_matches(['"', '\'', '`']) == "kubectl")
+        else {
+            continue;
+        };
+        let words = &words[at + 1..];
+        if !words.contains(&"patch") {
+            continue;
+        }
+        let unquote = |w: &str| w.trim_matches(['"', '\'', '`', '(', ')']).to_string();
+        let mut i = 0;
+        while i < words.len() {
+            let word = words[i];
+            let (flag, inline) = match word.split_once('=') {
+                Some((f, v)) if f.starts_with('-') => (f, Some(v)),
+                _ => (word, None),
+            };
+            i += 1;
+            if !matches!(flag, "--patch-file" | "-p" | "--patch") {
+                continue;
+            }
+            let value = match inline {
+                Some(v) => v,
+                None => match words.get(i) {
+                    Some(v) => {
+                        i += 1;
+                        v
+                    }
+                    None => break,
+                },
+            };
+            let value = unquote(value);
+            if flag == "--patch-file" {
+                out.push(value);
+            } else if let Some(file) = value.strip_prefix('@') {
+                out.push(file.to_string());
+            } else if matches!(value.as_str(), "$(cat" | "$(<") {
+                // `-p "$(cat FILE)"`: the file is the next word.
+                if let Some(file) = words.get(i) {
+                    out.push(unquote(file));
+                    i += 1;
+                }
+            } else if let Some(file) = value.strip_prefix("$(<").or(value.strip_prefix("<")) {
+                out.push(file.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The loaded file a path written in a script names: relative to the script's folder or to
+/// the repository's root; a leading variable (`$DIR/`, `$(dirname "$0")/`) is taken as the
+/// script's folder. Absolute paths, `~`, other variables and paths that leave the root
+/// name nothing.
+fn resolve_script_path(
+    arg: &str,
+    dir: &Path,
+    root: Option<&Path>,
+    index: &Index,
+) -> Option<PathBuf> {
+    let mut path = arg;
+    let mut from_script_dir_only = false;
+    if path.starts_with('$') {
+        path = path.split_once('/')?.1;
+        from_script_dir_only = true;
+    }
+    if path.is_empty() || path.contains('$') || path.starts_with(['/', '~', '\\']) {
+        return None;
+    }
+    let mut bases = vec![dir];
+    if let (Some(root), false) = (root, from_script_dir_only) {
+        bases.push(root);
+    }
+    bases
+        .into_iter()
+        .filter_map(|base| normalise(&base.join(path)))
+        .filter(|candidate| root.is_none_or(|r| candidate.starts_with(r)))
+        .find(|candidate| index.files.contains_key(candidate))
 }
 
 /// The files a Flux Kustomization applies: those under its `path` and what their
@@ -795,26 +992,35 @@ fn targets(target: &Value, doc: &Document) -> Option<bool> {
 
 /// Copy into `value` the fields of `patch` that `value` lacks (maps merged key by key).
 fn fill_absent(value: &mut Value, patch: &Value) -> bool {
+    let mut filled = Vec::new();
+    fill_absent_at(value, patch, &mut String::new(), &mut filled);
+    !filled.is_empty()
+}
+
+/// [`fill_absent`] of the node at pointer `at`, collecting the pointers of what it filled in.
+fn fill_absent_at(value: &mut Value, patch: &Value, at: &mut String, filled: &mut Vec<String>) {
     let (Some(into), Some(from)) = (value.as_object_mut(), patch.as_object()) else {
-        return false;
+        return;
     };
-    let mut changed = false;
     for (key, add) in from {
+        let len = at.len();
+        at.push('/');
+        at.push_str(&key.replace('~', "~0").replace('/', "~1"));
         match into.get_mut(key) {
             None => {
                 // `$patch` directives and nulls (deletions) add nothing.
                 if !key.starts_with('$') && !add.is_null() {
                     into.insert(key.clone(), add.clone());
-                    changed = true;
+                    filled.push(at.clone());
                 }
             }
             Some(existing) if existing.is_object() && add.is_object() => {
-                changed |= fill_absent(existing, add);
+                fill_absent_at(existing, add, at, filled);
             }
             Some(_) => {}
         }
+        at.truncate(len);
     }
-    changed
 }
 
 /// The `${VAR}` values a Flux Kustomization provides: `substituteFrom` ConfigMaps and
@@ -1133,6 +1339,59 @@ pub fn depends_on_variable(doc: &Document, pointer: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kubectl_patch_file_arguments_in_their_spellings() {
+        let args = |c: &str| patch_file_args(c);
+        assert_eq!(
+            args("kubectl -n argocd patch deploy/x --patch-file manifests/p.yaml"),
+            ["manifests/p.yaml"]
+        );
+        assert_eq!(
+            args("kubectl patch deploy x --patch-file=p.yaml"),
+            ["p.yaml"]
+        );
+        assert_eq!(args("kubectl patch deploy x -p @p.yaml"), ["p.yaml"]);
+        assert_eq!(
+            args("kubectl patch deploy x --type merge -p \"$(cat \"$DIR/p.yaml\")\""),
+            ["$DIR/p.yaml"]
+        );
+        assert_eq!(
+            args("kubectl patch deploy x --patch=\"$(<p.yaml)\""),
+            ["p.yaml"]
+        );
+        // An inline patch names no file; other commands are not patches.
+        assert!(args("kubectl patch deploy x -p '{\"spec\":{\"replicas\":2}}'").is_empty());
+        assert!(args("kubectl apply -f p.yaml && kubectl logs -p pod").is_empty());
+        assert!(args("echo patch --patch-file p.yaml").is_empty());
+        assert_eq!(
+            args("kubectl apply -f a.yaml; kubectl patch svc s --patch-file b.yaml | cat"),
+            ["b.yaml"]
+        );
+    }
+
+    #[test]
+    fn script_paths_stay_in_the_repository() {
+        let root = Path::new("/repo");
+        let (docs, _) = crate::parse_str("/repo/p/web.yaml", "kind: Deployment\n");
+        let mut docs = docs;
+        for d in &mut docs {
+            Arc::get_mut(&mut d.source).unwrap().path = Some(PathBuf::from("/repo/p/web.yaml"));
+        }
+        let index = Index::of(&docs);
+        let dir = Path::new("/repo/scripts");
+        let found = |arg: &str| resolve_script_path(arg, dir, Some(root), &index);
+        let web = Some(PathBuf::from("/repo/p/web.yaml"));
+        assert_eq!(found("../p/web.yaml"), web);
+        assert_eq!(found("p/web.yaml"), web, "from the root");
+        assert_eq!(found("$DIR/../p/web.yaml"), web);
+        assert_eq!(found("../../p/web.yaml"), None, "above the root");
+        assert_eq!(found("../../../../p/web.yaml"), None, "above /");
+        assert_eq!(found("/repo/p/web.yaml"), None, "absolute");
+        assert_eq!(found("~/p/web.yaml"), None);
+        assert_eq!(found("${A}/${B}/web.yaml"), None);
+        assert_eq!(found("p/other.yaml"), None, "not loaded");
+    }
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -136,6 +136,29 @@ pub struct Document {
     pub value: Value,
     pub class: Class,
     positions: Positions,
+    /// What the GitOps engines make of the document beyond its own text (set by
+    /// [`engines::apply`]); `None` for most documents, so it costs one pointer.
+    engine: Option<Box<EngineFacts>>,
+}
+
+/// What [`engines::apply`] learnt about one document.
+#[derive(Debug, Clone, Default)]
+struct EngineFacts {
+    /// Applied as a patch to a live object (see [`Document::partial`]).
+    partial: Option<String>,
+    /// Values a patch filled in, located where the patch writes them.
+    grafts: Vec<Graft>,
+}
+
+/// A subtree a patch filled into a document: findings about it point at the patch.
+#[derive(Debug, Clone)]
+struct Graft {
+    /// Where the subtree is in the document (a JSON pointer).
+    at: String,
+    /// The document that wrote it (the patch file, or the kustomization of an inline patch).
+    origin: Arc<Document>,
+    /// Where it is in `origin`.
+    origin_at: String,
 }
 
 impl ResourceExt for Document {
@@ -200,16 +223,59 @@ impl Document {
         Location::new(&self.source.name, pos.line, pos.col)
     }
 
+    /// The patch that filled in the node at `pointer`, with the pointer to it there.
+    fn grafted(&self, pointer: &str) -> Option<(&Document, String)> {
+        let graft = self.engine.as_ref()?.grafts.iter().find(|g| {
+            pointer
+                .strip_prefix(g.at.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })?;
+        let rest = &pointer[graft.at.len()..];
+        Some((&graft.origin, format!("{}{rest}", graft.origin_at)))
+    }
+
     /// Where the node at `pointer` (RFC 6901, e.g. `/spec/replicas`) is: for a map entry the
     /// position of its key, for a sequence item the item. A pointer that does not exist falls
-    /// back to the nearest existing parent; `""` is the start of the document.
+    /// back to the nearest existing parent; `""` is the start of the document. A value a
+    /// patch filled in is where the patch writes it.
     pub fn location(&self, pointer: &str) -> Location {
+        if let Some((origin, at)) = self.grafted(pointer) {
+            return origin.location(&at);
+        }
         self.at(position::lookup(&self.value, &self.positions, pointer).0)
     }
 
     /// Where the value of the node at `pointer` starts (falls back like [`Document::location`]).
     pub fn value_location(&self, pointer: &str) -> Location {
+        if let Some((origin, at)) = self.grafted(pointer) {
+            return origin.value_location(&at);
+        }
         self.at(position::lookup(&self.value, &self.positions, pointer).1)
+    }
+
+    /// Set when the document is applied as a patch to a live object that the repository
+    /// does not hold (`kubectl patch --patch-file` in a script or README): it sets some
+    /// fields of that object, it is not the whole object. Says who uses it so.
+    pub fn partial(&self) -> Option<&str> {
+        self.engine.as_ref()?.partial.as_deref()
+    }
+
+    /// Mark the document as applied as a patch (see [`Document::partial`]).
+    pub(crate) fn set_partial(&mut self, by: String) {
+        self.engine.get_or_insert_with(Default::default).partial = Some(by);
+    }
+
+    /// Record that a patch filled in the node at `at`, written at `origin_at` of `origin`.
+    pub(crate) fn add_graft(&mut self, at: String, origin: Arc<Document>, origin_at: String) {
+        let facts = self.engine.get_or_insert_with(Default::default);
+        // Bounded: a document gets at most one graft per filled node, and no more than this.
+        if facts.grafts.len() < 4096 {
+            facts.grafts.push(Graft {
+                at,
+                origin,
+                origin_at,
+            });
+        }
     }
 
     /// The start of the document (or of the list item).
@@ -459,6 +525,7 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             value: Value::Null,
             class: Class::Empty,
             positions: Positions::scalar(position::Pos { line: 1, col: 1 }),
+            engine: None,
         });
     }
     for raw in parsed.docs {
@@ -634,6 +701,7 @@ fn template_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnos
         value: Value::Null,
         class: Class::Template,
         positions: Positions::scalar(position::Pos { line: 1, col: 1 }),
+        engine: None,
     };
     let note = Diagnostic::note(
         "load/template",

@@ -16,7 +16,8 @@
 //! - it is reached only through an entry that a kustomization lists in a comment
 //!   (`# - ../../base/app/ks.yaml`): switched off on purpose;
 //! - the repository has a GitOps engine (Argo CD or Flux objects) and the file lies in a
-//!   hidden folder (`.archive/`) that no engine or kustomization path reaches;
+//!   hidden folder (`.archive/`) that no engine or kustomization path reaches, or in a
+//!   folder named as a backup copy (`definitions.bak/`), whatever its engine objects name;
 //! - its folder has no kustomization, and the nearest folder above it that has one is
 //!   applied by Argo CD or Flux and does not reach it: a Flux Kustomization left in a base
 //!   tree without a line in any kustomization. Only while every engine path of the
@@ -41,6 +42,11 @@
 //! counts on its own, and under an applied tree so does the folder). Files without such evidence
 //! (plain folders applied by hand with `kubectl apply -f`, bootstrap files, the root
 //! Application) are applied as far as this can tell, and judged in full.
+//!
+//! A file applied as a patch of a live object (`kubectl patch --patch-file` in a script, see
+//! [`homelab_manifest::Document::partial`]) is used, not left out: only the findings that need
+//! the whole object are set aside (`load/partial-object`), the checks of the fields it sets
+//! stay.
 
 use crate::argo::{deployments, normalise_dir, sources};
 use crate::repo::{join, parent};
@@ -56,7 +62,7 @@ pub static RULE_DOC: RuleDoc = RuleDoc {
     id: "load/not-applied",
     severity: Severity::Note,
     summary: "Files that nothing in the repository applies (findings on them set aside as notes)",
-    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`); or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off); or it lies under the folder that a Flux path of this repository's own Git source names only from a subfolder, while the checked folder is known to be the repository's root (it holds `.git`, or a Flux sync of this repository applies itself with a path taken from here): Flux resolves a Git source's path from the root, so an old tree kept under `archive/` whose Kustomizations name `./cluster/apps` is never applied through them (checked on its own, such a subfolder is judged in full, and so is the whole repository when its root is not known). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last two cases, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, under an applied kustomization tree, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`) or in a folder named as a backup copy (`definitions.bak/`, `apps.old/`, `base.orig/`: the live copy is the one without the suffix, and a backup's Flux Kustomizations and Applications, copies of the live ones, apply nothing), with what only such a folder reaches; or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off); or it lies under the folder that a Flux path of this repository's own Git source names only from a subfolder, while the checked folder is known to be the repository's root (it holds `.git`, or a Flux sync of this repository applies itself with a path taken from here): Flux resolves a Git source's path from the root, so an old tree kept under `archive/` whose Kustomizations name `./cluster/apps` is never applied through them (checked on its own, such a subfolder is judged in full, and so is the whole repository when its root is not known). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last two cases, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, under an applied kustomization tree, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
 };
 
 /// The documentation of the `load/kubeadm-patch` note.
@@ -66,6 +72,21 @@ pub static KUBEADM_PATCH_RULE_DOC: RuleDoc = RuleDoc {
     summary: "kubeadm patch files: merged into a static Pod by kubeadm, not applied as objects",
     doc: "# `load/kubeadm-patch`: kubeadm patch files\n\n## What it checks\nFiles named after the control-plane component they patch (`kube-apiserver`, `kube-controller-manager`, `kube-scheduler`, `etcd`, `kubeletconfiguration`, with an optional suffix and `+strategic`, `+merge` or `+json` before `.yaml`/`.json`), holding only Pods (or a KubeletConfiguration), in a repository whose kubeadm or kind configuration sets a patches `directory`, and that nothing in the repository applies otherwise.\n\n## Why\nkubeadm reads such a file when it writes the component's static Pod manifest and merges it into that Pod: it is a partial Pod, used by kubeadm and never applied with kubectl. Judging it as a whole object (missing containers' fields, `:latest` of a placeholder image) gives false findings, so the findings that judge an object to apply become notes that say so; YAML and secrets findings stay as they are.\n\n## Example\n`e2e/kind/patches/kube-controller-manager.yaml` beside a kind configuration with `kubeadmConfigPatches: [{kind: ClusterConfiguration, patches: {directory: /patches}}]`.\n\n## Fix\nNothing to fix. A file with such a name that you do apply with kubectl: move it out of the patches directory (or rename it), and it is judged in full.",
 };
+
+/// The documentation of the `load/partial-object` note.
+pub static PARTIAL_RULE_DOC: RuleDoc = RuleDoc {
+    id: "load/partial-object",
+    severity: Severity::Note,
+    summary: "Files applied as patches to live objects (`kubectl patch --patch-file`): fields checked, whole-object checks set aside",
+    doc: "# `load/partial-object`: files applied as patches\n\n## What it checks\nA file that a script, Makefile, task file, CI workflow or README of the repository applies with `kubectl patch` (`--patch-file FILE`, `-p @FILE`, `-p \"$(cat FILE)\"`), that no kustomization or Flux Kustomization applies whole and that is no kustomize patch. The command is found by reading the text (nothing is run); its path is taken relative to the text's folder or the repository's root, and only a file of the repository counts. Such a file holds the fields the patch sets on a live object (often one the repository does not hold, such as a Deployment of an installed Argo CD), not the whole object. What the patch writes lands in the cluster, so the checks of the fields it sets stay: `image/latest-tag`, every `schema/*` check of a value it sets (types, unknown fields, enums, patterns), secrets and YAML. The checks that need the whole object become notes that say so: `schema/required` (the live object has the fields the patch leaves out) and the platform and policy rules (`resources/*`, `pss/*`, `network/*`, `storage/*`, `gpu/*`, `argocd/duplicate-name`, `argocd/sync-wave`, `policy/*`, ...), which judge absent fields, relations between fields or the object's identity and wave, all of which belong to the live object. The file gets one note naming the command's place and what was set aside.\n\n## Why\n`kubectl -n argocd patch deployment/argocd-repo-server --patch-file cmp-patch.yaml` adds a sidecar: failing the file for a missing `spec.selector` is false, while its sidecar's `image: alpine` (no tag) really runs.\n\n## Example\n`cmp/manifests/repo-server-patch.yaml`, named by `kubectl patch ... --patch-file manifests/repo-server-patch.yaml` in `cmp/README.md`.\n\n## Fix\nNothing to fix for the note; fix the findings on the fields the patch sets. If the file is in fact applied whole, apply it from a kustomization (or with `kubectl apply`) and it is judged in full.",
+};
+
+/// Rules that judge one field an object sets, on its own: on a partial object they judge
+/// what the patch writes into the live object, so they stay.
+const FIELD_RULES: [&str; 2] = ["image/latest-tag", "schema/"];
+
+/// Field rules that still need the whole object: a required field may be in the live object.
+const WHOLE_OBJECT_FIELD_RULES: [&str; 1] = ["schema/required"];
 
 /// Rules whose findings stay as they are on a file nothing applies: they judge the file in
 /// git, not an object on a cluster.
@@ -85,9 +106,55 @@ pub struct NotApplied {
     pub file: String,
     /// The fact the judgement relied on.
     pub why: String,
+    /// Why it is set aside.
+    pub kind: SetAside,
+}
+
+/// Why the findings on a file are set aside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetAside {
+    /// Nothing applies it (`load/not-applied`): every finding that judges an object to apply.
+    NotApplied,
     /// A kubeadm patch: kubeadm merges it into a static Pod (it is used, not applied as an
     /// object), noted as `load/kubeadm-patch`.
-    pub kubeadm_patch: bool,
+    KubeadmPatch,
+    /// Applied as a patch to a live object (`load/partial-object`): only the findings that
+    /// need the whole object.
+    Partial,
+}
+
+impl SetAside {
+    /// Whether a finding of `rule` is set aside on such a file.
+    fn sets_aside(self, rule: &str) -> bool {
+        if KEPT.iter().any(|k| rule.starts_with(k)) {
+            return false;
+        }
+        match self {
+            SetAside::NotApplied | SetAside::KubeadmPatch => true,
+            SetAside::Partial => {
+                WHOLE_OBJECT_FIELD_RULES.iter().any(|k| rule.starts_with(k))
+                    || !FIELD_RULES.iter().any(|k| rule.starts_with(k))
+            }
+        }
+    }
+}
+
+/// The files of the repository applied as patches to live objects (see
+/// [`homelab_manifest::Document::partial`]), each with who applies it so.
+fn partial_objects(repo: &Repo) -> Vec<NotApplied> {
+    let mut out: BTreeMap<&str, &str> = BTreeMap::new();
+    for doc in repo.objects() {
+        if let Some(by) = doc.partial() {
+            out.entry(doc.source.name.as_str()).or_insert(by);
+        }
+    }
+    out.into_iter()
+        .map(|(file, by)| NotApplied {
+            file: file.to_string(),
+            why: format!("used as a patch by {by} (`kubectl patch`)"),
+            kind: SetAside::Partial,
+        })
+        .collect()
 }
 
 /// A file that may be left out, with the evidence.
@@ -109,6 +176,9 @@ enum Evidence {
     Siblings,
     /// In a hidden folder of a repository an engine applies.
     Hidden,
+    /// In a folder named as a backup copy (`definitions.bak/`, `apps.old/`) of a repository
+    /// an engine applies.
+    Backup,
     /// A kubeadm patch (`kube-controller-manager.yaml` in the patches directory a kubeadm or
     /// kind configuration of the repository names): kubeadm merges it into a static Pod.
     KubeadmPatch,
@@ -938,6 +1008,22 @@ fn hidden_folder(path: &str) -> Option<String> {
     Some(format!("{}/", parts[..=hidden].join("/")))
 }
 
+/// The first folder on a file's path named as a backup copy (`definitions.bak/`,
+/// `apps.old/`, `base.orig/`), with its trailing slash. Editors, `cp -r x x.bak` and merge
+/// tools name copies so, and the walker already passes over files named so
+/// (`ks.yaml.bak`): the live copy is the one without the suffix.
+fn backup_folder(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let backup = parts[..parts.len() - 1].iter().position(|part| {
+        let lower = part.to_ascii_lowercase();
+        [".bak", ".old", ".orig", ".backup"]
+            .iter()
+            .any(|suffix| lower.len() > suffix.len() && lower.ends_with(suffix))
+            || (part.len() > 1 && part.ends_with('~'))
+    })?;
+    Some(format!("{}/", parts[..=backup].join("/")))
+}
+
 /// The entries a kustomization lists in a comment (`# - ../app/ks.yaml`), with their line.
 fn commented_entries(text: &str) -> Vec<(String, u32)> {
     text.lines()
@@ -1063,9 +1149,19 @@ pub fn top_builds(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
 /// The files of the repository holding objects that nothing in it applies, each with the
 /// fact that says so. Empty when the input is not one repository folder.
 pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
+    let partial = partial_objects(repo);
     if repo.root.is_none() {
-        return Vec::new();
+        return partial;
     }
+    let mut out = not_applied_files(repo);
+    // A file applied as a patch is used: not "applied by nothing".
+    out.retain(|n| !partial.iter().any(|p| p.file == n.file));
+    out.extend(partial);
+    out
+}
+
+/// [`not_applied`] without the partial objects.
+fn not_applied_files(repo: &Repo) -> Vec<NotApplied> {
     let graph = graph(repo);
     // Who applies or uses each file.
     let predecessors = predecessors(&graph);
@@ -1148,6 +1244,9 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
         .filter(|p| is_kustomization_file(p))
         .map(|k| (k.as_str(), graph.edges(k).into_iter().collect()))
         .collect();
+    // Files of backup copies (`definitions.bak/`), by folder: the copy is judged as a whole,
+    // since its files reach each other and what the live copy reaches.
+    let mut backups: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (path, file) in &graph.files {
         let kustomization = is_kustomization_file(path);
         let dir = parent(path);
@@ -1167,6 +1266,12 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
                 continue;
             }
         }
+        if has_engine && (file.has_objects() || kustomization) {
+            if let Some(folder) = backup_folder(path) {
+                backups.entry(folder).or_default().push(path.clone());
+                continue;
+            }
+        }
         // A kustomization in a hidden folder is a candidate too: as a start, it would apply
         // the folder it hides.
         if has_engine && (file.has_objects() || kustomization) {
@@ -1181,6 +1286,17 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
                     });
                 }
             }
+        }
+    }
+    for (folder, files) in backups {
+        let why = format!(
+            "it lies in `{folder}`, named as a backup copy, in a repository that Argo CD or Flux applies"
+        );
+        for reached in graph.exclusive_closure(files, true, &predecessors) {
+            candidates.entry(reached).or_insert_with(|| Candidate {
+                why: why.clone(),
+                evidence: Evidence::Backup,
+            });
         }
     }
     // The files kustomizations list one by one (not through a folder), by folder.
@@ -1339,6 +1455,9 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
     let folder_mentioned = folders_mentioned_elsewhere(repo, &candidates);
     candidates.retain(|path, candidate| match candidate.evidence {
         Evidence::SwitchedOff | Evidence::KubeadmPatch => true,
+        // A backup copy's Flux Kustomizations and Applications name the live tree, as the
+        // copies they are; only a script that names the file applies it.
+        Evidence::Backup => !mentioned.contains(path),
         Evidence::SameFolder | Evidence::Siblings => {
             let root = graph.files[path].docs.iter().any(|d| {
                 is_engine_object(d) && graph.engine_targets(path, d).iter().any(|t| t != path)
@@ -1408,7 +1527,11 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
                     "{}, and nothing else in the repository applies `{path}`",
                     candidate.why
                 ),
-                kubeadm_patch: candidate.evidence == Evidence::KubeadmPatch,
+                kind: if candidate.evidence == Evidence::KubeadmPatch {
+                    SetAside::KubeadmPatch
+                } else {
+                    SetAside::NotApplied
+                },
             })
         })
         .collect()
@@ -1424,13 +1547,14 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
         not_applied.iter().map(|n| (n.file.as_str(), n)).collect();
     let mut set_aside_per_file: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for d in diagnostics.iter_mut() {
-        if d.severity == Severity::Note || KEPT.iter().any(|k| d.rule.starts_with(k)) {
+        if d.severity == Severity::Note {
             continue;
         }
         let Some(n) = d
             .location
             .as_ref()
             .and_then(|l| by_file.get(l.file.as_str()))
+            .filter(|n| n.kind.sets_aside(&d.rule))
         else {
             continue;
         };
@@ -1442,10 +1566,10 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
         if let Some(open) = d.message.rfind(" (relied on: ") {
             d.message.truncate(open);
         }
-        d.message.push_str(if n.kubeadm_patch {
-            " — set aside: a kubeadm patch, merged into its component's static Pod by kubeadm, not applied as an object"
-        } else {
-            " — set aside: nothing in the repository applies this file"
+        d.message.push_str(match n.kind {
+            SetAside::KubeadmPatch => " — set aside: a kubeadm patch, merged into its component's static Pod by kubeadm, not applied as an object",
+            SetAside::NotApplied => " — set aside: nothing in the repository applies this file",
+            SetAside::Partial => " — set aside: this file is a patch of a live object, which holds what the patch leaves out",
         });
         let mut facts = std::mem::take(&mut d.facts);
         facts.push(n.why.clone());
@@ -1461,7 +1585,16 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
             ),
             None => String::new(),
         };
-        let note = if n.kubeadm_patch {
+        let note = if n.kind == SetAside::Partial {
+            Diagnostic::note(
+                PARTIAL_RULE_DOC.id,
+                format!(
+                    "{}: a partial object; required fields and the rules that need the whole object are not checked, the fields it sets are{what}",
+                    n.why
+                ),
+            )
+            .with_help("nothing to do; if the file is applied whole, apply it from a kustomization and it is judged in full")
+        } else if n.kind == SetAside::KubeadmPatch {
             Diagnostic::note(
                 KUBEADM_PATCH_RULE_DOC.id,
                 format!(
@@ -1478,9 +1611,12 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
             )
             .with_help("if you apply this file by hand, list it in a kustomization; if it is no longer used, delete it")
         };
-        diagnostics.push(
-            note.at(Location::file_only(n.file.clone()))
-                .relying_on([n.why.clone()]),
-        );
+        let note = note.at(Location::file_only(n.file.clone()));
+        // The partial-object note says its fact itself.
+        diagnostics.push(if n.kind == SetAside::Partial {
+            note
+        } else {
+            note.relying_on([n.why.clone()])
+        });
     }
 }

@@ -245,6 +245,8 @@ fn flux_helm_release<'a>(repo: &Repo<'a>, doc: &'a Document, out: &mut Vec<Chart
             });
         if let Some(text) = text {
             merge(&mut values, &parse_values(text));
+        } else if let Some(file) = name.and_then(|name| generated_file(repo, doc, name, key)) {
+            merge(&mut values, &values_file(repo, &file));
         }
     }
     if let Some(inline) = doc.value.pointer("/spec/values") {
@@ -261,6 +263,47 @@ fn flux_helm_release<'a>(repo: &Repo<'a>, doc: &'a Document, out: &mut Vec<Chart
             .or(namespace)
             .map(str::to_string),
     });
+}
+
+/// The repository file that holds key `key` of the ConfigMap `name` that a kustomize
+/// `configMapGenerator` makes beside `doc` (in the kustomization of its folder or of a folder
+/// above): `files: [values.yaml=./helm-values.yaml]`, or `files: [./values.yaml]` whose key
+/// is the file's name.
+fn generated_file(repo: &Repo, doc: &Document, name: &str, key: &str) -> Option<String> {
+    let path = repo.relative_path(doc);
+    let mut dir = parent(&path);
+    loop {
+        if let Some(kustomization) = repo.kustomization(dir) {
+            for entry in kustomization
+                .value
+                .get("configMapGenerator")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.get("name").and_then(Value::as_str) == Some(name))
+            {
+                for file in entry
+                    .get("files")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    let (file_key, file) = match file.split_once('=') {
+                        Some((k, f)) => (k.trim(), f.trim()),
+                        None => (file.rsplit('/').next().unwrap_or(file), file),
+                    };
+                    if file_key == key {
+                        return join(dir, file);
+                    }
+                }
+            }
+        }
+        if dir.is_empty() {
+            return None;
+        }
+        dir = parent(dir);
+    }
 }
 
 fn kustomize_helm_charts<'a>(

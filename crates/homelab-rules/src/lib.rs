@@ -8,7 +8,7 @@
 
 pub mod applied;
 mod argo;
-mod charts;
+pub mod charts;
 pub mod fingerprint;
 mod gpu;
 mod netpol;

@@ -22,6 +22,7 @@ pub fn all() -> impl Iterator<Item = &'static RuleDoc> {
             &crate::pipeline::KUSTOMIZE_RULE_DOC,
             &homelab_rules::applied::RULE_DOC,
             &homelab_rules::applied::KUBEADM_PATCH_RULE_DOC,
+            &homelab_rules::applied::PARTIAL_RULE_DOC,
         ])
 }
 

@@ -5,13 +5,17 @@
 //! older Flux releases did (`helm.toolkit.fluxcd.io/v2beta1`, `kustomize.toolkit.fluxcd.io/
 //! v1beta2`, ...). A repository that pins an older Flux (the `# Flux Version:` header of
 //! `gotk-components.yaml`, a GitRepository or OCIRepository of the Flux manifests at a tag,
-//! a FluxInstance's `distribution.version`) applies those versions to a cluster that serves
+//! a FluxInstance's `distribution.version`, or the `instance.distribution.version` value of
+//! the `flux-instance` chart that makes the FluxInstance) applies those versions to a cluster
+//! that serves
 //! them: "no schema" there is the catalog's limit, not the repository's fault. Such
 //! `schema/missing` errors become notes that name the pin. Without a pin, or with a pin as
 //! new as the catalog, they stay errors (a removed or misspelt version).
 
 use homelab_diagnostics::{Diagnostic, Location, Severity};
 use homelab_manifest::{Class, Document, Source};
+use homelab_rules::charts::installs;
+use homelab_rules::Repo;
 use std::sync::Arc;
 
 use super::operator_release::{note_served_by_older_release, parse_release, Release};
@@ -28,7 +32,11 @@ fn catalog_release() -> Option<Release> {
 }
 
 /// The release the repository pins, with where it says so.
-fn pinned(documents: &[Document], sources: &[Arc<Source>]) -> Option<(String, Release, Location)> {
+fn pinned(
+    documents: &[Document],
+    sources: &[Arc<Source>],
+    repo: &Repo,
+) -> Option<(String, Release, Location)> {
     for source in sources {
         for (i, line) in source.text.lines().enumerate() {
             if let Some(rest) = line.trim_start().strip_prefix("# Flux Version:") {
@@ -64,6 +72,20 @@ fn pinned(documents: &[Document], sources: &[Arc<Source>]) -> Option<(String, Re
             return Some((tag.to_string(), release, doc.value_location(pointer)));
         }
     }
+    // The Flux Operator's `flux-instance` chart makes the FluxInstance from its values
+    // (inline, or a ConfigMap that a kustomize generator makes from a file).
+    for install in installs(repo).iter().filter(|i| i.chart == "flux-instance") {
+        let Some(tag) = install
+            .values
+            .pointer("/instance/distribution/version")
+            .and_then(|t| t.as_str())
+        else {
+            continue;
+        };
+        if let Some(release) = parse_release(tag) {
+            return Some((tag.to_string(), release, install.declared_by.start()));
+        }
+    }
     None
 }
 
@@ -72,6 +94,7 @@ pub(crate) fn accept_older_flux_versions(
     diagnostics: &mut [Diagnostic],
     documents: &[Document],
     sources: &[Arc<Source>],
+    repo: &Repo,
 ) {
     let missing_flux = |d: &Diagnostic| {
         d.rule == "schema/missing"
@@ -84,7 +107,8 @@ pub(crate) fn accept_older_flux_versions(
     if !diagnostics.iter().any(missing_flux) {
         return;
     }
-    let (Some(catalog), Some((tag, release, at))) = (catalog_release(), pinned(documents, sources))
+    let (Some(catalog), Some((tag, release, at))) =
+        (catalog_release(), pinned(documents, sources, repo))
     else {
         return;
     };

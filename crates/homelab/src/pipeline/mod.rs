@@ -185,7 +185,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     diagnostics.extend(charts.diagnostics);
     homelab_rules::applied::set_aside(&mut diagnostics, &not_applied);
     homelab_rules::patched_enums::accept_extended_enums(&mut diagnostics, &repo);
-    flux_release::accept_older_flux_versions(&mut diagnostics, &documents, &sources);
+    flux_release::accept_older_flux_versions(&mut diagnostics, &documents, &sources, &repo);
     operator_release::accept_older_operator_versions(&mut diagnostics, &documents);
 
     let select: Vec<String> = config

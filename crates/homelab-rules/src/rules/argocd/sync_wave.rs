@@ -9,7 +9,9 @@
 //! 2. Nothing is synced in an earlier wave than what it needs: a custom resource before the
 //!    Application that installs its CRD (or the CRD manifest itself), an object before its
 //!    Namespace, a PersistentVolumeClaim before its StorageClass, and a workload before the
-//!    SealedSecret it reads. An object's wave is its own annotation, else the wave of the
+//!    SealedSecret it reads (one finding per workload and SealedSecret, at its first
+//!    reference, naming the others: there is one wave to move however many env entries read
+//!    the secret). An object's wave is its own annotation, else the wave of the
 //!    Application that deploys the folder it is in. Inside one Application, Argo CD runs
 //!    the phases in turn (PreSync hooks, then the Sync phase, then PostSync hooks: the
 //!    `argocd.argoproj.io/hook` annotation, or Helm's `pre-`/`post-install` and `-upgrade`
@@ -323,10 +325,12 @@ impl Rule for AppSyncWave {
                 _ if phase(doc) != Some(0) => None,
                 _ => waves.app_of(repo, doc).map(|(_, app)| app),
             };
+            // `detail` completes the object's own finding (the other places it needs it).
             let mut need = |mine: Option<Order>,
                             pointer: &str,
                             needed: Option<&Order>,
-                            what_needed: String| {
+                            what_needed: String,
+                            detail: &str| {
                 let (Some(w), Some(n)) = (mine, needed) else {
                     return;
                 };
@@ -361,7 +365,7 @@ impl Rule for AppSyncWave {
                         doc,
                         pointer,
                         format!(
-                            "{what} syncs in {}, before {what_needed} ({})",
+                            "{what} syncs in {}, before {what_needed} ({}){detail}",
                             show(w),
                             show(*n)
                         ),
@@ -377,6 +381,7 @@ impl Rule for AppSyncWave {
                         "/apiVersion",
                         Some(n),
                         format!("the CRD of `{group}` from {provider}"),
+                        "",
                     );
                 }
             }
@@ -386,6 +391,7 @@ impl Rule for AppSyncWave {
                     "/metadata/namespace",
                     namespaces.get(&(String::new(), ns.to_string())),
                     format!("Namespace `{ns}`"),
+                    "",
                 );
             }
             if doc.kind() == Some("PersistentVolumeClaim") {
@@ -399,17 +405,37 @@ impl Rule for AppSyncWave {
                         "/spec/storageClassName",
                         classes.get(&(String::new(), class.to_string())),
                         format!("StorageClass `{class}`"),
+                        "",
                     );
                 }
             }
             if let Some(pod) = doc.pod_spec() {
                 let ns = doc.namespace().unwrap_or("default").to_string();
-                for (pointer, secret) in secret_refs(pod.spec, pod.pointer) {
+                // One finding per SealedSecret the workload reads, at its first reference,
+                // naming the others: one wave to move, however many env entries read it.
+                let mut by_secret: Vec<(String, Vec<SecretRef>)> = Vec::new();
+                for r in secret_refs(pod.spec, pod.pointer) {
+                    match by_secret.iter_mut().find(|(s, _)| *s == r.secret) {
+                        Some((_, refs)) => refs.push(r),
+                        None => by_secret.push((r.secret.clone(), vec![r])),
+                    }
+                }
+                for (secret, refs) in by_secret {
+                    let detail = if refs.len() > 1 {
+                        format!(
+                            "; it reads it in {} places ({}), the first here",
+                            refs.len(),
+                            places(&refs)
+                        )
+                    } else {
+                        String::new()
+                    };
                     need(
                         phased,
-                        &pointer,
+                        &refs[0].pointer,
                         sealed.get(&(ns.clone(), secret.clone())),
                         format!("SealedSecret `{ns}/{secret}`"),
+                        &detail,
                     );
                 }
             }
@@ -418,16 +444,60 @@ impl Rule for AppSyncWave {
     }
 }
 
-/// Secret names a pod spec reads (volumes, env, envFrom, imagePullSecrets), with pointers.
-fn secret_refs(spec: &Value, base: &str) -> Vec<(String, String)> {
+/// One place of a pod spec that reads a Secret.
+struct SecretRef {
+    pointer: String,
+    secret: String,
+    /// The container that reads it (`None` for a volume).
+    container: Option<String>,
+    /// What reads it: ``env `DB_PASSWORD` ``, `envFrom`, ``volume `certs` ``.
+    what: String,
+}
+
+/// The places of [`SecretRef`]s, container by container, at most a few
+/// (``container `app`: env `A`, env `B`; volume `certs` ``).
+fn places(refs: &[SecretRef]) -> String {
+    const SHOWN: usize = 8;
+    let mut groups: Vec<(Option<&str>, Vec<&str>)> = Vec::new();
+    for r in refs.iter().take(SHOWN) {
+        let owner = r.container.as_deref();
+        match groups.last_mut() {
+            Some((o, items)) if *o == owner => items.push(&r.what),
+            _ => groups.push((owner, vec![&r.what])),
+        }
+    }
+    let mut text = groups
+        .iter()
+        .map(|(owner, items)| match owner {
+            Some(c) => format!("container `{c}`: {}", items.join(", ")),
+            None => items.join(", "),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    if refs.len() > SHOWN {
+        text.push_str(&format!(" and {} more", refs.len() - SHOWN));
+    }
+    text
+}
+
+/// Secret names a pod spec reads (volumes, env, envFrom), with pointers and places.
+fn secret_refs(spec: &Value, base: &str) -> Vec<SecretRef> {
     let mut out = Vec::new();
+    let name_of = |v: &Value| {
+        v.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
     if let Some(vols) = spec.get("volumes").and_then(Value::as_array) {
         for (i, v) in vols.iter().enumerate() {
             if let Some(name) = v.pointer("/secret/secretName").and_then(Value::as_str) {
-                out.push((
-                    format!("{base}/volumes/{i}/secret/secretName"),
-                    name.to_string(),
-                ));
+                out.push(SecretRef {
+                    pointer: format!("{base}/volumes/{i}/secret/secretName"),
+                    secret: name.to_string(),
+                    container: None,
+                    what: format!("volume `{}`", name_of(v)),
+                });
             }
         }
     }
@@ -442,20 +512,26 @@ fn secret_refs(spec: &Value, base: &str) -> Vec<(String, String)> {
                         .pointer("/valueFrom/secretKeyRef/name")
                         .and_then(Value::as_str)
                     {
-                        out.push((
-                            format!("{base}/{field}/{i}/env/{j}/valueFrom/secretKeyRef/name"),
-                            name.to_string(),
-                        ));
+                        out.push(SecretRef {
+                            pointer: format!(
+                                "{base}/{field}/{i}/env/{j}/valueFrom/secretKeyRef/name"
+                            ),
+                            secret: name.to_string(),
+                            container: Some(name_of(c)),
+                            what: format!("env `{}`", name_of(e)),
+                        });
                     }
                 }
             }
             if let Some(env) = c.get("envFrom").and_then(Value::as_array) {
                 for (j, e) in env.iter().enumerate() {
                     if let Some(name) = e.pointer("/secretRef/name").and_then(Value::as_str) {
-                        out.push((
-                            format!("{base}/{field}/{i}/envFrom/{j}/secretRef/name"),
-                            name.to_string(),
-                        ));
+                        out.push(SecretRef {
+                            pointer: format!("{base}/{field}/{i}/envFrom/{j}/secretRef/name"),
+                            secret: name.to_string(),
+                            container: Some(name_of(c)),
+                            what: "envFrom".to_string(),
+                        });
                     }
                 }
             }

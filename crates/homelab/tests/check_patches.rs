@@ -1,0 +1,354 @@
+//! `homelab check` on patches (issue 18): a value a kustomize patch fills in is located
+//! where the patch writes it; a file applied with `kubectl patch --patch-file` is a partial
+//! object (field checks kept, whole-object checks set aside); one `argocd/sync-wave` finding
+//! per workload and referenced object.
+
+mod check_common;
+
+use check_common::{line_of, write_file as write, Finding};
+use std::path::Path;
+
+fn findings(dir: &Path) -> (Vec<Finding>, serde_json::Value) {
+    let out = check_common::check_json(dir, &[]);
+    (out.findings, out.json)
+}
+
+const BASE: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27.0
+";
+
+/// An image that a kustomize patch adds (a strategic-merge file, JSON6902 operations in a
+/// file, an inline patch) is reported at the patch's line, not at the base's.
+#[test]
+fn a_patched_image_is_located_at_the_patch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "base/deployment.yaml", BASE);
+    write(
+        root,
+        "base/kustomization.yaml",
+        "resources:\n  - deployment.yaml\n",
+    );
+    let merge = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      initContainers:
+        - name: init
+          image: debian
+";
+    write(root, "overlay/init.yaml", merge);
+    let operations = "- op: add
+  path: /spec/template/spec/containers/-
+  value:
+    name: sidecar
+    image: busybox
+";
+    write(root, "overlay/sidecar.yaml", operations);
+    let kustomization = "resources:
+  - ../base
+patches:
+  - path: init.yaml
+  - path: sidecar.yaml
+    target: {kind: Deployment, name: web}
+  - target: {kind: Deployment, name: web}
+    patch: |-
+      - op: add
+        path: /spec/template/spec/containers/-
+        value: {name: debug, image: alpine}
+";
+    write(root, "overlay/kustomization.yaml", kustomization);
+
+    let (found, _) = findings(root);
+    let latest: Vec<&Finding> = found
+        .iter()
+        .filter(|f| f.rule == "image/latest-tag")
+        .collect();
+    let at = |image: &str| {
+        latest
+            .iter()
+            .find(|f| f.message.contains(&format!("`{image}`")))
+            .map(|f| (f.file.as_str(), f.line))
+    };
+    assert_eq!(
+        at("debian"),
+        Some((
+            "overlay/init.yaml",
+            line_of(merge, "image: debian", None).unwrap()
+        )),
+        "{latest:#?}"
+    );
+    assert_eq!(
+        at("busybox"),
+        Some((
+            "overlay/sidecar.yaml",
+            line_of(operations, "image: busybox", None).unwrap()
+        )),
+        "{latest:#?}"
+    );
+    // Inline: the patch's text in the kustomization.
+    assert_eq!(
+        at("alpine").map(|(f, _)| f),
+        Some("overlay/kustomization.yaml"),
+        "{latest:#?}"
+    );
+    // The base's own pinned image is not reported, and nothing is located in the base.
+    assert!(
+        latest.iter().all(|f| f.file != "base/deployment.yaml"),
+        "{latest:#?}"
+    );
+}
+
+const REPO_SERVER_PATCH: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: argocd-repo-server
+  namespace: argocd
+spec:
+  replicas: two
+  template:
+    spec:
+      containers:
+        - name: cmp
+          image: alpine
+          command: [/var/run/argocd/argocd-cmp-server]
+";
+
+/// A whole Deployment that lacks `selector` (applied with `kubectl apply -f`).
+const NO_SELECTOR: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27.0
+";
+
+/// A file that a README or script applies with `kubectl patch` is a partial object: no
+/// `schema/required` error (the live object holds what the patch leaves out), one note that
+/// names the command's place, while what it sets is still judged (its untagged image, a
+/// wrong type). A whole object with the same missing field is still an error.
+#[test]
+fn a_file_applied_with_kubectl_patch_is_a_partial_object() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let readme = "# Config management plugin\n\nPatch the repo server:\n\n```shell\nkubectl -n argocd patch deployments/argocd-repo-server \\\n  --patch-file manifests/repo-server-patch.yaml\n```\n";
+    write(root, "cmp/README.md", readme);
+    write(
+        root,
+        "cmp/manifests/repo-server-patch.yaml",
+        REPO_SERVER_PATCH,
+    );
+    // The same, from a script, through `-p "$(cat ...)"` and the script's folder variable.
+    write(
+        root,
+        "scripts/patch-web.sh",
+        "#!/bin/sh\nDIR=$(dirname \"$0\")\nkubectl patch deployment web-live -p \"$(cat \"$DIR/../patches/web-live.yaml\")\"\n",
+    );
+    write(
+        root,
+        "patches/web-live.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web-live}\nspec:\n  template:\n    spec:\n      containers:\n        - {name: web, image: 'nginx:latest'}\n",
+    );
+    write(root, "apps/web.yaml", NO_SELECTOR);
+
+    let (found, json) = findings(root);
+    let on = |file: &str, rule: &str| -> Vec<&Finding> {
+        found
+            .iter()
+            .filter(|f| f.file == file && f.rule == rule)
+            .collect()
+    };
+    let patch = "cmp/manifests/repo-server-patch.yaml";
+    assert!(on(patch, "schema/required").is_empty(), "{found:#?}");
+    assert!(
+        on("patches/web-live.yaml", "schema/required").is_empty(),
+        "{found:#?}"
+    );
+    // Field checks stay: the untagged image lands in the live Deployment, and so would the
+    // string replicas.
+    let latest = on(patch, "image/latest-tag");
+    assert_eq!(latest.len(), 1, "{found:#?}");
+    assert_eq!(
+        latest[0].line,
+        line_of(REPO_SERVER_PATCH, "image: alpine", None).unwrap()
+    );
+    assert_eq!(on(patch, "schema/type").len(), 1, "{found:#?}");
+    assert_eq!(
+        on("patches/web-live.yaml", "image/latest-tag").len(),
+        1,
+        "{found:#?}"
+    );
+    // A whole object missing the same field is still an error.
+    assert_eq!(
+        on("apps/web.yaml", "schema/required").len(),
+        1,
+        "{found:#?}"
+    );
+
+    // One note per patch file, naming the command's place; the required finding is a note.
+    let notes: Vec<(String, String)> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "note")
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap().to_string(),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let partial: Vec<&String> = notes
+        .iter()
+        .filter(|(rule, _)| rule == "load/partial-object")
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(partial.len(), 2, "{notes:#?}");
+    let readme_line = line_of(readme, "kubectl -n argocd patch", None).unwrap();
+    assert!(
+        partial.iter().any(|m| m
+            .starts_with(&format!("used as a patch by cmp/README.md:{readme_line}"))
+            && m.contains("required fields")),
+        "{partial:#?}"
+    );
+    assert!(
+        partial.iter().any(|m| m.contains("scripts/patch-web.sh:3")),
+        "{partial:#?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|(rule, m)| rule == "schema/required" && m.contains("patch of a live object")),
+        "{notes:#?}"
+    );
+}
+
+/// A path in a script that leaves the repository names nothing: the file beside the
+/// repository is neither read nor judged, and the repository's own file of that name stays
+/// a whole object.
+#[test]
+fn a_patch_path_outside_the_repository_names_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    write(&tmp.path().join("outside"), "web.yaml", NO_SELECTOR);
+    write(
+        &root,
+        "deploy.sh",
+        "kubectl patch deploy web --patch-file ../outside/web.yaml\nkubectl patch deploy web --patch-file /etc/web.yaml\n",
+    );
+    write(&root, "outside/web.yaml", NO_SELECTOR);
+    let (found, json) = findings(&root);
+    assert!(
+        found.iter().all(|f| !f.file.starts_with("..")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.file == "outside/web.yaml" && f.rule == "schema/required"),
+        "{found:#?}"
+    );
+    assert!(
+        !json.to_string().contains("load/partial-object"),
+        "{json:#}"
+    );
+}
+
+/// A workload synced before the SealedSecret it reads gets one finding per SealedSecret, at
+/// its first reference, naming the other places that read it (one wave to move, not one
+/// finding per env entry).
+#[test]
+fn one_sync_wave_finding_per_workload_and_sealed_secret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let deployment = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+  namespace: shop
+  annotations: {argocd.argoproj.io/sync-wave: \"3\"}
+spec:
+  selector:
+    matchLabels: {app: shop}
+  template:
+    metadata:
+      labels: {app: shop}
+    spec:
+      containers:
+        - name: shop
+          image: nginx:1.27.0
+          env:
+            - name: DB_USER
+              valueFrom: {secretKeyRef: {name: db, key: user}}
+            - name: DB_PASSWORD
+              valueFrom: {secretKeyRef: {name: db, key: password}}
+            - name: API_TOKEN
+              valueFrom: {secretKeyRef: {name: api, key: token}}
+          envFrom:
+            - secretRef: {name: db}
+";
+    write(root, "apps/shop/deployment.yaml", deployment);
+    let sealed = |name: &str| {
+        format!(
+            "apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata:
+  name: {name}
+  namespace: shop
+  annotations: {{argocd.argoproj.io/sync-wave: \"7\"}}
+spec:
+  encryptedData: {{key: AgBy3i4OJSWK+PiTySYZZA==}}
+"
+        )
+    };
+    write(root, "apps/shop/db-sealed.yaml", &sealed("db"));
+    write(root, "apps/shop/api-sealed.yaml", &sealed("api"));
+
+    let (found, _) = findings(root);
+    let waves: Vec<&Finding> = found
+        .iter()
+        .filter(|f| f.rule == "argocd/sync-wave")
+        .collect();
+    assert_eq!(waves.len(), 2, "{waves:#?}");
+    let db = waves
+        .iter()
+        .find(|f| f.message.contains("SealedSecret `shop/db`"))
+        .expect("the db finding");
+    assert_eq!(db.file, "apps/shop/deployment.yaml");
+    assert_eq!(
+        db.line,
+        line_of(deployment, "name: db, key: user", None).unwrap()
+    );
+    assert!(
+        db.message.contains("3 places")
+            && db.message.contains("`DB_PASSWORD`")
+            && db.message.contains("envFrom"),
+        "{db}"
+    );
+    let api = waves
+        .iter()
+        .find(|f| f.message.contains("SealedSecret `shop/api`"))
+        .expect("the api finding");
+    assert!(!api.message.contains("places"), "{api}");
+}

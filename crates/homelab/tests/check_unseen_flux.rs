@@ -1,0 +1,238 @@
+//! `homelab check` on Flux, Talos and k3s repositories of kinds the project had not seen
+//! (issue 18): each test is a small repository of its own that reproduced a false finding,
+//! and pins that it is gone while the true finding beside it stays.
+
+mod check_common;
+
+use check_common::write_file as write;
+use serde_json::Value;
+use std::path::Path;
+
+fn check(dir: &Path) -> Value {
+    check_common::check_json(dir, &[]).json
+}
+
+/// (severity, rule, path relative to `dir`, message and the facts it relied on) of every
+/// diagnostic.
+fn all(report: &Value, dir: &Path) -> Vec<(String, String, String, String)> {
+    let prefix = format!("{}/", dir.display());
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let file = d["location"]["file"].as_str().unwrap_or("");
+            (
+                d["severity"].as_str().unwrap_or("").to_string(),
+                d["rule"].as_str().unwrap_or("").to_string(),
+                file.strip_prefix(&prefix).unwrap_or(file).to_string(),
+                format!("{} {}", d["message"].as_str().unwrap_or(""), d["facts"]),
+            )
+        })
+        .collect()
+}
+
+/// (rule, file) of every error and warning.
+fn problems(report: &Value, dir: &Path) -> Vec<(String, String)> {
+    all(report, dir)
+        .into_iter()
+        .filter(|(sev, ..)| sev == "error" || sev == "warning")
+        .map(|(_, rule, file, _)| (rule, file))
+        .collect()
+}
+
+/// A Flux Kustomization without `interval`/`sourceRef`: the live cluster Kustomization's
+/// `patches` fill them in (selected by label).
+fn child(name: &str, path: &str) -> String {
+    format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\n  labels:\n    example.io/part-of: definitions\nspec:\n  path: {path}\n  prune: true\n"
+    )
+}
+
+/// A backup copy of a folder (`definitions.bak/` beside `definitions/`) is not applied: its
+/// copies of the live Flux Kustomizations name the live tree but apply nothing, and what
+/// only they reach is not applied either. A leaked password in the copy is still found,
+/// and so is a fault in the live folder.
+#[test]
+fn a_backup_copy_of_a_folder_is_not_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "clusters/home/sync.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: definitions, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./clusters/home/definitions
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  patches:
+    - patch: |-
+        apiVersion: kustomize.toolkit.fluxcd.io/v1
+        kind: Kustomization
+        metadata: {name: not-used}
+        spec:
+          interval: 30m
+          sourceRef: {kind: GitRepository, name: flux-system}
+      target:
+        kind: Kustomization
+        labelSelector: example.io/part-of=definitions
+",
+    );
+    write(
+        root,
+        "clusters/home/definitions/web.yaml",
+        &child("web", "./apps/web"),
+    );
+    write(
+        root,
+        "clusters/home/definitions.bak/web.yaml",
+        &child("web", "./apps/web"),
+    );
+    write(
+        root,
+        "clusters/home/definitions.bak/old.yaml",
+        &child("old", "./apps/old"),
+    );
+    write(
+        root,
+        "clusters/home/definitions.bak/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: web}\nstringData:\n  password: Hunter2-but-longer-9f8e7d\n",
+    );
+    write(
+        root,
+        "apps/web/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: web}\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - {name: web, image: 'nginx:latest'}\n",
+    );
+    // Only the backup's Flux Kustomization applies this folder.
+    write(
+        root,
+        "apps/old/helmrelease.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: old, namespace: web}\nspec:\n  chart:\n    spec:\n      chart: old\n      sourceRef: {kind: HelmRepository, name: old}\n",
+    );
+    let report = check(root);
+    let problems = problems(&report, root);
+    assert!(
+        !problems
+            .iter()
+            .any(|(rule, file)| rule.starts_with("schema/") && file.contains(".bak/")),
+        "{problems:?}"
+    );
+    assert!(
+        !problems
+            .iter()
+            .any(|(_, file)| file == "apps/old/helmrelease.yaml"),
+        "{problems:?}"
+    );
+    assert!(
+        problems.contains(&(
+            "secrets/plain-secret".into(),
+            "clusters/home/definitions.bak/secret.yaml".into()
+        )),
+        "{problems:?}"
+    );
+    assert!(
+        problems.contains(&("image/latest-tag".into(), "apps/web/deployment.yaml".into())),
+        "{problems:?}"
+    );
+    let notes = all(&report, root);
+    assert!(
+        notes.iter().any(|(sev, rule, file, message)| sev == "note"
+            && rule == "load/not-applied"
+            && file == "clusters/home/definitions.bak/old.yaml"
+            && message.contains("backup")),
+        "{notes:?}"
+    );
+    // The live copy's Kustomizations are completed by the patch: no finding there either.
+    assert!(
+        !problems
+            .iter()
+            .any(|(_, file)| file.contains("definitions/")),
+        "{problems:?}"
+    );
+}
+
+/// The Flux Operator's `flux-instance` chart makes the FluxInstance from its values; a
+/// repository that gives it `instance.distribution.version: 2.5.1` (here from a file that a
+/// kustomize `configMapGenerator` turns into the ConfigMap the HelmRelease reads) runs Flux
+/// 2.5, which serves `source.toolkit.fluxcd.io/v1beta2` OCIRepository: no schema for it in
+/// the catalog's newer Flux is a note naming the pin, not an error. Without the pin it
+/// stays an error.
+#[test]
+fn the_flux_release_pinned_in_flux_instance_chart_values_is_the_one_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let app = "kubernetes/apps/flux-system/flux-instance/app";
+    write(
+        root,
+        &format!("{app}/kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ./ocirepository.yaml
+  - ./helmrelease.yaml
+configMapGenerator:
+  - name: flux-instance-helm-values
+    files:
+      - values.yaml=./helm-values.yaml
+",
+    );
+    write(
+        root,
+        &format!("{app}/helm-values.yaml"),
+        "instance:\n  distribution:\n    version: 2.5.1\n  components: [source-controller, kustomize-controller]\n",
+    );
+    write(
+        root,
+        &format!("{app}/helmrelease.yaml"),
+        "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: flux-instance, namespace: flux-system}
+spec:
+  interval: 30m
+  chartRef: {kind: OCIRepository, name: flux-instance}
+  valuesFrom:
+    - kind: ConfigMap
+      name: flux-instance-helm-values
+",
+    );
+    write(
+        root,
+        &format!("{app}/ocirepository.yaml"),
+        "apiVersion: source.toolkit.fluxcd.io/v1beta2
+kind: OCIRepository
+metadata: {name: flux-instance, namespace: flux-system}
+spec:
+  interval: 5m
+  url: oci://ghcr.io/controlplaneio-fluxcd/charts/flux-instance
+  ref: {tag: 0.19.0}
+",
+    );
+    let report = check(root);
+    let missing: Vec<_> = all(&report, root)
+        .into_iter()
+        .filter(|(_, rule, file, _)| {
+            rule == "schema/missing" && file.ends_with("ocirepository.yaml")
+        })
+        .collect();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert_eq!(missing[0].0, "note", "{missing:?}");
+    assert!(missing[0].3.contains("2.5.1"), "{missing:?}");
+
+    // The same repository without the pin: the version no Flux of the catalog serves is an
+    // error.
+    write(
+        root,
+        &format!("{app}/helm-values.yaml"),
+        "instance:\n  components: [source-controller, kustomize-controller]\n",
+    );
+    let report = check(root);
+    assert!(
+        problems(&report, root)
+            .contains(&("schema/missing".into(), format!("{app}/ocirepository.yaml"))),
+        "{:?}",
+        all(&report, root)
+    );
+}
