@@ -194,6 +194,10 @@ pub struct Checked {
 #[derive(Clone)]
 enum Lookup {
     Found(Arc<Compiled>),
+    /// Several different definitions of the kind (a repository that keeps the CRDs of more
+    /// than one release): which one the cluster has is not known, so an object is valid when
+    /// one of them accepts it.
+    Alternatives(Vec<Arc<Compiled>>),
     Missing,
     Broken(String),
 }
@@ -210,7 +214,7 @@ pub struct Validator {
     /// "1.29.0", for location templates.
     full_version: String,
     locations: Vec<SchemaLocation>,
-    crds: RwLock<HashMap<Key, Arc<CrdSchema>>>,
+    crds: RwLock<HashMap<Key, Vec<Arc<CrdSchema>>>>,
     /// Read-mostly: one entry per (apiVersion, kind), compiled once on first use.
     /// apiVersion -> kind -> cell (nested so lookups borrow `&str`s).
     cache: RwLock<HashMap<String, KindCells>>,
@@ -278,7 +282,8 @@ impl Validator {
         &self.opts
     }
 
-    /// Registers custom kinds' schemas (they take precedence over every location).
+    /// Registers custom kinds' schemas (they take precedence over every location). A kind
+    /// defined again with a different schema keeps both definitions as alternatives.
     pub fn add_crd_schemas(&self, schemas: impl IntoIterator<Item = CrdSchema>) {
         let mut crds = self.crds.write().unwrap_or_else(|e| e.into_inner());
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
@@ -286,7 +291,12 @@ impl Validator {
             if let Some(kinds) = cache.get_mut(&s.api_version) {
                 kinds.remove(&s.kind);
             }
-            crds.insert((s.api_version.clone(), s.kind.clone()), Arc::new(s));
+            let defined = crds
+                .entry((s.api_version.clone(), s.kind.clone()))
+                .or_default();
+            if !defined.iter().any(|d| d.schema == s.schema) {
+                defined.push(Arc::new(s));
+            }
         }
     }
 
@@ -379,8 +389,14 @@ impl Validator {
             None => {}
         }
         match self.lookup(api_version, kind) {
-            Lookup::Found(schema) => {
-                let violations = engine::validate(&schema, value, self.opts.null_is_absent);
+            found @ (Lookup::Found(_) | Lookup::Alternatives(_)) => {
+                let violations = match found {
+                    Lookup::Found(schema) => {
+                        engine::validate(&schema, value, self.opts.null_is_absent)
+                    }
+                    Lookup::Alternatives(schemas) => self.closest_violations(&schemas, value),
+                    _ => Vec::new(),
+                };
                 let status = if violations.is_empty() {
                     Validity::Valid
                 } else {
@@ -483,6 +499,26 @@ impl Validator {
         }
     }
 
+    /// The violations of `value` against the definition that fits it best: none when one
+    /// accepts it, else the fewest (the first definition on a tie).
+    fn closest_violations(
+        &self,
+        schemas: &[Arc<Compiled>],
+        value: &Value,
+    ) -> Vec<engine::Violation> {
+        let mut best: Option<Vec<engine::Violation>> = None;
+        for schema in schemas {
+            let violations = engine::validate(schema, value, self.opts.null_is_absent);
+            if violations.is_empty() {
+                return violations;
+            }
+            if best.as_ref().is_none_or(|b| violations.len() < b.len()) {
+                best = Some(violations);
+            }
+        }
+        best.unwrap_or_default()
+    }
+
     fn lookup(&self, api_version: &str, kind: &str) -> Lookup {
         let found = self
             .cache
@@ -513,8 +549,23 @@ impl Validator {
             .unwrap_or_else(|e| e.into_inner())
             .get(&(api_version.to_string(), kind.to_string()))
             .cloned();
-        if let Some(crd) = crd {
-            return compile_crd(&crd, self.opts.strict);
+        match crd.as_deref() {
+            Some([one]) => return compile_crd(one, self.opts.strict),
+            Some(several @ [first, ..]) => {
+                let compiled: Vec<Arc<Compiled>> = several
+                    .iter()
+                    .filter_map(|crd| match compile_crd(crd, self.opts.strict) {
+                        Lookup::Found(c) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                return match compiled.len() {
+                    0 => compile_crd(first, self.opts.strict),
+                    1 => Lookup::Found(compiled.into_iter().next().expect("one")),
+                    _ => Lookup::Alternatives(compiled),
+                };
+            }
+            _ => {}
         }
         for location in &self.locations {
             match location {

@@ -536,6 +536,52 @@ fn crds_added_from_values_take_effect() {
     );
 }
 
+/// A repository that keeps the CRDs of two releases (an old release bundle beside the
+/// current CRD) defines the kind twice: the cluster has one of them, which is not known, so an
+/// object one of them accepts is valid, whichever was read last; an object both reject gets
+/// the findings of the closer one.
+#[test]
+fn a_kind_defined_twice_accepts_what_either_definition_accepts() {
+    let crd = |spec_properties: Value| {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"}, "scope": "Namespaced",
+                     "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                         "type": "object", "properties": {
+                             "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
+                             "spec": {"type": "object", "properties": spec_properties}}}}}]}
+        })
+    };
+    let new = crd(json!({"size": {"type": "integer"}, "groupSnapshot": {"type": "boolean"}}));
+    let old = crd(json!({"size": {"type": "integer"}}));
+    let widget = |spec: Value| json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": spec});
+    for order in [[&new, &old], [&old, &new]] {
+        let v = validator(true);
+        v.add_crds_from_values(order.map(|c| (c, "crd.yaml")));
+        let ok = widget(json!({"size": 2, "groupSnapshot": true}));
+        let c = v.check_value("example.com/v1", "Widget", &ok);
+        assert_eq!(c.status, Validity::Valid, "{:?}", c.findings);
+        let bad = widget(json!({"size": "two", "groupSnapshot": true}));
+        let c = v.check_value("example.com/v1", "Widget", &bad);
+        let rules: Vec<_> = c
+            .findings
+            .iter()
+            .map(|f| (f.pointer.as_str(), f.rule))
+            .collect();
+        assert_eq!(rules, [("/spec/size", "schema/type")]);
+    }
+    // The same definition read twice is one definition.
+    let v = validator(true);
+    v.add_crds_from_values([(&old, "a.yaml"), (&old, "b.yaml")]);
+    let c = v.check_value(
+        "example.com/v1",
+        "Widget",
+        &widget(json!({"groupSnapshot": true})),
+    );
+    assert_eq!(c.status, Validity::Invalid);
+}
+
 #[test]
 fn schema_location_template_reads_local_files() {
     let dir = tempfile::tempdir().unwrap();
