@@ -22,7 +22,7 @@
 use crate::kustomizations::{included, is_kustomization_file, FILE_NAMES};
 use crate::{Class, Document, Loaded, ResourceExt};
 use base64::Engine;
-use homelab_diagnostics::{Diagnostic, Severity};
+use homelab_diagnostics::{Diagnostic, Location, Severity};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -505,8 +505,8 @@ pub fn map_at<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Map<Str
 /// Apply what kustomize and Flux do. Returns the notes to report; reclassifies patches,
 /// fills in namespaces and variables, corrects values kustomize reads as strings.
 pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
-    let mut notes = Vec::new();
     let index = Index::of(&loaded.documents);
+    let mut notes = multiple_kustomizations(&index, &loaded.documents);
     let docs = &mut loaded.documents;
     let kustomizations: Vec<usize> = (0..docs.len())
         .filter(|i| is_kustomization_file(&file_of(&docs[*i])) && docs[*i].value.is_object())
@@ -690,6 +690,50 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
     }
 
     notes
+}
+
+/// Folders with more than one kustomization file: kustomize does not choose among
+/// `kustomization.yaml`, `kustomization.yml` and `Kustomization`, it refuses to build the
+/// folder. One error per folder, on the first of them (in that order).
+fn multiple_kustomizations(index: &Index, docs: &[Document]) -> Vec<Diagnostic> {
+    let mut by_dir: BTreeMap<&Path, Vec<(&'static str, usize)>> = BTreeMap::new();
+    for (file, found) in &index.files {
+        let Some(name) = file
+            .file_name()
+            .and_then(|n| FILE_NAMES.iter().find(|k| n == **k))
+        else {
+            continue;
+        };
+        if let Some(&first) = found.first() {
+            by_dir
+                .entry(file.parent().unwrap_or(Path::new("")))
+                .or_default()
+                .push((name, first));
+        }
+    }
+    let mut out = Vec::new();
+    for (dir, mut files) in by_dir.into_iter().filter(|(_, f)| f.len() > 1) {
+        files.sort_by_key(|(name, _)| FILE_NAMES.iter().position(|k| k == name));
+        let names: Vec<String> = files.iter().map(|(n, _)| format!("`{n}`")).collect();
+        let folder = if dir.as_os_str().is_empty() {
+            "the checked folder".to_string()
+        } else {
+            format!("`{}/`", dir.display())
+        };
+        out.push(
+            Diagnostic::error(
+                "kustomize/multiple-kustomizations",
+                format!(
+                    "{folder} holds {} kustomization files ({}): kustomize refuses to build a folder with more than one (\"Found multiple kustomization files\"), so `kubectl apply -k`, Argo CD and Flux fail on it",
+                    files.len(),
+                    names.join(", ")
+                ),
+            )
+            .at(Location::file_only(docs[files[0].1].source.name.clone()))
+            .with_help("keep one kustomization file in the folder and delete the others"),
+        );
+    }
+    out
 }
 
 /// Longest line (after joining `\` continuations) read for a `kubectl patch` command.

@@ -88,21 +88,31 @@ pub struct Kustomizations {
 
 impl Kustomizations {
     /// The kustomizations among `documents`: the first document of each kustomization file,
-    /// when it is a map (the first file of a folder wins).
+    /// when it is a map. A folder with more than one (which kustomize refuses to build):
+    /// the first in the order of [`FILE_NAMES`].
     pub fn of(documents: &[Document]) -> Kustomizations {
-        let mut by_dir = BTreeMap::new();
+        let mut ranked: BTreeMap<PathBuf, (usize, usize)> = BTreeMap::new();
         for (i, doc) in documents.iter().enumerate() {
             if doc.doc_index != 0 || !doc.value.is_object() {
                 continue;
             }
             let file = file_of(doc);
-            if is_kustomization_file(&file) {
-                by_dir
-                    .entry(file.parent().unwrap_or(Path::new("")).to_path_buf())
-                    .or_insert(i);
+            let Some(rank) = file
+                .file_name()
+                .and_then(|name| FILE_NAMES.iter().position(|k| name == *k))
+            else {
+                continue;
+            };
+            let entry = ranked
+                .entry(file.parent().unwrap_or(Path::new("")).to_path_buf())
+                .or_insert((rank, i));
+            if rank < entry.0 {
+                *entry = (rank, i);
             }
         }
-        Kustomizations { by_dir }
+        Kustomizations {
+            by_dir: ranked.into_iter().map(|(dir, (_, i))| (dir, i)).collect(),
+        }
     }
 
     /// The document of the kustomization in `dir`.
@@ -189,6 +199,20 @@ mod tests {
             fields,
             ["resources", "resources", "resources", "bases", "components"]
         );
+    }
+
+    #[test]
+    fn a_folder_with_several_kustomization_files_reads_the_first_name() {
+        let docs = load(&[
+            ("app/Kustomization", "resources: [../c]\n"),
+            ("app/kustomization.yml", "resources: [../b]\n"),
+            ("app/kustomization.yaml", "resources: [../a]\n"),
+            ("a/kustomization.yaml", "resources: []\n"),
+            ("b/kustomization.yaml", "resources: []\n"),
+            ("c/kustomization.yaml", "resources: []\n"),
+        ]);
+        let tree = Kustomizations::of(&docs);
+        assert_eq!(tree.children(&docs, Path::new("app")), [PathBuf::from("a")]);
     }
 
     #[test]

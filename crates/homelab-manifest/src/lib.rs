@@ -57,6 +57,12 @@ pub static RULE_DOCS: &[RuleDoc] = &[
         doc: "# `yaml/*`: reading the files\n\n## What it checks\nSyntax (`yaml/syntax`), unresolved merge-conflict markers (`yaml/merge-conflict`, at the `<<<<<<<` line: the file is then not parsed), duplicate keys (`yaml/duplicate-key`, an error reported on the object that holds the key: Kubernetes keeps the last one silently), tab indentation, bad tags and merge keys, and the bounds that keep the tool safe on any input: nesting depth, alias expansion, file size, documents per file (`yaml/too-many-documents`: at most 20,000 documents or `kind: List` items of one file are kept; empty documents are not kept), binary files, invalid UTF-8, unreadable files and symbolic links: a walked folder's links are never followed, and one that leads out of the checked folder is `yaml/symlink-outside` (an error: its target is not checked, and ArgoCD refuses repositories with such links); loops are `yaml/symlink-loop`, dangling links the note `load/broken-symlink`. `yaml/ambiguous-value` (a warning) flags plain values that YAML 1.1, which kubectl and Helm use, reads as booleans: `yes`/`on`/`Off`. In a file that kustomize builds (listed by a kustomization, or under a Flux Kustomization's path) such a value stays a string, as kustomize reads YAML 1.2: the value is taken as the string and the warning becomes a note. Octal numbers (`0644`) are read as octal by every tool on the path and are not flagged.\n\n## Why\n`kubectl apply` reads `enabled: on` as `true`, and the second of two `image:` keys wins without a word.\n\n## Example\n```yaml\nenabled: on\nimage: a:1\nimage: a:2\n```\n\n## Fix\nQuote values meant as strings (`\"on\"`), remove duplicate keys, indent with spaces.",
     },
     RuleDoc {
+        id: "kustomize/multiple-kustomizations",
+        severity: Severity::Error,
+        summary: "A folder with more than one kustomization file, which kustomize refuses to build",
+        doc: "# `kustomize/multiple-kustomizations`: more than one kustomization file in a folder\n\n## What it checks\nkustomize reads a folder's kustomization from `kustomization.yaml`, `kustomization.yml` or `Kustomization` (no extension). It does not choose among them: a folder that holds two or three of them fails to build (`Found multiple kustomization files`), and so do `kubectl apply -k`, Argo CD and Flux on it. The finding is reported on the first of them (in that order), naming the others. The rest of the check reads the folder's kustomization from that first file.\n\n## Why\nNothing in such a folder is applied until one file is left: the build fails in the GitOps engine, not in review.\n\n## Example\n`apps/web/kustomization.yaml` beside an older `apps/web/Kustomization`.\n\n## Fix\nKeep one kustomization file in the folder (merge what the others list into it) and delete the others.",
+    },
+    RuleDoc {
         id: "load/*",
         severity: Severity::Note,
         summary: "Files that are not Kubernetes objects (classified, not failed)",
@@ -87,6 +93,10 @@ pub struct LoadOptions {
     /// sources without documents, for scanners that look at every file (secrets). Binary and
     /// oversized files among them are skipped silently. Default false.
     pub text_files: bool,
+    /// Also read walked files named `Kustomization` (no extension), the third name kustomize
+    /// reads a kustomization from, beside `kustomization.yaml` and `kustomization.yml`.
+    /// Default true.
+    pub kustomization_files: bool,
 }
 
 impl Default for LoadOptions {
@@ -99,6 +109,7 @@ impl Default for LoadOptions {
             respect_gitignore: true,
             include_hidden: false,
             text_files: false,
+            kustomization_files: true,
         }
     }
 }

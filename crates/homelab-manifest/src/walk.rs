@@ -1,6 +1,7 @@
 //! Expands the paths the user gave into the list of inputs to read: `-` is stdin, a file is read
 //! whatever its extension, a folder is walked recursively (`.gitignore`-aware, hidden entries
-//! and `.git` skipped, only `*.yaml`, `*.yml`, `*.json`). Also decides which files are Helm
+//! and `.git` skipped, only `*.yaml`, `*.yml`, `*.json`, and the extensionless kustomization
+//! file `Kustomization` that kustomize reads too). Also decides which files are Helm
 //! chart templates (anything under `templates/` next to a `Chart.yaml`).
 //!
 //! A walked folder is untrusted (a pull request's checkout): the walk never follows a symbolic
@@ -9,6 +10,7 @@
 //! repositories too), never read, so no host file can reach a report. FIFOs, sockets and
 //! devices are never listed, and walked files are opened as regular files only.
 
+use crate::kustomizations::is_kustomization_file;
 use crate::read;
 use crate::LoadOptions;
 use homelab_diagnostics::{Diagnostic, Location};
@@ -154,7 +156,11 @@ fn walk_folder(
                             .extend(link_finding(canonical_root, entry.path()));
                     } else {
                         let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                        if is_file && has_manifest_extension(entry.path()) {
+                        if is_file
+                            && (has_manifest_extension(entry.path())
+                                || (opts.kustomization_files
+                                    && is_kustomization_file(entry.path())))
+                        {
                             one.found.push(entry.into_path());
                         } else if is_file && opts.text_files {
                             one.text.push(entry.into_path());

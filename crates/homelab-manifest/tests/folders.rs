@@ -123,6 +123,38 @@ fn walks_folders_like_a_user_expects() {
 }
 
 #[test]
+fn the_extensionless_kustomization_file_is_read_like_kustomize_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "app/Kustomization",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [ns.yaml]\n",
+    );
+    write(root, "app/ns.yaml", &ns("app"));
+    // Only that exact name: other extensionless files stay unread.
+    write(root, "app/kustomization", &ns("lowercase"));
+    write(root, "app/Makefile", &ns("make"));
+    let kustomization_docs = |opts: &LoadOptions| -> Vec<String> {
+        load(&[root.to_path_buf()], opts)
+            .documents
+            .iter()
+            .filter(|d| d.kind() == Some("Kustomization") || d.class == Class::Object)
+            .map(|d| d.source.name.rsplit('/').next().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(
+        kustomization_docs(&LoadOptions::default()),
+        ["Kustomization", "ns.yaml"]
+    );
+    let without = LoadOptions {
+        kustomization_files: false,
+        ..LoadOptions::default()
+    };
+    assert_eq!(kustomization_docs(&without), ["ns.yaml"]);
+}
+
+#[test]
 fn order_is_deterministic_whatever_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     for i in 0..50 {

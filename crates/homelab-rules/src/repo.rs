@@ -62,11 +62,14 @@ impl<'a> Repo<'a> {
                     docs.push(i);
                     continue;
                 }
-                // A folder with two kustomization files: the first in input order, as kustomize
-                // refuses the folder anyway.
+                // A folder with two kustomization files (which kustomize refuses to build, an
+                // error of its own): the first in the order of `FILE_NAMES`, as everywhere.
                 let (folder, file) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
-                if kustomizations::FILE_NAMES.contains(&file) {
-                    kustomizations.entry(folder.to_owned()).or_insert(i);
+                if let Some(rank) = kustomizations::FILE_NAMES.iter().position(|k| *k == file) {
+                    let entry = kustomizations.entry(folder.to_owned()).or_insert((rank, i));
+                    if rank < entry.0 {
+                        *entry = (rank, i);
+                    }
                 }
                 let mut dir = parent(&path).to_string();
                 while folders.insert(dir.clone()) && !dir.is_empty() {
@@ -76,7 +79,10 @@ impl<'a> Repo<'a> {
             }
             PathIndex {
                 by_path,
-                kustomizations,
+                kustomizations: kustomizations
+                    .into_iter()
+                    .map(|(folder, (_, i))| (folder, i))
+                    .collect(),
                 folders,
             }
         })

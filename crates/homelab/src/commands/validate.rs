@@ -215,6 +215,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<u8> {
     // always skipped by the loader.
     let load_options = LoadOptions {
         include_hidden: true,
+        // kubeconform reads `*.yaml`, `*.yml` and `*.json` only.
+        kustomization_files: false,
         ..LoadOptions::default()
     };
     // Listing the files and inflating the embedded schemas are independent: one core each.

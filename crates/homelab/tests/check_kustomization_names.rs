@@ -1,0 +1,116 @@
+//! `homelab check` reads a kustomization from every name kustomize reads it from (issue 18):
+//! `kustomization.yaml`, `kustomization.yml` and the extensionless `Kustomization`. A folder
+//! with a `Kustomization` file is built from it (what it does not list is not applied), and a
+//! folder with more than one of them is an error: kustomize refuses to build it.
+
+mod check_common;
+
+use check_common::write_file as write;
+use serde_json::Value;
+use std::path::Path;
+
+fn deployment(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: default}}
+spec:
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+        - name: {name}
+          image: {image}
+"
+    )
+}
+
+/// (rule, severity, file path from `root`) of every finding that is not a note, and of every
+/// note of `rule`.
+fn findings(report: &Value, root: &Path, rule: &str) -> Vec<(String, String, String)> {
+    let prefix = format!("{}/", root.display());
+    let mut out: Vec<(String, String, String)> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] != "note" || d["rule"] == rule)
+        .map(|d| {
+            let file = d["location"]["file"].as_str().unwrap_or("");
+            (
+                d["rule"].as_str().unwrap_or("").to_string(),
+                d["severity"].as_str().unwrap_or("").to_string(),
+                file.strip_prefix(&prefix).unwrap_or(file).to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn triples(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    list.iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
+}
+
+#[test]
+fn an_extensionless_kustomization_is_read_as_kustomize_reads_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "clusters/home/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+",
+    );
+    // Flux builds `apps/` from its `Kustomization`: `old.yaml`, not listed, is not applied.
+    write(root, "apps/Kustomization", "resources:\n  - web.yaml\n");
+    write(root, "apps/web.yaml", &deployment("web", "nginx:1.27"));
+    write(root, "apps/old.yaml", &deployment("old", "nginx:latest"));
+    let report = check_common::check_json(root, &[]).json;
+    assert_eq!(
+        findings(&report, root, "image/latest-tag"),
+        triples(&[("image/latest-tag", "note", "apps/old.yaml")]),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_folder_with_two_kustomization_files_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "app/kustomization.yaml", "resources: [web.yaml]\n");
+    write(root, "app/Kustomization", "resources: [web.yaml]\n");
+    write(root, "app/web.yaml", &deployment("web", "nginx:1.27"));
+    let report = check_common::check_json(root, &[]).json;
+    assert_eq!(
+        findings(&report, root, "kustomize/multiple-kustomizations"),
+        triples(&[(
+            "kustomize/multiple-kustomizations",
+            "error",
+            "app/kustomization.yaml"
+        )]),
+        "{report:#}"
+    );
+    let message = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["rule"] == "kustomize/multiple-kustomizations")
+        .and_then(|d| d["message"].as_str())
+        .unwrap_or("");
+    assert!(
+        message.contains("`kustomization.yaml`") && message.contains("`Kustomization`"),
+        "{message}"
+    );
+}
