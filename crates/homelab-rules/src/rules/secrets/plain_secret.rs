@@ -406,10 +406,10 @@ mod tests {
 
     #[test]
     fn data_is_read_as_the_api_server_reads_it() {
-        // Base64 wrapped over lines (a YAML block scalar) decodes: a setting, no credential.
+        // Base64 wrapped over lines (a YAML block scalar) decodes: a host, no credential.
         assert!(!any_credential(
             "data",
-            &map(json!({"protocol": "aHR0\ncHM=\n"}))
+            &map(json!({"server": "cG9zdGdyZXMtcncuZGF0\nYWJhc2Uuc3ZjOjU0MzI=\n"}))
         ));
         assert_eq!(
             not_base64(Some(
