@@ -221,6 +221,8 @@ fn tool_configuration(
         ("kustomize.config.k8s.io", _) => Some("a kustomize build file"),
         ("config.kubernetes.io", _) => Some("a kustomize function configuration"),
         ("cli.kyverno.io", _) | ("kyverno.io", "Test") => Some("a Kyverno CLI test file"),
+        ("test.gatekeeper.sh", _) => Some("a Gatekeeper `gator verify` test suite"),
+        ("chainsaw.kyverno.io", _) => Some("a chainsaw test"),
         ("kind.x-k8s.io", _) => Some("a kind cluster configuration"),
         ("k3d.io", _) => Some("a k3d cluster configuration"),
         ("ctlptl.dev", _) => Some("a ctlptl cluster configuration"),

@@ -248,10 +248,12 @@ struct KustomizePatch {
     /// The target selector; a strategic-merge patch without one selects its own kind and name.
     target: Value,
     body: PatchBody,
-    /// Where the patch is written: its file's document, or the kustomization that holds it
-    /// inline, with the pointer to it there (the body's own pointers follow it).
+    /// Where the patch is written: its file's document (or, inline, the document parsed
+    /// from its text), with the pointer to the body there.
     origin: Arc<Document>,
     origin_at: String,
+    /// An inline patch: the kustomization and the pointer to the text it is parsed from.
+    embedded: Option<(Arc<Document>, String)>,
 }
 
 enum PatchBody {
@@ -283,14 +285,14 @@ impl KustomizePatch {
                 fill_absent_at(&mut doc.value, &patch, &mut String::new(), &mut filled);
                 for at in filled {
                     let origin_at = format!("{}{at}", self.origin_at);
-                    doc.add_graft(at, self.origin.clone(), origin_at);
+                    doc.add_graft(at, self.origin.clone(), origin_at, self.embedded.clone());
                 }
             }
             PatchBody::Operations(operations) => {
                 for (n, operation) in operations.iter().enumerate() {
                     if let Some(at) = add_absent(&mut doc.value, operation) {
                         let origin_at = format!("{}/{n}/value", self.origin_at);
-                        doc.add_graft(at, self.origin.clone(), origin_at);
+                        doc.add_graft(at, self.origin.clone(), origin_at, self.embedded.clone());
                     }
                 }
             }
@@ -330,22 +332,25 @@ fn kustomize_patches(
     dir: &Path,
 ) -> Vec<KustomizePatch> {
     let kustomization = &docs[k].value;
-    // The kustomization itself is the origin of its inline patches (cloned once, and only
-    // when it has one).
+    // The kustomization holds its inline patches (cloned once, and only when it has one).
     let mut itself: Option<Arc<Document>> = None;
-    let mut bodies = |entry: &Value, at: String| -> Vec<(Value, Arc<Document>, String)> {
+    type Body = (Value, Arc<Document>, Option<(Arc<Document>, String)>);
+    let mut bodies = |entry: &Value, at: String| -> Vec<Body> {
         let inline = match entry.get("patch").and_then(Value::as_str) {
             Some(text) => Some((text, format!("{at}/patch"))),
             None => entry.as_str().filter(|e| e.contains('\n')).map(|t| (t, at)),
         };
         if let Some((text, at)) = inline {
-            let origin = itself
+            let container = itself
                 .get_or_insert_with(|| Arc::new(docs[k].clone()))
                 .clone();
             return crate::parse_str("patch", text)
                 .0
                 .into_iter()
-                .map(|d| (d.value, origin.clone(), at.clone()))
+                .map(|d| {
+                    let value = d.value.clone();
+                    (value, Arc::new(d), Some((container.clone(), at.clone())))
+                })
                 .collect();
         }
         let file = entry
@@ -356,13 +361,7 @@ fn kustomize_patches(
         file.and_then(|f| index.files.get(&f))
             .into_iter()
             .flatten()
-            .map(|&i| {
-                (
-                    docs[i].value.clone(),
-                    Arc::new(docs[i].clone()),
-                    String::new(),
-                )
-            })
+            .map(|&i| (docs[i].value.clone(), Arc::new(docs[i].clone()), None))
             .collect()
     };
     let mut out = Vec::new();
@@ -375,7 +374,7 @@ fn kustomize_patches(
             .enumerate()
         {
             let target = entry.get("target").filter(|t| t.is_object());
-            for (body, origin, origin_at) in bodies(entry, format!("/{field}/{n}")) {
+            for (body, origin, embedded) in bodies(entry, format!("/{field}/{n}")) {
                 match body {
                     Value::Array(operations) => {
                         if let Some(target) = target {
@@ -383,7 +382,8 @@ fn kustomize_patches(
                                 target: target.clone(),
                                 body: PatchBody::Operations(operations),
                                 origin,
-                                origin_at,
+                                origin_at: String::new(),
+                                embedded,
                             });
                         }
                     }
@@ -397,7 +397,8 @@ fn kustomize_patches(
                             target,
                             body: PatchBody::Merge(body),
                             origin,
-                            origin_at,
+                            origin_at: String::new(),
+                            embedded,
                         });
                     }
                     _ => {}
@@ -942,15 +943,16 @@ fn apply_flux_patches(docs: &mut [Document], index: &Index, root: &Path, k: usiz
     let Some(entries) = spec.get("patches").and_then(Value::as_array) else {
         return false;
     };
-    let mut patches: Vec<(Value, Value)> = Vec::new();
-    for entry in entries {
+    let mut patches: Vec<(Value, Value, Arc<Document>, String)> = Vec::new();
+    for (n, entry) in entries.iter().enumerate() {
         let Some(text) = entry.get("patch").and_then(Value::as_str) else {
             continue;
         };
         let (parsed, _) = crate::parse_str("patch", text);
-        let Some(patch) = parsed.into_iter().next().map(|d| d.value) else {
+        let Some(parsed) = parsed.into_iter().next() else {
             continue;
         };
+        let patch = parsed.value.clone();
         if !patch.is_object() {
             continue;
         }
@@ -959,19 +961,26 @@ fn apply_flux_patches(docs: &mut [Document], index: &Index, root: &Path, k: usiz
             // Without a target, the patch names its own object.
             _ => own_target(&patch),
         };
-        patches.push((target, patch));
+        patches.push((
+            target,
+            patch,
+            Arc::new(parsed),
+            format!("/spec/patches/{n}/patch"),
+        ));
     }
     if patches.is_empty() {
         return false;
     }
     let files = flux_files(docs, index, root, &docs[k]);
+    // What the patches fill in is located at their text in the Kustomization.
+    let container = Arc::new(docs[k].clone());
     let mut changed = false;
     for i in index.documents_of(&files) {
         let doc = &mut docs[i];
         if i == k || doc.class != Class::Object {
             continue;
         }
-        for (target, patch) in &patches {
+        for (target, patch, origin, scalar_at) in &patches {
             if targets(target, doc) == Some(true) {
                 let mut patch = patch.clone();
                 if let Some(meta) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -979,7 +988,13 @@ fn apply_flux_patches(docs: &mut [Document], index: &Index, root: &Path, k: usiz
                     meta.remove("name");
                     meta.remove("namespace");
                 }
-                changed |= fill_absent(&mut doc.value, &patch);
+                let mut filled = Vec::new();
+                fill_absent_at(&mut doc.value, &patch, &mut String::new(), &mut filled);
+                changed |= !filled.is_empty();
+                for at in filled {
+                    let embedded = Some((container.clone(), scalar_at.clone()));
+                    doc.add_graft(at.clone(), origin.clone(), at, embedded);
+                }
             }
         }
     }
@@ -1033,14 +1048,8 @@ fn targets(target: &Value, doc: &Document) -> Option<bool> {
     Some(ok)
 }
 
-/// Copy into `value` the fields of `patch` that `value` lacks (maps merged key by key).
-fn fill_absent(value: &mut Value, patch: &Value) -> bool {
-    let mut filled = Vec::new();
-    fill_absent_at(value, patch, &mut String::new(), &mut filled);
-    !filled.is_empty()
-}
-
-/// [`fill_absent`] of the node at pointer `at`, collecting the pointers of what it filled in.
+/// Copy into `value` (the node at pointer `at`) the fields of `patch` that it lacks (maps
+/// merged key by key), collecting the pointers of what it filled in.
 fn fill_absent_at(value: &mut Value, patch: &Value, at: &mut String, filled: &mut Vec<String>) {
     let (Some(into), Some(from)) = (value.as_object_mut(), patch.as_object()) else {
         return;

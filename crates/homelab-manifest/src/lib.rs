@@ -66,7 +66,7 @@ pub static RULE_DOCS: &[RuleDoc] = &[
         id: "load/*",
         severity: Severity::Note,
         summary: "Files that are not Kubernetes objects (classified, not failed)",
-        doc: "# `load/*`: classification notes\n\n## What it checks\nHelm values, CI files, kustomization files, Kyverno CLI test files, the configuration of other tools (Talos machine configs and talhelper/Omni cluster files, kind and k3d clusters, Flux CLI plugin configs, Kubernetes component configs such as kubelet, kubeadm and kube-scheduler configurations, the legacy scheduler `v1 Policy` file and kubeconfigs) (`load/not-kubernetes`), templates (Go/Helm, Jinja and makejinja `#% %#`/`#{ }#`, `*.yaml.j2`) (`load/template`), kustomize patches (`load/kustomize-patch`: part of an object, merged by kustomize) and Kyverno test fixture folders (`load/test-fixtures`) are recognised and listed with a note, with the reason, instead of failing as invalid manifests. Platform rules still read Helm values (storage classes, GPU placement, budgets) and the secret scanner reads every file.\n\n## Why\nA GitOps repository is more than manifests; a checker that fails on a values file is a checker nobody runs.\n\n## Example\n`apps/gitlab/values-homelab.yaml` (no apiVersion/kind).\n\n## Fix\nNothing to fix; `-v` shows the notes.",
+        doc: "# `load/*`: classification notes\n\n## What it checks\nHelm values, CI files, kustomization files, Kyverno CLI test files, Gatekeeper `gator verify` suites and chainsaw tests, the configuration of other tools (Talos machine configs and talhelper/Omni cluster files, kind and k3d clusters, Flux CLI plugin configs, Kubernetes component configs such as kubelet, kubeadm and kube-scheduler configurations, the legacy scheduler `v1 Policy` file and kubeconfigs) (`load/not-kubernetes`), templates (Go/Helm, Jinja and makejinja `#% %#`/`#{ }#`, `*.yaml.j2`) (`load/template`), kustomize patches (`load/kustomize-patch`: part of an object, merged by kustomize) and policy test inputs (`load/test-fixtures`: the `.kyverno-test`/`.chainsaw-test` folders, and the files a Kyverno CLI test's `resources` or a gator Suite's `cases[].object`/`inventory` name, unless a kustomization deploys them) are recognised and listed with a note, with the reason, instead of failing as invalid manifests. Platform rules still read Helm values (storage classes, GPU placement, budgets) and the secret scanner reads every file.\n\n## Why\nA GitOps repository is more than manifests; a checker that fails on a values file is a checker nobody runs.\n\n## Example\n`apps/gitlab/values-homelab.yaml` (no apiVersion/kind).\n\n## Fix\nNothing to fix; `-v` shows the notes.",
     },
 ];
 
@@ -170,6 +170,55 @@ struct Graft {
     origin: Arc<Document>,
     /// Where it is in `origin`.
     origin_at: String,
+    /// For a patch written inline (a block scalar of a kustomization or Flux Kustomization):
+    /// that document and the pointer to the scalar, which `origin` was parsed from.
+    embedded: Option<(Arc<Document>, String)>,
+}
+
+impl Graft {
+    /// Where the node at `pointer` (inside the graft) is written, by key or by value.
+    fn locate(&self, rest: &str, value: bool) -> Location {
+        let at = format!("{}{rest}", self.origin_at);
+        let inner = if value {
+            self.origin.value_location(&at)
+        } else {
+            self.origin.location(&at)
+        };
+        match &self.embedded {
+            None => inner,
+            Some((container, scalar_at)) => in_block_scalar(container, scalar_at, &inner)
+                .unwrap_or_else(|| container.value_location(scalar_at)),
+        }
+    }
+}
+
+/// The place in `container`'s file of `inner`, a place in the text of the literal block
+/// scalar (`|`, `|-`, `|+`) at `scalar_at`: the block's lines follow the line of its
+/// indicator one to one, shifted by its indentation. `None` for any other scalar (quoted,
+/// folded), whose lines do not.
+fn in_block_scalar(container: &Document, scalar_at: &str, inner: &Location) -> Option<Location> {
+    // The line of the key (`patch: |`) or list item (`- |`) that holds the indicator.
+    let key = container.location(scalar_at);
+    let lines: Vec<&str> = container.source.text.lines().collect();
+    let key_line = usize::try_from(key.line).ok()?;
+    let indicator = lines.get(key_line.checked_sub(1)?)?.trim_end();
+    let literal = indicator
+        .rsplit([' ', ':'])
+        .next()
+        .is_some_and(|t| t.starts_with('|') && t[1..].chars().all(|c| "+-0123456789".contains(c)));
+    if !literal {
+        return None;
+    }
+    let indent = lines
+        .iter()
+        .skip(key_line)
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())?;
+    Some(Location::new(
+        &container.source.name,
+        key.line.checked_add(inner.line)?,
+        u32::try_from(indent).ok()?.checked_add(inner.column)?,
+    ))
 }
 
 impl ResourceExt for Document {
@@ -234,15 +283,15 @@ impl Document {
         Location::new(&self.source.name, pos.line, pos.col)
     }
 
-    /// The patch that filled in the node at `pointer`, with the pointer to it there.
-    fn grafted(&self, pointer: &str) -> Option<(&Document, String)> {
-        let graft = self.engine.as_ref()?.grafts.iter().find(|g| {
+    /// The patch that filled in the node at `pointer`, with the rest of the pointer below
+    /// the place it filled.
+    fn grafted<'p>(&self, pointer: &'p str) -> Option<(&Graft, &'p str)> {
+        self.engine.as_ref()?.grafts.iter().find_map(|g| {
             pointer
                 .strip_prefix(g.at.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })?;
-        let rest = &pointer[graft.at.len()..];
-        Some((&graft.origin, format!("{}{rest}", graft.origin_at)))
+                .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+                .map(|rest| (g, rest))
+        })
     }
 
     /// Where the node at `pointer` (RFC 6901, e.g. `/spec/replicas`) is: for a map entry the
@@ -250,16 +299,16 @@ impl Document {
     /// back to the nearest existing parent; `""` is the start of the document. A value a
     /// patch filled in is where the patch writes it.
     pub fn location(&self, pointer: &str) -> Location {
-        if let Some((origin, at)) = self.grafted(pointer) {
-            return origin.location(&at);
+        if let Some((graft, rest)) = self.grafted(pointer) {
+            return graft.locate(rest, false);
         }
         self.at(position::lookup(&self.value, &self.positions, pointer).0)
     }
 
     /// Where the value of the node at `pointer` starts (falls back like [`Document::location`]).
     pub fn value_location(&self, pointer: &str) -> Location {
-        if let Some((origin, at)) = self.grafted(pointer) {
-            return origin.value_location(&at);
+        if let Some((graft, rest)) = self.grafted(pointer) {
+            return graft.locate(rest, true);
         }
         self.at(position::lookup(&self.value, &self.positions, pointer).1)
     }
@@ -276,8 +325,15 @@ impl Document {
         self.engine.get_or_insert_with(Default::default).partial = Some(by);
     }
 
-    /// Record that a patch filled in the node at `at`, written at `origin_at` of `origin`.
-    pub(crate) fn add_graft(&mut self, at: String, origin: Arc<Document>, origin_at: String) {
+    /// Record that a patch filled in the node at `at`, written at `origin_at` of `origin`
+    /// (itself parsed from the block scalar at `embedded`, for an inline patch).
+    pub(crate) fn add_graft(
+        &mut self,
+        at: String,
+        origin: Arc<Document>,
+        origin_at: String,
+        embedded: Option<(Arc<Document>, String)>,
+    ) {
         let facts = self.engine.get_or_insert_with(Default::default);
         // Bounded: a document gets at most one graft per filled node, and no more than this.
         if facts.grafts.len() < 4096 {
@@ -285,6 +341,7 @@ impl Document {
                 at,
                 origin,
                 origin_at,
+                embedded,
             });
         }
     }

@@ -1293,3 +1293,71 @@ spec:
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("targetPort"), "{text}");
 }
+
+/// A policy library's test inputs (a gator Suite's `cases[].object`, a Kyverno CLI test's
+/// `resources`) are the cases meant to fail, not deployed: left out with one note per suite.
+/// The suite itself is a tool's file, not an object to validate. The policies stay checked,
+/// and an input a kustomization also deploys stays checked.
+#[test]
+fn policy_test_inputs_named_by_a_suite_are_not_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let pod = |name: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  containers:\n    - name: c\n      image: nginx:latest\n")
+    };
+    write(
+        root,
+        "library/allowedrepos/suite.yaml",
+        "kind: Suite\napiVersion: test.gatekeeper.sh/v1alpha1\nmetadata:\n  name: allowedrepos\ntests:\n- name: allowed-repos\n  template: template.yaml\n  constraint: samples/constraint.yaml\n  cases:\n  - name: allowed\n    object: samples/example_allowed.yaml\n    assertions:\n    - violations: no\n  - name: disallowed\n    object: samples/example_disallowed.yaml\n    inventory: [samples/inventory.yaml]\n    assertions:\n    - violations: yes\n",
+    );
+    write(
+        root,
+        "library/allowedrepos/samples/example_allowed.yaml",
+        &pod("allowed"),
+    );
+    write(
+        root,
+        "library/allowedrepos/samples/example_disallowed.yaml",
+        &pod("disallowed"),
+    );
+    write(
+        root,
+        "library/allowedrepos/samples/inventory.yaml",
+        &pod("inventory"),
+    );
+    write(
+        root,
+        "library/allowedrepos/samples/constraint.yaml",
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sAllowedRepos\nmetadata: {name: repo-is-openpolicyagent}\nspec:\n  parameters:\n    repos: [openpolicyagent/]\n",
+    );
+    write(
+        root,
+        "policies/kyverno-test.yaml",
+        "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\npolicies: [policy.yaml]\nresources: [bad-pod.yaml, ../apps/web.yaml]\nresults: []\n",
+    );
+    write(root, "policies/bad-pod.yaml", &pod("bad"));
+    // Deployed by the kustomization as well as named by the test: still checked.
+    write(root, "apps/web.yaml", &pod("web"));
+    write(root, "apps/kustomization.yaml", "resources: [web.yaml]\n");
+    let report = check(root);
+    let files: Vec<String> = problems(&report).into_iter().map(|(_, f, _)| f).collect();
+    assert_eq!(files, ["web.yaml"], "{:#?}", problems(&report));
+    let notes = findings(&report, "note");
+    for (suite, count) in [
+        ("suite.yaml", "3 file(s)"),
+        ("kyverno-test.yaml", "1 file(s)"),
+    ] {
+        assert!(
+            notes
+                .iter()
+                .any(|(r, f, m)| r == "load/test-fixtures" && f == suite && m.contains(count)),
+            "{suite}: {notes:#?}"
+        );
+    }
+    assert!(
+        notes.iter().any(|(r, f, m)| r == "load/not-kubernetes"
+            && f == "suite.yaml"
+            && m.contains("gator")),
+        "{notes:#?}"
+    );
+}

@@ -101,10 +101,13 @@ patches:
         )),
         "{latest:#?}"
     );
-    // Inline: the patch's text in the kustomization.
+    // Inline: the line of the patch's text in the kustomization.
     assert_eq!(
-        at("alpine").map(|(f, _)| f),
-        Some("overlay/kustomization.yaml"),
+        at("alpine"),
+        Some((
+            "overlay/kustomization.yaml",
+            line_of(kustomization, "image: alpine", None).unwrap()
+        )),
         "{latest:#?}"
     );
     // The base's own pinned image is not reported, and nothing is located in the base.
@@ -351,4 +354,45 @@ spec:
         .find(|f| f.message.contains("SealedSecret `shop/api`"))
         .expect("the api finding");
     assert!(!api.message.contains("places"), "{api}");
+}
+
+/// The same for a Flux Kustomization's inline patch: what it fills in is located at the
+/// patch in the Kustomization.
+#[test]
+fn a_value_a_flux_patch_fills_in_is_located_at_the_patch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: web, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps/web
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  patches:
+    - target: {kind: Deployment, name: web}
+      patch: |
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web}
+        spec:
+          template:
+            spec:
+              initContainers:
+                - {name: init, image: busybox}
+";
+    write(root, "clusters/home/web.yaml", flux);
+    write(root, "apps/web/deployment.yaml", BASE);
+    let (found, _) = findings(root);
+    let latest: Vec<&Finding> = found
+        .iter()
+        .filter(|f| f.rule == "image/latest-tag")
+        .collect();
+    assert_eq!(latest.len(), 1, "{found:#?}");
+    assert_eq!(latest[0].file, "clusters/home/web.yaml", "{latest:#?}");
+    assert_eq!(
+        latest[0].line,
+        line_of(flux, "image: busybox", None).unwrap()
+    );
 }

@@ -14,6 +14,7 @@ mod simulate_kustomize;
 pub(crate) mod simulate_reports;
 mod sops_stage;
 mod suppress;
+mod test_fixtures;
 
 pub use config::CheckConfig;
 pub use config::SECRET_SCANNING_OFF_DOC;
@@ -122,7 +123,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
         },
     );
     let validator = validator?;
-    let fixtures = drop_test_fixtures(&mut loaded);
+    let fixtures = test_fixtures::drop(&mut loaded);
     let sops = sops_stage::run(&mut loaded, root.as_deref(), sops_identities.as_ref());
     // Judge what kustomize and Flux will apply: patches, namespaces, variables.
     let engine_notes = homelab_manifest::engines::apply(&mut loaded, root.as_deref());
@@ -254,53 +255,6 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     };
     let sources = snippet_sources(&sources, &report.diagnostics);
     Ok(Outcome { report, sources })
-}
-
-/// Folders of Kyverno CLI and chainsaw test suites hold resources that are meant to fail
-/// (the "bad" cases of a policy's tests): they are not deployed, so checking them would only
-/// drown the real findings. They are left out with one note per folder; `homelab policy
-/// test` is what runs them.
-fn drop_test_fixtures(
-    loaded: &mut homelab_manifest::Loaded,
-) -> Vec<homelab_diagnostics::Diagnostic> {
-    // `.kyverno-test`, `.chainsaw-test`, `.chainsaw-test-<variant>`, `.chainsaw/`, and
-    // chainsaw's own `.chainsaw.yaml` configuration.
-    let is_fixture =
-        |part: &str| part.starts_with(".kyverno-test") || part.starts_with(".chainsaw");
-    let fixture_dir = |name: &str| -> Option<String> {
-        let parts: Vec<&str> = name.split(['/', '\\']).collect();
-        let i = parts.iter().position(|p| is_fixture(p))?;
-        Some(parts[..=i].join("/"))
-    };
-    let mut folders = std::collections::BTreeSet::new();
-    loaded
-        .documents
-        .retain(|d| match fixture_dir(&d.source.name) {
-            Some(dir) => {
-                folders.insert(dir);
-                false
-            }
-            None => true,
-        });
-    loaded.sources.retain(|s| fixture_dir(&s.name).is_none());
-    loaded.diagnostics.retain(|d| {
-        d.location
-            .as_ref()
-            .is_none_or(|l| fixture_dir(&l.file).is_none())
-    });
-    folders
-        .into_iter()
-        .map(|dir| {
-            homelab_diagnostics::Diagnostic::note(
-                "load/test-fixtures",
-                format!(
-                    "`{dir}` holds Kyverno test fixtures (resources meant to fail): not checked"
-                ),
-            )
-            .at(homelab_diagnostics::Location::file_only(dir))
-            .with_help("run them with `homelab policy test`")
-        })
-        .collect()
 }
 
 /// Schema findings on a value that still holds a Flux `${VAR}` nobody in the repository

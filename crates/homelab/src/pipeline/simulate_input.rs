@@ -3,9 +3,7 @@
 //! repository's own Kyverno Enforce policies, and the nodes of `platform.toml` with the
 //! labels, taints and reservations of their k3s configuration (`host/k3s/<node>/config.yaml`).
 
-use super::{
-    charts_stage, drop_test_fixtures, policy_stage, simulate_kustomize, CheckConfig, CheckOptions,
-};
+use super::{charts_stage, policy_stage, simulate_kustomize, CheckConfig, CheckOptions};
 use anyhow::Context;
 use homelab_diagnostics::Severity;
 use homelab_manifest::{Class, Document, LoadOptions};
@@ -44,7 +42,7 @@ fn is_build_file(doc: &Document) -> bool {
 pub fn load(root: &Path, chart_dirs: &[PathBuf], helm: Option<&Path>) -> anyhow::Result<Loaded> {
     let config = CheckConfig::discover(Some(root))?;
     let mut loaded = homelab_manifest::load(&[root.to_path_buf()], &LoadOptions::default());
-    let _ = drop_test_fixtures(&mut loaded);
+    let _ = super::test_fixtures::drop(&mut loaded);
     // What kustomize and Flux make of the files (namespaces, labels, patches that are not
     // objects), so that each object is simulated where and as it will be applied.
     let _ = homelab_manifest::engines::apply(&mut loaded, Some(root));

@@ -86,6 +86,9 @@ fn is_identifier_key(key: &str) -> bool {
         "namespace",
         "schema",
         "sslmode",
+        // Names of labels and annotations an operator copies (`INHERITED_LABELS`).
+        "labels",
+        "annotations",
     ]
     .iter()
     .any(|w| k == *w || k.ends_with(w))
@@ -485,6 +488,7 @@ mod tests {
             ("ha.broker.properties", "HAPolicyConfiguration=SHARED_STORE_PRIMARY"),
             ("broker.properties", "# replaced by an overlay"),
             ("keyStorePath", "/amq/extra/secrets/keystore.jks"),
+            ("INHERITED_LABELS", "environment, example.com/*"),
             ("authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0b3Jlb2Zw user@laptop"),
             ("known_hosts", "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkV"),
         ] {
