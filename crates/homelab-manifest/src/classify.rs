@@ -226,6 +226,8 @@ fn tool_configuration(
         ("kind.x-k8s.io", _) => Some("a kind cluster configuration"),
         ("k3d.io", _) => Some("a k3d cluster configuration"),
         ("ctlptl.dev", _) => Some("a ctlptl cluster configuration"),
+        // `apiVersion: skaffold/v4beta11`, `kind: Config`: skaffold's build and deploy file.
+        ("skaffold", "Config") => Some("a skaffold configuration"),
         (g, _) if g.ends_with("plugin.fluxcd.io") => Some("a Flux CLI plugin configuration"),
         // Talos machine configuration documents use the bare `v1alpha1`; the Kubernetes core
         // group serves only `v1`.

@@ -20,11 +20,11 @@
 //! Paths are resolved lexically inside the loaded inputs; nothing here touches the disk.
 
 use crate::kustomizations::{included, is_kustomization_file, FILE_NAMES};
-use crate::{Class, Document, Loaded, ResourceExt};
+use crate::{Class, Document, Loaded, ResourceExt, Source};
 use base64::Engine;
 use homelab_diagnostics::{Diagnostic, Location, Severity};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -635,11 +635,12 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
 
     // kustomize reads YAML 1.1 booleans (`on`, `Off`, `yes`) as strings.
     let mut corrected: BTreeSet<(String, u32, u32)> = BTreeSet::new();
+    let mut lines = LineStarts::default();
     for doc in docs.iter_mut() {
         if doc.class != Class::Object || !built_by_kustomize.contains(&file_of(doc)) {
             continue;
         }
-        for (pointer, text) in yaml11_booleans(doc) {
+        for (pointer, text) in yaml11_booleans(doc, &mut lines) {
             let at = doc.value_location(&pointer);
             if let Some(slot) = pointer_mut(&mut doc.value, &pointer) {
                 *slot = Value::String(text);
@@ -1295,8 +1296,35 @@ fn plain_scalar(text: &str) -> Value {
     Value::String(text.to_string())
 }
 
+/// Where each line of a source starts, computed once per source on first use: a large file
+/// of many documents (a release bundle of CRDs) has thousands of booleans, and looking each
+/// one's line up from the start of the text would be quadratic in the file's size.
+#[derive(Default)]
+struct LineStarts {
+    by_source: HashMap<usize, Vec<usize>>,
+}
+
+impl LineStarts {
+    /// The text of line `line` (1-based) of `source`, without its line break.
+    fn line<'t>(&mut self, source: &'t Arc<Source>, line: u32) -> Option<&'t str> {
+        let text = source.text.as_str();
+        let starts = self
+            .by_source
+            .entry(Arc::as_ptr(source) as usize)
+            .or_insert_with(|| {
+                std::iter::once(0)
+                    .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                    .collect()
+            });
+        let start = *starts.get(line.checked_sub(1)? as usize)?;
+        let rest = &text[start..];
+        let line = rest.split('\n').next().unwrap_or("");
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
+}
+
 /// Booleans written the YAML 1.1 way (`on`, `Off`, `yes`, `N`): (pointer, source text).
-fn yaml11_booleans(doc: &Document) -> Vec<(String, String)> {
+fn yaml11_booleans(doc: &Document, lines: &mut LineStarts) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut stack: Vec<(String, &Value)> = vec![(String::new(), &doc.value)];
     while let Some((pointer, value)) = stack.pop() {
@@ -1316,11 +1344,8 @@ fn yaml11_booleans(doc: &Document) -> Vec<(String, String)> {
             }
             Value::Bool(_) => {
                 let at = doc.value_location(&pointer);
-                let token: String = doc
-                    .source
-                    .text
-                    .lines()
-                    .nth(at.line.saturating_sub(1) as usize)
+                let token: String = lines
+                    .line(&doc.source, at.line)
                     .map(|l| {
                         l.chars()
                             .skip(at.column.saturating_sub(1) as usize)

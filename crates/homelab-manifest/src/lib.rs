@@ -568,6 +568,21 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             "it does not parse as YAML and contains template markers (`{{ }}`, `{% %}`)",
         );
     }
+    if parsed.syntax_failed {
+        // A line that is only a `<PLACEHOLDER>` (`<CERT_MANAGER_ISSUER_ANNOTATION_1>` among
+        // annotations) is replaced by YAML lines before anything applies the file. When the
+        // file parses with those lines read as comments, they are what breaks it: a template.
+        if let Some(commented) = placeholder_lines_commented(&source.text) {
+            let reparsed =
+                std::panic::catch_unwind(|| tree::parse(&source.name, &commented, limits));
+            if reparsed.is_ok_and(|r| !r.syntax_failed) {
+                return template_file(
+                    &source,
+                    "it is YAML only once its `<PLACEHOLDER>` lines are replaced: a template filled in before anything applies it",
+                );
+            }
+        }
+    }
     let mut documents = Vec::new();
     let mut diagnostics = parsed.diagnostics;
     if parsed.docs.is_empty() && diagnostics.is_empty() {
@@ -652,6 +667,38 @@ pub fn parse_str(name: &str, text: &str) -> (Vec<Document>, Vec<Diagnostic>) {
 
 fn looks_like_template(text: &str) -> bool {
     (text.contains("{{") && text.contains("}}")) || (text.contains("{%") && text.contains("%}"))
+}
+
+/// The text with each line that is only a placeholder (`<NAME>`, upper case, digits and `_`;
+/// also as a list item `- <NAME>`) turned into a comment of the same length; `None` when
+/// there is no such line.
+fn placeholder_lines_commented(text: &str) -> Option<String> {
+    fn is_placeholder(t: &str) -> bool {
+        let t = t.trim();
+        let t = t.strip_prefix("- ").map_or(t, str::trim_start);
+        t.strip_prefix('<')
+            .and_then(|t| t.strip_suffix('>'))
+            .is_some_and(|name| {
+                name.starts_with(|c: char| c.is_ascii_uppercase())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+    }
+    let mut found = false;
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if is_placeholder(line) {
+            found = true;
+            let indent = line.len() - line.trim_start().len();
+            out.push_str(&line[..indent]);
+            out.push('#');
+            out.push_str(&line[indent + 1..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    found.then_some(out)
 }
 
 /// Whether the text holds `${NAME...}` substitution variables.

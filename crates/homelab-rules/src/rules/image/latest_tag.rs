@@ -8,7 +8,9 @@
 //! kustomizations that include the file, the innermost first, are applied to it
 //! (`image: runner-image` with `images: [{name: runner-image, newTag: 0.2.6}]` is pinned).
 //! When several kustomizations build the file (one overlay per cluster), a build that
-//! leaves it on `latest` is reported.
+//! leaves it on `latest` is reported. An image that a skaffold configuration of the
+//! repository builds (`build.artifacts[].image`, in any profile) gets its tag from skaffold
+//! when skaffold deploys it: a note that says so, not an error.
 //!
 //! ## Why
 //! `latest` (or no tag, which means `latest`) changes under you: ArgoCD shows the app as
@@ -84,6 +86,53 @@ fn built_images(
 
 pub struct ImageLatestTag;
 
+/// The images the repository's skaffold configurations build (`build.artifacts[].image`, in
+/// the configuration and in each profile), each with the file that builds it. Skaffold
+/// replaces every reference to such an image in what it deploys with the tag it built.
+fn skaffold_artifacts(repo: &Repo) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for doc in repo.documents {
+        let is_skaffold = doc
+            .value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.starts_with("skaffold/"));
+        if !is_skaffold {
+            continue;
+        }
+        let profiles = doc
+            .value
+            .get("profiles")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        for config in std::iter::once(&doc.value).chain(profiles) {
+            let artifacts = config
+                .pointer("/build/artifacts")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
+            for image in artifacts.filter_map(|a| a.get("image").and_then(Value::as_str)) {
+                out.entry(image.to_string())
+                    .or_insert_with(|| repo.relative_path(doc));
+            }
+        }
+    }
+    out
+}
+
+/// An image reference without its tag or digest (a registry port stays).
+fn name_of(image: &str) -> &str {
+    let image = image.split_once('@').map_or(image, |(name, _)| name);
+    match image.rsplit_once('/') {
+        Some((path, last)) => {
+            let last = last.split_once(':').map_or(last, |(n, _)| n);
+            &image[..path.len() + 1 + last.len()]
+        }
+        None => image.split_once(':').map_or(image, |(n, _)| n),
+    }
+}
+
 /// The tag of an image reference (`None` when there is none), ignoring a registry port.
 fn tag(image: &str) -> Option<&str> {
     if image.contains('@') {
@@ -106,6 +155,7 @@ impl Rule for ImageLatestTag {
     fn check(&self, repo: &Repo, _settings: &Settings) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         let mut including: Option<BTreeMap<String, BTreeSet<String>>> = None;
+        let mut built_by_skaffold: Option<BTreeMap<String, String>> = None;
         for doc in repo.objects() {
             let Some(pod) = doc.pod_spec() else { continue };
             for c in pod.containers() {
@@ -131,13 +181,25 @@ impl Rule for ImageLatestTag {
                     ),
                     None => format!("container `{}` image `{image}` {problem}", c.name),
                 };
-                out.push(finding(
+                let found = finding(
                     self,
                     doc,
                     &format!("{}/image", c.pointer),
                     message,
                     "pin a version tag (image: name:1.2.3) or a digest (image: name@sha256:...)",
-                ));
+                );
+                let skaffold = built_by_skaffold.get_or_insert_with(|| skaffold_artifacts(repo));
+                match skaffold.get(name_of(&built)) {
+                    Some(config) => {
+                        let mut note = found.relying_on([format!(
+                            "`{config}` builds `{}` with skaffold, which deploys it with the tag it built: not failed",
+                            name_of(&built)
+                        )]);
+                        note.severity = Severity::Note;
+                        out.push(note);
+                    }
+                    None => out.push(found),
+                }
             }
         }
         out
@@ -154,5 +216,17 @@ mod tests {
         assert_eq!(tag("registry:5000/app:1.2"), Some("1.2"));
         assert_eq!(tag("app:latest"), Some("latest"));
         assert_eq!(tag("app@sha256:abc"), Some("@digest"));
+    }
+
+    #[test]
+    fn names_drop_the_tag_and_digest_but_keep_a_registry_port() {
+        assert_eq!(name_of("adservice"), "adservice");
+        assert_eq!(name_of("adservice:latest"), "adservice");
+        assert_eq!(name_of("registry:5000/app"), "registry:5000/app");
+        assert_eq!(
+            name_of("registry:5000/team/app:1.2"),
+            "registry:5000/team/app"
+        );
+        assert_eq!(name_of("app@sha256:abc"), "app");
     }
 }

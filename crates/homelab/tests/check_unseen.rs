@@ -1,0 +1,203 @@
+//! `homelab check` on kinds of GitOps repositories the project had not seen (issue 18): Argo
+//! CD catalogs, platform templates, skaffold projects, kubebuilder-style kustomize trees. Each
+//! test is a small repository of its own that reproduced a false finding, and pins that it is
+//! gone while the true finding beside it stays.
+
+mod check_common;
+
+use check_common::write_file as write;
+use serde_json::Value;
+
+/// (severity, rule, file name, message) of every diagnostic.
+fn diagnostics(report: &Value) -> Vec<(String, String, String, String)> {
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let field = |k: &str| d[k].as_str().unwrap_or("").to_string();
+            (
+                field("severity"),
+                field("rule"),
+                d["location"]["file"]
+                    .as_str()
+                    .unwrap_or("")
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+                field("message"),
+            )
+        })
+        .collect()
+}
+
+/// Errors and warnings only.
+fn problems(report: &Value) -> Vec<(String, String, String, String)> {
+    diagnostics(report)
+        .into_iter()
+        .filter(|d| d.0 == "error" || d.0 == "warning")
+        .collect()
+}
+
+/// A platform template whose annotations are `<PLACEHOLDER>` lines, filled in by the
+/// template's own tool before anything applies the file, is a template (a note), not invalid
+/// YAML; a file whose YAML is broken elsewhere stays an error even when it also holds such a
+/// line.
+#[test]
+fn placeholder_lines_make_a_template_not_a_syntax_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "templates/ingress.yaml",
+        "apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  annotations:
+    nginx.ingress.kubernetes.io/force-ssl-redirect: \"true\"
+    <CERT_MANAGER_ISSUER_ANNOTATION_1>
+    <CERT_MANAGER_ISSUER_ANNOTATION_2>
+spec:
+  rules:
+  - host: web.<DOMAIN_NAME>
+",
+    );
+    write(
+        root,
+        "templates/values.yaml",
+        "ingress:
+  annotations:
+    <CERT_MANAGER_ISSUER_ANNOTATION_1>
+    <CERT_MANAGER_ISSUER_ANNOTATION_2>
+    nginx.ingress.kubernetes.io/service-upstream: \"true\"
+",
+    );
+    write(
+        root,
+        "broken/service.yaml",
+        "apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  annotations:
+    <OWNER_ANNOTATION>
+spec:
+  ports: [80
+  selector: {app: web}
+",
+    );
+    let report = check_common::check_json(root, &[]).json;
+    let problems = problems(&report);
+    assert!(
+        !problems
+            .iter()
+            .any(|p| p.2 == "ingress.yaml" || p.2 == "values.yaml"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.1 == "yaml/syntax" && p.2 == "service.yaml"),
+        "the real syntax error must stay: {problems:#?}"
+    );
+    let notes = diagnostics(&report);
+    for file in ["ingress.yaml", "values.yaml"] {
+        assert!(
+            notes.iter().any(|d| d.0 == "note"
+                && d.1 == "load/template"
+                && d.2 == file
+                && d.3.contains("<PLACEHOLDER>")),
+            "{file}: {notes:#?}"
+        );
+    }
+}
+
+/// A skaffold project: `skaffold.yaml` is skaffold's own file (a note, not an object without
+/// a schema), and the images it builds get their tag from skaffold when it deploys them (a
+/// note naming the file); an image it does not build stays an error.
+#[test]
+fn skaffold_config_and_the_images_it_builds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "skaffold.yaml",
+        "apiVersion: skaffold/v4beta11
+kind: Config
+metadata:
+  name: app
+build:
+  artifacts:
+  - image: web
+    context: src/web
+manifests:
+  rawYaml:
+  - manifests/*.yaml
+profiles:
+- name: jobs
+  build:
+    artifacts:
+    - image: registry.local:5000/worker
+      context: src/worker
+",
+    );
+    let deployment = |name: &str, image: &str| {
+        format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+      - name: server
+        image: {image}
+        resources:
+          requests: {{cpu: 10m, memory: 64Mi}}
+          limits: {{cpu: 100m, memory: 128Mi}}
+"
+        )
+    };
+    write(root, "manifests/web.yaml", &deployment("web", "web"));
+    write(
+        root,
+        "manifests/worker.yaml",
+        &deployment("worker", "registry.local:5000/worker:latest"),
+    );
+    write(root, "manifests/proxy.yaml", &deployment("proxy", "nginx"));
+    let report = check_common::check_json(root, &[]).json;
+    let problems = problems(&report);
+    assert!(
+        !problems
+            .iter()
+            .any(|p| p.2 == "skaffold.yaml" || p.2 == "web.yaml" || p.2 == "worker.yaml"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.1 == "image/latest-tag" && p.2 == "proxy.yaml"),
+        "an image skaffold does not build stays an error: {problems:#?}"
+    );
+    let all = diagnostics(&report);
+    for file in ["web.yaml", "worker.yaml"] {
+        assert!(
+            all.iter()
+                .any(|d| d.0 == "note" && d.1 == "image/latest-tag" && d.2 == file),
+            "{file}: {all:#?}"
+        );
+    }
+    assert!(
+        all.iter().any(|d| d.1 == "load/not-kubernetes"
+            && d.2 == "skaffold.yaml"
+            && d.3.contains("skaffold")),
+        "{all:#?}"
+    );
+}
