@@ -1024,7 +1024,9 @@ fn backup_folder(path: &str) -> Option<String> {
     Some(format!("{}/", parts[..=backup].join("/")))
 }
 
-/// The entries a kustomization lists in a comment (`# - ../app/ks.yaml`), with their line.
+/// The entries a kustomization lists in a comment (`# - ../app/ks.yaml`, or a patch entry
+/// `#- path: patches/webhook_in_clusters.yaml` as kubebuilder scaffolds them), with their
+/// line.
 fn commented_entries(text: &str) -> Vec<(String, u32)> {
     text.lines()
         .enumerate()
@@ -1034,7 +1036,11 @@ fn commented_entries(text: &str) -> Vec<(String, u32)> {
                 .trim_start_matches('#')
                 .trim_start()
                 .strip_prefix('-')?;
-            let entry = rest.split_whitespace().next()?;
+            let mut words = rest.split_whitespace();
+            let mut entry = words.next()?;
+            if entry == "path:" {
+                entry = words.next()?;
+            }
             let entry = entry.trim_matches(|c| c == '"' || c == '\'');
             (!entry.is_empty() && !is_remote(entry) && !entry.contains(':'))
                 .then(|| (entry.to_string(), i as u32 + 1))

@@ -1361,3 +1361,50 @@ fn policy_test_inputs_named_by_a_suite_are_not_checked() {
         "{notes:#?}"
     );
 }
+
+/// An operator scaffold (kubebuilder) keeps its optional CRD patches beside the kustomization
+/// that lists them only in comments (`#- path: patches/webhook_in_widgets.yaml`): switched
+/// off, never applied, so not failed as whole CustomResourceDefinitions. The CRD it does
+/// list is still judged.
+#[test]
+fn patches_a_kustomization_lists_only_in_a_comment_are_switched_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "config/crd/kustomization.yaml",
+        "resources:\n- bases/example.com_widgets.yaml\n\npatches:\n# [WEBHOOK] To enable webhook, uncomment the sections with [WEBHOOK] prefix.\n#- path: patches/webhook_in_widgets.yaml\n",
+    );
+    write(
+        root,
+        "config/crd/bases/example.com_widgets.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: {kind: Widget, plural: widgets, listKind: WidgetList, singular: widget}\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}\n      bogus: 1\n",
+    );
+    write(
+        root,
+        "config/crd/patches/webhook_in_widgets.yaml",
+        "# The following patch enables a conversion webhook for the CRD\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  conversion:\n    strategy: Webhook\n",
+    );
+    let report = check(root);
+    let problems = problems(&report);
+    // The listed CRD is judged (its misplaced field is found); the switched-off patch is not.
+    assert!(
+        problems
+            .iter()
+            .all(|(_, f, _)| f == "example.com_widgets.yaml"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|(r, _, m)| r == "schema/unknown-field" && m.contains("bogus")),
+        "{problems:#?}"
+    );
+    let notes = findings(&report, "note");
+    assert!(
+        notes.iter().any(|(r, f, m)| r == "load/not-applied"
+            && f == "webhook_in_widgets.yaml"
+            && m.contains("only in a comment")),
+        "{notes:#?}"
+    );
+}
