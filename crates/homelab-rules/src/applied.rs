@@ -48,8 +48,8 @@
 //! the whole object are set aside (`load/partial-object`), the checks of the fields it sets
 //! stay.
 
-use crate::argo::{deployments, normalise_dir, sources};
-use crate::repo::{join, parent};
+use crate::argo::{deployments, is_foreign, normalise_dir, sources};
+use crate::repo::{join, parent, repository_address};
 use crate::Repo;
 use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
 use homelab_manifest::kustomizations::{is_remote, FILE_NAMES};
@@ -494,7 +494,10 @@ impl<'a> Graph<'_, 'a> {
             }
         }
         if doc.group() == "argoproj.io" && doc.kind() == Some("Application") {
-            for source in sources(doc) {
+            for source in sources(doc)
+                .into_iter()
+                .filter(|s| !is_foreign(self.repo, s))
+            {
                 let Some(p) = source.str("path") else {
                     continue;
                 };
@@ -761,7 +764,11 @@ fn unresolved_engine_paths(graph: &Graph) -> Vec<String> {
                     }
                 }
             } else if doc.kind() == Some("Application") {
-                for source in sources(doc) {
+                // A path of another repository names a folder there.
+                for source in sources(doc)
+                    .into_iter()
+                    .filter(|s| !is_foreign(graph.repo, s))
+                {
                     if let Some(p) = source.str("path") {
                         if !graph.is_folder(&normalise_dir(p)) {
                             paths.push(p);
@@ -801,23 +808,6 @@ fn names_folder(path: &str, dir: &str) -> bool {
         }
         d = parent(d);
     }
-}
-
-/// A Git or OCI address reduced to host and path (`github.com/owner/repo`), so that the
-/// HTTPS, SSH and `.git` spellings of one repository compare equal.
-fn repository_address(url: &str) -> String {
-    let mut u = url.trim().to_ascii_lowercase();
-    for scheme in ["https://", "http://", "ssh://", "oci://", "git://"] {
-        if let Some(rest) = u.strip_prefix(scheme) {
-            u = rest.to_string();
-        }
-    }
-    if let Some((user, rest)) = u.split_once('@') {
-        if !user.contains('/') {
-            u = rest.replacen(':', "/", 1);
-        }
-    }
-    u.trim_end_matches('/').trim_end_matches(".git").to_string()
 }
 
 /// The Flux sources of the repository that fetch a repository other than this one (whose

@@ -1,7 +1,7 @@
 //! ArgoCD Application reading shared by the `argocd/*` rules: sources, waves, the paths an
 //! Application deploys from this repository, and where each file lives relative to the root.
 
-use crate::repo::join;
+use crate::repo::{join, repository_address};
 use crate::workload::sync_wave;
 use crate::Repo;
 use homelab_manifest::{Document, ResourceExt};
@@ -45,6 +45,58 @@ pub fn sources(doc: &Document) -> Vec<AppSource<'_>> {
         }
     }
     out
+}
+
+/// Whether an Application source fetches another repository than the one checked, so that
+/// its `path` (and its `$ref` value files) name files there, not here. This repository is
+/// the one that the Applications' sources name with the most distinct paths that exist here
+/// (other than the root, which exists everywhere), with its mirrors (the same owner and
+/// name on another host). Unknown (no source names an existing folder): no source is
+/// foreign. A templated address (`{{.repo}}`, `${REPO}`, `<GITOPS_REPO_URL>`) is never foreign.
+pub fn is_foreign(repo: &Repo, source: &AppSource) -> bool {
+    let Some(url) = source.str("repoURL").filter(|u| !templated(u)) else {
+        return false;
+    };
+    let own = repo.argo_own.get_or_init(|| own_repositories(repo));
+    !own.is_empty() && !own.contains(owner_and_name(&repository_address(url)))
+}
+
+fn templated(url: &str) -> bool {
+    url.contains("{{") || url.contains('$') || url.contains('<')
+}
+
+/// The last two parts of an address (`owner/name` of `github.com/owner/name`).
+fn owner_and_name(address: &str) -> &str {
+    match address.rmatch_indices('/').nth(1) {
+        Some((i, _)) => &address[i + 1..],
+        None => address,
+    }
+}
+
+/// This repository's `owner/name` as the Applications name it (see [`is_foreign`]).
+fn own_repositories(repo: &Repo) -> BTreeSet<String> {
+    let mut votes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for app in applications(repo) {
+        for source in sources(app).iter().filter(|s| s.str("chart").is_none()) {
+            let (Some(url), Some(path)) = (source.str("repoURL"), source.str("path")) else {
+                continue;
+            };
+            let dir = normalise_dir(path);
+            if templated(url) || dir.is_empty() || !repo.folders().contains(&dir) {
+                continue;
+            }
+            votes
+                .entry(owner_and_name(&repository_address(url)).to_string())
+                .or_default()
+                .insert(dir);
+        }
+    }
+    let most = votes.values().map(BTreeSet::len).max().unwrap_or(0);
+    votes
+        .into_iter()
+        .filter(|(_, dirs)| most > 0 && dirs.len() == most)
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// The Application's wave (0 when it has none, as ArgoCD does).
@@ -208,8 +260,8 @@ pub fn glob_match(pattern: &str, path: &str) -> bool {
     p.len() <= 64 && s.len() <= 64 && segments(&p, &s)
 }
 
-/// What an Application deploys from this repository (sources with a `path`; every source with
-/// a path is taken to be this repository: the rules run on the GitOps repository).
+/// What an Application deploys from this repository (sources with a `path`, except those
+/// of another repository, see [`is_foreign`]).
 pub fn deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
     if doc.kind() == Some("ApplicationSet") {
         return appset_deployments(repo, doc);
@@ -225,7 +277,7 @@ pub fn deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
     }
     sources(doc)
         .iter()
-        .filter(|s| s.str("chart").is_none())
+        .filter(|s| s.str("chart").is_none() && !is_foreign(repo, s))
         .filter_map(|s| {
             let recurse = s
                 .value

@@ -138,7 +138,11 @@ pub fn installs<'a>(repo: &Repo<'a>) -> Vec<ChartInstall<'a>> {
 fn argo_application<'a>(repo: &Repo<'a>, doc: &'a Document, out: &mut Vec<ChartInstall<'a>>) {
     let sources = crate::argo::sources(doc);
     // `$ref` names of the sources that are this repository (for `$ref/path` value files).
-    let refs: Vec<&str> = sources.iter().filter_map(|s| s.str("ref")).collect();
+    let refs: Vec<&str> = sources
+        .iter()
+        .filter(|s| !crate::argo::is_foreign(repo, s))
+        .filter_map(|s| s.str("ref"))
+        .collect();
     for source in &sources {
         let Some(chart) = source.str("chart") else {
             continue;

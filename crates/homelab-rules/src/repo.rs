@@ -18,6 +18,9 @@ pub struct Repo<'a> {
     /// Built on first use and shared by every rule: rules that look files up by path would
     /// otherwise scan every document once per lookup (quadratic on large repositories).
     index: OnceLock<PathIndex>,
+    /// This repository's addresses as its Argo CD Applications name them (see
+    /// [`crate::argo::is_foreign`]), computed on first use.
+    pub(crate) argo_own: OnceLock<BTreeSet<String>>,
 }
 
 /// The documents of the repository by relative path, and what follows from the paths.
@@ -48,6 +51,7 @@ impl<'a> Repo<'a> {
             root,
             root_prefix,
             index: OnceLock::new(),
+            argo_own: OnceLock::new(),
         }
     }
 
@@ -207,6 +211,23 @@ fn exists_under(root: &Path, relative: &str) -> bool {
         (Ok(root), Ok(target)) => target.starts_with(root),
         _ => false,
     }
+}
+
+/// A Git or OCI address reduced to host and path (`github.com/owner/repo`), so that the
+/// HTTPS, SSH and `.git` spellings of one repository compare equal.
+pub fn repository_address(url: &str) -> String {
+    let mut u = url.trim().to_ascii_lowercase();
+    for scheme in ["https://", "http://", "ssh://", "oci://", "git://"] {
+        if let Some(rest) = u.strip_prefix(scheme) {
+            u = rest.to_string();
+        }
+    }
+    if let Some((user, rest)) = u.split_once('@') {
+        if !user.contains('/') {
+            u = rest.replacen(':', "/", 1);
+        }
+    }
+    u.trim_end_matches('/').trim_end_matches(".git").to_string()
 }
 
 /// `a/b` + `../c/d.yaml` = `a/c/d.yaml` (None when it leaves the repository).

@@ -3,7 +3,9 @@
 //! ## What it checks
 //! In a multi-source Application, every Helm `valueFiles` entry of the form
 //! `$<ref>/<path>` (where `<ref>` is the `ref:` of another source, this GitOps repository)
-//! names a file that exists in the repository being checked.
+//! names a file that exists in the repository being checked. A `ref:` source whose
+//! `repoURL` is another repository (not the one the Applications' paths name here) is not
+//! checked: its files are there.
 //!
 //! ## Why
 //! The guide deploys public charts with values kept in this repository through a `$values`
@@ -21,7 +23,7 @@
 //! Point the entry at the real file (paths are relative to the repository root), or add
 //! the file.
 
-use crate::argo::{applications, sources};
+use crate::argo::{applications, is_foreign, sources};
 use crate::{finding, Repo, Rule, Settings};
 use homelab_diagnostics::{Diagnostic, Severity};
 use serde_json::Value;
@@ -43,6 +45,12 @@ impl Rule for AppValuesPath {
         for app in applications(repo) {
             let srcs = sources(app);
             let refs: Vec<&str> = srcs.iter().filter_map(|s| s.str("ref")).collect();
+            // `$ref` names of sources of another repository: their files are there.
+            let foreign: Vec<&str> = srcs
+                .iter()
+                .filter(|s| is_foreign(repo, s))
+                .filter_map(|s| s.str("ref"))
+                .collect();
             for source in &srcs {
                 let Some(files) = source
                     .value
@@ -67,7 +75,7 @@ impl Rule for AppValuesPath {
                         ));
                         continue;
                     }
-                    if !repo.path_exists(path) {
+                    if !foreign.contains(&reference) && !repo.path_exists(path) {
                         out.push(finding(
                             self,
                             app,
