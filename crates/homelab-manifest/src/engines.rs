@@ -420,6 +420,107 @@ fn own_target(patch: &Value) -> Value {
     Value::Object(target)
 }
 
+/// A field a kustomize transformer sets, from a kustomization's `configurations` files
+/// (`namespace: [{kind, group, path, create}]`): kustomize's namespace transformer sets these
+/// fields too, e.g. the service namespace of a webhook configuration.
+struct FieldSpec {
+    kind: Option<String>,
+    group: Option<String>,
+    /// Field names; a list on the way is entered element by element, as kustomize does.
+    path: Vec<String>,
+    /// Whether kustomize creates the field when it is absent.
+    create: bool,
+}
+
+impl FieldSpec {
+    fn selects(&self, doc: &Document) -> bool {
+        self.kind.as_deref().is_none_or(|k| doc.kind() == Some(k))
+            && self.group.as_deref().is_none_or(|g| doc.group() == g)
+    }
+}
+
+/// The namespace field specs of a kustomization's `configurations` files (those loaded from
+/// the repository; at most 64 specs of 16 fields each).
+fn namespace_field_specs(
+    docs: &[Document],
+    index: &Index,
+    kustomization: &Document,
+    dir: &Path,
+) -> Vec<FieldSpec> {
+    let mut out = Vec::new();
+    let entries = kustomization
+        .value
+        .get("configurations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    for entry in entries {
+        let Some(file) = normalise(&dir.join(entry)) else {
+            continue;
+        };
+        for &i in index.files.get(&file).into_iter().flatten() {
+            let specs = docs[i]
+                .value
+                .get("namespace")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
+            for spec in specs {
+                let text = |k: &str| spec.get(k).and_then(Value::as_str).map(str::to_string);
+                let Some(path) = text("path") else { continue };
+                let path: Vec<String> = path
+                    .split('/')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if path.is_empty() || path.len() > 16 || out.len() >= 64 {
+                    continue;
+                }
+                out.push(FieldSpec {
+                    kind: text("kind"),
+                    group: text("group"),
+                    path,
+                    create: spec.get("create").and_then(Value::as_bool) == Some(true),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Sets the string field at `path` under `value` (entering lists element by element), when
+/// it is there or `create` allows making it in a parent that is there. Depth is bounded.
+fn set_field(value: &mut Value, path: &[String], to: &str, create: bool, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                set_field(item, path, to, create, depth + 1);
+            }
+        }
+        Value::Object(map) => {
+            let Some((field, rest)) = path.split_first() else {
+                return;
+            };
+            if rest.is_empty() {
+                if create || map.contains_key(field) {
+                    map.insert(field.clone(), Value::String(to.to_string()));
+                }
+                return;
+            }
+            // Only the last field is made: a missing parent stays missing, so nothing here
+            // can give a field a shape its schema does not have.
+            if let Some(next) = map.get_mut(field) {
+                set_field(next, rest, to, create, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Set `metadata.namespace` of a namespaced object.
 fn set_namespace(doc: &mut Document, namespace: &str) {
     if doc.class != Class::Object || doc.kind().is_some_and(|k| CLUSTER_SCOPED.contains(&k)) {
@@ -518,6 +619,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
     let mut built_by_kustomize: BTreeSet<PathBuf> = BTreeSet::new();
     let mut namespace_of: BTreeMap<PathBuf, (usize, String)> = BTreeMap::new();
     let mut labelled: Vec<(BTreeSet<PathBuf>, Map<String, Value>, bool)> = Vec::new();
+    let mut namespace_fields: Vec<(BTreeSet<PathBuf>, String, Vec<FieldSpec>)> = Vec::new();
     let mut patched: Vec<(usize, BTreeSet<PathBuf>, Vec<KustomizePatch>)> = Vec::new();
     let mut builds: Vec<(usize, BTreeSet<PathBuf>, BTreeSet<usize>)> = Vec::new();
     for &k in &kustomizations {
@@ -543,6 +645,12 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
         }
         for (labels, selectors) in label_transforms(&docs[k]) {
             labelled.push((files.clone(), labels, selectors));
+        }
+        if let Some(ns) = docs[k].value.get("namespace").and_then(Value::as_str) {
+            let specs = namespace_field_specs(docs, &index, &docs[k], &dir);
+            if !specs.is_empty() {
+                namespace_fields.push((files.clone(), ns.to_string(), specs));
+            }
         }
         let own = kustomize_patches(docs, &index, k, &dir);
         if !own.is_empty() {
@@ -582,6 +690,14 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
         for (files, labels, selectors) in &labelled {
             if files.contains(&file) {
                 add_labels(doc, labels, *selectors);
+            }
+        }
+        for (files, ns, specs) in &namespace_fields {
+            if doc.class == Class::Object && files.contains(&file) {
+                let selected: Vec<&FieldSpec> = specs.iter().filter(|s| s.selects(doc)).collect();
+                for spec in selected {
+                    set_field(&mut doc.value, &spec.path, ns, spec.create, 0);
+                }
             }
         }
     }

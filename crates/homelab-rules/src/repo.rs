@@ -137,11 +137,15 @@ impl<'a> Repo<'a> {
 
     /// A document's path relative to the repository root, with `/` separators.
     pub fn relative_path(&self, doc: &Document) -> String {
-        let name = &doc.source.name;
+        self.relative_name(&doc.source.name)
+    }
+
+    /// A source name (as findings locate it) relative to the repository root.
+    pub fn relative_name(&self, name: &str) -> String {
         let name: std::borrow::Cow<str> = if name.contains('\\') {
             name.replace('\\', "/").into()
         } else {
-            name.as_str().into()
+            name.into()
         };
         let name = name.trim_start_matches("./");
         self.root_prefix

@@ -201,3 +201,124 @@ spec:
         "{all:#?}"
     );
 }
+
+/// A kustomization's `configurations` may tell kustomize's namespace transformer to set more
+/// fields than `metadata.namespace` (`webhooks/clientConfig/service/namespace` with
+/// `create: true`): the webhook's service then has its namespace, and is not missing a
+/// required field. Without such a configuration the field stays missing.
+#[test]
+fn namespace_field_specs_of_a_kustomization_configuration_are_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let webhook = "apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: defaults
+webhooks:
+- name: defaults.example.org
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  clientConfig:
+    service:
+      name: webhook
+      path: /mutate
+";
+    write(root, "with-config/webhook.yaml", webhook);
+    write(
+        root,
+        "with-config/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: tools
+resources:
+- webhook.yaml
+configurations:
+- params.yaml
+",
+    );
+    write(
+        root,
+        "with-config/params.yaml",
+        "namespace:
+- kind: MutatingWebhookConfiguration
+  group: admissionregistration.k8s.io
+  path: webhooks/clientConfig/service/namespace
+  create: true
+",
+    );
+    write(root, "without-config/webhook.yaml", webhook);
+    write(
+        root,
+        "without-config/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: tools
+resources:
+- webhook.yaml
+",
+    );
+    let report = check_common::check_json(root, &[]).json;
+    let required: Vec<String> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"] == "schema/required" && d["severity"] == "error")
+        .map(|d| {
+            d["location"]["file"]
+                .as_str()
+                .unwrap_or("")
+                .replace('\\', "/")
+        })
+        .collect();
+    assert!(
+        !required.iter().any(|f| f.contains("with-config/")),
+        "{required:#?}"
+    );
+    assert!(
+        required.iter().any(|f| f.contains("without-config/")),
+        "without the configuration the namespace stays missing: {required:#?}"
+    );
+}
+
+/// A kustomize `images` entry that only names the image (no `newName`, `newTag` or `digest`)
+/// changes nothing: the finding names the image, not the kustomization as the one that built
+/// it.
+#[test]
+fn an_images_entry_that_changes_nothing_is_not_named_as_the_builder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- pod.yaml
+images:
+- name: prom/prometheus
+",
+    );
+    write(
+        root,
+        "app/pod.yaml",
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: prometheus
+spec:
+  containers:
+  - name: prometheus
+    image: prom/prometheus
+",
+    );
+    let report = check_common::check_json(root, &[]).json;
+    let latest: Vec<(String, String, String, String)> = problems(&report)
+        .into_iter()
+        .filter(|p| p.1 == "image/latest-tag")
+        .collect();
+    assert_eq!(latest.len(), 1, "{latest:#?}");
+    assert!(
+        latest[0].3.contains("`prom/prometheus` has no tag") && !latest[0].3.contains("built by"),
+        "{latest:#?}"
+    );
+}

@@ -236,3 +236,134 @@ spec:
         all(&report, root)
     );
 }
+
+/// A repository of two clusters, each installing its own Flux from the Flux manifests at a
+/// tag: an old `helm.toolkit.fluxcd.io/v2beta2` HelmRelease under the cluster that pins
+/// Flux 2.5 is served there (a note naming that pin), the same under the cluster that pins
+/// a Flux as new as the catalog is an error; a shared base folder takes the pin of the
+/// cluster whose Flux applies it.
+#[test]
+fn each_cluster_of_a_repository_takes_the_flux_release_it_pins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let flux = |tag: &str| {
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {{name: flux-manifests, namespace: flux-system}}
+spec:
+  interval: 10m
+  url: oci://ghcr.io/fluxcd/flux-manifests
+  ref: {{tag: {tag}}}
+"
+        )
+    };
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2beta2
+kind: HelmRelease
+metadata: {name: web, namespace: web}
+spec:
+  interval: 30m
+  chart:
+    spec:
+      chart: web
+      sourceRef: {kind: HelmRepository, name: web}
+";
+    // The newer cluster first: the first pin found is not the one for every file.
+    write(root, "k8s/alpha/flux/flux.yaml", &flux("v2.99.0"));
+    write(root, "k8s/alpha/apps/web/helmrelease.yaml", release);
+    write(root, "k8s/beta/flux/flux.yaml", &flux("v2.5.1"));
+    write(root, "k8s/beta/apps/web/helmrelease.yaml", release);
+    // A shared base that only the older cluster's Flux applies takes that cluster's pin.
+    write(
+        root,
+        "k8s/base/api/helmrelease.yaml",
+        &release.replace("web", "api"),
+    );
+    write(
+        root,
+        "k8s/beta/apps/api.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: api, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./k8s/base/api
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+",
+    );
+    let report = check(root);
+    let missing: Vec<(String, String, String)> = all(&report, root)
+        .into_iter()
+        .filter(|(_, rule, ..)| rule == "schema/missing")
+        .map(|(sev, _, file, message)| (sev, file, message))
+        .collect();
+    assert_eq!(missing.len(), 3, "{missing:?}");
+    assert!(
+        missing.iter().any(|(sev, file, message)| sev == "note"
+            && file == "k8s/base/api/helmrelease.yaml"
+            && message.contains("v2.5.1")),
+        "{missing:?}"
+    );
+    assert!(
+        missing.iter().any(|(sev, file, message)| sev == "note"
+            && file == "k8s/beta/apps/web/helmrelease.yaml"
+            && message.contains("v2.5.1")),
+        "{missing:?}"
+    );
+    assert!(
+        missing
+            .iter()
+            .any(|(sev, file, _)| sev == "error" && file == "k8s/alpha/apps/web/helmrelease.yaml"),
+        "{missing:?}"
+    );
+}
+
+/// A k3s example repository's Secrets: a camel-case placeholder (`yourCloudflareApiToken`)
+/// beside an e-mail address commits no credential (a note); a `data` value that is not
+/// base64 keeps its error, and the message says the API server rejects the Secret as
+/// written; base64 wrapped over lines is read as the API server reads it.
+#[test]
+fn secrets_of_an_example_repository_are_judged_as_the_api_server_reads_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "kubernetes/traefik/cloudflare.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: cloudflare, namespace: kube-system}\nstringData:\n  email: you@example.com\n  apiKey: yourCloudflareApiToken\n",
+    );
+    write(
+        root,
+        "kubernetes/runner/s3.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s3, namespace: ci}\ndata:\n  accesskey: some-secret\n",
+    );
+    // A host and port in base64 over two lines: no credential.
+    write(
+        root,
+        "kubernetes/app/settings.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: settings, namespace: app}\ndata:\n  server: |\n    cG9zdGdyZXMtcncuZGF0\n    YWJhc2Uuc3ZjOjU0MzI=\n",
+    );
+    let report = check(root);
+    let plain: Vec<(String, String, String)> = all(&report, root)
+        .into_iter()
+        .filter(|(_, rule, ..)| rule == "secrets/plain-secret")
+        .map(|(sev, _, file, message)| (sev, file, message))
+        .collect();
+    let of = |file: &str| plain.iter().find(|(_, f, _)| f == file).cloned();
+    assert_eq!(
+        of("kubernetes/traefik/cloudflare.yaml").map(|p| p.0),
+        Some("note".to_string()),
+        "{plain:?}"
+    );
+    assert_eq!(
+        of("kubernetes/app/settings.yaml").map(|p| p.0),
+        Some("note".to_string()),
+        "{plain:?}"
+    );
+    let s3 = of("kubernetes/runner/s3.yaml").expect("a finding on s3.yaml");
+    assert_eq!(s3.0, "error", "{plain:?}");
+    assert!(
+        s3.2.contains("not base64 (accesskey)") && s3.2.contains("rejects"),
+        "{plain:?}"
+    );
+}

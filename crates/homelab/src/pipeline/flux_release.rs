@@ -16,6 +16,7 @@ use homelab_diagnostics::{Diagnostic, Location, Severity};
 use homelab_manifest::{Class, Document, Source};
 use homelab_rules::charts::installs;
 use homelab_rules::Repo;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::operator_release::{note_served_by_older_release, parse_release, Release};
@@ -31,18 +32,19 @@ fn catalog_release() -> Option<Release> {
     (major == 1).then_some((2, minor))
 }
 
-/// The release the repository pins, with where it says so.
-fn pinned(
-    documents: &[Document],
-    sources: &[Arc<Source>],
-    repo: &Repo,
-) -> Option<(String, Release, Location)> {
+/// One Flux release the repository pins: the tag as written, the release, and where.
+type Pin = (String, Release, Location);
+
+/// Every release the repository pins (one per cluster in a repository of several), with
+/// where it says so.
+fn pins(documents: &[Document], sources: &[Arc<Source>], repo: &Repo) -> Vec<Pin> {
+    let mut out = Vec::new();
     for source in sources {
         for (i, line) in source.text.lines().enumerate() {
             if let Some(rest) = line.trim_start().strip_prefix("# Flux Version:") {
                 if let Some(release) = parse_release(rest) {
                     let at = Location::new(&source.name, i as u32 + 1, 1);
-                    return Some((rest.trim().to_string(), release, at));
+                    out.push((rest.trim().to_string(), release, at));
                 }
             }
         }
@@ -69,7 +71,7 @@ fn pinned(
             continue;
         };
         if let Some(release) = parse_release(tag) {
-            return Some((tag.to_string(), release, doc.value_location(pointer)));
+            out.push((tag.to_string(), release, doc.value_location(pointer)));
         }
     }
     // The Flux Operator's `flux-instance` chart makes the FluxInstance from its values
@@ -83,10 +85,61 @@ fn pinned(
             continue;
         };
         if let Some(release) = parse_release(tag) {
-            return Some((tag.to_string(), release, install.declared_by.start()));
+            out.push((tag.to_string(), release, install.declared_by.start()));
         }
     }
-    None
+    out
+}
+
+/// The number of leading folders two files share.
+fn shared_folders(a: &str, b: &str) -> usize {
+    fn folders(path: &str) -> impl Iterator<Item = &str> {
+        let dir = path.rsplit_once(['/', '\\']).map_or("", |(dir, _)| dir);
+        dir.split(['/', '\\']).filter(|part| !part.is_empty())
+    }
+    folders(a)
+        .zip(folders(b))
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// The pin that applies to `file` (a path from the repository root; each pin with the path
+/// of its file from the root): in a repository of several clusters, each pinning its own Flux
+/// (`clusters/old/flux.yaml` at 2.5, `clusters/new/flux.yaml` at 2.9), the pins nearest the
+/// file in the folder tree; of those, the newest (a file both clusters apply must suit the
+/// newer Flux too).
+fn pin_for<'p>(pins: &'p [(String, Pin)], file: &str) -> Option<&'p Pin> {
+    let nearest = pins.iter().map(|(at, _)| shared_folders(at, file)).max()?;
+    pins.iter()
+        .filter(|(at, _)| shared_folders(at, file) == nearest)
+        .map(|(_, pin)| pin)
+        .reduce(newer)
+}
+
+/// The newer of two pins; the first of equals (the one found first, as before any choice).
+fn newer<'p>(a: &'p Pin, b: &'p Pin) -> &'p Pin {
+    if b.1 > a.1 {
+        b
+    } else {
+        a
+    }
+}
+
+/// The pin that applies to `file`, judged from the tops of the deploy graph that apply it
+/// (a shared `base/` folder is applied from one cluster's tree, and takes that cluster's
+/// pin; applied from several, the newest of theirs), else from the file's own place.
+fn pin_applying<'p>(
+    pins: &'p [(String, Pin)],
+    file: &str,
+    tops: &BTreeMap<String, BTreeSet<String>>,
+) -> Option<&'p Pin> {
+    match tops.get(file).filter(|t| !t.is_empty()) {
+        Some(tops) => tops
+            .iter()
+            .filter_map(|top| pin_for(pins, top))
+            .reduce(newer),
+        None => pin_for(pins, file),
+    }
 }
 
 /// Turn `schema/missing` errors on Flux API versions the pinned, older Flux serves into notes.
@@ -107,19 +160,36 @@ pub(crate) fn accept_older_flux_versions(
     if !diagnostics.iter().any(missing_flux) {
         return;
     }
-    let (Some(catalog), Some((tag, release, at))) =
-        (catalog_release(), pinned(documents, sources, repo))
-    else {
+    let Some(catalog) = catalog_release() else {
         return;
     };
-    if release >= catalog {
-        return;
-    }
-    let fact = format!(
-        "{}:{} pins Flux {tag}; the embedded catalog carries Flux {}.{}'s CRDs",
-        at.file, at.line, catalog.0, catalog.1
-    );
+    // Pins located by paths from the repository root, like the deploy graph's files.
+    let pins: Vec<(String, Pin)> = pins(documents, sources, repo)
+        .into_iter()
+        .map(|pin| (repo.relative_name(&pin.2.file), pin))
+        .collect();
+    // Which cluster applies a file matters only when the pins differ.
+    let tops = if pins.iter().any(|(_, p)| p.1 != pins[0].1 .1) {
+        homelab_rules::applied::top_builds(repo)
+    } else {
+        BTreeMap::new()
+    };
     for d in diagnostics.iter_mut().filter(|d| missing_flux(d)) {
+        let file = d
+            .location
+            .as_ref()
+            .map(|l| repo.relative_name(&l.file))
+            .unwrap_or_default();
+        let Some((tag, release, at)) = pin_applying(&pins, &file, &tops) else {
+            continue;
+        };
+        if *release >= catalog {
+            continue;
+        }
+        let fact = format!(
+            "{}:{} pins Flux {tag}; the embedded catalog carries Flux {}.{}'s CRDs",
+            at.file, at.line, catalog.0, catalog.1
+        );
         let what = d
             .message
             .strip_prefix("could not find schema for ")
@@ -140,7 +210,27 @@ pub(crate) fn accept_older_flux_versions(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_release;
+    use super::{parse_release, pin_for, Pin};
+    use homelab_diagnostics::Location;
+
+    fn pin(tag: &str, minor: u32, file: &str) -> Pin {
+        (tag.to_string(), (2, minor), Location::new(file, 1, 1))
+    }
+
+    #[test]
+    fn each_cluster_folder_takes_its_own_pin() {
+        let pins = [
+            pin("v2.9.4", 9, "k8s/media/flux/flux.yaml"),
+            pin("v2.5.1", 5, "k8s/nebula/flux/config/flux.yaml"),
+        ];
+        let pins: Vec<(String, Pin)> = pins.into_iter().map(|p| (p.2.file.clone(), p)).collect();
+        let of = |file: &str| pin_for(&pins, file).map(|p| p.0.as_str());
+        assert_eq!(of("k8s/nebula/apps/x/hr.yaml"), Some("v2.5.1"));
+        assert_eq!(of("k8s/media/apps/x/hr.yaml"), Some("v2.9.4"));
+        // A file both clusters may apply must suit the newer Flux.
+        assert_eq!(of("k8s/base/x/hr.yaml"), Some("v2.9.4"));
+        assert_eq!(pin_for(&[], "k8s/base/x/hr.yaml"), None);
+    }
 
     #[test]
     fn releases_read_from_tags_and_headers() {

@@ -71,8 +71,9 @@ fn built_images(
                 .cloned()
                 .unwrap_or_default();
             let (next, by) = match homelab_manifest::kustomizations::set_image(&image, &entries) {
-                Some(new) => (new, Some(k.clone())),
-                None => (image.clone(), set_by.clone()),
+                // An entry that names the image and changes nothing sets nothing.
+                Some(new) if new != image => (new, Some(k.clone())),
+                _ => (image.clone(), set_by.clone()),
             };
             let mut seen = seen.clone();
             seen.insert(k.clone());

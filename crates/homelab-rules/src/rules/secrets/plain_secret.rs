@@ -19,10 +19,12 @@
 //! `broker.properties`) where no key that holds a credential (`password`, `token`,
 //! `secret`, `api_key`, `webhook`, ...) has a value, no private key and no
 //! `user:password@` URL appear. A placeholder to fill in
-//! (`__REPLACE_ME__`, `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`) is no
+//! (`__REPLACE_ME__`, `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`,
+//! `yourApiToken`) is no
 //! credential either; a well-known default that works (`changeit`, `admin123`) is. Anything
 //! else (a value under a credential key, a random-looking string, binary data) keeps the
-//! error.
+//! error. `data` is read as the API server reads it (Go's base64, line breaks skipped); a
+//! value it cannot decode is named in the message: the Secret is rejected as written.
 //!
 //! ## Why
 //! `data` is base64, not encryption: anyone who can read the repository (every CI runner,
@@ -108,6 +110,14 @@ fn has_token_like_part(text: &str) -> bool {
 fn is_placeholder(value: &str) -> bool {
     static PLACEHOLDER: OnceLock<regex::Regex> = OnceLock::new();
     let v = value.trim().trim_matches(['"', '\'']);
+    // `yourCloudflareApiToken`, `YourPassword`: "your" and a capitalised name.
+    if let Some(rest) = v.strip_prefix("your").or_else(|| v.strip_prefix("Your")) {
+        if rest.starts_with(|c: char| c.is_ascii_uppercase())
+            && rest.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return true;
+        }
+    }
     if v.len() > 2
         && v.starts_with('<')
         && v.ends_with('>')
@@ -242,6 +252,36 @@ fn is_lowercase_setting(value: &str) -> bool {
             .any(|w| v.contains(w))
 }
 
+/// A `data` value decoded as the API server decodes it (Go's standard base64: padding
+/// required, stray bits after the last byte ignored, line breaks as a YAML block scalar
+/// leaves them skipped); `None` when it rejects it.
+fn decode_data(value: &str) -> Option<Vec<u8>> {
+    use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
+    static GO_STD: OnceLock<GeneralPurpose> = OnceLock::new();
+    let engine = GO_STD.get_or_init(|| {
+        GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+        )
+    });
+    let text: String = value
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '\r' | '\n'))
+        .collect();
+    engine.decode(text).ok()
+}
+
+/// The keys of `data` whose values are not base64: the API server rejects the Secret.
+fn not_base64(data: Option<&Value>) -> Vec<&str> {
+    data.and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| v.as_str().is_some_and(|s| decode_data(s).is_none()))
+        .map(|(k, _)| k.as_str())
+        .collect()
+}
+
 /// Whether any value of a `data` (base64) or `stringData` map holds a credential.
 ///
 /// A Secret whose other values are references to secrets kept elsewhere (`${DB_PASSWORD}`
@@ -254,10 +294,7 @@ fn any_credential(field: &str, map: &serde_json::Map<String, Value>) -> bool {
         if field != "data" {
             return Some(s.to_string());
         }
-        base64::engine::general_purpose::STANDARD
-            .decode(s.trim())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
+        decode_data(s).and_then(|b| String::from_utf8(b).ok())
     };
     let credentials_elsewhere = map.values().any(|value| {
         value
@@ -311,13 +348,23 @@ impl Rule for PlainSecret {
                 let credential = value
                     .and_then(Value::as_object)
                     .is_some_and(|m| any_credential(field, m));
+                // Said in the message: such a Secret never reaches the cluster as written.
+                let rejected = match not_base64(value).as_slice() {
+                    [] => String::new(),
+                    keys if field == "data" => format!(
+                        "; {} not base64 ({}): the API server rejects this Secret as written (`illegal base64 data`), text belongs under `stringData`",
+                        if keys.len() == 1 { "this value is" } else { "these values are" },
+                        keys.join(", ")
+                    ),
+                    _ => String::new(),
+                };
                 if !credential {
                     let mut note = finding(
                             self,
                             doc,
                             &format!("/{field}"),
                             format!(
-                                "Secret `{}` commits {} in `{field}` ({}), none of them a credential: not failed",
+                                "Secret `{}` commits {} in `{field}` ({}), none of them a credential: not failed{rejected}",
                                 doc.name().unwrap_or("?"),
                                 crate::count(keys.len(), "value"),
                                 keys.join(", ")
@@ -336,7 +383,7 @@ impl Rule for PlainSecret {
                         self,
                         doc,
                         &format!("/{field}"),
-                        format!("Secret `{}` commits {} in `{field}` ({})", doc.name().unwrap_or("?"), crate::count(keys.len(), "value"), keys.join(", ")),
+                        format!("Secret `{}` commits {} in `{field}` ({}){rejected}", doc.name().unwrap_or("?"), crate::count(keys.len(), "value"), keys.join(", ")),
                         "seal it with `homelab seal` and commit the SealedSecret under secrets/; rotate the value, it is in the history",
                     )
                     .with_fingerprint(crate::fingerprint::of(
@@ -353,11 +400,26 @@ impl Rule for PlainSecret {
 
 #[cfg(test)]
 mod tests {
-    use super::{any_credential, holds_credential};
+    use super::{any_credential, holds_credential, not_base64};
     use serde_json::{json, Value};
 
     fn map(value: Value) -> serde_json::Map<String, Value> {
         value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn data_is_read_as_the_api_server_reads_it() {
+        // Base64 wrapped over lines (a YAML block scalar) decodes: a host, no credential.
+        assert!(!any_credential(
+            "data",
+            &map(json!({"server": "cG9zdGdyZXMtcncuZGF0\nYWJhc2Uuc3ZjOjU0MzI=\n"}))
+        ));
+        assert_eq!(
+            not_base64(Some(
+                &json!({"a": "aHR0\ncHM=\n", "b": "some-secret", "c": "abc", "d": "abc123=="})
+            )),
+            vec!["b", "c"]
+        );
     }
 
     #[test]
@@ -420,6 +482,8 @@ mod tests {
             ("session_secret", "change me\n"),
             ("token", "<your-token>"),
             ("password", "xxxxxxxx"),
+            ("apiKey", "yourCloudflareApiToken"),
+            ("password", "YourPassword"),
             ("jdbc.properties", "storeConfiguration=DATABASE\nstoreConfiguration.jdbcPassword=__REPLACE_ME__\n"),
             ("ha.broker.properties", "HAPolicyConfiguration=SHARED_STORE_PRIMARY"),
             ("broker.properties", "# replaced by an overlay"),
@@ -452,6 +516,8 @@ mod tests {
             ("password", "updated-2024-Zq8vN3rT"),
             ("cluster.properties", "clusterPassword=kustomize-cross-ocp-cluster"),
             ("password", "/hunter2"),
+            ("password", "yourself"),
+            ("password", "your1Password"),
         ] {
             assert!(holds_credential(key, value), "{key}: {value}");
         }
