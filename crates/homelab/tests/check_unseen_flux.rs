@@ -367,3 +367,58 @@ fn secrets_of_an_example_repository_are_judged_as_the_api_server_reads_them() {
         "{plain:?}"
     );
 }
+
+/// An `archive/` folder is where an operator moves the apps they retired, Flux Kustomization
+/// and all: nothing applies it (its Kustomizations name paths of the live tree that are gone),
+/// so its objects are not judged. The live tree still is.
+#[test]
+fn an_archive_folder_of_retired_apps_is_not_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "kubernetes/flux/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  path: ./kubernetes/apps\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n",
+    );
+    let deployment = |name: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: media}}\nspec:\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n        - {{name: {name}, image: 'nginx:latest'}}\n")
+    };
+    write(
+        root,
+        "kubernetes/apps/web/deployment.yaml",
+        &deployment("web"),
+    );
+    write(
+        root,
+        "archive/books/ks.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: books, namespace: flux-system}\nspec:\n  interval: 1h\n  path: ./kubernetes/apps/media/books/app\n  prune: true\n  sourceRef: {kind: GitRepository, name: flux-system}\n",
+    );
+    write(
+        root,
+        "archive/books/app/deployment.yaml",
+        &deployment("books"),
+    );
+    write(
+        root,
+        "archive/books/app/kustomization.yaml",
+        "resources: [deployment.yaml]\n",
+    );
+    let report = check(root);
+    let problems = problems(&report, root);
+    assert_eq!(
+        problems,
+        [(
+            "image/latest-tag".to_string(),
+            "kubernetes/apps/web/deployment.yaml".to_string()
+        )],
+        "{problems:?}"
+    );
+    let notes = all(&report, root);
+    assert!(
+        notes.iter().any(|(sev, rule, file, message)| sev == "note"
+            && rule == "load/not-applied"
+            && file == "archive/books/app/deployment.yaml"
+            && message.contains("archive")),
+        "{notes:?}"
+    );
+}
