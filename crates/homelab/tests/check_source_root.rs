@@ -1,6 +1,6 @@
 //! `homelab check` on a repository that keeps an old Flux tree in a subfolder (issue 18):
 //! Flux resolves the paths of a Git source from the repository's root, so a tree whose paths
-//! lead somewhere only from its own subfolder (`archive/` holding `./cluster/apps`) is never
+//! lead somewhere only from its own subfolder (`previous/` holding `./cluster/apps`) is never
 //! applied through them. Where the checked folder is known to be the root, that tree is set
 //! aside with a note; where it is not known, and when the subfolder itself is checked, it is
 //! judged as before.
@@ -69,39 +69,39 @@ spec:
     )
 }
 
-/// The old tree, as it was when `archive/` was the root: its own sync (`./cluster/base`,
+/// The old tree, as it was when `previous/` was the root: its own sync (`./cluster/base`,
 /// with `.git` suffix on the same address), an apps Kustomization (`./cluster/apps`), and
 /// under the apps folder one listed Deployment and one folder its kustomization left out.
 fn write_archive(root: &Path) {
     write(
         root,
-        "archive/cluster/base/flux-system/gotk-sync.yaml",
+        "previous/cluster/base/flux-system/gotk-sync.yaml",
         &sync(&format!("{URL}.git"), "./cluster/base"),
     );
     write(
         root,
-        "archive/cluster/base/flux-system/kustomization.yaml",
+        "previous/cluster/base/flux-system/kustomization.yaml",
         "resources: [gotk-sync.yaml]\n",
     );
     write(
         root,
-        "archive/cluster/base/apps.yaml",
+        "previous/cluster/base/apps.yaml",
         &flux_kustomization("apps", "./cluster/apps"),
     );
     write(
         root,
-        "archive/cluster/apps/kustomization.yaml",
+        "previous/cluster/apps/kustomization.yaml",
         "resources: [old.yaml]\n",
     );
-    write(root, "archive/cluster/apps/old.yaml", &deployment("old"));
+    write(root, "previous/cluster/apps/old.yaml", &deployment("old"));
     write(
         root,
-        "archive/cluster/apps/retired/kustomization.yaml",
+        "previous/cluster/apps/retired/kustomization.yaml",
         "resources: [retired.yaml]\n",
     );
     write(
         root,
-        "archive/cluster/apps/retired/retired.yaml",
+        "previous/cluster/apps/retired/retired.yaml",
         &deployment("retired"),
     );
 }
@@ -173,8 +173,8 @@ fn an_old_flux_tree_whose_paths_exist_only_from_its_subfolder_is_not_applied() {
         of_rule(&report, root, "image/latest-tag"),
         pairs(&[
             ("error", "kubernetes/apps/web.yaml"),
-            ("note", "archive/cluster/apps/old.yaml"),
-            ("note", "archive/cluster/apps/retired/retired.yaml"),
+            ("note", "previous/cluster/apps/old.yaml"),
+            ("note", "previous/cluster/apps/retired/retired.yaml"),
         ]),
         "{report:#}"
     );
@@ -186,22 +186,22 @@ fn an_old_flux_tree_whose_paths_exist_only_from_its_subfolder_is_not_applied() {
             d["rule"] == "load/not-applied"
                 && d["location"]["file"]
                     .as_str()
-                    .is_some_and(|f| f.ends_with("archive/cluster/apps/old.yaml"))
+                    .is_some_and(|f| f.ends_with("previous/cluster/apps/old.yaml"))
         })
         .filter_map(|d| d["facts"][0].as_str())
         .collect();
     assert_eq!(why.len(), 1, "{report:#}");
     for needle in [
-        "`apps` in `archive/cluster/base/apps.yaml`",
+        "`apps` in `previous/cluster/base/apps.yaml`",
         "`./cluster/apps`",
-        "`archive/cluster/apps`",
+        "`previous/cluster/apps`",
         "kubernetes/flux/gotk-sync.yaml",
     ] {
         assert!(why[0].contains(needle), "{needle} not in {}", why[0]);
     }
 
     // Checked on its own, the subfolder is the root its paths were written for: judged.
-    let archive = root.join("archive");
+    let archive = root.join("previous");
     let report = check(&archive);
     assert_eq!(
         of_rule(&report, &archive, "image/latest-tag"),
@@ -223,8 +223,8 @@ fn without_knowing_the_root_the_old_tree_is_judged_and_a_git_work_tree_top_is_th
     write_archive(root);
     let all_errors = pairs(&[
         ("error", "apps/web.yaml"),
-        ("error", "archive/cluster/apps/old.yaml"),
-        ("error", "archive/cluster/apps/retired/retired.yaml"),
+        ("error", "previous/cluster/apps/old.yaml"),
+        ("error", "previous/cluster/apps/retired/retired.yaml"),
     ]);
     let report = check(root);
     assert_eq!(
@@ -240,8 +240,8 @@ fn without_knowing_the_root_the_old_tree_is_judged_and_a_git_work_tree_top_is_th
         of_rule(&report, root, "image/latest-tag"),
         pairs(&[
             ("error", "apps/web.yaml"),
-            ("note", "archive/cluster/apps/old.yaml"),
-            ("note", "archive/cluster/apps/retired/retired.yaml"),
+            ("note", "previous/cluster/apps/old.yaml"),
+            ("note", "previous/cluster/apps/retired/retired.yaml"),
         ]),
         "{report:#}"
     );
@@ -249,8 +249,8 @@ fn without_knowing_the_root_the_old_tree_is_judged_and_a_git_work_tree_top_is_th
     // A subfolder that is the top of a work tree of its own (a submodule) is the root of
     // the paths of the files in it.
     std::fs::write(
-        root.join("archive/.git"),
-        "gitdir: ../.git/modules/archive\n",
+        root.join("previous/.git"),
+        "gitdir: ../.git/modules/previous\n",
     )
     .unwrap();
     let report = check(root);
