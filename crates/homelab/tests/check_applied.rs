@@ -15,29 +15,9 @@ fn check(dir: &Path) -> Value {
 
 /// (severity, rule, path relative to `dir`, message, facts) of every diagnostic.
 fn all(report: &Value, dir: &Path) -> Vec<(String, String, String, String, String)> {
-    let prefix = format!("{}/", dir.display());
-    report["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            let file = d["location"]["file"].as_str().unwrap_or("");
-            (
-                d["severity"].as_str().unwrap_or("").to_string(),
-                d["rule"].as_str().unwrap_or("").to_string(),
-                file.strip_prefix(&prefix).unwrap_or(file).to_string(),
-                d["message"].as_str().unwrap_or("").to_string(),
-                d["facts"]
-                    .as_array()
-                    .map(|f| {
-                        f.iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
-                    .unwrap_or_default(),
-            )
-        })
+    check_common::diagnostics(report, dir)
+        .into_iter()
+        .map(|d| (d.severity, d.rule, d.file, d.message, d.facts))
         .collect()
 }
 

@@ -31,20 +31,10 @@ spec:
 /// (rule, severity, file path from `root`) of every finding that is not a note, and of every
 /// note of `rule`.
 fn findings(report: &Value, root: &Path, rule: &str) -> Vec<(String, String, String)> {
-    let prefix = format!("{}/", root.display());
-    let mut out: Vec<(String, String, String)> = report["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["severity"] != "note" || d["rule"] == rule)
-        .map(|d| {
-            let file = d["location"]["file"].as_str().unwrap_or("");
-            (
-                d["rule"].as_str().unwrap_or("").to_string(),
-                d["severity"].as_str().unwrap_or("").to_string(),
-                file.strip_prefix(&prefix).unwrap_or(file).to_string(),
-            )
-        })
+    let mut out: Vec<(String, String, String)> = check_common::diagnostics(report, root)
+        .into_iter()
+        .filter(|d| d.severity != "note" || d.rule == rule)
+        .map(|d| (d.rule, d.severity, d.file))
         .collect();
     out.sort();
     out

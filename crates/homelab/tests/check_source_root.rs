@@ -134,19 +134,10 @@ fn write_live(root: &Path) {
 
 /// (severity, file path from the checked folder) of every `rule` finding.
 fn of_rule(report: &Value, checked: &Path, rule: &str) -> Vec<(String, String)> {
-    let prefix = format!("{}/", checked.display());
-    let mut out: Vec<(String, String)> = report["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["rule"] == rule)
-        .map(|d| {
-            let file = d["location"]["file"].as_str().unwrap_or("");
-            (
-                d["severity"].as_str().unwrap_or("").to_string(),
-                file.strip_prefix(&prefix).unwrap_or(file).to_string(),
-            )
-        })
+    let mut out: Vec<(String, String)> = check_common::diagnostics(report, checked)
+        .into_iter()
+        .filter(|d| d.rule == rule)
+        .map(|d| (d.severity, d.file))
         .collect();
     out.sort();
     out

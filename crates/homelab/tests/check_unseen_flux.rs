@@ -15,18 +15,14 @@ fn check(dir: &Path) -> Value {
 /// (severity, rule, path relative to `dir`, message and the facts it relied on) of every
 /// diagnostic.
 fn all(report: &Value, dir: &Path) -> Vec<(String, String, String, String)> {
-    let prefix = format!("{}/", dir.display());
-    report["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
+    check_common::diagnostics(report, dir)
+        .into_iter()
         .map(|d| {
-            let file = d["location"]["file"].as_str().unwrap_or("");
             (
-                d["severity"].as_str().unwrap_or("").to_string(),
-                d["rule"].as_str().unwrap_or("").to_string(),
-                file.strip_prefix(&prefix).unwrap_or(file).to_string(),
-                format!("{} {}", d["message"].as_str().unwrap_or(""), d["facts"]),
+                d.severity,
+                d.rule,
+                d.file,
+                format!("{} {}", d.message, d.facts),
             )
         })
         .collect()

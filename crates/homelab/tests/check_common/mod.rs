@@ -172,7 +172,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// One error or warning of the JSON report.
+/// One diagnostic of the JSON report (`Output::findings` holds the errors and warnings).
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub rule: String,
@@ -181,6 +181,8 @@ pub struct Finding {
     pub file: String,
     pub line: u32,
     pub message: String,
+    /// The facts the finding relied on, joined with `; `.
+    pub facts: String,
 }
 
 impl std::fmt::Display for Finding {
@@ -278,18 +280,9 @@ pub fn check_json(root: &Path, extra: &[&str]) -> Output {
     );
     let json: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("check --format json is not JSON ({e}):\n{stdout}"));
-    let findings = json["diagnostics"]
-        .as_array()
-        .expect("diagnostics array")
-        .iter()
-        .filter(|d| d["severity"] != "note")
-        .map(|d| Finding {
-            rule: d["rule"].as_str().unwrap_or_default().to_string(),
-            severity: d["severity"].as_str().unwrap_or_default().to_string(),
-            file: relative(root, d["location"]["file"].as_str().unwrap_or_default()),
-            line: d["location"]["line"].as_u64().unwrap_or_default() as u32,
-            message: d["message"].as_str().unwrap_or_default().to_string(),
-        })
+    let findings = diagnostics(&json, root)
+        .into_iter()
+        .filter(|d| d.severity != "note")
         .collect();
     Output {
         code,
@@ -297,4 +290,30 @@ pub fn check_json(root: &Path, extra: &[&str]) -> Output {
         stdout,
         findings,
     }
+}
+
+/// Every diagnostic of a `check --format json` report, notes included, with paths relative
+/// to the checked folder `root`.
+pub fn diagnostics(json: &Value, root: &Path) -> Vec<Finding> {
+    json["diagnostics"]
+        .as_array()
+        .expect("diagnostics array")
+        .iter()
+        .map(|d| Finding {
+            rule: d["rule"].as_str().unwrap_or_default().to_string(),
+            severity: d["severity"].as_str().unwrap_or_default().to_string(),
+            file: relative(root, d["location"]["file"].as_str().unwrap_or_default()),
+            line: d["location"]["line"].as_u64().unwrap_or_default() as u32,
+            message: d["message"].as_str().unwrap_or_default().to_string(),
+            facts: d["facts"]
+                .as_array()
+                .map(|f| {
+                    f.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
 }
