@@ -859,9 +859,13 @@ const MAX_COMMAND_BYTES: usize = 8192;
 
 /// The files that `kubectl patch` applies as patches, in the text of every input (scripts,
 /// Makefiles, task files, CI workflows, READMEs): `--patch-file FILE`, `-p @FILE` and
-/// `-p "$(cat FILE)"`, each with the place that says so (`cmp/README.md:7`). Text search
-/// only, nothing is run; a path is resolved lexically against the text's folder and the
-/// repository's root, and only a file loaded from the inputs (so inside them) counts.
+/// `-p "$(cat FILE)"`, each with the place that says so (`cmp/README.md:7`); and the files a
+/// build step adds to a kustomization as patches (`kustomize edit add patch --path FILE`,
+/// as operator scaffolds' Makefiles do after a `cd` into the kustomization's folder). Text
+/// search only, nothing is run; a path is resolved lexically against the text's folder and
+/// the repository's root (a bare file name that `kustomize edit` gives, relative to a folder
+/// the text `cd`s into, also by the one loaded file of that name), and only a file loaded
+/// from the inputs (so inside them) counts.
 fn kubectl_patch_files(
     sources: &[Arc<crate::Source>],
     index: &Index,
@@ -870,7 +874,11 @@ fn kubectl_patch_files(
     let root = root.and_then(normalise);
     let mut out: BTreeMap<PathBuf, String> = BTreeMap::new();
     for source in sources {
-        if !source.text.contains("patch") || !source.text.contains("kubectl") {
+        if !source.text.contains("patch")
+            || !["kubectl", "kustomize", "KUSTOMIZE"]
+                .iter()
+                .any(|tool| source.text.contains(tool))
+        {
             continue;
         }
         let own = source
@@ -908,16 +916,76 @@ fn kubectl_patch_files(
                     }
                 }
             }
-            for arg in patch_file_args(&command) {
-                let Some(file) = resolve_script_path(&arg, &dir, root.as_deref(), index) else {
-                    continue;
-                };
+            let by_kubectl = patch_file_args(&command).into_iter().filter_map(|arg| {
+                resolve_script_path(&arg, &dir, root.as_deref(), index)
+                    .map(|file| (file, "kubectl patch"))
+            });
+            let by_kustomize = kustomize_edit_patch_args(&command)
+                .into_iter()
+                .filter_map(|arg| {
+                    resolve_script_path(&arg, &dir, root.as_deref(), index)
+                        .or_else(|| unique_file_named(&arg, root.as_deref(), index))
+                        .map(|file| (file, "kustomize edit add patch"))
+                });
+            for (file, tool) in by_kubectl.chain(by_kustomize).collect::<Vec<_>>() {
                 out.entry(file)
-                    .or_insert_with(|| format!("{shown}:{}", start + 1));
+                    .or_insert_with(|| format!("{shown}:{} (`{tool}`)", start + 1));
             }
         }
     }
     out
+}
+
+/// The `--path` arguments of the `kustomize edit add patch` commands on one command line
+/// (the binary often a Makefile variable: `$(KUSTOMIZE) edit add patch --path x.yaml`).
+fn kustomize_edit_patch_args(command: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in command.split(['|', ';', '&']) {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let Some(at) = words
+            .iter()
+            .position(|w| w.to_ascii_lowercase().contains("kustomize"))
+        else {
+            continue;
+        };
+        let rest = &words[at + 1..];
+        if rest.len() < 3 || rest[..3] != ["edit", "add", "patch"] {
+            continue;
+        }
+        let mut i = 3;
+        while i < rest.len() {
+            let word = rest[i];
+            i += 1;
+            let value = match word.split_once('=') {
+                Some(("--path", v)) => v,
+                _ if word == "--path" => match rest.get(i) {
+                    Some(v) => {
+                        i += 1;
+                        v
+                    }
+                    None => break,
+                },
+                _ => continue,
+            };
+            out.push(value.trim_matches(['"', '\'', '`']).to_string());
+        }
+    }
+    out
+}
+
+/// The one loaded file, inside `root`, whose name is `name` (a bare file name, no folder):
+/// what a command run after a `cd` names. `None` when no file or several have that name.
+fn unique_file_named(name: &str, root: Option<&Path>, index: &Index) -> Option<PathBuf> {
+    if name.is_empty() || name.contains(['/', '\\', '$']) {
+        return None;
+    }
+    let root = root?;
+    let mut found = index
+        .files
+        .keys()
+        .filter(|p| p.starts_with(root) && p.file_name().is_some_and(|f| f == name));
+    let first = found.next()?;
+    found.next().is_none().then(|| first.clone())
 }
 
 /// The file arguments of the `kubectl patch` commands on one command line.
@@ -1533,6 +1601,19 @@ mod tests {
         assert!(args("kubectl patch deploy x -p '{\"spec\":{\"replicas\":2}}'").is_empty());
         assert!(args("kubectl apply -f p.yaml && kubectl logs -p pod").is_empty());
         assert!(args("echo patch --patch-file p.yaml").is_empty());
+        let edits = |c: &str| kustomize_edit_patch_args(c);
+        assert_eq!(
+            edits(
+                "cd config/default ; $(KUSTOMIZE) edit add patch --path manager_pull_secret.yaml ;"
+            ),
+            ["manager_pull_secret.yaml"]
+        );
+        assert_eq!(
+            edits("kustomize edit add patch --kind Deployment --path=\"p.yaml\""),
+            ["p.yaml"]
+        );
+        assert!(edits("kustomize edit add resource p.yaml").is_empty());
+        assert!(edits("kustomize edit add patch --patch '{}'").is_empty());
         assert_eq!(
             args("kubectl apply -f a.yaml; kubectl patch svc s --patch-file b.yaml | cat"),
             ["b.yaml"]

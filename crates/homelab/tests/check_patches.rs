@@ -396,3 +396,61 @@ spec:
         line_of(flux, "image: busybox", None).unwrap()
     );
 }
+
+/// An operator scaffold's Makefile adds a patch to a kustomization at build time
+/// (`cd config/default; $(KUSTOMIZE) edit add patch --path pull_secret.yaml`): the file is a
+/// patch, so it is not failed for the fields only the whole Deployment has, while what it
+/// sets is still judged. A file name two files share names neither.
+#[test]
+fn a_patch_a_makefile_adds_with_kustomize_edit_is_a_partial_object() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "Makefile",
+        "deploy:\n\tcd config/default ;\\\n\t$(KUSTOMIZE) edit add patch --path pull_secret.yaml ;\\\n\t$(KUSTOMIZE) edit add patch --path env.yaml\n",
+    );
+    let patch = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: controller-manager
+spec:
+  template:
+    spec:
+      containers:
+        - name: manager
+          image: controller:latest
+";
+    write(root, "config/default/pull_secret.yaml", patch);
+    // `env.yaml` names two files: neither is known to be the patch.
+    write(root, "config/default/env.yaml", patch);
+    write(root, "config/other/env.yaml", patch);
+    let (found, json) = findings(root);
+    let of = |file: &str| -> Vec<String> {
+        let mut rules: Vec<String> = found
+            .iter()
+            .filter(|f| f.file == file)
+            .map(|f| f.rule.clone())
+            .collect();
+        rules.sort();
+        rules.dedup();
+        rules
+    };
+    assert_eq!(
+        of("config/default/pull_secret.yaml"),
+        ["image/latest-tag"],
+        "{found:#?}"
+    );
+    assert!(
+        of("config/default/env.yaml").contains(&"schema/required".to_string()),
+        "{found:#?}"
+    );
+    let notes = check_common::diagnostics(&json, root);
+    assert!(
+        notes.iter().any(|d| d.rule == "load/partial-object"
+            && d.file == "config/default/pull_secret.yaml"
+            && d.message
+                .contains("Makefile:2 (`kustomize edit add patch`)")),
+        "{notes:#?}"
+    );
+}
