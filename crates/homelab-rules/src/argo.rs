@@ -290,7 +290,8 @@ pub fn deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
 }
 
 /// What an ApplicationSet's Applications deploy: the folders its git generators match
-/// (directories, or those holding the matched files), and its template's literal path.
+/// (directories, or those holding the matched files), and its template's literal path;
+/// generators and template sources of another repository deploy nothing from here.
 /// Templated paths are taken to reach everything under their literal prefix.
 fn appset_deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
     fn generators<'v>(v: &'v Value, out: &mut Vec<&'v Value>) {
@@ -314,8 +315,21 @@ fn appset_deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
     }
     let mut out = Vec::new();
     let has_git_generator = found.iter().any(|g| g.get("git").is_some());
+    // A generator or template source of another repository names folders there, not here
+    // (see [`is_foreign`]).
+    let foreign = |value: &Value| {
+        is_foreign(
+            repo,
+            &AppSource {
+                value,
+                pointer: String::new(),
+            },
+        )
+    };
     for g in &found {
-        let Some(git) = g.get("git") else { continue };
+        let Some(git) = g.get("git").filter(|git| !foreign(git)) else {
+            continue;
+        };
         // Each folder a directory generator matches becomes one Application's source path,
         // built like any other (its kustomization, or the files in it).
         let recurse = doc
@@ -369,7 +383,7 @@ fn appset_deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
                 .flatten(),
         )
     {
-        if source.get("chart").is_some() {
+        if source.get("chart").is_some() || foreign(source) {
             continue;
         }
         let Some(path) = source.get("path").and_then(Value::as_str) else {

@@ -113,3 +113,71 @@ fn value_files_of_another_repository_are_not_looked_for_here() {
     let report = check_common::check_json(tmp.path(), &[]).json;
     assert_eq!(values_path_findings(&report).len(), 1, "{report:#}");
 }
+
+/// An ApplicationSet whose template source is another repository (`path: /` of a vendor's
+/// chart repository) deploys nothing from here: it does not put every file of this
+/// repository in one deploy unit, so two alternative Applications of the same name, each
+/// meant to be applied on its own, do not clash.
+#[test]
+fn an_application_set_of_another_repository_deploys_nothing_from_here() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "apps/web.yaml", WEB_APP);
+    write(root, "web/deployment.yaml", DEPLOYMENT);
+    let appset = |url: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {{name: chat, namespace: argocd}}
+spec:
+  generators:
+    - list:
+        elements:
+          - cluster: in-cluster
+  template:
+    metadata: {{name: 'chat-{{{{cluster}}}}'}}
+    spec:
+      project: default
+      source:
+        repoURL: {url}
+        targetRevision: main
+        path: /
+      destination: {{server: https://kubernetes.default.svc, namespace: chat}}
+"
+        )
+    };
+    let alternative = "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: chat, namespace: argocd}
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/vendor/chart
+    targetRevision: main
+    path: /
+  destination: {server: https://kubernetes.default.svc, namespace: chat}
+";
+    write(root, "chat/one/app.yaml", alternative);
+    write(root, "chat/two/app.yaml", alternative);
+    let duplicates = |root: &Path| -> Vec<String> {
+        check_common::check_json(root, &[])
+            .findings
+            .into_iter()
+            .filter(|f| f.rule == "argocd/duplicate-name")
+            .map(|f| f.file)
+            .collect()
+    };
+    write(
+        root,
+        "chat/appset.yaml",
+        &appset("https://github.com/vendor/chart"),
+    );
+    assert_eq!(duplicates(root), Vec::<String>::new());
+    // The same ApplicationSet of this repository reaches both files: one unit, a clash.
+    write(
+        root,
+        "chat/appset.yaml",
+        &appset("https://github.com/me/gitops"),
+    );
+    assert!(!duplicates(root).is_empty());
+}
