@@ -5,28 +5,9 @@
 
 mod check_common;
 
-use check_common::write_file as write;
+use check_common::{deployment, write_file as write};
 use serde_json::Value;
 use std::path::Path;
-
-fn deployment(name: &str, image: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: default}}
-spec:
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      containers:
-        - name: {name}
-          image: {image}
-"
-    )
-}
 
 /// (rule, severity, file path from `root`) of every finding that is not a note, and of every
 /// note of `rule`.

@@ -13,23 +13,9 @@ use std::path::Path;
 
 const URL: &str = "https://github.com/me/home-ops";
 
+/// A Deployment whose image has the `latest` tag: the finding these tests follow.
 fn deployment(name: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: default}}
-spec:
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      containers:
-        - name: {name}
-          image: nginx:latest
-"
-    )
+    check_common::deployment(name, "nginx:latest")
 }
 
 /// A Flux sync of this repository: its GitRepository and the Kustomization applying `path`.

@@ -10,24 +10,11 @@ use serde_json::Value;
 
 /// (severity, rule, file name, message) of every diagnostic.
 fn diagnostics(report: &Value) -> Vec<(String, String, String, String)> {
-    report["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
+    check_common::diagnostics(report, std::path::Path::new(""))
+        .into_iter()
         .map(|d| {
-            let field = |k: &str| d[k].as_str().unwrap_or("").to_string();
-            (
-                field("severity"),
-                field("rule"),
-                d["location"]["file"]
-                    .as_str()
-                    .unwrap_or("")
-                    .rsplit(['/', '\\'])
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
-                field("message"),
-            )
+            let name = d.file.rsplit('/').next().unwrap_or("").to_string();
+            (d.severity, d.rule, name, d.message)
         })
         .collect()
 }

@@ -317,3 +317,24 @@ pub fn diagnostics(json: &Value, root: &Path) -> Vec<Finding> {
         })
         .collect()
 }
+
+/// A Deployment `name` in `default` whose one container (named like it) runs `image`: the
+/// object the foreign-repository tests judge (its image tag is what they look at).
+pub fn deployment(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: default}}
+spec:
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+        - name: {name}
+          image: {image}
+"
+    )
+}
