@@ -79,10 +79,16 @@ pub fn run(rules: &[&'static dyn Rule], repo: &Repo, settings: &Settings) -> Vec
 /// Whether a value is a reference to a secret kept elsewhere, or a template, rather than a
 /// secret: 1Password (`op://`), Vault and argocd-vault-plugin (`vault:`, `<path:...>`, and
 /// its `<placeholder>` form), vals (`ref+`), SOPS ciphertext (`ENC[`), environment and
-/// template interpolation (`${...}`, `$__env{...}`, `$(...)`, `{{ ... }}`).
+/// template interpolation (`${...}`, `$__env{...}`, `$(...)`, `{{ ... }}`), URIs that name
+/// where a server reads the value (`env://VAR`, `file:///path`, as authentik and others
+/// read their settings), and JSONPath templates (`path={.metadata.name}-db`, as service
+/// binding annotations describe the Secret that will hold a value).
 pub(crate) fn is_secret_reference(value: &str) -> bool {
     let v = value.trim();
     (v.starts_with('<') && v.ends_with('>') && !v.contains(['\n', ' ']))
+        || v.starts_with("env://")
+        || v.starts_with("file://")
+        || v.contains("{.")
         || v.starts_with("op://")
         || v.starts_with("vault:")
         || v.starts_with("<path:")
