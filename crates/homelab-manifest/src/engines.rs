@@ -747,6 +747,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
 
     // Flux Kustomizations: patches, variables and target namespaces of the files under their
     // path.
+    let mut substituted: BTreeSet<PathBuf> = BTreeSet::new();
     if let Some(root) = root.and_then(normalise) {
         let flux: Vec<usize> = (0..docs.len())
             .filter(|i| docs[*i].is("kustomize.toolkit.fluxcd.io", "Kustomization"))
@@ -758,6 +759,9 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
                 continue;
             }
             built_by_kustomize.extend(files.iter().cloned());
+            if spec.get("postBuild").is_some() {
+                substituted.extend(files.iter().cloned());
+            }
             let variables = flux_variables(docs, &docs[k], &spec);
             let target = spec
                 .get("targetNamespace")
@@ -776,6 +780,29 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
                     substitute_document(doc, &variables);
                 }
             }
+        }
+    }
+
+    // An object named by a `${VAR}` that no Flux Kustomization substitutes is a template
+    // that a task or `envsubst` fills in (`name: ${APP}-app`, copied to start a new app):
+    // nothing applies it as written, and its instances are completed where they land.
+    for doc in docs.iter_mut() {
+        if doc.class == Class::Object
+            && doc.name().is_some_and(|n| n.contains("${"))
+            && !substituted.contains(&file_of(doc))
+        {
+            doc.class = Class::Template;
+            notes.push(
+                Diagnostic::note(
+                    "load/template",
+                    format!(
+                        "skipped: a template (its name `{}` is a variable that no Flux Kustomization of the repository substitutes: filled in by a task or `envsubst` before anything applies it)",
+                        doc.name().unwrap_or_default()
+                    ),
+                )
+                .at(doc.start())
+                .with_help("render it first (e.g. `envsubst < file | homelab check -`) to check the object it makes"),
+            );
         }
     }
 
@@ -1258,20 +1285,65 @@ fn targets(target: &Value, doc: &Document) -> Option<bool> {
         ),
     ] {
         let Some(selector) = field(key) else { continue };
-        for term in selector.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            // Only `key=value`, `key==value` and `key!=value` terms are evaluated.
-            let (name, want, equal) = if let Some((n, v)) = term.split_once("!=") {
-                (n, v, false)
-            } else if let Some((n, v)) = term.split_once('=') {
-                (n, v.trim_start_matches('='), true)
-            } else {
-                return None;
-            };
-            let have = labels
-                .and_then(|l| l.get(name.trim()))
-                .and_then(Value::as_str);
-            ok &= (have == Some(want.trim())) == equal;
+        let labels = labels.and_then(Value::as_object);
+        ok &= selects(selector, labels)?;
+    }
+    Some(ok)
+}
+
+/// Whether a Kubernetes label selector (`a=b`, `a==b`, `a!=b`, `a in (x, y)`,
+/// `a notin (x)`, `a`, `!a`, joined by commas) selects an object with `labels`; `None` when
+/// a term is not of that grammar. As Kubernetes reads them, `!=` and `notin` also select an
+/// object without the key.
+fn selects(selector: &str, labels: Option<&Map<String, Value>>) -> Option<bool> {
+    // Requirements are separated by commas outside the parentheses of a value set.
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in selector.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.checked_sub(1)?,
+            ',' if depth == 0 => {
+                terms.push(&selector[start..i]);
+                start = i + 1;
+            }
+            _ => {}
         }
+    }
+    terms.push(&selector[start..]);
+    let have = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
+    let is_key = |k: &str| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+    };
+    let mut ok = true;
+    for term in terms.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
+        let set_op = [" notin", " in"].iter().find_map(|op| {
+            let (key, rest) = term.split_once(op)?;
+            let values = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+            let values: Vec<&str> = values.split(',').map(str::trim).collect();
+            Some((key.trim(), *op == " in", values))
+        });
+        ok &= if let Some((key, inside, values)) = set_op {
+            if !is_key(key) {
+                return None;
+            }
+            have(key).is_some_and(|v| values.contains(&v)) == inside
+        } else if let Some((key, want)) = term.split_once("!=") {
+            have(key.trim()) != Some(want.trim())
+        } else if let Some((key, want)) = term.split_once('=') {
+            have(key.trim()) == Some(want.trim_start_matches('=').trim())
+        } else if let Some(key) = term.strip_prefix('!') {
+            if !is_key(key.trim()) {
+                return None;
+            }
+            have(key.trim()).is_none()
+        } else if is_key(term) {
+            have(term).is_some()
+        } else {
+            return None;
+        };
     }
     Some(ok)
 }
@@ -1619,6 +1691,33 @@ pub fn depends_on_variable(doc: &Document, pointer: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_selectors_are_read_as_kubernetes_reads_them() {
+        let labels = serde_json::json!({"app": "web", "tier": "front", "default": "false"});
+        let labels = labels.as_object();
+        for (selector, want) in [
+            ("app=web", Some(true)),
+            ("app==web,tier=front", Some(true)),
+            ("app!=web", Some(false)),
+            ("missing!=x", Some(true)),
+            ("default notin (false)", Some(false)),
+            ("default notin (false, no-deps)", Some(false)),
+            ("other notin (false)", Some(true)),
+            ("tier in (front, back)", Some(true)),
+            ("tier in (back)", Some(false)),
+            ("missing in (x)", Some(false)),
+            ("app", Some(true)),
+            ("!app", Some(false)),
+            ("!missing", Some(true)),
+            ("app=web, tier in (front), !missing", Some(true)),
+            ("app=web, tier in (back)", Some(false)),
+            ("app in web", None),
+            ("tier in (front", None),
+        ] {
+            assert_eq!(selects(selector, labels), want, "{selector}");
+        }
+    }
 
     #[test]
     fn kubectl_patch_file_arguments_in_their_spellings() {

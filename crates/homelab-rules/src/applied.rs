@@ -704,6 +704,15 @@ fn mentioned_elsewhere(
             by_name.insert(name, path.as_str());
         }
     }
+    // Every file of the repository by the same tail: a path several files end with (one
+    // `flux/ks.yaml` per cluster) names none of them in particular.
+    let mut all_by_tail: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for path in graph.files.keys() {
+        all_by_tail
+            .entry(tail(path))
+            .or_default()
+            .push(path.as_str());
+    }
     let mut found = BTreeSet::new();
     for source in repo.sources {
         let name = source.name.replace('\\', "/");
@@ -718,6 +727,14 @@ fn mentioned_elsewhere(
             let mut word = word.trim_end_matches(['.', '/']);
             while let Some(rest) = ["../", "./", "/"].iter().find_map(|p| word.strip_prefix(p)) {
                 word = rest;
+            }
+            // A path from the root that is a file of the repository names that file, not
+            // the copies of it under other folders (`.archive/kube/...` beside `kube/...`).
+            if word.contains('/') && graph.files.contains_key(word) {
+                if candidates.contains_key(word) && !own.ends_with(word) {
+                    found.insert(word.to_string());
+                }
+                continue;
             }
             if let Some(path) = by_name.get(last_parts(word, 1)) {
                 if !own.ends_with(*path) {
@@ -734,6 +751,15 @@ fn mentioned_elsewhere(
                     || path.ends_with(&format!("/{word}"))
                     || word.ends_with(&format!("/{path}"))
             };
+            let named = all_by_tail
+                .get(tail(word))
+                .into_iter()
+                .flatten()
+                .filter(|p| names(p))
+                .count();
+            if named > 1 {
+                continue;
+            }
             for path in by_tail.get(tail(word)).into_iter().flatten() {
                 if names(path) && !own.ends_with(*path) {
                     found.insert(path.to_string());
