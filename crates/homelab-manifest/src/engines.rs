@@ -683,7 +683,10 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
             }
         }
         for (patch, target) in unseen_patches(&docs[k], &dir, &index) {
-            let by = format!("`{patch}` (a patch {} lists)", file.display());
+            let by = format!(
+                "built with `{patch}` (a patch {} lists), which is not in the repository",
+                file.display()
+            );
             for i in index.documents_of(&files) {
                 let doc = &mut docs[i];
                 // A selector this cannot evaluate may select the object.
@@ -691,7 +694,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
                     .as_ref()
                     .is_none_or(|t| targets(t, doc) != Some(false));
                 if doc.class == Class::Object && selected {
-                    doc.set_unseen_patch(by.clone());
+                    doc.set_completed_elsewhere(by.clone());
                 }
             }
         }
@@ -785,24 +788,15 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
 
     // An object named by a `${VAR}` that no Flux Kustomization substitutes is a template
     // that a task or `envsubst` fills in (`name: ${APP}-app`, copied to start a new app):
-    // nothing applies it as written, and its instances are completed where they land.
+    // its copies are completed by the build they land in (a cluster's Flux patches).
     for doc in docs.iter_mut() {
-        if doc.class == Class::Object
-            && doc.name().is_some_and(|n| n.contains("${"))
-            && !substituted.contains(&file_of(doc))
-        {
-            doc.class = Class::Template;
-            notes.push(
-                Diagnostic::note(
-                    "load/template",
-                    format!(
-                        "skipped: a template (its name `{}` is a variable that no Flux Kustomization of the repository substitutes: filled in by a task or `envsubst` before anything applies it)",
-                        doc.name().unwrap_or_default()
-                    ),
-                )
-                .at(doc.start())
-                .with_help("render it first (e.g. `envsubst < file | homelab check -`) to check the object it makes"),
-            );
+        let template_name = doc.name().filter(|n| n.contains("${")).map(str::to_string);
+        if let Some(name) = template_name {
+            if doc.class == Class::Object && !substituted.contains(&file_of(doc)) {
+                doc.set_completed_elsewhere(format!(
+                    "a template: its name `{name}` is a variable that no Flux Kustomization of the repository substitutes, so a task or `envsubst` makes its copies and the build they land in completes them"
+                ));
+            }
         }
     }
 

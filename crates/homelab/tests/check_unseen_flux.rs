@@ -420,11 +420,11 @@ fn an_archive_folder_of_retired_apps_is_not_applied() {
 }
 
 /// A Flux Kustomization named by a `${VAR}` that no Flux Kustomization substitutes (a
-/// template a task copies to start a new app) is a template: its missing `interval` is
-/// filled in where its copies land. The same name under a Flux Kustomization with
+/// template a task copies to start a new app) is completed where its copies land: its
+/// missing `interval` is a note. The same name under a Flux Kustomization with
 /// `postBuild` is substituted, and judged.
 #[test]
-fn an_object_named_by_a_variable_nothing_substitutes_is_a_template() {
+fn an_object_named_by_a_variable_nothing_substitutes_is_a_template_completed_elsewhere() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let named = |name: &str| {
@@ -456,7 +456,7 @@ fn an_object_named_by_a_variable_nothing_substitutes_is_a_template() {
     assert!(
         all(&report, dir)
             .iter()
-            .any(|(_, rule, f, m)| rule == "load/template"
+            .any(|(_, rule, f, m)| rule == "load/completed-elsewhere"
                 && f == "templates/new-app/ks.yaml"
                 && m.contains("${APPNAME}-app")),
         "{:#?}",

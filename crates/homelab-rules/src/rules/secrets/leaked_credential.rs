@@ -134,6 +134,23 @@ pub(crate) fn is_credential_key(key: &str) -> bool {
     holds && !reference
 }
 
+/// A token of a known shape written for documentation: AWS's own examples end in
+/// `EXAMPLE` (`AKIAIOSFODNN7EXAMPLE`), others are one character repeated
+/// (`ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx`). No issued token reads so.
+fn documentation_example(token: &str) -> bool {
+    if token.to_ascii_uppercase().contains("EXAMPLE") {
+        return true;
+    }
+    let body = token
+        .split_once(['_', '-'])
+        .map_or(token, |(_, rest)| rest)
+        .trim_start_matches("pat_");
+    let mut chars = body.chars();
+    chars
+        .next()
+        .is_some_and(|first| body.len() >= 8 && chars.all(|c| c == first))
+}
+
 /// A UUID (`3f2b9c71-8d4e-4a6b-9f12-c7e5a0d3b8e4`): API keys often have this shape.
 fn uuid_shaped(v: &str) -> bool {
     let parts: Vec<&str> = v.split('-').collect();
@@ -248,6 +265,9 @@ impl Rule for LeakedCredential {
                 for p in patterns() {
                     for m in p.regex.find_iter(line) {
                         if p.what == PEM && !pem_has_body(&source.text[start + m.end()..]) {
+                            continue;
+                        }
+                        if documentation_example(m.as_str()) {
                             continue;
                         }
                         let column = line[..m.start()].chars().count() as u32 + 1;
@@ -400,6 +420,18 @@ mod tests {
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
                 .replace("EXAMPLE", "0x9Q")
                 .as_str()
+        ));
+    }
+
+    #[test]
+    fn documentation_examples_are_not_tokens() {
+        assert!(documentation_example("AKIAIOSFODNN7EXAMPLE"));
+        assert!(documentation_example(
+            "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        ));
+        assert!(!documentation_example("AKIAZ3MSJV4WWQDT6HFX"));
+        assert!(!documentation_example(
+            "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"
         ));
     }
 
