@@ -79,10 +79,21 @@ pub fn run(rules: &[&'static dyn Rule], repo: &Repo, settings: &Settings) -> Vec
 /// Whether a value is a reference to a secret kept elsewhere, or a template, rather than a
 /// secret: 1Password (`op://`), Vault and argocd-vault-plugin (`vault:`, `<path:...>`, and
 /// its `<placeholder>` form), vals (`ref+`), SOPS ciphertext (`ENC[`), environment and
-/// template interpolation (`${...}`, `$__env{...}`, `$(...)`, `{{ ... }}`).
+/// template interpolation (`${...}`, `$__env{...}`, `$(...)`, `{{ ... }}`), and the
+/// `env://NAME` and `file:///path` values that authentik's configuration reads from an
+/// environment variable or a mounted file.
 pub(crate) fn is_secret_reference(value: &str) -> bool {
     let v = value.trim();
-    (v.starts_with('<') && v.ends_with('>') && !v.contains(['\n', ' ']))
+    let env_name = v.strip_prefix("env://").is_some_and(|name| {
+        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    let file_path = v
+        .strip_prefix("file://")
+        .is_some_and(|path| path.starts_with('/') && !path.contains(char::is_whitespace));
+    env_name
+        || file_path
+        || (v.starts_with('<') && v.ends_with('>') && !v.contains(['\n', ' ']))
         || v.starts_with("op://")
         || v.starts_with("vault:")
         || v.starts_with("<path:")
@@ -122,6 +133,21 @@ pub(crate) fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_to_values_kept_elsewhere_are_not_secrets() {
+        for v in [
+            "env://AUTHENTIK_SECRET_KEY",
+            "file:///run/secrets/redis-password",
+            "op://vault/item/field",
+            "${DB_PASSWORD}",
+        ] {
+            assert!(is_secret_reference(v), "{v}");
+        }
+        for v in ["env://", "env://not a name", "file://relative", "hunter2"] {
+            assert!(!is_secret_reference(v), "{v}");
+        }
+    }
 
     #[test]
     fn every_rule_is_documented_with_what_why_example_fix() {
