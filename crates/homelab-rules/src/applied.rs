@@ -48,7 +48,7 @@
 //! the whole object are set aside (`load/partial-object`), the checks of the fields it sets
 //! stay.
 
-use crate::argo::{deployments, is_foreign, normalise_dir, sources};
+use crate::argo::{deployments, is_foreign, normalise_dir, source_dir, sources};
 use crate::repo::{join, parent, repository_address};
 use crate::Repo;
 use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
@@ -498,10 +498,9 @@ impl<'a> Graph<'_, 'a> {
                 .into_iter()
                 .filter(|s| !is_foreign(self.repo, s))
             {
-                let Some(p) = source.str("path") else {
+                let Some(dir) = source_dir(self.repo, doc, &source) else {
                     continue;
                 };
-                let dir = normalise_dir(p);
                 if !self.is_folder(&dir) {
                     continue;
                 }
@@ -769,8 +768,10 @@ fn unresolved_engine_paths(graph: &Graph) -> Vec<String> {
                     .into_iter()
                     .filter(|s| !is_foreign(graph.repo, s))
                 {
-                    if let Some(p) = source.str("path") {
-                        if !graph.is_folder(&normalise_dir(p)) {
+                    if let (Some(p), Some(dir)) =
+                        (source.str("path"), source_dir(graph.repo, doc, &source))
+                    {
+                        if !graph.is_folder(&dir) {
                             paths.push(p);
                         }
                     }

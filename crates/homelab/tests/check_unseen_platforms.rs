@@ -520,3 +520,102 @@ spec:
         "{all:#?}"
     );
 }
+
+/// idpbuilder packages: `repoURL: cnoe://REL` is the folder REL next to the Application's
+/// file. A package that syncs its own folder recursively (`path: .`) does not reach every
+/// file of the repository, so two alternative packages that each define Application
+/// `backstage` are two deploy units (notes), and `$values/...` of a `cnoe://` ref source is
+/// looked up in that folder.
+#[test]
+fn idpbuilder_local_package_sources_are_folders_next_to_the_application() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let app = |name: &str, source: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  project: default
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {name}
+{source}"
+        )
+    };
+    write(
+        root,
+        "integrations/compositions.yaml",
+        &app(
+            "compositions",
+            "  source:\n    repoURL: cnoe://compositions\n    targetRevision: HEAD\n    path: \".\"\n    directory:\n      recurse: true\n",
+        ),
+    );
+    write(
+        root,
+        "integrations/compositions/s3.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s3\n  namespace: crossplane-system\ndata:\n  a: b\n",
+    );
+    for stack in ["base", "workshop"] {
+        write(
+            root,
+            &format!("stacks/{stack}/backstage.yaml"),
+            &app(
+                "backstage",
+                "  source:\n    repoURL: cnoe://backstage\n    targetRevision: HEAD\n    path: manifests\n",
+            ),
+        );
+        write(
+            root,
+            &format!("stacks/{stack}/backstage/manifests/config.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: backstage\n  namespace: backstage\ndata:\n  a: b\n",
+        );
+    }
+    let with_values = |name: &str, values: &str| {
+        app(
+            name,
+            &format!(
+                "  sources:
+    - chart: platform
+      repoURL: ghcr.io/example/charts
+      targetRevision: 1.0.0
+      helm:
+        valueFiles:
+          - $values/{values}
+    - repoURL: cnoe://platform
+      path: manifests
+      ref: values
+"
+            ),
+        )
+    };
+    write(
+        root,
+        "stacks/base/platform.yaml",
+        &with_values("platform", "values.yaml"),
+    );
+    write(root, "stacks/base/platform/values.yaml", "replicas: 1\n");
+    write(
+        root,
+        "stacks/workshop/platform.yaml",
+        &with_values("platform", "missing.yaml"),
+    );
+    let all = diagnostics(root);
+    let problems = problems(&all);
+    assert_eq!(
+        problems,
+        [(
+            "argocd/values-path".to_string(),
+            "stacks/workshop/platform.yaml".to_string()
+        )],
+        "{all:#?}"
+    );
+    assert!(
+        all.iter().any(|d| d.rule == "argocd/duplicate-name"
+            && d.severity == "note"
+            && d.file == "stacks/workshop/backstage.yaml"),
+        "{all:#?}"
+    );
+}
