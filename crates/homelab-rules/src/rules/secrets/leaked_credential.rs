@@ -5,7 +5,8 @@
 //! (`-----BEGIN ... PRIVATE KEY-----` around key material: not around `...` or a
 //! template placeholder), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`,
 //! `ghr_`, `github_pat_`), GitLab tokens (`glpat-`, runner tokens `glrt-`), AWS access key
-//! ids (`AKIA...`), Slack tokens (`xox.-`); and every YAML value under a key named like a
+//! ids (`AKIA...`), Slack tokens (`xox.-`), unless the token is a stand-in (`ghp_xxxx...`,
+//! AWS's documented `AKIAIOSFODNN7EXAMPLE`, `xoxb-your-token-here`); and every YAML value under a key named like a
 //! password, secret, token or API key whose value looks random (long and high-entropy).
 //! Names are not credentials: a value that names a Secret or a key
 //! (`backupTargetCredentialSecret: longhorn-s3-secret`,
@@ -134,23 +135,6 @@ pub(crate) fn is_credential_key(key: &str) -> bool {
     holds && !reference
 }
 
-/// A token of a known shape written for documentation: AWS's own examples end in
-/// `EXAMPLE` (`AKIAIOSFODNN7EXAMPLE`), others are one character repeated
-/// (`ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx`). No issued token reads so.
-fn documentation_example(token: &str) -> bool {
-    if token.to_ascii_uppercase().contains("EXAMPLE") {
-        return true;
-    }
-    let body = token
-        .split_once(['_', '-'])
-        .map_or(token, |(_, rest)| rest)
-        .trim_start_matches("pat_");
-    let mut chars = body.chars();
-    chars
-        .next()
-        .is_some_and(|first| body.len() >= 8 && chars.all(|c| c == first))
-}
-
 /// A UUID (`3f2b9c71-8d4e-4a6b-9f12-c7e5a0d3b8e4`): API keys often have this shape.
 fn uuid_shaped(v: &str) -> bool {
     let parts: Vec<&str> = v.split('-').collect();
@@ -179,6 +163,25 @@ fn names_something(v: &str) -> bool {
     words.len() >= 2 && words.iter().all(word)
 }
 
+/// Whether a value (or a token-shaped match) is a stand-in written for a reader to replace:
+/// `changeme`, `AKIAIOSFODNN7EXAMPLE` (AWS's documented example key), `ghp_xxxx...`,
+/// `xoxb-your-slack-bot-token-here`, `<token>`.
+fn is_placeholder(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    [
+        "changeme",
+        "replace",
+        "example",
+        "placeholder",
+        "xxxx",
+        "your",
+        "<",
+        "dummy",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
 /// A value that looks like a real credential rather than a name, a placeholder or a template.
 fn looks_random(v: &str) -> bool {
     let v = v.trim();
@@ -198,20 +201,7 @@ fn looks_random(v: &str) -> bool {
     {
         return false;
     }
-    let lower = v.to_ascii_lowercase();
-    if [
-        "changeme",
-        "replace",
-        "example",
-        "placeholder",
-        "xxxx",
-        "your",
-        "<",
-        "dummy",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
+    if is_placeholder(v) {
         return false;
     }
     let classes = [
@@ -267,7 +257,7 @@ impl Rule for LeakedCredential {
                         if p.what == PEM && !pem_has_body(&source.text[start + m.end()..]) {
                             continue;
                         }
-                        if documentation_example(m.as_str()) {
+                        if p.what != PEM && is_placeholder(m.as_str()) {
                             continue;
                         }
                         let column = line[..m.start()].chars().count() as u32 + 1;
@@ -423,16 +413,27 @@ mod tests {
         ));
     }
 
+    /// Token-shaped stand-ins in docs and example files are not leaks; real shapes are.
     #[test]
-    fn documentation_examples_are_not_tokens() {
-        assert!(documentation_example("AKIAIOSFODNN7EXAMPLE"));
-        assert!(documentation_example(
-            "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    fn token_shaped_stand_ins_are_skipped() {
+        let found = |line: &str| {
+            patterns()
+                .iter()
+                .filter(|p| p.what != PEM)
+                .flat_map(|p| p.regex.find_iter(line))
+                .any(|m| !is_placeholder(m.as_str()))
+        };
+        assert!(!found("aws_access_key_id: \"AKIAIOSFODNN7EXAMPLE\""));
+        assert!(!found(&format!("# ghp_{}", "x".repeat(36))));
+        assert!(!found("SLACK_BOT_TOKEN=xoxb-your-slack-bot-token-here"));
+        assert!(found("aws_access_key_id: AKIAQ3EGRT7MZK2BN4VD"));
+        assert!(found(
+            "SLACK_BOT_TOKEN=xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp"
         ));
-        assert!(!documentation_example("AKIAZ3MSJV4WWQDT6HFX"));
-        assert!(!documentation_example(
-            "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"
-        ));
+        assert!(found(&format!(
+            "token: ghp_{}",
+            "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
+        )));
     }
 
     #[test]
