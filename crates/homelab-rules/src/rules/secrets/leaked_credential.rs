@@ -10,6 +10,8 @@
 //! Names are not credentials: a value that names a Secret or a key
 //! (`backupTargetCredentialSecret: longhorn-s3-secret`,
 //! `secretKey: REGISTRY_STORAGE_S3_ACCESSKEY`: words joined by `-`, `_` or `.`), file paths,
+//! the example credentials of vendors' documentation (AWS's `AKIAIOSFODNN7EXAMPLE`: a token
+//! that says `EXAMPLE`; Slack's `xoxb-1234567890-...`: a field of counting digits),
 //! password hashes (bcrypt, crypt, argon2: what a server stores instead of the password),
 //! and the whole of an ExternalSecret (its keys name entries of an external store), are
 //! skipped.
@@ -78,6 +80,22 @@ fn pem_has_body(after: &str) -> bool {
     let body = window.split("-----END").next().unwrap_or(window);
     body.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')))
         .any(|run| run.len() >= 40)
+}
+
+/// A token of a known shape that documentation shows as an example, not a credential: it says
+/// so (`AKIAIOSFODNN7EXAMPLE`, AWS's documented key id), or one of its `-`/`_`-separated
+/// fields is digits counting up (`xoxb-1234567890-1234567890123-...`). No issued token has
+/// either.
+fn documented_example(token: &str) -> bool {
+    let counting = |field: &str| {
+        field.len() >= 9
+            && field.bytes().all(|b| b.is_ascii_digit())
+            && field
+                .as_bytes()
+                .windows(2)
+                .all(|w| w[1] == if w[0] == b'9' { b'0' } else { w[0] + 1 })
+    };
+    token.to_ascii_uppercase().contains("EXAMPLE") || token.split(['-', '_']).any(counting)
 }
 
 /// The SHA-1 hex of a secret, as detect-secrets writes `hashed_secret` in its baseline.
@@ -247,6 +265,9 @@ impl Rule for LeakedCredential {
                         if p.what == PEM && !pem_has_body(&source.text[start + m.end()..]) {
                             continue;
                         }
+                        if p.what != PEM && documented_example(m.as_str()) {
+                            continue;
+                        }
                         let column = line[..m.start()].chars().count() as u32 + 1;
                         report(
                             Location::new(source.name.clone(), i as u32 + 1, column),
@@ -384,6 +405,22 @@ mod tests {
                 .replace("EXAMPLE", "0x9Q")
                 .as_str()
         ));
+    }
+
+    /// Vendors' documentation shows example tokens of the real shape: AWS's key ids say
+    /// `EXAMPLE`, Slack's count digits. Issued tokens are random.
+    #[test]
+    fn documented_examples_are_not_credentials() {
+        assert!(documented_example("AKIAIOSFODNN7EXAMPLE"));
+        assert!(documented_example("AKIAI44QH8DHBEXAMPLE"));
+        assert!(documented_example(
+            "xoxb-1234567890-1234567890123-5n38u5ed63fgzqlvuyxvxcx6"
+        ));
+        assert!(!documented_example("AKIAZ3MHQ5T7PLX2WQ4R"));
+        assert!(!documented_example(
+            "xoxb-2718281828-4590452353602-Zq8vN2xLp4Rt7WmK9sYbAbCd"
+        ));
+        assert!(!documented_example("ghp_Zq8vR2mT4kL9xW3nB7cY1pH6sD0fJ5gA2eUo"));
     }
 
     #[test]
