@@ -6,7 +6,7 @@
 
 mod check_common;
 
-use check_common::{check_json, write_file as write, Finding};
+use check_common::{check_json, deployment, write_file as write, Finding};
 use std::path::Path;
 
 /// Every diagnostic of `check ROOT`, notes included.
@@ -19,6 +19,40 @@ fn of<'a>(found: &'a [Finding], rule: &str, file: &str) -> Vec<&'a Finding> {
         .iter()
         .filter(|d| d.rule == rule && d.file == file)
         .collect()
+}
+
+/// An image written as a variable (`$IMAGE_URL`, `${IMAGE_URI}`) is filled in before the
+/// manifest is applied: its tag is unknown here (a note), not "no tag". An empty image has
+/// no tag to judge. `nginx` and `app:latest` beside them stay errors.
+#[test]
+fn variable_and_empty_images_are_not_latest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "finetune.yaml", &deployment("finetune", "$IMAGE_URL"));
+    write(root, "train.yaml", &deployment("train", "${IMAGE_URI}"));
+    write(root, "proxy.yaml", &deployment("proxy", "\"\""));
+    write(root, "web.yaml", &deployment("web", "nginx"));
+    write(
+        root,
+        "worker.yaml",
+        &deployment("worker", "registry.example.com/${TEAM}/worker:latest"),
+    );
+    let found = all(root);
+    for file in ["finetune.yaml", "train.yaml"] {
+        let latest = of(&found, "image/latest-tag", file);
+        assert!(
+            latest.len() == 1 && latest[0].severity == "note" && latest[0].facts.contains("variable"),
+            "{file}: {found:#?}"
+        );
+    }
+    assert!(of(&found, "image/latest-tag", "proxy.yaml").is_empty(), "{found:#?}");
+    for file in ["web.yaml", "worker.yaml"] {
+        let latest = of(&found, "image/latest-tag", file);
+        assert!(
+            latest.len() == 1 && latest[0].severity == "error",
+            "{file}: {found:#?}"
+        );
+    }
 }
 
 /// Documentation that shows the vendors' own example credentials (AWS's

@@ -10,7 +10,10 @@
 //! When several kustomizations build the file (one overlay per cluster), a build that
 //! leaves it on `latest` is reported. An image that a skaffold configuration of the
 //! repository builds (`build.artifacts[].image`, in any profile) gets its tag from skaffold
-//! when skaffold deploys it: a note that says so, not an error.
+//! when skaffold deploys it: a note that says so, not an error. An image written as a
+//! variable (`image: $IMAGE_URL`, `image: ${IMAGE_URI}`), filled in by envsubst or Flux
+//! before anything applies it, has a tag this repository does not show: a note too. An
+//! empty image names no tag at all and is left to the schema.
 //!
 //! ## Why
 //! `latest` (or no tag, which means `latest`) changes under you: ArgoCD shows the app as
@@ -134,6 +137,12 @@ fn name_of(image: &str) -> &str {
     }
 }
 
+/// An image whose last path segment holds a variable (`$IMAGE_URL`, `${IMAGE_URI}`,
+/// `registry/${APP}`): what replaces it may carry the tag.
+fn ends_in_variable(image: &str) -> bool {
+    image.rsplit('/').next().unwrap_or(image).contains('$')
+}
+
 /// The tag of an image reference (`None` when there is none), ignoring a registry port.
 fn tag(image: &str) -> Option<&str> {
     if image.contains('@') {
@@ -160,7 +169,12 @@ impl Rule for ImageLatestTag {
         for doc in repo.objects() {
             let Some(pod) = doc.pod_spec() else { continue };
             for c in pod.containers() {
-                let Some(image) = c.value.get("image").and_then(Value::as_str) else {
+                let Some(image) = c
+                    .value
+                    .get("image")
+                    .and_then(Value::as_str)
+                    .filter(|i| !i.trim().is_empty())
+                else {
                     continue;
                 };
                 let including = including.get_or_insert_with(|| including_kustomizations(repo));
@@ -189,6 +203,14 @@ impl Rule for ImageLatestTag {
                     message,
                     "pin a version tag (image: name:1.2.3) or a digest (image: name@sha256:...)",
                 );
+                if tag(&built).is_none() && ends_in_variable(&built) {
+                    let mut note = found.relying_on([format!(
+                        "`{built}` is a variable that envsubst or Flux fills in before the image is applied: its tag is not in this repository, not failed"
+                    )]);
+                    note.severity = Severity::Note;
+                    out.push(note);
+                    continue;
+                }
                 let skaffold = built_by_skaffold.get_or_insert_with(|| skaffold_artifacts(repo));
                 match skaffold.get(name_of(&built)) {
                     Some(config) => {
@@ -217,6 +239,15 @@ mod tests {
         assert_eq!(tag("registry:5000/app:1.2"), Some("1.2"));
         assert_eq!(tag("app:latest"), Some("latest"));
         assert_eq!(tag("app@sha256:abc"), Some("@digest"));
+    }
+
+    #[test]
+    fn a_variable_in_the_last_segment_may_hold_the_tag() {
+        assert!(ends_in_variable("$IMAGE_URL"));
+        assert!(ends_in_variable("${IMAGE_URI}"));
+        assert!(ends_in_variable("registry.example.com/team/${APP}"));
+        assert!(!ends_in_variable("$REGISTRY/team/app"));
+        assert!(!ends_in_variable("nginx"));
     }
 
     #[test]
