@@ -84,3 +84,93 @@ fn documented_example_credentials_are_not_leaks() {
         "{found:#?}"
     );
 }
+
+/// A sample Secret whose values say what belongs there (`personal github token`,
+/// `[aws_secret_access_key]`, a PEM block around `YOUR_PRIVATE_KEY_HERE`, a base64 slot
+/// holding `your private ssh key in base64`) commits no credential: a note. A sample
+/// with a real-looking password stays an error.
+#[test]
+fn sample_secrets_that_describe_their_values_are_notes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "samples/secrets.yaml",
+        "apiVersion: v1
+kind: Secret
+metadata:
+  name: code-review-secrets
+stringData:
+  github-token: personal github token
+  api-key: openai api key
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: aws-credentials
+stringData:
+  credentials: |-
+    [default]
+    aws_access_key_id     = [aws_access_key_id]
+    aws_secret_access_key = [aws_secret_access_key]
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: oci-credentials
+stringData:
+  oci_api_key.pem: |
+    -----BEGIN RSA PRIVATE KEY-----
+    YOUR_ACTUAL_PRIVATE_KEY_CONTENT_HERE
+    -----END RSA PRIVATE KEY-----
+  fingerprint: YOUR_API_KEY_FINGERPRINT_HERE
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: remote-ssh-secret
+data:
+  privatekey: your private ssh key in base64
+",
+    );
+    write(
+        root,
+        "samples/substituted.yaml",
+        "apiVersion: v1
+kind: Secret
+metadata:
+  name: catalog-rds
+data:
+  DB_USER: Y2F0YWxvZ191c2Vy
+  DB_PASSWORD: ${CATALOG_RDS_PASSWORD}
+",
+    );
+    write(
+        root,
+        "samples/real.yaml",
+        "apiVersion: v1
+kind: Secret
+metadata:
+  name: orka-creds
+stringData:
+  email: ci@example.org
+  password: Zq8v-N3rT-q1xL
+",
+    );
+    let found = all(root);
+    let samples = of(&found, "secrets/plain-secret", "samples/secrets.yaml");
+    assert!(
+        samples.len() == 4 && samples.iter().all(|d| d.severity == "note"),
+        "{found:#?}"
+    );
+    // The variable is filled in before the Secret is applied: no "not base64" there.
+    let substituted = of(&found, "secrets/plain-secret", "samples/substituted.yaml");
+    assert!(
+        substituted.len() == 1
+            && substituted[0].severity == "note"
+            && !substituted[0].message.contains("base64"),
+        "{found:#?}"
+    );
+    let real = of(&found, "secrets/plain-secret", "samples/real.yaml");
+    assert!(real.len() == 1 && real[0].severity == "error", "{found:#?}");
+}
