@@ -174,3 +174,41 @@ stringData:
     let real = of(&found, "secrets/plain-secret", "samples/real.yaml");
     assert!(real.len() == 1 && real[0].severity == "error", "{found:#?}");
 }
+
+/// A manifest whose `@NAME@` placeholders a script fills in (`name: @STS_NAME@`) is a
+/// template (a note), not invalid YAML; a file broken elsewhere stays a syntax error.
+#[test]
+fn at_placeholders_make_a_template_not_a_syntax_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "statefulset.yaml",
+        "apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: @STS_NAME@
+spec:
+  replicas: 0
+  serviceName: @STS_NAME@
+",
+    );
+    write(
+        root,
+        "broken.yaml",
+        "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: @NAME@
+data:
+  a: [1, 2
+",
+    );
+    let found = all(root);
+    assert!(
+        of(&found, "yaml/syntax", "statefulset.yaml").is_empty()
+            && of(&found, "load/template", "statefulset.yaml").len() == 1,
+        "{found:#?}"
+    );
+    assert_eq!(of(&found, "yaml/syntax", "broken.yaml").len(), 1, "{found:#?}");
+}
