@@ -41,11 +41,16 @@ fn variable_and_empty_images_are_not_latest() {
     for file in ["finetune.yaml", "train.yaml"] {
         let latest = of(&found, "image/latest-tag", file);
         assert!(
-            latest.len() == 1 && latest[0].severity == "note" && latest[0].facts.contains("variable"),
+            latest.len() == 1
+                && latest[0].severity == "note"
+                && latest[0].facts.contains("variable"),
             "{file}: {found:#?}"
         );
     }
-    assert!(of(&found, "image/latest-tag", "proxy.yaml").is_empty(), "{found:#?}");
+    assert!(
+        of(&found, "image/latest-tag", "proxy.yaml").is_empty(),
+        "{found:#?}"
+    );
     for file in ["web.yaml", "worker.yaml"] {
         let latest = of(&found, "image/latest-tag", file);
         assert!(
@@ -210,5 +215,9 @@ data:
             && of(&found, "load/template", "statefulset.yaml").len() == 1,
         "{found:#?}"
     );
-    assert_eq!(of(&found, "yaml/syntax", "broken.yaml").len(), 1, "{found:#?}");
+    assert_eq!(
+        of(&found, "yaml/syntax", "broken.yaml").len(),
+        1,
+        "{found:#?}"
+    );
 }

@@ -420,7 +420,9 @@ mod tests {
         assert!(!documented_example(
             "xoxb-2718281828-4590452353602-Zq8vN2xLp4Rt7WmK9sYbAbCd"
         ));
-        assert!(!documented_example("ghp_Zq8vR2mT4kL9xW3nB7cY1pH6sD0fJ5gA2eUo"));
+        assert!(!documented_example(
+            "ghp_Zq8vR2mT4kL9xW3nB7cY1pH6sD0fJ5gA2eUo"
+        ));
     }
 
     #[test]
