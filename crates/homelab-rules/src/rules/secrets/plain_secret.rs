@@ -177,8 +177,9 @@ const CHOSEN_CREDENTIAL_WORDS: [&str; 4] = ["password", "passwd", "passphrase", 
 /// A value that says what belongs in its place rather than being it: words (letters and
 /// digits; each lowercase, uppercase or capitalised; joined by spaces, `-`, `_` or `.`,
 /// punctuation around them ignored) that name a kind of credential: two or more naming an
-/// issued one (`personal github token`, `SECRET_TOKEN`, `[aws_secret_access_key]`), three or
-/// more naming a password (`password (if used to login the remote server)`). A random
+/// issued one (`personal github token`, `SECRET_TOKEN`, `[aws_secret_access_key]`), a
+/// sentence of three or more naming a password (`password (if used to login the remote
+/// server)`; `super-secret-keystore-password` is one). A random
 /// token has mixed-case or digit-laden words; a passphrase of words names no credential.
 fn describes_a_credential(value: &str) -> bool {
     let words: Vec<&str> = value
@@ -198,9 +199,11 @@ fn describes_a_credential(value: &str) -> bool {
             .iter()
             .any(|w| kinds.contains(&w.to_ascii_lowercase().as_str()))
     };
+    // `super-secret-keystore-password` works as a password; a sentence explains one.
+    let sentence = value.split_whitespace().count() >= 3;
     words.iter().all(word)
         && ((words.len() >= 2 && names(&ISSUED_CREDENTIAL_WORDS))
-            || (words.len() >= 3 && names(&CHOSEN_CREDENTIAL_WORDS)))
+            || (sentence && names(&CHOSEN_CREDENTIAL_WORDS)))
 }
 
 /// A UUID whose groups each repeat one character (`11111111-2222-3333-4444-555555555555`,
@@ -656,6 +659,8 @@ mod tests {
             ("password", "git_password"),
             ("CRYPTO_KEY_VALUE", "Simple passphrase"),
             ("session_secret", "super-secret"),
+            ("keyStorePassword", "super-secret-acceptor-keystore-password"),
+            ("password", "pre-set-password"),
             ("tls.crt", "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n"),
             ("api-token", "prod-Zq8vN3rTq1xL-token"),
             ("crda-key", "3f2b9c71-8d4e-4a6b-9f12-c7e5a0d3b8e4"),
