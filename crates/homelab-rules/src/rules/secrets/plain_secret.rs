@@ -119,7 +119,7 @@ fn has_token_like_part(text: &str) -> bool {
 }
 
 /// A value that stands for one to fill in, not a credential: `__REPLACE_ME__`,
-/// `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`, `your-token-here`, `xxxxxx`. A
+/// `AUTOREPLACE_SMTP_PASSWORD` (a script's marker), `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`, `your-token-here`, `xxxxxx`. A
 /// well-known default (`changeit`, `admin123`) is a credential: it works.
 fn is_placeholder(value: &str) -> bool {
     static PLACEHOLDER: OnceLock<regex::Regex> = OnceLock::new();
@@ -152,7 +152,7 @@ fn is_placeholder(value: &str) -> bool {
     }
     PLACEHOLDER
         .get_or_init(|| {
-            regex::Regex::new(r"(?i)^[_\-\s\[{]*(replace[_\-\s]?me|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|example[a-z0-9_\-]*|todo|fixme|tbd|your[_\-][a-z0-9_\-]+|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
+            regex::Regex::new(r"(?i)^[_\-\s\[{]*([a-z0-9]*replace[_\-\s]?me|[a-z0-9]+replace[_\-][a-z0-9_\-]+|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|example[a-z0-9_\-]*|todo|fixme|tbd|your[_\-][a-z0-9_\-]+|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
         })
         .is_match(v)
 }
@@ -308,6 +308,15 @@ fn holds_credential(key: &str, value: &str) -> bool {
     if v.split_whitespace().count() >= 4 {
         return false;
     }
+    // A container image (`ghcr.io/org/sidecar:v0.12.0`, an operator's setting of the image
+    // it runs): a registry host with a dot, a lowercase path, a tag or digest.
+    static IMAGE: OnceLock<regex::Regex> = OnceLock::new();
+    let image = IMAGE.get_or_init(|| {
+        regex::Regex::new(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$").unwrap()
+    });
+    if image.is_match(v) {
+        return false;
+    }
     // A path in the container (`/amq/extra/secrets/keystore.jks`): where a secret is, not
     // the secret.
     if v.starts_with('/')
@@ -348,14 +357,17 @@ fn credentials_in_url(text: &str) -> bool {
         .is_match(text)
 }
 
-/// A setting written in lowercase words (`https`, `pgvector`, `read-only`) that does not
-/// call itself a credential (`mypassword`). Alone it may be a weak password; beside
+/// A setting written in lowercase words (`https`, `pgvector`, `read-only`, `k8s`) that does
+/// not call itself a credential (`mypassword`). Alone it may be a weak password; beside
 /// credentials kept elsewhere it is a mode or a name.
 fn is_lowercase_setting(value: &str) -> bool {
     let v = value.trim();
     v.len() <= 32
-        && v.split(['-', '_', '.'])
-            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()))
+        && v.split(['-', '_', '.']).all(|w| {
+            w.chars().any(|c| c.is_ascii_lowercase())
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
         && !["pass", "pwd", "secret", "token", "key"]
             .iter()
             .any(|w| v.contains(w))
@@ -409,11 +421,11 @@ fn any_credential(field: &str, map: &serde_json::Map<String, Value>) -> bool {
         }
         decode_data(s).and_then(|b| String::from_utf8(b).ok())
     };
+    // References to credentials kept elsewhere, or placeholders a deploy step fills in.
     let credentials_elsewhere = map.values().any(|value| {
-        value
-            .as_str()
-            .and_then(&decoded)
-            .is_some_and(|text| crate::is_secret_reference(text.trim()))
+        value.as_str().and_then(&decoded).is_some_and(|text| {
+            crate::is_secret_reference(text.trim()) || is_placeholder(text.trim())
+        })
     });
     let credential = |key: &str, text: &str| {
         holds_credential(key, text)
@@ -557,6 +569,28 @@ mod tests {
         assert!(!any_credential("data", &encoded));
     }
 
+    /// A Secret whose credentials are placeholders a deploy step replaces holds settings
+    /// beside them (a Helm chart's rendered configuration Secret).
+    #[test]
+    fn settings_beside_placeholders_are_no_credential() {
+        let rendered = map(json!({
+            "AUTHENTIK_SECRET_KEY": "AUTOREPLACE_AUTHENTIK_SEED",
+            "AUTHENTIK_POSTGRESQL__PASSWORD": "AUTOREPLACE_POSTGRES_PASSWORD",
+            "AUTHENTIK_ERROR_REPORTING__ENVIRONMENT": "k8s",
+            "AUTHENTIK_POSTGRESQL__NAME": "authentik",
+            "AUTHENTIK_REDIS__HOST": "redis-master",
+            "AUTHENTIK_OUTPOSTS__CONTAINER_IMAGE_BASE": "ghcr.io/goauthentik/%(type)s:%(version)s",
+        }));
+        assert!(!any_credential("stringData", &rendered));
+        // A random value beside them still is one.
+        let mut with_key = rendered.clone();
+        with_key.insert(
+            "AUTHENTIK_BOOTSTRAP_TOKEN".into(),
+            json!("Zq8vN3rTq1xL0pWc"),
+        );
+        assert!(any_credential("stringData", &with_key));
+    }
+
     #[test]
     fn a_lowercase_word_alone_or_under_a_credential_key_stays_a_credential() {
         // Nothing says where credentials are kept: the word may be the password.
@@ -627,6 +661,9 @@ mod tests {
             ("credentials", "[default]\naws_access_key_id = $AWS_ACCESS_KEY_ID\naws_secret_access_key = $AWS_SECRET_ACCESS_KEY\n"),
             ("oci_api_key.pem", "-----BEGIN RSA PRIVATE KEY-----\nYOUR_ACTUAL_PRIVATE_KEY_CONTENT_HERE\n-----END RSA PRIVATE KEY-----\n"),
             ("tls.key", "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n"),
+            ("AUTHENTIK_EMAIL__PASSWORD", "AUTOREPLACE_SMTP_PASSWORD"),
+            ("SIDECAR_IMAGE", "ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar:v0.12.0"),
+            ("image", "registry.example.org:5000/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
         ] {
             assert!(!holds_credential(key, value), "{key}: {value}");
         }
@@ -665,6 +702,8 @@ mod tests {
             ("api-token", "prod-Zq8vN3rTq1xL-token"),
             ("crda-key", "3f2b9c71-8d4e-4a6b-9f12-c7e5a0d3b8e4"),
             ("password", "p@ssw0rd"),
+            ("password", "replaced2024"),
+            ("value", "ghcr.io/Zq8vN3rTq1xL0pWc"),
         ] {
             assert!(holds_credential(key, value), "{key}: {value}");
         }
