@@ -11,8 +11,9 @@
 //! leaves it on `latest` is reported. An image that a skaffold configuration of the
 //! repository builds (`build.artifacts[].image`, in any profile) gets its tag from skaffold
 //! when skaffold deploys it: a note that says so, not an error. An image written as a
-//! variable (`image: $IMAGE_URL`, `image: ${IMAGE_URI}`), filled in by envsubst or Flux
-//! before anything applies it, has a tag this repository does not show: a note too. An
+//! variable (`image: $IMAGE_URL`, `image: ${IMAGE_URI}`) or a placeholder
+//! (`image: <YOUR-CONTAINER>`), filled in by envsubst, Flux or the reader before anything
+//! applies it, has a tag this repository does not show: a note too. An
 //! empty image names no tag at all and is left to the schema.
 //!
 //! ## Why
@@ -138,9 +139,11 @@ fn name_of(image: &str) -> &str {
 }
 
 /// An image whose last path segment holds a variable (`$IMAGE_URL`, `${IMAGE_URI}`,
-/// `registry/${APP}`): what replaces it may carry the tag.
+/// `registry/${APP}`) or is a placeholder to fill in (`<YOUR-CONTAINER>`): what replaces it
+/// may carry the tag.
 fn ends_in_variable(image: &str) -> bool {
-    image.rsplit('/').next().unwrap_or(image).contains('$')
+    let last = image.rsplit('/').next().unwrap_or(image);
+    last.contains('$') || (last.len() > 2 && last.starts_with('<') && last.ends_with('>'))
 }
 
 /// The tag of an image reference (`None` when there is none), ignoring a registry port.
@@ -205,7 +208,7 @@ impl Rule for ImageLatestTag {
                 );
                 if tag(&built).is_none() && ends_in_variable(&built) {
                     let mut note = found.relying_on([format!(
-                        "`{built}` is a variable that envsubst or Flux fills in before the image is applied: its tag is not in this repository, not failed"
+                        "`{built}` is a variable or placeholder filled in before the image is applied: its tag is not in this repository, not failed"
                     )]);
                     note.severity = Severity::Note;
                     out.push(note);
@@ -246,6 +249,7 @@ mod tests {
         assert!(ends_in_variable("$IMAGE_URL"));
         assert!(ends_in_variable("${IMAGE_URI}"));
         assert!(ends_in_variable("registry.example.com/team/${APP}"));
+        assert!(ends_in_variable("<YOUR-CONTAINER>"));
         assert!(!ends_in_variable("$REGISTRY/team/app"));
         assert!(!ends_in_variable("nginx"));
     }
