@@ -221,3 +221,71 @@ data:
         "{found:#?}"
     );
 }
+
+/// A CRD's CEL rule reads a property named like a CEL keyword under its escaped name
+/// (`has(self.__namespace__)`, as the snapshot CRDs write it): an object that sets it passes,
+/// one that leaves it out fails.
+#[test]
+fn cel_rules_read_escaped_property_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "crd.yaml",
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: snapshots.example.org
+spec:
+  group: example.org
+  names: {kind: Snapshot, plural: snapshots, singular: snapshot, listKind: SnapshotList}
+  scope: Cluster
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              sourceRef:
+                type: object
+                properties:
+                  name: {type: string}
+                  namespace: {type: string}
+                x-kubernetes-validations:
+                - rule: has(self.name) && has(self.__namespace__)
+                  message: both spec.sourceRef.name and spec.sourceRef.namespace must be set
+",
+    );
+    let snapshot = |name: &str, reference: &str| {
+        format!(
+            "apiVersion: example.org/v1
+kind: Snapshot
+metadata:
+  name: {name}
+spec:
+  sourceRef: {reference}
+"
+        )
+    };
+    write(
+        root,
+        "complete.yaml",
+        &snapshot("complete", "{name: data, namespace: default}"),
+    );
+    write(root, "partial.yaml", &snapshot("partial", "{name: data}"));
+    let found = all(root);
+    assert!(
+        of(&found, "schema/cel", "complete.yaml").is_empty(),
+        "{found:#?}"
+    );
+    let partial = of(&found, "schema/cel", "partial.yaml");
+    assert!(
+        partial.len() == 1 && partial[0].severity == "error",
+        "{found:#?}"
+    );
+}
