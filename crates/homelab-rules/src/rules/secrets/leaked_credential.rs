@@ -5,13 +5,14 @@
 //! (`-----BEGIN ... PRIVATE KEY-----` around key material: not around `...` or a
 //! template placeholder), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`,
 //! `ghr_`, `github_pat_`), GitLab tokens (`glpat-`, runner tokens `glrt-`), AWS access key
-//! ids (`AKIA...`), Slack tokens (`xox.-`); and every YAML value under a key named like a
+//! ids (`AKIA...`), Slack tokens (`xox.-`), unless the token is a stand-in (`ghp_xxxx...`,
+//! AWS's documented `AKIAIOSFODNN7EXAMPLE`, `xoxb-your-token-here`); and every YAML value under a key named like a
 //! password, secret, token or API key whose value looks random (long and high-entropy).
 //! Names are not credentials: a value that names a Secret or a key
 //! (`backupTargetCredentialSecret: longhorn-s3-secret`,
 //! `secretKey: REGISTRY_STORAGE_S3_ACCESSKEY`: words joined by `-`, `_` or `.`), file paths,
-//! the example credentials of vendors' documentation (AWS's `AKIAIOSFODNN7EXAMPLE`: a token
-//! that says `EXAMPLE`; Slack's `xoxb-1234567890-...`: a field of counting digits),
+//! the example tokens of vendors' documentation whose ids count up
+//! (`xoxb-1234567890-1234567890123-...`),
 //! password hashes (bcrypt, crypt, argon2: what a server stores instead of the password),
 //! and the whole of an ExternalSecret (its keys name entries of an external store), are
 //! skipped.
@@ -82,20 +83,22 @@ fn pem_has_body(after: &str) -> bool {
         .any(|run| run.len() >= 40)
 }
 
-/// A token of a known shape that documentation shows as an example, not a credential: it says
-/// so (`AKIAIOSFODNN7EXAMPLE`, AWS's documented key id), or one of its `-`/`_`-separated
-/// fields is digits counting up (`xoxb-1234567890-1234567890123-...`). No issued token has
-/// either.
+/// A token of a known shape that documentation shows as an example, not a credential: its
+/// fields of digits (`-`/`_`-separated) all count up (`xoxb-1234567890-1234567890123-...`,
+/// the documentation's stand-ins for a team and a user id). No issued token has that.
 fn documented_example(token: &str) -> bool {
-    let counting = |field: &str| {
+    let digits: Vec<&str> = token
+        .split(['-', '_'])
+        .filter(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    let counting = |field: &&str| {
         field.len() >= 9
-            && field.bytes().all(|b| b.is_ascii_digit())
             && field
                 .as_bytes()
                 .windows(2)
                 .all(|w| w[1] == if w[0] == b'9' { b'0' } else { w[0] + 1 })
     };
-    token.to_ascii_uppercase().contains("EXAMPLE") || token.split(['-', '_']).any(counting)
+    !digits.is_empty() && digits.iter().all(counting)
 }
 
 /// The SHA-1 hex of a secret, as detect-secrets writes `hashed_secret` in its baseline.
@@ -180,6 +183,25 @@ fn names_something(v: &str) -> bool {
     words.len() >= 2 && words.iter().all(word)
 }
 
+/// Whether a value (or a token-shaped match) is a stand-in written for a reader to replace:
+/// `changeme`, `AKIAIOSFODNN7EXAMPLE` (AWS's documented example key), `ghp_xxxx...`,
+/// `xoxb-your-slack-bot-token-here`, `<token>`.
+fn is_placeholder(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    [
+        "changeme",
+        "replace",
+        "example",
+        "placeholder",
+        "xxxx",
+        "your",
+        "<",
+        "dummy",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
 /// A value that looks like a real credential rather than a name, a placeholder or a template.
 fn looks_random(v: &str) -> bool {
     let v = v.trim();
@@ -199,20 +221,7 @@ fn looks_random(v: &str) -> bool {
     {
         return false;
     }
-    let lower = v.to_ascii_lowercase();
-    if [
-        "changeme",
-        "replace",
-        "example",
-        "placeholder",
-        "xxxx",
-        "your",
-        "<",
-        "dummy",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
+    if is_placeholder(v) {
         return false;
     }
     let classes = [
@@ -268,7 +277,9 @@ impl Rule for LeakedCredential {
                         if p.what == PEM && !pem_has_body(&source.text[start + m.end()..]) {
                             continue;
                         }
-                        if p.what != PEM && documented_example(m.as_str()) {
+                        if p.what != PEM
+                            && (is_placeholder(m.as_str()) || documented_example(m.as_str()))
+                        {
                             continue;
                         }
                         let column = line[..m.start()].chars().count() as u32 + 1;
@@ -424,12 +435,10 @@ mod tests {
         ));
     }
 
-    /// Vendors' documentation shows example tokens of the real shape: AWS's key ids say
-    /// `EXAMPLE`, Slack's count digits. Issued tokens are random.
+    /// Vendors' documentation shows example tokens of the real shape whose ids count up;
+    /// issued tokens' ids do not.
     #[test]
     fn documented_examples_are_not_credentials() {
-        assert!(documented_example("AKIAIOSFODNN7EXAMPLE"));
-        assert!(documented_example("AKIAI44QH8DHBEXAMPLE"));
         assert!(documented_example(
             "xoxb-1234567890-1234567890123-5n38u5ed63fgzqlvuyxvxcx6"
         ));
@@ -437,9 +446,36 @@ mod tests {
         assert!(!documented_example(
             "xoxb-2718281828-4590452353602-Zq8vN2xLp4Rt7WmK9sYbAbCd"
         ));
+        // One id counting up, the other not: a made-up but real-shaped token.
+        assert!(!documented_example(
+            "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp"
+        ));
         assert!(!documented_example(
             "ghp_Zq8vR2mT4kL9xW3nB7cY1pH6sD0fJ5gA2eUo"
         ));
+    }
+
+    /// Token-shaped stand-ins in docs and example files are not leaks; real shapes are.
+    #[test]
+    fn token_shaped_stand_ins_are_skipped() {
+        let found = |line: &str| {
+            patterns()
+                .iter()
+                .filter(|p| p.what != PEM)
+                .flat_map(|p| p.regex.find_iter(line))
+                .any(|m| !is_placeholder(m.as_str()))
+        };
+        assert!(!found("aws_access_key_id: \"AKIAIOSFODNN7EXAMPLE\""));
+        assert!(!found(&format!("# ghp_{}", "x".repeat(36))));
+        assert!(!found("SLACK_BOT_TOKEN=xoxb-your-slack-bot-token-here"));
+        assert!(found("aws_access_key_id: AKIAQ3EGRT7MZK2BN4VD"));
+        assert!(found(
+            "SLACK_BOT_TOKEN=xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp"
+        ));
+        assert!(found(&format!(
+            "token: ghp_{}",
+            "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
+        )));
     }
 
     #[test]
