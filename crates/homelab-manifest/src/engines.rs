@@ -200,6 +200,41 @@ fn patch_files(doc: &Document, dir: &Path) -> Vec<(PathBuf, &'static str)> {
     out
 }
 
+/// The files a kustomization's `configMapGenerator` and `secretGenerator` read (`files:`
+/// as `path` or `key=path`, `envs:`, `env:`), each with what it generates (`the ConfigMap
+/// `x``): their text becomes data of that object.
+fn generator_inputs(doc: &Document, dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for (field, kind) in [
+        ("configMapGenerator", "ConfigMap"),
+        ("secretGenerator", "Secret"),
+    ] {
+        for generator in doc
+            .value
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = generator.get("name").and_then(Value::as_str).unwrap_or("");
+            let generated = format!("the {kind} `{name}`");
+            let listed = ["files", "envs"]
+                .iter()
+                .filter_map(|k| generator.get(*k).and_then(Value::as_array))
+                .flatten()
+                .filter_map(Value::as_str)
+                .chain(generator.get("env").and_then(Value::as_str));
+            for entry in listed {
+                let path = entry.split_once('=').map_or(entry, |(_, p)| p).trim();
+                if let Some(p) = normalise(&dir.join(path)) {
+                    out.push((p, generated.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The patch files a kustomization lists that the repository does not hold (as written),
 /// each with its target selector when it has one. Without the file its target is unknown:
 /// it may be any object of the build.
@@ -646,6 +681,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
 
     // Patches are partial objects.
     let mut patches: BTreeMap<PathBuf, (PathBuf, &'static str)> = BTreeMap::new();
+    let mut generator_data: BTreeMap<PathBuf, (PathBuf, String)> = BTreeMap::new();
     let mut built_by_kustomize: BTreeSet<PathBuf> = BTreeSet::new();
     let mut namespace_of: BTreeMap<PathBuf, (usize, String)> = BTreeMap::new();
     let mut labelled: Vec<(BTreeSet<PathBuf>, Map<String, Value>, bool)> = Vec::new();
@@ -657,6 +693,11 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
         let dir = file.parent().unwrap_or(Path::new("")).to_path_buf();
         for (patch, field) in patch_files(&docs[k], &dir) {
             patches.entry(patch).or_insert((file.clone(), field));
+        }
+        for (input, generated) in generator_inputs(&docs[k], &dir) {
+            generator_data
+                .entry(input)
+                .or_insert((file.clone(), generated));
         }
         let mut files = BTreeSet::new();
         let mut reached = BTreeSet::new();
@@ -727,6 +768,26 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
                     .at(doc.start())
                     .with_help("nothing to fix; `kubectl kustomize` shows the merged object"),
                 );
+            }
+            continue;
+        }
+        if let Some((kustomization, generated)) = generator_data.get(&file) {
+            if doc.class == Class::Object && !built_by_kustomize.contains(&file) {
+                let reason = format!(
+                    "data: kustomize reads the file into {generated} ({}), it is not applied as an object",
+                    kustomization.display()
+                );
+                notes.push(
+                    Diagnostic::note(
+                        "load/not-kubernetes",
+                        format!("document skipped: not a Kubernetes object ({reason})"),
+                    )
+                    .at(doc.start())
+                    .with_help(
+                        "nothing to fix; list it under `resources` if it is meant to be applied",
+                    ),
+                );
+                doc.class = Class::NotKubernetes { reason };
             }
             continue;
         }
@@ -1721,13 +1782,16 @@ fn pointer_mut<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Value>
 }
 
 /// Whether the value at `pointer` (or, when absent, its nearest parent) is a string that
-/// still holds a `${VAR}` nobody defined: its real value is unknown until the engine
-/// substitutes it, so no schema can judge it.
+/// still holds a `${VAR}` nobody defined, or a placeholder an Argo CD plugin fills in at
+/// sync (`argocd.<secret:private-domain>`, `<path:kv/data/app#host>`): its real value is
+/// unknown until then, so no schema can judge it.
 pub fn depends_on_variable(doc: &Document, pointer: &str) -> bool {
     let mut p = pointer;
     loop {
         if let Some(v) = doc.value.pointer(p) {
-            return v.as_str().is_some_and(|s| s.contains("${"));
+            return v
+                .as_str()
+                .is_some_and(|s| s.contains("${") || has_plugin_placeholder(s));
         }
         match p.rfind('/') {
             Some(i) => p = &p[..i],
@@ -1736,9 +1800,32 @@ pub fn depends_on_variable(doc: &Document, pointer: &str) -> bool {
     }
 }
 
+/// A `<name:argument>` or `<name>` token of identifier characters: the placeholder syntax of
+/// Argo CD plugins that replace values at sync (argocd-vault-plugin and its kin).
+fn has_plugin_placeholder(s: &str) -> bool {
+    s.match_indices('<').any(|(i, _)| {
+        let rest = &s[i + 1..];
+        rest.starts_with(|c: char| c.is_ascii_alphabetic())
+            && rest.find('>').is_some_and(|end| {
+                rest[..end]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.:/#".contains(c))
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plugin_placeholders_are_unknown_values() {
+        assert!(has_plugin_placeholder("argocd.<secret:private-domain>"));
+        assert!(has_plugin_placeholder("<path:kv/data/app#host>"));
+        assert!(has_plugin_placeholder("<domain>"));
+        assert!(!has_plugin_placeholder("a < b and c > d"));
+        assert!(!has_plugin_placeholder("plain.example.org"));
+    }
 
     #[test]
     fn label_selectors_are_read_as_kubernetes_reads_them() {

@@ -80,14 +80,15 @@ pub fn run(rules: &[&'static dyn Rule], repo: &Repo, settings: &Settings) -> Vec
 /// secret: 1Password (`op://`), Vault and argocd-vault-plugin (`vault:`, `<path:...>`, and
 /// its `<placeholder>` form), vals (`ref+`), SOPS ciphertext (`ENC[`), environment and
 /// template interpolation (`${...}`, `$__env{...}`, `$(...)`, `{{ ... }}`, `%(name)s`), URIs that name
-/// where a server reads the value (`env://VAR`, `file:///path`, as authentik and others
-/// read their settings), and JSONPath templates (`path={.metadata.name}-db`, as service
+/// where a server or a bootstrap tool reads the value (`env://VAR`, `file:///path`,
+/// `secret://name`, as authentik and others read their settings), and JSONPath templates (`path={.metadata.name}-db`, as service
 /// binding annotations describe the Secret that will hold a value).
 pub(crate) fn is_secret_reference(value: &str) -> bool {
     let v = value.trim();
     (v.starts_with('<') && v.ends_with('>') && !v.contains(['\n', ' ']))
         || v.starts_with("env://")
         || v.starts_with("file://")
+        || v.starts_with("secret://")
         || has_jsonpath(v)
         || v.starts_with("op://")
         || v.starts_with("vault:")

@@ -309,3 +309,89 @@ spec:
         "{latest:#?}"
     );
 }
+
+/// A file a kustomization's `configMapGenerator` reads is data of the ConfigMap, not an
+/// object (a configuration that another tool's API takes, with its own `apiVersion`); and a
+/// value an Argo CD plugin fills in at sync (`argocd.<secret:private-domain>`) is unknown,
+/// not a bad host name. A bad host name beside it is still one.
+#[test]
+fn generator_inputs_are_data_and_plugin_placeholders_are_unknown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "app/kustomization.yaml",
+        "resources:\n  - route.yaml\nconfigMapGenerator:\n  - name: cluster-config\n    files:\n      - config.yaml=cluster-config.yaml\n",
+    );
+    write(
+        dir,
+        "app/cluster-config.yaml",
+        "apiVersion: cordium/v1\nkind: ClusterConfig\nmetadata:\n  name: default\nspec:\n  storageClass: local\n",
+    );
+    write(
+        dir,
+        "app/route.yaml",
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: web\n  namespace: web\nspec:\n  hostnames:\n    - argocd.<secret:private-domain>\n    - Bad_Host\n  rules:\n    - backendRefs:\n        - name: web\n          port: 80\n",
+    );
+    let report = check_common::check_json(dir, &[]).json;
+    let problems = problems(&report);
+    assert!(
+        !problems
+            .iter()
+            .any(|p| p.2.ends_with("cluster-config.yaml")),
+        "{problems:#?}"
+    );
+    let on_route: Vec<_> = problems
+        .iter()
+        .filter(|p| p.2.ends_with("route.yaml"))
+        .collect();
+    assert_eq!(on_route.len(), 1, "{problems:#?}");
+    assert_eq!(on_route[0].1, "schema/pattern", "{problems:#?}");
+    assert!(on_route[0].3.contains("Bad_Host"), "{problems:#?}");
+    assert!(
+        diagnostics(&report)
+            .iter()
+            .any(|d| d.1 == "load/not-kubernetes"
+                && d.2.ends_with("cluster-config.yaml")
+                && d.3.contains("ConfigMap `cluster-config`")),
+        "{:#?}",
+        diagnostics(&report)
+    );
+}
+
+/// An object that no known Application deploys (an ApplicationSet generates the one that
+/// does) is not ordered against a Namespace that the root Application deploys: their waves
+/// belong to different syncs. Inside one Application an inversion is still found.
+#[test]
+fn waves_of_different_syncs_are_not_compared() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let app = |name: &str, path: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://github.com/example/home.git\n    path: {path}\n  destination:\n    server: https://kubernetes.default.svc\n"
+        )
+    };
+    write(dir, "argocd/root.yaml", &app("root", "argocd/namespaces"));
+    write(
+        dir,
+        "argocd/namespaces/media.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: media\n",
+    );
+    write(
+        dir,
+        "argocd/appset.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: apps\n  namespace: argocd\nspec:\n  generators:\n    - git:\n        repoURL: https://github.com/example/home.git\n        files:\n          - path: apps/*/app.yaml\n  template:\n    metadata:\n      name: '{{ .path.basename }}'\n    spec:\n      project: default\n      source:\n        repoURL: https://github.com/example/home.git\n        path: '{{ .path.path }}/manifests'\n      destination:\n        server: https://kubernetes.default.svc\n        namespace: '{{ .path.basename }}'\n",
+    );
+    write(dir, "apps/media/app.yaml", "chart: {}\n");
+    write(
+        dir,
+        "apps/media/manifests/claim.yaml",
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: media\n  namespace: media\n  annotations:\n    argocd.argoproj.io/sync-wave: \"-2\"\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n",
+    );
+    let report = check_common::check_json(dir, &[]).json;
+    let problems = problems(&report);
+    assert!(
+        !problems.iter().any(|p| p.1 == "argocd/sync-wave"),
+        "{problems:#?}"
+    );
+}

@@ -329,9 +329,14 @@ impl Rule for AppSyncWave {
                     .map(|(o, _)| *o)
                     .min()
             };
+            // An object no known Application deploys (its own wave is all there is: an
+            // ApplicationSet's generated Application, a folder applied by hand) is not
+            // ordered against a Namespace that one deploys, nor the other way round: waves
+            // order objects inside one sync, not across them.
+            let same_footing = |d: &Document| app.is_some() == waves.app_of(repo, d).is_some();
             earliest(&same_file)
                 .or_else(|| earliest(&same_app))
-                .or_else(|| earliest(&|_| true))
+                .or_else(|| earliest(&same_footing))
         };
         let classes = named_wave("StorageClass", true);
         let sealed = named_wave("SealedSecret", true);

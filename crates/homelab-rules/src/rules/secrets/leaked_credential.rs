@@ -409,6 +409,7 @@ mod tests {
     fn references_to_where_a_value_is_read_are_not_credentials() {
         assert!(!looks_random("env://AUTHENTIK_SECRET_KEY"));
         assert!(!looks_random("file:///secrets/authentik/password"));
+        assert!(!looks_random("secret://op_connect_token_value"));
         assert!(!looks_random(
             "path={.metadata.name}-{.spec.users[0].db},objectType=Secret,sourceKey=password"
         ));

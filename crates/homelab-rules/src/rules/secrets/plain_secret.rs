@@ -712,6 +712,7 @@ mod tests {
             ("oci_api_key.pem", "-----BEGIN RSA PRIVATE KEY-----\nYOUR_ACTUAL_PRIVATE_KEY_CONTENT_HERE\n-----END RSA PRIVATE KEY-----\n"),
             ("tls.key", "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n"),
             ("AUTHENTIK_EMAIL__PASSWORD", "AUTOREPLACE_SMTP_PASSWORD"),
+            ("token", "secret://op_connect_token"),
             ("SIDECAR_IMAGE", "ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar:v0.12.0"),
             ("image", "registry.example.org:5000/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
         ] {
