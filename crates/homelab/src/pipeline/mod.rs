@@ -124,7 +124,12 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     );
     let validator = validator?;
     let fixtures = test_fixtures::drop(&mut loaded);
-    let sops = sops_stage::run(&mut loaded, root.as_deref(), sops_identities.as_ref());
+    let sops = sops_stage::run(
+        &mut loaded,
+        root.as_deref(),
+        sops_identities.as_ref(),
+        &validator,
+    );
     // Judge what kustomize and Flux will apply: patches, namespaces, variables.
     let engine_notes = homelab_manifest::engines::apply(&mut loaded, root.as_deref());
     let mut documents = loaded.documents;
