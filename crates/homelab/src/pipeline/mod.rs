@@ -162,12 +162,18 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
 
     let repo = homelab_rules::Repo::new(&documents, &sources, root.clone());
     let not_applied = homelab_rules::applied::not_applied(&repo);
+    // A policy in a file nothing applies enforces nothing.
+    let unenforced: std::collections::BTreeSet<&str> = not_applied
+        .iter()
+        .filter(|n| n.kind == homelab_rules::applied::SetAside::NotApplied)
+        .map(|n| n.file.as_str())
+        .collect();
     let rules = homelab_rules::all();
     let ((schema, (policy, policy_rules)), mut platform) = rayon::join(
         || {
             rayon::join(
                 || validator.validate_all(&documents),
-                || policy_stage::run(&documents),
+                || policy_stage::run_applied(&documents, &unenforced),
             )
         },
         || homelab_rules::run(&rules, &repo, &config.settings),
