@@ -13,14 +13,15 @@
 //! as restic's `s3:http://...`), a setting in lowercase words (`protocol: https`) in a
 //! Secret whose other values are references to credentials kept elsewhere, the value of an
 //! identifier
-//! key (`username`, `host`, `port`, `dbname`, `region`, `bucket`, ...), a path in the
+//! key (`username`, `host`, `port`, `dbname`, `region`, `bucket`, what a CSI driver mounts:
+//! `volumeHandle`, `clusterID`, `fsName`, `pool`, ...), a path in the
 //! container (`/etc/keystore.jks`), a certificate without its private key, or a
 //! configuration file (several lines, or one line under a key named like a file:
 //! `broker.properties`) where no key that holds a credential (`password`, `token`,
 //! `secret`, `api_key`, `webhook`, ...) has a value, no private key and no
 //! `user:password@` URL appear. A placeholder to fill in
 //! (`__REPLACE_ME__`, `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`,
-//! `yourApiToken`) is no
+//! `yourApiToken`, `redacted`) is no
 //! credential either; a well-known default that works (`changeit`, `admin123`) is. Anything
 //! else (a value under a credential key, a random-looking string, binary data) keeps the
 //! error. `data` is read as the API server reads it (Go's base64, line breaks skipped); a
@@ -86,6 +87,13 @@ fn is_identifier_key(key: &str) -> bool {
         "namespace",
         "schema",
         "sslmode",
+        // What a CSI driver mounts (a static volume's `volumeHandle`, `clusterID`, `fsName`,
+        // `pool`, `storageClass`): identifiers of the storage, not access to it.
+        "name",
+        "handle",
+        "clusterid",
+        "pool",
+        "class",
         // Names of labels and annotations an operator copies (`INHERITED_LABELS`).
         "labels",
         "annotations",
@@ -127,7 +135,7 @@ fn is_placeholder(value: &str) -> bool {
     }
     PLACEHOLDER
         .get_or_init(|| {
-            regex::Regex::new(r"(?i)^[_\-\s\[{]*(replace[_\-\s]?me|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|todo|fixme|tbd|your[_\-][a-z0-9_\-]+|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
+            regex::Regex::new(r"(?i)^[_\-\s\[{]*(replace[_\-\s]?me|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|todo|fixme|tbd|redacted|your[_\-][a-z0-9_\-]+|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
         })
         .is_match(v)
 }
@@ -484,6 +492,10 @@ mod tests {
             ("password", "xxxxxxxx"),
             ("apiKey", "yourCloudflareApiToken"),
             ("password", "YourPassword"),
+            ("RESTIC_PASSWORD", "redacted"),
+            ("volumeHandle", "0001-0024-407036f5-1f73-44ff-ba81-1f219b7a8a64-000000000000000b-841e604c-1dd5-4a09-8763-84e672d78c4e"),
+            ("clusterID", "407036f5-1f73-44ff-ba81-1f219b7a8a64"),
+            ("fsName", "backups"),
             ("jdbc.properties", "storeConfiguration=DATABASE\nstoreConfiguration.jdbcPassword=__REPLACE_ME__\n"),
             ("ha.broker.properties", "HAPolicyConfiguration=SHARED_STORE_PRIMARY"),
             ("broker.properties", "# replaced by an overlay"),
