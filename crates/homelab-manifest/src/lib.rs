@@ -568,6 +568,35 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             "it does not parse as YAML and contains template markers (`{{ }}`, `{% %}`)",
         );
     }
+    if parsed.syntax_failed && source.name.ends_with(".json") {
+        // JSON with `//` comment lines (JSONC: `devcontainer.json`, `.vscode/*.json`,
+        // `tsconfig.json`), read by its own tool, which skips them. It is no Kubernetes object
+        // (kubectl reads JSON as YAML and fails on them too), so only when none is inside.
+        if let Some(commented) = comment_lines_as_yaml(&source.text) {
+            if let Ok(reparsed) =
+                std::panic::catch_unwind(|| tree::parse(&source.name, &commented, limits))
+            {
+                if !reparsed.syntax_failed {
+                    let mut documents = Vec::new();
+                    let mut diagnostics = reparsed.diagnostics;
+                    for raw in reparsed.docs {
+                        classify::classify(&source, raw, &mut documents, &mut diagnostics);
+                    }
+                    if documents.iter().all(|d| d.class != Class::Object) {
+                        diagnostics.push(
+                            Diagnostic::note(
+                                "load/not-kubernetes",
+                                "read as JSON with comments (its `//` lines skipped, as the tool that reads it does)",
+                            )
+                            .at(Location::new(&source.name, 1, 1))
+                            .with_help("nothing to fix"),
+                        );
+                        return (documents, diagnostics);
+                    }
+                }
+            }
+        }
+    }
     if parsed.syntax_failed {
         // A line that is only a `<PLACEHOLDER>` (`<CERT_MANAGER_ISSUER_ANNOTATION_1>` among
         // annotations) is replaced by YAML lines before anything applies the file. When the
@@ -691,6 +720,25 @@ fn placeholder_lines_commented(text: &str) -> Option<String> {
         if is_placeholder(line) {
             found = true;
             let indent = line.len() - line.trim_start().len();
+            out.push_str(&line[..indent]);
+            out.push('#');
+            out.push_str(&line[indent + 1..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    found.then_some(out)
+}
+
+/// The text with its `//` comment lines (JSON with comments) turned into YAML comments, same
+/// length and lines; `None` when it has none.
+fn comment_lines_as_yaml(text: &str) -> Option<String> {
+    let mut found = false;
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start().len();
+        if line[indent..].starts_with("//") {
+            found = true;
             out.push_str(&line[..indent]);
             out.push('#');
             out.push_str(&line[indent + 1..]);
