@@ -200,6 +200,36 @@ fn patch_files(doc: &Document, dir: &Path) -> Vec<(PathBuf, &'static str)> {
     out
 }
 
+/// The patch files a kustomization lists that the repository does not hold (as written),
+/// each with its target selector when it has one. Without the file its target is unknown:
+/// it may be any object of the build.
+fn unseen_patches(doc: &Document, dir: &Path, index: &Index) -> Vec<(String, Option<Value>)> {
+    let mut out = Vec::new();
+    for field in ["patchesStrategicMerge", "patches", "patchesJson6902"] {
+        for entry in doc
+            .value
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(path) = entry
+                .get("path")
+                .and_then(Value::as_str)
+                .or(entry.as_str().filter(|e| !e.contains('\n')))
+            else {
+                continue;
+            };
+            let held = normalise(&dir.join(path)).is_some_and(|p| index.files.contains_key(&p));
+            if !held {
+                let target = entry.get("target").filter(|t| t.is_object()).cloned();
+                out.push((path.to_string(), target));
+            }
+        }
+    }
+    out
+}
+
 /// Each patch with the files it patches in every build that uses them: every top build that
 /// applies the file runs that patch, or one written the same way (two overlays that give a
 /// shared base the same `spec.project`). A base that two overlays build, one with a patch and
@@ -673,6 +703,19 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
             let specs = namespace_field_specs(docs, &index, &docs[k], &dir);
             if !specs.is_empty() {
                 namespace_fields.push((files.clone(), ns.to_string(), specs));
+            }
+        }
+        for (patch, target) in unseen_patches(&docs[k], &dir, &index) {
+            let by = format!("`{patch}` (a patch {} lists)", file.display());
+            for i in index.documents_of(&files) {
+                let doc = &mut docs[i];
+                // A selector this cannot evaluate may select the object.
+                let selected = target
+                    .as_ref()
+                    .is_none_or(|t| targets(t, doc) != Some(false));
+                if doc.class == Class::Object && selected {
+                    doc.set_unseen_patch(by.clone());
+                }
             }
         }
         let own = kustomize_patches(docs, &index, k, &dir);

@@ -159,6 +159,9 @@ struct EngineFacts {
     partial: Option<String>,
     /// Values a patch filled in, located where the patch writes them.
     grafts: Vec<Graft>,
+    /// A kustomize patch that targets the document and that the repository does not hold
+    /// (see [`Document::unseen_patch`]).
+    unseen_patch: Option<String>,
 }
 
 /// A subtree a patch filled into a document: findings about it point at the patch.
@@ -323,6 +326,22 @@ impl Document {
     /// Mark the document as applied as a patch (see [`Document::partial`]).
     pub(crate) fn set_partial(&mut self, by: String) {
         self.engine.get_or_insert_with(Default::default).partial = Some(by);
+    }
+
+    /// Set when a kustomization that builds the document lists a patch file that is not in
+    /// the repository (kept out of git, such as a gitignored `env/` folder of per-site
+    /// values) and that may target it: what that patch adds cannot be seen, so a field
+    /// missing here may be set there. Says which patch.
+    pub fn unseen_patch(&self) -> Option<&str> {
+        self.engine.as_ref()?.unseen_patch.as_deref()
+    }
+
+    /// Mark the document as the target of a patch the repository does not hold.
+    pub(crate) fn set_unseen_patch(&mut self, patch: String) {
+        self.engine
+            .get_or_insert_with(Default::default)
+            .unseen_patch
+            .get_or_insert(patch);
     }
 
     /// Record that a patch filled in the node at `at`, written at `origin_at` of `origin`
@@ -612,6 +631,12 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             }
         }
     }
+    if parsed.syntax_failed && is_json_with_comments(&source.name, &source.text) {
+        return not_kubernetes_file(
+            &source,
+            "JSON with comments or trailing commas (JSONC), as editors and tools write their settings; neither kubectl nor an API server reads it",
+        );
+    }
     let mut documents = Vec::new();
     let mut diagnostics = parsed.diagnostics;
     if parsed.docs.is_empty() && diagnostics.is_empty() {
@@ -807,6 +832,43 @@ fn has_makejinja_markers(text: &str) -> bool {
         from = end + 1;
     }
     false
+}
+
+/// Whether a `.json` file that is not JSON is JSONC (`.vscode/launch.json`, `tsconfig.json`,
+/// `devcontainer.json`: `//` and `/* */` comments, trailing commas) rather than a broken
+/// manifest. A text that names `apiVersion` was meant as an object and keeps its syntax
+/// error (`kind` alone is common in tool settings: a debugger's `"kind": "bin"`).
+fn is_json_with_comments(name: &str, text: &str) -> bool {
+    let json = [".json", ".jsonc", ".json5"]
+        .iter()
+        .any(|ext| name.to_ascii_lowercase().ends_with(ext));
+    json && !text.contains("\"apiVersion\"")
+        && text.lines().any(|line| {
+            let t = line.trim_start();
+            t.starts_with("//") || t.starts_with("/*")
+        })
+}
+
+/// A file that is not YAML because it is another tool's file: one document, noted as such.
+fn not_kubernetes_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnostic>) {
+    let doc = Document {
+        source: source.clone(),
+        doc_index: 0,
+        item_index: None,
+        value: Value::Null,
+        class: Class::NotKubernetes {
+            reason: why.to_string(),
+        },
+        positions: Positions::scalar(position::Pos { line: 1, col: 1 }),
+        engine: None,
+    };
+    let note = Diagnostic::note(
+        "load/not-kubernetes",
+        format!("file skipped: not a Kubernetes object ({why})"),
+    )
+    .at(doc.start())
+    .with_help("nothing to fix; a manifest written as JSON must be plain JSON");
+    (vec![doc], vec![note])
 }
 
 fn template_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnostic>) {

@@ -235,6 +235,45 @@ fn classification_notes() {
     assert!(matches!(docs[0].class, Class::NotKubernetes { .. }));
 }
 
+/// Editor and tool settings written as JSON with comments (`.vscode/launch.json`) are not
+/// broken manifests; a JSON manifest with a comment in it still is.
+#[test]
+fn json_with_comments_is_another_tools_file() {
+    let launch = "{\n  // For more information, visit: https://example.com/launch\n  \"version\": \"0.2.0\",\n  \"configurations\": [\n    {\"type\": \"lldb\", \"cargo\": {\"filter\": {\"kind\": \"bin\"}},},\n  ]\n}\n";
+    let (docs, diags) = parse_str(".vscode/launch.json", launch);
+    assert_eq!(docs.len(), 1);
+    assert!(
+        matches!(&docs[0].class, Class::NotKubernetes { reason } if reason.contains("JSONC")),
+        "{:?}",
+        docs[0].class
+    );
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0].rule, "load/not-kubernetes");
+    assert_eq!(diags[0].severity, Severity::Note);
+    // Tabs for indentation are fine in JSON: no tab-indent error either.
+    let (docs, diags) = parse_str(
+        "extensions.json",
+        "{\n\t// recommended\n\t\"recommendations\": [\n\t\t\"golang.go\"\n\t],\n}\n",
+    );
+    assert!(matches!(docs[0].class, Class::NotKubernetes { .. }));
+    assert!(
+        diags.iter().all(|d| d.severity == Severity::Note),
+        "{diags:#?}"
+    );
+    // A manifest is still judged: its comment is a syntax error.
+    let (_, diags) = parse_str(
+        "pod.json",
+        "{\n  // the web pod: see https://example.com\n  \"apiVersion\": \"v1\", \"kind\": \"Pod\"\n}\n",
+    );
+    assert!(
+        diags.iter().any(|d| d.severity == Severity::Error),
+        "{diags:#?}"
+    );
+    // A YAML file with `//` lines is not JSON: unchanged.
+    let (_, diags) = parse_str("a.yaml", "a: [\n// x\n");
+    assert!(diags.iter().any(|d| d.rule == "yaml/syntax"), "{diags:#?}");
+}
+
 #[test]
 fn templates_are_classified_not_failed() {
     let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n{{- if .Values.extra }}\ndata:\n  a: b\n{{- end }}\n";

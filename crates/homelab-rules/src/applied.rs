@@ -86,6 +86,26 @@ pub static PARTIAL_RULE_DOC: RuleDoc = RuleDoc {
     doc: "# `load/partial-object`: files applied as patches\n\n## What it checks\nA file that a script, Makefile, task file, CI workflow or README of the repository applies with `kubectl patch` (`--patch-file FILE`, `-p @FILE`, `-p \"$(cat FILE)\"`) or adds to a kustomization at build time with `kustomize edit add patch --path FILE` (a bare name after a `cd`: the one file of the repository with that name), that no kustomization or Flux Kustomization applies whole and that is no kustomize patch. The command is found by reading the text (nothing is run); its path is taken relative to the text's folder or the repository's root, and only a file of the repository counts. Such a file holds the fields the patch sets on a live object (often one the repository does not hold, such as a Deployment of an installed Argo CD), not the whole object. What the patch writes lands in the cluster, so the checks of the fields it sets stay: `image/latest-tag`, every `schema/*` check of a value it sets (types, unknown fields, enums, patterns), secrets and YAML. The checks that need the whole object become notes that say so: `schema/required` (the live object has the fields the patch leaves out) and the platform and policy rules (`resources/*`, `pss/*`, `network/*`, `storage/*`, `gpu/*`, `argocd/duplicate-name`, `argocd/sync-wave`, `policy/*`, ...), which judge absent fields, relations between fields or the object's identity and wave, all of which belong to the live object. The file gets one note naming the command's place and what was set aside.\n\n## Why\n`kubectl -n argocd patch deployment/argocd-repo-server --patch-file cmp-patch.yaml` adds a sidecar: failing the file for a missing `spec.selector` is false, while its sidecar's `image: alpine` (no tag) really runs.\n\n## Example\n`cmp/manifests/repo-server-patch.yaml`, named by `kubectl patch ... --patch-file manifests/repo-server-patch.yaml` in `cmp/README.md`.\n\n## Fix\nNothing to fix for the note; fix the findings on the fields the patch sets. If the file is in fact applied whole, apply it from a kustomization (or with `kubectl apply`) and it is judged in full.",
 };
 
+/// The documentation of the `load/unseen-patch` note.
+pub static UNSEEN_PATCH_RULE_DOC: RuleDoc = RuleDoc {
+    id: "load/unseen-patch",
+    severity: Severity::Note,
+    summary: "Objects a kustomize patch that the repository does not hold may complete: required fields not judged",
+    doc: "# `load/unseen-patch`: objects completed by a patch the repository does not hold
+
+## What it checks
+A kustomization lists a patch file (`patches`, `patchesStrategicMerge`, `patchesJson6902`) that is not in the repository, typically kept out of git on purpose (a gitignored `env/` folder of per-site values: endpoints, buckets, hostnames). The objects of that kustomization's build that the patch may target (those its `target` selects, or all of them when it has none) are still judged, except for `schema/required`: a required field missing from the file may be one the patch sets. The file gets one note naming the patch and what was set aside.
+
+## Why
+An `ObjectStore` whose `destinationPath` comes from `env/patch-object-store.yaml`, which every user writes for their own bucket, is complete once kustomize builds it; failing the file for the missing field is false, while its other fields are checked as usual.
+
+## Example
+`backups/kustomization.yaml` with `patches: [{path: ./env/patch-object-store.yaml}]`, and `env/` in `.gitignore`.
+
+## Fix
+Nothing to fix for the note. If the patch file should be in the repository, commit it and the build is judged in full.",
+};
+
 /// Rules that judge one field an object sets, on its own: on a partial object they judge
 /// what the patch writes into the live object, so they stay.
 const FIELD_RULES: [&str; 2] = ["image/latest-tag", "schema/"];
@@ -126,6 +146,9 @@ pub enum SetAside {
     /// Applied as a patch to a live object (`load/partial-object`): only the findings that
     /// need the whole object.
     Partial,
+    /// Built with a patch the repository does not hold (`load/unseen-patch`): only the
+    /// required-field findings, which that patch may answer.
+    UnseenPatch,
 }
 
 impl SetAside {
@@ -140,6 +163,7 @@ impl SetAside {
                 WHOLE_OBJECT_FIELD_RULES.iter().any(|k| rule.starts_with(k))
                     || !FIELD_RULES.iter().any(|k| rule.starts_with(k))
             }
+            SetAside::UnseenPatch => WHOLE_OBJECT_FIELD_RULES.iter().any(|k| rule.starts_with(k)),
         }
     }
 }
@@ -158,6 +182,24 @@ fn partial_objects(repo: &Repo) -> Vec<NotApplied> {
             file: file.to_string(),
             why: format!("used as a patch by {by}"),
             kind: SetAside::Partial,
+        })
+        .collect()
+}
+
+/// The files of the repository with objects that a patch the repository does not hold may
+/// complete (see [`homelab_manifest::Document::unseen_patch`]), each with that patch.
+fn unseen_patch_targets(repo: &Repo) -> Vec<NotApplied> {
+    let mut out: BTreeMap<&str, &str> = BTreeMap::new();
+    for doc in repo.objects() {
+        if let Some(patch) = doc.unseen_patch() {
+            out.entry(doc.source.name.as_str()).or_insert(patch);
+        }
+    }
+    out.into_iter()
+        .map(|(file, patch)| NotApplied {
+            file: file.to_string(),
+            why: format!("built with {patch}, which is not in the repository"),
+            kind: SetAside::UnseenPatch,
         })
         .collect()
 }
@@ -1156,14 +1198,21 @@ pub fn top_builds(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
 /// The files of the repository holding objects that nothing in it applies, each with the
 /// fact that says so. Empty when the input is not one repository folder.
 pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
-    let partial = partial_objects(repo);
-    if repo.root.is_none() {
-        return partial;
-    }
-    let mut out = not_applied_files(repo);
+    let mut partial = partial_objects(repo);
+    let mut out = if repo.root.is_none() {
+        Vec::new()
+    } else {
+        not_applied_files(repo)
+    };
     // A file applied as a patch is used: not "applied by nothing".
     out.retain(|n| !partial.iter().any(|p| p.file == n.file));
-    out.extend(partial);
+    out.append(&mut partial);
+    // One reason per file: what sets aside more wins.
+    let unseen: Vec<NotApplied> = unseen_patch_targets(repo)
+        .into_iter()
+        .filter(|u| !out.iter().any(|n| n.file == u.file))
+        .collect();
+    out.extend(unseen);
     out
 }
 
@@ -1611,6 +1660,7 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
             SetAside::KubeadmPatch => " — set aside: a kubeadm patch, merged into its component's static Pod by kubeadm, not applied as an object",
             SetAside::NotApplied => " — set aside: nothing in the repository applies this file",
             SetAside::Partial => " — set aside: this file is a patch of a live object, which holds what the patch leaves out",
+            SetAside::UnseenPatch => " — set aside: a patch that is not in the repository may set it",
         });
         let mut facts = std::mem::take(&mut d.facts);
         facts.push(n.why.clone());
@@ -1635,6 +1685,17 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
                 ),
             )
             .with_help("nothing to do; if the file is applied whole, apply it from a kustomization and it is judged in full")
+        } else if n.kind == SetAside::UnseenPatch {
+            Diagnostic::note(
+                UNSEEN_PATCH_RULE_DOC.id,
+                format!(
+                    "{}: required fields it may set are not judged, everything else is{what}",
+                    n.why
+                ),
+            )
+            .with_help(
+                "nothing to do; commit the patch file to have the built object judged in full",
+            )
         } else if n.kind == SetAside::KubeadmPatch {
             Diagnostic::note(
                 KUBEADM_PATCH_RULE_DOC.id,
@@ -1653,11 +1714,13 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
             .with_help("if you apply this file by hand, list it in a kustomization; if it is no longer used, delete it")
         };
         let note = note.at(Location::file_only(n.file.clone()));
-        // The partial-object note says its fact itself.
-        diagnostics.push(if n.kind == SetAside::Partial {
-            note
-        } else {
-            note.relying_on([n.why.clone()])
-        });
+        // The partial-object and unseen-patch notes say their fact themselves.
+        diagnostics.push(
+            if matches!(n.kind, SetAside::Partial | SetAside::UnseenPatch) {
+                note
+            } else {
+                note.relying_on([n.why.clone()])
+            },
+        );
     }
 }

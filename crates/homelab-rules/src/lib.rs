@@ -79,10 +79,16 @@ pub fn run(rules: &[&'static dyn Rule], repo: &Repo, settings: &Settings) -> Vec
 /// Whether a value is a reference to a secret kept elsewhere, or a template, rather than a
 /// secret: 1Password (`op://`), Vault and argocd-vault-plugin (`vault:`, `<path:...>`, and
 /// its `<placeholder>` form), vals (`ref+`), SOPS ciphertext (`ENC[`), environment and
-/// template interpolation (`${...}`, `$__env{...}`, `$(...)`, `{{ ... }}`).
+/// template interpolation (`${...}`, `$__env{...}`, `$(...)`, `{{ ... }}`, `%(name)s`), URIs that name
+/// where a server reads the value (`env://VAR`, `file:///path`, as authentik and others
+/// read their settings), and JSONPath templates (`path={.metadata.name}-db`, as service
+/// binding annotations describe the Secret that will hold a value).
 pub(crate) fn is_secret_reference(value: &str) -> bool {
     let v = value.trim();
     (v.starts_with('<') && v.ends_with('>') && !v.contains(['\n', ' ']))
+        || v.starts_with("env://")
+        || v.starts_with("file://")
+        || has_jsonpath(v)
         || v.starts_with("op://")
         || v.starts_with("vault:")
         || v.starts_with("<path:")
@@ -93,6 +99,33 @@ pub(crate) fn is_secret_reference(value: &str) -> bool {
         || v.contains("${")
         || v.contains("$(")
         || v.contains("{{")
+        || has_format_field(v)
+}
+
+/// A JSONPath template (`{.metadata.name}`): the value names where another one is read.
+fn has_jsonpath(v: &str) -> bool {
+    v.match_indices("{.").any(|(i, _)| {
+        let rest = &v[i + 2..];
+        rest.starts_with(|c: char| c.is_ascii_alphabetic())
+            && rest.find('}').is_some_and(|end| {
+                rest[..end]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._[]-".contains(c))
+            })
+    })
+}
+
+/// A Python format field (`%(version)s`): the value is a template a program fills in.
+fn has_format_field(v: &str) -> bool {
+    v.match_indices("%(").any(|(i, _)| {
+        let rest = &v[i + 2..];
+        rest.find(")s").is_some_and(|end| {
+            end > 0
+                && rest[..end]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
 }
 
 /// `1 value`, `3 values`.

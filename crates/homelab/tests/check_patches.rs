@@ -454,3 +454,52 @@ spec:
         "{notes:#?}"
     );
 }
+
+/// A kustomization that lists a patch file the repository does not hold (a gitignored
+/// `env/` folder of per-site values): a required field of its build's objects may come from
+/// that patch, so `schema/required` is a note naming the patch; every other check stays, and
+/// a patch whose target selects another kind leaves the object judged in full.
+#[test]
+fn a_patch_the_repository_does_not_hold_may_set_required_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, ".gitignore", "env/\n");
+    write(
+        root,
+        "backups/kustomization.yaml",
+        "resources:\n  - web.yaml\npatches:\n  - path: ./env/patch-web.yaml\n",
+    );
+    write(
+        root,
+        "backups/web.yaml",
+        &NO_SELECTOR.replace("nginx:1.27.0", "nginx"),
+    );
+    write(
+        root,
+        "other/kustomization.yaml",
+        "resources:\n  - web.yaml\npatches:\n  - path: env/cm.yaml\n    target: {kind: ConfigMap}\n",
+    );
+    write(root, "other/web.yaml", NO_SELECTOR);
+    let (found, json) = findings(root);
+    let at = |file: &str, rule: &str| found.iter().any(|f| f.file == file && f.rule == rule);
+    assert!(!at("backups/web.yaml", "schema/required"), "{found:#?}");
+    assert!(at("backups/web.yaml", "image/latest-tag"), "{found:#?}");
+    assert!(at("other/web.yaml", "schema/required"), "{found:#?}");
+    let notes = check_common::diagnostics(&json, root);
+    let note = notes
+        .iter()
+        .find(|d| d.rule == "load/unseen-patch")
+        .unwrap_or_else(|| panic!("{notes:#?}"));
+    assert_eq!(note.file, "backups/web.yaml");
+    assert!(
+        note.message.contains("./env/patch-web.yaml") && note.message.contains("schema/required"),
+        "{}",
+        note.message
+    );
+    assert!(
+        notes.iter().any(|d| d.file == "backups/web.yaml"
+            && d.rule == "schema/required"
+            && d.severity == "note"),
+        "{notes:#?}"
+    );
+}

@@ -127,7 +127,10 @@ pub(crate) fn is_credential_key(key: &str) -> bool {
     ]
     .iter()
     .any(|w| k.ends_with(w));
+    // A `checksum/secret` annotation holds a digest of a rendered Secret (Helm charts use it
+    // to roll Pods when the Secret changes), not the Secret's value.
     let reference = k.starts_with("existing")
+        || k.contains("checksum")
         || ["name", "ref", "file", "path", "secretkey"]
             .iter()
             .any(|w| k.ends_with(w) && !k.ends_with("accesskey") && k != "secretkey")
@@ -398,6 +401,8 @@ mod tests {
             "tokenFile",
             "secretKeyRef",
             "githubConfigSecret_name",
+            "checksum/secret",
+            "checksum/client-secret",
         ] {
             assert!(!is_credential_key(k), "{k}");
         }
@@ -442,6 +447,18 @@ mod tests {
         assert!(!looks_random("$_GRAFANA_API_KEY_2"));
         assert!(looks_random("$Zq8vN2xLp4Rt7WmK9sYb"));
         assert!(looks_random("$ZQ8VN2XLP4RT7WMK9SYB-x"));
+    }
+
+    /// A value that says where a server reads the secret, or which Secret will hold it.
+    #[test]
+    fn references_to_where_a_value_is_read_are_not_credentials() {
+        assert!(!looks_random("env://AUTHENTIK_SECRET_KEY"));
+        assert!(!looks_random("file:///secrets/authentik/password"));
+        assert!(!looks_random(
+            "path={.metadata.name}-{.spec.users[0].db},objectType=Secret,sourceKey=password"
+        ));
+        // A URI that carries a password in it is still one.
+        assert!(looks_random("postgres://app:Zq8vN2xLp4Rt7WmK@db:5432/app"));
     }
 
     /// Names of Secrets and of keys are not credentials.

@@ -113,7 +113,7 @@ fn has_token_like_part(text: &str) -> bool {
 }
 
 /// A value that stands for one to fill in, not a credential: `__REPLACE_ME__`,
-/// `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`, `your-token-here`, `xxxxxx`. A
+/// `AUTOREPLACE_SMTP_PASSWORD` (a script's marker), `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`, `your-token-here`, `xxxxxx`. A
 /// well-known default (`changeit`, `admin123`) is a credential: it works.
 fn is_placeholder(value: &str) -> bool {
     static PLACEHOLDER: OnceLock<regex::Regex> = OnceLock::new();
@@ -135,7 +135,7 @@ fn is_placeholder(value: &str) -> bool {
     }
     PLACEHOLDER
         .get_or_init(|| {
-            regex::Regex::new(r"(?i)^[_\-\s\[{]*(replace[_\-\s]?me|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|todo|fixme|tbd|redacted|your[_\-][a-z0-9_\-]+|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
+            regex::Regex::new(r"(?i)^[_\-\s\[{]*([a-z0-9]*replace[_\-\s]?me|[a-z0-9]+replace[_\-][a-z0-9_\-]+|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|todo|fixme|tbd|redacted|your[_\-][a-z0-9_\-]+|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
         })
         .is_match(v)
 }
@@ -207,6 +207,15 @@ fn holds_credential(key: &str, value: &str) -> bool {
     if is_identifier_key(key) {
         return false;
     }
+    // A container image (`ghcr.io/org/sidecar:v0.12.0`, an operator's setting of the image
+    // it runs): a registry host with a dot, a lowercase path, a tag or digest.
+    static IMAGE: OnceLock<regex::Regex> = OnceLock::new();
+    let image = IMAGE.get_or_init(|| {
+        regex::Regex::new(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$").unwrap()
+    });
+    if image.is_match(v) {
+        return false;
+    }
     // A path in the container (`/amq/extra/secrets/keystore.jks`): where a secret is, not
     // the secret.
     if v.starts_with('/')
@@ -247,14 +256,17 @@ fn credentials_in_url(text: &str) -> bool {
         .is_match(text)
 }
 
-/// A setting written in lowercase words (`https`, `pgvector`, `read-only`) that does not
-/// call itself a credential (`mypassword`). Alone it may be a weak password; beside
+/// A setting written in lowercase words (`https`, `pgvector`, `read-only`, `k8s`) that does
+/// not call itself a credential (`mypassword`). Alone it may be a weak password; beside
 /// credentials kept elsewhere it is a mode or a name.
 fn is_lowercase_setting(value: &str) -> bool {
     let v = value.trim();
     v.len() <= 32
-        && v.split(['-', '_', '.'])
-            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()))
+        && v.split(['-', '_', '.']).all(|w| {
+            w.chars().any(|c| c.is_ascii_lowercase())
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
         && !["pass", "pwd", "secret", "token", "key"]
             .iter()
             .any(|w| v.contains(w))
@@ -304,11 +316,11 @@ fn any_credential(field: &str, map: &serde_json::Map<String, Value>) -> bool {
         }
         decode_data(s).and_then(|b| String::from_utf8(b).ok())
     };
+    // References to credentials kept elsewhere, or placeholders a deploy step fills in.
     let credentials_elsewhere = map.values().any(|value| {
-        value
-            .as_str()
-            .and_then(&decoded)
-            .is_some_and(|text| crate::is_secret_reference(text.trim()))
+        value.as_str().and_then(&decoded).is_some_and(|text| {
+            crate::is_secret_reference(text.trim()) || is_placeholder(text.trim())
+        })
     });
     let credential = |key: &str, text: &str| {
         holds_credential(key, text)
@@ -446,6 +458,28 @@ mod tests {
         assert!(!any_credential("data", &encoded));
     }
 
+    /// A Secret whose credentials are placeholders a deploy step replaces holds settings
+    /// beside them (a Helm chart's rendered configuration Secret).
+    #[test]
+    fn settings_beside_placeholders_are_no_credential() {
+        let rendered = map(json!({
+            "AUTHENTIK_SECRET_KEY": "AUTOREPLACE_AUTHENTIK_SEED",
+            "AUTHENTIK_POSTGRESQL__PASSWORD": "AUTOREPLACE_POSTGRES_PASSWORD",
+            "AUTHENTIK_ERROR_REPORTING__ENVIRONMENT": "k8s",
+            "AUTHENTIK_POSTGRESQL__NAME": "authentik",
+            "AUTHENTIK_REDIS__HOST": "redis-master",
+            "AUTHENTIK_OUTPOSTS__CONTAINER_IMAGE_BASE": "ghcr.io/goauthentik/%(type)s:%(version)s",
+        }));
+        assert!(!any_credential("stringData", &rendered));
+        // A random value beside them still is one.
+        let mut with_key = rendered.clone();
+        with_key.insert(
+            "AUTHENTIK_BOOTSTRAP_TOKEN".into(),
+            json!("Zq8vN3rTq1xL0pWc"),
+        );
+        assert!(any_credential("stringData", &with_key));
+    }
+
     #[test]
     fn a_lowercase_word_alone_or_under_a_credential_key_stays_a_credential() {
         // Nothing says where credentials are kept: the word may be the password.
@@ -503,6 +537,9 @@ mod tests {
             ("INHERITED_LABELS", "environment, example.com/*"),
             ("authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0b3Jlb2Zw user@laptop"),
             ("known_hosts", "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkV"),
+            ("AUTHENTIK_EMAIL__PASSWORD", "AUTOREPLACE_SMTP_PASSWORD"),
+            ("SIDECAR_IMAGE", "ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar:v0.12.0"),
+            ("image", "registry.example.org:5000/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
         ] {
             assert!(!holds_credential(key, value), "{key}: {value}");
         }
@@ -530,6 +567,8 @@ mod tests {
             ("password", "/hunter2"),
             ("password", "yourself"),
             ("password", "your1Password"),
+            ("password", "replaced2024"),
+            ("value", "ghcr.io/Zq8vN3rTq1xL0pWc"),
         ] {
             assert!(holds_credential(key, value), "{key}: {value}");
         }
