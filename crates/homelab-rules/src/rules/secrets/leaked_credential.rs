@@ -180,7 +180,7 @@ fn installed_packages(repo: &Repo) -> Vec<String> {
             continue;
         };
         let collection = dir
-            .rsplitn(4, '/')
+            .rsplit('/')
             .nth(2)
             .is_some_and(|parts| parts == "ansible_collections");
         if collection && names.contains(format!("{dir}/FILES.json").as_str()) {
