@@ -587,13 +587,15 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             "it does not parse as YAML and contains template markers (`{{ }}`, `{% %}`)",
         );
     }
-    if parsed.syntax_failed && source.name.ends_with(".json") {
-        // JSON with `//` comment lines (JSONC: `devcontainer.json`, `.vscode/*.json`,
-        // `tsconfig.json`), read by its own tool, which skips them. It is no Kubernetes object
-        // (kubectl reads JSON as YAML and fails on them too), so only when none is inside.
-        if let Some(commented) = comment_lines_as_yaml(&source.text) {
+    if parsed.syntax_failed {
+        // An alias used as a key with its colon right after the name (`*app:` at the end of
+        // a line): go-yaml (kubectl, kustomize, Flux, Argo CD) ends an alias name at the
+        // first character that is not a letter, digit, `_` or `-`, so it reads the key
+        // `*app`; YAML 1.2 takes `app:` for the name. Read it as go-yaml does (a blank before
+        // the colon, at the end of the line: no position moves).
+        if let Some(spaced) = alias_keys_spaced(&source.text) {
             if let Ok(reparsed) =
-                std::panic::catch_unwind(|| tree::parse(&source.name, &commented, limits))
+                std::panic::catch_unwind(|| tree::parse(&source.name, &spaced, limits))
             {
                 if !reparsed.syntax_failed {
                     let mut documents = Vec::new();
@@ -601,17 +603,7 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
                     for raw in reparsed.docs {
                         classify::classify(&source, raw, &mut documents, &mut diagnostics);
                     }
-                    if documents.iter().all(|d| d.class != Class::Object) {
-                        diagnostics.push(
-                            Diagnostic::note(
-                                "load/not-kubernetes",
-                                "read as JSON with comments (its `//` lines skipped, as the tool that reads it does)",
-                            )
-                            .at(Location::new(&source.name, 1, 1))
-                            .with_help("nothing to fix"),
-                        );
-                        return (documents, diagnostics);
-                    }
+                    return (documents, diagnostics);
                 }
             }
         }
@@ -755,18 +747,28 @@ fn placeholder_lines_commented(text: &str) -> Option<String> {
     found.then_some(out)
 }
 
-/// The text with its `//` comment lines (JSON with comments) turned into YAML comments, same
-/// length and lines; `None` when it has none.
-fn comment_lines_as_yaml(text: &str) -> Option<String> {
+/// The text with a blank before the colon of each alias key that ends its line (`*app:` ->
+/// `*app :`), as go-yaml reads it; `None` when there is none.
+fn alias_keys_spaced(text: &str) -> Option<String> {
     let mut found = false;
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::with_capacity(text.len() + 16);
     for line in text.split_inclusive('\n') {
-        let indent = line.len() - line.trim_start().len();
-        if line[indent..].starts_with("//") {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let key = body.trim_start().trim_start_matches("- ").trim_start();
+        let alias_key = key
+            .strip_prefix('*')
+            .and_then(|k| k.strip_suffix(':'))
+            .is_some_and(|name| {
+                !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            });
+        if alias_key {
             found = true;
-            out.push_str(&line[..indent]);
-            out.push('#');
-            out.push_str(&line[indent + 1..]);
+            out.push_str(&body[..body.len() - 1]);
+            out.push_str(" :");
+            out.push_str(&line[body.len()..]);
         } else {
             out.push_str(line);
         }

@@ -438,40 +438,51 @@ spec:
     );
 }
 
-/// JSON with `//` comment lines (a dev container definition, VS Code settings) is read as
-/// the editor reads it, not failed as invalid YAML; JSON broken elsewhere still is.
+/// An alias used as a mapping key with its colon right after the name (`*app:`, the app
+/// template's controllers keyed by the release's name): go-yaml, which Flux reads it with,
+/// ends the alias name before the colon; it is not an unknown anchor `app:`. An alias of no
+/// anchor is still a syntax error.
 #[test]
-fn json_with_comment_lines_is_read_as_its_tool_reads_it() {
+fn an_alias_key_is_read_as_go_yaml_reads_it() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    write(
-        root,
-        ".devcontainer/devcontainer.json",
-        "// For format details, see https://aka.ms/devcontainer.json. For config options, see the
-// README at: https://github.com/devcontainers/templates/tree/main/src/ubuntu
-{
-\t\"name\": \"home\",
-\t\"image\": \"mcr.microsoft.com/devcontainers/base:jammy\",
-\t// Features to add to the dev container.
-\t\"features\": {}
-}
-",
+    let release = "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: &app ipmi-exporter
+  namespace: observability
+spec:
+  interval: 30m
+  chart:
+    spec:
+      chart: app-template
+      version: 4.4.0
+      sourceRef: {kind: HelmRepository, name: bjw-s, namespace: flux-system}
+  values:
+    controllers:
+      *app:
+        strategy: RollingUpdate
+";
+    write(root, "apps/ipmi-exporter/helmrelease.yaml", release);
+    let out = check_json(root, &[]);
+    assert!(
+        out.findings.iter().all(|f| f.rule != "yaml/syntax"),
+        "{}",
+        out.describe()
     );
-    let found = all(root);
-    assert_eq!(problems(&found), [], "{found:#?}");
+    assert_eq!(out.json["summary"]["objects_checked"], 1, "{}", out.stdout);
 
     write(
         root,
-        ".devcontainer/devcontainer.json",
-        "// README at: https://github.com/devcontainers/templates\n{\n  \"name\": \"home\",\n  \"image\": [\n}\n",
+        "apps/ipmi-exporter/helmrelease.yaml",
+        &release.replace("*app:", "*other:"),
     );
-    let found = all(root);
-    assert_eq!(
-        problems(&found),
-        [(
-            "yaml/syntax".to_string(),
-            ".devcontainer/devcontainer.json".to_string()
-        )],
-        "{found:#?}"
+    let out = check_json(root, &[]);
+    assert!(
+        out.findings
+            .iter()
+            .any(|f| f.rule == "yaml/syntax" && f.file == "apps/ipmi-exporter/helmrelease.yaml"),
+        "{}",
+        out.describe()
     );
 }
