@@ -938,10 +938,13 @@ fn kubectl_patch_files(
     let root = root.and_then(normalise);
     let mut out: BTreeMap<PathBuf, String> = BTreeMap::new();
     for source in sources {
-        if !source.text.contains("patch")
-            || !["kubectl", "kustomize", "KUSTOMIZE"]
-                .iter()
-                .any(|tool| source.text.contains(tool))
+        let terraform =
+            source.name.ends_with(".tf") && source.text.contains("patchesStrategicMerge");
+        if !terraform
+            && (!source.text.contains("patch")
+                || !["kubectl", "kustomize", "KUSTOMIZE"]
+                    .iter()
+                    .any(|tool| source.text.contains(tool)))
         {
             continue;
         }
@@ -957,6 +960,16 @@ fn kubectl_patch_files(
             .unwrap_or(&own)
             .display()
             .to_string();
+        if terraform {
+            for (arg, line) in terraform_patch_files(&source.text) {
+                if let Some(file) = resolve_script_path(&arg, &dir, root.as_deref(), index) {
+                    out.entry(file).or_insert_with(|| {
+                        format!("{shown}:{line} (`patchesStrategicMerge` of a kustomization Terraform writes)")
+                    });
+                }
+            }
+            continue;
+        }
         let lines: Vec<&str> = source.text.lines().collect();
         let mut n = 0;
         while n < lines.len() {
@@ -995,6 +1008,52 @@ fn kubectl_patch_files(
                 out.entry(file)
                     .or_insert_with(|| format!("{shown}:{} (`{tool}`)", start + 1));
             }
+        }
+    }
+    out
+}
+
+/// The files a Terraform configuration puts in the `patchesStrategicMerge` list of a
+/// kustomization it writes (`yamlencode({... patchesStrategicMerge = [file("${path.module}/
+/// kustomize/x.yaml")] ...})`), each with the line that names it (1-based). Only the list
+/// after the key is read (up to its closing bracket, at most 8 KiB).
+fn terraform_patch_files(text: &str) -> Vec<(String, usize)> {
+    const MAX_LIST_BYTES: usize = 8192;
+    let mut out = Vec::new();
+    for (at, key) in text.match_indices("patchesStrategicMerge") {
+        let rest = &text[at + key.len()..];
+        let Some(open) = rest.find(['[', '(']) else {
+            continue;
+        };
+        if !rest[..open].trim().starts_with('=') {
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut end = rest.len();
+        for (i, c) in rest[open..].char_indices() {
+            if i >= MAX_LIST_BYTES {
+                end = open + i;
+                break;
+            }
+            match c {
+                '[' | '(' => depth += 1,
+                ']' | ')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = open + i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let list_start = at + key.len() + open;
+        let list = &rest[open..end];
+        for (i, _) in list.match_indices("file(\"") {
+            let arg = &list[i + 6..];
+            let Some(close) = arg.find('"') else { continue };
+            let line = text[..list_start + i].matches('\n').count() + 1;
+            out.push((arg[..close].to_string(), line));
         }
     }
     out
@@ -1279,20 +1338,60 @@ fn targets(target: &Value, doc: &Document) -> Option<bool> {
         ),
     ] {
         let Some(selector) = field(key) else { continue };
-        for term in selector.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            // Only `key=value`, `key==value` and `key!=value` terms are evaluated.
-            let (name, want, equal) = if let Some((n, v)) = term.split_once("!=") {
-                (n, v, false)
-            } else if let Some((n, v)) = term.split_once('=') {
-                (n, v.trim_start_matches('='), true)
-            } else {
-                return None;
-            };
-            let have = labels
-                .and_then(|l| l.get(name.trim()))
-                .and_then(Value::as_str);
-            ok &= (have == Some(want.trim())) == equal;
+        ok &= selector_matches(selector, labels)?;
+    }
+    Some(ok)
+}
+
+/// Whether a Kubernetes label selector string (`app=web,tier!=db`, `app in (a, b)`,
+/// `env notin (dev)`, `app`, `!legacy`) selects an object with these labels; `None` when a
+/// term is not one of those forms.
+fn selector_matches(selector: &str, labels: Option<&Value>) -> Option<bool> {
+    let have = |name: &str| {
+        labels
+            .and_then(|l| l.get(name.trim()))
+            .and_then(Value::as_str)
+    };
+    // Terms are separated by commas outside the parentheses of a set.
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in selector.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.checked_sub(1)?,
+            ',' if depth == 0 => {
+                terms.push(&selector[start..i]);
+                start = i + 1;
+            }
+            _ => {}
         }
+    }
+    terms.push(&selector[start..]);
+    let mut ok = true;
+    for term in terms.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
+        let set_term = |op: &str| -> Option<(&str, Vec<&str>)> {
+            let (name, rest) = term.split_once(op)?;
+            let values = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+            let name = name.trim();
+            let is_name = !name.is_empty() && !name.contains(char::is_whitespace);
+            is_name.then(|| (name, values.split(',').map(str::trim).collect()))
+        };
+        let matched = if let Some((name, values)) = set_term(" notin ") {
+            have(name).is_none_or(|v| !values.contains(&v))
+        } else if let Some((name, values)) = set_term(" in ") {
+            have(name).is_some_and(|v| values.contains(&v))
+        } else if let Some((name, want)) = term.split_once("!=") {
+            have(name) != Some(want.trim())
+        } else if let Some((name, want)) = term.split_once('=') {
+            have(name) == Some(want.trim_start_matches('=').trim())
+        } else if let Some(name) = term.strip_prefix('!') {
+            have(name).is_none()
+        } else if term.contains(char::is_whitespace) {
+            return None;
+        } else {
+            have(term).is_some()
+        };
+        ok &= matched;
     }
     Some(ok)
 }
@@ -1682,6 +1781,61 @@ mod tests {
             args("kubectl apply -f a.yaml; kubectl patch svc s --patch-file b.yaml | cat"),
             ["b.yaml"]
         );
+    }
+
+    #[test]
+    fn terraform_patches_strategic_merge_files() {
+        let tf = r#"  provisioner "file" {
+    content = yamlencode({
+      resources = ["https://example.com/a.yaml"]
+      patchesStrategicMerge = concat(
+        [
+          file("${path.module}/kustomize/kured.yaml"),
+          file("${path.module}/kustomize/system-upgrade-controller.yaml"),
+        ],
+        lookup(local.patches, var.cni, [])
+      )
+    })
+  }
+  other = file("${path.module}/not-a-patch.yaml")
+"#;
+        assert_eq!(
+            super::terraform_patch_files(tf),
+            [
+                ("${path.module}/kustomize/kured.yaml".to_string(), 6),
+                (
+                    "${path.module}/kustomize/system-upgrade-controller.yaml".to_string(),
+                    7
+                )
+            ]
+        );
+        // An unclosed list is read to its bound, never past the text.
+        assert_eq!(
+            super::terraform_patch_files("patchesStrategicMerge = [file(\"a.yaml\")"),
+            [("a.yaml".to_string(), 1)]
+        );
+        assert!(super::terraform_patch_files("patchesStrategicMerge is a key").is_empty());
+    }
+
+    #[test]
+    fn label_selectors_have_equality_and_set_terms() {
+        let labels = serde_json::json!({"app": "radarr", "tier": "media"});
+        let m = |sel: &str| super::selector_matches(sel, Some(&labels));
+        assert_eq!(m("app in (prowlarr, radarr, sonarr)"), Some(true));
+        assert_eq!(m("app in (prowlarr,sonarr)"), Some(false));
+        assert_eq!(m("app notin (sonarr), tier=media"), Some(true));
+        assert_eq!(m("app notin (radarr)"), Some(false));
+        assert_eq!(m("missing notin (x)"), Some(true));
+        assert_eq!(m("app in (radarr),tier==media"), Some(true));
+        assert_eq!(m("app,!missing"), Some(true));
+        assert_eq!(m("!app"), Some(false));
+        assert_eq!(m("missing"), Some(false));
+        assert_eq!(m("app!=radarr"), Some(false));
+        assert_eq!(m("app=sonarr"), Some(false));
+        // Unbalanced or unknown forms are not evaluated.
+        assert_eq!(m("app in (radarr"), None);
+        assert_eq!(m("app) in (x"), None);
+        assert_eq!(m("app exists"), None);
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub static RULE_DOCS: &[RuleDoc] = &[
         id: "load/*",
         severity: Severity::Note,
         summary: "Files that are not Kubernetes objects (classified, not failed)",
-        doc: "# `load/*`: classification notes\n\n## What it checks\nHelm values, CI files, kustomization files, Kyverno CLI test files, Gatekeeper `gator verify` suites and chainsaw tests, the configuration of other tools (Talos machine configs and talhelper/Omni cluster files, kind and k3d clusters, Flux CLI plugin configs, Kubernetes component configs such as kubelet, kubeadm and kube-scheduler configurations, the legacy scheduler `v1 Policy` file and kubeconfigs) (`load/not-kubernetes`), templates (Go/Helm, Jinja and makejinja `#% %#`/`#{ }#`, `*.yaml.j2`) (`load/template`), kustomize patches (`load/kustomize-patch`: part of an object, merged by kustomize) and policy test inputs (`load/test-fixtures`: the `.kyverno-test`/`.chainsaw-test` folders, and the files a Kyverno CLI test's `resources` or a gator Suite's `cases[].object`/`inventory` name, unless a kustomization deploys them) are recognised and listed with a note, with the reason, instead of failing as invalid manifests. Platform rules still read Helm values (storage classes, GPU placement, budgets) and the secret scanner reads every file.\n\n## Why\nA GitOps repository is more than manifests; a checker that fails on a values file is a checker nobody runs.\n\n## Example\n`apps/gitlab/values-homelab.yaml` (no apiVersion/kind).\n\n## Fix\nNothing to fix; `-v` shows the notes.",
+        doc: "# `load/*`: classification notes\n\n## What it checks\nHelm values, CI files, kustomization files, Kyverno CLI test files, Gatekeeper `gator verify` suites and chainsaw tests, the configuration of other tools (Talos machine configs and talhelper/Omni cluster files, kind and k3d clusters, Flux CLI plugin configs, Kubernetes component configs such as kubelet, kubeadm and kube-scheduler configurations, the legacy scheduler `v1 Policy` file and kubeconfigs) (`load/not-kubernetes`), templates (Go/Helm, Jinja and makejinja `#% %#`/`#{ }#`, `*.yaml.j2`, FreeMarker `*.ftl.yaml` and `<#if>` directives) (`load/template`), kustomize patches (`load/kustomize-patch`: part of an object, merged by kustomize) and policy test inputs (`load/test-fixtures`: the `.kyverno-test`/`.chainsaw-test` folders, and the files a Kyverno CLI test's `resources` or a gator Suite's `cases[].object`/`inventory` name, and semgrep rule test targets annotated `# ruleid:`, unless a kustomization deploys them) are recognised and listed with a note, with the reason, instead of failing as invalid manifests. Platform rules still read Helm values (storage classes, GPU placement, budgets) and the secret scanner reads every file.\n\n## Why\nA GitOps repository is more than manifests; a checker that fails on a values file is a checker nobody runs.\n\n## Example\n`apps/gitlab/values-homelab.yaml` (no apiVersion/kind).\n\n## Fix\nNothing to fix; `-v` shows the notes.",
     },
 ];
 
@@ -584,8 +584,46 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
     if parsed.syntax_failed && looks_like_template(&source.text) {
         return template_file(
             &source,
-            "it does not parse as YAML and contains template markers (`{{ }}`, `{% %}`)",
+            "it does not parse as YAML and contains template markers (`{{ }}`, `{% %}`, FreeMarker `<#if>`/`</#if>`)",
         );
+    }
+    if parsed.syntax_failed && source.name.to_ascii_lowercase().ends_with(".json") {
+        // JSON with comments (JSONC: VS Code's `settings.json`, `tsconfig.json`,
+        // `devcontainer.json`) is another tool's file. Read with its comments blanked, it is
+        // listed as that when it holds no Kubernetes object; an object there stays a syntax
+        // error (kubectl reads no comments in JSON).
+        if let Some(blanked) = json_comments_blanked(&source.text) {
+            if let Ok(reparsed) =
+                std::panic::catch_unwind(|| tree::parse(&source.name, &blanked, limits))
+            {
+                let mut documents = Vec::new();
+                let mut notes = Vec::new();
+                if !reparsed.syntax_failed {
+                    for raw in reparsed.docs {
+                        classify::classify(&source, raw, &mut documents, &mut notes);
+                    }
+                }
+                if !reparsed.syntax_failed && documents.iter().all(|d| d.class != Class::Object) {
+                    notes.retain(|d| d.rule != "load/not-kubernetes");
+                    notes.push(
+                        Diagnostic::note(
+                            "load/not-kubernetes",
+                            "skipped: JSON with comments (JSONC, the settings format of editors and tools such as VS Code's settings.json), not a Kubernetes object",
+                        )
+                        .at(Location::new(&source.name, 1, 1))
+                        .with_help("nothing to fix; kubectl reads no comments in JSON, so a Kubernetes object must not be written this way"),
+                    );
+                    for doc in &mut documents {
+                        if doc.class != Class::Empty {
+                            doc.class = Class::NotKubernetes {
+                                reason: "JSON with comments (JSONC)".into(),
+                            };
+                        }
+                    }
+                    return (documents, notes);
+                }
+            }
+        }
     }
     if parsed.syntax_failed {
         // An alias used as a key with its colon right after the name (`*app:` at the end of
@@ -712,7 +750,18 @@ pub fn parse_str(name: &str, text: &str) -> (Vec<Document>, Vec<Diagnostic>) {
 }
 
 fn looks_like_template(text: &str) -> bool {
-    (text.contains("{{") && text.contains("}}")) || (text.contains("{%") && text.contains("%}"))
+    (text.contains("{{") && text.contains("}}"))
+        || (text.contains("{%") && text.contains("%}"))
+        || has_freemarker_directives(text)
+}
+
+/// FreeMarker directives: `<#name ...>`, `</#name>` and `<#-- comment -->` (the `<#` of a
+/// YAML comment such as `# <#>` is not one: a letter or `--` must follow).
+fn has_freemarker_directives(text: &str) -> bool {
+    text.match_indices("<#").any(|(i, _)| {
+        let after = &text[i + 2..];
+        after.starts_with("--") || after.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+    }) || text.contains("</#")
 }
 
 /// The text with each line that is only a placeholder (`<NAME>`, upper case, digits and `_`;
@@ -774,6 +823,50 @@ fn alias_keys_spaced(text: &str) -> Option<String> {
         }
     }
     found.then_some(out)
+}
+
+/// The text with its JSONC comments (`// ...` to the end of the line, `/* ... */`) outside
+/// strings turned into spaces (line breaks kept, so positions stay right); `None` when it
+/// has none.
+fn json_comments_blanked(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let (mut i, mut in_string, mut found) = (0, false, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' | b'\n' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        let next = bytes.get(i + 1).copied();
+        let end = match (b, next) {
+            (b'"', _) => {
+                in_string = true;
+                i += 1;
+                continue;
+            }
+            (b'/', Some(b'/')) => text[i..].find('\n').map_or(bytes.len(), |n| i + n),
+            (b'/', Some(b'*')) => text[i + 2..].find("*/").map_or(bytes.len(), |n| i + n + 4),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        found = true;
+        for c in &mut out[i..end] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+        i = end;
+    }
+    // Only ASCII bytes outside strings were replaced by ASCII spaces.
+    found.then(|| String::from_utf8(out).ok()).flatten()
 }
 
 /// Whether the text holds `${NAME...}` substitution variables.

@@ -89,6 +89,8 @@ fn file_input(path: PathBuf, walked: bool) -> Input {
         Some("it is under a Helm chart's templates/ folder")
     } else if is_yaml_template(&path) {
         Some("it is a Jinja template of a YAML file (makejinja, Ansible, ...), rendered before anything applies it")
+    } else if is_freemarker_template(&path) {
+        Some("it is a FreeMarker template (`.ftl`) of a YAML file, rendered before anything applies it")
     } else {
         None
     };
@@ -118,6 +120,18 @@ fn is_yaml_template(path: &Path) -> bool {
         .iter()
         .any(|t| name.ends_with(t))
         && (name.contains(".yaml.") || name.contains(".yml."))
+}
+
+/// `x.ftl.yaml`, `x.ftl.yml`, `x.ftl.json`: FreeMarker's own extension, `.ftl`, before the
+/// extension of what the template makes.
+fn is_freemarker_template(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    [".ftl.yaml", ".ftl.yml", ".ftl.json"]
+        .iter()
+        .any(|t| name.ends_with(t))
 }
 
 fn walk_folder(

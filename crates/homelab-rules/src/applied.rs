@@ -53,7 +53,7 @@
 //! the whole object are set aside (`load/partial-object`), the checks of the fields it sets
 //! stay.
 
-use crate::argo::{deployments, is_foreign, normalise_dir, sources};
+use crate::argo::{deployments, is_foreign, normalise_dir, source_dir, sources};
 use crate::repo::{join, parent, repository_address};
 use crate::Repo;
 use homelab_diagnostics::{Diagnostic, Location, RuleDoc, Severity};
@@ -83,7 +83,7 @@ pub static PARTIAL_RULE_DOC: RuleDoc = RuleDoc {
     id: "load/partial-object",
     severity: Severity::Note,
     summary: "Files applied as patches (`kubectl patch --patch-file`, `kustomize edit add patch` in a build step): fields checked, whole-object checks set aside",
-    doc: "# `load/partial-object`: files applied as patches\n\n## What it checks\nA file that a script, Makefile, task file, CI workflow or README of the repository applies with `kubectl patch` (`--patch-file FILE`, `-p @FILE`, `-p \"$(cat FILE)\"`) or adds to a kustomization at build time with `kustomize edit add patch --path FILE` (a bare name after a `cd`: the one file of the repository with that name), that no kustomization or Flux Kustomization applies whole and that is no kustomize patch. The command is found by reading the text (nothing is run); its path is taken relative to the text's folder or the repository's root, and only a file of the repository counts. Such a file holds the fields the patch sets on a live object (often one the repository does not hold, such as a Deployment of an installed Argo CD), not the whole object. What the patch writes lands in the cluster, so the checks of the fields it sets stay: `image/latest-tag`, every `schema/*` check of a value it sets (types, unknown fields, enums, patterns), secrets and YAML. The checks that need the whole object become notes that say so: `schema/required` (the live object has the fields the patch leaves out) and the platform and policy rules (`resources/*`, `pss/*`, `network/*`, `storage/*`, `gpu/*`, `argocd/duplicate-name`, `argocd/sync-wave`, `policy/*`, ...), which judge absent fields, relations between fields or the object's identity and wave, all of which belong to the live object. The file gets one note naming the command's place and what was set aside.\n\n## Why\n`kubectl -n argocd patch deployment/argocd-repo-server --patch-file cmp-patch.yaml` adds a sidecar: failing the file for a missing `spec.selector` is false, while its sidecar's `image: alpine` (no tag) really runs.\n\n## Example\n`cmp/manifests/repo-server-patch.yaml`, named by `kubectl patch ... --patch-file manifests/repo-server-patch.yaml` in `cmp/README.md`.\n\n## Fix\nNothing to fix for the note; fix the findings on the fields the patch sets. If the file is in fact applied whole, apply it from a kustomization (or with `kubectl apply`) and it is judged in full.",
+    doc: "# `load/partial-object`: files applied as patches\n\n## What it checks\nA file that a script, Makefile, task file, CI workflow or README of the repository applies with `kubectl patch` (`--patch-file FILE`, `-p @FILE`, `-p \"$(cat FILE)\"`) or adds to a kustomization at build time with `kustomize edit add patch --path FILE` (a bare name after a `cd`: the one file of the repository with that name) or lists in the `patchesStrategicMerge` of a kustomization that a Terraform configuration writes (`file(\"${path.module}/kustomize/x.yaml\")`), that no kustomization or Flux Kustomization applies whole and that is no kustomize patch. The command is found by reading the text (nothing is run); its path is taken relative to the text's folder or the repository's root, and only a file of the repository counts. Such a file holds the fields the patch sets on a live object (often one the repository does not hold, such as a Deployment of an installed Argo CD), not the whole object. What the patch writes lands in the cluster, so the checks of the fields it sets stay: `image/latest-tag`, every `schema/*` check of a value it sets (types, unknown fields, enums, patterns), secrets and YAML. The checks that need the whole object become notes that say so: `schema/required` (the live object has the fields the patch leaves out) and the platform and policy rules (`resources/*`, `pss/*`, `network/*`, `storage/*`, `gpu/*`, `argocd/duplicate-name`, `argocd/sync-wave`, `policy/*`, ...), which judge absent fields, relations between fields or the object's identity and wave, all of which belong to the live object. The file gets one note naming the command's place and what was set aside.\n\n## Why\n`kubectl -n argocd patch deployment/argocd-repo-server --patch-file cmp-patch.yaml` adds a sidecar: failing the file for a missing `spec.selector` is false, while its sidecar's `image: alpine` (no tag) really runs.\n\n## Example\n`cmp/manifests/repo-server-patch.yaml`, named by `kubectl patch ... --patch-file manifests/repo-server-patch.yaml` in `cmp/README.md`.\n\n## Fix\nNothing to fix for the note; fix the findings on the fields the patch sets. If the file is in fact applied whole, apply it from a kustomization (or with `kubectl apply`) and it is judged in full.",
 };
 
 /// The documentation of the `load/unseen-patch` note.
@@ -548,10 +548,9 @@ impl<'a> Graph<'_, 'a> {
                 .into_iter()
                 .filter(|s| !is_foreign(self.repo, s))
             {
-                let Some(p) = source.str("path") else {
+                let Some(dir) = source_dir(self.repo, doc, &source) else {
                     continue;
                 };
-                let dir = normalise_dir(p);
                 if !self.is_folder(&dir) {
                     continue;
                 }
@@ -819,8 +818,10 @@ fn unresolved_engine_paths(graph: &Graph) -> Vec<String> {
                     .into_iter()
                     .filter(|s| !is_foreign(graph.repo, s))
                 {
-                    if let Some(p) = source.str("path") {
-                        if !graph.is_folder(&normalise_dir(p)) {
+                    if let (Some(p), Some(dir)) =
+                        (source.str("path"), source_dir(graph.repo, doc, &source))
+                    {
+                        if !graph.is_folder(&dir) {
                             paths.push(p);
                         }
                     }

@@ -57,8 +57,35 @@ pub fn is_foreign(repo: &Repo, source: &AppSource) -> bool {
     let Some(url) = source.str("repoURL").filter(|u| !templated(u)) else {
         return false;
     };
+    if url.starts_with(LOCAL_PACKAGE) {
+        return false;
+    }
     let own = repo.argo_own.get_or_init(|| own_repositories(repo));
     !own.is_empty() && !own.contains(owner_and_name(&repository_address(url)))
+}
+
+/// idpbuilder's address of a folder of this repository: `cnoe://REL` is the folder `REL`
+/// relative to the Application's file, pushed to idpbuilder's own git server as a
+/// repository of its own.
+const LOCAL_PACKAGE: &str = "cnoe://";
+
+/// The folder of this repository (relative to the root, normalised) that an Application
+/// source's `path` names: from the root, or, for an idpbuilder `cnoe://REL` source, from the
+/// folder `REL` next to the Application's file. `None` without a path, or when it leaves the
+/// repository.
+pub fn source_dir(repo: &Repo, app: &Document, source: &AppSource) -> Option<String> {
+    let path = source.str("path")?;
+    match source
+        .str("repoURL")
+        .and_then(|u| u.strip_prefix(LOCAL_PACKAGE))
+    {
+        Some(local) => {
+            let file = repo.relative_path(app);
+            let base = join(crate::repo::parent(&file), local)?;
+            join(&base, path)
+        }
+        None => Some(normalise_dir(path)),
+    }
 }
 
 fn templated(url: &str) -> bool {
@@ -81,6 +108,9 @@ fn own_repositories(repo: &Repo) -> BTreeSet<String> {
             let (Some(url), Some(path)) = (source.str("repoURL"), source.str("path")) else {
                 continue;
             };
+            if url.starts_with(LOCAL_PACKAGE) {
+                continue;
+            }
             let dir = normalise_dir(path);
             if templated(url) || dir.is_empty() || !repo.folders().contains(&dir) {
                 continue;
@@ -284,7 +314,11 @@ pub fn deployments(repo: &Repo, doc: &Document) -> Vec<Deployment> {
                 .pointer("/directory/recurse")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            Some(Deployment::folder(repo, s.str("path")?, recurse))
+            Some(Deployment::folder(
+                repo,
+                &source_dir(repo, doc, s)?,
+                recurse,
+            ))
         })
         .collect()
 }

@@ -157,6 +157,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn references_to_values_kept_elsewhere_are_not_secrets() {
+        for v in [
+            "env://AUTHENTIK_SECRET_KEY",
+            "file:///run/secrets/redis-password",
+            "op://vault/item/field",
+            "${DB_PASSWORD}",
+        ] {
+            assert!(is_secret_reference(v), "{v}");
+        }
+        for v in ["hunter2", "env-password"] {
+            assert!(!is_secret_reference(v), "{v}");
+        }
+    }
+
+    #[test]
     fn every_rule_is_documented_with_what_why_example_fix() {
         for rule in all() {
             let doc = documentation(rule);

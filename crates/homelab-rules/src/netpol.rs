@@ -25,9 +25,12 @@ fn port_is_dns(port: &Value) -> bool {
 
 /// Whether a policy allows egress to port 53 for every pod of its namespace.
 pub fn allows_dns(doc: &Document) -> bool {
-    if !network_policy::selects_all_pods(&doc.value)
-        || !network_policy::policy_types(&doc.value).contains(&Direction::Egress)
-    {
+    network_policy::selects_all_pods(&doc.value) && allows_dns_to_selected(doc)
+}
+
+/// Whether a policy allows egress to port 53 for the pods it selects (maybe not all).
+pub fn allows_dns_to_selected(doc: &Document) -> bool {
+    if !network_policy::policy_types(&doc.value).contains(&Direction::Egress) {
         return false;
     }
     doc.value

@@ -46,7 +46,11 @@ pub fn run(
     for source in &loaded.sources {
         let name = source.name.as_str();
         let format = inspect::format_of(name);
-        if inspect::looks_like_sops(&source.text) {
+        // sops reads a file by its extension: only a YAML or JSON file is a SOPS file of
+        // those formats (a Markdown page quoting `ENC[AES256_GCM,...]` is prose, a dotenv or
+        // binary SOPS file is another format).
+        let sops_format = source.path.is_none() || is_yaml_or_json(name);
+        if sops_format && inspect::looks_like_sops(&source.text) {
             // Parsed once: the parse decides whether this is a SOPS file and is then checked.
             let parsed = homelab_sops::file::parse(&source.text, format);
             if is_sops_text(&parsed, &source.text) {

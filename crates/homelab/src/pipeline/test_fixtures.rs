@@ -3,9 +3,11 @@
 //! findings. They are left out of the check with one note per folder or suite, and `homelab
 //! policy test` (or the suite's own tool) is what runs them.
 //!
-//! Two ways a file is known to be a test input:
+//! Three ways a file is known to be a test input:
 //! - it sits in a test folder by convention: `.kyverno-test`, `.chainsaw-test`,
 //!   `.chainsaw-test-<variant>`, `.chainsaw/` (and chainsaw's `.chainsaw.yaml`);
+//! - it is a semgrep rule test target: `semgrep --test` reads the `# ruleid: <rule>` comment
+//!   above each object the rule must flag (and `# ok: <rule>` above those it must not);
 //! - a test suite in the repository names it as an input: a Kyverno CLI test's `resources`,
 //!   or a Gatekeeper `gator verify` Suite's `cases[].object` and `cases[].inventory`. A
 //!   suite's policies (`policies`, `template`, `constraint`) are not inputs: they are what a
@@ -18,7 +20,7 @@
 use homelab_diagnostics::{Diagnostic, Location};
 use homelab_manifest::engines::{file_of, normalise};
 use homelab_manifest::kustomizations::{included, is_kustomization_file, is_remote};
-use homelab_manifest::{Document, Loaded};
+use homelab_manifest::{Document, Loaded, Source};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -26,19 +28,29 @@ use std::path::{Path, PathBuf};
 /// Leaves out the test inputs of `loaded` and returns one note per fixture folder and per
 /// suite whose inputs were left out.
 pub fn drop(loaded: &mut Loaded) -> Vec<Diagnostic> {
-    let named = named_by_suites(&loaded.documents);
-    let input_of = |name: &str, path: Option<&Path>| -> Option<String> {
+    let deployed = deployed(&loaded.documents);
+    let named = named_by_suites(&loaded.documents, &deployed);
+    let input_of = |source: &Source| -> Option<String> {
+        let name = source.name.as_str();
         if let Some(dir) = fixture_dir(name) {
             return Some(dir);
         }
-        let path = normalise(path.unwrap_or(Path::new(name)))?;
-        named.get(&path).cloned()
+        let path = normalise(source.path.as_deref().unwrap_or(Path::new(name)))?;
+        if let Some(suite) = named.get(&path) {
+            return Some(suite.clone());
+        }
+        (!deployed.contains(&path) && is_semgrep_test_target(&source.text)).then(|| {
+            let folder = Path::new(name).parent().unwrap_or(Path::new(""));
+            let folder = folder.to_string_lossy();
+            let folder = if folder.is_empty() { "." } else { &folder };
+            format!("{folder}{SEMGREP}")
+        })
     };
     // Source name -> the fixture folder or suite that makes it a test input.
     let inputs: BTreeMap<String, String> = loaded
         .sources
         .iter()
-        .filter_map(|s| Some((s.name.clone(), input_of(&s.name, s.path.as_deref())?)))
+        .filter_map(|s| Some((s.name.clone(), input_of(s)?)))
         .collect();
     let is_input = |name: &str| inputs.contains_key(name) || fixture_dir(name).is_some();
     loaded.documents.retain(|d| !is_input(&d.source.name));
@@ -53,7 +65,16 @@ pub fn drop(loaded: &mut Loaded) -> Vec<Diagnostic> {
     notes
         .into_iter()
         .map(|(by, files)| {
-            if fixture_dir(&by).as_deref() == Some(by.as_str()) {
+            if let Some(folder) = by.strip_suffix(SEMGREP) {
+                Diagnostic::note(
+                    "load/test-fixtures",
+                    format!(
+                        "{files} file(s) in `{folder}` are semgrep rule test targets (annotated `# ruleid:`, objects meant to be flagged): not checked"
+                    ),
+                )
+                .at(Location::file_only(folder))
+                .with_help("run them with `semgrep --test`; a kustomization that deploys one keeps it checked")
+            } else if fixture_dir(&by).as_deref() == Some(by.as_str()) {
                 Diagnostic::note(
                     "load/test-fixtures",
                     format!(
@@ -78,6 +99,37 @@ pub fn drop(loaded: &mut Loaded) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// Marks a folder key of [`drop`]'s notes as one of semgrep test targets (a suffix no path
+/// has).
+const SEMGREP: &str = "\0semgrep";
+
+/// Whether the text is a semgrep rule test target: a comment line that is a `ruleid:` (or
+/// `todoruleid:`) annotation naming one or more rules. `# ok:` alone is not enough (an
+/// ordinary comment can start with it).
+fn is_semgrep_test_target(text: &str) -> bool {
+    text.lines().any(|line| {
+        let Some(comment) = line.trim_start().strip_prefix('#') else {
+            return false;
+        };
+        let comment = comment.trim_start();
+        let Some(ids) = comment
+            .strip_prefix("ruleid:")
+            .or_else(|| comment.strip_prefix("todoruleid:"))
+        else {
+            return false;
+        };
+        let ids = ids.trim();
+        !ids.is_empty()
+            && ids.split(',').all(|id| {
+                let id = id.trim();
+                !id.is_empty()
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            })
+    })
+}
+
 /// The folder of `name` that is a test folder by convention, if any.
 fn fixture_dir(name: &str) -> Option<String> {
     let is_fixture =
@@ -87,11 +139,9 @@ fn fixture_dir(name: &str) -> Option<String> {
     Some(parts[..=i].join("/"))
 }
 
-/// The files test suites name as inputs, each with the suite that names it, leaving out the
-/// files a kustomization includes.
-fn named_by_suites(documents: &[Document]) -> BTreeMap<PathBuf, String> {
+/// The files a kustomization of the repository includes (deployed, so never test inputs).
+fn deployed(documents: &[Document]) -> BTreeSet<PathBuf> {
     let mut deployed = BTreeSet::new();
-    let mut named = BTreeMap::new();
     for doc in documents {
         let file = file_of(doc);
         let dir = file.parent().unwrap_or(Path::new(""));
@@ -101,6 +151,22 @@ fn named_by_suites(documents: &[Document]) -> BTreeMap<PathBuf, String> {
                     deployed.extend(normalise(&dir.join(entry)));
                 }
             }
+        }
+    }
+    deployed
+}
+
+/// The files test suites name as inputs, each with the suite that names it, leaving out the
+/// files a kustomization includes.
+fn named_by_suites(
+    documents: &[Document],
+    deployed: &BTreeSet<PathBuf>,
+) -> BTreeMap<PathBuf, String> {
+    let mut named = BTreeMap::new();
+    for doc in documents {
+        let file = file_of(doc);
+        let dir = file.parent().unwrap_or(Path::new(""));
+        if doc.doc_index == 0 && is_kustomization_file(&file) {
             continue;
         }
         for input in suite_inputs(&doc.value) {

@@ -301,7 +301,38 @@ impl Rule for AppSyncWave {
                 })
                 .collect()
         };
-        let namespaces = named_wave("Namespace", false);
+        // A Namespace may be written in several deploy units (one per stack or cluster):
+        // each object needs the one applied with it.
+        let mut namespaces: BTreeMap<String, Vec<(Order, &Document)>> = BTreeMap::new();
+        for d in repo.of_kind("Namespace") {
+            if let (Some(name), Some(order)) = (d.name(), waves.plain(repo, d)) {
+                namespaces
+                    .entry(name.to_string())
+                    .or_default()
+                    .push((order, d));
+            }
+        }
+        // The Namespace `ns` that `doc` needs: the one in its file, else one the same
+        // Application deploys, else the earliest anywhere (another unit that creates it).
+        let namespace_for = |doc: &Document, ns: &str| -> Option<Order> {
+            let candidates = namespaces.get(ns)?;
+            let same_file = |d: &Document| d.source.name == doc.source.name;
+            let app = waves.app_of(repo, doc).map(|(_, a)| a);
+            let same_app = |d: &Document| match (app, waves.app_of(repo, d)) {
+                (Some(mine), Some((_, theirs))) => std::ptr::eq(mine, theirs),
+                _ => false,
+            };
+            let earliest = |pick: &dyn Fn(&Document) -> bool| {
+                candidates
+                    .iter()
+                    .filter(|(_, d)| pick(d))
+                    .map(|(o, _)| *o)
+                    .min()
+            };
+            earliest(&same_file)
+                .or_else(|| earliest(&same_app))
+                .or_else(|| earliest(&|_| true))
+        };
         let classes = named_wave("StorageClass", true);
         let sealed = named_wave("SealedSecret", true);
         let mut reported = std::collections::BTreeSet::new();
@@ -389,7 +420,7 @@ impl Rule for AppSyncWave {
                 need(
                     Some(plain),
                     "/metadata/namespace",
-                    namespaces.get(&(String::new(), ns.to_string())),
+                    namespace_for(doc, ns).as_ref(),
                     format!("Namespace `{ns}`"),
                     "",
                 );

@@ -5,7 +5,8 @@
 //! `$<ref>/<path>` (where `<ref>` is the `ref:` of another source, this GitOps repository)
 //! names a file that exists in the repository being checked. A `ref:` source whose
 //! `repoURL` is another repository (not the one the Applications' paths name here) is not
-//! checked: its files are there.
+//! checked: its files are there. An idpbuilder `cnoe://REL` source is the folder `REL` next
+//! to the Application's file, so `$ref/x` names `REL/x` there.
 //!
 //! ## Why
 //! The guide deploys public charts with values kept in this repository through a `$values`
@@ -75,6 +76,22 @@ impl Rule for AppValuesPath {
                         ));
                         continue;
                     }
+                    // An idpbuilder `cnoe://REL` source is the folder REL next to the
+                    // Application's file: `$ref/x` is a file there.
+                    let local_root = srcs
+                        .iter()
+                        .find(|s| s.str("ref") == Some(reference))
+                        .and_then(|s| s.str("repoURL")?.strip_prefix("cnoe://"))
+                        .map(|local| {
+                            crate::repo::join(crate::repo::parent(&repo.relative_path(app)), local)
+                        });
+                    let path = match local_root {
+                        Some(Some(root)) => crate::repo::join(&root, path).unwrap_or_default(),
+                        // Out of the repository: not a file this can look at.
+                        Some(None) => continue,
+                        None => path.to_string(),
+                    };
+                    let path = path.as_str();
                     if !foreign.contains(&reference) && !repo.path_exists(path) {
                         out.push(finding(
                             self,

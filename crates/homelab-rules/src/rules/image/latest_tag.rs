@@ -10,7 +10,10 @@
 //! When several kustomizations build the file (one overlay per cluster), a build that
 //! leaves it on `latest` is reported. An image that a skaffold configuration of the
 //! repository builds (`build.artifacts[].image`, in any profile) gets its tag from skaffold
-//! when skaffold deploys it: a note that says so, not an error.
+//! when skaffold deploys it: a note that says so, not an error. So does a container whose
+//! image an OpenShift image trigger sets (the object's `image.openshift.io/triggers`
+//! annotation, `fieldPath` naming the container's `image`): OpenShift writes the image that
+//! the ImageStreamTag resolves to, by digest, over whatever the file holds (often `' '`).
 //!
 //! ## Why
 //! `latest` (or no tag, which means `latest`) changes under you: ArgoCD shows the app as
@@ -122,6 +125,28 @@ fn skaffold_artifacts(repo: &Repo) -> BTreeMap<String, String> {
     out
 }
 
+/// The ImageStreamTag whose image an OpenShift image trigger of `doc` (the
+/// `image.openshift.io/triggers` annotation, a JSON list of `{from: {kind, name}, fieldPath}`)
+/// writes into the `image` of the container named `container`.
+fn openshift_trigger(doc: &homelab_manifest::Document, container: &str) -> Option<String> {
+    let triggers = doc
+        .value
+        .pointer("/metadata/annotations")?
+        .get("image.openshift.io/triggers")?
+        .as_str()?;
+    let triggers: Value = serde_json::from_str(triggers).ok()?;
+    triggers.as_array()?.iter().find_map(|t| {
+        let from = t.get("from")?;
+        if from.get("kind").and_then(Value::as_str) != Some("ImageStreamTag") {
+            return None;
+        }
+        let path = t.get("fieldPath")?.as_str()?;
+        let names = |q: char| path.contains(&format!("@.name=={q}{container}{q})]"));
+        let sets_it = path.ends_with(".image") && (names('"') || names('\''));
+        sets_it.then(|| from.get("name")?.as_str().map(str::to_string))?
+    })
+}
+
 /// An image reference without its tag or digest (a registry port stays).
 fn name_of(image: &str) -> &str {
     let image = image.split_once('@').map_or(image, |(name, _)| name);
@@ -189,6 +214,14 @@ impl Rule for ImageLatestTag {
                     message,
                     "pin a version tag (image: name:1.2.3) or a digest (image: name@sha256:...)",
                 );
+                if let Some(tag) = openshift_trigger(doc, c.name) {
+                    let mut note = found.relying_on([format!(
+                        "an OpenShift image trigger (`image.openshift.io/triggers`) sets this image from the ImageStreamTag `{tag}`, by digest: not failed"
+                    )]);
+                    note.severity = Severity::Note;
+                    out.push(note);
+                    continue;
+                }
                 let skaffold = built_by_skaffold.get_or_insert_with(|| skaffold_artifacts(repo));
                 match skaffold.get(name_of(&built)) {
                     Some(config) => {

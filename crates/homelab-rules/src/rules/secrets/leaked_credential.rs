@@ -5,7 +5,8 @@
 //! (`-----BEGIN ... PRIVATE KEY-----` around key material: not around `...` or a
 //! template placeholder), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`,
 //! `ghr_`, `github_pat_`), GitLab tokens (`glpat-`, runner tokens `glrt-`), AWS access key
-//! ids (`AKIA...`), Slack tokens (`xox.-`); and every YAML value under a key named like a
+//! ids (`AKIA...`), Slack tokens (`xox.-`), unless the token is a stand-in (`ghp_xxxx...`,
+//! AWS's documented `AKIAIOSFODNN7EXAMPLE`, `xoxb-your-token-here`); and every YAML value under a key named like a
 //! password, secret, token or API key whose value looks random (long and high-entropy).
 //! Names are not credentials: a value that names an environment variable the program
 //! expands (`token: $INFLUXDB_TOKEN` in a Grafana datasource), a value that names a Secret or a key
@@ -210,6 +211,25 @@ fn environment_reference(v: &str) -> bool {
     })
 }
 
+/// Whether a value (or a token-shaped match) is a stand-in written for a reader to replace:
+/// `changeme`, `AKIAIOSFODNN7EXAMPLE` (AWS's documented example key), `ghp_xxxx...`,
+/// `xoxb-your-slack-bot-token-here`, `<token>`.
+fn is_placeholder(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    [
+        "changeme",
+        "replace",
+        "example",
+        "placeholder",
+        "xxxx",
+        "your",
+        "<",
+        "dummy",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
 /// A value that looks like a real credential rather than a name, a placeholder or a template.
 fn looks_random(v: &str) -> bool {
     let v = v.trim();
@@ -234,20 +254,7 @@ fn looks_random(v: &str) -> bool {
     {
         return false;
     }
-    let lower = v.to_ascii_lowercase();
-    if [
-        "changeme",
-        "replace",
-        "example",
-        "placeholder",
-        "xxxx",
-        "your",
-        "<",
-        "dummy",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
+    if is_placeholder(v) {
         return false;
     }
     let classes = [
@@ -315,6 +322,9 @@ impl Rule for LeakedCredential {
                 for p in patterns() {
                     for m in p.regex.find_iter(line) {
                         if p.what == PEM && !pem_has_body(&source.text[start + m.end()..]) {
+                            continue;
+                        }
+                        if p.what != PEM && is_placeholder(m.as_str()) {
                             continue;
                         }
                         let column = line[..m.start()].chars().count() as u32 + 1;
@@ -478,6 +488,29 @@ mod tests {
                 .replace("EXAMPLE", "0x9Q")
                 .as_str()
         ));
+    }
+
+    /// Token-shaped stand-ins in docs and example files are not leaks; real shapes are.
+    #[test]
+    fn token_shaped_stand_ins_are_skipped() {
+        let found = |line: &str| {
+            patterns()
+                .iter()
+                .filter(|p| p.what != PEM)
+                .flat_map(|p| p.regex.find_iter(line))
+                .any(|m| !is_placeholder(m.as_str()))
+        };
+        assert!(!found("aws_access_key_id: \"AKIAIOSFODNN7EXAMPLE\""));
+        assert!(!found(&format!("# ghp_{}", "x".repeat(36))));
+        assert!(!found("SLACK_BOT_TOKEN=xoxb-your-slack-bot-token-here"));
+        assert!(found("aws_access_key_id: AKIAQ3EGRT7MZK2BN4VD"));
+        assert!(found(
+            "SLACK_BOT_TOKEN=xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp"
+        ));
+        assert!(found(&format!(
+            "token: ghp_{}",
+            "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
+        )));
     }
 
     #[test]

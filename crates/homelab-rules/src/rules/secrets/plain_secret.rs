@@ -21,8 +21,11 @@
 //! `secret`, `api_key`, `webhook`, ...) has a value, no private key and no
 //! `user:password@` URL appear. A placeholder to fill in
 //! (`__REPLACE_ME__`, `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`,
-//! `yourApiToken`, `redacted`) is no
-//! credential either; a well-known default that works (`changeit`, `admin123`) is. Anything
+//! `yourApiToken`, `Your encryption passphrase`, `replacemeifneeded`, `redacted`) is no
+//! credential either; a well-known default that works (`changeit`, `admin123`) is. In an Argo
+//! CD declarative repository or cluster Secret (label `argocd.argoproj.io/secret-type`), the
+//! settings Argo CD documents (`name`, `project`, `type`, `enableOCI`, `insecure`, `proxy`,
+//! `server`, `namespaces`, ...) are no credential either. Anything
 //! else (a value under a credential key, a random-looking string, binary data) keeps the
 //! error. `data` is read as the API server reads it (Go's base64, line breaks skipped); a
 //! value it cannot decode is named in the message: the Secret is rejected as written.
@@ -135,7 +138,7 @@ fn is_placeholder(value: &str) -> bool {
     }
     PLACEHOLDER
         .get_or_init(|| {
-            regex::Regex::new(r"(?i)^[_\-\s\[{]*([a-z0-9]*replace[_\-\s]?me|[a-z0-9]+replace[_\-][a-z0-9_\-]+|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|todo|fixme|tbd|redacted|your[_\-][a-z0-9_\-]+|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
+            regex::Regex::new(r"(?i)^[_\-\s\[{]*([a-z0-9]*replace[_\-\s]?me[a-z0-9_\-]*|[a-z0-9]+replace[_\-][a-z0-9_\-]+|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me[a-z0-9_\-]*(\s+[a-z0-9]+){0,4}|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|todo|fixme|tbd|redacted|your[_\-][a-z0-9_\-]+|your(\s+[a-z0-9]+){1,6}|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
         })
         .is_match(v)
 }
@@ -309,6 +312,44 @@ fn not_base64(data: Option<&Value>) -> Vec<&str> {
 /// setting beside them under a key that names no credential (`protocol: https`) is
 /// configuration. Without such references a lowercase word keeps the error: it may be the
 /// password.
+/// The keys of an Argo CD declarative repository or cluster Secret (labelled
+/// `argocd.argoproj.io/secret-type`) that Argo CD documents as settings, not credentials:
+/// which repository or cluster it is and how to reach it. `url` stays judged as a URL (one
+/// may carry `user:password@`); `username`, `password`, keys and tokens stay credentials.
+const ARGOCD_SETTING_KEYS: &[&str] = &[
+    "name",
+    "project",
+    "type",
+    "enableOCI",
+    "enableLfs",
+    "insecure",
+    "insecureIgnoreHostKey",
+    "insecureOCIForceHttp",
+    "forceHttpBasicAuth",
+    "proxy",
+    "noProxy",
+    "githubAppID",
+    "githubAppInstallationID",
+    "githubAppEnterpriseBaseUrl",
+    "useAzureWorkloadIdentity",
+    "server",
+    "namespaces",
+    "clusterResources",
+];
+
+/// Whether `doc` is an Argo CD declarative repository, credential-template or cluster Secret.
+fn is_argocd_declarative_secret(doc: &homelab_manifest::Document) -> bool {
+    doc.value
+        .pointer("/metadata/labels/argocd.argoproj.io~1secret-type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| {
+            matches!(
+                t,
+                "repository" | "repo-creds" | "repository-write" | "repo-write-creds" | "cluster"
+            )
+        })
+}
+
 fn any_credential(field: &str, map: &serde_json::Map<String, Value>) -> bool {
     let decoded = |s: &str| -> Option<String> {
         if field != "data" {
@@ -365,9 +406,14 @@ impl Rule for PlainSecret {
                     .map(|m| m.keys().map(String::as_str).collect())
                     .unwrap_or_default();
                 let values = value.map(|v| v.to_string()).unwrap_or_default();
-                let credential = value
-                    .and_then(Value::as_object)
-                    .is_some_and(|m| any_credential(field, m));
+                let argocd = is_argocd_declarative_secret(doc);
+                let credential = value.and_then(Value::as_object).is_some_and(|m| {
+                    let mut judged = m.clone();
+                    if argocd {
+                        judged.retain(|k, _| !ARGOCD_SETTING_KEYS.contains(&k.as_str()));
+                    }
+                    any_credential(field, &judged)
+                });
                 // Said in the message: such a Secret never reaches the cluster as written.
                 let rejected = match not_base64(value).as_slice() {
                     [] => String::new(),
@@ -520,6 +566,9 @@ mod tests {
             ("config.yaml", "password: ${DB_PASSWORD}\nhost: db\n"),
             ("RESTIC_REPOSITORY", "s3:http://minio.storage.svc:9000/restic/app"),
             ("trustStorePassword", "__REPLACE_ME__"),
+            ("CRYPTO_KEY_VALUE", "Your encryption passphrase"),
+            ("session_secret", "change me bozo"),
+            ("creds", "[default]\naws_access_key_id = replaceme\naws_secret_access_key = replaceme\naws_session_token = replacemeifneeded\n"),
             ("AWS_SECRET_ACCESS_KEY", "UPDATE_AWS_SECRET_ACCESS_KEY"),
             ("session_secret", "change me\n"),
             ("token", "<your-token>"),

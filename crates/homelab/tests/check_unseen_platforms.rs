@@ -1,0 +1,621 @@
+//! `homelab check` on Argo CD, kustomize and platform-template repositories the project had
+//! not seen (issue 18): semgrep rule tests, FreeMarker templates, set-based label selectors
+//! in patch targets, OpenShift image triggers, documented stand-in tokens, editor settings
+//! in JSONC and SOPS examples in Markdown. Each test is a small repository of its own that
+//! reproduced a false finding, and pins that it is gone while the true finding beside it
+//! stays.
+
+mod check_common;
+
+use check_common::{check_json, deployment, write_file as write, Finding};
+use std::path::Path;
+
+/// Every diagnostic of `homelab check ROOT`, notes included, paths relative to ROOT.
+fn diagnostics(root: &Path) -> Vec<Finding> {
+    check_common::diagnostics(&check_json(root, &[]).json, root)
+}
+
+/// Errors and warnings only, as (rule, file).
+fn problems(all: &[Finding]) -> Vec<(String, String)> {
+    all.iter()
+        .filter(|d| d.severity == "error" || d.severity == "warning")
+        .map(|d| (d.rule.clone(), d.file.clone()))
+        .collect()
+}
+
+/// A semgrep rule test target (objects under `# ruleid:` comments, meant to be flagged) is a
+/// test input: one note for its folder, nothing checked in it. The same comment in a file a
+/// kustomization deploys does not hide that file, and a file without it stays checked.
+#[test]
+fn semgrep_rule_test_targets_are_test_fixtures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "semgrep/rules/no-privileged.yaml",
+        "rules:\n- id: no-privileged\n  languages: [yaml]\n  message: no privileged containers\n  severity: ERROR\n  pattern: 'privileged: true'\n",
+    );
+    write(
+        root,
+        "semgrep/tests/no-privileged.yaml",
+        "# Tests for no-privileged.\n---\n# ruleid: no-privileged\napiVersion: v1\nkind: Pod\nmetadata:\n  name: bad\nspec:\n  containers:\n  - name: app\n    image: myapp:latest\n    securityContext: {privileged: true}\n---\n# ok: no-privileged\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: no-selector\nspec:\n  template:\n    spec:\n      containers: [{name: app, image: myapp:latest}]\n",
+    );
+    // Deployed by a kustomization: checked although it carries the comment.
+    write(
+        root,
+        "apps/web/web.yaml",
+        &format!(
+            "# ruleid: pinned-images\n{}",
+            deployment("web", "nginx:latest")
+        ),
+    );
+    write(
+        root,
+        "apps/web/kustomization.yaml",
+        "resources: [web.yaml]\n",
+    );
+    write(
+        root,
+        "apps/api.yaml",
+        &format!("# ok: this is fine\n{}", deployment("api", "api:latest")),
+    );
+    let all = diagnostics(root);
+    let mut files: Vec<String> = problems(&all).into_iter().map(|(_, f)| f).collect();
+    files.sort();
+    files.dedup();
+    assert_eq!(files, ["apps/api.yaml", "apps/web/web.yaml"], "{all:#?}");
+    assert!(
+        all.iter().any(|d| d.rule == "load/test-fixtures"
+            && d.severity == "note"
+            && d.file == "semgrep/tests"
+            && d.message.contains("1 file(s)")
+            && d.message.contains("semgrep")),
+        "{all:#?}"
+    );
+}
+
+/// FreeMarker templates (`*.ftl.yaml`, and any file that fails to parse because of `<#if>`
+/// directives) are templates: a note each. A file broken without template markers stays a
+/// syntax error.
+#[test]
+fn freemarker_templates_are_templates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "argocd/projects/default.ftl.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: default\n  namespace: ${config.namespace}\n  annotations:\n<#if config.mail.active>\n    notifications.argoproj.io/subscribe.email: ${config.mail.to}\n</#if>\nspec:\n  sourceRepos: []\n",
+    );
+    // Parses as YAML, but is FreeMarker's input, not what is applied.
+    write(
+        root,
+        "vault/secret-store.ftl.yaml",
+        "apiVersion: external-secrets.io/v1alpha0\nkind: SecretStore\nmetadata:\n  name: vault\n  namespace: ${namespace}\nspec: {}\n",
+    );
+    write(
+        root,
+        "rbac/role.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: reader\nrules:\n<#list namespaces as ns>\n- apiGroups: [\"\"]\n  resources: [pods]\n  verbs: [get]\n</#list>\n",
+    );
+    write(
+        root,
+        "broken/service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports: [80\n  selector: {app: web}\n",
+    );
+    let all = diagnostics(root);
+    assert_eq!(
+        problems(&all),
+        [("yaml/syntax".to_string(), "broken/service.yaml".to_string())],
+        "{all:#?}"
+    );
+    for file in [
+        "argocd/projects/default.ftl.yaml",
+        "vault/secret-store.ftl.yaml",
+        "rbac/role.yaml",
+    ] {
+        assert!(
+            all.iter()
+                .any(|d| d.rule == "load/template" && d.file == file),
+            "{file}: {all:#?}"
+        );
+    }
+}
+
+/// A kustomize patch whose target selects by a set-based label selector
+/// (`app in (a, b)`) is applied to the objects it selects, and only to them.
+#[test]
+fn set_based_label_selectors_of_patch_targets_are_evaluated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "media/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: media
+resources: [radarr.yaml, sonarr.yaml, bazarr.yaml]
+patches:
+  - path: selector-patch.yaml
+    target:
+      kind: Deployment
+      labelSelector: app in (radarr, sonarr), tier notin (db)
+",
+    );
+    write(
+        root,
+        "media/selector-patch.yaml",
+        "- op: add\n  path: /spec/selector\n  value:\n    matchLabels: {app: media}\n",
+    );
+    let app = |name: &str| {
+        format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  labels: {{app: {name}}}
+spec:
+  template:
+    metadata:
+      labels: {{app: media}}
+    spec:
+      containers:
+      - name: {name}
+        image: ghcr.io/example/{name}:1.0.0
+        resources:
+          requests: {{cpu: 10m, memory: 64Mi}}
+          limits: {{memory: 64Mi}}
+"
+        )
+    };
+    for name in ["radarr", "sonarr", "bazarr"] {
+        write(root, &format!("media/{name}.yaml"), &app(name));
+    }
+    let all = diagnostics(root);
+    let missing: Vec<String> = problems(&all)
+        .into_iter()
+        .filter(|(r, _)| r == "schema/required")
+        .map(|(_, f)| f)
+        .collect();
+    assert_eq!(missing, ["media/bazarr.yaml"], "{all:#?}");
+}
+
+/// A container whose image an OpenShift image trigger sets (`image: ' '` filled from an
+/// ImageStreamTag) is a note naming the trigger; a container the trigger does not name
+/// stays an error.
+#[test]
+fn openshift_image_triggers_set_the_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "pgadmin/deployment.yaml",
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: pgadmin4
+  annotations:
+    image.openshift.io/triggers: '[{"from":{"kind":"ImageStreamTag","name":"pgadmin4:patch"},"fieldPath":"spec.template.spec.containers[?(@.name==\"pgadmin4\")].image"}]'
+spec:
+  selector:
+    matchLabels: {app: pgadmin4}
+  template:
+    metadata:
+      labels: {app: pgadmin4}
+    spec:
+      containers:
+      - name: pgadmin4
+        image: ' '
+        resources:
+          requests: {cpu: 10m, memory: 64Mi}
+          limits: {memory: 64Mi}
+      - name: sidecar
+        image: busybox
+        resources:
+          requests: {cpu: 10m, memory: 64Mi}
+          limits: {memory: 64Mi}
+"#,
+    );
+    let all = diagnostics(root);
+    let latest: Vec<&Finding> = all
+        .iter()
+        .filter(|d| d.rule == "image/latest-tag")
+        .collect();
+    assert_eq!(latest.len(), 2, "{latest:#?}");
+    assert!(
+        latest.iter().any(|d| d.severity == "note"
+            && d.message.contains("pgadmin4")
+            && d.facts.contains("pgadmin4:patch")),
+        "{latest:#?}"
+    );
+    assert!(
+        latest
+            .iter()
+            .any(|d| d.severity == "error" && d.message.contains("busybox")),
+        "{latest:#?}"
+    );
+}
+
+/// Token-shaped stand-ins in docs (AWS's documented example key, `ghp_xxxx...`,
+/// `xoxb-your-...-here`) are not leaked credentials; a real-shaped token beside them is.
+#[test]
+fn documented_stand_in_tokens_are_not_leaks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let real_looking = format!("AKIA{}", "Q3EGRT7MZK2BN4VD");
+    write(
+        root,
+        "docs/mirroring.md",
+        &format!(
+            "```yaml\naws_access_key_id: \"AKIAIOSFODNN7EXAMPLE\"\n```\n\n    # ghp_{}\n\nreal: {real_looking}\n",
+            "x".repeat(36)
+        ),
+    );
+    write(
+        root,
+        "env.example",
+        "SLACK_BOT_TOKEN=xoxb-your-slack-bot-token-here\nSLACK_APP_TOKEN=xapp-your-slack-app-token-here\n",
+    );
+    let all = diagnostics(root);
+    let leaks: Vec<&Finding> = all
+        .iter()
+        .filter(|d| d.rule == "secrets/leaked-credential")
+        .collect();
+    assert_eq!(leaks.len(), 1, "{leaks:#?}");
+    assert_eq!(
+        (leaks[0].file.as_str(), leaks[0].line),
+        ("docs/mirroring.md", 7)
+    );
+}
+
+/// An editor's JSON-with-comments settings file is not a Kubernetes file (a note); a JSON
+/// file broken otherwise stays a syntax error. A Markdown page quoting SOPS-encrypted values
+/// is prose, not a SOPS file.
+#[test]
+fn jsonc_settings_and_sops_examples_in_markdown_are_not_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "editor/settings.json",
+        "{\n  // Format on save\n  \"editor.formatOnSave\": true,\n  \"url\": \"https://example.com/a//b\", /* block\n comment */\n  \"chat.autoApprove\": {\n    // DENY: dangerous operations\n    \"pods_exec\": { \"approve\": false },\n    \"delete\": { \"approve\": false },\n  },\n}\n",
+    );
+    write(
+        root,
+        "k8s/configmap.json",
+        "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"ConfigMap\",\n  \"metadata\": {\"name\": \"c\"}\n",
+    );
+    write(
+        root,
+        "docs/secrets.md",
+        "# Secrets\n\n```yaml\nstringData:\n    password: ENC[AES256_GCM,data:jkl012,iv:mno345,tag:pqr678,type:str]\nsops:\n    mac: ENC[AES256_GCM,data:abc,iv:def,tag:ghi,type:str]\n```\n",
+    );
+    let all = diagnostics(root);
+    assert_eq!(
+        problems(&all),
+        [("yaml/syntax".to_string(), "k8s/configmap.json".to_string())],
+        "{all:#?}"
+    );
+    assert!(
+        all.iter().any(|d| d.rule == "load/not-kubernetes"
+            && d.file == "editor/settings.json"
+            && d.message.contains("JSONC")),
+        "{all:#?}"
+    );
+}
+
+/// An Argo CD declarative repository Secret that holds only what Argo CD documents as
+/// settings (`name`, `project`, `type`) and a URL without a password commits no credential
+/// (a note); the same Secret with a password stays an error.
+#[test]
+fn argocd_repository_secret_settings_are_no_credential() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let secret = |name: &str, extra: &str| {
+        format!(
+            "apiVersion: v1
+kind: Secret
+metadata:
+  name: {name}
+  namespace: argocd
+  labels:
+    argocd.argoproj.io/secret-type: repository
+stringData:
+  name: {name}
+  project: cluster-config
+  type: git
+  url: https://github.com/example/gitops.git
+{extra}"
+        )
+    };
+    write(root, "argocd/repo-public.yaml", &secret("repo-public", ""));
+    write(
+        root,
+        "argocd/repo-private.yaml",
+        &secret("repo-private", "  password: s3cr3t-Pa55w0rd-value\n"),
+    );
+    let all = diagnostics(root);
+    let plain: Vec<(&str, &str)> = all
+        .iter()
+        .filter(|d| d.rule == "secrets/plain-secret")
+        .map(|d| (d.severity.as_str(), d.file.as_str()))
+        .collect();
+    assert_eq!(plain.len(), 2, "{all:#?}");
+    assert!(
+        plain.contains(&("note", "argocd/repo-public.yaml")),
+        "{plain:?}"
+    );
+    assert!(
+        plain.contains(&("error", "argocd/repo-private.yaml")),
+        "{plain:?}"
+    );
+}
+
+/// Two stacks each create Namespace `backstage`: an object is ordered against the Namespace
+/// written beside it (here in the same wave), not against the other stack's copy; an object
+/// before the Namespace of its own file stays an error.
+#[test]
+fn an_object_needs_the_namespace_of_its_own_stack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let namespace = |wave: Option<i32>| {
+        match wave {
+        Some(w) => format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: backstage\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{w}\"\n"
+        ),
+        None => "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: backstage\n".to_string(),
+    }
+    };
+    let account = |name: &str, wave: i32| {
+        format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: backstage\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{wave}\"\n"
+        )
+    };
+    write(
+        root,
+        "stack-a/backstage/install.yaml",
+        &format!("{}---\n{}", namespace(Some(-10)), account("backstage", -10)),
+    );
+    write(
+        root,
+        "stack-b/backstage/install.yaml",
+        &format!("{}---\n{}", namespace(None), account("backstage", 0)),
+    );
+    write(
+        root,
+        "stack-c/backstage/install.yaml",
+        &format!("{}---\n{}", namespace(Some(5)), account("early", 1)),
+    );
+    let all = diagnostics(root);
+    let waves: Vec<(String, String)> = problems(&all)
+        .into_iter()
+        .filter(|(r, _)| r == "argocd/sync-wave")
+        .collect();
+    assert_eq!(
+        waves,
+        [(
+            "argocd/sync-wave".to_string(),
+            "stack-c/backstage/install.yaml".to_string()
+        )],
+        "{all:#?}"
+    );
+}
+
+/// authentik's `env://NAME` and `file:///path` configuration values say where the secret is
+/// read from: not leaked credentials; a random-looking value beside them is.
+#[test]
+fn env_and_file_references_are_not_leaked_credentials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "auth/authentik/values.yaml",
+        "authentik:\n  secret_key: \"env://AUTHENTIK_SECRET_KEY\"\n  email:\n    password: \"file:///var/run/secrets/smtp-password\"\n  redis:\n    password: \"Zq8vN2xLp4Rt7WmK9sYb\"\n",
+    );
+    let all = diagnostics(root);
+    let leaks: Vec<(String, u32)> = all
+        .iter()
+        .filter(|d| d.rule == "secrets/leaked-credential")
+        .map(|d| (d.file.clone(), d.line))
+        .collect();
+    assert_eq!(
+        leaks,
+        [("auth/authentik/values.yaml".to_string(), 6)],
+        "{all:#?}"
+    );
+}
+
+/// A namespace that denies all egress and allows DNS workload by workload (each policy to
+/// the pods it selects) is a note naming those policies; a namespace with no DNS allow at
+/// all stays an error.
+#[test]
+fn dns_allowed_workload_by_workload_is_a_choice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let deny = |ns: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny-all\n  namespace: {ns}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress, Egress]\n"
+        )
+    };
+    write(
+        root,
+        "policies/kube-system.yaml",
+        &format!(
+            "{}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: allow-coredns\n  namespace: kube-system\nspec:\n  podSelector:\n    matchLabels: {{k8s-app: kube-dns}}\n  policyTypes: [Egress]\n  egress:\n  - ports:\n    - {{protocol: UDP, port: 53}}\n    - {{protocol: TCP, port: 53}}\n",
+            deny("kube-system")
+        ),
+    );
+    write(root, "policies/apps.yaml", &deny("apps"));
+    let all = diagnostics(root);
+    let dns: Vec<(&str, &str)> = all
+        .iter()
+        .filter(|d| d.rule == "network/dns-egress")
+        .map(|d| (d.severity.as_str(), d.file.as_str()))
+        .collect();
+    assert_eq!(dns.len(), 2, "{all:#?}");
+    assert!(dns.contains(&("error", "policies/apps.yaml")), "{dns:?}");
+    assert!(
+        dns.contains(&("note", "policies/kube-system.yaml")),
+        "{dns:?}"
+    );
+    assert!(
+        all.iter()
+            .any(|d| d.rule == "network/dns-egress" && d.message.contains("`allow-coredns`")),
+        "{all:#?}"
+    );
+}
+
+/// A file that a Terraform configuration lists in the `patchesStrategicMerge` of a
+/// kustomization it writes is a partial object: no `schema/required` error for what the live
+/// object has, while a tag it sets is still judged.
+#[test]
+fn terraform_strategic_merge_patches_are_partial_objects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "terraform/k3s/init.tf",
+        r#"resource "null_resource" "kustomization" {
+  provisioner "file" {
+    content = yamlencode({
+      apiVersion = "kustomize.config.k8s.io/v1beta1"
+      kind       = "Kustomization"
+      resources  = ["https://example.com/system-upgrade-controller.yaml"]
+      patchesStrategicMerge = [
+        file("${path.module}/kustomize/system-upgrade-controller.yaml"),
+      ]
+    })
+    destination = "/var/post_install/kustomization.yaml"
+  }
+}
+"#,
+    );
+    write(
+        root,
+        "terraform/k3s/kustomize/system-upgrade-controller.yaml",
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: system-upgrade-controller
+  namespace: system-upgrade
+spec:
+  template:
+    spec:
+      containers:
+        - name: system-upgrade-controller
+          image: rancher/system-upgrade-controller
+",
+    );
+    let all = diagnostics(root);
+    assert_eq!(
+        problems(&all),
+        [(
+            "image/latest-tag".to_string(),
+            "terraform/k3s/kustomize/system-upgrade-controller.yaml".to_string()
+        )],
+        "{all:#?}"
+    );
+    assert!(
+        all.iter()
+            .any(|d| d.rule == "load/partial-object" && d.message.contains("init.tf")),
+        "{all:#?}"
+    );
+}
+
+/// idpbuilder packages: `repoURL: cnoe://REL` is the folder REL next to the Application's
+/// file. A package that syncs its own folder recursively (`path: .`) does not reach every
+/// file of the repository, so two alternative packages that each define Application
+/// `backstage` are two deploy units (notes), and `$values/...` of a `cnoe://` ref source is
+/// looked up in that folder.
+#[test]
+fn idpbuilder_local_package_sources_are_folders_next_to_the_application() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let app = |name: &str, source: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  project: default
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {name}
+{source}"
+        )
+    };
+    write(
+        root,
+        "integrations/compositions.yaml",
+        &app(
+            "compositions",
+            "  source:\n    repoURL: cnoe://compositions\n    targetRevision: HEAD\n    path: \".\"\n    directory:\n      recurse: true\n",
+        ),
+    );
+    write(
+        root,
+        "integrations/compositions/s3.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s3\n  namespace: crossplane-system\ndata:\n  a: b\n",
+    );
+    for stack in ["base", "workshop"] {
+        write(
+            root,
+            &format!("stacks/{stack}/backstage.yaml"),
+            &app(
+                "backstage",
+                "  source:\n    repoURL: cnoe://backstage\n    targetRevision: HEAD\n    path: manifests\n",
+            ),
+        );
+        write(
+            root,
+            &format!("stacks/{stack}/backstage/manifests/config.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: backstage\n  namespace: backstage\ndata:\n  a: b\n",
+        );
+    }
+    let with_values = |name: &str, values: &str| {
+        app(
+            name,
+            &format!(
+                "  sources:
+    - chart: platform
+      repoURL: ghcr.io/example/charts
+      targetRevision: 1.0.0
+      helm:
+        valueFiles:
+          - $values/{values}
+    - repoURL: cnoe://platform
+      path: manifests
+      ref: values
+"
+            ),
+        )
+    };
+    write(
+        root,
+        "stacks/base/platform.yaml",
+        &with_values("platform", "values.yaml"),
+    );
+    write(root, "stacks/base/platform/values.yaml", "replicas: 1\n");
+    write(
+        root,
+        "stacks/workshop/platform.yaml",
+        &with_values("platform", "missing.yaml"),
+    );
+    let all = diagnostics(root);
+    let problems = problems(&all);
+    assert_eq!(
+        problems,
+        [(
+            "argocd/values-path".to_string(),
+            "stacks/workshop/platform.yaml".to_string()
+        )],
+        "{all:#?}"
+    );
+    assert!(
+        all.iter().any(|d| d.rule == "argocd/duplicate-name"
+            && d.severity == "note"
+            && d.file == "stacks/workshop/backstage.yaml"),
+        "{all:#?}"
+    );
+}
