@@ -96,3 +96,52 @@ fn the_validate_rules_of_the_same_repository_still_judge_its_objects() {
     );
     assert_eq!(code, 1, "{report:#}");
 }
+
+/// A validate rule whose context is an `apiCall` to the API server (the NetworkPolicies of
+/// the namespace being created) cannot be evaluated offline: a note at the policy, not an
+/// error that fails the repository.
+#[test]
+fn a_validate_rule_that_reads_the_cluster_through_an_api_call_is_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        dir.path(),
+        "policies/require-default-deny.yaml",
+        r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: require-default-deny-netpol
+spec:
+  validationFailureAction: Audit
+  rules:
+    - name: check-default-deny-exists
+      match:
+        any:
+          - resources:
+              kinds: [Namespace]
+      context:
+        - name: netpols
+          apiCall:
+            method: GET
+            urlPath: "/apis/networking.k8s.io/v1/namespaces/{{request.object.metadata.name}}/networkpolicies"
+            jmesPath: "items[?metadata.name == 'default-deny-all'] | length(@)"
+      validate:
+        message: every namespace has a default-deny NetworkPolicy
+        deny:
+          conditions:
+            all:
+              - key: "{{ netpols }}"
+                operator: LessThan
+                value: 1
+"#,
+    );
+    write_file(
+        dir.path(),
+        "namespaces.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n",
+    );
+    let out = check_common::check_json(dir.path(), &[]);
+    let found = findings(&out.json, "policy/require-default-deny-netpol/");
+    assert_eq!(found.len(), 1, "{:#}", out.json);
+    assert_eq!(found[0]["severity"], "note", "{found:#?}");
+    assert_eq!(out.code, 0, "{:#}", out.json);
+}

@@ -21,7 +21,7 @@ pub const RULE_DOC: homelab_diagnostics::RuleDoc = homelab_diagnostics::RuleDoc 
     id: "policy/*",
     severity: homelab_diagnostics::Severity::Error,
     summary: "The repository's own Kyverno policies against its own resources",
-    doc: "# `policy/<policy>/<rule>`: the repository's Kyverno policies\n\n## What it checks\nEvery ClusterPolicy, Policy and ValidatingPolicy in the input (except those of files nothing in the repository applies, see `load/not-applied`), with its PolicyExceptions, evaluated against every other object as an admission request (CREATE), as `kyverno apply` would. A failing rule of an Enforce policy is an error (the cluster would reject the object), of an Audit policy a warning. When a platform rule reports the same line, the policy finding is folded into it.\n\n## Why\nA manifest that the cluster's Kyverno rejects fails the ArgoCD sync; finding it in review is cheaper.\n\n## Example\nA Deployment with `image: nginx:latest` under the guide's `disallow-latest-tag`.\n\n## Fix\nChange the object, or add a narrowly matched PolicyException with a reason.",
+    doc: "# `policy/<policy>/<rule>`: the repository's Kyverno policies\n\n## What it checks\nEvery ClusterPolicy, Policy and ValidatingPolicy in the input (except those of files nothing in the repository applies, see `load/not-applied`), with its PolicyExceptions, evaluated against every other object as an admission request (CREATE), as `kyverno apply` would. A failing rule of an Enforce policy is an error (the cluster would reject the object), of an Audit policy a warning. A rule that cannot be evaluated is one finding at the policy: a note when the rule generates or mutates, or reads its context from the live cluster or a registry (`apiCall`, `globalReference`, `imageRegistry`), which no offline check has; an error otherwise. When a platform rule reports the same line, the policy finding is folded into it.\n\n## Why\nA manifest that the cluster's Kyverno rejects fails the ArgoCD sync; finding it in review is cheaper.\n\n## Example\nA Deployment with `image: nginx:latest` under the guide's `disallow-latest-tag`.\n\n## Fix\nChange the object, or add a narrowly matched PolicyException with a reason.",
 };
 
 fn is_policy(doc: &Document) -> bool {
@@ -136,6 +136,8 @@ pub fn run_applied(
                         let offline_only = compiled.rule_creates_or_changes(&rule.rule);
                         let (severity, help) = if offline_only {
                             (Severity::Note, "a generate or mutate rule acts on what the cluster holds at admission; an offline check does not evaluate it: run it with `homelab policy test` and the resources it needs")
+                        } else if rule_reads_the_cluster(&policy.value, &rule.rule) {
+                            (Severity::Note, "the rule reads the live cluster or a registry (a context `apiCall`, `globalReference` or `imageRegistry` entry): an offline check does not evaluate it; run it with `homelab policy test` and values for that context")
                         } else {
                             (Severity::Error, "the rule needs data an offline check does not have (cluster lookups, request details), or it is broken; run it with `homelab policy test` and fix or scope it")
                         };
@@ -225,4 +227,32 @@ fn count_evaluation_errors(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
             Some(d)
         })
         .collect()
+}
+
+/// Whether a Kyverno rule (by name; `autogen-` names are those of the rule they come from)
+/// loads context from the live cluster or a registry: an `apiCall` (API server or service
+/// call), a `globalReference` (a cached cluster lookup) or an `imageRegistry` entry. No
+/// offline check has that data, so such a rule failing to evaluate says nothing about the
+/// repository.
+fn rule_reads_the_cluster(policy: &Value, rule: &str) -> bool {
+    let name = rule
+        .strip_prefix("autogen-cronjob-")
+        .or_else(|| rule.strip_prefix("autogen-"))
+        .unwrap_or(rule);
+    policy
+        .pointer("/spec/rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            let n = r.get("name").and_then(Value::as_str);
+            n == Some(rule) || n == Some(name)
+        })
+        .filter_map(|r| r.get("context").and_then(Value::as_array))
+        .flatten()
+        .any(|entry| {
+            ["apiCall", "globalReference", "imageRegistry"]
+                .iter()
+                .any(|k| entry.get(*k).is_some())
+        })
 }
