@@ -1116,6 +1116,52 @@ fn is_engine_object(doc: &Document) -> bool {
             || (doc.group() == "fluxcd.controlplane.io" && doc.kind() == Some("FluxInstance")))
 }
 
+/// The entries of every `components` list of strings inside an engine object (a Flux
+/// Kustomization's `spec.components`, an Argo CD source's `kustomize.components`), at most a
+/// few levels deep.
+fn component_entries(value: &Value) -> Vec<String> {
+    fn walk(value: &Value, depth: usize, out: &mut Vec<String>) {
+        if depth > 8 {
+            return;
+        }
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if k == "components" {
+                        if let Some(items) = v.as_array() {
+                            out.extend(items.iter().filter_map(Value::as_str).map(str::to_string));
+                        }
+                    }
+                    walk(v, depth + 1, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, depth + 1, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, 0, &mut out);
+    out
+}
+
+/// Whether an engine's component entry (relative to a folder this does not resolve:
+/// `../../../../components/volsync`) may name the folder `dir`: its path without leading
+/// `./` and `../` ends `dir`; an entry made of variables may name any folder.
+fn names_component(entry: &str, dir: &str) -> bool {
+    if entry.contains('$') || entry.contains("{{") {
+        return true;
+    }
+    let mut e = entry.trim().trim_end_matches('/');
+    loop {
+        let before = e;
+        e = e.trim_start_matches("./").trim_start_matches("../");
+        if e == before {
+            break;
+        }
+    }
+    !e.is_empty() && (dir == e || dir.ends_with(&format!("/{e}")))
+}
+
 /// The deploy graph of the repository's own files (not objects a chart or kustomize built).
 fn graph<'r, 'a>(repo: &'r Repo<'a>) -> Graph<'r, 'a> {
     let mut files: BTreeMap<String, File> = BTreeMap::new();
@@ -1495,6 +1541,15 @@ fn not_applied_files(repo: &Repo) -> Vec<NotApplied> {
     // name its folder.
     if has_engine {
         let unresolved = unresolved_engine_paths(&graph);
+        // The components that engine objects list themselves (a Flux Kustomization's
+        // `spec.components`, relative to its path; an Argo CD source's `kustomize.components`).
+        let engine_components: Vec<String> = graph
+            .files
+            .values()
+            .flat_map(|f| f.docs.iter())
+            .filter(|d| is_engine_object(d))
+            .flat_map(|d| component_entries(&d.value))
+            .collect();
         for (path, file) in &graph.files {
             let component = is_kustomization_file(path)
                 && file.docs.first().is_some_and(|d| {
@@ -1504,6 +1559,7 @@ fn not_applied_files(repo: &Repo) -> Vec<NotApplied> {
             if !component
                 || predecessors.get(path).is_some_and(|p| !p.is_empty())
                 || unresolved.iter().any(|u| names_folder(u, dir))
+                || engine_components.iter().any(|e| names_component(e, dir))
             {
                 continue;
             }

@@ -486,3 +486,65 @@ spec:
         out.describe()
     );
 }
+
+/// A Component that a Flux Kustomization lists in its own `spec.components` (relative to
+/// its path) is included: its files are applied and judged.
+#[test]
+fn a_component_a_flux_kustomization_lists_is_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "kubernetes/flux/apps.yaml",
+        &flux_kustomization("apps", "./kubernetes/apps"),
+    );
+    write(
+        root,
+        "kubernetes/apps/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [web/ks.yaml]\n",
+    );
+    write(
+        root,
+        "kubernetes/apps/web/ks.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: web, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./kubernetes/apps/web/app
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  components:
+    - ../../../components/backup
+",
+    );
+    write(
+        root,
+        "kubernetes/apps/web/app/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deployment.yaml]\n",
+    );
+    write(
+        root,
+        "kubernetes/apps/web/app/deployment.yaml",
+        &deployment("web", "nginx:1.27"),
+    );
+    write(
+        root,
+        "kubernetes/components/backup/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [job.yaml]\n",
+    );
+    write(
+        root,
+        "kubernetes/components/backup/job.yaml",
+        &deployment("backup", "restic/restic:latest"),
+    );
+    let found = all(root);
+    assert_eq!(
+        problems(&found),
+        [(
+            "image/latest-tag".to_string(),
+            "kubernetes/components/backup/job.yaml".to_string()
+        )],
+        "{found:#?}"
+    );
+}
