@@ -646,6 +646,20 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             "JSON with comments or trailing commas (JSONC), as editors and tools write their settings; neither kubectl nor an API server reads it",
         );
     }
+    if parsed.syntax_failed {
+        // `name: @STS_NAME@`: a script (`sed`, autoconf) replaces `@NAME@` before anything
+        // applies the file; YAML reserves `@`, so the unfilled text does not parse. When it
+        // parses with those placeholders filled, they are what breaks it: a template.
+        if let Some(filled) = at_placeholders_filled(&source.text) {
+            let reparsed = std::panic::catch_unwind(|| tree::parse(&source.name, &filled, limits));
+            if reparsed.is_ok_and(|r| !r.syntax_failed) {
+                return template_file(
+                    &source,
+                    "it is YAML only once its `@NAME@` placeholders are replaced: a template filled in before anything applies it",
+                );
+            }
+        }
+    }
     let mut documents = Vec::new();
     let mut diagnostics = parsed.diagnostics;
     if parsed.docs.is_empty() && diagnostics.is_empty() {
@@ -773,6 +787,22 @@ fn placeholder_lines_commented(text: &str) -> Option<String> {
         }
     }
     found.then_some(out)
+}
+
+/// The text with each `@NAME@` placeholder (upper case, digits and `_`, starting with a
+/// letter) replaced by as many `x` (same length, same lines); `None` when there is none.
+fn at_placeholders_filled(text: &str) -> Option<String> {
+    static PLACEHOLDER: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let placeholder =
+        PLACEHOLDER.get_or_init(|| regex::Regex::new(r"@[A-Z][A-Z0-9_]*@").expect("valid pattern"));
+    if !placeholder.is_match(text) {
+        return None;
+    }
+    Some(
+        placeholder
+            .replace_all(text, |m: &regex::Captures| "x".repeat(m[0].len()))
+            .into_owned(),
+    )
 }
 
 /// The text with its JSONC comments (`// ...` to the end of the line, `/* ... */`) outside
@@ -946,6 +976,15 @@ mod tests {
                     .find("#{")
                     .is_some_and(|start| line[start..].contains("}#"))
         })
+    }
+
+    #[test]
+    fn at_placeholders_are_filled_in_place() {
+        assert_eq!(
+            super::at_placeholders_filled("name: @STS_NAME@\nimage: a@sha256:1\n").as_deref(),
+            Some("name: xxxxxxxxxx\nimage: a@sha256:1\n")
+        );
+        assert_eq!(super::at_placeholders_filled("mail: a@b.c\n"), None);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! CEL rules of CRD schemas (`x-kubernetes-validations`), evaluated with the project's CEL
 //! (`homelab-cel`) the way the API server evaluates them when an object is created: `self` is
-//! the value at the schema node, a rule that yields `false` is a finding.
+//! the value at the schema node, a rule that yields `false` is a finding. As there, a
+//! property whose name is a CEL keyword or holds `.`, `-`, `/` or `__` is read under its
+//! escaped name (`self.__namespace__`, `self.foo__dash__bar`).
 //!
 //! What is left out, so that no finding is false: transition rules (they read `oldSelf`, which
 //! only exists on update), rules that do not compile here (a function this CEL lacks), and
@@ -30,6 +32,82 @@ pub struct Rule {
     /// Relative JSON pointer (from `fieldPath`) of the field the finding is about.
     field_pointer: Option<String>,
     nesting: u32,
+    /// The escaped property names the rule reads (`__namespace__`, `foo__dash__bar`).
+    escaped_names: Vec<String>,
+}
+
+/// Words CEL reserves: the API server exposes a property of such a name as `__{name}__`.
+const CEL_RESERVED: [&str; 21] = [
+    "true",
+    "false",
+    "null",
+    "in",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
+];
+
+/// The name under which a CRD rule reads property `name`, when it differs from `name`: a
+/// CEL keyword becomes `__{name}__`; in a name of letters, digits and `_.-/`, `__` becomes
+/// `__underscores__`, `.` `__dot__`, `-` `__dash__` and `/` `__slash__` (the API server's
+/// escaping of property names).
+fn escaped_property(name: &str) -> Option<String> {
+    if CEL_RESERVED.contains(&name) {
+        return Some(format!("__{name}__"));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-/".contains(c);
+    let escapable = name
+        .chars()
+        .next()
+        .is_some_and(|c| !c.is_ascii_digit() && allowed(c))
+        && name.chars().all(allowed);
+    if !escapable {
+        return None;
+    }
+    let escaped = name
+        .replace("__", "__underscores__")
+        .replace('.', "__dot__")
+        .replace('-', "__dash__")
+        .replace('/', "__slash__");
+    (escaped != name).then_some(escaped)
+}
+
+/// `value` with each property that `names` reads under its escaped name also present under
+/// that name (the original stays: a map's keys are read as they are).
+fn with_escaped_names(value: &Value, names: &[String]) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (k, v) in map {
+                let v = with_escaped_names(v, names);
+                if let Some(escaped) = escaped_property(k).filter(|e| names.contains(e)) {
+                    if !map.contains_key(&escaped) {
+                        out.insert(escaped, v.clone());
+                    }
+                }
+                out.insert(k.clone(), v);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| with_escaped_names(v, names)).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 /// The rules of one `x-kubernetes-validations` list that can be evaluated on create.
@@ -60,6 +138,10 @@ pub fn compile_rules(rules: &[Value]) -> Vec<Rule> {
                 .and_then(Value::as_str)
                 .and_then(field_path_pointer),
             nesting: comprehension_nesting(source),
+            escaped_names: identifiers(source)
+                .filter(|(_, id, _)| id.contains("__"))
+                .map(|(_, id, _)| id.to_string())
+                .collect(),
         });
     }
     out
@@ -193,7 +275,11 @@ impl Rule {
         }
         *budget -= cost;
         let mut act = Activation::new();
-        act.bind_json("self", value);
+        if self.escaped_names.is_empty() {
+            act.bind_json("self", value);
+        } else {
+            act.bind_json("self", &with_escaped_names(value, &self.escaped_names));
+        }
         match self.program.eval_bool(&act) {
             Ok(true) => Outcome::Passed,
             Ok(false) => {
@@ -285,6 +371,44 @@ mod tests {
             r.evaluate(&json!({}), &mut budget),
             Outcome::Skipped
         ));
+    }
+
+    /// A property named like a CEL keyword (`namespace`) or with `-` in its name is read
+    /// under its escaped name, as the API server exposes it; map keys stay readable as they
+    /// are.
+    #[test]
+    fn escaped_property_names_are_read() {
+        let r = rule(
+            json!({"rule": "has(self.name) && has(self.__namespace__)", "message": "both must be set"}),
+        );
+        let mut budget = OBJECT_COST_LIMIT;
+        assert!(matches!(
+            r.evaluate(
+                &json!({"name": "snap", "namespace": "default"}),
+                &mut budget
+            ),
+            Outcome::Passed
+        ));
+        assert!(matches!(
+            r.evaluate(&json!({"name": "snap"}), &mut budget),
+            Outcome::Failed { .. }
+        ));
+        let r = rule(
+            json!({"rule": "self.spec.max__dash__size >= 1 && self.labels['app.kubernetes.io/name'] == 'x'"}),
+        );
+        assert!(matches!(
+            r.evaluate(
+                &json!({"spec": {"max-size": 2}, "labels": {"app.kubernetes.io/name": "x"}}),
+                &mut budget
+            ),
+            Outcome::Passed
+        ));
+        assert_eq!(
+            escaped_property("a__b.c/d-e").as_deref(),
+            Some("a__underscores__b__dot__c__slash__d__dash__e")
+        );
+        assert_eq!(escaped_property("name"), None);
+        assert_eq!(escaped_property("1st"), None);
     }
 
     #[test]

@@ -14,6 +14,10 @@
 //! image an OpenShift image trigger sets (the object's `image.openshift.io/triggers`
 //! annotation, `fieldPath` naming the container's `image`): OpenShift writes the image that
 //! the ImageStreamTag resolves to, by digest, over whatever the file holds (often `' '`).
+//! An image written as a variable (`image: $IMAGE_URL`, `image: ${IMAGE_URI}`) or a
+//! placeholder (`image: <YOUR-CONTAINER>`), filled in by envsubst, Flux or the reader before
+//! anything applies it, has a tag this repository does not show: a note too. An empty image
+//! that nothing sets names no tag at all and is left to the schema.
 //!
 //! ## Why
 //! `latest` (or no tag, which means `latest`) changes under you: ArgoCD shows the app as
@@ -159,6 +163,14 @@ fn name_of(image: &str) -> &str {
     }
 }
 
+/// An image whose last path segment holds a variable (`$IMAGE_URL`, `${IMAGE_URI}`,
+/// `registry/${APP}`) or is a placeholder to fill in (`<YOUR-CONTAINER>`): what replaces it
+/// may carry the tag.
+fn ends_in_variable(image: &str) -> bool {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    last.contains('$') || (last.len() > 2 && last.starts_with('<') && last.ends_with('>'))
+}
+
 /// The tag of an image reference (`None` when there is none), ignoring a registry port.
 fn tag(image: &str) -> Option<&str> {
     if image.contains('@') {
@@ -222,6 +234,17 @@ impl Rule for ImageLatestTag {
                     out.push(note);
                     continue;
                 }
+                if built.trim().is_empty() {
+                    continue;
+                }
+                if tag(&built).is_none() && ends_in_variable(&built) {
+                    let mut note = found.relying_on([format!(
+                        "`{built}` is a variable or placeholder filled in before the image is applied: its tag is not in this repository, not failed"
+                    )]);
+                    note.severity = Severity::Note;
+                    out.push(note);
+                    continue;
+                }
                 let skaffold = built_by_skaffold.get_or_insert_with(|| skaffold_artifacts(repo));
                 match skaffold.get(name_of(&built)) {
                     Some(config) => {
@@ -250,6 +273,16 @@ mod tests {
         assert_eq!(tag("registry:5000/app:1.2"), Some("1.2"));
         assert_eq!(tag("app:latest"), Some("latest"));
         assert_eq!(tag("app@sha256:abc"), Some("@digest"));
+    }
+
+    #[test]
+    fn a_variable_in_the_last_segment_may_hold_the_tag() {
+        assert!(ends_in_variable("$IMAGE_URL"));
+        assert!(ends_in_variable("${IMAGE_URI}"));
+        assert!(ends_in_variable("registry.example.com/team/${APP}"));
+        assert!(ends_in_variable("<YOUR-CONTAINER>"));
+        assert!(!ends_in_variable("$REGISTRY/team/app"));
+        assert!(!ends_in_variable("nginx"));
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! Names are not credentials: a value that names a Secret or a key
 //! (`backupTargetCredentialSecret: longhorn-s3-secret`,
 //! `secretKey: REGISTRY_STORAGE_S3_ACCESSKEY`: words joined by `-`, `_` or `.`), file paths,
+//! the example tokens of vendors' documentation whose ids count up
+//! (`xoxb-1234567890-1234567890123-...`),
 //! password hashes (bcrypt, crypt, argon2: what a server stores instead of the password),
 //! and the whole of an ExternalSecret (its keys name entries of an external store), are
 //! skipped.
@@ -79,6 +81,24 @@ fn pem_has_body(after: &str) -> bool {
     let body = window.split("-----END").next().unwrap_or(window);
     body.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')))
         .any(|run| run.len() >= 40)
+}
+
+/// A token of a known shape that documentation shows as an example, not a credential: its
+/// fields of digits (`-`/`_`-separated) all count up (`xoxb-1234567890-1234567890123-...`,
+/// the documentation's stand-ins for a team and a user id). No issued token has that.
+fn documented_example(token: &str) -> bool {
+    let digits: Vec<&str> = token
+        .split(['-', '_'])
+        .filter(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    let counting = |field: &&str| {
+        field.len() >= 9
+            && field
+                .as_bytes()
+                .windows(2)
+                .all(|w| w[1] == if w[0] == b'9' { b'0' } else { w[0] + 1 })
+    };
+    !digits.is_empty() && digits.iter().all(counting)
 }
 
 /// The SHA-1 hex of a secret, as detect-secrets writes `hashed_secret` in its baseline.
@@ -257,7 +277,9 @@ impl Rule for LeakedCredential {
                         if p.what == PEM && !pem_has_body(&source.text[start + m.end()..]) {
                             continue;
                         }
-                        if p.what != PEM && is_placeholder(m.as_str()) {
+                        if p.what != PEM
+                            && (is_placeholder(m.as_str()) || documented_example(m.as_str()))
+                        {
                             continue;
                         }
                         let column = line[..m.start()].chars().count() as u32 + 1;
@@ -410,6 +432,26 @@ mod tests {
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
                 .replace("EXAMPLE", "0x9Q")
                 .as_str()
+        ));
+    }
+
+    /// Vendors' documentation shows example tokens of the real shape whose ids count up;
+    /// issued tokens' ids do not.
+    #[test]
+    fn documented_examples_are_not_credentials() {
+        assert!(documented_example(
+            "xoxb-1234567890-1234567890123-5n38u5ed63fgzqlvuyxvxcx6"
+        ));
+        assert!(!documented_example("AKIAZ3MHQ5T7PLX2WQ4R"));
+        assert!(!documented_example(
+            "xoxb-2718281828-4590452353602-Zq8vN2xLp4Rt7WmK9sYbAbCd"
+        ));
+        // One id counting up, the other not: a made-up but real-shaped token.
+        assert!(!documented_example(
+            "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp"
+        ));
+        assert!(!documented_example(
+            "ghp_Zq8vR2mT4kL9xW3nB7cY1pH6sD0fJ5gA2eUo"
         ));
     }
 

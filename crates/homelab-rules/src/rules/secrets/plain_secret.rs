@@ -13,16 +13,24 @@
 //! as restic's `s3:http://...`), a setting in lowercase words (`protocol: https`) in a
 //! Secret whose other values are references to credentials kept elsewhere, the value of an
 //! identifier
-//! key (`username`, `host`, `port`, `dbname`, `region`, `bucket`, ...), a path in the
-//! container (`/etc/keystore.jks`), a certificate without its private key, or a
+//! key (`username`, `host`, `port`, `dbname`, `region`, `bucket`, `tenancy_ocid`,
+//! `client_id`, ...), a path in the container (`/etc/keystore.jks`), a certificate without
+//! its private key (or under a key named like one, `ca-bundle.crt`), a sentence under a key
+//! that names no credential (`ciphers: The allowed cipher algorithms...`), or a
 //! configuration file (several lines, or one line under a key named like a file:
 //! `broker.properties`) where no key that holds a credential (`password`, `token`,
 //! `secret`, `api_key`, `webhook`, ...) has a value, no private key and no
 //! `user:password@` URL appear, or an empty JSON document (`.dockerconfigjson: '{}'`). A
 //! placeholder to fill in
 //! (`__REPLACE_ME__`, `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`,
-//! `yourApiToken`, `Your encryption passphrase`, `replacemeifneeded`) is no
-//! credential either; a well-known default that works (`changeit`, `admin123`) is. In an Argo
+//! `yourApiToken`, `Your encryption passphrase`, `replacemeifneeded`, `EXAMPLE`,
+//! `$AWS_ACCESS_KEY_ID`, a UUID of repeated digits such as
+//! `11111111-2222-3333-4444-555555555555`), a value that says what belongs there (words
+//! naming a kind of credential that is issued: `personal github token`, `SECRET_TOKEN`,
+//! `[aws_secret_access_key]`, `your private ssh key in base64`; a sentence naming a
+//! password) and a PEM block around such a placeholder (`-----BEGIN RSA PRIVATE KEY-----`
+//! `YOUR_PRIVATE_KEY_HERE`) are no credential either; a well-known default that works
+//! (`changeit`, `admin123`) is. In an Argo
 //! CD declarative repository or cluster Secret (label `argocd.argoproj.io/secret-type`), the
 //! settings Argo CD documents (`name`, `project`, `type`, `enableOCI`, `insecure`, `proxy`,
 //! `server`, `namespaces`, ...) are no credential either. Anything
@@ -93,6 +101,13 @@ fn is_identifier_key(key: &str) -> bool {
         // Names of labels and annotations an operator copies (`INHERITED_LABELS`).
         "labels",
         "annotations",
+        // Cloud account and OAuth client identifiers (`tenancy_ocid`, `client_id`).
+        "ocid",
+        "tenantid",
+        "accountid",
+        "projectid",
+        "subscriptionid",
+        "clientid",
     ]
     .iter()
     .any(|w| k == *w || k.ends_with(w))
@@ -113,7 +128,18 @@ fn has_token_like_part(text: &str) -> bool {
 /// well-known default (`changeit`, `admin123`) is a credential: it works.
 fn is_placeholder(value: &str) -> bool {
     static PLACEHOLDER: OnceLock<regex::Regex> = OnceLock::new();
+    static VARIABLE: OnceLock<regex::Regex> = OnceLock::new();
     let v = value.trim().trim_matches(['"', '\'']);
+    if describes_a_credential(v) || repeated_digits_uuid(v) {
+        return true;
+    }
+    // `$AWS_ACCESS_KEY_ID`: an environment variable that envsubst or a shell fills in.
+    if VARIABLE
+        .get_or_init(|| regex::Regex::new(r"^\$[A-Za-z_][A-Za-z0-9_]*$").unwrap())
+        .is_match(v)
+    {
+        return true;
+    }
     // `yourCloudflareApiToken`, `YourPassword`: "your" and a capitalised name.
     if let Some(rest) = v.strip_prefix("your").or_else(|| v.strip_prefix("Your")) {
         if rest.starts_with(|c: char| c.is_ascii_uppercase())
@@ -131,9 +157,80 @@ fn is_placeholder(value: &str) -> bool {
     }
     PLACEHOLDER
         .get_or_init(|| {
-            regex::Regex::new(r"(?i)^[_\-\s\[{]*([a-z0-9]*replace[_\-\s]?me[a-z0-9_\-]*|[a-z0-9]+replace[_\-][a-z0-9_\-]+|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me[a-z0-9_\-]*(\s+[a-z0-9]+){0,4}|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|todo|fixme|tbd|your[_\-][a-z0-9_\-]+|your(\s+[a-z0-9]+){1,6}|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
+            regex::Regex::new(r"(?i)^[_\-\s\[{]*([a-z0-9]*replace[_\-\s]?me[a-z0-9_\-]*|[a-z0-9]+replace[_\-][a-z0-9_\-]+|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me[a-z0-9_\-]*(\s+[a-z0-9]+){0,4}|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|example[a-z0-9_\-]*|todo|fixme|tbd|your[_\-][a-z0-9_\-]+|your(\s+[a-z0-9]+){1,6}|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
         })
         .is_match(v)
+}
+
+/// Kinds of credential that a third party issues (`personal github token`, `openai api
+/// key`): a description of one is never one.
+const ISSUED_CREDENTIAL_WORDS: [&str; 8] = [
+    "token",
+    "key",
+    "apikey",
+    "credential",
+    "credentials",
+    "username",
+    "fingerprint",
+    "base64",
+];
+
+/// Kinds of credential the user chooses: any text works as one (`Simple passphrase`
+/// encrypts a volume), so only a sentence that names one describes it.
+const CHOSEN_CREDENTIAL_WORDS: [&str; 4] = ["password", "passwd", "passphrase", "secret"];
+
+/// A value that says what belongs in its place rather than being it: words (letters and
+/// digits; each lowercase, uppercase or capitalised; joined by spaces, `-`, `_` or `.`,
+/// punctuation around them ignored) that name a kind of credential: two or more naming an
+/// issued one (`personal github token`, `SECRET_TOKEN`, `[aws_secret_access_key]`), a
+/// sentence of three or more naming a password (`password (if used to login the remote
+/// server)`; `super-secret-keystore-password` is one). A random
+/// token has mixed-case or digit-laden words; a passphrase of words names no credential.
+fn describes_a_credential(value: &str) -> bool {
+    let words: Vec<&str> = value
+        .split(|c: char| c.is_whitespace() || matches!(c, '-' | '_' | '.'))
+        .map(|w| w.trim_matches(|c: char| "()[]{}<>,:;!?'\"".contains(c)))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let word = |w: &&str| {
+        let rest = w.get(1..).unwrap_or("");
+        w.chars().all(|c| c.is_ascii_alphanumeric())
+            && (w.chars().all(|c| !c.is_ascii_uppercase())
+                || w.chars().all(|c| !c.is_ascii_lowercase())
+                || rest.chars().all(|c| !c.is_ascii_uppercase()))
+    };
+    let names = |kinds: &[&str]| {
+        words
+            .iter()
+            .any(|w| kinds.contains(&w.to_ascii_lowercase().as_str()))
+    };
+    // `super-secret-keystore-password` works as a password; a sentence explains one.
+    let sentence = value.split_whitespace().count() >= 3;
+    words.iter().all(word)
+        && ((words.len() >= 2 && names(&ISSUED_CREDENTIAL_WORDS))
+            || (sentence && names(&CHOSEN_CREDENTIAL_WORDS)))
+}
+
+/// A UUID whose groups each repeat one character (`11111111-2222-3333-4444-555555555555`,
+/// the nil UUID): a sample's stand-in for an API key.
+fn repeated_digits_uuid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| {
+            let first = g.chars().next();
+            first.is_some_and(|f| f.is_ascii_hexdigit()) && g.chars().all(|c| Some(c) == first)
+        })
+}
+
+/// A PEM block of a private key around a placeholder instead of key material
+/// (`-----BEGIN RSA PRIVATE KEY-----`, `YOUR_ACTUAL_PRIVATE_KEY_CONTENT_HERE`, the footer).
+fn pem_around_placeholder(value: &str) -> bool {
+    let mut body = value
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"));
+    let first = body.next();
+    body.next().is_none() && first.is_none_or(|l| l == "..." || is_placeholder(l))
 }
 
 /// Whether one committed value (decoded) is, or contains, a credential.
@@ -153,7 +250,7 @@ fn holds_credential(key: &str, value: &str) -> bool {
         return false;
     }
     if v.contains("PRIVATE KEY") {
-        return true;
+        return !pem_around_placeholder(v);
     }
     // A file's content (several lines, or a key named like a file: `broker.properties`): a
     // configuration file or a certificate, a credential only where one is written.
@@ -175,7 +272,7 @@ fn holds_credential(key: &str, value: &str) -> bool {
     });
     if v.contains('\n') || file_name {
         if v.contains("-----BEGIN") && !v.contains("CERTIFICATE") {
-            return true;
+            return !pem_around_placeholder(v);
         }
         let line = CONFIG_LINE.get_or_init(|| {
             regex::Regex::new(r#"^\s*-?\s*["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*(.*)$"#).unwrap()
@@ -204,6 +301,19 @@ fn holds_credential(key: &str, value: &str) -> bool {
         return true;
     }
     if is_identifier_key(key) {
+        return false;
+    }
+    // A key named like a certificate file (`ca-bundle.crt`) holds a certificate, public by
+    // design (a private key beside it was caught above).
+    if key
+        .rsplit_once('.')
+        .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("crt") || ext.eq_ignore_ascii_case("cer"))
+    {
+        return false;
+    }
+    // A sentence under a key that names no credential (`ciphers: The allowed cipher
+    // algorithms...`) explains the value to write.
+    if v.split_whitespace().count() >= 4 {
         return false;
     }
     // A container image (`ghcr.io/org/sidecar:v0.12.0`, an operator's setting of the image
@@ -291,12 +401,16 @@ fn decode_data(value: &str) -> Option<Vec<u8>> {
     engine.decode(text).ok()
 }
 
-/// The keys of `data` whose values are not base64: the API server rejects the Secret.
+/// The keys of `data` whose values are not base64: the API server rejects the Secret. A
+/// reference (`${CATALOG_RDS_PASSWORD}`) is replaced before anything applies it.
 fn not_base64(data: Option<&Value>) -> Vec<&str> {
     data.and_then(Value::as_object)
         .into_iter()
         .flatten()
-        .filter(|(_, v)| v.as_str().is_some_and(|s| decode_data(s).is_none()))
+        .filter(|(_, v)| {
+            v.as_str()
+                .is_some_and(|s| decode_data(s).is_none() && !crate::is_secret_reference(s))
+        })
         .map(|(k, _)| k.as_str())
         .collect()
 }
@@ -368,7 +482,11 @@ fn any_credential(field: &str, map: &serde_json::Map<String, Value>) -> bool {
     map.iter().any(|(key, value)| match value {
         Value::String(s) => match decoded(s) {
             Some(text) => credential(key, &text),
-            // Binary data (a keystore) or not base64 at all: take it as a credential.
+            // Not base64 at all (the API server rejects it, which the message says): the
+            // text is what was written, a placeholder (`your private ssh key in base64`)
+            // or a credential.
+            None if field == "data" && decode_data(s).is_none() => credential(key, s),
+            // Binary data (a keystore): take it as a credential.
             None => !s.trim().is_empty(),
         },
         Value::Null => false,
@@ -482,6 +600,8 @@ mod tests {
             )),
             vec!["b", "c"]
         );
+        // A variable is filled in (with base64) before the Secret is applied.
+        assert!(not_base64(Some(&json!({"password": "${DB_PASSWORD}"}))).is_empty());
     }
 
     #[test]
@@ -579,6 +699,23 @@ mod tests {
             ("INHERITED_LABELS", "environment, example.com/*"),
             ("authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx0b3Jlb2Zw user@laptop"),
             ("known_hosts", "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkV"),
+            // Samples' placeholders that say what belongs there.
+            ("github-token", "personal github token"),
+            ("api-key", "openai api key"),
+            ("token", "SECRET_TOKEN"),
+            ("token", "ROOK_TOKEN"),
+            ("tenancy_ocid", "ocid1.tenancy.oc1..example_tenancy_id"),
+            ("client_id", "0oa1b2c3d4E5f6G7h8i9"),
+            ("ca-bundle.crt", "jdsfjshfj122w"),
+            ("ciphers", "The allowed cipher algorithms. If unspecified then a sensible default"),
+            ("apitoken", "api-token"),
+            ("password", "password (if used to login the remote server)"),
+            ("rox_api_token", "EXAMPLE"),
+            ("crda-key", "11111111-2222-3333-4444-555555555555"),
+            ("credentials", "[default]\naws_access_key_id = [aws_access_key_id]\naws_secret_access_key = [aws_secret_access_key]\n"),
+            ("credentials", "[default]\naws_access_key_id = $AWS_ACCESS_KEY_ID\naws_secret_access_key = $AWS_SECRET_ACCESS_KEY\n"),
+            ("oci_api_key.pem", "-----BEGIN RSA PRIVATE KEY-----\nYOUR_ACTUAL_PRIVATE_KEY_CONTENT_HERE\n-----END RSA PRIVATE KEY-----\n"),
+            ("tls.key", "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n"),
             ("AUTHENTIK_EMAIL__PASSWORD", "AUTOREPLACE_SMTP_PASSWORD"),
             ("SIDECAR_IMAGE", "ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar:v0.12.0"),
             ("image", "registry.example.org:5000/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
@@ -609,6 +746,17 @@ mod tests {
             ("password", "/hunter2"),
             ("password", "yourself"),
             ("password", "your1Password"),
+            // Words that name no credential may be a passphrase; a mixed-case word a token.
+            ("password", "correct horse battery staple"),
+            ("password", "git_password"),
+            ("CRYPTO_KEY_VALUE", "Simple passphrase"),
+            ("session_secret", "super-secret"),
+            ("keyStorePassword", "super-secret-acceptor-keystore-password"),
+            ("password", "pre-set-password"),
+            ("tls.crt", "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n"),
+            ("api-token", "prod-Zq8vN3rTq1xL-token"),
+            ("crda-key", "3f2b9c71-8d4e-4a6b-9f12-c7e5a0d3b8e4"),
+            ("password", "p@ssw0rd"),
             ("password", "replaced2024"),
             ("value", "ghcr.io/Zq8vN3rTq1xL0pWc"),
         ] {
