@@ -683,7 +683,10 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
             }
         }
         for (patch, target) in unseen_patches(&docs[k], &dir, &index) {
-            let by = format!("`{patch}` (a patch {} lists)", file.display());
+            let by = format!(
+                "built with `{patch}` (a patch {} lists), which is not in the repository",
+                file.display()
+            );
             for i in index.documents_of(&files) {
                 let doc = &mut docs[i];
                 // A selector this cannot evaluate may select the object.
@@ -691,7 +694,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
                     .as_ref()
                     .is_none_or(|t| targets(t, doc) != Some(false));
                 if doc.class == Class::Object && selected {
-                    doc.set_unseen_patch(by.clone());
+                    doc.set_completed_elsewhere(by.clone());
                 }
             }
         }
@@ -747,6 +750,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
 
     // Flux Kustomizations: patches, variables and target namespaces of the files under their
     // path.
+    let mut substituted: BTreeSet<PathBuf> = BTreeSet::new();
     if let Some(root) = root.and_then(normalise) {
         let flux: Vec<usize> = (0..docs.len())
             .filter(|i| docs[*i].is("kustomize.toolkit.fluxcd.io", "Kustomization"))
@@ -758,6 +762,9 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
                 continue;
             }
             built_by_kustomize.extend(files.iter().cloned());
+            if spec.get("postBuild").is_some() {
+                substituted.extend(files.iter().cloned());
+            }
             let variables = flux_variables(docs, &docs[k], &spec);
             let target = spec
                 .get("targetNamespace")
@@ -775,6 +782,20 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
                 {
                     substitute_document(doc, &variables);
                 }
+            }
+        }
+    }
+
+    // An object named by a `${VAR}` that no Flux Kustomization substitutes is a template
+    // that a task or `envsubst` fills in (`name: ${APP}-app`, copied to start a new app):
+    // its copies are completed by the build they land in (a cluster's Flux patches).
+    for doc in docs.iter_mut() {
+        let template_name = doc.name().filter(|n| n.contains("${")).map(str::to_string);
+        if let Some(name) = template_name {
+            if doc.class == Class::Object && !substituted.contains(&file_of(doc)) {
+                doc.set_completed_elsewhere(format!(
+                    "a template: its name `{name}` is a variable that no Flux Kustomization of the repository substitutes, so a task or `envsubst` makes its copies and the build they land in completes them"
+                ));
             }
         }
     }
@@ -1718,6 +1739,33 @@ pub fn depends_on_variable(doc: &Document, pointer: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_selectors_are_read_as_kubernetes_reads_them() {
+        let labels = serde_json::json!({"app": "web", "tier": "front", "default": "false"});
+        let labels = Some(&labels);
+        for (selector, want) in [
+            ("app=web", Some(true)),
+            ("app==web,tier=front", Some(true)),
+            ("app!=web", Some(false)),
+            ("missing!=x", Some(true)),
+            ("default notin (false)", Some(false)),
+            ("default notin (false, no-deps)", Some(false)),
+            ("other notin (false)", Some(true)),
+            ("tier in (front, back)", Some(true)),
+            ("tier in (back)", Some(false)),
+            ("missing in (x)", Some(false)),
+            ("app", Some(true)),
+            ("!app", Some(false)),
+            ("!missing", Some(true)),
+            ("app=web, tier in (front), !missing", Some(true)),
+            ("app=web, tier in (back)", Some(false)),
+            ("app in web", None),
+            ("tier in (front", None),
+        ] {
+            assert_eq!(selector_matches(selector, labels), want, "{selector}");
+        }
+    }
 
     #[test]
     fn kubectl_patch_file_arguments_in_their_spellings() {

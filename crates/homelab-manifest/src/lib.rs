@@ -159,9 +159,9 @@ struct EngineFacts {
     partial: Option<String>,
     /// Values a patch filled in, located where the patch writes them.
     grafts: Vec<Graft>,
-    /// A kustomize patch that targets the document and that the repository does not hold
-    /// (see [`Document::unseen_patch`]).
-    unseen_patch: Option<String>,
+    /// Why the document may be completed where the repository cannot see (see
+    /// [`Document::completed_elsewhere`]).
+    completed_elsewhere: Option<String>,
 }
 
 /// A subtree a patch filled into a document: findings about it point at the patch.
@@ -328,20 +328,23 @@ impl Document {
         self.engine.get_or_insert_with(Default::default).partial = Some(by);
     }
 
-    /// Set when a kustomization that builds the document lists a patch file that is not in
-    /// the repository (kept out of git, such as a gitignored `env/` folder of per-site
-    /// values) and that may target it: what that patch adds cannot be seen, so a field
-    /// missing here may be set there. Says which patch.
-    pub fn unseen_patch(&self) -> Option<&str> {
-        self.engine.as_ref()?.unseen_patch.as_deref()
+    /// Set when the document may be completed where the repository cannot see, so that a
+    /// field missing here may be set there; says why. Either a kustomization that builds it
+    /// lists a patch file that is not in the repository (kept out of git, such as a
+    /// gitignored `env/` folder of per-site values) and that may target it, or it is a
+    /// template named by a `${VAR}` that nothing in the repository substitutes: a task or
+    /// `envsubst` makes its copies, and the build they land in completes them.
+    pub fn completed_elsewhere(&self) -> Option<&str> {
+        self.engine.as_ref()?.completed_elsewhere.as_deref()
     }
 
-    /// Mark the document as the target of a patch the repository does not hold.
-    pub(crate) fn set_unseen_patch(&mut self, patch: String) {
+    /// Mark the document as completed where the repository cannot see (the first reason
+    /// stays).
+    pub(crate) fn set_completed_elsewhere(&mut self, why: String) {
         self.engine
             .get_or_insert_with(Default::default)
-            .unseen_patch
-            .get_or_insert(patch);
+            .completed_elsewhere
+            .get_or_insert(why);
     }
 
     /// Record that a patch filled in the node at `at`, written at `origin_at` of `origin`

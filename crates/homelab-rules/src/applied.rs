@@ -81,24 +81,12 @@ pub static PARTIAL_RULE_DOC: RuleDoc = RuleDoc {
     doc: "# `load/partial-object`: files applied as patches\n\n## What it checks\nA file that a script, Makefile, task file, CI workflow or README of the repository applies with `kubectl patch` (`--patch-file FILE`, `-p @FILE`, `-p \"$(cat FILE)\"`) or adds to a kustomization at build time with `kustomize edit add patch --path FILE` (a bare name after a `cd`: the one file of the repository with that name) or lists in the `patchesStrategicMerge` of a kustomization that a Terraform configuration writes (`file(\"${path.module}/kustomize/x.yaml\")`), that no kustomization or Flux Kustomization applies whole and that is no kustomize patch. The command is found by reading the text (nothing is run); its path is taken relative to the text's folder or the repository's root, and only a file of the repository counts. Such a file holds the fields the patch sets on a live object (often one the repository does not hold, such as a Deployment of an installed Argo CD), not the whole object. What the patch writes lands in the cluster, so the checks of the fields it sets stay: `image/latest-tag`, every `schema/*` check of a value it sets (types, unknown fields, enums, patterns), secrets and YAML. The checks that need the whole object become notes that say so: `schema/required` (the live object has the fields the patch leaves out) and the platform and policy rules (`resources/*`, `pss/*`, `network/*`, `storage/*`, `gpu/*`, `argocd/duplicate-name`, `argocd/sync-wave`, `policy/*`, ...), which judge absent fields, relations between fields or the object's identity and wave, all of which belong to the live object. The file gets one note naming the command's place and what was set aside.\n\n## Why\n`kubectl -n argocd patch deployment/argocd-repo-server --patch-file cmp-patch.yaml` adds a sidecar: failing the file for a missing `spec.selector` is false, while its sidecar's `image: alpine` (no tag) really runs.\n\n## Example\n`cmp/manifests/repo-server-patch.yaml`, named by `kubectl patch ... --patch-file manifests/repo-server-patch.yaml` in `cmp/README.md`.\n\n## Fix\nNothing to fix for the note; fix the findings on the fields the patch sets. If the file is in fact applied whole, apply it from a kustomization (or with `kubectl apply`) and it is judged in full.",
 };
 
-/// The documentation of the `load/unseen-patch` note.
-pub static UNSEEN_PATCH_RULE_DOC: RuleDoc = RuleDoc {
-    id: "load/unseen-patch",
+/// The documentation of the `load/completed-elsewhere` note.
+pub static COMPLETED_ELSEWHERE_RULE_DOC: RuleDoc = RuleDoc {
+    id: "load/completed-elsewhere",
     severity: Severity::Note,
-    summary: "Objects a kustomize patch that the repository does not hold may complete: required fields not judged",
-    doc: "# `load/unseen-patch`: objects completed by a patch the repository does not hold
-
-## What it checks
-A kustomization lists a patch file (`patches`, `patchesStrategicMerge`, `patchesJson6902`) that is not in the repository, typically kept out of git on purpose (a gitignored `env/` folder of per-site values: endpoints, buckets, hostnames). The objects of that kustomization's build that the patch may target (those its `target` selects, or all of them when it has none) are still judged, except for `schema/required`: a required field missing from the file may be one the patch sets. The file gets one note naming the patch and what was set aside.
-
-## Why
-An `ObjectStore` whose `destinationPath` comes from `env/patch-object-store.yaml`, which every user writes for their own bucket, is complete once kustomize builds it; failing the file for the missing field is false, while its other fields are checked as usual.
-
-## Example
-`backups/kustomization.yaml` with `patches: [{path: ./env/patch-object-store.yaml}]`, and `env/` in `.gitignore`.
-
-## Fix
-Nothing to fix for the note. If the patch file should be in the repository, commit it and the build is judged in full.",
+    summary: "Objects completed where the repository cannot see (a patch it does not hold, a template's copies): required fields not judged",
+    doc: "# `load/completed-elsewhere`: objects completed where the repository cannot see\n\n## What it checks\nTwo kinds of objects get the fields they lack from something the repository does not hold. (1) A kustomization lists a patch file (`patches`, `patchesStrategicMerge`, `patchesJson6902`) that is not in the repository, typically kept out of git on purpose (a gitignored `env/` folder of per-site values: endpoints, buckets, hostnames): the objects of its build that the patch may target (those its `target` selects, or all of them when it has none). (2) A template: an object named by a `${VAR}` that no Flux Kustomization of the repository substitutes (`name: ${APP}-app` in a folder a task copies to start a new app), whose copies are completed by the build they land in (a cluster's Flux patches give every Kustomization its `interval` and `sourceRef`). Such objects are still judged, except for `schema/required`: a required field missing from the file may be set there. The file gets one note saying why and what was set aside.\n\n## Why\nAn `ObjectStore` whose `destinationPath` comes from `env/patch-object-store.yaml`, which every user writes for their own bucket, is complete once kustomize builds it; failing the file for the missing field is false, while its image, its secrets and its other fields are checked as usual.\n\n## Example\n`backups/kustomization.yaml` with `patches: [{path: ./env/patch-object-store.yaml}]`, and `env/` in `.gitignore`; `templates/new-app/ks.yaml` with `name: ${APPNAME}-app`.\n\n## Fix\nNothing to fix for the note. If the patch file should be in the repository, commit it and the build is judged in full.",
 };
 
 /// Rules that judge one field an object sets, on its own: on a partial object they judge
@@ -141,9 +129,9 @@ pub enum SetAside {
     /// Applied as a patch to a live object (`load/partial-object`): only the findings that
     /// need the whole object.
     Partial,
-    /// Built with a patch the repository does not hold (`load/unseen-patch`): only the
-    /// required-field findings, which that patch may answer.
-    UnseenPatch,
+    /// Completed where the repository cannot see (`load/completed-elsewhere`): only the
+    /// required-field findings, which that may answer.
+    CompletedElsewhere,
 }
 
 impl SetAside {
@@ -158,7 +146,9 @@ impl SetAside {
                 WHOLE_OBJECT_FIELD_RULES.iter().any(|k| rule.starts_with(k))
                     || !FIELD_RULES.iter().any(|k| rule.starts_with(k))
             }
-            SetAside::UnseenPatch => WHOLE_OBJECT_FIELD_RULES.iter().any(|k| rule.starts_with(k)),
+            SetAside::CompletedElsewhere => {
+                WHOLE_OBJECT_FIELD_RULES.iter().any(|k| rule.starts_with(k))
+            }
         }
     }
 }
@@ -181,20 +171,20 @@ fn partial_objects(repo: &Repo) -> Vec<NotApplied> {
         .collect()
 }
 
-/// The files of the repository with objects that a patch the repository does not hold may
-/// complete (see [`homelab_manifest::Document::unseen_patch`]), each with that patch.
-fn unseen_patch_targets(repo: &Repo) -> Vec<NotApplied> {
+/// The files of the repository with objects completed where the repository cannot see
+/// (see [`homelab_manifest::Document::completed_elsewhere`]), each with why.
+fn completed_elsewhere(repo: &Repo) -> Vec<NotApplied> {
     let mut out: BTreeMap<&str, &str> = BTreeMap::new();
     for doc in repo.objects() {
-        if let Some(patch) = doc.unseen_patch() {
-            out.entry(doc.source.name.as_str()).or_insert(patch);
+        if let Some(why) = doc.completed_elsewhere() {
+            out.entry(doc.source.name.as_str()).or_insert(why);
         }
     }
     out.into_iter()
-        .map(|(file, patch)| NotApplied {
+        .map(|(file, why)| NotApplied {
             file: file.to_string(),
-            why: format!("built with {patch}, which is not in the repository"),
-            kind: SetAside::UnseenPatch,
+            why: why.to_string(),
+            kind: SetAside::CompletedElsewhere,
         })
         .collect()
 }
@@ -703,6 +693,15 @@ fn mentioned_elsewhere(
             by_name.insert(name, path.as_str());
         }
     }
+    // Every file of the repository by the same tail: a path several files end with (one
+    // `flux/ks.yaml` per cluster) names none of them in particular.
+    let mut all_by_tail: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for path in graph.files.keys() {
+        all_by_tail
+            .entry(tail(path))
+            .or_default()
+            .push(path.as_str());
+    }
     let mut found = BTreeSet::new();
     for source in repo.sources {
         let name = source.name.replace('\\', "/");
@@ -717,6 +716,14 @@ fn mentioned_elsewhere(
             let mut word = word.trim_end_matches(['.', '/']);
             while let Some(rest) = ["../", "./", "/"].iter().find_map(|p| word.strip_prefix(p)) {
                 word = rest;
+            }
+            // A path from the root that is a file of the repository names that file, not
+            // the copies of it under other folders (`.archive/kube/...` beside `kube/...`).
+            if word.contains('/') && graph.files.contains_key(word) {
+                if candidates.contains_key(word) && !own.ends_with(word) {
+                    found.insert(word.to_string());
+                }
+                continue;
             }
             if let Some(path) = by_name.get(last_parts(word, 1)) {
                 if !own.ends_with(*path) {
@@ -733,6 +740,15 @@ fn mentioned_elsewhere(
                     || path.ends_with(&format!("/{word}"))
                     || word.ends_with(&format!("/{path}"))
             };
+            let named = all_by_tail
+                .get(tail(word))
+                .into_iter()
+                .flatten()
+                .filter(|p| names(p))
+                .count();
+            if named > 1 {
+                continue;
+            }
             for path in by_tail.get(tail(word)).into_iter().flatten() {
                 if names(path) && !own.ends_with(*path) {
                     found.insert(path.to_string());
@@ -1201,7 +1217,7 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
     out.retain(|n| !partial.iter().any(|p| p.file == n.file));
     out.append(&mut partial);
     // One reason per file: what sets aside more wins.
-    let unseen: Vec<NotApplied> = unseen_patch_targets(repo)
+    let unseen: Vec<NotApplied> = completed_elsewhere(repo)
         .into_iter()
         .filter(|u| !out.iter().any(|n| n.file == u.file))
         .collect();
@@ -1619,7 +1635,7 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
             SetAside::KubeadmPatch => " — set aside: a kubeadm patch, merged into its component's static Pod by kubeadm, not applied as an object",
             SetAside::NotApplied => " — set aside: nothing in the repository applies this file",
             SetAside::Partial => " — set aside: this file is a patch of a live object, which holds what the patch leaves out",
-            SetAside::UnseenPatch => " — set aside: a patch that is not in the repository may set it",
+            SetAside::CompletedElsewhere => " — set aside: it may be set where the repository cannot see",
         });
         let mut facts = std::mem::take(&mut d.facts);
         facts.push(n.why.clone());
@@ -1644,9 +1660,9 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
                 ),
             )
             .with_help("nothing to do; if the file is applied whole, apply it from a kustomization and it is judged in full")
-        } else if n.kind == SetAside::UnseenPatch {
+        } else if n.kind == SetAside::CompletedElsewhere {
             Diagnostic::note(
-                UNSEEN_PATCH_RULE_DOC.id,
+                COMPLETED_ELSEWHERE_RULE_DOC.id,
                 format!(
                     "{}: required fields it may set are not judged, everything else is{what}",
                     n.why
@@ -1673,9 +1689,9 @@ pub fn set_aside(diagnostics: &mut Vec<Diagnostic>, not_applied: &[NotApplied]) 
             .with_help("if you apply this file by hand, list it in a kustomization; if it is no longer used, delete it")
         };
         let note = note.at(Location::file_only(n.file.clone()));
-        // The partial-object and unseen-patch notes say their fact themselves.
+        // The partial-object and completed-elsewhere notes say their fact themselves.
         diagnostics.push(
-            if matches!(n.kind, SetAside::Partial | SetAside::UnseenPatch) {
+            if matches!(n.kind, SetAside::Partial | SetAside::CompletedElsewhere) {
                 note
             } else {
                 note.relying_on([n.why.clone()])

@@ -23,7 +23,7 @@ pub fn all() -> impl Iterator<Item = &'static RuleDoc> {
             &homelab_rules::applied::RULE_DOC,
             &homelab_rules::applied::KUBEADM_PATCH_RULE_DOC,
             &homelab_rules::applied::PARTIAL_RULE_DOC,
-            &homelab_rules::applied::UNSEEN_PATCH_RULE_DOC,
+            &homelab_rules::applied::COMPLETED_ELSEWHERE_RULE_DOC,
         ])
 }
 

@@ -551,3 +551,72 @@ fn a_switched_off_entry_does_not_switch_off_what_it_shares_with_live_ones() {
         .any(|(_, rule, file, _, _)| rule == "load/not-applied"
             && (file.starts_with("manifests/live") || file == "appsets/base-appset.yaml")));
 }
+
+/// A document that names a file by its path from the root (`clusters/home/flux/ks.yaml`)
+/// names that file, and a shorter path that several files end with (`flux/ks.yaml`, one per
+/// cluster) names none of them: an archived cluster under a hidden folder, and the old tree
+/// it applies, stay applied by nothing.
+#[test]
+fn a_path_a_document_names_is_not_its_archived_copy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "clusters/home/flux/ks.yaml",
+        &flux_kustomization("apps", "./apps", true),
+    );
+    write(
+        dir,
+        "apps/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - web.yaml\n",
+    );
+    write(
+        dir,
+        "apps/web.yaml",
+        &deployment("web", "ghcr.io/example/web:1.0.0"),
+    );
+    write(
+        dir,
+        ".archive/clusters/old/flux/ks.yaml",
+        &flux_kustomization("old", "./clusters/old/apps", true),
+    );
+    write(
+        dir,
+        ".archive/clusters/old/apps/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - old.yaml\n",
+    );
+    write(
+        dir,
+        ".archive/clusters/old/apps/old.yaml",
+        &DEPLOYMENT_WITHOUT_SELECTOR.replace("NAME", "old"),
+    );
+    write(
+        dir,
+        "README.md",
+        "Each cluster has its own `flux/ks.yaml`. Bootstrap with `kubectl apply -f clusters/home/flux/ks.yaml`.\n",
+    );
+    let report = check(dir);
+    let diagnostics = all(&report, dir);
+    for file in [
+        ".archive/clusters/old/flux/ks.yaml",
+        ".archive/clusters/old/apps/old.yaml",
+    ] {
+        assert!(
+            problems_in(&report, dir, file).is_empty(),
+            "{file}: {diagnostics:#?}"
+        );
+        assert!(
+            diagnostics
+                .iter()
+                .any(|(_, rule, f, _, _)| rule == "load/not-applied" && f == file),
+            "{file}: {diagnostics:#?}"
+        );
+    }
+    assert!(
+        !diagnostics
+            .iter()
+            .any(|(_, rule, f, _, _)| rule == "load/not-applied"
+                && (f == "clusters/home/flux/ks.yaml" || f == "apps/web.yaml")),
+        "{diagnostics:#?}"
+    );
+}

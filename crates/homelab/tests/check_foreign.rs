@@ -133,15 +133,22 @@ spec:
 
 /// A Flux Kustomization's strategic-merge `patches` complete what it applies: child
 /// Kustomizations that get `interval` and `prune` from the parent's patch are not missing
-/// them, while a child the patch does not target still is.
+/// them, while a child the patch does not target still is; set-based label selectors
+/// (`notin`) are read as Kubernetes reads them.
 #[test]
 fn flux_patches_complete_the_objects_they_target() {
+    for selector in ["defaults!=off", "defaults notin (off, disabled)"] {
+        flux_patches_complete_the_objects_selected_by(selector);
+    }
+}
+
+fn flux_patches_complete_the_objects_selected_by(selector: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     write(
         root,
         "clusters/home/ks.yaml",
-        "apiVersion: kustomize.toolkit.fluxcd.io/v1
+        &"apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: apps, namespace: flux-system}
 spec:
@@ -161,8 +168,9 @@ spec:
       target:
         group: kustomize.toolkit.fluxcd.io
         kind: Kustomization
-        labelSelector: defaults!=off
-",
+        labelSelector: SELECTOR
+"
+        .replace("SELECTOR", selector),
     );
     let child = |name: &str, labels: &str| {
         format!(
@@ -192,7 +200,7 @@ spec:
         .collect();
     assert!(
         !missing.is_empty() && missing.iter().all(|f| *f == "db-ks.yaml"),
-        "{problems:#?}"
+        "{selector}: {problems:#?}"
     );
 }
 

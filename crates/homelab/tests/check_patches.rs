@@ -488,7 +488,7 @@ fn a_patch_the_repository_does_not_hold_may_set_required_fields() {
     let notes = check_common::diagnostics(&json, root);
     let note = notes
         .iter()
-        .find(|d| d.rule == "load/unseen-patch")
+        .find(|d| d.rule == "load/completed-elsewhere")
         .unwrap_or_else(|| panic!("{notes:#?}"));
     assert_eq!(note.file, "backups/web.yaml");
     assert!(

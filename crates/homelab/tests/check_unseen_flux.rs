@@ -418,3 +418,48 @@ fn an_archive_folder_of_retired_apps_is_not_applied() {
         "{notes:?}"
     );
 }
+
+/// A Flux Kustomization named by a `${VAR}` that no Flux Kustomization substitutes (a
+/// template a task copies to start a new app) is completed where its copies land: its
+/// missing `interval` is a note. The same name under a Flux Kustomization with
+/// `postBuild` is substituted, and judged.
+#[test]
+fn an_object_named_by_a_variable_nothing_substitutes_is_a_template_completed_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let named = |name: &str| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  path: ./apps/x\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+        )
+    };
+    write(dir, "templates/new-app/ks.yaml", &named("${APPNAME}-app"));
+    write(
+        dir,
+        "clusters/home/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  prune: true\n  path: ./apps\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  postBuild:\n    substitute:\n      APP: web\n",
+    );
+    write(dir, "apps/ks.yaml", &named("${APP}-app"));
+    let report = check(dir);
+    let problems = problems(&report, dir);
+    assert!(
+        !problems
+            .iter()
+            .any(|(_, f)| f == "templates/new-app/ks.yaml"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|(r, f)| r == "schema/required" && f == "apps/ks.yaml"),
+        "{problems:#?}"
+    );
+    assert!(
+        all(&report, dir)
+            .iter()
+            .any(|(_, rule, f, m)| rule == "load/completed-elsewhere"
+                && f == "templates/new-app/ks.yaml"
+                && m.contains("${APPNAME}-app")),
+        "{:#?}",
+        all(&report, dir)
+    );
+}

@@ -77,6 +77,13 @@ impl Rule for NamespacePss {
         } else {
             Default::default()
         };
+        // Outside the guide, a namespace with a reason to run privileged (the cluster's own, a
+        // system component's, one where a workload needs the host) is not held to the habit.
+        let needs_privileged = if guide {
+            Default::default()
+        } else {
+            privileged_namespaces(repo, settings)
+        };
         let mut out = Vec::new();
         for doc in &namespaces {
             let name = doc.name().unwrap_or("?");
@@ -96,7 +103,7 @@ impl Rule for NamespacePss {
                 .copied()
                 .filter(|m| label(m).is_none())
                 .collect();
-            if !missing.is_empty() && expect_enforce {
+            if !missing.is_empty() && expect_enforce && !needs_privileged.contains_key(name) {
                 let falls_back = if label("enforce").is_none() {
                     let level = fallback.enforce.as_deref().unwrap_or("privileged");
                     format!(
