@@ -21,7 +21,8 @@
 //! configuration file (several lines, or one line under a key named like a file:
 //! `broker.properties`) where no key that holds a credential (`password`, `token`,
 //! `secret`, `api_key`, `webhook`, ...) has a value, no private key and no
-//! `user:password@` URL appear. A placeholder to fill in
+//! `user:password@` URL appear, or an empty JSON document (`.dockerconfigjson: '{}'`). A
+//! placeholder to fill in
 //! (`__REPLACE_ME__`, `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`,
 //! `yourApiToken`, `Your encryption passphrase`, `replacemeifneeded`, `redacted`, `EXAMPLE`,
 //! `$AWS_ACCESS_KEY_ID`, a UUID of repeated digits such as
@@ -246,7 +247,10 @@ fn holds_credential(key: &str, value: &str) -> bool {
     static URL: OnceLock<regex::Regex> = OnceLock::new();
     static CONFIG_LINE: OnceLock<regex::Regex> = OnceLock::new();
     let v = value.trim();
+    // An empty JSON document (`.dockerconfigjson: '{}'`, a pull secret with no registry
+    // yet) holds nothing.
     if v.is_empty()
+        || matches!(v, "{}" | "[]")
         || crate::is_secret_reference(v)
         || is_placeholder(v)
         || homelab_k8s::public_material::is_public_material(v)
@@ -687,6 +691,7 @@ mod tests {
             ("RESTIC_REPOSITORY", "s3:http://minio.storage.svc:9000/restic/app"),
             ("trustStorePassword", "__REPLACE_ME__"),
             ("CRYPTO_KEY_VALUE", "Your encryption passphrase"),
+            (".dockerconfigjson", "{}"),
             ("session_secret", "change me bozo"),
             ("creds", "[default]\naws_access_key_id = replaceme\naws_secret_access_key = replaceme\naws_session_token = replacemeifneeded\n"),
             ("AWS_SECRET_ACCESS_KEY", "UPDATE_AWS_SECRET_ACCESS_KEY"),
