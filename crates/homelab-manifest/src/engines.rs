@@ -265,13 +265,15 @@ fn unseen_patches(doc: &Document, dir: &Path, index: &Index) -> Vec<(String, Opt
     out
 }
 
-/// The files each patching kustomization patches in every build that uses them. A base
-/// that two overlays build, one with a patch and one without, is applied both ways: what
-/// the patch adds is not filled in (the other build applies the file without it).
+/// Each patch with the files it patches in every build that uses them: every top build that
+/// applies the file runs that patch, or one written the same way (two overlays that give a
+/// shared base the same `spec.project`). A base that two overlays build, one with a patch and
+/// one without, is applied both ways: what the patch adds is not filled in (the other build
+/// applies the file without it).
 fn patched_everywhere<'p>(
     patched: &'p [(usize, BTreeSet<PathBuf>, Vec<KustomizePatch>)],
     builds: &[(usize, BTreeSet<PathBuf>, BTreeSet<usize>)],
-) -> Vec<(BTreeSet<PathBuf>, &'p [KustomizePatch])> {
+) -> Vec<(BTreeSet<PathBuf>, &'p KustomizePatch)> {
     if patched.is_empty() {
         return Vec::new();
     }
@@ -290,21 +292,30 @@ fn patched_everywhere<'p>(
             tops_of.entry(f.as_path()).or_default().push(reached);
         }
     }
-    patched
-        .iter()
-        .map(|(k, files, own)| {
-            let everywhere = files
+    // Whether a build that reaches `reached` runs `patch` (or its twin) on `file`.
+    let runs = |reached: &BTreeSet<usize>, file: &Path, patch: &KustomizePatch| {
+        patched.iter().any(|(k, files, own)| {
+            reached.contains(k) && files.contains(file) && own.iter().any(|p| p.same_as(patch))
+        })
+    };
+    let mut out = Vec::new();
+    for (_, files, own) in patched {
+        for patch in own {
+            let everywhere: BTreeSet<PathBuf> = files
                 .iter()
                 .filter(|f| {
-                    tops_of
-                        .get(f.as_path())
-                        .is_some_and(|tops| tops.iter().all(|reached| reached.contains(k)))
+                    tops_of.get(f.as_path()).is_some_and(|tops| {
+                        tops.iter().all(|reached| runs(reached, f.as_path(), patch))
+                    })
                 })
                 .cloned()
                 .collect();
-            (everywhere, own.as_slice())
-        })
-        .collect()
+            if !everywhere.is_empty() {
+                out.push((everywhere, patch));
+            }
+        }
+    }
+    out
 }
 
 /// A patch of a kustomization (`patches`, `patchesStrategicMerge`, `patchesJson6902`), as
@@ -329,6 +340,16 @@ enum PatchBody {
 }
 
 impl KustomizePatch {
+    /// The same patch: same target, same content (wherever it is written).
+    fn same_as(&self, other: &KustomizePatch) -> bool {
+        self.target == other.target
+            && match (&self.body, &other.body) {
+                (PatchBody::Merge(a), PatchBody::Merge(b)) => a == b,
+                (PatchBody::Operations(a), PatchBody::Operations(b)) => a == b,
+                _ => false,
+            }
+    }
+
     /// Fill into `doc` what the patch adds that the file lacks: the fields of a merge patch
     /// the object does not set, and the values of `add` operations at places the object
     /// leaves empty (or at the end of a list). Nothing the file sets is replaced or removed,
@@ -366,9 +387,11 @@ impl KustomizePatch {
 }
 
 /// One JSON6902 `add` operation, only where it adds: a key the object lacks, or `-` (the end
-/// of a list). Returns the pointer of what it added.
+/// of a list); and a `replace` of a key the object lacks, which kustomize adds as well.
+/// Returns the pointer of what it added.
 fn add_absent(value: &mut Value, operation: &Value) -> Option<String> {
-    if operation.get("op").and_then(Value::as_str) != Some("add") {
+    let op = operation.get("op").and_then(Value::as_str);
+    if op != Some("add") && op != Some("replace") {
         return None;
     }
     let path = operation.get("path").and_then(Value::as_str)?;
@@ -380,7 +403,7 @@ fn add_absent(value: &mut Value, operation: &Value) -> Option<String> {
             map.insert(key, add.clone());
             Some(path.to_string())
         }
-        Some(Value::Array(items)) if key == "-" => {
+        Some(Value::Array(items)) if key == "-" && op == Some("add") => {
             items.push(add.clone());
             Some(format!("{parent}/{}", items.len() - 1))
         }
@@ -905,13 +928,11 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
     }
     // Patches last, after variables and value corrections: what they fill in has no
     // place in a file to read again. kustomize's own patches first: Flux builds with them.
-    for (files, own) in patched_everywhere(&patched, &builds) {
+    for (files, patch) in patched_everywhere(&patched, &builds) {
         for i in index.documents_of(&files) {
             let doc = &mut docs[i];
             if doc.class == Class::Object {
-                for patch in own {
-                    patch.fill(doc);
-                }
+                patch.fill(doc);
             }
         }
     }

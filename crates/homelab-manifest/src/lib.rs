@@ -629,6 +629,27 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
         }
     }
     if parsed.syntax_failed {
+        // An alias used as a key with its colon right after the name (`*app:` at the end of
+        // a line): go-yaml (kubectl, kustomize, Flux, Argo CD) ends an alias name at the
+        // first character that is not a letter, digit, `_` or `-`, so it reads the key
+        // `*app`; YAML 1.2 takes `app:` for the name. Read it as go-yaml does (a blank before
+        // the colon, at the end of the line: no position moves).
+        if let Some(spaced) = alias_keys_spaced(&source.text) {
+            if let Ok(reparsed) =
+                std::panic::catch_unwind(|| tree::parse(&source.name, &spaced, limits))
+            {
+                if !reparsed.syntax_failed {
+                    let mut documents = Vec::new();
+                    let mut diagnostics = reparsed.diagnostics;
+                    for raw in reparsed.docs {
+                        classify::classify(&source, raw, &mut documents, &mut diagnostics);
+                    }
+                    return (documents, diagnostics);
+                }
+            }
+        }
+    }
+    if parsed.syntax_failed {
         // A line that is only a `<PLACEHOLDER>` (`<CERT_MANAGER_ISSUER_ANNOTATION_1>` among
         // annotations) is replaced by YAML lines before anything applies the file. When the
         // file parses with those lines read as comments, they are what breaks it: a template.
@@ -785,6 +806,35 @@ fn placeholder_lines_commented(text: &str) -> Option<String> {
             out.push_str(&line[..indent]);
             out.push('#');
             out.push_str(&line[indent + 1..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    found.then_some(out)
+}
+
+/// The text with a blank before the colon of each alias key that ends its line (`*app:` ->
+/// `*app :`), as go-yaml reads it; `None` when there is none.
+fn alias_keys_spaced(text: &str) -> Option<String> {
+    let mut found = false;
+    let mut out = String::with_capacity(text.len() + 16);
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let key = body.trim_start().trim_start_matches("- ").trim_start();
+        let alias_key = key
+            .strip_prefix('*')
+            .and_then(|k| k.strip_suffix(':'))
+            .is_some_and(|name| {
+                !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            });
+        if alias_key {
+            found = true;
+            out.push_str(&body[..body.len() - 1]);
+            out.push_str(" :");
+            out.push_str(&line[body.len()..]);
         } else {
             out.push_str(line);
         }

@@ -28,6 +28,11 @@
 //!   from here): Flux resolves a Git source's path from the repository's root, so an old
 //!   tree kept under `archive/` with paths like `./cluster/apps` is never applied through
 //!   them (a subfolder that holds `.git` of its own, a submodule, is the root of its files);
+//! - the repository has a GitOps engine and the file is reached only through a kustomize
+//!   Component (`kind: Component`) that no kustomization lists under `components` (a
+//!   Component is written to be included in overlays; Kyverno policies kept in one that
+//!   nothing includes enforce nothing). Off when an engine path the graph cannot follow may
+//!   name its folder;
 //! - it is a kubeadm patch: named after the component it patches
 //!   (`kube-controller-manager.yaml`, `etcd+json.yaml`), holding only static Pods, in a
 //!   repository whose kubeadm or kind configuration sets a `patches` `directory` (kubeadm
@@ -62,7 +67,7 @@ pub static RULE_DOC: RuleDoc = RuleDoc {
     id: "load/not-applied",
     severity: Severity::Note,
     summary: "Files that nothing in the repository applies (findings on them set aside as notes)",
-    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`) or in a folder named as a backup copy (`definitions.bak/`, `apps.old/`, `base.orig/`: the live copy is the one without the suffix, and a backup's Flux Kustomizations and Applications, copies of the live ones, apply nothing) or as an archive (`archive/`, `_archived/`: where retired apps are moved, their Flux Kustomizations with them), with what only such a folder reaches; or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off); or it lies under the folder that a Flux path of this repository's own Git source names only from a subfolder, while the checked folder is known to be the repository's root (it holds `.git`, or a Flux sync of this repository applies itself with a path taken from here): Flux resolves a Git source's path from the root, so an old tree kept under `archive/` whose Kustomizations name `./cluster/apps` is never applied through them (checked on its own, such a subfolder is judged in full, and so is the whole repository when its root is not known). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last two cases, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, under an applied kustomization tree, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`) or in a folder named as a backup copy (`definitions.bak/`, `apps.old/`, `base.orig/`: the live copy is the one without the suffix, and a backup's Flux Kustomizations and Applications, copies of the live ones, apply nothing) or as an archive (`archive/`, `_archived/`: where retired apps are moved, their Flux Kustomizations with them), with what only such a folder reaches; or the repository is managed by Argo CD or Flux and the file is reached only through a kustomize Component (`kind: Component`) that no kustomization lists under `components` (a Component is a set of changes written to be included in overlays: Kyverno policies kept in one that nothing includes enforce nothing, and are not applied to the repository's objects either); or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off); or it lies under the folder that a Flux path of this repository's own Git source names only from a subfolder, while the checked folder is known to be the repository's root (it holds `.git`, or a Flux sync of this repository applies itself with a path taken from here): Flux resolves a Git source's path from the root, so an old tree kept under `archive/` whose Kustomizations name `./cluster/apps` is never applied through them (checked on its own, such a subfolder is judged in full, and so is the whole repository when its root is not known). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last two cases, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, under an applied kustomization tree, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
 };
 
 /// The documentation of the `load/kubeadm-patch` note.
@@ -217,6 +222,9 @@ enum Evidence {
     /// Its folder has no kustomization; the nearest folder above it that has one is applied
     /// by Argo CD or Flux, and that kustomization does not reach it.
     UnderApplied,
+    /// Reached only through a kustomize Component that no kustomization lists under
+    /// `components` (a Component exists to be included; nothing includes this one).
+    UnusedComponent,
     /// Reached only through a Flux path of this repository's Git source that names no folder
     /// from the repository's root, only one from a subfolder (an old tree kept under
     /// `archive/`).
@@ -1108,6 +1116,52 @@ fn is_engine_object(doc: &Document) -> bool {
             || (doc.group() == "fluxcd.controlplane.io" && doc.kind() == Some("FluxInstance")))
 }
 
+/// The entries of every `components` list of strings inside an engine object (a Flux
+/// Kustomization's `spec.components`, an Argo CD source's `kustomize.components`), at most a
+/// few levels deep.
+fn component_entries(value: &Value) -> Vec<String> {
+    fn walk(value: &Value, depth: usize, out: &mut Vec<String>) {
+        if depth > 8 {
+            return;
+        }
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if k == "components" {
+                        if let Some(items) = v.as_array() {
+                            out.extend(items.iter().filter_map(Value::as_str).map(str::to_string));
+                        }
+                    }
+                    walk(v, depth + 1, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, depth + 1, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, 0, &mut out);
+    out
+}
+
+/// Whether an engine's component entry (relative to a folder this does not resolve:
+/// `../../../../components/volsync`) may name the folder `dir`: its path without leading
+/// `./` and `../` ends `dir`; an entry made of variables may name any folder.
+fn names_component(entry: &str, dir: &str) -> bool {
+    if entry.contains('$') || entry.contains("{{") {
+        return true;
+    }
+    let mut e = entry.trim().trim_end_matches('/');
+    loop {
+        let before = e;
+        e = e.trim_start_matches("./").trim_start_matches("../");
+        if e == before {
+            break;
+        }
+    }
+    !e.is_empty() && (dir == e || dir.ends_with(&format!("/{e}")))
+}
+
 /// The deploy graph of the repository's own files (not objects a chart or kustomize built).
 fn graph<'r, 'a>(repo: &'r Repo<'a>) -> Graph<'r, 'a> {
     let mut files: BTreeMap<String, File> = BTreeMap::new();
@@ -1481,6 +1535,45 @@ fn not_applied_files(repo: &Repo) -> Vec<NotApplied> {
             }
         }
     }
+    // A kustomize Component that no kustomization includes: a Component is a set of changes
+    // written to be listed under an overlay's `components`; an engine or a kustomization that
+    // listed this one would reach it. Off when an engine path the graph cannot follow may
+    // name its folder.
+    if has_engine {
+        let unresolved = unresolved_engine_paths(&graph);
+        // The components that engine objects list themselves (a Flux Kustomization's
+        // `spec.components`, relative to its path; an Argo CD source's `kustomize.components`).
+        let engine_components: Vec<String> = graph
+            .files
+            .values()
+            .flat_map(|f| f.docs.iter())
+            .filter(|d| is_engine_object(d))
+            .flat_map(|d| component_entries(&d.value))
+            .collect();
+        for (path, file) in &graph.files {
+            let component = is_kustomization_file(path)
+                && file.docs.first().is_some_and(|d| {
+                    d.kind() == Some("Component") && d.group() == "kustomize.config.k8s.io"
+                });
+            let dir = parent(path);
+            if !component
+                || predecessors.get(path).is_some_and(|p| !p.is_empty())
+                || unresolved.iter().any(|u| names_folder(u, dir))
+                || engine_components.iter().any(|e| names_component(e, dir))
+            {
+                continue;
+            }
+            let why = format!(
+                "it is part of the kustomize Component `{path}`, which no kustomization lists under `components`"
+            );
+            for reached in graph.exclusive_closure(vec![path.clone()], true, &predecessors) {
+                candidates.entry(reached).or_insert_with(|| Candidate {
+                    why: why.clone(),
+                    evidence: Evidence::UnusedComponent,
+                });
+            }
+        }
+    }
     // kubeadm patches: files named after the component they patch, in a folder kubeadm reads
     // (`patches: {directory: ...}` of a kubeadm or kind configuration in the repository).
     let kubeadm_patches = repo.sources.iter().any(|s| {
@@ -1556,6 +1649,11 @@ fn not_applied_files(repo: &Repo) -> Vec<NotApplied> {
                     && graph.engine_targets(path, d).iter().any(|t| t != path)
             });
             !argo_root && !mentioned.contains(path)
+        }
+        // A script that applies the Component's folder (`kubectl apply -k`) or names the file
+        // applies it.
+        Evidence::UnusedComponent => {
+            !mentioned.contains(path) && !folder_mentioned.contains(parent(path))
         }
         Evidence::UnderApplied => {
             let argo_root = graph.files[path].docs.iter().any(|d| {

@@ -242,12 +242,22 @@ pub fn admission_default(repo: &Repo) -> AdmissionDefault {
             };
         }
     }
-    if let Some(doc) = repo.documents.iter().find(|d| is_talos(&d.value)) {
+    let talos = repo
+        .documents
+        .iter()
+        .find(|d| is_talos(&d.value))
+        .map(|doc| repo.relative_path(doc))
+        .or_else(|| {
+            repo.sources
+                .iter()
+                .find(|s| is_talos_template(&s.text))
+                .map(|s| repo.relative_name(&s.name))
+        });
+    if let Some(file) = talos {
         return AdmissionDefault {
             enforce: Some("baseline".into()),
             origin: format!(
-                "Talos ({}), whose API server enforces baseline unless configured otherwise",
-                repo.relative_path(doc)
+                "Talos ({file}), whose API server enforces baseline unless configured otherwise"
             ),
         };
     }
@@ -279,6 +289,18 @@ fn pod_security_defaults(v: &Value) -> Option<&str> {
     None
 }
 
+/// A Talos machine configuration written as a template (Jinja `.yaml.j2`, a makejinja or
+/// gomplate file) that is not read as YAML: the text has Talos's top-level `version: v1alpha1`,
+/// `machine:` and `cluster:` keys. Its templated admission settings cannot be read; a
+/// PodSecurity admission configuration in the text says the default is set there.
+fn is_talos_template(text: &str) -> bool {
+    let top = |key: &str| text.lines().any(|l| l.trim_end() == key);
+    top("version: v1alpha1")
+        && top("machine:")
+        && top("cluster:")
+        && !text.contains("PodSecurityConfiguration")
+}
+
 /// A Talos machine configuration or talhelper/Omni cluster definition.
 pub fn is_talos(v: &Value) -> bool {
     let Some(map) = v.as_object() else {
@@ -294,6 +316,16 @@ pub fn is_talos(v: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn talos_machine_configuration_templates() {
+        let template = "version: v1alpha1\nmachine:\n  type: {{ machinetype }}\n  {% if x %}\n  token: a\n  {% endif %}\ncluster:\n  clusterName: home\n";
+        assert!(is_talos_template(template));
+        assert!(!is_talos_template("machine:\n  type: worker\n"));
+        assert!(!is_talos_template(&format!(
+            "{template}  apiServer:\n    admissionControl:\n      - name: PodSecurity\n        configuration:\n          kind: PodSecurityConfiguration\n          defaults: {{enforce: privileged}}\n"
+        )));
+    }
 
     #[test]
     fn what_needs_privileged() {

@@ -311,6 +311,24 @@ impl Validator {
         self.add_crd_schemas(all);
     }
 
+    /// Whether the schema of `kind` declares `field` among the object's own top-level
+    /// properties (in every definition when the repository keeps several). False without a
+    /// schema: nothing then says the field belongs to the object.
+    pub fn declares_top_level_field(&self, api_version: &str, kind: &str, field: &str) -> bool {
+        let declares = |schema: &Compiled| {
+            schema
+                .node(schema.root)
+                .object
+                .as_ref()
+                .is_some_and(|rules| rules.property(field).is_some())
+        };
+        match self.lookup(api_version, kind) {
+            Lookup::Found(schema) => declares(&schema),
+            Lookup::Alternatives(schemas) => schemas.iter().all(|s| declares(s)),
+            Lookup::Missing | Lookup::Broken(_) => false,
+        }
+    }
+
     fn minor_number(&self) -> u32 {
         self.minor_version
             .split('.')

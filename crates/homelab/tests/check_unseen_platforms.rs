@@ -619,3 +619,46 @@ spec:
         "{all:#?}"
     );
 }
+
+/// A pull secret committed with an empty docker configuration (`'{}'`, no registry yet) and
+/// a host name holds no credential (a note); one with registry credentials stays an error.
+#[test]
+fn an_empty_docker_config_is_no_credential() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let secret = |name: &str, config: &str| {
+        format!(
+            "apiVersion: v1
+kind: Secret
+metadata:
+  name: {name}
+type: kubernetes.io/dockerconfigjson
+stringData:
+  .dockerconfigjson: '{config}'
+  ACCESS_TYPE: ''
+  OCI_HOST: image-registry.openshift-image-registry.svc
+"
+        )
+    };
+    write(root, "models/empty.yaml", &secret("empty", "{}"));
+    write(
+        root,
+        "models/filled.yaml",
+        &secret(
+            "filled",
+            r#"{"auths":{"quay.io":{"auth":"cm9ib3Q6WnE4dk4yeExwNFJ0N1dtSzlzWWI="}}}"#,
+        ),
+    );
+    let all = diagnostics(root);
+    let plain: Vec<(&str, &str)> = all
+        .iter()
+        .filter(|d| d.rule == "secrets/plain-secret")
+        .map(|d| (d.severity.as_str(), d.file.as_str()))
+        .collect();
+    assert_eq!(plain.len(), 2, "{all:#?}");
+    assert!(plain.contains(&("note", "models/empty.yaml")), "{plain:?}");
+    assert!(
+        plain.contains(&("error", "models/filled.yaml")),
+        "{plain:?}"
+    );
+}

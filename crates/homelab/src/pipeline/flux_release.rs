@@ -6,7 +6,8 @@
 //! v1beta2`, ...). A repository that pins an older Flux (the `# Flux Version:` header of
 //! `gotk-components.yaml`, a GitRepository or OCIRepository of the Flux manifests at a tag,
 //! a FluxInstance's `distribution.version`, or the `instance.distribution.version` value of
-//! the `flux-instance` chart that makes the FluxInstance) applies those versions to a cluster
+//! the `flux-instance` chart that makes the FluxInstance, also inline in a helmfile written
+//! as a Go template) applies those versions to a cluster
 //! that serves
 //! them: "no schema" there is the catalog's limit, not the repository's fault. Such
 //! `schema/missing` errors become notes that name the pin. Without a pin, or with a pin as
@@ -74,6 +75,31 @@ fn pins(documents: &[Document], sources: &[Arc<Source>], repo: &Repo) -> Vec<Pin
             out.push((tag.to_string(), release, doc.value_location(pointer)));
         }
     }
+    // A helmfile written as a Go template (`helmfile.d/01-core.yaml.gotmpl`) that installs
+    // the chart with inline values: helmfile renders it before reading it.
+    for source in sources.iter().filter(|s| is_helmfile_template(&s.name)) {
+        let (docs, _) = homelab_manifest::parse_str(&source.name, &without_actions(&source.text));
+        for doc in &docs {
+            let releases = doc.value.get("releases").and_then(|r| r.as_array());
+            for (r, release) in releases.into_iter().flatten().enumerate() {
+                let chart = release.get("chart").and_then(|c| c.as_str()).unwrap_or("");
+                if chart.rsplit(['/', ':']).next() != Some("flux-instance") {
+                    continue;
+                }
+                let values = release.get("values").and_then(|v| v.as_array());
+                for (v, entry) in values.into_iter().flatten().enumerate() {
+                    let pointer = "/instance/distribution/version";
+                    let Some(tag) = entry.pointer(pointer).and_then(|t| t.as_str()) else {
+                        continue;
+                    };
+                    if let Some(release) = parse_release(tag) {
+                        let at = doc.value_location(&format!("/releases/{r}/values/{v}{pointer}"));
+                        out.push((tag.to_string(), release, at));
+                    }
+                }
+            }
+        }
+    }
     // The Flux Operator's `flux-instance` chart makes the FluxInstance from its values
     // (inline, or a ConfigMap that a kustomize generator makes from a file).
     for install in installs(repo).iter().filter(|i| i.chart == "flux-instance") {
@@ -86,6 +112,48 @@ fn pins(documents: &[Document], sources: &[Arc<Source>], repo: &Repo) -> Vec<Pin
         };
         if let Some(release) = parse_release(tag) {
             out.push((tag.to_string(), release, install.declared_by.start()));
+        }
+    }
+    out
+}
+
+/// A helmfile written as a Go template: `helmfile*.gotmpl`, or a `.gotmpl` file of a
+/// `helmfile.d/` folder (helmfile reads every file there).
+fn is_helmfile_template(name: &str) -> bool {
+    let mut parts = name.rsplit(['/', '\\']);
+    let file = parts.next().unwrap_or("");
+    file.ends_with(".gotmpl")
+        && (file.starts_with("helmfile") || parts.next() == Some("helmfile.d"))
+}
+
+/// The text with its template actions taken out, to read the YAML around them: a line that
+/// holds only actions (`{{- if .x }}`) becomes blank, an action inside a line becomes as many
+/// `x` (a plain scalar in place of the value it renders). An action that spans lines is left
+/// (the text then reads as nothing).
+fn without_actions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut rest = line;
+        let mut kept = String::with_capacity(line.len());
+        while let Some(open) = rest.find("{{") {
+            let Some(close) = rest[open..].find("}}") else {
+                break;
+            };
+            kept.push_str(&rest[..open]);
+            kept.extend(std::iter::repeat_n('x', close + 2));
+            rest = &rest[open + close + 2..];
+        }
+        kept.push_str(rest);
+        let only_actions = line.contains("{{")
+            && kept.trim().chars().all(|c| c == 'x')
+            && line.trim_start().starts_with("{{");
+        if only_actions {
+            out.push_str(&" ".repeat(kept.trim_end_matches('\n').len()));
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+        } else {
+            out.push_str(&kept);
         }
     }
     out
@@ -230,6 +298,22 @@ mod tests {
         // A file both clusters may apply must suit the newer Flux.
         assert_eq!(of("k8s/base/x/hr.yaml"), Some("v2.9.4"));
         assert_eq!(pin_for(&[], "k8s/base/x/hr.yaml"), None);
+    }
+
+    #[test]
+    fn helmfile_templates_read_around_their_actions() {
+        use super::{is_helmfile_template, without_actions};
+        assert!(is_helmfile_template(
+            "bootstrap/helmfile.d/01-core.yaml.gotmpl"
+        ));
+        assert!(is_helmfile_template("bootstrap/helmfile.yaml.gotmpl"));
+        assert!(!is_helmfile_template("bootstrap/values.yaml.gotmpl"));
+        assert!(!is_helmfile_template("bootstrap/helmfile.d/01-core.yaml"));
+        let text = "{{- if .x }}\nreleases:\n  - name: a\n    set: [{{ .Values.port | default 2 }}]\n{{- end }}\n";
+        assert_eq!(
+            without_actions(text),
+            "            \nreleases:\n  - name: a\n    set: [xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx]\n          \n"
+        );
     }
 
     #[test]

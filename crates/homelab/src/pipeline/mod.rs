@@ -124,7 +124,12 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     );
     let validator = validator?;
     let fixtures = test_fixtures::drop(&mut loaded);
-    let sops = sops_stage::run(&mut loaded, root.as_deref(), sops_identities.as_ref());
+    let sops = sops_stage::run(
+        &mut loaded,
+        root.as_deref(),
+        sops_identities.as_ref(),
+        &validator,
+    );
     // Judge what kustomize and Flux will apply: patches, namespaces, variables.
     let engine_notes = homelab_manifest::engines::apply(&mut loaded, root.as_deref());
     let mut documents = loaded.documents;
@@ -157,12 +162,18 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
 
     let repo = homelab_rules::Repo::new(&documents, &sources, root.clone());
     let not_applied = homelab_rules::applied::not_applied(&repo);
+    // A policy in a file nothing applies enforces nothing.
+    let unenforced: std::collections::BTreeSet<&str> = not_applied
+        .iter()
+        .filter(|n| n.kind == homelab_rules::applied::SetAside::NotApplied)
+        .map(|n| n.file.as_str())
+        .collect();
     let rules = homelab_rules::all();
     let ((schema, (policy, policy_rules)), mut platform) = rayon::join(
         || {
             rayon::join(
                 || validator.validate_all(&documents),
-                || policy_stage::run(&documents),
+                || policy_stage::run_applied(&documents, &unenforced),
             )
         },
         || homelab_rules::run(&rules, &repo, &config.settings),

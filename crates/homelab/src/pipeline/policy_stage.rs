@@ -14,14 +14,14 @@ use homelab_policy::values_file::ValuesFile;
 use homelab_report::RuleMeta;
 use rayon::prelude::*;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// The documentation of this stage's findings (`homelab rules --explain policy/...`).
 pub const RULE_DOC: homelab_diagnostics::RuleDoc = homelab_diagnostics::RuleDoc {
     id: "policy/*",
     severity: homelab_diagnostics::Severity::Error,
     summary: "The repository's own Kyverno policies against its own resources",
-    doc: "# `policy/<policy>/<rule>`: the repository's Kyverno policies\n\n## What it checks\nEvery ClusterPolicy, Policy and ValidatingPolicy in the input, with its PolicyExceptions, evaluated against every other object as an admission request (CREATE), as `kyverno apply` would. A failing rule of an Enforce policy is an error (the cluster would reject the object), of an Audit policy a warning. A rule that cannot be evaluated is one finding at the policy: a note when the rule generates or mutates, or reads its context from the live cluster or a registry (`apiCall`, `globalReference`, `imageRegistry`), which no offline check has; an error otherwise. When a platform rule reports the same line, the policy finding is folded into it.\n\n## Why\nA manifest that the cluster's Kyverno rejects fails the ArgoCD sync; finding it in review is cheaper.\n\n## Example\nA Deployment with `image: nginx:latest` under the guide's `disallow-latest-tag`.\n\n## Fix\nChange the object, or add a narrowly matched PolicyException with a reason.",
+    doc: "# `policy/<policy>/<rule>`: the repository's Kyverno policies\n\n## What it checks\nEvery ClusterPolicy, Policy and ValidatingPolicy in the input (except those of files nothing in the repository applies, see `load/not-applied`), with its PolicyExceptions, evaluated against every other object as an admission request (CREATE), as `kyverno apply` would. A failing rule of an Enforce policy is an error (the cluster would reject the object), of an Audit policy a warning. A rule that cannot be evaluated is one finding at the policy: a note when the rule generates or mutates, or reads its context from the live cluster or a registry (`apiCall`, `globalReference`, `imageRegistry`), which no offline check has; an error otherwise. When a platform rule reports the same line, the policy finding is folded into it.\n\n## Why\nA manifest that the cluster's Kyverno rejects fails the ArgoCD sync; finding it in review is cheaper.\n\n## Example\nA Deployment with `image: nginx:latest` under the guide's `disallow-latest-tag`.\n\n## Fix\nChange the object, or add a narrowly matched PolicyException with a reason.",
 };
 
 fn is_policy(doc: &Document) -> bool {
@@ -61,7 +61,19 @@ fn rule_meta(policy: &Document, id: &str, severity: Severity) -> RuleMeta {
 
 /// Findings of the repository's own policies, and the documentation of each rule that fired.
 pub fn run(documents: &[Document]) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
-    let policies: Vec<&Document> = documents.iter().filter(|d| is_policy(d)).collect();
+    run_applied(documents, &BTreeSet::new())
+}
+
+/// [`run`] with the policies that the repository applies: those of the files named in
+/// `not_applied` (source names of files nothing in the repository applies) enforce nothing.
+pub fn run_applied(
+    documents: &[Document],
+    not_applied: &BTreeSet<&str>,
+) -> (Vec<Diagnostic>, Vec<RuleMeta>) {
+    let policies: Vec<&Document> = documents
+        .iter()
+        .filter(|d| is_policy(d) && !not_applied.contains(d.source.name.as_str()))
+        .collect();
     if policies.is_empty() {
         return (Vec::new(), Vec::new());
     }

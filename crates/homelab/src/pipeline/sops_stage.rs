@@ -30,6 +30,7 @@ pub fn run(
     loaded: &mut Loaded,
     root: Option<&Path>,
     identities: Option<&Identities>,
+    validator: &homelab_schema::Validator,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut sops_sources = BTreeSet::new();
@@ -122,14 +123,21 @@ pub fn run(
             must,
         ));
     }
-    // The other stages see the objects as they are applied: without the metadata block. A
+    // The other stages see the objects as they are applied: without the metadata block,
+    // unless the kind's schema declares it (a custom resource an in-cluster operator decrypts,
+    // such as sops-secrets-operator's SopsSecret, is applied encrypted, block and all). A
     // document whose apiVersion or kind is itself encrypted (a crypt rule that encrypts
     // everything) says nothing readable about the object: it is not checked as one.
+    let carries_metadata = kinds_applied_encrypted(&loaded.documents, &sops_sources, validator);
     for doc in &mut loaded.documents {
         if !sops_sources.contains(&doc.source.name) {
             continue;
         }
-        if is_metadata(doc.value.get("sops")) {
+        let applied_with_block = doc
+            .api_version()
+            .zip(doc.kind())
+            .is_some_and(|(a, k)| carries_metadata.contains(&(a.to_owned(), k.to_owned())));
+        if is_metadata(doc.value.get("sops")) && !applied_with_block {
             doc.remove_top_level_key("sops");
         }
         let encrypted = |field: &str| {
@@ -146,6 +154,48 @@ pub fn run(
     }
     out
 }
+
+/// The (apiVersion, kind) pairs of SOPS documents whose schema declares a top-level `sops`
+/// field: the object is applied with its metadata block. The repository's CRDs of those kinds
+/// are registered first (only they: the full registration comes after kustomize and charts).
+fn kinds_applied_encrypted(
+    documents: &[homelab_manifest::Document],
+    sops_sources: &BTreeSet<String>,
+    validator: &homelab_schema::Validator,
+) -> BTreeSet<(String, String)> {
+    let kinds: BTreeSet<(String, String)> = documents
+        .iter()
+        .filter(|d| sops_sources.contains(&d.source.name) && d.class == Class::Object)
+        .filter(|d| is_metadata(d.value.get("sops")))
+        .filter_map(|d| Some((d.api_version()?.to_owned(), d.kind()?.to_owned())))
+        // A built-in kind (no group) never carries it: the API server would reject the field.
+        .filter(|(api_version, _)| api_version.contains('/') && api_version.contains('.'))
+        .collect();
+    if kinds.is_empty() {
+        return kinds;
+    }
+    let defines_one = |d: &&homelab_manifest::Document| {
+        let spec = &d.value["spec"];
+        let group = spec["group"].as_str().unwrap_or_default();
+        let kind = spec["names"]["kind"].as_str().unwrap_or_default();
+        kinds
+            .iter()
+            .any(|(a, k)| k == kind && a.split('/').next() == Some(group))
+    };
+    validator.add_crds_from_values(
+        documents
+            .iter()
+            .filter(|d| d.class == Class::Object && homelab_schema::crd::is_crd(&d.value))
+            .filter(defines_one)
+            .map(|d| (&d.value, d.source.name.as_str())),
+    );
+    kinds
+        .into_iter()
+        .filter(|(a, k)| validator.declares_top_level_field(a, k, SOPS_FIELD))
+        .collect()
+}
+
+const SOPS_FIELD: &str = "sops";
 
 /// A repository's `.sops.yaml`, read as the repository's other configuration files are: a
 /// regular file, bounded, never through a link (a link could show a host file's lines in the

@@ -8,7 +8,8 @@
 //! ids (`AKIA...`), Slack tokens (`xox.-`), unless the token is a stand-in (`ghp_xxxx...`,
 //! AWS's documented `AKIAIOSFODNN7EXAMPLE`, `xoxb-your-token-here`); and every YAML value under a key named like a
 //! password, secret, token or API key whose value looks random (long and high-entropy).
-//! Names are not credentials: a value that names a Secret or a key
+//! Names are not credentials: a value that names an environment variable the program
+//! expands (`token: $INFLUXDB_TOKEN` in a Grafana datasource), a value that names a Secret or a key
 //! (`backupTargetCredentialSecret: longhorn-s3-secret`,
 //! `secretKey: REGISTRY_STORAGE_S3_ACCESSKEY`: words joined by `-`, `_` or `.`), file paths,
 //! the example tokens of vendors' documentation whose ids count up
@@ -16,6 +17,10 @@
 //! password hashes (bcrypt, crypt, argon2: what a server stores instead of the password),
 //! and the whole of an ExternalSecret (its keys name entries of an external store), are
 //! skipped.
+//! In a third-party package installed into the repository (an Ansible collection that
+//! `ansible-galaxy` installed, with its `MANIFEST.json` and `FILES.json`; `node_modules/`),
+//! a finding is a note: the keys and tokens there are that project's test fixtures and
+//! examples, published with it, not credentials of this repository.
 //! Findings listed in the repository's `.secrets.baseline` (detect-secrets format: the
 //! SHA-1 `hashed_secret` of the value) are accepted.
 //!
@@ -183,6 +188,49 @@ fn names_something(v: &str) -> bool {
     words.len() >= 2 && words.iter().all(word)
 }
 
+/// The folders (source-name prefixes, ending in `/`) of third-party packages installed into
+/// the repository: an Ansible collection as `ansible-galaxy` installs it
+/// (`ansible_collections/<namespace>/<name>/` with its `MANIFEST.json` and `FILES.json`) and
+/// whatever lies under `node_modules/`. Their files are another project's, published with it.
+fn installed_packages(repo: &Repo) -> Vec<String> {
+    let names: std::collections::BTreeSet<&str> =
+        repo.sources.iter().map(|s| s.name.as_str()).collect();
+    let mut out = Vec::new();
+    for name in &names {
+        let Some(dir) = name.strip_suffix("/MANIFEST.json") else {
+            continue;
+        };
+        let collection = dir
+            .rsplit('/')
+            .nth(2)
+            .is_some_and(|parts| parts == "ansible_collections");
+        if collection && names.contains(format!("{dir}/FILES.json").as_str()) {
+            out.push(format!("{dir}/"));
+        }
+    }
+    for name in &names {
+        if let Some(i) = name.find("/node_modules/") {
+            let dir = &name[..i + "/node_modules/".len()];
+            if !out.iter().any(|p| p == dir) {
+                out.push(dir.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// A whole value that names an environment variable the reading program expands
+/// (`$INFLUXDB_TOKEN`, as Grafana's provisioning files and shells do): upper case, digits
+/// and `_` after the `$`, no random mix of cases.
+fn environment_reference(v: &str) -> bool {
+    v.strip_prefix('$').is_some_and(|name| {
+        name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    })
+}
+
 /// Whether a value (or a token-shaped match) is a stand-in written for a reader to replace:
 /// `changeme`, `AKIAIOSFODNN7EXAMPLE` (AWS's documented example key), `ghp_xxxx...`,
 /// `xoxb-your-slack-bot-token-here`, `<token>`.
@@ -205,7 +253,12 @@ fn is_placeholder(v: &str) -> bool {
 /// A value that looks like a real credential rather than a name, a placeholder or a template.
 fn looks_random(v: &str) -> bool {
     let v = v.trim();
-    if v.len() < 12 || crate::is_secret_reference(v) || v.contains(' ') || names_something(v) {
+    if v.len() < 12
+        || crate::is_secret_reference(v)
+        || v.contains(' ')
+        || names_something(v)
+        || environment_reference(v)
+    {
         return false;
     }
     // A file path names where the secret is; a password hash (bcrypt, crypt, argon2) is
@@ -247,6 +300,7 @@ impl Rule for LeakedCredential {
     }
     fn check(&self, repo: &Repo, settings: &Settings) -> Vec<Diagnostic> {
         let mut out = Vec::new();
+        let packages = installed_packages(repo);
         let mut report = |location: Location,
                           what: String,
                           file_text: &str,
@@ -255,7 +309,20 @@ impl Rule for LeakedCredential {
             if settings.secrets_baseline.contains(&hashed_secret(secret)) {
                 return;
             }
-            let mut d = Diagnostic::new(self.id(), self.severity(), what)
+            let package = packages
+                .iter()
+                .find(|p| location.file.starts_with(p.as_str()));
+            let (severity, what) = match package {
+                Some(p) => (
+                    Severity::Note,
+                    format!(
+                        "{what}, inside the third-party package installed at `{}`: a test fixture or example of that project, published with it",
+                        p.trim_end_matches('/')
+                    ),
+                ),
+                None => (self.severity(), what),
+            };
+            let mut d = Diagnostic::new(self.id(), severity, what)
                 .at(location)
                 .with_fingerprint(crate::fingerprint::of(
                     settings.fingerprint_key.as_ref(),
@@ -402,6 +469,16 @@ mod tests {
         assert!(!looks_random("{{ .Values.password }}"));
         assert!(!looks_random("gitlab-postgres"));
         assert!(!looks_random("short1A"));
+    }
+
+    /// A value that names an environment variable the program expands is no credential; a
+    /// random value that happens to start with `$` still is.
+    #[test]
+    fn environment_variable_references_are_not_credentials() {
+        assert!(!looks_random("$INFLUXDB3_TELEMETRY_TOKEN"));
+        assert!(!looks_random("$_GRAFANA_API_KEY_2"));
+        assert!(looks_random("$Zq8vN2xLp4Rt7WmK9sYb"));
+        assert!(looks_random("$ZQ8VN2XLP4RT7WMK9SYB-x"));
     }
 
     /// A value that says where a server reads the secret, or which Secret will hold it.

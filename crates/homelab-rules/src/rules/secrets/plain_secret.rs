@@ -14,15 +14,17 @@
 //! Secret whose other values are references to credentials kept elsewhere, the value of an
 //! identifier
 //! key (`username`, `host`, `port`, `dbname`, `region`, `bucket`, `tenancy_ocid`,
-//! `client_id`, ...), a path in the container (`/etc/keystore.jks`), a certificate without
+//! `client_id`, what a CSI driver mounts: `volumeHandle`, `clusterID`, `fsName`, `pool`,
+//! ...), a path in the container (`/etc/keystore.jks`), a certificate without
 //! its private key (or under a key named like one, `ca-bundle.crt`), a sentence under a key
 //! that names no credential (`ciphers: The allowed cipher algorithms...`), or a
 //! configuration file (several lines, or one line under a key named like a file:
 //! `broker.properties`) where no key that holds a credential (`password`, `token`,
 //! `secret`, `api_key`, `webhook`, ...) has a value, no private key and no
-//! `user:password@` URL appear. A placeholder to fill in
+//! `user:password@` URL appear, or an empty JSON document (`.dockerconfigjson: '{}'`). A
+//! placeholder to fill in
 //! (`__REPLACE_ME__`, `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`,
-//! `yourApiToken`, `Your encryption passphrase`, `replacemeifneeded`, `EXAMPLE`,
+//! `yourApiToken`, `Your encryption passphrase`, `replacemeifneeded`, `redacted`, `EXAMPLE`,
 //! `$AWS_ACCESS_KEY_ID`, a UUID of repeated digits such as
 //! `11111111-2222-3333-4444-555555555555`), a value that says what belongs there (words
 //! naming a kind of credential that is issued: `personal github token`, `SECRET_TOKEN`,
@@ -97,6 +99,13 @@ fn is_identifier_key(key: &str) -> bool {
         "namespace",
         "schema",
         "sslmode",
+        // What a CSI driver mounts (a static volume's `volumeHandle`, `clusterID`, `fsName`,
+        // `pool`, `storageClass`): identifiers of the storage, not access to it.
+        "name",
+        "handle",
+        "clusterid",
+        "pool",
+        "class",
         // Names of labels and annotations an operator copies (`INHERITED_LABELS`).
         "labels",
         "annotations",
@@ -156,7 +165,7 @@ fn is_placeholder(value: &str) -> bool {
     }
     PLACEHOLDER
         .get_or_init(|| {
-            regex::Regex::new(r"(?i)^[_\-\s\[{]*([a-z0-9]*replace[_\-\s]?me[a-z0-9_\-]*|[a-z0-9]+replace[_\-][a-z0-9_\-]+|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me[a-z0-9_\-]*(\s+[a-z0-9]+){0,4}|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|example[a-z0-9_\-]*|todo|fixme|tbd|your[_\-][a-z0-9_\-]+|your(\s+[a-z0-9]+){1,6}|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
+            regex::Regex::new(r"(?i)^[_\-\s\[{]*([a-z0-9]*replace[_\-\s]?me[a-z0-9_\-]*|[a-z0-9]+replace[_\-][a-z0-9_\-]+|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me[a-z0-9_\-]*(\s+[a-z0-9]+){0,4}|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|example[a-z0-9_\-]*|todo|fixme|tbd|redacted|your[_\-][a-z0-9_\-]+|your(\s+[a-z0-9]+){1,6}|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
         })
         .is_match(v)
 }
@@ -238,7 +247,10 @@ fn holds_credential(key: &str, value: &str) -> bool {
     static URL: OnceLock<regex::Regex> = OnceLock::new();
     static CONFIG_LINE: OnceLock<regex::Regex> = OnceLock::new();
     let v = value.trim();
+    // An empty JSON document (`.dockerconfigjson: '{}'`, a pull secret with no registry
+    // yet) holds nothing.
     if v.is_empty()
+        || matches!(v, "{}" | "[]")
         || crate::is_secret_reference(v)
         || is_placeholder(v)
         || homelab_k8s::public_material::is_public_material(v)
@@ -679,6 +691,7 @@ mod tests {
             ("RESTIC_REPOSITORY", "s3:http://minio.storage.svc:9000/restic/app"),
             ("trustStorePassword", "__REPLACE_ME__"),
             ("CRYPTO_KEY_VALUE", "Your encryption passphrase"),
+            (".dockerconfigjson", "{}"),
             ("session_secret", "change me bozo"),
             ("creds", "[default]\naws_access_key_id = replaceme\naws_secret_access_key = replaceme\naws_session_token = replacemeifneeded\n"),
             ("AWS_SECRET_ACCESS_KEY", "UPDATE_AWS_SECRET_ACCESS_KEY"),
@@ -687,6 +700,10 @@ mod tests {
             ("password", "xxxxxxxx"),
             ("apiKey", "yourCloudflareApiToken"),
             ("password", "YourPassword"),
+            ("RESTIC_PASSWORD", "redacted"),
+            ("volumeHandle", "0001-0024-407036f5-1f73-44ff-ba81-1f219b7a8a64-000000000000000b-841e604c-1dd5-4a09-8763-84e672d78c4e"),
+            ("clusterID", "407036f5-1f73-44ff-ba81-1f219b7a8a64"),
+            ("fsName", "backups"),
             ("jdbc.properties", "storeConfiguration=DATABASE\nstoreConfiguration.jdbcPassword=__REPLACE_ME__\n"),
             ("ha.broker.properties", "HAPolicyConfiguration=SHARED_STORE_PRIMARY"),
             ("broker.properties", "# replaced by an overlay"),
