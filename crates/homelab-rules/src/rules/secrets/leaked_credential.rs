@@ -250,6 +250,36 @@ fn is_placeholder(v: &str) -> bool {
     .any(|w| lower.contains(w))
 }
 
+/// A run of eight or more characters that count up (`0123456789`, `abcdefgh`): written by
+/// hand as a stand-in (`test-credential-0123456789abcdef...`); no generator produces one.
+fn counts_up(v: &str) -> bool {
+    let bytes = v.as_bytes();
+    let mut run = 1;
+    for pair in bytes.windows(2) {
+        run = if pair[0].is_ascii_alphanumeric() && pair[1] == pair[0].wrapping_add(1) {
+            run + 1
+        } else {
+            1
+        };
+        if run >= 8 {
+            return true;
+        }
+    }
+    false
+}
+
+/// Base64 of words (`dGVzdF9vYXV0aF9qd3Rfc2VjcmV0...` is `test_oauth_jwt_secret...`): a
+/// stand-in written to look encoded. A generated secret encodes random bytes.
+fn encodes_words(v: &str) -> bool {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(v).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .is_some_and(|text| names_something(text.trim_matches(['_', '-', '.'])))
+}
+
 /// A value that looks like a real credential rather than a name, a placeholder or a template.
 fn looks_random(v: &str) -> bool {
     let v = v.trim();
@@ -258,6 +288,8 @@ fn looks_random(v: &str) -> bool {
         || v.contains(' ')
         || names_something(v)
         || environment_reference(v)
+        || counts_up(v)
+        || encodes_words(v)
     {
         return false;
     }
@@ -479,6 +511,18 @@ mod tests {
         assert!(!looks_random("$_GRAFANA_API_KEY_2"));
         assert!(looks_random("$Zq8vN2xLp4Rt7WmK9sYb"));
         assert!(looks_random("$ZQ8VN2XLP4RT7WMK9SYB-x"));
+    }
+
+    /// Stand-ins written by hand: an alphabet run, or words dressed up as base64.
+    #[test]
+    fn hand_written_stand_ins_are_not_credentials() {
+        assert!(!looks_random(
+            "homepage-alerts-test-credential-0123456789abcdefghijklmnopqrstuvwxyz"
+        ));
+        assert!(!looks_random("dGVzdF9vYXV0aF9qd3Rfc2VjcmV0XzMyYnl0ZXNfX18"));
+        // Random bytes in base64, and random text, stay credentials.
+        assert!(looks_random("q8N3vZ2xLp4Rt7WmK9sYbQ3fH6jD1cVx"));
+        assert!(looks_random("Zq8vN2xLp4Rt7WmK9sYb"));
     }
 
     /// A value that says where a server reads the secret, or which Secret will hold it.
