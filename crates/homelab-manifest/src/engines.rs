@@ -158,42 +158,35 @@ fn build_files(
 
 /// The patch files of a kustomization, with the field that lists them.
 fn patch_files(doc: &Document, dir: &Path) -> Vec<(PathBuf, &'static str)> {
-    let mut out = Vec::new();
-    let mut push = |entry: &str, field: &'static str| {
-        if let Some(p) = normalise(&dir.join(entry)) {
-            out.push((p, field));
-        }
-    };
-    for entry in doc
-        .value
-        .get("patchesStrategicMerge")
-        .and_then(Value::as_array)
+    patch_file_entries(doc)
         .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        // An inline patch is YAML text, a file reference one line.
-        .filter(|e| !e.contains('\n'))
-    {
-        push(entry, "patchesStrategicMerge");
-    }
-    for (field, key) in [
-        ("patches", "patches"),
-        ("patchesJson6902", "patchesJson6902"),
-    ] {
+        .filter_map(|(field, path, _)| normalise(&dir.join(path)).map(|p| (p, field)))
+        .collect()
+}
+
+/// The patch files a kustomization lists, as written, with the field that lists them and
+/// the entry's `target` selector, if any. `patchesStrategicMerge` names files (or holds
+/// inline YAML, which is no file); `patches` and `patchesJson6902` entries are
+/// `{path: ...}`, or the file name alone (an older spelling kustomize accepts).
+fn patch_file_entries(doc: &Document) -> Vec<(&'static str, &str, Option<&Value>)> {
+    let mut out = Vec::new();
+    for field in ["patchesStrategicMerge", "patches", "patchesJson6902"] {
         for entry in doc
             .value
-            .get(key)
+            .get(field)
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
-            // `{path: ...}`, or the file name alone (an older spelling kustomize accepts).
-            if let Some(path) = entry
-                .get("path")
-                .and_then(Value::as_str)
-                .or(entry.as_str().filter(|e| !e.contains('\n')))
-            {
-                push(path, field);
+            let path = if field == "patchesStrategicMerge" {
+                entry.as_str()
+            } else {
+                entry.get("path").and_then(Value::as_str).or(entry.as_str())
+            };
+            // An inline patch is YAML text, a file reference one line.
+            if let Some(path) = path.filter(|p| !p.contains('\n')) {
+                let target = entry.get("target").filter(|t| t.is_object());
+                out.push((field, path, target));
             }
         }
     }
@@ -239,30 +232,13 @@ fn generator_inputs(doc: &Document, dir: &Path) -> Vec<(PathBuf, String)> {
 /// each with its target selector when it has one. Without the file its target is unknown:
 /// it may be any object of the build.
 fn unseen_patches(doc: &Document, dir: &Path, index: &Index) -> Vec<(String, Option<Value>)> {
-    let mut out = Vec::new();
-    for field in ["patchesStrategicMerge", "patches", "patchesJson6902"] {
-        for entry in doc
-            .value
-            .get(field)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(path) = entry
-                .get("path")
-                .and_then(Value::as_str)
-                .or(entry.as_str().filter(|e| !e.contains('\n')))
-            else {
-                continue;
-            };
-            let held = normalise(&dir.join(path)).is_some_and(|p| index.files.contains_key(&p));
-            if !held {
-                let target = entry.get("target").filter(|t| t.is_object()).cloned();
-                out.push((path.to_string(), target));
-            }
-        }
-    }
-    out
+    patch_file_entries(doc)
+        .into_iter()
+        .filter(|(_, path, _)| {
+            !normalise(&dir.join(path)).is_some_and(|p| index.files.contains_key(&p))
+        })
+        .map(|(_, path, target)| (path.to_string(), target.cloned()))
+        .collect()
 }
 
 /// Each patch with the files it patches in every build that uses them: every top build that

@@ -664,12 +664,6 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             }
         }
     }
-    if parsed.syntax_failed && is_json_with_comments(&source.name, &source.text) {
-        return not_kubernetes_file(
-            &source,
-            "JSON with comments or trailing commas (JSONC), as editors and tools write their settings; neither kubectl nor an API server reads it",
-        );
-    }
     if parsed.syntax_failed {
         // `name: @STS_NAME@`: a script (`sed`, autoconf) replaces `@NAME@` before anything
         // applies the file; YAML reserves `@`, so the unfilled text does not parse. When it
@@ -960,43 +954,6 @@ fn has_makejinja_markers(text: &str) -> bool {
         from = end + 1;
     }
     false
-}
-
-/// Whether a `.json` file that is not JSON is JSONC (`.vscode/launch.json`, `tsconfig.json`,
-/// `devcontainer.json`: `//` and `/* */` comments, trailing commas) rather than a broken
-/// manifest. A text that names `apiVersion` was meant as an object and keeps its syntax
-/// error (`kind` alone is common in tool settings: a debugger's `"kind": "bin"`).
-fn is_json_with_comments(name: &str, text: &str) -> bool {
-    let json = [".json", ".jsonc", ".json5"]
-        .iter()
-        .any(|ext| name.to_ascii_lowercase().ends_with(ext));
-    json && !text.contains("\"apiVersion\"")
-        && text.lines().any(|line| {
-            let t = line.trim_start();
-            t.starts_with("//") || t.starts_with("/*")
-        })
-}
-
-/// A file that is not YAML because it is another tool's file: one document, noted as such.
-fn not_kubernetes_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnostic>) {
-    let doc = Document {
-        source: source.clone(),
-        doc_index: 0,
-        item_index: None,
-        value: Value::Null,
-        class: Class::NotKubernetes {
-            reason: why.to_string(),
-        },
-        positions: Positions::scalar(position::Pos { line: 1, col: 1 }),
-        engine: None,
-    };
-    let note = Diagnostic::note(
-        "load/not-kubernetes",
-        format!("file skipped: not a Kubernetes object ({why})"),
-    )
-    .at(doc.start())
-    .with_help("nothing to fix; a manifest written as JSON must be plain JSON");
-    (vec![doc], vec![note])
 }
 
 fn template_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnostic>) {

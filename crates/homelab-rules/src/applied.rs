@@ -158,38 +158,28 @@ impl SetAside {
     }
 }
 
-/// The files of the repository applied as patches to live objects (see
-/// [`homelab_manifest::Document::partial`]), each with who applies it so.
-fn partial_objects(repo: &Repo) -> Vec<NotApplied> {
+/// The files of the repository with an object of which `fact` says something (the first
+/// object's word per file), each set aside as `kind` with `why` made of that word: files
+/// applied as patches to live objects ([`homelab_manifest::Document::partial`]) and files
+/// of objects completed where the repository cannot see
+/// ([`homelab_manifest::Document::completed_elsewhere`]).
+fn engine_facts<'r>(
+    repo: &'r Repo,
+    fact: impl Fn(&'r Document) -> Option<&'r str>,
+    kind: SetAside,
+    why: impl Fn(&str) -> String,
+) -> Vec<NotApplied> {
     let mut out: BTreeMap<&str, &str> = BTreeMap::new();
     for doc in repo.objects() {
-        if let Some(by) = doc.partial() {
-            out.entry(doc.source.name.as_str()).or_insert(by);
+        if let Some(said) = fact(doc) {
+            out.entry(doc.source.name.as_str()).or_insert(said);
         }
     }
     out.into_iter()
-        .map(|(file, by)| NotApplied {
+        .map(|(file, said)| NotApplied {
             file: file.to_string(),
-            why: format!("used as a patch by {by}"),
-            kind: SetAside::Partial,
-        })
-        .collect()
-}
-
-/// The files of the repository with objects completed where the repository cannot see
-/// (see [`homelab_manifest::Document::completed_elsewhere`]), each with why.
-fn completed_elsewhere(repo: &Repo) -> Vec<NotApplied> {
-    let mut out: BTreeMap<&str, &str> = BTreeMap::new();
-    for doc in repo.objects() {
-        if let Some(why) = doc.completed_elsewhere() {
-            out.entry(doc.source.name.as_str()).or_insert(why);
-        }
-    }
-    out.into_iter()
-        .map(|(file, why)| NotApplied {
-            file: file.to_string(),
-            why: why.to_string(),
-            kind: SetAside::CompletedElsewhere,
+            why: why(said),
+            kind,
         })
         .collect()
 }
@@ -1261,7 +1251,9 @@ pub fn top_builds(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
 /// The files of the repository holding objects that nothing in it applies, each with the
 /// fact that says so. Empty when the input is not one repository folder.
 pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
-    let mut partial = partial_objects(repo);
+    let mut partial = engine_facts(repo, Document::partial, SetAside::Partial, |by| {
+        format!("used as a patch by {by}")
+    });
     let mut out = if repo.root.is_none() {
         Vec::new()
     } else {
@@ -1271,10 +1263,15 @@ pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {
     out.retain(|n| !partial.iter().any(|p| p.file == n.file));
     out.append(&mut partial);
     // One reason per file: what sets aside more wins.
-    let unseen: Vec<NotApplied> = completed_elsewhere(repo)
-        .into_iter()
-        .filter(|u| !out.iter().any(|n| n.file == u.file))
-        .collect();
+    let unseen: Vec<NotApplied> = engine_facts(
+        repo,
+        Document::completed_elsewhere,
+        SetAside::CompletedElsewhere,
+        str::to_string,
+    )
+    .into_iter()
+    .filter(|u| !out.iter().any(|n| n.file == u.file))
+    .collect();
     out.extend(unseen);
     out
 }
