@@ -846,15 +846,20 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
         }
     }
 
-    // An object named by a `${VAR}` that no Flux Kustomization substitutes is a template
+    // An object named or namespaced by a `${VAR}` that no Flux Kustomization substitutes is a template
     // that a task or `envsubst` fills in (`name: ${APP}-app`, copied to start a new app):
     // its copies are completed by the build they land in (a cluster's Flux patches).
     for doc in docs.iter_mut() {
-        let template_name = doc.name().filter(|n| n.contains("${")).map(str::to_string);
-        if let Some(name) = template_name {
+        let templated = [("name", doc.name()), ("namespace", doc.namespace())]
+            .into_iter()
+            .find_map(|(what, v)| {
+                v.filter(|v| v.contains("${"))
+                    .map(|v| (what, v.to_string()))
+            });
+        if let Some((what, value)) = templated {
             if doc.class == Class::Object && !substituted.contains(&file_of(doc)) {
                 doc.set_completed_elsewhere(format!(
-                    "a template: its name `{name}` is a variable that no Flux Kustomization of the repository substitutes, so a task or `envsubst` makes its copies and the build they land in completes them"
+                    "a template: its {what} `{value}` is a variable that no Flux Kustomization of the repository substitutes, so a task or `envsubst` makes its copies and the build they land in completes them"
                 ));
             }
         }

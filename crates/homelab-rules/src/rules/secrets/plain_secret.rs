@@ -333,10 +333,9 @@ fn holds_credential(key: &str, value: &str) -> bool {
     if image.is_match(v) {
         return false;
     }
-    // A path in the container (`/amq/extra/secrets/keystore.jks`): where a secret is, not
-    // the secret.
+    // A path in the container (`/amq/extra/secrets/keystore.jks`, a web root `/`): where
+    // a secret is, or a setting, not the secret.
     if v.starts_with('/')
-        && v.len() > 1
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
     {
@@ -639,6 +638,7 @@ mod tests {
             "AUTHENTIK_POSTGRESQL__NAME": "authentik",
             "AUTHENTIK_REDIS__HOST": "redis-master",
             "AUTHENTIK_OUTPOSTS__CONTAINER_IMAGE_BASE": "ghcr.io/goauthentik/%(type)s:%(version)s",
+            "AUTHENTIK_WEB__PATH": "/",
         }));
         assert!(!any_credential("stringData", &rendered));
         // A random value beside them still is one.
@@ -729,6 +729,7 @@ mod tests {
             ("oci_api_key.pem", "-----BEGIN RSA PRIVATE KEY-----\nYOUR_ACTUAL_PRIVATE_KEY_CONTENT_HERE\n-----END RSA PRIVATE KEY-----\n"),
             ("tls.key", "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n"),
             ("AUTHENTIK_EMAIL__PASSWORD", "AUTOREPLACE_SMTP_PASSWORD"),
+            ("AUTHENTIK_WEB__PATH", "/"),
             ("token", "secret://op_connect_token"),
             ("SIDECAR_IMAGE", "ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar:v0.12.0"),
             ("image", "registry.example.org:5000/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
