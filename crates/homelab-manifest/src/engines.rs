@@ -770,24 +770,26 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
             }
             continue;
         }
-        if let Some((kustomization, generated)) = generator_data.get(&file) {
-            if doc.class == Class::Object && !built_by_kustomize.contains(&file) {
-                let reason = format!(
-                    "data: kustomize reads the file into {generated} ({}), it is not applied as an object",
-                    kustomization.display()
-                );
-                notes.push(
-                    Diagnostic::note(
-                        "load/not-kubernetes",
-                        format!("document skipped: not a Kubernetes object ({reason})"),
-                    )
-                    .at(doc.start())
-                    .with_help(
-                        "nothing to fix; list it under `resources` if it is meant to be applied",
-                    ),
-                );
-                doc.class = Class::NotKubernetes { reason };
-            }
+        // A file that is also listed as a resource is applied as well: judged as usual.
+        if let Some((kustomization, generated)) = generator_data
+            .get(&file)
+            .filter(|_| doc.class == Class::Object && !built_by_kustomize.contains(&file))
+        {
+            let reason = format!(
+                "data: kustomize reads the file into {generated} ({}), it is not applied as an object",
+                kustomization.display()
+            );
+            notes.push(
+                Diagnostic::note(
+                    "load/not-kubernetes",
+                    format!("document skipped: not a Kubernetes object ({reason})"),
+                )
+                .at(doc.start())
+                .with_help(
+                    "nothing to fix; list it under `resources` if it is meant to be applied",
+                ),
+            );
+            doc.class = Class::NotKubernetes { reason };
             continue;
         }
         if let Some((_, ns)) = namespace_of.get(&file) {

@@ -321,7 +321,13 @@ fn generator_inputs_are_data_and_plugin_placeholders_are_unknown() {
     write(
         dir,
         "app/kustomization.yaml",
-        "resources:\n  - route.yaml\nconfigMapGenerator:\n  - name: cluster-config\n    files:\n      - config.yaml=cluster-config.yaml\n",
+        "resources:\n  - route.yaml\n  - pod.yaml\nconfigMapGenerator:\n  - name: cluster-config\n    files:\n      - config.yaml=cluster-config.yaml\n      - pod.yaml\n",
+    );
+    // Also listed as a resource: applied, and judged.
+    write(
+        dir,
+        "app/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: web\nspec:\n  containers:\n    - name: web\n      image: nginx\n",
     );
     write(
         dir,
@@ -348,6 +354,12 @@ fn generator_inputs_are_data_and_plugin_placeholders_are_unknown() {
     assert_eq!(on_route.len(), 1, "{problems:#?}");
     assert_eq!(on_route[0].1, "schema/pattern", "{problems:#?}");
     assert!(on_route[0].3.contains("Bad_Host"), "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.1 == "image/latest-tag" && p.2 == "pod.yaml"),
+        "{problems:#?}"
+    );
     assert!(
         diagnostics(&report)
             .iter()
