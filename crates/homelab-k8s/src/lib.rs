@@ -22,6 +22,7 @@ pub mod guide;
 pub mod merge_keys;
 pub mod namespaces;
 pub mod network_policy;
+pub mod placeholders;
 pub mod public_material;
 mod quantity;
 mod resource;

@@ -1807,14 +1807,8 @@ pub fn depends_on_variable(doc: &Document, pointer: &str) -> bool {
 /// A `<name:argument>` or `<name>` token of identifier characters: the placeholder syntax of
 /// Argo CD plugins that replace values at sync (argocd-vault-plugin and its kin).
 fn has_plugin_placeholder(s: &str) -> bool {
-    s.match_indices('<').any(|(i, _)| {
-        let rest = &s[i + 1..];
-        rest.starts_with(|c: char| c.is_ascii_alphabetic())
-            && rest.find('>').is_some_and(|end| {
-                rest[..end]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-.:/#".contains(c))
-            })
+    homelab_k8s::placeholders::has_delimited_token(s, "<", ">", true, |c| {
+        c.is_ascii_alphanumeric() || "_-.:/#".contains(c)
     })
 }
 

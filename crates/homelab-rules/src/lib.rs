@@ -105,27 +105,15 @@ pub(crate) fn is_secret_reference(value: &str) -> bool {
 
 /// A JSONPath template (`{.metadata.name}`): the value names where another one is read.
 fn has_jsonpath(v: &str) -> bool {
-    v.match_indices("{.").any(|(i, _)| {
-        let rest = &v[i + 2..];
-        rest.starts_with(|c: char| c.is_ascii_alphabetic())
-            && rest.find('}').is_some_and(|end| {
-                rest[..end]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._[]-".contains(c))
-            })
+    homelab_k8s::placeholders::has_delimited_token(v, "{.", "}", true, |c| {
+        c.is_ascii_alphanumeric() || "._[]-".contains(c)
     })
 }
 
 /// A Python format field (`%(version)s`): the value is a template a program fills in.
 fn has_format_field(v: &str) -> bool {
-    v.match_indices("%(").any(|(i, _)| {
-        let rest = &v[i + 2..];
-        rest.find(")s").is_some_and(|end| {
-            end > 0
-                && rest[..end]
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
+    homelab_k8s::placeholders::has_delimited_token(v, "%(", ")s", false, |c| {
+        c.is_ascii_alphanumeric() || c == '_'
     })
 }
 

@@ -394,6 +394,12 @@ fn waves_of_different_syncs_are_not_compared() {
         "argocd/appset.yaml",
         "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: apps\n  namespace: argocd\nspec:\n  generators:\n    - git:\n        repoURL: https://github.com/example/home.git\n        files:\n          - path: apps/*/app.yaml\n  template:\n    metadata:\n      name: '{{ .path.basename }}'\n    spec:\n      project: default\n      source:\n        repoURL: https://github.com/example/home.git\n        path: '{{ .path.path }}/manifests'\n      destination:\n        server: https://kubernetes.default.svc\n        namespace: '{{ .path.basename }}'\n",
     );
+    // In the root Application's own sync, before its Namespace: an inversion.
+    write(
+        dir,
+        "argocd/namespaces/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: media\n  annotations:\n    argocd.argoproj.io/sync-wave: \"-5\"\n",
+    );
     write(dir, "apps/media/app.yaml", "chart: {}\n");
     write(
         dir,
@@ -402,8 +408,10 @@ fn waves_of_different_syncs_are_not_compared() {
     );
     let report = check_common::check_json(dir, &[]).json;
     let problems = problems(&report);
-    assert!(
-        !problems.iter().any(|p| p.1 == "argocd/sync-wave"),
-        "{problems:#?}"
-    );
+    let waves: Vec<&str> = problems
+        .iter()
+        .filter(|p| p.1 == "argocd/sync-wave")
+        .map(|p| p.2.as_str())
+        .collect();
+    assert_eq!(waves, ["settings.yaml"], "{problems:#?}");
 }
