@@ -248,11 +248,17 @@ fn unseen_patches(doc: &Document, dir: &Path, index: &Index) -> Vec<(String, Opt
 /// that each give a shared base HelmRelease its `interval`). The value filled in is the first
 /// build's, and findings about it point at that build's patch. A field that some build
 /// leaves out is not filled in: that build applies the file without it.
+///
+/// When Flux applies some of a file's top builds (their kustomization lies under a Flux
+/// Kustomization's path), only those count: a top build no Flux Kustomization reaches is an
+/// aggregator kept beside the bases (`base/kustomization.yaml` listing every base), which
+/// Flux never builds.
 fn fill_from_every_build(
     docs: &mut [Document],
     index: &Index,
     patched: &[(usize, BTreeSet<PathBuf>, Vec<KustomizePatch>)],
     builds: &[(usize, BTreeSet<PathBuf>, BTreeSet<usize>)],
+    flux_applied: &BTreeSet<PathBuf>,
 ) {
     if patched.is_empty() {
         return;
@@ -262,18 +268,25 @@ fn fill_from_every_build(
         .flat_map(|(k, _, reached)| reached.iter().filter(move |r| *r != k))
         .copied()
         .collect();
-    let mut tops_of: BTreeMap<&Path, Vec<&BTreeSet<usize>>> = BTreeMap::new();
+    let mut tops_of: BTreeMap<&Path, Vec<(bool, &BTreeSet<usize>)>> = BTreeMap::new();
     for (k, files, reached) in builds {
         if nested.contains(k) {
             continue;
         }
+        let by_flux = flux_applied.contains(&file_of(&docs[*k]));
         for f in files {
-            tops_of.entry(f.as_path()).or_default().push(reached);
+            tops_of
+                .entry(f.as_path())
+                .or_default()
+                .push((by_flux, reached));
         }
     }
-    for (file, tops) in tops_of {
+    for (file, mut tops) in tops_of {
         if !patched.iter().any(|(_, files, _)| files.contains(file)) {
             continue;
+        }
+        if tops.iter().any(|(by_flux, _)| *by_flux) {
+            tops.retain(|(by_flux, _)| *by_flux);
         }
         let one: BTreeSet<PathBuf> = [file.to_path_buf()].into();
         for i in index.documents_of(&one) {
@@ -284,7 +297,7 @@ fn fill_from_every_build(
             // writes it), and the object as that build makes it.
             type Filled<'p> = BTreeMap<String, (&'p KustomizePatch, String)>;
             let mut per_build: Vec<(Filled, Value)> = Vec::new();
-            for reached in &tops {
+            for (_, reached) in &tops {
                 let mut value = docs[i].value.clone();
                 let mut filled = Filled::new();
                 let own = patched
@@ -852,6 +865,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
     // Flux Kustomizations: patches, variables and target namespaces of the files under their
     // path.
     let mut substituted: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut flux_applied: BTreeSet<PathBuf> = BTreeSet::new();
     if let Some(root) = root.and_then(normalise) {
         let flux: Vec<usize> = (0..docs.len())
             .filter(|i| docs[*i].is("kustomize.toolkit.fluxcd.io", "Kustomization"))
@@ -863,6 +877,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
                 continue;
             }
             built_by_kustomize.extend(files.iter().cloned());
+            flux_applied.extend(files.iter().cloned());
             if spec.get("postBuild").is_some() {
                 substituted.extend(files.iter().cloned());
             }
@@ -972,7 +987,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
     }
     // Patches last, after variables and value corrections: what they fill in has no
     // place in a file to read again. kustomize's own patches first: Flux builds with them.
-    fill_from_every_build(docs, &index, &patched, &builds);
+    fill_from_every_build(docs, &index, &patched, &builds, &flux_applied);
     // A Flux patch may give child Kustomizations patches of their own (defaults for the
     // HelmReleases they apply): fill until nothing changes, a few levels at most.
     if let Some(root) = root.and_then(normalise) {

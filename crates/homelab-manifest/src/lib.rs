@@ -342,7 +342,9 @@ impl Document {
 
     /// Mark the document as lying in a `patches` folder (see [`Document::in_patch_folder`]).
     pub(crate) fn set_patch_folder(&mut self, folder: String) {
-        self.engine.get_or_insert_with(Default::default).patch_folder = Some(folder);
+        self.engine
+            .get_or_insert_with(Default::default)
+            .patch_folder = Some(folder);
     }
 
     /// Set when the document may be completed where the repository cannot see, so that a

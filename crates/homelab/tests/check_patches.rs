@@ -520,7 +520,9 @@ spec:
 /// A base HelmRelease without `interval` that every overlay building it patches in, each
 /// with its own value and name (`target: {kind: HelmRelease}`, `allowNameChange`): the field
 /// is set wherever the file is applied. The value filled in is the first overlay's, located
-/// at its patch. An overlay whose patch leaves `interval` out applies the base without it.
+/// at its patch. An aggregator beside the bases that lists the base without a patch counts
+/// unless Flux applies the overlays and not it. An overlay whose patch leaves `interval` out
+/// applies the base without it.
 #[test]
 fn a_field_every_overlay_sets_in_its_own_way_is_not_missing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -544,11 +546,41 @@ fn a_field_every_overlay_sets_in_its_own_way_is_not_missing() {
         "{found:#?}"
     );
 
+    // An aggregator that lists every base builds the release without the field...
+    write(
+        root,
+        "base/kustomization.yaml",
+        "resources:\n- external-dns/helmrelease.yaml\n",
+    );
+    let (found, _) = findings(root);
+    assert!(
+        found.iter().any(|f| f.rule == "schema/required"),
+        "{found:#?}"
+    );
+    // ...but where Flux applies the overlays and not the aggregator, only they count.
+    for site in ["home", "lab"] {
+        write(
+            root,
+            &format!("clusters/{site}.yaml"),
+            &format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: dns-{site}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./dns/{site}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"),
+        );
+    }
+    let (found, _) = findings(root);
+    assert!(
+        !found.iter().any(|f| f.rule == "schema/required"),
+        "{found:#?}"
+    );
+
     // A third overlay whose patch sets only the release name: that build lacks `interval`.
     write(
         root,
         "dns/office/kustomization.yaml",
         "resources:\n- ../../base/external-dns/helmrelease.yaml\npatches:\n- path: helmrelease.yaml\n  target:\n    kind: HelmRelease\n",
+    );
+    write(
+        root,
+        "clusters/office.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: dns-office\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./dns/office\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
     );
     write(
         root,
