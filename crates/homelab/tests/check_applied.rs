@@ -620,3 +620,74 @@ fn a_path_a_document_names_is_not_its_archived_copy() {
         "{diagnostics:#?}"
     );
 }
+
+/// A kustomize base that no overlay lists and no engine applies, in a repository that Flux
+/// applies (an app removed from every cluster leaves its base behind): not applied, its
+/// findings are notes. A base an overlay lists is judged, and so is an unlisted base a
+/// script applies by its folder. A Flux Kustomization patch in a `patches` folder applies
+/// nothing itself.
+#[test]
+fn a_base_no_overlay_builds_is_not_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let release = |name: &str| {
+        format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\n  namespace: flux-system\nspec:\n  chart:\n    spec:\n      chart: {name}\n      sourceRef: {{kind: HelmRepository, name: charts}}\n")
+    };
+    write(
+        root,
+        "clusters/home/apps.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps/home\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+    );
+    write(
+        root,
+        "apps/home/kustomization.yaml",
+        "resources:\n- ../base/web\n",
+    );
+    for app in ["web", "old", "manual"] {
+        write(
+            root,
+            &format!("apps/base/{app}/kustomization.yaml"),
+            "resources:\n- helmrelease.yaml\n",
+        );
+        write(
+            root,
+            &format!("apps/base/{app}/helmrelease.yaml"),
+            &release(app),
+        );
+    }
+    write(
+        root,
+        "scripts/install.sh",
+        "#!/bin/sh\nkubectl apply -k apps/base/manual\n",
+    );
+    // A patch for the cluster's Flux Kustomization, which a local bootstrap script merges:
+    // without `path` it applies nothing on its own (not the repository's root).
+    write(
+        root,
+        "local/patches/apps/no-redirect.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\nspec:\n  patches:\n  - target: {kind: HelmRelease}\n    patch: |\n      - {op: add, path: /spec/suspend, value: true}\n",
+    );
+    let out = check_common::check_json(root, &[]);
+    let all = check_common::diagnostics(&out.json, root);
+    let mut required: Vec<&str> = all
+        .iter()
+        .filter(|d| d.rule == "schema/required" && d.severity == "error")
+        .map(|d| d.file.as_str())
+        .collect();
+    required.sort();
+    required.dedup();
+    assert_eq!(
+        required,
+        [
+            "apps/base/manual/helmrelease.yaml",
+            "apps/base/web/helmrelease.yaml"
+        ],
+        "{all:#?}"
+    );
+    assert!(
+        all.iter().any(|d| d.rule == "load/not-applied"
+            && d.file == "apps/base/old/helmrelease.yaml"
+            && d.message.contains("no overlay lists")),
+        "{all:#?}"
+    );
+}
