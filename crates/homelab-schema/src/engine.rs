@@ -448,9 +448,14 @@ impl<'s, 'v> Walker<'s, 'v> {
             }
         }
         for (key, value) in map {
-            if self.null_is_absent && value.is_null() && rules.property(key).is_some() {
-                // Left out as far as the API server is concerned; a required one was
-                // reported above.
+            // Left out as far as the API server is concerned (a required one was reported
+            // above); a null entry of a map (`limits: {cpu: null}` in rendered chart output)
+            // is decoded as its type's zero value (`0`, `""`), which every form accepts.
+            let map_entry = matches!(rules.additional, Some(Additional::Schema(_)));
+            if self.null_is_absent
+                && value.is_null()
+                && (rules.property(key).is_some() || map_entry)
+            {
                 continue;
             }
             self.path.push(Seg::Key(key));

@@ -156,7 +156,8 @@ fn null_is_absent_reads_null_as_the_api_server_does() {
         "required": ["name"],
         "properties": {"targetPort": {"$ref": "#/$defs/ios"},
                        "name": {"type": "string"},
-                       "replicas": {"type": "integer"}},
+                       "replicas": {"type": "integer"},
+                       "limits": {"type": "object", "additionalProperties": {"$ref": "#/$defs/ios"}}},
         "additionalProperties": false
     });
     let c = compile(&s, Dialect::JsonSchema { strict: true });
@@ -168,6 +169,12 @@ fn null_is_absent_reads_null_as_the_api_server_does() {
     };
     // An optional null is left out: neither IntOrString's oneOf nor a type error.
     assert!(read(json!({"name": "web", "targetPort": null, "replicas": null})).is_empty());
+    // A null map entry is its type's zero value (`limits: {cpu: null}` is `cpu: 0`); a
+    // value of the wrong type there is still judged.
+    assert!(read(json!({"name": "web", "limits": {"cpu": null}})).is_empty());
+    let v = read(json!({"name": "web", "limits": {"cpu": true}}));
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!((v[0].0.as_str(), v[0].1), ("/limits/cpu", "schema/one-of"));
     // A required null is missing, and says why.
     let v = read(json!({"name": null}));
     assert_eq!(v.len(), 1, "{v:?}");
