@@ -562,3 +562,94 @@ spec:
     let real = of(&found, "secrets/leaked-credential", "certs/ca.key");
     assert!(real.len() == 1 && real[0].severity == "error", "{found:#?}");
 }
+
+/// A chart's `files/` folder holds data its templates read (`.Files.Glob`, merged as
+/// patches): a partial Certificate there is part of a template, not an object missing its
+/// required fields. The same file outside a chart stays an error.
+#[test]
+fn helm_chart_files_are_template_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let patch = "apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: serving-cert
+spec:
+  commonName: webhook.{{ .Release.Namespace }}.svc
+";
+    write(
+        root,
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+    );
+    write(root, "charts/app/files/certificate-patch.yaml", patch);
+    write(root, "certificate.yaml", patch);
+    let found = all(root);
+    let in_chart = "charts/app/files/certificate-patch.yaml";
+    assert!(
+        found
+            .iter()
+            .filter(|d| d.file == in_chart)
+            .all(|d| d.severity == "note")
+            && of(&found, "load/template", in_chart).len() == 1,
+        "{found:#?}"
+    );
+    assert!(
+        of(&found, "schema/required", "certificate.yaml")
+            .iter()
+            .any(|d| d.severity == "error"),
+        "{found:#?}"
+    );
+}
+
+/// A policy that chooses objects by their namespace (`namespaceSelector`) cannot judge an
+/// object that names no namespace and gets none from the repository (a script applies it
+/// with `kubectl apply -n`): a note. The same object in a namespace the policy selects stays
+/// reported.
+#[test]
+fn namespace_selected_policies_do_not_judge_objects_without_a_namespace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "policy.yaml",
+        "apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: require-ro-rootfs
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    namespaceSelector:
+      matchExpressions:
+      - key: kubernetes.io/metadata.name
+        operator: NotIn
+        values: [bind]
+    resourceRules:
+    - apiGroups: [apps]
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [deployments]
+  validations:
+  - expression: object.spec.template.spec.containers.all(c, has(c.securityContext) && c.securityContext.readOnlyRootFilesystem == true)
+    message: Root filesystem must be read-only.
+",
+    );
+    write(
+        root,
+        "bind/deployment.yaml",
+        &deployment("bind", "bind:9.18").replace(", namespace: default", ""),
+    );
+    write(root, "web.yaml", &deployment("web", "nginx:1.27"));
+    let found = all(root);
+    let policy = |file: &str| -> Vec<&Finding> {
+        found
+            .iter()
+            .filter(|d| d.file == file && d.rule.starts_with("policy/require-ro-rootfs"))
+            .collect()
+    };
+    let bind = policy("bind/deployment.yaml");
+    assert!(bind.len() == 1 && bind[0].severity == "note", "{found:#?}");
+    let web = policy("web.yaml");
+    assert!(web.len() == 1 && web[0].severity == "warning", "{found:#?}");
+}
