@@ -34,10 +34,12 @@
 //!   nothing includes enforce nothing). Off when an engine path the graph cannot follow may
 //!   name its folder;
 //! - the repository has a GitOps engine and the file is reached only through a
-//!   kustomization in a folder named `base` or `bases` (or under one) that no kustomization
-//!   lists and no engine object applies: a base is written to be built by overlays, and an
-//!   app removed from every cluster leaves its base behind. Off when an engine path the
-//!   graph cannot follow may name its folder;
+//!   kustomization under a folder named `base` or `bases` that no kustomization lists and
+//!   no engine object applies, while overlays outside that folder build other bases of it:
+//!   a base is written to be built by overlays, and an app removed from every cluster
+//!   leaves its base behind (where no overlay builds any base of the folder, its bases are
+//!   applied directly). Off when an engine path the graph cannot follow may name its
+//!   folder;
 //! - it is a kubeadm patch: named after the component it patches
 //!   (`kube-controller-manager.yaml`, `etcd+json.yaml`), holding only static Pods, in a
 //!   repository whose kubeadm or kind configuration sets a `patches` `directory` (kubeadm
@@ -72,7 +74,7 @@ pub static RULE_DOC: RuleDoc = RuleDoc {
     id: "load/not-applied",
     severity: Severity::Note,
     summary: "Files that nothing in the repository applies (findings on them set aside as notes)",
-    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`) or in a folder named as a backup copy (`definitions.bak/`, `apps.old/`, `base.orig/`: the live copy is the one without the suffix, and a backup's Flux Kustomizations and Applications, copies of the live ones, apply nothing) or as an archive (`archive/`, `_archived/`: where retired apps are moved, their Flux Kustomizations with them), with what only such a folder reaches; or the repository is managed by Argo CD or Flux and the file is reached only through a kustomize Component (`kind: Component`) that no kustomization lists under `components` (a Component is a set of changes written to be included in overlays: Kyverno policies kept in one that nothing includes enforce nothing, and are not applied to the repository's objects either); or the repository is managed by Argo CD or Flux and the file is reached only through a kustomization in a folder named `base` or `bases` (or under one) that no kustomization lists and no Argo CD or Flux object applies (a base is written to be built by overlays: an app removed from every cluster leaves its base behind); or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off); or it lies under the folder that a Flux path of this repository's own Git source names only from a subfolder, while the checked folder is known to be the repository's root (it holds `.git`, or a Flux sync of this repository applies itself with a path taken from here): Flux resolves a Git source's path from the root, so an old tree kept under `archive/` whose Kustomizations name `./cluster/apps` is never applied through them (checked on its own, such a subfolder is judged in full, and so is the whole repository when its root is not known). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last two cases, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, under an applied kustomization tree, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`) or in a folder named as a backup copy (`definitions.bak/`, `apps.old/`, `base.orig/`: the live copy is the one without the suffix, and a backup's Flux Kustomizations and Applications, copies of the live ones, apply nothing) or as an archive (`archive/`, `_archived/`: where retired apps are moved, their Flux Kustomizations with them), with what only such a folder reaches; or the repository is managed by Argo CD or Flux and the file is reached only through a kustomize Component (`kind: Component`) that no kustomization lists under `components` (a Component is a set of changes written to be included in overlays: Kyverno policies kept in one that nothing includes enforce nothing, and are not applied to the repository's objects either); or the repository is managed by Argo CD or Flux and the file is reached only through a kustomization under a folder named `base` or `bases` that no kustomization lists and no Argo CD or Flux object applies, while overlays outside that folder build other bases of it (a base is written to be built by overlays: an app removed from every cluster leaves its base behind; where no overlay builds any base of the folder, its bases are applied directly and this is off); or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off); or it lies under the folder that a Flux path of this repository's own Git source names only from a subfolder, while the checked folder is known to be the repository's root (it holds `.git`, or a Flux sync of this repository applies itself with a path taken from here): Flux resolves a Git source's path from the root, so an old tree kept under `archive/` whose Kustomizations name `./cluster/apps` is never applied through them (checked on its own, such a subfolder is judged in full, and so is the whole repository when its root is not known). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last two cases, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, under an applied kustomization tree, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
 };
 
 /// The documentation of the `load/kubeadm-patch` note.
@@ -1119,6 +1121,21 @@ fn is_engine_object(doc: &Document) -> bool {
             || (doc.group() == "fluxcd.controlplane.io" && doc.kind() == Some("FluxInstance")))
 }
 
+/// The outermost folder named `base` or `bases` that holds `dir` (or is it), as a path: the
+/// folder of the bases (`infrastructure/base` for `infrastructure/base/istio/base`, whose
+/// last `base` is an app's name).
+fn base_folder(dir: &str) -> Option<&str> {
+    let mut at = 0;
+    for part in dir.split('/') {
+        at += part.len();
+        if part == "base" || part == "bases" {
+            return Some(&dir[..at]);
+        }
+        at += 1;
+    }
+    None
+}
+
 /// The entries of every `components` list of strings inside an engine object (a Flux
 /// Kustomization's `spec.components`, an Argo CD source's `kustomize.components`), at most a
 /// few levels deep.
@@ -1594,17 +1611,31 @@ fn not_applied_files(repo: &Repo) -> Vec<NotApplied> {
             }
         }
     }
-    // A kustomize base that nothing builds: a kustomization in a folder named `base` (or
-    // `bases`, or under one) is written to be listed by overlays; in a repository an engine
-    // applies, one that no overlay lists and no engine applies is a leftover (its app was
-    // removed from every cluster). Off when an engine path the graph cannot follow may name
-    // its folder.
+    // A kustomize base that nothing builds: a kustomization under a folder named `base` (or
+    // `bases`) whose other bases overlays outside it list is written to be listed by
+    // overlays too; in a repository an engine applies, one that no overlay lists and no
+    // engine applies is a leftover (its app was removed from every cluster). Where no
+    // overlay lists any base of the folder, its bases are applied directly (by hand, `oc
+    // apply -k`), and this is off. Off too when an engine path the graph cannot follow may
+    // name its folder.
     if has_engine {
         let unresolved = unresolved_engine_paths(&graph);
+        // The base folders that an overlay outside them builds one of their bases from (a
+        // subfolder: `apps/base/web`; the base folder's own kustomization is one base, not a
+        // folder of them).
+        let built_from: BTreeSet<&str> = kustomization_edges
+            .iter()
+            .flat_map(|(k, targets)| {
+                targets.iter().filter_map(move |t| {
+                    let dir = parent(t);
+                    let base = base_folder(dir).filter(|b| *b != dir)?;
+                    (!k.starts_with(&format!("{base}/"))).then_some(base)
+                })
+            })
+            .collect();
         for (path, file) in &graph.files {
             let dir = parent(path);
-            let base = dir.split('/').any(|part| part == "base" || part == "bases");
-            if !base
+            if !base_folder(dir).is_some_and(|b| built_from.contains(b))
                 || !is_kustomization_file(path)
                 || !file.docs.first().is_some_and(|d| is_real_kustomization(d))
                 || predecessors.get(path).is_some_and(|p| !p.is_empty())

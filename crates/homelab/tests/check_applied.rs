@@ -624,8 +624,9 @@ fn a_path_a_document_names_is_not_its_archived_copy() {
 /// A kustomize base that no overlay lists and no engine applies, in a repository that Flux
 /// applies (an app removed from every cluster leaves its base behind): not applied, its
 /// findings are notes. A base an overlay lists is judged, and so is an unlisted base a
-/// script applies by its folder. A Flux Kustomization patch in a `patches` folder applies
-/// nothing itself.
+/// script applies by its folder, and so are the bases of a folder that no overlay builds
+/// from (applied directly). A Flux Kustomization patch in a `patches` folder applies nothing
+/// itself.
 #[test]
 fn a_base_no_overlay_builds_is_not_applied() {
     let tmp = tempfile::tempdir().unwrap();
@@ -667,6 +668,34 @@ fn a_base_no_overlay_builds_is_not_applied() {
         "local/patches/apps/no-redirect.yaml",
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\nspec:\n  patches:\n  - target: {kind: HelmRelease}\n    patch: |\n      - {op: add, path: /spec/suspend, value: true}\n",
     );
+    // A catalog whose bases no overlay builds: each is applied directly (`kubectl apply -k`).
+    write(
+        root,
+        "catalog/base/htpasswd/kustomization.yaml",
+        "resources:\n- helmrelease.yaml\n",
+    );
+    write(
+        root,
+        "catalog/base/htpasswd/helmrelease.yaml",
+        &release("htpasswd"),
+    );
+    // ...also where an overlay builds the base folder's own kustomization (one base, not a
+    // folder of them).
+    write(
+        root,
+        "catalog/base/kustomization.yaml",
+        "resources:\n- link.yaml\n",
+    );
+    write(
+        root,
+        "catalog/base/link.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: link\ndata:\n  url: https://example.org\n",
+    );
+    write(
+        root,
+        "catalog/overlays/dev/kustomization.yaml",
+        "resources:\n- ../../base\n",
+    );
     let out = check_common::check_json(root, &[]);
     let all = check_common::diagnostics(&out.json, root);
     let mut required: Vec<&str> = all
@@ -680,7 +709,8 @@ fn a_base_no_overlay_builds_is_not_applied() {
         required,
         [
             "apps/base/manual/helmrelease.yaml",
-            "apps/base/web/helmrelease.yaml"
+            "apps/base/web/helmrelease.yaml",
+            "catalog/base/htpasswd/helmrelease.yaml"
         ],
         "{all:#?}"
     );
