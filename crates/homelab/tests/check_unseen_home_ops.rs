@@ -22,149 +22,6 @@ fn problems_of(found: &[Finding], rule: &str) -> Vec<String> {
         .collect()
 }
 
-/// An Argo CD Application that deploys `path` of this repository into `namespace`, with an
-/// optional sync wave.
-fn application(name: &str, path: &str, namespace: &str, wave: Option<i64>) -> String {
-    let annotations = wave
-        .map(|w| format!("\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{w}\""))
-        .unwrap_or_default();
-    format!(
-        "apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: {name}
-  namespace: argocd{annotations}
-spec:
-  project: default
-  source:
-    repoURL: https://github.com/example/home-k3s.git
-    targetRevision: main
-    path: {path}
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: {namespace}
-  syncPolicy:
-    automated: {{prune: true, selfHeal: true}}
-    syncOptions: [CreateNamespace=true]
-"
-    )
-}
-
-/// A cert-manager Certificate in `namespace` with an optional resource sync wave.
-fn certificate(namespace: &str, wave: Option<i64>) -> String {
-    let annotations = wave
-        .map(|w| format!("\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{w}\""))
-        .unwrap_or_default();
-    format!(
-        "apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata:
-  name: {namespace}-tls
-  namespace: {namespace}{annotations}
-spec:
-  secretName: {namespace}-tls
-  dnsNames: [{namespace}.home.example]
-  issuerRef: {{group: cert-manager.io, kind: ClusterIssuer, name: acme}}
-"
-    )
-}
-
-/// A resource wave orders an object inside its own Application's sync only: a Certificate
-/// in wave -1 of an app in wave 0 does not sync before cert-manager's Application (also wave
-/// 0), which installs the CRD. An Application in an earlier wave than cert-manager's, and a
-/// Certificate synced before the Namespace its own Application deploys later, stay errors.
-#[test]
-fn resource_waves_order_only_inside_their_application() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path();
-    write(
-        root,
-        "bootstrap/root.yaml",
-        &application("root", "argocd", "argocd", None),
-    );
-    write(
-        root,
-        "argocd/cert-manager.yaml",
-        "apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: cert-manager
-  namespace: argocd
-spec:
-  project: default
-  source:
-    repoURL: https://charts.jetstack.io
-    chart: cert-manager
-    targetRevision: v1.16.2
-    helm:
-      values: |
-        crds:
-          enabled: true
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: cert-manager
-  syncPolicy:
-    syncOptions: [CreateNamespace=true]
-",
-    );
-    write(
-        root,
-        "argocd/vault.yaml",
-        &application("vault", "vault", "vault", None),
-    );
-    write(
-        root,
-        "vault/certificate.yaml",
-        &certificate("vault", Some(-1)),
-    );
-    write(
-        root,
-        "argocd/wiki.yaml",
-        &application("wiki", "wiki", "wiki", None),
-    );
-    write(
-        root,
-        "wiki/certificate.yaml",
-        &certificate("wiki", Some(-1)),
-    );
-    write(
-        root,
-        "wiki/namespace.yaml",
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: wiki\n",
-    );
-    write(
-        root,
-        "argocd/early.yaml",
-        &application("early", "early", "early", Some(-1)),
-    );
-    write(root, "early/certificate.yaml", &certificate("early", None));
-
-    let found = all(root);
-    let waves = problems_of(&found, "argocd/sync-wave");
-    assert!(
-        !waves.iter().any(|w| w.starts_with("vault/")),
-        "a resource wave inside one Application is not ordered against another Application of the same wave: {waves:#?}"
-    );
-    assert!(
-        !waves
-            .iter()
-            .any(|w| w.starts_with("wiki/") && w.contains("CRD")),
-        "{waves:#?}"
-    );
-    assert!(
-        waves
-            .iter()
-            .any(|w| w.starts_with("wiki/certificate.yaml") && w.contains("Namespace `wiki`")),
-        "the Namespace the same Application deploys in a later wave stays a finding: {waves:#?}"
-    );
-    assert!(
-        waves
-            .iter()
-            .any(|w| w.starts_with("argocd/early.yaml") && w.contains("cert-manager.io")),
-        "an Application in an earlier wave than the one installing its CRDs stays a finding: {waves:#?}"
-    );
-}
-
 /// The repository's own Kyverno policy (Audit) against a DaemonSet that runs on the host
 /// network in `namespace`.
 fn host_network_repo(root: &Path, kyverno_config: Option<&str>) {
@@ -263,5 +120,135 @@ fn kyverno_resource_filters_leave_out_system_namespaces() {
             "apps/media/forwarder.yaml".to_string()
         ],
         "the repository's own resourceFilters replace the defaults"
+    );
+}
+
+/// A README that says how a file was generated (`helm template ... > trivy-stack.yaml`)
+/// does not apply it: the kustomization beside it, which does not list it, decides, and
+/// the file's findings are set aside. A README that applies a file by name
+/// (`kubectl apply -f dex-stack.yaml`) keeps it judged.
+#[test]
+fn a_file_a_readme_generates_is_not_applied_by_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    for (app, readme) in [
+        (
+            "trivy",
+            "## Generate\n```sh\nhelm template trivy-operator aqua/trivy-operator \\\n  --namespace trivy-system > trivy-stack.yaml\n```\n\n> trivy-stack.yaml is kept for reference.\n",
+        ),
+        (
+            "dex",
+            "## Install\n```sh\nkubectl apply -f dex-stack.yaml\n```\n",
+        ),
+    ] {
+        write(
+            root,
+            &format!("infrastructure/{app}/kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - namespace.yaml\n",
+        );
+        write(
+            root,
+            &format!("infrastructure/{app}/namespace.yaml"),
+            &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {app}\n"),
+        );
+        write(root, &format!("infrastructure/{app}/README.md"), readme);
+        write(
+            root,
+            &format!("infrastructure/{app}/{app}-stack.yaml"),
+            &check_common::deployment(app, "busybox"),
+        );
+    }
+    let found = all(root);
+    let latest = problems_of(&found, "image/latest-tag");
+    assert!(
+        !latest
+            .iter()
+            .any(|l| l.starts_with("infrastructure/trivy/")),
+        "a file the README writes with `>` is not applied by it: {latest:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|d| d.rule == "load/not-applied"
+                && d.file == "infrastructure/trivy/trivy-stack.yaml"),
+        "the generated file gets its not-applied note"
+    );
+    assert!(
+        latest
+            .iter()
+            .any(|l| l.starts_with("infrastructure/dex/dex-stack.yaml")),
+        "a file the README applies stays judged: {latest:#?}"
+    );
+}
+
+/// An Argo CD Application that deploys `path` of this repository.
+fn application(name: &str, path: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/example/home-k3s.git
+    targetRevision: main
+    path: {path}
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {name}
+"
+    )
+}
+
+/// A folder named `DEPRECATED/` is where an operator keeps retired apps, Applications and
+/// all: nothing deploys them on purpose, so neither their objects nor their Applications
+/// are reported (each file gets its not-applied note). An Application outside it that
+/// nothing deploys stays an error.
+#[test]
+fn a_deprecated_folder_is_an_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "bootstrap/root.yaml", &application("root", "apps"));
+    write(root, "apps/web.yaml", &application("web", "web"));
+    write(
+        root,
+        "web/deployment.yaml",
+        &check_common::deployment("web", "nginx:1.27.3"),
+    );
+    write(
+        root,
+        "DEPRECATED/apps/rancher.yaml",
+        &application("rancher", "DEPRECATED/rancher"),
+    );
+    write(
+        root,
+        "DEPRECATED/rancher/deployment.yaml",
+        &check_common::deployment("rancher", "rancher/rancher"),
+    );
+    write(
+        root,
+        "extra/forgotten.yaml",
+        &application("forgotten", "web"),
+    );
+    let found = all(root);
+    let problems: Vec<String> = found
+        .iter()
+        .filter(|d| d.severity == "error" || d.severity == "warning")
+        .map(|d| format!("{} {}", d.rule, d.file))
+        .collect();
+    assert!(
+        !problems.iter().any(|p| p.contains("DEPRECATED/")),
+        "retired apps are not judged: {problems:#?}"
+    );
+    assert!(
+        found.iter().any(|d| d.rule == "load/not-applied"
+            && d.file == "DEPRECATED/rancher/deployment.yaml"),
+        "the retired file gets its note"
+    );
+    assert!(
+        problems.contains(&"argocd/unreachable extra/forgotten.yaml".to_string()),
+        "an Application nothing deploys outside an archive stays an error: {problems:#?}"
     );
 }
