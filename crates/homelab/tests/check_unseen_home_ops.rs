@@ -134,7 +134,7 @@ fn a_file_a_readme_generates_is_not_applied_by_it() {
     for (app, readme) in [
         (
             "trivy",
-            "## Generate\n```sh\nhelm template trivy-operator aqua/trivy-operator \\\n  --namespace trivy-system > trivy-stack.yaml\n```\n\n> trivy-stack.yaml is kept for reference.\n",
+            "## Generate\n```sh\nhelm template trivy-operator aqua/trivy-operator \\\n  --namespace trivy-system > trivy-stack.yaml\n```\n\n> Regenerate it when the chart moves.\n",
         ),
         (
             "dex",
@@ -204,8 +204,9 @@ spec:
 
 /// A folder named `DEPRECATED/` is where an operator keeps retired apps, Applications and
 /// all: nothing deploys them on purpose, so neither their objects nor their Applications
-/// are reported (each file gets its not-applied note). An Application outside it that
-/// nothing deploys stays an error.
+/// are reported (each file gets its not-applied note), even when the change log names
+/// them (it names every file a change touched). An Application outside it that nothing
+/// deploys stays an error.
 #[test]
 fn a_deprecated_folder_is_an_archive() {
     let tmp = tempfile::tempdir().unwrap();
@@ -226,6 +227,11 @@ fn a_deprecated_folder_is_an_archive() {
         root,
         "DEPRECATED/rancher/deployment.yaml",
         &check_common::deployment("rancher", "rancher/rancher"),
+    );
+    write(
+        root,
+        "CHANGELOG.md",
+        "## 2023-11-13\n- Added `rancher/deployment.yaml` for Rancher.\n",
     );
     write(
         root,
