@@ -818,3 +818,48 @@ fn create_namespace_makes_the_destination_namespace_first() {
         .collect();
     assert_eq!(waves, ["argocd/apps/blog.yaml"], "{all:#?}");
 }
+
+/// An Application that a script or a README of the repository applies by hand (`kubectl
+/// apply -f platform/argocd/argocd-app.yaml` in the bootstrap script, next to the root app;
+/// `kubectl apply -f demo/app.yaml` in a README, relative to its folder) is deployed by that
+/// command, not unreachable. One that nothing deploys or names is still reported.
+#[test]
+fn applications_applied_by_hand_are_reachable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let chart_app = |name: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://charts.example.com\n    chart: {name}\n    targetRevision: 1.2.3\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: {name}\n"
+        )
+    };
+    write(
+        root,
+        "platform/argocd/root/root-app.yaml",
+        &application("root", 0, "platform/argocd/root/apps", "argocd", false),
+    );
+    write(
+        root,
+        "platform/argocd/root/apps/grafana.yaml",
+        &chart_app("grafana"),
+    );
+    write(root, "platform/argocd/argocd-app.yaml", &chart_app("argo-cd"));
+    write(
+        root,
+        "scripts/bootstrap.sh",
+        "#!/bin/sh\nset -eu\ncd \"$(dirname \"$0\")/..\"\nkubectl apply -f platform/argocd/argocd-app.yaml | sed 's/^/    /'\nkubectl apply -f \"$ROOT/platform/argocd/root/root-app.yaml\"\n",
+    );
+    write(root, "examples/rollouts/demo/app.yaml", &chart_app("demo"));
+    write(
+        root,
+        "examples/rollouts/README.md",
+        "# Demo\n\n```sh\nkubectl apply -f demo/app.yaml\n```\n",
+    );
+    write(root, "platform/argocd/old/n8n.yaml", &chart_app("n8n"));
+    let all = diagnostics(root);
+    let unreachable: Vec<String> = problems(&all)
+        .into_iter()
+        .filter(|p| p.0 == "argocd/unreachable")
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(unreachable, ["platform/argocd/old/n8n.yaml"], "{all:#?}");
+}
