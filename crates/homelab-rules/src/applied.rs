@@ -1317,7 +1317,11 @@ fn kubectl_path(repo: &Repo, files: &BTreeSet<&str>, dir: &str, arg: &str) -> Ve
     if path.starts_with('$') {
         // `$ROOT/x`, `${DIR}/x`, `$(dirname "$0")/x`: the variable is a folder of the
         // repository, taken as the text's folder or the root.
-        match path.find(")/").map(|i| i + 2).or_else(|| path.find('/').map(|i| i + 1)) {
+        match path
+            .find(")/")
+            .map(|i| i + 2)
+            .or_else(|| path.find('/').map(|i| i + 1))
+        {
             Some(i) => path = &path[i..],
             None => return Vec::new(),
         }

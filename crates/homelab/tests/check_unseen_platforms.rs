@@ -728,8 +728,16 @@ fn resource_waves_order_only_their_own_application() {
         "platform/storage/claim.yaml",
         &claim("scratch", "storage", "fast", -3),
     );
-    write(root, "apps/chat/claim.yaml", &claim("data", "ai", "fast", -20));
-    write(root, "apps/early/claim.yaml", &claim("cache", "ai", "fast", 0));
+    write(
+        root,
+        "apps/chat/claim.yaml",
+        &claim("data", "ai", "fast", -20),
+    );
+    write(
+        root,
+        "apps/early/claim.yaml",
+        &claim("cache", "ai", "fast", 0),
+    );
     write(
         root,
         "apps/chat/extra/sealed.yaml",
@@ -842,7 +850,11 @@ fn applications_applied_by_hand_are_reachable() {
         "platform/argocd/root/apps/grafana.yaml",
         &chart_app("grafana"),
     );
-    write(root, "platform/argocd/argocd-app.yaml", &chart_app("argo-cd"));
+    write(
+        root,
+        "platform/argocd/argocd-app.yaml",
+        &chart_app("argo-cd"),
+    );
     write(
         root,
         "scripts/bootstrap.sh",
