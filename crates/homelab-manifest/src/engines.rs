@@ -241,57 +241,120 @@ fn unseen_patches(doc: &Document, dir: &Path, index: &Index) -> Vec<(String, Opt
         .collect()
 }
 
-/// Each patch with the files it patches in every build that uses them: every top build that
-/// applies the file runs that patch, or one written the same way (two overlays that give a
-/// shared base the same `spec.project`). A base that two overlays build, one with a patch and
-/// one without, is applied both ways: what the patch adds is not filled in (the other build
-/// applies the file without it).
-fn patched_everywhere<'p>(
-    patched: &'p [(usize, BTreeSet<PathBuf>, Vec<KustomizePatch>)],
+/// Fills into each object what every build that applies its file patches in: the top builds
+/// (kustomizations no other kustomization builds) that reach the file each run their own
+/// patches and those of the kustomizations they build, and a field that each of them fills
+/// in is set wherever the file is applied, even when each writes its own value (overlays
+/// that each give a shared base HelmRelease its `interval`). The value filled in is the first
+/// build's, and findings about it point at that build's patch. A field that some build
+/// leaves out is not filled in: that build applies the file without it.
+///
+/// When Flux applies some of a file's top builds (their kustomization lies under a Flux
+/// Kustomization's path), only those count: a top build no Flux Kustomization reaches is an
+/// aggregator kept beside the bases (`base/kustomization.yaml` listing every base), which
+/// Flux never builds.
+fn fill_from_every_build(
+    docs: &mut [Document],
+    index: &Index,
+    patched: &[(usize, BTreeSet<PathBuf>, Vec<KustomizePatch>)],
     builds: &[(usize, BTreeSet<PathBuf>, BTreeSet<usize>)],
-) -> Vec<(BTreeSet<PathBuf>, &'p KustomizePatch)> {
+    flux_applied: &BTreeSet<PathBuf>,
+) {
     if patched.is_empty() {
-        return Vec::new();
+        return;
     }
-    // The top builds: kustomizations no other kustomization builds.
     let nested: BTreeSet<usize> = builds
         .iter()
         .flat_map(|(k, _, reached)| reached.iter().filter(move |r| *r != k))
         .copied()
         .collect();
-    let mut tops_of: BTreeMap<&Path, Vec<&BTreeSet<usize>>> = BTreeMap::new();
+    let mut tops_of: BTreeMap<&Path, Vec<(bool, &BTreeSet<usize>)>> = BTreeMap::new();
     for (k, files, reached) in builds {
         if nested.contains(k) {
             continue;
         }
+        let by_flux = flux_applied.contains(&file_of(&docs[*k]));
         for f in files {
-            tops_of.entry(f.as_path()).or_default().push(reached);
+            tops_of
+                .entry(f.as_path())
+                .or_default()
+                .push((by_flux, reached));
         }
     }
-    // Whether a build that reaches `reached` runs `patch` (or its twin) on `file`.
-    let runs = |reached: &BTreeSet<usize>, file: &Path, patch: &KustomizePatch| {
-        patched.iter().any(|(k, files, own)| {
-            reached.contains(k) && files.contains(file) && own.iter().any(|p| p.same_as(patch))
-        })
-    };
-    let mut out = Vec::new();
-    for (_, files, own) in patched {
-        for patch in own {
-            let everywhere: BTreeSet<PathBuf> = files
-                .iter()
-                .filter(|f| {
-                    tops_of.get(f.as_path()).is_some_and(|tops| {
-                        tops.iter().all(|reached| runs(reached, f.as_path(), patch))
-                    })
-                })
-                .cloned()
-                .collect();
-            if !everywhere.is_empty() {
-                out.push((everywhere, patch));
+    for (file, mut tops) in tops_of {
+        if !patched.iter().any(|(_, files, _)| files.contains(file)) {
+            continue;
+        }
+        if tops.iter().any(|(by_flux, _)| *by_flux) {
+            tops.retain(|(by_flux, _)| *by_flux);
+        }
+        let one: BTreeSet<PathBuf> = [file.to_path_buf()].into();
+        for i in index.documents_of(&one) {
+            if docs[i].class != Class::Object {
+                continue;
+            }
+            // Per top build: what its patches fill in (pointer -> the patch and where it
+            // writes it), and the object as that build makes it.
+            type Filled<'p> = BTreeMap<String, (&'p KustomizePatch, String)>;
+            let mut per_build: Vec<(Filled, Value)> = Vec::new();
+            for (_, reached) in &tops {
+                let mut value = docs[i].value.clone();
+                let mut filled = Filled::new();
+                let own = patched
+                    .iter()
+                    .filter(|(k, files, _)| reached.contains(k) && files.contains(file))
+                    .flat_map(|(_, _, own)| own);
+                for patch in own {
+                    if targets(&patch.target, &docs[i]) != Some(true) {
+                        continue;
+                    }
+                    for (at, origin_at) in patch.fill_value(&mut value) {
+                        filled.entry(at).or_insert((patch, origin_at));
+                    }
+                }
+                per_build.push((filled, value));
+            }
+            let Some(((first, built), others)) = per_build.split_first() else {
+                continue;
+            };
+            for (at, (patch, origin_at)) in first {
+                if !others.iter().all(|(filled, _)| filled.contains_key(at)) {
+                    continue;
+                }
+                let Some(subtree) = built.pointer(at) else {
+                    continue;
+                };
+                if insert_at(&mut docs[i].value, at, subtree.clone()) {
+                    docs[i].add_graft(
+                        at.clone(),
+                        patch.origin.clone(),
+                        origin_at.clone(),
+                        patch.embedded.clone(),
+                    );
+                }
             }
         }
     }
-    out
+}
+
+/// Inserts `value` at `pointer` where nothing is yet: a key its parent map lacks, or the
+/// next item of its parent list. Returns whether it did.
+fn insert_at(into: &mut Value, pointer: &str, value: Value) -> bool {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return false;
+    };
+    let key = last.replace("~1", "/").replace("~0", "~");
+    match pointer_mut(into, parent) {
+        Some(Value::Object(map)) if !map.contains_key(&key) => {
+            map.insert(key, value);
+            true
+        }
+        Some(Value::Array(items)) if key.parse::<usize>() == Ok(items.len()) => {
+            items.push(value);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// A patch of a kustomization (`patches`, `patchesStrategicMerge`, `patchesJson6902`), as
@@ -316,26 +379,12 @@ enum PatchBody {
 }
 
 impl KustomizePatch {
-    /// The same patch: same target, same content (wherever it is written).
-    fn same_as(&self, other: &KustomizePatch) -> bool {
-        self.target == other.target
-            && match (&self.body, &other.body) {
-                (PatchBody::Merge(a), PatchBody::Merge(b)) => a == b,
-                (PatchBody::Operations(a), PatchBody::Operations(b)) => a == b,
-                _ => false,
-            }
-    }
-
-    /// Fill into `doc` what the patch adds that the file lacks: the fields of a merge patch
-    /// the object does not set, and the values of `add` operations at places the object
-    /// leaves empty (or at the end of a list). Nothing the file sets is replaced or removed,
-    /// so a patch hides no fault of the file; a target this cannot evaluate selects nothing.
-    ///
-    /// What it fills in is located at the patch (where the patch writes it), not at the file.
-    fn fill(&self, doc: &mut Document) {
-        if targets(&self.target, doc) != Some(true) {
-            return;
-        }
+    /// Fill into `value` (an object the patch targets) what the patch adds that it lacks:
+    /// the fields of a merge patch the object does not set, and the values of `add`
+    /// operations at places the object leaves empty (or at the end of a list). Nothing the
+    /// object sets is replaced or removed, so a patch hides no fault of the file. Returns
+    /// each pointer filled in with the pointer of the patch's origin that writes it.
+    fn fill_value(&self, value: &mut Value) -> Vec<(String, String)> {
         match &self.body {
             PatchBody::Merge(patch) => {
                 let mut patch = patch.clone();
@@ -344,20 +393,23 @@ impl KustomizePatch {
                     meta.remove("namespace");
                 }
                 let mut filled = Vec::new();
-                fill_absent_at(&mut doc.value, &patch, &mut String::new(), &mut filled);
-                for at in filled {
-                    let origin_at = format!("{}{at}", self.origin_at);
-                    doc.add_graft(at, self.origin.clone(), origin_at, self.embedded.clone());
-                }
+                fill_absent_at(value, &patch, &mut String::new(), &mut filled);
+                filled
+                    .into_iter()
+                    .map(|at| {
+                        let origin_at = format!("{}{at}", self.origin_at);
+                        (at, origin_at)
+                    })
+                    .collect()
             }
-            PatchBody::Operations(operations) => {
-                for (n, operation) in operations.iter().enumerate() {
-                    if let Some(at) = add_absent(&mut doc.value, operation) {
-                        let origin_at = format!("{}/{n}/value", self.origin_at);
-                        doc.add_graft(at, self.origin.clone(), origin_at, self.embedded.clone());
-                    }
-                }
-            }
+            PatchBody::Operations(operations) => operations
+                .iter()
+                .enumerate()
+                .filter_map(|(n, operation)| {
+                    let at = add_absent(value, operation)?;
+                    Some((at, format!("{}/{n}/value", self.origin_at)))
+                })
+                .collect(),
         }
     }
 }
@@ -813,6 +865,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
     // Flux Kustomizations: patches, variables and target namespaces of the files under their
     // path.
     let mut substituted: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut flux_applied: BTreeSet<PathBuf> = BTreeSet::new();
     if let Some(root) = root.and_then(normalise) {
         let flux: Vec<usize> = (0..docs.len())
             .filter(|i| docs[*i].is("kustomize.toolkit.fluxcd.io", "Kustomization"))
@@ -824,6 +877,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
                 continue;
             }
             built_by_kustomize.extend(files.iter().cloned());
+            flux_applied.extend(files.iter().cloned());
             if spec.get("postBuild").is_some() {
                 substituted.extend(files.iter().cloned());
             }
@@ -880,6 +934,28 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
         }
     }
 
+    // Files in a folder named `patches` that nothing applies (no kustomization or Flux
+    // Kustomization, no kustomize patch list, no `kubectl patch` found): by the folder's
+    // name, patches that a script or tool merges into their targets (`yq` in a bootstrap
+    // script, kubeadm, Talos). A whole object there keeps every field it sets judged.
+    for doc in docs.iter_mut() {
+        let file = file_of(doc);
+        if doc.class != Class::Object
+            || doc.partial().is_some()
+            || patches.contains_key(&file)
+            || built_by_kustomize.contains(&file)
+        {
+            continue;
+        }
+        let folder = file
+            .ancestors()
+            .skip(1)
+            .find(|a| a.file_name().is_some_and(|n| n == PATCH_FOLDER));
+        if let Some(folder) = folder {
+            doc.set_patch_folder(folder.display().to_string());
+        }
+    }
+
     // kustomize reads YAML 1.1 booleans (`on`, `Off`, `yes`) as strings.
     let mut corrected: BTreeSet<(String, u32, u32)> = BTreeSet::new();
     let mut lines = LineStarts::default();
@@ -911,14 +987,7 @@ pub fn apply(loaded: &mut Loaded, root: Option<&Path>) -> Vec<Diagnostic> {
     }
     // Patches last, after variables and value corrections: what they fill in has no
     // place in a file to read again. kustomize's own patches first: Flux builds with them.
-    for (files, patch) in patched_everywhere(&patched, &builds) {
-        for i in index.documents_of(&files) {
-            let doc = &mut docs[i];
-            if doc.class == Class::Object {
-                patch.fill(doc);
-            }
-        }
-    }
+    fill_from_every_build(docs, &index, &patched, &builds, &flux_applied);
     // A Flux patch may give child Kustomizations patches of their own (defaults for the
     // HelmReleases they apply): fill until nothing changes, a few levels at most.
     if let Some(root) = root.and_then(normalise) {
@@ -982,6 +1051,9 @@ fn multiple_kustomizations(index: &Index, docs: &[Document]) -> Vec<Diagnostic> 
     }
     out
 }
+
+/// The folder name that says its files are patches to merge, not objects to apply.
+const PATCH_FOLDER: &str = "patches";
 
 /// Longest line (after joining `\` continuations) read for a `kubectl patch` command.
 const MAX_COMMAND_BYTES: usize = 8192;

@@ -162,6 +162,9 @@ struct EngineFacts {
     /// Why the document may be completed where the repository cannot see (see
     /// [`Document::completed_elsewhere`]).
     completed_elsewhere: Option<String>,
+    /// The `patches` folder that makes it a patch nothing applies whole (see
+    /// [`Document::in_patch_folder`]).
+    patch_folder: Option<String>,
 }
 
 /// A subtree a patch filled into a document: findings about it point at the patch.
@@ -326,6 +329,22 @@ impl Document {
     /// Mark the document as applied as a patch (see [`Document::partial`]).
     pub(crate) fn set_partial(&mut self, by: String) {
         self.engine.get_or_insert_with(Default::default).partial = Some(by);
+    }
+
+    /// Set when the document lies in a folder named `patches` and nothing applies its file
+    /// whole (no kustomization or Flux Kustomization, no kustomize patch list, no `kubectl
+    /// patch` found): by the folder's name, a patch that a script or tool merges into its
+    /// target. Names the folder. Weaker evidence than a command: whatever shows the file is
+    /// not applied at all, or applied as a kubeadm patch, wins over it.
+    pub fn in_patch_folder(&self) -> Option<&str> {
+        self.engine.as_ref()?.patch_folder.as_deref()
+    }
+
+    /// Mark the document as lying in a `patches` folder (see [`Document::in_patch_folder`]).
+    pub(crate) fn set_patch_folder(&mut self, folder: String) {
+        self.engine
+            .get_or_insert_with(Default::default)
+            .patch_folder = Some(folder);
     }
 
     /// Set when the document may be completed where the repository cannot see, so that a

@@ -503,3 +503,170 @@ fn a_patch_the_repository_does_not_hold_may_set_required_fields() {
         "{notes:#?}"
     );
 }
+
+const BASE_RELEASE: &str = "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: base-external-dns
+  namespace: flux-system
+spec:
+  releaseName: base-external-dns
+  chart:
+    spec:
+      chart: external-dns
+      sourceRef: {kind: HelmRepository, name: external-dns}
+";
+
+/// A base HelmRelease without `interval` that every overlay building it patches in, each
+/// with its own value and name (`target: {kind: HelmRelease}`, `allowNameChange`): the field
+/// is set wherever the file is applied. The value filled in is the first overlay's, located
+/// at its patch. An aggregator beside the bases that lists the base without a patch counts
+/// unless Flux applies the overlays and not it. An overlay whose patch leaves `interval` out
+/// applies the base without it.
+#[test]
+fn a_field_every_overlay_sets_in_its_own_way_is_not_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "base/external-dns/helmrelease.yaml", BASE_RELEASE);
+    for (site, interval) in [("home", "10m"), ("lab", "1h")] {
+        write(
+            root,
+            &format!("dns/{site}/kustomization.yaml"),
+            "resources:\n- ../../base/external-dns/helmrelease.yaml\npatches:\n- path: helmrelease.yaml\n  target:\n    kind: HelmRelease\n  options:\n    allowNameChange: true\n",
+        );
+        write(
+            root,
+            &format!("dns/{site}/helmrelease.yaml"),
+            &format!("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {site}-external-dns\n  namespace: flux-system\nspec:\n  interval: {interval}\n  releaseName: {site}-external-dns\n"),
+        );
+    }
+    let (found, _) = findings(root);
+    assert!(
+        !found.iter().any(|f| f.rule == "schema/required"),
+        "{found:#?}"
+    );
+
+    // An aggregator that lists every base builds the release without the field...
+    write(
+        root,
+        "base/kustomization.yaml",
+        "resources:\n- external-dns/helmrelease.yaml\n",
+    );
+    let (found, _) = findings(root);
+    assert!(
+        found.iter().any(|f| f.rule == "schema/required"),
+        "{found:#?}"
+    );
+    // ...but where Flux applies the overlays and not the aggregator, only they count.
+    for site in ["home", "lab"] {
+        write(
+            root,
+            &format!("clusters/{site}.yaml"),
+            &format!("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: dns-{site}\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./dns/{site}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"),
+        );
+    }
+    let (found, _) = findings(root);
+    assert!(
+        !found.iter().any(|f| f.rule == "schema/required"),
+        "{found:#?}"
+    );
+
+    // A third overlay whose patch sets only the release name: that build lacks `interval`.
+    write(
+        root,
+        "dns/office/kustomization.yaml",
+        "resources:\n- ../../base/external-dns/helmrelease.yaml\npatches:\n- path: helmrelease.yaml\n  target:\n    kind: HelmRelease\n",
+    );
+    write(
+        root,
+        "clusters/office.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: dns-office\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./dns/office\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+    );
+    write(
+        root,
+        "dns/office/helmrelease.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: office-external-dns\n  namespace: flux-system\nspec:\n  releaseName: office-external-dns\n",
+    );
+    let (found, _) = findings(root);
+    let required: Vec<(&str, &str)> = found
+        .iter()
+        .filter(|f| f.rule == "schema/required")
+        .map(|f| (f.file.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(
+        required,
+        [(
+            "base/external-dns/helmrelease.yaml",
+            "missing required field `interval`"
+        )],
+        "{found:#?}"
+    );
+}
+
+/// Files in a folder named `patches` that nothing applies whole (a bootstrap script merges
+/// them into Flux Kustomizations with `yq`) are partial objects: `schema/required` is set
+/// aside, and the fields they set stay judged. The same partial object elsewhere keeps the
+/// error, and a file in a `patches` folder that a kustomization lists as a resource is
+/// judged in full.
+#[test]
+fn files_in_a_patches_folder_nothing_applies_are_partial_objects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let partial = "apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+spec:
+  patches:
+  - target: {kind: Ingress}
+    patch: |
+      apiVersion: networking.k8s.io/v1
+      kind: Ingress
+      metadata:
+        name: unused
+        annotations:
+          nginx.ingress.kubernetes.io/force-ssl-redirect: \"false\"
+";
+    write(root, "local/nas/patches/apps/no-ssl-redirect.yaml", partial);
+    write(
+        root,
+        "local/nas/patches/apps/bad-field.yaml",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\nspec:\n  prune: maybe\n",
+    );
+    write(
+        root,
+        "scripts/bootstrap.sh",
+        "#!/bin/sh\nfor f in \"$DIR\"/patches/*/*.yaml; do yq '.spec.patches += (load(\"'\"$f\"'\") | .spec.patches)' k.yaml; done\n",
+    );
+    write(root, "elsewhere/no-ssl-redirect.yaml", partial);
+    write(
+        root,
+        "deploy/patches/kustomization.yaml",
+        "resources: [web.yaml]\n",
+    );
+    write(root, "deploy/patches/web.yaml", NO_SELECTOR);
+    let (found, json) = findings(root);
+    let mut problems: Vec<(&str, &str)> = found
+        .iter()
+        .filter(|f| f.rule.starts_with("schema/"))
+        .map(|f| (f.file.as_str(), f.rule.as_str()))
+        .collect();
+    problems.sort();
+    problems.dedup();
+    assert_eq!(
+        problems,
+        [
+            ("deploy/patches/web.yaml", "schema/required"),
+            ("elsewhere/no-ssl-redirect.yaml", "schema/required"),
+            ("local/nas/patches/apps/bad-field.yaml", "schema/type"),
+        ],
+        "{found:#?}"
+    );
+    let notes = check_common::diagnostics(&json, root);
+    assert!(
+        notes.iter().any(|d| d.rule == "load/partial-object"
+            && d.file == "local/nas/patches/apps/no-ssl-redirect.yaml"
+            && d.message.contains("local/nas/patches")),
+        "{notes:#?}"
+    );
+}

@@ -5,7 +5,9 @@
 //!
 //! Three ways a file is known to be a test input:
 //! - it sits in a test folder by convention: `.kyverno-test`, `.chainsaw-test`,
-//!   `.chainsaw-test-<variant>`, `.chainsaw/` (and chainsaw's `.chainsaw.yaml`);
+//!   `.chainsaw-test-<variant>`, `.chainsaw/` (and chainsaw's `.chainsaw.yaml`), or a
+//!   `testdata` folder (Go's convention, which its tool never builds: the inputs of a
+//!   program's tests, such as manifests a linter must reject);
 //! - it is a semgrep rule test target: `semgrep --test` reads the `# ruleid: <rule>` comment
 //!   above each object the rule must flag (and `# ok: <rule>` above those it must not);
 //! - a test suite in the repository names it as an input: a Kyverno CLI test's `resources`,
@@ -14,7 +16,8 @@
 //!   cluster runs, and stay checked.
 //!
 //! A file a kustomization includes is deployed, so it stays checked even when a suite also
-//! reads it. Names in a suite are only matched against files already loaded (lexically, no
+//! reads it or it lies in a `testdata` folder (a kustomization inside a test folder deploys
+//! nothing). Names in a suite are only matched against files already loaded (lexically, no
 //! file is opened), so a suite naming `../../etc/passwd` touches nothing.
 
 use homelab_diagnostics::{Diagnostic, Location};
@@ -32,10 +35,12 @@ pub fn drop(loaded: &mut Loaded) -> Vec<Diagnostic> {
     let named = named_by_suites(&loaded.documents, &deployed);
     let input_of = |source: &Source| -> Option<String> {
         let name = source.name.as_str();
+        let path = normalise(source.path.as_deref().unwrap_or(Path::new(name)));
         if let Some(dir) = fixture_dir(name) {
-            return Some(dir);
+            let kept = is_test_data(&dir) && path.as_ref().is_some_and(|p| deployed.contains(p));
+            return (!kept).then_some(dir);
         }
-        let path = normalise(source.path.as_deref().unwrap_or(Path::new(name)))?;
+        let path = path?;
         if let Some(suite) = named.get(&path) {
             return Some(suite.clone());
         }
@@ -52,7 +57,11 @@ pub fn drop(loaded: &mut Loaded) -> Vec<Diagnostic> {
         .iter()
         .filter_map(|s| Some((s.name.clone(), input_of(s)?)))
         .collect();
-    let is_input = |name: &str| inputs.contains_key(name) || fixture_dir(name).is_some();
+    // A file without a source (read by no stage) is judged by its folder alone.
+    let sourced: BTreeSet<String> = loaded.sources.iter().map(|s| s.name.clone()).collect();
+    let is_input = |name: &str| {
+        inputs.contains_key(name) || (!sourced.contains(name) && fixture_dir(name).is_some())
+    };
     loaded.documents.retain(|d| !is_input(&d.source.name));
     loaded.sources.retain(|s| !is_input(&s.name));
     loaded
@@ -74,6 +83,15 @@ pub fn drop(loaded: &mut Loaded) -> Vec<Diagnostic> {
                 )
                 .at(Location::file_only(folder))
                 .with_help("run them with `semgrep --test`; a kustomization that deploys one keeps it checked")
+            } else if is_test_data(&by) {
+                Diagnostic::note(
+                    "load/test-fixtures",
+                    format!(
+                        "`{by}` is a `testdata` folder: {files} file(s) of inputs to a program's tests, which no tool applies: not checked"
+                    ),
+                )
+                .at(Location::file_only(by))
+                .with_help("a kustomization outside the folder that deploys one of its files keeps that file checked")
             } else if fixture_dir(&by).as_deref() == Some(by.as_str()) {
                 Diagnostic::note(
                     "load/test-fixtures",
@@ -132,20 +150,33 @@ fn is_semgrep_test_target(text: &str) -> bool {
 
 /// The folder of `name` that is a test folder by convention, if any.
 fn fixture_dir(name: &str) -> Option<String> {
-    let is_fixture =
-        |part: &str| part.starts_with(".kyverno-test") || part.starts_with(".chainsaw");
+    let is_fixture = |part: &str| {
+        part.starts_with(".kyverno-test") || part.starts_with(".chainsaw") || part == TEST_DATA
+    };
     let parts: Vec<&str> = name.split(['/', '\\']).collect();
     let i = parts.iter().position(|p| is_fixture(p))?;
     Some(parts[..=i].join("/"))
 }
 
+/// Go's name for a folder of test inputs.
+const TEST_DATA: &str = "testdata";
+
+/// Whether a fixture folder found by [`fixture_dir`] is a `testdata` folder.
+fn is_test_data(dir: &str) -> bool {
+    dir.rsplit(['/', '\\']).next() == Some(TEST_DATA)
+}
+
 /// The files a kustomization of the repository includes (deployed, so never test inputs).
+/// A kustomization inside a test folder is a test input itself and deploys nothing.
 fn deployed(documents: &[Document]) -> BTreeSet<PathBuf> {
     let mut deployed = BTreeSet::new();
     for doc in documents {
         let file = file_of(doc);
         let dir = file.parent().unwrap_or(Path::new(""));
-        if doc.doc_index == 0 && is_kustomization_file(&file) {
+        if doc.doc_index == 0
+            && is_kustomization_file(&file)
+            && fixture_dir(&doc.source.name).is_none()
+        {
             for (_, entry) in included(&doc.value) {
                 if !is_remote(entry) {
                     deployed.extend(normalise(&dir.join(entry)));

@@ -12,14 +12,17 @@
 //! Names are not credentials: a value that names an environment variable the program
 //! expands (`token: $INFLUXDB_TOKEN` in a Grafana datasource), a value that names a Secret or a key
 //! (`backupTargetCredentialSecret: longhorn-s3-secret`,
-//! `secretKey: REGISTRY_STORAGE_S3_ACCESSKEY`: words joined by `-`, `_` or `.`), file paths,
+//! `secretKey: REGISTRY_STORAGE_S3_ACCESSKEY`: words joined by `-`, `_` or `.`), file paths
+//! (also a file or folder of the repository named relative to the file:
+//! `1password: .taskfiles/1password`),
 //! the example tokens of vendors' documentation whose ids count up
 //! (`xoxb-1234567890-1234567890123-...`),
 //! password hashes (bcrypt, crypt, argon2: what a server stores instead of the password),
 //! and the whole of an ExternalSecret (its keys name entries of an external store), are
 //! skipped.
 //! In a third-party package installed into the repository (an Ansible collection that
-//! `ansible-galaxy` installed, with its `MANIFEST.json` and `FILES.json`; `node_modules/`),
+//! `ansible-galaxy` installed, with its `MANIFEST.json` and `FILES.json`; `node_modules/`;
+//! a Python environment's `site-packages/` or `dist-packages/`),
 //! a finding is a note: the keys and tokens there are that project's test fixtures and
 //! examples, published with it, not credentials of this repository.
 //! Findings listed in the repository's `.secrets.baseline` (detect-secrets format: the
@@ -209,7 +212,7 @@ fn names_something(v: &str) -> bool {
 /// The folders (source-name prefixes, ending in `/`) of third-party packages installed into
 /// the repository: an Ansible collection as `ansible-galaxy` installs it
 /// (`ansible_collections/<namespace>/<name>/` with its `MANIFEST.json` and `FILES.json`) and
-/// whatever lies under `node_modules/`. Their files are another project's, published with it.
+/// whatever lies under `node_modules/`, `site-packages/` or `dist-packages/`. Their files are another project's, published with it.
 fn installed_packages(repo: &Repo) -> Vec<String> {
     let names: std::collections::BTreeSet<&str> =
         repo.sources.iter().map(|s| s.name.as_str()).collect();
@@ -226,15 +229,43 @@ fn installed_packages(repo: &Repo) -> Vec<String> {
             out.push(format!("{dir}/"));
         }
     }
-    for name in &names {
-        if let Some(i) = name.find("/node_modules/") {
-            let dir = &name[..i + "/node_modules/".len()];
-            if !out.iter().any(|p| p == dir) {
-                out.push(dir.to_string());
+    // npm's packages, and a Python environment's (a committed virtualenv or `pip install
+    // --target`).
+    for folder in ["node_modules", "site-packages", "dist-packages"] {
+        let inner = format!("/{folder}/");
+        for name in &names {
+            let at = if name.starts_with(&inner[1..]) {
+                Some(0)
+            } else {
+                name.find(&inner).map(|i| i + 1)
+            };
+            if let Some(i) = at {
+                let dir = &name[..i + inner.len() - 1];
+                if !out.iter().any(|p| p == dir) {
+                    out.push(dir.to_string());
+                }
             }
         }
     }
     out
+}
+
+/// Whether `value` names a file or folder of the repository, relative to the folder of the
+/// document that holds it (a Taskfile's `includes: {1password: .taskfiles/1password}`): a
+/// path, not a credential. Only names already loaded are compared; nothing is opened.
+fn names_repository_path(repo: &Repo, doc: &homelab_manifest::Document, value: &str) -> bool {
+    let relative = repo.relative_path(doc);
+    let dir = relative.rsplit_once('/').map_or("", |(d, _)| d);
+    let joined = if dir.is_empty() {
+        value.to_string()
+    } else {
+        format!("{dir}/{value}")
+    };
+    let Some(path) = homelab_manifest::engines::normalise(std::path::Path::new(&joined)) else {
+        return false;
+    };
+    let path = path.to_string_lossy().replace('\\', "/");
+    !path.is_empty() && (repo.folders().contains(&path) || repo.files().any(|f| f == path))
 }
 
 /// A whole value that names an environment variable the reading program expands
@@ -432,6 +463,7 @@ impl Rule for LeakedCredential {
                                 if is_credential_key(k)
                                     && looks_random(s)
                                     && !patterns().iter().any(|p| p.regex.is_match(s))
+                                    && !names_repository_path(repo, doc, s)
                                 {
                                     report(
                                         doc.value_location(&child),

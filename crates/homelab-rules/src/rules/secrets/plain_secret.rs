@@ -12,7 +12,8 @@
 //! addresses (`alerts@example.org`, a sender or recipients), a URL
 //! without a password and without a long random-looking part (also behind a backend prefix,
 //! as restic's `s3:http://...`), a setting in lowercase words (`protocol: https`) in a
-//! Secret whose other values are references to credentials kept elsewhere, the value of an
+//! Secret whose other values are references to credentials kept elsewhere (or credential
+//! keys left empty for an ExternalSecret or a deploy step to fill), the value of an
 //! identifier
 //! key (`username`, `host`, `port`, `dbname`, `region`, `bucket`, `tenancy_ocid`,
 //! `client_id`, what a CSI driver mounts: `volumeHandle`, `clusterID`, `fsName`, `pool`,
@@ -26,7 +27,8 @@
 //! placeholder to fill in
 //! (`__REPLACE_ME__`, `UPDATE_AWS_ACCESS_KEY_ID`, `<password>`, `change me`,
 //! `yourApiToken`, `Your encryption passphrase`, `replacemeifneeded`, `redacted`, `EXAMPLE`,
-//! `$AWS_ACCESS_KEY_ID`, a UUID of repeated digits such as
+//! `$AWS_ACCESS_KEY_ID`, a URL with one where its token goes:
+//! `https://hooks.slack.com/services/CHANGE_ME`, a UUID of repeated digits such as
 //! `11111111-2222-3333-4444-555555555555`), a value that says what belongs there (words
 //! naming a kind of credential that is issued: `personal github token`, `SECRET_TOKEN`,
 //! `[aws_secret_access_key]`, `your private ssh key in base64`; a sentence naming a
@@ -166,7 +168,7 @@ fn is_placeholder(value: &str) -> bool {
     }
     PLACEHOLDER
         .get_or_init(|| {
-            regex::Regex::new(r"(?i)^[_\-\s\[{]*([a-z0-9]*replace[_\-\s]?me[a-z0-9_\-]*|[a-z0-9]+replace[_\-][a-z0-9_\-]+|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me[a-z0-9_\-]*(\s+[a-z0-9]+){0,4}|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|example[a-z0-9_\-]*|todo|fixme|tbd|redacted|your[_\-][a-z0-9_\-]+|your(\s+[a-z0-9]+){1,6}|x{4,}|\*{4,})[_\-\s\]}]*$").unwrap()
+            regex::Regex::new(r"(?i)^[_\-\s\[{]*([a-z0-9]*replace[_\-\s]?me[a-z0-9_\-]*|[a-z0-9]+replace[_\-][a-z0-9_\-]+|replace[_\-][a-z0-9_\-]+|change[_\-\s]?me[a-z0-9_\-]*(\s+[a-z0-9]+){0,4}|update[_\-][a-z0-9_\-]+|placeholder[a-z0-9_\-]*|example[a-z0-9_\-]*|todo|fixme|tbd|redacted|your[_\-][a-z0-9_\-]+|your(\s+[a-z0-9]+){1,6}|x{4,}|\*{4,})[_\-\s\]}!.]*$").unwrap()
         })
         .is_match(v)
 }
@@ -254,6 +256,7 @@ fn holds_credential(key: &str, value: &str) -> bool {
         || matches!(v, "{}" | "[]")
         || crate::is_secret_reference(v)
         || is_placeholder(v)
+        || url_to_fill_in(v)
         || homelab_k8s::public_material::is_public_material(v)
     {
         return false;
@@ -374,6 +377,20 @@ fn holds_credential(key: &str, value: &str) -> bool {
     true
 }
 
+/// A URL with a placeholder where its secret part goes
+/// (`https://hooks.slack.com/services/CHANGE_ME`) and no password or token in it.
+fn url_to_fill_in(v: &str) -> bool {
+    v.contains("://")
+        && !v.contains(char::is_whitespace)
+        && !credentials_in_url(v)
+        && !has_token_like_part(v)
+        && v.split("://")
+            .nth(1)
+            .into_iter()
+            .flat_map(|rest| rest.split(['/', '?', '&', '=', '#']).skip(1))
+            .any(|part| !part.is_empty() && is_placeholder(part))
+}
+
 /// A `scheme://user:password@host` URL.
 fn credentials_in_url(text: &str) -> bool {
     static USERINFO: OnceLock<regex::Regex> = OnceLock::new();
@@ -484,10 +501,15 @@ fn any_credential(field: &str, map: &serde_json::Map<String, Value>) -> bool {
         }
         decode_data(s).and_then(|b| String::from_utf8(b).ok())
     };
-    // References to credentials kept elsewhere, or placeholders a deploy step fills in.
-    let credentials_elsewhere = map.values().any(|value| {
+    // References to credentials kept elsewhere, placeholders a deploy step fills in, or a
+    // credential key left empty for one (`AUTHENTIK_TOKEN: ""`, filled by an
+    // ExternalSecret).
+    let credentials_elsewhere = map.iter().any(|(key, value)| {
         value.as_str().and_then(&decoded).is_some_and(|text| {
-            crate::is_secret_reference(text.trim()) || is_placeholder(text.trim())
+            let text = text.trim();
+            crate::is_secret_reference(text)
+                || is_placeholder(text)
+                || (text.is_empty() && super::leaked_credential::is_credential_key(key))
         })
     });
     let credential = |key: &str, text: &str| {
@@ -660,6 +682,61 @@ mod tests {
         assert!(any_credential("stringData", &with_key));
     }
 
+    /// A credential key left empty (an ExternalSecret fills it in) shows where credentials
+    /// are kept, as a reference does: a log level and a boolean beside it are settings.
+    #[test]
+    fn settings_beside_an_empty_credential_are_no_credential() {
+        let proxy = map(json!({
+            "AUTHENTIK_HOST": "http://authentik-server.authentik.svc.cluster.local:80",
+            "AUTHENTIK_INSECURE": "false",
+            "AUTHENTIK_LOG_LEVEL": "info",
+            "AUTHENTIK_TOKEN": "",
+        }));
+        assert!(!any_credential("stringData", &proxy));
+        // An empty value under a key that names no credential says nothing.
+        assert!(any_credential(
+            "stringData",
+            &map(json!({"comment": "", "SEARXNG_BASE": "searxng"}))
+        ));
+        // A filled credential beside the empty one stays one.
+        let mut filled = proxy.clone();
+        filled.insert("AUTHENTIK_BOOTSTRAP_PASSWORD".into(), json!("swordfish"));
+        assert!(any_credential("stringData", &filled));
+    }
+
+    /// A URL with a placeholder where its token goes, and a placeholder with trailing
+    /// punctuation, are to be filled in.
+    #[test]
+    fn urls_and_words_to_fill_in_are_no_credential() {
+        for (key, value) in [
+            (
+                "alert-webhook-url",
+                "https://hooks.slack.com/services/CHANGE_ME",
+            ),
+            (
+                "webhook",
+                "https://discord.com/api/webhooks/REPLACE_ME/REPLACE_ME",
+            ),
+            // Workspace and channel ids stay, the token is to be filled in.
+            (
+                "alert-webhook-url",
+                "https://hooks.slack.com/services/T0A1B2C3D/B9X8Y7Z6W/CHANGE_ME",
+            ),
+            ("encryption-key", "CHANGE_ME_32_byte_encryption_key!"),
+        ] {
+            assert!(!holds_credential(key, value), "{key}: {value}");
+        }
+        for (key, value) in [
+            (
+                "alert-webhook-url",
+                "https://hooks.slack.com/services/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",
+            ),
+            ("url", "https://admin:s3cretpass@example.com/CHANGE_ME"),
+        ] {
+            assert!(holds_credential(key, value), "{key}: {value}");
+        }
+    }
+
     #[test]
     fn a_lowercase_word_alone_or_under_a_credential_key_stays_a_credential() {
         // Nothing says where credentials are kept: the word may be the password.
@@ -758,7 +835,7 @@ mod tests {
             ("value", "Zq8vN3rTq1xL0pWc"),
             ("uri", "postgresql://app:s3cret@db:5432/app"),
             ("url", "https://hooks.slack.com/services/T01ABCDEF/B02GHIJKL/a1B2c3D4e5F6g7H8i9J0k1L2"),
-            ("slack-webhook", "https://hooks.slack.com/services/T/B/XXXX"),
+            ("slack-webhook", "https://hooks.slack.com/services/T0/B0/Zq8vN3rTq1xL0pWc"),
             ("grafana.ini", "[security]\nadmin_password = hunter2\n"),
             ("alertmanager.yaml", "receivers:\n- name: x\n  slack_configs:\n  - api_url: https://hooks.slack.com/services/T/B/C\n"),
             ("rclone.conf", "[s3]\nendpoint = https://user:pass@minio.local\n"),
