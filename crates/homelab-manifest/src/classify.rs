@@ -257,9 +257,48 @@ fn tool_configuration(
             | "audit.k8s.io",
             _,
         ) => Some("a configuration file of a Kubernetes component"),
+        // An API group is a domain with a dot (the API server refuses a CustomResourceDefinition
+        // or an aggregated API whose group has none); only Kubernetes' own first groups are
+        // bare words. `release-notes/v2` is a release-note file of a project's own tooling.
+        // A built-in kind keeps its checks, so `app/v1 Deployment` is still reported as a typo.
+        (g, _)
+            if !g.is_empty()
+                && !g.contains('.')
+                && !BARE_BUILTIN_GROUPS.contains(&g)
+                && !BUILTIN_KINDS.contains(&kind) =>
+        {
+            Some("the file of another tool (no API server serves an API group without a dot besides Kubernetes' own `apps`, `batch`, `autoscaling`, `policy` and `extensions`)")
+        }
         _ => None,
     }
 }
+
+/// The API groups Kubernetes serves under a bare word; every other group has a dot.
+const BARE_BUILTIN_GROUPS: &[&str] = &["apps", "batch", "autoscaling", "policy", "extensions"];
+
+/// Kinds of the built-in API: with a bare unknown group they are a misspelt group, not
+/// another tool's file.
+const BUILTIN_KINDS: &[&str] = &[
+    "Pod",
+    "Service",
+    "ConfigMap",
+    "Secret",
+    "Namespace",
+    "ServiceAccount",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ControllerRevision",
+    "Job",
+    "CronJob",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "Ingress",
+    "NetworkPolicy",
+];
 
 /// A friendly guess for the note; never changes what happens to the document.
 fn guess_what_it_is(source: &Source, map: &serde_json::Map<String, Value>) -> String {

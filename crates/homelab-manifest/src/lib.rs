@@ -697,15 +697,16 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
         }
     }
     if parsed.syntax_failed {
-        // `name: @STS_NAME@`: a script (`sed`, autoconf) replaces `@NAME@` before anything
-        // applies the file; YAML reserves `@`, so the unfilled text does not parse. When it
-        // parses with those placeholders filled, they are what breaks it: a template.
-        if let Some(filled) = at_placeholders_filled(&source.text) {
+        // `name: @STS_NAME@`, `clusterIP: {SERVICE_IP_PREFIX}.16`: a script (`sed`,
+        // autoconf) replaces `@NAME@` or `{NAME}` before anything applies the file; YAML
+        // reserves `@` and reads `{` as a flow mapping, so the unfilled text does not parse.
+        // When it parses with those placeholders filled, they are what breaks it: a template.
+        if let Some(filled) = script_placeholders_filled(&source.text) {
             let reparsed = std::panic::catch_unwind(|| tree::parse(&source.name, &filled, limits));
             if reparsed.is_ok_and(|r| !r.syntax_failed) {
                 return template_file(
                     &source,
-                    "it is YAML only once its `@NAME@` placeholders are replaced: a template filled in before anything applies it",
+                    "it is YAML only once its `@NAME@` or `{NAME}` placeholders are replaced: a template filled in before anything applies it",
                 );
             }
         }
@@ -920,17 +921,36 @@ fn comments_after_quotes_blanked(
 }
 
 /// The text with each `@NAME@` placeholder (upper case, digits and `_`, starting with a
-/// letter) replaced by as many `x` (same length, same lines); `None` when there is none.
-fn at_placeholders_filled(text: &str) -> Option<String> {
+/// letter) or `{name}` placeholder (`{SERVICE_IP_PREFIX}`, `{docker_username}`: letters,
+/// digits, `_` and `-`) replaced by as many `x` (same length, same lines); `None` when there
+/// is none. `${NAME}` (a shell or Flux variable) and `{{NAME}}` (a Go template) are not such
+/// placeholders and stay as they are.
+fn script_placeholders_filled(text: &str) -> Option<String> {
     static PLACEHOLDER: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let placeholder =
-        PLACEHOLDER.get_or_init(|| regex::Regex::new(r"@[A-Z][A-Z0-9_]*@").expect("valid pattern"));
-    if !placeholder.is_match(text) {
+    let placeholder = PLACEHOLDER.get_or_init(|| {
+        regex::Regex::new(r"@[A-Z][A-Z0-9_]*@|\{[A-Za-z][A-Za-z0-9_-]*\}").expect("valid pattern")
+    });
+    let bytes = text.as_bytes();
+    let is_placeholder = |m: &regex::Match| {
+        m.as_str().starts_with('@')
+            || (!matches!(
+                m.start().checked_sub(1).map(|i| bytes[i]),
+                Some(b'$' | b'{')
+            ) && bytes.get(m.end()) != Some(&b'}'))
+    };
+    if !placeholder.find_iter(text).any(|m| is_placeholder(&m)) {
         return None;
     }
     Some(
         placeholder
-            .replace_all(text, |m: &regex::Captures| "x".repeat(m[0].len()))
+            .replace_all(text, |c: &regex::Captures| {
+                let m = c.get(0).expect("whole match");
+                if is_placeholder(&m) {
+                    "x".repeat(m.len())
+                } else {
+                    m.as_str().to_owned()
+                }
+            })
             .into_owned(),
     )
 }
@@ -1072,12 +1092,23 @@ mod tests {
     }
 
     #[test]
-    fn at_placeholders_are_filled_in_place() {
+    fn script_placeholders_are_filled_in_place() {
         assert_eq!(
-            super::at_placeholders_filled("name: @STS_NAME@\nimage: a@sha256:1\n").as_deref(),
+            super::script_placeholders_filled("name: @STS_NAME@\nimage: a@sha256:1\n").as_deref(),
             Some("name: xxxxxxxxxx\nimage: a@sha256:1\n")
         );
-        assert_eq!(super::at_placeholders_filled("mail: a@b.c\n"), None);
+        assert_eq!(super::script_placeholders_filled("mail: a@b.c\n"), None);
+        assert_eq!(
+            super::script_placeholders_filled(
+                "ip: {PREFIX}.16\nimage: {docker-user}/app\nv: ${VAR} {{NAME}} {{ .X }}\n"
+            )
+            .as_deref(),
+            Some("ip: xxxxxxxx.16\nimage: xxxxxxxxxxxxx/app\nv: ${VAR} {{NAME}} {{ .X }}\n")
+        );
+        assert_eq!(
+            super::script_placeholders_filled("a: ${VAR}\nb: {{NAME}}\n"),
+            None
+        );
     }
 
     #[test]

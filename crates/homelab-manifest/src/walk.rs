@@ -2,7 +2,8 @@
 //! whatever its extension, a folder is walked recursively (`.gitignore`-aware, hidden entries
 //! and `.git` skipped, only `*.yaml`, `*.yml`, `*.json`, and the extensionless kustomization
 //! file `Kustomization` that kustomize reads too). Also decides which files are Helm
-//! chart templates (anything under `templates/` next to a `Chart.yaml`).
+//! chart templates (anything under `templates/` next to a `Chart.yaml`, and the chart's
+//! `files/` that those templates read).
 //!
 //! A walked folder is untrusted (a pull request's checkout): the walk never follows a symbolic
 //! link. A link to something inside the folder is skipped (its target is walked under its own
@@ -87,6 +88,8 @@ pub(crate) fn expand(paths: &[PathBuf], opts: &LoadOptions) -> Vec<Input> {
 fn file_input(path: PathBuf, walked: bool) -> Input {
     let template = if is_helm_template(&path) {
         Some("it is under a Helm chart's templates/ folder")
+    } else if is_helm_chart_file(&path) {
+        Some("it is under a Helm chart's files/ folder, data the chart's templates read (`.Files`): what reaches a cluster is the rendered chart")
     } else if is_yaml_template(&path) {
         Some("it is a Jinja template of a YAML file (makejinja, Ansible, ...), rendered before anything applies it")
     } else if is_freemarker_template(&path) {
@@ -313,8 +316,20 @@ fn walk_error(root: &Path, err: &ignore::Error) -> Diagnostic {
 
 /// A file below a `templates` folder whose parent holds `Chart.yaml` is a Helm template.
 fn is_helm_template(path: &Path) -> bool {
+    in_chart_folder(path, "templates")
+}
+
+/// A file below a chart's `files` folder (beside `Chart.yaml`) is data its templates read with
+/// `.Files.Get` or `.Files.Glob` (often passed through `tpl` or merged as a patch): only the
+/// rendered chart reaches a cluster.
+fn is_helm_chart_file(path: &Path) -> bool {
+    in_chart_folder(path, "files")
+}
+
+/// Whether `path` is below the folder `folder` of a Helm chart (a folder holding `Chart.yaml`).
+fn in_chart_folder(path: &Path, folder: &str) -> bool {
     path.ancestors().skip(1).any(|dir| {
-        dir.file_name().is_some_and(|n| n == "templates")
+        dir.file_name().is_some_and(|n| n == folder)
             && dir
                 .parent()
                 .is_some_and(|chart| chart.join("Chart.yaml").is_file())

@@ -249,6 +249,11 @@ pub struct Compiler<'r> {
     dialect: Dialect,
     nodes: Vec<Node>,
     by_ref: HashMap<String, NodeId>,
+    /// How many `allOf`/`anyOf`/`oneOf`/`not` branches enclose the schema being compiled. In a
+    /// CRD, only the structural skeleton decides which fields are known: a branch's
+    /// `properties` (`oneOf: [{properties: {certificate: {}}, required: [certificate]}]`)
+    /// are value validations and never make the object's other fields unknown.
+    in_branch: usize,
 }
 
 /// Every pattern compiled so far, shared by all compilers of the process: the same patterns
@@ -267,6 +272,7 @@ impl<'r> Compiler<'r> {
             dialect,
             nodes: Vec::new(),
             by_ref: HashMap::new(),
+            in_branch: 0,
         }
     }
 
@@ -481,7 +487,11 @@ impl<'r> Compiler<'r> {
                 _ => None,
             };
             if let Dialect::Crd { strict: true } = self.dialect {
-                if rules.additional.is_none() && props.is_some() && !node.preserve_unknown {
+                if rules.additional.is_none()
+                    && props.is_some()
+                    && !node.preserve_unknown
+                    && self.in_branch == 0
+                {
                     rules.additional = Some(Additional::Deny);
                 }
             }
@@ -514,9 +524,13 @@ impl<'r> Compiler<'r> {
         for (key, target) in [("allOf", 0), ("anyOf", 1), ("oneOf", 2)] {
             if let Some(Value::Array(list)) = map.get(key) {
                 let mut ids = Vec::with_capacity(list.len());
-                for sub in list {
+                self.in_branch += 1;
+                let compiled: Result<(), CompileError> = list.iter().try_for_each(|sub| {
                     ids.push(self.child(sub, depth + 1)?);
-                }
+                    Ok(())
+                });
+                self.in_branch -= 1;
+                compiled?;
                 match target {
                     0 => all_of.extend(ids),
                     1 => node.any_of = ids.into_boxed_slice(),
@@ -535,7 +549,10 @@ impl<'r> Compiler<'r> {
             }
         }
         if let Some(sub) = map.get("not") {
-            node.not = Some(self.child(sub, depth + 1)?);
+            self.in_branch += 1;
+            let compiled = self.child(sub, depth + 1);
+            self.in_branch -= 1;
+            node.not = Some(compiled?);
         }
 
         let num = |k: &str| map.get(k).and_then(Value::as_f64);

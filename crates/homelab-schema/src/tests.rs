@@ -303,6 +303,52 @@ fn crd_strictness_applies_to_objects_with_properties() {
 }
 
 #[test]
+fn crd_branch_properties_are_value_validations_not_the_known_fields() {
+    // A trusted certificate names a Secret and either one file or a pattern: the `oneOf`
+    // branches list one property each, yet `secretName` stays a known field.
+    let s = json!({"type": "object", "properties": {"certs": {"type": "array", "items": {
+        "type": "object",
+        "properties": {
+            "secretName": {"type": "string"},
+            "certificate": {"type": "string"},
+            "pattern": {"type": "string"}
+        },
+        "required": ["secretName"],
+        "oneOf": [
+            {"properties": {"certificate": {}}, "required": ["certificate"]},
+            {"properties": {"pattern": {}}, "required": ["pattern"]}
+        ],
+        "not": {"properties": {"secretName": {"type": "string", "enum": ["forbidden"]}}, "required": ["secretName"]}
+    }}}});
+    let good = json!({"certs": [{"secretName": "ca", "pattern": "*.crt"}, {"secretName": "ca", "certificate": "ca.crt"}]});
+    assert!(crd_errors(s.clone(), good, true).is_empty());
+    assert_eq!(
+        crd_errors(
+            s.clone(),
+            json!({"certs": [{"secretName": "ca", "pattern": "*", "certificate": "c"}]}),
+            true
+        ),
+        vec![("/certs/0".to_string(), "schema/one-of")]
+    );
+    assert_eq!(
+        crd_errors(
+            s.clone(),
+            json!({"certs": [{"secretName": "ca", "pattern": "*", "extra": 1}]}),
+            true
+        ),
+        vec![("/certs/0/extra".to_string(), "schema/unknown-field")]
+    );
+    assert_eq!(
+        crd_errors(
+            s,
+            json!({"certs": [{"secretName": "forbidden", "pattern": "*"}]}),
+            true
+        ),
+        vec![("/certs/0".to_string(), "schema/not")]
+    );
+}
+
+#[test]
 fn crd_root_always_allows_type_and_object_metadata() {
     let s = json!({"type": "object", "properties": {"spec": {"type": "object"}}});
     let cr = json!({"apiVersion": "g/v1", "kind": "K", "metadata": {"name": "x"}, "spec": {}});

@@ -332,7 +332,7 @@ fn generator_inputs_are_data_and_plugin_placeholders_are_unknown() {
     write(
         dir,
         "app/cluster-config.yaml",
-        "apiVersion: cordium/v1\nkind: ClusterConfig\nmetadata:\n  name: default\nspec:\n  storageClass: local\n",
+        "apiVersion: cordium.dev/v1\nkind: ClusterConfig\nmetadata:\n  name: default\nspec:\n  storageClass: local\n",
     );
     write(
         dir,

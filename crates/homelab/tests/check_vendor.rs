@@ -289,3 +289,367 @@ spec:
         "{found:#?}"
     );
 }
+
+/// A file whose `apiVersion` group is a bare word no API server serves (`release-notes/v2`,
+/// a project's release-note entries) is another tool's file: a note, never "no schema". A
+/// built-in kind under a misspelt bare group (`app/v1 Deployment`) stays an error.
+#[test]
+fn bare_unknown_api_groups_are_other_tools_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "releasenotes/notes/fix-probe.yaml",
+        "apiVersion: release-notes/v2
+kind: bug-fix
+area: traffic-management
+releaseNotes:
+  - |
+    **Fixed** a probe.
+",
+    );
+    write(
+        root,
+        "web.yaml",
+        &deployment("web", "nginx:1.27").replace("apps/v1", "app/v1"),
+    );
+    let found = all(root);
+    let note = of(
+        &found,
+        "load/not-kubernetes",
+        "releasenotes/notes/fix-probe.yaml",
+    );
+    assert!(
+        note.len() == 1 && note[0].message.contains("another tool"),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .filter(|d| d.file == "releasenotes/notes/fix-probe.yaml")
+            .all(|d| d.severity == "note"),
+        "{found:#?}"
+    );
+    let typo = of(&found, "schema/missing", "web.yaml");
+    assert!(typo.len() == 1 && typo[0].severity == "error", "{found:#?}");
+}
+
+/// `ko://` images are Go packages that `ko resolve` builds and pins by digest, and a
+/// `{IMAGE}` placeholder is filled in by the script that applies the file: notes. A file
+/// that is YAML only once its `{NAME}` placeholders are filled is a template. `nginx` beside
+/// them stays an error, and so does a file broken elsewhere.
+#[test]
+fn ko_images_and_brace_placeholders_are_filled_before_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "controller.yaml",
+        &deployment("controller", "ko://knative.dev/serving/cmd/controller"),
+    );
+    write(root, "bind.yaml", &deployment("bind", "\"{IMAGE}\""));
+    write(root, "web.yaml", &deployment("web", "nginx"));
+    write(
+        root,
+        "service.yaml",
+        "apiVersion: v1
+kind: Service
+metadata:
+  name: bind
+spec:
+  clusterIP: {SERVICE_IP_PREFIX}.16
+  ports:
+  - port: 53
+",
+    );
+    write(
+        root,
+        "broken.yaml",
+        "apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  clusterIP: {SERVICE_IP_PREFIX}.16
+  ports: [1, 2
+",
+    );
+    let found = all(root);
+    for file in ["controller.yaml", "bind.yaml"] {
+        let latest = of(&found, "image/latest-tag", file);
+        assert!(
+            latest.len() == 1 && latest[0].severity == "note",
+            "{file}: {found:#?}"
+        );
+    }
+    let web = of(&found, "image/latest-tag", "web.yaml");
+    assert!(web.len() == 1 && web[0].severity == "error", "{found:#?}");
+    assert!(
+        of(&found, "yaml/syntax", "service.yaml").is_empty()
+            && of(&found, "load/template", "service.yaml").len() == 1,
+        "{found:#?}"
+    );
+    assert_eq!(
+        of(&found, "yaml/syntax", "broken.yaml").len(),
+        1,
+        "{found:#?}"
+    );
+}
+
+/// A CRD whose item schema picks one of two fields with `oneOf` branches that each list
+/// only their own property (Strimzi's `trustedCertificates`): an object with the shared
+/// field and one of the two is valid; one with both is not.
+#[test]
+fn crd_one_of_branches_do_not_close_the_object() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "crd.yaml",
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: connects.example.com
+spec:
+  group: example.com
+  names: {kind: Connect, plural: connects, singular: connect, listKind: ConnectList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              trustedCertificates:
+                type: array
+                items:
+                  type: object
+                  properties:
+                    secretName: {type: string}
+                    certificate: {type: string}
+                    pattern: {type: string}
+                  oneOf:
+                  - properties:
+                      certificate: {}
+                    required: [certificate]
+                  - properties:
+                      pattern: {}
+                    required: [pattern]
+                  required: [secretName]
+",
+    );
+    write(
+        root,
+        "good.yaml",
+        "apiVersion: example.com/v1
+kind: Connect
+metadata: {name: good, namespace: default}
+spec:
+  trustedCertificates:
+  - secretName: ca
+    pattern: \"*.crt\"
+",
+    );
+    write(
+        root,
+        "both.yaml",
+        "apiVersion: example.com/v1
+kind: Connect
+metadata: {name: both, namespace: default}
+spec:
+  trustedCertificates:
+  - secretName: ca
+    pattern: \"*.crt\"
+    certificate: ca.crt
+",
+    );
+    let found = all(root);
+    assert!(
+        found
+            .iter()
+            .filter(|d| d.file == "good.yaml")
+            .all(|d| d.severity == "note"),
+        "{found:#?}"
+    );
+    assert_eq!(
+        of(&found, "schema/one-of", "both.yaml").len(),
+        1,
+        "{found:#?}"
+    );
+}
+
+/// The test inputs of a project's code are not deployed: Go `testdata` folders (valid and
+/// deliberately invalid objects), Maven/Gradle `src/test` resources and the Go modules
+/// vendored beside a `modules.txt` are left out with one note per folder, and a key in a
+/// unit test's source (`*_test.go`) is a note. The same invalid object and the same key
+/// outside them stay errors, and a `testdata` file a kustomization deploys stays checked.
+#[test]
+fn code_test_inputs_and_vendored_modules_are_not_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let invalid = "apiVersion: v1
+kind: Service
+metadata: {name: bad}
+spec:
+  ports:
+  - port: not-a-number
+";
+    let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
+    write(root, "go.mod", "module example.com/app\n");
+    write(
+        root,
+        "pkg/validation/testdata/service-invalid.yaml",
+        invalid,
+    );
+    write(root, "api/src/test/resources/service-invalid.yaml", invalid);
+    write(root, "vendor/modules.txt", "# example.com/lib v1.0.0\n");
+    write(
+        root,
+        "vendor/example.com/lib/testfiles/service.yaml",
+        invalid,
+    );
+    write(root, "deploy/testdata/service.yaml", invalid);
+    write(
+        root,
+        "deploy/kustomization.yaml",
+        "resources:\n- testdata/service.yaml\n",
+    );
+    write(root, "service.yaml", invalid);
+    write(
+        root,
+        "pkg/pki/generate_test.go",
+        &format!("package pki\nconst k = `{key}`\n"),
+    );
+    write(root, "certs/ca.key", key);
+    let found = all(root);
+    for file in [
+        "pkg/validation/testdata/service-invalid.yaml",
+        "api/src/test/resources/service-invalid.yaml",
+        "vendor/example.com/lib/testfiles/service.yaml",
+    ] {
+        assert!(found.iter().all(|d| d.file != file), "{file}: {found:#?}");
+    }
+    for folder in ["pkg/validation/testdata", "api/src/test"] {
+        assert_eq!(
+            of(&found, "load/test-fixtures", folder).len(),
+            1,
+            "{folder}: {found:#?}"
+        );
+    }
+    assert_eq!(of(&found, "load/vendored", "vendor").len(), 1, "{found:#?}");
+    for file in ["service.yaml", "deploy/testdata/service.yaml"] {
+        assert!(
+            found
+                .iter()
+                .any(|d| d.file == file && d.rule.starts_with("schema/") && d.severity == "error"),
+            "{file}: {found:#?}"
+        );
+    }
+    let in_test = of(
+        &found,
+        "secrets/leaked-credential",
+        "pkg/pki/generate_test.go",
+    );
+    assert!(
+        in_test.len() == 1 && in_test[0].severity == "note",
+        "{found:#?}"
+    );
+    let real = of(&found, "secrets/leaked-credential", "certs/ca.key");
+    assert!(real.len() == 1 && real[0].severity == "error", "{found:#?}");
+}
+
+/// A chart's `files/` folder holds data its templates read (`.Files.Glob`, merged as
+/// patches): a partial Certificate there is part of a template, not an object missing its
+/// required fields. The same file outside a chart stays an error.
+#[test]
+fn helm_chart_files_are_template_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let patch = "apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: serving-cert
+spec:
+  commonName: webhook.{{ .Release.Namespace }}.svc
+";
+    write(
+        root,
+        "charts/app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+    );
+    write(root, "charts/app/files/certificate-patch.yaml", patch);
+    write(root, "certificate.yaml", patch);
+    let found = all(root);
+    let in_chart = "charts/app/files/certificate-patch.yaml";
+    assert!(
+        found
+            .iter()
+            .filter(|d| d.file == in_chart)
+            .all(|d| d.severity == "note")
+            && of(&found, "load/template", in_chart).len() == 1,
+        "{found:#?}"
+    );
+    assert!(
+        of(&found, "schema/required", "certificate.yaml")
+            .iter()
+            .any(|d| d.severity == "error"),
+        "{found:#?}"
+    );
+}
+
+/// A policy that chooses objects by their namespace (`namespaceSelector`) cannot judge an
+/// object that names no namespace and gets none from the repository (a script applies it
+/// with `kubectl apply -n`): a note. The same object in a namespace the policy selects stays
+/// reported.
+#[test]
+fn namespace_selected_policies_do_not_judge_objects_without_a_namespace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "policy.yaml",
+        "apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: require-ro-rootfs
+spec:
+  validationActions: [Audit]
+  matchConstraints:
+    namespaceSelector:
+      matchExpressions:
+      - key: kubernetes.io/metadata.name
+        operator: NotIn
+        values: [bind]
+    resourceRules:
+    - apiGroups: [apps]
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [deployments]
+  validations:
+  - expression: object.spec.template.spec.containers.all(c, has(c.securityContext) && c.securityContext.readOnlyRootFilesystem == true)
+    message: Root filesystem must be read-only.
+",
+    );
+    write(
+        root,
+        "bind/deployment.yaml",
+        &deployment("bind", "bind:9.18").replace(", namespace: default", ""),
+    );
+    write(root, "web.yaml", &deployment("web", "nginx:1.27"));
+    let found = all(root);
+    let policy = |file: &str| -> Vec<&Finding> {
+        found
+            .iter()
+            .filter(|d| d.file == file && d.rule.starts_with("policy/require-ro-rootfs"))
+            .collect()
+    };
+    let bind = policy("bind/deployment.yaml");
+    assert!(bind.len() == 1 && bind[0].severity == "note", "{found:#?}");
+    let web = policy("web.yaml");
+    assert!(web.len() == 1 && web[0].severity == "warning", "{found:#?}");
+}

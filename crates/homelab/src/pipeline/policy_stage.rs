@@ -101,6 +101,10 @@ pub fn run_applied(
         .par_iter()
         .flat_map_iter(|resource| {
             let mut ctx = EvalContext::default();
+            let namespace_unknown = resource.namespace().is_none()
+                && resource
+                    .kind()
+                    .is_some_and(|k| !homelab_policy::testrunner::is_cluster_scoped(k));
             if let Some(ns) = resource.namespace() {
                 let mut labels = namespace_labels.get(ns).cloned().unwrap_or_default();
                 labels.insert(
@@ -165,20 +169,25 @@ pub fn run_applied(
                     } else {
                         "reports this object (Audit)"
                     };
-                    out.push(
-                        Diagnostic::new(
-                            format!("policy/{}/{}", response.policy, rule.rule),
-                            severity,
-                            format!("Kyverno policy `{}` rule `{}` {verb}: {}", response.policy, rule.rule, rule.message.trim()),
-                        )
-                        .at(resource.location(&pointer))
-                        .with_object(resource.id())
-                        .with_path(pointer)
-                        .with_help(format!(
-                            "change the object to satisfy the policy (defined at {}), or add a PolicyException with a reason",
-                            policy.start()
-                        )),
-                    );
+                    let mut found = Diagnostic::new(
+                        format!("policy/{}/{}", response.policy, rule.rule),
+                        severity,
+                        format!("Kyverno policy `{}` rule `{}` {verb}: {}", response.policy, rule.rule, rule.message.trim()),
+                    )
+                    .at(resource.location(&pointer))
+                    .with_object(resource.id())
+                    .with_path(pointer)
+                    .with_help(format!(
+                        "change the object to satisfy the policy (defined at {}), or add a PolicyException with a reason",
+                        policy.start()
+                    ));
+                    if namespace_unknown && selects_by_namespace(&policy.value) {
+                        found = found.relying_on([
+                            "the object names no namespace and nothing in the repository gives it one: it lands where `kubectl apply -n` puts it, and this policy chooses objects by their namespace: not judged",
+                        ]);
+                        found.severity = Severity::Note;
+                    }
+                    out.push(found);
                 }
             }
             out
@@ -199,6 +208,40 @@ pub fn run_applied(
         }
     }
     (diagnostics, metas)
+}
+
+/// Whether a policy chooses the objects it judges by their namespace: a `namespaceSelector`
+/// or a `namespaces` list in its match constraints, or in a rule's `match` or `exclude`.
+fn selects_by_namespace(policy: &Value) -> bool {
+    fn names_namespaces(v: &Value, depth: usize) -> bool {
+        match v {
+            Value::Object(map) if depth < 8 => map.iter().any(|(k, v)| {
+                let set = match v {
+                    Value::Object(m) => !m.is_empty(),
+                    Value::Array(a) => !a.is_empty(),
+                    _ => false,
+                };
+                (set && (k == "namespaceSelector" || k == "namespaces"))
+                    || names_namespaces(v, depth + 1)
+            }),
+            Value::Array(items) if depth < 8 => {
+                items.iter().any(|v| names_namespaces(v, depth + 1))
+            }
+            _ => false,
+        }
+    }
+    let Some(spec) = policy.get("spec") else {
+        return false;
+    };
+    let rules = spec
+        .get("rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    spec.get("matchConstraints")
+        .into_iter()
+        .chain(rules.flat_map(|r| [r.get("match"), r.get("exclude")].into_iter().flatten()))
+        .any(|v| names_namespaces(v, 0))
 }
 
 /// Keep the first evaluation error of each policy rule and say on how many objects it failed.

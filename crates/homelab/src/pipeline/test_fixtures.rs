@@ -15,6 +15,11 @@
 //!   suite's policies (`policies`, `template`, `constraint`) are not inputs: they are what a
 //!   cluster runs, and stay checked.
 //!
+//! The tests of a project's own code are left out the same way: a Maven/Gradle `src/test`
+//! folder (test code and its resources, valid and invalid inputs alike). So are the Go
+//! modules vendored into the repository (`vendor/` beside its `modules.txt`): another
+//! project's files, published with it, never deployed from here.
+//!
 //! A file a kustomization includes is deployed, so it stays checked even when a suite also
 //! reads it or it lies in a `testdata` folder (a kustomization inside a test folder deploys
 //! nothing). Names in a suite are only matched against files already loaded (lexically, no
@@ -33,6 +38,7 @@ use std::path::{Path, PathBuf};
 pub fn drop(loaded: &mut Loaded) -> Vec<Diagnostic> {
     let deployed = deployed(&loaded.documents);
     let named = named_by_suites(&loaded.documents, &deployed);
+    let vendored = vendored_modules(&loaded.sources);
     let input_of = |source: &Source| -> Option<String> {
         let name = source.name.as_str();
         let path = normalise(source.path.as_deref().unwrap_or(Path::new(name)));
@@ -43,6 +49,17 @@ pub fn drop(loaded: &mut Loaded) -> Vec<Diagnostic> {
         let path = path?;
         if let Some(suite) = named.get(&path) {
             return Some(suite.clone());
+        }
+        if !deployed.contains(&path) {
+            if let Some(dir) = code_test_dir(name) {
+                return Some(format!("{dir}{CODE_TESTS}"));
+            }
+            if let Some(dir) = vendored.iter().find(|d| {
+                name.strip_prefix(d.as_str())
+                    .is_some_and(|rest| rest.starts_with(['/', '\\']))
+            }) {
+                return Some(format!("{dir}{VENDORED}"));
+            }
         }
         (!deployed.contains(&path) && is_semgrep_test_target(&source.text)).then(|| {
             let folder = Path::new(name).parent().unwrap_or(Path::new(""));
@@ -74,7 +91,25 @@ pub fn drop(loaded: &mut Loaded) -> Vec<Diagnostic> {
     notes
         .into_iter()
         .map(|(by, files)| {
-            if let Some(folder) = by.strip_suffix(SEMGREP) {
+            if let Some(folder) = by.strip_suffix(CODE_TESTS) {
+                Diagnostic::note(
+                    "load/test-fixtures",
+                    format!(
+                        "{files} file(s) in `{folder}` are the tests of the project's code and their inputs (the Maven/Gradle `src/test` layout), not deployed: not checked"
+                    ),
+                )
+                .at(Location::file_only(folder))
+                .with_help("a kustomization that deploys one keeps it checked")
+            } else if let Some(folder) = by.strip_suffix(VENDORED) {
+                Diagnostic::note(
+                    "load/vendored",
+                    format!(
+                        "{files} file(s) in `{folder}` belong to the Go modules vendored there (its `modules.txt`), another project's files: not checked"
+                    ),
+                )
+                .at(Location::file_only(folder))
+                .with_help("a kustomization that deploys one keeps it checked")
+            } else if let Some(folder) = by.strip_suffix(SEMGREP) {
                 Diagnostic::note(
                     "load/test-fixtures",
                     format!(
@@ -120,6 +155,35 @@ pub fn drop(loaded: &mut Loaded) -> Vec<Diagnostic> {
 /// Marks a folder key of [`drop`]'s notes as one of semgrep test targets (a suffix no path
 /// has).
 const SEMGREP: &str = "\0semgrep";
+/// Marks a folder key of [`drop`]'s notes as a folder of code test inputs.
+const CODE_TESTS: &str = "\0code-tests";
+/// Marks a folder key of [`drop`]'s notes as a folder of vendored Go modules.
+const VENDORED: &str = "\0vendored";
+
+/// The folder of `name` that holds the tests of a project's code and their inputs by the
+/// Maven/Gradle convention: the `test` of a `src/test`.
+fn code_test_dir(name: &str) -> Option<String> {
+    let parts: Vec<&str> = name.split(['/', '\\']).collect();
+    let folders = &parts[..parts.len().saturating_sub(1)];
+    let i = (1..folders.len()).find(|&i| folders[i] == "test" && folders[i - 1] == "src")?;
+    Some(parts[..=i].join("/"))
+}
+
+/// The `vendor` folders (source names) that hold Go modules: those beside a `modules.txt`
+/// (what `go mod vendor` writes).
+fn vendored_modules(sources: &[std::sync::Arc<Source>]) -> Vec<String> {
+    sources
+        .iter()
+        .filter_map(|s| {
+            let dir = s
+                .name
+                .strip_suffix("/modules.txt")
+                .or_else(|| s.name.strip_suffix("\\modules.txt"))?;
+            let last = dir.rsplit(['/', '\\']).next()?;
+            (last == "vendor").then(|| dir.to_string())
+        })
+        .collect()
+}
 
 /// Whether the text is a semgrep rule test target: a comment line that is a `ruleid:` (or
 /// `todoruleid:`) annotation naming one or more rules. `# ok:` alone is not enough (an

@@ -17,7 +17,10 @@
 //! An image written as a variable (`image: $IMAGE_URL`, `image: ${IMAGE_URI}`) or a
 //! placeholder (`image: <YOUR-CONTAINER>`), filled in by envsubst, Flux or the reader before
 //! anything applies it, has a tag this repository does not show: a note too. An empty image
-//! that nothing sets names no tag at all and is left to the schema.
+//! that nothing sets names no tag at all and is left to the schema. A `ko://` reference
+//! (`image: ko://knative.dev/serving/cmd/controller`) names a Go package that `ko resolve`
+//! builds and replaces with the pushed image by digest: a note. A `{IMAGE}` placeholder
+//! that a script's `sed` fills in counts as a variable.
 //!
 //! ## Why
 //! `latest` (or no tag, which means `latest`) changes under you: ArgoCD shows the app as
@@ -168,7 +171,15 @@ fn name_of(image: &str) -> &str {
 /// may carry the tag.
 fn ends_in_variable(image: &str) -> bool {
     let last = image.rsplit('/').next().unwrap_or(image);
-    last.contains('$') || (last.len() > 2 && last.starts_with('<') && last.ends_with('>'))
+    let delimited =
+        |open: char, close: char| last.len() > 2 && last.starts_with(open) && last.ends_with(close);
+    last.contains('$') || delimited('<', '>') || delimited('{', '}')
+}
+
+/// A `ko://` reference names a Go package, not an image: `ko resolve` (and `ko apply`)
+/// builds it and writes the pushed image, by digest, in its place.
+fn built_by_ko(image: &str) -> bool {
+    image.starts_with("ko://")
 }
 
 /// The tag of an image reference (`None` when there is none), ignoring a registry port.
@@ -237,6 +248,14 @@ impl Rule for ImageLatestTag {
                 if built.trim().is_empty() {
                     continue;
                 }
+                if built_by_ko(&built) {
+                    let mut note = found.relying_on([format!(
+                        "`{built}` is a Go package that `ko` builds and replaces with the pushed image by digest before anything applies the file: not failed"
+                    )]);
+                    note.severity = Severity::Note;
+                    out.push(note);
+                    continue;
+                }
                 if tag(&built).is_none() && ends_in_variable(&built) {
                     let mut note = found.relying_on([format!(
                         "`{built}` is a variable or placeholder filled in before the image is applied: its tag is not in this repository, not failed"
@@ -281,6 +300,8 @@ mod tests {
         assert!(ends_in_variable("${IMAGE_URI}"));
         assert!(ends_in_variable("registry.example.com/team/${APP}"));
         assert!(ends_in_variable("<YOUR-CONTAINER>"));
+        assert!(ends_in_variable("{IMAGE}"));
+        assert!(!ends_in_variable("{}"));
         assert!(!ends_in_variable("$REGISTRY/team/app"));
         assert!(!ends_in_variable("nginx"));
     }

@@ -24,7 +24,9 @@
 //! `ansible-galaxy` installed, with its `MANIFEST.json` and `FILES.json`; `node_modules/`;
 //! a Python environment's `site-packages/` or `dist-packages/`),
 //! a finding is a note: the keys and tokens there are that project's test fixtures and
-//! examples, published with it, not credentials of this repository.
+//! examples, published with it, not credentials of this repository. So is a finding in a
+//! unit test's source file (`*_test.go`, `test_*.py`, `*.spec.ts`): the key a test makes up
+//! to exercise the code.
 //! Findings listed in the repository's `.secrets.baseline` (detect-secrets format: the
 //! SHA-1 `hashed_secret` of the value) are accepted.
 //!
@@ -250,6 +252,20 @@ fn installed_packages(repo: &Repo) -> Vec<String> {
     out
 }
 
+/// A unit test's source file, named by its language's test convention: Go `*_test.go`,
+/// Python `test_*.py` and `*_test.py`, JavaScript and TypeScript `*.test.*` and `*.spec.*`.
+/// Their build tools never ship these files; the keys in them are test inputs.
+fn is_unit_test_source(file: &str) -> bool {
+    let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    let script = [".js", ".ts", ".mjs", ".cjs", ".jsx", ".tsx"];
+    name.ends_with("_test.go")
+        || (name.ends_with(".py") && (name.starts_with("test_") || name.ends_with("_test.py")))
+        || script.iter().any(|ext| {
+            name.strip_suffix(ext)
+                .is_some_and(|stem| stem.ends_with(".test") || stem.ends_with(".spec"))
+        })
+}
+
 /// Whether `value` names a file or folder of the repository, relative to the folder of the
 /// document that holds it (a Taskfile's `includes: {1password: .taskfiles/1password}`): a
 /// path, not a credential. Only names already loaded are compared; nothing is opened.
@@ -401,6 +417,12 @@ impl Rule for LeakedCredential {
                         p.trim_end_matches('/')
                     ),
                 ),
+                None if is_unit_test_source(&location.file) => (
+                    Severity::Note,
+                    format!(
+                        "{what}, inside a unit test of the project's code: a key or token its test makes up to exercise the code, not one a cluster uses"
+                    ),
+                ),
                 None => (self.severity(), what),
             };
             let mut d = Diagnostic::new(self.id(), severity, what)
@@ -494,6 +516,29 @@ impl Rule for LeakedCredential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unit_test_sources_are_named_by_convention() {
+        for f in [
+            "pkg/pki/generate_test.go",
+            "tests/test_auth.py",
+            "a/auth_test.py",
+            "web/src/login.spec.ts",
+            "x.test.js",
+        ] {
+            assert!(is_unit_test_source(f), "{f}");
+        }
+        for f in [
+            "pkg/pki/generate.go",
+            "testing.go",
+            "test/e2e/fixtures.go",
+            "latest.py",
+            "values.yaml",
+            "contest.js",
+        ] {
+            assert!(!is_unit_test_source(f), "{f}");
+        }
+    }
 
     #[test]
     fn credential_keys_exclude_references() {
