@@ -694,6 +694,19 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
         }
     }
     if parsed.syntax_failed {
+        // A comment right after a closing quote (`enabled: 'false'# note`): go-yaml (kubectl,
+        // kustomize, Flux, Argo CD) ends the quoted scalar at its quote and reads the rest of
+        // the line as a comment; YAML 1.2 wants a blank before `#`. Read it as go-yaml does.
+        if let Some(reparsed) = comments_after_quotes_blanked(&source, &parsed, limits) {
+            let mut documents = Vec::new();
+            let mut diagnostics = reparsed.diagnostics;
+            for raw in reparsed.docs {
+                classify::classify(&source, raw, &mut documents, &mut diagnostics);
+            }
+            return (documents, diagnostics);
+        }
+    }
+    if parsed.syntax_failed {
         // A line that is only a `<PLACEHOLDER>` (`<CERT_MANAGER_ISSUER_ANNOTATION_1>` among
         // annotations) is replaced by YAML lines before anything applies the file. When the
         // file parses with those lines read as comments, they are what breaks it: a template.
@@ -879,6 +892,57 @@ fn alias_keys_spaced(text: &str) -> Option<String> {
         }
     }
     found.then_some(out)
+}
+
+/// What saphyr-parser says where a comment follows a token without a blank.
+const COMMENT_WITHOUT_BLANK: &str = "comments must be separated from other tokens by whitespace";
+
+/// The parse of the text with each comment that follows a closing quote without a blank
+/// (`'false'# note`) blanked to the end of its line, as go-yaml reads it (nothing after the
+/// comment on its line, so no position moves). Only where the parser stops for that reason,
+/// right after a quote, at most 32 times; `None` when the text still does not parse.
+fn comments_after_quotes_blanked(
+    source: &Source,
+    parsed: &tree::Parsed,
+    limits: tree::Limits,
+) -> Option<tree::Parsed> {
+    let mut text = source.text.clone();
+    let mut current: Option<tree::Parsed> = None;
+    for _ in 0..32 {
+        let diagnostics = current
+            .as_ref()
+            .map_or(&parsed.diagnostics, |p| &p.diagnostics);
+        let at = diagnostics
+            .iter()
+            .find(|d| d.rule == "yaml/syntax")
+            .filter(|d| d.message.contains(COMMENT_WITHOUT_BLANK))?
+            .location
+            .as_ref()?;
+        let line_start = if at.line <= 1 {
+            0
+        } else {
+            text.match_indices('\n').nth(at.line as usize - 2)?.0 + 1
+        };
+        let line = text[line_start..]
+            .split('\n')
+            .next()?
+            .trim_end_matches('\r');
+        let (hash, _) = line
+            .char_indices()
+            .nth((at.column as usize).checked_sub(1)?)?;
+        if !line[hash..].starts_with('#') || !line[..hash].ends_with(['\'', '"']) {
+            return None;
+        }
+        let (from, to) = (line_start + hash, line_start + line.len());
+        text.replace_range(from..to, &" ".repeat(to - from));
+        let reparsed =
+            std::panic::catch_unwind(|| tree::parse(&source.name, &text, limits)).ok()?;
+        if !reparsed.syntax_failed {
+            return Some(reparsed);
+        }
+        current = Some(reparsed);
+    }
+    None
 }
 
 /// The text with each `@NAME@` placeholder (upper case, digits and `_`, starting with a

@@ -1248,6 +1248,105 @@ pub fn top_builds(repo: &Repo) -> BTreeMap<String, BTreeSet<String>> {
     out
 }
 
+/// Longest line read for a `kubectl apply` command.
+const MAX_COMMAND_BYTES: usize = 8192;
+
+/// The files of the repository (relative to the root) that a text of it applies by hand:
+/// `kubectl apply -f PATH` or `kubectl create -f PATH` (also `oc`, `--filename`), in a script,
+/// a Makefile, a task file or a README. PATH is read from the text's folder and from the root
+/// (a leading variable such as `$ROOT/` or `$(dirname "$0")/` stands for either); a folder
+/// names the files directly in it. Text search only: nothing is run, and only loaded files
+/// of the repository count.
+pub fn applied_with_kubectl(repo: &Repo) -> BTreeSet<String> {
+    let files: BTreeSet<&str> = repo.files().collect();
+    let mut out = BTreeSet::new();
+    for source in repo.sources {
+        let text = &source.text;
+        if !(text.contains("apply") || text.contains("create"))
+            || !(text.contains("kubectl") || text.contains("oc "))
+        {
+            continue;
+        }
+        let own = repo.relative_name(&source.name);
+        let dir = parent(&own);
+        for line in text.lines().filter(|l| l.len() <= MAX_COMMAND_BYTES) {
+            for part in line.split(['|', ';', '&']) {
+                let words: Vec<&str> = part.split_whitespace().collect();
+                let Some(at) = words
+                    .iter()
+                    .position(|w| matches!(w.trim_matches(['"', '\'', '`']), "kubectl" | "oc"))
+                else {
+                    continue;
+                };
+                let words = &words[at + 1..];
+                if !words.iter().any(|w| matches!(*w, "apply" | "create")) {
+                    continue;
+                }
+                let mut i = 0;
+                while i < words.len() {
+                    let (flag, inline) = match words[i].split_once('=') {
+                        Some((f, v)) if f.starts_with('-') => (f, Some(v)),
+                        _ => (words[i], None),
+                    };
+                    i += 1;
+                    if !matches!(flag, "-f" | "--filename") {
+                        continue;
+                    }
+                    let value = match inline {
+                        Some(v) => v,
+                        None => match words.get(i) {
+                            Some(v) => {
+                                i += 1;
+                                v
+                            }
+                            None => break,
+                        },
+                    };
+                    let value = value.trim_matches(['"', '\'', '`']);
+                    out.extend(kubectl_path(repo, &files, dir, value));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The loaded files a `kubectl apply -f` argument written in the text at `dir` names.
+fn kubectl_path(repo: &Repo, files: &BTreeSet<&str>, dir: &str, arg: &str) -> Vec<String> {
+    let mut path = arg;
+    if path.starts_with('$') {
+        // `$ROOT/x`, `${DIR}/x`, `$(dirname "$0")/x`: the variable is a folder of the
+        // repository, taken as the text's folder or the root.
+        match path
+            .find(")/")
+            .map(|i| i + 2)
+            .or_else(|| path.find('/').map(|i| i + 1))
+        {
+            Some(i) => path = &path[i..],
+            None => return Vec::new(),
+        }
+    }
+    if path.is_empty() || path.contains(['$', '~', ':']) || path.starts_with(['/', '\\']) {
+        return Vec::new();
+    }
+    for base in [dir, ""] {
+        let Some(candidate) = join(base, path) else {
+            continue;
+        };
+        if files.contains(candidate.as_str()) {
+            return vec![candidate];
+        }
+        if repo.folders().contains(&candidate) {
+            return files
+                .iter()
+                .filter(|f| parent(f) == candidate)
+                .map(|f| f.to_string())
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
 /// The files of the repository holding objects that nothing in it applies, each with the
 /// fact that says so. Empty when the input is not one repository folder.
 pub fn not_applied(repo: &Repo) -> Vec<NotApplied> {

@@ -11,7 +11,10 @@
 //! and a file its folder's kustomization lists in a comment (`# - app.yaml`) is switched off
 //! on purpose. In a repository with several roots in different places (a bootstrap root and
 //! a workloads root, or one example per folder), applying Applications by hand is the
-//! repository's habit: the Application is reported as a note that says so.
+//! repository's habit: the Application is reported as a note that says so. An Application
+//! that a text of the repository applies by hand (`kubectl apply -f
+//! platform/argocd/argocd-app.yaml` in a bootstrap script or a README) is deployed by that
+//! command, and is not reported.
 //!
 //! ## Why
 //! In app-of-apps, an Application file that the root does not pick up is never deployed:
@@ -73,6 +76,7 @@ impl Rule for AppUnreachable {
         if roots.is_empty() {
             return Vec::new();
         }
+        let by_hand = crate::applied::applied_with_kubectl(repo);
         let root_names: Vec<String> = roots
             .iter()
             .filter(|r| !graph.children[**r].is_empty())
@@ -97,6 +101,7 @@ impl Rule for AppUnreachable {
                     && graph.children[*i].is_empty()
                     && !roots.contains(i)
                     && !disabled(repo, &graph.paths[*i])
+                    && !by_hand.contains(&graph.paths[*i])
             })
             .map(|i| {
                 let app = graph.nodes[i];
