@@ -609,6 +609,31 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             "it does not parse as YAML and contains template markers (`{{ }}`, `{% %}`, FreeMarker `<#if>`/`</#if>`)",
         );
     }
+    if parsed.syntax_failed
+        && source.name.to_ascii_lowercase().ends_with(".json")
+        && is_one_record_per_line(&source.text, limits)
+    {
+        // One map per line (JSON Lines, a database's import or export records): data of
+        // another tool, never a manifest (kubectl reads one JSON value per file).
+        let doc = Document {
+            source: source.clone(),
+            doc_index: 0,
+            item_index: None,
+            value: Value::Null,
+            class: Class::NotKubernetes {
+                reason: "one record per line (JSON Lines data)".into(),
+            },
+            positions: Positions::scalar(position::Pos { line: 1, col: 1 }),
+            engine: None,
+        };
+        let note = Diagnostic::note(
+            "load/not-kubernetes",
+            "skipped: one record per line (JSON Lines, data such as a database's import file), not a Kubernetes object",
+        )
+        .at(doc.start())
+        .with_help("nothing to fix; a Kubernetes object in JSON is one value per file");
+        return (vec![doc], vec![note]);
+    }
     if parsed.syntax_failed && source.name.to_ascii_lowercase().ends_with(".json") {
         // JSON with comments (JSONC: VS Code's `settings.json`, `tsconfig.json`,
         // `devcontainer.json`) is another tool's file. Read with its comments blanked, it is
@@ -666,6 +691,19 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
                     return (documents, diagnostics);
                 }
             }
+        }
+    }
+    if parsed.syntax_failed {
+        // A comment right after a closing quote (`enabled: 'false'# note`): go-yaml (kubectl,
+        // kustomize, Flux, Argo CD) ends the quoted scalar at its quote and reads the rest of
+        // the line as a comment; YAML 1.2 wants a blank before `#`. Read it as go-yaml does.
+        if let Some(reparsed) = comments_after_quotes_blanked(&source, &parsed, limits) {
+            let mut documents = Vec::new();
+            let mut diagnostics = reparsed.diagnostics;
+            for raw in reparsed.docs {
+                classify::classify(&source, raw, &mut documents, &mut diagnostics);
+            }
+            return (documents, diagnostics);
         }
     }
     if parsed.syntax_failed {
@@ -856,6 +894,57 @@ fn alias_keys_spaced(text: &str) -> Option<String> {
     found.then_some(out)
 }
 
+/// What saphyr-parser says where a comment follows a token without a blank.
+const COMMENT_WITHOUT_BLANK: &str = "comments must be separated from other tokens by whitespace";
+
+/// The parse of the text with each comment that follows a closing quote without a blank
+/// (`'false'# note`) blanked to the end of its line, as go-yaml reads it (nothing after the
+/// comment on its line, so no position moves). Only where the parser stops for that reason,
+/// right after a quote, at most 32 times; `None` when the text still does not parse.
+fn comments_after_quotes_blanked(
+    source: &Source,
+    parsed: &tree::Parsed,
+    limits: tree::Limits,
+) -> Option<tree::Parsed> {
+    let mut text = source.text.clone();
+    let mut current: Option<tree::Parsed> = None;
+    for _ in 0..32 {
+        let diagnostics = current
+            .as_ref()
+            .map_or(&parsed.diagnostics, |p| &p.diagnostics);
+        let at = diagnostics
+            .iter()
+            .find(|d| d.rule == "yaml/syntax")
+            .filter(|d| d.message.contains(COMMENT_WITHOUT_BLANK))?
+            .location
+            .as_ref()?;
+        let line_start = if at.line <= 1 {
+            0
+        } else {
+            text.match_indices('\n').nth(at.line as usize - 2)?.0 + 1
+        };
+        let line = text[line_start..]
+            .split('\n')
+            .next()?
+            .trim_end_matches('\r');
+        let (hash, _) = line
+            .char_indices()
+            .nth((at.column as usize).checked_sub(1)?)?;
+        if !line[hash..].starts_with('#') || !line[..hash].ends_with(['\'', '"']) {
+            return None;
+        }
+        let (from, to) = (line_start + hash, line_start + line.len());
+        text.replace_range(from..to, &" ".repeat(to - from));
+        let reparsed =
+            std::panic::catch_unwind(|| tree::parse(&source.name, &text, limits)).ok()?;
+        if !reparsed.syntax_failed {
+            return Some(reparsed);
+        }
+        current = Some(reparsed);
+    }
+    None
+}
+
 /// The text with each `@NAME@` placeholder (upper case, digits and `_`, starting with a
 /// letter) or `{name}` placeholder (`{SERVICE_IP_PREFIX}`, `{docker_username}`: letters,
 /// digits, `_` and `-`) replaced by as many `x` (same length, same lines); `None` when there
@@ -993,6 +1082,24 @@ fn has_makejinja_markers(text: &str) -> bool {
         from = end + 1;
     }
     false
+}
+
+/// Whether the text is two or more lines that are each one map on its own (`{rating: 5}`,
+/// `{"id": 1}`) and nothing else: records of JSON Lines data.
+fn is_one_record_per_line(text: &str, limits: tree::Limits) -> bool {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.len() >= 2
+        && lines.len() <= 100_000
+        && lines.iter().all(|line| {
+            line.starts_with('{')
+                && line.ends_with('}')
+                && std::panic::catch_unwind(|| tree::parse("", line, limits))
+                    .is_ok_and(|r| !r.syntax_failed && r.docs.len() == 1)
+        })
 }
 
 fn template_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnostic>) {

@@ -662,3 +662,216 @@ stringData:
         "{plain:?}"
     );
 }
+
+/// An Argo CD Application manifest, deployed at `wave`, of this repository's `path`, into
+/// `namespace`; `create` adds `CreateNamespace=true`.
+fn application(name: &str, wave: i64, path: &str, namespace: &str, create: bool) -> String {
+    let options = if create {
+        "  syncPolicy:\n    syncOptions:\n      - CreateNamespace=true\n"
+    } else {
+        ""
+    };
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{wave}\"\nspec:\n  project: default\n  source:\n    repoURL: https://github.com/example/home.git\n    targetRevision: main\n    path: {path}\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: {namespace}\n{options}"
+    )
+}
+
+/// A claim on `class` in `namespace`, with its own resource wave.
+fn claim(name: &str, namespace: &str, class: &str, wave: i64) -> String {
+    format!(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{wave}\"\nspec:\n  storageClassName: {class}\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n"
+    )
+}
+
+/// The resource waves inside one Application order its own objects only: a claim at resource
+/// wave -20 of an Application in wave 10 does not sync before the StorageClass of another
+/// Application in wave 10 (the two sync side by side), and a SealedSecret that no
+/// Application deploys (a subfolder the Application does not recurse into) is not ordered
+/// against the Application that installs the CRD. A claim of an Application in an earlier
+/// wave than the class's is still found, and so is an inversion inside one Application.
+#[test]
+fn resource_waves_order_only_their_own_application() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "bootstrap/root.yaml",
+        &application("root", 0, "argocd/apps", "argocd", false),
+    );
+    write(
+        root,
+        "argocd/apps/storage.yaml",
+        &application("storage", 10, "platform/storage", "storage", false),
+    );
+    write(
+        root,
+        "argocd/apps/chat.yaml",
+        &application("chat", 10, "apps/chat", "ai", false),
+    );
+    write(
+        root,
+        "argocd/apps/early.yaml",
+        &application("early", 5, "apps/early", "ai", false),
+    );
+    write(
+        root,
+        "argocd/apps/sealed-secrets.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: sealed-secrets\n  namespace: argocd\n  annotations:\n    argocd.argoproj.io/sync-wave: \"0\"\nspec:\n  project: default\n  source:\n    repoURL: https://bitnami-labs.github.io/sealed-secrets\n    chart: sealed-secrets\n    targetRevision: 2.17.1\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: kube-system\n",
+    );
+    write(
+        root,
+        "platform/storage/class.yaml",
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: fast\nprovisioner: rook-ceph.rbd.csi.ceph.com\n",
+    );
+    write(
+        root,
+        "platform/storage/claim.yaml",
+        &claim("scratch", "storage", "fast", -3),
+    );
+    write(
+        root,
+        "apps/chat/claim.yaml",
+        &claim("data", "ai", "fast", -20),
+    );
+    write(
+        root,
+        "apps/early/claim.yaml",
+        &claim("cache", "ai", "fast", 0),
+    );
+    write(
+        root,
+        "apps/chat/extra/sealed.yaml",
+        "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: env\n  namespace: ai\n  annotations:\n    argocd.argoproj.io/sync-wave: \"-5\"\nspec:\n  encryptedData:\n    TOKEN: AgBy3i4OJSWK+PiTySYZZA==\n",
+    );
+    let all = diagnostics(root);
+    let waves: Vec<String> = problems(&all)
+        .into_iter()
+        .filter(|p| p.0 == "argocd/sync-wave")
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(
+        waves,
+        ["apps/early/claim.yaml", "platform/storage/claim.yaml"],
+        "{all:#?}"
+    );
+}
+
+/// An Application that syncs with `CreateNamespace=true` has Argo CD create its destination
+/// namespace before anything of its sync, so its objects there (also those of a kustomize
+/// base whose overlay, the Application's path, sets that namespace) do not wait for the
+/// Namespace manifest another Application deploys later. Without the option they do.
+#[test]
+fn create_namespace_makes_the_destination_namespace_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "bootstrap/root.yaml",
+        &application("root", 0, "argocd/apps", "argocd", false),
+    );
+    write(
+        root,
+        "argocd/apps/namespaces.yaml",
+        &application("namespaces", 6, "namespaces", "default", false),
+    );
+    for ns in ["shop", "shop-dev", "blog"] {
+        write(
+            root,
+            &format!("namespaces/{ns}.yaml"),
+            &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+        );
+    }
+    write(
+        root,
+        "argocd/apps/shop-prod.yaml",
+        &application("shop-prod", 0, "apps/shop/overlays/prod", "shop", true),
+    );
+    write(
+        root,
+        "argocd/apps/shop-dev.yaml",
+        &application("shop-dev", 0, "apps/shop/overlays/dev", "shop-dev", true),
+    );
+    write(
+        root,
+        "apps/shop/base/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: shop-dev\nresources:\n  - settings.yaml\n",
+    );
+    write(
+        root,
+        "apps/shop/base/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: shop\n",
+    );
+    for (overlay, ns) in [("prod", "shop"), ("dev", "shop-dev")] {
+        write(
+            root,
+            &format!("apps/shop/overlays/{overlay}/kustomization.yaml"),
+            &format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: {ns}\nresources:\n  - ../../base\n"),
+        );
+    }
+    write(
+        root,
+        "argocd/apps/blog.yaml",
+        &application("blog", 0, "apps/blog", "blog", false),
+    );
+    write(
+        root,
+        "apps/blog/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: blog\ndata:\n  mode: blog\n",
+    );
+    let all = diagnostics(root);
+    let waves: Vec<String> = problems(&all)
+        .into_iter()
+        .filter(|p| p.0 == "argocd/sync-wave")
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(waves, ["argocd/apps/blog.yaml"], "{all:#?}");
+}
+
+/// An Application that a script or a README of the repository applies by hand (`kubectl
+/// apply -f platform/argocd/argocd-app.yaml` in the bootstrap script, next to the root app;
+/// `kubectl apply -f demo/app.yaml` in a README, relative to its folder) is deployed by that
+/// command, not unreachable. One that nothing deploys or names is still reported.
+#[test]
+fn applications_applied_by_hand_are_reachable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let chart_app = |name: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://charts.example.com\n    chart: {name}\n    targetRevision: 1.2.3\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: {name}\n"
+        )
+    };
+    write(
+        root,
+        "platform/argocd/root/root-app.yaml",
+        &application("root", 0, "platform/argocd/root/apps", "argocd", false),
+    );
+    write(
+        root,
+        "platform/argocd/root/apps/grafana.yaml",
+        &chart_app("grafana"),
+    );
+    write(
+        root,
+        "platform/argocd/argocd-app.yaml",
+        &chart_app("argo-cd"),
+    );
+    write(
+        root,
+        "scripts/bootstrap.sh",
+        "#!/bin/sh\nset -eu\ncd \"$(dirname \"$0\")/..\"\nkubectl apply -f platform/argocd/argocd-app.yaml | sed 's/^/    /'\nkubectl apply -f \"$ROOT/platform/argocd/root/root-app.yaml\"\n",
+    );
+    write(root, "examples/rollouts/demo/app.yaml", &chart_app("demo"));
+    write(
+        root,
+        "examples/rollouts/README.md",
+        "# Demo\n\n```sh\nkubectl apply -f demo/app.yaml\n```\n",
+    );
+    write(root, "platform/argocd/old/n8n.yaml", &chart_app("n8n"));
+    let all = diagnostics(root);
+    let unreachable: Vec<String> = problems(&all)
+        .into_iter()
+        .filter(|p| p.0 == "argocd/unreachable")
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(unreachable, ["platform/argocd/old/n8n.yaml"], "{all:#?}");
+}

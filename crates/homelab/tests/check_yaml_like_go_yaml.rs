@@ -58,3 +58,31 @@ fn text_go_yaml_rejects_is_still_a_syntax_error() {
         out.describe()
     );
 }
+
+/// A comment right after a closing quote (`'false'# note`, as a column of aligned comments
+/// ends up when a value grows): go-yaml reads the quoted value and the comment, so the file is
+/// read (its values are those go-yaml gives), while a `#` inside a quoted value stays part of
+/// it and text go-yaml rejects elsewhere in the file is still an error.
+#[test]
+fn comments_right_after_a_closing_quote_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let secret = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: profile\n  namespace: argocd\n  labels:\n    platform/kargo: 'false'         # appset-kargo\n    platform/argo-rollouts: 'false'# appset-argo-rollouts\n    platform/gateway: \"true\"# appset-gateway\ndata:\n  color: \"#ff0000\"\n";
+    write(tmp.path(), "clusters/profile.yaml", secret);
+    let out = check_common::check_json(tmp.path(), &[]);
+    assert!(
+        out.findings.iter().all(|f| f.rule != "yaml/syntax"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(out.json["summary"]["objects_checked"], 1, "{}", out.stdout);
+    let broken = format!("{secret}  other: [a, b\n");
+    write(tmp.path(), "clusters/profile.yaml", &broken);
+    let out = check_common::check_json(tmp.path(), &[]);
+    assert!(
+        out.findings
+            .iter()
+            .any(|f| f.rule == "yaml/syntax" && f.file == "clusters/profile.yaml"),
+        "{}",
+        out.describe()
+    );
+}

@@ -19,7 +19,13 @@
 //!    Sync-phase Secret in wave 7. Hooks that run only on a failure or a deletion, or that
 //!    Argo CD skips, are not ordered. Namespaces and CRDs are the exception: Argo CD
 //!    creates them before whatever needs them, PreSync hooks included, so only waves
-//!    order those.
+//!    order those. Phases and resource waves order the objects of one Application only:
+//!    two Applications are ordered by their own waves (those of one wave sync side by side),
+//!    and an object no Application of the repository deploys is not ordered against one an
+//!    Application deploys. An Application that syncs with `CreateNamespace=true` has Argo CD
+//!    create its destination namespace first, so its objects there need no Namespace
+//!    manifest (nor do those of a kustomize base whose overlay, the Application's path,
+//!    moves them there).
 //!
 //! ## Why
 //! The guide orders the platform in waves: -2 namespaces and CRDs, -1 configuration,
@@ -77,8 +83,84 @@ const CHART_CRD_GROUPS: &[(&str, &[&str])] = &[
 struct Waves<'a> {
     /// What each Application deploys, with its wave and the Application.
     dirs: Vec<(Deployment, i64, &'a Document)>,
-    /// group -> (wave, provider description)
-    crd_groups: BTreeMap<String, (Order, String)>,
+    /// group -> (wave, provider description, the Application that deploys the provider)
+    crd_groups: BTreeMap<String, (Order, String, Option<&'a Document>)>,
+}
+
+/// Whether an object at `mine`, deployed by `my_app`, syncs before what it needs at
+/// `needed`, deployed by `their_app` (`None`: no Application of the repository deploys it).
+/// Inside one sync (one Application, or two objects no Application deploys) the whole order
+/// counts: phases and resource waves too. Two Applications are ordered by their own waves
+/// only: the resource waves inside one order nothing in the other, and Applications of one
+/// wave sync side by side. An object no Application deploys (applied by hand, or by an
+/// ApplicationSet's generated Application) is not ordered against one an Application
+/// deploys: waves order objects inside one sync, not across them.
+fn syncs_before(
+    mine: Order,
+    my_app: Option<&Document>,
+    needed: Order,
+    their_app: Option<&Document>,
+) -> bool {
+    match (my_app, their_app) {
+        (Some(a), Some(b)) if std::ptr::eq(a, b) => mine < needed,
+        (Some(_), Some(_)) => mine.0 < needed.0,
+        (None, None) => mine < needed,
+        _ => false,
+    }
+}
+
+/// Whether Argo CD creates Namespace `ns` for the objects `app` deploys: the Application
+/// syncs with `CreateNamespace=true` and `ns` is its destination namespace, which Argo CD
+/// creates before anything of the sync, hooks included. An object of a kustomize base lands
+/// in the namespace of the kustomization the Application builds when that one sets one (the
+/// outermost `namespace:` wins), whatever namespace the base names.
+fn creates_namespace(repo: &Repo, app: &Document, ns: &str) -> bool {
+    let creates = app
+        .value
+        .pointer("/spec/syncPolicy/syncOptions")
+        .and_then(Value::as_array)
+        .is_some_and(|options| {
+            options
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|o| o.replace(' ', "") == "CreateNamespace=true")
+        });
+    let Some(destination) = app
+        .value
+        .pointer("/spec/destination/namespace")
+        .and_then(Value::as_str)
+    else {
+        return false;
+    };
+    if !creates {
+        return false;
+    }
+    if ns == destination {
+        return true;
+    }
+    // The namespace the Application's own kustomization gives everything it builds.
+    let built_into = deployments(repo, app)
+        .iter()
+        .filter_map(|d| {
+            homelab_manifest::kustomizations::FILE_NAMES
+                .iter()
+                .find_map(|k| {
+                    let file = if d.dir.is_empty() {
+                        k.to_string()
+                    } else {
+                        format!("{}/{k}", d.dir)
+                    };
+                    repo.documents_at(&file).first().map(|doc| {
+                        doc.value
+                            .get("namespace")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                })
+                .flatten()
+        })
+        .collect::<Vec<_>>();
+    !built_into.is_empty() && built_into.iter().all(|n| n == destination)
 }
 
 /// When an object syncs: the wave of the Application that deploys it (which orders it
@@ -254,8 +336,11 @@ impl Rule for AppSyncWave {
                     for (c, groups) in CHART_CRD_GROUPS {
                         if *c == chart {
                             for g in *groups {
-                                let provider =
-                                    ((w, 0, 0), format!("Application `{name}` (chart {chart})"));
+                                let provider = (
+                                    (w, 0, 0),
+                                    format!("Application `{name}` (chart {chart})"),
+                                    Some(app),
+                                );
                                 let entry = waves
                                     .crd_groups
                                     .entry(g.to_string())
@@ -275,16 +360,23 @@ impl Rule for AppSyncWave {
                 crd.value.pointer("/spec/group").and_then(Value::as_str),
                 waves.plain(repo, crd),
             ) {
+                let provider = (
+                    w,
+                    format!("CRD `{}`", crd.name().unwrap_or("?")),
+                    waves.app_of(repo, crd).map(|(_, a)| a),
+                );
                 let entry = waves
                     .crd_groups
                     .entry(group.to_string())
-                    .or_insert((w, format!("CRD `{}`", crd.name().unwrap_or("?"))));
+                    .or_insert(provider.clone());
                 if w < entry.0 {
-                    *entry = (w, format!("CRD `{}`", crd.name().unwrap_or("?")));
+                    *entry = provider;
                 }
             }
         }
-        let named_wave = |kind: &'static str, phased: bool| -> BTreeMap<(String, String), Order> {
+        // What each object needs is found with the Application that deploys it.
+        type Needed<'d> = (Order, Option<&'d Document>);
+        let named_wave = |kind: &'static str, phased: bool| -> BTreeMap<(String, String), Needed> {
             repo.of_kind(kind)
                 .filter_map(|d| {
                     Some((
@@ -292,11 +384,14 @@ impl Rule for AppSyncWave {
                             d.namespace().unwrap_or("").to_string(),
                             d.name()?.to_string(),
                         ),
-                        if phased {
-                            waves.of(repo, d)?
-                        } else {
-                            waves.plain(repo, d)?
-                        },
+                        (
+                            if phased {
+                                waves.of(repo, d)?
+                            } else {
+                                waves.plain(repo, d)?
+                            },
+                            waves.app_of(repo, d).map(|(_, a)| a),
+                        ),
                     ))
                 })
                 .collect()
@@ -314,7 +409,7 @@ impl Rule for AppSyncWave {
         }
         // The Namespace `ns` that `doc` needs: the one in its file, else one the same
         // Application deploys, else the earliest anywhere (another unit that creates it).
-        let namespace_for = |doc: &Document, ns: &str| -> Option<Order> {
+        let namespace_for = |doc: &Document, ns: &str| -> Option<Needed> {
             let candidates = namespaces.get(ns)?;
             let same_file = |d: &Document| d.source.name == doc.source.name;
             let app = waves.app_of(repo, doc).map(|(_, a)| a);
@@ -326,8 +421,8 @@ impl Rule for AppSyncWave {
                 candidates
                     .iter()
                     .filter(|(_, d)| pick(d))
-                    .map(|(o, _)| *o)
-                    .min()
+                    .min_by_key(|(o, _)| *o)
+                    .map(|(o, d)| (*o, waves.app_of(repo, d).map(|(_, a)| a)))
             };
             // An object no known Application deploys (its own wave is all there is: an
             // ApplicationSet's generated Application, a folder applied by hand) is not
@@ -353,6 +448,7 @@ impl Rule for AppSyncWave {
                 continue;
             };
             let what = doc.id();
+            let my_app = waves.app_of(repo, doc).map(|(_, app)| app);
             // An object without its own wave is ordered by its Application: an inversion
             // is then the Application's, reported once at its sync-wave annotation.
             let inherited = match sync_wave(doc) {
@@ -364,13 +460,13 @@ impl Rule for AppSyncWave {
             // `detail` completes the object's own finding (the other places it needs it).
             let mut need = |mine: Option<Order>,
                             pointer: &str,
-                            needed: Option<&Order>,
+                            needed: Option<&Needed>,
                             what_needed: String,
                             detail: &str| {
-                let (Some(w), Some(n)) = (mine, needed) else {
+                let (Some(w), Some((n, their_app))) = (mine, needed) else {
                     return;
                 };
-                if w >= *n {
+                if !syncs_before(w, my_app, *n, *their_app) {
                     return;
                 }
                 let help = format!(
@@ -411,17 +507,20 @@ impl Rule for AppSyncWave {
             };
             let group = doc.group();
             if group.contains('.') && !group.ends_with(".k8s.io") {
-                if let Some((n, provider)) = waves.crd_groups.get(group) {
+                if let Some((n, provider, their_app)) = waves.crd_groups.get(group) {
                     need(
                         Some(plain),
                         "/apiVersion",
-                        Some(n),
+                        Some(&(*n, *their_app)),
                         format!("the CRD of `{group}` from {provider}"),
                         "",
                     );
                 }
             }
-            if let Some(ns) = doc.namespace() {
+            if let Some(ns) = doc
+                .namespace()
+                .filter(|ns| !my_app.is_some_and(|app| creates_namespace(repo, app, ns)))
+            {
                 need(
                     Some(plain),
                     "/metadata/namespace",

@@ -9,9 +9,14 @@
 //! in the same folder. An Application that nothing deploys, that deploys nothing, and that
 //! is not beside a root, is reported. Repositories without such a root are not checked,
 //! and a file its folder's kustomization lists in a comment (`# - app.yaml`) is switched off
-//! on purpose. In a repository with several roots in different places (a bootstrap root and
+//! on purpose, and so is an Application in a folder named as an archive or a backup copy
+//! (`archive/`, `DEPRECATED/`, `apps.bak/`: where retired apps are kept, see
+//! `load/not-applied`). In a repository with several roots in different places (a bootstrap root and
 //! a workloads root, or one example per folder), applying Applications by hand is the
-//! repository's habit: the Application is reported as a note that says so.
+//! repository's habit: the Application is reported as a note that says so. An Application
+//! that a text of the repository applies by hand (`kubectl apply -f
+//! platform/argocd/argocd-app.yaml` in a bootstrap script or a README) is deployed by that
+//! command, and is not reported.
 //!
 //! ## Why
 //! In app-of-apps, an Application file that the root does not pick up is never deployed:
@@ -73,6 +78,7 @@ impl Rule for AppUnreachable {
         if roots.is_empty() {
             return Vec::new();
         }
+        let by_hand = crate::applied::applied_with_kubectl(repo);
         let root_names: Vec<String> = roots
             .iter()
             .filter(|r| !graph.children[**r].is_empty())
@@ -97,6 +103,8 @@ impl Rule for AppUnreachable {
                     && graph.children[*i].is_empty()
                     && !roots.contains(i)
                     && !disabled(repo, &graph.paths[*i])
+                    && crate::applied::backup_folder(&graph.paths[*i]).is_none()
+                    && !by_hand.contains(&graph.paths[*i])
             })
             .map(|i| {
                 let app = graph.nodes[i];

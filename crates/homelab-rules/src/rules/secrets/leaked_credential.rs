@@ -2,8 +2,9 @@
 //!
 //! ## What it checks
 //! Every file's text for credentials with a known shape: PEM private keys
-//! (`-----BEGIN ... PRIVATE KEY-----` around key material: not around `...` or a
-//! template placeholder), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`,
+//! (`-----BEGIN ... PRIVATE KEY-----` and its footer around key material: not around `...`
+//! or a template placeholder, nor a header that no footer follows, as in a comment saying
+//! what a key starts with), GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`,
 //! `ghr_`, `github_pat_`), GitLab tokens (`glpat-`, runner tokens `glrt-`), AWS access key
 //! ids (`AKIA...`), Slack tokens (`xox.-`), unless the token is a stand-in (`ghp_xxxx...`,
 //! AWS's documented `AKIAIOSFODNN7EXAMPLE`, `xoxb-your-token-here`); and every YAML value under a key named like a
@@ -81,16 +82,33 @@ const PEM: &str = "a PEM private key";
 
 /// Whether the text after a PEM header holds key material before its footer: a run of
 /// base64 as long as a line of a key. A header around `...` or a template placeholder (the
-/// commented-out slot of a sample configuration) is no key.
+/// commented-out slot of a sample configuration) is no key; nor is a header that no footer
+/// follows (a comment saying what a key starts with: `key should start with -----BEGIN RSA
+/// PRIVATE KEY-----`), nor a block whose middle is elided with a line of `...`
+/// (documentation showing the first and last lines of an example key).
 fn pem_has_body(after: &str) -> bool {
     let mut end = after.len().min(8192);
     while !after.is_char_boundary(end) {
         end -= 1;
     }
     let window = &after[..end];
-    let body = window.split("-----END").next().unwrap_or(window);
-    body.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')))
-        .any(|run| run.len() >= 40)
+    let Some(footer) = window.find("-----END") else {
+        return false;
+    };
+    let body = &window[..footer];
+    let elided = body
+        .split('\n')
+        .flat_map(|line| line.split("\\n"))
+        .any(|line| {
+            matches!(
+                line.trim_matches(|c: char| c.is_whitespace() || matches!(c, '#' | '"' | '\'')),
+                "..." | "\u{2026}"
+            )
+        });
+    !elided
+        && body
+            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')))
+            .any(|run| run.len() >= 40)
 }
 
 /// A token of a known shape that documentation shows as an example, not a credential: its
@@ -568,6 +586,18 @@ mod tests {
         // A key after the footer belongs to another block.
         assert!(!pem_has_body(&format!(
             "\n...\n-----END PRIVATE KEY-----\n{body}\n"
+        )));
+        // A header that no footer follows is a mention (a chart's comment saying what a key
+        // starts with), whatever long words come after it.
+        assert!(!pem_has_body(&format!(
+            "\n## name should line up with a secretName set further up\n##\ncertificate: {body}\n"
+        )));
+        // An example key whose middle is elided is no key.
+        assert!(!pem_has_body(&format!(
+            "\n{body}\n...\n{body}\n-----END RSA PRIVATE KEY-----\n"
+        )));
+        assert!(!pem_has_body(&format!(
+            "\\n{body}\\n...\\n-----END RSA PRIVATE KEY-----"
         )));
     }
 

@@ -8,7 +8,8 @@
 //! A Secret whose committed values are none of them a credential is a note, not an error:
 //! Secrets are also used for configuration that some chart or operator insists on reading
 //! from a Secret. A value is taken as no credential when it is a boolean or a number (a
-//! port), a host name or address (`postgres-rw.database.svc`, `10.0.0.5:5432`), a URL
+//! port), a host name or address (`postgres-rw.database.svc`, `10.0.0.5:5432`), e-mail
+//! addresses (`alerts@example.org`, a sender or recipients), a URL
 //! without a password and without a long random-looking part (also behind a backend prefix,
 //! as restic's `s3:http://...`), a setting in lowercase words (`protocol: https`) in a
 //! Secret whose other values are references to credentials kept elsewhere (or credential
@@ -356,6 +357,15 @@ fn holds_credential(key: &str, value: &str) -> bool {
         regex::Regex::new(r"^(localhost|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+|\[[0-9a-f:]+\])(:[0-9]{1,5})?$").unwrap()
     });
     if host.is_match(v) {
+        return false;
+    }
+    // E-mail addresses (`alerts@example.org`, a sender or recipients separated by commas)
+    // name mailboxes, under a key that names no credential.
+    static EMAIL: OnceLock<regex::Regex> = OnceLock::new();
+    let email = EMAIL.get_or_init(|| {
+        regex::Regex::new(r"^[A-Za-z0-9._%+-]+@(?i:[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+)$").unwrap()
+    });
+    if v.split(',').all(|address| email.is_match(address.trim())) {
         return false;
     }
     // A backend may prefix the URL (restic's `s3:https://...`, `rest:http://...`).
@@ -775,6 +785,8 @@ mod tests {
             ("session_secret", "change me\n"),
             ("token", "<your-token>"),
             ("password", "xxxxxxxx"),
+            ("SMTP_FROM", "alertmanager@yourdomain.com"),
+            ("EMAIL_PLATFORM_ONCALL", "oncall@example.org, dba-team@Example.org"),
             ("apiKey", "yourCloudflareApiToken"),
             ("password", "YourPassword"),
             ("RESTIC_PASSWORD", "redacted"),
@@ -850,6 +862,9 @@ mod tests {
             ("password", "p@ssw0rd"),
             ("password", "replaced2024"),
             ("value", "ghcr.io/Zq8vN3rTq1xL0pWc"),
+            // An address under a key that names a credential may be the credential.
+            ("SMTP_PASSWORD", "alerts@example.org"),
+            ("value", "Zq8vN3rT@q1xL0pWc"),
         ] {
             assert!(holds_credential(key, value), "{key}: {value}");
         }
