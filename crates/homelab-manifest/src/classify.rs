@@ -199,6 +199,11 @@ fn tool_configuration(
 ) -> Option<&'static str> {
     let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
     let has_any = |keys: &[&str]| keys.iter().any(|k| map.contains_key(*k));
+    // A Kubernetes kind is a type name (`Deployment`); `kind: ksonnet.io/app` (a ksonnet
+    // project's `app.yaml`) names another tool's format.
+    if kind.contains(['/', '.', ':', ' ']) {
+        return Some("another tool's file (its `kind` is no Kubernetes type name)");
+    }
     match (group, kind) {
         // The core group never served a `Policy` or a `Config`: a `v1 Policy` with scheduling
         // predicates is the legacy kube-scheduler `--policy-config-file`, a `v1 Config` with
