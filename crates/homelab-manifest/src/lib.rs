@@ -609,6 +609,31 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
             "it does not parse as YAML and contains template markers (`{{ }}`, `{% %}`, FreeMarker `<#if>`/`</#if>`)",
         );
     }
+    if parsed.syntax_failed
+        && source.name.to_ascii_lowercase().ends_with(".json")
+        && is_one_record_per_line(&source.text, limits)
+    {
+        // One map per line (JSON Lines, a database's import or export records): data of
+        // another tool, never a manifest (kubectl reads one JSON value per file).
+        let doc = Document {
+            source: source.clone(),
+            doc_index: 0,
+            item_index: None,
+            value: Value::Null,
+            class: Class::NotKubernetes {
+                reason: "one record per line (JSON Lines data)".into(),
+            },
+            positions: Positions::scalar(position::Pos { line: 1, col: 1 }),
+            engine: None,
+        };
+        let note = Diagnostic::note(
+            "load/not-kubernetes",
+            "skipped: one record per line (JSON Lines, data such as a database's import file), not a Kubernetes object",
+        )
+        .at(doc.start())
+        .with_help("nothing to fix; a Kubernetes object in JSON is one value per file");
+        return (vec![doc], vec![note]);
+    }
     if parsed.syntax_failed && source.name.to_ascii_lowercase().ends_with(".json") {
         // JSON with comments (JSONC: VS Code's `settings.json`, `tsconfig.json`,
         // `devcontainer.json`) is another tool's file. Read with its comments blanked, it is
@@ -1059,6 +1084,24 @@ fn has_makejinja_markers(text: &str) -> bool {
         from = end + 1;
     }
     false
+}
+
+/// Whether the text is two or more lines that are each one map on its own (`{rating: 5}`,
+/// `{"id": 1}`) and nothing else: records of JSON Lines data.
+fn is_one_record_per_line(text: &str, limits: tree::Limits) -> bool {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.len() >= 2
+        && lines.len() <= 100_000
+        && lines.iter().all(|line| {
+            line.starts_with('{')
+                && line.ends_with('}')
+                && std::panic::catch_unwind(|| tree::parse("", line, limits))
+                    .is_ok_and(|r| !r.syntax_failed && r.docs.len() == 1)
+        })
 }
 
 fn template_file(source: &Arc<Source>, why: &str) -> (Vec<Document>, Vec<Diagnostic>) {

@@ -17,7 +17,8 @@
 //!   (`# - ../../base/app/ks.yaml`): switched off on purpose;
 //! - the repository has a GitOps engine (Argo CD or Flux objects) and the file lies in a
 //!   hidden folder (`.archive/`) that no engine or kustomization path reaches, or in a
-//!   folder named as a backup copy (`definitions.bak/`) or as an archive (`archive/`), whatever its engine objects name;
+//!   folder named as a backup copy (`definitions.bak/`) or as an archive (`archive/`,
+//!   `deprecated/`), whatever its engine objects name;
 //! - its folder has no kustomization, and the nearest folder above it that has one is
 //!   applied by Argo CD or Flux and does not reach it: a Flux Kustomization left in a base
 //!   tree without a line in any kustomization. Only while every engine path of the
@@ -67,7 +68,7 @@ pub static RULE_DOC: RuleDoc = RuleDoc {
     id: "load/not-applied",
     severity: Severity::Note,
     summary: "Files that nothing in the repository applies (findings on them set aside as notes)",
-    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`) or in a folder named as a backup copy (`definitions.bak/`, `apps.old/`, `base.orig/`: the live copy is the one without the suffix, and a backup's Flux Kustomizations and Applications, copies of the live ones, apply nothing) or as an archive (`archive/`, `_archived/`: where retired apps are moved, their Flux Kustomizations with them), with what only such a folder reaches; or the repository is managed by Argo CD or Flux and the file is reached only through a kustomize Component (`kind: Component`) that no kustomization lists under `components` (a Component is a set of changes written to be included in overlays: Kyverno policies kept in one that nothing includes enforce nothing, and are not applied to the repository's objects either); or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off); or it lies under the folder that a Flux path of this repository's own Git source names only from a subfolder, while the checked folder is known to be the repository's root (it holds `.git`, or a Flux sync of this repository applies itself with a path taken from here): Flux resolves a Git source's path from the root, so an old tree kept under `archive/` whose Kustomizations name `./cluster/apps` is never applied through them (checked on its own, such a subfolder is judged in full, and so is the whole repository when its root is not known). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last two cases, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, under an applied kustomization tree, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable`. Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
+    doc: "# `load/not-applied`: files nothing in the repository applies\n\n## What it checks\nThe repository's deploy graph: kustomizations (`resources`, `components`, patches, generators), Argo CD Applications and ApplicationSets, Flux Kustomizations and a FluxInstance's `sync.path`. A file holding objects is *not applied* when nothing in the repository reaches it and there is positive evidence that it is left out: its folder has a kustomization that does not list it; or its folder has none and a kustomization lists other files of the folder one by one (patches), not this one; or it is reached only through an entry a kustomization lists in a comment (`# - app/ks.yaml`, switched off on purpose); or the repository is managed by Argo CD or Flux and the file lies in a hidden folder (`.archive/`) or in a folder named as a backup copy (`definitions.bak/`, `apps.old/`, `base.orig/`: the live copy is the one without the suffix, and a backup's Flux Kustomizations and Applications, copies of the live ones, apply nothing) or as an archive (`archive/`, `_archived/`, `DEPRECATED/`: where retired apps are moved, their Flux Kustomizations and Argo CD Applications with them), with what only such a folder reaches; or the repository is managed by Argo CD or Flux and the file is reached only through a kustomize Component (`kind: Component`) that no kustomization lists under `components` (a Component is a set of changes written to be included in overlays: Kyverno policies kept in one that nothing includes enforce nothing, and are not applied to the repository's objects either); or its folder has no kustomization and the nearest folder above it that has one is applied by Argo CD or Flux and does not reach it (kustomize builds only what a kustomization lists: `apps/base/security/falco/ks.yaml` when `apps/base/security/kustomization.yaml`, applied by the cluster's Flux Kustomization, lists only `namespace.yaml`) — this one only while every Argo CD and Flux path of the repository leads to a folder here (a path made of variables, such as `./apps/${APP}`, may name any folder, and then it is off); or it lies under the folder that a Flux path of this repository's own Git source names only from a subfolder, while the checked folder is known to be the repository's root (it holds `.git`, or a Flux sync of this repository applies itself with a path taken from here): Flux resolves a Git source's path from the root, so an old tree kept under `archive/` whose Kustomizations name `./cluster/apps` is never applied through them (checked on its own, such a subfolder is judged in full, and so is the whole repository when its root is not known). Except for the comment, evidence of a file applied by hand wins: an Application (or, except in the last two cases, a Flux Kustomization) that applies files of the repository (the root app-of-apps beside the kustomization that installs Argo CD), or a file that a script, task file or README of the repository (not a change log, which names every file a change touched, retired ones too) names by folder and name (`kubectl apply -f bootstrap/root.yaml`), by a name no other file has (`envsubst < \"$DIR/WipeJob.tmpl.yaml\"`) or, under an applied kustomization tree, by its folder. kubeadm patches are noted as `load/kubeadm-patch` instead. Such a file gets one note, and the findings that judge it as an object to apply (`schema/*`, `policy/*`, the platform rules) become notes that say why (with `relied on: ...`). Findings that matter wherever the file is stay as they are: YAML syntax (`yaml/*`), secrets in git (`secrets/*`, `sops/*`), `argocd/unreachable` (except for an Application in an archive or backup folder, retired on purpose). Files with no such evidence (a plain folder applied by hand with `kubectl apply -f`, the bootstrap folder, the root Application) are judged in full.\n\n## Why\nA leftover patch file or a Flux Kustomization commented out of its overlay is never applied: failing it for missing `interval` or `selector` is a false finding.\n\n## Example\n`apps/base/tetragon/ks.yaml` while `apps/overlays/prod/kustomization.yaml` has `# - ../../base/tetragon/ks.yaml`.\n\n## Fix\nNothing to fix. If you apply the file by hand, list it in a kustomization (or move it to a folder without one) and it is judged again; delete files that are no longer used.",
 };
 
 /// The documentation of the `load/kubeadm-patch` note.
@@ -659,7 +660,7 @@ fn collect_strings<'v>(value: &'v Value, out: &mut Vec<&'v str>, depth: usize) {
 }
 
 /// The candidates that another file of the repository (a script, a task file, a document;
-/// not a kustomization, whose comments say "off") names by their folder and file name
+/// not a kustomization, whose comments say "off", nor a change log) names by their folder and file name
 /// (`bootstrap/root.yaml`, `{{.ROOT_DIR}}/.taskfiles/VolSync/ListJob.tmpl.yaml`). One pass over
 /// every text, looking each path-like word up.
 fn mentioned_elsewhere(
@@ -703,14 +704,11 @@ fn mentioned_elsewhere(
     let mut found = BTreeSet::new();
     for source in repo.sources {
         let name = source.name.replace('\\', "/");
-        if is_kustomization_file(&name) {
+        if is_kustomization_file(&name) || is_change_log(&name) {
             continue;
         }
         let own = name.trim_start_matches("./");
-        for word in source
-            .text
-            .split(|c: char| !(c.is_alphanumeric() || "._-/".contains(c)))
-        {
+        for word in named_paths(&source.text) {
             let mut word = word.trim_end_matches(['.', '/']);
             while let Some(rest) = ["../", "./", "/"].iter().find_map(|p| word.strip_prefix(p)) {
                 word = rest;
@@ -772,14 +770,10 @@ fn folders_mentioned_elsewhere(
     let mut found = BTreeSet::new();
     for source in repo.sources {
         let name = source.name.replace('\\', "/");
-        if is_kustomization_file(&name) {
+        if is_kustomization_file(&name) || is_change_log(&name) {
             continue;
         }
-        for word in source
-            .text
-            .split(|c: char| !(c.is_alphanumeric() || "._-/".contains(c)))
-            .filter(|w| w.contains('/'))
-        {
+        for word in named_paths(&source.text).filter(|w| w.contains('/')) {
             let word = word.trim_start_matches("./").trim_end_matches(['.', '/']);
             if let Some(dir) = folders.get(last_parts(word, 2)) {
                 found.insert(dir.clone());
@@ -787,6 +781,52 @@ fn folders_mentioned_elsewhere(
         }
     }
     found
+}
+
+/// The path-like words of a text (runs of letters, digits and `._-/`), except those a
+/// command writes rather than reads: the target of an output redirection
+/// (`helm template ... > trivy-stack.yaml`, `>> out.yaml`) or of `tee`. A README that says
+/// how a file was generated does not apply it.
+fn named_paths(text: &str) -> impl Iterator<Item = &str> {
+    let is_word = |c: char| c.is_alphanumeric() || "._-/".contains(c);
+    // (start, end, start of its line) of every word, in one pass.
+    let mut words = Vec::new();
+    let (mut start, mut line_start) = (None, 0);
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), '\n')))
+    {
+        let word_char = i < text.len() && is_word(c);
+        match start {
+            None if word_char => start = Some(i),
+            Some(s) if !word_char => {
+                words.push((s, i, line_start));
+                start = None;
+            }
+            _ => {}
+        }
+        if c == '\n' {
+            line_start = i + 1;
+        }
+    }
+    words.into_iter().filter_map(move |(s, e, line_start)| {
+        let line = text[line_start..s].trim_end_matches([' ', '\t', '"', '\'']);
+        // A `>` that opens its line is a Markdown quote, not a redirection.
+        let redirected = line.ends_with('>') && !line.trim_end_matches('>').trim().is_empty();
+        let teed = line
+            .strip_suffix("tee")
+            .or_else(|| line.strip_suffix("tee -a"))
+            .is_some_and(|b| b.is_empty() || b.ends_with([' ', '|', '\t']));
+        (!redirected && !teed).then(|| &text[s..e])
+    })
+}
+
+/// Whether a file is a change log (`CHANGELOG.md`, `HISTORY.md`, `CHANGES`, `NEWS.md`): it
+/// names every file a change ever touched, retired ones too, and applies none of them.
+fn is_change_log(name: &str) -> bool {
+    let file = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    let stem = file.split('.').next().unwrap_or(&file);
+    matches!(stem, "changelog" | "changes" | "history" | "news")
 }
 
 /// The last `n` parts of a slash-separated path.
@@ -1056,12 +1096,12 @@ fn hidden_folder(path: &str) -> Option<String> {
 }
 
 /// The first folder on a file's path named as a backup copy (`definitions.bak/`,
-/// `apps.old/`, `base.orig/`) or as an archive (`archive/`, `_archived/`), with its trailing
-/// slash. Editors, `cp -r x x.bak` and merge tools name copies so, and the walker already
+/// `apps.old/`, `base.orig/`) or as an archive (`archive/`, `_archived/`, `DEPRECATED/`), with
+/// its trailing slash. Editors, `cp -r x x.bak` and merge tools name copies so, and the walker already
 /// passes over files named so (`ks.yaml.bak`): the live copy is the one without the
 /// suffix. An archive folder is where an operator moves the apps they retired, Flux
-/// Kustomizations and all, so that nothing applies them any more.
-fn backup_folder(path: &str) -> Option<String> {
+/// Kustomizations and Argo CD Applications and all, so that nothing applies them any more.
+pub(crate) fn backup_folder(path: &str) -> Option<String> {
     let parts: Vec<&str> = path.split('/').collect();
     let backup = parts[..parts.len() - 1].iter().position(|part| {
         let lower = part.to_ascii_lowercase();
@@ -1069,7 +1109,10 @@ fn backup_folder(path: &str) -> Option<String> {
             .iter()
             .any(|suffix| lower.len() > suffix.len() && lower.ends_with(suffix))
             || (part.len() > 1 && part.ends_with('~'))
-            || matches!(lower.trim_start_matches('_'), "archive" | "archived")
+            || matches!(
+                lower.trim_start_matches('_'),
+                "archive" | "archived" | "deprecated"
+            )
     })?;
     Some(format!("{}/", parts[..=backup].join("/")))
 }

@@ -653,3 +653,36 @@ spec:
     let web = policy("web.yaml");
     assert!(web.len() == 1 && web[0].severity == "warning", "{found:#?}");
 }
+
+/// A `.json` file of one record per line (a database's import data) is another tool's
+/// file: a note, not invalid YAML. A broken JSON manifest stays a syntax error.
+#[test]
+fn json_lines_data_is_another_tools_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "mongodb/ratings_data.json",
+        "{rating: 5}\n{rating: 4}\n",
+    );
+    write(
+        root,
+        "service.json",
+        "{\"apiVersion\": \"v1\", \"kind\": \"Service\"\n\"metadata\": {\"name\": \"a\"}}\n",
+    );
+    let found = all(root);
+    assert!(
+        found
+            .iter()
+            .filter(|d| d.file == "mongodb/ratings_data.json")
+            .all(|d| d.severity == "note")
+            && of(&found, "load/not-kubernetes", "mongodb/ratings_data.json").len() == 1,
+        "{found:#?}"
+    );
+    assert!(
+        found.iter().any(|d| d.file == "service.json"
+            && d.rule.starts_with("yaml/")
+            && d.severity == "error"),
+        "{found:#?}"
+    );
+}

@@ -4,6 +4,7 @@
 //! repository's Namespace objects). A failing rule of an Enforce policy is an error, of an
 //! Audit policy a warning, as Kyverno would block or only report it.
 
+use super::simulate_reports::ResourceFilter;
 use homelab_diagnostics::{Diagnostic, Severity};
 use homelab_k8s::ResourceExt;
 use homelab_manifest::{Class, Document};
@@ -21,8 +22,66 @@ pub const RULE_DOC: homelab_diagnostics::RuleDoc = homelab_diagnostics::RuleDoc 
     id: "policy/*",
     severity: homelab_diagnostics::Severity::Error,
     summary: "The repository's own Kyverno policies against its own resources",
-    doc: "# `policy/<policy>/<rule>`: the repository's Kyverno policies\n\n## What it checks\nEvery ClusterPolicy, Policy and ValidatingPolicy in the input (except those of files nothing in the repository applies, see `load/not-applied`), with its PolicyExceptions, evaluated against every other object as an admission request (CREATE), as `kyverno apply` would. A failing rule of an Enforce policy is an error (the cluster would reject the object), of an Audit policy a warning. A rule that cannot be evaluated is one finding at the policy: a note when the rule generates or mutates, or reads its context from the live cluster or a registry (`apiCall`, `globalReference`, `imageRegistry`), which no offline check has; an error otherwise. When a platform rule reports the same line, the policy finding is folded into it.\n\n## Why\nA manifest that the cluster's Kyverno rejects fails the ArgoCD sync; finding it in review is cheaper.\n\n## Example\nA Deployment with `image: nginx:latest` under the guide's `disallow-latest-tag`.\n\n## Fix\nChange the object, or add a narrowly matched PolicyException with a reason.",
+    doc: "# `policy/<policy>/<rule>`: the repository's Kyverno policies\n\n## What it checks\nEvery ClusterPolicy, Policy and ValidatingPolicy in the input (except those of files nothing in the repository applies, see `load/not-applied`), with its PolicyExceptions, evaluated against every other object as an admission request (CREATE), as `kyverno apply` would, except the objects that Kyverno's `resourceFilters` leave out: those of the repository's Kyverno config ConfigMap (`data.resourceFilters`), else of its chart values (`config.resourceFilters`), else Kyverno's defaults, which leave out every object in `kube-system`, `kube-public` and `kube-node-lease` (Kyverno neither admits nor scans them, so its policies never report them). A failing rule of an Enforce policy is an error (the cluster would reject the object), of an Audit policy a warning. A rule that cannot be evaluated is one finding at the policy: a note when the rule generates or mutates, or reads its context from the live cluster or a registry (`apiCall`, `globalReference`, `imageRegistry`), which no offline check has; an error otherwise. When a platform rule reports the same line, the policy finding is folded into it.\n\n## Why\nA manifest that the cluster's Kyverno rejects fails the ArgoCD sync; finding it in review is cheaper.\n\n## Example\nA Deployment with `image: nginx:latest` under the guide's `disallow-latest-tag`.\n\n## Fix\nChange the object, or add a narrowly matched PolicyException with a reason.",
 };
+
+/// Kyverno's default `resourceFilters` (its Helm chart's `config.resourceFilters`, less the
+/// entries for Kyverno's own objects): what Kyverno neither admits nor scans, the system
+/// namespaces among them.
+const DEFAULT_RESOURCE_FILTERS: &str = "[Event,*,*] [*/*,kube-system,*] [*/*,kube-public,*] \
+    [*/*,kube-node-lease,*] [Node,*,*] [Node/*,*,*] [APIService,*,*] [APIService/*,*,*] \
+    [TokenReview,*,*] [SubjectAccessReview,*,*] [SelfSubjectAccessReview,*,*] [Binding,*,*] \
+    [Pod/binding,*,*] [ReplicaSet,*,*] [ReplicaSet/*,*,*] [EphemeralReport,*,*] \
+    [ClusterEphemeralReport,*,*]";
+
+/// The `resourceFilters` of the repository's Kyverno: its config ConfigMap's
+/// `data.resourceFilters`, else the `config.resourceFilters` list its chart values set (a
+/// Flux HelmRelease, an Argo CD `valuesObject`, a values file; entries written as templates
+/// are left out), else Kyverno's defaults.
+fn resource_filters(documents: &[Document]) -> Vec<ResourceFilter> {
+    let configured = documents.iter().find_map(|d| {
+        (d.class == Class::Object && d.kind() == Some("ConfigMap") && d.group().is_empty())
+            .then(|| {
+                d.value
+                    .pointer("/data/resourceFilters")
+                    .and_then(Value::as_str)
+            })
+            .flatten()
+    });
+    if let Some(text) = configured {
+        return ResourceFilter::parse_all(text);
+    }
+    let from_values = documents
+        .iter()
+        .find_map(|d| values_resource_filters(&d.value, 0));
+    match from_values {
+        Some(entries) => entries
+            .iter()
+            .filter(|e| !e.contains("{{"))
+            .flat_map(|e| ResourceFilter::parse_all(e))
+            .collect(),
+        None => ResourceFilter::parse_all(DEFAULT_RESOURCE_FILTERS),
+    }
+}
+
+/// A `config.resourceFilters` list of strings anywhere in `value` (chart values nest it
+/// under `spec.values`, `helm.valuesObject`, or hold it at the top of a values file).
+fn values_resource_filters(value: &Value, depth: usize) -> Option<Vec<&str>> {
+    const MAX_DEPTH: usize = 8;
+    let map = value.as_object()?;
+    if let Some(list) = map
+        .get("config")
+        .and_then(|c| c.get("resourceFilters"))
+        .and_then(Value::as_array)
+    {
+        return Some(list.iter().filter_map(Value::as_str).collect());
+    }
+    if depth >= MAX_DEPTH {
+        return None;
+    }
+    map.values()
+        .find_map(|v| values_resource_filters(v, depth + 1))
+}
 
 fn is_policy(doc: &Document) -> bool {
     matches!(doc.class, Class::Object) && engine::is_policy(&doc.value)
@@ -93,9 +152,22 @@ pub fn run_applied(
         })
         .collect();
     let values = ValuesFile::default();
+    // Kyverno neither admits nor scans what its resource filters leave out (by default
+    // everything in kube-system, kube-public and kube-node-lease).
+    let filters = resource_filters(documents);
+    let filtered = |d: &Document| {
+        filters.iter().any(|f| {
+            f.matches(
+                d.kind().unwrap_or(""),
+                d.namespace().unwrap_or(""),
+                d.name().unwrap_or(""),
+            )
+        })
+    };
     let resources: Vec<&Document> = documents
         .iter()
         .filter(|d| matches!(d.class, Class::Object) && !is_policy(d) && !is_exception(d))
+        .filter(|d| !filtered(d))
         .collect();
     let diagnostics: Vec<Diagnostic> = resources
         .par_iter()

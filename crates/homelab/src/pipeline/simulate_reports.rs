@@ -178,14 +178,14 @@ fn is_kyverno(o: &Value, kinds: &[&str]) -> bool {
 
 /// One `[kind,namespace,name]` entry of Kyverno's `resourceFilters` (wildcards `*`, `?`).
 #[derive(Debug, PartialEq)]
-struct ResourceFilter {
+pub(crate) struct ResourceFilter {
     kind: String,
     namespace: String,
     name: String,
 }
 
 impl ResourceFilter {
-    fn parse_all(text: &str) -> Vec<ResourceFilter> {
+    pub(crate) fn parse_all(text: &str) -> Vec<ResourceFilter> {
         text.split('[')
             .filter_map(|entry| {
                 let entry = entry.trim().strip_suffix(']')?;
@@ -202,7 +202,7 @@ impl ResourceFilter {
 
     /// Whether the filter leaves out this object. A kind may be `*`, `*/*`, `Kind`,
     /// `group/version/Kind`, or a subresource (`Pod/binding`), which no stored object is.
-    fn matches(&self, kind: &str, namespace: &str, name: &str) -> bool {
+    pub(crate) fn matches(&self, kind: &str, namespace: &str, name: &str) -> bool {
         let kind_matches = match self.kind.as_str() {
             "*" | "*/*" => true,
             k => {

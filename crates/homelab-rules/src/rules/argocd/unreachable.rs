@@ -9,7 +9,9 @@
 //! in the same folder. An Application that nothing deploys, that deploys nothing, and that
 //! is not beside a root, is reported. Repositories without such a root are not checked,
 //! and a file its folder's kustomization lists in a comment (`# - app.yaml`) is switched off
-//! on purpose. In a repository with several roots in different places (a bootstrap root and
+//! on purpose, and so is an Application in a folder named as an archive or a backup copy
+//! (`archive/`, `DEPRECATED/`, `apps.bak/`: where retired apps are kept, see
+//! `load/not-applied`). In a repository with several roots in different places (a bootstrap root and
 //! a workloads root, or one example per folder), applying Applications by hand is the
 //! repository's habit: the Application is reported as a note that says so. An Application
 //! that a text of the repository applies by hand (`kubectl apply -f
@@ -101,6 +103,7 @@ impl Rule for AppUnreachable {
                     && graph.children[*i].is_empty()
                     && !roots.contains(i)
                     && !disabled(repo, &graph.paths[*i])
+                    && crate::applied::backup_folder(&graph.paths[*i]).is_none()
                     && !by_hand.contains(&graph.paths[*i])
             })
             .map(|i| {
