@@ -199,6 +199,17 @@ fn tool_configuration(
 ) -> Option<&'static str> {
     let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
     let has_any = |keys: &[&str]| keys.iter().any(|k| map.contains_key(*k));
+    // A Kubernetes kind is a type name (`Deployment`) and a version starts with `v` and a
+    // digit; `apiVersion: 0.1.0` with `kind: ksonnet.io/app` (a ksonnet project's
+    // `app.yaml`) names another tool's format. (A crafted kind beside a Kubernetes version
+    // stays an object, which validation rejects as such.)
+    let version = api_version.rsplit('/').next().unwrap_or(api_version);
+    let kubernetes_version = version
+        .strip_prefix('v')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+    if kind.contains(['/', '.', ':', ' ']) && !kubernetes_version {
+        return Some("another tool's file (its `kind` is no Kubernetes type name)");
+    }
     match (group, kind) {
         // The core group never served a `Policy` or a `Config`: a `v1 Policy` with scheduling
         // predicates is the legacy kube-scheduler `--policy-config-file`, a `v1 Config` with

@@ -722,16 +722,17 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
         }
     }
     if parsed.syntax_failed {
-        // `name: @STS_NAME@`, `clusterIP: {SERVICE_IP_PREFIX}.16`: a script (`sed`,
-        // autoconf) replaces `@NAME@` or `{NAME}` before anything applies the file; YAML
-        // reserves `@` and reads `{` as a flow mapping, so the unfilled text does not parse.
+        // `name: @STS_NAME@`, `clusterIP: {SERVICE_IP_PREFIX}.16`, `slack-token: %SLACK_TOKEN%`:
+        // a script (`sed`, autoconf) replaces `@NAME@`, `{NAME}` or `%NAME%` before anything
+        // applies the file; YAML reserves `@` and `%` and reads `{` as a flow mapping, so the
+        // unfilled text does not parse.
         // When it parses with those placeholders filled, they are what breaks it: a template.
         if let Some(filled) = script_placeholders_filled(&source.text) {
             let reparsed = std::panic::catch_unwind(|| tree::parse(&source.name, &filled, limits));
             if reparsed.is_ok_and(|r| !r.syntax_failed) {
                 return template_file(
                     &source,
-                    "it is YAML only once its `@NAME@` or `{NAME}` placeholders are replaced: a template filled in before anything applies it",
+                    "it is YAML only once its `@NAME@`, `{NAME}` or `%NAME%` placeholders are replaced: a template filled in before anything applies it",
                 );
             }
         }
@@ -945,19 +946,20 @@ fn comments_after_quotes_blanked(
     None
 }
 
-/// The text with each `@NAME@` placeholder (upper case, digits and `_`, starting with a
-/// letter) or `{name}` placeholder (`{SERVICE_IP_PREFIX}`, `{docker_username}`: letters,
+/// The text with each `@NAME@` or `%NAME%` placeholder (upper case, digits and `_`, starting
+/// with a letter) or `{name}` placeholder (`{SERVICE_IP_PREFIX}`, `{docker_username}`: letters,
 /// digits, `_` and `-`) replaced by as many `x` (same length, same lines); `None` when there
 /// is none. `${NAME}` (a shell or Flux variable) and `{{NAME}}` (a Go template) are not such
 /// placeholders and stay as they are.
 fn script_placeholders_filled(text: &str) -> Option<String> {
     static PLACEHOLDER: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let placeholder = PLACEHOLDER.get_or_init(|| {
-        regex::Regex::new(r"@[A-Z][A-Z0-9_]*@|\{[A-Za-z][A-Za-z0-9_-]*\}").expect("valid pattern")
+        regex::Regex::new(r"@[A-Z][A-Z0-9_]*@|%[A-Z][A-Z0-9_]*%|\{[A-Za-z][A-Za-z0-9_-]*\}")
+            .expect("valid pattern")
     });
     let bytes = text.as_bytes();
     let is_placeholder = |m: &regex::Match| {
-        m.as_str().starts_with('@')
+        m.as_str().starts_with(['@', '%'])
             || (!matches!(
                 m.start().checked_sub(1).map(|i| bytes[i]),
                 Some(b'$' | b'{')

@@ -875,3 +875,61 @@ fn applications_applied_by_hand_are_reachable() {
         .collect();
     assert_eq!(unreachable, ["platform/argocd/old/n8n.yaml"], "{all:#?}");
 }
+
+/// A Secret whose value a README's `sed -i "s|%SLACK_TOKEN%|$SLACK_TOKEN|g"` fills in is a
+/// template (YAML reserves `%` at the start of a value), not invalid YAML; a file broken
+/// elsewhere stays a syntax error.
+#[test]
+fn percent_placeholders_make_a_template_not_a_syntax_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "notifications/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: notifications\ntype: Opaque\nstringData:\n  slack-token: %SLACK_TOKEN%\n",
+    );
+    write(
+        root,
+        "notifications/broken.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  token: %SLACK_TOKEN%\n  list: [1, 2\n",
+    );
+    let all = diagnostics(root);
+    let syntax: Vec<String> = problems(&all)
+        .into_iter()
+        .filter(|p| p.0 == "yaml/syntax")
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(syntax, ["notifications/broken.yaml"], "{all:#?}");
+    assert!(
+        all.iter()
+            .any(|d| d.rule == "load/template" && d.file == "notifications/secret.yaml"),
+        "{all:#?}"
+    );
+}
+
+/// A ksonnet project's `app.yaml` (`apiVersion: 0.1.0`, `kind: ksonnet.io/app`) is another
+/// tool's file, listed as such, not an object without a schema; a custom resource of an
+/// unknown group beside it still is one.
+#[test]
+fn a_kind_that_is_no_type_name_is_another_tools_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "ksonnet-guestbook/app.yaml",
+        "apiVersion: 0.1.0\nenvironments:\n  default:\n    destination:\n      namespace: default\n      server: https://kubernetes.default.svc\n    k8sVersion: v1.10.0\n    path: default\nkind: ksonnet.io/app\nname: ksonnet-guestbook\nversion: 0.0.1\n",
+    );
+    write(
+        root,
+        "widgets/widget.yaml",
+        "apiVersion: widgets.example.com/v1\nkind: Widget\nmetadata:\n  name: one\n  namespace: default\nspec:\n  size: 3\n",
+    );
+    let all = diagnostics(root);
+    assert!(problems(&all).is_empty(), "{all:#?}");
+    let other_tools: Vec<&str> = all
+        .iter()
+        .filter(|d| d.rule == "load/not-kubernetes")
+        .map(|d| d.file.as_str())
+        .collect();
+    assert_eq!(other_tools, ["ksonnet-guestbook/app.yaml"], "{all:#?}");
+}
