@@ -827,6 +827,45 @@ fn create_namespace_makes_the_destination_namespace_first() {
     assert_eq!(waves, ["argocd/apps/blog.yaml"], "{all:#?}");
 }
 
+/// An Application with `CreateNamespace=true` that deploys its destination Namespace itself:
+/// Argo CD then leaves the namespace to that manifest (it creates none), so a Certificate in
+/// resource wave -1 syncs before the Namespace of wave 0 and fails on a fresh cluster. The
+/// same Application without the Namespace manifest has Argo CD create it first.
+#[test]
+fn create_namespace_is_left_to_the_applications_own_namespace_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "bootstrap/root.yaml",
+        &application("root", 0, "argocd/apps", "argocd", false),
+    );
+    for app in ["headlamp", "webui"] {
+        write(
+            root,
+            &format!("argocd/apps/{app}.yaml"),
+            &application(app, 0, app, app, true),
+        );
+        write(
+            root,
+            &format!("{app}/certificate.yaml"),
+            &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tls-settings\n  namespace: {app}\n  annotations:\n    argocd.argoproj.io/sync-wave: \"-1\"\ndata:\n  issuer: acme\n"),
+        );
+    }
+    write(
+        root,
+        "headlamp/namespace.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: headlamp\n",
+    );
+    let all = diagnostics(root);
+    let waves: Vec<String> = problems(&all)
+        .into_iter()
+        .filter(|p| p.0 == "argocd/sync-wave")
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(waves, ["headlamp/certificate.yaml"], "{all:#?}");
+}
+
 /// An Application that a script or a README of the repository applies by hand (`kubectl
 /// apply -f platform/argocd/argocd-app.yaml` in the bootstrap script, next to the root app;
 /// `kubectl apply -f demo/app.yaml` in a README, relative to its folder) is deployed by that

@@ -25,7 +25,8 @@
 //!    Application deploys. An Application that syncs with `CreateNamespace=true` has Argo CD
 //!    create its destination namespace first, so its objects there need no Namespace
 //!    manifest (nor do those of a kustomize base whose overlay, the Application's path,
-//!    moves them there).
+//!    moves them there), unless the Application deploys that Namespace itself: then Argo
+//!    CD leaves it to the manifest, which syncs in its own wave.
 //!
 //! ## Why
 //! The guide orders the platform in waves: -2 namespaces and CRDs, -1 configuration,
@@ -234,6 +235,18 @@ impl<'a> Waves<'a> {
 
     fn app_wave(&self, repo: &Repo, doc: &Document) -> Option<i64> {
         self.app_of(repo, doc).map(|(w, _)| w)
+    }
+
+    /// Whether `app` deploys a Namespace named `ns` itself. Argo CD then does not create it
+    /// for `CreateNamespace=true` (it leaves the namespace to that manifest), and the
+    /// Namespace syncs in its own wave like any object of the Application.
+    fn deploys_namespace(&self, repo: &Repo, app: &Document, ns: &str) -> bool {
+        repo.of_kind("Namespace").any(|n| {
+            n.name() == Some(ns)
+                && self
+                    .app_of(repo, n)
+                    .is_some_and(|(_, owner)| std::ptr::eq(owner, app))
+        })
     }
 
     /// The Application that deploys `doc` (the most specific folder wins), with its wave.
@@ -517,10 +530,11 @@ impl Rule for AppSyncWave {
                     );
                 }
             }
-            if let Some(ns) = doc
-                .namespace()
-                .filter(|ns| !my_app.is_some_and(|app| creates_namespace(repo, app, ns)))
-            {
+            if let Some(ns) = doc.namespace().filter(|ns| {
+                !my_app.is_some_and(|app| {
+                    creates_namespace(repo, app, ns) && !waves.deploys_namespace(repo, app, ns)
+                })
+            }) {
                 need(
                     Some(plain),
                     "/metadata/namespace",
