@@ -1265,27 +1265,8 @@ fn patch_file_args(command: &str) -> Vec<String> {
             continue;
         }
         let unquote = |w: &str| w.trim_matches(['"', '\'', '`', '(', ')']).to_string();
-        let mut i = 0;
-        while i < words.len() {
-            let word = words[i];
-            let (flag, inline) = match word.split_once('=') {
-                Some((f, v)) if f.starts_with('-') => (f, Some(v)),
-                _ => (word, None),
-            };
-            i += 1;
-            if !matches!(flag, "--patch-file" | "-p" | "--patch") {
-                continue;
-            }
-            let value = match inline {
-                Some(v) => v,
-                None => match words.get(i) {
-                    Some(v) => {
-                        i += 1;
-                        v
-                    }
-                    None => break,
-                },
-            };
+        let flags = ["--patch-file", "-p", "--patch"];
+        for (flag, value, next) in crate::command_line::option_values(words, &flags) {
             let value = unquote(value);
             if flag == "--patch-file" {
                 out.push(value);
@@ -1293,9 +1274,8 @@ fn patch_file_args(command: &str) -> Vec<String> {
                 out.push(file.to_string());
             } else if matches!(value.as_str(), "$(cat" | "$(<") {
                 // `-p "$(cat FILE)"`: the file is the next word.
-                if let Some(file) = words.get(i) {
+                if let Some(file) = words.get(next) {
                     out.push(unquote(file));
-                    i += 1;
                 }
             } else if let Some(file) = value.strip_prefix("$(<").or(value.strip_prefix("<")) {
                 out.push(file.to_string());
@@ -1865,9 +1845,9 @@ pub fn depends_on_variable(doc: &Document, pointer: &str) -> bool {
     let mut p = pointer;
     loop {
         if let Some(v) = doc.value.pointer(p) {
-            return v
-                .as_str()
-                .is_some_and(|s| s.contains("${") || has_plugin_placeholder(s));
+            return v.as_str().is_some_and(|s| {
+                s.contains("${") || has_plugin_placeholder(s) || has_script_token(s)
+            });
         }
         match p.rfind('/') {
             Some(i) => p = &p[..i],

@@ -26,6 +26,7 @@
 //! ```
 
 mod classify;
+pub mod command_line;
 mod conflict;
 pub mod engines;
 mod fast;

@@ -1355,26 +1355,8 @@ pub fn applied_with_kubectl(repo: &Repo) -> BTreeSet<String> {
                 if !words.iter().any(|w| matches!(*w, "apply" | "create")) {
                     continue;
                 }
-                let mut i = 0;
-                while i < words.len() {
-                    let (flag, inline) = match words[i].split_once('=') {
-                        Some((f, v)) if f.starts_with('-') => (f, Some(v)),
-                        _ => (words[i], None),
-                    };
-                    i += 1;
-                    if !matches!(flag, "-f" | "--filename") {
-                        continue;
-                    }
-                    let value = match inline {
-                        Some(v) => v,
-                        None => match words.get(i) {
-                            Some(v) => {
-                                i += 1;
-                                v
-                            }
-                            None => break,
-                        },
-                    };
+                let flags = ["-f", "--filename"];
+                for (_, value, _) in homelab_manifest::command_line::option_values(words, &flags) {
                     let value = value.trim_matches(['"', '\'', '`']);
                     out.extend(kubectl_path(repo, &files, dir, value));
                 }
