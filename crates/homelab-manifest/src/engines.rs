@@ -1838,9 +1838,10 @@ fn pointer_mut<'v>(value: &'v mut Value, pointer: &str) -> Option<&'v mut Value>
 }
 
 /// Whether the value at `pointer` (or, when absent, its nearest parent) is a string that
-/// still holds a `${VAR}` nobody defined, or a placeholder an Argo CD plugin fills in at
-/// sync (`argocd.<secret:private-domain>`, `<path:kv/data/app#host>`): its real value is
-/// unknown until then, so no schema can judge it.
+/// still holds a `${VAR}` nobody defined, a placeholder an Argo CD plugin fills in at sync
+/// (`argocd.<secret:private-domain>`, `<path:kv/data/app#host>`) or a `__NAME__` token a
+/// script substitutes (`port: __PORT__`, filled by `sed`): its real value is unknown until
+/// then, so no schema can judge it.
 pub fn depends_on_variable(doc: &Document, pointer: &str) -> bool {
     let mut p = pointer;
     loop {
@@ -1864,9 +1865,26 @@ fn has_plugin_placeholder(s: &str) -> bool {
     })
 }
 
+/// A `__NAME__` token of capitals, digits and `_` (`__HOST_IP__`, `__PORT__`): the marker
+/// a script's `sed` replaces.
+fn has_script_token(s: &str) -> bool {
+    homelab_k8s::placeholders::has_delimited_token(s, "__", "__", true, |c| {
+        c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn script_tokens_are_unknown_values() {
+        assert!(has_script_token("__PORT__"));
+        assert!(has_script_token("https://__HOST_IP__:8443"));
+        assert!(!has_script_token("__init__"));
+        assert!(!has_script_token("a__b"));
+        assert!(!has_script_token("8080"));
+    }
 
     #[test]
     fn plugin_placeholders_are_unknown_values() {

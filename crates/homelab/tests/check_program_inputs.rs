@@ -1,6 +1,6 @@
 //! `homelab check` on files that a program reads rather than a cluster applies (issue 18):
 //! a Go `testdata` folder, a committed Python environment, a Taskfile that includes a
-//! folder named after a password manager. Each test is a small repository of its own that
+//! folder named after a password manager, a manifest a script completes with `sed`. Each test is a small repository of its own that
 //! reproduced a false finding, and pins that it is gone while the true finding beside it
 //! stays.
 
@@ -153,6 +153,29 @@ fn a_value_that_names_a_folder_of_the_repository_is_a_path() {
             ("tools/config.yaml".to_string(), 1),
             ("tools/config.yaml".to_string(), 2)
         ],
+        "{all:#?}"
+    );
+}
+
+/// A `__NAME__` token that a script substitutes with `sed` (`port: __PORT__`) is a value not
+/// known yet: no schema judges it. A wrong literal beside it stays an error.
+#[test]
+fn a_token_a_script_substitutes_is_not_judged_by_schemas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let slice = |port: &str| {
+        format!("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: local\n  labels:\n    kubernetes.io/service-name: local\naddressType: IPv4\nports:\n  - port: {port}\n    protocol: TCP\nendpoints:\n  - addresses:\n      - \"__HOST_IP__\"\n")
+    };
+    write(root, "local/endpointslice.yaml", &slice("__PORT__"));
+    write(root, "other/endpointslice.yaml", &slice("http"));
+    let all = diagnostics(root);
+    let found = problems(&all);
+    assert_eq!(
+        found,
+        [(
+            "schema/type".to_string(),
+            "other/endpointslice.yaml".to_string()
+        )],
         "{all:#?}"
     );
 }
