@@ -38,7 +38,7 @@ pub fn run(args: &[String]) -> Result<()> {
                     let loaded = homelab_manifest::load(std::slice::from_ref(&dir), &opts);
                     let loaded_at = start.elapsed();
                     let validator = Validator::new(ValidatorOptions::default())?;
-                    validator.add_crds_from(&loaded.documents);
+                    validator.add_crds_from(&loaded.documents, Some(dir.as_path()));
                     let results = validator.check_all(&loaded.documents);
                     let elapsed = start.elapsed();
                     let mut counts = [0usize; 4];

@@ -39,13 +39,28 @@ pub fn load_crd_paths(paths: &[PathBuf]) -> Result<Vec<CrdSchema>, String> {
 }
 
 impl Validator {
-    /// Registers the CRDs among `docs` (CustomResourceDefinition objects).
-    pub fn add_crds_from(&self, docs: &[Document]) {
-        self.add_crds_from_values(
-            docs.iter()
-                .filter(|d| d.class == Class::Object)
-                .map(|d| (&d.value, d.source.name.as_str())),
-        );
+    /// Registers the CRDs among `docs` (CustomResourceDefinition objects). A CRD kept with a
+    /// project's tests (in a `test`, `tests` or `e2e` folder: often a copy trimmed to what
+    /// the tests use, which envtest installs) does not replace a schema already known for
+    /// its kind (the embedded catalog's, or the repository's own CRD elsewhere); it only
+    /// defines kinds nothing else does. Folders are taken inside `root` (the checked
+    /// repository), never above it.
+    pub fn add_crds_from(&self, docs: &[Document], root: Option<&std::path::Path>) {
+        let in_tests = |d: &Document| {
+            let inside = root.and_then(|r| d.source.path.as_deref()?.strip_prefix(r).ok());
+            inside.is_some_and(|p| in_test_folder(&p.to_string_lossy()))
+        };
+        let (kept_for_tests, crds): (Vec<&Document>, Vec<&Document>) = docs
+            .iter()
+            .filter(|d| d.class == Class::Object && crate::crd::is_crd(&d.value))
+            .partition(|d| in_tests(d));
+        self.add_crds_from_values(crds.iter().map(|d| (&d.value, d.source.name.as_str())));
+        let unknown: Vec<_> = kept_for_tests
+            .iter()
+            .flat_map(|d| crate::crd::from_crd(&d.value, &d.source.name))
+            .filter(|s| !self.has_schema(&s.api_version, &s.kind))
+            .collect();
+        self.add_crd_schemas(unknown);
     }
 
     /// Status and findings of one document; `None` for documents that are not Kubernetes
@@ -132,4 +147,13 @@ pub fn to_diagnostics(doc: &Document, checked: &Checked) -> Vec<Diagnostic> {
             d
         })
         .collect()
+}
+
+/// Whether a file lies in a folder of a project's tests (`test/`, `tests/`, `e2e/`).
+fn in_test_folder(name: &str) -> bool {
+    let mut folders: Vec<&str> = name.split(['/', '\\']).collect();
+    folders.pop();
+    folders
+        .iter()
+        .any(|f| matches!(*f, "test" | "tests" | "e2e"))
 }

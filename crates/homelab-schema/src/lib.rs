@@ -300,6 +300,15 @@ impl Validator {
         }
     }
 
+    /// Whether a schema for `kind` of `api_version` is known already: a CRD registered so
+    /// far, the embedded catalog or a schema location.
+    pub fn has_schema(&self, api_version: &str, kind: &str) -> bool {
+        matches!(
+            self.lookup(api_version, kind),
+            Lookup::Found(_) | Lookup::Alternatives(_)
+        )
+    }
+
     /// Registers every CRD found in `values` (objects of kind CustomResourceDefinition).
     pub fn add_crds_from_values<'a>(&self, values: impl IntoIterator<Item = (&'a Value, &'a str)>) {
         let mut all = Vec::new();

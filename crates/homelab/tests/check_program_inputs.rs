@@ -1,6 +1,7 @@
 //! `homelab check` on files that a program reads rather than a cluster applies (issue 18):
 //! a Go `testdata` folder, a committed Python environment, a Taskfile that includes a
-//! folder named after a password manager, a manifest a script completes with `sed`. Each test is a small repository of its own that
+//! folder named after a password manager, a manifest a script completes with `sed`, a CRD
+//! trimmed for a project's tests. Each test is a small repository of its own that
 //! reproduced a false finding, and pins that it is gone while the true finding beside it
 //! stays.
 
@@ -176,6 +177,71 @@ fn a_token_a_script_substitutes_is_not_judged_by_schemas() {
             "schema/type".to_string(),
             "other/endpointslice.yaml".to_string()
         )],
+        "{all:#?}"
+    );
+}
+
+/// A CustomResourceDefinition with only the given spec fields (`spec.properties`).
+fn crd(group: &str, kind: &str, plural: &str, fields: &[&str]) -> String {
+    let props: String = fields
+        .iter()
+        .map(|f| format!("                    {f}: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"))
+        .collect();
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {plural}.{group}\nspec:\n  group: {group}\n  names: {{kind: {kind}, plural: {plural}, singular: {}}}\n  scope: Namespaced\n  versions:\n    - name: v1alpha1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          properties:\n            spec:\n              type: object\n              properties:\n{props}",
+        kind.to_lowercase()
+    )
+}
+
+/// A CRD kept with a project's tests (`test/external_crds/`, trimmed to the fields envtest
+/// needs) does not replace the embedded schema of its kind: an Argo CD Application with
+/// `project` and `destination` stays valid. It still defines a kind nothing else knows, and
+/// the same trimmed CRD outside a test folder is the repository's own and is used.
+#[test]
+fn a_crd_kept_with_the_tests_does_not_replace_a_known_schema() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "test/external_crds/argoproj.io_applications.yaml",
+        &crd("argoproj.io", "Application", "applications", &["source"]),
+    );
+    write(
+        root,
+        "test/external_crds/example.org_widgets.yaml",
+        &crd("example.org", "Widget", "widgets", &["size"]),
+    );
+    write(
+        root,
+        "demo/app.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: demo\n  namespace: argocd\nspec:\n  project: default\n  destination: {server: https://kubernetes.default.svc, namespace: demo}\n  source: {repoURL: https://github.com/example/demo.git, path: app, targetRevision: v1.2.0}\n",
+    );
+    write(
+        root,
+        "demo/widget.yaml",
+        "apiVersion: example.org/v1alpha1\nkind: Widget\nmetadata:\n  name: w\n  namespace: demo\nspec:\n  size: {}\n  colour: red\n",
+    );
+    let all = diagnostics(root);
+    assert_eq!(
+        problems(&all),
+        [(
+            "schema/unknown-field".to_string(),
+            "demo/widget.yaml".to_string()
+        )],
+        "{all:#?}"
+    );
+    // Outside a test folder the trimmed CRD is the repository's own: it is used.
+    std::fs::create_dir_all(root.join("crds")).unwrap();
+    std::fs::rename(
+        root.join("test/external_crds/argoproj.io_applications.yaml"),
+        root.join("crds/argoproj.io_applications.yaml"),
+    )
+    .unwrap();
+    let all = diagnostics(root);
+    assert!(
+        problems(&all)
+            .iter()
+            .any(|(r, f)| r == "schema/unknown-field" && f == "demo/app.yaml"),
         "{all:#?}"
     );
 }

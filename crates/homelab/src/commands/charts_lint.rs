@@ -134,7 +134,7 @@ pub fn run_lint(args: LintArgs, global: &Global) -> anyhow::Result<u8> {
         null_is_absent: true,
         ..Default::default()
     })?;
-    validator.add_crds_from(&rendered.documents);
+    validator.add_crds_from(&rendered.documents, None);
     let schema = validator.validate_all(&rendered.documents);
     diagnostics.extend(rendered.provenance.attribute(schema, &rendered.documents));
     diagnostics.extend(rendered.diagnostics);

@@ -158,7 +158,7 @@ pub fn check(options: &CheckOptions) -> anyhow::Result<Outcome> {
     );
     let first_rendered = documents.len();
     documents.extend(charts.documents);
-    validator.add_crds_from(&documents);
+    validator.add_crds_from(&documents, root.as_deref());
 
     let repo = homelab_rules::Repo::new(&documents, &sources, root.clone());
     let not_applied = homelab_rules::applied::not_applied(&repo);
