@@ -583,25 +583,17 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
         // applied one is. Read it with each variable replaced by a placeholder of the same
         // length, so positions stay right.
         let placeholder = replace_variables(&source.text);
-        if let Ok(reparsed) =
-            std::panic::catch_unwind(|| tree::parse(&source.name, &placeholder, limits))
-        {
-            if !reparsed.syntax_failed {
-                let mut documents = Vec::new();
-                let mut diagnostics = reparsed.diagnostics;
-                diagnostics.push(
-                    Diagnostic::note(
-                        "load/variables",
-                        "read with its `${...}` variables replaced by placeholders: it is YAML only once they are substituted (Flux postBuild, envsubst)",
-                    )
-                    .at(Location::new(&source.name, 1, 1))
-                    .with_help("nothing to fix; the values behind the variables are not checked"),
-                );
-                for raw in reparsed.docs {
-                    classify::classify(&source, raw, &mut documents, &mut diagnostics);
-                }
-                return (documents, diagnostics);
-            }
+        if let Some(reparsed) = parses(&source.name, &placeholder, limits) {
+            let mut diagnostics = reparsed.diagnostics;
+            diagnostics.push(
+                Diagnostic::note(
+                    "load/variables",
+                    "read with its `${...}` variables replaced by placeholders: it is YAML only once they are substituted (Flux postBuild, envsubst)",
+                )
+                .at(Location::new(&source.name, 1, 1))
+                .with_help("nothing to fix; the values behind the variables are not checked"),
+            );
+            return classify_all(&source, reparsed.docs, diagnostics);
         }
     }
     if parsed.syntax_failed && looks_like_template(&source.text) {
@@ -640,36 +632,28 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
         // `devcontainer.json`) is another tool's file. Read with its comments blanked, it is
         // listed as that when it holds no Kubernetes object; an object there stays a syntax
         // error (kubectl reads no comments in JSON).
-        if let Some(blanked) = json_comments_blanked(&source.text) {
-            if let Ok(reparsed) =
-                std::panic::catch_unwind(|| tree::parse(&source.name, &blanked, limits))
-            {
-                let mut documents = Vec::new();
-                let mut notes = Vec::new();
-                if !reparsed.syntax_failed {
-                    for raw in reparsed.docs {
-                        classify::classify(&source, raw, &mut documents, &mut notes);
+        if let Some(reparsed) =
+            json_comments_blanked(&source.text).and_then(|t| parses(&source.name, &t, limits))
+        {
+            let (mut documents, mut notes) = classify_all(&source, reparsed.docs, Vec::new());
+            if documents.iter().all(|d| d.class != Class::Object) {
+                notes.retain(|d| d.rule != "load/not-kubernetes");
+                notes.push(
+                    Diagnostic::note(
+                        "load/not-kubernetes",
+                        "skipped: JSON with comments (JSONC, the settings format of editors and tools such as VS Code's settings.json), not a Kubernetes object",
+                    )
+                    .at(Location::new(&source.name, 1, 1))
+                    .with_help("nothing to fix; kubectl reads no comments in JSON, so a Kubernetes object must not be written this way"),
+                );
+                for doc in &mut documents {
+                    if doc.class != Class::Empty {
+                        doc.class = Class::NotKubernetes {
+                            reason: "JSON with comments (JSONC)".into(),
+                        };
                     }
                 }
-                if !reparsed.syntax_failed && documents.iter().all(|d| d.class != Class::Object) {
-                    notes.retain(|d| d.rule != "load/not-kubernetes");
-                    notes.push(
-                        Diagnostic::note(
-                            "load/not-kubernetes",
-                            "skipped: JSON with comments (JSONC, the settings format of editors and tools such as VS Code's settings.json), not a Kubernetes object",
-                        )
-                        .at(Location::new(&source.name, 1, 1))
-                        .with_help("nothing to fix; kubectl reads no comments in JSON, so a Kubernetes object must not be written this way"),
-                    );
-                    for doc in &mut documents {
-                        if doc.class != Class::Empty {
-                            doc.class = Class::NotKubernetes {
-                                reason: "JSON with comments (JSONC)".into(),
-                            };
-                        }
-                    }
-                    return (documents, notes);
-                }
+                return (documents, notes);
             }
         }
     }
@@ -679,19 +663,10 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
         // first character that is not a letter, digit, `_` or `-`, so it reads the key
         // `*app`; YAML 1.2 takes `app:` for the name. Read it as go-yaml does (a blank before
         // the colon, at the end of the line: no position moves).
-        if let Some(spaced) = alias_keys_spaced(&source.text) {
-            if let Ok(reparsed) =
-                std::panic::catch_unwind(|| tree::parse(&source.name, &spaced, limits))
-            {
-                if !reparsed.syntax_failed {
-                    let mut documents = Vec::new();
-                    let mut diagnostics = reparsed.diagnostics;
-                    for raw in reparsed.docs {
-                        classify::classify(&source, raw, &mut documents, &mut diagnostics);
-                    }
-                    return (documents, diagnostics);
-                }
-            }
+        if let Some(reparsed) =
+            alias_keys_spaced(&source.text).and_then(|t| parses(&source.name, &t, limits))
+        {
+            return classify_all(&source, reparsed.docs, reparsed.diagnostics);
         }
     }
     if parsed.syntax_failed {
@@ -699,27 +674,21 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
         // kustomize, Flux, Argo CD) ends the quoted scalar at its quote and reads the rest of
         // the line as a comment; YAML 1.2 wants a blank before `#`. Read it as go-yaml does.
         if let Some(reparsed) = comments_after_quotes_blanked(&source, &parsed, limits) {
-            let mut documents = Vec::new();
-            let mut diagnostics = reparsed.diagnostics;
-            for raw in reparsed.docs {
-                classify::classify(&source, raw, &mut documents, &mut diagnostics);
-            }
-            return (documents, diagnostics);
+            return classify_all(&source, reparsed.docs, reparsed.diagnostics);
         }
     }
     if parsed.syntax_failed {
         // A line that is only a `<PLACEHOLDER>` (`<CERT_MANAGER_ISSUER_ANNOTATION_1>` among
         // annotations) is replaced by YAML lines before anything applies the file. When the
         // file parses with those lines read as comments, they are what breaks it: a template.
-        if let Some(commented) = placeholder_lines_commented(&source.text) {
-            let reparsed =
-                std::panic::catch_unwind(|| tree::parse(&source.name, &commented, limits));
-            if reparsed.is_ok_and(|r| !r.syntax_failed) {
-                return template_file(
-                    &source,
-                    "it is YAML only once its `<PLACEHOLDER>` lines are replaced: a template filled in before anything applies it",
-                );
-            }
+        if placeholder_lines_commented(&source.text)
+            .and_then(|t| parses(&source.name, &t, limits))
+            .is_some()
+        {
+            return template_file(
+                &source,
+                "it is YAML only once its `<PLACEHOLDER>` lines are replaced: a template filled in before anything applies it",
+            );
         }
     }
     if parsed.syntax_failed {
@@ -728,14 +697,14 @@ pub fn parse_source(source: Arc<Source>, opts: &LoadOptions) -> (Vec<Document>, 
         // applies the file; YAML reserves `@` and `%` and reads `{` as a flow mapping, so the
         // unfilled text does not parse.
         // When it parses with those placeholders filled, they are what breaks it: a template.
-        if let Some(filled) = script_placeholders_filled(&source.text) {
-            let reparsed = std::panic::catch_unwind(|| tree::parse(&source.name, &filled, limits));
-            if reparsed.is_ok_and(|r| !r.syntax_failed) {
-                return template_file(
-                    &source,
-                    "it is YAML only once its `@NAME@`, `{NAME}` or `%NAME%` placeholders are replaced: a template filled in before anything applies it",
-                );
-            }
+        if script_placeholders_filled(&source.text)
+            .and_then(|t| parses(&source.name, &t, limits))
+            .is_some()
+        {
+            return template_file(
+                &source,
+                "it is YAML only once its `@NAME@`, `{NAME}` or `%NAME%` placeholders are replaced: a template filled in before anything applies it",
+            );
         }
     }
     let mut documents = Vec::new();
@@ -865,6 +834,27 @@ fn placeholder_lines_commented(text: &str) -> Option<String> {
         }
     }
     found.then_some(out)
+}
+
+/// `text` read as YAML (a defensive catch of a parser panic included), when it parses: the
+/// check behind each rereading of a file that failed as written.
+fn parses(name: &str, text: &str, limits: tree::Limits) -> Option<tree::Parsed> {
+    std::panic::catch_unwind(|| tree::parse(name, text, limits))
+        .ok()
+        .filter(|p| !p.syntax_failed)
+}
+
+/// The documents of `docs` classified, with `diagnostics` first and what classifying adds.
+fn classify_all(
+    source: &Arc<Source>,
+    docs: Vec<tree::RawDoc>,
+    mut diagnostics: Vec<Diagnostic>,
+) -> (Vec<Document>, Vec<Diagnostic>) {
+    let mut documents = Vec::new();
+    for raw in docs {
+        classify::classify(source, raw, &mut documents, &mut diagnostics);
+    }
+    (documents, diagnostics)
 }
 
 /// The text with a blank before the colon of each alias key that ends its line (`*app:` ->
